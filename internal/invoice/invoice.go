@@ -1,0 +1,108 @@
+// Package invoice holds the pure data types of an OCR invoice job that are shared by
+// the ent JSON fields, the GraphQL schema, the REST adapters and the worker.
+//
+// The JSON names are those of the REST contract (spec/ocr-invoice-jobs-api.txt) and are
+// binding: do not rename them. Values that are unknown are JSON null (amounts, quantities)
+// or the empty string (text and dates), never a made-up zero.
+package invoice
+
+// Progress is how far a job has come. Percentage is 0..100.
+type Progress struct {
+	Percentage  int    `json:"percentage"`
+	CurrentStep string `json:"currentStep"`
+	TotalSteps  int    `json:"totalSteps"`
+}
+
+// DocumentInfo describes the document that was read.
+type DocumentInfo struct {
+	Pages      int    `json:"pages"`
+	Size       int64  `json:"size"`
+	Format     string `json:"format"`
+	Resolution string `json:"resolution"`
+	Language   string `json:"language"`
+}
+
+// ExtractedData is the structured content of one invoice.
+type ExtractedData struct {
+	Invoice   Invoice    `json:"invoice"`
+	LineItems []LineItem `json:"lineItems"`
+}
+
+// Invoice is the header of an invoice. Dates are YYYY-MM-DD or empty when unknown.
+type Invoice struct {
+	Number   string   `json:"number"`
+	Date     string   `json:"date"`
+	DueDate  string   `json:"dueDate"`
+	Supplier Supplier `json:"supplier"`
+	Customer Customer `json:"customer"`
+	Amounts  Amounts  `json:"amounts"`
+}
+
+// Supplier is the party that issued the invoice.
+type Supplier struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	TaxID   string `json:"taxId"`
+}
+
+// Customer is the party the invoice is addressed to.
+type Customer struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+// Amounts are the invoice totals. A nil amount is unknown.
+type Amounts struct {
+	Subtotal *float64 `json:"subtotal"`
+	Tax      *float64 `json:"tax"`
+	Total    *float64 `json:"total"`
+	Currency string   `json:"currency"`
+}
+
+// LineItem is one row of the invoice's item table. A nil number is unknown.
+type LineItem struct {
+	Description string   `json:"description"`
+	Quantity    *float64 `json:"quantity"`
+	UnitPrice   *float64 `json:"unitPrice"`
+	Amount      *float64 `json:"amount"`
+}
+
+// Confidence holds the overall confidence and one value per field path
+// (e.g. "invoice.amounts.total", "lineItems"), each in 0..1.
+type Confidence struct {
+	Overall float64            `json:"overall"`
+	Fields  map[string]float64 `json:"fields"`
+}
+
+// Severity of a validation finding.
+type Severity string
+
+// Severities of validation findings. IsValid is false when any SeverityError exists.
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+)
+
+// ValidationResults is the outcome of the arithmetic and consistency checks.
+type ValidationResults struct {
+	IsValid bool              `json:"isValid"`
+	Errors  []ValidationError `json:"errors"`
+}
+
+// ValidationError is one finding of validation.
+type ValidationError struct {
+	Field    string   `json:"field"`
+	Message  string   `json:"message"`
+	Severity Severity `json:"severity"`
+}
+
+// Results is what the REST /results endpoint returns for a job.
+type Results struct {
+	ExtractedData     *ExtractedData     `json:"extractedData"`
+	Confidence        *Confidence        `json:"confidence"`
+	ValidationResults *ValidationResults `json:"validationResults"`
+	ProcessingTime    *float64           `json:"processingTime"`
+}
+
+// Float returns a pointer to v, for building amounts.
+func Float(v float64) *float64 { return &v }
