@@ -1,0 +1,252 @@
+// Package fetch downloads invoice documents over http(s) with a guard against
+// server-side request forgery, a size limit and timeouts.
+//
+// The guard decides on the address actually dialled (after DNS resolution, for every
+// redirect hop), so neither DNS rebinding nor a redirect can reach loopback, private,
+// link-local, unique-local, CGNAT, multicast or unspecified addresses unless an
+// allow-list opens a range on purpose.
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrRefused marks a fetch that a rule refused (scheme, address, redirects, size).
+// Such a failure is permanent: retrying cannot help.
+var ErrRefused = errors.New("fetch refused")
+
+// ErrPermanent marks a failure that retrying cannot fix (for example HTTP 404).
+var ErrPermanent = errors.New("permanent fetch failure")
+
+// Options configure a Fetcher. Zero values take the defaults in brackets.
+type Options struct {
+	MaxBytes     int64          // [50 MiB] largest document accepted
+	Timeout      time.Duration  // [60 s] whole download, redirects included
+	MaxRedirects int            // [5]
+	Allow        []netip.Prefix // ranges opened despite the guard (e.g. 127.0.0.0/8 for tests)
+	// Resolver resolves host names; nil means net.DefaultResolver. Tests use it to map
+	// names to addresses without sending packets.
+	Resolver interface {
+		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+	}
+}
+
+// Fetcher downloads documents. It is safe for concurrent use.
+type Fetcher struct {
+	opts   Options
+	client *http.Client
+}
+
+// New returns a Fetcher with the given options.
+func New(opts Options) *Fetcher {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 50 << 20
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.MaxRedirects <= 0 {
+		opts.MaxRedirects = 5
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	f := &Fetcher{opts: opts}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: f.control}
+	transport := &http.Transport{
+		Proxy: nil, // a proxy would dial on our behalf and bypass the guard
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			ips, err := f.resolve(ctx, host)
+			if err != nil {
+				return nil, err
+			}
+			var lastErr error
+			for _, ip := range ips {
+				if err := f.Check(ip); err != nil {
+					lastErr = err
+					continue
+				}
+				c, err := dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+				if err == nil {
+					return c, nil
+				}
+				lastErr = err
+			}
+			return nil, lastErr
+		},
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		MaxIdleConns:          16,
+		IdleConnTimeout:       30 * time.Second,
+	}
+	f.client = &http.Client{
+		Transport: transport,
+		Timeout:   opts.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > opts.MaxRedirects {
+				return fmt.Errorf("%w: more than %d redirects", ErrRefused, opts.MaxRedirects)
+			}
+			return checkScheme(req.URL)
+		},
+	}
+	return f
+}
+
+func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return []netip.Addr{ip.Unmap()}, nil
+	}
+	ips, err := f.opts.Resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", host, err)
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("resolve %s: no addresses", host)
+	}
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	return ips, nil
+}
+
+// control re-checks the address at dial time, the last moment before a packet leaves.
+func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: cannot parse dial address %q", ErrRefused, address)
+	}
+	return f.Check(ap.Addr())
+}
+
+// blocked lists the ranges refused by default, each with the rule's name.
+var blocked = []struct {
+	prefix netip.Prefix
+	rule   string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "unspecified/\"this\" network"},
+	{netip.MustParsePrefix("10.0.0.0/8"), "private (RFC 1918)"},
+	{netip.MustParsePrefix("100.64.0.0/10"), "carrier-grade NAT (RFC 6598)"},
+	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "link-local (cloud metadata)"},
+	{netip.MustParsePrefix("172.16.0.0/12"), "private (RFC 1918)"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignments"},
+	{netip.MustParsePrefix("192.168.0.0/16"), "private (RFC 1918)"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
+	{netip.MustParsePrefix("::/128"), "unspecified"},
+	{netip.MustParsePrefix("::1/128"), "loopback"},
+	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64"},
+	{netip.MustParsePrefix("fc00::/7"), "unique-local"},
+	{netip.MustParsePrefix("fe80::/10"), "link-local"},
+	{netip.MustParsePrefix("ff00::/8"), "multicast"},
+}
+
+// Check reports whether the guard lets a connection to ip through. The error names
+// the rule that refused it and wraps ErrRefused.
+func (f *Fetcher) Check(ip netip.Addr) error {
+	ip = ip.Unmap()
+	for _, p := range f.opts.Allow {
+		if p.Contains(ip) {
+			return nil
+		}
+	}
+	for _, b := range blocked {
+		if b.prefix.Contains(ip) {
+			return fmt.Errorf("%w: address %s is %s", ErrRefused, ip, b.rule)
+		}
+	}
+	return nil
+}
+
+func checkScheme(u *url.URL) error {
+	switch u.Scheme {
+	case "http", "https":
+		return nil
+	default:
+		return fmt.Errorf("%w: scheme %q is not allowed (only http and https)", ErrRefused, u.Scheme)
+	}
+}
+
+// Get downloads rawURL and returns its body. Errors wrap ErrRefused when a rule refused
+// the download and ErrPermanent when retrying cannot help (4xx answers); other errors
+// (timeouts, 5xx, connection failures) are worth retrying.
+func (f *Fetcher) Get(ctx context.Context, rawURL string) ([]byte, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: invalid URL: %v", ErrRefused, err)
+	}
+	if err := checkScheme(u); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	req.Header.Set("User-Agent", "ocrinvoice-fetch/1")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("download %s: %w", redact(u), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		err := fmt.Errorf("download %s: HTTP %d", redact(u), resp.StatusCode)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
+			return nil, fmt.Errorf("%w: %v", ErrPermanent, err)
+		}
+		return nil, err
+	}
+	if resp.ContentLength > f.opts.MaxBytes {
+		return nil, fmt.Errorf("%w: document is %d bytes, over the %d-byte limit", ErrRefused, resp.ContentLength, f.opts.MaxBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("download %s: %w", redact(u), err)
+	}
+	if int64(len(body)) > f.opts.MaxBytes {
+		return nil, fmt.Errorf("%w: document is over the %d-byte limit", ErrRefused, f.opts.MaxBytes)
+	}
+	return body, nil
+}
+
+// redact drops credentials and the query from a URL before it reaches an error message.
+func redact(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.RawQuery = ""
+	return c.String()
+}
+
+// ParseAllow parses a comma-separated list of CIDRs (OCRINVOICE_FETCH_ALLOW_CIDRS).
+func ParseAllow(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("parse allowed range %q: %w", part, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
