@@ -1,0 +1,428 @@
+// Package config turns environment variables and command-line flags into one Config
+// value. Every setting is declared once, in the table returned by Settings: its
+// environment variable, its flag, its default, its description and its validation. The
+// same table parses, prints --help (Usage) and renders the README table (Markdown).
+//
+// Precedence, highest first: a flag given on the command line, a non-empty environment
+// variable, the default. The package keeps no global state; Load is a pure function of its
+// arguments.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one ocrinvoice process. The zero value is not
+// useful; build it with Load.
+type Config struct {
+	// Command is the subcommand the configuration was loaded for ("serve", "worker", ...).
+	Command string
+
+	Addr        string // HTTP listen address, host:port
+	DatabaseURL string // "sqlite:PATH" or "postgres://..."
+	// RedisURL is empty when the process should start a private redis-server.
+	RedisURL string
+	DataDir  string // directory for the SQLite file, uploads and other local state
+
+	LogLevel  slog.Level
+	LogFormat string // "text" or "json"
+
+	GraphQLIntrospection   bool
+	GraphQLComplexityLimit int
+	GraphQLDepthLimit      int
+
+	PricePerPage float64 // cost charged per processed page, in the job's currency
+
+	WorkerConcurrency int  // tasks processed at once by one worker process
+	StrictPriority    bool // drain higher-priority queues before looking at lower ones
+
+	// ShutdownTimeout bounds the graceful shutdown: draining HTTP requests and letting
+	// running tasks finish before they are handed back to the queue.
+	ShutdownTimeout time.Duration
+}
+
+// Command names a subcommand; settings are scoped to the commands that use them.
+const (
+	CmdServe   = "serve"
+	CmdWorker  = "worker"
+	CmdAll     = "all"
+	CmdMigrate = "migrate"
+)
+
+// Setting declares one configuration setting. Env and Flag name the same setting; the
+// value is parsed, validated and stored by set.
+type Setting struct {
+	Env      string   // environment variable, e.g. "OCRINVOICE_ADDR"
+	Flag     string   // flag name without dashes, e.g. "addr"
+	Default  string   // default as text, as shown in --help; may be computed (see DefaultText)
+	Usage    string   // one-line description
+	Commands []string // subcommands that read the setting
+	// DefaultText, when set, replaces Default in help output (for computed defaults).
+	DefaultText string
+	// Bool marks a boolean flag (given as --flag or --flag=false).
+	Bool bool
+	set  func(c *Config, v string) error
+}
+
+var (
+	apiCmds    = []string{CmdServe, CmdAll}
+	workerCmds = []string{CmdWorker, CmdAll}
+	dbCmds     = []string{CmdServe, CmdWorker, CmdAll, CmdMigrate}
+	redisCmds  = []string{CmdServe, CmdWorker, CmdAll}
+	allCmds    = []string{CmdServe, CmdWorker, CmdAll, CmdMigrate}
+)
+
+// Settings returns the table of every setting, in the order help prints them. The table is
+// built on every call; callers may not change the process configuration through it.
+func Settings() []Setting {
+	return []Setting{
+		{
+			Env: "OCRINVOICE_ADDR", Flag: "addr", Default: "127.0.0.1:8080", Commands: apiCmds,
+			Usage: "HTTP listen address (host:port; port 0 picks a free port). When unset and PORT is set, \":$PORT\"",
+			set: func(c *Config, v string) error {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return fmt.Errorf("want host:port: %w", err)
+				}
+				c.Addr = v
+				return nil
+			},
+		},
+		{
+			Env: "PORT", Flag: "", Commands: apiCmds,
+			Usage: "port to listen on all interfaces, used only when OCRINVOICE_ADDR is unset (platform convention)",
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || n > 65535 {
+					return errors.New("want a port number 0..65535")
+				}
+				return nil // applied in Load, after OCRINVOICE_ADDR is known
+			},
+		},
+		{
+			Env: "DATABASE_URL", Flag: "database-url", Commands: dbCmds,
+			DefaultText: "sqlite:$OCRINVOICE_DATA_DIR/ocrinvoice.db",
+			Usage:       "database: \"sqlite:PATH\" (embedded, directory created) or \"postgres://user@host:5432/db?sslmode=disable\"",
+			set: func(c *Config, v string) error {
+				switch {
+				case strings.HasPrefix(v, "sqlite:"):
+					if strings.TrimPrefix(v, "sqlite:") == "" {
+						return errors.New("sqlite URL needs a path, e.g. sqlite:./data/ocrinvoice.db")
+					}
+				case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
+					if _, err := url.Parse(v); err != nil {
+						return fmt.Errorf("parse PostgreSQL URL: %w", err)
+					}
+				default:
+					return errors.New("want sqlite:PATH or postgres://...")
+				}
+				c.DatabaseURL = v
+				return nil
+			},
+		},
+		{
+			Env: "REDIS_URL", Flag: "redis-url", Commands: redisCmds,
+			DefaultText: "unset: start a private redis-server on a free loopback port",
+			Usage:       "Redis for the job queue: redis://[:password@]host:port/db, rediss://..., redis-socket://path",
+			set: func(c *Config, v string) error {
+				u, err := url.Parse(v)
+				if err != nil {
+					return fmt.Errorf("parse Redis URL: %w", err)
+				}
+				switch u.Scheme {
+				case "redis", "rediss", "redis-socket", "redis-sentinel":
+				default:
+					return fmt.Errorf("unsupported scheme %q (want redis, rediss, redis-socket or redis-sentinel)", u.Scheme)
+				}
+				c.RedisURL = v
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_DATA_DIR", Flag: "data-dir", Default: "./data", Commands: allCmds,
+			Usage: "directory for the default SQLite database and other local files (created when missing)",
+			set: func(c *Config, v string) error {
+				c.DataDir = filepath.Clean(v)
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_LOG_LEVEL", Flag: "log-level", Default: "info", Commands: allCmds,
+			Usage: "log level: debug, info, warn or error",
+			set: func(c *Config, v string) error {
+				var l slog.Level
+				if err := l.UnmarshalText([]byte(v)); err != nil {
+					return errors.New("want debug, info, warn or error")
+				}
+				c.LogLevel = l
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_LOG_FORMAT", Flag: "log-format", Default: "text", Commands: allCmds,
+			Usage: "log format: text or json",
+			set: func(c *Config, v string) error {
+				v = strings.ToLower(v)
+				if v != "text" && v != "json" {
+					return errors.New("want text or json")
+				}
+				c.LogFormat = v
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_INTROSPECTION", Flag: "graphql-introspection", Default: "true", Bool: true, Commands: apiCmds,
+			Usage: "allow GraphQL introspection (the playground needs it)",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return errors.New("want true or false")
+				}
+				c.GraphQLIntrospection = b
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "1000", Commands: apiCmds,
+			Usage: "largest GraphQL query complexity accepted (0 = no limit)",
+			set:   intSetter(0, 1_000_000, func(c *Config, n int) { c.GraphQLComplexityLimit = n }),
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_DEPTH_LIMIT", Flag: "graphql-depth-limit", Default: "15", Commands: apiCmds,
+			Usage: "deepest GraphQL selection accepted (0 = no limit)",
+			set:   intSetter(0, 1000, func(c *Config, n int) { c.GraphQLDepthLimit = n }),
+		},
+		{
+			Env: "OCRINVOICE_PRICE_PER_PAGE", Flag: "price-per-page", Default: "0.01", Commands: []string{CmdServe, CmdWorker, CmdAll},
+			Usage: "price charged per processed page, unless the job's template sets its own",
+			set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || math.IsNaN(f) || f < 0 || f > 1e9 {
+					return errors.New("want a number >= 0")
+				}
+				c.PricePerPage = f
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_WORKER_CONCURRENCY", Flag: "concurrency", Commands: workerCmds,
+			Default: strconv.Itoa(runtime.NumCPU()), DefaultText: "number of CPUs",
+			Usage: "tasks processed at once by this worker (also the size of the OCR engine pool)",
+			set:   intSetter(1, 1024, func(c *Config, n int) { c.WorkerConcurrency = n }),
+		},
+		{
+			Env: "OCRINVOICE_STRICT_PRIORITY", Flag: "strict-priority", Default: "false", Bool: true, Commands: workerCmds,
+			Usage: "empty higher-priority queues before taking lower ones (default: weighted urgent 8, high 4, medium 2, low 1)",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return errors.New("want true or false")
+				}
+				c.StrictPriority = b
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "25s", Commands: []string{CmdServe, CmdWorker, CmdAll},
+			Usage: "graceful shutdown limit for draining requests and running tasks (Go duration)",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 {
+					return errors.New("want a duration >= 0 such as 25s or 1m")
+				}
+				c.ShutdownTimeout = d
+				return nil
+			},
+		},
+	}
+}
+
+func intSetter(lo, hi int, store func(c *Config, n int)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want an integer %d..%d", lo, hi)
+		}
+		store(c, n)
+		return nil
+	}
+}
+
+// Applies reports whether the setting is read by the command; an empty command means all.
+func (s Setting) Applies(cmd string) bool {
+	return cmd == "" || slices.Contains(s.Commands, cmd)
+}
+
+// textValue is a flag.Value that remembers whether the flag was given.
+type textValue struct {
+	v      string
+	isBool bool
+	given  bool
+}
+
+func (t *textValue) String() string     { return t.v }
+func (t *textValue) Set(v string) error { t.v, t.given = v, true; return nil }
+func (t *textValue) IsBoolFlag() bool   { return t.isBool }
+
+// Load parses args and the environment read through getenv into a Config holding every
+// setting; it is LoadCommand for no particular command.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	return LoadCommand("", args, getenv)
+}
+
+// LoadCommand parses args (the command's arguments, without the command name) and the
+// environment read through getenv into a Config for cmd (CmdServe, CmdWorker, CmdAll,
+// CmdMigrate; "" loads every setting). Settings the command does not use keep their
+// defaults and their environment variables are not read.
+//
+// Errors name the environment variable or flag and say what is wanted. When args ask
+// for help (-h, --help) the error wraps flag.ErrHelp and the caller prints Usage.
+func LoadCommand(cmd string, args []string, getenv func(string) string) (Config, error) {
+	settings := Settings()
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // Usage is ours; errors are returned, not printed
+	values := make([]*textValue, len(settings))
+	for i, s := range settings {
+		if !s.Applies(cmd) || s.Flag == "" {
+			continue
+		}
+		values[i] = &textValue{isBool: s.Bool}
+		fs.Var(values[i], s.Flag, s.Usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("parse flags: %w (see --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+
+	c := Config{Command: cmd}
+	addrGiven := false
+	var errs []error
+	for i, s := range settings {
+		if !s.Applies(cmd) {
+			// Still apply the default so the zero value never leaks into a command.
+			if s.Default != "" {
+				_ = s.set(&c, s.Default)
+			}
+			continue
+		}
+		v, source := s.Default, "default"
+		if s.Env != "" {
+			if e := strings.TrimSpace(getenv(s.Env)); e != "" {
+				v, source = e, s.Env
+			}
+		}
+		if values[i] != nil && values[i].given {
+			v, source = values[i].v, "--"+s.Flag
+		}
+		if s.Env == "OCRINVOICE_ADDR" && source != "default" {
+			addrGiven = true
+		}
+		if v == "" {
+			continue // no default: the setting stays unset (REDIS_URL, DATABASE_URL)
+		}
+		if err := s.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	if port := strings.TrimSpace(getenv("PORT")); port != "" && !addrGiven && (cmd == "" || slices.Contains(apiCmds, cmd)) {
+		c.Addr = ":" + port
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "ocrinvoice.db")
+	}
+	return c, nil
+}
+
+// SQLitePath returns the file path of a "sqlite:" DatabaseURL (without query
+// parameters) and true, or "" and false for other databases.
+func (c Config) SQLitePath() (string, bool) {
+	rest, ok := strings.CutPrefix(c.DatabaseURL, "sqlite:")
+	if !ok {
+		return "", false
+	}
+	rest = strings.TrimPrefix(rest, "file:")
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest, true
+}
+
+// Logger builds the process logger writing to w in the configured format and level.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Usage writes the help of a command: synopsis, then every setting it reads with its flag,
+// environment variable, default and description.
+func Usage(w io.Writer, cmd, summary string) {
+	fmt.Fprintf(w, "Usage: ocrinvoice %s [flags]\n\n%s\n\nFlags and environment variables (a flag wins over its variable):\n", cmd, summary)
+	for _, s := range Settings() {
+		if !s.Applies(cmd) {
+			continue
+		}
+		name := "  (env only)"
+		if s.Flag != "" {
+			name = "  --" + s.Flag
+			if !s.Bool {
+				name += " value"
+			}
+		}
+		fmt.Fprintf(w, "%s\n", name)
+		fmt.Fprintf(w, "      $%s  %s\n", s.Env, s.Usage)
+		if d := s.defaultText(); d != "" {
+			fmt.Fprintf(w, "      default: %s\n", d)
+		}
+	}
+}
+
+func (s Setting) defaultText() string {
+	if s.DefaultText != "" {
+		return s.DefaultText
+	}
+	return s.Default
+}
+
+// Markdown writes the settings table for the README: one row per setting with its
+// variable, flag, default, the commands that read it, and its description.
+func Markdown(w io.Writer) {
+	fmt.Fprintln(w, "| Environment variable | Flag | Default | Commands | Description |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, s := range Settings() {
+		flagName := ""
+		if s.Flag != "" {
+			flagName = "`--" + s.Flag + "`"
+		}
+		def := s.defaultText()
+		if def != "" && s.DefaultText == "" {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", s.Env, flagName, mdEscape(def),
+			strings.Join(s.Commands, ", "), mdEscape(s.Usage))
+	}
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

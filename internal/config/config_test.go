@@ -1,0 +1,311 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := LoadCommand(CmdAll, nil, env(nil))
+	if err != nil {
+		t.Fatalf("LoadCommand: %v", err)
+	}
+	want := Config{
+		Command:                CmdAll,
+		Addr:                   "127.0.0.1:8080",
+		DatabaseURL:            "sqlite:" + filepath.Join("data", "ocrinvoice.db"),
+		RedisURL:               "",
+		DataDir:                "data",
+		LogLevel:               slog.LevelInfo,
+		LogFormat:              "text",
+		GraphQLIntrospection:   true,
+		GraphQLComplexityLimit: 1000,
+		GraphQLDepthLimit:      15,
+		PricePerPage:           0.01,
+		WorkerConcurrency:      runtime.NumCPU(),
+		StrictPriority:         false,
+		ShutdownTimeout:        25 * time.Second,
+	}
+	if c != want {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestLoadSources(t *testing.T) {
+	tests := []struct {
+		name  string
+		cmd   string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c Config)
+	}{
+		{
+			name: "env sets value",
+			cmd:  CmdServe,
+			env:  map[string]string{"OCRINVOICE_ADDR": "0.0.0.0:9000", "OCRINVOICE_LOG_LEVEL": "debug"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "0.0.0.0:9000" || c.LogLevel != slog.LevelDebug {
+					t.Errorf("got addr %q level %v", c.Addr, c.LogLevel)
+				}
+			},
+		},
+		{
+			name: "flag wins over env",
+			cmd:  CmdServe,
+			args: []string{"--addr", "127.0.0.1:0"},
+			env:  map[string]string{"OCRINVOICE_ADDR": "0.0.0.0:9000"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:0" {
+					t.Errorf("addr %q, want the flag's", c.Addr)
+				}
+			},
+		},
+		{
+			name: "PORT used when addr unset",
+			cmd:  CmdServe,
+			env:  map[string]string{"PORT": "3000"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":3000" {
+					t.Errorf("addr %q, want :3000", c.Addr)
+				}
+			},
+		},
+		{
+			name: "PORT ignored when addr set",
+			cmd:  CmdAll,
+			env:  map[string]string{"PORT": "3000", "OCRINVOICE_ADDR": "127.0.0.1:4000"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:4000" {
+					t.Errorf("addr %q", c.Addr)
+				}
+			},
+		},
+		{
+			name: "PORT ignored when addr flag given",
+			cmd:  CmdAll,
+			args: []string{"-addr=127.0.0.1:5000"},
+			env:  map[string]string{"PORT": "3000"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:5000" {
+					t.Errorf("addr %q", c.Addr)
+				}
+			},
+		},
+		{
+			name: "database default follows data dir",
+			cmd:  CmdMigrate,
+			env:  map[string]string{"OCRINVOICE_DATA_DIR": "/var/lib/ocr/"},
+			check: func(t *testing.T, c Config) {
+				if c.DatabaseURL != "sqlite:/var/lib/ocr/ocrinvoice.db" {
+					t.Errorf("database %q", c.DatabaseURL)
+				}
+				if p, ok := c.SQLitePath(); !ok || p != "/var/lib/ocr/ocrinvoice.db" {
+					t.Errorf("SQLitePath = %q, %v", p, ok)
+				}
+			},
+		},
+		{
+			name: "postgres url kept",
+			cmd:  CmdMigrate,
+			env:  map[string]string{"DATABASE_URL": "postgres://root@127.0.0.1:5432/test?sslmode=disable"},
+			check: func(t *testing.T, c Config) {
+				if c.DatabaseURL != "postgres://root@127.0.0.1:5432/test?sslmode=disable" {
+					t.Errorf("database %q", c.DatabaseURL)
+				}
+				if _, ok := c.SQLitePath(); ok {
+					t.Errorf("SQLitePath true for postgres")
+				}
+			},
+		},
+		{
+			name: "bool flag without value",
+			cmd:  CmdWorker,
+			args: []string{"--strict-priority", "--concurrency", "3"},
+			check: func(t *testing.T, c Config) {
+				if !c.StrictPriority || c.WorkerConcurrency != 3 {
+					t.Errorf("strict %v concurrency %d", c.StrictPriority, c.WorkerConcurrency)
+				}
+			},
+		},
+		{
+			name: "bool env false",
+			cmd:  CmdServe,
+			env:  map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "false"},
+			check: func(t *testing.T, c Config) {
+				if c.GraphQLIntrospection {
+					t.Errorf("introspection still on")
+				}
+			},
+		},
+		{
+			name: "settings of other commands ignored",
+			cmd:  CmdMigrate,
+			env:  map[string]string{"OCRINVOICE_WORKER_CONCURRENCY": "not-a-number", "OCRINVOICE_ADDR": "bad"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:8080" {
+					t.Errorf("addr %q, want the default", c.Addr)
+				}
+			},
+		},
+		{
+			name: "redis url and json logs",
+			cmd:  CmdWorker,
+			env:  map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/3", "OCRINVOICE_LOG_FORMAT": "JSON", "OCRINVOICE_SHUTDOWN_TIMEOUT": "1m"},
+			check: func(t *testing.T, c Config) {
+				if c.RedisURL != "redis://127.0.0.1:6379/3" || c.LogFormat != "json" || c.ShutdownTimeout != time.Minute {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadCommand(tc.cmd, tc.args, env(tc.env))
+			if err != nil {
+				t.Fatalf("LoadCommand: %v", err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cmd  string
+		args []string
+		env  map[string]string
+		want []string // substrings of the error
+	}{
+		{"bad addr", CmdServe, nil, map[string]string{"OCRINVOICE_ADDR": "8080"}, []string{"OCRINVOICE_ADDR", "host:port"}},
+		{"bad addr flag", CmdServe, []string{"--addr", "nope"}, nil, []string{"--addr", "host:port"}},
+		{"bad database", CmdMigrate, nil, map[string]string{"DATABASE_URL": "mysql://x"}, []string{"DATABASE_URL", "sqlite:PATH"}},
+		{"empty sqlite path", CmdMigrate, nil, map[string]string{"DATABASE_URL": "sqlite:"}, []string{"DATABASE_URL", "needs a path"}},
+		{"bad redis scheme", CmdWorker, nil, map[string]string{"REDIS_URL": "http://x"}, []string{"REDIS_URL", "unsupported scheme"}},
+		{"bad level", CmdServe, nil, map[string]string{"OCRINVOICE_LOG_LEVEL": "loud"}, []string{"OCRINVOICE_LOG_LEVEL", "debug, info"}},
+		{"bad format", CmdServe, nil, map[string]string{"OCRINVOICE_LOG_FORMAT": "xml"}, []string{"OCRINVOICE_LOG_FORMAT"}},
+		{"zero concurrency", CmdWorker, nil, map[string]string{"OCRINVOICE_WORKER_CONCURRENCY": "0"}, []string{"OCRINVOICE_WORKER_CONCURRENCY", "1..1024"}},
+		{"negative price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "-1"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
+		{"NaN price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "NaN"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
+		{"bad duration", CmdServe, nil, map[string]string{"OCRINVOICE_SHUTDOWN_TIMEOUT": "soon"}, []string{"OCRINVOICE_SHUTDOWN_TIMEOUT"}},
+		{"bad bool", CmdServe, nil, map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "maybe"}, []string{"OCRINVOICE_GRAPHQL_INTROSPECTION"}},
+		{"bad port", CmdServe, nil, map[string]string{"PORT": "http"}, []string{"PORT"}},
+		{"two errors at once", CmdServe, nil, map[string]string{"OCRINVOICE_LOG_LEVEL": "x", "OCRINVOICE_LOG_FORMAT": "y"}, []string{"OCRINVOICE_LOG_LEVEL", "OCRINVOICE_LOG_FORMAT"}},
+		{"unknown flag", CmdServe, []string{"--nope"}, nil, []string{"nope"}},
+		{"flag of another command", CmdMigrate, []string{"--concurrency", "2"}, nil, []string{"concurrency"}},
+		{"positional argument", CmdServe, []string{"extra"}, nil, []string{"unexpected argument", "extra"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadCommand(tc.cmd, tc.args, env(tc.env))
+			if err == nil {
+				t.Fatal("LoadCommand succeeded, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		t.Run(arg, func(t *testing.T) {
+			_, err := LoadCommand(CmdServe, []string{arg}, env(nil))
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("err = %v, want flag.ErrHelp", err)
+			}
+		})
+	}
+}
+
+func TestUsageListsEverySettingOfTheCommand(t *testing.T) {
+	for _, cmd := range []string{CmdServe, CmdWorker, CmdAll, CmdMigrate} {
+		t.Run(cmd, func(t *testing.T) {
+			var b bytes.Buffer
+			Usage(&b, cmd, "summary")
+			out := b.String()
+			for _, s := range Settings() {
+				has := strings.Contains(out, "$"+s.Env+" ")
+				if has != s.Applies(cmd) {
+					t.Errorf("%s: listed=%v, applies=%v", s.Env, has, s.Applies(cmd))
+				}
+				if s.Applies(cmd) && s.Flag != "" && !strings.Contains(out, "--"+s.Flag) {
+					t.Errorf("flag --%s missing", s.Flag)
+				}
+			}
+		})
+	}
+}
+
+func TestSettingsTable(t *testing.T) {
+	envs, flags := map[string]bool{}, map[string]bool{}
+	for _, s := range Settings() {
+		if envs[s.Env] {
+			t.Errorf("env %s declared twice", s.Env)
+		}
+		envs[s.Env] = true
+		if s.Flag != "" {
+			if flags[s.Flag] {
+				t.Errorf("flag %s declared twice", s.Flag)
+			}
+			flags[s.Flag] = true
+		}
+		if s.Usage == "" || len(s.Commands) == 0 || s.set == nil {
+			t.Errorf("%s: incomplete declaration", s.Env)
+		}
+		// Every declared default must pass its own validation.
+		if s.Default != "" {
+			var c Config
+			if err := s.set(&c, s.Default); err != nil {
+				t.Errorf("%s: default %q invalid: %v", s.Env, s.Default, err)
+			}
+		}
+	}
+	var b bytes.Buffer
+	Markdown(&b)
+	if got, want := strings.Count(b.String(), "\n"), len(Settings())+2; got != want {
+		t.Errorf("markdown has %d lines, want %d", got, want)
+	}
+}
+
+func TestLogger(t *testing.T) {
+	tests := []struct {
+		format, level string
+		wantLine      string
+		quiet         bool
+	}{
+		{"json", "info", `"msg":"Hello"`, false},
+		{"text", "info", `msg=Hello`, false},
+		{"text", "error", ``, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.format+"/"+tc.level, func(t *testing.T) {
+			c, err := LoadCommand(CmdServe, []string{"--log-format", tc.format, "--log-level", tc.level}, env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			c.Logger(&b).Info("Hello", slog.String("job_id", "x"))
+			if tc.quiet != (b.Len() == 0) {
+				t.Fatalf("output %q, quiet=%v", b.String(), tc.quiet)
+			}
+			if !strings.Contains(b.String(), tc.wantLine) {
+				t.Errorf("output %q lacks %q", b.String(), tc.wantLine)
+			}
+		})
+	}
+}
