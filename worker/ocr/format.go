@@ -1,0 +1,48 @@
+package ocr
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Formats returned by DetectFormat and stored in layout.Document.Format.
+const (
+	FormatPDF  = "pdf"
+	FormatPNG  = "png"
+	FormatJPEG = "jpeg"
+	FormatTIFF = "tiff"
+	FormatBMP  = "bmp"
+)
+
+// DetectFormat names the format of a file from its first bytes (16 are enough): "pdf",
+// "png", "jpeg", "tiff" or "bmp". A declared MIME type or file extension is never
+// consulted. Anything else, including an empty head, is an error wrapping ErrEmpty or
+// ErrUnsupported.
+func DetectFormat(head []byte) (string, error) {
+	if len(head) == 0 {
+		return "", fmt.Errorf("detect format: %w: no bytes", ErrEmpty)
+	}
+	// PDF readers accept the header anywhere in the first 1024 bytes (some generators
+	// prepend garbage); so do we.
+	probe := head
+	if len(probe) > 1024 {
+		probe = probe[:1024]
+	}
+	switch {
+	case bytes.Contains(probe, []byte("%PDF-")):
+		return FormatPDF, nil
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return FormatPNG, nil
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		return FormatJPEG, nil
+	case bytes.HasPrefix(head, []byte("II*\x00")), bytes.HasPrefix(head, []byte("MM\x00*")):
+		return FormatTIFF, nil
+	case bytes.HasPrefix(head, []byte("BM")) && len(head) >= 14:
+		return FormatBMP, nil
+	}
+	n := len(head)
+	if n > 8 {
+		n = 8
+	}
+	return "", fmt.Errorf("detect format: %w: first bytes %q are not PDF, PNG, JPEG, TIFF or BMP", ErrUnsupported, head[:n])
+}

@@ -1,0 +1,484 @@
+package ocr
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"strconv"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+)
+
+// decodeConfig reads only the header of one image (png, jpeg, bmp, tiff) and refuses it
+// when its pixel count is above maxPixels, before any pixel is decoded.
+func decodeConfig(data []byte, format string, maxPixels int64) (image.Config, error) {
+	return decodeConfigReader(bytes.NewReader(data), format, maxPixels)
+}
+
+// decodeConfigReader is decodeConfig over a reader.
+func decodeConfigReader(r io.Reader, format string, maxPixels int64) (image.Config, error) {
+	var (
+		cfg image.Config
+		err error
+	)
+	switch format {
+	case FormatPNG:
+		cfg, err = png.DecodeConfig(r)
+	case FormatJPEG:
+		cfg, err = jpeg.DecodeConfig(r)
+	case FormatBMP:
+		cfg, err = bmp.DecodeConfig(r)
+	case FormatTIFF:
+		cfg, err = tiff.DecodeConfig(r)
+	default:
+		return cfg, fmt.Errorf("read %s header: %w", format, ErrUnsupported)
+	}
+	if err != nil {
+		return cfg, imageError(format, "header", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, fmt.Errorf("read %s header: %w: %dx%d pixels", format, ErrEmpty, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
+		return cfg, fmt.Errorf("read %s header: %w: %dx%d = %d pixels, the limit is %d (decompression bomb guard)",
+			format, ErrTooLarge, cfg.Width, cfg.Height, px, maxPixels)
+	}
+	return cfg, nil
+}
+
+// imageError marks a decoder failure as a corrupt (or, for a decoder that does not
+// know a variant, unsupported) document.
+func imageError(format, what string, err error) error {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("read %s %s: %w: truncated file", format, what, ErrCorrupt)
+	case isUnsupported(err):
+		return fmt.Errorf("read %s %s: %w: %v", format, what, ErrUnsupported, err)
+	}
+	return fmt.Errorf("read %s %s: %w: %v", format, what, ErrCorrupt, err)
+}
+
+func isUnsupported(err error) bool {
+	switch err.(type) {
+	case png.UnsupportedError, jpeg.UnsupportedError, tiff.UnsupportedError:
+		return true
+	}
+	return errors.Is(err, bmp.ErrUnsupported)
+}
+
+// decodeImage decodes one image after decodeConfig accepted it.
+func decodeImageReader(r io.Reader, format string) (image.Image, error) {
+	var (
+		img image.Image
+		err error
+	)
+	switch format {
+	case FormatPNG:
+		img, err = png.Decode(r)
+	case FormatJPEG:
+		img, err = jpeg.Decode(r)
+	case FormatBMP:
+		img, err = bmp.Decode(r)
+	case FormatTIFF:
+		img, err = tiff.Decode(r)
+	default:
+		err = ErrUnsupported
+	}
+	if err != nil {
+		return nil, imageError(format, "image", err)
+	}
+	return img, nil
+}
+
+// toGray converts any image to 8-bit gray with its origin at 0,0. Alpha is composited
+// over white, as a scanner or a viewer would show it.
+func toGray(img image.Image) *image.Gray {
+	if g, ok := img.(*image.Gray); ok && g.Rect.Min == (image.Point{}) {
+		return g
+	}
+	b := img.Bounds()
+	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	switch src := img.(type) {
+	case *image.YCbCr:
+		// The Y plane is the gray image: copy it instead of converting every pixel.
+		for y := 0; y < b.Dy(); y++ {
+			off := src.YOffset(b.Min.X, b.Min.Y+y)
+			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], src.Y[off:off+b.Dx()])
+		}
+		return g
+	case *image.Gray:
+		draw.Draw(g, g.Rect, src, b.Min, draw.Src)
+		return g
+	}
+	white := image.NewUniform(color.White)
+	draw.Draw(g, g.Rect, white, image.Point{}, draw.Src)
+	draw.Draw(g, g.Rect, img, b.Min, draw.Over)
+	return g
+}
+
+// rotateGray returns img turned clockwise by deg (0, 90, 180, 270).
+func rotateGray(img *image.Gray, deg int) *image.Gray {
+	deg = ((deg % 360) + 360) % 360
+	if deg == 0 {
+		return img
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var out *image.Gray
+	if deg == 180 {
+		out = image.NewGray(image.Rect(0, 0, w, h))
+	} else {
+		out = image.NewGray(image.Rect(0, 0, h, w))
+	}
+	for y := 0; y < h; y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x := 0; x < w; x++ {
+			v := row[x]
+			switch deg {
+			case 90: // (x,y) -> (h-1-y, x)
+				out.Pix[x*out.Stride+(h-1-y)] = v
+			case 180:
+				out.Pix[(h-1-y)*out.Stride+(w-1-x)] = v
+			case 270: // (x,y) -> (y, w-1-x)
+				out.Pix[(w-1-x)*out.Stride+y] = v
+			}
+		}
+	}
+	return out
+}
+
+// mirrorGray flips img left to right.
+func mirrorGray(img *image.Gray) *image.Gray {
+	b := img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x := 0; x < b.Dx(); x++ {
+			out.Pix[y*out.Stride+b.Dx()-1-x] = row[x]
+		}
+	}
+	return out
+}
+
+// applyEXIFOrientation turns a decoded JPEG upright according to its EXIF Orientation
+// tag (1..8).
+func applyEXIFOrientation(img *image.Gray, orientation int) *image.Gray {
+	switch orientation {
+	case 2:
+		return mirrorGray(img)
+	case 3:
+		return rotateGray(img, 180)
+	case 4:
+		return mirrorGray(rotateGray(img, 180))
+	case 5:
+		return mirrorGray(rotateGray(img, 90))
+	case 6:
+		return rotateGray(img, 90)
+	case 7:
+		return mirrorGray(rotateGray(img, 270))
+	case 8:
+		return rotateGray(img, 270)
+	}
+	return img
+}
+
+// jpegEXIFOrientation returns the EXIF Orientation tag of a JPEG (1 when absent or
+// unreadable: a broken EXIF block must not fail an otherwise good image).
+func jpegEXIFOrientation(data []byte) int {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 1
+	}
+	i := 2
+	for i+4 <= len(data) {
+		if data[i] != 0xFF {
+			return 1
+		}
+		marker := data[i+1]
+		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
+			i += 2
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 { // start of scan / end of image: no more metadata
+			return 1
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		if n < 2 || i+2+n > len(data) {
+			return 1
+		}
+		seg := data[i+4 : i+2+n]
+		if marker == 0xE1 && len(seg) > 6 && string(seg[:6]) == "Exif\x00\x00" {
+			return tiffOrientation(seg[6:])
+		}
+		i += 2 + n
+	}
+	return 1
+}
+
+// tiffOrientation reads tag 0x0112 from the first IFD of a TIFF structure (EXIF).
+func tiffOrientation(t []byte) int {
+	bo, ok := tiffByteOrder(t)
+	if !ok || len(t) < 8 {
+		return 1
+	}
+	off := int(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > len(t) {
+		return 1
+	}
+	n := int(bo.Uint16(t[off:]))
+	for k := 0; k < n; k++ {
+		e := off + 2 + 12*k
+		if e+12 > len(t) {
+			return 1
+		}
+		if bo.Uint16(t[e:]) == 0x0112 {
+			v := int(bo.Uint16(t[e+8:]))
+			if v >= 1 && v <= 8 {
+				return v
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+func tiffByteOrder(t []byte) (binary.ByteOrder, bool) {
+	if len(t) < 4 {
+		return nil, false
+	}
+	switch string(t[:4]) {
+	case "II*\x00":
+		return binary.LittleEndian, true
+	case "MM\x00*":
+		return binary.BigEndian, true
+	}
+	return nil, false
+}
+
+// tiffPageOffsets walks the IFD chain of a (classic, not Big) TIFF and returns the
+// offset of every page's IFD, at most maxPages+1 of them, refusing loops.
+func tiffPageOffsets(data []byte, maxPages int) ([]uint32, error) {
+	bo, ok := tiffByteOrder(data)
+	if !ok || len(data) < 8 {
+		return nil, fmt.Errorf("read tiff pages: %w: bad header", ErrCorrupt)
+	}
+	var offs []uint32
+	seen := map[uint32]bool{}
+	off := bo.Uint32(data[4:])
+	for off != 0 {
+		if seen[off] {
+			return nil, fmt.Errorf("read tiff pages: %w: IFD chain loops", ErrCorrupt)
+		}
+		seen[off] = true
+		if int64(off)+2 > int64(len(data)) {
+			if len(offs) > 0 {
+				break // a truncated tail: keep the pages we have
+			}
+			return nil, fmt.Errorf("read tiff pages: %w: truncated file", ErrCorrupt)
+		}
+		offs = append(offs, off)
+		if len(offs) > maxPages {
+			return nil, fmt.Errorf("read tiff pages: %w: more than %d pages", ErrTooLarge, maxPages)
+		}
+		n := int64(bo.Uint16(data[off:]))
+		next := int64(off) + 2 + 12*n
+		if next+4 > int64(len(data)) {
+			break
+		}
+		off = bo.Uint32(data[next:])
+	}
+	if len(offs) == 0 {
+		return nil, fmt.Errorf("read tiff pages: %w: no pages", ErrEmpty)
+	}
+	return offs, nil
+}
+
+// tiffPageReader presents a TIFF whose header points at another page's IFD. Offsets
+// in a TIFF are absolute, so that is all it takes for a single-page decoder
+// (golang.org/x/image/tiff reads only the first IFD) to read any page, without
+// copying the file. It implements io.ReaderAt, which the tiff decoder uses directly.
+type tiffPageReader struct {
+	data []byte
+	head [8]byte
+	off  int64
+}
+
+func newTIFFPageReader(data []byte, ifd uint32) *tiffPageReader {
+	r := &tiffPageReader{data: data}
+	copy(r.head[:], data[:8])
+	bo, _ := tiffByteOrder(data)
+	bo.PutUint32(r.head[4:], ifd)
+	return r
+}
+
+func (r *tiffPageReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	if off >= int64(len(r.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.data[off:])
+	if off < 8 {
+		copy(p, r.head[off:])
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (r *tiffPageReader) Read(p []byte) (int, error) {
+	n, err := r.ReadAt(p, r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// bytesReader wraps data as an io.Reader that is also an io.ReaderAt.
+func bytesReader(data []byte) io.Reader { return bytes.NewReader(data) }
+
+// imageDPI returns the resolution an image declares (PNG pHYs, JPEG JFIF density,
+// TIFF XResolution), or 0 when it declares none we trust.
+func imageDPI(data []byte, format string) int {
+	switch format {
+	case FormatPNG:
+		i := bytes.Index(data, []byte("pHYs"))
+		if i < 0 || i+13 > len(data) {
+			return 0
+		}
+		ppu := binary.BigEndian.Uint32(data[i+4:])
+		if data[i+12] == 1 { // unit: metre
+			return plausibleDPI(float64(ppu) * 0.0254)
+		}
+	case FormatJPEG:
+		if len(data) > 18 && string(data[6:11]) == "JFIF\x00" {
+			unit := data[13]
+			x := float64(binary.BigEndian.Uint16(data[14:]))
+			switch unit {
+			case 1:
+				return plausibleDPI(x)
+			case 2:
+				return plausibleDPI(x * 2.54)
+			}
+		}
+	case FormatBMP:
+		if len(data) >= 42 {
+			ppm := binary.LittleEndian.Uint32(data[38:])
+			return plausibleDPI(float64(ppm) * 0.0254)
+		}
+	}
+	return 0
+}
+
+// plausibleDPI keeps resolutions a scan or a rendering really uses; 72 and 96 are
+// usually a program's default rather than a measurement, but they are still the best
+// guess available.
+func plausibleDPI(v float64) int {
+	d := int(v + 0.5)
+	if d < 50 || d > 2400 {
+		return 0
+	}
+	return d
+}
+
+// encodePGM writes a gray image as binary PGM (P5), the cheapest format Tesseract's
+// image reader (leptonica) accepts.
+func encodePGM(img *image.Gray) []byte {
+	b := img.Bounds()
+	head := "P5\n" + strconv.Itoa(b.Dx()) + " " + strconv.Itoa(b.Dy()) + "\n255\n"
+	out := make([]byte, 0, len(head)+b.Dx()*b.Dy())
+	out = append(out, head...)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		off := img.PixOffset(b.Min.X, y)
+		out = append(out, img.Pix[off:off+b.Dx()]...)
+	}
+	return out
+}
+
+// decodePGM parses a binary PGM (P5, maxval 255) as written by pdftoppm -gray, sharing
+// the pixel bytes with data.
+func decodePGM(data []byte) (*image.Gray, error) {
+	var fields [3]int
+	i, f := 2, 0
+	if len(data) < 2 || string(data[:2]) != "P5" {
+		return nil, fmt.Errorf("parse PGM: not a P5 image")
+	}
+	for f < 3 {
+		for i < len(data) && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t') {
+			i++
+		}
+		if i < len(data) && data[i] == '#' {
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+			continue
+		}
+		start := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+		if start == i {
+			return nil, fmt.Errorf("parse PGM: bad header")
+		}
+		v, err := strconv.Atoi(string(data[start:i]))
+		if err != nil {
+			return nil, fmt.Errorf("parse PGM: %w", err)
+		}
+		fields[f] = v
+		f++
+	}
+	i++ // the single white space after maxval
+	w, h, maxv := fields[0], fields[1], fields[2]
+	if maxv != 255 || w <= 0 || h <= 0 || i+w*h > len(data) {
+		return nil, fmt.Errorf("parse PGM: unsupported or truncated %dx%d maxval %d", w, h, maxv)
+	}
+	return &image.Gray{Pix: data[i : i+w*h], Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
+}
+
+// upscaleGray enlarges img by an integer factor with bilinear interpolation. Tesseract
+// reads best with capital letters around 30 pixels high; small photographed receipts
+// are often far below that.
+func upscaleGray(img *image.Gray, factor int) *image.Gray {
+	if factor <= 1 {
+		return img
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := image.NewGray(image.Rect(0, 0, w*factor, h*factor))
+	f := float64(factor)
+	for y := 0; y < h*factor; y++ {
+		sy := (float64(y)+0.5)/f - 0.5
+		y0 := int(sy)
+		if sy < 0 {
+			sy, y0 = 0, 0
+		}
+		y1 := min(y0+1, h-1)
+		fy := sy - float64(y0)
+		r0 := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y0):]
+		r1 := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y1):]
+		orow := out.Pix[y*out.Stride:]
+		for x := 0; x < w*factor; x++ {
+			sx := (float64(x)+0.5)/f - 0.5
+			x0 := int(sx)
+			if sx < 0 {
+				sx, x0 = 0, 0
+			}
+			x1 := min(x0+1, w-1)
+			fx := sx - float64(x0)
+			top := float64(r0[x0])*(1-fx) + float64(r0[x1])*fx
+			bot := float64(r1[x0])*(1-fx) + float64(r1[x1])*fx
+			orow[x] = uint8(top*(1-fy) + bot*fy + 0.5)
+		}
+	}
+	return out
+}

@@ -1,0 +1,511 @@
+// Package ocr reads invoice documents (PDF, PNG, JPEG, TIFF, BMP) into positioned text
+// (layout.Document): PDF pages with a usable text layer through pdftotext, every other
+// page rasterised (pdftoppm -gray) or decoded and recognised by Tesseract through a
+// pool of gosseract clients.
+//
+// Contracts:
+//   - The format comes from the file's magic bytes (DetectFormat); names and declared
+//     types are never trusted.
+//   - A permanent problem with the document (empty, corrupt, truncated, encrypted,
+//     unsupported, too many pixels or pages) is an error wrapping ErrBadDocument, with a
+//     message naming the problem; anything else (timeouts, cancelled contexts, a tool
+//     that cannot run) is transient.
+//   - External tools run with a timeout (Options.Timeout) and output limits; images are
+//     checked against Options.MaxPixels from their headers before any pixel is decoded.
+//   - Pages of one document are recognised in parallel, one page per pool slot. Tesseract
+//     itself should run single-threaded: start the process with OMP_THREAD_LIMIT=1.
+//   - OCR pages are turned upright when the first reading looks sideways or upside down
+//     (Tesseract's orientation detection), and small text is upscaled before a second
+//     reading; the better reading is kept.
+package ocr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/otiai10/gosseract/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
+)
+
+// Mode chooses how pages are read.
+type Mode string
+
+// Reading modes.
+const (
+	// ModeAuto (the default) reads each PDF page from its text layer when the layer is
+	// usable and by OCR otherwise; images are always OCR'd.
+	ModeAuto Mode = "auto"
+	// ModeText reads only text layers. A PDF page without a usable one comes back as an
+	// empty page (Source "text", no lines); a document where no page has one, and every
+	// image, fails with ErrNoTextLayer.
+	ModeText Mode = "text"
+	// ModeOCR rasterises every PDF page and OCRs it, even where a text layer exists.
+	ModeOCR Mode = "ocr"
+)
+
+// Options tune one Read. The zero value is valid and means the defaults.
+type Options struct {
+	Mode      Mode   // default ModeAuto
+	Languages string // Tesseract languages joined by '+', e.g. "eng+deu"; default "eng"
+	DPI       int    // rasterisation DPI for PDF pages, 50..1200, default 300
+	PSM       int    // Tesseract page segmentation mode; 0 = default (3, automatic)
+	MaxPixels int64  // refuse any page image above this many pixels; default 100e6
+	MaxPages  int    // refuse documents with more pages; default 200
+	// Timeout bounds each external tool call (pdfinfo, pdftotext, pdftoppm); default 60s.
+	Timeout time.Duration
+	// Progress, when set, is called after each page is read with the number of pages
+	// done so far and the total. Calls are serialised but may come from any goroutine.
+	Progress func(page, pages int)
+	// NoAutoRotate skips orientation detection for pages whose first reading looks
+	// sideways or upside down.
+	NoAutoRotate bool
+}
+
+// Defaults applied by Read.
+const (
+	DefaultDPI       = 300
+	DefaultMaxPixels = 100_000_000
+	DefaultMaxPages  = 200
+	DefaultTimeout   = 60 * time.Second
+	DefaultLanguages = "eng"
+	// maxImageFile bounds how many bytes of an image file are read into memory.
+	maxImageFile = 512 << 20
+)
+
+// Config sizes a Reader.
+type Config struct {
+	// Slots is the number of OCR engines, hence of pages recognised at once across all
+	// Reads; default runtime.NumCPU().
+	Slots int
+	// TessdataDir overrides where Tesseract's *.traineddata files are looked up for
+	// language validation; default: Tesseract's own data path.
+	TessdataDir string
+}
+
+// Reader reads documents. It is safe for concurrent use; Close it when done.
+type Reader struct {
+	slots chan *slot
+	all   []*slot
+	langs map[string]bool
+	done  chan struct{}
+	once  sync.Once
+}
+
+// NewReader creates a Reader with cfg.Slots OCR engines. Engines load their language
+// model on first use, so creating a Reader is cheap.
+func NewReader(cfg Config) (*Reader, error) {
+	n := cfg.Slots
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	langs, err := installedLanguages(cfg.TessdataDir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{slots: make(chan *slot, n), langs: langs, done: make(chan struct{})}
+	for range n {
+		s := newSlot()
+		r.all = append(r.all, s)
+		r.slots <- s
+	}
+	return r, nil
+}
+
+// installedLanguages lists the traineddata files Tesseract can load.
+func installedLanguages(dir string) (map[string]bool, error) {
+	var files []string
+	var err error
+	if dir != "" {
+		files, err = filepath.Glob(filepath.Join(dir, "*.traineddata"))
+	} else {
+		files, err = gosseract.GetAvailableLanguages()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list Tesseract languages: %w", err)
+	}
+	m := map[string]bool{}
+	for _, f := range files {
+		m[strings.TrimSuffix(filepath.Base(f), ".traineddata")] = true
+	}
+	if len(m) == 0 {
+		return nil, errors.New("list Tesseract languages: no traineddata installed (install tesseract-ocr-eng)")
+	}
+	return m, nil
+}
+
+// Close waits for pages being recognised, then frees every engine. Reads started after
+// Close fail with ErrClosed. Close is idempotent.
+func (r *Reader) Close() error {
+	r.once.Do(func() {
+		close(r.done)
+		for range r.all {
+			s := <-r.slots
+			s.close()
+		}
+	})
+	return nil
+}
+
+// acquire takes a free engine, waiting for one.
+func (r *Reader) acquire(ctx context.Context) (*slot, error) {
+	select {
+	case <-r.done:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case s := <-r.slots:
+		select {
+		case <-r.done:
+			r.slots <- s
+			return nil, ErrClosed
+		default:
+		}
+		return s, nil
+	case <-r.done:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for an OCR engine: %w", ctx.Err())
+	}
+}
+
+func (r *Reader) release(s *slot) { r.slots <- s }
+
+// normalize fills defaults and validates o.
+func (r *Reader) normalize(o Options) (Options, error) {
+	switch o.Mode {
+	case "":
+		o.Mode = ModeAuto
+	case ModeAuto, ModeText, ModeOCR:
+	default:
+		return o, fmt.Errorf("%w: mode %q (want auto, text or ocr)", ErrInvalidOptions, o.Mode)
+	}
+	if o.Languages == "" {
+		o.Languages = DefaultLanguages
+	}
+	for _, l := range strings.Split(o.Languages, "+") {
+		if l == "" || l == "osd" || !r.langs[l] {
+			return o, fmt.Errorf("%w: language %q is not installed (have %s)", ErrInvalidOptions, l, r.languageList())
+		}
+	}
+	if o.DPI == 0 {
+		o.DPI = DefaultDPI
+	}
+	if o.DPI < 50 || o.DPI > 1200 {
+		return o, fmt.Errorf("%w: DPI %d (want 50..1200)", ErrInvalidOptions, o.DPI)
+	}
+	if o.PSM < 0 || o.PSM == 2 || o.PSM > 13 {
+		return o, fmt.Errorf("%w: page segmentation mode %d (want 1, 3..13, or 0 for the default)", ErrInvalidOptions, o.PSM)
+	}
+	if o.MaxPixels == 0 {
+		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.MaxPages == 0 {
+		o.MaxPages = DefaultMaxPages
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxPixels < 0 || o.MaxPages < 0 || o.Timeout < 0 {
+		return o, fmt.Errorf("%w: negative limit", ErrInvalidOptions)
+	}
+	return o, nil
+}
+
+func (r *Reader) languageList() string {
+	var s []string
+	for l := range r.langs {
+		if l != "osd" {
+			s = append(s, l)
+		}
+	}
+	sortStrings(s)
+	return strings.Join(s, ", ")
+}
+
+// Read reads the document at path. See the package documentation for the contract and
+// Options for the defaults.
+func (r *Reader) Read(ctx context.Context, path string, opts Options) (*layout.Document, error) {
+	opts, err := r.normalize(opts)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open document: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open document: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("open document %s: is a directory", path)
+	}
+	head := make([]byte, 1024)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read document: %w", err)
+	}
+	format, err := DetectFormat(head[:n])
+	if err != nil {
+		return nil, err
+	}
+	if format == FormatPDF {
+		return r.readPDF(ctx, path, st.Size(), opts)
+	}
+	if st.Size() > maxImageFile {
+		return nil, fmt.Errorf("read %s: %w: %d bytes, the limit is %d", format, ErrTooLarge, st.Size(), maxImageFile)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read document: %w", err)
+	}
+	return r.readImage(ctx, data, format, opts)
+}
+
+// ReadBytes reads a document held in memory; name is only used in messages and for
+// the temporary file a PDF needs (poppler reads files).
+func (r *Reader) ReadBytes(ctx context.Context, data []byte, name string, opts Options) (*layout.Document, error) {
+	opts, err := r.normalize(opts)
+	if err != nil {
+		return nil, err
+	}
+	format, err := DetectFormat(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if format != FormatPDF {
+		doc, err := r.readImage(ctx, data, format, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return doc, nil
+	}
+	tmp, err := os.CreateTemp("", "ocrinvoice-*.pdf")
+	if err != nil {
+		return nil, fmt.Errorf("stage PDF for reading: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("stage PDF for reading: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("stage PDF for reading: %w", err)
+	}
+	doc, err := r.readPDF(ctx, tmp.Name(), int64(len(data)), opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return doc, nil
+}
+
+// progress serialises Options.Progress calls and counts pages.
+type progress struct {
+	mu    sync.Mutex
+	done  int
+	total int
+	fn    func(int, int)
+}
+
+func (p *progress) page() {
+	if p.fn == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.fn(p.done, p.total)
+}
+
+// readPDF reads a PDF page by page: text layer where usable (unless ModeOCR), OCR of
+// the rasterised page elsewhere (unless ModeText).
+func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Options) (*layout.Document, error) {
+	if size == 0 {
+		return nil, fmt.Errorf("read PDF: %w: 0 bytes", ErrEmpty)
+	}
+	info, err := readPDFInfo(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	doc := &layout.Document{Format: FormatPDF, Size: size, Pages: make([]layout.Page, info.Pages)}
+	var text []textPage
+	if opts.Mode != ModeOCR {
+		text, err = readTextLayer(ctx, path, info.Pages, opts)
+		if errors.Is(err, errNoTextPermission) {
+			text, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	prog := &progress{total: info.Pages, fn: opts.Progress}
+	var toOCR []int
+	usable := 0
+	for i := range doc.Pages {
+		p := layout.Page{Number: i + 1, Width: info.Sizes[i][0], Height: info.Sizes[i][1], Source: layout.SourceTextLayer}
+		switch {
+		case text != nil && text[i].Usable && opts.Mode != ModeOCR:
+			usable++
+			t := text[i]
+			if t.Width > 0 {
+				p.Width, p.Height = t.Width, t.Height
+			}
+			p.Lines, p.Text = t.Lines, t.Text
+			prog.page()
+		case opts.Mode == ModeText:
+			prog.page()
+		default:
+			toOCR = append(toOCR, i)
+		}
+		doc.Pages[i] = p
+	}
+	if opts.Mode == ModeText && usable == 0 {
+		return nil, fmt.Errorf("read PDF text layer: %w: none of %d pages has one (try OCR)", ErrNoTextLayer, info.Pages)
+	}
+	if len(toOCR) == 0 {
+		return doc, nil
+	}
+	// Check the pixel budget of every page before rasterising any.
+	scale := float64(opts.DPI) / 72
+	for _, i := range toOCR {
+		w, h := info.Sizes[i][0]*scale, info.Sizes[i][1]*scale
+		if w*h > float64(opts.MaxPixels) {
+			return nil, fmt.Errorf("rasterise PDF page %d: %w: %.0fx%.0f pixels at %d DPI, the limit is %d",
+				i+1, ErrTooLarge, w, h, opts.DPI, opts.MaxPixels)
+		}
+	}
+	doc.DPI = opts.DPI
+	doc.Language = opts.Languages
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(len(r.all))
+	for _, i := range toOCR {
+		g.Go(func() error {
+			w, h := info.Sizes[i][0]*scale, info.Sizes[i][1]*scale
+			img, err := rasterise(gctx, path, i+1, int64(w*h*1.1)+4096, opts)
+			if err != nil {
+				return err
+			}
+			page, err := r.ocr(gctx, img, i+1, opts.DPI, opts)
+			if err != nil {
+				return fmt.Errorf("OCR PDF page %d: %w", i+1, err)
+			}
+			doc.Pages[i] = page
+			prog.page()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// rasterise renders one PDF page to gray pixels with pdftoppm (gray is about ten times
+// faster than colour and is all Tesseract uses).
+func rasterise(ctx context.Context, path string, page int, maxBytes int64, opts Options) (*image.Gray, error) {
+	p := fmt.Sprint(page)
+	out, err := runTool(ctx, opts.Timeout, int(maxBytes), "pdftoppm", "-gray", "-r", fmt.Sprint(opts.DPI), "-f", p, "-l", p, path)
+	if err != nil {
+		return nil, classifyPopplerError(fmt.Sprintf("rasterise PDF page %d", page), err)
+	}
+	img, err := decodePGM(out)
+	if err != nil {
+		return nil, fmt.Errorf("rasterise PDF page %d: %w: %w", page, ErrCorrupt, err)
+	}
+	return img, nil
+}
+
+// ocr recognises one page image on a pool slot.
+func (r *Reader) ocr(ctx context.Context, img *image.Gray, number, dpi int, opts Options) (layout.Page, error) {
+	s, err := r.acquire(ctx)
+	if err != nil {
+		return layout.Page{}, err
+	}
+	defer r.release(s)
+	if err := ctx.Err(); err != nil {
+		return layout.Page{}, err
+	}
+	res, _, err := s.readImage(img, opts, dpi)
+	if err != nil {
+		return layout.Page{}, err
+	}
+	return ocrPage(res, number), nil
+}
+
+// readImage OCRs every page of an image file.
+func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts Options) (*layout.Document, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("read image: %w: 0 bytes", ErrEmpty)
+	}
+	if opts.Mode == ModeText {
+		return nil, fmt.Errorf("read %s: %w: an image has no text layer (use OCR)", format, ErrNoTextLayer)
+	}
+	// Every page is checked against the pixel limit from its header before any is decoded.
+	var pages []io.Reader
+	if format == FormatTIFF {
+		offs, err := tiffPageOffsets(data, opts.MaxPages)
+		if err != nil {
+			return nil, err
+		}
+		for k, off := range offs {
+			pr := newTIFFPageReader(data, off)
+			if _, err := decodeConfigReader(pr, format, opts.MaxPixels); err != nil {
+				return nil, fmt.Errorf("TIFF page %d: %w", k+1, err)
+			}
+			pages = append(pages, newTIFFPageReader(data, off))
+		}
+	} else {
+		if _, err := decodeConfig(data, format, opts.MaxPixels); err != nil {
+			return nil, err
+		}
+		pages = []io.Reader{bytesReader(data)}
+	}
+	dpi := imageDPI(data, format)
+	doc := &layout.Document{Format: format, Size: int64(len(data)), DPI: dpi, Language: opts.Languages, Pages: make([]layout.Page, len(pages))}
+	orientation := 1
+	if format == FormatJPEG {
+		orientation = jpegEXIFOrientation(data)
+	}
+	prog := &progress{total: len(pages), fn: opts.Progress}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(len(r.all))
+	for k, pr := range pages {
+		g.Go(func() error {
+			img, err := decodeImageReader(pr, format)
+			if err != nil {
+				if len(pages) > 1 {
+					return fmt.Errorf("page %d: %w", k+1, err)
+				}
+				return err
+			}
+			gray := applyEXIFOrientation(toGray(img), orientation)
+			page, err := r.ocr(gctx, gray, k+1, dpi, opts)
+			if err != nil {
+				return fmt.Errorf("OCR %s page %d: %w", format, k+1, err)
+			}
+			doc.Pages[k] = page
+			prog.page()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+func sortStrings(s []string) { slices.Sort(s) }
