@@ -1,0 +1,158 @@
+// Package server composes the HTTP face of ocrinvoice: the GraphQL endpoint and its
+// playground, the REST compatibility API and its OpenAPI document, Prometheus metrics,
+// liveness and readiness probes, a request log and panic recovery, all on one
+// http.Server with timeouts.
+//
+// The package knows HTTP, not the domain: the caller builds the GraphQL and REST handlers
+// (graph.NewHandler, rest.NewHandler) and the readiness checks and passes them in.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+)
+
+// HTTP server limits. WriteTimeout bounds ordinary responses; a streaming handler (GraphQL
+// subscriptions over SSE or WebSocket) lifts it for its own response with
+// http.NewResponseController(w).SetWriteDeadline(time.Time{}).
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 2 * time.Minute // bodies, including document uploads
+	WriteTimeout      = 2 * time.Minute
+	IdleTimeout       = 2 * time.Minute
+	MaxHeaderBytes    = 1 << 20
+	checkTimeout      = 2 * time.Second
+)
+
+// Check is one readiness dependency. Func returns nil when the dependency answers; it
+// receives a context that expires after a couple of seconds.
+type Check struct {
+	Name string // reported in the /readyz body, e.g. "database", "redis"
+	Func func(ctx context.Context) error
+}
+
+// Options configures a Server. GraphQL and REST are required.
+type Options struct {
+	Addr   string       // listen address, host:port (port 0 picks a free port)
+	Logger *slog.Logger // request log and lifecycle events; nil discards
+
+	GraphQL http.Handler // served at /graphql
+	REST    http.Handler // serves the full paths /api/v1/... and /openapi.json
+	// Extra routes mounted as given (pattern -> handler), e.g. a queue dashboard.
+	Extra map[string]http.Handler
+
+	Checks []Check // /readyz runs all of them; /healthz runs none
+
+	// ShutdownTimeout bounds the drain of in-flight requests after the context given to
+	// Serve is cancelled. Zero means 25 seconds.
+	ShutdownTimeout time.Duration
+}
+
+// Server is the HTTP server. Use New, then Listen, then Serve.
+type Server struct {
+	opts    Options
+	logger  *slog.Logger
+	handler http.Handler
+	metrics *metrics
+	http    *http.Server
+	ln      net.Listener
+}
+
+// New builds the server and its routes. It does no I/O.
+func New(opts Options) (*Server, error) {
+	if opts.GraphQL == nil || opts.REST == nil {
+		return nil, errors.New("build HTTP server: GraphQL and REST handlers are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 25 * time.Second
+	}
+	s := &Server{opts: opts, logger: opts.Logger, metrics: newMetrics()}
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", opts.GraphQL)
+	mux.Handle("GET /playground", playground.Handler("ocrinvoice GraphQL", "/graphql"))
+	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
+	mux.Handle("/api/v1/", opts.REST)
+	mux.Handle("/openapi.json", opts.REST)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	for pattern, h := range opts.Extra {
+		mux.Handle(pattern, h)
+	}
+	s.handler = s.observe(s.recoverPanics(mux))
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Handler returns the complete handler (routes and middleware), for in-process tests.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen binds the address. It is separate from Serve so that a bind error (port in use,
+// bad address) surfaces before anything else starts.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound address; valid after Listen.
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Serve answers requests until ctx is cancelled, then shuts down gracefully: it stops
+// accepting connections, closes idle ones and waits for in-flight requests, at most
+// ShutdownTimeout, after which remaining connections are closed. It returns nil after a
+// clean shutdown, or the error that stopped the server. Listen must have succeeded.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		return errors.New("serve HTTP: Listen was not called")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.logger.Info("HTTP server listening", slog.String("addr", s.ln.Addr().String()))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("HTTP server shutting down", slog.Duration("timeout", s.opts.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if err != nil {
+		// Drain took too long: cut the remaining connections rather than hang.
+		_ = s.http.Close()
+		err = fmt.Errorf("drain HTTP requests: %w", err)
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("serve HTTP: %w", serr)
+	}
+	s.logger.Info("HTTP server stopped")
+	return err
+}
