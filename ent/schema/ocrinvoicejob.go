@@ -1,0 +1,166 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// OcrInvoiceJob is one document to read. Fields mirror the REST contract; the server
+// owns status, progress, results, timing, cost and error fields (they are skipped in
+// the GraphQL mutation inputs and changed only by internal/jobs).
+type OcrInvoiceJob struct {
+	ent.Schema
+}
+
+// serverOwned hides a field from the generated GraphQL mutation inputs.
+var serverOwned = entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)
+
+// Mixin of the OcrInvoiceJob.
+func (OcrInvoiceJob) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{}, TimeMixin{}}
+}
+
+// Fields of the OcrInvoiceJob.
+func (OcrInvoiceJob) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("job_number").
+			Unique().
+			NotEmpty().
+			MaxLen(128).
+			Annotations(entgql.OrderField("JOB_NUMBER")),
+		field.String("document_name").
+			NotEmpty().
+			MaxLen(1024).
+			Annotations(entgql.OrderField("DOCUMENT_NAME")),
+		field.String("document_url").
+			NotEmpty().
+			MaxLen(4096),
+		// Optional in the schema so that the API may infer it from the name or URL;
+		// internal/jobs always stores a value.
+		field.Enum("document_type").
+			Values("pdf", "png", "jpg", "jpeg", "tiff", "bmp").
+			Optional().
+			Annotations(entgql.OrderField("DOCUMENT_TYPE")),
+		field.String("template_id").
+			MaxLen(24),
+		field.String("group_id").
+			Optional().
+			Nillable().
+			MaxLen(24),
+		field.Enum("status").
+			Values("created", "queued", "processing", "completed", "failed", "cancelled").
+			Default("created").
+			Annotations(entgql.OrderField("STATUS"), serverOwned),
+		field.Enum("priority").
+			Values("low", "medium", "high", "urgent").
+			Default("medium").
+			Annotations(entgql.OrderField("PRIORITY")),
+		field.JSON("progress", invoice.Progress{}).
+			Default(invoice.Progress{}).
+			Annotations(entgql.Type("JobProgress"), serverOwned),
+		field.Time("started_at").
+			Optional().
+			Nillable().
+			Annotations(entgql.OrderField("STARTED_AT"), serverOwned),
+		field.Time("completed_at").
+			Optional().
+			Nillable().
+			Annotations(entgql.OrderField("COMPLETED_AT"), serverOwned),
+		// Seconds from start to completion.
+		field.Float("processing_time").
+			Optional().
+			Nillable().
+			Annotations(entgql.OrderField("PROCESSING_TIME"), serverOwned),
+		field.JSON("document_info", &invoice.DocumentInfo{}).
+			Optional().
+			Annotations(entgql.Type("DocumentInfo"), serverOwned),
+		field.JSON("extracted_data", &invoice.ExtractedData{}).
+			Optional().
+			Annotations(entgql.Type("ExtractedData"), serverOwned),
+		field.JSON("confidence", &invoice.Confidence{}).
+			Optional().
+			Annotations(entgql.Type("Confidence"), serverOwned),
+		field.JSON("validation_results", &invoice.ValidationResults{}).
+			Optional().
+			Annotations(entgql.Type("ValidationResults"), serverOwned),
+		// Copies of extracted values that free-text search reads (kept in step with
+		// extracted_data by internal/jobs; not part of the API).
+		field.String("invoice_number").
+			Optional().
+			Annotations(entgql.Skip()),
+		field.String("supplier_name").
+			Optional().
+			Annotations(entgql.Skip()),
+		field.String("customer_name").
+			Optional().
+			Annotations(entgql.Skip()),
+		// Hex SHA-256 of the document that was read.
+		field.String("document_sha256").
+			Optional().
+			Annotations(serverOwned),
+		field.Float("cost").
+			Default(0).
+			Annotations(entgql.OrderField("COST"), serverOwned),
+		field.String("currency").
+			Default("USD").
+			MaxLen(3).
+			Annotations(serverOwned),
+		field.Text("error_log").
+			Optional().
+			Annotations(serverOwned),
+		field.Int("retry_count").
+			Default(0).
+			NonNegative().
+			Annotations(entgql.OrderField("RETRY_COUNT"), serverOwned),
+		field.String("created_by").
+			Optional().
+			MaxLen(256),
+		field.JSON("metadata", map[string]any{}).
+			Optional().
+			Annotations(entgql.Type("Map")),
+	}
+}
+
+// Edges of the OcrInvoiceJob.
+func (OcrInvoiceJob) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("template", OcrTemplate.Type).
+			Ref("jobs").
+			Field("template_id").
+			Unique().
+			Required(),
+		edge.From("group", OcrJobGroup.Type).
+			Ref("jobs").
+			Field("group_id").
+			Unique(),
+	}
+}
+
+// Indexes of the OcrInvoiceJob: the list, sort and filter paths of both APIs.
+func (OcrInvoiceJob) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("status"),
+		index.Fields("priority"),
+		index.Fields("created_at"),
+		index.Fields("updated_at"),
+		index.Fields("template_id"),
+		index.Fields("group_id", "status"),
+		index.Fields("status", "priority", "created_at"),
+	}
+}
+
+// Annotations of the OcrInvoiceJob.
+func (OcrInvoiceJob) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField("ocrInvoiceJobs"),
+		entgql.RelayConnection(),
+		entgql.MultiOrder(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}

@@ -1,0 +1,165 @@
+// Package apperr is the one application error type of ocrinvoice. The domain core
+// (internal/jobs) returns *Error values; the REST adapter maps their Kind to an HTTP
+// status with HTTPStatus and the GraphQL error presenter maps it to extensions.code with
+// GraphQLCode. The cause (Err) is for logs only and is never shown to clients.
+package apperr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Kind classifies an application error.
+type Kind string
+
+// Kinds of application errors and the HTTP status each maps to.
+const (
+	KindInvalid              Kind = "INVALID"                // 400
+	KindNotFound             Kind = "NOT_FOUND"              // 404
+	KindConflict             Kind = "CONFLICT"               // 409
+	KindFailedPrecondition   Kind = "FAILED_PRECONDITION"    // 422
+	KindTooLarge             Kind = "TOO_LARGE"              // 413
+	KindUnsupportedMediaType Kind = "UNSUPPORTED_MEDIA_TYPE" // 415
+	KindUnavailable          Kind = "UNAVAILABLE"            // 503
+	KindInternal             Kind = "INTERNAL"               // 500
+)
+
+// Detail names one offending field (a contract name such as "jobNumber" or a path such
+// as "filter.status.$foo") and says what is wrong with it.
+type Detail struct {
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error is an application error. Message and Details are safe to show to clients; Err is
+// the underlying cause, for logs only.
+type Error struct {
+	Kind    Kind
+	Message string
+	Details []Detail
+	Err     error
+}
+
+// Error returns the message, followed by the cause when there is one.
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// PublicMessage is what a client may see: the message, or "internal error" for
+// KindInternal whatever the message says.
+func (e *Error) PublicMessage() string {
+	if e.Kind == KindInternal || e.Kind == "" {
+		return "internal error"
+	}
+	return e.Message
+}
+
+// New returns an error of the given kind.
+func New(kind Kind, msg string, details ...Detail) *Error {
+	return &Error{Kind: kind, Message: msg, Details: details}
+}
+
+// Invalid is a client error in the input (400). Name the fields in details.
+func Invalid(msg string, details ...Detail) *Error { return New(KindInvalid, msg, details...) }
+
+// InvalidField is Invalid with one detail naming the field.
+func InvalidField(field, msg string) *Error {
+	return New(KindInvalid, fmt.Sprintf("invalid %s: %s", field, msg), Detail{Field: field, Message: msg})
+}
+
+// NotFound says the addressed object does not exist (404).
+func NotFound(msg string, details ...Detail) *Error { return New(KindNotFound, msg, details...) }
+
+// Conflict says the change collides with existing data, e.g. a duplicate jobNumber (409).
+func Conflict(msg string, details ...Detail) *Error { return New(KindConflict, msg, details...) }
+
+// FailedPrecondition says the object's state forbids the change (422).
+func FailedPrecondition(msg string, details ...Detail) *Error {
+	return New(KindFailedPrecondition, msg, details...)
+}
+
+// TooLarge says the request body or document is over a limit (413).
+func TooLarge(msg string) *Error { return New(KindTooLarge, msg) }
+
+// UnsupportedMediaType says the request's content type is not accepted (415).
+func UnsupportedMediaType(msg string) *Error { return New(KindUnsupportedMediaType, msg) }
+
+// Unavailable says a dependency is down; the client may retry later (503).
+func Unavailable(msg string, err error) *Error {
+	return &Error{Kind: KindUnavailable, Message: msg, Err: err}
+}
+
+// Internal wraps an unexpected error (500). Clients see "internal error" only.
+func Internal(err error) *Error {
+	return &Error{Kind: KindInternal, Message: "internal error", Err: err}
+}
+
+// As returns the *Error in err's chain, or nil.
+func As(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// KindOf returns the kind of err: the kind of the *Error in its chain, KindUnavailable
+// for context cancellation and deadlines, and KindInternal for anything else. It
+// returns "" for a nil error.
+func KindOf(err error) Kind {
+	if err == nil {
+		return ""
+	}
+	if e := As(err); e != nil && e.Kind != "" {
+		return e.Kind
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return KindUnavailable
+	}
+	return KindInternal
+}
+
+// HTTPStatus maps err to an HTTP status code (200 for nil).
+func HTTPStatus(err error) int {
+	switch KindOf(err) {
+	case "":
+		return http.StatusOK
+	case KindInvalid:
+		return http.StatusBadRequest
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindConflict:
+		return http.StatusConflict
+	case KindFailedPrecondition:
+		return http.StatusUnprocessableEntity
+	case KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case KindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
+	case KindUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// GraphQLCode maps err to the GraphQL extensions.code: BAD_USER_INPUT for invalid input
+// (the code GraphQL clients know), otherwise the kind's name.
+func GraphQLCode(err error) string {
+	switch k := KindOf(err); k {
+	case KindInvalid:
+		return "BAD_USER_INPUT"
+	case "":
+		return ""
+	default:
+		return string(k)
+	}
+}

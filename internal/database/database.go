@@ -1,0 +1,130 @@
+// Package database opens the ent client on SQLite or PostgreSQL and migrates its
+// schema. It is the only place that knows connection strings.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"           // PostgreSQL driver "postgres"
+	_ "github.com/mattn/go-sqlite3" // SQLite driver "sqlite3"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/migrate"
+)
+
+// sqliteBusyTimeoutMS is how long a SQLite writer waits for the lock before failing.
+const sqliteBusyTimeoutMS = 10000
+
+// Open opens an ent client for url and checks that the database answers. It runs no
+// migration (see Migrate). Accepted forms:
+//
+//   - "sqlite:PATH" (or "sqlite://PATH", "file:PATH"): a SQLite file, opened in WAL mode
+//     with a busy timeout, foreign keys on and write transactions taking the lock at
+//     BEGIN (so concurrent writers wait instead of failing). PATH's directory is created.
+//     "sqlite::memory:" is a private in-memory database (one connection).
+//   - "postgres://..." or "postgresql://...": PostgreSQL through lib/pq. Unknown query
+//     parameters such as search_path are passed to the server as run-time parameters.
+func Open(ctx context.Context, rawURL string) (*ent.Client, error) {
+	drv, err := openDriver(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return ent.NewClient(ent.Driver(drv)), nil
+}
+
+func openDriver(ctx context.Context, rawURL string) (*entsql.Driver, error) {
+	var (
+		driverName, dsn, dia string
+		memory               bool
+	)
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		driverName, dsn, dia = "postgres", rawURL, dialect.Postgres
+	case strings.HasPrefix(rawURL, "sqlite:"), strings.HasPrefix(rawURL, "file:"):
+		path := rawURL
+		for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
+			if strings.HasPrefix(path, p) {
+				path = strings.TrimPrefix(path, p)
+				break
+			}
+		}
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return nil, fmt.Errorf("open database: %q has no file path (use sqlite:PATH)", rawURL)
+		}
+		q := url.Values{}
+		q.Set("_fk", "1")
+		q.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeoutMS))
+		q.Set("_txlock", "immediate")
+		if path == ":memory:" {
+			memory = true
+			q.Set("mode", "memory")
+		} else {
+			q.Set("_journal_mode", "WAL")
+			q.Set("_synchronous", "NORMAL")
+			if dir := filepath.Dir(path); dir != "" {
+				if err := os.MkdirAll(dir, 0o750); err != nil {
+					return nil, fmt.Errorf("create database directory %s: %w", dir, err)
+				}
+			}
+		}
+		driverName, dsn, dia = "sqlite3", "file:"+path+"?"+q.Encode(), dialect.SQLite
+	case rawURL == "":
+		return nil, errors.New("open database: empty database URL (use sqlite:PATH or postgres://...)")
+	default:
+		return nil, fmt.Errorf("open database: unsupported URL %q (use sqlite:PATH or postgres://...)", redact(rawURL))
+	}
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dia, err)
+	}
+	if memory {
+		// Every connection to ":memory:" is a different database; keep exactly one.
+		db.SetMaxOpenConns(1)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to %s database %s: %w", dia, redact(rawURL), err)
+	}
+	return entsql.OpenDB(dia, db), nil
+}
+
+// Migrate creates or updates the schema: tables, columns and indexes are added, nothing
+// is dropped. It is safe to run at every start and from several processes one after
+// another.
+func Migrate(ctx context.Context, c *ent.Client) error {
+	if err := c.Schema.Create(ctx, migrate.WithForeignKeys(true)); err != nil {
+		return fmt.Errorf("migrate database schema: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers a trivial query (for readiness probes).
+func Ping(ctx context.Context, c *ent.Client) error {
+	rows, err := c.QueryContext(ctx, "SELECT 1")
+	if err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	defer rows.Close()
+	return rows.Err()
+}
+
+// redact hides the password of a URL for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,153 @@
+// Package tasks defines the asynq task of an OCR invoice job — its type name, payload,
+// queues and options — shared by the API (which enqueues) and the worker (which
+// handles). One task per job; the task id is the job id, so enqueueing twice is harmless.
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// TypeOCRInvoice is the asynq type name of the task that reads one job's document.
+const TypeOCRInvoice = "ocr:invoice"
+
+// Queue names, one per job priority.
+const (
+	QueueUrgent = "urgent"
+	QueueHigh   = "high"
+	QueueMedium = "medium"
+	QueueLow    = "low"
+)
+
+// Defaults attached to every task.
+const (
+	// MaxRetry is how often asynq retries a failed task before archiving it.
+	MaxRetry = 3
+	// Timeout bounds one attempt; the handler's context is cancelled after it.
+	Timeout = 15 * time.Minute
+)
+
+// Payload is the JSON body of an ocr:invoice task.
+type Payload struct {
+	JobID string `json:"jobId"`
+}
+
+// QueuePriorities returns the queue weights for asynq.Config.Queues: urgent 8, high 4,
+// medium 2, low 1 (a worker picks a queue with probability proportional to its weight).
+func QueuePriorities() map[string]int {
+	return map[string]int{QueueUrgent: 8, QueueHigh: 4, QueueMedium: 2, QueueLow: 1}
+}
+
+// Queue returns the queue of a job priority; unknown or empty priorities go to medium.
+func Queue(priority string) string {
+	switch priority {
+	case QueueUrgent, QueueHigh, QueueLow:
+		return priority
+	default:
+		return QueueMedium
+	}
+}
+
+// NewOCRInvoiceTask returns the task for jobID and the options to enqueue it with:
+// TaskID(jobID), the priority's queue, MaxRetry and Timeout. It fails on an empty id.
+func NewOCRInvoiceTask(jobID, priority string) (*asynq.Task, []asynq.Option, error) {
+	if jobID == "" {
+		return nil, nil, errors.New("new ocr:invoice task: empty job id")
+	}
+	body, err := json.Marshal(Payload{JobID: jobID})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode ocr:invoice payload: %w", err)
+	}
+	opts := []asynq.Option{
+		asynq.TaskID(jobID),
+		asynq.Queue(Queue(priority)),
+		asynq.MaxRetry(MaxRetry),
+		asynq.Timeout(Timeout),
+	}
+	return asynq.NewTask(TypeOCRInvoice, body), opts, nil
+}
+
+// ParsePayload decodes a task payload. A bad payload wraps asynq.SkipRetry: retrying
+// cannot fix it.
+func ParsePayload(t *asynq.Task) (Payload, error) {
+	var p Payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("decode %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	if p.JobID == "" {
+		return p, fmt.Errorf("decode %s payload: empty jobId: %w", t.Type(), asynq.SkipRetry)
+	}
+	return p, nil
+}
+
+// Client enqueues and removes job tasks. It is safe for concurrent use.
+type Client struct {
+	client    *asynq.Client
+	inspector *asynq.Inspector
+}
+
+// NewClient returns a Client on the Redis of opt. It does not connect until used.
+func NewClient(opt asynq.RedisConnOpt) *Client {
+	return &Client{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt)}
+}
+
+// EnqueueJob enqueues the task of jobID on the queue of priority. A task with the same
+// id that is already queued, scheduled, retrying or running counts as success.
+func (c *Client) EnqueueJob(ctx context.Context, jobID, priority string) error {
+	task, opts, err := NewOCRInvoiceTask(jobID, priority)
+	if err != nil {
+		return err
+	}
+	if _, err := c.client.EnqueueContext(ctx, task, opts...); err != nil {
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil
+		}
+		return fmt.Errorf("enqueue task of job %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// DeleteJobTask removes the task of jobID, looking in the queue of priority first and
+// then in the other queues (the priority may have changed since it was enqueued). A
+// running task is asked to stop (its handler's context is cancelled). No task is success.
+func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) error {
+	first := Queue(priority)
+	queues := []string{first}
+	for _, q := range []string{QueueUrgent, QueueHigh, QueueMedium, QueueLow} {
+		if q != first {
+			queues = append(queues, q)
+		}
+	}
+	for _, q := range queues {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("delete task of job %s: %w", jobID, err)
+		}
+		err := c.inspector.DeleteTask(q, jobID)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			continue
+		default:
+			// An active task cannot be deleted; cancel its processing instead.
+			if info, gerr := c.inspector.GetTaskInfo(q, jobID); gerr == nil && info.State == asynq.TaskStateActive {
+				if cerr := c.inspector.CancelProcessing(jobID); cerr != nil {
+					return fmt.Errorf("cancel running task of job %s: %w", jobID, cerr)
+				}
+				return nil
+			}
+			return fmt.Errorf("delete task of job %s from queue %s: %w", jobID, q, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the connections to Redis.
+func (c *Client) Close() error {
+	return errors.Join(c.client.Close(), c.inspector.Close())
+}
