@@ -20,6 +20,18 @@ type TemplateSpec struct {
 	Lines *LinesRule `json:"lines,omitempty"`
 	// Options are invoice2data's template options.
 	Options TemplateOptions `json:"options,omitempty"`
+	// Tables are invoice2data's `tables` plugin: between Start and End, each line that
+	// matches Body gives its named groups as fields (a field already found is kept).
+	Tables []TableRule `json:"tables,omitempty"`
+}
+
+// TableRule is one entry of invoice2data's `tables` plugin.
+type TableRule struct {
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+	Body  string `json:"body,omitempty"`
+	// LineSeparator splits the block into lines (a regex; default "\n").
+	LineSeparator string `json:"lineSeparator,omitempty"`
 }
 
 // FieldRule reads one field with a regular expression (Python syntax).
@@ -47,6 +59,16 @@ type LinesRule struct {
 	LastLine  string            `json:"lastLine,omitempty"`
 	SkipLine  []string          `json:"skipLine,omitempty"`
 	Types     map[string]string `json:"types,omitempty"`
+	// LineMore, FirstLineMore and LastLineMore are further patterns tried in order after
+	// Line, FirstLine and LastLine (invoice2data accepts a list for each).
+	LineMore      []string `json:"lineMore,omitempty"`
+	FirstLineMore []string `json:"firstLineMore,omitempty"`
+	LastLineMore  []string `json:"lastLineMore,omitempty"`
+	// LineSeparator splits a block into lines (a regex; default "\n").
+	LineSeparator string `json:"lineSeparator,omitempty"`
+	// Rules are several independent blocks (invoice2data's `rules:` list); each rule
+	// inherits Types and LineSeparator from this rule when it has none of its own.
+	Rules []LinesRule `json:"rules,omitempty"`
 }
 
 // TemplateOptions are invoice2data's template options.
