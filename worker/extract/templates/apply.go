@@ -222,7 +222,18 @@ func (t *Template) group(name, group string, vals []atom, res *Result) []atom {
 			parts[i] = v.text()
 		}
 		return []atom{{s: strings.Join(parts, " ")}}
-	case "sum", "min", "max":
+	case "min", "max":
+		if kept[0].date != "" { // dates compare as dates (YYYY-MM-DD sorts)
+			best := kept[0]
+			for _, v := range kept[1:] {
+				if v.date != "" && ((group == "min" && v.date < best.date) || (group == "max" && v.date > best.date)) {
+					best = v
+				}
+			}
+			return []atom{best}
+		}
+		fallthrough
+	case "sum":
 		var acc float64
 		for i, v := range kept {
 			f := v.f
@@ -396,6 +407,8 @@ var contractPath = map[string]string{
 	"supplier_tax_id":  "invoice.supplier.taxId",
 	"tax_id":           "invoice.supplier.taxId",
 	"partner_tax_id":   "invoice.supplier.taxId",
+	"gstin":            "invoice.supplier.taxId", // India: the issuer's GST identification number
+	"supplier_gstin":   "invoice.supplier.taxId",
 	"supplier_address": "invoice.supplier.address",
 
 	"customer_name":    "invoice.customer.name",
