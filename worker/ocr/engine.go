@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -178,6 +179,9 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 		return nil, 0, err
 	}
 	scale := 1
+	if debugOCR {
+		fmt.Printf("first reading conf=%.2f tall=%.2f medianH=%.0f words=%d\n", res.conf, res.tall, res.medianH, len(res.boxes))
+	}
 	if (res.conf < rotateBelowConf || res.tall > rotateTallShare) && !opts.NoAutoRotate {
 		if deg, ok := s.orientation(img); ok && deg != 0 {
 			rimg := rotateGray(img, deg)
@@ -185,7 +189,10 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 			if err != nil {
 				return nil, 0, err
 			}
-			if alt.score > res.score {
+			// Tesseract sometimes reads a sideways page well as vertical text, so the
+			// upright reading wins unless it is clearly worse: its lines are what
+			// extraction needs.
+			if alt.score >= 0.9*res.score {
 				res = alt
 			}
 		}
@@ -355,3 +362,5 @@ func median(v []float64) float64 {
 	sort.Float64s(s)
 	return s[len(s)/2]
 }
+
+var debugOCR = os.Getenv("OCR_DEBUG") != ""
