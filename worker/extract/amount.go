@@ -1,0 +1,268 @@
+package extract
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// DecimalSep is a document's decimal separator: '.' or ','. Zero means "decide per value".
+type DecimalSep byte
+
+// amountToken matches one amount-like token inside a line: optional sign or
+// parenthesis, digits with optional grouping (".", ",", "'", thin or plain space between
+// groups of three) and an optional decimal part.
+var amountToken = regexp.MustCompile(`[-−(]?\d{1,3}(?:(?:[.,'’\x{202f}\x{a0}]|\s)\d{3})+(?:[.,]\d{1,4})?-?\)?|[-−(]?\d+(?:[.,]\d{1,4})?-?\)?`)
+
+// ParseAmount parses one monetary amount such as "1.234,56", "1,234.56", "1 234,56",
+// "$4.11", "€ -9,32", "(12.00)", "12.00-", "RM 9.00" or "1939". hint is the document's
+// decimal separator when known (0 = infer from the value: a separator followed by one,
+// two or four digits is decimal; one followed by exactly three digits is grouping unless
+// the integer part is 0). It reports false when s holds no amount or holds other text
+// than an amount and a currency.
+func ParseAmount(s string, hint DecimalSep) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 64 {
+		return 0, false
+	}
+	neg := false
+	// Strip currency markers on either side.
+	s = stripCurrency(s)
+	if s == "" {
+		return 0, false
+	}
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg = true
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "−") {
+		neg = true
+		s = strings.TrimSpace(strings.TrimLeft(s, "-−"))
+	} else if strings.HasSuffix(s, "-") {
+		neg = true
+		s = strings.TrimSpace(strings.TrimSuffix(s, "-"))
+	}
+	s = stripCurrency(s)
+	if s == "" {
+		return 0, false
+	}
+	// Only digits, separators and spaces may remain.
+	var digits strings.Builder
+	seps := make([]struct {
+		r   rune
+		pos int
+	}, 0, 4)
+	nd := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+			nd++
+		case r == '.' || r == ',' || r == '\'' || r == '’' || r == ' ' || r == '\u00a0' || r == '\u202f':
+			seps = append(seps, struct {
+				r   rune
+				pos int
+			}{r, nd})
+		default:
+			return 0, false
+		}
+	}
+	if nd == 0 || nd > 15 {
+		return 0, false
+	}
+	ds := digits.String()
+	decPos := -1 // number of integer digits when a decimal separator exists
+	if len(seps) > 0 {
+		last := seps[len(seps)-1]
+		fracLen := nd - last.pos
+		isDecCand := last.r == '.' || last.r == ','
+		countSame := 0
+		for _, sp := range seps {
+			if sp.r == last.r {
+				countSame++
+			}
+		}
+		otherKinds := false
+		for _, sp := range seps[:len(seps)-1] {
+			if sp.r != last.r {
+				otherKinds = true
+			}
+		}
+		switch {
+		case !isDecCand:
+			// spaces/apostrophes only: grouping
+		case otherKinds && countSame == 1:
+			decPos = last.pos
+		case countSame > 1:
+			// "1.234.567": grouping only
+		case hint != 0 && byte(last.r) == byte(hint):
+			decPos = last.pos
+		case hint != 0 && fracLen == 3 && last.pos > 0 && ds[:last.pos] != "0":
+			// the other separator with three digits after it: grouping
+		case fracLen == 3 && last.pos > 0 && ds[:last.pos] != "0" && hint == 0:
+			// ambiguous "1,234" / "1.234": grouping is the common reading of money
+		default:
+			decPos = last.pos
+		}
+		if decPos >= 0 && (fracLen == 0 || fracLen > 4) {
+			return 0, false
+		}
+		// Grouping separators must sit every three digits.
+		for _, sp := range seps {
+			if decPos >= 0 && sp.pos == decPos && sp.r == last.r {
+				continue
+			}
+			intLen := nd
+			if decPos >= 0 {
+				intLen = decPos
+			}
+			if (intLen-sp.pos)%3 != 0 || sp.pos == 0 {
+				return 0, false
+			}
+		}
+	}
+	var v float64
+	var err error
+	if decPos >= 0 {
+		v, err = strconv.ParseFloat(ds[:decPos]+"."+ds[decPos:], 64)
+	} else {
+		v, err = strconv.ParseFloat(ds, 64)
+	}
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// currencyMarks are removed around amounts; longest first within each alphabet.
+var currencyMarks = []string{"EUR", "USD", "GBP", "CHF", "INR", "MYR", "AUD", "CAD", "JPY", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RM", "Rs.", "Rs", "€", "$", "£", "¥", "₹", "Fr.", "TTC", "HT"}
+
+func stripCurrency(s string) string {
+	for changed := true; changed; {
+		changed = false
+		s = strings.TrimSpace(s)
+		for _, m := range currencyMarks {
+			if strings.HasPrefix(s, m) {
+				rest := s[len(m):]
+				if m[0] >= 'A' && m[0] <= 'Z' && rest != "" && unicode.IsLetter(firstRune(rest)) {
+					continue
+				}
+				s = rest
+				changed = true
+			}
+			if strings.HasSuffix(s, m) {
+				rest := s[:len(s)-len(m)]
+				if m[0] >= 'A' && m[0] <= 'Z' && rest != "" && unicode.IsLetter(lastRune(rest)) {
+					continue
+				}
+				s = rest
+				changed = true
+			}
+		}
+	}
+	return strings.TrimSpace(s)
+}
+
+func firstRune(s string) rune {
+	for _, r := range s {
+		return r
+	}
+	return 0
+}
+
+func lastRune(s string) rune {
+	r := rune(0)
+	for _, x := range s {
+		r = x
+	}
+	return r
+}
+
+// amountSpan is one amount found inside a text.
+type amountSpan struct {
+	Value      float64
+	Start, End int // byte offsets in the text
+	Decimals   int // digits after the decimal separator (0 when none)
+	Currency   bool
+}
+
+// findAmounts returns the amounts in text, left to right. Tokens that are part of
+// dates, percentages, long identifiers or words are skipped.
+func findAmounts(text string, hint DecimalSep) []amountSpan {
+	var out []amountSpan
+	for _, loc := range amountToken.FindAllStringIndex(text, -1) {
+		a, b := loc[0], loc[1]
+		tok := text[a:b]
+		// Reject tokens glued to letters or to other digits/separators (ids, dates, times).
+		if a > 0 {
+			p := lastRune(text[:a])
+			if unicode.IsLetter(p) || unicode.IsDigit(p) || p == '/' || p == '.' || p == ':' || p == '-' || p == '_' || p == '#' {
+				continue
+			}
+		}
+		if b < len(text) {
+			n := firstRune(text[b:])
+			if unicode.IsLetter(n) && !strings.HasPrefix(text[b:], "EUR") && !strings.HasPrefix(text[b:], "USD") {
+				continue
+			}
+			if unicode.IsDigit(n) || n == '/' || n == '%' || n == ':' || n == '_' {
+				continue
+			}
+			if (n == '.' || n == ',' || n == '-') && b+1 < len(text) && unicode.IsDigit(firstRune(text[b+1:])) {
+				continue
+			}
+			if strings.HasPrefix(strings.TrimLeft(text[b:], " "), "%") {
+				continue
+			}
+		}
+		v, ok := ParseAmount(tok, hint)
+		if !ok {
+			continue
+		}
+		dec := 0
+		t := strings.TrimRight(tok, "-)")
+		if i := strings.LastIndexAny(t, ".,"); i >= 0 {
+			frac := len(t) - i - 1
+			if frac <= 4 && frac != 3 || (hint != 0 && t[i] == byte(hint)) {
+				dec = frac
+			}
+		}
+		cur := false
+		before := strings.TrimSpace(text[max(0, a-4):a])
+		after := strings.TrimSpace(text[b:min(len(text), b+4)])
+		for _, m := range []string{"€", "$", "£", "₹", "RM", "Rs", "EUR", "USD", "GBP", "INR"} {
+			if strings.HasSuffix(before, m) || strings.HasPrefix(after, m) {
+				cur = true
+			}
+		}
+		out = append(out, amountSpan{Value: v, Start: a, End: b, Decimals: dec, Currency: cur})
+	}
+	return out
+}
+
+// detectDecimalSep decides the document's decimal separator from how amounts with two
+// decimals are written. It returns 0 when there is no evidence.
+func detectDecimalSep(text string) DecimalSep {
+	comma := len(commaDec.FindAllStringIndex(text, -1))
+	dot := len(dotDec.FindAllStringIndex(text, -1))
+	switch {
+	case comma > dot:
+		return ','
+	case dot > comma:
+		return '.'
+	}
+	return 0
+}
+
+var (
+	commaDec = regexp.MustCompile(`(?:^|[^\d.,])\d{1,3}(?:\.\d{3})*,\d{2}(?:[^\d.,]|$)`)
+	dotDec   = regexp.MustCompile(`(?:^|[^\d.,])\d{1,3}(?:,\d{3})*\.\d{2}(?:[^\d.,]|$)`)
+)
+
+// round2 rounds to cents.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }

@@ -1,0 +1,207 @@
+package extract
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DateOrder says how an all-numeric date with day and month both <= 12 is read.
+type DateOrder int
+
+// Date orders.
+const (
+	DMY DateOrder = iota // 05.03.2018, 25/12/2018 (most of the world)
+	MDY                  // 03/20/2023 (United States)
+)
+
+// monthNames maps lower-case month names and abbreviations in English, German, French,
+// Spanish, Italian and Dutch to 1..12.
+var monthNames = map[string]int{}
+
+func init() {
+	lists := [][]string{
+		{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"},
+		{"januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "dezember"},
+		{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
+		{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
+		{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"},
+		{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
+		{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"},
+		{"jan", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez"},
+		{"janv", "févr", "mars", "avr", "mai", "juin", "juil", "août", "sept", "oct", "nov", "déc"},
+		{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
+		{"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"},
+		{"jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"},
+		{"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre", "decembre"},
+		{"januar", "februar", "maerz", "april", "mai", "juni", "juli", "august", "sept", "oktober", "november", "dezember"},
+	}
+	for _, l := range lists {
+		for i, n := range l {
+			if _, ok := monthNames[n]; !ok {
+				monthNames[n] = i + 1
+			}
+		}
+	}
+}
+
+const monthAlt = `[A-Za-zÄÖÜäöüéèûôÉÈÛÔ]{3,10}\.?`
+
+var (
+	reISODate   = regexp.MustCompile(`\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b`)
+	reNumDate   = regexp.MustCompile(`\b(\d{1,2})\s?([./-])\s?(\d{1,2})\s?[./-]\s?(\d{4}|\d{2})\b`)
+	reDayMonthY = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th|er|\.|º)?[\s-]*(?:de\s+)?(` + monthAlt + `)[\s,-]*(?:de\s+)?(\d{4}|\d{2})\b`)
+	reMonthDayY = regexp.MustCompile(`(?i)\b(` + monthAlt + `)\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})\b`)
+)
+
+// dateSpan is one date found in a text.
+type dateSpan struct {
+	Date       string // YYYY-MM-DD
+	Start, End int
+	Ambiguous  bool // numeric with day and month both <= 12
+}
+
+// ParseDate reads the first date in s, numeric ("05.03.2018", "03/20/2023", "2019-06-10",
+// "25/12/18") or written ("7. Mai 2014", "August 3 , 2014", "Jan 1, 2022", "02 Juillet
+// 2015"), and returns it as YYYY-MM-DD. order decides numeric dates whose day and month
+// are both <= 12. It reports false when s holds no valid calendar date.
+func ParseDate(s string, order DateOrder) (string, bool) {
+	ds := findDates(s, order)
+	if len(ds) == 0 {
+		return "", false
+	}
+	return ds[0].Date, true
+}
+
+// findDates returns every date in text, left to right, without overlaps.
+func findDates(text string, order DateOrder) []dateSpan {
+	if len(text) > 1<<16 {
+		text = text[:1<<16]
+	}
+	var out []dateSpan
+	taken := func(a, b int) bool {
+		for _, d := range out {
+			if a < d.End && b > d.Start {
+				return true
+			}
+		}
+		return false
+	}
+	for _, m := range reISODate.FindAllStringSubmatchIndex(text, -1) {
+		y, _ := strconv.Atoi(text[m[2]:m[3]])
+		mo, _ := strconv.Atoi(text[m[4]:m[5]])
+		d, _ := strconv.Atoi(text[m[6]:m[7]])
+		if s, ok := mkDate(y, mo, d); ok {
+			out = append(out, dateSpan{Date: s, Start: m[0], End: m[1]})
+		}
+	}
+	for _, m := range reNumDate.FindAllStringSubmatchIndex(text, -1) {
+		if taken(m[0], m[1]) {
+			continue
+		}
+		// A preceding digit or separator means this is part of a longer number.
+		if m[0] > 0 && strings.ContainsRune("0123456789.,/", rune(text[m[0]-1])) {
+			continue
+		}
+		a, _ := strconv.Atoi(text[m[2]:m[3]])
+		b, _ := strconv.Atoi(text[m[6]:m[7]])
+		ys := text[m[8]:m[9]]
+		y, _ := strconv.Atoi(ys)
+		if len(ys) == 2 {
+			y += 2000
+			if y > time.Now().Year()+10 {
+				y -= 100
+			}
+		}
+		day, mon := a, b
+		amb := a <= 12 && b <= 12 && a != b
+		if order == MDY && b <= 31 && a <= 12 || a <= 12 && b > 12 {
+			day, mon = b, a
+		}
+		if s, ok := mkDate(y, mon, day); ok {
+			out = append(out, dateSpan{Date: s, Start: m[0], End: m[1], Ambiguous: amb})
+		}
+	}
+	for _, m := range reDayMonthY.FindAllStringSubmatchIndex(text, -1) {
+		if taken(m[0], m[1]) {
+			continue
+		}
+		mon, ok := monthNames[strings.ToLower(strings.TrimSuffix(text[m[4]:m[5]], "."))]
+		if !ok {
+			continue
+		}
+		d, _ := strconv.Atoi(text[m[2]:m[3]])
+		ys := text[m[6]:m[7]]
+		y, _ := strconv.Atoi(ys)
+		if len(ys) == 2 {
+			y += 2000
+		}
+		if s, ok := mkDate(y, mon, d); ok {
+			out = append(out, dateSpan{Date: s, Start: m[0], End: m[1]})
+		}
+	}
+	for _, m := range reMonthDayY.FindAllStringSubmatchIndex(text, -1) {
+		if taken(m[0], m[1]) {
+			continue
+		}
+		mon, ok := monthNames[strings.ToLower(strings.TrimSuffix(text[m[2]:m[3]], "."))]
+		if !ok {
+			continue
+		}
+		d, _ := strconv.Atoi(text[m[4]:m[5]])
+		y, _ := strconv.Atoi(text[m[6]:m[7]])
+		if s, ok := mkDate(y, mon, d); ok {
+			out = append(out, dateSpan{Date: s, Start: m[0], End: m[1]})
+		}
+	}
+	sortSpans(out)
+	return out
+}
+
+func sortSpans(ds []dateSpan) {
+	for i := 1; i < len(ds); i++ {
+		for j := i; j > 0 && ds[j].Start < ds[j-1].Start; j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+}
+
+func mkDate(y, m, d int) (string, bool) {
+	if y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > 31 {
+		return "", false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d {
+		return "", false
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", y, m, d), true
+}
+
+// detectDateOrder decides DMY or MDY from the numeric dates in the text (a first part
+// above 12 proves DMY, a second part above 12 proves MDY) and otherwise from the
+// language hint and currency: US dollars with English text read month first.
+func detectDateOrder(text string, lang string, usd bool) DateOrder {
+	dmy, mdy := 0, 0
+	for _, m := range reNumDate.FindAllStringSubmatch(text, -1) {
+		a, _ := strconv.Atoi(m[1])
+		b, _ := strconv.Atoi(m[3])
+		if a > 12 && b <= 12 {
+			dmy++
+		}
+		if b > 12 && a <= 12 {
+			mdy++
+		}
+	}
+	switch {
+	case dmy > mdy:
+		return DMY
+	case mdy > dmy:
+		return MDY
+	}
+	if lang == "eng" && usd {
+		return MDY
+	}
+	return DMY
+}

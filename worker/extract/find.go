@@ -1,0 +1,334 @@
+package extract
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// hit is one label found in a row segment.
+type hit struct {
+	row, seg int
+	a, b     int // byte range of the label inside the segment text
+	lab      label
+}
+
+// cand is a candidate value for a field.
+type cand struct {
+	str   string
+	num   float64
+	score float64 // label weight times position factor
+	conf  float64 // mean OCR confidence of the words the value came from
+	row   int
+	how   string // same|right|below|scan
+}
+
+// findLabels returns every occurrence of any of the labels, in reading order.
+func (d *doc) findLabels(labels []label) []hit {
+	var out []hit
+	for ri, r := range d.rows {
+		for si, s := range r.segs {
+			for _, l := range labels {
+				for _, m := range l.re.FindAllStringSubmatchIndex(s.text, 4) {
+					h := hit{row: ri, seg: si, a: m[2], b: m[3], lab: l}
+					// A longer label at the same place already covers it.
+					dup := false
+					for _, o := range out {
+						if o.row == ri && o.seg == si && o.a <= h.a && o.b >= h.b {
+							dup = true
+						}
+					}
+					if !dup {
+						out = append(out, h)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// source is a piece of text where the value for a label may be.
+type source struct {
+	text   string
+	factor float64
+	how    string
+	row    int
+	seg    *segment
+	off    int // offset of text inside seg.text (for confidences)
+}
+
+// sources lists where a label's value may be: the rest of its segment, the following
+// segments of its row (each alone, and joined), and the segments of the next two rows
+// that overlap the label horizontally.
+func (d *doc) sources(h hit) []source {
+	r := d.rows[h.row]
+	s := &r.segs[h.seg]
+	var out []source
+	rest := s.text[h.b:]
+	out = append(out, source{text: rest, factor: 1, how: "same", row: h.row, seg: s, off: h.b})
+	if h.lab.immediate {
+		return out
+	}
+	for k := h.seg + 1; k < len(r.segs) && k <= h.seg+3; k++ {
+		f := 0.95 - 0.1*float64(k-h.seg-1)
+		out = append(out, source{text: r.segs[k].text, factor: f, how: "right", row: h.row, seg: &r.segs[k]})
+	}
+	lx0, lx1 := s.span(h.a, h.b)
+	for k := 1; k <= 2 && h.row+k < len(d.rows); k++ {
+		nr := &d.rows[h.row+k]
+		if nr.page != r.page || nr.box.Y0-r.box.Y1 > 2.5*d.unit {
+			break
+		}
+		for si := range nr.segs {
+			ns := &nr.segs[si]
+			if ns.box.X1 < lx0-d.unit || ns.box.X0 > lx1+d.unit {
+				continue
+			}
+			out = append(out, source{text: ns.text, factor: 0.85 - 0.15*float64(k-1), how: "below", row: h.row + k, seg: ns})
+		}
+	}
+	return out
+}
+
+// leadingJunk is punctuation and filler words between a label and its value.
+var leadingJunk = regexp.MustCompile(`(?i)^(?:[\s:#.\-–=/]|n°|nº|no\.?(?:\s|$)|nr\.?(?:\s|$)|number|nummer|num\.?(?:\s|$)|numéro|número|numero|\(\d+\))*`)
+
+var reIDToken = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}/_.\-]*[\p{L}\p{N}]$|^\p{N}$`)
+
+// parseNumber reads an invoice number at the start of s.
+func (d *doc) parseNumber(s string) (string, int, int, bool) {
+	loc := leadingJunk.FindStringIndex(s)
+	start := 0
+	if loc != nil {
+		start = loc[1]
+	}
+	rest := s[start:]
+	fields := strings.Fields(rest)
+	if len(fields) == 0 {
+		return "", 0, 0, false
+	}
+	tok := strings.TrimRight(fields[0], ",;:.)")
+	tok = strings.TrimLeft(tok, "(#")
+	if len(tok) < 2 && !(len(tok) == 1 && unicode.IsDigit(rune(tok[0]))) || len(tok) > 40 {
+		return "", 0, 0, false
+	}
+	if !reIDToken.MatchString(tok) || !strings.ContainsAny(tok, "0123456789") {
+		return "", 0, 0, false
+	}
+	// A date or an amount is not a number.
+	if _, ok := ParseDate(tok, d.order); ok && len(findDates(tok, d.order)) == 1 && findDates(tok, d.order)[0].End-findDates(tok, d.order)[0].Start == len(tok) {
+		return "", 0, 0, false
+	}
+	if strings.ContainsAny(tok, ",") {
+		if _, ok := ParseAmount(tok, d.dec); ok {
+			return "", 0, 0, false
+		}
+	}
+	lower := strings.ToLower(tok)
+	for _, bad := range []string{"page", "seite"} {
+		if strings.HasPrefix(lower, bad) {
+			return "", 0, 0, false
+		}
+	}
+	i := strings.Index(rest, fields[0])
+	return tok, start + i, start + i + len(fields[0]), true
+}
+
+// best returns the highest scored candidate, preferring earlier rows on ties.
+func best(cs []cand) (cand, bool) {
+	if len(cs) == 0 {
+		return cand{}, false
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].score != cs[j].score {
+			return cs[i].score > cs[j].score
+		}
+		return cs[i].row < cs[j].row
+	})
+	return cs[0], true
+}
+
+func (d *doc) findNumber() (cand, bool) {
+	var cs []cand
+	for _, h := range d.findLabels(numberLabels) {
+		// "Invoice Date", "Rechnungsdatum", "invoice total": the weak label is part of another.
+		after := d.rows[h.row].segs[h.seg].text[h.b:]
+		if h.lab.weight < 0.7 && regexp.MustCompile(`(?i)^\s*(?:date|datum|total|summe|period|address|adresse|to\b|from\b|for\b|summary|amount|à|au|de\b)`).MatchString(after) {
+			continue
+		}
+		for _, src := range d.sources(h) {
+			if h.lab.weight < 0.7 && src.how == "right" && src.factor < 0.95 {
+				continue
+			}
+			v, a, b, ok := d.parseNumber(src.text)
+			if !ok {
+				continue
+			}
+			// Weak labels need an id-looking value with a digit run, not a year or a count.
+			if h.lab.weight < 0.7 && (len(v) < 3 || yearOnly.MatchString(v)) {
+				continue
+			}
+			conf := src.seg.conf(src.off+a, src.off+b)
+			cs = append(cs, cand{str: v, score: h.lab.weight * src.factor, conf: conf, row: src.row, how: src.how})
+			break
+		}
+	}
+	return best(cs)
+}
+
+var yearOnly = regexp.MustCompile(`^(?:19|20)\d\d$`)
+
+// findDateField finds a date announced by one of labels; negative filters labels whose
+// surrounding text says the date is about something else.
+func (d *doc) findDateField(labels []label, negative *regexp.Regexp) []cand {
+	var cs []cand
+	for _, h := range d.findLabels(labels) {
+		seg := d.rows[h.row].segs[h.seg].text
+		if negative != nil {
+			ctx := seg[max(0, h.a-14):min(len(seg), h.b+6)]
+			if negative.MatchString(ctx) {
+				continue
+			}
+		}
+		for _, src := range d.sources(h) {
+			t := src.text
+			ds := findDates(t, d.order)
+			if len(ds) == 0 {
+				continue
+			}
+			// The date must come first in the value text (only filler before it).
+			pre := strings.TrimSpace(t[:ds[0].Start])
+			if len(pre) > 3 && !(src.how == "same" && len(pre) <= 14 && !h.lab.immediate) {
+				continue
+			}
+			sc := h.lab.weight * src.factor
+			if ds[0].Ambiguous {
+				sc *= 0.97
+			}
+			cs = append(cs, cand{str: ds[0].Date, score: sc, conf: src.seg.conf(src.off+ds[0].Start, src.off+ds[0].End), row: src.row, how: src.how})
+			break
+		}
+	}
+	return cs
+}
+
+func (d *doc) findDate() (cand, bool) {
+	cs := d.findDateField(dateLabels, dateNegative)
+	if c, ok := best(cs); ok {
+		return c, true
+	}
+	// Fallback: the first date on the document that is not in a negative context.
+	for ri, r := range d.rows {
+		for _, s := range r.segs {
+			for _, ds := range findDates(s.text, d.order) {
+				ctx := s.text[max(0, ds.Start-24):ds.Start]
+				if dateNegative.MatchString(ctx) {
+					continue
+				}
+				return cand{str: ds.Date, score: 0.35, conf: s.conf(ds.Start, ds.End), row: ri, how: "scan"}, true
+			}
+		}
+	}
+	return cand{}, false
+}
+
+func (d *doc) findDueDate() (cand, bool) {
+	return best(d.findDateField(dueLabels, nil))
+}
+
+// amountAfter returns the amount a label announces within a source: the last amount of a
+// run of amount-only segments, skipping dates and percentages.
+func (d *doc) amountCands(labels []label, neg, negBefore *regexp.Regexp) []cand {
+	var cs []cand
+	for _, h := range d.findLabels(labels) {
+		r := d.rows[h.row]
+		s := r.segs[h.seg]
+		if neg != nil && neg.MatchString(s.text[h.b:]) {
+			continue
+		}
+		if negBefore != nil && negBefore.MatchString(s.text[:h.a]) {
+			continue
+		}
+		found := false
+		// Same row: the rest of the label's segment and the following segments up to one
+		// that holds words (another label).
+		var vals []cand
+		for k := h.seg; k < len(r.segs); k++ {
+			t := r.segs[k].text
+			off := 0
+			if k == h.seg {
+				t = t[h.b:]
+				off = h.b
+			} else if hasWords(t) && len(vals) > 0 {
+				break
+			} else if hasWords(t) && k > h.seg+1 {
+				break
+			}
+			for _, a := range findAmounts(maskDates(t, d.order), d.dec) {
+				f := 1.0
+				if k > h.seg {
+					f = 0.95
+				}
+				vals = append(vals, cand{num: a.Value, score: h.lab.weight * f, conf: r.segs[k].conf(off+a.Start, off+a.End), row: h.row, how: "right"})
+			}
+		}
+		if len(vals) > 0 {
+			c := vals[len(vals)-1]
+			cs = append(cs, c)
+			found = true
+		}
+		if found {
+			continue
+		}
+		// Below: a value under a column header label.
+		for _, src := range d.sources(h) {
+			if src.how != "below" {
+				continue
+			}
+			if hasWords(src.text) {
+				continue
+			}
+			as := findAmounts(maskDates(src.text, d.order), d.dec)
+			if len(as) == 1 {
+				cs = append(cs, cand{num: as[0].Value, score: h.lab.weight * src.factor * 0.9, conf: src.seg.conf(as[0].Start, as[0].End), row: src.row, how: "below"})
+				break
+			}
+		}
+	}
+	return cs
+}
+
+// hasWords reports whether s holds a word of three or more letters that is not a
+// currency code or symbol.
+func hasWords(s string) bool {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len([]rune(f)) >= 3 {
+			switch strings.ToUpper(f) {
+			case "EUR", "USD", "GBP", "CHF", "INR", "MYR", "TTC", "AUD", "CAD":
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// maskDates replaces dates and percentages with spaces so they are not read as amounts.
+func maskDates(s string, order DateOrder) string {
+	b := []byte(s)
+	for _, ds := range findDates(s, order) {
+		for i := ds.Start; i < ds.End; i++ {
+			b[i] = ' '
+		}
+	}
+	for _, loc := range rePercent.FindAllIndex(b, -1) {
+		for i := loc[0]; i < loc[1]; i++ {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+var rePercent = regexp.MustCompile(`\d+(?:[.,]\d+)?\s?%`)

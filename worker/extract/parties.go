@@ -1,0 +1,397 @@
+package extract
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/validate"
+)
+
+// party is a supplier or customer block found on the document.
+type party struct {
+	name    cand
+	address cand
+	rows    map[int]bool // rows that belong to the block
+}
+
+var (
+	rePostcode  = regexp.MustCompile(`(?:^|[\s,(])(?:[A-Z]{1,2}[- ])?(\d{4,6}|\d{4}\s?[A-Z]{2})[\s,]*\p{L}{2,}|\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\p{L}{3,}\s*[-–]\s*\d{6}\b`)
+	reSenderSep = regexp.MustCompile(`\s+[●•·|–—-]\s+|\s*[●•·|]\s*`)
+	reLabelish  = regexp.MustCompile(`^[\p{L} .\-/()]{2,40}:`)
+	reNoName    = regexp.MustCompile(`(?i)^(?:tel|fax|phone|telefon|tél|e-?mail|www\.|http|iban|bic|swift|ust|vat|tva|btw|steuer|gst|page|seite|date|datum|invoice|rechnung|facture|factuur|factura|fattura|receipt|tax\s*invoice|cash\s*bill|simplified|official|no\.?\s*\d|\d)`)
+)
+
+// isNameLike reports whether s can be a party name.
+func isNameLike(s string) bool {
+	s = strings.TrimSpace(s)
+	if len([]rune(s)) < 2 || len(s) > 80 {
+		return false
+	}
+	letters, digits := 0, 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			letters++
+		} else if unicode.IsDigit(r) {
+			digits++
+		}
+	}
+	if letters < 2 || digits > letters {
+		return false
+	}
+	if reNoName.MatchString(s) || strings.Contains(s, "@") {
+		return false
+	}
+	if reLabelish.MatchString(s) && !nameLabel.MatchString(s) {
+		return false
+	}
+	return true
+}
+
+func cleanName(s string) string {
+	s = nameLabel.ReplaceAllString(strings.TrimSpace(s), "")
+	s = strings.Trim(s, " ,;:")
+	return s
+}
+
+// blockBelow collects the name and address of a party whose block starts at row ri,
+// in the column [x0,x1]: the first name-like segment, then address rows up to and
+// including one with a postcode.
+func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (party, bool) {
+	p := party{rows: map[int]bool{}}
+	page := d.rows[ri].page
+	lastY := d.rows[ri].box.Y1
+	var addr []string
+	addrConf := 1.0
+	for k := ri; k < len(d.rows) && k < ri+maxRows; k++ {
+		r := d.rows[k]
+		if r.page != page || r.box.Y0-lastY > 3*d.unit {
+			break
+		}
+		for si := range r.segs {
+			s := r.segs[si]
+			if s.box.X1 < x0-d.unit || s.box.X0 > x1+6*d.unit {
+				continue
+			}
+			t := strings.TrimSpace(s.text)
+			if p.name.str == "" {
+				if nameLabel.MatchString(t) && isNameLike(cleanName(t)) {
+					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
+				} else if reLabelish.MatchString(t) || !isNameLike(t) {
+					continue
+				} else {
+					p.name = cand{str: cleanName(t), score: score * 0.9, conf: s.conf(0, len(s.text)), row: k, how: "block"}
+				}
+				p.rows[k] = true
+				lastY = r.box.Y1
+				break
+			}
+			if reLabelish.MatchString(t) && !regexp.MustCompile(`(?i)^(anschrift|adresse|address|dirección|indirizzo|adres)`).MatchString(t) {
+				continue
+			}
+			t = regexp.MustCompile(`(?i)^(anschrift|adresse|address|dirección|indirizzo|adres)\s*:\s*`).ReplaceAllString(t, "")
+			addr = append(addr, t)
+			addrConf = min(addrConf, s.conf(0, len(s.text)))
+			p.rows[k] = true
+			lastY = r.box.Y1
+			if rePostcode.MatchString(t) {
+				p.address = cand{str: strings.Join(addr, ", "), score: score, conf: addrConf, row: k, how: "block"}
+				return p, true
+			}
+			break
+		}
+		if len(addr) >= 4 {
+			break
+		}
+	}
+	if p.name.str == "" {
+		return p, false
+	}
+	return p, true
+}
+
+// findParties finds the supplier and the customer.
+func (d *doc) findParties(receipt bool) (sup, cus party) {
+	// Customer: a labelled block.
+	for _, h := range d.findLabels(customerSectionLabels) {
+		r := d.rows[h.row]
+		s := r.segs[h.seg]
+		rest := strings.TrimSpace(strings.TrimLeft(s.text[h.b:], " :"))
+		if h.lab.re.String() != "" && regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|number|nummer|id|#|n°|ref|code|vat|tax|tva|btw|ust|care|service|account|since)`).MatchString(s.text[h.b:]) {
+			continue
+		}
+		// "to" alone is too common: only at the start of a segment, followed by a colon.
+		lt := strings.ToLower(strings.TrimSpace(s.text[h.a:h.b]))
+		if (lt == "to" || lt == "attn" || lt == "attn.") && !(h.a == 0 && strings.HasPrefix(strings.TrimSpace(s.text[h.b:]), ":")) {
+			continue
+		}
+		if h.a > 12 {
+			continue
+		}
+		x0, x1 := s.span(h.a, h.b)
+		if rest != "" && isNameLike(rest) {
+			p, _ := d.blockBelow(h.row, x0, x1+20*d.unit, 5, 0.9)
+			p.name = cand{str: cleanName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
+			cus = p
+		} else if h.row+1 < len(d.rows) {
+			if p, ok := d.blockBelow(h.row+1, x0, max(x1, s.box.X1), 6, 0.9); ok {
+				cus = p
+			}
+		}
+		if cus.name.str != "" {
+			break
+		}
+	}
+	// Supplier: a labelled block.
+	for _, h := range d.findLabels(supplierSectionLabels) {
+		r := d.rows[h.row]
+		s := r.segs[h.seg]
+		lt := strings.ToLower(strings.TrimSpace(s.text[h.a:h.b]))
+		after := s.text[h.b:]
+		if (lt == "from" || lt == "von") && !(h.a == 0 && strings.HasPrefix(strings.TrimSpace(after), ":")) {
+			continue
+		}
+		if h.a > 12 || regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|nummer|number|id|#|ref|code)`).MatchString(after) {
+			continue
+		}
+		rest := strings.TrimSpace(strings.TrimLeft(after, " :"))
+		x0, x1 := s.span(h.a, h.b)
+		if rest != "" && isNameLike(rest) {
+			p, _ := d.blockBelow(h.row, x0, x1+20*d.unit, 5, 0.9)
+			p.name = cand{str: cleanName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
+			sup = p
+		} else if h.row+1 < len(d.rows) {
+			if p, ok := d.blockBelow(h.row+1, x0, max(x1, s.box.X1), 7, 0.9); ok {
+				sup = p
+			}
+		}
+		if sup.name.str != "" {
+			break
+		}
+	}
+	if sup.name.str == "" {
+		sup = d.senderLine(cus)
+	}
+	if sup.name.str == "" {
+		sup = d.companyRow(cus, receipt)
+	}
+	if cus.name.str == "" && !receipt {
+		cus = d.windowBlock(sup)
+	}
+	if sup.address.str == "" && sup.name.str != "" {
+		// The supplier's address is often repeated in the footer after its name.
+		for ri, r := range d.rows {
+			if sup.rows[ri] || cus.rows[ri] {
+				continue
+			}
+			for _, s := range r.segs {
+				if strings.EqualFold(strings.TrimSpace(s.text), sup.name.str) {
+					x0, x1 := s.box.X0, s.box.X1
+					if p, ok := d.blockBelow(ri, x0, x1, 5, 0.6); ok && p.address.str != "" {
+						sup.address = p.address
+					}
+				}
+			}
+			if sup.address.str != "" {
+				break
+			}
+		}
+	}
+	return sup, cus
+}
+
+// senderLine reads the one-line sender address printed above the recipient in
+// European letters: "Name GmbH - Street 1 - 12345 City".
+func (d *doc) senderLine(cus party) party {
+	limit := len(d.rows)
+	for ri := 0; ri < limit; ri++ {
+		r := d.rows[ri]
+		if r.page != 1 || cus.rows[ri] {
+			continue
+		}
+		for _, s := range r.segs {
+			parts := reSenderSep.Split(strings.TrimSpace(s.text), -1)
+			if len(parts) < 3 {
+				continue
+			}
+			name := strings.TrimSpace(parts[0])
+			rest := strings.Join(parts[1:], ", ")
+			if !isNameLike(name) || !rePostcode.MatchString(rest) {
+				continue
+			}
+			return party{
+				name:    cand{str: name, score: 0.8, conf: s.conf(0, len(name)), row: ri, how: "sender"},
+				address: cand{str: rest, score: 0.8, conf: s.conf(0, len(s.text)), row: ri, how: "sender"},
+				rows:    map[int]bool{ri: true},
+			}
+		}
+	}
+	return party{}
+}
+
+// companyRow picks the first row that names a company (legal form suffix) outside the
+// customer's block, or on receipts the first name-like row at the top.
+func (d *doc) companyRow(cus party, receipt bool) party {
+	top := len(d.rows)
+	if receipt {
+		top = min(top, 8)
+	}
+	for ri := 0; ri < top; ri++ {
+		r := d.rows[ri]
+		if cus.rows[ri] {
+			continue
+		}
+		for _, s := range r.segs {
+			t := strings.TrimSpace(s.text)
+			if !companySuffix.MatchString(t) || !isNameLike(t) || len(t) > 60 {
+				continue
+			}
+			if cus.name.str != "" && strings.EqualFold(t, cus.name.str) {
+				continue
+			}
+			p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.7)
+			p.name = cand{str: cleanName(t), score: 0.7, conf: s.conf(0, len(s.text)), row: ri, how: "company"}
+			return p
+		}
+	}
+	if receipt || true {
+		for ri := 0; ri < min(len(d.rows), 6); ri++ {
+			if cus.rows[ri] {
+				continue
+			}
+			for _, s := range d.rows[ri].segs {
+				t := strings.TrimSpace(s.text)
+				if !isNameLike(t) || len([]rune(t)) < 4 || !hasWords(t) {
+					continue
+				}
+				p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.45)
+				p.name = cand{str: cleanName(t), score: 0.45, conf: s.conf(0, len(s.text)), row: ri, how: "top"}
+				return p
+			}
+		}
+	}
+	return party{}
+}
+
+// windowBlock finds the recipient block of a letter: an address block (name, street,
+// postcode row) in the top part of page 1 that is not the supplier's.
+func (d *doc) windowBlock(sup party) party {
+	for ri, r := range d.rows {
+		if r.page != 1 {
+			break
+		}
+		if sup.rows[ri] {
+			continue
+		}
+		for _, s := range r.segs {
+			if !rePostcode.MatchString(s.text) || reSenderSep.MatchString(s.text) {
+				continue
+			}
+			// Walk up to the first row of this block in the same column.
+			start := ri
+			for k := ri - 1; k >= 0 && k >= ri-4; k-- {
+				pr := d.rows[k]
+				if d.rows[k+1].box.Y0-pr.box.Y1 > 1.5*d.unit || sup.rows[k] {
+					break
+				}
+				found := false
+				for _, ps := range pr.segs {
+					if abs(ps.box.X0-s.box.X0) < 2*d.unit && isNameLike(ps.text) {
+						found = true
+					}
+				}
+				if !found {
+					break
+				}
+				start = k
+			}
+			if start == ri {
+				continue
+			}
+			p, ok := d.blockBelow(start, s.box.X0, s.box.X1, ri-start+1, 0.6)
+			if ok && (sup.name.str == "" || !strings.EqualFold(p.name.str, sup.name.str)) {
+				return p
+			}
+		}
+		if r.box.Y0 > 0.5*d.pageHeight(r.page) {
+			break
+		}
+	}
+	return party{}
+}
+
+func (d *doc) pageHeight(page int) float64 {
+	h := 0.0
+	for _, r := range d.rows {
+		if r.page == page {
+			h = max(h, r.box.Y1)
+		}
+	}
+	return h
+}
+
+var reTaxIDToken = regexp.MustCompile(`\b(?:[A-Z]{2}[ .-]?(?:[0-9A-Z][ .-]?){7,13}[0-9A-Z]|\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z]|\d{2}-\d{7})\b`)
+
+// findTaxID returns the supplier's tax id: the first recognised VAT id, GSTIN or EIN
+// not announced as the customer's and not inside the customer's block; a valid check
+// digit and a label raise the score.
+func (d *doc) findTaxID(cus party) (cand, bool) {
+	var cs []cand
+	for ri, r := range d.rows {
+		for _, s := range r.segs {
+			for _, loc := range reTaxIDToken.FindAllStringIndex(s.text, -1) {
+				tok := s.text[loc[0]:loc[1]]
+				res, ok := checkTrimmed(tok)
+				if !ok {
+					continue
+				}
+				before := s.text[max(0, loc[0]-30):loc[0]]
+				if ri > 0 && loc[0] < 3 {
+					before = d.rows[ri-1].text + " " + before
+				}
+				if customerContext.MatchString(before) || cus.rows[ri] {
+					continue
+				}
+				sc := 0.6
+				labelled := false
+				for _, l := range taxIDLabels {
+					if l.re.MatchString(before) {
+						labelled = true
+					}
+				}
+				if labelled {
+					sc += 0.25
+				}
+				if res.Kind == validate.KindEIN && !labelled {
+					continue
+				}
+				if res.HasChecksum && res.ChecksumOK {
+					sc += 0.1
+				}
+				// IBAN-looking context is not a tax id.
+				if regexp.MustCompile(`(?i)(iban|konto|account|compte)\s*:?\s*$`).MatchString(before) {
+					continue
+				}
+				out := tok
+				if res.Kind != validate.KindEIN {
+					out = res.Normalized
+				}
+				cs = append(cs, cand{str: out, score: sc, conf: s.conf(loc[0], loc[1]), row: ri, how: "scan"})
+			}
+		}
+	}
+	return best(cs)
+}
+
+// checkTrimmed tries tok and shorter space-separated prefixes of it as a tax id.
+func checkTrimmed(tok string) (validate.TaxIDResult, bool) {
+	parts := strings.Fields(tok)
+	for n := len(parts); n >= 1; n-- {
+		t := strings.Join(parts[:n], " ")
+		res, ok := validate.CheckTaxID(t, "")
+		if ok && res.FormatOK {
+			return res, true
+		}
+	}
+	return validate.TaxIDResult{}, false
+}

@@ -1,0 +1,224 @@
+package extract
+
+import (
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// totals is the chosen subtotal, tax and total with their candidates' scores.
+type totals struct {
+	subtotal, tax, total *cand
+	consistent           bool // subtotal + tax = total
+}
+
+// dedupe keeps the best candidate per value.
+func dedupe(cs []cand) []cand {
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
+	var out []cand
+	for _, c := range cs {
+		dup := false
+		for _, o := range out {
+			if math.Abs(o.num-c.num) < 0.005 {
+				dup = true
+			}
+		}
+		if !dup {
+			out = append(out, c)
+		}
+	}
+	if len(out) > 6 {
+		out = out[:6]
+	}
+	return out
+}
+
+func (d *doc) findTotals() totals {
+	tc := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
+	// Among equally weighted totals the largest and the latest are the grand total.
+	maxv := 0.0
+	for _, c := range tc {
+		maxv = math.Max(maxv, c.num)
+	}
+	for i := range tc {
+		if tc[i].num == maxv && maxv > 0 {
+			tc[i].score += 0.05
+		}
+		if tc[i].num < 0 {
+			tc[i].score -= 0.3
+		}
+		tc[i].score += 0.02 * float64(tc[i].row) / float64(len(d.rows)+1)
+	}
+	sc := d.amountCands(subtotalLabels, regexp.MustCompile(`^\s*(?:\(|%)`), nil)
+	xc := d.amountCands(taxLabels, taxNegative, regexp.MustCompile(`(?i)(?:incl\.?|inkl\.?|including|inclusive|zzgl\.?|plus|exkl\.?|excl\.?|ohne|sans|hors|exclusief)\s*$`))
+	tc, sc, xc = dedupe(tc), dedupe(sc), dedupe(xc)
+
+	var out totals
+	bestScore := -1.0
+	for i := range tc {
+		for j := range sc {
+			for k := range xc {
+				t, s, x := tc[i], sc[j], xc[k]
+				if math.Abs(s.num+x.num-t.num) <= 0.011 && t.num != 0 {
+					v := t.score + s.score + x.score
+					if v > bestScore {
+						bestScore = v
+						out = totals{total: &tc[i], subtotal: &sc[j], tax: &xc[k], consistent: true}
+					}
+				}
+			}
+		}
+	}
+	if out.consistent {
+		return out
+	}
+	if c, ok := best(tc); ok {
+		out.total = &c
+	}
+	if out.total != nil {
+		// Subtotal and tax that agree with the total even without their partner.
+		for j := range sc {
+			if sc[j].num <= out.total.num+0.005 && sc[j].num > 0 {
+				out.subtotal = &sc[j]
+				break
+			}
+		}
+		if out.subtotal != nil {
+			want := out.total.num - out.subtotal.num
+			for k := range xc {
+				if math.Abs(xc[k].num-want) <= 0.011 {
+					out.tax = &xc[k]
+					out.consistent = true
+					break
+				}
+			}
+			if out.tax == nil && math.Abs(want) < 0.005 {
+				// Net equals gross: no tax on this invoice (unless a tax label says otherwise).
+				for k := range xc {
+					if xc[k].num == 0 {
+						out.tax = &xc[k]
+						out.consistent = true
+					}
+				}
+			}
+		}
+		if out.tax == nil {
+			for k := range xc {
+				if xc[k].num < out.total.num && xc[k].num >= 0 {
+					out.tax = &xc[k]
+					break
+				}
+			}
+		}
+		if out.subtotal == nil && out.tax != nil {
+			// Subtotal implied by total - tax when that amount is printed on the page.
+			want := round2(out.total.num - out.tax.num)
+			if d.hasAmount(want) {
+				out.subtotal = &cand{num: want, score: 0.5, conf: out.total.conf, how: "derived"}
+				out.consistent = true
+			}
+		}
+	} else if len(sc) > 0 {
+		s := sc[0]
+		out.subtotal = &s
+		if len(xc) > 0 {
+			x := xc[0]
+			out.tax = &x
+			want := round2(s.num + x.num)
+			if d.hasAmount(want) {
+				out.total = &cand{num: want, score: 0.5, conf: s.conf, how: "derived"}
+				out.consistent = true
+			}
+		}
+	}
+	if out.total == nil {
+		// Receipts and label-less documents: the largest amount marked as money.
+		var bestC *cand
+		for ri, r := range d.rows {
+			for _, s := range r.segs {
+				for _, a := range findAmounts(maskDates(s.text, d.order), d.dec) {
+					if (a.Currency || a.Decimals == 2) && (bestC == nil || a.Value > bestC.num) && a.Value < 1e7 {
+						bestC = &cand{num: a.Value, score: 0.3, conf: s.conf(a.Start, a.End), row: ri, how: "scan"}
+					}
+				}
+			}
+		}
+		out.total = bestC
+	}
+	return out
+}
+
+// hasAmount reports whether v is printed somewhere on the document.
+func (d *doc) hasAmount(v float64) bool {
+	for _, r := range d.rows {
+		for _, s := range r.segs {
+			for _, a := range findAmounts(s.text, d.dec) {
+				if math.Abs(a.Value-v) < 0.005 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var currencySymbols = []struct {
+	re   *regexp.Regexp
+	code string
+}{
+	{regexp.MustCompile(`€`), "EUR"},
+	{regexp.MustCompile(`(?:^|[^A-Za-z])(?:US)?\$`), "USD"},
+	{regexp.MustCompile(`£`), "GBP"},
+	{regexp.MustCompile(`₹|(?:^|[^A-Za-z])Rs\.?\s?\d|(?i:rupees)`), "INR"},
+	{regexp.MustCompile(`(?:^|[^A-Za-z])RM\s?\d|\(RM\)|(?:^|\s)RM(?:\s|$)`), "MYR"},
+	{regexp.MustCompile(`¥`), "JPY"},
+	{regexp.MustCompile(`(?i)\beuros?\b`), "EUR"},
+	{regexp.MustCompile(`(?i)\bus\s*dollars?\b`), "USD"},
+}
+
+var reISOCode = regexp.MustCompile(`(?:^|[^A-Za-z])(EUR|USD|GBP|CHF|INR|MYR|AUD|CAD|JPY|SEK|NOK|DKK|PLN|CZK|HUF|SGD|HKD|CNY|NZD|ZAR|RON|BGN|TRY|BRL|MXN|AED)(?:[^A-Za-z]|$)`)
+
+// findCurrency picks the currency named most often by ISO code or symbol.
+func (d *doc) findCurrency() (cand, bool) {
+	counts := map[string]float64{}
+	for _, r := range d.rows {
+		for _, m := range reISOCode.FindAllStringSubmatch(r.text, -1) {
+			counts[m[1]] += 1.5
+		}
+		for _, cs := range currencySymbols {
+			counts[cs.code] += float64(len(cs.re.FindAllStringIndex(r.text, -1)))
+		}
+	}
+	bestCode, n := "", 0.0
+	for _, code := range []string{"EUR", "USD", "GBP", "INR", "MYR", "CHF", "JPY", "AUD", "CAD"} {
+		if counts[code] > n {
+			bestCode, n = code, counts[code]
+		}
+	}
+	for code, c := range counts {
+		if c > n {
+			bestCode, n = code, c
+		}
+	}
+	if bestCode != "" {
+		return cand{str: bestCode, score: math.Min(1, 0.6+0.1*n), conf: 1, how: "symbol"}, true
+	}
+	return cand{}, false
+}
+
+// currencyFromContext guesses the currency from the country of the tax id or the
+// language when nothing names it.
+func currencyFromContext(taxID, lang string) string {
+	if len(taxID) >= 2 {
+		switch strings.ToUpper(taxID[:2]) {
+		case "DE", "FR", "NL", "BE", "AT", "IT", "ES", "PT", "FI", "IE", "LU", "EL", "SK", "SI", "EE", "LV", "LT", "MT", "CY", "HR":
+			return "EUR"
+		}
+	}
+	switch lang {
+	case "deu", "fra", "nld", "ita", "spa":
+		return "EUR"
+	}
+	return ""
+}
