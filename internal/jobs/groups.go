@@ -1,0 +1,163 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// GroupInput is the client-writable state of a job group (PUT semantics on update).
+// Spec.Template may be a template id or name; it is stored as the id.
+type GroupInput struct {
+	Name        string
+	Description string
+	Spec        invoice.GroupSpec
+	CreatedBy   string
+}
+
+func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
+	var fe fieldErrors
+	in.Name = strings.TrimSpace(in.Name)
+	fe.text("name", in.Name, true, MaxGroupNameLen)
+	fe.text("description", in.Description, false, MaxDescriptionLen)
+	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
+	sp := &in.Spec
+	if sp.Parallelism < 0 {
+		fe.add("spec.parallelism", "must be 0 (no limit) or more")
+	}
+	if sp.BackoffLimit < 0 {
+		fe.add("spec.backoffLimit", "must be 0 or more")
+	}
+	if sp.ActiveDeadlineSeconds != nil && *sp.ActiveDeadlineSeconds <= 0 {
+		fe.add("spec.activeDeadlineSeconds", "must be more than 0 when set")
+	}
+	if sp.TTLSecondsAfterFinished != nil && *sp.TTLSecondsAfterFinished < 0 {
+		fe.add("spec.ttlSecondsAfterFinished", "must be 0 or more when set")
+	}
+	if sp.Priority != "" {
+		fe.enum("spec.priority", sp.Priority, Priorities)
+	}
+	if sp.Template != "" {
+		t, err := s.findTemplate(ctx, s.db(ctx), sp.Template)
+		switch {
+		case err == nil:
+			sp.Template = t.ID
+		case apperr.KindOf(err) == apperr.KindNotFound:
+			fe.add("spec.template", "no template with id or name %q", sp.Template)
+		default:
+			return err
+		}
+	}
+	return fe.err("group")
+}
+
+// CreateGroup validates and stores a group with status phase Pending.
+// Errors: Invalid.
+func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGroup, error) {
+	if err := s.validateGroup(ctx, &in); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	g, err := s.db(ctx).OcrJobGroup.Create().
+		SetName(in.Name).
+		SetDescription(in.Description).
+		SetSpec(in.Spec).
+		SetStatus(invoice.GroupStatus{Phase: invoice.GroupPhasePending}).
+		SetCreatedBy(in.CreatedBy).
+		SetCreatedAt(now).
+		SetUpdatedAt(now).
+		Save(ctx)
+	if err != nil {
+		return nil, mapDBError("create group", err)
+	}
+	return g, nil
+}
+
+// UpdateGroup replaces the client-writable fields of a group (PUT semantics); its
+// status is left to the reconciler. Errors: Invalid, NotFound.
+func (s *Service) UpdateGroup(ctx context.Context, id string, in GroupInput) (*ent.OcrJobGroup, error) {
+	if _, err := s.GetGroup(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := s.validateGroup(ctx, &in); err != nil {
+		return nil, err
+	}
+	g, err := s.db(ctx).OcrJobGroup.UpdateOneID(id).
+		SetName(in.Name).
+		SetDescription(in.Description).
+		SetSpec(in.Spec).
+		SetCreatedBy(in.CreatedBy).
+		SetUpdatedAt(s.clock()).
+		Save(ctx)
+	if err != nil {
+		return nil, mapDBError("update group", err)
+	}
+	return g, nil
+}
+
+// GetGroup returns the group with the given id. Errors: Invalid, NotFound.
+func (s *Service) GetGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error) {
+	if err := checkID("id", id); err != nil {
+		return nil, err
+	}
+	g, err := s.db(ctx).OcrJobGroup.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, apperr.NotFound(fmt.Sprintf("group %s not found", id))
+	}
+	if err != nil {
+		return nil, internal("get group", err)
+	}
+	return g, nil
+}
+
+// SetGroupStatus stores a group's observed status (for the reconciler).
+// Errors: NotFound.
+func (s *Service) SetGroupStatus(ctx context.Context, id string, st invoice.GroupStatus) (*ent.OcrJobGroup, error) {
+	g, err := s.client.OcrJobGroup.UpdateOneID(id).SetStatus(st).SetUpdatedAt(s.clock()).Save(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.NotFound(fmt.Sprintf("group %s not found", id))
+	}
+	if err != nil {
+		return nil, internal("set group status", err)
+	}
+	return g, nil
+}
+
+// ListGroupsParams select a page of groups (same rules as ListJobsParams; default
+// order: newest first).
+type ListGroupsParams struct {
+	Limit, Offset int
+	Where         []predicate.OcrJobGroup
+	Order         []ocrjobgroup.OrderOption
+}
+
+// ListGroups returns one page of groups and how many match in all.
+func (s *Service) ListGroups(ctx context.Context, p ListGroupsParams) ([]*ent.OcrJobGroup, int, error) {
+	limit, err := pageBounds(p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	q := s.db(ctx).OcrJobGroup.Query().Where(p.Where...)
+	total, err := q.Clone().Count(ctx)
+	if err != nil {
+		return nil, 0, internal("count groups", err)
+	}
+	order := p.Order
+	if len(order) == 0 {
+		order = []ocrjobgroup.OrderOption{ocrjobgroup.ByCreatedAt(sql.OrderDesc())}
+	}
+	order = append(order[:len(order):len(order)], ocrjobgroup.ByID(sql.OrderDesc()))
+	list, err := q.Order(order...).Limit(limit).Offset(p.Offset).All(ctx)
+	if err != nil {
+		return nil, 0, internal("list groups", err)
+	}
+	return list, total, nil
+}

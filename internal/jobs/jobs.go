@@ -1,0 +1,457 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/ids"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// JobInput is what a client sets on a job, in contract terms. For CreateJob and
+// UpdateJob (PUT) it is the whole client-writable state:
+//   - JobNumber, DocumentName, DocumentURL and Template are required.
+//   - DocumentType "" is inferred from the extension of DocumentName, else of the URL.
+//   - Template is a template id or name; Group a group id or "" for none.
+//   - Priority "" means "medium".
+type JobInput struct {
+	JobNumber    string
+	DocumentName string
+	DocumentURL  string
+	DocumentType string
+	Template     string
+	Group        string
+	Priority     string
+	CreatedBy    string
+	Metadata     map[string]any
+}
+
+// resolvedJob is a validated JobInput with references resolved to ids.
+type resolvedJob struct {
+	JobInput
+	templateID string
+	groupID    *string
+}
+
+// validateJob checks every field of in and resolves template and group, reporting all
+// problems at once as apperr.Invalid with one detail per field.
+func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, error) {
+	var fe fieldErrors
+	in.JobNumber = strings.TrimSpace(in.JobNumber)
+	fe.text("jobNumber", in.JobNumber, true, MaxJobNumberLen)
+	fe.text("documentName", in.DocumentName, true, MaxDocumentNameLen)
+	if err := ValidateDocumentURL(in.DocumentURL); err != nil {
+		fe.add("documentUrl", "%v", err)
+	}
+	if in.DocumentType == "" {
+		in.DocumentType = InferDocumentType(in.DocumentName, in.DocumentURL)
+		if in.DocumentType == "" {
+			fe.add("documentType", "cannot be inferred from documentName or documentUrl; set one of %s", strings.Join(DocumentTypes, ", "))
+		}
+	} else {
+		fe.enum("documentType", in.DocumentType, DocumentTypes)
+	}
+	if in.Priority == "" {
+		in.Priority = string(ocrinvoicejob.DefaultPriority)
+	}
+	fe.enum("priority", in.Priority, Priorities)
+	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
+	if in.Metadata != nil {
+		if b, err := json.Marshal(in.Metadata); err != nil {
+			fe.add("metadata", "must be a JSON object: %v", err)
+		} else if len(b) > MaxMetadataBytes {
+			fe.add("metadata", "must be at most %d bytes of JSON", MaxMetadataBytes)
+		}
+	}
+	out := &resolvedJob{JobInput: in}
+	if strings.TrimSpace(in.Template) == "" {
+		fe.add("template", "is required (a template id or name)")
+	} else {
+		t, err := s.findTemplate(ctx, s.client, in.Template)
+		switch {
+		case err == nil:
+			out.templateID = t.ID
+		case apperr.KindOf(err) == apperr.KindNotFound:
+			fe.add("template", "no template with id or name %q", in.Template)
+		default:
+			return nil, err
+		}
+	}
+	if in.Group != "" {
+		if !ids.Valid(in.Group) {
+			fe.add("group", "must be a group id (24 hexadecimal characters)")
+		} else if ok, err := s.client.OcrJobGroup.Get(ctx, in.Group); err == nil {
+			out.groupID = &ok.ID
+		} else if ent.IsNotFound(err) {
+			fe.add("group", "no group with id %q", in.Group)
+		} else {
+			return nil, internal("look up group", err)
+		}
+	}
+	if err := fe.err("job"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateJob validates in, stores the job with status "created", commits, then enqueues
+// its task and moves it to "queued". When the enqueue fails (Redis down, no Enqueuer)
+// the job stays "created" and no error is returned; the failure is logged.
+// Errors: Invalid (naming fields), Conflict (jobNumber exists).
+func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJob, error) {
+	r, err := s.validateJob(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if exists, err := s.client.OcrInvoiceJob.Query().Where(ocrinvoicejob.JobNumber(r.JobNumber)).Exist(ctx); err != nil {
+		return nil, internal("check jobNumber", err)
+	} else if exists {
+		return nil, duplicateJobNumber(r.JobNumber)
+	}
+	now := s.clock()
+	j, err := s.client.OcrInvoiceJob.Create().
+		SetJobNumber(r.JobNumber).
+		SetDocumentName(r.DocumentName).
+		SetDocumentURL(r.DocumentURL).
+		SetDocumentType(ocrinvoicejob.DocumentType(r.DocumentType)).
+		SetTemplateID(r.templateID).
+		SetNillableGroupID(r.groupID).
+		SetPriority(ocrinvoicejob.Priority(r.Priority)).
+		SetCreatedBy(r.CreatedBy).
+		SetMetadata(r.Metadata).
+		SetStatus(ocrinvoicejob.StatusCreated).
+		SetCreatedAt(now).
+		SetUpdatedAt(now).
+		Save(ctx)
+	if err != nil {
+		return nil, mapDBError("create job", err)
+	}
+	return s.enqueue(ctx, j), nil
+}
+
+func duplicateJobNumber(n string) error {
+	return apperr.Conflict(fmt.Sprintf("a job with jobNumber %q already exists", n),
+		apperr.Detail{Field: "jobNumber", Message: "already exists"})
+}
+
+// enqueue puts the task of a committed "created" job on the queue and moves the job to
+// "queued". It never fails: on any error the job stays "created" and the error is
+// logged. It returns the job as it now is.
+func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInvoiceJob {
+	if s.enq == nil || j.Status != ocrinvoicejob.StatusCreated {
+		return j
+	}
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.enqueueTimeout)
+	defer cancel()
+	if err := s.enq.EnqueueJob(ectx, j.ID, string(j.Priority)); err != nil {
+		s.log.WarnContext(ctx, "Job left created: enqueue failed", slog.String("job_id", j.ID), slog.Any("error", err))
+		return j
+	}
+	// Only a job still "created" moves: a worker may already have started it.
+	n, err := s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(j.ID), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
+		SetStatus(ocrinvoicejob.StatusQueued).
+		SetUpdatedAt(s.clock()).
+		Save(context.WithoutCancel(ctx))
+	if err != nil {
+		s.log.WarnContext(ctx, "Job enqueued but not marked queued", slog.String("job_id", j.ID), slog.Any("error", err))
+		return j
+	}
+	if fresh, err := s.client.OcrInvoiceJob.Get(context.WithoutCancel(ctx), j.ID); err == nil {
+		return fresh
+	} else if n == 1 {
+		j.Status = ocrinvoicejob.StatusQueued
+	}
+	return j
+}
+
+// GetJob returns the job with the given id. Errors: Invalid (not an id), NotFound.
+func (s *Service) GetJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
+	if err := checkID("id", id); err != nil {
+		return nil, err
+	}
+	j, err := s.db(ctx).OcrInvoiceJob.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, apperr.NotFound(fmt.Sprintf("job %s not found", id))
+	}
+	if err != nil {
+		return nil, internal("get job", err)
+	}
+	return j, nil
+}
+
+func checkID(field, id string) error {
+	if !ids.Valid(id) {
+		return apperr.InvalidField(field, "must be 24 lowercase hexadecimal characters")
+	}
+	return nil
+}
+
+// UpdateJob replaces the client-writable fields of a job (PUT semantics: an empty
+// optional field clears it). Changing the document (documentUrl, documentType) or the
+// template re-runs the job: unless it is "processing" its results are cleared and it is
+// enqueued again as if new. Changing them while "processing" is FailedPrecondition.
+// A priority change of a queued job moves its task to the new queue.
+// Errors: Invalid, NotFound, Conflict (jobNumber taken), FailedPrecondition.
+func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.OcrInvoiceJob, error) {
+	cur, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.validateJob(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if r.JobNumber != cur.JobNumber {
+		if exists, err := s.client.OcrInvoiceJob.Query().Where(ocrinvoicejob.JobNumber(r.JobNumber)).Exist(ctx); err != nil {
+			return nil, internal("check jobNumber", err)
+		} else if exists {
+			return nil, duplicateJobNumber(r.JobNumber)
+		}
+	}
+	docChanged := r.DocumentURL != cur.DocumentURL || r.DocumentType != string(cur.DocumentType) || r.templateID != cur.TemplateID
+	rerun := docChanged && cur.Status != ocrinvoicejob.StatusCreated && cur.Status != ocrinvoicejob.StatusQueued
+	if docChanged && cur.Status == ocrinvoicejob.StatusProcessing {
+		return nil, apperr.FailedPrecondition("the job is processing; its document and template cannot change until it finishes or is cancelled",
+			apperr.Detail{Field: "status", Message: "processing"})
+	}
+	requeue := cur.Status == ocrinvoicejob.StatusQueued && r.Priority != string(cur.Priority)
+
+	upd := s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(cur.Status)).
+		SetJobNumber(r.JobNumber).
+		SetDocumentName(r.DocumentName).
+		SetDocumentURL(r.DocumentURL).
+		SetDocumentType(ocrinvoicejob.DocumentType(r.DocumentType)).
+		SetTemplateID(r.templateID).
+		SetPriority(ocrinvoicejob.Priority(r.Priority)).
+		SetCreatedBy(r.CreatedBy).
+		SetUpdatedAt(s.clock())
+	if r.groupID != nil {
+		upd.SetGroupID(*r.groupID)
+	} else {
+		upd.ClearGroupID()
+	}
+	if r.Metadata != nil {
+		upd.SetMetadata(r.Metadata)
+	} else {
+		upd.ClearMetadata()
+	}
+	if rerun || requeue {
+		upd.SetStatus(ocrinvoicejob.StatusCreated)
+	}
+	if rerun {
+		clearResults(upd.Mutation())
+	}
+	n, err := upd.Save(ctx)
+	if err != nil {
+		return nil, mapDBError("update job", err)
+	}
+	if n == 0 {
+		// The status moved between the read and the write (a worker picked it up).
+		return nil, apperr.FailedPrecondition("the job changed state while it was being updated; read it again and retry")
+	}
+	if rerun || requeue {
+		s.deleteTask(ctx, id, string(cur.Priority))
+	}
+	j, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.enqueue(ctx, j), nil
+}
+
+// clearResults resets everything a run of the job produced.
+func clearResults(m *ent.OcrInvoiceJobMutation) {
+	m.SetProgress(invoice.Progress{})
+	m.ClearStartedAt()
+	m.ClearCompletedAt()
+	m.ClearProcessingTime()
+	m.ClearDocumentInfo()
+	m.ClearExtractedData()
+	m.ClearConfidence()
+	m.ClearValidationResults()
+	m.ClearInvoiceNumber()
+	m.ClearSupplierName()
+	m.ClearCustomerName()
+	m.ClearDocumentSha256()
+	m.SetCost(0)
+}
+
+// deleteTask removes a job's task, logging failures (a stale task finds the job in a
+// state it cannot start from, so a failure here is harmless).
+func (s *Service) deleteTask(ctx context.Context, id, priority string) {
+	if s.enq == nil {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.enqueueTimeout)
+	defer cancel()
+	if err := s.enq.DeleteJobTask(dctx, id, priority); err != nil {
+		s.log.WarnContext(ctx, "Delete job task failed", slog.String("job_id", id), slog.Any("error", err))
+	}
+}
+
+// transition moves job id to status to when its current status is one of the allowed
+// sources of the state machine, applying extra changes in the same UPDATE. It returns
+// the job after the change. Errors: NotFound, FailedPrecondition naming the status.
+func (s *Service) transition(ctx context.Context, id string, to ocrinvoicejob.Status, action string, extra func(*ent.OcrInvoiceJobMutation)) (*ent.OcrInvoiceJob, error) {
+	cur, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !CanTransition(cur.Status, to) {
+		return nil, forbidden(action, cur.Status)
+	}
+	upd := s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(cur.Status)).
+		SetStatus(to).
+		SetUpdatedAt(s.clock())
+	if extra != nil {
+		extra(upd.Mutation())
+	}
+	n, err := upd.Save(ctx)
+	if err != nil {
+		return nil, mapDBError(action+" job", err)
+	}
+	if n == 0 {
+		// Someone else moved the job first; judge the request against the new state.
+		now, err := s.GetJob(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return nil, forbidden(action, now.Status)
+	}
+	return s.GetJob(ctx, id)
+}
+
+func forbidden(action string, st ocrinvoicejob.Status) error {
+	return apperr.FailedPrecondition(fmt.Sprintf("cannot %s a job that is %s", action, st),
+		apperr.Detail{Field: "status", Message: string(st)})
+}
+
+// CancelJob moves a created, queued or processing job to "cancelled" and removes its
+// task (a running handler is asked to stop). Errors: NotFound, FailedPrecondition.
+func (s *Service) CancelJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
+	j, err := s.transition(ctx, id, ocrinvoicejob.StatusCancelled, "cancel", func(m *ent.OcrInvoiceJobMutation) {
+		m.SetCompletedAt(s.clock())
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.deleteTask(ctx, id, string(j.Priority))
+	return j, nil
+}
+
+// RetryJob runs a failed or cancelled job again: its results are cleared, retryCount
+// grows by one, and it is enqueued like a new job (left "created" when Redis is down).
+// Errors: NotFound, FailedPrecondition.
+func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
+	cur, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status != ocrinvoicejob.StatusFailed && cur.Status != ocrinvoicejob.StatusCancelled {
+		return nil, forbidden("retry", cur.Status)
+	}
+	j, err := s.transition(ctx, id, ocrinvoicejob.StatusCreated, "retry", func(m *ent.OcrInvoiceJobMutation) {
+		clearResults(m)
+		m.AddRetryCount(1)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// An archived task of the previous run would make the new enqueue a no-op.
+	s.deleteTask(ctx, id, string(j.Priority))
+	return s.enqueue(ctx, j), nil
+}
+
+// JobResults returns what the job produced so far; fields are nil until it completes.
+// Errors: Invalid, NotFound.
+func (s *Service) JobResults(ctx context.Context, id string) (*invoice.Results, error) {
+	j, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &invoice.Results{
+		ExtractedData:     j.ExtractedData,
+		Confidence:        j.Confidence,
+		ValidationResults: j.ValidationResults,
+		ProcessingTime:    j.ProcessingTime,
+	}, nil
+}
+
+// Default and maximum page sizes of the list operations.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 100
+)
+
+// ListJobsParams select a page of jobs. Limit 0 means DefaultLimit; Order empty means
+// newest first. Ties are always broken by id so that pages are stable.
+type ListJobsParams struct {
+	Limit, Offset int
+	Where         []predicate.OcrInvoiceJob
+	Order         []ocrinvoicejob.OrderOption
+}
+
+// ListJobs returns one page of the jobs matching p.Where, and how many match in all.
+// Errors: Invalid (limit outside 0..MaxLimit, negative offset).
+func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInvoiceJob, int, error) {
+	limit, err := pageBounds(p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	q := s.db(ctx).OcrInvoiceJob.Query().Where(p.Where...)
+	total, err := q.Clone().Count(ctx)
+	if err != nil {
+		return nil, 0, internal("count jobs", err)
+	}
+	order := p.Order
+	if len(order) == 0 {
+		order = []ocrinvoicejob.OrderOption{ocrinvoicejob.ByCreatedAt(sql.OrderDesc())}
+	}
+	order = append(order[:len(order):len(order)], ocrinvoicejob.ByID(sql.OrderDesc()))
+	list, err := q.Order(order...).Limit(limit).Offset(p.Offset).All(ctx)
+	if err != nil {
+		return nil, 0, internal("list jobs", err)
+	}
+	return list, total, nil
+}
+
+func pageBounds(limit, offset int) (int, error) {
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	if limit < 1 || limit > MaxLimit {
+		return 0, apperr.InvalidField("limit", fmt.Sprintf("must be between 1 and %d", MaxLimit))
+	}
+	if offset < 0 {
+		return 0, apperr.InvalidField("offset", "must be 0 or more")
+	}
+	return limit, nil
+}
+
+// SearchJobs matches jobs whose jobNumber, documentName, invoice number, supplier name
+// or customer name contains term, ignoring case. An empty term matches every job.
+func SearchJobs(term string) predicate.OcrInvoiceJob {
+	term = strings.TrimSpace(term)
+	if term == "" {
+		return func(*sql.Selector) {}
+	}
+	return ocrinvoicejob.Or(
+		ocrinvoicejob.JobNumberContainsFold(term),
+		ocrinvoicejob.DocumentNameContainsFold(term),
+		ocrinvoicejob.InvoiceNumberContainsFold(term),
+		ocrinvoicejob.SupplierNameContainsFold(term),
+		ocrinvoicejob.CustomerNameContainsFold(term),
+	)
+}

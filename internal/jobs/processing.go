@@ -1,0 +1,216 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// The methods in this file are for the worker that processes a job's task.
+
+// MaxErrorLogBytes bounds a job's error log; older lines are dropped first.
+const MaxErrorLogBytes = 16 << 10
+
+// StartProcessing moves a created or queued job to "processing" and sets startedAt.
+// A job already "processing" (its task was redelivered after a worker died) is
+// restarted: startedAt is reset. Errors: NotFound, FailedPrecondition for any other
+// state (e.g. cancelled: the task must be dropped).
+func (s *Service) StartProcessing(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
+	cur, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	from := []ocrinvoicejob.Status{ocrinvoicejob.StatusCreated, ocrinvoicejob.StatusQueued, ocrinvoicejob.StatusProcessing}
+	if !containsStatus(from, cur.Status) {
+		return nil, forbidden("start", cur.Status)
+	}
+	now := s.clock()
+	n, err := s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusIn(from...)).
+		SetStatus(ocrinvoicejob.StatusProcessing).
+		SetStartedAt(now).
+		SetProgress(invoice.Progress{Percentage: 0, CurrentStep: "started"}).
+		SetUpdatedAt(now).
+		Save(ctx)
+	if err != nil {
+		return nil, mapDBError("start job", err)
+	}
+	if n == 0 {
+		j, err := s.GetJob(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return nil, forbidden("start", j.Status)
+	}
+	return s.GetJob(ctx, id)
+}
+
+func containsStatus(list []ocrinvoicejob.Status, st ocrinvoicejob.Status) bool {
+	for _, s := range list {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+// SetProgress records the progress of a processing job; percentage is clamped to
+// 0..100. Errors: NotFound, FailedPrecondition when the job is not processing (e.g.
+// it was cancelled: the handler should stop).
+func (s *Service) SetProgress(ctx context.Context, id string, p invoice.Progress) error {
+	p.Percentage = min(max(p.Percentage, 0), 100)
+	n, err := s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusProcessing)).
+		SetProgress(p).
+		SetUpdatedAt(s.clock()).
+		Save(ctx)
+	if err != nil {
+		return mapDBError("set job progress", err)
+	}
+	if n == 0 {
+		j, err := s.GetJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		return forbidden("report progress of", j.Status)
+	}
+	return nil
+}
+
+// CompleteInput is what a finished run produced.
+type CompleteInput struct {
+	DocumentInfo      *invoice.DocumentInfo
+	ExtractedData     *invoice.ExtractedData
+	Confidence        *invoice.Confidence
+	ValidationResults *invoice.ValidationResults
+	// Pages read; the cost is Cost(Pages, price per page, priority).
+	Pages int
+	// SHA256 is the hex SHA-256 of the document bytes.
+	SHA256 string
+}
+
+// Complete stores the results of a processing job and moves it to "completed":
+// completedAt, processingTime (seconds since startedAt), cost (Pages x the template's
+// price per page, or the service's, x the priority factor) and currency (the
+// template's default currency). Errors: NotFound, FailedPrecondition when the job is
+// no longer processing (e.g. cancelled meanwhile; the results are then dropped).
+func (s *Service) Complete(ctx context.Context, id string, in CompleteInput) (*ent.OcrInvoiceJob, error) {
+	cur, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status != ocrinvoicejob.StatusProcessing {
+		return nil, forbidden("complete", cur.Status)
+	}
+	tpl, err := s.client.OcrTemplate.Get(ctx, cur.TemplateID)
+	if err != nil {
+		return nil, internal("load job template", err)
+	}
+	price := tpl.PricePerPage
+	if price <= 0 {
+		price = s.pricePerPage
+	}
+	now := s.clock()
+	var elapsed float64
+	if cur.StartedAt != nil {
+		elapsed = max(now.Sub(*cur.StartedAt).Seconds(), 0)
+	}
+	return s.transition(ctx, id, ocrinvoicejob.StatusCompleted, "complete", func(m *ent.OcrInvoiceJobMutation) {
+		m.SetCompletedAt(now)
+		m.SetProcessingTime(roundSeconds(elapsed))
+		m.SetProgress(invoice.Progress{Percentage: 100, CurrentStep: "completed", TotalSteps: cur.Progress.TotalSteps})
+		if in.DocumentInfo != nil {
+			m.SetDocumentInfo(in.DocumentInfo)
+		}
+		if in.ExtractedData != nil {
+			m.SetExtractedData(in.ExtractedData)
+			m.SetInvoiceNumber(in.ExtractedData.Invoice.Number)
+			m.SetSupplierName(in.ExtractedData.Invoice.Supplier.Name)
+			m.SetCustomerName(in.ExtractedData.Invoice.Customer.Name)
+		}
+		if in.Confidence != nil {
+			m.SetConfidence(in.Confidence)
+		}
+		if in.ValidationResults != nil {
+			m.SetValidationResults(in.ValidationResults)
+		}
+		if in.SHA256 != "" {
+			m.SetDocumentSha256(in.SHA256)
+		}
+		m.SetCost(Cost(in.Pages, price, string(cur.Priority)))
+		m.SetCurrency(tpl.DefaultCurrency)
+	})
+}
+
+func roundSeconds(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
+
+// Fail records a failed attempt: a line "RFC3339-time reason" is appended to errorLog.
+// When permanent, the job moves to "failed" (completedAt set). Otherwise it goes back
+// to "queued" and its retryCount grows, because asynq will deliver the task again;
+// the handler must pass permanent=true on the last attempt (asynq.GetRetryCount ==
+// asynq.GetMaxRetry) and for errors that retrying cannot fix.
+// Errors: NotFound, FailedPrecondition when the job is not processing.
+func (s *Service) Fail(ctx context.Context, id string, reason string, permanent bool) (*ent.OcrInvoiceJob, error) {
+	cur, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status != ocrinvoicejob.StatusProcessing {
+		return nil, forbidden("fail", cur.Status)
+	}
+	now := s.clock()
+	log := appendErrorLog(cur.ErrorLog, now, reason)
+	to := ocrinvoicejob.StatusQueued
+	if permanent {
+		to = ocrinvoicejob.StatusFailed
+	}
+	return s.transition(ctx, id, to, "fail", func(m *ent.OcrInvoiceJobMutation) {
+		m.SetErrorLog(log)
+		if permanent {
+			m.SetCompletedAt(now)
+			if cur.StartedAt != nil {
+				m.SetProcessingTime(roundSeconds(max(now.Sub(*cur.StartedAt).Seconds(), 0)))
+			}
+		} else {
+			m.AddRetryCount(1)
+		}
+	})
+}
+
+// appendErrorLog adds one line and keeps the log under MaxErrorLogBytes by dropping
+// the oldest lines.
+func appendErrorLog(prev string, at time.Time, reason string) string {
+	reason = strings.Join(strings.Fields(reason), " ")
+	if reason == "" {
+		reason = "unknown error"
+	}
+	line := fmt.Sprintf("%s %s", at.UTC().Format(time.RFC3339), reason)
+	if len(line) > MaxErrorLogBytes/2 {
+		line = line[:MaxErrorLogBytes/2]
+	}
+	out := line
+	if prev != "" {
+		out = prev + "\n" + line
+	}
+	for len(out) > MaxErrorLogBytes {
+		i := strings.IndexByte(out, '\n')
+		if i < 0 {
+			break
+		}
+		out = out[i+1:]
+	}
+	return out
+}
+
+// IsNotProcessing tells whether err says the job is not in a state to be worked on
+// (e.g. cancelled), so a
+// handler can tell "stop, the job was cancelled" from real failures.
+func IsNotProcessing(err error) bool {
+	return apperr.KindOf(err) == apperr.KindFailedPrecondition
+}

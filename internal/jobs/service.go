@@ -1,0 +1,152 @@
+// Package jobs is the domain core of ocrinvoice: OCR invoice jobs, templates and job
+// groups — validation, the job state machine, the enqueue contract and pricing. Every
+// rule lives here once; the GraphQL resolvers, the REST handlers and the worker call
+// this package and translate its *apperr.Error values.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+)
+
+// Enqueuer puts a job's task on the queue and takes it off again. internal/tasks.Client
+// implements it. EnqueueJob must treat "already queued" as success.
+type Enqueuer interface {
+	EnqueueJob(ctx context.Context, jobID, priority string) error
+	DeleteJobTask(ctx context.Context, jobID, priority string) error
+}
+
+// Options tune a Service. Zero values select the defaults.
+type Options struct {
+	// Logger receives warnings (e.g. Redis down at enqueue). Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default: time.Now. Times are stored in UTC.
+	Now func() time.Time
+	// PricePerPage is the price of one page at medium priority when the job's template
+	// sets none. Default: DefaultPricePerPage.
+	PricePerPage float64
+	// EnqueueTimeout bounds one call to the Enqueuer, so that a dead Redis delays an API
+	// answer by at most this much. Default: 3 s.
+	EnqueueTimeout time.Duration
+}
+
+// DefaultPricePerPage is the price of one page at medium priority, in the template's
+// currency, when neither the template nor Options set one.
+const DefaultPricePerPage = 0.05
+
+// Service is the domain core. It is safe for concurrent use.
+type Service struct {
+	client         *ent.Client
+	enq            Enqueuer
+	log            *slog.Logger
+	now            func() time.Time
+	pricePerPage   float64
+	enqueueTimeout time.Duration
+}
+
+// NewService returns a Service over c. enq may be nil: jobs are then stored with status
+// "created" and never enqueued (a reconciler or a later start enqueues them).
+func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
+	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage, enqueueTimeout: opts.EnqueueTimeout}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.pricePerPage <= 0 {
+		s.pricePerPage = DefaultPricePerPage
+	}
+	if s.enqueueTimeout <= 0 {
+		s.enqueueTimeout = 3 * time.Second
+	}
+	return s
+}
+
+// Client returns the ent client the service works on.
+func (s *Service) Client() *ent.Client { return s.client }
+
+// clock returns the current time in UTC.
+func (s *Service) clock() time.Time { return s.now().UTC() }
+
+// db returns the client of the transaction carried by ctx (a GraphQL mutation run by
+// entgql.Transactioner), or the service's client. Operations that enqueue tasks never
+// use it: they must commit before they enqueue.
+func (s *Service) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return s.client
+}
+
+// withTx runs fn in a transaction of the service's own client and commits it.
+func (s *Service) withTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return internal("begin transaction", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return mapDBError("commit transaction", err)
+	}
+	return nil
+}
+
+// internal wraps an unexpected error with an action, as an apperr.Internal.
+func internal(action string, err error) error {
+	if apperr.As(err) != nil {
+		return err
+	}
+	return apperr.Internal(fmt.Errorf("%s: %w", action, err))
+}
+
+// mapDBError turns database errors into application errors: unique violations on
+// job_number or name become Conflict, ent's not-found becomes NotFound, anything else
+// Internal. It recognises the messages of both SQLite and PostgreSQL.
+func mapDBError(action string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if apperr.As(err) != nil {
+		return err
+	}
+	if ent.IsNotFound(err) {
+		return apperr.NotFound(action + ": not found")
+	}
+	if ent.IsConstraintError(err) {
+		msg := strings.ToLower(err.Error())
+		unique := strings.Contains(msg, "unique") || strings.Contains(msg, "duplicate")
+		switch {
+		case unique && strings.Contains(msg, "job_number"):
+			return &apperr.Error{Kind: apperr.KindConflict, Message: "a job with this jobNumber already exists",
+				Details: []apperr.Detail{{Field: "jobNumber", Message: "already exists"}}, Err: err}
+		case unique && strings.Contains(msg, "name"):
+			return &apperr.Error{Kind: apperr.KindConflict, Message: "an object with this name already exists",
+				Details: []apperr.Detail{{Field: "name", Message: "already exists"}}, Err: err}
+		case strings.Contains(msg, "foreign key"):
+			return &apperr.Error{Kind: apperr.KindInvalid, Message: "a referenced object does not exist", Err: err}
+		}
+	}
+	if ent.IsValidationError(err) {
+		return &apperr.Error{Kind: apperr.KindInvalid, Message: "invalid value: " + validationMessage(err), Err: err}
+	}
+	return internal(action, err)
+}
+
+func validationMessage(err error) string {
+	var ve *ent.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Name
+	}
+	return "rejected by the schema"
+}

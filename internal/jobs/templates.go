@@ -1,0 +1,248 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/ids"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// BuiltinTemplateName is the name of the template that always exists: generic
+// extraction rules, English, 300 DPI.
+const BuiltinTemplateName = "generic"
+
+// Template defaults.
+const (
+	DefaultLanguages = "eng"
+	DefaultDPI       = 300
+	DefaultPSM       = 3
+	DefaultCurrency  = "USD"
+)
+
+// TemplateInput is the client-writable state of a template (PUT semantics on update).
+// Nil numbers and empty strings take the defaults: languages "eng", dpi 300, page
+// segmentation mode 3, currency USD, pricePerPage 0 (= the service's price).
+type TemplateInput struct {
+	Name                 string
+	Description          string
+	Languages            string
+	DPI                  *int
+	PageSegmentationMode *int
+	Spec                 invoice.TemplateSpec
+	DefaultCurrency      string
+	PricePerPage         *float64
+}
+
+func (in *TemplateInput) normalize() error {
+	var fe fieldErrors
+	in.Name = strings.TrimSpace(in.Name)
+	fe.text("name", in.Name, true, MaxNameLen)
+	fe.text("description", in.Description, false, MaxDescriptionLen)
+	if in.Languages == "" {
+		in.Languages = DefaultLanguages
+	} else if !languagesRe.MatchString(in.Languages) {
+		fe.add("languages", "must be Tesseract language codes joined by '+', e.g. eng+deu")
+	}
+	if in.DPI == nil {
+		in.DPI = ptr(DefaultDPI)
+	} else if *in.DPI < 50 || *in.DPI > 1200 {
+		fe.add("dpi", "must be between 50 and 1200")
+	}
+	if in.PageSegmentationMode == nil {
+		in.PageSegmentationMode = ptr(DefaultPSM)
+	} else if *in.PageSegmentationMode < 0 || *in.PageSegmentationMode > 13 {
+		fe.add("pageSegmentationMode", "must be between 0 and 13")
+	}
+	if in.DefaultCurrency == "" {
+		in.DefaultCurrency = DefaultCurrency
+	} else if !currencyRe.MatchString(in.DefaultCurrency) {
+		fe.add("defaultCurrency", "must be an ISO 4217 code such as USD or EUR")
+	}
+	if in.PricePerPage == nil {
+		in.PricePerPage = ptr(0.0)
+	} else if *in.PricePerPage < 0 || *in.PricePerPage > 1e6 {
+		fe.add("pricePerPage", "must be between 0 and 1000000")
+	}
+	if in.Spec.Options.Currency != "" && !currencyRe.MatchString(in.Spec.Options.Currency) {
+		fe.add("spec.options.currency", "must be an ISO 4217 code such as USD or EUR")
+	}
+	if d := in.Spec.Options.DecimalSeparator; d != "" && d != "." && d != "," {
+		fe.add("spec.options.decimalSeparator", "must be \".\" or \",\"")
+	}
+	return fe.err("template")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// CreateTemplate validates and stores a template. Errors: Invalid, Conflict (name).
+func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (*ent.OcrTemplate, error) {
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	db := s.db(ctx)
+	if exists, err := db.OcrTemplate.Query().Where(ocrtemplate.Name(in.Name)).Exist(ctx); err != nil {
+		return nil, internal("check template name", err)
+	} else if exists {
+		return nil, duplicateName("template", in.Name)
+	}
+	now := s.clock()
+	t, err := db.OcrTemplate.Create().
+		SetName(in.Name).
+		SetDescription(in.Description).
+		SetLanguages(in.Languages).
+		SetDpi(*in.DPI).
+		SetPageSegmentationMode(*in.PageSegmentationMode).
+		SetSpec(in.Spec).
+		SetDefaultCurrency(in.DefaultCurrency).
+		SetPricePerPage(*in.PricePerPage).
+		SetCreatedAt(now).
+		SetUpdatedAt(now).
+		Save(ctx)
+	if err != nil {
+		return nil, mapDBError("create template", err)
+	}
+	return t, nil
+}
+
+func duplicateName(what, name string) error {
+	return apperr.Conflict(fmt.Sprintf("a %s named %q already exists", what, name),
+		apperr.Detail{Field: "name", Message: "already exists"})
+}
+
+// UpdateTemplate replaces the client-writable fields of a template (PUT semantics).
+// Built-in templates cannot be renamed. Errors: Invalid, NotFound, Conflict,
+// FailedPrecondition.
+func (s *Service) UpdateTemplate(ctx context.Context, idOrName string, in TemplateInput) (*ent.OcrTemplate, error) {
+	cur, err := s.GetTemplate(ctx, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	db := s.db(ctx)
+	if in.Name != cur.Name {
+		if cur.Builtin {
+			return nil, apperr.FailedPrecondition(fmt.Sprintf("the built-in template %q cannot be renamed", cur.Name),
+				apperr.Detail{Field: "name", Message: "built-in templates keep their name"})
+		}
+		if exists, err := db.OcrTemplate.Query().Where(ocrtemplate.Name(in.Name)).Exist(ctx); err != nil {
+			return nil, internal("check template name", err)
+		} else if exists {
+			return nil, duplicateName("template", in.Name)
+		}
+	}
+	t, err := db.OcrTemplate.UpdateOneID(cur.ID).
+		SetName(in.Name).
+		SetDescription(in.Description).
+		SetLanguages(in.Languages).
+		SetDpi(*in.DPI).
+		SetPageSegmentationMode(*in.PageSegmentationMode).
+		SetSpec(in.Spec).
+		SetDefaultCurrency(in.DefaultCurrency).
+		SetPricePerPage(*in.PricePerPage).
+		SetUpdatedAt(s.clock()).
+		Save(ctx)
+	if err != nil {
+		return nil, mapDBError("update template", err)
+	}
+	return t, nil
+}
+
+// GetTemplate returns the template with the given id or, failing that, name.
+// Errors: Invalid (empty), NotFound.
+func (s *Service) GetTemplate(ctx context.Context, idOrName string) (*ent.OcrTemplate, error) {
+	if strings.TrimSpace(idOrName) == "" {
+		return nil, apperr.InvalidField("template", "must be a template id or name")
+	}
+	return s.findTemplate(ctx, s.db(ctx), idOrName)
+}
+
+func (s *Service) findTemplate(ctx context.Context, db *ent.Client, idOrName string) (*ent.OcrTemplate, error) {
+	var p predicate.OcrTemplate = ocrtemplate.Name(idOrName)
+	if ids.Valid(idOrName) {
+		p = ocrtemplate.Or(ocrtemplate.ID(idOrName), ocrtemplate.Name(idOrName))
+	}
+	// An id match wins over a template that happens to be named like an id.
+	list, err := db.OcrTemplate.Query().Where(p).Limit(2).All(ctx)
+	if err != nil {
+		return nil, internal("get template", err)
+	}
+	for _, t := range list {
+		if t.ID == idOrName {
+			return t, nil
+		}
+	}
+	if len(list) > 0 {
+		return list[0], nil
+	}
+	return nil, apperr.NotFound(fmt.Sprintf("template %q not found", idOrName))
+}
+
+// EnsureBuiltins creates the built-in template "generic" when it does not exist. It is
+// idempotent and safe to run from several processes at once.
+func (s *Service) EnsureBuiltins(ctx context.Context) error {
+	exists, err := s.client.OcrTemplate.Query().Where(ocrtemplate.Name(BuiltinTemplateName)).Exist(ctx)
+	if err != nil {
+		return fmt.Errorf("look up built-in template: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	now := s.clock()
+	err = s.client.OcrTemplate.Create().
+		SetName(BuiltinTemplateName).
+		SetDescription("Generic rules for any invoice layout (English).").
+		SetLanguages(DefaultLanguages).
+		SetDpi(DefaultDPI).
+		SetPageSegmentationMode(DefaultPSM).
+		SetSpec(invoice.TemplateSpec{}).
+		SetDefaultCurrency(DefaultCurrency).
+		SetBuiltin(true).
+		SetCreatedAt(now).
+		SetUpdatedAt(now).
+		Exec(ctx)
+	if err != nil && !ent.IsConstraintError(err) { // another process won the race
+		return fmt.Errorf("create built-in template: %w", err)
+	}
+	return nil
+}
+
+// ListTemplatesParams select a page of templates (same rules as ListJobsParams;
+// default order: name ascending).
+type ListTemplatesParams struct {
+	Limit, Offset int
+	Where         []predicate.OcrTemplate
+	Order         []ocrtemplate.OrderOption
+}
+
+// ListTemplates returns one page of templates and how many match in all.
+func (s *Service) ListTemplates(ctx context.Context, p ListTemplatesParams) ([]*ent.OcrTemplate, int, error) {
+	limit, err := pageBounds(p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	q := s.db(ctx).OcrTemplate.Query().Where(p.Where...)
+	total, err := q.Clone().Count(ctx)
+	if err != nil {
+		return nil, 0, internal("count templates", err)
+	}
+	order := p.Order
+	if len(order) == 0 {
+		order = []ocrtemplate.OrderOption{ocrtemplate.ByName()}
+	}
+	order = append(order[:len(order):len(order)], ocrtemplate.ByID(sql.OrderDesc()))
+	list, err := q.Order(order...).Limit(limit).Offset(p.Offset).All(ctx)
+	if err != nil {
+		return nil, 0, internal("list templates", err)
+	}
+	return list, total, nil
+}

@@ -1,0 +1,142 @@
+package jobs
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+)
+
+// Enumerations of the contract.
+var (
+	// Statuses of a job, in state machine order.
+	Statuses = []string{"created", "queued", "processing", "completed", "failed", "cancelled"}
+	// Priorities of a job, lowest first.
+	Priorities = []string{"low", "medium", "high", "urgent"}
+	// DocumentTypes a job may have.
+	DocumentTypes = []string{"pdf", "png", "jpg", "jpeg", "tiff", "bmp"}
+)
+
+// Limits of input fields.
+const (
+	MaxJobNumberLen    = 128
+	MaxDocumentNameLen = 1024
+	MaxDocumentURLLen  = 4096
+	MaxCreatedByLen    = 256
+	MaxNameLen         = 128
+	MaxGroupNameLen    = 256
+	MaxDescriptionLen  = 4096
+	MaxMetadataBytes   = 64 << 10
+)
+
+// UploadScheme is the URL scheme of documents uploaded to the service itself
+// ("upload://<key>"); the worker resolves the key in its upload store.
+const UploadScheme = "upload"
+
+// fieldErrors collects validation problems, each naming its contract field.
+type fieldErrors []apperr.Detail
+
+func (f *fieldErrors) add(field, format string, args ...any) {
+	*f = append(*f, apperr.Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// err returns nil when nothing was collected, else an apperr.Invalid listing every
+// problem; the message names the first one.
+func (f fieldErrors) err(what string) error {
+	if len(f) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("invalid %s: %s: %s", what, f[0].Field, f[0].Message)
+	if len(f) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(f)-1)
+	}
+	return apperr.Invalid(msg, f...)
+}
+
+// text checks a required or optional text field: valid UTF-8, no NUL, at most max
+// characters, non-blank when required.
+func (f *fieldErrors) text(field, v string, required bool, max int) {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		f.add(field, "is required and must not be blank")
+	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
+		f.add(field, "must be valid UTF-8 text without NUL characters")
+	case utf8.RuneCountInString(v) > max:
+		f.add(field, "must be at most %d characters", max)
+	}
+}
+
+func (f *fieldErrors) enum(field, v string, allowed []string) {
+	if !slices.Contains(allowed, v) {
+		f.add(field, "must be one of %s (got %q)", strings.Join(allowed, ", "), v)
+	}
+}
+
+// ValidateDocumentURL checks that raw is an absolute http(s) URL with a host, or an
+// upload://KEY URL, of at most MaxDocumentURLLen characters.
+func ValidateDocumentURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("is required")
+	}
+	if len(raw) > MaxDocumentURLLen {
+		return fmt.Errorf("must be at most %d characters", MaxDocumentURLLen)
+	}
+	if strings.ContainsAny(raw, " \t\r\n") {
+		return fmt.Errorf("must not contain whitespace")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a URL")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Host == "" || u.Hostname() == "" {
+			return fmt.Errorf("must be an absolute http(s) URL with a host")
+		}
+		if u.User != nil {
+			return fmt.Errorf("must not carry credentials")
+		}
+	case UploadScheme:
+		if u.Host == "" && u.Opaque == "" {
+			return fmt.Errorf("upload URL must name the upload (upload://KEY)")
+		}
+	case "":
+		return fmt.Errorf("must be an absolute http(s) URL")
+	default:
+		return fmt.Errorf("scheme %q is not supported (use http or https)", u.Scheme)
+	}
+	return nil
+}
+
+// InferDocumentType returns the document type from the extension of name, or of the
+// URL's path when name has none; "" when neither has a known extension.
+func InferDocumentType(name, rawURL string) string {
+	if t := typeOfExt(path.Ext(name)); t != "" {
+		return t
+	}
+	if u, err := url.Parse(rawURL); err == nil {
+		return typeOfExt(path.Ext(u.Path))
+	}
+	return ""
+}
+
+func typeOfExt(ext string) string {
+	ext = strings.ToLower(strings.TrimPrefix(ext, "."))
+	switch ext {
+	case "tif":
+		return "tiff"
+	case "pdf", "png", "jpg", "jpeg", "tiff", "bmp":
+		return ext
+	}
+	return ""
+}
+
+var (
+	languagesRe = regexp.MustCompile(`^[a-z][a-z_]{1,15}(\+[a-z][a-z_]{1,15}){0,9}$`)
+	currencyRe  = regexp.MustCompile(`^[A-Z]{3}$`)
+)
