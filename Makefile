@@ -63,8 +63,8 @@ eval: build ## Score extraction on $(DATA) (text layer, then OCR) when the folde
 	./$(BIN) eval --data "$(DATA)" --read ocr
 
 .PHONY: config-table
-config-table: ## Print the configuration table (Markdown) for the README.
-	@$(GO) run ./internal/config/configtable
+config-table: ## Refresh the configuration table in README.md from the settings declared in internal/config.
+	$(GO) run ./internal/config/configtable -readme README.md
 
 .PHONY: ci
 ci: ## What CI runs: check-generate, then test.

@@ -46,6 +46,9 @@ type Config struct {
 
 	PricePerPage float64 // cost charged per processed page, in the job's currency
 
+	// QueueDashboard is "off", "read-only" or "on": the asynqmon queue dashboard at /queues.
+	QueueDashboard string
+
 	WorkerConcurrency int  // tasks processed at once by one worker process
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
 
@@ -213,6 +216,18 @@ func Settings() []Setting {
 					return errors.New("want a number >= 0")
 				}
 				c.PricePerPage = f
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_QUEUE_DASHBOARD", Flag: "queue-dashboard", Default: "read-only", Commands: apiCmds,
+			Usage: "queue dashboard (asynqmon) at /queues: off, read-only, or on (may retry and delete tasks)",
+			set: func(c *Config, v string) error {
+				v = strings.ToLower(v)
+				if v != "off" && v != "read-only" && v != "on" {
+					return errors.New("want off, read-only or on")
+				}
+				c.QueueDashboard = v
 				return nil
 			},
 		},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -33,6 +34,7 @@ func TestLoadDefaults(t *testing.T) {
 		GraphQLComplexityLimit: 1000,
 		GraphQLDepthLimit:      15,
 		PricePerPage:           0.01,
+		QueueDashboard:         "read-only",
 		WorkerConcurrency:      runtime.NumCPU(),
 		StrictPriority:         false,
 		ShutdownTimeout:        25 * time.Second,
@@ -199,6 +201,7 @@ func TestLoadErrors(t *testing.T) {
 		{"negative price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "-1"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
 		{"NaN price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "NaN"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
 		{"bad duration", CmdServe, nil, map[string]string{"OCRINVOICE_SHUTDOWN_TIMEOUT": "soon"}, []string{"OCRINVOICE_SHUTDOWN_TIMEOUT"}},
+		{"bad dashboard", CmdServe, nil, map[string]string{"OCRINVOICE_QUEUE_DASHBOARD": "yes"}, []string{"OCRINVOICE_QUEUE_DASHBOARD", "read-only"}},
 		{"bad bool", CmdServe, nil, map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "maybe"}, []string{"OCRINVOICE_GRAPHQL_INTROSPECTION"}},
 		{"bad port", CmdServe, nil, map[string]string{"PORT": "http"}, []string{"PORT"}},
 		{"two errors at once", CmdServe, nil, map[string]string{"OCRINVOICE_LOG_LEVEL": "x", "OCRINVOICE_LOG_FORMAT": "y"}, []string{"OCRINVOICE_LOG_LEVEL", "OCRINVOICE_LOG_FORMAT"}},
@@ -307,5 +310,25 @@ func TestLogger(t *testing.T) {
 				t.Errorf("output %q lacks %q", b.String(), tc.wantLine)
 			}
 		})
+	}
+}
+
+// TestREADMEConfigTable keeps the README's configuration table equal to the declarations
+// (regenerate it with make config-table).
+func TestREADMEConfigTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skipf("no README next to the module: %v", err)
+	}
+	const begin, end = "<!-- BEGIN CONFIG TABLE (make config-table) -->\n", "<!-- END CONFIG TABLE -->"
+	s := string(readme)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("README lacks the markers %q ... %q around the configuration table", begin, end)
+	}
+	var b bytes.Buffer
+	Markdown(&b)
+	if got := s[i+len(begin) : j]; got != b.String() {
+		t.Errorf("README configuration table is stale; replace it with the output of make config-table:\n%s", b.String())
 	}
 }
