@@ -156,3 +156,16 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logger.Info("HTTP server stopped")
 	return err
 }
+
+// Close releases the listener of a server that was bound but will not be served (start-up
+// failed elsewhere). Serve's shutdown needs no Close.
+func (s *Server) Close() error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.ln.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
