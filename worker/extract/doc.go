@@ -116,6 +116,10 @@ func buildDoc(d *layout.Document) *doc {
 				if t == "" || !utf8.ValidString(t) || w.Box.Y1 <= w.Box.Y0 {
 					continue
 				}
+				// Text set vertically (margin notes) would interleave with the rows.
+				if len([]rune(t)) > 2 && w.Box.Y1-w.Box.Y0 > 2*(w.Box.X1-w.Box.X0) {
+					continue
+				}
 				ws = append(ws, word{text: t, box: w.Box, conf: clamp01(w.Confidence)})
 			}
 		}

@@ -187,7 +187,11 @@ func (d *doc) findDateField(labels []label, negative *regexp.Regexp) []cand {
 	for _, h := range d.findLabels(labels) {
 		seg := d.rows[h.row].segs[h.seg].text
 		if negative != nil {
-			ctx := seg[max(0, h.a-14):min(len(seg), h.b+6)]
+			back := 14
+			if h.lab.immediate {
+				back = 40
+			}
+			ctx := seg[max(0, h.a-back):min(len(seg), h.b+6)]
 			if negative.MatchString(ctx) {
 				continue
 			}
@@ -266,7 +270,11 @@ func (d *doc) amountCands(labels []label, neg, negBefore *regexp.Regexp) []cand 
 			} else if hasWords(t) && k > h.seg+1 {
 				break
 			}
-			for _, a := range findAmounts(maskDates(t, d.order), d.dec) {
+			masked := maskDates(t, d.order)
+			for _, a := range findAmounts(masked, d.dec) {
+				if k == h.seg && !fillerOnly(masked[:a.Start]) {
+					continue
+				}
 				f := 1.0
 				if k > h.seg {
 					f = 0.95
@@ -332,3 +340,27 @@ func maskDates(s string, order DateOrder) string {
 }
 
 var rePercent = regexp.MustCompile(`\d+(?:[.,]\d+)?\s?%`)
+
+var reParen = regexp.MustCompile(`\([^)]*\)`)
+
+// fillerWords may stand between a label and its amount.
+var fillerWords = map[string]bool{
+	"brutto": true, "netto": true, "gross": true, "net": true, "incl": true, "inkl": true, "excl": true, "exkl": true,
+	"zzgl": true, "ust": true, "mwst": true, "vat": true, "tax": true, "tva": true, "btw": true, "iva": true, "gst": true,
+	"eur": true, "usd": true, "gbp": true, "chf": true, "inr": true, "myr": true, "ttc": true, "ht": true, "due": true,
+	"amount": true, "total": true, "summe": true, "betrag": true, "rounded": true, "sales": true, "inclusive": true,
+	"exclusive": true, "including": true, "excluding": true, "this": true, "invoice": true, "payable": true,
+	"rm": true, "rs": true, "euro": true, "euros": true, "montant": true, "bedrag": true, "importe": true, "importo": true,
+}
+
+// fillerOnly reports whether s (the text between a label and an amount) holds only
+// punctuation, short words and words that qualify a total.
+func fillerOnly(s string) bool {
+	s = reParen.ReplaceAllString(s, " ")
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len([]rune(w)) >= 4 && !fillerWords[w] {
+			return false
+		}
+	}
+	return true
+}

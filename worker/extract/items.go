@@ -18,10 +18,10 @@ const (
 )
 
 var headerWords = [nKinds]*regexp.Regexp{
-	colDesc:   regexp.MustCompile(`(?i)^(?:description|beschreibung|bezeichnung|artikelbezeichnung|artikel|désignation|designation|libellé|descripción|descripcion|descrizione|omschrijving|product|produit|item|items|title|leistung|article|concepto|servicio|particulars|details?|service|prestation)$`),
-	colQty:    regexp.MustCompile(`(?i)^(?:qty|quantity|menge|anzahl|quantité|quantite|qté|cantidad|cant\.?|quantità|q\.tà|aantal|hoeveelheid|nombre|stk|stück|units?|pcs)$`),
-	colPrice:  regexp.MustCompile(`(?i)^(?:price|rate|preis|einzelpreis|e-preis|vk-preis|nettopreis|stückpreis|prix|p\.u\.|pu|precio|prezzo|prijs|tarif|unitaire|unit)$`),
-	colAmount: regexp.MustCompile(`(?i)^(?:amount|total|betrag|gesamt|gesamtpreis|nettobetrag|zeilenbetrag|positionsbetrag|montant|importe|importo|bedrag|summe|ht|line\s*total|net|netto)$`),
+	colDesc:   regexp.MustCompile(`(?i)(beschreibung|bezeichnung|description|désignation|designation|omschrijving|descrizione|descripci|libell|artikel|article|product|produit|leistung|^items?$|particulars|concepto|^title$|^details?$|^service$|prestation|^omschr)`),
+	colQty:    regexp.MustCompile(`(?i)(^qty|quantit|^menge$|^anzahl|cantidad|^cant\.?$|^aantal$|hoeveelheid|^nombre$|^qté$|^units?$|^pcs$|^stk\.?$|^quantity$)`),
+	colPrice:  regexp.MustCompile(`(?i)(preis|price|^rate$|^prix|^p\.?u\.?$|precio|prezzo|prijs|tarif|unitaire|^unit$)`),
+	colAmount: regexp.MustCompile(`(?i)(^amount|^total$|betrag$|^gesamt|^montant|^importe|^importo|^bedrag$|^summe$|^ht$|^net$|^netto$|^line\s*total)`),
 }
 
 type column struct {
@@ -51,6 +51,9 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			first := strings.TrimSpace(r.segs[0].text)
 			if stopRow.MatchString(first) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
 				break
+			}
+			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
+				break // a gap: a new section starts
 			}
 			var li invoice.LineItem
 			var desc []string
@@ -106,8 +109,38 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 	var cols [nKinds]column
 	r := d.rows[ri]
 	kinds := 0
+	// A header may be set on several close rows ("Positions-" over "betrag"): gather the
+	// words of the rows around it.
+	var ws []word
+	for k := max(0, ri-3); k < len(d.rows) && k <= ri+3; k++ {
+		o := d.rows[k]
+		if o.page != r.page || abs(o.box.Y0-r.box.Y0) > 2.6*d.unit {
+			continue
+		}
+		if k != ri && len(findAmounts(o.text, d.dec)) > 0 {
+			continue
+		}
+		for _, s := range o.segs {
+			ws = append(ws, s.words...)
+		}
+	}
+	// The row itself must carry header words of two kinds.
+	own := 0
 	for _, s := range r.segs {
 		for _, w := range s.words {
+			for k := colKind(0); k < nKinds; k++ {
+				if headerWords[k].MatchString(strings.Trim(w.text, ".:()[]")) {
+					own++
+					break
+				}
+			}
+		}
+	}
+	if own < 2 {
+		return cols, false
+	}
+	{
+		for _, w := range ws {
 			t := strings.Trim(w.text, ".:()[]")
 			for k := colKind(0); k < nKinds; k++ {
 				if headerWords[k].MatchString(t) || headerWords[k].MatchString(w.text) {

@@ -61,7 +61,7 @@ var dateLabels = []label{
 
 // dateNegative marks a date label or context that is about something other than the
 // issue date.
-var dateNegative = regexp.MustCompile(`(?i)(due|order|deliver|delivery|liefer|leistung|fällig|échéance|echeance|bestell|commande|auftrag|vencim|scaden|verval|period|zeitraum|check\s*(?:in|out)|payment|zahl|paiement|pago|prélèvement|skonto|geburt|birth|print|expir|until|bis|valid|ship|versand|exped)`)
+var dateNegative = regexp.MustCompile(`(?i)(due|order|deliver|delivery|liefer|leistung|fällig|échéance|echeance|bestell|commande|auftrag|vencim|scaden|verval|period|zeitraum|check\s*(?:in|out)|payment|zahl|paiement|pago|prélèvement|skonto|geburt|birth|print|expir|until|bis|valid|ship|versand|exped|gemäß|gemäss|laut|bestellung|lieferschein|according|selon|conforme)`)
 
 var dueLabels = []label{
 	lbl(`due\s*date|date\s*due|payment\s*due(?:\s*date)?|due\s*(?:on|by)|pay(?:able)?\s*(?:until|by|before)|remit\s*(?:until|by)|payment\s*date`, 1, "eng"),

@@ -74,6 +74,16 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 				continue
 			}
 			t := strings.TrimSpace(s.text)
+			// "Nummer : 123" split into segments: a label and its value are not a name.
+			if si+1 < len(r.segs) && strings.HasPrefix(strings.TrimSpace(r.segs[si+1].text), ":") {
+				continue
+			}
+			if si > 0 && strings.HasSuffix(strings.TrimSpace(r.segs[si-1].text), ":") && !nameLabel.MatchString(r.segs[si-1].text) {
+				continue
+			}
+			if si > 0 && nameLabel.MatchString(r.segs[si-1].text) && isLabelOnly(r.segs[si-1].text) {
+				t = "Name: " + t
+			}
 			if p.name.str == "" {
 				if nameLabel.MatchString(t) && isNameLike(cleanName(t)) {
 					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
@@ -116,16 +126,16 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 	for _, h := range d.findLabels(customerSectionLabels) {
 		r := d.rows[h.row]
 		s := r.segs[h.seg]
-		rest := strings.TrimSpace(strings.TrimLeft(s.text[h.b:], " :"))
-		if h.lab.re.String() != "" && regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|number|nummer|id|#|n°|ref|code|vat|tax|tva|btw|ust|care|service|account|since)`).MatchString(s.text[h.b:]) {
+		rest, isSection := sectionRest(s.text[h.b:])
+		if !isSection || h.a > 1 {
+			continue
+		}
+		if regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|number|nummer|id|#|n°|ref|code|vat|tax|tva|btw|ust|care|service|account|since)`).MatchString(s.text[h.b:]) {
 			continue
 		}
 		// "to" alone is too common: only at the start of a segment, followed by a colon.
 		lt := strings.ToLower(strings.TrimSpace(s.text[h.a:h.b]))
 		if (lt == "to" || lt == "attn" || lt == "attn.") && !(h.a == 0 && strings.HasPrefix(strings.TrimSpace(s.text[h.b:]), ":")) {
-			continue
-		}
-		if h.a > 12 {
 			continue
 		}
 		x0, x1 := s.span(h.a, h.b)
@@ -151,10 +161,13 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		if (lt == "from" || lt == "von") && !(h.a == 0 && strings.HasPrefix(strings.TrimSpace(after), ":")) {
 			continue
 		}
-		if h.a > 12 || regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|nummer|number|id|#|ref|code)`).MatchString(after) {
+		if regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|nummer|number|id|#|ref|code)`).MatchString(after) {
 			continue
 		}
-		rest := strings.TrimSpace(strings.TrimLeft(after, " :"))
+		rest, isSection := sectionRest(after)
+		if !isSection || h.a > 1 {
+			continue
+		}
 		x0, x1 := s.span(h.a, h.b)
 		if rest != "" && isNameLike(rest) {
 			p, _ := d.blockBelow(h.row, x0, x1+20*d.unit, 5, 0.9)
@@ -394,4 +407,23 @@ func checkTrimmed(tok string) (validate.TaxIDResult, bool) {
 		}
 	}
 	return validate.TaxIDResult{}, false
+}
+
+var reSlashLabel = regexp.MustCompile(`^\s*/\s*[\p{L}\- ]{2,30}`)
+
+// sectionRest decides whether a section label (what follows it is after) stands alone:
+// nothing after it, a colon and a value, or "/alternative:" ("Käufer/Leistungsempfänger:").
+// It returns the value after the colon, if any.
+func sectionRest(after string) (string, bool) {
+	t := strings.TrimSpace(after)
+	if loc := reSlashLabel.FindStringIndex(t); loc != nil {
+		t = strings.TrimSpace(t[loc[1]:])
+	}
+	switch {
+	case t == "":
+		return "", true
+	case strings.HasPrefix(t, ":"):
+		return strings.TrimSpace(t[1:]), true
+	}
+	return "", false
 }
