@@ -1,0 +1,193 @@
+package rest
+
+import (
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// The JSON shapes of the REST API. Every key of the contract is always present, in the
+// contract's order; a value that is unknown or unset is JSON null (never omitted, never a
+// made-up zero). Timestamps are RFC 3339 in UTC, with fractional seconds when the stored time
+// has them.
+
+// jobDTO is an OCR invoice job as the contract shows it. documentUrl is not in the contract's
+// example response but is one of its inputs; it is returned too so that GET-modify-PUT works.
+type jobDTO struct {
+	ID                string                     `json:"_id"`
+	JobNumber         string                     `json:"jobNumber"`
+	DocumentName      string                     `json:"documentName"`
+	DocumentURL       string                     `json:"documentUrl"`
+	DocumentType      *string                    `json:"documentType"`
+	Template          string                     `json:"template"`
+	Group             *string                    `json:"group"`
+	Status            string                     `json:"status"`
+	Priority          string                     `json:"priority"`
+	Progress          invoice.Progress           `json:"progress"`
+	StartedAt         *string                    `json:"startedAt"`
+	CompletedAt       *string                    `json:"completedAt"`
+	ProcessingTime    *float64                   `json:"processingTime"`
+	DocumentInfo      *invoice.DocumentInfo      `json:"documentInfo"`
+	ExtractedData     *invoice.ExtractedData     `json:"extractedData"`
+	Confidence        *invoice.Confidence        `json:"confidence"`
+	ValidationResults *invoice.ValidationResults `json:"validationResults"`
+	Cost              float64                    `json:"cost"`
+	Currency          string                     `json:"currency"`
+	ErrorLog          *string                    `json:"errorLog"`
+	RetryCount        int                        `json:"retryCount"`
+	CreatedBy         *string                    `json:"createdBy"`
+	Metadata          map[string]any             `json:"metadata"`
+	CreatedAt         string                     `json:"createdAt"`
+	UpdatedAt         string                     `json:"updatedAt"`
+}
+
+// jobReadOnly are the response fields of a job that a client may send back in a PUT (or POST)
+// and that are ignored there: the server owns them. "results" is accepted for clients that
+// merged the /results document into their copy.
+var jobReadOnly = []string{
+	"_id", "status", "progress", "startedAt", "completedAt", "processingTime", "documentInfo",
+	"extractedData", "confidence", "validationResults", "cost", "currency", "errorLog",
+	"retryCount", "createdAt", "updatedAt", "results",
+}
+
+// jobWritable are the input fields of the contract, in its order.
+var jobWritable = []string{
+	"jobNumber", "documentName", "documentUrl", "documentType", "template", "group", "priority",
+	"createdBy", "metadata",
+}
+
+func newJobDTO(j *ent.OcrInvoiceJob) jobDTO {
+	d := jobDTO{
+		ID:                j.ID,
+		JobNumber:         j.JobNumber,
+		DocumentName:      j.DocumentName,
+		DocumentURL:       j.DocumentURL,
+		DocumentType:      nonEmpty(string(j.DocumentType)),
+		Template:          j.TemplateID,
+		Group:             j.GroupID,
+		Status:            string(j.Status),
+		Priority:          string(j.Priority),
+		Progress:          j.Progress,
+		StartedAt:         timePtr(j.StartedAt),
+		CompletedAt:       timePtr(j.CompletedAt),
+		ProcessingTime:    j.ProcessingTime,
+		DocumentInfo:      j.DocumentInfo,
+		ExtractedData:     j.ExtractedData,
+		Confidence:        j.Confidence,
+		ValidationResults: j.ValidationResults,
+		Cost:              j.Cost,
+		Currency:          j.Currency,
+		ErrorLog:          nonEmpty(j.ErrorLog),
+		RetryCount:        j.RetryCount,
+		CreatedBy:         nonEmpty(j.CreatedBy),
+		Metadata:          j.Metadata,
+		CreatedAt:         timeString(j.CreatedAt),
+		UpdatedAt:         timeString(j.UpdatedAt),
+	}
+	if d.Group != nil && *d.Group == "" {
+		d.Group = nil
+	}
+	if d.Metadata == nil {
+		d.Metadata = map[string]any{}
+	}
+	return d
+}
+
+func newJobDTOs(js []*ent.OcrInvoiceJob) []jobDTO {
+	out := make([]jobDTO, len(js))
+	for i, j := range js {
+		out[i] = newJobDTO(j)
+	}
+	return out
+}
+
+// templateDTO is an OCR template. spec is the invoice2data-style rule set (invoice.TemplateSpec).
+type templateDTO struct {
+	ID                   string               `json:"_id"`
+	Name                 string               `json:"name"`
+	Description          *string              `json:"description"`
+	Languages            string               `json:"languages"`
+	DPI                  int                  `json:"dpi"`
+	PageSegmentationMode int                  `json:"pageSegmentationMode"`
+	Spec                 invoice.TemplateSpec `json:"spec"`
+	DefaultCurrency      string               `json:"defaultCurrency"`
+	PricePerPage         float64              `json:"pricePerPage"`
+	Builtin              bool                 `json:"builtin"`
+	CreatedAt            string               `json:"createdAt"`
+	UpdatedAt            string               `json:"updatedAt"`
+}
+
+var templateReadOnly = []string{"_id", "builtin", "createdAt", "updatedAt"}
+
+var templateWritable = []string{
+	"name", "description", "languages", "dpi", "pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage",
+}
+
+func newTemplateDTO(t *ent.OcrTemplate) templateDTO {
+	return templateDTO{
+		ID:                   t.ID,
+		Name:                 t.Name,
+		Description:          nonEmpty(t.Description),
+		Languages:            t.Languages,
+		DPI:                  t.Dpi,
+		PageSegmentationMode: t.PageSegmentationMode,
+		Spec:                 t.Spec,
+		DefaultCurrency:      t.DefaultCurrency,
+		PricePerPage:         t.PricePerPage,
+		Builtin:              t.Builtin,
+		CreatedAt:            timeString(t.CreatedAt),
+		UpdatedAt:            timeString(t.UpdatedAt),
+	}
+}
+
+// groupDTO is an OCR job group (a batch, shaped like a Kubernetes Job).
+type groupDTO struct {
+	ID          string              `json:"_id"`
+	Name        string              `json:"name"`
+	Description *string             `json:"description"`
+	Spec        invoice.GroupSpec   `json:"spec"`
+	Status      invoice.GroupStatus `json:"status"`
+	CreatedBy   *string             `json:"createdBy"`
+	CreatedAt   string              `json:"createdAt"`
+	UpdatedAt   string              `json:"updatedAt"`
+}
+
+var groupReadOnly = []string{"_id", "status", "createdAt", "updatedAt"}
+
+var groupWritable = []string{"name", "description", "spec", "createdBy"}
+
+func newGroupDTO(g *ent.OcrJobGroup) groupDTO {
+	d := groupDTO{
+		ID:          g.ID,
+		Name:        g.Name,
+		Description: nonEmpty(g.Description),
+		Spec:        g.Spec,
+		Status:      g.Status,
+		CreatedBy:   nonEmpty(g.CreatedBy),
+		CreatedAt:   timeString(g.CreatedAt),
+		UpdatedAt:   timeString(g.UpdatedAt),
+	}
+	if d.Status.Conditions == nil {
+		d.Status.Conditions = []conditions.Condition{}
+	}
+	return d
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func timePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := timeString(*t)
+	return &s
+}

@@ -1,0 +1,169 @@
+package rest
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/ids"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+)
+
+var jobBody = bodySchema{writable: jobWritable, readOnly: jobReadOnly}
+
+// pathID returns the {id} path value, or a 400 naming "id" when it is not 24 lowercase hex
+// characters (a well-formed id that does not exist is a 404 from internal/jobs).
+func pathID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !ids.Valid(id) {
+		return "", apperr.Invalid("invalid id "+quoteShort(id)+": an id is 24 lowercase hexadecimal characters",
+			apperr.Detail{Field: "id", Message: "must be 24 lowercase hexadecimal characters"})
+	}
+	return id, nil
+}
+
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// decodeJobInput reads a job body. Every writable field is decoded with its type checked; the
+// values are validated by internal/jobs.
+func decodeJobInput(w http.ResponseWriter, r *http.Request) (jobs.JobInput, error) {
+	var in jobs.JobInput
+	obj, err := readObject(w, r)
+	if err != nil {
+		return in, err
+	}
+	d := jobBody.decoder(obj)
+	d.field("jobNumber", &in.JobNumber, "a string")
+	d.field("documentName", &in.DocumentName, "a string")
+	d.field("documentUrl", &in.DocumentURL, "a string (an http or https URL)")
+	d.field("documentType", &in.DocumentType, "a string")
+	d.field("template", &in.Template, "a string (a template id or name)")
+	d.field("group", &in.Group, "a string (a group id) or null")
+	d.field("priority", &in.Priority, "a string")
+	d.field("createdBy", &in.CreatedBy, "a string")
+	d.field("metadata", &in.Metadata, "an object")
+	return in, d.err()
+}
+
+func (a *api) listJobs(w http.ResponseWriter, r *http.Request) {
+	p, err := parseListParams(r.URL.Query())
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	where, err := jobs.ParseJobFilter(p.Filter)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	if p.Search != "" {
+		where = append(where, jobs.SearchJobs(p.Search))
+	}
+	order, err := jobs.JobOrder(p.Sort, p.Order)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	list, total, err := a.svc.ListJobs(r.Context(), jobs.ListJobsParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order})
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeList(w, a.log, newJobDTOs(list), total)
+}
+
+func (a *api) createJob(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeJobInput(w, r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	j, err := a.svc.CreateJob(r.Context(), in)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/ocr-invoice-jobs/"+j.ID)
+	writeData(w, a.log, http.StatusCreated, newJobDTO(j))
+}
+
+func (a *api) getJob(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	j, err := a.svc.GetJob(r.Context(), id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+}
+
+func (a *api) updateJob(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	in, err := decodeJobInput(w, r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	j, err := a.svc.UpdateJob(r.Context(), id, in)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+}
+
+func (a *api) jobResults(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	res, err := a.svc.JobResults(r.Context(), id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeData(w, a.log, http.StatusOK, res)
+}
+
+func (a *api) cancelJob(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	j, err := a.svc.CancelJob(r.Context(), id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+}
+
+func (a *api) retryJob(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	j, err := a.svc.RetryJob(r.Context(), id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+}

@@ -1,0 +1,24 @@
+package rest
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// openAPIDocument is the OpenAPI 3 description of every route, parameter, body and response
+// of this package. The contract test (openapi_test.go) validates every response the REST tests
+// produce against it, so it cannot drift from the handlers unnoticed.
+//
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPIDocument returns the OpenAPI 3 document served at /openapi.json (JSON).
+func OpenAPIDocument() []byte { return append([]byte(nil), openAPIDocument...) }
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(openAPIDocument)
+}
