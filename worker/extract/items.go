@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 )
 
 type colKind int
@@ -49,7 +50,8 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 				break
 			}
 			first := strings.TrimSpace(r.segs[0].text)
-			if stopRow.MatchString(first) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
+			hasAmt := len(findAmounts(maskDates(r.text, d.order), d.dec)) > 0
+			if hasAmt && stopRow.MatchString(first) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
 				break
 			}
 			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
@@ -112,6 +114,7 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 	// A header may be set on several close rows ("Positions-" over "betrag"): gather the
 	// words of the rows around it.
 	var ws []word
+	segOf := map[layout.Box]layout.Box{}
 	for k := max(0, ri-3); k < len(d.rows) && k <= ri+3; k++ {
 		o := d.rows[k]
 		if o.page != r.page || abs(o.box.Y0-r.box.Y0) > 2.6*d.unit {
@@ -122,6 +125,20 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 		}
 		for _, s := range o.segs {
 			ws = append(ws, s.words...)
+			kinds := map[colKind]bool{}
+			for _, w := range s.words {
+				for k := colKind(0); k < nKinds; k++ {
+					if headerWords[k].MatchString(strings.Trim(w.text, ".:()[]")) {
+						kinds[k] = true
+						break
+					}
+				}
+			}
+			if len(kinds) == 1 {
+				for _, w := range s.words {
+					segOf[w.box] = s.box
+				}
+			}
 		}
 	}
 	// The row itself must carry header words of two kinds.
@@ -144,13 +161,18 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 			t := strings.Trim(w.text, ".:()[]")
 			for k := colKind(0); k < nKinds; k++ {
 				if headerWords[k].MatchString(t) || headerWords[k].MatchString(w.text) {
+					c := column{x0: w.box.X0, x1: w.box.X1, ok: true}
+					if sb, ok := segOf[w.box]; ok && k != colDesc {
+						// Numbers align with the header cell, not just its word.
+						c.x0, c.x1 = min(c.x0, sb.X0), max(c.x1, sb.X1)
+					}
 					if !cols[k].ok {
 						kinds++
-						cols[k] = column{x0: w.box.X0, x1: w.box.X1, ok: true}
+						cols[k] = c
 					} else if k == colAmount || k == colPrice {
 						// The rightmost match wins for numeric columns.
 						if w.box.X0 > cols[k].x0 {
-							cols[k] = column{x0: w.box.X0, x1: w.box.X1, ok: true}
+							cols[k] = c
 						}
 					}
 					break

@@ -19,7 +19,7 @@ var (
 	rePostcode  = regexp.MustCompile(`(?:^|[\s,(])(?:[A-Z]{1,2}[- ])?(\d{4,6}|\d{4}\s?[A-Z]{2})[\s,]*\p{L}{2,}|\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\p{L}{3,}\s*[-–]\s*\d{6}\b`)
 	reSenderSep = regexp.MustCompile(`\s+[●•·|–—-]\s+|\s*[●•·|]\s*`)
 	reLabelish  = regexp.MustCompile(`^[\p{L} .\-/()]{2,40}:`)
-	reNoName    = regexp.MustCompile(`(?i)^(?:tel|fax|phone|telefon|tél|e-?mail|www\.|http|iban|bic|swift|ust|vat|tva|btw|steuer|gst|page|seite|date|datum|invoice|rechnung|facture|factuur|factura|fattura|receipt|tax\s*invoice|cash\s*bill|simplified|official|no\.?\s*\d|\d)`)
+	reNoName    = regexp.MustCompile(`(?i)^(?:tel|fax|phone|telefon|tél|e-?mail|www\.|http|iban|bic|swift|ust|vat|tva|btw|steuer|gst|page|seite|date|datum|invoice|rechnung|facture|factuur|factura|fattura|(?:payment\s+|cash\s+|official\s+|sales\s+)?receipt|tax\s*invoice|cash\s*bill|simplified|official|no\.?\s*\d|\d|afleveradres|lieferadresse|lieferanschrift|delivery\s*address|shipping\s*address|adresse\s*de\s*livraison|ship\s*to|deliver\s*to)`)
 )
 
 // isNameLike reports whether s can be a party name.
@@ -39,7 +39,7 @@ func isNameLike(s string) bool {
 	if letters < 2 || digits > letters {
 		return false
 	}
-	if reNoName.MatchString(s) || strings.Contains(s, "@") {
+	if reNoName.MatchString(s) || strings.Contains(s, "@") || strings.HasPrefix(s, "(") || len(strings.Fields(s)) > 8 {
 		return false
 	}
 	if reLabelish.MatchString(s) && !nameLabel.MatchString(s) {

@@ -62,6 +62,9 @@ func (d *doc) findTotals() totals {
 				t, s, x := tc[i], sc[j], xc[k]
 				if math.Abs(s.num+x.num-t.num) <= 0.011 && t.num != 0 {
 					v := t.score + s.score + x.score
+					if x.num > s.num && s.num >= 0 {
+						v -= 0.5 // tax is rarely larger than the net amount
+					}
 					if v > bestScore {
 						bestScore = v
 						out = totals{total: &tc[i], subtotal: &sc[j], tax: &xc[k], consistent: true}
@@ -170,7 +173,7 @@ var currencySymbols = []struct {
 	{regexp.MustCompile(`€`), "EUR"},
 	{regexp.MustCompile(`(?:^|[^A-Za-z])(?:US)?\$`), "USD"},
 	{regexp.MustCompile(`£`), "GBP"},
-	{regexp.MustCompile(`₹|(?:^|[^A-Za-z])Rs\.?\s?\d|(?i:rupees)`), "INR"},
+	{regexp.MustCompile(`₹|(?:^|[^A-Za-z])Rs\.?\s?-?\d|(?i:rupees)`), "INR"},
 	{regexp.MustCompile(`(?:^|[^A-Za-z])RM\s?\d|\(RM\)|(?:^|\s)RM(?:\s|$)`), "MYR"},
 	{regexp.MustCompile(`¥`), "JPY"},
 	{regexp.MustCompile(`(?i)\beuros?\b`), "EUR"},
