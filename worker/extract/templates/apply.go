@@ -105,7 +105,8 @@ func (t *Template) Apply(text string) (*Result, error) {
 		cf := t.fields[name]
 		switch cf.rule.Parser {
 		case "static":
-			set(name, []atom{{s: cf.rule.Value}})
+			// A static_ prefix names the output without it, in the legacy syntax and here.
+			set(strings.TrimPrefix(name, "static_"), []atom{{s: cf.rule.Value}})
 		case "lines":
 			r, err := t.parseLines(cf.lines, prepared, res)
 			if err != nil {

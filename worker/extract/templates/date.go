@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -100,12 +101,32 @@ var monthAlternation = func() string {
 	return strings.Join(names, "|")
 }()
 
-var strptimeCache sync.Map // format -> *regexp.Regexp or error
+// strptimeCache holds compiled formats (format -> *regexp.Regexp or error). Formats come
+// from templates, so the set is small; strptimeCacheMax bounds it against odd callers.
+var (
+	strptimeCache     sync.Map
+	strptimeCacheSize atomic.Int64
+)
+
+const (
+	strptimeCacheMax = 4096
+	maxDateFormat    = 64  // longest strptime format accepted
+	maxDateText      = 128 // longest date text parsed
+)
+
+func cacheFormat(format string, v any) {
+	if strptimeCacheSize.Add(1) <= strptimeCacheMax {
+		strptimeCache.Store(format, v)
+	}
+}
 
 // compileStrftime turns a Python strptime format into an anchored regexp over folded text,
 // with Python's rules: a run of white space in the format matches one or more spaces in
 // the input, other characters match themselves (case-insensitive), the whole input must match.
 func compileStrftime(format string) (*regexp.Regexp, error) {
+	if len(format) > maxDateFormat {
+		return nil, fmt.Errorf("date format %q is longer than %d bytes", format[:maxDateFormat], maxDateFormat)
+	}
 	if v, ok := strptimeCache.Load(format); ok {
 		if err, isErr := v.(error); isErr {
 			return nil, err
@@ -131,7 +152,7 @@ func compileStrftime(format string) (*regexp.Regexp, error) {
 		i++
 		if i >= len(rs) {
 			err := fmt.Errorf("date format %q ends with a lone %%", format)
-			strptimeCache.Store(format, err)
+			cacheFormat(format, err)
 			return nil, err
 		}
 		d := rs[i]
@@ -181,7 +202,7 @@ func compileStrftime(format string) (*regexp.Regexp, error) {
 			b.WriteString(`%`)
 		default:
 			err := fmt.Errorf("date format %q: unsupported directive %%%c", format, d)
-			strptimeCache.Store(format, err)
+			cacheFormat(format, err)
 			return nil, err
 		}
 	}
@@ -189,10 +210,10 @@ func compileStrftime(format string) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(b.String())
 	if err != nil {
 		err = fmt.Errorf("date format %q: %w", format, err)
-		strptimeCache.Store(format, err)
+		cacheFormat(format, err)
 		return nil, err
 	}
-	strptimeCache.Store(format, re)
+	cacheFormat(format, re)
 	return re, nil
 }
 
@@ -204,6 +225,9 @@ func ParseDateFormat(s, format string, now time.Time) (string, error) {
 	re, err := compileStrftime(format)
 	if err != nil {
 		return "", err
+	}
+	if len(s) > maxDateText {
+		return "", fmt.Errorf("date text of %d bytes is too long", len(s))
 	}
 	m := re.FindStringSubmatch(fold(s))
 	if m == nil {
@@ -293,6 +317,9 @@ func monthFirst(langs []string) bool {
 // default), day-first otherwise; a value above 12 settles the order. Two-digit years follow
 // Python's %y pivot. The result is YYYY-MM-DD.
 func ParseDate(s string, langs []string) (string, error) {
+	if len(s) > maxDateText {
+		return "", fmt.Errorf("date text of %d bytes is too long", len(s))
+	}
 	f := fold(s)
 	f = reOrdinal.ReplaceAllString(f, "$1")
 	if m := reCompactDate.FindStringSubmatch(f); m != nil {

@@ -98,6 +98,8 @@ func inferDecimal(num string) string {
 			return ","
 		}
 		return "."
+	case lastDot >= 0 && strings.Count(num, ".") > 1:
+		return "," // "1.234.567": dots group thousands
 	case lastComma >= 0:
 		after := len(num) - lastComma - 1
 		if strings.Count(num, ",") == 1 && after > 0 && after != 3 {
