@@ -28,7 +28,7 @@ var numberLabels = []label{
 	lbl(`invoice\s*(?:no\.?|nr\.?|number|num\.?|#|n°|nº|id)`, 1, "eng"),
 	lbl(`inv\.?\s*(?:no\.?|#)`, 0.9, "eng"),
 	lbl(`(?:bill|receipt|document|doc\.?)\s*(?:no\.?|#|number|num\.?)`, 0.75, "eng"),
-	lbl(`(?:handels|schluss|teil|abschlags)?rechnung(?:\s*\(\d+\))?\s*(?:nr\.?|nummer|no\.?|#)`, 1, "deu"),
+	lbl(`(?:handels|schluss|teil|abschlags)?(?:rechnung|gutschrift)(?:\s*\([^)]{0,40}\))*\s*(?:nr\.?|nummer|no\.?|#)`, 1, "deu"),
 	lbl(`rechnungs-?\s?(?:nr\.?|nummer|no\.?)`, 1, "deu"),
 	lbl(`(?:gutschrift|beleg)\s*-?\s*(?:nr\.?|nummer)`, 0.9, "deu"),
 	lbl(`belegnummer|gutschriftsnummer`, 0.9, "deu"),

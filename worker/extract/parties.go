@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 	"github.com/ocrinvoice/ocrinvoice/worker/validate"
 )
 
@@ -63,43 +64,63 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 	lastY := d.rows[ri].box.Y1
 	var addr []string
 	addrConf := 1.0
+	valX0, valX1 := -1.0, -1.0 // the value column of "Label: value" rows, once seen
+	inRange := func(b layout.Box) bool {
+		if b.X1 >= x0-d.unit && b.X0 <= x1+6*d.unit {
+			return true
+		}
+		return valX0 >= 0 && b.X1 >= valX0-d.unit && b.X0 <= valX1+d.unit
+	}
 	for k := ri; k < len(d.rows) && k < ri+maxRows; k++ {
 		r := d.rows[k]
 		if r.page != page || r.box.Y0-lastY > 3*d.unit {
 			break
 		}
-		for si := range r.segs {
+		for si := 0; si < len(r.segs); si++ {
 			s := r.segs[si]
-			if s.box.X1 < x0-d.unit || s.box.X0 > x1+6*d.unit {
+			if !inRange(s.box) {
 				continue
 			}
 			t := strings.TrimSpace(s.text)
-			// "Nummer : 123" split into segments: a label and its value are not a name.
-			if si+1 < len(r.segs) && strings.HasPrefix(strings.TrimSpace(r.segs[si+1].text), ":") {
-				continue
-			}
-			if si > 0 && strings.HasSuffix(strings.TrimSpace(r.segs[si-1].text), ":") && !nameLabel.MatchString(r.segs[si-1].text) {
-				continue
-			}
-			if si > 0 && nameLabel.MatchString(r.segs[si-1].text) && isLabelOnly(r.segs[si-1].text) {
-				t = "Name: " + t
+			isName, isAddr := false, false
+			// "Label:" in one segment and its value in the next.
+			if isLabelOnly(t) || (si+1 < len(r.segs) && strings.HasPrefix(strings.TrimSpace(r.segs[si+1].text), ":")) {
+				if si+1 >= len(r.segs) {
+					continue
+				}
+				switch {
+				case nameLabel.MatchString(t):
+					isName = true
+				case reAddrLabel.MatchString(t):
+					isAddr = true
+				default:
+					si = len(r.segs) // some other labelled value: skip the row
+					continue
+				}
+				si++
+				s = r.segs[si]
+				t = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(s.text), ":"))
+				valX0, valX1 = s.box.X0, s.box.X1
 			}
 			if p.name.str == "" {
-				if nameLabel.MatchString(t) && isNameLike(cleanName(t)) {
+				switch {
+				case isName && isNameLike(t):
 					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
-				} else if reLabelish.MatchString(t) || !isNameLike(t) {
+				case nameLabel.MatchString(t) && isNameLike(cleanName(t)):
+					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
+				case isAddr || reLabelish.MatchString(t) || !isNameLike(t):
 					continue
-				} else {
+				default:
 					p.name = cand{str: cleanName(t), score: score * 0.9, conf: s.conf(0, len(s.text)), row: k, how: "block"}
 				}
 				p.rows[k] = true
 				lastY = r.box.Y1
 				break
 			}
-			if reLabelish.MatchString(t) && !regexp.MustCompile(`(?i)^(anschrift|adresse|address|dirección|indirizzo|adres)`).MatchString(t) {
+			if !isAddr && reLabelish.MatchString(t) && !reAddrLabel.MatchString(t) {
 				continue
 			}
-			t = regexp.MustCompile(`(?i)^(anschrift|adresse|address|dirección|indirizzo|adres)\s*:\s*`).ReplaceAllString(t, "")
+			t = reAddrLabelColon.ReplaceAllString(t, "")
 			addr = append(addr, t)
 			addrConf = min(addrConf, s.conf(0, len(s.text)))
 			p.rows[k] = true
@@ -119,6 +140,11 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 	}
 	return p, true
 }
+
+var (
+	reAddrLabel      = regexp.MustCompile(`(?i)^(anschrift|adresse|address|dirección|direccion|indirizzo|adres|straße|strasse|street)\s*:?`)
+	reAddrLabelColon = regexp.MustCompile(`(?i)^(anschrift|adresse|address|dirección|direccion|indirizzo|adres)\s*:\s*`)
+)
 
 // findParties finds the supplier and the customer.
 func (d *doc) findParties(receipt bool) (sup, cus party) {
