@@ -1,0 +1,185 @@
+package graph
+
+import (
+	"sort"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/graph/model"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+)
+
+// The functions in this file translate generated GraphQL inputs into internal/jobs
+// inputs. GraphQL updates are patches (absent fields keep their value); internal/jobs
+// updates are replacements, so a patch is applied to the current state first.
+
+func deref[T any](p *T) (v T) {
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
+func jobCreateInput(in ent.CreateOcrInvoiceJobInput) jobs.JobInput {
+	return jobs.JobInput{
+		JobNumber:    in.JobNumber,
+		DocumentName: in.DocumentName,
+		DocumentURL:  in.DocumentURL,
+		DocumentType: string(deref(in.DocumentType)),
+		Template:     in.TemplateID,
+		Group:        deref(in.GroupID),
+		Priority:     string(deref(in.Priority)),
+		CreatedBy:    deref(in.CreatedBy),
+		Metadata:     in.Metadata,
+	}
+}
+
+func jobPatchInput(cur *ent.OcrInvoiceJob, in ent.UpdateOcrInvoiceJobInput) jobs.JobInput {
+	out := jobs.JobInput{
+		JobNumber:    cur.JobNumber,
+		DocumentName: cur.DocumentName,
+		DocumentURL:  cur.DocumentURL,
+		DocumentType: string(cur.DocumentType),
+		Template:     cur.TemplateID,
+		Group:        deref(cur.GroupID),
+		Priority:     string(cur.Priority),
+		CreatedBy:    cur.CreatedBy,
+		Metadata:     cur.Metadata,
+	}
+	if in.JobNumber != nil {
+		out.JobNumber = *in.JobNumber
+	}
+	if in.DocumentName != nil {
+		out.DocumentName = *in.DocumentName
+	}
+	if in.DocumentURL != nil {
+		out.DocumentURL = *in.DocumentURL
+	}
+	if in.ClearDocumentType {
+		out.DocumentType = ""
+	}
+	if in.DocumentType != nil {
+		out.DocumentType = string(*in.DocumentType)
+	}
+	if in.Priority != nil {
+		out.Priority = string(*in.Priority)
+	}
+	if in.ClearCreatedBy {
+		out.CreatedBy = ""
+	}
+	if in.CreatedBy != nil {
+		out.CreatedBy = *in.CreatedBy
+	}
+	if in.ClearMetadata {
+		out.Metadata = nil
+	}
+	if in.Metadata != nil {
+		out.Metadata = in.Metadata
+	}
+	if in.TemplateID != nil {
+		out.Template = *in.TemplateID
+	}
+	if in.ClearGroup {
+		out.Group = ""
+	}
+	if in.GroupID != nil {
+		out.Group = *in.GroupID
+	}
+	return out
+}
+
+func templateCreateInput(in ent.CreateOcrTemplateInput) jobs.TemplateInput {
+	return jobs.TemplateInput{
+		Name:                 in.Name,
+		Description:          deref(in.Description),
+		Languages:            deref(in.Languages),
+		DPI:                  in.Dpi,
+		PageSegmentationMode: in.PageSegmentationMode,
+		Spec:                 deref(in.Spec),
+		DefaultCurrency:      deref(in.DefaultCurrency),
+		PricePerPage:         in.PricePerPage,
+	}
+}
+
+func templatePatchInput(cur *ent.OcrTemplate, in ent.UpdateOcrTemplateInput) jobs.TemplateInput {
+	out := jobs.TemplateInput{
+		Name:                 cur.Name,
+		Description:          cur.Description,
+		Languages:            cur.Languages,
+		DPI:                  &cur.Dpi,
+		PageSegmentationMode: &cur.PageSegmentationMode,
+		Spec:                 cur.Spec,
+		DefaultCurrency:      cur.DefaultCurrency,
+		PricePerPage:         &cur.PricePerPage,
+	}
+	if in.Name != nil {
+		out.Name = *in.Name
+	}
+	if in.ClearDescription {
+		out.Description = ""
+	}
+	if in.Description != nil {
+		out.Description = *in.Description
+	}
+	if in.Languages != nil {
+		out.Languages = *in.Languages
+	}
+	if in.Dpi != nil {
+		out.DPI = in.Dpi
+	}
+	if in.PageSegmentationMode != nil {
+		out.PageSegmentationMode = in.PageSegmentationMode
+	}
+	if in.Spec != nil {
+		out.Spec = *in.Spec
+	}
+	if in.DefaultCurrency != nil {
+		out.DefaultCurrency = *in.DefaultCurrency
+	}
+	if in.PricePerPage != nil {
+		out.PricePerPage = in.PricePerPage
+	}
+	return out
+}
+
+func groupCreateInput(in ent.CreateOcrJobGroupInput) jobs.GroupInput {
+	return jobs.GroupInput{
+		Name:        in.Name,
+		Description: deref(in.Description),
+		Spec:        deref(in.Spec),
+		CreatedBy:   deref(in.CreatedBy),
+	}
+}
+
+func groupPatchInput(cur *ent.OcrJobGroup, in ent.UpdateOcrJobGroupInput) jobs.GroupInput {
+	out := jobs.GroupInput{Name: cur.Name, Description: cur.Description, Spec: cur.Spec, CreatedBy: cur.CreatedBy}
+	if in.Name != nil {
+		out.Name = *in.Name
+	}
+	if in.ClearDescription {
+		out.Description = ""
+	}
+	if in.Description != nil {
+		out.Description = *in.Description
+	}
+	if in.Spec != nil {
+		out.Spec = *in.Spec
+	}
+	if in.ClearCreatedBy {
+		out.CreatedBy = ""
+	}
+	if in.CreatedBy != nil {
+		out.CreatedBy = *in.CreatedBy
+	}
+	return out
+}
+
+// fieldScores lists a confidence map sorted by field path, for a stable output.
+func fieldScores(c *invoice.Confidence) []*model.FieldScore {
+	out := make([]*model.FieldScore, 0, len(c.Fields))
+	for f, v := range c.Fields {
+		out = append(out, &model.FieldScore{Field: f, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}

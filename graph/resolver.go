@@ -1,0 +1,18 @@
+// Package graph is the GraphQL API of ocrinvoice: a gqlgen server over the schema that
+// entgql generates from ent/schema (ent.graphqls) plus the hand-written schema.graphqls.
+// Resolvers stay thin: they decode, call internal/jobs, and return.
+package graph
+
+import (
+	"log/slog"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+)
+
+// Resolver is the resolver root; it holds the dependencies of every resolver.
+type Resolver struct {
+	svc    *jobs.Service
+	client *ent.Client
+	log    *slog.Logger
+}
