@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,28 @@ type env struct {
 	generic  string // id of the built-in "generic" template
 	logs     *bytes.Buffer
 	enqueuer jobs.Enqueuer
+	clock    *testClock
+}
+
+// testClock is the service's clock: the real time unless a test sets one.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now.IsZero() {
+		return time.Now()
+	}
+	return c.now
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
 }
 
 // newEnv builds the API over c. enq may be nil (jobs stay "created").
@@ -37,7 +60,8 @@ func newEnv(t *testing.T, c *ent.Client, enq jobs.Enqueuer) *env {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	svc := jobs.NewService(c, enq, jobs.Options{Logger: logger})
+	clock := &testClock{}
+	svc := jobs.NewService(c, enq, jobs.Options{Logger: logger, Now: clock.Now})
 	if err := svc.EnsureBuiltins(context.Background()); err != nil {
 		t.Fatalf("EnsureBuiltins: %v", err)
 	}
@@ -45,7 +69,7 @@ func newEnv(t *testing.T, c *ent.Client, enq jobs.Enqueuer) *env {
 	if err != nil {
 		t.Fatalf("get generic template: %v", err)
 	}
-	return &env{t: t, c: c, svc: svc, h: contractHandler(t, NewHandler(svc, logger)), generic: g.ID, logs: logs, enqueuer: enq}
+	return &env{t: t, c: c, svc: svc, h: contractHandler(t, NewHandler(svc, logger)), generic: g.ID, logs: logs, enqueuer: enq, clock: clock}
 }
 
 // redisEnqueuer returns a tasks.Client on a private redis-server.

@@ -1,0 +1,312 @@
+package rest
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+)
+
+const listJobsN = 12
+
+// seedListJobs creates listJobsN jobs through the API and varies their server-owned fields so
+// that every sort field has distinct values, ties and NULLs. It returns all jobs as the API
+// shows them.
+func seedListJobs(t *testing.T, e *env) []map[string]any {
+	t.Helper()
+	ctx := context.Background()
+	g1 := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "list-a"}).must(t, http.StatusCreated).data()["_id"]
+	g2 := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "list-b"}).must(t, http.StatusCreated).data()["_id"]
+	tpl := e.do("POST", "/api/v1/ocr-templates", map[string]any{"name": "list-tpl"}).must(t, http.StatusCreated).data()["_id"]
+	exts := []string{"pdf", "png", "jpg", "tiff", "bmp", "jpeg"}
+	prios := []string{"low", "medium", "high", "urgent"}
+	users := []string{"ann", "bob", "", "cid"}
+	suppliers := []string{"Acme Supplies", "Globex Corporation", "Initech"}
+	for i := 1; i <= listJobsN; i++ {
+		extra := map[string]any{
+			"documentName": fmt.Sprintf("doc-%02d.%s", (i*5)%listJobsN, exts[i%len(exts)]),
+			"priority":     prios[i%len(prios)],
+			"metadata":     map[string]any{"source": []string{"scanner", "email", "api"}[i%3], "batch": i % 4},
+		}
+		if u := users[i%len(users)]; u != "" {
+			extra["createdBy"] = u
+		}
+		switch i % 3 {
+		case 1:
+			extra["group"] = g1
+		case 2:
+			extra["group"] = g2
+		}
+		if i%2 == 0 {
+			extra["template"] = tpl
+		}
+		e.clock.Set(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i*37%listJobsN) * time.Hour))
+		id := e.createJob(fmt.Sprintf("SORT-%02d", i), extra)["_id"].(string)
+		switch i % 4 {
+		case 0: // completed with results (through the domain core, which fills the search columns)
+			if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			total := float64(i * 25)
+			if _, err := e.svc.Complete(ctx, id, jobs.CompleteInput{Pages: i % 3, ExtractedData: &invoice.ExtractedData{
+				Invoice: invoice.Invoice{Number: fmt.Sprintf("INV-%d", 1000+i), Supplier: invoice.Supplier{Name: suppliers[i%3]},
+					Customer: invoice.Customer{Name: "Customer " + suppliers[(i+1)%3]}, Amounts: invoice.Amounts{Total: &total}},
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		case 2:
+			if _, err := e.svc.CancelJob(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Distinct times and numbers for the sort tests (the worker's values are all "now").
+		u := e.c.OcrInvoiceJob.UpdateOneID(id).SetRetryCount(i % 3)
+		if i%4 <= 1 {
+			u.SetStartedAt(time.Date(2023, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i%5) * time.Minute))
+		}
+		if i%4 == 0 {
+			u.SetProcessingTime(float64(i%5) + 0.5).SetCompletedAt(time.Date(2023, 2, 2, 0, 0, i, 0, time.UTC))
+		}
+		if _, err := u.Save(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := e.do("GET", "/api/v1/ocr-invoice-jobs?limit=100", nil).must(t, http.StatusOK)
+	if all.total() != listJobsN || len(all.list()) != listJobsN {
+		t.Fatalf("seeded %d jobs, list shows %d (total %d)", listJobsN, len(all.list()), all.total())
+	}
+	return all.list()
+}
+
+func numbers(items []map[string]any) []string {
+	out := []string{}
+	for _, it := range items {
+		out = append(out, it["jobNumber"].(string))
+	}
+	return out
+}
+
+// compareJSON orders two JSON values of one field: null lowest, then numbers, strings (times
+// parsed as times).
+func compareJSON(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	switch av := a.(type) {
+	case float64:
+		return cmp.Compare(av, b.(float64))
+	case string:
+		ta, ea := time.Parse(time.RFC3339Nano, av)
+		tb, eb := time.Parse(time.RFC3339Nano, b.(string))
+		if ea == nil && eb == nil {
+			return ta.Compare(tb)
+		}
+		return strings.Compare(av, b.(string))
+	}
+	panic(fmt.Sprintf("cannot compare %T", a))
+}
+
+func TestListJobs(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, nil)
+		all := seedListJobs(t, e)
+		byCreated := slices.Clone(all)
+		slices.SortFunc(byCreated, func(a, b map[string]any) int {
+			return cmp.Or(-compareJSON(a["createdAt"], b["createdAt"]), -strings.Compare(a["_id"].(string), b["_id"].(string)))
+		})
+
+		t.Run("default order is createdAt desc", func(t *testing.T) {
+			r := e.do("GET", "/api/v1/ocr-invoice-jobs", nil).must(t, http.StatusOK)
+			if got, want := numbers(r.list()), numbers(byCreated); !slices.Equal(got, want) {
+				t.Errorf("order %v, want %v", got, want)
+			}
+		})
+
+		t.Run("pagination", func(t *testing.T) {
+			for _, tc := range []struct {
+				query      string
+				start, end int
+			}{
+				{"limit=5", 0, 5},
+				{"limit=5&offset=5", 5, 10},
+				{"limit=5&offset=10", 10, 12},
+				{"limit=5&offset=12", 12, 12},
+				{"limit=5&offset=1000", 12, 12},
+				{"limit=1", 0, 1},
+				{"limit=1&offset=11", 11, 12},
+				{"limit=100", 0, 12},
+				{"offset=0", 0, 12},
+				{"limit=%2012%20", 0, 12},
+			} {
+				t.Run(tc.query, func(t *testing.T) {
+					r := e.do("GET", "/api/v1/ocr-invoice-jobs?"+tc.query, nil).must(t, http.StatusOK)
+					if r.total() != listJobsN {
+						t.Errorf("total %d, want %d", r.total(), listJobsN)
+					}
+					if got, want := numbers(r.list()), numbers(byCreated[tc.start:tc.end]); !slices.Equal(got, want) {
+						t.Errorf("page %v, want %v", got, want)
+					}
+				})
+			}
+		})
+
+		t.Run("sort", func(t *testing.T) {
+			for _, field := range jobs.JobSortFields() {
+				for _, order := range []string{"asc", "desc"} {
+					t.Run(field+"_"+order, func(t *testing.T) {
+						want := slices.Clone(all)
+						slices.SortStableFunc(want, func(a, b map[string]any) int {
+							c := cmp.Or(compareJSON(a[field], b[field]), strings.Compare(a["_id"].(string), b["_id"].(string)))
+							if order == "desc" {
+								return -c
+							}
+							return c
+						})
+						r := e.do("GET", "/api/v1/ocr-invoice-jobs?limit=100&sort="+field+"&order="+order, nil).must(t, http.StatusOK)
+						if got, w := numbers(r.list()), numbers(want); !slices.Equal(got, w) {
+							t.Errorf("sort=%s order=%s: %v, want %v", field, order, got, w)
+						}
+					})
+				}
+			}
+		})
+
+		t.Run("filter and search", func(t *testing.T) {
+			amount := func(j map[string]any) any {
+				d, _ := j["extractedData"].(map[string]any)
+				if d == nil {
+					return nil
+				}
+				return d["invoice"].(map[string]any)["amounts"].(map[string]any)["total"]
+			}
+			meta := func(j map[string]any, k string) any { return j["metadata"].(map[string]any)[k] }
+			in := func(v any, set ...any) bool { return slices.Contains(set, v) }
+			g1 := all[0]["group"]
+			for _, tc := range []struct {
+				name, filter, search string
+				match                func(j map[string]any) bool
+			}{
+				{"implicit $eq", `{"status":"completed"}`, "", func(j map[string]any) bool { return j["status"] == "completed" }},
+				{"$ne", `{"status":{"$ne":"completed"}}`, "", func(j map[string]any) bool { return j["status"] != "completed" }},
+				{"$in", `{"priority":{"$in":["high","urgent"]}}`, "", func(j map[string]any) bool { return in(j["priority"], "high", "urgent") }},
+				{"$nin", `{"priority":{"$nin":["high","urgent"]}}`, "", func(j map[string]any) bool { return !in(j["priority"], "high", "urgent") }},
+				{"$gt", `{"retryCount":{"$gt":1}}`, "", func(j map[string]any) bool { return j["retryCount"].(float64) > 1 }},
+				{"$gte", `{"retryCount":{"$gte":1}}`, "", func(j map[string]any) bool { return j["retryCount"].(float64) >= 1 }},
+				{"$lt time", `{"createdAt":{"$lt":"2023-01-01T05:00:00Z"}}`, "", func(j map[string]any) bool {
+					return compareJSON(j["createdAt"], "2023-01-01T05:00:00Z") < 0
+				}},
+				{"$lte time", `{"createdAt":{"$lte":"2023-01-01T05:00:00Z"}}`, "", func(j map[string]any) bool {
+					return compareJSON(j["createdAt"], "2023-01-01T05:00:00Z") <= 0
+				}},
+				{"$exists", `{"startedAt":{"$exists":true}}`, "", func(j map[string]any) bool { return j["startedAt"] != nil }},
+				{"null", `{"group":null}`, "", func(j map[string]any) bool { return j["group"] == nil }},
+				{"id", fmt.Sprintf(`{"group":%q}`, g1), "", func(j map[string]any) bool { return j["group"] == g1 }},
+				{"dotted path", `{"extractedData.invoice.amounts.total":{"$gt":100}}`, "", func(j map[string]any) bool {
+					a, ok := amount(j).(float64)
+					return ok && a > 100
+				}},
+				{"metadata", `{"metadata.source":"scanner"}`, "", func(j map[string]any) bool { return meta(j, "source") == "scanner" }},
+				{"metadata number", `{"metadata.batch":{"$in":[1,3]}}`, "", func(j map[string]any) bool { return in(meta(j, "batch"), 1.0, 3.0) }},
+				{"$or", `{"$or":[{"status":"cancelled"},{"priority":"urgent"}]}`, "", func(j map[string]any) bool {
+					return j["status"] == "cancelled" || j["priority"] == "urgent"
+				}},
+				{"$and nested", `{"$and":[{"$or":[{"status":"completed"},{"status":"processing"}]},{"metadata.source":{"$ne":"api"}}]}`, "", func(j map[string]any) bool {
+					return in(j["status"], "completed", "processing") && meta(j, "source") != "api"
+				}},
+				{"$not", `{"retryCount":{"$not":{"$lt":1}}}`, "", func(j map[string]any) bool { return j["retryCount"].(float64) >= 1 }},
+				{"search jobNumber, any case", "", "sort-0", func(j map[string]any) bool { return strings.HasPrefix(j["jobNumber"].(string), "SORT-0") }},
+				{"search documentName", "", "DOC-1", func(j map[string]any) bool { return strings.HasPrefix(j["documentName"].(string), "doc-1") }},
+				{"search invoice number", "", "inv-1008", func(j map[string]any) bool { return j["jobNumber"] == "SORT-08" }},
+				{"search supplier and customer", "", "globex", func(j map[string]any) bool {
+					d, _ := j["extractedData"].(map[string]any)
+					if d == nil {
+						return false
+					}
+					inv := d["invoice"].(map[string]any)
+					return inv["supplier"].(map[string]any)["name"] == "Globex Corporation" ||
+						strings.Contains(inv["customer"].(map[string]any)["name"].(string), "Globex")
+				}},
+				{"search customer", "", "customer initech", func(j map[string]any) bool {
+					d, _ := j["extractedData"].(map[string]any)
+					return d != nil && d["invoice"].(map[string]any)["customer"].(map[string]any)["name"] == "Customer Initech"
+				}},
+				{"search with filter", `{"status":"completed"}`, "sort-1", func(j map[string]any) bool {
+					return j["status"] == "completed" && strings.HasPrefix(j["jobNumber"].(string), "SORT-1")
+				}},
+				{"search matches nothing", "", "no such thing", func(map[string]any) bool { return false }},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					var want []map[string]any
+					for _, j := range byCreated {
+						if tc.match(j) {
+							want = append(want, j)
+						}
+					}
+					q := url.Values{}
+					if tc.filter != "" {
+						q.Set("filter", tc.filter)
+					}
+					if tc.search != "" {
+						q.Set("search", tc.search)
+					}
+					r := e.do("GET", "/api/v1/ocr-invoice-jobs?"+q.Encode(), nil).must(t, http.StatusOK)
+					if got, w := numbers(r.list()), numbers(want); !slices.Equal(got, w) {
+						t.Errorf("matched %v, want %v", got, w)
+					}
+					if r.total() != len(want) {
+						t.Errorf("total %d, want %d", r.total(), len(want))
+					}
+					if len(want) > 1 {
+						// total counts all matches, not the page.
+						q.Set("limit", "1")
+						p := e.do("GET", "/api/v1/ocr-invoice-jobs?"+q.Encode(), nil).must(t, http.StatusOK)
+						if p.total() != len(want) || len(p.list()) != 1 {
+							t.Errorf("limit=1: total %d with %d items, want %d with 1", p.total(), len(p.list()), len(want))
+						}
+					}
+				})
+			}
+		})
+	})
+}
+
+// TestListJobsDefaultLimit: without limit a page holds 50 jobs.
+func TestListJobsDefaultLimit(t *testing.T) {
+	c := databasetest.Open(t)
+	e := newEnv(t, c, nil)
+	builders := make([]*ent.OcrInvoiceJobCreate, 60)
+	for i := range builders {
+		builders[i] = c.OcrInvoiceJob.Create().SetJobNumber(fmt.Sprintf("D-%03d", i)).SetDocumentName("d.pdf").
+			SetDocumentURL("https://invoices.example.com/d.pdf").SetDocumentType("pdf").SetTemplateID(e.generic)
+	}
+	if _, err := c.OcrInvoiceJob.CreateBulk(builders...).Save(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/api/v1/ocr-invoice-jobs", nil).must(t, http.StatusOK)
+	if len(r.list()) != 50 || r.total() != 60 {
+		t.Errorf("default page: %d items, total %d; want 50, 60", len(r.list()), r.total())
+	}
+	r = e.do("GET", "/api/v1/ocr-invoice-jobs?offset=50", nil).must(t, http.StatusOK)
+	if len(r.list()) != 10 {
+		t.Errorf("second page: %d items, want 10", len(r.list()))
+	}
+}
