@@ -1,0 +1,101 @@
+// Package testdocs renders small synthetic documents for tests: PDFs with a real text
+// layer or with a scanned image and no text layer. It has no dependencies beyond the
+// standard library so any package's tests may use it.
+package testdocs
+
+import (
+	"bytes"
+	"compress/zlib"
+	"fmt"
+	"image"
+	"strings"
+)
+
+// Page is one page of a hand-built PDF: text drawn in Helvetica (a real text layer), or
+// an image covering the page (a scan without a text layer).
+type Page struct {
+	Lines []string    // text lines, 11 pt, 14 pt apart, from the top left
+	Image *image.Gray // when set, the page is this image and nothing else
+}
+
+// PDF writes a minimal, valid PDF 1.4 (612x792 pt pages) with a correct xref table.
+func PDF(pages ...Page) []byte {
+	var objs []string // object bodies; object n is objs[n-1]
+	add := func(body string) int { objs = append(objs, body); return len(objs) }
+	catalog := add("") // filled below
+	pagesObj := add("")
+	font := add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+	var kids []string
+	for _, p := range pages {
+		var content, res string
+		if p.Image != nil {
+			b := p.Image.Bounds()
+			var z bytes.Buffer
+			zw := zlib.NewWriter(&z)
+			for y := 0; y < b.Dy(); y++ {
+				row := (y+b.Min.Y-p.Image.Rect.Min.Y)*p.Image.Stride + (b.Min.X - p.Image.Rect.Min.X)
+				zw.Write(p.Image.Pix[row : row+b.Dx()])
+			}
+			zw.Close()
+			im := add(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream",
+				b.Dx(), b.Dy(), z.Len(), z.String()))
+			content = "q 612 0 0 792 0 0 cm /Im0 Do Q"
+			res = fmt.Sprintf("<< /XObject << /Im0 %d 0 R >> >>", im)
+		} else {
+			var sb strings.Builder
+			sb.WriteString("BT /F1 11 Tf 14 TL 56 740 Td\n")
+			for _, l := range p.Lines {
+				l = strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(l)
+				fmt.Fprintf(&sb, "(%s) Tj T*\n", l)
+			}
+			sb.WriteString("ET")
+			content = sb.String()
+			res = fmt.Sprintf("<< /Font << /F1 %d 0 R >> >>", font)
+		}
+		c := add(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+		pg := add(fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Resources %s /Contents %d 0 R >>", pagesObj, res, c))
+		kids = append(kids, fmt.Sprintf("%d 0 R", pg))
+	}
+	objs[catalog-1] = fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R >>", pagesObj)
+	objs[pagesObj-1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
+	var buf bytes.Buffer
+	buf.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	offs := make([]int, len(objs))
+	for i, body := range objs {
+		offs[i] = buf.Len()
+		fmt.Fprintf(&buf, "%d 0 obj\n%s\nendobj\n", i+1, body)
+	}
+	xref := buf.Len()
+	fmt.Fprintf(&buf, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&buf, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&buf, "trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, catalog, xref)
+	return buf.Bytes()
+}
+
+// InvoiceLines is a small English invoice whose values tests can check:
+// number INV-2024-0042, date 2024-03-15, due 2024-04-14, subtotal 200.00, tax 38.00,
+// total 238.00 EUR, two line items.
+var InvoiceLines = []string{
+	"ACME Office Supplies GmbH",
+	"Hauptstrasse 1, 10115 Berlin, Germany",
+	"VAT ID: DE136695976",
+	"",
+	"INVOICE",
+	"Invoice No.: INV-2024-0042",
+	"Invoice Date: 15.03.2024",
+	"Due Date: 14.04.2024",
+	"",
+	"Bill to:",
+	"Globex Corporation",
+	"Market Street 5, 80331 Munich",
+	"",
+	"Description          Qty    Unit Price     Amount",
+	"Paper A4 box          4      25.00          100.00",
+	"Toner cartridge       2      50.00          100.00",
+	"",
+	"Subtotal: 200.00 EUR",
+	"VAT 19%: 38.00 EUR",
+	"Total: 238.00 EUR",
+}

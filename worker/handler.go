@@ -1,0 +1,299 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
+	"github.com/ocrinvoice/ocrinvoice/worker/extract"
+	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
+	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
+)
+
+// Steps of the pipeline, in order; progress reports them as "step k of n".
+var steps = []string{"fetch", "inspect", "read", "extract", "validate", "store"}
+
+// Handler processes `ocr:invoice` tasks. It is safe for concurrent use: asynq calls
+// ProcessTask from as many goroutines as the worker's concurrency, and the OCR reader
+// hands each call its own engine slot.
+type Handler struct {
+	jobs    *jobs.Service
+	reader  *ocr.Reader
+	fetcher *fetch.Fetcher
+	log     *slog.Logger
+	// progressEvery throttles how often page progress is written to the database.
+	progressEvery time.Duration
+}
+
+// Config wires a Handler.
+type Config struct {
+	Jobs    *jobs.Service
+	Reader  *ocr.Reader
+	Fetcher *fetch.Fetcher
+	Logger  *slog.Logger
+	// ProgressEvery is the least time between two page-progress writes; default 500 ms.
+	ProgressEvery time.Duration
+}
+
+// NewHandler returns the task handler.
+func NewHandler(cfg Config) *Handler {
+	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, progressEvery: cfg.ProgressEvery}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.progressEvery <= 0 {
+		h.progressEvery = 500 * time.Millisecond
+	}
+	return h
+}
+
+// errJobGone is the cause set on the run's context when the job left "processing"
+// (cancelled, or changed by someone else) while it ran.
+var errJobGone = errors.New("job is no longer processing")
+
+// ProcessTask runs one job. The contract with asynq:
+//   - a bad payload or a job that does not exist: SkipRetry (nothing to retry);
+//   - a job that is not runnable (cancelled, completed): nil, the task is dropped;
+//   - a permanent failure (refused URL, HTTP 4xx, corrupt or unsupported document):
+//     the job is failed at once and SkipRetry returned;
+//   - a transient failure: the attempt is logged on the job, which goes back to
+//     queued, and the error is returned so that asynq retries with backoff; on the
+//     last attempt the job is failed;
+//   - a worker shutdown (ctx cancelled by asynq): the error is returned and the job
+//     stays processing; the redelivered task restarts it.
+func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.ParsePayload(t)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
+	}
+	log := h.log.With(slog.String("job_id", p.JobID))
+	job, err := h.jobs.StartProcessing(ctx, p.JobID)
+	switch {
+	case apperr.KindOf(err) == apperr.KindNotFound:
+		log.Warn("Dropping task of a job that does not exist")
+		return fmt.Errorf("job %s: %w", p.JobID, asynq.SkipRetry)
+	case jobs.IsNotProcessing(err):
+		log.Info("Dropping task of a job that is not runnable", slog.String("reason", err.Error()))
+		return nil
+	case err != nil:
+		return fmt.Errorf("start job %s: %w", p.JobID, err)
+	}
+	log.Info("Processing job", slog.String("job_number", job.JobNumber), slog.String("document_url", redactURL(job.DocumentURL)))
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	in, err := h.run(runCtx, cancel, job)
+	// Final writes must happen even when the run's context was cancelled.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer wcancel()
+	if err == nil {
+		_, err = h.jobs.Complete(wctx, job.ID, *in)
+		if jobs.IsNotProcessing(err) {
+			log.Info("Job left processing before its results were stored; results dropped")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store results of job %s: %w", job.ID, err)
+		}
+		log.Info("Completed job", slog.Int("pages", in.Pages))
+		return nil
+	}
+	if errors.Is(context.Cause(runCtx), errJobGone) {
+		log.Info("Stopped processing a job that was cancelled")
+		return nil
+	}
+	if ctx.Err() != nil {
+		// asynq is shutting down or the task timed out; it will deliver the task again.
+		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
+	}
+	permanent := isPermanent(err)
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, ok := asynq.GetMaxRetry(ctx)
+	last := ok && retried >= maxRetry
+	if _, ferr := h.jobs.Fail(wctx, job.ID, err.Error(), permanent || last); ferr != nil && !jobs.IsNotProcessing(ferr) {
+		log.Error("Could not record job failure", slog.Any("error", ferr))
+	}
+	log.Warn("Job attempt failed", slog.Any("error", err), slog.Bool("permanent", permanent), slog.Int("retry", retried))
+	if permanent {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}
+
+// isPermanent tells failures that retrying cannot fix.
+func isPermanent(err error) bool {
+	return errors.Is(err, ocr.ErrBadDocument) || errors.Is(err, fetch.ErrRefused) || errors.Is(err, fetch.ErrPermanent) ||
+		apperr.KindOf(err) == apperr.KindInvalid
+}
+
+// run does the work of one attempt and returns what to store.
+func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *ent.OcrInvoiceJob) (*jobs.CompleteInput, error) {
+	rep := &reporter{h: h, ctx: ctx, cancel: cancel, id: job.ID}
+	tpl, err := h.jobs.GetTemplate(ctx, job.TemplateID)
+	if err != nil {
+		return nil, fmt.Errorf("load template: %w", err)
+	}
+
+	rep.step(0, 0)
+	data, err := h.fetcher.Get(ctx, job.DocumentURL)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+
+	rep.step(1, 0)
+	format, err := ocr.DetectFormat(data)
+	if err != nil {
+		return nil, fmt.Errorf("inspect document: %w", err)
+	}
+	if declared := string(job.DocumentType); declared != "" && !sameFormat(declared, format) {
+		h.log.Info("Document type differs from the declared one; using the detected type",
+			slog.String("job_id", job.ID), slog.String("declared", declared), slog.String("detected", format))
+	}
+
+	rep.step(2, 0)
+	ro := ocr.Options{
+		Languages: tpl.Languages,
+		DPI:       tpl.Dpi,
+		PSM:       tpl.PageSegmentationMode,
+		Progress: func(page, pages int) {
+			rep.page(page, pages)
+		},
+	}
+	doc, err := h.reader.ReadBytes(ctx, data, documentName(job), ro)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		return nil, fmt.Errorf("read document: %w", err)
+	}
+	if err := rep.err(); err != nil {
+		return nil, err
+	}
+
+	rep.step(3, 0)
+	spec := tpl.Spec
+	out, err := ExtractDocument(doc, extract.Options{Spec: &spec})
+	if err != nil {
+		return nil, err
+	}
+	// Validation runs inside extraction (it also adjusts confidences); the step is
+	// still reported so clients see the pipeline's shape.
+	rep.step(4, 0)
+	rep.step(5, 0)
+	if err := rep.err(); err != nil {
+		return nil, err
+	}
+	return &jobs.CompleteInput{
+		DocumentInfo:      &out.Info,
+		ExtractedData:     &out.Result.Data,
+		Confidence:        &out.Result.Confidence,
+		ValidationResults: &out.Result.Validation,
+		Pages:             len(doc.Pages),
+		SHA256:            hex.EncodeToString(sum[:]),
+	}, nil
+}
+
+func documentName(job *ent.OcrInvoiceJob) string {
+	if job.DocumentName != "" {
+		return job.DocumentName
+	}
+	return path.Base(job.DocumentURL)
+}
+
+func sameFormat(declared, detected string) bool {
+	declared = strings.ToLower(declared)
+	if declared == "jpg" {
+		declared = "jpeg"
+	}
+	return declared == detected
+}
+
+func redactURL(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.Index(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			u = u[:j+3] + u[i+1:]
+		}
+	}
+	return u
+}
+
+// reporter writes progress and notices when the job stops being "processing"
+// (cancelled): it then cancels the run, which stops the reader at the next page.
+type reporter struct {
+	h      *Handler
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	id     string
+
+	mu        sync.Mutex
+	cur       int
+	lastWrite time.Time
+	gone      bool
+}
+
+// step reports the start of step k (0-based).
+func (r *reporter) step(k int, frac float64) {
+	r.mu.Lock()
+	r.cur = k
+	r.mu.Unlock()
+	r.write(k, frac, steps[k], true)
+}
+
+// page reports that page of pages has been read in the read step.
+func (r *reporter) page(page, pages int) {
+	if pages <= 0 {
+		return
+	}
+	r.write(2, float64(page)/float64(pages), fmt.Sprintf("read page %d of %d", page, pages), page == pages)
+}
+
+func (r *reporter) write(k int, frac float64, label string, force bool) {
+	r.mu.Lock()
+	if r.gone || (!force && time.Since(r.lastWrite) < r.h.progressEvery) {
+		r.mu.Unlock()
+		return
+	}
+	r.lastWrite = time.Now()
+	r.mu.Unlock()
+	n := len(steps)
+	pct := int((float64(k) + frac) / float64(n) * 100)
+	err := r.h.jobs.SetProgress(r.ctx, r.id, invoice.Progress{Percentage: pct, CurrentStep: label, TotalSteps: n})
+	if jobs.IsNotProcessing(err) {
+		r.mu.Lock()
+		r.gone = true
+		r.mu.Unlock()
+		r.cancel(errJobGone)
+		return
+	}
+	if err != nil && r.ctx.Err() == nil {
+		r.h.log.Warn("Could not write job progress", slog.String("job_id", r.id), slog.Any("error", err))
+	}
+}
+
+// err returns the cause when the job went away during the run.
+func (r *reporter) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone {
+		return errJobGone
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
+	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
+	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
+	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
+	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
+)
+
+// TestMain re-executes the test binary with OMP_THREAD_LIMIT=1 when it is missing:
+// OpenMP reads it when Tesseract's library loads, before any Go code runs.
+func TestMain(m *testing.M) {
+	if os.Getenv("OMP_THREAD_LIMIT") == "" {
+		cmd := exec.Command(os.Args[0], os.Args[1:]...)
+		cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			if ee, ok := err.(*exec.ExitError); ok {
+				os.Exit(ee.ExitCode())
+			}
+			fmt.Fprintln(os.Stderr, "re-exec test binary with OMP_THREAD_LIMIT=1:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// env is one running pipeline: a private Redis, a database, an asynq server with the
+// real handler, and a loopback HTTP server with documents.
+type env struct {
+	svc  *jobs.Service
+	docs *httptest.Server
+	stop func()
+}
+
+func scanPage() *image.Gray {
+	// A blank 300 DPI letter page: no text layer, so every page goes through OCR.
+	img := image.NewGray(image.Rect(0, 0, 2550, 3300))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for x := 200; x < 2350; x++ { // a rule, so the page is not entirely empty
+		img.SetGray(x, 400, color.Gray{Y: 0})
+	}
+	return img
+}
+
+func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
+	t.Helper()
+	rs := redistest.Start(t)
+	opt := asynq.RedisClientOpt{Addr: rs.Addr}
+	qc := tasks.NewClient(opt)
+	t.Cleanup(func() { _ = qc.Close() })
+	svc := jobs.NewService(client, qc, jobs.Options{})
+	if err := svc.EnsureBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	scanned := make([]testdocs.Page, 6)
+	for i := range scanned {
+		scanned[i] = testdocs.Page{Image: scanPage()}
+	}
+	files := map[string][]byte{
+		"/invoice.pdf": testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines}),
+		"/corrupt.pdf": []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage"),
+		"/empty.pdf":   {},
+		"/slow.pdf":    testdocs.PDF(scanned...),
+	}
+	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	}))
+	t.Cleanup(docs.Close)
+
+	reader, err := ocr.NewReader(ocr.Config{Slots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reader.Close() })
+	fo := fetch.Options{}
+	if allow {
+		fo.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	}
+	h := NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: time.Millisecond})
+	srv := asynq.NewServer(opt, asynq.Config{
+		Concurrency:              2,
+		Queues:                   tasks.QueuePriorities(),
+		TaskCheckInterval:        20 * time.Millisecond,
+		DelayedTaskCheckInterval: 100 * time.Millisecond,
+		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 100 * time.Millisecond },
+		LogLevel:                 asynq.ErrorLevel,
+	})
+	mux := asynq.NewServeMux()
+	mux.Handle(tasks.TypeOCRInvoice, h)
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return &env{svc: svc, docs: docs}
+}
+
+func (e *env) create(t *testing.T, number, path string) *ent.OcrInvoiceJob {
+	t.Helper()
+	j, err := e.svc.CreateJob(context.Background(), jobs.JobInput{
+		JobNumber: number, DocumentName: strings.TrimPrefix(path, "/"), DocumentURL: e.docs.URL + path, Template: "generic",
+	})
+	if err != nil {
+		t.Fatalf("create job: %v", err)
+	}
+	if j.Status != ocrinvoicejob.StatusQueued {
+		t.Fatalf("new job is %s, want queued", j.Status)
+	}
+	return j
+}
+
+// wait polls the job until it reaches a terminal state or the limit passes.
+func (e *env) wait(t *testing.T, id string, limit time.Duration) *ent.OcrInvoiceJob {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		j, err := e.svc.GetJob(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch j.Status {
+		case ocrinvoicejob.StatusCompleted, ocrinvoicejob.StatusFailed, ocrinvoicejob.StatusCancelled:
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still %s after %s (progress %+v, log %q)", id, j.Status, limit, j.Progress, j.ErrorLog)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPipelineCompletes(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, true)
+		j := e.wait(t, e.create(t, "OK-1", "/invoice.pdf").ID, 60*time.Second)
+		if j.Status != ocrinvoicejob.StatusCompleted {
+			t.Fatalf("status %s, log %q", j.Status, j.ErrorLog)
+		}
+		inv := j.ExtractedData.Invoice
+		if inv.Number != "INV-2024-0042" || inv.Date != "2024-03-15" || inv.Amounts.Total == nil || *inv.Amounts.Total != 238 {
+			t.Errorf("extracted %+v", inv)
+		}
+		if j.DocumentInfo == nil || j.DocumentInfo.Pages != 1 || j.DocumentInfo.Format != "pdf" {
+			t.Errorf("documentInfo %+v", j.DocumentInfo)
+		}
+		if j.Progress.Percentage != 100 || j.StartedAt == nil || j.CompletedAt == nil || j.ProcessingTime == nil {
+			t.Errorf("progress %+v startedAt %v completedAt %v processingTime %v", j.Progress, j.StartedAt, j.CompletedAt, j.ProcessingTime)
+		}
+		if j.Cost <= 0 || j.DocumentSha256 == "" || j.Confidence == nil || j.ValidationResults == nil {
+			t.Errorf("cost %v sha %q confidence %v validation %v", j.Cost, j.DocumentSha256, j.Confidence, j.ValidationResults)
+		}
+	})
+}
+
+func TestPipelineFailures(t *testing.T) {
+	c := databasetest.Open(t)
+	e := newEnv(t, c, true)
+	closed := newEnv(t, databasetest.Open(t), false)
+	cases := []struct {
+		name, path, want string
+		e                *env
+	}{
+		{"not found", "/missing.pdf", "404", e},
+		{"corrupt pdf", "/corrupt.pdf", "corrupt", e},
+		{"empty file", "/empty.pdf", "empty", e},
+		{"loopback refused", "/invoice.pdf", "loopback", closed},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			j := tc.e.wait(t, tc.e.create(t, fmt.Sprintf("FAIL-%d", i), tc.path).ID, 30*time.Second)
+			if j.Status != ocrinvoicejob.StatusFailed {
+				t.Fatalf("status %s, want failed", j.Status)
+			}
+			if !strings.Contains(strings.ToLower(j.ErrorLog), tc.want) {
+				t.Errorf("errorLog %q does not mention %q", j.ErrorLog, tc.want)
+			}
+			if j.RetryCount != 0 {
+				t.Errorf("permanent failure was retried %d times", j.RetryCount)
+			}
+		})
+	}
+}
+
+func TestPipelineCancelWhileProcessing(t *testing.T) {
+	e := newEnv(t, databasetest.Open(t), true)
+	ctx := context.Background()
+	j := e.create(t, "SLOW-1", "/slow.pdf")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cur, err := e.svc.GetJob(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Status == ocrinvoicejob.StatusProcessing && strings.HasPrefix(cur.Progress.CurrentStep, "read") {
+			break
+		}
+		if time.Now().After(deadline) || cur.Status != ocrinvoicejob.StatusQueued && cur.Status != ocrinvoicejob.StatusProcessing {
+			t.Fatalf("job did not reach the read step: %s %+v", cur.Status, cur.Progress)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := e.svc.CancelJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // long enough for the handler to reach its end
+	got, err := e.svc.GetJob(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != ocrinvoicejob.StatusCancelled || got.ExtractedData != nil {
+		t.Fatalf("after cancel: status %s, extracted %v", got.Status, got.ExtractedData)
+	}
+}
