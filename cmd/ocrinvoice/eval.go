@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -25,6 +29,7 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	misses := fs.Bool("misses", false, "also list every wrong field (truth vs prediction)")
 	limit := fs.Int("limit", 0, "score only the first N applicable documents of each folder (0 = all)")
 	match := fs.String("match", "", "score only documents whose path contains this text")
+	cache := fs.String("cache", "", "folder where read documents are kept and reused (speeds up repeated OCR runs; the reader is skipped for cached files)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ocrinvoice eval --data DIR [--read auto|text|ocr] [--template FILE|DIR] [--json] [--misses]")
 		fmt.Fprintln(stderr, "\nRuns extraction over documents with known true values (truth.jsonl) and prints the")
@@ -53,7 +58,7 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	cfg := evaluate.Config{
 		Read: rf.read,
 		ReadDoc: func(ctx context.Context, path string) (*layout.Document, error) {
-			return p.reader.Read(ctx, path, p.ropts)
+			return cachedRead(ctx, *cache, path, rf, func() (*layout.Document, error) { return p.reader.Read(ctx, path, p.ropts) })
 		},
 		Extract: func(doc *layout.Document) (invoice.ExtractedData, error) {
 			res, err := extract.Extract(doc, p.xopts)
@@ -95,4 +100,40 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stdout)
 	}
 	return nil
+}
+
+// cachedRead returns the document read before for the same file, mode, languages and DPI
+// from dir, or reads it and stores it there. dir "" disables the cache.
+func cachedRead(_ context.Context, dir, path string, rf cliReadFlags, read func() (*layout.Document, error)) (*layout.Document, error) {
+	if dir == "" {
+		return read()
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	abs, _ := filepath.Abs(path)
+	key := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%d|%s|%s|%d", abs, st.Size(), st.ModTime().UnixNano(), rf.read, rf.lang, rf.dpi)))
+	file := filepath.Join(dir, hex.EncodeToString(key[:12])+".json")
+	if b, err := os.ReadFile(file); err == nil {
+		var doc layout.Document
+		if json.Unmarshal(b, &doc) == nil {
+			return &doc, nil
+		}
+	}
+	doc, err := read()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create cache %s: %w", dir, err)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s for the cache: %w", path, err)
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		return nil, fmt.Errorf("write cache %s: %w", file, err)
+	}
+	return doc, nil
 }

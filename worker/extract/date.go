@@ -51,7 +51,12 @@ const monthAlt = `[A-Za-zÄÖÜäöüéèûôÉÈÛÔ]{3,10}\.?`
 
 var (
 	reISODate   = regexp.MustCompile(`\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b`)
-	reNumDate   = regexp.MustCompile(`\b(\d{1,2})\s?([./-])\s?(\d{1,2})\s?[./-]\s?(\d{4}|\d{2})\b`)
+	// One pattern per separator so that "19- 21/03/2018" cannot swallow the real date.
+	reNumDates = []*regexp.Regexp{
+		regexp.MustCompile(`\b(\d{1,2})\s?(\.)\s?(\d{1,2})\s?\.\s?(\d{4}|\d{2})\b`),
+		regexp.MustCompile(`\b(\d{1,2})\s?(/)\s?(\d{1,2})\s?/\s?(\d{4}|\d{2})\b`),
+		regexp.MustCompile(`\b(\d{1,2})\s?(-)\s?(\d{1,2})\s?-\s?(\d{4}|\d{2})\b`),
+	}
 	reDayMonthY = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th|er|\.|º)?[\s-]*(?:de\s+)?(` + monthAlt + `)[\s,-]*(?:de\s+)?(\d{4}|\d{2})\b`)
 	reMonthDayY = regexp.MustCompile(`(?i)\b(` + monthAlt + `)\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})\b`)
 )
@@ -97,7 +102,11 @@ func findDates(text string, order DateOrder) []dateSpan {
 			out = append(out, dateSpan{Date: s, Start: m[0], End: m[1]})
 		}
 	}
-	for _, m := range reNumDate.FindAllStringSubmatchIndex(text, -1) {
+	var numMatches [][]int
+	for _, re := range reNumDates {
+		numMatches = append(numMatches, re.FindAllStringSubmatchIndex(text, -1)...)
+	}
+	for _, m := range numMatches {
 		if taken(m[0], m[1]) {
 			continue
 		}
@@ -184,7 +193,11 @@ func mkDate(y, m, d int) (string, bool) {
 // language hint and currency: US dollars with English text read month first.
 func detectDateOrder(text string, lang string, usd bool) DateOrder {
 	dmy, mdy := 0, 0
-	for _, m := range reNumDate.FindAllStringSubmatch(text, -1) {
+	var all [][]string
+	for _, re := range reNumDates {
+		all = append(all, re.FindAllStringSubmatch(text, -1)...)
+	}
+	for _, m := range all {
 		a, _ := strconv.Atoi(m[1])
 		b, _ := strconv.Atoi(m[3])
 		if a > 12 && b <= 12 {

@@ -91,11 +91,9 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	}
 	data := invoice.ExtractedData{LineItems: []invoice.LineItem{}}
 	inv := &data.Invoice
-	if !receipt {
-		if c, ok := d.findNumber(); ok {
-			inv.Number = c.str
-			set("invoice.number", c)
-		}
+	if c, ok := d.findNumber(); ok && (!receipt || c.score >= 0.7) {
+		inv.Number = c.str
+		set("invoice.number", c)
 	}
 	if c, ok := d.findDate(); ok {
 		inv.Date = c.str
@@ -105,7 +103,12 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		inv.DueDate = c.str
 		set("invoice.dueDate", c)
 	}
-	sup, cus := d.findParties(receipt)
+	var sup, cus party
+	if receipt {
+		sup = d.receiptHeader()
+	} else {
+		sup, cus = d.findParties(receipt)
+	}
 	if sup.name.str != "" {
 		inv.Supplier.Name = sup.name.str
 		set("invoice.supplier.name", sup.name)
@@ -127,6 +130,14 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		set("invoice.supplier.taxId", c)
 	}
 	t := d.findTotals()
+	if receipt {
+		if c, ok := d.receiptTotal(); ok {
+			t.total = &c
+			if t.subtotal != nil && t.subtotal.num > c.num+0.005 {
+				t.subtotal = nil
+			}
+		}
+	}
 	for _, f := range []struct {
 		path string
 		c    *cand

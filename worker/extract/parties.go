@@ -113,6 +113,17 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 				default:
 					p.name = cand{str: cleanName(t), score: score * 0.9, conf: s.conf(0, len(s.text)), row: k, how: "block"}
 				}
+				// "Herrn" / "Max Mustermann": a salutation line belongs to the name below.
+				if reSalutation.MatchString(p.name.str) && k+1 < len(d.rows) {
+					for _, ns := range d.rows[k+1].segs {
+						if abs(ns.box.X0-s.box.X0) < 2*d.unit && isNameLike(ns.text) {
+							p.name.str += "\n" + strings.TrimSpace(ns.text)
+							p.rows[k+1] = true
+							k++
+							break
+						}
+					}
+				}
 				p.rows[k] = true
 				lastY = r.box.Y1
 				break
@@ -140,6 +151,8 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 	}
 	return p, true
 }
+
+var reSalutation = regexp.MustCompile(`(?i)^(herrn?|frau|firma|mr\.?|mrs\.?|ms\.?|m\.|mme\.?|monsieur|madame|sr\.?|sra\.?|sig\.?|sig\.ra|dhr\.?|mevr\.?|de\s+heer|mevrouw)$`)
 
 var (
 	reAddrLabel      = regexp.MustCompile(`(?i)^(anschrift|adresse|address|dirección|direccion|indirizzo|adres|straße|strasse|street)\s*:?`)

@@ -1,0 +1,197 @@
+package extract
+
+import (
+	"math"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// Till receipts differ from invoices: the shop's name and address are the first lines,
+// there is rarely an invoice number, and several amounts stand next to total-like words
+// (TOTAL, ROUNDED TOTAL, CASH, CHANGE). The rules here use the receipt's own arithmetic:
+// what the customer handed over minus the change is what was due.
+
+var (
+	reCashLabel   = regexp.MustCompile(`(?i)^(?:cash(?:\s*tendered)?|tendered|amount\s*tendered|payment|paid|tunai|bayar|visa|master\s*card|credit\s*card|card|tender)\b`)
+	reChangeLabel = regexp.MustCompile(`(?i)^(?:change(?:\s*due)?|baki|balance\s*(?:due)?|kembali)\b`)
+	reRegNumber   = regexp.MustCompile(`\s*[\(\[]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d{3,}[-\s]?[A-Z]\b.*$`)
+	reTrailAmp    = regexp.MustCompile(`(?:&|AND|\+)\s*$`)
+)
+
+// rowAmount returns the last amount on row ri after its label segment(s).
+func (d *doc) rowAmount(ri int) (float64, bool) {
+	as := findAmounts(maskDates(d.rows[ri].text, d.order), d.dec)
+	if len(as) == 0 {
+		return 0, false
+	}
+	return as[len(as)-1].Value, true
+}
+
+// receiptTotal finds the total of a receipt: cash minus change when both are printed,
+// else the value most often printed beside total labels.
+func (d *doc) receiptTotal() (cand, bool) {
+	var cash, change []float64
+	for ri, r := range d.rows {
+		first := strings.TrimSpace(strings.TrimLeft(r.segs[0].text, "*-.:| "))
+		if reCashLabel.MatchString(first) {
+			if v, ok := d.rowAmount(ri); ok && v > 0 {
+				cash = append(cash, v)
+			}
+		}
+		if reChangeLabel.MatchString(first) {
+			if v, ok := d.rowAmount(ri); ok && v >= 0 {
+				change = append(change, v)
+			}
+		}
+	}
+	totals := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
+	votes := map[float64]float64{}
+	for _, c := range totals {
+		votes[round2(c.num)] += c.score
+	}
+	for _, c := range cash {
+		for _, g := range change {
+			due := round2(c - g)
+			if due <= 0 {
+				continue
+			}
+			// The difference must be printed as a total (or at least somewhere).
+			if votes[due] > 0 {
+				return cand{num: due, score: 1, conf: 0.9, how: "cash-change"}, true
+			}
+			if d.hasAmount(due) {
+				return cand{num: due, score: 0.85, conf: 0.9, how: "cash-change"}, true
+			}
+		}
+	}
+	bestV, bestS := 0.0, 0.0
+	for v, s := range votes {
+		if v > 0 && (s > bestS || s == bestS && v > bestV) {
+			bestV, bestS = v, s
+		}
+	}
+	if bestS > 0 {
+		return cand{num: bestV, score: math.Min(1, 0.5+0.2*bestS), conf: 0.9, how: "vote"}, true
+	}
+	// Exact payment: cash without change.
+	if len(cash) > 0 && len(change) == 0 {
+		return cand{num: cash[0], score: 0.4, conf: 0.9, how: "cash"}, true
+	}
+	return cand{}, false
+}
+
+// receiptHeader reads the shop name and address from the first lines of a receipt.
+func (d *doc) receiptHeader() party {
+	p := party{rows: map[int]bool{}}
+	top := min(len(d.rows), 10)
+	nameRow := -1
+	// A row with a legal-form suffix, else the first upper-case row of two or more words.
+	for ri := 0; ri < top && nameRow < 0; ri++ {
+		t := rowPlain(d.rows[ri])
+		if companySuffix.MatchString(t) && isNameLike(t) && !reNoName.MatchString(t) {
+			nameRow = ri
+		}
+	}
+	if nameRow < 0 {
+		for ri := 0; ri < min(top, 6) && nameRow < 0; ri++ {
+			t := rowPlain(d.rows[ri])
+			if isNameLike(t) && upperShare(t) > 0.7 && len(strings.Fields(t)) >= 2 {
+				nameRow = ri
+			}
+		}
+	}
+	if nameRow < 0 {
+		return p
+	}
+	name := rowPlain(d.rows[nameRow])
+	end := nameRow
+	// "HOME MASTER HARDWARE &" / "ELECTRICAL": a name broken over two lines.
+	if reTrailAmp.MatchString(name) && nameRow+1 < len(d.rows) {
+		name += " " + rowPlain(d.rows[nameRow+1])
+		end++
+	} else if nameRow > 0 && nameRow+1 < len(d.rows) {
+		// A suffix-only line under the name ("SDN BHD").
+		next := rowPlain(d.rows[nameRow+1])
+		if companySuffix.MatchString(next) && len(strings.Fields(next)) <= 3 && !companySuffix.MatchString(name) {
+			name += " " + next
+			end++
+		}
+	}
+	name = strings.TrimSpace(reRegNumber.ReplaceAllString(name, ""))
+	p.name = cand{str: name, score: 0.75, conf: rowConf(d.rows[nameRow]), row: nameRow, how: "receipt-top"}
+	p.rows[nameRow] = true
+	// Address: the following lines up to and including the postcode line (and a state
+	// line right after it).
+	var addr []string
+	conf := 1.0
+	for k := end + 1; k < len(d.rows) && k <= end+7; k++ {
+		t := rowPlain(d.rows[k])
+		if reStopAddr.MatchString(t) {
+			if len(addr) > 0 {
+				break
+			}
+			continue
+		}
+		addr = append(addr, t)
+		conf = min(conf, rowConf(d.rows[k]))
+		p.rows[k] = true
+		if reReceiptPostcode.MatchString(t) {
+			if k+1 < len(d.rows) {
+				n := rowPlain(d.rows[k+1])
+				if !strings.ContainsAny(n, "0123456789") && len(strings.Fields(n)) <= 4 && !reStopAddr.MatchString(n) {
+					addr = append(addr, n)
+				}
+			}
+			break
+		}
+	}
+	if len(addr) > 0 {
+		p.address = cand{str: strings.Join(addr, ", "), score: 0.7, conf: conf, row: end + 1, how: "receipt-top"}
+	}
+	return p
+}
+
+var (
+	reReceiptPostcode = regexp.MustCompile(`(?:^|\D)\d{5}(?:\D|$)`)
+	reStopAddr        = regexp.MustCompile(`(?i)(tel|fax|phone|gst|reg\.?\s*no|invoice|receipt|date|cashier|e-?mail|www|http|tax)`)
+)
+
+// rowPlain is the row's text with segments joined by single spaces.
+func rowPlain(r row) string {
+	parts := make([]string, len(r.segs))
+	for i, s := range r.segs {
+		parts[i] = s.text
+	}
+	return strings.TrimSpace(strings.Join(parts, " "))
+}
+
+func rowConf(r row) float64 {
+	sum, n := 0.0, 0
+	for _, s := range r.segs {
+		for _, w := range s.words {
+			sum += w.conf
+			n++
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return sum / float64(n)
+}
+
+func upperShare(s string) float64 {
+	up, letters := 0, 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			letters++
+			if unicode.IsUpper(r) {
+				up++
+			}
+		}
+	}
+	if letters == 0 {
+		return 0
+	}
+	return float64(up) / float64(letters)
+}
