@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ocrinvoice/ocrinvoice/worker"
+	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
+	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
+)
+
+// newTaskHandler builds the OCR pipeline for one worker process: an OCR reader with one
+// engine slot per concurrent task, the guarded fetcher and the asynq handler. The
+// returned close releases the OCR engines; call it after the asynq server has stopped.
+func newTaskHandler(_ context.Context, d pipelineDeps) (asynq.Handler, func() error, error) {
+	reader, err := ocr.NewReader(ocr.Config{Slots: d.Config.WorkerConcurrency})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start OCR engines: %w", err)
+	}
+	h := worker.NewHandler(worker.Config{
+		Jobs:    d.Service,
+		Reader:  reader,
+		Fetcher: fetch.New(fetch.Options{}),
+		Logger:  d.Logger,
+	})
+	return h, reader.Close, nil
+}
