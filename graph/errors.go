@@ -56,7 +56,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				gqlErr.Extensions["details"] = ae.Details
 			}
 			if ae.Kind == apperr.KindInternal || ae.Kind == apperr.KindUnavailable {
-				log.ErrorContext(ctx, "GraphQL request failed", slog.String("path", gqlErr.Path.String()), slog.Any("error", err))
+				log.ErrorContext(ctx, "GraphQL request failed", slog.String("path", gqlErr.Path.String()), slog.String("error", ae.Error()))
 			}
 			return gqlErr
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 )
@@ -74,7 +73,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(depthLimit{Max: cfg.DepthLimit})
 	srv.Use(entgql.Transactioner{
-		TxOpener:   entgql.TxOpenerFunc(ent.OpenTxFromContext),
+		TxOpener:   svc.Client(),
 		SkipTxFunc: entgql.SkipIfHasFields(mutationsThatEnqueue...),
 	})
 	srv.AroundFields(classifyResolverErrors)
