@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -60,28 +61,35 @@ func (tr truthRecord) scoredFields() int {
 
 // documentText is the text invoice2data reads: `pdftotext -layout` for PDFs, the file
 // itself for .txt. ok is false for other formats (they need OCR).
-func documentText(t *testing.T, path string) (string, bool) {
+func documentText(t testing.TB, path string) (string, bool) {
 	t.Helper()
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".txt":
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b), true
-	case ".pdf":
+	if strings.EqualFold(filepath.Ext(path), ".pdf") {
 		if _, err := exec.LookPath("pdftotext"); err != nil {
 			t.Skip("pdftotext not installed")
 		}
+	}
+	text, ok, err := readDocumentText(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text, ok
+}
+
+func readDocumentText(path string) (string, bool, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".txt":
+		b, err := os.ReadFile(path)
+		return string(b), err == nil, err
+	case ".pdf":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, "pdftotext", "-layout", path, "-").Output()
 		if err != nil {
-			t.Fatalf("pdftotext %s: %v", path, err)
+			return "", false, fmt.Errorf("pdftotext %s: %w", path, err)
 		}
-		return string(out), true
+		return string(out), true, nil
 	}
-	return "", false
+	return "", false, nil
 }
 
 func normName(s string) string {

@@ -64,16 +64,27 @@ func isDigits(s string) bool {
 	return true
 }
 
-// matchError makes a regexp2 failure (timeout, backtracking limit) an error that names the pattern.
+// ErrMatchTimeout is wrapped by the error of a match that exceeded its timeout.
+var ErrMatchTimeout = errors.New("regex match timeout")
+
+// ErrBacktrackLimit is wrapped by the error of a match that exceeded the engine's
+// backtracking stack limit.
+var ErrBacktrackLimit = errors.New("regex backtracking limit")
+
+// matchError makes a regexp2 failure an error that names the pattern. regexp2's own message
+// quotes the whole input, which may be a whole document, so it is not kept.
 func (p *pyRegexp) matchError(err error) error {
-	var msg string
-	switch {
-	case strings.Contains(err.Error(), "timeout"):
-		msg = fmt.Sprintf("regex %q exceeded its match timeout of %s", p.src, p.re.MatchTimeout)
-	default:
-		msg = fmt.Sprintf("regex %q failed to match", p.src)
+	if strings.Contains(err.Error(), "timeout") {
+		return fmt.Errorf("regex %q exceeded its match timeout of %s: %w", p.src, p.re.MatchTimeout, ErrMatchTimeout)
 	}
-	return fmt.Errorf("%s: %w", msg, err)
+	if errors.Is(err, regexp2.ErrBacktrackingStackLimit) {
+		return fmt.Errorf("regex %q: %w", p.src, ErrBacktrackLimit)
+	}
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return fmt.Errorf("regex %q failed to match: %s", p.src, msg)
 }
 
 // search is Python's re.search: the first match anywhere, or nil.

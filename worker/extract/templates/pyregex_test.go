@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -138,6 +139,9 @@ func TestCatastrophicRegexTimesOut(t *testing.T) {
 			}
 			if elapsed > 3*time.Second {
 				t.Errorf("took %s with a 100ms timeout", elapsed)
+			}
+			if !errors.Is(err, ErrMatchTimeout) {
+				t.Errorf("error %q does not wrap ErrMatchTimeout", err)
 			}
 			if !strings.Contains(err.Error(), strconv.Quote(tc.pattern)) {
 				t.Errorf("error %q does not name the pattern", err)
