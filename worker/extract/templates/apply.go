@@ -80,7 +80,8 @@ func (a atom) text() string {
 // Each field is extracted as invoice2data would, then mapped to the contract: see Result.
 // Contract amounts and dates are normalised even when the template leaves a field as text
 // (with the template's decimal_separator, date_formats and languages). Currency is
-// options.currency, else a currency field, else DefaultCurrency, as invoice2data reports it.
+// options.currency, else a currency field (or currency_symbol), else absent (where
+// invoice2data would report DefaultCurrency).
 //
 // When a pattern exceeds the match timeout the field is skipped, the other fields are still
 // extracted, and Apply returns the Result together with an error naming the field and the
@@ -493,7 +494,9 @@ func (t *Template) mapFields(found map[string][]atom, order []string, res *Resul
 			res.Fields["invoice.supplier.address"] = Value{String: strings.Join(nonEmpty(line, city), ", ")}
 		}
 	}
-	// Currency as invoice2data reports it: options.currency wins over any field.
+	// Currency as invoice2data reports it: options.currency wins over any field. When the
+	// template states none, invoice2data reports DefaultCurrency; here the field is left
+	// out instead, so that a currency read from the document is not overridden by a guess.
 	cur := strings.ToUpper(strings.TrimSpace(t.Spec.Options.Currency))
 	if cur == "" {
 		if v, ok := res.Fields["invoice.amounts.currency"]; ok {
@@ -502,10 +505,11 @@ func (t *Template) mapFields(found map[string][]atom, order []string, res *Resul
 			cur = currencySymbols[strings.TrimSpace(sym)]
 		}
 	}
-	if cur == "" {
-		cur = DefaultCurrency
+	if cur != "" {
+		res.Fields["invoice.amounts.currency"] = Value{String: cur}
+	} else {
+		delete(res.Fields, "invoice.amounts.currency")
 	}
-	res.Fields["invoice.amounts.currency"] = Value{String: cur}
 }
 
 func canonicalName(path string) string {

@@ -359,7 +359,7 @@ func TestCurrency(t *testing.T) {
 		{"option wins", "chf", map[string]invoice.FieldRule{"currency": {Parser: "static", Value: "USD"}}, "CHF"},
 		{"field when no option", "", map[string]invoice.FieldRule{"currency": {Parser: "static", Value: "usd"}}, "USD"},
 		{"symbol field", "", map[string]invoice.FieldRule{"currency_symbol": {Parser: "static", Value: "£"}}, "GBP"},
-		{"invoice2data default", "", nil, DefaultCurrency},
+		{"none stated: left out, not invoice2data's EUR", "", nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

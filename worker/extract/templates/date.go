@@ -15,8 +15,8 @@ import (
 )
 
 // monthNames maps a lower-case, accent-free month name or abbreviation to its number, for
-// English, German, French, Spanish, Italian, Dutch and Portuguese (the languages invoice2data
-// templates use most). Abbreviations are the forms printed on invoices, without the dot.
+// English, German, French, Spanish, Italian, Dutch, Portuguese and Polish (the languages
+// invoice2data templates use most). Abbreviations are the forms printed on invoices, without the dot.
 var monthNames = func() map[string]int {
 	lists := [][]string{
 		// en
@@ -43,6 +43,10 @@ var monthNames = func() map[string]int {
 		// pt
 		{"janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"},
 		{"jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"},
+		// pl (genitive as printed in dates, then nominative; accents folded)
+		{"stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "wrzesnia", "pazdziernika", "listopada", "grudnia"},
+		{"styczen", "luty", "marzec", "kwiecien", "maj", "czerwiec", "lipiec", "sierpien", "wrzesien", "pazdziernik", "listopad", "grudzien"},
+		{"sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paz", "lis", "gru"},
 	}
 	m := map[string]int{}
 	for _, l := range lists {
@@ -219,7 +223,7 @@ func compileStrftime(format string) (*regexp.Regexp, error) {
 
 // ParseDateFormat parses s with one Python strptime format (%d %m %Y %y %b %B %j %H %M %S
 // %A %a %p %f %z %Z %%). Month names are accepted in English, German, French, Spanish,
-// Italian, Dutch and Portuguese, as dateparser translates them before strptime. A format
+// Italian, Dutch, Portuguese and Polish, as dateparser translates them before strptime. A format
 // without a year takes the year of now. The result is YYYY-MM-DD.
 func ParseDateFormat(s, format string, now time.Time) (string, error) {
 	re, err := compileStrftime(format)

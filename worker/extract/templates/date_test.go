@@ -84,6 +84,7 @@ func TestParseDate(t *testing.T) {
 		{"15-Jan-2020", nil, "2020-01-15"},
 		{"March 2020", nil, "2020-03-01"},
 		{"17 oktober 2021", []string{"nl"}, "2021-10-17"},
+		{"5 października 2021", []string{"pl"}, "2021-10-05"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

@@ -23,7 +23,8 @@ import (
 // DefaultPriority is invoice2data's priority of a template that states none.
 const DefaultPriority = 5
 
-// DefaultCurrency is the currency invoice2data reports when a template states none.
+// DefaultCurrency is the currency invoice2data reports when a template states none
+// (Apply leaves the currency out instead, so a currency read from the document stands).
 const DefaultCurrency = "EUR"
 
 // Option tunes loading and compiling.
