@@ -102,6 +102,7 @@ func (t *Template) Apply(text string) (*Result, error) {
 	}
 	var matchErrs []error
 	var rows []map[string]atom
+	lineFields := map[string]bool{} // lines fields that found rows
 	for _, name := range t.order {
 		cf := t.fields[name]
 		switch cf.rule.Parser {
@@ -116,6 +117,7 @@ func (t *Template) Apply(text string) (*Result, error) {
 			}
 			if len(r) > 0 {
 				rows = append(rows, r...)
+				lineFields[name] = true
 			}
 		default:
 			v, err := t.parseRegexField(name, cf, prepared, res)
@@ -152,7 +154,7 @@ func (t *Template) Apply(text string) (*Result, error) {
 		if n == "issuer" || n == "currency" {
 			continue
 		}
-		if n == "lines" && len(rows) > 0 {
+		if lineFields[n] || (n == "lines" && len(rows) > 0) {
 			continue
 		}
 		if _, ok := found[n]; !ok {
