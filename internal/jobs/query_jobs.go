@@ -91,8 +91,8 @@ func ParseJobFilter(raw string) ([]predicate.OcrInvoiceJob, error) {
 }
 
 // JobOrder returns the ORDER BY of a job list for a contract sort field ("" = "createdAt") and
-// direction ("asc" or "desc"; "" = "desc"), ending with the id in the same direction so that the
-// order is total. Nullable fields (startedAt, completedAt, processingTime, group, ...) sort NULLs
+// direction ("asc" or "desc"; "" = "desc"). It has no id tie-breaker because Service.ListJobs
+// appends "id DESC" to every order, which makes the order total. Nullable fields (startedAt, completedAt, processingTime, group, ...) sort NULLs
 // first ascending and last descending on every database. An unknown field or direction is an
 // apperr.Invalid naming the parameter ("sort" or "order").
 func JobOrder(sortField, order string) ([]ocrinvoicejob.OrderOption, error) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
@@ -283,8 +285,8 @@ func TestJobOrder(t *testing.T) {
 			{"createdAt", "asc", []string{"Q-1", "Q-2", "Q-3", "Q-4"}},
 			{"jobNumber", "desc", []string{"Q-4", "Q-3", "Q-2", "Q-1"}},
 			{"documentName", "asc", []string{"Q-1", "Q-2", "Q-4", "Q-3"}},
-			// NULLs are the lowest values on every database; ties fall back to the id.
-			{"startedAt", "asc", []string{"Q-3", "Q-4", "Q-1", "Q-2"}},
+			// NULLs are the lowest values on every database; ties fall back to the id, descending.
+			{"startedAt", "asc", []string{"Q-4", "Q-3", "Q-1", "Q-2"}},
 			{"startedAt", "desc", []string{"Q-2", "Q-1", "Q-4", "Q-3"}},
 			{"processingTime", "desc", []string{"Q-1", "Q-4", "Q-3", "Q-2"}},
 			{"retryCount", "desc", []string{"Q-2", "Q-4", "Q-3", "Q-1"}},
@@ -296,7 +298,8 @@ func TestJobOrder(t *testing.T) {
 				if err != nil {
 					t.Fatalf("JobOrder: %v", err)
 				}
-				js, err := c.OcrInvoiceJob.Query().Order(order...).All(ctx)
+				// ListJobs appends the id tie-breaker; so does this query.
+				js, err := c.OcrInvoiceJob.Query().Order(append(order, ocrinvoicejob.ByID(sql.OrderDesc()))...).All(ctx)
 				if err != nil {
 					t.Fatalf("query: %v", err)
 				}

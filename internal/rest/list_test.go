@@ -175,11 +175,12 @@ func TestListJobs(t *testing.T) {
 					t.Run(field+"_"+order, func(t *testing.T) {
 						want := slices.Clone(all)
 						slices.SortStableFunc(want, func(a, b map[string]any) int {
-							c := cmp.Or(compareJSON(a[field], b[field]), strings.Compare(a["_id"].(string), b["_id"].(string)))
+							c := compareJSON(a[field], b[field])
 							if order == "desc" {
-								return -c
+								c = -c
 							}
-							return c
+							// Ties: the newest id first, whatever the direction.
+							return cmp.Or(c, -strings.Compare(a["_id"].(string), b["_id"].(string)))
 						})
 						r := e.do("GET", "/api/v1/ocr-invoice-jobs?limit=100&sort="+field+"&order="+order, nil).must(t, http.StatusOK)
 						if got, w := numbers(r.list()), numbers(want); !slices.Equal(got, w) {
