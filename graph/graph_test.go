@@ -624,4 +624,3 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 		t.Errorf("cause not logged: %s", e.log.String())
 	}
 }
-
