@@ -31,8 +31,9 @@ type Result struct {
 	// Missing lists the template's required fields (options.required_fields, or
 	// invoice2data's default date, amount, invoice_number) that were not found.
 	Missing []string
-	// Issuer is the template's issuer (informational: the supplier the template was written
-	// for, as invoice2data reports it). It is not put in Fields.
+	// Issuer is the template's issuer (the supplier the template was written for, as
+	// invoice2data reports it). When no field names the supplier, it is also
+	// Fields["invoice.supplier.name"] with Source SourceIssuer.
 	Issuer string
 	// Warnings explain values that were found but could not be used (a date that does not
 	// parse, an unknown line type, an ignored area).
@@ -45,7 +46,18 @@ type Value struct {
 	String string
 	Float  *float64
 	Date   string
+	// Source says how the value was found: SourceRegex, SourceStatic, SourceTable or
+	// SourceIssuer.
+	Source string
 }
+
+// Sources of a Value.
+const (
+	SourceRegex  = "regex"  // a pattern matched the document
+	SourceStatic = "static" // a constant of the template
+	SourceTable  = "table"  // the tables plugin matched the document
+	SourceIssuer = "issuer" // the template's issuer, used as supplier name when no field gives one
+)
 
 // atom is one value of a field while it is being extracted (invoice2data's str, float or
 // datetime).
@@ -53,6 +65,7 @@ type atom struct {
 	s    string
 	f    *float64
 	date string
+	src  string
 }
 
 func (a atom) falsy() bool {
@@ -108,7 +121,7 @@ func (t *Template) Apply(text string) (*Result, error) {
 		switch cf.rule.Parser {
 		case "static":
 			// A static_ prefix names the output without it, in the legacy syntax and here.
-			set(strings.TrimPrefix(name, "static_"), []atom{{s: cf.rule.Value}})
+			set(strings.TrimPrefix(name, "static_"), []atom{{s: cf.rule.Value, src: SourceStatic}})
 		case "lines":
 			r, err := t.parseLines(cf.lines, prepared, res)
 			if err != nil {
@@ -186,6 +199,7 @@ func (t *Template) parseRegexField(name string, cf *compiledField, text string, 
 			res.Warnings = append(res.Warnings, fmt.Sprintf("field %q: %v", name, err))
 			continue
 		}
+		a.src = SourceRegex
 		vals = append(vals, a)
 	}
 	out := t.group(name, cf.rule.Group, vals, res)
@@ -225,7 +239,7 @@ func (t *Template) group(name, group string, vals []atom, res *Result) []atom {
 		for i, v := range kept {
 			parts[i] = v.text()
 		}
-		return []atom{{s: strings.Join(parts, " ")}}
+		return []atom{{s: strings.Join(parts, " "), src: kept[0].src}}
 	case "min", "max":
 		if kept[0].date != "" { // dates compare as dates (YYYY-MM-DD sorts)
 			best := kept[0]
@@ -261,7 +275,7 @@ func (t *Template) group(name, group string, vals []atom, res *Result) []atom {
 			}
 		}
 		acc = round(acc)
-		return []atom{{s: strconv.FormatFloat(acc, 'f', -1, 64), f: &acc}}
+		return []atom{{s: strconv.FormatFloat(acc, 'f', -1, 64), f: &acc, src: kept[0].src}}
 	}
 	return nil
 }
@@ -367,6 +381,7 @@ func (t *Template) applyTable(tb compiledTable, text string, found map[string][]
 				res.Warnings = append(res.Warnings, fmt.Sprintf("table field %q: %v", field, err))
 				continue
 			}
+			a.src = SourceTable
 			set(field, []atom{a})
 		}
 	}
@@ -493,8 +508,19 @@ func (t *Template) mapFields(found map[string][]atom, order []string, res *Resul
 			e := res.Extra
 			line := strings.Join(nonEmpty(e["partner_street"], e["partner_street2"], e["partner_street3"]), ", ")
 			city := strings.Join(nonEmpty(e["partner_zip"], e["partner_city"]), " ")
-			res.Fields["invoice.supplier.address"] = Value{String: strings.Join(nonEmpty(line, city), ", ")}
+			src := SourceRegex
+			for _, n := range addr {
+				if found[n][0].src != SourceRegex {
+					src = found[n][0].src
+				}
+			}
+			res.Fields["invoice.supplier.address"] = Value{String: strings.Join(nonEmpty(line, city), ", "), Source: src}
 		}
+	}
+	// invoice2data's issuer is the supplier the template was written for; it names the
+	// supplier when no field does.
+	if _, ok := res.Fields["invoice.supplier.name"]; !ok && strings.TrimSpace(t.Spec.Issuer) != "" {
+		res.Fields["invoice.supplier.name"] = Value{String: strings.Join(strings.Fields(t.Spec.Issuer), " "), Source: SourceIssuer}
 	}
 	// Currency as invoice2data reports it: options.currency wins over any field. When the
 	// template states none, invoice2data reports DefaultCurrency; here the field is left
@@ -508,7 +534,11 @@ func (t *Template) mapFields(found map[string][]atom, order []string, res *Resul
 		}
 	}
 	if cur != "" {
-		res.Fields["invoice.amounts.currency"] = Value{String: cur}
+		src := SourceStatic
+		if v, ok := res.Fields["invoice.amounts.currency"]; ok && t.Spec.Options.Currency == "" {
+			src = v.Source
+		}
+		res.Fields["invoice.amounts.currency"] = Value{String: cur, Source: src}
 	} else {
 		delete(res.Fields, "invoice.amounts.currency")
 	}
@@ -548,7 +578,7 @@ func nonEmpty(ss ...string) []string {
 
 // normalise turns a field value into the contract's form for path.
 func (t *Template) normalise(path string, a atom) (Value, error) {
-	v := Value{String: strings.TrimSpace(a.s)}
+	v := Value{String: strings.TrimSpace(a.s), Source: a.src}
 	switch path {
 	case "invoice.amounts.total", "invoice.amounts.subtotal", "invoice.amounts.tax":
 		f := a.f

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +55,7 @@ func TestApplyShapes(t *testing.T) {
 		extra          map[string]string
 		lines          []invoice.LineItem
 		missing        []string
+		sources        map[string]string // contract path -> Value.Source
 	}{
 		{
 			template: "legacy.yml", text: "legacy.txt",
@@ -60,9 +63,10 @@ func TestApplyShapes(t *testing.T) {
 				"invoice.number": "2024017", "invoice.date": "2024-03-05",
 				"invoice.amounts.total": "1491.34", "invoice.amounts.subtotal": "1246.5",
 				"invoice.amounts.tax": "244.84", "invoice.supplier.taxId": "DE123456789",
-				"invoice.amounts.currency": "EUR",
+				"invoice.amounts.currency": "EUR", "invoice.supplier.name": "Acme Legacy GmbH",
 			},
-			extra: map[string]string{"partner_website": "www.acme-legacy.example"},
+			extra:   map[string]string{"partner_website": "www.acme-legacy.example"},
+			sources: map[string]string{"invoice.supplier.name": SourceIssuer, "invoice.number": SourceRegex, "invoice.supplier.taxId": SourceStatic, "invoice.amounts.tax": SourceRegex},
 			lines: []invoice.LineItem{
 				{Description: "Schrauben M4 verzinkt\nPackung zu 100 Stück\nLieferung ab Lager", Quantity: f(100), UnitPrice: f(1234.5)},
 				{Description: "Muttern M4", Quantity: f(50), UnitPrice: f(12)},
@@ -88,8 +92,10 @@ func TestApplyShapes(t *testing.T) {
 				"invoice.number": "88123", "invoice.date": "2023-01-07", "invoice.amounts.total": "1049.95",
 				"invoice.supplier.taxId": "NL123456789B01", "invoice.customer.name": "Jan de Vries",
 				"invoice.supplier.address": "Utrecht", "invoice.amounts.currency": "EUR",
+				"invoice.supplier.name": "JSON Shop BV",
 			},
-			extra: map[string]string{"partner_city": "Utrecht"},
+			extra:   map[string]string{"partner_city": "Utrecht"},
+			sources: map[string]string{"invoice.customer.name": SourceTable, "invoice.supplier.address": SourceTable, "invoice.amounts.currency": SourceStatic},
 		},
 	}
 	for _, tc := range tests {
@@ -118,6 +124,11 @@ func TestApplyShapes(t *testing.T) {
 			}
 			if !reflect.DeepEqual(res.Missing, tc.missing) {
 				t.Errorf("missing = %v, want %v", res.Missing, tc.missing)
+			}
+			for p, src := range tc.sources {
+				if got := res.Fields[p].Source; got != src {
+					t.Errorf("%s: source %q, want %q", p, got, src)
+				}
 			}
 		})
 	}
@@ -326,7 +337,7 @@ func TestApplyRules(t *testing.T) {
 			}
 			got := map[string]string{}
 			for k, v := range res.Fields {
-				if k != "invoice.amounts.currency" {
+				if k != "invoice.amounts.currency" && v.Source != SourceIssuer {
 					got[k] = fieldString(v)
 				}
 			}
@@ -386,5 +397,36 @@ func TestCurrency(t *testing.T) {
 				t.Errorf("currency %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestConcurrentUse applies one template from several goroutines (run with -race): a
+// Template is shared by the worker's concurrent jobs.
+func TestConcurrentUse(t *testing.T) {
+	tpl := loadShape(t, "legacy.yml")
+	text := readText(t, "legacy.txt")
+	want, err := tpl.Apply(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				got, err := tpl.Apply(text)
+				if err != nil || !reflect.DeepEqual(got.Fields, want.Fields) || Select([]*Template{tpl}, text) != tpl {
+					errs <- fmt.Sprintf("concurrent Apply differs: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
