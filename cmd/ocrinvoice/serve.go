@@ -4,9 +4,85 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/hibiken/asynqmon"
+
+	"github.com/ocrinvoice/ocrinvoice/graph"
+	"github.com/ocrinvoice/ocrinvoice/internal/config"
+	"github.com/ocrinvoice/ocrinvoice/internal/database"
+	"github.com/ocrinvoice/ocrinvoice/internal/rest"
+	"github.com/ocrinvoice/ocrinvoice/internal/server"
 )
 
-// TODO(owner of this file): replace this placeholder with the real subcommand.
+// runServe runs the HTTP API (GraphQL, REST, probes, metrics) until ctx is cancelled.
+// Start-up: data directory, Redis, database and migration, built-in templates, then the
+// listener (so a bind error ends the command before it claims to serve).
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("serve: not implemented yet")
+	cfg, err := loadConfig(config.CmdServe, args, getenv, stdout)
+	if err != nil {
+		if errors.Is(err, errHelpShown) {
+			return nil
+		}
+		return err
+	}
+	logger := cfg.Logger(stderr)
+	d, err := openDeps(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	// Runs after the HTTP server has drained: queue client, database, Redis, in that order.
+	defer d.close()
+	srv, err := listenAPI(ctx, d)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx)
+}
+
+// listenAPI builds the HTTP server over d's service and binds its address. Serve it with
+// srv.Serve(ctx); it shuts down when ctx is cancelled.
+func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
+	extra := map[string]http.Handler{}
+	if d.cfg.QueueDashboard != "off" {
+		dash := asynqmon.New(asynqmon.Options{
+			RootPath:     "/queues",
+			RedisConnOpt: d.redisOpt,
+			ReadOnly:     d.cfg.QueueDashboard != "on",
+		})
+		d.closers = append(d.closers, dash.Close) // closed before the queue's Redis goes
+		extra["/queues/"] = dash
+	}
+	srv, err := server.New(server.Options{
+		Addr:   d.cfg.Addr,
+		Logger: d.logger,
+		GraphQL: graph.NewHandler(d.svc, graph.Config{
+			Introspection:   d.cfg.GraphQLIntrospection,
+			ComplexityLimit: d.cfg.GraphQLComplexityLimit,
+			DepthLimit:      d.cfg.GraphQLDepthLimit,
+			Logger:          d.logger,
+		}),
+		REST: rest.NewHandler(d.svc, d.logger),
+		Checks: []server.Check{
+			{Name: "database", Func: func(ctx context.Context) error { return database.Ping(ctx, d.db) }},
+			{Name: "redis", Func: func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }},
+		},
+		Extra:           extra,
+		ShutdownTimeout: d.cfg.ShutdownTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, err
+	}
+	addr := srv.Addr().String()
+	d.logger.Info("API ready",
+		slog.String("graphql", "http://"+addr+"/graphql"),
+		slog.String("playground", "http://"+addr+"/playground"),
+		slog.String("rest", "http://"+addr+"/api/v1/ocr-invoice-jobs"),
+		slog.String("queues", d.cfg.QueueDashboard))
+	listenHook(ctx)(addr)
+	return srv, nil
 }

@@ -3,10 +3,138 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/config"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
 
-// TODO(owner of this file): replace this placeholder with the real subcommand.
+// pipelineDeps is what the task handler gets from the process: the domain service (and
+// through it the database), the configuration (concurrency sizes the OCR pool, data
+// directory, price per page), the logger and the queue's Redis.
+type pipelineDeps struct {
+	Service *jobs.Service
+	Config  config.Config
+	Logger  *slog.Logger
+	Redis   asynq.RedisConnOpt
+}
+
+// runWorker processes queued OCR tasks until ctx is cancelled. With REDIS_URL unset it
+// starts a private redis-server that no other process sees: useful only for trying the
+// worker alone; use `all` or set REDIS_URL.
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return errors.New("worker: not implemented yet")
+	cfg, err := loadConfig(config.CmdWorker, args, getenv, stdout)
+	if err != nil {
+		if errors.Is(err, errHelpShown) {
+			return nil
+		}
+		return err
+	}
+	logger := cfg.Logger(stderr)
+	if cfg.RedisURL == "" {
+		logger.Warn("REDIS_URL is unset: this worker uses a private Redis no API process can reach; run `ocrinvoice all` or set REDIS_URL")
+	}
+	d, err := openDeps(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.close() // after the worker has drained its tasks
+	w, err := startWorker(ctx, d)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return w.stop()
+}
+
+// queueWorker is a running asynq server and the handler resources it uses.
+type queueWorker struct {
+	srv          *asynq.Server
+	closeHandler func() error
+	logger       *slog.Logger
+}
+
+// startWorker builds the task handler and starts an asynq server on the queues of
+// tasks.QueuePriorities (weighted, or strict with --strict-priority), processing
+// cfg.WorkerConcurrency tasks at once. It returns once the server is running.
+func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
+	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt})
+	if err != nil {
+		return nil, fmt.Errorf("build task handler: %w", err)
+	}
+	logger := d.logger
+	srv := asynq.NewServer(d.redisOpt, asynq.Config{
+		Concurrency:     d.cfg.WorkerConcurrency,
+		Queues:          tasks.QueuePriorities(),
+		StrictPriority:  d.cfg.StrictPriority,
+		ShutdownTimeout: d.cfg.ShutdownTimeout,
+		Logger:          asynqLogger{logger.With(slog.String("component", "asynq"))},
+		LogLevel:        asynqLevel(d.cfg.LogLevel),
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			retried, _ := asynq.GetRetryCount(ctx)
+			logger.Warn("Task failed", slog.String("task_type", t.Type()), slog.String("task_id", id),
+				slog.Int("retry", retried), slog.String("error", err.Error()))
+		}),
+		HealthCheckFunc: func(err error) {
+			if err != nil {
+				logger.Error("Queue Redis unreachable", slog.String("error", err.Error()))
+			}
+		},
+	})
+	mux := asynq.NewServeMux()
+	mux.Handle(tasks.TypeOCRInvoice, h)
+	if err := srv.Start(mux); err != nil {
+		_ = closeHandler()
+		return nil, fmt.Errorf("start queue worker: %w", err)
+	}
+	logger.Info("Worker started", slog.Int("concurrency", d.cfg.WorkerConcurrency),
+		slog.Bool("strict_priority", d.cfg.StrictPriority), slog.Any("queues", tasks.QueuePriorities()))
+	return &queueWorker{srv: srv, closeHandler: closeHandler, logger: logger}, nil
+}
+
+// stop shuts the worker down in order: stop fetching tasks, wait up to ShutdownTimeout for
+// running ones (asynq hands unfinished tasks back to the queue), then release the handler's
+// resources (the OCR engines).
+func (w *queueWorker) stop() error {
+	w.logger.Info("Worker shutting down")
+	w.srv.Shutdown()
+	if err := w.closeHandler(); err != nil {
+		return fmt.Errorf("close task handler: %w", err)
+	}
+	w.logger.Info("Worker stopped")
+	return nil
+}
+
+// asynqLogger sends asynq's log lines to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+
+// Fatal honours asynq's Logger contract: log, then exit.
+func (a asynqLogger) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...))
+	os.Exit(1)
+}
+
+func asynqLevel(l slog.Level) asynq.LogLevel {
+	switch {
+	case l <= slog.LevelDebug:
+		return asynq.DebugLevel
+	case l <= slog.LevelInfo:
+		return asynq.InfoLevel
+	case l <= slog.LevelWarn:
+		return asynq.WarnLevel
+	default:
+		return asynq.ErrorLevel
+	}
 }

@@ -199,13 +199,13 @@ func Settings() []Setting {
 		},
 		{
 			Env: "OCRINVOICE_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "1000", Commands: apiCmds,
-			Usage: "largest GraphQL query complexity accepted (0 = no limit)",
-			set:   intSetter(0, 1_000_000, func(c *Config, n int) { c.GraphQLComplexityLimit = n }),
+			Usage: "largest GraphQL operation complexity accepted",
+			set:   intSetter(1, 1_000_000, func(c *Config, n int) { c.GraphQLComplexityLimit = n }),
 		},
 		{
-			Env: "OCRINVOICE_GRAPHQL_DEPTH_LIMIT", Flag: "graphql-depth-limit", Default: "15", Commands: apiCmds,
-			Usage: "deepest GraphQL selection accepted (0 = no limit)",
-			set:   intSetter(0, 1000, func(c *Config, n int) { c.GraphQLDepthLimit = n }),
+			Env: "OCRINVOICE_GRAPHQL_DEPTH_LIMIT", Flag: "graphql-depth-limit", Default: "12", Commands: apiCmds,
+			Usage: "deepest GraphQL field nesting accepted",
+			set:   intSetter(1, 1000, func(c *Config, n int) { c.GraphQLDepthLimit = n }),
 		},
 		{
 			Env: "OCRINVOICE_PRICE_PER_PAGE", Flag: "price-per-page", Default: "0.01", Commands: []string{CmdServe, CmdWorker, CmdAll},

@@ -32,7 +32,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogFormat:              "text",
 		GraphQLIntrospection:   true,
 		GraphQLComplexityLimit: 1000,
-		GraphQLDepthLimit:      15,
+		GraphQLDepthLimit:      12,
 		PricePerPage:           0.01,
 		QueueDashboard:         "read-only",
 		WorkerConcurrency:      runtime.NumCPU(),
