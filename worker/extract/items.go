@@ -31,7 +31,7 @@ type column struct {
 }
 
 // stopRow ends an item table.
-var stopRow = regexp.MustCompile(`(?i)^(?:sub\s*-?total|total|totaal|totale|summe|zwischensumme|positionssumme|gesamt|net\s*total|nettobetrag|rechnungssumme|exclusief|excl\.?\s*btw|montant|somme|übertrag|uebertrag|carried|steuer|tax\b|vat\b|mwst|ust\.|tva|btw|grand|amount\s*due|balance|prijzen|zahlungs|payment|page\s*\d|seite\s*\d)`)
+var stopRow = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|subtotale|sous-?\s*total|base\s*imponible|imponibile|importe|importo\s*totale|total|totaal|totale|summe|zwischensumme|positionssumme|gesamt|net\s*total|nettobetrag|rechnungssumme|exclusief|excl\.?\s*btw|montant|somme|übertrag|uebertrag|carried|steuer|tax\b|vat\b|mwst|ust\.|tva|btw|grand|amount\s*due|balance|prijzen|zahlungs|payment|page\s*\d|seite\s*\d)`)
 
 // findItems reads line items from every item table of the document.
 func (d *doc) findItems() ([]invoice.LineItem, float64) {

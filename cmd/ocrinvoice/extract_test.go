@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// pdfText is one piece of text placed on a page, in points from the top-left corner.
+type pdfText struct {
+	x, y float64
+	s    string
+}
+
+// writeTextPDF writes a one-page PDF with a Helvetica text layer: a minimal, valid
+// file made by hand so that tests need no generator.
+func writeTextPDF(t testing.TB, path string, items []pdfText) {
+	t.Helper()
+	var content bytes.Buffer
+	content.WriteString("BT /F1 10 Tf\n")
+	for _, it := range items {
+		esc := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(it.s)
+		fmt.Fprintf(&content, "1 0 0 1 %.1f %.1f Tm (%s) Tj\n", it.x, 842-it.y, esc)
+	}
+	content.WriteString("ET\n")
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sampleInvoice is a small English invoice laid out in columns.
+var sampleInvoice = []pdfText{
+	{50, 50, "Globex Corporation Ltd."}, {50, 64, "1 Main Street"}, {50, 78, "Springfield 12345"},
+	{350, 50, "Invoice No:"}, {440, 50, "GX-1001"},
+	{350, 64, "Invoice Date:"}, {440, 64, "2024-02-01"},
+	{350, 78, "Due Date:"}, {440, 78, "2024-03-02"},
+	{50, 120, "Bill To:"}, {50, 134, "Initech LLC"}, {50, 148, "9 Side Road"}, {50, 162, "Shelbyville 54321"},
+	{50, 220, "Description"}, {300, 220, "Qty"}, {360, 220, "Unit Price"}, {480, 220, "Amount"},
+	{50, 236, "Paper clips"}, {300, 236, "10"}, {360, 236, "2.00"}, {480, 236, "20.00"},
+	{50, 250, "Staplers"}, {300, 250, "2"}, {360, 250, "15.00"}, {480, 250, "30.00"},
+	{360, 290, "Subtotal"}, {480, 290, "50.00"},
+	{360, 304, "Tax 10%"}, {480, 304, "5.00"},
+	{360, 318, "Total USD"}, {480, 318, "55.00"},
+}
+
+func TestExtractCommand(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "invoice.pdf")
+	writeTextPDF(t, good, sampleInvoice)
+	corrupt := filepath.Join(dir, "corrupt.pdf")
+	os.WriteFile(corrupt, []byte("%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nthis is not a pdf"), 0o644)
+	textAsPDF := filepath.Join(dir, "notes.pdf")
+	os.WriteFile(textAsPDF, []byte("just some notes, not a document\n"), 0o644)
+	empty := filepath.Join(dir, "empty.pdf")
+	os.WriteFile(empty, nil, 0o644)
+	missing := filepath.Join(dir, "missing.pdf")
+
+	cases := []struct {
+		name     string
+		files    []string
+		wantErr  bool
+		wantFail []bool // per file: an error line expected
+	}{
+		{"one good file", []string{good}, false, []bool{false}},
+		{"missing file", []string{missing}, true, []bool{true}},
+		{"corrupt pdf", []string{corrupt}, true, []bool{true}},
+		{"text renamed pdf", []string{textAsPDF}, true, []bool{true}},
+		{"empty file", []string{empty}, true, []bool{true}},
+		{"bad files do not stop good ones; order kept", []string{missing, good, corrupt, good}, true, []bool{true, false, true, false}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append([]string{"--json", "--read", "text"}, c.files...)
+			err := runExtract(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("err = %v, want error %v; stderr %s", err, c.wantErr, errOut.String())
+			}
+			if err != nil && !errors.Is(err, errSilent) {
+				t.Errorf("err = %v, want errSilent (exit code 1 after reporting)", err)
+			}
+			sc := bufio.NewScanner(&out)
+			i := 0
+			for sc.Scan() {
+				var l extractLine
+				if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+					t.Fatalf("line %d is not JSON: %v: %s", i, err, sc.Text())
+				}
+				if i >= len(c.files) {
+					t.Fatalf("more lines than files")
+				}
+				if l.File != c.files[i] {
+					t.Errorf("line %d file = %q, want %q", i, l.File, c.files[i])
+				}
+				if (l.Error != "") != c.wantFail[i] {
+					t.Errorf("line %d error = %q, want failure %v", i, l.Error, c.wantFail[i])
+				}
+				if l.Error == "" {
+					if l.ExtractedData == nil || l.Confidence == nil || l.ValidationResults == nil || l.DocumentInfo == nil {
+						t.Fatalf("line %d lacks a section: %s", i, sc.Text())
+					}
+					inv := l.ExtractedData.Invoice
+					if inv.Number != "GX-1001" || inv.Date != "2024-02-01" || inv.DueDate != "2024-03-02" {
+						t.Errorf("header = %q %q %q", inv.Number, inv.Date, inv.DueDate)
+					}
+					if inv.Amounts.Total == nil || *inv.Amounts.Total != 55 || inv.Amounts.Currency != "USD" {
+						t.Errorf("amounts = %+v", inv.Amounts)
+					}
+					if len(l.ExtractedData.LineItems) != 2 {
+						t.Errorf("line items = %+v", l.ExtractedData.LineItems)
+					}
+					if !l.ValidationResults.IsValid {
+						t.Errorf("validation = %+v", l.ValidationResults)
+					}
+					if l.DocumentInfo.Pages != 1 || l.DocumentInfo.Format != "pdf" {
+						t.Errorf("documentInfo = %+v", l.DocumentInfo)
+					}
+				}
+				i++
+			}
+			if i != len(c.files) {
+				t.Errorf("%d lines for %d files", i, len(c.files))
+			}
+		})
+	}
+}
+
+func TestExtractCommandUsage(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"no files", nil},
+		{"bad read mode", []string{"--read", "fast", "x.pdf"}},
+		{"unknown template", []string{"--template", "nope", "x.pdf"}},
+		{"unknown flag", []string{"--colour", "x.pdf"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := runExtract(context.Background(), c.args, func(string) string { return "" }, &out, &errOut)
+			if err == nil {
+				t.Fatalf("no error for %v", c.args)
+			}
+		})
+	}
+}
+
+func TestExtractHumanSummary(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "invoice.pdf")
+	writeTextPDF(t, good, sampleInvoice)
+	var out, errOut bytes.Buffer
+	if err := runExtract(context.Background(), []string{good}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	for _, want := range []string{"GX-1001", "Initech LLC", "55.00", "Validation: valid"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
