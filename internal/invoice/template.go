@@ -32,6 +32,8 @@ type TableRule struct {
 	Body  string `json:"body,omitempty"`
 	// LineSeparator splits the block into lines (a regex; default "\n").
 	LineSeparator string `json:"lineSeparator,omitempty"`
+	// Types coerce named groups ("int", "float", "date") beyond the name conventions.
+	Types map[string]string `json:"types,omitempty"`
 }
 
 // FieldRule reads one field with a regular expression (Python syntax).

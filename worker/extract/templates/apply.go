@@ -335,7 +335,8 @@ func (t *Template) ParseDate(s string) (string, error) {
 
 // applyTable is invoice2data's tables plugin: lines between start and end matching body give
 // their named groups as fields, without overwriting fields already found; names that start
-// or end with "date" are dates, names that start with "amount" are numbers.
+// or end with "date" are dates, names that start with "amount" are numbers, others follow
+// the table's types.
 func (t *Template) applyTable(tb compiledTable, text string, found map[string][]atom, set func(string, []atom), res *Result) error {
 	sm, err := tb.start.search(text)
 	if err != nil || sm == nil {
@@ -355,7 +356,7 @@ func (t *Template) applyTable(tb compiledTable, text string, found map[string][]
 		return err
 	}
 	for _, line := range lines {
-		if strings.Trim(line, "\r\n") == "" {
+		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		m, err := tb.body.search(line)
@@ -375,6 +376,8 @@ func (t *Template) applyTable(tb compiledTable, text string, found map[string][]
 				typ = "date"
 			case strings.HasPrefix(field, "amount"):
 				typ = "float"
+			default:
+				typ = tb.types[field]
 			}
 			a, err := t.coerce(v, typ)
 			if err != nil {

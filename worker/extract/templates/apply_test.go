@@ -94,7 +94,7 @@ func TestApplyShapes(t *testing.T) {
 				"invoice.supplier.address": "Utrecht", "invoice.amounts.currency": "EUR",
 				"invoice.supplier.name": "JSON Shop BV",
 			},
-			extra:   map[string]string{"partner_city": "Utrecht"},
+			extra:   map[string]string{"partner_city": "Utrecht", "customer_since": "2019-02-03", "points": "1204"},
 			sources: map[string]string{"invoice.customer.name": SourceTable, "invoice.supplier.address": SourceTable, "invoice.amounts.currency": SourceStatic},
 		},
 	}

@@ -305,6 +305,12 @@ func parseTemplate(data []byte) (invoice.TemplateSpec, []string, []string, error
 				Start: it.get("start").str(), End: it.get("end").str(), Body: it.get("body").str(),
 				LineSeparator: it.get("line_separator").str(),
 			}
+			if ty := it.get("types"); ty != nil && ty.kind == yaml.MappingNode {
+				tr.Types = map[string]string{}
+				for _, k := range ty.keys {
+					tr.Types[k] = ty.fields[k].str()
+				}
+			}
 			if tr.Start == "" || tr.End == "" || tr.Body == "" {
 				return spec, nil, nil, fmt.Errorf("tables[%d] needs start, end and body", i)
 			}

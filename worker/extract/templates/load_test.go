@@ -70,7 +70,7 @@ func TestLoadFileShapes(t *testing.T) {
 			file: "shop.json", name: "shop", issuer: "JSON Shop BV",
 			keywords: []string{"JSON Shop", "KVK 12345678"}, priority: DefaultPriority,
 			check: func(t *testing.T, tpl *Template) {
-				if len(tpl.Spec.Tables) != 1 || tpl.Spec.Tables[0].Body == "" {
+				if len(tpl.Spec.Tables) != 2 || tpl.Spec.Tables[0].Body == "" || tpl.Spec.Tables[1].Types["points"] != "int" {
 					t.Errorf("tables = %+v", tpl.Spec.Tables)
 				}
 				if tpl.Spec.Fields["date"].Type != "date" {

@@ -75,6 +75,7 @@ type compiledField struct {
 
 type compiledTable struct {
 	start, end, body, sep *pyRegexp
+	types                 map[string]string
 }
 
 // FromSpec compiles a template given in the contract's vocabulary (as stored in an
@@ -167,7 +168,7 @@ func newTemplate(name string, spec invoice.TemplateSpec, order []string, opts []
 		}
 	}
 	for i, tb := range spec.Tables {
-		var ct compiledTable
+		ct := compiledTable{types: tb.Types}
 		for _, p := range []struct {
 			dst **pyRegexp
 			src string
