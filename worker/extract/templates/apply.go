@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -637,7 +638,13 @@ func (t *Template) mapLines(rows []map[string]atom, res *Result) {
 		res.Lines = append(res.Lines, raw)
 		var li invoice.LineItem
 		useful := false
-		for k, v := range row {
+		keys := make([]string, 0, len(row))
+		for k := range row {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // deterministic when a row has two names for one item field
+		for _, k := range keys {
+			v := row[k]
 			switch lineKeys[k] {
 			case "description":
 				if li.Description == "" {

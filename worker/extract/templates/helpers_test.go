@@ -3,6 +3,8 @@ package templates
 import (
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
 
@@ -12,7 +14,7 @@ func mustSpecTemplate(t *testing.T, fields map[string]string, opts ...Option) *T
 	t.Helper()
 	spec := invoice.TemplateSpec{Keywords: []string{"X"}, Fields: map[string]invoice.FieldRule{}}
 	for k, v := range fields {
-		_, r, _, _, err := parseField(k, &node{kind: 8, s: v})
+		_, r, _, _, err := parseField(k, &node{kind: yaml.ScalarNode, s: v})
 		if err != nil {
 			t.Fatal(err)
 		}
