@@ -138,6 +138,12 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			}
 		}
 	}
+	if t.subtotal != nil && t.total != nil && !t.consistent {
+		// Tax is what lies between net and gross when that difference is printed.
+		if diff := round2(t.total.num - t.subtotal.num); diff >= 0 && (t.tax == nil || math.Abs(t.tax.num-diff) > 0.005) && d.hasAmount(diff) {
+			t.tax = &cand{num: diff, score: 0.6, conf: t.total.conf, how: "derived"}
+		}
+	}
 	for _, f := range []struct {
 		path string
 		c    *cand
@@ -165,6 +171,22 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		if len(items) > 0 {
 			data.LineItems = items
 			conf["lineItems"] = clamp01(0.6 * (0.5 + 0.5*ic))
+		}
+		// Net line amounts add up to the subtotal: when no subtotal is labelled, their
+		// sum is it, provided the document prints that amount.
+		if inv.Amounts.Subtotal == nil && len(items) > 0 {
+			sum, all := 0.0, true
+			for _, li := range items {
+				if li.Amount == nil {
+					all = false
+					break
+				}
+				sum += *li.Amount
+			}
+			if sum = round2(sum); all && sum > 0 && d.hasAmount(sum) {
+				inv.Amounts.Subtotal = &sum
+				conf["invoice.amounts.subtotal"] = 0.5
+			}
 		}
 	}
 

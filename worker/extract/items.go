@@ -51,7 +51,10 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			}
 			first := strings.TrimSpace(r.segs[0].text)
 			hasAmt := len(findAmounts(maskDates(r.text, d.order), d.dec)) > 0
-			if hasAmt && stopRow.MatchString(first) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
+			if hasAmt && reGroupSubtotal.MatchString(first) && d.itemsFollow(k, cols) {
+				continue // a group's subtotal inside the table
+			}
+			if hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
 				break
 			}
 			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
@@ -191,4 +194,43 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 		cols[colPrice], cols[colAmount] = cols[colAmount], cols[colPrice]
 	}
 	return cols, true
+}
+
+var reGroupSubtotal = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|zwischensumme|sous-?\s*total|subtotale)`)
+
+// itemsFollow reports whether an item row (an amount in the amount column and words in
+// the description column) comes within three rows after row k, before any stop row.
+func (d *doc) itemsFollow(k int, cols [nKinds]column) bool {
+	for j := k + 1; j < len(d.rows) && j <= k+3; j++ {
+		r := d.rows[j]
+		if stopRow.MatchString(strings.TrimSpace(r.segs[0].text)) || isTotalsRow(r) {
+			return false
+		}
+		words, amount := false, false
+		for _, s := range r.segs {
+			if hasWords(s.text) && s.box.X0 < cols[colAmount].x0 {
+				words = true
+			}
+			if overlaps(s.box.X0, s.box.X1, cols[colAmount], d.unit) && len(findAmounts(maskDates(s.text, d.order), d.dec)) > 0 {
+				amount = true
+			}
+		}
+		if words && amount {
+			return true
+		}
+	}
+	return false
+}
+
+// isTotalsRow reports whether a row starts with a total, subtotal or tax label.
+func isTotalsRow(r row) bool {
+	t := strings.TrimSpace(r.segs[0].text)
+	for _, set := range [][]label{totalLabels, subtotalLabels, taxLabels} {
+		for _, l := range set {
+			if m := l.re.FindStringSubmatchIndex(t); m != nil && m[2] <= 1 {
+				return true
+			}
+		}
+	}
+	return false
 }

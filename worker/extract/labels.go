@@ -28,6 +28,7 @@ var numberLabels = []label{
 	lbl(`invoice\s*(?:no\.?|nr\.?|number|num\.?|#|n°|nº|id)`, 1, "eng"),
 	lbl(`inv\.?\s*(?:no\.?|#)`, 0.9, "eng"),
 	lbl(`(?:bill|receipt|document|doc\.?)\s*(?:no\.?|#|number|num\.?)`, 0.75, "eng"),
+	lbl(`booking\s*(?:id|no\.?|number|ref(?:erence)?)`, 0.85, "eng"),
 	lbl(`(?:handels|schluss|teil|abschlags)?(?:rechnung|gutschrift)(?:\s*\([^)]{0,40}\))*\s*(?:nr\.?|nummer|no\.?|#)`, 1, "deu"),
 	lbl(`rechnungs-?\s?(?:nr\.?|nummer|no\.?)`, 1, "deu"),
 	lbl(`(?:gutschrift|beleg)\s*-?\s*(?:nr\.?|nummer)`, 0.9, "deu"),
@@ -94,7 +95,7 @@ var subtotalLabels = []label{
 	lbl(`total\s*h\.?\s*t\.?|montant\s*h\.?\s*t\.?|total\s*hors\s*taxes?|sous-?\s*total|montant\s*net|base\s*ht`, 1, "fra"),
 	lbl(`base\s*imponible|subtotal|importe\s*neto`, 1, "spa"),
 	lbl(`imponibile|totale\s*imponibile|totale\s*netto`, 1, "ita"),
-	lbl(`exclusief\s*btw|excl\.?\s*btw|totaal\s*excl\.?(?:\s*btw)?|subtotaal|netto\s*bedrag`, 1, "nld"),
+	lbl(`exclusief\s*btw|excl\.?\s*btw|totaal\s*excl\.?(?:\s*btw)?|subtotaal|netto\s*bedrag|grondslag|bedrag\s*excl\.?(?:\s*btw)?`, 1, "nld"),
 	lbl(`positionssumme|warenwert|summe\s*der\s*positionen`, 0.6, "deu"),
 }
 

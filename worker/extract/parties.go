@@ -227,6 +227,11 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 	if sup.name.str == "" {
 		sup = d.companyRow(cus, receipt)
 	}
+	if sup.name.score < 0.5 {
+		if p, ok := d.seatLine(cus); ok {
+			sup = p
+		}
+	}
 	if cus.name.str == "" && !receipt {
 		cus = d.windowBlock(sup)
 	}
@@ -465,4 +470,38 @@ func sectionRest(after string) (string, bool) {
 		return strings.TrimSpace(t[1:]), true
 	}
 	return "", false
+}
+
+var reSeat = regexp.MustCompile(`(?i)(siège\s*social|registered\s*office|sitz\s*der\s*gesellschaft|gesellschaftssitz|geschäftssitz|sede\s*(?:legale|sociale)|domicilio\s*social|statutaire\s*zetel)`)
+
+// seatLine reads the supplier from the legal footer: "NAME" on the line before
+// "Siège social : ..." / "Registered office: ...", or "NAME - Registered office" on one line.
+func (d *doc) seatLine(cus party) (party, bool) {
+	for ri, r := range d.rows {
+		t := rowPlain(r)
+		loc := reSeat.FindStringIndex(t)
+		if loc == nil {
+			continue
+		}
+		before := strings.Trim(strings.TrimSpace(t[:loc[0]]), "-–—,;:| ")
+		name := ""
+		if before != "" && isNameLike(before) && len(strings.Fields(before)) <= 6 {
+			name = before
+		} else if ri > 0 && !cus.rows[ri-1] {
+			prev := rowPlain(d.rows[ri-1])
+			if isNameLike(prev) && len(strings.Fields(prev)) <= 5 && !strings.ContainsAny(prev, "0123456789") {
+				name = prev
+			}
+		}
+		if name == "" {
+			continue
+		}
+		addr := strings.Trim(strings.TrimSpace(t[loc[1]:]), ":-–— ")
+		p := party{name: cand{str: name, score: 0.6, conf: rowConf(r), row: ri, how: "seat"}, rows: map[int]bool{ri: true}}
+		if rePostcode.MatchString(addr) {
+			p.address = cand{str: addr, score: 0.6, conf: rowConf(r), row: ri, how: "seat"}
+		}
+		return p, true
+	}
+	return party{}, false
 }
