@@ -202,3 +202,23 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestInternalErrorHidden: a database failure is a 500 whose body says only "internal error";
+// the cause goes to the log.
+func TestInternalErrorHidden(t *testing.T) {
+	c := databasetest.Open(t)
+	e := newEnv(t, c, nil)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/api/v1/ocr-invoice-jobs", nil).must(t, http.StatusInternalServerError)
+	if r.errCode() != "INTERNAL" || r.errMessage() != "internal error" || len(r.errFields()) != 0 {
+		t.Errorf("error = %s", r.raw)
+	}
+	if strings.Contains(string(r.raw), "sql") {
+		t.Errorf("the body leaks the cause: %s", r.raw)
+	}
+	if !strings.Contains(e.logs.String(), "REST request failed") || !strings.Contains(e.logs.String(), "closed") {
+		t.Errorf("the cause was not logged:\n%s", e.logs)
+	}
+}
