@@ -598,6 +598,23 @@ func TestServerLimitsAndTransports(t *testing.T) {
 		on := newEnv(t, c, nil, graph.Config{Introspection: true})
 		on.ok(`{ __schema { queryType { name } } }`, nil, nil)
 	})
+	t.Run("oversized body is refused", func(t *testing.T) {
+		big := `{"query":"{ ocrTemplates { totalCount } }","variables":{"pad":"` + strings.Repeat("x", 2*graph.MaxRequestBytes) + `"}}`
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(big))
+		req.Header.Set("Content-Type", "application/json")
+		r := e.serve(req)
+		if r.Status != http.StatusRequestEntityTooLarge || r.code(0) != "TOO_LARGE" {
+			t.Fatalf("oversized body: HTTP %d, errors %+v", r.Status, r.Errors)
+		}
+	})
+	t.Run("malformed JSON", func(t *testing.T) {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query": `))
+		req.Header.Set("Content-Type", "application/json")
+		r := e.serve(req)
+		if r.Status != http.StatusBadRequest || r.code(0) != "BAD_REQUEST" {
+			t.Fatalf("malformed JSON: HTTP %d, errors %+v", r.Status, r.Errors)
+		}
+	})
 	t.Run("syntax error", func(t *testing.T) {
 		e.fails(`{ ocrInvoiceJobs { `, nil, "GRAPHQL_PARSE_FAILED")
 	})

@@ -1,10 +1,18 @@
 package graph
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -26,6 +34,9 @@ type Config struct {
 	// Logger receives internal errors. Default slog.Default().
 	Logger *slog.Logger
 }
+
+// MaxRequestBytes bounds a GraphQL request body; a larger one is refused.
+const MaxRequestBytes = 1 << 20
 
 // Defaults of Config.
 const (
@@ -72,12 +83,59 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(depthLimit{Max: cfg.DepthLimit})
-	srv.Use(entgql.Transactioner{
+	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc.Client(),
 		SkipTxFunc: entgql.SkipIfHasFields(mutationsThatEnqueue...),
-	})
+	}})
 	srv.AroundFields(classifyResolverErrors)
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc(cfg.Logger))
-	return srv
+	return checkBody(srv)
+}
+
+// transactioner is entgql.Transactioner made safe for responses that have no operation
+// (a body that is not JSON, for instance): entgql's reads the operation context
+// unconditionally, which panics there.
+type transactioner struct{ entgql.Transactioner }
+
+func (t transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
+	}
+	return t.Transactioner.InterceptResponse(ctx, next)
+}
+
+// checkBody answers requests whose body is over MaxRequestBytes (413, code TOO_LARGE)
+// or, for POST, not JSON (400, code BAD_REQUEST) itself, so that clients get a short,
+// coded error instead of gqlgen's, which echoes the body back.
+func checkBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			writeError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", fmt.Sprintf("request body is larger than %d bytes", MaxRequestBytes))
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")
+			return
+		case strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") && !json.Valid(body):
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body is not valid JSON")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
 }

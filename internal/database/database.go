@@ -32,7 +32,8 @@ const sqliteBusyTimeoutMS = 10000
 //     BEGIN (so concurrent writers wait instead of failing). PATH's directory is created.
 //     "sqlite::memory:" is a private in-memory database (one connection).
 //   - "postgres://..." or "postgresql://...": PostgreSQL through lib/pq. Unknown query
-//     parameters such as search_path are passed to the server as run-time parameters.
+//     parameters such as search_path are passed to the server as run-time parameters;
+//     the session time zone is UTC unless the URL sets timezone.
 func Open(ctx context.Context, rawURL string) (*ent.Client, error) {
 	drv, err := openDriver(ctx, rawURL)
 	if err != nil {
@@ -48,7 +49,7 @@ func openDriver(ctx context.Context, rawURL string) (*entsql.Driver, error) {
 	)
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		driverName, dsn, dia = "postgres", rawURL, dialect.Postgres
+		driverName, dsn, dia = "postgres", withUTC(rawURL), dialect.Postgres
 	case strings.HasPrefix(rawURL, "sqlite:"), strings.HasPrefix(rawURL, "file:"):
 		path := rawURL
 		for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
@@ -118,6 +119,21 @@ func Ping(ctx context.Context, c *ent.Client) error {
 	}
 	defer rows.Close()
 	return rows.Err()
+}
+
+// withUTC sets the session time zone to UTC unless the URL chooses one, so that
+// timestamps read back are UTC whatever the server's default is.
+func withUTC(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw // the driver reports the bad URL
+	}
+	q := u.Query()
+	if q.Get("timezone") == "" && q.Get("TimeZone") == "" {
+		q.Set("timezone", "UTC")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // redact hides the password of a URL for messages.

@@ -192,7 +192,7 @@ func appendErrorLog(prev string, at time.Time, reason string) string {
 	}
 	line := fmt.Sprintf("%s %s", at.UTC().Format(time.RFC3339), reason)
 	if len(line) > MaxErrorLogBytes/2 {
-		line = line[:MaxErrorLogBytes/2]
+		line = strings.ToValidUTF8(line[:MaxErrorLogBytes/2], "")
 	}
 	out := line
 	if prev != "" {
@@ -209,8 +209,8 @@ func appendErrorLog(prev string, at time.Time, reason string) string {
 }
 
 // IsNotProcessing tells whether err says the job is not in a state to be worked on
-// (e.g. cancelled), so a
-// handler can tell "stop, the job was cancelled" from real failures.
+// (e.g. cancelled), so a handler can tell "stop, the job was cancelled" from real
+// failures.
 func IsNotProcessing(err error) bool {
 	return apperr.KindOf(err) == apperr.KindFailedPrecondition
 }
