@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -202,6 +203,7 @@ func groupRows(ws []word) []row {
 	rows := make([]row, 0, len(bands))
 	for _, b := range bands {
 		sort.SliceStable(b.ws, func(i, j int) bool { return b.ws[i].box.X0 < b.ws[j].box.X0 })
+		b.ws = mergeSplitDecimals(b.ws)
 		// Typical word height in the row decides what a wide gap is.
 		hs := make([]float64, len(b.ws))
 		for i, w := range b.ws {
@@ -295,4 +297,32 @@ func FromText(text string) *layout.Document {
 		d.Pages = append(d.Pages, p)
 	}
 	return d
+}
+
+var (
+	reEndsDecimalSep = regexp.MustCompile(`\d[.,]$`)
+	reTwoDigits      = regexp.MustCompile(`^\d{2}\b`)
+)
+
+// mergeSplitDecimals joins amounts that OCR split after the decimal separator
+// ("79." "35" -> "79.35") when the two words nearly touch.
+func mergeSplitDecimals(ws []word) []word {
+	out := ws[:0:0]
+	for i := 0; i < len(ws); i++ {
+		w := ws[i]
+		if i+1 < len(ws) && reEndsDecimalSep.MatchString(w.text) && reTwoDigits.MatchString(ws[i+1].text) {
+			n := ws[i+1]
+			h := w.box.Y1 - w.box.Y0
+			if n.box.X0-w.box.X1 < 0.8*h {
+				w.text += n.text
+				w.box.X1 = n.box.X1
+				w.box.Y0 = min(w.box.Y0, n.box.Y0)
+				w.box.Y1 = max(w.box.Y1, n.box.Y1)
+				w.conf = min(w.conf, n.conf)
+				i++
+			}
+		}
+		out = append(out, w)
+	}
+	return out
 }

@@ -13,6 +13,7 @@ package extract
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -344,13 +345,17 @@ func looksLikeReceipt(d *doc) bool {
 	}
 	lower := strings.ToLower(d.text)
 	score := 0
-	for _, w := range []string{"cash", "change", "rounding", "receipt", "thank you", "cashier", "gst", "tax invoice", "qty", "sdn bhd", "total", "member"} {
+	for _, w := range []string{"cash", "change", "rounding", "receipt", "thank you", "cashier", "gst", "tax invoice", "qty", "sdn bhd", "total", "member", "come again", "tender"} {
 		if strings.Contains(lower, w) {
 			score++
 		}
 	}
+	// Cash handed over and change given back are the mark of a till receipt.
+	if regexp.MustCompile(`(?im)^\W*cash\b.*\d`).MatchString(d.text) && regexp.MustCompile(`(?im)^\W*change\b.*\d`).MatchString(d.text) {
+		score += 2
+	}
 	if _, ok := d.findNumberStrong(); ok {
-		score -= 2
+		score--
 	}
 	return score >= 4
 }

@@ -20,7 +20,7 @@ var (
 	rePostcode  = regexp.MustCompile(`(?:^|[\s,(])(?:[A-Z]{1,2}[- ])?(\d{4,6}|\d{4}\s?[A-Z]{2})[\s,]*\p{L}{2,}|\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\p{L}{3,}\s*[-–]\s*\d{6}\b`)
 	reSenderSep = regexp.MustCompile(`\s+[●•·|–—-]\s+|\s*[●•·|]\s*`)
 	reLabelish  = regexp.MustCompile(`^[\p{L} .\-/()]{2,40}:`)
-	reNoName    = regexp.MustCompile(`(?i)^(?:tel|fax|phone|telefon|tél|e-?mail|www\.|http|iban|bic|swift|ust|vat|tva|btw|steuer|gst|page|seite|date|datum|invoice|rechnung|facture|factuur|factura|fattura|(?:payment\s+|cash\s+|official\s+|sales\s+)?receipt|tax\s*invoice|cash\s*bill|simplified|official|no\.?\s*\d|\d|afleveradres|lieferadresse|lieferanschrift|delivery\s*address|shipping\s*address|adresse\s*de\s*livraison|ship\s*to|deliver\s*to)`)
+	reNoName    = regexp.MustCompile(`(?i)^(?:compan(?:y|ie)\s*(?:reg|no)|co\.?\s*(?:reg|no)|reg\.?\s*no|tel|fax|phone|telefon|tél|e-?mail|www\.|http|iban|bic|swift|ust|vat|tva|btw|steuer|gst|page|seite|date|datum|invoice|rechnung|facture|factuur|factura|fattura|(?:payment\s+|cash\s+|official\s+|sales\s+)?receipt|tax\s*invoice|cash\s*bill|simplified|official|no\.?\s*\d|\d|afleveradres|lieferadresse|lieferanschrift|delivery\s*address|shipping\s*address|adresse\s*de\s*livraison|ship\s*to|deliver\s*to)`)
 )
 
 // isNameLike reports whether s can be a party name.
@@ -51,9 +51,13 @@ func isNameLike(s string) bool {
 
 func cleanName(s string) string {
 	s = nameLabel.ReplaceAllString(strings.TrimSpace(s), "")
-	s = strings.Trim(s, " ,;:")
+	// A company registration number in brackets is not part of the name.
+	s = reRegSuffix.ReplaceAllString(s, "")
+	s = strings.Trim(s, " ,;:-")
 	return s
 }
+
+var reRegSuffix = regexp.MustCompile(`\s*[(\[{]\s*\d[\d\s-]{3,}[A-Z]?\s*[)\]}]?\s*$`)
 
 // blockBelow collects the name and address of a party whose block starts at row ri,
 // in the column [x0,x1]: the first name-like segment, then address rows up to and

@@ -84,24 +84,38 @@ func (d *doc) receiptTotal() (cand, bool) {
 // receiptHeader reads the shop name and address from the first lines of a receipt.
 func (d *doc) receiptHeader() party {
 	p := party{rows: map[int]bool{}}
-	top := min(len(d.rows), 10)
+	top := min(len(d.rows), 8)
 	nameRow := -1
-	// A row with a legal-form suffix, else the first upper-case row of two or more words.
-	for ri := 0; ri < top && nameRow < 0; ri++ {
+	// The shop's name is one of the first lines: prefer a legal-form suffix, upper case,
+	// mostly letters, and an early position; skip OCR noise from logos.
+	bestScore := 0.0
+	for ri := 0; ri < top; ri++ {
 		t := rowPlain(d.rows[ri])
-		if companySuffix.MatchString(t) && isNameLike(t) && !reNoName.MatchString(t) {
-			nameRow = ri
+		if !isNameLike(t) || reNoName.MatchString(t) || reStopAddr.MatchString(t) {
+			continue
+		}
+		sc := 0.0
+		if companySuffix.MatchString(t) {
+			sc += 2
+		}
+		if upperShare(t) > 0.7 {
+			sc += 1
+		}
+		if letterShare(t) > 0.7 {
+			sc += 0.5
+		}
+		if len(strings.Fields(t)) >= 2 {
+			sc += 0.5
+		}
+		if reReceiptPostcode.MatchString(t) || strings.ContainsAny(t, "0123456789") && !companySuffix.MatchString(t) {
+			sc -= 1
+		}
+		sc -= 0.15 * float64(ri)
+		if sc > bestScore {
+			bestScore, nameRow = sc, ri
 		}
 	}
-	if nameRow < 0 {
-		for ri := 0; ri < min(top, 6) && nameRow < 0; ri++ {
-			t := rowPlain(d.rows[ri])
-			if isNameLike(t) && upperShare(t) > 0.7 && len(strings.Fields(t)) >= 2 {
-				nameRow = ri
-			}
-		}
-	}
-	if nameRow < 0 {
+	if nameRow < 0 || bestScore < 1 {
 		return p
 	}
 	name := rowPlain(d.rows[nameRow])
@@ -118,7 +132,7 @@ func (d *doc) receiptHeader() party {
 			end++
 		}
 	}
-	name = strings.TrimSpace(reRegNumber.ReplaceAllString(name, ""))
+	name = cleanName(strings.TrimSpace(reRegNumber.ReplaceAllString(name, "")))
 	p.name = cand{str: name, score: 0.75, conf: rowConf(d.rows[nameRow]), row: nameRow, how: "receipt-top"}
 	p.rows[nameRow] = true
 	// Address: the following lines up to and including the postcode line (and a state
@@ -194,4 +208,22 @@ func upperShare(s string) float64 {
 		return 0
 	}
 	return float64(up) / float64(letters)
+}
+
+// letterShare is the share of letters among the non-space characters of s.
+func letterShare(s string) float64 {
+	letters, n := 0, 0
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			continue
+		}
+		n++
+		if unicode.IsLetter(r) {
+			letters++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(letters) / float64(n)
 }
