@@ -201,7 +201,7 @@ func findAmounts(text string, hint DecimalSep) []amountSpan {
 		// Reject tokens glued to letters or to other digits/separators (ids, dates, times).
 		if a > 0 {
 			p := lastRune(text[:a])
-			if unicode.IsLetter(p) || unicode.IsDigit(p) || p == '/' || p == '.' || p == ':' || p == '-' || p == '_' || p == '#' {
+			if unicode.IsLetter(p) || unicode.IsDigit(p) || p == '/' || p == '.' || p == ':' || p == '-' || p == '#' {
 				continue
 			}
 		}

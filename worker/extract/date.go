@@ -53,9 +53,9 @@ var (
 	reISODate   = regexp.MustCompile(`\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b`)
 	// One pattern per separator so that "19- 21/03/2018" cannot swallow the real date.
 	reNumDates = []*regexp.Regexp{
-		regexp.MustCompile(`\b(\d{1,2})\s?(\.)\s?(\d{1,2})\s?\.\s?(\d{4}|\d{2})\b`),
-		regexp.MustCompile(`\b(\d{1,2})\s?(/)\s?(\d{1,2})\s?/\s?(\d{4}|\d{2})\b`),
-		regexp.MustCompile(`\b(\d{1,2})\s?(-)\s?(\d{1,2})\s?-\s?(\d{4}|\d{2})\b`),
+		regexp.MustCompile(`(\d{1,2})\s?(\.)\s?(\d{1,2})\s?\.\s?(\d{4}|\d{2})\b`),
+		regexp.MustCompile(`(\d{1,2})\s?(/)\s?(\d{1,2})\s?/\s?(\d{4}|\d{2})\b`),
+		regexp.MustCompile(`(\d{1,2})\s?(-)\s?(\d{1,2})\s?-\s?(\d{4}|\d{2})\b`),
 	}
 	reDayMonthY = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th|er|\.|º)?[\s-]*(?:de\s+)?(` + monthAlt + `)[\s,-]*(?:de\s+)?(\d{4}|\d{2})\b`)
 	reMonthDayY = regexp.MustCompile(`(?i)\b(` + monthAlt + `)\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})\b`)

@@ -249,7 +249,8 @@ func (d *doc) amountCands(labels []label, neg, negBefore *regexp.Regexp) []cand 
 	for _, h := range d.findLabels(labels) {
 		r := d.rows[h.row]
 		s := r.segs[h.seg]
-		if neg != nil && neg.MatchString(s.text[h.b:]) {
+		// "Total inclusive GST" is a total even though "GST" follows the label.
+		if neg != nil && neg.MatchString(s.text[h.b:]) && !reInclusiveLabel.MatchString(s.text[h.a:h.b]) {
 			continue
 		}
 		if negBefore != nil && negBefore.MatchString(s.text[:h.a]) {
@@ -364,3 +365,5 @@ func fillerOnly(s string) bool {
 	}
 	return true
 }
+
+var reInclusiveLabel = regexp.MustCompile(`(?i)incl|inkl|inclusive|including|ttc|brutto|gross`)

@@ -74,7 +74,7 @@ var dueLabels = []label{
 }
 
 var totalLabels = []label{
-	lbl(`grand\s*total|total\s*ttc|montant\s*ttc|total\s*(?:amount\s*)?due|amount\s*due|balance\s*due|invoice\s*total|total\s*for\s*this\s*invoice|total\s*amount|total\s*payable|amount\s*payable|total\s*(?:incl\.?|including|inc\.?)(?:\s*(?:vat|tax|gst))?|total\s*sales\s*(?:\(?incl\w*\s*gst\)?)?|rounded\s*total|total\s*inclusive`, 1, "eng"),
+	lbl(`grand\s*total|total\s*ttc|montant\s*ttc|total\s*(?:amount\s*)?due|amount\s*due|balance\s*due|invoice\s*total|total\s*for\s*this\s*invoice|total\s*amount|total\s*payable|amount\s*payable|total\s*(?:incl\.?|including|inc\.?)(?:\s*(?:vat|tax|gst))?|total\s*sales\s*(?:\(?incl\w*\s*gst\)?)?|rounded\s*total|total\s*rounded|total\s*inclusive|nett\s*total|net\s*amount\s*due`, 1, "eng"),
 	lbl(`bruttosumme|bruttobetrag|brutto|gesamtbetrag|rechnungsbetrag|rechnungssumme|endbetrag|gesamtsumme|gesamt\s*brutto|summe\s*brutto|bruttorechnungsbetrag|total\s*brutto`, 1, "deu"),
 	lbl(`total\s*facture|net\s*à\s*payer|montant\s*total|total\s*à\s*payer|somme\s*à\s*payer|montant\s*à\s*payer`, 1, "fra"),
 	lbl(`total\s*factura|importe\s*total|total\s*a\s*pagar`, 1, "spa"),

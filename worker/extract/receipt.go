@@ -56,12 +56,10 @@ func (d *doc) receiptTotal() (cand, bool) {
 			if due <= 0 {
 				continue
 			}
-			// The difference must be printed as a total (or at least somewhere).
-			if votes[due] > 0 {
+			// The difference must be printed as a total, or, when no total could be read,
+			// at least somewhere on the receipt.
+			if votes[due] > 0 || len(votes) == 0 && d.hasAmount(due) {
 				return cand{num: due, score: 1, conf: 0.9, how: "cash-change"}, true
-			}
-			if d.hasAmount(due) {
-				return cand{num: due, score: 0.85, conf: 0.9, how: "cash-change"}, true
 			}
 		}
 	}
@@ -90,7 +88,7 @@ func (d *doc) receiptHeader() party {
 	// mostly letters, and an early position; skip OCR noise from logos.
 	bestScore := 0.0
 	for ri := 0; ri < top; ri++ {
-		t := rowPlain(d.rows[ri])
+		t := fixLegalForm(rowPlain(d.rows[ri]))
 		if !isNameLike(t) || reNoName.MatchString(t) || reStopAddr.MatchString(t) {
 			continue
 		}
@@ -120,6 +118,14 @@ func (d *doc) receiptHeader() party {
 	}
 	name := rowPlain(d.rows[nameRow])
 	end := nameRow
+	// "POPULAR BOOK" / "CO. (M) SDN BHD": a line that starts with the legal form
+	// continues the line above.
+	if nameRow > 0 && reStartsWithForm.MatchString(name) {
+		prev := rowPlain(d.rows[nameRow-1])
+		if isNameLike(prev) && !reNoName.MatchString(prev) && letterShare(prev) > 0.7 {
+			name = prev + " " + name
+		}
+	}
 	// "HOME MASTER HARDWARE &" / "ELECTRICAL": a name broken over two lines.
 	if reTrailAmp.MatchString(name) && nameRow+1 < len(d.rows) {
 		name += " " + rowPlain(d.rows[nameRow+1])
@@ -132,25 +138,36 @@ func (d *doc) receiptHeader() party {
 			end++
 		}
 	}
-	name = cleanName(strings.TrimSpace(reRegNumber.ReplaceAllString(name, "")))
+	name = cleanName(strings.TrimSpace(reRegNumber.ReplaceAllString(fixLegalForm(name), "")))
+	// Nothing after the legal form belongs to the name.
+	if locs := companySuffix.FindAllStringIndex(name, -1); len(locs) > 0 {
+		last := locs[len(locs)-1]
+		cut := last[1]
+		if cut < len(name) && !strings.ContainsRune(" ,.)(", rune(name[cut-1])) {
+			cut = len(name)
+		}
+		if tail := strings.TrimSpace(name[cut:]); tail != "" && !strings.HasPrefix(tail, "(") || strings.HasPrefix(strings.TrimSpace(name[cut:]), "( ") {
+			name = strings.TrimSpace(name[:cut])
+		}
+	}
+	name = strings.Trim(name, " ,;:-|")
 	p.name = cand{str: name, score: 0.75, conf: rowConf(d.rows[nameRow]), row: nameRow, how: "receipt-top"}
 	p.rows[nameRow] = true
 	// Address: the following lines up to and including the postcode line (and a state
 	// line right after it).
 	var addr []string
 	conf := 1.0
-	for k := end + 1; k < len(d.rows) && k <= end+7; k++ {
+	found := false
+	for k := end + 1; k < len(d.rows) && k <= end+8; k++ {
 		t := rowPlain(d.rows[k])
-		if reStopAddr.MatchString(t) {
-			if len(addr) > 0 {
-				break
-			}
+		if reStopAddr.MatchString(t) || reRegLine.MatchString(t) || letterShare(t) < 0.3 {
 			continue
 		}
 		addr = append(addr, t)
 		conf = min(conf, rowConf(d.rows[k]))
 		p.rows[k] = true
 		if reReceiptPostcode.MatchString(t) {
+			found = true
 			if k+1 < len(d.rows) {
 				n := rowPlain(d.rows[k+1])
 				if !strings.ContainsAny(n, "0123456789") && len(strings.Fields(n)) <= 4 && !reStopAddr.MatchString(n) {
@@ -160,6 +177,9 @@ func (d *doc) receiptHeader() party {
 			break
 		}
 	}
+	if !found && len(addr) > 3 {
+		addr = addr[:3]
+	}
 	if len(addr) > 0 {
 		p.address = cand{str: strings.Join(addr, ", "), score: 0.7, conf: conf, row: end + 1, how: "receipt-top"}
 	}
@@ -167,6 +187,9 @@ func (d *doc) receiptHeader() party {
 }
 
 var (
+	reStartsWithForm  = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
+	reRegLine         = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
+	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0]N\.?\s*BHD\b|\b[$5]/B\b`)
 	reReceiptPostcode = regexp.MustCompile(`(?:^|\D)\d{5}(?:\D|$)`)
 	reStopAddr        = regexp.MustCompile(`(?i)(tel|fax|phone|gst|reg\.?\s*no|invoice|receipt|date|cashier|e-?mail|www|http|tax)`)
 )
@@ -226,4 +249,18 @@ func letterShare(s string) float64 {
 		return 0
 	}
 	return float64(letters) / float64(n)
+}
+
+// fixLegalForm repairs common OCR misreadings of Malaysian legal forms
+// ("SON BHD", "SIN BHD" -> "SDN BHD"; "$/B", "5/B" -> "S/B").
+func fixLegalForm(s string) string {
+	return reFormOCR.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasSuffix(m, "/B") {
+			return "S/B"
+		}
+		if strings.Contains(m, ".") {
+			return "SDN. BHD"
+		}
+		return "SDN BHD"
+	})
 }

@@ -171,7 +171,7 @@ var currencySymbols = []struct {
 	code string
 }{
 	{regexp.MustCompile(`€`), "EUR"},
-	{regexp.MustCompile(`(?:^|[^A-Za-z])(?:US)?\$`), "USD"},
+	{regexp.MustCompile(`(?:^|[^A-Za-z$])(?:US)?\$\s?\d[\d,]*\.\d{2}\b`), "USD"},
 	{regexp.MustCompile(`£`), "GBP"},
 	{regexp.MustCompile(`₹|(?:^|[^A-Za-z])Rs\.?\s?-?\d|(?i:rupees)`), "INR"},
 	{regexp.MustCompile(`(?:^|[^A-Za-z])RM\s?\d|\(RM\)|(?:^|\s)RM(?:\s|$)`), "MYR"},
