@@ -91,9 +91,9 @@ var (
 				Columns: []*schema.Column{OcrInvoiceJobsColumns[27], OcrInvoiceJobsColumns[7]},
 			},
 			{
-				Name:    "ocrinvoicejob_status_priority_created_at",
+				Name:    "ocrinvoicejob_status_priority_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[7], OcrInvoiceJobsColumns[8], OcrInvoiceJobsColumns[1]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[7], OcrInvoiceJobsColumns[8], OcrInvoiceJobsColumns[1], OcrInvoiceJobsColumns[0]},
 			},
 		},
 	}

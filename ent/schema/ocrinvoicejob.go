@@ -151,7 +151,9 @@ func (OcrInvoiceJob) Indexes() []ent.Index {
 		index.Fields("updated_at"),
 		index.Fields("template_id"),
 		index.Fields("group_id", "status"),
-		index.Fields("status", "priority", "created_at"),
+		// Ends with id so that filtered counts (entgql's totalCount is COUNT(id)) are
+		// answered from the index alone.
+		index.Fields("status", "priority", "created_at", "id"),
 	}
 }
 
