@@ -58,6 +58,17 @@ type queryField struct {
 	enum     []string // allowed values of a kindEnum field
 	sortable bool
 	nullable bool // the column may hold SQL NULL
+	// emptyIsNull: the API shows "" as null (optional text such as createdBy), so filters and
+	// sorting treat NULL and "" alike.
+	emptyIsNull bool
+}
+
+// isNull is the predicate "the column has no value": NULL, or also "" for emptyIsNull fields.
+func (f queryField) isNull(s *sql.Selector) *sql.Predicate {
+	if f.emptyIsNull {
+		return sql.Or(sql.IsNull(s.C(f.column)), sql.EQ(s.C(f.column), ""))
+	}
+	return sql.IsNull(s.C(f.column))
 }
 
 // querySchema is the set of filterable and sortable fields of one entity.
@@ -378,11 +389,10 @@ func (t target) compare(op string, v any) (selPred, error) {
 // (even when its value is JSON null, as in MongoDB).
 func (t target) exists() selPred {
 	if t.path == nil {
-		col := t.f.column
 		if !t.f.nullable && t.f.kind != kindJSON {
 			return truePred
 		}
-		return func(s *sql.Selector) *sql.Predicate { return sql.NotNull(s.C(col)) }
+		return notSel(t.f.isNull)
 	}
 	j := t.jsonRef()
 	return func(s *sql.Selector) *sql.Predicate {
@@ -406,7 +416,10 @@ func (t target) eq(v any) (selPred, error) {
 		if !t.f.nullable {
 			return falsePred, nil
 		}
-		return func(s *sql.Selector) *sql.Predicate { return sql.IsNull(s.C(col)) }, nil
+		return t.f.isNull, nil
+	}
+	if v == "" && t.f.emptyIsNull {
+		return t.f.isNull, nil
 	}
 	if t.f.kind == kindJSON {
 		return nil, filterError("field %q is an object: compare one of its paths, e.g. %q", t.name, t.name+".key")
@@ -737,16 +750,35 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 	}
 	var terms []func(*sql.Selector)
 	if f.nullable {
-		col := f.column
-		// The CASE is 0 for NULLs: ascending puts NULLs first, descending last.
+		// The CASE is 0 for values the API shows as null: ascending puts them first,
+		// descending last.
 		terms = append(terms, func(sel *sql.Selector) {
 			sel.OrderExprFunc(func(b *sql.Builder) {
-				b.WriteString("CASE WHEN ").Ident(sel.C(col)).WriteString(" IS NULL THEN 0 ELSE 1 END")
+				// Literal SQL: ORDER BY expressions cannot carry arguments.
+				b.WriteString("CASE WHEN ").Ident(sel.C(f.column)).WriteString(" IS NULL")
+				if f.emptyIsNull {
+					b.WriteString(" OR ").Ident(sel.C(f.column)).WriteString(" = ''")
+				}
+				b.WriteString(" THEN 0 ELSE 1 END")
 				if desc {
 					b.WriteString(" DESC")
 				}
 			})
 		})
+	}
+	if f.emptyIsNull {
+		// NULL and "" are one group; NULL would sort apart from "" (and differently on
+		// SQLite and PostgreSQL) without the COALESCE.
+		col := f.column
+		terms = append(terms, func(sel *sql.Selector) {
+			sel.OrderExprFunc(func(b *sql.Builder) {
+				b.WriteString("COALESCE(").Ident(sel.C(col)).WriteString(", '')")
+				if desc {
+					b.WriteString(" DESC")
+				}
+			})
+		})
+		return terms, nil
 	}
 	// No id tie-breaker here: Service.List* append "id DESC" to every order, and a second id
 	// term would stop SQLite from reading the sort column's index (a 100,000-row sort instead

@@ -112,6 +112,15 @@ func compareJSON(a, b any) int {
 		return 1
 	}
 	switch av := a.(type) {
+	case bool:
+		bv := b.(bool)
+		switch {
+		case av == bv:
+			return 0
+		case !av:
+			return -1
+		}
+		return 1
 	case float64:
 		return cmp.Compare(av, b.(float64))
 	case string:
@@ -309,5 +318,30 @@ func TestListJobsDefaultLimit(t *testing.T) {
 	r = e.do("GET", "/api/v1/ocr-invoice-jobs?offset=50", nil).must(t, http.StatusOK)
 	if len(r.list()) != 10 {
 		t.Errorf("second page: %d items, want 10", len(r.list()))
+	}
+}
+
+// checkSortFields lists path with every sort field in both directions and compares the order
+// with the same sort done in Go over all items (nulls lowest, ties by _id descending).
+func checkSortFields(t *testing.T, e *env, path string, fields []string) {
+	t.Helper()
+	all := e.do("GET", path+"?limit=100", nil).must(t, http.StatusOK).list()
+	for _, field := range fields {
+		for _, order := range []string{"asc", "desc"} {
+			t.Run(field+"_"+order, func(t *testing.T) {
+				want := slices.Clone(all)
+				slices.SortStableFunc(want, func(a, b map[string]any) int {
+					c := compareJSON(a[field], b[field])
+					if order == "desc" {
+						c = -c
+					}
+					return cmp.Or(c, -strings.Compare(a["_id"].(string), b["_id"].(string)))
+				})
+				r := e.do("GET", path+"?limit=100&sort="+field+"&order="+order, nil).must(t, http.StatusOK)
+				if got, w := numbersOf(r.list(), "_id"), numbersOf(want, "_id"); !slices.Equal(got, w) {
+					t.Errorf("sort=%s order=%s: %v, want %v", field, order, got, w)
+				}
+			})
+		}
 	}
 }

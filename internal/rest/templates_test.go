@@ -13,6 +13,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 )
 
 func TestTemplates(t *testing.T) {
@@ -79,6 +80,9 @@ func TestTemplates(t *testing.T) {
 		if l.total() != 1 || l.list()[0]["name"] != "acme2" {
 			t.Errorf("search = %v", numbersOf(l.list(), "name"))
 		}
+		e.do("POST", "/api/v1/ocr-templates", map[string]any{"name": "beta", "description": "b", "dpi": 200, "languages": "deu",
+			"pageSegmentationMode": 4, "defaultCurrency": "CHF", "pricePerPage": 0.5}).must(t, http.StatusCreated)
+		t.Run("sort", func(t *testing.T) { checkSortFields(t, e, "/api/v1/ocr-templates", jobs.TemplateSortFields()) })
 	})
 }
 
@@ -132,6 +136,8 @@ func TestGroups(t *testing.T) {
 		if l.total() != 1 {
 			t.Errorf("status filter with search = %v", numbersOf(l.list(), "name"))
 		}
+		e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "march", "description": "spring", "createdBy": "bob"}).must(t, http.StatusCreated)
+		t.Run("sort", func(t *testing.T) { checkSortFields(t, e, "/api/v1/ocr-job-groups", jobs.GroupSortFields()) })
 		jl := e.do("GET", "/api/v1/ocr-invoice-jobs?"+url.Values{"filter": {`{"group":"` + id + `"}`}}.Encode(), nil).must(t, http.StatusOK)
 		if jl.total() != 1 {
 			t.Errorf("jobs of the group: %d", jl.total())
