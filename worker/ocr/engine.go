@@ -104,6 +104,10 @@ func (s *slot) recognize(img *image.Gray, opts Options, dpi int) (*ocrResult, er
 	}
 	_ = s.client.SetPageSegMode(gosseract.PageSegMode(psm))
 	_ = s.client.SetVariable("user_defined_dpi", strconv.Itoa(dpi))
+	// Sauvola's local thresholding keeps text on shaded or coloured table rows and on
+	// unevenly lit photos that one global (Otsu) threshold loses; measured on real
+	// invoices and receipts it never read worse (see the package README).
+	_ = s.client.SetVariable("thresholding_method", "2")
 	if err := s.client.SetImageFromBytes(encodePGM(img)); err != nil {
 		return nil, fmt.Errorf("hand page image to OCR engine: %w", err)
 	}
@@ -157,6 +161,16 @@ func (s *slot) recognize(img *image.Gray, opts Options, dpi int) (*ocrResult, er
 // Page reading policy, measured on real invoices and receipts (see the package doc).
 const (
 	defaultPSM = 3 // fully automatic page segmentation, no OSD
+	// Second reading with PSM 6 (one uniform block) when the first has fewer than
+	// fallbackFewWords words or a weighted mean confidence below fallbackBelowConf,
+	// or, for narrow pages (height above narrowPage times the width: receipts, which
+	// are one column), below fallbackNarrowBelowConf. Ordinary invoice pages read at
+	// about 0.88..0.95 and are not read twice.
+	fallbackPSM             = 6
+	fallbackFewWords        = 20
+	fallbackBelowConf       = 0.70
+	fallbackNarrowBelowConf = 0.90
+	narrowPage              = 1.7
 	// Below this weighted mean confidence, or with many "tall" words, a page may be
 	// sideways or upside down: ask the orientation detector.
 	rotateBelowConf = 0.70
@@ -197,6 +211,28 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 			}
 		}
 	}
+	// Automatic segmentation (PSM 3) sometimes finds no text at all in a narrow
+	// receipt, or breaks it into poorly read fragments; reading the page as one
+	// uniform block (PSM 6) then does much better. Invoices with columns read better
+	// with PSM 3, so it stays first and the better reading wins.
+	b := res.img.Bounds()
+	narrow := float64(b.Dy()) > narrowPage*float64(b.Dx())
+	if opts.PSM == 0 && (len(res.boxes) < fallbackFewWords || res.conf < fallbackBelowConf ||
+		(narrow && res.conf < fallbackNarrowBelowConf)) {
+		o := opts
+		o.PSM = fallbackPSM
+		alt, err := s.recognize(res.img, o, dpi)
+		if err != nil {
+			return nil, 0, err
+		}
+		if debugOCR {
+			fmt.Printf("psm %d reading conf=%.2f score=%.0f vs %.0f\n", fallbackPSM, alt.conf, alt.score, res.score)
+		}
+		if alt.score > res.score {
+			res = alt
+			opts = o
+		}
+	}
 	if res.medianH > 0 && res.medianH < smallText {
 		f := int(math.Ceil(targetText / res.medianH))
 		f = min(max(f, 2), maxUpscale)
@@ -205,6 +241,9 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 			alt, err := s.recognize(upscaleGray(res.img, f), opts, dpi*f)
 			if err != nil {
 				return nil, 0, err
+			}
+			if debugOCR {
+				fmt.Printf("upscaled x%d reading conf=%.2f score=%.0f vs %.0f\n", f, alt.conf, alt.score, res.score)
 			}
 			if alt.score > res.score {
 				res, scale = alt, f
@@ -364,3 +403,4 @@ func median(v []float64) float64 {
 }
 
 var debugOCR = os.Getenv("OCR_DEBUG") != ""
+
