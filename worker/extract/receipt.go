@@ -46,9 +46,15 @@ func (d *doc) receiptTotal() (cand, bool) {
 		}
 	}
 	totals := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
+	// A value's vote is its best label, plus a little for every repetition.
 	votes := map[float64]float64{}
 	for _, c := range totals {
-		votes[round2(c.num)] += c.score
+		v := round2(c.num)
+		if votes[v] == 0 {
+			votes[v] = c.score
+		} else {
+			votes[v] = max(votes[v], c.score) + 0.1
+		}
 	}
 	for _, c := range cash {
 		for _, g := range change {
@@ -189,7 +195,8 @@ func (d *doc) receiptHeader() party {
 var (
 	reStartsWithForm  = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
 	reRegLine         = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
-	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0]N\.?\s*BHD\b|\b[$5]/B\b`)
+	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0]N\.?\s*BHD\b`)
+	reSBOCR           = regexp.MustCompile(`(^|\s)[$5]/B\b`)
 	reReceiptPostcode = regexp.MustCompile(`(?:^|\D)\d{5}(?:\D|$)`)
 	reStopAddr        = regexp.MustCompile(`(?i)(tel|fax|phone|gst|reg\.?\s*no|invoice|receipt|date|cashier|e-?mail|www|http|tax)`)
 )
@@ -254,10 +261,8 @@ func letterShare(s string) float64 {
 // fixLegalForm repairs common OCR misreadings of Malaysian legal forms
 // ("SON BHD", "SIN BHD" -> "SDN BHD"; "$/B", "5/B" -> "S/B").
 func fixLegalForm(s string) string {
+	s = reSBOCR.ReplaceAllString(s, "${1}S/B")
 	return reFormOCR.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasSuffix(m, "/B") {
-			return "S/B"
-		}
 		if strings.Contains(m, ".") {
 			return "SDN. BHD"
 		}

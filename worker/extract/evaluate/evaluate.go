@@ -215,7 +215,10 @@ func NormName(s string) string {
 
 func eqName(a, b string) bool { return NormName(a) == NormName(b) }
 
-func tokens(s string) []string { return strings.Fields(NormName(s)) }
+// tokens splits an address into words: punctuation separates words ("Tampoi,81200").
+func tokens(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
 
 var rePostcodeWord = regexp.MustCompile(`^\d{4,6}$`)
 
