@@ -13,9 +13,10 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/ids"
 )
 
-// now is the default of time fields: the current time in UTC, so that stored and
-// returned timestamps are RFC 3339 UTC on every database.
-func now() time.Time { return time.Now().UTC() }
+// now is the default of time fields: the current time in UTC, to the microsecond (what
+// PostgreSQL stores), so that a saved object equals the object read back on every
+// database and timestamps are RFC 3339 UTC.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // IDMixin gives a schema a 24-hex, time-ordered string id (see internal/ids).
 type IDMixin struct{ mixin.Schema }

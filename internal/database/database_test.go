@@ -90,6 +90,14 @@ func TestEachGivesFreshDatabases(t *testing.T) {
 		if d := tpl.UpdatedAt.Sub(tpl.CreatedAt); len(tpl.ID) != 24 || d < 0 || d > time.Second || tpl.CreatedAt.Location() != time.UTC {
 			t.Errorf("template id/time defaults wrong: %+v", tpl)
 		}
+		// Timestamps read back are UTC on every database (PostgreSQL sessions run in UTC).
+		back, err := c.OcrTemplate.Get(ctx, tpl.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, off := back.CreatedAt.Zone(); off != 0 || !back.CreatedAt.Equal(tpl.CreatedAt) {
+			t.Errorf("created_at read back as %v, stored %v", back.CreatedAt, tpl.CreatedAt)
+		}
 		// The foreign key from job to template is enforced.
 		_, err = c.OcrInvoiceJob.Create().SetJobNumber("J1").SetDocumentName("a.pdf").
 			SetDocumentURL("https://example.com/a.pdf").SetTemplateID("0123456789abcdef01234567").Save(ctx)

@@ -73,8 +73,8 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 // Client returns the ent client the service works on.
 func (s *Service) Client() *ent.Client { return s.client }
 
-// clock returns the current time in UTC.
-func (s *Service) clock() time.Time { return s.now().UTC() }
+// clock returns the current time in UTC, to the microsecond (what PostgreSQL stores).
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // db returns the client of the transaction carried by ctx (a GraphQL mutation run by
 // entgql.Transactioner), or the service's client. Operations that enqueue tasks never
