@@ -50,7 +50,7 @@ func init() {
 const monthAlt = `[A-Za-zÄÖÜäöüéèûôÉÈÛÔ]{3,10}\.?`
 
 var (
-	reISODate   = regexp.MustCompile(`\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b`)
+	reISODate = regexp.MustCompile(`\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b`)
 	// One pattern per separator so that "19- 21/03/2018" cannot swallow the real date.
 	reNumDates = []*regexp.Regexp{
 		regexp.MustCompile(`(\d{1,2})\s?(\.)\s?(\d{1,2})\s?\.\s?(\d{4}|\d{2})\b`),
