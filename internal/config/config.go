@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -48,6 +49,10 @@ type Config struct {
 
 	// QueueDashboard is "off", "read-only" or "on": the asynqmon queue dashboard at /queues.
 	QueueDashboard string
+
+	// FetchAllow lists networks the document fetcher may reach despite its guard against
+	// private, loopback and link-local addresses. Empty (the default) keeps the guard whole.
+	FetchAllow []netip.Prefix
 
 	WorkerConcurrency int  // tasks processed at once by one worker process
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
@@ -246,6 +251,24 @@ func Settings() []Setting {
 					return errors.New("want true or false")
 				}
 				c.StrictPriority = b
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_FETCH_ALLOW_NETS", Flag: "fetch-allow-nets", Commands: workerCmds,
+			Usage: "comma-separated CIDRs the document fetcher may reach although private or loopback (e.g. 127.0.0.0/8 to try local files); empty: none",
+			set: func(c *Config, v string) error {
+				c.FetchAllow = nil
+				for _, f := range strings.Split(v, ",") {
+					if f = strings.TrimSpace(f); f == "" {
+						continue
+					}
+					p, err := netip.ParsePrefix(f)
+					if err != nil {
+						return fmt.Errorf("want CIDRs such as 127.0.0.0/8: %w", err)
+					}
+					c.FetchAllow = append(c.FetchAllow, p.Masked())
+				}
 				return nil
 			},
 		},

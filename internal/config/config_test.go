@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -39,7 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		StrictPriority:         false,
 		ShutdownTimeout:        25 * time.Second,
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
 	}
 }
@@ -141,6 +143,17 @@ func TestLoadSources(t *testing.T) {
 			},
 		},
 		{
+			name: "fetch allow list",
+			cmd:  CmdAll,
+			env:  map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": " 127.0.0.1/8, ::1/128 ,"},
+			check: func(t *testing.T, c Config) {
+				want := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+				if !reflect.DeepEqual(c.FetchAllow, want) {
+					t.Errorf("FetchAllow %v, want %v", c.FetchAllow, want)
+				}
+			},
+		},
+		{
 			name: "bool env false",
 			cmd:  CmdServe,
 			env:  map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "false"},
@@ -202,6 +215,7 @@ func TestLoadErrors(t *testing.T) {
 		{"NaN price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "NaN"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
 		{"bad duration", CmdServe, nil, map[string]string{"OCRINVOICE_SHUTDOWN_TIMEOUT": "soon"}, []string{"OCRINVOICE_SHUTDOWN_TIMEOUT"}},
 		{"bad dashboard", CmdServe, nil, map[string]string{"OCRINVOICE_QUEUE_DASHBOARD": "yes"}, []string{"OCRINVOICE_QUEUE_DASHBOARD", "read-only"}},
+		{"bad fetch net", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "127.0.0.1"}, []string{"OCRINVOICE_FETCH_ALLOW_NETS", "CIDR"}},
 		{"bad bool", CmdServe, nil, map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "maybe"}, []string{"OCRINVOICE_GRAPHQL_INTROSPECTION"}},
 		{"bad port", CmdServe, nil, map[string]string{"PORT": "http"}, []string{"PORT"}},
 		{"two errors at once", CmdServe, nil, map[string]string{"OCRINVOICE_LOG_LEVEL": "x", "OCRINVOICE_LOG_FORMAT": "y"}, []string{"OCRINVOICE_LOG_LEVEL", "OCRINVOICE_LOG_FORMAT"}},
