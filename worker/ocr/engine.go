@@ -403,4 +403,3 @@ func median(v []float64) float64 {
 }
 
 var debugOCR = os.Getenv("OCR_DEBUG") != ""
-

@@ -141,7 +141,7 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 	texts := strings.Split(string(txt), "\f")
 	for i := range pages {
 		if i < len(texts) {
-			pages[i].Text = strings.TrimRight(texts[i], "\n ")
+			pages[i].Text = cleanLayoutText(texts[i])
 		}
 		pages[i].Usable = usableText(pages[i].Lines)
 	}
@@ -264,4 +264,14 @@ func usableText(lines []layout.Line) bool {
 		}
 	}
 	return good >= minUsableRunes && float64(bad) <= 0.05*float64(total)
+}
+
+// cleanLayoutText trims trailing white space from every line of pdftotext -layout
+// output (lines of only tabs and spaces become empty) and drops trailing empty lines.
+func cleanLayoutText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t\r")
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
 }

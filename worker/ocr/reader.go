@@ -341,7 +341,7 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	doc := &layout.Document{Format: FormatPDF, Size: size, Pages: make([]layout.Page, info.Pages)}
+	doc := &layout.Document{Format: FormatPDF, Size: size, Language: opts.Languages, Pages: make([]layout.Page, info.Pages)}
 	var text []textPage
 	if opts.Mode != ModeOCR {
 		text, err = readTextLayer(ctx, path, info.Pages, opts)
@@ -389,7 +389,6 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 		}
 	}
 	doc.DPI = opts.DPI
-	doc.Language = opts.Languages
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(len(r.all))
 	for _, i := range toOCR {

@@ -143,7 +143,7 @@ func TestOCRAccuracyReceipts(t *testing.T) {
 	found := map[string]int{}
 	seen := map[string]int{}
 	start := time.Now()
-	for _, rc := range every(recs, 12) {
+	for _, rc := range every(recs, 8) {
 		doc, err := r.Read(context.Background(), filepath.Join(dir, rc.File), Options{PSM: envInt("OCRINVOICE_OCR_PSM")})
 		if err != nil {
 			t.Errorf("%s: %v", rc.File, err)
