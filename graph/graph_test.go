@@ -641,3 +641,59 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 		t.Errorf("cause not logged: %s", e.log.String())
 	}
 }
+
+// TestSchemaNames pins the names clients code against: entgql's input, order and enum
+// names and the hand-written query and mutation fields.
+func TestSchemaNames(t *testing.T) {
+	e := newEnv(t, databasetest.Open(t), nil, graph.Config{Introspection: true})
+	var out struct {
+		Schema struct {
+			Types []struct {
+				Name        string
+				Fields      []struct{ Name string }
+				EnumValues  []struct{ Name string }
+				InputFields []struct{ Name string }
+			}
+		} `json:"__schema"`
+	}
+	e.ok(`{ __schema { types { name fields { name } enumValues { name } inputFields { name } } } }`, nil, &out)
+	names := map[string][]string{}
+	for _, ty := range out.Schema.Types {
+		var members []string
+		for _, f := range ty.Fields {
+			members = append(members, f.Name)
+		}
+		for _, v := range ty.EnumValues {
+			members = append(members, v.Name)
+		}
+		for _, f := range ty.InputFields {
+			members = append(members, f.Name)
+		}
+		names[ty.Name] = members
+	}
+	want := map[string][]string{
+		"Query":                    {"node", "nodes", "ocrInvoiceJobs", "ocrTemplates", "ocrJobGroups", "ocrInvoiceJob", "ocrInvoiceJobResults"},
+		"Mutation":                 {"createOcrInvoiceJob", "updateOcrInvoiceJob", "cancelOcrInvoiceJob", "retryOcrInvoiceJob", "createOcrTemplate", "updateOcrTemplate", "createOcrJobGroup", "updateOcrJobGroup"},
+		"CreateOcrInvoiceJobInput": {"jobNumber", "documentName", "documentURL", "documentType", "templateID", "groupID", "priority", "createdBy", "metadata"},
+		"OcrInvoiceJobOrderField":  {"CREATED_AT", "UPDATED_AT", "JOB_NUMBER", "STATUS", "PRIORITY"},
+		"OcrInvoiceJobStatus":      {"created", "queued", "processing", "completed", "failed", "cancelled"},
+		"OcrInvoiceJobPriority":    {"low", "medium", "high", "urgent"},
+		"OcrInvoiceJobWhereInput":  {"search", "status", "priorityIn", "jobNumberContainsFold"},
+		"OcrInvoiceJobConnection":  {"totalCount", "pageInfo", "edges"},
+		"OcrInvoiceJob":            {"id", "jobNumber", "progress", "extractedData", "confidence", "validationResults", "cost", "currency", "errorLog", "retryCount", "createdAt", "updatedAt"},
+	}
+	for typ, members := range want {
+		have := strings.Join(names[typ], " ")
+		for _, m := range members {
+			if !strings.Contains(" "+have+" ", " "+m+" ") {
+				t.Errorf("%s has no %s (has: %s)", typ, m, have)
+			}
+		}
+	}
+	// Server-owned fields are not client input.
+	for _, m := range names["CreateOcrInvoiceJobInput"] {
+		if m == "status" || m == "cost" || m == "extractedData" || m == "createdAt" {
+			t.Errorf("CreateOcrInvoiceJobInput exposes server-owned %s", m)
+		}
+	}
+}
