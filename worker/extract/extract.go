@@ -13,7 +13,6 @@ package extract
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 
@@ -351,7 +350,7 @@ func looksLikeReceipt(d *doc) bool {
 		}
 	}
 	// Cash handed over and change given back are the mark of a till receipt.
-	if regexp.MustCompile(`(?im)^\W*cash\b.*\d`).MatchString(d.text) && regexp.MustCompile(`(?im)^\W*change\b.*\d`).MatchString(d.text) {
+	if reCashLine.MatchString(d.text) && reChangeLine.MatchString(d.text) {
 		score += 2
 	}
 	if _, ok := d.findNumberStrong(); ok {

@@ -155,7 +155,7 @@ func (d *doc) findNumber() (cand, bool) {
 	for _, h := range d.findLabels(numberLabels) {
 		// "Invoice Date", "Rechnungsdatum", "invoice total": the weak label is part of another.
 		after := d.rows[h.row].segs[h.seg].text[h.b:]
-		if h.lab.weight < 0.7 && regexp.MustCompile(`(?i)^\s*(?:date|datum|total|summe|period|address|adresse|to\b|from\b|for\b|summary|amount|à|au|de\b)`).MatchString(after) {
+		if h.lab.weight < 0.7 && reWeakNumberFollower.MatchString(after) {
 			continue
 		}
 		for _, src := range d.sources(h) {

@@ -173,7 +173,7 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		if !isSection || h.a > 1 {
 			continue
 		}
-		if regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|number|nummer|id|#|n°|ref|code|vat|tax|tva|btw|ust|care|service|account|since)`).MatchString(s.text[h.b:]) {
+		if reCustomerNotSection.MatchString(s.text[h.b:]) {
 			continue
 		}
 		// "to" alone is too common: only at the start of a segment, followed by a colon.
@@ -204,7 +204,7 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		if (lt == "from" || lt == "von") && !(h.a == 0 && strings.HasPrefix(strings.TrimSpace(after), ":")) {
 			continue
 		}
-		if regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|nummer|number|id|#|ref|code)`).MatchString(after) {
+		if reSupplierNotSection.MatchString(after) {
 			continue
 		}
 		rest, isSection := sectionRest(after)
@@ -430,7 +430,7 @@ func (d *doc) findTaxID(cus party) (cand, bool) {
 					sc += 0.1
 				}
 				// IBAN-looking context is not a tax id.
-				if regexp.MustCompile(`(?i)(iban|konto|account|compte)\s*:?\s*$`).MatchString(before) {
+				if reBankBefore.MatchString(before) {
 					continue
 				}
 				out := tok

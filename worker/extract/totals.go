@@ -50,8 +50,8 @@ func (d *doc) findTotals() totals {
 		}
 		tc[i].score += 0.02 * float64(tc[i].row) / float64(len(d.rows)+1)
 	}
-	sc := d.amountCands(subtotalLabels, regexp.MustCompile(`^\s*(?:\(|%)`), nil)
-	xc := d.amountCands(taxLabels, taxNegative, regexp.MustCompile(`(?i)(?:incl\.?|inkl\.?|including|inclusive|zzgl\.?|plus|exkl\.?|excl\.?|ohne|sans|hors|exclusief)\s*$`))
+	sc := d.amountCands(subtotalLabels, reSubtotalNegative, nil)
+	xc := d.amountCands(taxLabels, taxNegative, reTaxNegativeBefore)
 	tc, sc, xc = dedupe(tc), dedupe(sc), dedupe(xc)
 
 	var out totals
