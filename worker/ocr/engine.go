@@ -3,8 +3,8 @@ package ocr
 import (
 	"fmt"
 	"image"
+	"log/slog"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,13 +30,14 @@ type slot struct {
 	langs  string // languages the client is initialised with; "" before the first use
 	osd    *osdEngine
 	osdErr error
+	log    *slog.Logger
 }
 
-func newSlot() *slot {
+func newSlot(log *slog.Logger) *slot {
 	c := gosseract.NewClient()
 	// Tesseract's debug output ("Estimating resolution as ...") would go to stderr.
 	_ = c.SetVariable("debug_file", "/dev/null")
-	return &slot{client: c}
+	return &slot{client: c, log: log}
 }
 
 func (s *slot) close() {
@@ -193,9 +194,8 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 		return nil, 0, err
 	}
 	scale := 1
-	if debugOCR {
-		fmt.Printf("first reading conf=%.2f tall=%.2f medianH=%.0f words=%d\n", res.conf, res.tall, res.medianH, len(res.boxes))
-	}
+	s.log.Debug("OCR reading", slog.String("pass", "first"), slog.Float64("confidence", res.conf),
+		slog.Float64("tall_share", res.tall), slog.Float64("median_height", res.medianH), slog.Int("words", len(res.boxes)))
 	if (res.conf < rotateBelowConf || res.tall > rotateTallShare) && !opts.NoAutoRotate {
 		if deg, ok := s.orientation(img); ok && deg != 0 {
 			rimg := rotateGray(img, deg)
@@ -203,6 +203,8 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 			if err != nil {
 				return nil, 0, err
 			}
+			s.log.Debug("OCR reading", slog.String("pass", "rotated"), slog.Int("degrees", deg), slog.Float64("confidence", alt.conf),
+				slog.Float64("score", alt.score), slog.Float64("previous_score", res.score))
 			// Tesseract sometimes reads a sideways page well as vertical text, so the
 			// upright reading wins unless it is clearly worse: its lines are what
 			// extraction needs.
@@ -225,9 +227,8 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 		if err != nil {
 			return nil, 0, err
 		}
-		if debugOCR {
-			fmt.Printf("psm %d reading conf=%.2f score=%.0f vs %.0f\n", fallbackPSM, alt.conf, alt.score, res.score)
-		}
+		s.log.Debug("OCR reading", slog.String("pass", "psm6"), slog.Float64("confidence", alt.conf),
+			slog.Float64("score", alt.score), slog.Float64("previous_score", res.score))
 		if alt.score > res.score {
 			res = alt
 			opts = o
@@ -242,9 +243,8 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 			if err != nil {
 				return nil, 0, err
 			}
-			if debugOCR {
-				fmt.Printf("upscaled x%d reading conf=%.2f score=%.0f vs %.0f\n", f, alt.conf, alt.score, res.score)
-			}
+			s.log.Debug("OCR reading", slog.String("pass", "upscaled"), slog.Int("factor", f), slog.Float64("confidence", alt.conf),
+				slog.Float64("score", alt.score), slog.Float64("previous_score", res.score))
 			if alt.score > res.score {
 				res, scale = alt, f
 			}
@@ -401,5 +401,3 @@ func median(v []float64) float64 {
 	sort.Float64s(s)
 	return s[len(s)/2]
 }
-
-var debugOCR = os.Getenv("OCR_DEBUG") != ""

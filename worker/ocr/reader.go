@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -92,6 +93,9 @@ type Config struct {
 	// TessdataDir overrides where Tesseract's *.traineddata files are looked up for
 	// language validation; default: Tesseract's own data path.
 	TessdataDir string
+	// Logger receives Debug records about each page's readings (confidence, second
+	// readings, rotation); nil discards them.
+	Logger *slog.Logger
 }
 
 // Reader reads documents. It is safe for concurrent use; Close it when done.
@@ -114,9 +118,13 @@ func NewReader(cfg Config) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	r := &Reader{slots: make(chan *slot, n), langs: langs, done: make(chan struct{})}
 	for range n {
-		s := newSlot()
+		s := newSlot(log)
 		r.all = append(r.all, s)
 		r.slots <- s
 	}
