@@ -402,7 +402,11 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 	for _, i := range toOCR {
 		g.Go(func() error {
 			w, h := info.Sizes[i][0]*scale, info.Sizes[i][1]*scale
-			img, err := rasterise(gctx, path, i+1, int64(w*h*1.1)+4096, opts)
+			budget := int64(w*h*1.1) + 4096
+			if w*h == 0 { // pdfinfo gave no size: the pixel limit is the only bound
+				budget = opts.MaxPixels + 4096
+			}
+			img, err := rasterise(gctx, path, i+1, budget, opts)
 			if err != nil {
 				return err
 			}
