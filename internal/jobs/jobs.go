@@ -112,11 +112,8 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 	if err != nil {
 		return nil, err
 	}
-	if exists, err := s.client.OcrInvoiceJob.Query().Where(ocrinvoicejob.JobNumber(r.JobNumber)).Exist(ctx); err != nil {
-		return nil, internal("check jobNumber", err)
-	} else if exists {
-		return nil, duplicateJobNumber(r.JobNumber)
-	}
+	// The unique index on job_number decides duplicates (also between racing
+	// requests); no read before the insert.
 	now := s.clock()
 	j, err := s.client.OcrInvoiceJob.Create().
 		SetJobNumber(r.JobNumber).
@@ -133,9 +130,18 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		SetUpdatedAt(now).
 		Save(ctx)
 	if err != nil {
-		return nil, mapDBError("create job", err)
+		err = mapDBError("create job", err)
+		if isJobNumberConflict(err) {
+			return nil, duplicateJobNumber(r.JobNumber)
+		}
+		return nil, err
 	}
 	return s.enqueue(ctx, j), nil
+}
+
+func isJobNumberConflict(err error) bool {
+	e := apperr.As(err)
+	return e != nil && e.Kind == apperr.KindConflict && len(e.Details) > 0 && e.Details[0].Field == "jobNumber"
 }
 
 func duplicateJobNumber(n string) error {
