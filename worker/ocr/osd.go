@@ -1,9 +1,14 @@
 package ocr
 
 /*
-#cgo LDFLAGS: -ltesseract
+#cgo LDFLAGS: -ltesseract -llept
 #include <stdlib.h>
 #include <tesseract/capi.h>
+#include <leptonica/allheaders.h>
+
+static void ocrinvoice_quiet_leptonica(void) {
+	setMsgSeverity(L_SEVERITY_NONE);
+}
 
 static int ocrinvoice_osd_init(TessBaseAPI* h) {
 	int rc = TessBaseAPIInit3(h, NULL, "osd");
@@ -28,6 +33,11 @@ import (
 	"image"
 	"unsafe"
 )
+
+// quietLeptonica stops leptonica (Tesseract's image library) from printing its
+// internal warnings ("Error in boxClipToRectangle: box outside rectangle") to stderr
+// for every odd page; they say nothing the caller can act on. It is process-wide.
+func quietLeptonica() { C.ocrinvoice_quiet_leptonica() }
 
 // osdEngine is Tesseract's orientation and script detection (osd.traineddata) on its
 // own API handle. gosseract does not expose orientation detection, so this small

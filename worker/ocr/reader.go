@@ -114,6 +114,7 @@ func NewReader(cfg Config) (*Reader, error) {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
+	quietLeptonica()
 	langs, err := installedLanguages(cfg.TessdataDir)
 	if err != nil {
 		return nil, err
