@@ -201,20 +201,40 @@ func groupRows(ws []word) []row {
 		}
 	}
 	rows := make([]row, 0, len(bands))
-	for _, b := range bands {
+	// Each row's typical word height decides what a wide gap is. The page's typical
+	// space (the median gap between neighbouring words, in heights) raises the bar
+	// where a reader's word boxes leave wide spaces, as OCR boxes do.
+	heights := make([]float64, len(bands))
+	var ratios []float64
+	for bi, b := range bands {
 		sort.SliceStable(b.ws, func(i, j int) bool { return b.ws[i].box.X0 < b.ws[j].box.X0 })
 		b.ws = mergeSplitDecimals(b.ws)
-		// Typical word height in the row decides what a wide gap is.
 		hs := make([]float64, len(b.ws))
 		for i, w := range b.ws {
 			hs[i] = w.box.Y1 - w.box.Y0
 		}
 		sort.Float64s(hs)
-		h := hs[len(hs)/2]
+		// OCR boxes hug the glyphs ("mme" is lower than "Mü"): use the line's full
+		// height when it is larger.
+		h := max(hs[len(hs)/2], 0.8*(b.y1-b.y0))
+		heights[bi] = h
+		for i := 1; i < len(b.ws); i++ {
+			if g := b.ws[i].box.X0 - b.ws[i-1].box.X1; g > 0 && h > 0 {
+				ratios = append(ratios, g/h)
+			}
+		}
+	}
+	factor := 0.9
+	if len(ratios) >= 8 {
+		sort.Float64s(ratios)
+		factor = max(factor, 1.8*ratios[len(ratios)/2])
+	}
+	for bi, b := range bands {
+		h := heights[bi]
 		var segs []segment
 		start := 0
 		for i := 1; i <= len(b.ws); i++ {
-			if i == len(b.ws) || b.ws[i].box.X0-b.ws[i-1].box.X1 > 0.9*h {
+			if i == len(b.ws) || b.ws[i].box.X0-b.ws[i-1].box.X1 > factor*h {
 				segs = append(segs, newSegment(b.ws[start:i]))
 				start = i
 			}
