@@ -88,7 +88,8 @@ func start(t *testing.T, getenv func(string) string, args ...string) *process {
 			t.Errorf("%v did not stop", args)
 		}
 	})
-	if args[0] != "serve" && args[0] != "all" {
+	listens := args[0] == "serve" || args[0] == "all" || (args[0] == "worker" && getenv("OCRINVOICE_HEALTH_ADDR") != "")
+	if !listens {
 		return p
 	}
 	select {
@@ -364,10 +365,12 @@ func TestServeReadinessFollowsRedis(t *testing.T) {
 }
 
 // TestWorkerTakesTasks runs the worker alone on an external Redis and checks that it
-// takes a task from each priority queue (the handler's outcome is the pipeline's business).
+// takes a task from each priority queue (the handler's outcome is the pipeline's business),
+// registers its concurrency and queue weights, and serves its probes.
 func TestWorkerTakesTasks(t *testing.T) {
 	rs := redistest.Start(t)
-	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL()}), "worker", "--concurrency", "2")
+	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL(), "OCRINVOICE_HEALTH_ADDR": "127.0.0.1:0"}),
+		"worker", "--concurrency", "2")
 	opt := asynq.RedisClientOpt{Addr: rs.Addr}
 	qc := tasks.NewClient(opt)
 	defer qc.Close()
@@ -397,6 +400,12 @@ func TestWorkerTakesTasks(t *testing.T) {
 				t.Fatalf("task %s in %s still %v; worker log:\n%s", id, queue, info.State, p.stderr)
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// The probe listener answers the probes and nothing else.
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/graphql": 404, "/api/v1/ocr-invoice-jobs": 404} {
+		if code, b := p.request(t, "GET", path, ""); code != want {
+			t.Errorf("worker GET %s = %d, want %d: %s", path, code, want, b)
 		}
 	}
 	servers, err := insp.Servers()
@@ -510,6 +519,7 @@ func TestStartupErrors(t *testing.T) {
 	}{
 		{"port in use", []string{"serve"}, map[string]string{"OCRINVOICE_ADDR": busy.Addr().String(), "REDIS_URL": rs.URL()}, "listen on"},
 		{"port in use with private redis", []string{"all"}, map[string]string{"OCRINVOICE_ADDR": busy.Addr().String()}, "listen on"},
+		{"worker probe port in use", []string{"worker"}, map[string]string{"OCRINVOICE_HEALTH_ADDR": busy.Addr().String(), "REDIS_URL": rs.URL()}, "listen on"},
 		{"bad database url", []string{"serve"}, map[string]string{"DATABASE_URL": "mysql://x", "REDIS_URL": rs.URL()}, "DATABASE_URL"},
 		{"bad flag", []string{"worker", "--concurrency", "0"}, nil, "--concurrency"},
 		{"unknown flag", []string{"migrate", "--addr", "x:1"}, nil, "addr"},

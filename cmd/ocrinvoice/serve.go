@@ -63,11 +63,8 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 			DepthLimit:      d.cfg.GraphQLDepthLimit,
 			Logger:          d.logger,
 		}),
-		REST: rest.NewHandler(d.svc, d.logger),
-		Checks: []server.Check{
-			{Name: "database", Func: func(ctx context.Context) error { return database.Ping(ctx, d.db) }},
-			{Name: "redis", Func: func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }},
-		},
+		REST:            rest.NewHandler(d.svc, d.logger),
+		Checks:          readinessChecks(d),
 		Extra:           extra,
 		ShutdownTimeout: d.cfg.ShutdownTimeout,
 	})
@@ -85,4 +82,12 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		slog.String("queues", d.cfg.QueueDashboard))
 	listenHook(ctx)(addr)
 	return srv, nil
+}
+
+// readinessChecks are what /readyz asks: the database and the queue's Redis answer.
+func readinessChecks(d *deps) []server.Check {
+	return []server.Check{
+		{Name: "database", Func: func(ctx context.Context) error { return database.Ping(ctx, d.db) }},
+		{Name: "redis", Func: func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }},
+	}
 }

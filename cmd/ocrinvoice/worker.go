@@ -12,6 +12,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/server"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
 
@@ -45,12 +46,49 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer d.close() // after the worker has drained its tasks
+
+	// The probe listener binds before the worker starts, so a bind error ends the command
+	// before it takes a task; it keeps answering while the worker drains.
+	var probes *server.Server
+	if cfg.HealthAddr != "" {
+		if probes, err = server.New(server.Options{
+			Addr: cfg.HealthAddr, Logger: logger, Checks: readinessChecks(d), ShutdownTimeout: cfg.ShutdownTimeout,
+		}); err != nil {
+			return err
+		}
+		if err := probes.Listen(); err != nil {
+			return err
+		}
+		listenHook(ctx)(probes.Addr().String())
+	}
 	w, err := startWorker(ctx, d)
 	if err != nil {
+		if probes != nil {
+			_ = probes.Close()
+		}
 		return err
 	}
-	<-ctx.Done()
-	return w.stop()
+	if probes == nil {
+		<-ctx.Done()
+		return w.stop()
+	}
+	// Serve the probes until ctx ends; then stop the worker and only then the probes.
+	probeCtx, stopProbes := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- probes.Serve(probeCtx) }()
+	var serveErr error
+	probesDone := false
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served: // the probe listener failed: stop the worker too
+		probesDone = true
+	}
+	err = w.stop()
+	stopProbes()
+	if !probesDone {
+		serveErr = <-served
+	}
+	return errors.Join(serveErr, err)
 }
 
 // queueWorker is a running asynq server and the handler resources it uses.

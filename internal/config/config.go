@@ -32,7 +32,9 @@ type Config struct {
 	// Command is the subcommand the configuration was loaded for ("serve", "worker", ...).
 	Command string
 
-	Addr        string // HTTP listen address, host:port
+	Addr string // HTTP listen address, host:port
+	// HealthAddr is where a worker serves /healthz, /readyz and /metrics; empty: nowhere.
+	HealthAddr  string
 	DatabaseURL string // "sqlite:PATH" or "postgres://..."
 	// RedisURL is empty when the process should start a private redis-server.
 	RedisURL string
@@ -105,6 +107,17 @@ func Settings() []Setting {
 					return fmt.Errorf("want host:port: %w", err)
 				}
 				c.Addr = v
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_HEALTH_ADDR", Flag: "health-addr", Commands: []string{CmdWorker},
+			Usage: "address (host:port) where the worker serves /healthz, /readyz and /metrics; empty: not served",
+			set: func(c *Config, v string) error {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return fmt.Errorf("want host:port: %w", err)
+				}
+				c.HealthAddr = v
 				return nil
 			},
 		},

@@ -204,6 +204,7 @@ func TestLoadErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"bad addr", CmdServe, nil, map[string]string{"OCRINVOICE_ADDR": "8080"}, []string{"OCRINVOICE_ADDR", "host:port"}},
+		{"bad health addr", CmdWorker, nil, map[string]string{"OCRINVOICE_HEALTH_ADDR": "9090"}, []string{"OCRINVOICE_HEALTH_ADDR", "host:port"}},
 		{"bad addr flag", CmdServe, []string{"--addr", "nope"}, nil, []string{"--addr", "host:port"}},
 		{"bad database", CmdMigrate, nil, map[string]string{"DATABASE_URL": "mysql://x"}, []string{"DATABASE_URL", "sqlite:PATH"}},
 		{"empty sqlite path", CmdMigrate, nil, map[string]string{"DATABASE_URL": "sqlite:"}, []string{"DATABASE_URL", "needs a path"}},

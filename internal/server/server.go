@@ -38,12 +38,13 @@ type Check struct {
 	Func func(ctx context.Context) error
 }
 
-// Options configures a Server. GraphQL and REST are required.
+// Options configures a Server. Without GraphQL and REST handlers the server answers only
+// /healthz, /readyz and /metrics (a worker's probe listener).
 type Options struct {
 	Addr   string       // listen address, host:port (port 0 picks a free port)
 	Logger *slog.Logger // request log and lifecycle events; nil discards
 
-	GraphQL http.Handler // served at /graphql
+	GraphQL http.Handler // served at /graphql, with GraphiQL at /playground and / redirecting there
 	REST    http.Handler // serves the full paths /api/v1/... and /openapi.json
 	// Extra routes mounted as given (pattern -> handler), e.g. a queue dashboard.
 	Extra map[string]http.Handler
@@ -65,11 +66,9 @@ type Server struct {
 	ln      net.Listener
 }
 
-// New builds the server and its routes. It does no I/O.
+// New builds the server and its routes. It does no I/O and fails on nothing today; the
+// error is kept for options that need validation.
 func New(opts Options) (*Server, error) {
-	if opts.GraphQL == nil || opts.REST == nil {
-		return nil, errors.New("build HTTP server: GraphQL and REST handlers are required")
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -78,11 +77,15 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, logger: opts.Logger, metrics: newMetrics()}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", opts.GraphQL)
-	mux.Handle("GET /playground", playground.Handler("ocrinvoice GraphQL", "/graphql"))
-	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
-	mux.Handle("/api/v1/", opts.REST)
-	mux.Handle("/openapi.json", opts.REST)
+	if opts.GraphQL != nil {
+		mux.Handle("/graphql", opts.GraphQL)
+		mux.Handle("GET /playground", playground.Handler("ocrinvoice GraphQL", "/graphql"))
+		mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
+	}
+	if opts.REST != nil {
+		mux.Handle("/api/v1/", opts.REST)
+		mux.Handle("/openapi.json", opts.REST)
+	}
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)

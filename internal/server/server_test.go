@@ -73,12 +73,15 @@ func do(t *testing.T, h http.Handler, method, target string) *httptest.ResponseR
 	return rec
 }
 
-func TestNewRequiresHandlers(t *testing.T) {
-	if _, err := New(Options{REST: named("rest")}); err == nil {
-		t.Error("New without GraphQL succeeded")
+func TestProbeOnlyServer(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := New(Options{GraphQL: named("graphql")}); err == nil {
-		t.Error("New without REST succeeded")
+	for target, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/graphql": 404, "/playground": 404, "/": 404, "/api/v1/ocr-invoice-jobs": 404, "/openapi.json": 404} {
+		if rec := do(t, s.Handler(), "GET", target); rec.Code != want {
+			t.Errorf("GET %s = %d, want %d", target, rec.Code, want)
+		}
 	}
 }
 
