@@ -579,3 +579,19 @@ func TestHelp(t *testing.T) {
 		t.Error("migrate help lists a worker flag")
 	}
 }
+
+// TestNoRedisServerInstalled: with REDIS_URL unset and no redis-server on PATH, serve says
+// which package to install (or to set REDIS_URL) instead of failing obscurely.
+func TestNoRedisServerInstalled(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	var out, errb syncBuffer
+	err := run(context.Background(), []string{"serve"}, testEnv(t, nil), &out, &errb)
+	if err == nil {
+		t.Fatal("serve started without redis-server")
+	}
+	for _, want := range []string{"apt-get install redis-server", "REDIS_URL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}

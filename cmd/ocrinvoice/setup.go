@@ -76,11 +76,8 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	if redisURL == "" {
 		rs, err := redisproc.Start(context.WithoutCancel(ctx), "")
 		if err != nil {
-			if errors.Is(err, redisproc.ErrNotInstalled) {
-				return nil, fmt.Errorf("REDIS_URL is unset and the private Redis cannot start: %w; "+
-					"on Debian/Ubuntu: apt-get install redis-server", err)
-			}
-			return nil, fmt.Errorf("start private redis-server: %w", err)
+			// ErrNotInstalled already names the package to install and REDIS_URL.
+			return nil, fmt.Errorf("REDIS_URL is unset, so start a private redis-server: %w", err)
 		}
 		d.closers = append(d.closers, func() error {
 			logger.Info("Stopping private redis-server", slog.String("addr", rs.Addr))
