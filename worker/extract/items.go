@@ -2,6 +2,7 @@ package extract
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -37,11 +38,20 @@ var stopRow = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|subtotale|sous
 func (d *doc) findItems() ([]invoice.LineItem, float64) {
 	var items []invoice.LineItem
 	confSum, confN := 0.0, 0
+	firstHeader := ""
 	for ri := 0; ri < len(d.rows); ri++ {
 		cols, ok := d.headerColumns(ri)
 		if !ok {
 			continue
 		}
+		// Later tables count only when they repeat the first table's header (a table
+		// continued on the next page), not when they are other tables (allowances,
+		// tax breakdowns).
+		hdr := headerSignature(d.rows[ri])
+		if firstHeader != "" && hdr != firstHeader {
+			continue
+		}
+		before := len(items)
 		var pending []string
 		k := ri + 1
 		for ; k < len(d.rows); k++ {
@@ -59,6 +69,9 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			}
 			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
 				break // a gap: a new section starts
+			}
+			if len(items) > 0 && len(r.segs) == 1 && isLabelOnly(r.segs[0].text) && len(strings.Fields(r.segs[0].text)) <= 3 && r.segs[0].box.X0 <= d.rows[ri].box.X0+d.unit {
+				break // a section heading ("Zahlungsbedingungen:")
 			}
 			var li invoice.LineItem
 			var desc []string
@@ -96,6 +109,9 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			items = append(items, li)
 			confSum += conf
 			confN++
+		}
+		if firstHeader == "" && len(items) > before {
+			firstHeader = hdr
 		}
 		ri = k - 1
 	}
@@ -233,4 +249,22 @@ func isTotalsRow(r row) bool {
 		}
 	}
 	return false
+}
+
+// headerSignature is the sorted list of a header row's column words.
+func headerSignature(r row) string {
+	var ws []string
+	for _, s := range r.segs {
+		for _, w := range s.words {
+			t := strings.ToLower(strings.Trim(w.text, ".:()[]"))
+			for k := colKind(0); k < nKinds; k++ {
+				if headerWords[k].MatchString(t) {
+					ws = append(ws, t)
+					break
+				}
+			}
+		}
+	}
+	sort.Strings(ws)
+	return strings.Join(ws, " ")
 }
