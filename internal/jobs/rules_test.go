@@ -71,7 +71,13 @@ func TestValidateDocumentURL(t *testing.T) {
 	}{
 		{"https://example.com/a.pdf", true},
 		{"http://10.0.0.1:8080/a.png", true},
-		{"upload://0123456789abcdef01234567", true},
+		{"upload://" + strings.Repeat("0123456789abcdef", 4), true},
+		{"upload://0123456789abcdef01234567", false}, // not a SHA-256
+		{"upload://" + strings.Repeat("0123456789ABCDEF", 4), false},
+		{"upload://../../etc/passwd", false},
+		{"upload://" + strings.Repeat("0123456789abcdef", 4) + "/../x", false},
+		{"upload://" + strings.Repeat("0123456789abcdef", 4) + "?x=1", false},
+		{"upload:" + strings.Repeat("0123456789abcdef", 4), false},
 		{"HTTPS://EXAMPLE.COM/A.PDF", true},
 		{"", false},
 		{"example.com/a.pdf", false},

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // Enumerations of the contract.
@@ -35,8 +36,9 @@ const (
 )
 
 // UploadScheme is the URL scheme of documents uploaded to the service itself
-// ("upload://<key>"); the worker resolves the key in its upload store.
-const UploadScheme = "upload"
+// ("upload://<key>", key the document's SHA-256 in lowercase hex); the worker resolves
+// the key in its upload store (internal/uploads).
+const UploadScheme = uploads.Scheme
 
 // fieldErrors collects validation problems, each naming its contract field.
 type fieldErrors []apperr.Detail
@@ -77,8 +79,10 @@ func (f *fieldErrors) enum(field, v string, allowed []string) {
 	}
 }
 
-// ValidateDocumentURL checks that raw is an absolute http(s) URL with a host, or an
-// upload://KEY URL, of at most MaxDocumentURLLen characters.
+// ValidateDocumentURL checks that raw is an absolute http(s) URL with a host, or exactly
+// upload://KEY with KEY 64 lowercase hex characters (what POST /api/v1/uploads returns;
+// nothing else, so an upload URL can never name a path outside the store), of at most
+// MaxDocumentURLLen characters.
 func ValidateDocumentURL(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("is required")
@@ -102,13 +106,13 @@ func ValidateDocumentURL(raw string) error {
 			return fmt.Errorf("must not carry credentials")
 		}
 	case UploadScheme:
-		if u.Host == "" && u.Opaque == "" {
-			return fmt.Errorf("upload URL must name the upload (upload://KEY)")
+		if _, err := uploads.KeyFromURL(raw); err != nil {
+			return fmt.Errorf("upload URL must be upload://KEY with KEY the %d lowercase hex characters returned by the upload", uploads.KeyLen)
 		}
 	case "":
 		return fmt.Errorf("must be an absolute http(s) URL")
 	default:
-		return fmt.Errorf("scheme %q is not supported (use http or https)", u.Scheme)
+		return fmt.Errorf("scheme %q is not supported (use http, https or upload)", u.Scheme)
 	}
 	return nil
 }

@@ -1,0 +1,326 @@
+// Package uploads stores documents uploaded to the service, content-addressed by their
+// SHA-256: the key of an upload is the lowercase hex digest of its bytes, its URL is
+// "upload://<key>", and storing the same bytes twice yields the same key and one file.
+//
+// A Store is a directory (by default <OCRINVOICE_DATA_DIR>/uploads) holding one file per
+// key. Put writes to a temporary file in that directory and renames it into place, so a
+// reader never sees a partial upload and a refused or interrupted upload leaves nothing
+// behind. Only the document formats the worker can read are accepted (PDF, PNG, JPEG,
+// TIFF, BMP), recognised by their first bytes, never by a declared type or file name.
+//
+// The package is a leaf: the API (REST and GraphQL) writes through it and the worker's
+// fetcher reads through it; errors that are the client's fault are *apperr.Error values
+// (TooLarge, Invalid, UnsupportedMediaType, NotFound) that also match the sentinels below
+// with errors.Is.
+package uploads
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+)
+
+// Scheme is the URL scheme of uploaded documents: "upload://<key>".
+const Scheme = "upload"
+
+// prefix is what every upload URL starts with.
+const prefix = Scheme + "://"
+
+// KeyLen is the length of a key: a SHA-256 digest in lowercase hex.
+const KeyLen = sha256.Size * 2
+
+// DefaultMaxBytes is the default size limit of one upload (50 MiB).
+const DefaultMaxBytes int64 = 50 << 20
+
+// Sentinel errors, matched with errors.Is.
+var (
+	ErrTooLarge    = errors.New("upload too large")
+	ErrEmpty       = errors.New("upload is empty")
+	ErrUnsupported = errors.New("unsupported document format")
+	ErrInvalidKey  = errors.New("invalid upload key")
+	ErrNotFound    = errors.New("upload not found")
+)
+
+// tempPrefix starts the names of files being written; a key (hex) never does.
+const tempPrefix = ".tmp-"
+
+// staleTemp is how old a leftover temporary file (from a crashed process) must be before
+// New removes it; no upload takes this long, so no live write is ever removed.
+const staleTemp = 24 * time.Hour
+
+// Upload describes one stored document.
+type Upload struct {
+	Key    string // SHA-256 of the bytes, 64 lowercase hex characters
+	URL    string // "upload://" + Key, what a job's documentUrl names
+	SHA256 string // the same digest as Key, for clients that check integrity
+	Size   int64  // bytes
+	// ContentType is the MIME type detected from the first bytes: application/pdf,
+	// image/png, image/jpeg, image/tiff or image/bmp.
+	ContentType string
+	// DocumentType is the job document type of that format: pdf, png, jpg, tiff or bmp.
+	DocumentType string
+}
+
+// Store is a directory of uploads. It is safe for concurrent use, also by several
+// processes sharing the directory.
+type Store struct {
+	dir string
+}
+
+// New opens the store in dir, creating the directory when missing, and removes temporary
+// files that crashed writers left behind more than a day ago.
+func New(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("open upload store: no directory")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("open upload store: %w", err)
+	}
+	s := &Store{dir: dir}
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), tempPrefix) {
+				continue
+			}
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTemp {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// headLen is how many first bytes format detection looks at (a PDF header may sit
+// anywhere in the first 1024 bytes, as PDF readers accept).
+const headLen = 1024
+
+// Put stores the bytes read from r, at most maxBytes of them (maxBytes <= 0 means
+// DefaultMaxBytes), and describes them. Errors:
+//   - ErrEmpty (apperr Invalid) when r yields no bytes;
+//   - ErrUnsupported (apperr UnsupportedMediaType) when the first bytes are not PDF, PNG,
+//     JPEG, TIFF or BMP; detected before the rest is read;
+//   - ErrTooLarge (apperr TooLarge) when r yields more than maxBytes; the message says
+//     the limit;
+//   - the context's error when ctx ends while reading; any other error is an I/O failure
+//     (reading r or writing the store).
+//
+// On error nothing is left in the store. Storing bytes already stored succeeds and
+// leaves the existing file as it was.
+func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	r = ctxReader{ctx: ctx, r: r}
+	head := make([]byte, headLen)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return Upload{}, fmt.Errorf("read upload: %w", err)
+	}
+	head = head[:n]
+	if n == 0 {
+		return Upload{}, &apperr.Error{Kind: apperr.KindInvalid, Message: "the document is empty (0 bytes)", Err: ErrEmpty}
+	}
+	docType, contentType, ok := Detect(head)
+	if !ok {
+		return Upload{}, &apperr.Error{Kind: apperr.KindUnsupportedMediaType,
+			Message: fmt.Sprintf("the document is not a PDF, PNG, JPEG, TIFF or BMP file (first bytes %q)", head[:min(n, 8)]),
+			Err:     ErrUnsupported}
+	}
+	if int64(n) > maxBytes {
+		return Upload{}, tooLarge(maxBytes)
+	}
+
+	tmp, err := os.CreateTemp(s.dir, tempPrefix+"*")
+	if err != nil {
+		return Upload{}, fmt.Errorf("store upload: %w", err)
+	}
+	tmpName := tmp.Name()
+	keep := false
+	defer func() {
+		if !keep {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	h := sha256.New()
+	w := io.MultiWriter(tmp, h)
+	if _, err := w.Write(head); err != nil {
+		return Upload{}, fmt.Errorf("store upload: %w", err)
+	}
+	// One byte over the limit is enough to know the body is too large.
+	rest, err := io.Copy(w, io.LimitReader(r, maxBytes-int64(n)+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return Upload{}, fmt.Errorf("store upload: %w", context.Cause(ctx))
+		}
+		// The cause stays in the chain: callers recognise their own reader's errors
+		// (an http.MaxBytesReader over a request body, for one).
+		return Upload{}, fmt.Errorf("read upload: %w", err)
+	}
+	size := int64(n) + rest
+	if size > maxBytes {
+		return Upload{}, tooLarge(maxBytes)
+	}
+	if err := tmp.Sync(); err != nil {
+		return Upload{}, fmt.Errorf("store upload: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Upload{}, fmt.Errorf("store upload: %w", err)
+	}
+	key := digest(h)
+	u := Upload{Key: key, URL: prefix + key, SHA256: key, Size: size, ContentType: contentType, DocumentType: docType}
+	final := filepath.Join(s.dir, key)
+	if _, err := os.Stat(final); err == nil {
+		return u, nil // same bytes stored before; the deferred cleanup drops ours
+	}
+	if err := os.Chmod(tmpName, 0o640); err != nil {
+		return Upload{}, fmt.Errorf("store upload: %w", err)
+	}
+	// Rename is atomic within a directory: the key names complete bytes or nothing.
+	// Two writers of the same bytes race harmlessly (identical content either way).
+	if err := os.Rename(tmpName, final); err != nil {
+		return Upload{}, fmt.Errorf("store upload: %w", err)
+	}
+	keep = true
+	return u, nil
+}
+
+func tooLarge(maxBytes int64) error {
+	return &apperr.Error{Kind: apperr.KindTooLarge,
+		Message: fmt.Sprintf("the document is over the upload limit of %s (%d bytes)", humanBytes(maxBytes), maxBytes),
+		Err:     ErrTooLarge}
+}
+
+func digest(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// Open opens the upload named key for reading. Errors: ErrInvalidKey (apperr Invalid)
+// for a key that is not 64 lowercase hex characters, ErrNotFound (apperr NotFound) when
+// nothing is stored under it.
+func (s *Store) Open(key string) (*os.File, error) {
+	p, err := s.Path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &apperr.Error{Kind: apperr.KindNotFound, Message: "upload not found: " + key, Err: ErrNotFound}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open upload %s: %w", key, err)
+	}
+	return f, nil
+}
+
+// Path returns the file path of key in the store, whether or not it exists. A key that is
+// not 64 lowercase hex characters is ErrInvalidKey (apperr Invalid): no key can name a
+// path outside the directory.
+func (s *Store) Path(key string) (string, error) {
+	if !ValidKey(key) {
+		return "", invalidKey(key)
+	}
+	return filepath.Join(s.dir, key), nil
+}
+
+func invalidKey(key string) error {
+	if len(key) > 80 {
+		key = key[:80] + "..."
+	}
+	return &apperr.Error{Kind: apperr.KindInvalid,
+		Message: fmt.Sprintf("invalid upload key %q: a key is %d lowercase hexadecimal characters (the SHA-256 of the document)", key, KeyLen),
+		Err:     ErrInvalidKey}
+}
+
+// ValidKey reports whether key is 64 lowercase hexadecimal characters.
+func ValidKey(key string) bool {
+	if len(key) != KeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// IsURL reports whether raw uses the upload scheme (case-insensitive), valid or not.
+func IsURL(raw string) bool {
+	return len(raw) >= len(prefix) && strings.EqualFold(raw[:len(prefix)], prefix)
+}
+
+// KeyFromURL returns the key of an upload URL. Only the exact form "upload://<key>" with a
+// valid key is accepted: no path, query, fragment, user or other spelling, so that
+// validation and the worker agree on what a URL names. Errors wrap ErrInvalidKey
+// (apperr Invalid).
+func KeyFromURL(raw string) (string, error) {
+	if !IsURL(raw) {
+		return "", &apperr.Error{Kind: apperr.KindInvalid, Message: fmt.Sprintf("not an upload URL (want %s<key>)", prefix), Err: ErrInvalidKey}
+	}
+	key := raw[len(prefix):]
+	if !ValidKey(key) {
+		return "", invalidKey(key)
+	}
+	return key, nil
+}
+
+// URL returns the upload URL of key.
+func URL(key string) string { return prefix + key }
+
+// Detect names the format of a document from its first bytes (up to 1024 are looked at):
+// the job document type (pdf, png, jpg, tiff, bmp) and the MIME type. ok is false for
+// anything else. The rules match the worker's (worker/ocr.DetectFormat).
+func Detect(head []byte) (docType, contentType string, ok bool) {
+	probe := head[:min(len(head), headLen)]
+	switch {
+	case bytes.Contains(probe, []byte("%PDF-")):
+		return "pdf", "application/pdf", true
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "png", "image/png", true
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		return "jpg", "image/jpeg", true
+	case bytes.HasPrefix(head, []byte("II*\x00")), bytes.HasPrefix(head, []byte("MM\x00*")):
+		return "tiff", "image/tiff", true
+	case bytes.HasPrefix(head, []byte("BM")) && len(head) >= 14:
+		return "bmp", "image/bmp", true
+	}
+	return "", "", false
+}
+
+// humanBytes formats n for messages: "50 MiB" when it is a whole number of MiB.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// ctxReader stops reading when ctx ends, so an abandoned upload stops early.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
