@@ -56,6 +56,10 @@ type Config struct {
 	// private, loopback and link-local addresses. Empty (the default) keeps the guard whole.
 	FetchAllow []netip.Prefix
 
+	// UploadMaxBytes is the largest document accepted by POST /api/v1/uploads and the
+	// uploadDocument mutation, and read back by the worker from the upload store.
+	UploadMaxBytes int64
+
 	WorkerConcurrency int  // tasks processed at once by one worker process
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
 
@@ -286,6 +290,19 @@ func Settings() []Setting {
 			},
 		},
 		{
+			Env: "OCRINVOICE_UPLOAD_MAX_BYTES", Flag: "upload-max-bytes", Default: strconv.Itoa(DefaultUploadMaxBytes),
+			DefaultText: "52428800 (50 MiB)", Commands: []string{CmdServe, CmdWorker, CmdAll},
+			Usage: "largest uploaded document in bytes (POST /api/v1/uploads, GraphQL uploadDocument); uploads are stored in $OCRINVOICE_DATA_DIR/uploads",
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 1 || n > MaxUploadMaxBytes {
+					return fmt.Errorf("want a number of bytes 1..%d", int64(MaxUploadMaxBytes))
+				}
+				c.UploadMaxBytes = n
+				return nil
+			},
+		},
+		{
 			Env: "OCRINVOICE_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "25s", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "graceful shutdown limit for draining requests and running tasks (Go duration)",
 			set: func(c *Config, v string) error {
@@ -299,6 +316,15 @@ func Settings() []Setting {
 		},
 	}
 }
+
+// Bounds of OCRINVOICE_UPLOAD_MAX_BYTES.
+const (
+	DefaultUploadMaxBytes = 50 << 20
+	MaxUploadMaxBytes     = 4 << 30
+)
+
+// UploadDir is the directory of the upload store: "uploads" under DataDir.
+func (c Config) UploadDir() string { return filepath.Join(c.DataDir, "uploads") }
 
 func intSetter(lo, hi int, store func(c *Config, n int)) func(c *Config, v string) error {
 	return func(c *Config, v string) error {

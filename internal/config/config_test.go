@@ -39,6 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		QueueDashboard:         "read-only",
 		WorkerConcurrency:      runtime.NumCPU(),
 		StrictPriority:         false,
+		UploadMaxBytes:         50 << 20,
 		ShutdownTimeout:        25 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -154,6 +155,17 @@ func TestLoadSources(t *testing.T) {
 			},
 		},
 		{
+			name: "upload limit from flag and env",
+			cmd:  CmdServe,
+			args: []string{"--upload-max-bytes", "1048576"},
+			env:  map[string]string{"OCRINVOICE_UPLOAD_MAX_BYTES": "99", "OCRINVOICE_DATA_DIR": "/srv/ocr"},
+			check: func(t *testing.T, c Config) {
+				if c.UploadMaxBytes != 1<<20 || c.UploadDir() != filepath.Join("/srv/ocr", "uploads") {
+					t.Errorf("UploadMaxBytes %d, UploadDir %q", c.UploadMaxBytes, c.UploadDir())
+				}
+			},
+		},
+		{
 			name: "bool env false",
 			cmd:  CmdServe,
 			env:  map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "false"},
@@ -217,6 +229,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad duration", CmdServe, nil, map[string]string{"OCRINVOICE_SHUTDOWN_TIMEOUT": "soon"}, []string{"OCRINVOICE_SHUTDOWN_TIMEOUT"}},
 		{"bad dashboard", CmdServe, nil, map[string]string{"OCRINVOICE_QUEUE_DASHBOARD": "yes"}, []string{"OCRINVOICE_QUEUE_DASHBOARD", "read-only"}},
 		{"bad fetch net", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "127.0.0.1"}, []string{"OCRINVOICE_FETCH_ALLOW_NETS", "CIDR"}},
+		{"zero upload limit", CmdServe, nil, map[string]string{"OCRINVOICE_UPLOAD_MAX_BYTES": "0"}, []string{"OCRINVOICE_UPLOAD_MAX_BYTES", "number of bytes"}},
+		{"upload limit with unit", CmdWorker, []string{"--upload-max-bytes", "50MiB"}, nil, []string{"--upload-max-bytes", "number of bytes"}},
 		{"bad bool", CmdServe, nil, map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "maybe"}, []string{"OCRINVOICE_GRAPHQL_INTROSPECTION"}},
 		{"bad port", CmdServe, nil, map[string]string{"PORT": "http"}, []string{"PORT"}},
 		{"two errors at once", CmdServe, nil, map[string]string{"OCRINVOICE_LOG_LEVEL": "x", "OCRINVOICE_LOG_FORMAT": "y"}, []string{"OCRINVOICE_LOG_LEVEL", "OCRINVOICE_LOG_FORMAT"}},
