@@ -1,5 +1,6 @@
 // Package fetch downloads invoice documents over http(s) with a guard against
-// server-side request forgery, a size limit and timeouts.
+// server-side request forgery, a size limit and timeouts, and reads documents uploaded
+// to the service (upload://KEY) from the upload store without touching the network.
 //
 // The guard decides on the address actually dialled (after DNS resolution, for every
 // redirect hop), so neither DNS rebinding nor a redirect can reach loopback, private,
@@ -19,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // ErrRefused marks a fetch that a rule refused (scheme, address, redirects, size).
@@ -39,6 +42,10 @@ type Options struct {
 	Resolver interface {
 		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 	}
+	// Uploads resolves upload://KEY URLs; nil refuses them (uploads not available).
+	Uploads *uploads.Store
+	// MaxUploadBytes is the largest uploaded document read from Uploads [MaxBytes].
+	MaxUploadBytes int64
 }
 
 // Fetcher downloads documents. It is safe for concurrent use.
@@ -60,6 +67,9 @@ func New(opts Options) *Fetcher {
 	}
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
+	}
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = opts.MaxBytes
 	}
 	f := &Fetcher{opts: opts}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: f.control}
@@ -185,7 +195,15 @@ func checkScheme(u *url.URL) error {
 // Get downloads rawURL and returns its body. Errors wrap ErrRefused when a rule refused
 // the download and ErrPermanent when retrying cannot help (4xx answers); other errors
 // (timeouts, 5xx, connection failures) are worth retrying.
+//
+// An upload://KEY URL is read from Options.Uploads instead: without a store it is
+// ErrRefused (uploads not available), a malformed key is ErrRefused, a key with nothing
+// stored under it is ErrPermanent ("upload not found"), and a document over
+// MaxUploadBytes is ErrRefused.
 func (f *Fetcher) Get(ctx context.Context, rawURL string) ([]byte, error) {
+	if uploads.IsURL(rawURL) {
+		return f.getUpload(ctx, rawURL)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid URL: %v", ErrRefused, err)
@@ -222,6 +240,39 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string) ([]byte, error) {
 	}
 	if int64(len(body)) > f.opts.MaxBytes {
 		return nil, fmt.Errorf("%w: document is over the %d-byte limit", ErrRefused, f.opts.MaxBytes)
+	}
+	return body, nil
+}
+
+// getUpload reads an uploaded document from the store.
+func (f *Fetcher) getUpload(ctx context.Context, rawURL string) ([]byte, error) {
+	if f.opts.Uploads == nil {
+		return nil, fmt.Errorf("%w: uploads are not available on this worker (no upload store configured)", ErrRefused)
+	}
+	key, err := uploads.KeyFromURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	file, err := f.opts.Uploads.Open(key)
+	if errors.Is(err, uploads.ErrNotFound) {
+		return nil, fmt.Errorf("%w: upload not found: %s", ErrPermanent, rawURL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read upload %s: %w", key, err)
+	}
+	defer file.Close()
+	if info, err := file.Stat(); err == nil && info.Size() > f.opts.MaxUploadBytes {
+		return nil, fmt.Errorf("%w: uploaded document is %d bytes, over the %d-byte limit", ErrRefused, info.Size(), f.opts.MaxUploadBytes)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(file, f.opts.MaxUploadBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read upload %s: %w", key, err)
+	}
+	if int64(len(body)) > f.opts.MaxUploadBytes {
+		return nil, fmt.Errorf("%w: uploaded document is over the %d-byte limit", ErrRefused, f.opts.MaxUploadBytes)
 	}
 	return body, nil
 }

@@ -1,14 +1,18 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // stubResolver maps names to addresses without sending packets.
@@ -128,5 +132,54 @@ func TestParseAllow(t *testing.T) {
 	}
 	if _, err := ParseAllow("not-a-cidr"); err == nil {
 		t.Fatal("ParseAllow accepted garbage")
+	}
+}
+
+func TestGetUpload(t *testing.T) {
+	store, err := uploads.New(filepath.Join(t.TempDir(), "uploads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := []byte("%PDF-1.4 small document")
+	big := append([]byte("%PDF-1.4 "), bytes.Repeat([]byte("x"), 4096)...)
+	var stored [2]uploads.Upload
+	for i, b := range [][]byte{small, big} {
+		if stored[i], err = store.Put(context.Background(), bytes.NewReader(b), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing := "upload://" + strings.Repeat("0", 64)
+	// No resolver can answer: reading an upload must never touch the network.
+	offline := stubResolver{}
+
+	t.Run("reads the stored bytes", func(t *testing.T) {
+		f := New(Options{Uploads: store, Resolver: offline})
+		got, err := f.Get(context.Background(), stored[0].URL)
+		if err != nil || !bytes.Equal(got, small) {
+			t.Fatalf("Get = %q, %v", got, err)
+		}
+	})
+	cases := []struct {
+		name string
+		opts Options
+		url  string
+		is   error
+		msg  string
+	}{
+		{"no store", Options{}, stored[0].URL, ErrRefused, "uploads are not available"},
+		{"missing key", Options{Uploads: store}, missing, ErrPermanent, "upload not found"},
+		{"path traversal", Options{Uploads: store}, "upload://../../etc/passwd", ErrRefused, "invalid upload key"},
+		{"trailing path", Options{Uploads: store}, stored[0].URL + "/x", ErrRefused, "invalid upload key"},
+		{"over the upload limit", Options{Uploads: store, MaxUploadBytes: 1024}, stored[1].URL, ErrRefused, "over the 1024-byte limit"},
+		{"over the general limit", Options{Uploads: store, MaxBytes: 2048}, stored[1].URL, ErrRefused, "over the 2048-byte limit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.Resolver = offline
+			_, err := New(c.opts).Get(context.Background(), c.url)
+			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("Get(%s) = %v, want %v saying %q", c.url, err, c.is, c.msg)
+			}
+		})
 	}
 }
