@@ -12,6 +12,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // route is one endpoint: a Go 1.22 ServeMux pattern without its method, and the method.
@@ -31,6 +32,8 @@ var routes = []route{
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", (*api).cancelJob},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", (*api).retryJob},
 
+	{"POST", "/api/v1/uploads", (*api).uploadDocument},
+
 	{"GET", "/api/v1/ocr-templates", (*api).listTemplates},
 	{"POST", "/api/v1/ocr-templates", (*api).createTemplate},
 	{"GET", "/api/v1/ocr-templates/{id}", (*api).getTemplate},
@@ -45,8 +48,10 @@ var routes = []route{
 }
 
 type api struct {
-	svc *jobs.Service
-	log *slog.Logger
+	svc       *jobs.Service
+	log       *slog.Logger
+	uploads   *uploads.Store // nil: POST /api/v1/uploads answers 503
+	uploadMax int64
 }
 
 // router serves the routes; requests that match none get the JSON error envelope: 405 (with
@@ -60,12 +65,15 @@ type router struct {
 
 // NewHandler returns the REST API handler. It serves the full paths /api/v1/... and
 // /openapi.json, so mount it at "/api/v1/" and "/openapi.json" (or at "/"). logger receives
-// the causes of 5xx answers; nil means slog.Default().
-func NewHandler(svc *jobs.Service, logger *slog.Logger) http.Handler {
+// the causes of 5xx answers; nil means slog.Default(). WithUploads enables document uploads.
+func NewHandler(svc *jobs.Service, logger *slog.Logger, opts ...Option) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	a := &api{svc: svc, log: logger}
+	for _, o := range opts {
+		o(a)
+	}
 	rt := &router{api: a, mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}}
 	for _, r := range routes {
 		handle := r.handle

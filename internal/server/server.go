@@ -21,10 +21,13 @@ import (
 
 // HTTP server limits. WriteTimeout bounds ordinary responses; a streaming handler (GraphQL
 // subscriptions over SSE or WebSocket) lifts it for its own response with
-// http.NewResponseController(w).SetWriteDeadline(time.Time{}).
+// http.NewResponseController(w).SetWriteDeadline(time.Time{}). Document uploads (REST
+// POST /api/v1/uploads, GraphQL multipart requests) lift ReadTimeout and WriteTimeout the
+// same way for their own request, to uploads.TransferTime; body size limits are per
+// handler (1 MiB for JSON, the upload limit for uploads).
 const (
 	ReadHeaderTimeout = 10 * time.Second
-	ReadTimeout       = 2 * time.Minute // bodies, including document uploads
+	ReadTimeout       = 2 * time.Minute // request bodies (uploads extend it for themselves)
 	WriteTimeout      = 2 * time.Minute
 	IdleTimeout       = 2 * time.Minute
 	MaxHeaderBytes    = 1 << 20

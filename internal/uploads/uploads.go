@@ -43,6 +43,10 @@ const KeyLen = sha256.Size * 2
 // DefaultMaxBytes is the default size limit of one upload (50 MiB).
 const DefaultMaxBytes int64 = 50 << 20
 
+// TransferTime is how long an HTTP upload request may take to arrive and be answered; the
+// API lifts the server's read and write timeouts to it for upload requests only.
+const TransferTime = 15 * time.Minute
+
 // Sentinel errors, matched with errors.Is.
 var (
 	ErrTooLarge    = errors.New("upload too large")
@@ -50,6 +54,9 @@ var (
 	ErrUnsupported = errors.New("unsupported document format")
 	ErrInvalidKey  = errors.New("invalid upload key")
 	ErrNotFound    = errors.New("upload not found")
+	// ErrRead wraps a failure of the reader given to Put (a broken or malformed request
+	// body, for one), as opposed to a failure of the store itself.
+	ErrRead = errors.New("read upload")
 )
 
 // tempPrefix starts the names of files being written; a key (hex) never does.
@@ -128,7 +135,10 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, e
 	head := make([]byte, headLen)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return Upload{}, fmt.Errorf("read upload: %w", err)
+		if ctx.Err() != nil {
+			return Upload{}, fmt.Errorf("store upload: %w", context.Cause(ctx))
+		}
+		return Upload{}, fmt.Errorf("%w: %w", ErrRead, err)
 	}
 	head = head[:n]
 	if n == 0 {
@@ -161,15 +171,14 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, e
 	if _, err := w.Write(head); err != nil {
 		return Upload{}, fmt.Errorf("store upload: %w", err)
 	}
-	// One byte over the limit is enough to know the body is too large.
-	rest, err := io.Copy(w, io.LimitReader(r, maxBytes-int64(n)+1))
+	// One byte over the limit is enough to know the body is too large. Reading and
+	// writing are separated so that a failure names its side.
+	rest, err := copyTo(w, io.LimitReader(r, maxBytes-int64(n)+1))
 	if err != nil {
 		if ctx.Err() != nil {
 			return Upload{}, fmt.Errorf("store upload: %w", context.Cause(ctx))
 		}
-		// The cause stays in the chain: callers recognise their own reader's errors
-		// (an http.MaxBytesReader over a request body, for one).
-		return Upload{}, fmt.Errorf("read upload: %w", err)
+		return Upload{}, err
 	}
 	size := int64(n) + rest
 	if size > maxBytes {
@@ -198,6 +207,32 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, e
 	keep = true
 	return u, nil
 }
+
+// copyTo copies r to w like io.Copy; a read failure wraps ErrRead (with the reader's own
+// error in the chain, e.g. an *http.MaxBytesError), a write failure is a store failure.
+func copyTo(w io.Writer, r io.Reader) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var n int64
+	for {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			if _, err := w.Write(buf[:k]); err != nil {
+				return n, fmt.Errorf("store upload: %w", err)
+			}
+			n += int64(k)
+		}
+		if errors.Is(rerr, io.EOF) {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, fmt.Errorf("%w: %w", ErrRead, rerr)
+		}
+	}
+}
+
+// TooLargeError is the error Put returns for a document over maxBytes (apperr TooLarge,
+// matching ErrTooLarge); callers that enforce the limit themselves return the same.
+func TooLargeError(maxBytes int64) error { return tooLarge(maxBytes) }
 
 func tooLarge(maxBytes int64) error {
 	return &apperr.Error{Kind: apperr.KindTooLarge,

@@ -177,8 +177,8 @@ func TestPutInterruptedLeavesNothing(t *testing.T) {
 	t.Run("reader fails", func(t *testing.T) {
 		s := newStore(t)
 		_, err := s.Put(context.Background(), &failingReader{}, 0)
-		if err == nil || !strings.Contains(err.Error(), "connection reset") || apperr.KindOf(err) != apperr.KindInternal {
-			t.Fatalf("Put = %v, want the reader's error as internal", err)
+		if !errors.Is(err, uploads.ErrRead) || !strings.Contains(err.Error(), "connection reset") || apperr.KindOf(err) != apperr.KindInternal {
+			t.Fatalf("Put = %v, want the reader's error wrapped in ErrRead", err)
 		}
 		if names := files(t, s); len(names) != 0 {
 			t.Errorf("left %v", names)
