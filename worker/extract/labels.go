@@ -19,7 +19,59 @@ type label struct {
 // lbl compiles a case-insensitive label pattern that must stand as whole words.
 // The label text is submatch 1.
 func lbl(p string, w float64, lang string) label {
-	return label{re: regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])(` + p + `)(?:[^\p{L}]|$)`), weight: w, lang: lang}
+	return label{re: regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])(` + foldAccents(p) + `)(?:[^\p{L}]|$)`), weight: w, lang: lang}
+}
+
+// accentFolds are the spellings a letter with a diacritic takes on real documents:
+// plain ASCII transliterations ("Kaeufer") and what OCR with an English model reads
+// ("Kaufer", "fiir" for "für").
+var accentFolds = map[rune][]string{
+	'ä': {"ae", "a"}, 'ö': {"oe", "o"}, 'ü': {"ue", "u", "ii"}, 'ß': {"ss"},
+	'é': {"e"}, 'è': {"e"}, 'ê': {"e"}, 'ë': {"e"}, 'à': {"a"}, 'â': {"a"}, 'á': {"a"},
+	'ç': {"c"}, 'í': {"i"}, 'ì': {"i"}, 'î': {"i"}, 'ï': {"i"}, 'ó': {"o"}, 'ò': {"o"},
+	'ô': {"o"}, 'ú': {"u"}, 'ù': {"u"}, 'û': {"u"}, 'ñ': {"n"},
+}
+
+// foldAccents rewrites a regular expression so that each accented letter also matches
+// its folds: outside a character class "ä" becomes "(?:ä|ae|a)"; inside one the
+// single-letter folds join the class.
+func foldAccents(p string) string {
+	var b strings.Builder
+	inClass, escaped := false, false
+	for _, r := range p {
+		folds, ok := accentFolds[r]
+		switch {
+		case escaped:
+			escaped = false
+			b.WriteRune(r)
+			continue
+		case r == '\\':
+			escaped = true
+		case r == '[':
+			inClass = true
+		case r == ']':
+			inClass = false
+		}
+		if !ok {
+			b.WriteRune(r)
+			continue
+		}
+		if inClass {
+			b.WriteRune(r)
+			for _, f := range folds {
+				if len(f) == 1 {
+					b.WriteString(f)
+				}
+			}
+			continue
+		}
+		b.WriteString("(?:" + string(r))
+		for _, f := range folds {
+			b.WriteString("|" + f)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 func imm(l label) label { l.immediate = true; return l }
@@ -62,7 +114,7 @@ var dateLabels = []label{
 
 // dateNegative marks a date label or context that is about something other than the
 // issue date.
-var dateNegative = regexp.MustCompile(`(?i)(due|order|deliver|delivery|liefer|leistung|fällig|échéance|echeance|bestell|commande|auftrag|vencim|scaden|verval|period|zeitraum|check\s*(?:in|out)|payment|zahl|paiement|pago|prélèvement|skonto|geburt|birth|print|expir|until|bis|valid|ship|versand|exped|gemäß|gemäss|laut|bestellung|lieferschein|according|selon|conforme)`)
+var dateNegative = regexp.MustCompile(foldAccents(`(?i)(due|order|deliver|delivery|liefer|leistung|fällig|échéance|echeance|bestell|commande|auftrag|vencim|scaden|verval|period|zeitraum|check\s*(?:in|out)|payment|zahl|paiement|pago|prélèvement|skonto|geburt|birth|print|expir|until|bis|valid|ship|versand|exped|gemäß|gemäss|laut|bestellung|lieferschein|according|selon|conforme)`))
 
 var dueLabels = []label{
 	lbl(`due\s*date|date\s*due|payment\s*due(?:\s*date)?|due\s*(?:on|by)|pay(?:able)?\s*(?:until|by|before)|remit\s*(?:until|by)|payment\s*date`, 1, "eng"),
@@ -76,7 +128,9 @@ var dueLabels = []label{
 var totalLabels = []label{
 	lbl(`grand\s*total|total\s*ttc|montant\s*ttc|total\s*(?:amount\s*)?due|amount\s*due|balance\s*due|invoice\s*total|total\s*for\s*this\s*invoice|total\s*amount|total\s*payable|amount\s*payable|total\s*(?:incl\.?|including|inc\.?)(?:\s*(?:vat|tax|gst))?|total\s*sales\s*(?:\(?incl\w*\s*gst\)?)?|rounded\s*total|total\s*rounded|total\s*inclusive|nett\s*total|net\s*amount\s*due`, 1, "eng"),
 	lbl(`bruttosumme|bruttobetrag|brutto|gesamtbetrag|rechnungsbetrag|rechnungssumme|endbetrag|gesamtsumme|gesamt\s*brutto|summe\s*brutto|bruttorechnungsbetrag|total\s*brutto`, 1, "deu"),
-	lbl(`total\s*facture|net\s*à\s*payer|montant\s*total|total\s*à\s*payer|somme\s*à\s*payer|montant\s*à\s*payer`, 1, "fra"),
+	lbl(`total\s*facture|montant\s*total`, 1, "fra"),
+	// What is left to pay: the total unless a prepayment was made, so a stated total wins.
+	lbl(`net\s*à\s*payer|total\s*à\s*payer|somme\s*à\s*payer|montant\s*à\s*payer`, 0.85, "fra"),
 	lbl(`total\s*factura|importe\s*total|total\s*a\s*pagar`, 1, "spa"),
 	lbl(`totale\s*(?:fattura|documento|da\s*pagare)|importo\s*totale`, 1, "ita"),
 	lbl(`totaalbedrag|factuur\s*totaal|totaal\s*(?:incl\.?|inclusief)(?:\s*btw)?|te\s*betalen`, 1, "nld"),
@@ -117,7 +171,7 @@ var taxIDLabels = []label{
 }
 
 // customerContext: a tax id label or block announced as the customer's.
-var customerContext = regexp.MustCompile(`(?i)(client|kunde|kunden|customer|käufer|buyer|acheteur|uw\s|your|votre|ihre|destinataire|empfänger|bill\s*to|cliente|klant|afnemer)`)
+var customerContext = regexp.MustCompile(foldAccents(`(?i)(client|kunde|kunden|customer|käufer|buyer|acheteur|uw\s|your|votre|ihre|destinataire|empfänger|bill\s*to|cliente|klant|afnemer)`))
 
 var supplierSectionLabels = []label{
 	lbl(`verkäufer|seller|supplier|lieferant|vendor|sold\s*by|fournisseur|vendeur|émetteur|proveedor|emisor|fornitore|cedente|leverancier|service\s*provider|rechnungssteller|issuer|from|von|bill\s*from|invoice\s*from|absender|payee|remit\s*to`, 1, ""),

@@ -15,7 +15,7 @@ import (
 var (
 	reCashLabel   = regexp.MustCompile(`(?i)^(?:cash(?:\s*tendered)?|tendered|amount\s*tendered|payment|paid|tunai|bayar|visa|master\s*card|credit\s*card|card|tender)\b`)
 	reChangeLabel = regexp.MustCompile(`(?i)^(?:change(?:\s*due)?|baki|balance\s*(?:due)?|kembali)\b`)
-	reRegNumber   = regexp.MustCompile(`\s*[\(\[]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d{3,}[-\s]?[A-Z]\b.*$`)
+	reRegNumber   = regexp.MustCompile(`\s*[\(\[{]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d[\dSOIl]{2,}[-\s]?[A-Z]\b.*$`)
 	reTrailAmp    = regexp.MustCompile(`(?:&|AND|\+)\s*$`)
 )
 
@@ -95,7 +95,13 @@ func (d *doc) receiptHeader() party {
 	bestScore := 0.0
 	for ri := 0; ri < top; ri++ {
 		t := fixLegalForm(rowPlain(d.rows[ri]))
-		if !isNameLike(t) || reNoName.MatchString(t) || reStopAddr.MatchString(t) {
+		// A name may start with a number ("7-Eleven", "99 Speed Mart S/B") when it
+		// carries a legal form; the number alone would make it look like an address.
+		check := t
+		if reLeadingNumber.MatchString(t) && companySuffix.MatchString(t) {
+			check = reLeadingNumber.ReplaceAllString(t, "")
+		}
+		if !isNameLike(check) || reNoName.MatchString(check) || reStopAddr.MatchString(t) {
 			continue
 		}
 		sc := 0.0
@@ -196,7 +202,8 @@ var (
 	reStartsWithForm  = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
 	reRegLine         = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
 	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0]N\.?\s*BHD\b`)
-	reSBOCR           = regexp.MustCompile(`(^|\s)[$5]/B\b`)
+	reSBOCR           = regexp.MustCompile(`(^|\s)(?:[$5]/B\b|[$5S]/8(\s*[(\[{]|\s*$))`)
+	reLeadingNumber   = regexp.MustCompile(`^\d{1,4}[\s-]+`)
 	reReceiptPostcode = regexp.MustCompile(`(?:^|\D)\d{5}(?:\D|$)`)
 	reStopAddr        = regexp.MustCompile(`(?i)(tel|fax|phone|gst|reg\.?\s*no|invoice|receipt|date|cashier|e-?mail|www|http|tax)`)
 )
@@ -261,7 +268,7 @@ func letterShare(s string) float64 {
 // fixLegalForm repairs common OCR misreadings of Malaysian legal forms
 // ("SON BHD", "SIN BHD" -> "SDN BHD"; "$/B", "5/B" -> "S/B").
 func fixLegalForm(s string) string {
-	s = reSBOCR.ReplaceAllString(s, "${1}S/B")
+	s = reSBOCR.ReplaceAllString(s, "${1}S/B${2}")
 	return reFormOCR.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.Contains(m, ".") {
 			return "SDN. BHD"

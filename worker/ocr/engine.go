@@ -108,7 +108,11 @@ func (s *slot) recognize(img *image.Gray, opts Options, dpi int) (*ocrResult, er
 	// Sauvola's local thresholding keeps text on shaded or coloured table rows and on
 	// unevenly lit photos that one global (Otsu) threshold loses; measured on real
 	// invoices and receipts it never read worse (see the package README).
-	_ = s.client.SetVariable("thresholding_method", "2")
+	method := "2"
+	if opts.otsu {
+		method = "0"
+	}
+	_ = s.client.SetVariable("thresholding_method", method)
 	if err := s.client.SetImageFromBytes(encodePGM(img)); err != nil {
 		return nil, fmt.Errorf("hand page image to OCR engine: %w", err)
 	}
@@ -196,6 +200,24 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 	scale := 1
 	s.log.Debug("OCR reading", slog.String("pass", "first"), slog.Float64("confidence", res.conf),
 		slog.Float64("tall_share", res.tall), slog.Float64("median_height", res.medianH), slog.Int("words", len(res.boxes)))
+	// Sauvola's thresholding loses some faint or unevenly printed pages entirely
+	// (no words at all where Otsu's global threshold reads them well), and Otsu loses
+	// others: a poor first reading is repeated with Otsu and the better one kept; the
+	// readings that follow use the chosen method.
+	if len(res.boxes) < fallbackFewWords || res.conf < fallbackBelowConf {
+		o := opts
+		o.otsu = true
+		alt, err := s.recognize(res.img, o, dpi)
+		if err != nil {
+			return nil, 0, err
+		}
+		s.log.Debug("OCR reading", slog.String("pass", "otsu"), slog.Float64("confidence", alt.conf),
+			slog.Float64("score", alt.score), slog.Float64("previous_score", res.score))
+		if alt.score > res.score {
+			res = alt
+			opts = o
+		}
+	}
 	if (res.conf < rotateBelowConf || res.tall > rotateTallShare) && !opts.NoAutoRotate {
 		if deg, ok := s.orientation(img); ok && deg != 0 {
 			rimg := rotateGray(img, deg)
@@ -208,7 +230,7 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 			// Tesseract sometimes reads a sideways page well as vertical text, so the
 			// upright reading wins unless it is clearly worse: its lines are what
 			// extraction needs.
-			if alt.score >= 0.9*res.score {
+			if alt.score > 0 && alt.score >= 0.9*res.score {
 				res = alt
 			}
 		}

@@ -72,6 +72,10 @@ type Options struct {
 	// NoAutoRotate skips orientation detection for pages whose first reading looks
 	// sideways or upside down.
 	NoAutoRotate bool
+
+	// otsu makes Tesseract binarise with its global Otsu threshold instead of
+	// Sauvola's local one (set by readImage for a second reading).
+	otsu bool
 }
 
 // Defaults applied by Read.
