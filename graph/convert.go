@@ -4,9 +4,11 @@ import (
 	"sort"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/graph/model"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // The functions in this file translate generated GraphQL inputs into internal/jobs
@@ -182,4 +184,14 @@ func fieldScores(c *invoice.Confidence) []*model.FieldScore {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	return out
+}
+
+func uploadedDocument(u uploads.Upload, filename string) *model.UploadedDocument {
+	return &model.UploadedDocument{
+		DocumentURL:  u.URL,
+		Sha256:       u.SHA256,
+		Size:         int(u.Size),
+		DocumentName: uploads.DocumentName(filename, u.DocumentType),
+		DocumentType: ocrinvoicejob.DocumentType(u.DocumentType),
+	}
 }

@@ -673,7 +673,8 @@ func TestSchemaNames(t *testing.T) {
 	}
 	want := map[string][]string{
 		"Query":                    {"node", "nodes", "ocrInvoiceJobs", "ocrTemplates", "ocrJobGroups", "ocrInvoiceJob", "ocrInvoiceJobResults"},
-		"Mutation":                 {"createOcrInvoiceJob", "updateOcrInvoiceJob", "cancelOcrInvoiceJob", "retryOcrInvoiceJob", "createOcrTemplate", "updateOcrTemplate", "createOcrJobGroup", "updateOcrJobGroup"},
+		"Mutation":                 {"createOcrInvoiceJob", "updateOcrInvoiceJob", "cancelOcrInvoiceJob", "retryOcrInvoiceJob", "createOcrTemplate", "updateOcrTemplate", "createOcrJobGroup", "updateOcrJobGroup", "uploadDocument"},
+		"UploadedDocument":         {"documentURL", "sha256", "size", "documentName", "documentType"},
 		"CreateOcrInvoiceJobInput": {"jobNumber", "documentName", "documentURL", "documentType", "templateID", "groupID", "priority", "createdBy", "metadata"},
 		"OcrInvoiceJobOrderField":  {"CREATED_AT", "UPDATED_AT", "JOB_NUMBER", "STATUS", "PRIORITY"},
 		"OcrInvoiceJobStatus":      {"created", "queued", "processing", "completed", "failed", "cancelled"},

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -18,9 +21,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // Config of the GraphQL server. Zero values select the defaults.
@@ -33,10 +38,21 @@ type Config struct {
 	DepthLimit int
 	// Logger receives internal errors. Default slog.Default().
 	Logger *slog.Logger
+	// Uploads stores documents sent to the uploadDocument mutation; nil makes it answer
+	// UNAVAILABLE.
+	Uploads *uploads.Store
+	// UploadMaxBytes bounds one uploaded document. Default uploads.DefaultMaxBytes.
+	UploadMaxBytes int64
 }
 
-// MaxRequestBytes bounds a GraphQL request body; a larger one is refused.
+// MaxRequestBytes bounds a GraphQL request body; a larger one is refused. A multipart
+// request (a file upload) may be larger: up to Config.UploadMaxBytes plus
+// MaxRequestBytes for the operation, the map and the multipart framing.
 const MaxRequestBytes = 1 << 20
+
+// uploadMemoryBytes is how much of a multipart request gqlgen keeps in memory; larger
+// files go through a temporary file.
+const uploadMemoryBytes = 4 << 20
 
 // Defaults of Config.
 const (
@@ -49,17 +65,35 @@ const (
 // would defeat (the worker could look for a row not yet committed).
 var mutationsThatEnqueue = []string{"createOcrInvoiceJob", "updateOcrInvoiceJob", "cancelOcrInvoiceJob", "retryOcrInvoiceJob"}
 
-// NewSchema returns the executable schema over svc.
-func NewSchema(svc *jobs.Service, log *slog.Logger) *handler.Server {
-	if log == nil {
-		log = slog.Default()
+// mutationsWithoutRows touch no database row: a transaction would only hold a
+// connection while the document is written to disk.
+var mutationsWithoutRows = []string{"uploadDocument"}
+
+// multipartMutations are what a multipart request may run. A multipart/form-data POST is
+// a "simple" request that any web page can make a browser send cross-site without a
+// CORS preflight; limiting it to uploads keeps every other mutation behind the JSON
+// content type, which needs one.
+var multipartMutations = []string{"uploadDocument"}
+
+// NewSchema returns the executable schema over svc, with uploadDocument storing into
+// cfg.Uploads (only cfg's Logger, Uploads and UploadMaxBytes are read).
+func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	return handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{svc: svc, client: svc.Client(), log: log}}))
+	if cfg.UploadMaxBytes <= 0 {
+		cfg.UploadMaxBytes = uploads.DefaultMaxBytes
+	}
+	return handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{
+		svc: svc, client: svc.Client(), log: cfg.Logger, uploads: cfg.Uploads, uploadMax: cfg.UploadMaxBytes,
+	}}))
 }
 
-// NewHandler returns the GraphQL endpoint (GET and POST, application/json) over svc.
+// NewHandler returns the GraphQL endpoint (GET and POST, application/json, and
+// multipart/form-data for uploadDocument, per the GraphQL multipart request spec) over svc.
 // Mutations run in one database transaction (entgql.Transactioner), except those that
-// enqueue tasks, which are atomic on their own and enqueue after committing. Every
+// enqueue tasks, which are atomic on their own and enqueue after committing, and
+// uploadDocument, which writes no row. Every
 // error carries an extensions.code; internal errors are logged and shown as
 // "internal error".
 func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
@@ -72,10 +106,15 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.DepthLimit <= 0 {
 		cfg.DepthLimit = DefaultDepthLimit
 	}
-	srv := NewSchema(svc, cfg.Logger)
+	if cfg.UploadMaxBytes <= 0 {
+		cfg.UploadMaxBytes = uploads.DefaultMaxBytes
+	}
+	maxMultipart := cfg.UploadMaxBytes + MaxRequestBytes
+	srv := NewSchema(svc, cfg)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: maxMultipart, MaxMemory: uploadMemoryBytes})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
@@ -85,12 +124,39 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(depthLimit{Max: cfg.DepthLimit})
 	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc.Client(),
-		SkipTxFunc: entgql.SkipIfHasFields(mutationsThatEnqueue...),
+		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows)...),
 	}})
+	srv.AroundOperations(onlyUploadsOverMultipart)
 	srv.AroundFields(classifyResolverErrors)
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc(cfg.Logger))
-	return checkBody(srv)
+	return checkBody(srv, maxMultipart)
+}
+
+// multipartKey marks the context of a request that arrived as multipart/form-data.
+type multipartKey struct{}
+
+// onlyUploadsOverMultipart refuses a multipart request whose operation is anything but
+// mutations in multipartMutations (see there why).
+func onlyUploadsOverMultipart(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if ctx.Value(multipartKey{}) == nil {
+		return next(ctx)
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	ok := op != nil && op.Operation == ast.Mutation && len(op.SelectionSet) > 0
+	if ok {
+		for _, sel := range op.SelectionSet {
+			f, isField := sel.(*ast.Field)
+			ok = ok && isField && (slices.Contains(multipartMutations, f.Name) || f.Name == "__typename")
+		}
+	}
+	if ok {
+		return next(ctx)
+	}
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+		Message:    "a multipart request may only run " + strings.Join(multipartMutations, ", ") + "; send other operations as application/json",
+		Extensions: map[string]any{"code": "BAD_REQUEST"},
+	}}})
 }
 
 // transactioner is entgql.Transactioner made safe for responses that have no operation
@@ -107,11 +173,27 @@ func (t transactioner) InterceptResponse(ctx context.Context, next graphql.Respo
 
 // checkBody answers requests whose body is over MaxRequestBytes (413, code TOO_LARGE)
 // or, for POST, not JSON (400, code BAD_REQUEST) itself, so that clients get a short,
-// coded error instead of gqlgen's, which echoes the body back.
-func checkBody(next http.Handler) http.Handler {
+// coded error instead of gqlgen's, which echoes the body back. A multipart request
+// (an upload) is streamed to gqlgen's multipart transport, which bounds it at
+// maxMultipart; one that declares a larger body is refused here (413).
+func checkBody(next http.Handler, maxMultipart int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			if r.ContentLength > maxMultipart {
+				writeError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", fmt.Sprintf("request body is larger than %d bytes", maxMultipart))
+				return
+			}
+			// Lift the server's read and write timeouts for this request only, so that a
+			// large document on a slow link is not cut off.
+			rc := http.NewResponseController(w)
+			deadline := time.Now().Add(uploads.TransferTime)
+			_ = rc.SetReadDeadline(deadline)
+			_ = rc.SetWriteDeadline(deadline)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), multipartKey{}, true)))
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))

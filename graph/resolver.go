@@ -8,11 +8,14 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // Resolver is the resolver root; it holds the dependencies of every resolver.
 type Resolver struct {
-	svc    *jobs.Service
-	client *ent.Client
-	log    *slog.Logger
+	svc       *jobs.Service
+	client    *ent.Client
+	log       *slog.Logger
+	uploads   *uploads.Store // nil: uploadDocument is UNAVAILABLE
+	uploadMax int64
 }

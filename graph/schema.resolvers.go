@@ -8,9 +8,11 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
 	"github.com/ocrinvoice/ocrinvoice/graph/model"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -76,6 +78,18 @@ func (r *mutationResolver) UpdateOcrJobGroup(ctx context.Context, id string, inp
 		return nil, err
 	}
 	return r.svc.UpdateGroup(ctx, id, groupPatchInput(cur, input))
+}
+
+// UploadDocument is the resolver for the uploadDocument field.
+func (r *mutationResolver) UploadDocument(ctx context.Context, file graphql.Upload) (*model.UploadedDocument, error) {
+	if r.uploads == nil {
+		return nil, apperr.Unavailable("uploads are not available on this server", nil)
+	}
+	u, err := r.uploads.Put(ctx, file.File, r.uploadMax)
+	if err != nil {
+		return nil, err
+	}
+	return uploadedDocument(u, file.Filename), nil
 }
 
 // OcrInvoiceJob is the resolver for the ocrInvoiceJob field.

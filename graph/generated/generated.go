@@ -129,6 +129,7 @@ type ComplexityRoot struct {
 		UpdateOcrInvoiceJob func(childComplexity int, id string, input ent.UpdateOcrInvoiceJobInput) int
 		UpdateOcrJobGroup   func(childComplexity int, id string, input ent.UpdateOcrJobGroupInput) int
 		UpdateOcrTemplate   func(childComplexity int, id string, input ent.UpdateOcrTemplateInput) int
+		UploadDocument      func(childComplexity int, file graphql.Upload) int
 	}
 
 	OcrInvoiceJob struct {
@@ -272,6 +273,14 @@ type ComplexityRoot struct {
 		OcrTemplates         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrTemplateOrder, where *ent.OcrTemplateWhereInput) int
 	}
 
+	UploadedDocument struct {
+		DocumentName func(childComplexity int) int
+		DocumentType func(childComplexity int) int
+		DocumentURL  func(childComplexity int) int
+		Sha256       func(childComplexity int) int
+		Size         func(childComplexity int) int
+	}
+
 	ValidationError struct {
 		Field    func(childComplexity int) int
 		Message  func(childComplexity int) int
@@ -303,6 +312,7 @@ type MutationResolver interface {
 	UpdateOcrTemplate(ctx context.Context, id string, input ent.UpdateOcrTemplateInput) (*ent.OcrTemplate, error)
 	CreateOcrJobGroup(ctx context.Context, input ent.CreateOcrJobGroupInput) (*ent.OcrJobGroup, error)
 	UpdateOcrJobGroup(ctx context.Context, id string, input ent.UpdateOcrJobGroupInput) (*ent.OcrJobGroup, error)
+	UploadDocument(ctx context.Context, file graphql.Upload) (*model.UploadedDocument, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
@@ -674,6 +684,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateOcrTemplate(childComplexity, args["id"].(string), args["input"].(ent.UpdateOcrTemplateInput)), true
+	case "Mutation.uploadDocument":
+		if e.ComplexityRoot.Mutation.UploadDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadDocument(childComplexity, args["file"].(graphql.Upload)), true
 
 	case "OcrInvoiceJob.completedAt":
 		if e.ComplexityRoot.OcrInvoiceJob.CompletedAt == nil {
@@ -1337,6 +1358,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.OcrTemplates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.OcrTemplateOrder), args["where"].(*ent.OcrTemplateWhereInput)), true
+
+	case "UploadedDocument.documentName":
+		if e.ComplexityRoot.UploadedDocument.DocumentName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadedDocument.DocumentName(childComplexity), true
+	case "UploadedDocument.documentType":
+		if e.ComplexityRoot.UploadedDocument.DocumentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadedDocument.DocumentType(childComplexity), true
+	case "UploadedDocument.documentURL":
+		if e.ComplexityRoot.UploadedDocument.DocumentURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadedDocument.DocumentURL(childComplexity), true
+	case "UploadedDocument.sha256":
+		if e.ComplexityRoot.UploadedDocument.Sha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadedDocument.Sha256(childComplexity), true
+	case "UploadedDocument.size":
+		if e.ComplexityRoot.UploadedDocument.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadedDocument.Size(childComplexity), true
 
 	case "ValidationError.field":
 		if e.ComplexityRoot.ValidationError.Field == nil {
@@ -2736,6 +2788,29 @@ type OcrJobGroupStatus {
   completionTime: Time
 }
 
+"""
+A file sent with the GraphQL multipart request spec: a multipart/form-data POST with the
+parts operations, map, then the files.
+"""
+scalar Upload
+
+"""
+An uploaded document, ready to be named by a job: pass documentURL (and documentName) to
+createOcrInvoiceJob. Uploads are content-addressed: the same bytes give the same URL.
+"""
+type UploadedDocument {
+  "upload://<sha256>, the job's documentURL."
+  documentURL: String!
+  "SHA-256 of the bytes, 64 lowercase hex characters."
+  sha256: String!
+  "Bytes."
+  size: Int!
+  "The file name the client sent, or document.<type> when it sent none."
+  documentName: String!
+  "Detected from the first bytes, not from the name."
+  documentType: OcrInvoiceJobDocumentType!
+}
+
 extend input OcrInvoiceJobWhereInput {
   """
   Case-insensitive text search over jobNumber, documentName, invoice number, supplier
@@ -2785,6 +2860,13 @@ type Mutation {
   updateOcrTemplate(id: ID!, input: UpdateOcrTemplateInput!): OcrTemplate!
   createOcrJobGroup(input: CreateOcrJobGroupInput!): OcrJobGroup!
   updateOcrJobGroup(id: ID!, input: UpdateOcrJobGroupInput!): OcrJobGroup!
+  """
+  Store a document (PDF, PNG, JPEG, TIFF or BMP, at most OCRINVOICE_UPLOAD_MAX_BYTES) sent
+  as a multipart request; the answer's documentURL names it in createOcrInvoiceJob. Errors:
+  BAD_USER_INPUT (empty), UNSUPPORTED_MEDIA_TYPE (not a supported document), TOO_LARGE.
+  A multipart request may run this mutation only.
+  """
+  uploadDocument(file: Upload!): UploadedDocument!
 }
 `, BuiltIn: false},
 }
@@ -3194,6 +3276,22 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_UploadedDocument(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "documentURL":
+		return ec.fieldContext_UploadedDocument_documentURL(ctx, field)
+	case "sha256":
+		return ec.fieldContext_UploadedDocument_sha256(ctx, field)
+	case "size":
+		return ec.fieldContext_UploadedDocument_size(ctx, field)
+	case "documentName":
+		return ec.fieldContext_UploadedDocument_documentName(ctx, field)
+	case "documentType":
+		return ec.fieldContext_UploadedDocument_documentType(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UploadedDocument", field.Name)
+}
+
 func (ec *executionContext) childFields_ValidationError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -3465,6 +3563,20 @@ func (ec *executionContext) field_Mutation_updateOcrTemplate_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg0
 	return args, nil
 }
 
@@ -5184,6 +5296,50 @@ func (ec *executionContext) fieldContext_Mutation_updateOcrJobGroup(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateOcrJobGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadDocument(ctx, fc.Args["file"].(graphql.Upload))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UploadedDocument) graphql.Marshaler {
+			return ec.marshalNUploadedDocument2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐUploadedDocument(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UploadedDocument(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7970,6 +8126,121 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UploadedDocument_documentURL(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadedDocument_documentURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadedDocument_documentURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadedDocument", field, false, false, "String")
+}
+
+func (ec *executionContext) _UploadedDocument_sha256(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadedDocument_sha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sha256, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadedDocument_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadedDocument", field, false, false, "String")
+}
+
+func (ec *executionContext) _UploadedDocument_size(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadedDocument_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadedDocument_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadedDocument", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UploadedDocument_documentName(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadedDocument_documentName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadedDocument_documentName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadedDocument", field, false, false, "String")
+}
+
+func (ec *executionContext) _UploadedDocument_documentType(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadedDocument_documentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ocrinvoicejob.DocumentType) graphql.Marshaler {
+			return ec.marshalNOcrInvoiceJobDocumentType2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐDocumentType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadedDocument_documentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadedDocument", field, false, false, "OcrInvoiceJobDocumentType")
 }
 
 func (ec *executionContext) _ValidationError_field(ctx context.Context, field graphql.CollectedField, obj *invoice.ValidationError) (ret graphql.Marshaler) {
@@ -13539,6 +13810,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "uploadDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadDocument(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14478,6 +14756,59 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var uploadedDocumentImplementors = []string{"UploadedDocument"}
+
+func (ec *executionContext) _UploadedDocument(ctx context.Context, sel ast.SelectionSet, obj *model.UploadedDocument) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, uploadedDocumentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UploadedDocument")
+		case "documentURL":
+			out.Values[i] = ec._UploadedDocument_documentURL(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._UploadedDocument_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._UploadedDocument_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "documentName":
+			out.Values[i] = ec._UploadedDocument_documentName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "documentType":
+			out.Values[i] = ec._UploadedDocument_documentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var validationErrorImplementors = []string{"ValidationError"}
 
 func (ec *executionContext) _ValidationError(ctx context.Context, sel ast.SelectionSet, obj *invoice.ValidationError) graphql.Marshaler {
@@ -15367,6 +15698,28 @@ func (ec *executionContext) unmarshalNUpdateOcrJobGroupInput2githubᚗcomᚋocri
 func (ec *executionContext) unmarshalNUpdateOcrTemplateInput2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐUpdateOcrTemplateInput(ctx context.Context, v any) (ent.UpdateOcrTemplateInput, error) {
 	res, err := ec.unmarshalInputUpdateOcrTemplateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNUploadedDocument2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐUploadedDocument(ctx context.Context, sel ast.SelectionSet, v *model.UploadedDocument) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UploadedDocument!")
+		return graphql.Null
+	}
+	return ec._UploadedDocument(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNValidationError2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐValidationError(ctx context.Context, sel ast.SelectionSet, v invoice.ValidationError) graphql.Marshaler {

@@ -2,8 +2,27 @@
 
 package model
 
+import (
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+)
+
 // Confidence of one extracted field (a path such as invoice.amounts.total), 0..1.
 type FieldScore struct {
 	Field string  `json:"field"`
 	Value float64 `json:"value"`
+}
+
+// An uploaded document, ready to be named by a job: pass documentURL (and documentName) to
+// createOcrInvoiceJob. Uploads are content-addressed: the same bytes give the same URL.
+type UploadedDocument struct {
+	// upload://<sha256>, the job's documentURL.
+	DocumentURL string `json:"documentURL"`
+	// SHA-256 of the bytes, 64 lowercase hex characters.
+	Sha256 string `json:"sha256"`
+	// Bytes.
+	Size int `json:"size"`
+	// The file name the client sent, or document.<type> when it sent none.
+	DocumentName string `json:"documentName"`
+	// Detected from the first bytes, not from the name.
+	DocumentType ocrinvoicejob.DocumentType `json:"documentType"`
 }

@@ -5,15 +5,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
-	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -111,7 +106,7 @@ func (a *api) receiveUpload(w http.ResponseWriter, r *http.Request) (uploadDTO, 
 			DocumentURL:  u.URL,
 			SHA256:       u.SHA256,
 			Size:         u.Size,
-			DocumentName: documentName(part, u),
+			DocumentName: uploads.DocumentName(part.FileName(), u.DocumentType),
 			DocumentType: u.DocumentType,
 		}, nil
 	}
@@ -138,24 +133,4 @@ func (a *api) uploadTooLarge() error {
 	e := apperr.As(uploads.TooLargeError(a.uploadMax))
 	e.Details = []apperr.Detail{{Field: "file", Message: fmt.Sprintf("must be at most %d bytes", a.uploadMax)}}
 	return e
-}
-
-// documentName is the file name the client sent, made safe to use as a job's
-// documentName (valid UTF-8, no control characters, within the length limit), or
-// "document.<type>" when it sent none.
-func documentName(part *multipart.Part, u uploads.Upload) string {
-	name := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(part.FileName(), ""))
-	name = strings.TrimSpace(name)
-	if utf8.RuneCountInString(name) > jobs.MaxDocumentNameLen {
-		name = string([]rune(name)[:jobs.MaxDocumentNameLen])
-	}
-	if name == "" || name == "." || name == "/" {
-		return "document." + u.DocumentType
-	}
-	return name
 }

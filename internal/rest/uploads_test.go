@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
@@ -88,6 +89,9 @@ func storedFiles(t *testing.T, s *uploads.Store) []string {
 }
 
 func TestUploadDocument(t *testing.T) {
+	if uploads.MaxNameLen != jobs.MaxDocumentNameLen {
+		t.Fatalf("uploads.MaxNameLen %d != jobs.MaxDocumentNameLen %d: an upload's documentName could not name a job", uploads.MaxNameLen, jobs.MaxDocumentNameLen)
+	}
 	e, store := newUploadEnv(t, 0)
 	pdf := testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines})
 

@@ -27,6 +27,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 )
@@ -334,6 +336,33 @@ func Detect(head []byte) (docType, contentType string, ok bool) {
 		return "bmp", "image/bmp", true
 	}
 	return "", "", false
+}
+
+// MaxNameLen is the longest DocumentName returns, in characters: the limit of a job's
+// documentName (jobs.MaxDocumentNameLen).
+const MaxNameLen = 1024
+
+// DocumentName makes the file name a client sent with an upload usable as a job's
+// documentName: the last path element only, valid UTF-8 without control characters, at
+// most MaxNameLen characters; "document.<docType>" when nothing is left.
+func DocumentName(filename, docType string) string {
+	if i := strings.LastIndexAny(filename, `/\`); i >= 0 {
+		filename = filename[i+1:]
+	}
+	name := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(filename, ""))
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > MaxNameLen {
+		name = string([]rune(name)[:MaxNameLen])
+	}
+	if name == "" || name == "." || name == ".." {
+		return "document." + docType
+	}
+	return name
 }
 
 // humanBytes formats n for messages: "50 MiB" when it is a whole number of MiB.

@@ -319,3 +319,24 @@ func TestNewRemovesStaleTempFiles(t *testing.T) {
 		t.Error("New(\"\") succeeded")
 	}
 }
+
+func TestDocumentName(t *testing.T) {
+	long := strings.Repeat("é", uploads.MaxNameLen+10)
+	tests := []struct{ in, want string }{
+		{"invoice.pdf", "invoice.pdf"},
+		{"../../etc/passwd", "passwd"},
+		{`C:\Users\me\scan.tif`, "scan.tif"},
+		{"re\x01po\x7frt.pdf", "report.pdf"},
+		{"bad\xffutf8.png", "badutf8.png"},
+		{"  spaced.pdf  ", "spaced.pdf"},
+		{"", "document.pdf"},
+		{"..", "document.pdf"},
+		{"dir/", "document.pdf"},
+		{long, strings.Repeat("é", uploads.MaxNameLen)},
+	}
+	for _, tt := range tests {
+		if got := uploads.DocumentName(tt.in, "pdf"); got != tt.want {
+			t.Errorf("DocumentName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
