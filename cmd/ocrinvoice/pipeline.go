@@ -6,6 +6,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 	"github.com/ocrinvoice/ocrinvoice/worker"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
@@ -14,7 +15,13 @@ import (
 // newTaskHandler builds the OCR pipeline for one worker process: an OCR reader with one
 // engine slot per concurrent task, the guarded fetcher and the asynq handler. The
 // returned close releases the OCR engines; call it after the asynq server has stopped.
+// Uploaded documents (upload://KEY) are read from the upload store under the data
+// directory, which the API process must share.
 func newTaskHandler(_ context.Context, d pipelineDeps) (asynq.Handler, func() error, error) {
+	store, err := uploads.New(d.Config.UploadDir())
+	if err != nil {
+		return nil, nil, err
+	}
 	reader, err := ocr.NewReader(ocr.Config{Slots: d.Config.WorkerConcurrency})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start OCR engines: %w", err)
@@ -22,7 +29,7 @@ func newTaskHandler(_ context.Context, d pipelineDeps) (asynq.Handler, func() er
 	h := worker.NewHandler(worker.Config{
 		Jobs:    d.Service,
 		Reader:  reader,
-		Fetcher: fetch.New(fetch.Options{}),
+		Fetcher: fetch.New(fetch.Options{Uploads: store, MaxUploadBytes: d.Config.UploadMaxBytes}),
 		Logger:  d.Logger,
 	})
 	return h, reader.Close, nil

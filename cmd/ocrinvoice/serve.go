@@ -14,6 +14,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/rest"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // runServe runs the HTTP API (GraphQL, REST, probes, metrics) until ctx is cancelled.
@@ -54,6 +55,11 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		d.closers = append(d.closers, dash.Close) // closed before the queue's Redis goes
 		extra["/queues/"] = dash
 	}
+	// Uploaded documents live under the data directory, where workers read them.
+	store, err := uploads.New(d.cfg.UploadDir())
+	if err != nil {
+		return nil, err
+	}
 	srv, err := server.New(server.Options{
 		Addr:   d.cfg.Addr,
 		Logger: d.logger,
@@ -62,8 +68,10 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 			ComplexityLimit: d.cfg.GraphQLComplexityLimit,
 			DepthLimit:      d.cfg.GraphQLDepthLimit,
 			Logger:          d.logger,
+			Uploads:         store,
+			UploadMaxBytes:  d.cfg.UploadMaxBytes,
 		}),
-		REST:            rest.NewHandler(d.svc, d.logger),
+		REST:            rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes)),
 		Checks:          readinessChecks(d),
 		Extra:           extra,
 		ShutdownTimeout: d.cfg.ShutdownTimeout,
