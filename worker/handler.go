@@ -15,9 +15,11 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
@@ -35,6 +37,7 @@ type Handler struct {
 	reader  *ocr.Reader
 	fetcher *fetch.Fetcher
 	log     *slog.Logger
+	events  *progress.Publisher
 	// progressEvery throttles how often page progress is written to the database.
 	progressEvery time.Duration
 }
@@ -45,13 +48,18 @@ type Config struct {
 	Reader  *ocr.Reader
 	Fetcher *fetch.Fetcher
 	Logger  *slog.Logger
+	// Progress, when set, receives an event for every progress write (step changes
+	// always, page progress throttled like the database writes), when a job starts
+	// (processing) and when it ends (completed, failed with the reason as the message,
+	// cancelled; a retryable failure is published as queued). nil: no events.
+	Progress *progress.Publisher
 	// ProgressEvery is the least time between two page-progress writes; default 500 ms.
 	ProgressEvery time.Duration
 }
 
 // NewHandler returns the task handler.
 func NewHandler(cfg Config) *Handler {
-	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, progressEvery: cfg.ProgressEvery}
+	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, events: cfg.Progress, progressEvery: cfg.ProgressEvery}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -73,8 +81,13 @@ var errJobGone = errors.New("job is no longer processing")
 //   - a transient failure: the attempt is logged on the job, which goes back to
 //     queued, and the error is returned so that asynq retries with backoff; on the
 //     last attempt the job is failed;
+//   - a job cancelled while it runs (the cancel also cancels the task's context, or the
+//     run notices at its next progress write): nil, the task is dropped;
 //   - a worker shutdown (ctx cancelled by asynq): the error is returned and the job
 //     stays processing; the redelivered task restarts it.
+//
+// With Config.Progress set, the start, every progress write and the outcome are also
+// published as progress events.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParsePayload(t)
 	if err != nil {
@@ -93,6 +106,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("start job %s: %w", p.JobID, err)
 	}
 	log.Info("Processing job", slog.String("job_number", job.JobNumber), slog.String("document_url", redactURL(job.DocumentURL)))
+	h.publish(ctx, log, jobs.EventOf(job, ""))
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -101,22 +115,32 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer wcancel()
 	if err == nil {
-		_, err = h.jobs.Complete(wctx, job.ID, *in)
+		done, err := h.jobs.Complete(wctx, job.ID, *in)
 		if jobs.IsNotProcessing(err) {
 			log.Info("Job left processing before its results were stored; results dropped")
+			h.publishCurrent(wctx, log, job.ID)
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("store results of job %s: %w", job.ID, err)
 		}
 		log.Info("Completed job", slog.Int("pages", in.Pages))
+		h.publish(wctx, log, jobs.EventOf(done, ""))
 		return nil
 	}
 	if errors.Is(context.Cause(runCtx), errJobGone) {
 		log.Info("Stopped processing a job that was cancelled")
+		h.publishCurrent(wctx, log, job.ID)
 		return nil
 	}
 	if ctx.Err() != nil {
+		// Cancelling a job cancels its running task through asynq, which looks the same
+		// as a shutdown from here: the job's state tells them apart.
+		if cur, gerr := h.jobs.GetJob(wctx, job.ID); gerr == nil && cur.Status != ocrinvoicejob.StatusProcessing {
+			log.Info("Stopped processing a job that was cancelled", slog.String("status", string(cur.Status)))
+			h.publish(wctx, log, jobs.EventOf(cur, "processing stopped"))
+			return nil
+		}
 		// asynq is shutting down or the task timed out; it will deliver the task again.
 		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
 	}
@@ -124,7 +148,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, ok := asynq.GetMaxRetry(ctx)
 	last := ok && retried >= maxRetry
-	if _, ferr := h.jobs.Fail(wctx, job.ID, err.Error(), permanent || last); ferr != nil && !jobs.IsNotProcessing(ferr) {
+	switch failed, ferr := h.jobs.Fail(wctx, job.ID, err.Error(), permanent || last); {
+	case ferr == nil:
+		// failed, or queued again when asynq will retry; the reason either way.
+		h.publish(wctx, log, jobs.EventOf(failed, err.Error()))
+	case jobs.IsNotProcessing(ferr):
+		h.publishCurrent(wctx, log, job.ID) // cancelled meanwhile
+	default:
 		log.Error("Could not record job failure", slog.Any("error", ferr))
 	}
 	log.Warn("Job attempt failed", slog.Any("error", err), slog.Bool("permanent", permanent), slog.Int("retry", retried))
@@ -132,6 +162,28 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return err
+}
+
+// publish sends ev when the handler has a publisher. A failure is logged and otherwise
+// ignored: events are notifications, the job row is the record.
+func (h *Handler) publish(ctx context.Context, log *slog.Logger, ev progress.Event) {
+	if err := h.events.Publish(ctx, ev); err != nil {
+		log.Warn("Could not publish job event", slog.String("status", ev.Status), slog.Any("error", err))
+	}
+}
+
+// publishCurrent publishes the job's state as stored, after the run found that the job
+// had left "processing" (it was cancelled): the event says the worker has stopped.
+func (h *Handler) publishCurrent(ctx context.Context, log *slog.Logger, id string) {
+	if h.events == nil {
+		return
+	}
+	j, err := h.jobs.GetJob(ctx, id)
+	if err != nil {
+		log.Warn("Could not read job for its event", slog.Any("error", err))
+		return
+	}
+	h.publish(ctx, log, jobs.EventOf(j, "processing stopped"))
 }
 
 // isPermanent tells failures that retrying cannot fix.
@@ -143,6 +195,9 @@ func isPermanent(err error) bool {
 // run does the work of one attempt and returns what to store.
 func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *ent.OcrInvoiceJob) (*jobs.CompleteInput, error) {
 	rep := &reporter{h: h, ctx: ctx, cancel: cancel, id: job.ID}
+	if job.GroupID != nil {
+		rep.group = *job.GroupID
+	}
 	tpl, err := h.jobs.GetTemplate(ctx, job.TemplateID)
 	if err != nil {
 		return nil, fmt.Errorf("load template: %w", err)
@@ -242,11 +297,15 @@ type reporter struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	id     string
+	group  string
 
 	mu        sync.Mutex
 	cur       int
 	lastWrite time.Time
 	gone      bool
+	// publishFailed is set after the first failed event publish of the run, so that a
+	// dead Redis costs one warning per job, not one per page.
+	publishFailed bool
 }
 
 // step reports the start of step k (0-based).
@@ -275,7 +334,8 @@ func (r *reporter) write(k int, frac float64, label string, force bool) {
 	r.mu.Unlock()
 	n := len(steps)
 	pct := int((float64(k) + frac) / float64(n) * 100)
-	err := r.h.jobs.SetProgress(r.ctx, r.id, invoice.Progress{Percentage: pct, CurrentStep: label, TotalSteps: n})
+	p := invoice.Progress{Percentage: pct, CurrentStep: label, TotalSteps: n}
+	err := r.h.jobs.SetProgress(r.ctx, r.id, p)
 	if jobs.IsNotProcessing(err) {
 		r.mu.Lock()
 		r.gone = true
@@ -283,9 +343,35 @@ func (r *reporter) write(k int, frac float64, label string, force bool) {
 		r.cancel(errJobGone)
 		return
 	}
-	if err != nil && r.ctx.Err() == nil {
-		r.h.log.Warn("Could not write job progress", slog.String("job_id", r.id), slog.Any("error", err))
+	if err != nil {
+		if r.ctx.Err() == nil {
+			r.h.log.Warn("Could not write job progress", slog.String("job_id", r.id), slog.Any("error", err))
+		}
+		return
 	}
+	r.publish(p)
+}
+
+// publish sends the event of a progress write that succeeded.
+func (r *reporter) publish(p invoice.Progress) {
+	if r.h.events == nil {
+		return
+	}
+	p.Percentage = min(max(p.Percentage, 0), 100) // as SetProgress stored it
+	ev := progress.Event{JobID: r.id, GroupID: r.group, Status: string(ocrinvoicejob.StatusProcessing), Progress: p}
+	err := r.h.events.Publish(r.ctx, ev)
+	if err == nil || r.ctx.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	first := !r.publishFailed
+	r.publishFailed = true
+	r.mu.Unlock()
+	level := slog.LevelDebug
+	if first {
+		level = slog.LevelWarn
+	}
+	r.h.log.Log(r.ctx, level, "Could not publish job progress", slog.String("job_id", r.id), slog.Any("error", err))
 }
 
 // err returns the cause when the job went away during the run.

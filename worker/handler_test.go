@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
@@ -47,9 +49,11 @@ func TestMain(m *testing.M) {
 }
 
 // env is one running pipeline: a private Redis, a database, an asynq server with the
-// real handler, and a loopback HTTP server with documents.
+// real handler (publishing progress events), a hub receiving those events, and a
+// loopback HTTP server with documents.
 type env struct {
 	svc  *jobs.Service
+	hub  *progress.Hub
 	docs *httptest.Server
 	stop func()
 }
@@ -72,6 +76,15 @@ func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
 	opt := asynq.RedisClientOpt{Addr: rs.Addr}
 	qc := tasks.NewClient(opt)
 	t.Cleanup(func() { _ = qc.Close() })
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { _ = rc.Close() })
+	hub := progress.NewHub(rc, progress.HubOptions{Buffer: 256})
+	t.Cleanup(func() { _ = hub.Close() })
+	select {
+	case <-hub.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("progress hub not subscribed")
+	}
 	svc := jobs.NewService(client, qc, jobs.Options{})
 	if err := svc.EnsureBuiltins(context.Background()); err != nil {
 		t.Fatal(err)
@@ -106,7 +119,8 @@ func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
 	if allow {
 		fo.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}
-	h := NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: time.Millisecond})
+	h := NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: time.Millisecond,
+		Progress: progress.NewPublisher(rc, progress.PublisherOptions{})})
 	srv := asynq.NewServer(opt, asynq.Config{
 		Concurrency:              2,
 		Queues:                   tasks.QueuePriorities(),
@@ -121,7 +135,39 @@ func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	return &env{svc: svc, docs: docs}
+	return &env{svc: svc, hub: hub, docs: docs}
+}
+
+// events subscribes to every job's events; pass them to stream.
+func (e *env) events(t *testing.T) <-chan progress.Event {
+	t.Helper()
+	ch, stop := e.hub.Subscribe(context.Background(), "")
+	t.Cleanup(stop)
+	return ch
+}
+
+// stream returns the events of job id up to its first terminal one.
+func stream(t *testing.T, ch <-chan progress.Event, id string, limit time.Duration) []progress.Event {
+	t.Helper()
+	var out []progress.Event
+	deadline := time.After(limit)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("event stream closed after %+v", out)
+			}
+			if ev.JobID != id {
+				continue
+			}
+			out = append(out, ev)
+			if ev.Terminal() {
+				return out
+			}
+		case <-deadline:
+			t.Fatalf("no terminal event for job %s within %s; got %+v", id, limit, out)
+		}
+	}
 }
 
 func (e *env) create(t *testing.T, number, path string) *ent.OcrInvoiceJob {
@@ -181,6 +227,52 @@ func TestPipelineCompletes(t *testing.T) {
 	})
 }
 
+// TestPipelineEventStream: a job run end to end publishes processing first, completed
+// (100 %) last, and percentages that never go down; a failed job's last event carries
+// the reason.
+func TestPipelineEventStream(t *testing.T) {
+	e := newEnv(t, databasetest.Open(t), true)
+	ch := e.events(t)
+	j := e.create(t, "EV-OK", "/slow.pdf") // six scanned pages: page events too
+	evs := stream(t, ch, j.ID, 90*time.Second)
+	if first := evs[0]; first.Status != "processing" || first.Progress.Percentage != 0 {
+		t.Errorf("first event %+v, want processing at 0%%", first)
+	}
+	if last := evs[len(evs)-1]; last.Status != "completed" || last.Progress.Percentage != 100 || last.Message != "" {
+		t.Errorf("last event %+v, want completed at 100%%", last)
+	}
+	pages := 0
+	for i, ev := range evs {
+		if i > 0 && ev.Progress.Percentage < evs[i-1].Progress.Percentage {
+			t.Errorf("percentage went down: %+v then %+v", evs[i-1], ev)
+		}
+		if i < len(evs)-1 && ev.Status != "processing" {
+			t.Errorf("event %d has status %s before the end", i, ev.Status)
+		}
+		if strings.HasPrefix(ev.Progress.CurrentStep, "read page") {
+			pages++
+		}
+	}
+	for _, step := range steps {
+		found := false
+		for _, ev := range evs {
+			found = found || ev.Progress.CurrentStep == step
+		}
+		if !found {
+			t.Errorf("no event for step %q in %+v", step, evs)
+		}
+	}
+	if pages == 0 {
+		t.Errorf("no page progress events in %+v", evs)
+	}
+
+	f := e.create(t, "EV-FAIL", "/missing.pdf")
+	evs = stream(t, ch, f.ID, 30*time.Second)
+	if last := evs[len(evs)-1]; last.Status != "failed" || !strings.Contains(last.Message, "404") {
+		t.Errorf("last event of a failing job %+v, want failed naming 404", last)
+	}
+}
+
 func TestPipelineFailures(t *testing.T) {
 	c := databasetest.Open(t)
 	e := newEnv(t, c, true)
@@ -213,6 +305,7 @@ func TestPipelineFailures(t *testing.T) {
 func TestPipelineCancelWhileProcessing(t *testing.T) {
 	e := newEnv(t, databasetest.Open(t), true)
 	ctx := context.Background()
+	ch := e.events(t)
 	j := e.create(t, "SLOW-1", "/slow.pdf")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -238,5 +331,11 @@ func TestPipelineCancelWhileProcessing(t *testing.T) {
 	}
 	if got.Status != ocrinvoicejob.StatusCancelled || got.ExtractedData != nil {
 		t.Fatalf("after cancel: status %s, extracted %v", got.Status, got.ExtractedData)
+	}
+	// The service of this test publishes nothing itself: the cancelled event is the
+	// worker's, telling that it stopped.
+	evs := stream(t, ch, j.ID, 5*time.Second)
+	if last := evs[len(evs)-1]; last.Status != "cancelled" || last.Message != "processing stopped" {
+		t.Errorf("last event %+v, want cancelled by the worker", last)
 	}
 }

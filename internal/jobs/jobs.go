@@ -105,7 +105,8 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 
 // CreateJob validates in, stores the job with status "created", commits, then enqueues
 // its task and moves it to "queued". When the enqueue fails (Redis down, no Enqueuer)
-// the job stays "created" and no error is returned; the failure is logged.
+// the job stays "created" and no error is returned; the failure is logged. The job's
+// resulting state is published as an event (see Options.Events).
 // Errors: Invalid (naming fields), Conflict (jobNumber exists).
 func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJob, error) {
 	r, err := s.validateJob(ctx, in)
@@ -136,7 +137,9 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		}
 		return nil, err
 	}
-	return s.enqueue(ctx, j), nil
+	j = s.enqueue(ctx, j)
+	s.notify(ctx, j, "")
+	return j, nil
 }
 
 func isJobNumberConflict(err error) bool {
@@ -206,7 +209,8 @@ func checkID(field, id string) error {
 // optional field clears it). Changing the document (documentUrl, documentType) or the
 // template re-runs the job: unless it is "processing" its results are cleared and it is
 // enqueued again as if new. Changing them while "processing" is FailedPrecondition.
-// A priority change of a queued job moves its task to the new queue.
+// A priority change of a queued job moves its task to the new queue. A re-run or a move
+// is published as an event (see Options.Events).
 // Errors: Invalid, NotFound, Conflict (jobNumber taken), FailedPrecondition.
 func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.OcrInvoiceJob, error) {
 	cur, err := s.GetJob(ctx, id)
@@ -273,7 +277,11 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	if err != nil {
 		return nil, err
 	}
-	return s.enqueue(ctx, j), nil
+	j = s.enqueue(ctx, j)
+	if rerun || requeue {
+		s.notify(ctx, j, "")
+	}
+	return j, nil
 }
 
 // clearResults resets everything a run of the job produced.
@@ -345,7 +353,8 @@ func forbidden(action string, st ocrinvoicejob.Status) error {
 }
 
 // CancelJob moves a created, queued or processing job to "cancelled" and removes its
-// task (a running handler is asked to stop). Errors: NotFound, FailedPrecondition.
+// task (a running handler is asked to stop); the cancellation is published as an event.
+// Errors: NotFound, FailedPrecondition.
 func (s *Service) CancelJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
 	j, err := s.transition(ctx, id, ocrinvoicejob.StatusCancelled, "cancel", func(m *ent.OcrInvoiceJobMutation) {
 		m.SetCompletedAt(s.clock())
@@ -354,6 +363,7 @@ func (s *Service) CancelJob(ctx context.Context, id string) (*ent.OcrInvoiceJob,
 		return nil, err
 	}
 	s.deleteTask(ctx, id, string(j.Priority))
+	s.notify(ctx, j, "")
 	return j, nil
 }
 
@@ -377,7 +387,9 @@ func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, 
 	}
 	// An archived task of the previous run would make the new enqueue a no-op.
 	s.deleteTask(ctx, id, string(j.Priority))
-	return s.enqueue(ctx, j), nil
+	j = s.enqueue(ctx, j)
+	s.notify(ctx, j, "")
+	return j, nil
 }
 
 // JobResults returns what the job produced so far; fields are nil until it completes.

@@ -89,7 +89,7 @@ type CompleteInput struct {
 	ExtractedData     *invoice.ExtractedData
 	Confidence        *invoice.Confidence
 	ValidationResults *invoice.ValidationResults
-	// Pages read; the cost is Cost(Pages, price per page, priority).
+	// Pages read; the cost is Service.Cost(Pages, price per page, priority).
 	Pages int
 	// SHA256 is the hex SHA-256 of the document bytes.
 	SHA256 string
@@ -97,7 +97,7 @@ type CompleteInput struct {
 
 // Complete stores the results of a processing job and moves it to "completed":
 // completedAt, processingTime (seconds since startedAt), cost (Pages x the template's
-// price per page, or the service's, x the priority factor) and currency (the
+// price per page, or the service's, x the service's priority factor) and currency (the
 // template's default currency). Errors: NotFound, FailedPrecondition when the job is
 // no longer processing (e.g. cancelled meanwhile; the results are then dropped).
 func (s *Service) Complete(ctx context.Context, id string, in CompleteInput) (*ent.OcrInvoiceJob, error) {
@@ -143,7 +143,7 @@ func (s *Service) Complete(ctx context.Context, id string, in CompleteInput) (*e
 		if in.SHA256 != "" {
 			m.SetDocumentSha256(in.SHA256)
 		}
-		m.SetCost(Cost(in.Pages, price, string(cur.Priority)))
+		m.SetCost(s.Cost(in.Pages, price, string(cur.Priority)))
 		m.SetCurrency(tpl.DefaultCurrency)
 	})
 }

@@ -1,6 +1,8 @@
 package jobs_test
 
 import (
+	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -24,10 +26,50 @@ func TestCost(t *testing.T) {
 		{-3, 0.05, "medium", 0},
 		{5, 0, "medium", 0},
 	}
+	defaults := jobs.DefaultPriceFactors()
 	for _, tt := range tests {
-		if got := jobs.Cost(tt.pages, tt.price, tt.priority); got != tt.want {
+		if got := defaults.Cost(tt.pages, tt.price, tt.priority); got != tt.want {
 			t.Errorf("Cost(%d, %v, %s) = %v, want %v", tt.pages, tt.price, tt.priority, got, tt.want)
 		}
+	}
+}
+
+// TestServicePriceFactors: configured factors replace the defaults of the priorities
+// they name; the others, and invalid values, keep the defaults.
+func TestServicePriceFactors(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  jobs.PriceFactors
+		want jobs.PriceFactors
+	}{
+		{"unset", nil, jobs.PriceFactors{"low": 0.8, "medium": 1, "high": 1.5, "urgent": 2}},
+		{"all", jobs.PriceFactors{"low": 0.5, "medium": 1.2, "high": 2, "urgent": 4},
+			jobs.PriceFactors{"low": 0.5, "medium": 1.2, "high": 2, "urgent": 4}},
+		{"some", jobs.PriceFactors{"urgent": 3, "low": 0},
+			jobs.PriceFactors{"low": 0, "medium": 1, "high": 1.5, "urgent": 3}},
+		{"invalid ignored", jobs.PriceFactors{"high": -1, "urgent": math.NaN(), "medium": math.Inf(1)},
+			jobs.PriceFactors{"low": 0.8, "medium": 1, "high": 1.5, "urgent": 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := jobs.NewService(nil, nil, jobs.Options{PriceFactors: tt.opt})
+			if got := s.PriceFactors(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("factors %v, want %v", got, tt.want)
+			}
+			for prio, f := range tt.want {
+				if got, want := s.Cost(10, 0.1, prio), math.Round(10*0.1*f*1e6)/1e6; got != want {
+					t.Errorf("Cost(10, 0.1, %s) = %v, want %v", prio, got, want)
+				}
+			}
+		})
+	}
+	// The service's map is its own: changing the option or the copy changes nothing.
+	opt := jobs.PriceFactors{"high": 3}
+	s := jobs.NewService(nil, nil, jobs.Options{PriceFactors: opt})
+	opt["high"] = 9
+	s.PriceFactors()["high"] = 9
+	if got := s.Cost(1, 1, "high"); got != 3 {
+		t.Errorf("high factor changed from outside: cost %v", got)
 	}
 }
 

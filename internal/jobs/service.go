@@ -35,6 +35,14 @@ type Options struct {
 	// EnqueueTimeout bounds one call to the Enqueuer, so that a dead Redis delays an API
 	// answer by at most this much. Default: 3 s.
 	EnqueueTimeout time.Duration
+	// PriceFactors multiply the page price by priority. The priorities it names replace
+	// those of DefaultPriceFactors (negative or non-finite factors are ignored); the
+	// others keep their defaults. Default: DefaultPriceFactors.
+	PriceFactors PriceFactors
+	// Events, when set, is told about the status changes the service makes for API
+	// callers (create and enqueue, update that re-runs, cancel, retry), after they are
+	// committed. A *progress.Publisher fits. Publish failures are logged.
+	Events EventPublisher
 }
 
 // DefaultPricePerPage is the price of one page at medium priority, in the template's
@@ -48,13 +56,16 @@ type Service struct {
 	log            *slog.Logger
 	now            func() time.Time
 	pricePerPage   float64
+	priceFactors   PriceFactors
 	enqueueTimeout time.Duration
+	events         EventPublisher
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
 // "created" and never enqueued (a reconciler or a later start enqueues them).
 func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
-	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage, enqueueTimeout: opts.EnqueueTimeout}
+	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
+		priceFactors: opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -1,0 +1,158 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
+	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
+)
+
+// nextEvent returns the next event of ch or fails after a few seconds.
+func nextEvent(t *testing.T, ch <-chan progress.Event) progress.Event {
+	t.Helper()
+	select {
+	case e, ok := <-ch:
+		if !ok {
+			t.Fatal("event channel closed")
+		}
+		return e
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5s")
+	}
+	return progress.Event{}
+}
+
+// TestAPIStatusChangesArePublished: create, cancel and retry publish the job's new state
+// (on one private Redis that holds both the queue and the events).
+func TestAPIStatusChangesArePublished(t *testing.T) {
+	rs := redistest.Start(t)
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { _ = rc.Close() })
+	hub := progress.NewHub(rc, progress.HubOptions{Logger: quiet})
+	t.Cleanup(func() { _ = hub.Close() })
+	select {
+	case <-hub.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("hub not subscribed")
+	}
+	qc := tasks.NewClient(asynq.RedisClientOpt{Addr: rs.Addr})
+	t.Cleanup(func() { _ = qc.Close() })
+
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		s := jobs.NewService(c, qc, jobs.Options{Logger: quiet, Events: progress.NewPublisher(rc, progress.PublisherOptions{})})
+		if err := s.EnsureBuiltins(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		events, stop := hub.Subscribe(ctx, "")
+		defer stop()
+
+		in := validInput("EV-1")
+		g, err := s.CreateGroup(ctx, jobs.GroupInput{Name: "events " + t.Name()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Group = g.ID
+		j, err := s.CreateJob(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, events); e.JobID != j.ID || e.Status != "queued" || e.GroupID != g.ID || !e.At.Equal(j.UpdatedAt) {
+			t.Errorf("create event %+v, want queued in group %s at %v", e, g.ID, j.UpdatedAt)
+		}
+		if _, err := s.CancelJob(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, events); e.JobID != j.ID || e.Status != "cancelled" || !e.Terminal() {
+			t.Errorf("cancel event %+v", e)
+		}
+		if _, err := s.RetryJob(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, events); e.JobID != j.ID || e.Status != "queued" || e.Progress.Percentage != 0 {
+			t.Errorf("retry event %+v", e)
+		}
+		// A failed cancel publishes nothing.
+		if _, err := s.StartProcessing(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Complete(ctx, j.ID, jobs.CompleteInput{Pages: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CancelJob(ctx, j.ID); err == nil {
+			t.Fatal("cancel of a completed job succeeded")
+		}
+		select {
+		case e := <-events:
+			t.Errorf("unexpected event %+v (the worker side publishes start and completion itself)", e)
+		case <-time.After(300 * time.Millisecond):
+		}
+	})
+}
+
+// TestPublishFailureIsNotAnError: with the events' Redis gone, operations still succeed.
+func TestPublishFailureIsNotAnError(t *testing.T) {
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = dead.Close() })
+	c := databasetest.Open(t)
+	s := jobs.NewService(c, nil, jobs.Options{Logger: quiet,
+		Events: progress.NewPublisher(dead, progress.PublisherOptions{Timeout: 200 * time.Millisecond})})
+	if err := s.EnsureBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	j, err := s.CreateJob(context.Background(), validInput("EV-DEAD"))
+	if err != nil {
+		t.Fatalf("create with events Redis down: %v", err)
+	}
+	if _, err := s.CancelJob(context.Background(), j.ID); err != nil {
+		t.Fatalf("cancel with events Redis down: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("two operations took %s with the events Redis down", d)
+	}
+	// A nil publisher in the interface is fine too.
+	var none *progress.Publisher
+	s2 := jobs.NewService(c, nil, jobs.Options{Logger: quiet, Events: none})
+	if _, err := s2.CreateJob(context.Background(), validInput("EV-NIL")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCompleteUsesConfiguredFactors: the cost of a completed job uses the service's
+// priority factors.
+func TestCompleteUsesConfiguredFactors(t *testing.T) {
+	c := databasetest.Open(t)
+	s := jobs.NewService(c, nil, jobs.Options{Logger: quiet, PricePerPage: 0.1, PriceFactors: jobs.PriceFactors{"urgent": 5}})
+	if err := s.EnsureBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for prio, want := range map[string]float64{"urgent": 1, "low": 0.16, "medium": 0.2} {
+		in := validInput("FACTOR-" + prio)
+		in.Priority = prio
+		j, err := s.CreateJob(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartProcessing(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		j, err = s.Complete(ctx, j.ID, jobs.CompleteInput{Pages: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Cost != want || j.Currency != "USD" {
+			t.Errorf("%s: cost %v %s, want %v USD", prio, j.Cost, j.Currency, want)
+		}
+	}
+}
