@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/hibiken/asynqmon"
 
@@ -48,12 +49,13 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 	extra := map[string]http.Handler{}
 	if d.cfg.QueueDashboard != "off" {
 		dash := asynqmon.New(asynqmon.Options{
-			RootPath:     "/queues",
+			RootPath:     monitorPath,
 			RedisConnOpt: d.redisOpt,
 			ReadOnly:     d.cfg.QueueDashboard != "on",
 		})
 		d.closers = append(d.closers, dash.Close) // closed before the queue's Redis goes
-		extra["/queues/"] = dash
+		extra[monitorPath+"/"] = dash
+		extra[legacyMonitorPath+"/"] = redirectPrefix(legacyMonitorPath, monitorPath)
 	}
 	// Uploaded documents live under the data directory, where workers read them.
 	store, err := uploads.New(d.cfg.UploadDir())
@@ -83,13 +85,36 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		return nil, err
 	}
 	addr := srv.Addr().String()
+	monitor := "off"
+	if d.cfg.QueueDashboard != "off" {
+		monitor = "http://" + addr + monitorPath + "/ (" + d.cfg.QueueDashboard + ")"
+	}
 	d.logger.Info("API ready",
 		slog.String("graphql", "http://"+addr+"/graphql"),
 		slog.String("playground", "http://"+addr+"/playground"),
 		slog.String("rest", "http://"+addr+"/api/v1/ocr-invoice-jobs"),
-		slog.String("queues", d.cfg.QueueDashboard))
+		slog.String("monitor", monitor))
 	listenHook(ctx)(addr)
 	return srv, nil
+}
+
+// The queue dashboard lives at monitorPath; legacyMonitorPath, where it used to be,
+// redirects there so that old links keep working.
+const (
+	monitorPath       = "/monitor"
+	legacyMonitorPath = "/queues"
+)
+
+// redirectPrefix answers requests under from with a permanent redirect to the same path
+// (and query) under to.
+func redirectPrefix(from, to string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := to + strings.TrimPrefix(r.URL.Path, from)
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+	})
 }
 
 // readinessChecks are what /readyz asks: the database and the queue's Redis answer.

@@ -16,6 +16,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
@@ -47,6 +48,7 @@ type deps struct {
 	redisOpt asynq.RedisConnOpt    // queue connection options
 	redis    redis.UniversalClient // for readiness pings
 	queue    *tasks.Client         // enqueuer used by the service
+	events   *progress.Publisher   // job progress events, on the queue's Redis
 	db       *ent.Client
 	svc      *jobs.Service
 
@@ -68,6 +70,9 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 			d.close()
 		}
 	}()
+	for _, w := range cfg.Warnings {
+		logger.Warn("Configuration: " + w)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
 	}
@@ -105,7 +110,10 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 
 	d.queue = tasks.NewClient(d.redisOpt)
 	d.closers = append(d.closers, d.queue.Close)
-	d.svc = jobs.NewService(d.db, d.queue, jobs.Options{Logger: logger, PricePerPage: cfg.PricePerPage})
+	d.events = progress.NewPublisher(rc, progress.PublisherOptions{})
+	d.svc = jobs.NewService(d.db, d.queue, jobs.Options{
+		Logger: logger, PricePerPage: cfg.PricePerPage, PriceFactors: cfg.PriorityPriceFactors, Events: d.events,
+	})
 	if err := d.svc.EnsureBuiltins(ctx); err != nil {
 		return nil, fmt.Errorf("create built-in templates: %w", err)
 	}

@@ -12,18 +12,21 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
 
 // pipelineDeps is what the task handler gets from the process: the domain service (and
 // through it the database), the configuration (concurrency sizes the OCR pool, data
-// directory, price per page), the logger and the queue's Redis.
+// directory, price per page), the logger, the queue's Redis and the publisher of job
+// progress events.
 type pipelineDeps struct {
-	Service *jobs.Service
-	Config  config.Config
-	Logger  *slog.Logger
-	Redis   asynq.RedisConnOpt
+	Service  *jobs.Service
+	Config   config.Config
+	Logger   *slog.Logger
+	Redis    asynq.RedisConnOpt
+	Progress *progress.Publisher
 }
 
 // runWorker processes queued OCR tasks until ctx is cancelled. With REDIS_URL unset it
@@ -102,7 +105,7 @@ type queueWorker struct {
 // tasks.QueuePriorities (weighted, or strict with --strict-priority), processing
 // cfg.WorkerConcurrency tasks at once. It returns once the server is running.
 func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
-	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt})
+	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt, Progress: d.events})
 	if err != nil {
 		return nil, fmt.Errorf("build task handler: %w", err)
 	}

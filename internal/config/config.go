@@ -48,8 +48,11 @@ type Config struct {
 	GraphQLDepthLimit      int
 
 	PricePerPage float64 // cost charged per processed page, in the job's currency
+	// PriorityPriceFactors multiply the page price by job priority; priorities it does
+	// not name keep their defaults (low 0.8, medium 1, high 1.5, urgent 2).
+	PriorityPriceFactors map[string]float64
 
-	// QueueDashboard is "off", "read-only" or "on": the asynqmon queue dashboard at /queues.
+	// QueueDashboard is "off", "read-only" or "on": the asynqmon queue dashboard at /monitor.
 	QueueDashboard string
 
 	// FetchAllow lists networks the document fetcher may reach despite its guard against
@@ -66,6 +69,10 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown: draining HTTP requests and letting
 	// running tasks finish before they are handed back to the queue.
 	ShutdownTimeout time.Duration
+
+	// Warnings are notes about the configuration for the process to log, e.g. a
+	// deprecated environment variable that was read.
+	Warnings []string
 }
 
 // Command names a subcommand; settings are scoped to the commands that use them.
@@ -88,7 +95,10 @@ type Setting struct {
 	DefaultText string
 	// Bool marks a boolean flag (given as --flag or --flag=false).
 	Bool bool
-	set  func(c *Config, v string) error
+	// DeprecatedEnv lists former names of Env, still read (with a warning in
+	// Config.Warnings) when Env is unset.
+	DeprecatedEnv []string
+	set           func(c *Config, v string) error
 }
 
 var (
@@ -242,8 +252,21 @@ func Settings() []Setting {
 			},
 		},
 		{
+			Env: "OCRINVOICE_PRIORITY_PRICE_FACTORS", Flag: "priority-price-factors", Default: "low=0.8,medium=1,high=1.5,urgent=2",
+			Commands: []string{CmdServe, CmdWorker, CmdAll},
+			Usage:    "factor multiplying the page price per job priority, as priority=factor pairs; priorities left out keep their default",
+			set: func(c *Config, v string) error {
+				f, err := parsePriceFactors(v)
+				if err != nil {
+					return err
+				}
+				c.PriorityPriceFactors = f
+				return nil
+			},
+		},
+		{
 			Env: "OCRINVOICE_QUEUE_DASHBOARD", Flag: "queue-dashboard", Default: "read-only", Commands: apiCmds,
-			Usage: "queue dashboard (asynqmon) at /queues: off, read-only, or on (may retry and delete tasks)",
+			Usage: "queue dashboard (asynqmon) at /monitor: off, read-only, or on (may retry and delete tasks)",
 			set: func(c *Config, v string) error {
 				v = strings.ToLower(v)
 				if v != "off" && v != "read-only" && v != "on" {
@@ -272,8 +295,9 @@ func Settings() []Setting {
 			},
 		},
 		{
-			Env: "OCRINVOICE_FETCH_ALLOW_NETS", Flag: "fetch-allow-nets", Commands: workerCmds,
-			Usage: "comma-separated CIDRs the document fetcher may reach although private or loopback (e.g. 127.0.0.0/8 to try local files); empty: none",
+			Env: "OCRINVOICE_FETCH_ALLOW_CIDRS", Flag: "fetch-allow-cidrs", Commands: workerCmds,
+			DeprecatedEnv: []string{"OCRINVOICE_FETCH_ALLOW_NETS"},
+			Usage:         "comma-separated CIDRs the document fetcher may reach although private or loopback (e.g. 127.0.0.0/8 to try local files); empty: none",
 			set: func(c *Config, v string) error {
 				c.FetchAllow = nil
 				for _, f := range strings.Split(v, ",") {
@@ -325,6 +349,41 @@ const (
 
 // UploadDir is the directory of the upload store: "uploads" under DataDir.
 func (c Config) UploadDir() string { return filepath.Join(c.DataDir, "uploads") }
+
+// priorities are the job priorities, as internal/jobs.Priorities names them (config
+// imports nothing of ours; a test in cmd/ocrinvoice checks that both agree).
+var priorities = []string{"low", "medium", "high", "urgent"}
+
+// parsePriceFactors reads "low=0.8,high=1.5": known priorities only, each once, with a
+// factor 0..1e6.
+func parsePriceFactors(v string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, pair := range strings.Split(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, num, ok := strings.Cut(pair, "=")
+		name, num = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(num)
+		if !ok || name == "" || num == "" {
+			return nil, fmt.Errorf("want priority=factor pairs such as low=0.8,urgent=2, not %q", pair)
+		}
+		if !slices.Contains(priorities, name) {
+			return nil, fmt.Errorf("unknown priority %q (want %s)", name, strings.Join(priorities, ", "))
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("priority %q given twice", name)
+		}
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
+			return nil, fmt.Errorf("factor of %s: want a number 0..1000000, not %q", name, num)
+		}
+		out[name] = f
+	}
+	if len(out) == 0 {
+		return nil, errors.New("want priority=factor pairs such as low=0.8,urgent=2")
+	}
+	return out, nil
+}
 
 func intSetter(lo, hi int, store func(c *Config, n int)) func(c *Config, v string) error {
 	return func(c *Config, v string) error {
@@ -405,6 +464,17 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 				v, source = e, s.Env
 			}
 		}
+		for _, old := range s.DeprecatedEnv {
+			e := strings.TrimSpace(getenv(old))
+			switch {
+			case e == "":
+			case source == "default":
+				v, source = e, old
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated; rename it %s", old, s.Env))
+			default:
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated and ignored because %s is set", old, source))
+			}
+		}
 		if values[i] != nil && values[i].given {
 			v, source = values[i].v, "--"+s.Flag
 		}
@@ -469,11 +539,19 @@ func Usage(w io.Writer, cmd, summary string) {
 			}
 		}
 		fmt.Fprintf(w, "%s\n", name)
-		fmt.Fprintf(w, "      $%s  %s\n", s.Env, s.Usage)
+		fmt.Fprintf(w, "      $%s  %s\n", s.Env, s.usageText())
 		if d := s.defaultText(); d != "" {
 			fmt.Fprintf(w, "      default: %s\n", d)
 		}
 	}
+}
+
+// usageText is Usage plus the deprecated names still read.
+func (s Setting) usageText() string {
+	if len(s.DeprecatedEnv) == 0 {
+		return s.Usage
+	}
+	return fmt.Sprintf("%s (deprecated name, still read: %s)", s.Usage, strings.Join(s.DeprecatedEnv, ", "))
 }
 
 func (s Setting) defaultText() string {
@@ -498,7 +576,7 @@ func Markdown(w io.Writer) {
 			def = "`" + def + "`"
 		}
 		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", s.Env, flagName, mdEscape(def),
-			strings.Join(s.Commands, ", "), mdEscape(s.Usage))
+			strings.Join(s.Commands, ", "), mdEscape(s.usageText()))
 	}
 }
 

@@ -36,6 +36,7 @@ func TestLoadDefaults(t *testing.T) {
 		GraphQLComplexityLimit: 1000,
 		GraphQLDepthLimit:      12,
 		PricePerPage:           0.01,
+		PriorityPriceFactors:   map[string]float64{"low": 0.8, "medium": 1, "high": 1.5, "urgent": 2},
 		QueueDashboard:         "read-only",
 		WorkerConcurrency:      runtime.NumCPU(),
 		StrictPriority:         false,
@@ -146,11 +147,69 @@ func TestLoadSources(t *testing.T) {
 		{
 			name: "fetch allow list",
 			cmd:  CmdAll,
-			env:  map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": " 127.0.0.1/8, ::1/128 ,"},
+			env:  map[string]string{"OCRINVOICE_FETCH_ALLOW_CIDRS": " 127.0.0.1/8, ::1/128 ,"},
 			check: func(t *testing.T, c Config) {
 				want := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-				if !reflect.DeepEqual(c.FetchAllow, want) {
+				if !reflect.DeepEqual(c.FetchAllow, want) || len(c.Warnings) != 0 {
+					t.Errorf("FetchAllow %v, want %v; warnings %q", c.FetchAllow, want, c.Warnings)
+				}
+			},
+		},
+		{
+			name: "fetch allow list flag",
+			cmd:  CmdWorker,
+			args: []string{"--fetch-allow-cidrs", "10.0.0.0/8"},
+			check: func(t *testing.T, c Config) {
+				if want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}; !reflect.DeepEqual(c.FetchAllow, want) {
 					t.Errorf("FetchAllow %v, want %v", c.FetchAllow, want)
+				}
+			},
+		},
+		{
+			name: "fetch allow list under its deprecated name",
+			cmd:  CmdWorker,
+			env:  map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "127.0.0.0/8"},
+			check: func(t *testing.T, c Config) {
+				if want := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}; !reflect.DeepEqual(c.FetchAllow, want) {
+					t.Errorf("FetchAllow %v, want %v", c.FetchAllow, want)
+				}
+				if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "OCRINVOICE_FETCH_ALLOW_NETS is deprecated") ||
+					!strings.Contains(c.Warnings[0], "OCRINVOICE_FETCH_ALLOW_CIDRS") {
+					t.Errorf("warnings %q", c.Warnings)
+				}
+			},
+		},
+		{
+			name: "new fetch allow name wins over the deprecated one",
+			cmd:  CmdAll,
+			env:  map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "127.0.0.0/8", "OCRINVOICE_FETCH_ALLOW_CIDRS": "192.168.0.0/16"},
+			check: func(t *testing.T, c Config) {
+				if want := []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16")}; !reflect.DeepEqual(c.FetchAllow, want) {
+					t.Errorf("FetchAllow %v, want %v", c.FetchAllow, want)
+				}
+				if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "ignored") {
+					t.Errorf("warnings %q", c.Warnings)
+				}
+			},
+		},
+		{
+			name: "priority price factors, partial",
+			cmd:  CmdWorker,
+			env:  map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": " Urgent = 3 , low=0,"},
+			check: func(t *testing.T, c Config) {
+				if want := map[string]float64{"urgent": 3, "low": 0}; !reflect.DeepEqual(c.PriorityPriceFactors, want) {
+					t.Errorf("factors %v, want %v", c.PriorityPriceFactors, want)
+				}
+			},
+		},
+		{
+			name: "priority price factors flag",
+			cmd:  CmdServe,
+			args: []string{"--priority-price-factors", "low=0.5,medium=1,high=2,urgent=4"},
+			env:  map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "high=9"},
+			check: func(t *testing.T, c Config) {
+				if want := map[string]float64{"low": 0.5, "medium": 1, "high": 2, "urgent": 4}; !reflect.DeepEqual(c.PriorityPriceFactors, want) {
+					t.Errorf("factors %v, want %v", c.PriorityPriceFactors, want)
 				}
 			},
 		},
@@ -228,7 +287,14 @@ func TestLoadErrors(t *testing.T) {
 		{"NaN price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "NaN"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
 		{"bad duration", CmdServe, nil, map[string]string{"OCRINVOICE_SHUTDOWN_TIMEOUT": "soon"}, []string{"OCRINVOICE_SHUTDOWN_TIMEOUT"}},
 		{"bad dashboard", CmdServe, nil, map[string]string{"OCRINVOICE_QUEUE_DASHBOARD": "yes"}, []string{"OCRINVOICE_QUEUE_DASHBOARD", "read-only"}},
-		{"bad fetch net", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "127.0.0.1"}, []string{"OCRINVOICE_FETCH_ALLOW_NETS", "CIDR"}},
+		{"bad fetch net", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.1"}, []string{"OCRINVOICE_FETCH_ALLOW_CIDRS", "CIDR"}},
+		{"bad fetch net, deprecated name", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "nope"}, []string{"OCRINVOICE_FETCH_ALLOW_NETS", "CIDR"}},
+		{"unknown priority factor", CmdWorker, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "critical=3"}, []string{"OCRINVOICE_PRIORITY_PRICE_FACTORS", "unknown priority", "low, medium, high, urgent"}},
+		{"negative priority factor", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "low=-0.5"}, []string{"OCRINVOICE_PRIORITY_PRICE_FACTORS", "factor of low"}},
+		{"NaN priority factor", CmdAll, []string{"--priority-price-factors", "high=NaN"}, nil, []string{"--priority-price-factors", "factor of high"}},
+		{"priority factor without value", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "low"}, []string{"OCRINVOICE_PRIORITY_PRICE_FACTORS", "priority=factor"}},
+		{"priority factor twice", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "low=1,LOW=2"}, []string{"given twice"}},
+		{"only commas", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": ",,"}, []string{"priority=factor"}},
 		{"zero upload limit", CmdServe, nil, map[string]string{"OCRINVOICE_UPLOAD_MAX_BYTES": "0"}, []string{"OCRINVOICE_UPLOAD_MAX_BYTES", "number of bytes"}},
 		{"upload limit with unit", CmdWorker, []string{"--upload-max-bytes", "50MiB"}, nil, []string{"--upload-max-bytes", "number of bytes"}},
 		{"bad bool", CmdServe, nil, map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "maybe"}, []string{"OCRINVOICE_GRAPHQL_INTROSPECTION"}},
@@ -277,6 +343,11 @@ func TestUsageListsEverySettingOfTheCommand(t *testing.T) {
 				}
 				if s.Applies(cmd) && s.Flag != "" && !strings.Contains(out, "--"+s.Flag) {
 					t.Errorf("flag --%s missing", s.Flag)
+				}
+				for _, old := range s.DeprecatedEnv {
+					if s.Applies(cmd) && !strings.Contains(out, old) {
+						t.Errorf("deprecated name %s of %s not mentioned", old, s.Env)
+					}
 				}
 			}
 		})

@@ -86,7 +86,7 @@ func TestProbeOnlyServer(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	s, _ := newTestServer(t, Options{Extra: map[string]http.Handler{"/queues/": named("queues")}})
+	s, _ := newTestServer(t, Options{Extra: map[string]http.Handler{"/monitor/": named("monitor")}})
 	h := s.Handler()
 	tests := []struct {
 		method, target string
@@ -100,7 +100,8 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/api/v1/ocr-invoice-jobs", 200, "rest", "/api/v1/ocr-invoice-jobs", [2]string{}},
 		{"POST", "/api/v1/ocr-templates", 200, "rest", "", [2]string{}},
 		{"GET", "/openapi.json", 200, "rest", "", [2]string{}},
-		{"GET", "/queues/", 200, "queues", "", [2]string{}},
+		{"GET", "/monitor/", 200, "monitor", "", [2]string{}},
+		{"GET", "/monitor/queues/ocr:urgent", 200, "monitor", "", [2]string{}},
 		{"GET", "/playground", 200, "", "graphiql", [2]string{"Content-Type", "text/html"}},
 		{"GET", "/", 302, "", "", [2]string{"Location", "/playground"}},
 		{"GET", "/healthz", 200, "", `"status":"ok"`, [2]string{"Content-Type", "application/json"}},
