@@ -91,11 +91,14 @@ func TestServeMonitorAndJobEvents(t *testing.T) {
 }
 
 // TestPriorityPriceFactorsAgree: the configuration knows the same priorities as the
-// domain, and its default factors are the domain's defaults.
+// domain, and its default page price and factors are the domain's defaults.
 func TestPriorityPriceFactorsAgree(t *testing.T) {
 	cfg, err := config.LoadCommand(config.CmdWorker, nil, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.PricePerPage != jobs.DefaultPricePerPage {
+		t.Errorf("config default price per page %v, domain default %v", cfg.PricePerPage, jobs.DefaultPricePerPage)
 	}
 	if want := map[string]float64(jobs.DefaultPriceFactors()); !maps.Equal(cfg.PriorityPriceFactors, want) {
 		t.Errorf("config default factors %v, domain defaults %v", cfg.PriorityPriceFactors, want)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ type Options struct {
 	// Now is the clock. Default: time.Now. Times are stored in UTC.
 	Now func() time.Time
 	// PricePerPage is the price of one page at medium priority when the job's template
-	// sets none. Default: DefaultPricePerPage.
+	// sets none; 0 charges nothing (the configuration's default is DefaultPricePerPage).
 	PricePerPage float64
 	// EnqueueTimeout bounds one call to the Enqueuer, so that a dead Redis delays an API
 	// answer by at most this much. Default: 3 s.
@@ -45,9 +46,9 @@ type Options struct {
 	Events EventPublisher
 }
 
-// DefaultPricePerPage is the price of one page at medium priority, in the template's
-// currency, when neither the template nor Options set one.
-const DefaultPricePerPage = 0.05
+// DefaultPricePerPage is the configured price of one page at medium priority, in the
+// job's currency, when the template sets none (OCRINVOICE_PRICE_PER_PAGE's default).
+const DefaultPricePerPage = 0.01
 
 // Service is the domain core. It is safe for concurrent use.
 type Service struct {
@@ -72,8 +73,8 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.pricePerPage <= 0 {
-		s.pricePerPage = DefaultPricePerPage
+	if s.pricePerPage < 0 || math.IsNaN(s.pricePerPage) {
+		s.pricePerPage = 0
 	}
 	if s.enqueueTimeout <= 0 {
 		s.enqueueTimeout = 3 * time.Second
