@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -121,7 +123,14 @@ func (s *Service) Complete(ctx context.Context, id string, in CompleteInput) (*e
 	if cur.StartedAt != nil {
 		elapsed = max(now.Sub(*cur.StartedAt).Seconds(), 0)
 	}
+	dup := s.earlierDuplicate(ctx, cur, in.SHA256)
 	return s.transition(ctx, id, ocrinvoicejob.StatusCompleted, "complete", func(m *ent.OcrInvoiceJobMutation) {
+		if dup != "" {
+			md := make(map[string]any, len(cur.Metadata)+1)
+			maps.Copy(md, cur.Metadata)
+			md[MetadataDuplicateOf] = dup
+			m.SetMetadata(md)
+		}
 		m.SetCompletedAt(now)
 		m.SetProcessingTime(roundSeconds(elapsed))
 		m.SetProgress(invoice.Progress{Percentage: 100, CurrentStep: "completed", TotalSteps: cur.Progress.TotalSteps})
@@ -146,6 +155,32 @@ func (s *Service) Complete(ctx context.Context, id string, in CompleteInput) (*e
 		m.SetCost(s.Cost(in.Pages, price, string(cur.Priority)))
 		m.SetCurrency(tpl.DefaultCurrency)
 	})
+}
+
+// MetadataDuplicateOf is the metadata key under which a completed job names the
+// earliest other completed job that read the same document (same SHA-256) with the
+// same template. The job is still processed and billed: nothing is skipped silently.
+const MetadataDuplicateOf = "duplicateOf"
+
+// earlierDuplicate returns the id of the earliest completed job, other than cur, whose
+// document had the given SHA-256 and that used cur's template; "" when there is none or
+// the lookup fails (the result is informative, so a failure is only logged).
+func (s *Service) earlierDuplicate(ctx context.Context, cur *ent.OcrInvoiceJob, sha string) string {
+	if sha == "" {
+		return ""
+	}
+	prev, err := s.client.OcrInvoiceJob.Query().
+		Where(ocrinvoicejob.DocumentSha256(sha), ocrinvoicejob.TemplateID(cur.TemplateID),
+			ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCompleted), ocrinvoicejob.IDNEQ(cur.ID)).
+		Order(ent.Asc(ocrinvoicejob.FieldCreatedAt), ent.Asc(ocrinvoicejob.FieldID)).
+		First(ctx)
+	if err != nil {
+		if !ent.IsNotFound(err) {
+			s.log.Warn("Could not look for an earlier job with the same document", slog.String("job_id", cur.ID), slog.Any("error", err))
+		}
+		return ""
+	}
+	return prev.ID
 }
 
 func roundSeconds(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

@@ -589,3 +589,53 @@ func TestListJobs(t *testing.T) {
 		}
 	})
 }
+
+// TestCompleteReportsDuplicates: a job whose document (by SHA-256) was already read
+// with the same template names the earliest such job in its metadata, keeping the
+// client's own metadata; another template or another document is no duplicate.
+func TestCompleteReportsDuplicates(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		ctx := context.Background()
+		s := newService(t, c, nil)
+		other, err := s.CreateTemplate(ctx, jobs.TemplateInput{Name: "other"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(n, tpl, sha string, md map[string]any) *ent.OcrInvoiceJob {
+			t.Helper()
+			in := validInput(n)
+			in.Template = tpl
+			in.Metadata = md
+			j, err := s.CreateJob(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.StartProcessing(ctx, j.ID); err != nil {
+				t.Fatal(err)
+			}
+			j, err = s.Complete(ctx, j.ID, jobs.CompleteInput{Pages: 1, SHA256: sha})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return j
+		}
+		a, b := strings.Repeat("a1", 32), strings.Repeat("b2", 32)
+		first := run("D-1", jobs.BuiltinTemplateName, a, nil)
+		if _, ok := first.Metadata[jobs.MetadataDuplicateOf]; ok {
+			t.Fatalf("first job marked as duplicate: %v", first.Metadata)
+		}
+		second := run("D-2", jobs.BuiltinTemplateName, a, map[string]any{"batch": "march"})
+		if second.Metadata[jobs.MetadataDuplicateOf] != first.ID || second.Metadata["batch"] != "march" {
+			t.Fatalf("second job metadata = %v, want duplicateOf %s and the client's batch", second.Metadata, first.ID)
+		}
+		if third := run("D-3", jobs.BuiltinTemplateName, a, nil); third.Metadata[jobs.MetadataDuplicateOf] != first.ID {
+			t.Fatalf("third job names %v, want the earliest %s", third.Metadata[jobs.MetadataDuplicateOf], first.ID)
+		}
+		if j := run("D-4", other.ID, a, nil); j.Metadata[jobs.MetadataDuplicateOf] != nil {
+			t.Fatalf("same document, other template marked duplicate: %v", j.Metadata)
+		}
+		if j := run("D-5", jobs.BuiltinTemplateName, b, nil); j.Metadata[jobs.MetadataDuplicateOf] != nil {
+			t.Fatalf("other document marked duplicate: %v", j.Metadata)
+		}
+	})
+}
