@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+	"github.com/ocrinvoice/ocrinvoice/internal/runner"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
@@ -94,11 +96,14 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	return errors.Join(serveErr, err)
 }
 
-// queueWorker is a running asynq server and the handler resources it uses.
+// queueWorker is a running asynq server, the handler resources it uses and the sweep
+// that re-enqueues jobs whose tasks were lost.
 type queueWorker struct {
 	srv          *asynq.Server
 	closeHandler func() error
 	logger       *slog.Logger
+	stopSweep    context.CancelFunc
+	sweepDone    chan struct{}
 }
 
 // startWorker builds the task handler and starts an asynq server on the queues of
@@ -123,6 +128,14 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 			logger.Warn("Task failed", slog.String("task_type", t.Type()), slog.String("task_id", id),
 				slog.Int("retry", retried), slog.String("error", err.Error()))
 		}),
+		// A task whose worker died (lease expired) runs again at once; other failures
+		// back off exponentially (asynq's default).
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if errors.Is(err, asynq.ErrLeaseExpired) {
+				return time.Second
+			}
+			return asynq.DefaultRetryDelayFunc(n, err, t)
+		},
 		HealthCheckFunc: func(err error) {
 			if err != nil {
 				logger.Error("Queue Redis unreachable", slog.String("error", err.Error()))
@@ -135,9 +148,23 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 		_ = closeHandler()
 		return nil, fmt.Errorf("start queue worker: %w", err)
 	}
+	w := &queueWorker{srv: srv, closeHandler: closeHandler, logger: logger, stopSweep: func() {}, sweepDone: make(chan struct{})}
+	if d.cfg.RequeueInterval > 0 {
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		w.stopSweep = cancel
+		rq := &runner.Requeuer{Jobs: d.svc, Tasks: d.queue, Interval: d.cfg.RequeueInterval,
+			Logger: logger.With(slog.String("component", "requeue"))}
+		go func() {
+			defer close(w.sweepDone)
+			rq.Run(sctx)
+		}()
+	} else {
+		close(w.sweepDone)
+	}
 	logger.Info("Worker started", slog.Int("concurrency", d.cfg.WorkerConcurrency),
-		slog.Bool("strict_priority", d.cfg.StrictPriority), slog.Any("queues", tasks.QueuePriorities()))
-	return &queueWorker{srv: srv, closeHandler: closeHandler, logger: logger}, nil
+		slog.Bool("strict_priority", d.cfg.StrictPriority), slog.Any("queues", tasks.QueuePriorities()),
+		slog.Duration("requeue_interval", d.cfg.RequeueInterval))
+	return w, nil
 }
 
 // stop shuts the worker down in order: stop fetching tasks, wait up to ShutdownTimeout for
@@ -145,6 +172,8 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 // resources (the OCR engines).
 func (w *queueWorker) stop() error {
 	w.logger.Info("Worker shutting down")
+	w.stopSweep()
+	<-w.sweepDone
 	w.srv.Shutdown()
 	if err := w.closeHandler(); err != nil {
 		return fmt.Errorf("close task handler: %w", err)

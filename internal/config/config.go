@@ -66,6 +66,10 @@ type Config struct {
 	WorkerConcurrency int  // tasks processed at once by one worker process
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
 
+	// RequeueInterval is how often a worker looks for jobs whose queue task was lost
+	// (Redis restarted empty) and enqueues them again; 0 turns the sweep off.
+	RequeueInterval time.Duration
+
 	// ShutdownTimeout bounds the graceful shutdown: draining HTTP requests and letting
 	// running tasks finish before they are handed back to the queue.
 	ShutdownTimeout time.Duration
@@ -323,6 +327,18 @@ func Settings() []Setting {
 					return fmt.Errorf("want a number of bytes 1..%d", int64(MaxUploadMaxBytes))
 				}
 				c.UploadMaxBytes = n
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_REQUEUE_INTERVAL", Flag: "requeue-interval", Default: "30s", Commands: []string{CmdWorker, CmdAll},
+			Usage: "how often the worker re-enqueues jobs whose queue task is missing (e.g. Redis restarted empty); also how long a job must be unchanged first; 0 = off",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
+					return errors.New("want 0 or a duration of at least 100ms such as 30s")
+				}
+				c.RequeueInterval = d
 				return nil
 			},
 		},

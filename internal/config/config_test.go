@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		WorkerConcurrency:      runtime.NumCPU(),
 		StrictPriority:         false,
 		UploadMaxBytes:         50 << 20,
+		RequeueInterval:        30 * time.Second,
 		ShutdownTimeout:        25 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -286,6 +287,8 @@ func TestLoadErrors(t *testing.T) {
 		{"negative price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "-1"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
 		{"NaN price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "NaN"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
 		{"bad duration", CmdServe, nil, map[string]string{"OCRINVOICE_SHUTDOWN_TIMEOUT": "soon"}, []string{"OCRINVOICE_SHUTDOWN_TIMEOUT"}},
+		{"requeue interval too short", CmdWorker, nil, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "5ms"}, []string{"OCRINVOICE_REQUEUE_INTERVAL"}},
+		{"negative requeue interval", CmdWorker, nil, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "-1s"}, []string{"OCRINVOICE_REQUEUE_INTERVAL"}},
 		{"bad dashboard", CmdServe, nil, map[string]string{"OCRINVOICE_QUEUE_DASHBOARD": "yes"}, []string{"OCRINVOICE_QUEUE_DASHBOARD", "read-only"}},
 		{"bad fetch net", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.1"}, []string{"OCRINVOICE_FETCH_ALLOW_CIDRS", "CIDR"}},
 		{"bad fetch net, deprecated name", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "nope"}, []string{"OCRINVOICE_FETCH_ALLOW_NETS", "CIDR"}},

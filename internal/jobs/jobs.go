@@ -165,12 +165,7 @@ func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInv
 		s.log.WarnContext(ctx, "Job left created: enqueue failed", slog.String("job_id", j.ID), slog.Any("error", err))
 		return j
 	}
-	// Only a job still "created" moves: a worker may already have started it.
-	n, err := s.client.OcrInvoiceJob.Update().
-		Where(ocrinvoicejob.ID(j.ID), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
-		SetStatus(ocrinvoicejob.StatusQueued).
-		SetUpdatedAt(s.clock()).
-		Save(context.WithoutCancel(ctx))
+	n, err := s.markQueued(context.WithoutCancel(ctx), j.ID)
 	if err != nil {
 		s.log.WarnContext(ctx, "Job enqueued but not marked queued", slog.String("job_id", j.ID), slog.Any("error", err))
 		return j
@@ -181,6 +176,16 @@ func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInv
 		j.Status = ocrinvoicejob.StatusQueued
 	}
 	return j
+}
+
+// markQueued moves a job whose task was enqueued from created to queued. Only a job
+// still "created" moves: a worker may already have started it.
+func (s *Service) markQueued(ctx context.Context, id string) (int, error) {
+	return s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
+		SetStatus(ocrinvoicejob.StatusQueued).
+		SetUpdatedAt(s.clock()).
+		Save(ctx)
 }
 
 // GetJob returns the job with the given id. Errors: Invalid (not an id), NotFound.

@@ -249,3 +249,42 @@ func appendErrorLog(prev string, at time.Time, reason string) string {
 func IsNotProcessing(err error) bool {
 	return apperr.KindOf(err) == apperr.KindFailedPrecondition
 }
+
+// JobsExpectingTasks lists, oldest update first and at most limit, the jobs that should
+// have a task in the queue and have not changed for a while: created or queued and not
+// updated since before, or processing and not updated since processingBefore (a
+// running task writes progress, so a processing job that stays silent that long has
+// lost its worker). Whether their task really is missing is for the caller to check.
+func (s *Service) JobsExpectingTasks(ctx context.Context, before, processingBefore time.Time, limit int) ([]*ent.OcrInvoiceJob, error) {
+	js, err := s.client.OcrInvoiceJob.Query().
+		Where(ocrinvoicejob.Or(
+			ocrinvoicejob.And(ocrinvoicejob.StatusIn(ocrinvoicejob.StatusCreated, ocrinvoicejob.StatusQueued), ocrinvoicejob.UpdatedAtLT(before)),
+			ocrinvoicejob.And(ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusProcessing), ocrinvoicejob.UpdatedAtLT(processingBefore)),
+		)).
+		Order(ent.Asc(ocrinvoicejob.FieldUpdatedAt), ent.Asc(ocrinvoicejob.FieldID)).
+		Limit(limit).
+		All(ctx)
+	if err != nil {
+		return nil, internal("list jobs expecting tasks", err)
+	}
+	return js, nil
+}
+
+// Reenqueue enqueues the task of a job whose task was lost (Redis restarted empty, a
+// worker died with its lease) and moves a created job to queued. The task id is the
+// job id, so a task that exists after all is not duplicated. Errors: Unavailable when
+// there is no queue or it cannot be reached.
+func (s *Service) Reenqueue(ctx context.Context, j *ent.OcrInvoiceJob) error {
+	if s.enq == nil {
+		return apperr.Unavailable("no job queue configured", nil)
+	}
+	if err := s.enq.EnqueueJob(ctx, j.ID, string(j.Priority)); err != nil {
+		return apperr.Unavailable(fmt.Sprintf("enqueue task of job %s", j.ID), err)
+	}
+	if j.Status == ocrinvoicejob.StatusCreated {
+		if _, err := s.markQueued(ctx, j.ID); err != nil {
+			return internal("mark job queued", err)
+		}
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // TypeOCRInvoice is the asynq type name of the task that reads one job's document.
@@ -89,11 +90,46 @@ func ParsePayload(t *asynq.Task) (Payload, error) {
 type Client struct {
 	client    *asynq.Client
 	inspector *asynq.Inspector
+	rdb       redis.UniversalClient // for re-registering queues after Redis lost its data
 }
 
 // NewClient returns a Client on the Redis of opt. It does not connect until used.
 func NewClient(opt asynq.RedisConnOpt) *Client {
-	return &Client{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt)}
+	c := &Client{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt)}
+	c.rdb, _ = opt.MakeRedisClient().(redis.UniversalClient)
+	return c
+}
+
+// asynqQueuesKey is the Redis set in which asynq lists the known queues. An asynq
+// client adds a queue to it only on its first enqueue, so after Redis restarts empty
+// the inspector reports the queues of newly enqueued tasks as missing ("queue not
+// found") until the set is filled again: registerQueues does that.
+const asynqQueuesKey = "asynq:queues"
+
+var allQueues = []string{QueueUrgent, QueueHigh, QueueMedium, QueueLow}
+
+func (c *Client) registerQueues(ctx context.Context) error {
+	if c.rdb == nil {
+		return errors.New("no Redis client to register queues")
+	}
+	members := make([]any, len(allQueues))
+	for i, q := range allQueues {
+		members[i] = q
+	}
+	return c.rdb.SAdd(ctx, asynqQueuesKey, members...).Err()
+}
+
+// taskInfo looks the task up in queue q; a queue unknown to the inspector is
+// registered once and the lookup repeated (see asynqQueuesKey).
+func (c *Client) taskInfo(ctx context.Context, q, jobID string) (*asynq.TaskInfo, error) {
+	info, err := c.inspector.GetTaskInfo(q, jobID)
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		if rerr := c.registerQueues(ctx); rerr != nil {
+			return nil, fmt.Errorf("register queues: %w", rerr)
+		}
+		info, err = c.inspector.GetTaskInfo(q, jobID)
+	}
+	return info, err
 }
 
 // EnqueueJob enqueues the task of jobID on the queue of priority. A task with the same
@@ -118,7 +154,7 @@ func (c *Client) EnqueueJob(ctx context.Context, jobID, priority string) error {
 func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) error {
 	first := Queue(priority)
 	queues := []string{first}
-	for _, q := range []string{QueueUrgent, QueueHigh, QueueMedium, QueueLow} {
+	for _, q := range allQueues {
 		if q != first {
 			queues = append(queues, q)
 		}
@@ -128,6 +164,12 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 			return fmt.Errorf("delete task of job %s: %w", jobID, err)
 		}
 		err := c.inspector.DeleteTask(q, jobID)
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			if rerr := c.registerQueues(ctx); rerr != nil {
+				return fmt.Errorf("delete task of job %s: register queues: %w", jobID, rerr)
+			}
+			err = c.inspector.DeleteTask(q, jobID)
+		}
 		switch {
 		case err == nil:
 			return nil
@@ -135,7 +177,7 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 			continue
 		default:
 			// An active task cannot be deleted; cancel its processing instead.
-			if info, gerr := c.inspector.GetTaskInfo(q, jobID); gerr == nil && info.State == asynq.TaskStateActive {
+			if info, gerr := c.taskInfo(ctx, q, jobID); gerr == nil && info.State == asynq.TaskStateActive {
 				if cerr := c.inspector.CancelProcessing(jobID); cerr != nil {
 					return fmt.Errorf("cancel running task of job %s: %w", jobID, cerr)
 				}
@@ -147,7 +189,31 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 	return nil
 }
 
+// HasJobTask reports whether Redis holds the task of jobID in any queue and any state
+// (pending, scheduled, retry, active, archived, completed).
+func (c *Client) HasJobTask(ctx context.Context, jobID string) (bool, error) {
+	for _, q := range allQueues {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		_, err := c.taskInfo(ctx, q, jobID)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			continue
+		default:
+			return false, fmt.Errorf("look up task of job %s in queue %s: %w", jobID, q, err)
+		}
+	}
+	return false, nil
+}
+
 // Close closes the connections to Redis.
 func (c *Client) Close() error {
-	return errors.Join(c.client.Close(), c.inspector.Close())
+	errs := []error{c.client.Close(), c.inspector.Close()}
+	if c.rdb != nil {
+		errs = append(errs, c.rdb.Close())
+	}
+	return errors.Join(errs...)
 }
