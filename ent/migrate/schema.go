@@ -91,6 +91,11 @@ var (
 				Columns: []*schema.Column{OcrInvoiceJobsColumns[27], OcrInvoiceJobsColumns[7]},
 			},
 			{
+				Name:    "ocrinvoicejob_document_sha256_template_id",
+				Unique:  false,
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[28]},
+			},
+			{
 				Name:    "ocrinvoicejob_status_priority_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{OcrInvoiceJobsColumns[7], OcrInvoiceJobsColumns[8], OcrInvoiceJobsColumns[1], OcrInvoiceJobsColumns[0]},

@@ -151,6 +151,8 @@ func (OcrInvoiceJob) Indexes() []ent.Index {
 		index.Fields("updated_at"),
 		index.Fields("template_id"),
 		index.Fields("group_id", "status"),
+		// Finding an earlier job that read the same document with the same template.
+		index.Fields("document_sha256", "template_id"),
 		// Ends with id so that filtered counts (entgql's totalCount is COUNT(id)) are
 		// answered from the index alone.
 		index.Fields("status", "priority", "created_at", "id"),
