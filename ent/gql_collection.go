@@ -186,6 +186,11 @@ func (_q *OcrInvoiceJobQuery) collectField(ctx context.Context, oneNode bool, op
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldCreatedBy)
 				fieldSeen[ocrinvoicejob.FieldCreatedBy] = struct{}{}
 			}
+		case "callbackURL":
+			if _, ok := fieldSeen[ocrinvoicejob.FieldCallbackURL]; !ok {
+				selectedFields = append(selectedFields, ocrinvoicejob.FieldCallbackURL)
+				fieldSeen[ocrinvoicejob.FieldCallbackURL] = struct{}{}
+			}
 		case "metadata":
 			if _, ok := fieldSeen[ocrinvoicejob.FieldMetadata]; !ok {
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldMetadata)
@@ -404,6 +409,11 @@ func (_q *OcrJobGroupQuery) collectField(ctx context.Context, oneNode bool, opCt
 			if _, ok := fieldSeen[ocrjobgroup.FieldCreatedBy]; !ok {
 				selectedFields = append(selectedFields, ocrjobgroup.FieldCreatedBy)
 				fieldSeen[ocrjobgroup.FieldCreatedBy] = struct{}{}
+			}
+		case "callbackURL":
+			if _, ok := fieldSeen[ocrjobgroup.FieldCallbackURL]; !ok {
+				selectedFields = append(selectedFields, ocrjobgroup.FieldCallbackURL)
+				fieldSeen[ocrjobgroup.FieldCallbackURL] = struct{}{}
 			}
 		case "id":
 		case "__typename":

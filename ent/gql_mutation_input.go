@@ -15,6 +15,7 @@ type CreateOcrInvoiceJobInput struct {
 	DocumentType *ocrinvoicejob.DocumentType
 	Priority     *ocrinvoicejob.Priority
 	CreatedBy    *string
+	CallbackURL  *string
 	Metadata     map[string]interface{}
 	TemplateID   string
 	GroupID      *string
@@ -33,6 +34,9 @@ func (i *CreateOcrInvoiceJobInput) Mutate(m *OcrInvoiceJobMutation) {
 	}
 	if v := i.CreatedBy; v != nil {
 		m.SetCreatedBy(*v)
+	}
+	if v := i.CallbackURL; v != nil {
+		m.SetCallbackURL(*v)
 	}
 	if v := i.Metadata; v != nil {
 		m.SetMetadata(v)
@@ -59,6 +63,8 @@ type UpdateOcrInvoiceJobInput struct {
 	Priority          *ocrinvoicejob.Priority
 	ClearCreatedBy    bool
 	CreatedBy         *string
+	ClearCallbackURL  bool
+	CallbackURL       *string
 	ClearMetadata     bool
 	Metadata          map[string]interface{}
 	TemplateID        *string
@@ -91,6 +97,12 @@ func (i *UpdateOcrInvoiceJobInput) Mutate(m *OcrInvoiceJobMutation) {
 	}
 	if v := i.CreatedBy; v != nil {
 		m.SetCreatedBy(*v)
+	}
+	if i.ClearCallbackURL {
+		m.ClearCallbackURL()
+	}
+	if v := i.CallbackURL; v != nil {
+		m.SetCallbackURL(*v)
 	}
 	if i.ClearMetadata {
 		m.ClearMetadata()
@@ -127,6 +139,7 @@ type CreateOcrJobGroupInput struct {
 	Description *string
 	Spec        *invoice.GroupSpec
 	CreatedBy   *string
+	CallbackURL *string
 }
 
 // Mutate applies the CreateOcrJobGroupInput on the OcrJobGroupMutation builder.
@@ -140,6 +153,9 @@ func (i *CreateOcrJobGroupInput) Mutate(m *OcrJobGroupMutation) {
 	}
 	if v := i.CreatedBy; v != nil {
 		m.SetCreatedBy(*v)
+	}
+	if v := i.CallbackURL; v != nil {
+		m.SetCallbackURL(*v)
 	}
 }
 
@@ -157,6 +173,8 @@ type UpdateOcrJobGroupInput struct {
 	Spec             *invoice.GroupSpec
 	ClearCreatedBy   bool
 	CreatedBy        *string
+	ClearCallbackURL bool
+	CallbackURL      *string
 }
 
 // Mutate applies the UpdateOcrJobGroupInput on the OcrJobGroupMutation builder.
@@ -178,6 +196,12 @@ func (i *UpdateOcrJobGroupInput) Mutate(m *OcrJobGroupMutation) {
 	}
 	if v := i.CreatedBy; v != nil {
 		m.SetCreatedBy(*v)
+	}
+	if i.ClearCallbackURL {
+		m.ClearCallbackURL()
+	}
+	if v := i.CallbackURL; v != nil {
+		m.SetCallbackURL(*v)
 	}
 }
 

@@ -66,6 +66,7 @@ type OcrInvoiceJobMutation struct {
 	retry_count        *int
 	addretry_count     *int
 	created_by         *string
+	callback_url       *string
 	metadata           *map[string]interface{}
 	clearedFields      map[string]struct{}
 	template           *string
@@ -1409,6 +1410,55 @@ func (m *OcrInvoiceJobMutation) ResetCreatedBy() {
 	delete(m.clearedFields, ocrinvoicejob.FieldCreatedBy)
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (m *OcrInvoiceJobMutation) SetCallbackURL(s string) {
+	m.callback_url = &s
+}
+
+// CallbackURL returns the value of the "callback_url" field in the mutation.
+func (m *OcrInvoiceJobMutation) CallbackURL() (r string, exists bool) {
+	v := m.callback_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCallbackURL returns the old "callback_url" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldCallbackURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCallbackURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCallbackURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCallbackURL: %w", err)
+	}
+	return oldValue.CallbackURL, nil
+}
+
+// ClearCallbackURL clears the value of the "callback_url" field.
+func (m *OcrInvoiceJobMutation) ClearCallbackURL() {
+	m.callback_url = nil
+	m.clearedFields[ocrinvoicejob.FieldCallbackURL] = struct{}{}
+}
+
+// CallbackURLCleared returns if the "callback_url" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) CallbackURLCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldCallbackURL]
+	return ok
+}
+
+// ResetCallbackURL resets all changes to the "callback_url" field.
+func (m *OcrInvoiceJobMutation) ResetCallbackURL() {
+	m.callback_url = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldCallbackURL)
+}
+
 // SetMetadata sets the "metadata" field.
 func (m *OcrInvoiceJobMutation) SetMetadata(value map[string]interface{}) {
 	m.metadata = &value
@@ -1546,7 +1596,7 @@ func (m *OcrInvoiceJobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OcrInvoiceJobMutation) Fields() []string {
-	fields := make([]string, 0, 28)
+	fields := make([]string, 0, 29)
 	if m.created_at != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedAt)
 	}
@@ -1628,6 +1678,9 @@ func (m *OcrInvoiceJobMutation) Fields() []string {
 	if m.created_by != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedBy)
 	}
+	if m.callback_url != nil {
+		fields = append(fields, ocrinvoicejob.FieldCallbackURL)
+	}
 	if m.metadata != nil {
 		fields = append(fields, ocrinvoicejob.FieldMetadata)
 	}
@@ -1693,6 +1746,8 @@ func (m *OcrInvoiceJobMutation) Field(name string) (ent.Value, bool) {
 		return m.RetryCount()
 	case ocrinvoicejob.FieldCreatedBy:
 		return m.CreatedBy()
+	case ocrinvoicejob.FieldCallbackURL:
+		return m.CallbackURL()
 	case ocrinvoicejob.FieldMetadata:
 		return m.Metadata()
 	}
@@ -1758,6 +1813,8 @@ func (m *OcrInvoiceJobMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldRetryCount(ctx)
 	case ocrinvoicejob.FieldCreatedBy:
 		return m.OldCreatedBy(ctx)
+	case ocrinvoicejob.FieldCallbackURL:
+		return m.OldCallbackURL(ctx)
 	case ocrinvoicejob.FieldMetadata:
 		return m.OldMetadata(ctx)
 	}
@@ -1958,6 +2015,13 @@ func (m *OcrInvoiceJobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatedBy(v)
 		return nil
+	case ocrinvoicejob.FieldCallbackURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCallbackURL(v)
+		return nil
 	case ocrinvoicejob.FieldMetadata:
 		v, ok := value.(map[string]interface{})
 		if !ok {
@@ -2079,6 +2143,9 @@ func (m *OcrInvoiceJobMutation) ClearedFields() []string {
 	if m.FieldCleared(ocrinvoicejob.FieldCreatedBy) {
 		fields = append(fields, ocrinvoicejob.FieldCreatedBy)
 	}
+	if m.FieldCleared(ocrinvoicejob.FieldCallbackURL) {
+		fields = append(fields, ocrinvoicejob.FieldCallbackURL)
+	}
 	if m.FieldCleared(ocrinvoicejob.FieldMetadata) {
 		fields = append(fields, ocrinvoicejob.FieldMetadata)
 	}
@@ -2140,6 +2207,9 @@ func (m *OcrInvoiceJobMutation) ClearField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldCreatedBy:
 		m.ClearCreatedBy()
+		return nil
+	case ocrinvoicejob.FieldCallbackURL:
+		m.ClearCallbackURL()
 		return nil
 	case ocrinvoicejob.FieldMetadata:
 		m.ClearMetadata()
@@ -2232,6 +2302,9 @@ func (m *OcrInvoiceJobMutation) ResetField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldCreatedBy:
 		m.ResetCreatedBy()
+		return nil
+	case ocrinvoicejob.FieldCallbackURL:
+		m.ResetCallbackURL()
 		return nil
 	case ocrinvoicejob.FieldMetadata:
 		m.ResetMetadata()
@@ -2345,6 +2418,7 @@ type OcrJobGroupMutation struct {
 	spec          *invoice.GroupSpec
 	status        *invoice.GroupStatus
 	created_by    *string
+	callback_url  *string
 	clearedFields map[string]struct{}
 	jobs          map[string]struct{}
 	removedjobs   map[string]struct{}
@@ -2736,6 +2810,55 @@ func (m *OcrJobGroupMutation) ResetCreatedBy() {
 	delete(m.clearedFields, ocrjobgroup.FieldCreatedBy)
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (m *OcrJobGroupMutation) SetCallbackURL(s string) {
+	m.callback_url = &s
+}
+
+// CallbackURL returns the value of the "callback_url" field in the mutation.
+func (m *OcrJobGroupMutation) CallbackURL() (r string, exists bool) {
+	v := m.callback_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCallbackURL returns the old "callback_url" field's value of the OcrJobGroup entity.
+// If the OcrJobGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrJobGroupMutation) OldCallbackURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCallbackURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCallbackURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCallbackURL: %w", err)
+	}
+	return oldValue.CallbackURL, nil
+}
+
+// ClearCallbackURL clears the value of the "callback_url" field.
+func (m *OcrJobGroupMutation) ClearCallbackURL() {
+	m.callback_url = nil
+	m.clearedFields[ocrjobgroup.FieldCallbackURL] = struct{}{}
+}
+
+// CallbackURLCleared returns if the "callback_url" field was cleared in this mutation.
+func (m *OcrJobGroupMutation) CallbackURLCleared() bool {
+	_, ok := m.clearedFields[ocrjobgroup.FieldCallbackURL]
+	return ok
+}
+
+// ResetCallbackURL resets all changes to the "callback_url" field.
+func (m *OcrJobGroupMutation) ResetCallbackURL() {
+	m.callback_url = nil
+	delete(m.clearedFields, ocrjobgroup.FieldCallbackURL)
+}
+
 // AddJobIDs adds the "jobs" edge to the OcrInvoiceJob entity by ids.
 func (m *OcrJobGroupMutation) AddJobIDs(ids ...string) {
 	if m.jobs == nil {
@@ -2824,7 +2947,7 @@ func (m *OcrJobGroupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OcrJobGroupMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, ocrjobgroup.FieldCreatedAt)
 	}
@@ -2845,6 +2968,9 @@ func (m *OcrJobGroupMutation) Fields() []string {
 	}
 	if m.created_by != nil {
 		fields = append(fields, ocrjobgroup.FieldCreatedBy)
+	}
+	if m.callback_url != nil {
+		fields = append(fields, ocrjobgroup.FieldCallbackURL)
 	}
 	return fields
 }
@@ -2868,6 +2994,8 @@ func (m *OcrJobGroupMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case ocrjobgroup.FieldCreatedBy:
 		return m.CreatedBy()
+	case ocrjobgroup.FieldCallbackURL:
+		return m.CallbackURL()
 	}
 	return nil, false
 }
@@ -2891,6 +3019,8 @@ func (m *OcrJobGroupMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldStatus(ctx)
 	case ocrjobgroup.FieldCreatedBy:
 		return m.OldCreatedBy(ctx)
+	case ocrjobgroup.FieldCallbackURL:
+		return m.OldCallbackURL(ctx)
 	}
 	return nil, fmt.Errorf("unknown OcrJobGroup field %s", name)
 }
@@ -2949,6 +3079,13 @@ func (m *OcrJobGroupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatedBy(v)
 		return nil
+	case ocrjobgroup.FieldCallbackURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCallbackURL(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OcrJobGroup field %s", name)
 }
@@ -2985,6 +3122,9 @@ func (m *OcrJobGroupMutation) ClearedFields() []string {
 	if m.FieldCleared(ocrjobgroup.FieldCreatedBy) {
 		fields = append(fields, ocrjobgroup.FieldCreatedBy)
 	}
+	if m.FieldCleared(ocrjobgroup.FieldCallbackURL) {
+		fields = append(fields, ocrjobgroup.FieldCallbackURL)
+	}
 	return fields
 }
 
@@ -3004,6 +3144,9 @@ func (m *OcrJobGroupMutation) ClearField(name string) error {
 		return nil
 	case ocrjobgroup.FieldCreatedBy:
 		m.ClearCreatedBy()
+		return nil
+	case ocrjobgroup.FieldCallbackURL:
+		m.ClearCallbackURL()
 		return nil
 	}
 	return fmt.Errorf("unknown OcrJobGroup nullable field %s", name)
@@ -3033,6 +3176,9 @@ func (m *OcrJobGroupMutation) ResetField(name string) error {
 		return nil
 	case ocrjobgroup.FieldCreatedBy:
 		m.ResetCreatedBy()
+		return nil
+	case ocrjobgroup.FieldCallbackURL:
+		m.ResetCallbackURL()
 		return nil
 	}
 	return fmt.Errorf("unknown OcrJobGroup field %s", name)

@@ -75,6 +75,8 @@ type OcrInvoiceJob struct {
 	RetryCount int `json:"retry_count,omitempty"`
 	// CreatedBy holds the value of the "created_by" field.
 	CreatedBy string `json:"created_by,omitempty"`
+	// CallbackURL holds the value of the "callback_url" field.
+	CallbackURL string `json:"callback_url,omitempty"`
 	// Metadata holds the value of the "metadata" field.
 	Metadata map[string]interface{} `json:"metadata,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -129,7 +131,7 @@ func (*OcrInvoiceJob) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullFloat64)
 		case ocrinvoicejob.FieldRetryCount:
 			values[i] = new(sql.NullInt64)
-		case ocrinvoicejob.FieldID, ocrinvoicejob.FieldJobNumber, ocrinvoicejob.FieldDocumentName, ocrinvoicejob.FieldDocumentURL, ocrinvoicejob.FieldDocumentType, ocrinvoicejob.FieldTemplateID, ocrinvoicejob.FieldGroupID, ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldPriority, ocrinvoicejob.FieldInvoiceNumber, ocrinvoicejob.FieldSupplierName, ocrinvoicejob.FieldCustomerName, ocrinvoicejob.FieldDocumentSha256, ocrinvoicejob.FieldCurrency, ocrinvoicejob.FieldErrorLog, ocrinvoicejob.FieldCreatedBy:
+		case ocrinvoicejob.FieldID, ocrinvoicejob.FieldJobNumber, ocrinvoicejob.FieldDocumentName, ocrinvoicejob.FieldDocumentURL, ocrinvoicejob.FieldDocumentType, ocrinvoicejob.FieldTemplateID, ocrinvoicejob.FieldGroupID, ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldPriority, ocrinvoicejob.FieldInvoiceNumber, ocrinvoicejob.FieldSupplierName, ocrinvoicejob.FieldCustomerName, ocrinvoicejob.FieldDocumentSha256, ocrinvoicejob.FieldCurrency, ocrinvoicejob.FieldErrorLog, ocrinvoicejob.FieldCreatedBy, ocrinvoicejob.FieldCallbackURL:
 			values[i] = new(sql.NullString)
 		case ocrinvoicejob.FieldCreatedAt, ocrinvoicejob.FieldUpdatedAt, ocrinvoicejob.FieldStartedAt, ocrinvoicejob.FieldCompletedAt:
 			values[i] = new(sql.NullTime)
@@ -330,6 +332,12 @@ func (_m *OcrInvoiceJob) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CreatedBy = value.String
 			}
+		case ocrinvoicejob.FieldCallbackURL:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field callback_url", values[i])
+			} else if value.Valid {
+				_m.CallbackURL = value.String
+			}
 		case ocrinvoicejob.FieldMetadata:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field metadata", values[i])
@@ -472,6 +480,9 @@ func (_m *OcrInvoiceJob) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_by=")
 	builder.WriteString(_m.CreatedBy)
+	builder.WriteString(", ")
+	builder.WriteString("callback_url=")
+	builder.WriteString(_m.CallbackURL)
 	builder.WriteString(", ")
 	builder.WriteString("metadata=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Metadata))

@@ -337,6 +337,20 @@ func (_c *OcrInvoiceJobCreate) SetNillableCreatedBy(v *string) *OcrInvoiceJobCre
 	return _c
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (_c *OcrInvoiceJobCreate) SetCallbackURL(v string) *OcrInvoiceJobCreate {
+	_c.mutation.SetCallbackURL(v)
+	return _c
+}
+
+// SetNillableCallbackURL sets the "callback_url" field if the given value is not nil.
+func (_c *OcrInvoiceJobCreate) SetNillableCallbackURL(v *string) *OcrInvoiceJobCreate {
+	if v != nil {
+		_c.SetCallbackURL(*v)
+	}
+	return _c
+}
+
 // SetMetadata sets the "metadata" field.
 func (_c *OcrInvoiceJobCreate) SetMetadata(v map[string]interface{}) *OcrInvoiceJobCreate {
 	_c.mutation.SetMetadata(v)
@@ -533,6 +547,11 @@ func (_c *OcrInvoiceJobCreate) check() error {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.created_by": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.CallbackURL(); ok {
+		if err := ocrinvoicejob.CallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "callback_url", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.callback_url": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := ocrinvoicejob.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.id": %w`, err)}
@@ -675,6 +694,10 @@ func (_c *OcrInvoiceJobCreate) createSpec() (*OcrInvoiceJob, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.CreatedBy(); ok {
 		_spec.SetField(ocrinvoicejob.FieldCreatedBy, field.TypeString, value)
 		_node.CreatedBy = value
+	}
+	if value, ok := _c.mutation.CallbackURL(); ok {
+		_spec.SetField(ocrinvoicejob.FieldCallbackURL, field.TypeString, value)
+		_node.CallbackURL = value
 	}
 	if value, ok := _c.mutation.Metadata(); ok {
 		_spec.SetField(ocrinvoicejob.FieldMetadata, field.TypeJSON, value)

@@ -467,6 +467,26 @@ func (_u *OcrInvoiceJobUpdate) ClearCreatedBy() *OcrInvoiceJobUpdate {
 	return _u
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (_u *OcrInvoiceJobUpdate) SetCallbackURL(v string) *OcrInvoiceJobUpdate {
+	_u.mutation.SetCallbackURL(v)
+	return _u
+}
+
+// SetNillableCallbackURL sets the "callback_url" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdate) SetNillableCallbackURL(v *string) *OcrInvoiceJobUpdate {
+	if v != nil {
+		_u.SetCallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearCallbackURL clears the value of the "callback_url" field.
+func (_u *OcrInvoiceJobUpdate) ClearCallbackURL() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearCallbackURL()
+	return _u
+}
+
 // SetMetadata sets the "metadata" field.
 func (_u *OcrInvoiceJobUpdate) SetMetadata(v map[string]interface{}) *OcrInvoiceJobUpdate {
 	_u.mutation.SetMetadata(v)
@@ -597,6 +617,11 @@ func (_u *OcrInvoiceJobUpdate) check() error {
 	if v, ok := _u.mutation.CreatedBy(); ok {
 		if err := ocrinvoicejob.CreatedByValidator(v); err != nil {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.created_by": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CallbackURL(); ok {
+		if err := ocrinvoicejob.CallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "callback_url", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.callback_url": %w`, err)}
 		}
 	}
 	if _u.mutation.TemplateCleared() && len(_u.mutation.TemplateIDs()) > 0 {
@@ -745,6 +770,12 @@ func (_u *OcrInvoiceJobUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if _u.mutation.CreatedByCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldCreatedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.CallbackURL(); ok {
+		_spec.SetField(ocrinvoicejob.FieldCallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.CallbackURLCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldCallbackURL, field.TypeString)
 	}
 	if value, ok := _u.mutation.Metadata(); ok {
 		_spec.SetField(ocrinvoicejob.FieldMetadata, field.TypeJSON, value)
@@ -1267,6 +1298,26 @@ func (_u *OcrInvoiceJobUpdateOne) ClearCreatedBy() *OcrInvoiceJobUpdateOne {
 	return _u
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (_u *OcrInvoiceJobUpdateOne) SetCallbackURL(v string) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetCallbackURL(v)
+	return _u
+}
+
+// SetNillableCallbackURL sets the "callback_url" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdateOne) SetNillableCallbackURL(v *string) *OcrInvoiceJobUpdateOne {
+	if v != nil {
+		_u.SetCallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearCallbackURL clears the value of the "callback_url" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearCallbackURL() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearCallbackURL()
+	return _u
+}
+
 // SetMetadata sets the "metadata" field.
 func (_u *OcrInvoiceJobUpdateOne) SetMetadata(v map[string]interface{}) *OcrInvoiceJobUpdateOne {
 	_u.mutation.SetMetadata(v)
@@ -1410,6 +1461,11 @@ func (_u *OcrInvoiceJobUpdateOne) check() error {
 	if v, ok := _u.mutation.CreatedBy(); ok {
 		if err := ocrinvoicejob.CreatedByValidator(v); err != nil {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.created_by": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CallbackURL(); ok {
+		if err := ocrinvoicejob.CallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "callback_url", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.callback_url": %w`, err)}
 		}
 	}
 	if _u.mutation.TemplateCleared() && len(_u.mutation.TemplateIDs()) > 0 {
@@ -1575,6 +1631,12 @@ func (_u *OcrInvoiceJobUpdateOne) sqlSave(ctx context.Context) (_node *OcrInvoic
 	}
 	if _u.mutation.CreatedByCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldCreatedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.CallbackURL(); ok {
+		_spec.SetField(ocrinvoicejob.FieldCallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.CallbackURLCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldCallbackURL, field.TypeString)
 	}
 	if value, ok := _u.mutation.Metadata(); ok {
 		_spec.SetField(ocrinvoicejob.FieldMetadata, field.TypeJSON, value)

@@ -33,6 +33,8 @@ type OcrJobGroup struct {
 	Status invoice.GroupStatus `json:"status,omitempty"`
 	// CreatedBy holds the value of the "created_by" field.
 	CreatedBy string `json:"created_by,omitempty"`
+	// CallbackURL holds the value of the "callback_url" field.
+	CallbackURL string `json:"callback_url,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OcrJobGroupQuery when eager-loading is set.
 	Edges        OcrJobGroupEdges `json:"edges"`
@@ -68,7 +70,7 @@ func (*OcrJobGroup) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case ocrjobgroup.FieldSpec, ocrjobgroup.FieldStatus:
 			values[i] = new([]byte)
-		case ocrjobgroup.FieldID, ocrjobgroup.FieldName, ocrjobgroup.FieldDescription, ocrjobgroup.FieldCreatedBy:
+		case ocrjobgroup.FieldID, ocrjobgroup.FieldName, ocrjobgroup.FieldDescription, ocrjobgroup.FieldCreatedBy, ocrjobgroup.FieldCallbackURL:
 			values[i] = new(sql.NullString)
 		case ocrjobgroup.FieldCreatedAt, ocrjobgroup.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -139,6 +141,12 @@ func (_m *OcrJobGroup) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CreatedBy = value.String
 			}
+		case ocrjobgroup.FieldCallbackURL:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field callback_url", values[i])
+			} else if value.Valid {
+				_m.CallbackURL = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -200,6 +208,9 @@ func (_m *OcrJobGroup) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_by=")
 	builder.WriteString(_m.CreatedBy)
+	builder.WriteString(", ")
+	builder.WriteString("callback_url=")
+	builder.WriteString(_m.CallbackURL)
 	builder.WriteByte(')')
 	return builder.String()
 }

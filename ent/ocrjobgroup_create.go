@@ -112,6 +112,20 @@ func (_c *OcrJobGroupCreate) SetNillableCreatedBy(v *string) *OcrJobGroupCreate 
 	return _c
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (_c *OcrJobGroupCreate) SetCallbackURL(v string) *OcrJobGroupCreate {
+	_c.mutation.SetCallbackURL(v)
+	return _c
+}
+
+// SetNillableCallbackURL sets the "callback_url" field if the given value is not nil.
+func (_c *OcrJobGroupCreate) SetNillableCallbackURL(v *string) *OcrJobGroupCreate {
+	if v != nil {
+		_c.SetCallbackURL(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OcrJobGroupCreate) SetID(v string) *OcrJobGroupCreate {
 	_c.mutation.SetID(v)
@@ -230,6 +244,11 @@ func (_c *OcrJobGroupCreate) check() error {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrJobGroup.created_by": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.CallbackURL(); ok {
+		if err := ocrjobgroup.CallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "callback_url", err: fmt.Errorf(`ent: validator failed for field "OcrJobGroup.callback_url": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := ocrjobgroup.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "OcrJobGroup.id": %w`, err)}
@@ -297,6 +316,10 @@ func (_c *OcrJobGroupCreate) createSpec() (*OcrJobGroup, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CreatedBy(); ok {
 		_spec.SetField(ocrjobgroup.FieldCreatedBy, field.TypeString, value)
 		_node.CreatedBy = value
+	}
+	if value, ok := _c.mutation.CallbackURL(); ok {
+		_spec.SetField(ocrjobgroup.FieldCallbackURL, field.TypeString, value)
+		_node.CallbackURL = value
 	}
 	if nodes := _c.mutation.JobsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

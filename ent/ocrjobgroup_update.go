@@ -119,6 +119,26 @@ func (_u *OcrJobGroupUpdate) ClearCreatedBy() *OcrJobGroupUpdate {
 	return _u
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (_u *OcrJobGroupUpdate) SetCallbackURL(v string) *OcrJobGroupUpdate {
+	_u.mutation.SetCallbackURL(v)
+	return _u
+}
+
+// SetNillableCallbackURL sets the "callback_url" field if the given value is not nil.
+func (_u *OcrJobGroupUpdate) SetNillableCallbackURL(v *string) *OcrJobGroupUpdate {
+	if v != nil {
+		_u.SetCallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearCallbackURL clears the value of the "callback_url" field.
+func (_u *OcrJobGroupUpdate) ClearCallbackURL() *OcrJobGroupUpdate {
+	_u.mutation.ClearCallbackURL()
+	return _u
+}
+
 // AddJobIDs adds the "jobs" edge to the OcrInvoiceJob entity by IDs.
 func (_u *OcrJobGroupUpdate) AddJobIDs(ids ...string) *OcrJobGroupUpdate {
 	_u.mutation.AddJobIDs(ids...)
@@ -213,6 +233,11 @@ func (_u *OcrJobGroupUpdate) check() error {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrJobGroup.created_by": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CallbackURL(); ok {
+		if err := ocrjobgroup.CallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "callback_url", err: fmt.Errorf(`ent: validator failed for field "OcrJobGroup.callback_url": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -257,6 +282,12 @@ func (_u *OcrJobGroupUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if _u.mutation.CreatedByCleared() {
 		_spec.ClearField(ocrjobgroup.FieldCreatedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.CallbackURL(); ok {
+		_spec.SetField(ocrjobgroup.FieldCallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.CallbackURLCleared() {
+		_spec.ClearField(ocrjobgroup.FieldCallbackURL, field.TypeString)
 	}
 	if _u.mutation.JobsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -413,6 +444,26 @@ func (_u *OcrJobGroupUpdateOne) ClearCreatedBy() *OcrJobGroupUpdateOne {
 	return _u
 }
 
+// SetCallbackURL sets the "callback_url" field.
+func (_u *OcrJobGroupUpdateOne) SetCallbackURL(v string) *OcrJobGroupUpdateOne {
+	_u.mutation.SetCallbackURL(v)
+	return _u
+}
+
+// SetNillableCallbackURL sets the "callback_url" field if the given value is not nil.
+func (_u *OcrJobGroupUpdateOne) SetNillableCallbackURL(v *string) *OcrJobGroupUpdateOne {
+	if v != nil {
+		_u.SetCallbackURL(*v)
+	}
+	return _u
+}
+
+// ClearCallbackURL clears the value of the "callback_url" field.
+func (_u *OcrJobGroupUpdateOne) ClearCallbackURL() *OcrJobGroupUpdateOne {
+	_u.mutation.ClearCallbackURL()
+	return _u
+}
+
 // AddJobIDs adds the "jobs" edge to the OcrInvoiceJob entity by IDs.
 func (_u *OcrJobGroupUpdateOne) AddJobIDs(ids ...string) *OcrJobGroupUpdateOne {
 	_u.mutation.AddJobIDs(ids...)
@@ -520,6 +571,11 @@ func (_u *OcrJobGroupUpdateOne) check() error {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrJobGroup.created_by": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CallbackURL(); ok {
+		if err := ocrjobgroup.CallbackURLValidator(v); err != nil {
+			return &ValidationError{Name: "callback_url", err: fmt.Errorf(`ent: validator failed for field "OcrJobGroup.callback_url": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -581,6 +637,12 @@ func (_u *OcrJobGroupUpdateOne) sqlSave(ctx context.Context) (_node *OcrJobGroup
 	}
 	if _u.mutation.CreatedByCleared() {
 		_spec.ClearField(ocrjobgroup.FieldCreatedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.CallbackURL(); ok {
+		_spec.SetField(ocrjobgroup.FieldCallbackURL, field.TypeString, value)
+	}
+	if _u.mutation.CallbackURLCleared() {
+		_spec.ClearField(ocrjobgroup.FieldCallbackURL, field.TypeString)
 	}
 	if _u.mutation.JobsCleared() {
 		edge := &sqlgraph.EdgeSpec{

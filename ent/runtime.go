@@ -119,6 +119,10 @@ func init() {
 	ocrinvoicejobDescCreatedBy := ocrinvoicejobFields[24].Descriptor()
 	// ocrinvoicejob.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
 	ocrinvoicejob.CreatedByValidator = ocrinvoicejobDescCreatedBy.Validators[0].(func(string) error)
+	// ocrinvoicejobDescCallbackURL is the schema descriptor for callback_url field.
+	ocrinvoicejobDescCallbackURL := ocrinvoicejobFields[25].Descriptor()
+	// ocrinvoicejob.CallbackURLValidator is a validator for the "callback_url" field. It is called by the builders before save.
+	ocrinvoicejob.CallbackURLValidator = ocrinvoicejobDescCallbackURL.Validators[0].(func(string) error)
 	// ocrinvoicejobDescID is the schema descriptor for id field.
 	ocrinvoicejobDescID := ocrinvoicejobMixinFields0[0].Descriptor()
 	// ocrinvoicejob.DefaultID holds the default value on creation for the id field.
@@ -191,6 +195,10 @@ func init() {
 	ocrjobgroupDescCreatedBy := ocrjobgroupFields[4].Descriptor()
 	// ocrjobgroup.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
 	ocrjobgroup.CreatedByValidator = ocrjobgroupDescCreatedBy.Validators[0].(func(string) error)
+	// ocrjobgroupDescCallbackURL is the schema descriptor for callback_url field.
+	ocrjobgroupDescCallbackURL := ocrjobgroupFields[5].Descriptor()
+	// ocrjobgroup.CallbackURLValidator is a validator for the "callback_url" field. It is called by the builders before save.
+	ocrjobgroup.CallbackURLValidator = ocrjobgroupDescCallbackURL.Validators[0].(func(string) error)
 	// ocrjobgroupDescID is the schema descriptor for id field.
 	ocrjobgroupDescID := ocrjobgroupMixinFields0[0].Descriptor()
 	// ocrjobgroup.DefaultID holds the default value on creation for the id field.

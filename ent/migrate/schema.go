@@ -36,6 +36,7 @@ var (
 		{Name: "error_log", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "retry_count", Type: field.TypeInt, Default: 0},
 		{Name: "created_by", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "callback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
 		{Name: "group_id", Type: field.TypeString, Nullable: true, Size: 24},
 		{Name: "template_id", Type: field.TypeString, Size: 24},
@@ -48,13 +49,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_job_groups_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[27]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[28]},
 				RefColumns: []*schema.Column{OcrJobGroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_templates_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[28]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[29]},
 				RefColumns: []*schema.Column{OcrTemplatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -83,17 +84,17 @@ var (
 			{
 				Name:    "ocrinvoicejob_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[28]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[29]},
 			},
 			{
 				Name:    "ocrinvoicejob_group_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[27], OcrInvoiceJobsColumns[7]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[28], OcrInvoiceJobsColumns[7]},
 			},
 			{
 				Name:    "ocrinvoicejob_document_sha256_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[28]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[29]},
 			},
 			{
 				Name:    "ocrinvoicejob_status_priority_created_at_id",
@@ -112,6 +113,7 @@ var (
 		{Name: "spec", Type: field.TypeJSON},
 		{Name: "status", Type: field.TypeJSON},
 		{Name: "created_by", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "callback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 	}
 	// OcrJobGroupsTable holds the schema information for the "ocr_job_groups" table.
 	OcrJobGroupsTable = &schema.Table{

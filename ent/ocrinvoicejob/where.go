@@ -160,6 +160,11 @@ func CreatedBy(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCreatedBy, v))
 }
 
+// CallbackURL applies equality check predicate on the "callback_url" field. It's identical to CallbackURLEQ.
+func CallbackURL(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCallbackURL, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCreatedAt, v))
@@ -1428,6 +1433,81 @@ func CreatedByEqualFold(v string) predicate.OcrInvoiceJob {
 // CreatedByContainsFold applies the ContainsFold predicate on the "created_by" field.
 func CreatedByContainsFold(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldContainsFold(FieldCreatedBy, v))
+}
+
+// CallbackURLEQ applies the EQ predicate on the "callback_url" field.
+func CallbackURLEQ(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCallbackURL, v))
+}
+
+// CallbackURLNEQ applies the NEQ predicate on the "callback_url" field.
+func CallbackURLNEQ(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNEQ(FieldCallbackURL, v))
+}
+
+// CallbackURLIn applies the In predicate on the "callback_url" field.
+func CallbackURLIn(vs ...string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIn(FieldCallbackURL, vs...))
+}
+
+// CallbackURLNotIn applies the NotIn predicate on the "callback_url" field.
+func CallbackURLNotIn(vs ...string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotIn(FieldCallbackURL, vs...))
+}
+
+// CallbackURLGT applies the GT predicate on the "callback_url" field.
+func CallbackURLGT(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGT(FieldCallbackURL, v))
+}
+
+// CallbackURLGTE applies the GTE predicate on the "callback_url" field.
+func CallbackURLGTE(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGTE(FieldCallbackURL, v))
+}
+
+// CallbackURLLT applies the LT predicate on the "callback_url" field.
+func CallbackURLLT(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLT(FieldCallbackURL, v))
+}
+
+// CallbackURLLTE applies the LTE predicate on the "callback_url" field.
+func CallbackURLLTE(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLTE(FieldCallbackURL, v))
+}
+
+// CallbackURLContains applies the Contains predicate on the "callback_url" field.
+func CallbackURLContains(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldContains(FieldCallbackURL, v))
+}
+
+// CallbackURLHasPrefix applies the HasPrefix predicate on the "callback_url" field.
+func CallbackURLHasPrefix(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldHasPrefix(FieldCallbackURL, v))
+}
+
+// CallbackURLHasSuffix applies the HasSuffix predicate on the "callback_url" field.
+func CallbackURLHasSuffix(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldHasSuffix(FieldCallbackURL, v))
+}
+
+// CallbackURLIsNil applies the IsNil predicate on the "callback_url" field.
+func CallbackURLIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldCallbackURL))
+}
+
+// CallbackURLNotNil applies the NotNil predicate on the "callback_url" field.
+func CallbackURLNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldCallbackURL))
+}
+
+// CallbackURLEqualFold applies the EqualFold predicate on the "callback_url" field.
+func CallbackURLEqualFold(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEqualFold(FieldCallbackURL, v))
+}
+
+// CallbackURLContainsFold applies the ContainsFold predicate on the "callback_url" field.
+func CallbackURLContainsFold(v string) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldContainsFold(FieldCallbackURL, v))
 }
 
 // MetadataIsNil applies the IsNil predicate on the "metadata" field.

@@ -121,6 +121,13 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 		field.String("created_by").
 			Optional().
 			MaxLen(256),
+		// Where a webhook is POSTed when the job reaches a terminal state; when empty,
+		// the group's callback_url (if any) is used. Validated by internal/jobs
+		// (absolute http/https URL).
+		field.String("callback_url").
+			Optional().
+			MaxLen(2048).
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.JSON("metadata", map[string]any{}).
 			Optional().
 			Annotations(entgql.Type("Map")),

@@ -39,6 +39,11 @@ func (OcrJobGroup) Fields() []ent.Field {
 		field.String("created_by").
 			Optional().
 			MaxLen(256),
+		// Webhook target for the group's jobs that have no callback_url of their own.
+		field.String("callback_url").
+			Optional().
+			MaxLen(2048).
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 

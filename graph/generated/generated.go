@@ -133,6 +133,7 @@ type ComplexityRoot struct {
 	}
 
 	OcrInvoiceJob struct {
+		CallbackURL       func(childComplexity int) int
 		CompletedAt       func(childComplexity int) int
 		Confidence        func(childComplexity int) int
 		Cost              func(childComplexity int) int
@@ -182,6 +183,7 @@ type ComplexityRoot struct {
 	}
 
 	OcrJobGroup struct {
+		CallbackURL func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		CreatedBy   func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -696,6 +698,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UploadDocument(childComplexity, args["file"].(graphql.Upload)), true
 
+	case "OcrInvoiceJob.callbackURL":
+		if e.ComplexityRoot.OcrInvoiceJob.CallbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.CallbackURL(childComplexity), true
 	case "OcrInvoiceJob.completedAt":
 		if e.ComplexityRoot.OcrInvoiceJob.CompletedAt == nil {
 			break
@@ -922,6 +930,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OcrInvoiceJobResults.ValidationResults(childComplexity), true
 
+	case "OcrJobGroup.callbackURL":
+		if e.ComplexityRoot.OcrJobGroup.CallbackURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrJobGroup.CallbackURL(childComplexity), true
 	case "OcrJobGroup.createdAt":
 		if e.ComplexityRoot.OcrJobGroup.CreatedAt == nil {
 			break
@@ -1533,6 +1547,7 @@ input CreateOcrInvoiceJobInput {
   documentType: OcrInvoiceJobDocumentType
   priority: OcrInvoiceJobPriority
   createdBy: String
+  callbackURL: String
   metadata: Map
   templateID: ID!
   groupID: ID
@@ -1546,6 +1561,7 @@ input CreateOcrJobGroupInput {
   description: String
   spec: OcrJobGroupSpecInput
   createdBy: String
+  callbackURL: String
 }
 """
 CreateOcrTemplateInput is used for create OcrTemplate object.
@@ -1606,6 +1622,7 @@ type OcrInvoiceJob implements Node {
   errorLog: String
   retryCount: Int!
   createdBy: String
+  callbackURL: String
   metadata: Map
   template: OcrTemplate!
   group: OcrJobGroup
@@ -2000,6 +2017,7 @@ type OcrJobGroup implements Node {
   spec: OcrJobGroupSpec!
   status: OcrJobGroupStatus!
   createdBy: String
+  callbackURL: String
   jobs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -2598,6 +2616,8 @@ input UpdateOcrInvoiceJobInput {
   priority: OcrInvoiceJobPriority
   createdBy: String
   clearCreatedBy: Boolean
+  callbackURL: String
+  clearCallbackURL: Boolean
   metadata: Map
   clearMetadata: Boolean
   templateID: ID
@@ -2615,6 +2635,8 @@ input UpdateOcrJobGroupInput {
   spec: OcrJobGroupSpecInput
   createdBy: String
   clearCreatedBy: Boolean
+  callbackURL: String
+  clearCallbackURL: Boolean
 }
 """
 UpdateOcrTemplateInput is used for update OcrTemplate object.
@@ -3070,6 +3092,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_retryCount(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_OcrInvoiceJob_createdBy(ctx, field)
+	case "callbackURL":
+		return ec.fieldContext_OcrInvoiceJob_callbackURL(ctx, field)
 	case "metadata":
 		return ec.fieldContext_OcrInvoiceJob_metadata(ctx, field)
 	case "template":
@@ -3134,6 +3158,8 @@ func (ec *executionContext) childFields_OcrJobGroup(ctx context.Context, field g
 		return ec.fieldContext_OcrJobGroup_status(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_OcrJobGroup_createdBy(ctx, field)
+	case "callbackURL":
+		return ec.fieldContext_OcrJobGroup_callbackURL(ctx, field)
 	case "jobs":
 		return ec.fieldContext_OcrJobGroup_jobs(ctx, field)
 	}
@@ -5966,6 +5992,29 @@ func (ec *executionContext) fieldContext_OcrInvoiceJob_createdBy(_ context.Conte
 	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "String")
 }
 
+func (ec *executionContext) _OcrInvoiceJob_callbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_callbackURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_callbackURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "String")
+}
+
 func (ec *executionContext) _OcrInvoiceJob_metadata(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6513,6 +6562,29 @@ func (ec *executionContext) _OcrJobGroup_createdBy(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_OcrJobGroup_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrJobGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _OcrJobGroup_callbackURL(ctx context.Context, field graphql.CollectedField, obj *ent.OcrJobGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrJobGroup_callbackURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrJobGroup_callbackURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OcrJobGroup", field, false, false, "String")
 }
 
@@ -9451,7 +9523,7 @@ func (ec *executionContext) unmarshalInputCreateOcrInvoiceJobInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentURL", "documentType", "priority", "createdBy", "metadata", "templateID", "groupID"}
+	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentURL", "documentType", "priority", "createdBy", "callbackURL", "metadata", "templateID", "groupID"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9500,6 +9572,13 @@ func (ec *executionContext) unmarshalInputCreateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.CreatedBy = data
+		case "callbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
 		case "metadata":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
@@ -9549,7 +9628,7 @@ func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "spec", "createdBy"}
+	fieldsInOrder := [...]string{"name", "description", "spec", "createdBy", "callbackURL"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9584,6 +9663,13 @@ func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Con
 				return it, err
 			}
 			it.CreatedBy = data
+		case "callbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
 		}
 	}
 	return it, nil
@@ -12909,7 +12995,7 @@ func (ec *executionContext) unmarshalInputUpdateOcrInvoiceJobInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentURL", "documentType", "clearDocumentType", "priority", "createdBy", "clearCreatedBy", "metadata", "clearMetadata", "templateID", "groupID", "clearGroup"}
+	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentURL", "documentType", "clearDocumentType", "priority", "createdBy", "clearCreatedBy", "callbackURL", "clearCallbackURL", "metadata", "clearMetadata", "templateID", "groupID", "clearGroup"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12972,6 +13058,20 @@ func (ec *executionContext) unmarshalInputUpdateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.ClearCreatedBy = data
+		case "callbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
+		case "clearCallbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackURL"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearCallbackURL = data
 		case "metadata":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
@@ -13035,7 +13135,7 @@ func (ec *executionContext) unmarshalInputUpdateOcrJobGroupInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "clearDescription", "spec", "createdBy", "clearCreatedBy"}
+	fieldsInOrder := [...]string{"name", "description", "clearDescription", "spec", "createdBy", "clearCreatedBy", "callbackURL", "clearCallbackURL"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13084,6 +13184,20 @@ func (ec *executionContext) unmarshalInputUpdateOcrJobGroupInput(ctx context.Con
 				return it, err
 			}
 			it.ClearCreatedBy = data
+		case "callbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
+		case "clearCallbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackURL"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearCallbackURL = data
 		}
 	}
 	return it, nil
@@ -13970,6 +14084,11 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "callbackURL":
+			out.Values[i] = ec._OcrInvoiceJob_callbackURL(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "metadata":
 			out.Values[i] = ec._OcrInvoiceJob_metadata(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -14181,6 +14300,11 @@ func (ec *executionContext) _OcrJobGroup(ctx context.Context, sel ast.SelectionS
 			}
 		case "createdBy":
 			out.Values[i] = ec._OcrJobGroup_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "callbackURL":
+			out.Values[i] = ec._OcrJobGroup_callbackURL(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
