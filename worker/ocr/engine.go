@@ -207,15 +207,8 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 	if len(res.boxes) < fallbackFewWords || res.conf < fallbackBelowConf {
 		o := opts
 		o.otsu = true
-		alt, err := s.recognize(res.img, o, dpi)
-		if err != nil {
+		if res, opts, err = s.better(res, opts, o, dpi, "otsu"); err != nil {
 			return nil, 0, err
-		}
-		s.log.Debug("OCR reading", slog.String("pass", "otsu"), slog.Float64("confidence", alt.conf),
-			slog.Float64("score", alt.score), slog.Float64("previous_score", res.score))
-		if alt.score > res.score {
-			res = alt
-			opts = o
 		}
 	}
 	if (res.conf < rotateBelowConf || res.tall > rotateTallShare) && !opts.NoAutoRotate {
@@ -245,15 +238,8 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 		(narrow && res.conf < fallbackNarrowBelowConf)) {
 		o := opts
 		o.PSM = fallbackPSM
-		alt, err := s.recognize(res.img, o, dpi)
-		if err != nil {
+		if res, opts, err = s.better(res, opts, o, dpi, "psm6"); err != nil {
 			return nil, 0, err
-		}
-		s.log.Debug("OCR reading", slog.String("pass", "psm6"), slog.Float64("confidence", alt.conf),
-			slog.Float64("score", alt.score), slog.Float64("previous_score", res.score))
-		if alt.score > res.score {
-			res = alt
-			opts = o
 		}
 	}
 	if res.medianH > 0 && res.medianH < smallText {
@@ -273,6 +259,21 @@ func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, in
 		}
 	}
 	return res, scale, nil
+}
+
+// better reads res's image again with the options alt and returns the better-scoring
+// of the two readings together with the options that produced it.
+func (s *slot) better(res *ocrResult, cur, alt Options, dpi int, pass string) (*ocrResult, Options, error) {
+	r, err := s.recognize(res.img, alt, dpi)
+	if err != nil {
+		return nil, cur, err
+	}
+	s.log.Debug("OCR reading", slog.String("pass", pass), slog.Float64("confidence", r.conf),
+		slog.Float64("score", r.score), slog.Float64("previous_score", res.score))
+	if r.score > res.score {
+		return r, alt, nil
+	}
+	return res, cur, nil
 }
 
 // orientation asks the OSD model how far to turn img clockwise.
