@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -70,7 +71,28 @@ func scanPage() *image.Gray {
 	return img
 }
 
-func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
+// newEnv is the environment of the tests: two workers, a 20 ms queue poll and page
+// progress written every millisecond, so that tests are quick and see every event.
+func newEnv(t testing.TB, client *ent.Client, allow bool) *env {
+	t.Helper()
+	return newEnvWith(t, client, envOptions{allow: allow, concurrency: 2,
+		taskCheckInterval: 20 * time.Millisecond, progressEvery: time.Millisecond})
+}
+
+// envOptions vary newEnvWith. A zero field takes the default of the library it feeds
+// (asynq, ocr, the handler), which is also what the product runs with.
+type envOptions struct {
+	allow             bool                              // fetcher allows 127.0.0.1
+	concurrency       int                               // asynq concurrency and OCR slots; 0: NumCPU
+	taskCheckInterval time.Duration                     // asynq idle poll; 0: asynq's 1 s
+	progressEvery     time.Duration                     // handler's page-progress throttle; 0: 500 ms
+	logger            *slog.Logger                      // handler's logger; nil: slog.Default()
+	files             map[string][]byte                 // served besides the fixed documents
+	wrap              func(asynq.Handler) asynq.Handler // wraps the real handler when set
+}
+
+// newEnvWith starts an env as o says; everything stops at the test's cleanup.
+func newEnvWith(t testing.TB, client *ent.Client, o envOptions) *env {
 	t.Helper()
 	rs := redistest.Start(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr}
@@ -100,6 +122,9 @@ func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
 		"/empty.pdf":   {},
 		"/slow.pdf":    testdocs.PDF(scanned...),
 	}
+	for p, b := range o.files {
+		files[p] = b
+	}
 	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, ok := files[r.URL.Path]
 		if !ok {
@@ -110,21 +135,24 @@ func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
 	}))
 	t.Cleanup(docs.Close)
 
-	reader, err := ocr.NewReader(ocr.Config{Slots: 2})
+	reader, err := ocr.NewReader(ocr.Config{Slots: o.concurrency})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = reader.Close() })
 	fo := fetch.Options{}
-	if allow {
+	if o.allow {
 		fo.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}
-	h := NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: time.Millisecond,
-		Progress: progress.NewPublisher(rc, progress.PublisherOptions{})})
+	var h asynq.Handler = NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: o.progressEvery,
+		Logger: o.logger, Progress: progress.NewPublisher(rc, progress.PublisherOptions{})})
+	if o.wrap != nil {
+		h = o.wrap(h)
+	}
 	srv := asynq.NewServer(opt, asynq.Config{
-		Concurrency:              2,
+		Concurrency:              o.concurrency,
 		Queues:                   tasks.QueuePriorities(),
-		TaskCheckInterval:        20 * time.Millisecond,
+		TaskCheckInterval:        o.taskCheckInterval,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 100 * time.Millisecond },
 		LogLevel:                 asynq.ErrorLevel,
@@ -139,7 +167,7 @@ func newEnv(t *testing.T, client *ent.Client, allow bool) *env {
 }
 
 // events subscribes to every job's events; pass them to stream.
-func (e *env) events(t *testing.T) <-chan progress.Event {
+func (e *env) events(t testing.TB) <-chan progress.Event {
 	t.Helper()
 	ch, stop := e.hub.Subscribe(context.Background(), "")
 	t.Cleanup(stop)
@@ -147,7 +175,7 @@ func (e *env) events(t *testing.T) <-chan progress.Event {
 }
 
 // stream returns the events of job id up to its first terminal one.
-func stream(t *testing.T, ch <-chan progress.Event, id string, limit time.Duration) []progress.Event {
+func stream(t testing.TB, ch <-chan progress.Event, id string, limit time.Duration) []progress.Event {
 	t.Helper()
 	var out []progress.Event
 	deadline := time.After(limit)
@@ -170,7 +198,7 @@ func stream(t *testing.T, ch <-chan progress.Event, id string, limit time.Durati
 	}
 }
 
-func (e *env) create(t *testing.T, number, path string) *ent.OcrInvoiceJob {
+func (e *env) create(t testing.TB, number, path string) *ent.OcrInvoiceJob {
 	t.Helper()
 	j, err := e.svc.CreateJob(context.Background(), jobs.JobInput{
 		JobNumber: number, DocumentName: strings.TrimPrefix(path, "/"), DocumentURL: e.docs.URL + path, Template: "generic",
@@ -185,7 +213,7 @@ func (e *env) create(t *testing.T, number, path string) *ent.OcrInvoiceJob {
 }
 
 // wait polls the job until it reaches a terminal state or the limit passes.
-func (e *env) wait(t *testing.T, id string, limit time.Duration) *ent.OcrInvoiceJob {
+func (e *env) wait(t testing.TB, id string, limit time.Duration) *ent.OcrInvoiceJob {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
