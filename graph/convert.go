@@ -33,6 +33,7 @@ func jobCreateInput(in ent.CreateOcrInvoiceJobInput) jobs.JobInput {
 		Priority:     string(deref(in.Priority)),
 		CreatedBy:    deref(in.CreatedBy),
 		Metadata:     in.Metadata,
+		CallbackURL:  deref(in.CallbackURL),
 	}
 }
 
@@ -47,6 +48,7 @@ func jobPatchInput(cur *ent.OcrInvoiceJob, in ent.UpdateOcrInvoiceJobInput) jobs
 		Priority:     string(cur.Priority),
 		CreatedBy:    cur.CreatedBy,
 		Metadata:     cur.Metadata,
+		CallbackURL:  cur.CallbackURL,
 	}
 	if in.JobNumber != nil {
 		out.JobNumber = *in.JobNumber
@@ -71,6 +73,12 @@ func jobPatchInput(cur *ent.OcrInvoiceJob, in ent.UpdateOcrInvoiceJobInput) jobs
 	}
 	if in.CreatedBy != nil {
 		out.CreatedBy = *in.CreatedBy
+	}
+	if in.ClearCallbackURL {
+		out.CallbackURL = ""
+	}
+	if in.CallbackURL != nil {
+		out.CallbackURL = *in.CallbackURL
 	}
 	if in.ClearMetadata {
 		out.Metadata = nil
@@ -150,11 +158,12 @@ func groupCreateInput(in ent.CreateOcrJobGroupInput) jobs.GroupInput {
 		Description: deref(in.Description),
 		Spec:        deref(in.Spec),
 		CreatedBy:   deref(in.CreatedBy),
+		CallbackURL: deref(in.CallbackURL),
 	}
 }
 
 func groupPatchInput(cur *ent.OcrJobGroup, in ent.UpdateOcrJobGroupInput) jobs.GroupInput {
-	out := jobs.GroupInput{Name: cur.Name, Description: cur.Description, Spec: cur.Spec, CreatedBy: cur.CreatedBy}
+	out := jobs.GroupInput{Name: cur.Name, Description: cur.Description, Spec: cur.Spec, CreatedBy: cur.CreatedBy, CallbackURL: cur.CallbackURL}
 	if in.Name != nil {
 		out.Name = *in.Name
 	}
@@ -172,6 +181,12 @@ func groupPatchInput(cur *ent.OcrJobGroup, in ent.UpdateOcrJobGroupInput) jobs.G
 	}
 	if in.CreatedBy != nil {
 		out.CreatedBy = *in.CreatedBy
+	}
+	if in.ClearCallbackURL {
+		out.CallbackURL = ""
+	}
+	if in.CallbackURL != nil {
+		out.CallbackURL = *in.CallbackURL
 	}
 	return out
 }

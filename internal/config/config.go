@@ -59,6 +59,13 @@ type Config struct {
 	// private, loopback and link-local addresses. Empty (the default) keeps the guard whole.
 	FetchAllow []netip.Prefix
 
+	// WebhookSecret signs webhook deliveries (HMAC-SHA256, X-Ocrinvoice-Signature);
+	// empty: webhooks are sent unsigned. Never logged.
+	WebhookSecret string
+	// WebhookRetryDelay is the wait before the first retry of a failed webhook delivery;
+	// each further retry waits twice as long (capped at an hour).
+	WebhookRetryDelay time.Duration
+
 	// UploadMaxBytes is the largest document accepted by POST /api/v1/uploads and the
 	// uploadDocument mutation, and read back by the worker from the upload store.
 	UploadMaxBytes int64
@@ -314,6 +321,26 @@ func Settings() []Setting {
 					}
 					c.FetchAllow = append(c.FetchAllow, p.Masked())
 				}
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_WEBHOOK_SECRET", Flag: "webhook-secret", Commands: workerCmds,
+			Usage: "secret that signs webhook deliveries (X-Ocrinvoice-Signature: t=UNIX,v1=hex HMAC-SHA256 of \"t.body\"); empty: webhooks are unsigned (warned at start-up)",
+			set: func(c *Config, v string) error {
+				c.WebhookSecret = v
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_WEBHOOK_RETRY_DELAY", Flag: "webhook-retry-delay", Default: "10s", Commands: workerCmds,
+			Usage: "wait before the first retry of a failed webhook delivery; doubles on every retry (8 retries, at most 1h apart)",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 10*time.Millisecond || d > time.Hour {
+					return errors.New("want a duration from 10ms to 1h such as 10s")
+				}
+				c.WebhookRetryDelay = d
 				return nil
 			},
 		},

@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		WorkerConcurrency:      runtime.NumCPU(),
 		StrictPriority:         false,
 		UploadMaxBytes:         50 << 20,
+		WebhookRetryDelay:      10 * time.Second,
 		RequeueInterval:        30 * time.Second,
 		ShutdownTimeout:        25 * time.Second,
 	}

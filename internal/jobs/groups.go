@@ -15,12 +15,14 @@ import (
 )
 
 // GroupInput is the client-writable state of a job group (PUT semantics on update).
-// Spec.Template may be a template id or name; it is stored as the id.
+// Spec.Template may be a template id or name; it is stored as the id. CallbackURL ""
+// means none; otherwise it receives the webhooks of the group's jobs that set none.
 type GroupInput struct {
 	Name        string
 	Description string
 	Spec        invoice.GroupSpec
 	CreatedBy   string
+	CallbackURL string
 }
 
 func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
@@ -29,6 +31,9 @@ func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
 	fe.text("name", in.Name, true, MaxGroupNameLen)
 	fe.text("description", in.Description, false, MaxDescriptionLen)
 	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
+	if err := ValidateCallbackURL(in.CallbackURL); err != nil {
+		fe.add("callbackUrl", "%v", err)
+	}
 	sp := &in.Spec
 	if sp.Parallelism < 0 {
 		fe.add("spec.parallelism", "must be 0 (no limit) or more")
@@ -72,6 +77,7 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGr
 		SetSpec(in.Spec).
 		SetStatus(invoice.GroupStatus{Phase: invoice.GroupPhasePending}).
 		SetCreatedBy(in.CreatedBy).
+		SetCallbackURL(in.CallbackURL).
 		SetCreatedAt(now).
 		SetUpdatedAt(now).
 		Save(ctx)
@@ -95,6 +101,7 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, in GroupInput) (*e
 		SetDescription(in.Description).
 		SetSpec(in.Spec).
 		SetCreatedBy(in.CreatedBy).
+		SetCallbackURL(in.CallbackURL).
 		SetUpdatedAt(s.clock()).
 		Save(ctx)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 //   - DocumentType "" is inferred from the extension of DocumentName, else of the URL.
 //   - Template is a template id or name; Group a group id or "" for none.
 //   - Priority "" means "medium".
+//   - CallbackURL "" means none (the group's callbackUrl, if any, is used).
 type JobInput struct {
 	JobNumber    string
 	DocumentName string
@@ -33,6 +34,7 @@ type JobInput struct {
 	Priority     string
 	CreatedBy    string
 	Metadata     map[string]any
+	CallbackURL  string
 }
 
 // resolvedJob is a validated JobInput with references resolved to ids.
@@ -65,6 +67,9 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 	}
 	fe.enum("priority", in.Priority, Priorities)
 	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
+	if err := ValidateCallbackURL(in.CallbackURL); err != nil {
+		fe.add("callbackUrl", "%v", err)
+	}
 	if in.Metadata != nil {
 		if b, err := json.Marshal(in.Metadata); err != nil {
 			fe.add("metadata", "must be a JSON object: %v", err)
@@ -125,6 +130,7 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		SetNillableGroupID(r.groupID).
 		SetPriority(ocrinvoicejob.Priority(r.Priority)).
 		SetCreatedBy(r.CreatedBy).
+		SetCallbackURL(r.CallbackURL).
 		SetMetadata(r.Metadata).
 		SetStatus(ocrinvoicejob.StatusCreated).
 		SetCreatedAt(now).
@@ -250,6 +256,7 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 		SetTemplateID(r.templateID).
 		SetPriority(ocrinvoicejob.Priority(r.Priority)).
 		SetCreatedBy(r.CreatedBy).
+		SetCallbackURL(r.CallbackURL).
 		SetUpdatedAt(s.clock())
 	if r.groupID != nil {
 		upd.SetGroupID(*r.groupID)
@@ -349,7 +356,16 @@ func (s *Service) transition(ctx context.Context, id string, to ocrinvoicejob.St
 		}
 		return nil, forbidden(action, now.Status)
 	}
-	return s.GetJob(ctx, id)
+	j, err := s.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if IsTerminal(to) {
+		// Every terminal state is reached through here, once per run: the UPDATE above
+		// is conditional on the previous status, so two callers cannot both succeed.
+		s.enqueueWebhook(ctx, j)
+	}
+	return j, nil
 }
 
 func forbidden(action string, st ocrinvoicejob.Status) error {

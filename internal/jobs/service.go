@@ -44,6 +44,10 @@ type Options struct {
 	// callers (create and enqueue, update that re-runs, cancel, retry), after they are
 	// committed. A *progress.Publisher fits. Publish failures are logged.
 	Events EventPublisher
+	// Webhooks, when set, is asked to deliver a webhook each time a job with a
+	// callbackUrl (its own or its group's) reaches a terminal state, after the change
+	// is committed. *tasks.Client fits. nil: no webhooks are sent.
+	Webhooks WebhookEnqueuer
 }
 
 // DefaultPricePerPage is the configured price of one page at medium priority, in the
@@ -60,13 +64,15 @@ type Service struct {
 	priceFactors   PriceFactors
 	enqueueTimeout time.Duration
 	events         EventPublisher
+	webhooks       WebhookEnqueuer
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
 // "created" and never enqueued (a reconciler or a later start enqueues them).
 func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
-		priceFactors: opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events}
+		priceFactors: opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
+		webhooks: opts.Webhooks}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -28,6 +28,7 @@ const (
 	MaxJobNumberLen    = 128
 	MaxDocumentNameLen = 1024
 	MaxDocumentURLLen  = 4096
+	MaxCallbackURLLen  = 2048
 	MaxCreatedByLen    = 256
 	MaxNameLen         = 128
 	MaxGroupNameLen    = 256
@@ -113,6 +114,40 @@ func ValidateDocumentURL(raw string) error {
 		return fmt.Errorf("must be an absolute http(s) URL")
 	default:
 		return fmt.Errorf("scheme %q is not supported (use http, https or upload)", u.Scheme)
+	}
+	return nil
+}
+
+// ValidateCallbackURL checks an optional webhook URL: "" (none), or an absolute http(s)
+// URL with a host and without credentials, of at most MaxCallbackURLLen characters.
+// Whether its address may be reached is decided when the webhook is delivered (the
+// same guard as document fetching), not here: a name may resolve differently later.
+func ValidateCallbackURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > MaxCallbackURLLen {
+		return fmt.Errorf("must be at most %d characters", MaxCallbackURLLen)
+	}
+	if strings.ContainsAny(raw, " \t\r\n") {
+		return fmt.Errorf("must not contain whitespace")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a URL")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+	case "":
+		return fmt.Errorf("must be an absolute http(s) URL")
+	default:
+		return fmt.Errorf("scheme %q is not supported (use http or https)", u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("must be an absolute http(s) URL with a host")
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not carry credentials")
 	}
 	return nil
 }

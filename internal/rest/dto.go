@@ -5,6 +5,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
+	"github.com/ocrinvoice/ocrinvoice/internal/contract"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
 
@@ -13,35 +14,9 @@ import (
 // made-up zero). Timestamps are RFC 3339 in UTC, with fractional seconds when the stored time
 // has them.
 
-// jobDTO is an OCR invoice job as the contract shows it. documentUrl is not in the contract's
-// example response but is one of its inputs; it is returned too so that GET-modify-PUT works.
-type jobDTO struct {
-	ID                string                     `json:"_id"`
-	JobNumber         string                     `json:"jobNumber"`
-	DocumentName      string                     `json:"documentName"`
-	DocumentURL       string                     `json:"documentUrl"`
-	DocumentType      *string                    `json:"documentType"`
-	Template          string                     `json:"template"`
-	Group             *string                    `json:"group"`
-	Status            string                     `json:"status"`
-	Priority          string                     `json:"priority"`
-	Progress          invoice.Progress           `json:"progress"`
-	StartedAt         *string                    `json:"startedAt"`
-	CompletedAt       *string                    `json:"completedAt"`
-	ProcessingTime    *float64                   `json:"processingTime"`
-	DocumentInfo      *invoice.DocumentInfo      `json:"documentInfo"`
-	ExtractedData     *invoice.ExtractedData     `json:"extractedData"`
-	Confidence        *invoice.Confidence        `json:"confidence"`
-	ValidationResults *invoice.ValidationResults `json:"validationResults"`
-	Cost              float64                    `json:"cost"`
-	Currency          string                     `json:"currency"`
-	ErrorLog          *string                    `json:"errorLog"`
-	RetryCount        int                        `json:"retryCount"`
-	CreatedBy         *string                    `json:"createdBy"`
-	Metadata          map[string]any             `json:"metadata"`
-	CreatedAt         string                     `json:"createdAt"`
-	UpdatedAt         string                     `json:"updatedAt"`
-}
+// jobDTO is an OCR invoice job as the contract shows it. The shape and its conversion live
+// in internal/contract, which the worker's webhooks encode too.
+type jobDTO = contract.Job
 
 // jobReadOnly are the response fields of a job that a client may send back in a PUT (or POST)
 // and that are ignored there: the server owns them. "results" is accepted for clients that
@@ -55,45 +30,10 @@ var jobReadOnly = []string{
 // jobWritable are the input fields of the contract, in its order.
 var jobWritable = []string{
 	"jobNumber", "documentName", "documentUrl", "documentType", "template", "group", "priority",
-	"createdBy", "metadata",
+	"createdBy", "callbackUrl", "metadata",
 }
 
-func newJobDTO(j *ent.OcrInvoiceJob) jobDTO {
-	d := jobDTO{
-		ID:                j.ID,
-		JobNumber:         j.JobNumber,
-		DocumentName:      j.DocumentName,
-		DocumentURL:       j.DocumentURL,
-		DocumentType:      nonEmpty(string(j.DocumentType)),
-		Template:          j.TemplateID,
-		Group:             j.GroupID,
-		Status:            string(j.Status),
-		Priority:          string(j.Priority),
-		Progress:          j.Progress,
-		StartedAt:         timePtr(j.StartedAt),
-		CompletedAt:       timePtr(j.CompletedAt),
-		ProcessingTime:    j.ProcessingTime,
-		DocumentInfo:      j.DocumentInfo,
-		ExtractedData:     j.ExtractedData,
-		Confidence:        j.Confidence,
-		ValidationResults: j.ValidationResults,
-		Cost:              j.Cost,
-		Currency:          j.Currency,
-		ErrorLog:          nonEmpty(j.ErrorLog),
-		RetryCount:        j.RetryCount,
-		CreatedBy:         nonEmpty(j.CreatedBy),
-		Metadata:          j.Metadata,
-		CreatedAt:         timeString(j.CreatedAt),
-		UpdatedAt:         timeString(j.UpdatedAt),
-	}
-	if d.Group != nil && *d.Group == "" {
-		d.Group = nil
-	}
-	if d.Metadata == nil {
-		d.Metadata = map[string]any{}
-	}
-	return d
-}
+func newJobDTO(j *ent.OcrInvoiceJob) jobDTO { return contract.NewJob(j) }
 
 func newJobDTOs(js []*ent.OcrInvoiceJob) []jobDTO {
 	out := make([]jobDTO, len(js))
@@ -150,13 +90,14 @@ type groupDTO struct {
 	Spec        invoice.GroupSpec   `json:"spec"`
 	Status      invoice.GroupStatus `json:"status"`
 	CreatedBy   *string             `json:"createdBy"`
+	CallbackURL *string             `json:"callbackUrl"`
 	CreatedAt   string              `json:"createdAt"`
 	UpdatedAt   string              `json:"updatedAt"`
 }
 
 var groupReadOnly = []string{"_id", "status", "createdAt", "updatedAt"}
 
-var groupWritable = []string{"name", "description", "spec", "createdBy"}
+var groupWritable = []string{"name", "description", "spec", "createdBy", "callbackUrl"}
 
 func newGroupDTO(g *ent.OcrJobGroup) groupDTO {
 	d := groupDTO{
@@ -166,6 +107,7 @@ func newGroupDTO(g *ent.OcrJobGroup) groupDTO {
 		Spec:        g.Spec,
 		Status:      g.Status,
 		CreatedBy:   nonEmpty(g.CreatedBy),
+		CallbackURL: nonEmpty(g.CallbackURL),
 		CreatedAt:   timeString(g.CreatedAt),
 		UpdatedAt:   timeString(g.UpdatedAt),
 	}
@@ -175,19 +117,6 @@ func newGroupDTO(g *ent.OcrJobGroup) groupDTO {
 	return d
 }
 
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
+func nonEmpty(s string) *string { return contract.NonEmpty(s) }
 
-func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func timePtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := timeString(*t)
-	return &s
-}
+func timeString(t time.Time) string { return contract.Timestamp(t) }

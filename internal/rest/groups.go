@@ -19,6 +19,7 @@ func decodeGroupInput(w http.ResponseWriter, r *http.Request) (jobs.GroupInput, 
 	d.field("description", &in.Description, "a string")
 	d.field("spec", &in.Spec, "an object")
 	d.field("createdBy", &in.CreatedBy, "a string")
+	d.field("callbackUrl", &in.CallbackURL, "a string (an http or https URL) or null")
 	return in, d.err()
 }
 

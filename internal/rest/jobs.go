@@ -47,6 +47,7 @@ func decodeJobInput(w http.ResponseWriter, r *http.Request) (jobs.JobInput, erro
 	d.field("group", &in.Group, "a string (a group id) or null")
 	d.field("priority", &in.Priority, "a string")
 	d.field("createdBy", &in.CreatedBy, "a string")
+	d.field("callbackUrl", &in.CallbackURL, "a string (an http or https URL) or null")
 	d.field("metadata", &in.Metadata, "an object")
 	return in, d.err()
 }

@@ -125,7 +125,7 @@ func TestJobContractExample(t *testing.T) {
 			t.Errorf("Location = %q", r.header.Get("Location"))
 		}
 		want := readTestdata(t, "contract_job_response.json")
-		extra := map[string]string{"documentUrl": "documentName"}
+		extra := map[string]string{"documentUrl": "documentName", "callbackUrl": "createdBy"}
 		compareKeyOrder(t, "$.data", rawField(t, want, "data"), rawField(t, r.raw, "data"), extra)
 
 		d := r.data()

@@ -103,7 +103,7 @@ func TestGroups(t *testing.T) {
 		}).must(t, http.StatusCreated)
 		g := r.data()
 		id := g["_id"].(string)
-		if got := keysInOrder(t, rawField(t, r.raw, "data")); !slices.Equal(got, []string{"_id", "name", "description", "spec", "status", "createdBy", "createdAt", "updatedAt"}) {
+		if got := keysInOrder(t, rawField(t, r.raw, "data")); !slices.Equal(got, []string{"_id", "name", "description", "spec", "status", "createdBy", "callbackUrl", "createdAt", "updatedAt"}) {
 			t.Errorf("group keys %v", got)
 		}
 		spec := g["spec"].(map[string]any)

@@ -1,0 +1,106 @@
+// Package contract holds the JSON shape of an OCR invoice job in the REST contract
+// (spec/ocr-invoice-jobs-api.txt) and its conversion from the stored job. The REST API
+// (the data of GET /api/v1/ocr-invoice-jobs/{id}) and the worker's webhooks (the body of
+// every delivery) both encode it, so the two can never drift apart. It is a leaf: it
+// imports ent and internal/invoice only.
+package contract
+
+import (
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// Job is an OCR invoice job as the contract shows it. Every key is always present, in the
+// contract's order; a value that is unknown or unset is JSON null (never omitted, never a
+// made-up zero). Timestamps are RFC 3339 in UTC, with fractional seconds when the stored
+// time has them. documentUrl and callbackUrl are not in the contract's example response
+// but are inputs; they are returned too so that GET-modify-PUT works.
+type Job struct {
+	ID                string                     `json:"_id"`
+	JobNumber         string                     `json:"jobNumber"`
+	DocumentName      string                     `json:"documentName"`
+	DocumentURL       string                     `json:"documentUrl"`
+	DocumentType      *string                    `json:"documentType"`
+	Template          string                     `json:"template"`
+	Group             *string                    `json:"group"`
+	Status            string                     `json:"status"`
+	Priority          string                     `json:"priority"`
+	Progress          invoice.Progress           `json:"progress"`
+	StartedAt         *string                    `json:"startedAt"`
+	CompletedAt       *string                    `json:"completedAt"`
+	ProcessingTime    *float64                   `json:"processingTime"`
+	DocumentInfo      *invoice.DocumentInfo      `json:"documentInfo"`
+	ExtractedData     *invoice.ExtractedData     `json:"extractedData"`
+	Confidence        *invoice.Confidence        `json:"confidence"`
+	ValidationResults *invoice.ValidationResults `json:"validationResults"`
+	Cost              float64                    `json:"cost"`
+	Currency          string                     `json:"currency"`
+	ErrorLog          *string                    `json:"errorLog"`
+	RetryCount        int                        `json:"retryCount"`
+	CreatedBy         *string                    `json:"createdBy"`
+	CallbackURL       *string                    `json:"callbackUrl"`
+	Metadata          map[string]any             `json:"metadata"`
+	CreatedAt         string                     `json:"createdAt"`
+	UpdatedAt         string                     `json:"updatedAt"`
+}
+
+// NewJob converts a stored job to its contract shape.
+func NewJob(j *ent.OcrInvoiceJob) Job {
+	d := Job{
+		ID:                j.ID,
+		JobNumber:         j.JobNumber,
+		DocumentName:      j.DocumentName,
+		DocumentURL:       j.DocumentURL,
+		DocumentType:      NonEmpty(string(j.DocumentType)),
+		Template:          j.TemplateID,
+		Group:             j.GroupID,
+		Status:            string(j.Status),
+		Priority:          string(j.Priority),
+		Progress:          j.Progress,
+		StartedAt:         TimePtr(j.StartedAt),
+		CompletedAt:       TimePtr(j.CompletedAt),
+		ProcessingTime:    j.ProcessingTime,
+		DocumentInfo:      j.DocumentInfo,
+		ExtractedData:     j.ExtractedData,
+		Confidence:        j.Confidence,
+		ValidationResults: j.ValidationResults,
+		Cost:              j.Cost,
+		Currency:          j.Currency,
+		ErrorLog:          NonEmpty(j.ErrorLog),
+		RetryCount:        j.RetryCount,
+		CreatedBy:         NonEmpty(j.CreatedBy),
+		CallbackURL:       NonEmpty(j.CallbackURL),
+		Metadata:          j.Metadata,
+		CreatedAt:         Timestamp(j.CreatedAt),
+		UpdatedAt:         Timestamp(j.UpdatedAt),
+	}
+	if d.Group != nil && *d.Group == "" {
+		d.Group = nil
+	}
+	if d.Metadata == nil {
+		d.Metadata = map[string]any{}
+	}
+	return d
+}
+
+// NonEmpty returns nil for "" (JSON null), else a pointer to s.
+func NonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Timestamp formats t as the contract does: RFC 3339 in UTC, fractional seconds when set.
+func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// TimePtr is Timestamp for an optional time: nil stays nil (JSON null).
+func TimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Timestamp(*t)
+	return &s
+}

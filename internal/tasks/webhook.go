@@ -1,0 +1,125 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// TypeWebhookDeliver is the asynq type name of the task that POSTs one job's webhook
+// after the job reached a terminal state.
+const TypeWebhookDeliver = "webhook:deliver"
+
+// QueueWebhooks is the queue of webhook tasks: short HTTP calls that should not wait
+// behind a backlog of OCR work.
+const QueueWebhooks = "webhooks"
+
+// Options of webhook tasks.
+const (
+	// WebhookMaxRetry is how often a failed delivery is retried before it is archived.
+	WebhookMaxRetry = 8
+	// WebhookTimeout bounds one delivery attempt (the HTTP request has its own 10 s).
+	WebhookTimeout = 30 * time.Second
+	// WebhookRetention keeps a delivered webhook task in Redis this long, so that the same
+	// terminal transition queued again within it is recognised (task id conflict) and not
+	// sent twice.
+	WebhookRetention = 24 * time.Hour
+	// DefaultWebhookRetryBase is the first retry delay of a failed delivery; each further
+	// retry waits twice as long, up to WebhookRetryCap.
+	DefaultWebhookRetryBase = 10 * time.Second
+	// WebhookRetryCap is the longest wait between two delivery attempts.
+	WebhookRetryCap = time.Hour
+)
+
+// WebhookPayload is the JSON body of a webhook:deliver task: the job, the terminal status
+// it reached and its retryCount at that moment (which run of the job finished).
+type WebhookPayload struct {
+	JobID   string `json:"jobId"`
+	Status  string `json:"status"`
+	Attempt int    `json:"attempt"`
+}
+
+// WebhookTaskID is the task id of the webhook of one terminal transition:
+// "webhook:<jobId>:<status>:<attempt>". The same transition queued twice is one task; a
+// job retried (retryCount grows) and finished again gets a new one.
+func WebhookTaskID(jobID, status string, attempt int) string {
+	return fmt.Sprintf("webhook:%s:%s:%d", jobID, status, attempt)
+}
+
+// NewWebhookTask returns the webhook task of a job that reached status on its attempt-th
+// retry, and the options to enqueue it with: TaskID(WebhookTaskID(...)), QueueWebhooks,
+// WebhookMaxRetry, WebhookTimeout and WebhookRetention. It fails on an empty id or status.
+func NewWebhookTask(jobID, status string, attempt int) (*asynq.Task, []asynq.Option, error) {
+	if jobID == "" || status == "" || attempt < 0 {
+		return nil, nil, fmt.Errorf("new %s task: job id %q, status %q, attempt %d", TypeWebhookDeliver, jobID, status, attempt)
+	}
+	body, err := json.Marshal(WebhookPayload{JobID: jobID, Status: status, Attempt: attempt})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode %s payload: %w", TypeWebhookDeliver, err)
+	}
+	opts := []asynq.Option{
+		asynq.TaskID(WebhookTaskID(jobID, status, attempt)),
+		asynq.Queue(QueueWebhooks),
+		asynq.MaxRetry(WebhookMaxRetry),
+		asynq.Timeout(WebhookTimeout),
+		asynq.Retention(WebhookRetention),
+	}
+	return asynq.NewTask(TypeWebhookDeliver, body), opts, nil
+}
+
+// ParseWebhookPayload decodes a webhook task payload. A bad payload wraps
+// asynq.SkipRetry: retrying cannot fix it.
+func ParseWebhookPayload(t *asynq.Task) (WebhookPayload, error) {
+	var p WebhookPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("decode %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	if p.JobID == "" || p.Status == "" || p.Attempt < 0 {
+		return p, fmt.Errorf("decode %s payload: jobId %q, status %q, attempt %d: %w", t.Type(), p.JobID, p.Status, p.Attempt, asynq.SkipRetry)
+	}
+	return p, nil
+}
+
+// WebhookRetryDelay is the wait after a failed delivery that had already been retried n
+// times (asynq's RetryDelayFunc argument: 0 after the first attempt): base, 2 x base,
+// 4 x base, ... capped at WebhookRetryCap. base <= 0 means DefaultWebhookRetryBase.
+func WebhookRetryDelay(n int, base time.Duration) time.Duration {
+	if base <= 0 {
+		base = DefaultWebhookRetryBase
+	}
+	d := base
+	for i := 0; i < n && d < WebhookRetryCap; i++ {
+		d *= 2
+	}
+	return min(d, WebhookRetryCap)
+}
+
+// WorkerQueues returns the queue weights of a worker process that handles both task
+// types: QueuePriorities plus QueueWebhooks with the weight of the high queue.
+func WorkerQueues() map[string]int {
+	q := maps.Clone(QueuePriorities())
+	q[QueueWebhooks] = q[QueueHigh]
+	return q
+}
+
+// EnqueueWebhook enqueues the webhook task of a job that reached status with retryCount
+// attempt. A task with the same id (the same terminal transition, queued, retrying or
+// delivered within WebhookRetention) counts as success.
+func (c *Client) EnqueueWebhook(ctx context.Context, jobID, status string, attempt int) error {
+	task, opts, err := NewWebhookTask(jobID, status, attempt)
+	if err != nil {
+		return err
+	}
+	if _, err := c.client.EnqueueContext(ctx, task, opts...); err != nil {
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil
+		}
+		return fmt.Errorf("enqueue webhook of job %s (%s): %w", jobID, status, err)
+	}
+	return nil
+}
