@@ -113,6 +113,7 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	d.events = progress.NewPublisher(rc, progress.PublisherOptions{})
 	d.svc = jobs.NewService(d.db, d.queue, jobs.Options{
 		Logger: logger, PricePerPage: cfg.PricePerPage, PriceFactors: cfg.PriorityPriceFactors, Events: d.events,
+		Webhooks: d.queue,
 	})
 	if err := d.svc.EnsureBuiltins(ctx); err != nil {
 		return nil, fmt.Errorf("create built-in templates: %w", err)

@@ -39,18 +39,31 @@ type Options struct {
 	Allow        []netip.Prefix // ranges opened despite the guard (e.g. 127.0.0.0/8 for tests)
 	// Resolver resolves host names; nil means net.DefaultResolver. Tests use it to map
 	// names to addresses without sending packets.
-	Resolver interface {
-		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-	}
+	Resolver Resolver
 	// Uploads resolves upload://KEY URLs; nil refuses them (uploads not available).
 	Uploads *uploads.Store
 	// MaxUploadBytes is the largest uploaded document read from Uploads [MaxBytes].
 	MaxUploadBytes int64
 }
 
+// Resolver resolves host names to addresses; *net.Resolver implements it.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Guard is the address rule of every outgoing connection of the worker (documents and
+// webhooks): loopback, private, link-local, unique-local, CGNAT, multicast, reserved and
+// unspecified addresses are refused unless Allow opens their range. The zero value is
+// the whole guard with the default resolver.
+type Guard struct {
+	Allow    []netip.Prefix // ranges opened despite the rules (OCRINVOICE_FETCH_ALLOW_CIDRS)
+	Resolver Resolver       // nil: net.DefaultResolver
+}
+
 // Fetcher downloads documents. It is safe for concurrent use.
 type Fetcher struct {
 	opts   Options
+	guard  Guard
 	client *http.Client
 }
 
@@ -71,22 +84,43 @@ func New(opts Options) *Fetcher {
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = opts.MaxBytes
 	}
-	f := &Fetcher{opts: opts}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: f.control}
-	transport := &http.Transport{
-		Proxy: nil, // a proxy would dial on our behalf and bypass the guard
+	f := &Fetcher{opts: opts, guard: Guard{Allow: opts.Allow, Resolver: opts.Resolver}}
+	transport := f.guard.Transport()
+	f.client = &http.Client{
+		Transport: transport,
+		Timeout:   opts.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > opts.MaxRedirects {
+				return fmt.Errorf("%w: more than %d redirects", ErrRefused, opts.MaxRedirects)
+			}
+			return checkScheme(req.URL)
+		},
+	}
+	return f
+}
+
+// Transport returns an http.Transport that resolves each host itself, dials only the
+// addresses the guard lets through (checked again at dial time, so neither DNS
+// rebinding nor a redirect gets around it) and uses no proxy (a proxy would dial on our
+// behalf and bypass the guard). A refused address fails the request with an error
+// wrapping ErrRefused. Timeouts: 10 s to connect, 10 s for the TLS handshake, 30 s for
+// the response headers.
+func (g Guard) Transport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: g.control}
+	return &http.Transport{
+		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil {
 				return nil, err
 			}
-			ips, err := f.resolve(ctx, host)
+			ips, err := g.resolve(ctx, host)
 			if err != nil {
 				return nil, err
 			}
 			var lastErr error
 			for _, ip := range ips {
-				if err := f.Check(ip); err != nil {
+				if err := g.Check(ip); err != nil {
 					lastErr = err
 					continue
 				}
@@ -103,24 +137,17 @@ func New(opts Options) *Fetcher {
 		MaxIdleConns:          16,
 		IdleConnTimeout:       30 * time.Second,
 	}
-	f.client = &http.Client{
-		Transport: transport,
-		Timeout:   opts.Timeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) > opts.MaxRedirects {
-				return fmt.Errorf("%w: more than %d redirects", ErrRefused, opts.MaxRedirects)
-			}
-			return checkScheme(req.URL)
-		},
-	}
-	return f
 }
 
-func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+func (g Guard) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		return []netip.Addr{ip.Unmap()}, nil
 	}
-	ips, err := f.opts.Resolver.LookupNetIP(ctx, "ip", host)
+	var r Resolver = net.DefaultResolver
+	if g.Resolver != nil {
+		r = g.Resolver
+	}
+	ips, err := r.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", host, err)
 	}
@@ -134,12 +161,12 @@ func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, error
 }
 
 // control re-checks the address at dial time, the last moment before a packet leaves.
-func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
+func (g Guard) control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: cannot parse dial address %q", ErrRefused, address)
 	}
-	return f.Check(ap.Addr())
+	return g.Check(ap.Addr())
 }
 
 // blocked lists the ranges refused by default, each with the rule's name.
@@ -166,11 +193,15 @@ var blocked = []struct {
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
 }
 
+// Check reports whether the fetcher's guard lets a connection to ip through (see
+// Guard.Check).
+func (f *Fetcher) Check(ip netip.Addr) error { return f.guard.Check(ip) }
+
 // Check reports whether the guard lets a connection to ip through. The error names
 // the rule that refused it and wraps ErrRefused.
-func (f *Fetcher) Check(ip netip.Addr) error {
+func (g Guard) Check(ip netip.Addr) error {
 	ip = ip.Unmap()
-	for _, p := range f.opts.Allow {
+	for _, p := range g.Allow {
 		if p.Contains(ip) {
 			return nil
 		}

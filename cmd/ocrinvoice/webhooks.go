@@ -1,0 +1,45 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
+	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
+	"github.com/ocrinvoice/ocrinvoice/worker/webhook"
+)
+
+// newWebhookHandler builds the handler of webhook:deliver tasks: signed with
+// OCRINVOICE_WEBHOOK_SECRET (unsigned, with a warning, when it is empty) and sent through
+// the fetcher's address guard and allow-list (OCRINVOICE_FETCH_ALLOW_CIDRS).
+func newWebhookHandler(d *deps) asynq.Handler {
+	if d.cfg.WebhookSecret == "" {
+		d.logger.Warn("OCRINVOICE_WEBHOOK_SECRET is unset: webhooks are sent unsigned (no X-Ocrinvoice-Signature)")
+	}
+	return webhook.NewHandler(webhook.Config{
+		Jobs:   d.svc,
+		Secret: d.cfg.WebhookSecret,
+		Guard:  fetch.Guard{Allow: d.cfg.FetchAllow},
+		Logger: d.logger.With(slog.String("component", "webhook")),
+	})
+}
+
+// retryDelay is the worker's asynq RetryDelayFunc: a task whose worker died (lease
+// expired) runs again after a second; a failed webhook delivery backs off from
+// OCRINVOICE_WEBHOOK_RETRY_DELAY, doubling (tasks.WebhookRetryDelay); other failures back
+// off as asynq does by default.
+func retryDelay(webhookBase time.Duration) asynq.RetryDelayFunc {
+	return func(n int, err error, t *asynq.Task) time.Duration {
+		switch {
+		case errors.Is(err, asynq.ErrLeaseExpired):
+			return time.Second
+		case t.Type() == tasks.TypeWebhookDeliver:
+			return tasks.WebhookRetryDelay(n, webhookBase)
+		default:
+			return asynq.DefaultRetryDelayFunc(n, err, t)
+		}
+	}
+}
