@@ -3,8 +3,11 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 )
 
@@ -22,6 +25,23 @@ func EventOf(j *ent.OcrInvoiceJob, message string) progress.Event {
 		ev.GroupID = *j.GroupID
 	}
 	return ev
+}
+
+// StateEvent is the event describing job j as stored, for a consumer that starts
+// following the job: EventOf(j, message) where the message of a failed job is its last
+// failure reason (the newest errorLog line, without its timestamp).
+func StateEvent(j *ent.OcrInvoiceJob) progress.Event {
+	msg := ""
+	if j.Status == ocrinvoicejob.StatusFailed && j.ErrorLog != "" {
+		msg = j.ErrorLog[strings.LastIndexByte(j.ErrorLog, '\n')+1:]
+		// Lines are "<RFC 3339 time> <reason>" (appendErrorLog).
+		if ts, reason, ok := strings.Cut(msg, " "); ok {
+			if _, err := time.Parse(time.RFC3339, ts); err == nil {
+				msg = reason
+			}
+		}
+	}
+	return EventOf(j, msg)
 }
 
 // notify publishes j's state after a committed status change. It never fails the

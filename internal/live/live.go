@@ -1,0 +1,343 @@
+// Package live turns job progress events (internal/progress, one Redis subscription per
+// process) into the streams clients watch: one job from its current state to its end, every
+// job that changes status, one group's status. GraphQL subscriptions and the REST event
+// stream are thin adapters over a Watcher.
+//
+// Every stream starts from the database, the record, and then follows events, which are
+// notifications: a stream subscribes to the Hub before it reads the database, so that
+// nothing published between the read and the subscription is missed, and drops events
+// older than what it has already sent. Because Redis pub/sub delivers at most once (an
+// event published while the Hub's connection is down is lost), open job and group streams
+// also re-read the database every Options.Resync and send what changed.
+//
+// Streams never block the Hub (it drops intermediate progress for a slow consumer, never a
+// terminal event) and never leak: each runs one goroutine, which ends and closes its
+// channel when the caller's context ends, when the stream is over, when the Hub is closed,
+// or when the Watcher is closed.
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+)
+
+// DefaultResync is how often an open job or group stream re-reads the database unless
+// Options.Resync says otherwise.
+const DefaultResync = 15 * time.Second
+
+// maxTracked bounds how many jobs' last statuses a firehose stream remembers to tell a
+// status change from a progress event; past it the memory starts afresh (at worst one
+// extra update per job).
+const maxTracked = 10_000
+
+// Options tune a Watcher. Zero values select the defaults.
+type Options struct {
+	// Resync is how often an open job or group stream re-reads the database, to catch a
+	// change whose event was lost; default DefaultResync.
+	Resync time.Duration
+	// Logger receives database errors met while streaming; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Watcher opens live streams over a jobs.Service and a progress.Hub. It is safe for
+// concurrent use.
+type Watcher struct {
+	svc    *jobs.Service
+	hub    *progress.Hub
+	resync time.Duration
+	log    *slog.Logger
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	mu     sync.Mutex // orders wg.Add after Close's Wait
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New returns a Watcher reading jobs through svc and events from hub. Close it before
+// closing the hub.
+func New(svc *jobs.Service, hub *progress.Hub, opts Options) *Watcher {
+	w := &Watcher{svc: svc, hub: hub, resync: opts.Resync, log: opts.Logger}
+	if w.resync <= 0 {
+		w.resync = DefaultResync
+	}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	return w
+}
+
+// Done is closed when Close is called: long-lived connections carrying streams (a
+// WebSocket) should end then.
+func (w *Watcher) Done() <-chan struct{} { return w.ctx.Done() }
+
+// Close ends every open stream (their channels close without a terminal event) and waits
+// for their goroutines. Opening a stream afterwards is an Unavailable error. It is safe to
+// call more than once.
+func (w *Watcher) Close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.cancel()
+	w.wg.Wait()
+}
+
+// errClosed is what opening a stream on a closed Watcher returns.
+var errClosed = apperr.Unavailable("the server is shutting down; reconnect", nil)
+
+// open registers a stream's goroutine and returns its context: ctx, also cancelled when
+// the Watcher closes. The goroutine must call done when it ends.
+func (w *Watcher) open(ctx context.Context) (_ context.Context, done func(), _ error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, nil, errClosed
+	}
+	w.wg.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(w.ctx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+		w.wg.Done()
+	}, nil
+}
+
+// Job streams job id: first its state as stored, then its progress events, ending with
+// the first terminal event (completed, failed or cancelled), after which the channel is
+// closed. A job that has already finished yields one event. Intermediate events may be
+// missing for a slow consumer; events older than the last one sent are dropped, and so are
+// exact repeats. Errors (nothing is streamed): Invalid for a malformed id, NotFound.
+func (w *Watcher) Job(ctx context.Context, id string) (<-chan *progress.Event, error) {
+	ctx, done, err := w.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Subscribe first: an event published while the job is read is then queued, not lost.
+	evs, unsubscribe := w.hub.Subscribe(ctx, id)
+	j, err := w.svc.GetJob(ctx, id)
+	if err != nil {
+		unsubscribe()
+		done()
+		return nil, err
+	}
+	out := make(chan *progress.Event)
+	go func() {
+		defer done()
+		defer close(out)
+		defer unsubscribe()
+		last := jobs.StateEvent(j)
+		first := last
+		if !send(ctx, out, &first) || last.Terminal() {
+			return
+		}
+		tick := time.NewTicker(w.resync)
+		defer tick.Stop()
+		for {
+			var next progress.Event
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-evs:
+				if !ok {
+					return // the Hub closed
+				}
+				if ev.At.Before(last.At) || sameEvent(ev, last) {
+					continue
+				}
+				next = ev
+			case <-tick.C:
+				j, err := w.svc.GetJob(ctx, id)
+				if err != nil {
+					if ctx.Err() == nil {
+						w.log.Warn("Could not re-read a watched job", slog.String("job_id", id), slog.Any("error", err))
+					}
+					if apperr.KindOf(err) == apperr.KindNotFound {
+						return
+					}
+					continue
+				}
+				ev := jobs.StateEvent(j)
+				// A status the stream has not told is news whatever the clocks say; a
+				// progress change only when it is newer than what was sent.
+				if ev.Status == last.Status && (ev.Progress == last.Progress || ev.At.Before(last.At)) {
+					continue
+				}
+				next = ev
+			}
+			last = next
+			if !send(ctx, out, &next) || next.Terminal() {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// sameEvent reports whether a and b tell the same state (their times aside).
+func sameEvent(a, b progress.Event) bool {
+	return a.Status == b.Status && a.Progress == b.Progress && a.Message == b.Message
+}
+
+// JobUpdates streams, read from the database, every job that matches where (nil: every
+// job) whenever its status changes, until ctx ends or the Watcher or the Hub closes. It
+// starts with nothing: it tells changes, not the current state. A consumer too slow to
+// take the updates of hundreds of jobs in a row is cut off (its channel closes). The only
+// error is Unavailable, from a closed Watcher.
+func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob) (<-chan *ent.OcrInvoiceJob, error) {
+	ctx, done, err := w.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	evs, unsubscribe := w.hub.Subscribe(ctx, "")
+	out := make(chan *ent.OcrInvoiceJob)
+	go func() {
+		defer done()
+		defer close(out)
+		defer unsubscribe()
+		changes := statusTracker{}
+		for {
+			var ev progress.Event
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-evs:
+				if !ok {
+					return
+				}
+				ev = e
+			}
+			if !changes.changed(ev) {
+				continue
+			}
+			q := w.svc.Client().OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(ev.JobID))
+			if where != nil {
+				q = q.Where(where)
+			}
+			j, err := q.Only(ctx)
+			switch {
+			case ent.IsNotFound(err):
+				continue // not a match
+			case err != nil:
+				if ctx.Err() == nil {
+					w.log.Warn("Could not read an updated job", slog.String("job_id", ev.JobID), slog.Any("error", err))
+				}
+				continue
+			}
+			if !send(ctx, out, j) {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// statusTracker remembers the last status seen per job, to tell a status change from a
+// progress event of the same status.
+type statusTracker map[string]string
+
+// changed records ev and reports whether it carries a status not seen last for its job
+// (a job not seen before counts as changed).
+func (t statusTracker) changed(ev progress.Event) bool {
+	if prev, ok := t[ev.JobID]; ok && prev == ev.Status {
+		return false
+	}
+	if len(t) >= maxTracked {
+		clear(t)
+	}
+	t[ev.JobID] = ev.Status
+	return true
+}
+
+// Group streams the status block of group id: first as computed now from its jobs (see
+// jobs.Service.GroupStatusFromJobs), then again whenever a job of the group changes
+// status and the block changed with it, until ctx ends or the Watcher or the Hub closes.
+// Errors (nothing is streamed): Invalid for a malformed id, NotFound, Unavailable once the
+// Watcher is closed.
+func (w *Watcher) Group(ctx context.Context, id string) (<-chan *invoice.GroupStatus, error) {
+	ctx, done, err := w.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	evs, unsubscribe := w.hub.Subscribe(ctx, "")
+	first, err := w.svc.GroupStatusFromJobs(ctx, id)
+	if err != nil {
+		unsubscribe()
+		done()
+		return nil, err
+	}
+	out := make(chan *invoice.GroupStatus)
+	go func() {
+		defer done()
+		defer close(out)
+		defer unsubscribe()
+		last := first
+		if !send(ctx, out, &first) {
+			return
+		}
+		tick := time.NewTicker(w.resync)
+		defer tick.Stop()
+		changes := statusTracker{}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-evs:
+				if !ok {
+					return
+				}
+				if ev.GroupID != id || !changes.changed(ev) {
+					continue
+				}
+			case <-tick.C:
+			}
+			st, err := w.svc.GroupStatusFromJobs(ctx, id)
+			if err != nil {
+				if ctx.Err() == nil {
+					w.log.Warn("Could not compute a watched group's status", slog.String("group_id", id), slog.Any("error", err))
+				}
+				if apperr.KindOf(err) == apperr.KindNotFound {
+					return
+				}
+				continue
+			}
+			if sameGroupStatus(st, last) {
+				continue
+			}
+			last = st
+			if !send(ctx, out, &st) {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func sameGroupStatus(a, b invoice.GroupStatus) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errors.Join(errA, errB) == nil && string(ja) == string(jb)
+}
+
+// send hands v to out unless ctx ends first.
+func send[T any](ctx context.Context, out chan<- T, v T) bool {
+	select {
+	case out <- v:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
