@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -117,7 +116,7 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 	logger := d.logger
 	srv := asynq.NewServer(d.redisOpt, asynq.Config{
 		Concurrency:     d.cfg.WorkerConcurrency,
-		Queues:          tasks.QueuePriorities(),
+		Queues:          tasks.WorkerQueues(),
 		StrictPriority:  d.cfg.StrictPriority,
 		ShutdownTimeout: d.cfg.ShutdownTimeout,
 		Logger:          asynqLogger{logger.With(slog.String("component", "asynq"))},
@@ -131,14 +130,10 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 		// An idle worker polls Redis every 200 ms, not asynq's 1 s: a job that reaches
 		// idle workers starts ~0.1 s after it is created, not ~0.5 s (BenchmarkQueueLatency).
 		TaskCheckInterval: tasks.TaskCheckInterval,
-		// A task whose worker died (lease expired) runs again at once; other failures
-		// back off exponentially (asynq's default).
-		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
-			if errors.Is(err, asynq.ErrLeaseExpired) {
-				return time.Second
-			}
-			return asynq.DefaultRetryDelayFunc(n, err, t)
-		},
+		// A task whose worker died (lease expired) runs again at once; webhooks back off
+		// from OCRINVOICE_WEBHOOK_RETRY_DELAY; other failures back off exponentially
+		// (asynq's default).
+		RetryDelayFunc: retryDelay(d.cfg.WebhookRetryDelay),
 		HealthCheckFunc: func(err error) {
 			if err != nil {
 				logger.Error("Queue Redis unreachable", slog.String("error", err.Error()))
@@ -147,6 +142,7 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 	})
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeOCRInvoice, h)
+	mux.Handle(tasks.TypeWebhookDeliver, newWebhookHandler(d))
 	if err := srv.Start(mux); err != nil {
 		_ = closeHandler()
 		return nil, fmt.Errorf("start queue worker: %w", err)
@@ -165,7 +161,7 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 		close(w.sweepDone)
 	}
 	logger.Info("Worker started", slog.Int("concurrency", d.cfg.WorkerConcurrency),
-		slog.Bool("strict_priority", d.cfg.StrictPriority), slog.Any("queues", tasks.QueuePriorities()),
+		slog.Bool("strict_priority", d.cfg.StrictPriority), slog.Any("queues", tasks.WorkerQueues()),
 		slog.Duration("requeue_interval", d.cfg.RequeueInterval))
 	return w, nil
 }

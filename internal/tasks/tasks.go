@@ -142,20 +142,61 @@ func (c *Client) taskInfo(ctx context.Context, q, jobID string) (*asynq.TaskInfo
 	return info, err
 }
 
+// How long EnqueueJob waits for a running task of the same job to end, and how often
+// it looks.
+const (
+	activeWait = 2 * time.Second
+	activePoll = 20 * time.Millisecond
+)
+
 // EnqueueJob enqueues the task of jobID on the queue of priority. A task with the same
-// id that is already queued, scheduled, retrying or running counts as success.
+// id that will run (pending, scheduled, retrying) counts as success. One that will not
+// run again (archived, completed) is replaced by a new one. A running one is waited for,
+// up to 2 s: a job is enqueued again (retried, re-run) only after its run ended, but
+// asynq archives or removes the task only after its handler returned, so a quick retry
+// can find the previous run's task still active; when it is still active after the
+// wait, that counts as success (the requeue sweep re-enqueues the job if that task
+// ends without running it). Errors: Redis unreachable, ctx ended while waiting.
 func (c *Client) EnqueueJob(ctx context.Context, jobID, priority string) error {
 	task, opts, err := NewOCRInvoiceTask(jobID, priority)
 	if err != nil {
 		return err
 	}
-	if _, err := c.client.EnqueueContext(ctx, task, opts...); err != nil {
-		if errors.Is(err, asynq.ErrTaskIDConflict) {
+	q := Queue(priority)
+	deadline := time.Now().Add(activeWait)
+	for {
+		_, err := c.client.EnqueueContext(ctx, task, opts...)
+		if err == nil {
 			return nil
 		}
-		return fmt.Errorf("enqueue task of job %s: %w", jobID, err)
+		if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("enqueue task of job %s: %w", jobID, err)
+		}
+		info, err := c.taskInfo(ctx, q, jobID)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound):
+			continue // it ended meanwhile
+		case err != nil:
+			return fmt.Errorf("enqueue task of job %s: look up the existing task: %w", jobID, err)
+		}
+		switch info.State {
+		case asynq.TaskStateArchived, asynq.TaskStateCompleted:
+			if err := c.inspector.DeleteTask(q, jobID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+				return fmt.Errorf("enqueue task of job %s: delete its finished task: %w", jobID, err)
+			}
+		case asynq.TaskStateActive:
+			if time.Now().After(deadline) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("enqueue task of job %s: wait for its running task: %w", jobID, ctx.Err())
+			case <-time.After(activePoll):
+			}
+		default:
+			return nil // pending, scheduled, retry, aggregating: it will run
+		}
 	}
-	return nil
 }
 
 // DeleteJobTask removes the task of jobID, looking in the queue of priority first and
@@ -199,16 +240,21 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 	return nil
 }
 
-// HasJobTask reports whether Redis holds the task of jobID in any queue and any state
-// (pending, scheduled, retry, active, archived, completed).
+// HasJobTask reports whether Redis holds a task of jobID that will run, in any queue:
+// pending, scheduled, retry, aggregating or active. An archived task (failed for good)
+// or one kept as completed does not count: it will not run the job again, and
+// EnqueueJob replaces it.
 func (c *Client) HasJobTask(ctx context.Context, jobID string) (bool, error) {
 	for _, q := range allQueues {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		_, err := c.taskInfo(ctx, q, jobID)
+		info, err := c.taskInfo(ctx, q, jobID)
 		switch {
 		case err == nil:
+			if info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted {
+				continue
+			}
 			return true, nil
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 			continue
