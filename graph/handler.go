@@ -20,11 +20,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/live"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -43,6 +45,22 @@ type Config struct {
 	Uploads *uploads.Store
 	// UploadMaxBytes bounds one uploaded document. Default uploads.DefaultMaxBytes.
 	UploadMaxBytes int64
+	// Live serves the subscriptions; nil makes them answer UNAVAILABLE. When it closes,
+	// every subscription ends and WebSocket connections are closed.
+	Live *live.Watcher
+	// WebSocketOrigins are host patterns (path.Match syntax, e.g. "app.example.com" or
+	// "*.example.com") of the web origins whose pages may open a GraphQL WebSocket.
+	// A same-origin page and a client that sends no Origin (not a browser) may always;
+	// every other origin is refused (403), so a cross-site page cannot subscribe with
+	// the user's cookies.
+	WebSocketOrigins []string
+	// KeepAlive is how often an idle subscription is pinged: a "ka" message over
+	// graphql-ws, a ping over graphql-transport-ws (a peer that answers no pong for two
+	// intervals is disconnected), a comment over SSE. Default DefaultKeepAlive.
+	KeepAlive time.Duration
+	// InitTimeout is how long a WebSocket may stay open without connection_init.
+	// Default DefaultInitTimeout.
+	InitTimeout time.Duration
 }
 
 // MaxRequestBytes bounds a GraphQL request body; a larger one is refused. A multipart
@@ -58,6 +76,8 @@ const uploadMemoryBytes = 4 << 20
 const (
 	DefaultComplexityLimit = 1000
 	DefaultDepthLimit      = 12
+	DefaultKeepAlive       = 15 * time.Second
+	DefaultInitTimeout     = 10 * time.Second
 )
 
 // mutationsThatEnqueue must not run inside the GraphQL transaction: they commit their
@@ -76,7 +96,8 @@ var mutationsWithoutRows = []string{"uploadDocument"}
 var multipartMutations = []string{"uploadDocument"}
 
 // NewSchema returns the executable schema over svc, with uploadDocument storing into
-// cfg.Uploads (only cfg's Logger, Uploads and UploadMaxBytes are read).
+// cfg.Uploads and subscriptions served by cfg.Live (only cfg's Logger, Uploads,
+// UploadMaxBytes and Live are read).
 func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -86,16 +107,18 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 	}
 	return handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{
 		svc: svc, client: svc.Client(), log: cfg.Logger, uploads: cfg.Uploads, uploadMax: cfg.UploadMaxBytes,
+		live: cfg.Live,
 	}}))
 }
 
-// NewHandler returns the GraphQL endpoint (GET and POST, application/json, and
-// multipart/form-data for uploadDocument, per the GraphQL multipart request spec) over svc.
-// Mutations run in one database transaction (entgql.Transactioner), except those that
-// enqueue tasks, which are atomic on their own and enqueue after committing, and
-// uploadDocument, which writes no row. Every
-// error carries an extensions.code; internal errors are logged and shown as
-// "internal error".
+// NewHandler returns the GraphQL endpoint over svc: GET and POST (application/json, and
+// multipart/form-data for uploadDocument, per the GraphQL multipart request spec);
+// subscriptions over WebSocket (graphql-transport-ws, and graphql-ws for older clients)
+// and over Server-Sent Events (a JSON POST with Accept: text/event-stream), both exempt
+// from the server's read and write timeouts. Mutations run in one database transaction
+// (entgql.Transactioner), except those that enqueue tasks, which are atomic on their own
+// and enqueue after committing, and uploadDocument, which writes no row. Every error
+// carries an extensions.code; internal errors are logged and shown as "internal error".
 func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -109,10 +132,30 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.UploadMaxBytes <= 0 {
 		cfg.UploadMaxBytes = uploads.DefaultMaxBytes
 	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = DefaultKeepAlive
+	}
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = DefaultInitTimeout
+	}
 	maxMultipart := cfg.UploadMaxBytes + MaxRequestBytes
 	srv := NewSchema(svc, cfg)
+	// gqlgen serves a request with the first transport that supports it: WebSocket takes
+	// upgrades only; SSE must come before POST, which would take its JSON POST too.
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+			OriginPatterns: cfg.WebSocketOrigins,
+		}},
+		KeepAlivePingInterval: cfg.KeepAlive,
+		PingPongInterval:      cfg.KeepAlive,
+		InitTimeout:           cfg.InitTimeout,
+		ErrorFunc: func(ctx context.Context, err error) {
+			cfg.Logger.DebugContext(ctx, "GraphQL WebSocket error", slog.Any("error", err))
+		},
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: cfg.KeepAlive})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: maxMultipart, MaxMemory: uploadMemoryBytes})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -130,7 +173,49 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.AroundFields(classifyResolverErrors)
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc(cfg.Logger))
-	return checkBody(srv, maxMultipart)
+	var closing <-chan struct{}
+	if cfg.Live != nil {
+		closing = cfg.Live.Done()
+	}
+	return streams(checkBody(srv, maxMultipart), closing)
+}
+
+// isSSE tells a request that gqlgen's SSE transport serves (the same test as its
+// Supports).
+func isSSE(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return r.Method == http.MethodPost && mt == "application/json" && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+// streams prepares long-lived requests: a WebSocket upgrade or an SSE request is exempt
+// from the server's read and write deadlines (it lives as long as its subscriptions), and
+// a WebSocket's context ends when closing is closed (the server shuts down), which makes
+// gqlgen close the connection. The request body of an SSE request is still bounded by
+// checkBody.
+func streams(next http.Handler, closing <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws := r.Header.Get("Upgrade") != ""
+		if !ws && !isSSE(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		if ws && closing != nil {
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			go func() {
+				select {
+				case <-closing:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // multipartKey marks the context of a request that arrived as multipart/form-data.

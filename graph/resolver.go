@@ -8,6 +8,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/live"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -18,4 +19,5 @@ type Resolver struct {
 	log       *slog.Logger
 	uploads   *uploads.Store // nil: uploadDocument is UNAVAILABLE
 	uploadMax int64
+	live      *live.Watcher // nil: subscriptions are UNAVAILABLE
 }

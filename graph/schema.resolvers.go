@@ -10,12 +10,14 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
 	"github.com/ocrinvoice/ocrinvoice/graph/model"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 )
 
 // Status is the resolver for the status field.
@@ -26,6 +28,11 @@ func (r *conditionResolver) Status(ctx context.Context, obj *conditions.Conditio
 // Fields is the resolver for the fields field.
 func (r *confidenceResolver) Fields(ctx context.Context, obj *invoice.Confidence) ([]*model.FieldScore, error) {
 	return fieldScores(obj), nil
+}
+
+// Status is the resolver for the status field.
+func (r *jobProgressEventResolver) Status(ctx context.Context, obj *progress.Event) (ocrinvoicejob.Status, error) {
+	return ocrinvoicejob.Status(obj.Status), nil
 }
 
 // CreateOcrInvoiceJob is the resolver for the createOcrInvoiceJob field.
@@ -112,6 +119,34 @@ func (r *queryResolver) OcrJobGroup(ctx context.Context, id string) (*ent.OcrJob
 	return r.svc.GetGroup(ctx, id)
 }
 
+// OcrInvoiceJobProgress is the resolver for the ocrInvoiceJobProgress field.
+func (r *subscriptionResolver) OcrInvoiceJobProgress(ctx context.Context, id string) (<-chan *progress.Event, error) {
+	if r.live == nil {
+		return nil, errNoLive
+	}
+	return r.live.Job(ctx, id)
+}
+
+// OcrInvoiceJobUpdated is the resolver for the ocrInvoiceJobUpdated field.
+func (r *subscriptionResolver) OcrInvoiceJobUpdated(ctx context.Context, where *ent.OcrInvoiceJobWhereInput) (<-chan *ent.OcrInvoiceJob, error) {
+	if r.live == nil {
+		return nil, errNoLive
+	}
+	pred, err := jobPredicate(where)
+	if err != nil {
+		return nil, err
+	}
+	return r.live.JobUpdates(ctx, pred)
+}
+
+// OcrJobGroupProgress is the resolver for the ocrJobGroupProgress field.
+func (r *subscriptionResolver) OcrJobGroupProgress(ctx context.Context, id string) (<-chan *invoice.GroupStatus, error) {
+	if r.live == nil {
+		return nil, errNoLive
+	}
+	return r.live.Group(ctx, id)
+}
+
 // Severity is the resolver for the severity field.
 func (r *validationErrorResolver) Severity(ctx context.Context, obj *invoice.ValidationError) (string, error) {
 	return string(obj.Severity), nil
@@ -147,8 +182,16 @@ func (r *Resolver) Condition() generated.ConditionResolver { return &conditionRe
 // Confidence returns generated.ConfidenceResolver implementation.
 func (r *Resolver) Confidence() generated.ConfidenceResolver { return &confidenceResolver{r} }
 
+// JobProgressEvent returns generated.JobProgressEventResolver implementation.
+func (r *Resolver) JobProgressEvent() generated.JobProgressEventResolver {
+	return &jobProgressEventResolver{r}
+}
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
+
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 // ValidationError returns generated.ValidationErrorResolver implementation.
 func (r *Resolver) ValidationError() generated.ValidationErrorResolver {
@@ -156,8 +199,10 @@ func (r *Resolver) ValidationError() generated.ValidationErrorResolver {
 }
 
 type (
-	conditionResolver       struct{ *Resolver }
-	confidenceResolver      struct{ *Resolver }
-	mutationResolver        struct{ *Resolver }
-	validationErrorResolver struct{ *Resolver }
+	conditionResolver        struct{ *Resolver }
+	confidenceResolver       struct{ *Resolver }
+	jobProgressEventResolver struct{ *Resolver }
+	mutationResolver         struct{ *Resolver }
+	subscriptionResolver     struct{ *Resolver }
+	validationErrorResolver  struct{ *Resolver }
 )

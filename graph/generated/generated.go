@@ -21,6 +21,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/graph/model"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -37,8 +38,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Condition() ConditionResolver
 	Confidence() ConfidenceResolver
+	JobProgressEvent() JobProgressEventResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	ValidationError() ValidationErrorResolver
 	OcrInvoiceJobWhereInput() OcrInvoiceJobWhereInputResolver
 	OcrJobGroupWhereInput() OcrJobGroupWhereInputResolver
@@ -111,6 +114,14 @@ type ComplexityRoot struct {
 		CurrentStep func(childComplexity int) int
 		Percentage  func(childComplexity int) int
 		TotalSteps  func(childComplexity int) int
+	}
+
+	JobProgressEvent struct {
+		At       func(childComplexity int) int
+		JobID    func(childComplexity int) int
+		Message  func(childComplexity int) int
+		Progress func(childComplexity int) int
+		Status   func(childComplexity int) int
 	}
 
 	LineItem struct {
@@ -275,6 +286,12 @@ type ComplexityRoot struct {
 		OcrTemplates         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrTemplateOrder, where *ent.OcrTemplateWhereInput) int
 	}
 
+	Subscription struct {
+		OcrInvoiceJobProgress func(childComplexity int, id string) int
+		OcrInvoiceJobUpdated  func(childComplexity int, where *ent.OcrInvoiceJobWhereInput) int
+		OcrJobGroupProgress   func(childComplexity int, id string) int
+	}
+
 	UploadedDocument struct {
 		DocumentName func(childComplexity int) int
 		DocumentType func(childComplexity int) int
@@ -305,6 +322,9 @@ type ConditionResolver interface {
 type ConfidenceResolver interface {
 	Fields(ctx context.Context, obj *invoice.Confidence) ([]*model.FieldScore, error)
 }
+type JobProgressEventResolver interface {
+	Status(ctx context.Context, obj *progress.Event) (ocrinvoicejob.Status, error)
+}
 type MutationResolver interface {
 	CreateOcrInvoiceJob(ctx context.Context, input ent.CreateOcrInvoiceJobInput) (*ent.OcrInvoiceJob, error)
 	UpdateOcrInvoiceJob(ctx context.Context, id string, input ent.UpdateOcrInvoiceJobInput) (*ent.OcrInvoiceJob, error)
@@ -326,6 +346,11 @@ type QueryResolver interface {
 	OcrInvoiceJobResults(ctx context.Context, id string) (*invoice.Results, error)
 	OcrTemplate(ctx context.Context, id string) (*ent.OcrTemplate, error)
 	OcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error)
+}
+type SubscriptionResolver interface {
+	OcrInvoiceJobProgress(ctx context.Context, id string) (<-chan *progress.Event, error)
+	OcrInvoiceJobUpdated(ctx context.Context, where *ent.OcrInvoiceJobWhereInput) (<-chan *ent.OcrInvoiceJob, error)
+	OcrJobGroupProgress(ctx context.Context, id string) (<-chan *invoice.GroupStatus, error)
 }
 type ValidationErrorResolver interface {
 	Severity(ctx context.Context, obj *invoice.ValidationError) (string, error)
@@ -572,6 +597,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobProgress.TotalSteps(childComplexity), true
+
+	case "JobProgressEvent.at":
+		if e.ComplexityRoot.JobProgressEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobProgressEvent.At(childComplexity), true
+	case "JobProgressEvent.jobId":
+		if e.ComplexityRoot.JobProgressEvent.JobID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobProgressEvent.JobID(childComplexity), true
+	case "JobProgressEvent.message":
+		if e.ComplexityRoot.JobProgressEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobProgressEvent.Message(childComplexity), true
+	case "JobProgressEvent.progress":
+		if e.ComplexityRoot.JobProgressEvent.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobProgressEvent.Progress(childComplexity), true
+	case "JobProgressEvent.status":
+		if e.ComplexityRoot.JobProgressEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobProgressEvent.Status(childComplexity), true
 
 	case "LineItem.amount":
 		if e.ComplexityRoot.LineItem.Amount == nil {
@@ -1373,6 +1429,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.OcrTemplates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.OcrTemplateOrder), args["where"].(*ent.OcrTemplateWhereInput)), true
 
+	case "Subscription.ocrInvoiceJobProgress":
+		if e.ComplexityRoot.Subscription.OcrInvoiceJobProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_ocrInvoiceJobProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OcrInvoiceJobProgress(childComplexity, args["id"].(string)), true
+	case "Subscription.ocrInvoiceJobUpdated":
+		if e.ComplexityRoot.Subscription.OcrInvoiceJobUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_ocrInvoiceJobUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OcrInvoiceJobUpdated(childComplexity, args["where"].(*ent.OcrInvoiceJobWhereInput)), true
+	case "Subscription.ocrJobGroupProgress":
+		if e.ComplexityRoot.Subscription.OcrJobGroupProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_ocrJobGroupProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OcrJobGroupProgress(childComplexity, args["id"].(string)), true
+
 	case "UploadedDocument.documentName":
 		if e.ComplexityRoot.UploadedDocument.DocumentName == nil {
 			break
@@ -1502,6 +1592,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -2890,6 +2997,42 @@ type Mutation {
   """
   uploadDocument(file: Upload!): UploadedDocument!
 }
+
+"One change of a job, as streamed by ocrInvoiceJobProgress."
+type JobProgressEvent {
+  jobId: ID!
+  status: OcrInvoiceJobStatus!
+  progress: JobProgress!
+  "Why the job is in this state (a failed job's reason); empty when there is nothing to say."
+  message: String!
+  "When the change happened."
+  at: Time!
+}
+
+"""
+Live streams, over WebSocket (graphql-transport-ws or the legacy graphql-ws subprotocol)
+or Server-Sent Events (POST /graphql with Accept: text/event-stream). Progress is carried
+by Redis pub/sub from every worker to every API process: a slow client may miss
+intermediate progress events, never a terminal one.
+"""
+type Subscription {
+  """
+  The job's progress: first its current state, then every change, the last one terminal
+  (completed, failed or cancelled), then the stream completes. A job that has already
+  finished yields one event. NOT_FOUND for an unknown job.
+  """
+  ocrInvoiceJobProgress(id: ID!): JobProgressEvent!
+  """
+  The full job whenever a job matching where (every job when omitted) changes status.
+  Nothing is sent for jobs that do not change.
+  """
+  ocrInvoiceJobUpdated(where: OcrInvoiceJobWhereInput): OcrInvoiceJob!
+  """
+  The group's status block, computed from its jobs: first as it is now, then whenever it
+  changes. The stream stays open until the client ends it. NOT_FOUND for an unknown group.
+  """
+  ocrJobGroupProgress(id: ID!): OcrJobGroupStatus!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3024,6 +3167,22 @@ func (ec *executionContext) childFields_JobProgress(ctx context.Context, field g
 		return ec.fieldContext_JobProgress_totalSteps(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_JobProgressEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "jobId":
+		return ec.fieldContext_JobProgressEvent_jobId(ctx, field)
+	case "status":
+		return ec.fieldContext_JobProgressEvent_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_JobProgressEvent_progress(ctx, field)
+	case "message":
+		return ec.fieldContext_JobProgressEvent_message(ctx, field)
+	case "at":
+		return ec.fieldContext_JobProgressEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobProgressEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_LineItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3974,6 +4133,48 @@ func (ec *executionContext) field_Query_ocrTemplates_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_ocrInvoiceJobProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_ocrInvoiceJobUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.OcrInvoiceJobWhereInput, error) {
+			return ec.unmarshalOOcrInvoiceJobWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrInvoiceJobWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_ocrJobGroupProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4882,6 +5083,130 @@ func (ec *executionContext) _JobProgress_totalSteps(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_JobProgress_totalSteps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JobProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobProgressEvent_jobId(ctx context.Context, field graphql.CollectedField, obj *progress.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobProgressEvent_jobId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JobID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobProgressEvent_jobId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobProgressEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _JobProgressEvent_status(ctx context.Context, field graphql.CollectedField, obj *progress.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobProgressEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobProgressEvent().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ocrinvoicejob.Status) graphql.Marshaler {
+			return ec.marshalNOcrInvoiceJobStatus2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobProgressEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobProgressEvent", field, true, true, "OcrInvoiceJobStatus")
+}
+
+func (ec *executionContext) _JobProgressEvent_progress(ctx context.Context, field graphql.CollectedField, obj *progress.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobProgressEvent_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v invoice.Progress) graphql.Marshaler {
+			return ec.marshalNJobProgress2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐProgress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobProgressEvent_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobProgressEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobProgressEvent_message(ctx context.Context, field graphql.CollectedField, obj *progress.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobProgressEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobProgressEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobProgressEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobProgressEvent_at(ctx context.Context, field graphql.CollectedField, obj *progress.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobProgressEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobProgressEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobProgressEvent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LineItem_description(ctx context.Context, field graphql.CollectedField, obj *invoice.LineItem) (ret graphql.Marshaler) {
@@ -8196,6 +8521,138 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_ocrInvoiceJobProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_ocrInvoiceJobProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OcrInvoiceJobProgress(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *progress.Event) graphql.Marshaler {
+			return ec.marshalNJobProgressEvent2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋprogressᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_ocrInvoiceJobProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobProgressEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_ocrInvoiceJobProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_ocrInvoiceJobUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_ocrInvoiceJobUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OcrInvoiceJobUpdated(ctx, fc.Args["where"].(*ent.OcrInvoiceJobWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrInvoiceJob) graphql.Marshaler {
+			return ec.marshalNOcrInvoiceJob2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrInvoiceJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_ocrInvoiceJobUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrInvoiceJob(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_ocrInvoiceJobUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_ocrJobGroupProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_ocrJobGroupProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OcrJobGroupProgress(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *invoice.GroupStatus) graphql.Marshaler {
+			return ec.marshalNOcrJobGroupStatus2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐGroupStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_ocrJobGroupProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrJobGroupStatus(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_ocrJobGroupProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13801,6 +14258,60 @@ func (ec *executionContext) _JobProgress(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var jobProgressEventImplementors = []string{"JobProgressEvent"}
+
+func (ec *executionContext) _JobProgressEvent(ctx context.Context, sel ast.SelectionSet, obj *progress.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobProgressEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobProgressEvent")
+		case "jobId":
+			out.Values[i] = ec._JobProgressEvent_jobId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobProgressEvent_status(ctx, field, obj)
+				})
+		case "progress":
+			out.Values[i] = ec._JobProgressEvent_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._JobProgressEvent_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._JobProgressEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lineItemImplementors = []string{"LineItem"}
 
 func (ec *executionContext) _LineItem(ctx context.Context, sel ast.SelectionSet, obj *invoice.LineItem) graphql.Marshaler {
@@ -14880,6 +15391,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "ocrInvoiceJobProgress":
+		return ec._Subscription_ocrInvoiceJobProgress(ctx, fields[0])
+	case "ocrInvoiceJobUpdated":
+		return ec._Subscription_ocrInvoiceJobUpdated(ctx, fields[0])
+	case "ocrJobGroupProgress":
+		return ec._Subscription_ocrJobGroupProgress(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var uploadedDocumentImplementors = []string{"UploadedDocument"}
 
 func (ec *executionContext) _UploadedDocument(ctx context.Context, sel ast.SelectionSet, obj *model.UploadedDocument) graphql.Marshaler {
@@ -15565,6 +16100,14 @@ func (ec *executionContext) marshalNJobProgress2githubᚗcomᚋocrinvoiceᚋocri
 	return ec._JobProgress(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNJobProgressEvent2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋprogressᚐEvent(ctx context.Context, sel ast.SelectionSet, v *progress.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobProgressEvent!")
+		return graphql.Null
+	}
+	return ec._JobProgressEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNLineItem2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐLineItem(ctx context.Context, sel ast.SelectionSet, v invoice.LineItem) graphql.Marshaler {
 	return ec._LineItem(ctx, sel, &v)
 }
@@ -15706,6 +16249,14 @@ func (ec *executionContext) marshalNOcrJobGroupSpec2githubᚗcomᚋocrinvoiceᚋ
 
 func (ec *executionContext) marshalNOcrJobGroupStatus2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐGroupStatus(ctx context.Context, sel ast.SelectionSet, v invoice.GroupStatus) graphql.Marshaler {
 	return ec._OcrJobGroupStatus(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOcrJobGroupStatus2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐGroupStatus(ctx context.Context, sel ast.SelectionSet, v *invoice.GroupStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OcrJobGroupStatus!")
+		return graphql.Null
+	}
+	return ec._OcrJobGroupStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOcrJobGroupWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrJobGroupWhereInput(ctx context.Context, v any) (*ent.OcrJobGroupWhereInput, error) {

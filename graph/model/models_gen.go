@@ -12,6 +12,13 @@ type FieldScore struct {
 	Value float64 `json:"value"`
 }
 
+// Live streams, over WebSocket (graphql-transport-ws or the legacy graphql-ws subprotocol)
+// or Server-Sent Events (POST /graphql with Accept: text/event-stream). Progress is carried
+// by Redis pub/sub from every worker to every API process: a slow client may miss
+// intermediate progress events, never a terminal one.
+type Subscription struct {
+}
+
 // An uploaded document, ready to be named by a job: pass documentURL (and documentName) to
 // createOcrInvoiceJob. Uploads are content-addressed: the same bytes give the same URL.
 type UploadedDocument struct {

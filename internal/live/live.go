@@ -194,7 +194,9 @@ func sameEvent(a, b progress.Event) bool {
 
 // JobUpdates streams, read from the database, every job that matches where (nil: every
 // job) whenever its status changes, until ctx ends or the Watcher or the Hub closes. It
-// starts with nothing: it tells changes, not the current state. A consumer too slow to
+// starts with nothing: it tells changes, not the current state. A job is read when an
+// event brings a new status and sent when the status read differs from the one last sent
+// for it, so statuses passed through faster than a read are skipped, never repeated. A consumer too slow to
 // take the updates of hundreds of jobs in a row is cut off (its channel closes). The only
 // error is Unavailable, from a closed Watcher.
 func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob) (<-chan *ent.OcrInvoiceJob, error) {
@@ -208,7 +210,10 @@ func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob)
 		defer done()
 		defer close(out)
 		defer unsubscribe()
-		changes := statusTracker{}
+		// changes filters events (only a status not seen last for the job is worth a
+		// read); sent filters reads: in a burst of events the read may already show a
+		// later status, which is then sent once, not once per event.
+		changes, sent := statusTracker{}, statusTracker{}
 		for {
 			var ev progress.Event
 			select {
@@ -235,6 +240,9 @@ func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob)
 				if ctx.Err() == nil {
 					w.log.Warn("Could not read an updated job", slog.String("job_id", ev.JobID), slog.Any("error", err))
 				}
+				continue
+			}
+			if !sent.changed(jobs.EventOf(j, "")) {
 				continue
 			}
 			if !send(ctx, out, j) {
