@@ -12,6 +12,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/live"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -31,6 +32,7 @@ var routes = []route{
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}/results", (*api).jobResults},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", (*api).cancelJob},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", (*api).retryJob},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", (*api).jobEvents},
 
 	{"POST", "/api/v1/uploads", (*api).uploadDocument},
 
@@ -52,6 +54,7 @@ type api struct {
 	log       *slog.Logger
 	uploads   *uploads.Store // nil: POST /api/v1/uploads answers 503
 	uploadMax int64
+	live      *live.Watcher // nil: GET .../events answers 503
 }
 
 // router serves the routes; requests that match none get the JSON error envelope: 405 (with
@@ -65,7 +68,8 @@ type router struct {
 
 // NewHandler returns the REST API handler. It serves the full paths /api/v1/... and
 // /openapi.json, so mount it at "/api/v1/" and "/openapi.json" (or at "/"). logger receives
-// the causes of 5xx answers; nil means slog.Default(). WithUploads enables document uploads.
+// the causes of 5xx answers; nil means slog.Default(). WithUploads enables document uploads,
+// WithEvents the job event streams.
 func NewHandler(svc *jobs.Service, logger *slog.Logger, opts ...Option) http.Handler {
 	if logger == nil {
 		logger = slog.Default()

@@ -1,0 +1,215 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/live"
+	"github.com/ocrinvoice/ocrinvoice/internal/live/livetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
+)
+
+// The contract validator reads an event stream as text: its schema is a string; the
+// events' data are checked against JobEvent by the tests below.
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/event-stream",
+		func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+			b, err := io.ReadAll(body)
+			return string(b), err
+		})
+}
+
+type queueAll struct{}
+
+func (queueAll) EnqueueJob(context.Context, string, string) error    { return nil }
+func (queueAll) DeleteJobTask(context.Context, string, string) error { return nil }
+
+// eventsEnv is the REST API with job event streams, over a service publishing its events
+// to a private Redis.
+type eventsEnv struct {
+	*env
+	pub *progress.Publisher
+	raw http.Handler // without the contract validator, which buffers whole responses
+}
+
+func newEventsEnv(t *testing.T) *eventsEnv {
+	t.Helper()
+	rs := redistest.Start(t)
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { _ = rc.Close() })
+	pub := progress.NewPublisher(rc, progress.PublisherOptions{})
+	logger := slog.New(slog.DiscardHandler)
+	c := databasetest.Open(t)
+	svc := jobs.NewService(c, queueAll{}, jobs.Options{Logger: logger, Events: pub})
+	if err := svc.EnsureBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hub := progress.NewHub(rc, progress.HubOptions{Logger: logger})
+	t.Cleanup(func() { _ = hub.Close() })
+	<-hub.Ready()
+	w := live.New(svc, hub, live.Options{Logger: logger})
+	t.Cleanup(w.Close)
+	g, err := svc.GetTemplate(context.Background(), jobs.BuiltinTemplateName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := NewHandler(svc, logger, WithEvents(w))
+	e := &env{t: t, c: c, svc: svc, h: contractHandler(t, raw), generic: g.ID, logs: &bytes.Buffer{}, clock: &testClock{}}
+	return &eventsEnv{env: e, pub: pub, raw: raw}
+}
+
+// checkEvents validates every event's data against the JobEvent schema and returns the
+// decoded events; ids must count from 1.
+func checkEvents(t *testing.T, body io.Reader) []progress.Event {
+	t.Helper()
+	doc, _ := loadSpec(t)
+	schema := doc.Components.Schemas["JobEvent"].Value
+	var out []progress.Event
+	err := livetest.ReadEvents(body, func(ev livetest.Event) bool {
+		if ev.Event != "progress" || ev.ID != strconv.Itoa(len(out)+1) {
+			t.Errorf("event %q id %q, want progress with id %d", ev.Event, ev.ID, len(out)+1)
+		}
+		v, err := decodeAny(ev.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.VisitJSON(v, schemaOpts...); err != nil {
+			t.Errorf("event data %s does not match JobEvent: %v", ev.Data, err)
+		}
+		var pe progress.Event
+		if err := json.Unmarshal(ev.Data, &pe); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, pe)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestJobEventStream(t *testing.T) {
+	e := newEventsEnv(t)
+	ctx := context.Background()
+	id := e.do("POST", "/api/v1/ocr-invoice-jobs", e.jobBodyFor("EV-1", nil)).must(t, http.StatusCreated).data()["_id"].(string)
+
+	t.Run("live, from the current state to the terminal event", func(t *testing.T) {
+		srv := httptest.NewServer(e.raw)
+		defer srv.Close()
+		resp, err := http.Get(srv.URL + "/api/v1/ocr-invoice-jobs/" + id + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
+			t.Fatalf("status %d, content type %q", resp.StatusCode, ct)
+		}
+		// Once the first event is read the stream follows the job.
+		br := &lineReader{r: resp.Body}
+		first := checkEvents(t, br.untilBlank())
+		if len(first) != 1 || first[0].Status != "queued" {
+			t.Fatalf("first events %+v, want the current state", first)
+		}
+		j, err := e.svc.StartProcessing(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = e.pub.Publish(ctx, jobs.EventOf(j, ""))
+		p := invoice.Progress{Percentage: 50, CurrentStep: "read", TotalSteps: 6}
+		_ = e.svc.SetProgress(ctx, id, p)
+		_ = e.pub.Publish(ctx, progress.Event{JobID: id, Status: "processing", Progress: p})
+		j, err = e.svc.Complete(ctx, id, jobs.CompleteInput{Pages: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = e.pub.Publish(ctx, jobs.EventOf(j, ""))
+		rest := checkEvents(t, strings.NewReader(renumber(br.rest(), 2)))
+		var got []string
+		for _, ev := range append(first, rest...) {
+			got = append(got, ev.Status+":"+strconv.Itoa(ev.Progress.Percentage))
+		}
+		if s := strings.Join(got, " "); s != "queued:0 processing:0 processing:50 completed:100" {
+			t.Fatalf("events %q", s)
+		}
+	})
+
+	t.Run("a finished job: one event, validated by the contract", func(t *testing.T) {
+		r := e.do("GET", "/api/v1/ocr-invoice-jobs/"+id+"/events", nil).must(t, http.StatusOK)
+		evs := checkEvents(t, bytes.NewReader(r.raw))
+		if len(evs) != 1 || evs[0].Status != "completed" || evs[0].JobID != id {
+			t.Fatalf("events %+v, want one completed", evs)
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		if r := e.do("GET", "/api/v1/ocr-invoice-jobs/nope/events", nil).must(t, http.StatusBadRequest); r.errCode() != "INVALID" {
+			t.Errorf("bad id: code %s", r.errCode())
+		}
+		e.do("GET", "/api/v1/ocr-invoice-jobs/0123456789abcdef01234567/events", nil).must(t, http.StatusNotFound)
+		noEvents := &env{t: t, h: contractHandler(t, NewHandler(e.svc, slog.New(slog.DiscardHandler)))}
+		noEvents.do("GET", "/api/v1/ocr-invoice-jobs/"+id+"/events", nil).must(t, http.StatusServiceUnavailable)
+	})
+}
+
+// lineReader reads an event stream incrementally.
+type lineReader struct {
+	r   io.Reader
+	buf []byte
+}
+
+// untilBlank returns the stream up to and including the first empty line (the end of
+// the first event), skipping comment-only blocks.
+func (l *lineReader) untilBlank() io.Reader {
+	tmp := make([]byte, 4096)
+	for {
+		if i := bytes.Index(l.buf, []byte("\n\n")); i >= 0 {
+			block := l.buf[:i+2]
+			l.buf = l.buf[i+2:]
+			if bytes.HasPrefix(bytes.TrimSpace(block), []byte(":")) {
+				continue
+			}
+			return bytes.NewReader(block)
+		}
+		n, err := l.r.Read(tmp)
+		l.buf = append(l.buf, tmp[:n]...)
+		if err != nil {
+			return bytes.NewReader(l.buf)
+		}
+	}
+}
+
+// rest returns what is left of the stream, until it ends.
+func (l *lineReader) rest() []byte {
+	b, _ := io.ReadAll(l.r)
+	return append(l.buf, b...)
+}
+
+// renumber rewrites the ids of a stream's tail to count from 1, for checkEvents.
+func renumber(b []byte, from int) string {
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "id: ") {
+			n, _ := strconv.Atoi(strings.TrimPrefix(line, "id: "))
+			line = "id: " + strconv.Itoa(n-from+1)
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
