@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -46,6 +47,10 @@ type Config struct {
 	GraphQLIntrospection   bool
 	GraphQLComplexityLimit int
 	GraphQLDepthLimit      int
+	// WebSocketOrigins are host patterns (path.Match syntax) of the cross-site web
+	// origins allowed to open GraphQL WebSockets; same-origin pages and non-browser
+	// clients always may. Empty: no cross-site origin.
+	WebSocketOrigins []string
 
 	PricePerPage float64 // cost charged per processed page, in the job's currency
 	// PriorityPriceFactors multiply the page price by job priority; priorities it does
@@ -249,6 +254,26 @@ func Settings() []Setting {
 			Env: "OCRINVOICE_GRAPHQL_DEPTH_LIMIT", Flag: "graphql-depth-limit", Default: "12", Commands: apiCmds,
 			Usage: "deepest GraphQL field nesting accepted",
 			set:   intSetter(1, 1000, func(c *Config, n int) { c.GraphQLDepthLimit = n }),
+		},
+		{
+			Env: "OCRINVOICE_WS_ALLOWED_ORIGINS", Flag: "ws-allowed-origins", Commands: apiCmds,
+			Usage: "comma-separated origins (host[:port] patterns such as app.example.com or *.example.com) whose web pages may open GraphQL WebSockets; same-origin pages and non-browser clients always may; empty: no other origin",
+			set: func(c *Config, v string) error {
+				c.WebSocketOrigins = nil
+				for _, o := range strings.Split(v, ",") {
+					if o = strings.TrimSpace(o); o == "" {
+						continue
+					}
+					if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
+						o = u.Host // an origin given as a URL
+					}
+					if _, err := path.Match(o, ""); err != nil || strings.Contains(o, "/") {
+						return fmt.Errorf("want host patterns such as app.example.com or *.example.com, got %q", o)
+					}
+					c.WebSocketOrigins = append(c.WebSocketOrigins, strings.ToLower(o))
+				}
+				return nil
+			},
 		},
 		{
 			Env: "OCRINVOICE_PRICE_PER_PAGE", Flag: "price-per-page", Default: "0.01", Commands: []string{CmdServe, CmdWorker, CmdAll},

@@ -158,6 +158,16 @@ func TestLoadSources(t *testing.T) {
 			},
 		},
 		{
+			name: "websocket origins",
+			cmd:  CmdServe,
+			env:  map[string]string{"OCRINVOICE_WS_ALLOWED_ORIGINS": " https://App.example.com, *.example.org ,localhost:3000,"},
+			check: func(t *testing.T, c Config) {
+				if want := []string{"app.example.com", "*.example.org", "localhost:3000"}; !reflect.DeepEqual(c.WebSocketOrigins, want) {
+					t.Errorf("WebSocketOrigins %q, want %q", c.WebSocketOrigins, want)
+				}
+			},
+		},
+		{
 			name: "fetch allow list flag",
 			cmd:  CmdWorker,
 			args: []string{"--fetch-allow-cidrs", "10.0.0.0/8"},
@@ -301,6 +311,8 @@ func TestLoadErrors(t *testing.T) {
 		{"only commas", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": ",,"}, []string{"priority=factor"}},
 		{"zero upload limit", CmdServe, nil, map[string]string{"OCRINVOICE_UPLOAD_MAX_BYTES": "0"}, []string{"OCRINVOICE_UPLOAD_MAX_BYTES", "number of bytes"}},
 		{"upload limit with unit", CmdWorker, []string{"--upload-max-bytes", "50MiB"}, nil, []string{"--upload-max-bytes", "number of bytes"}},
+		{"bad websocket origin", CmdServe, []string{"--ws-allowed-origins", "app.example.com/path"}, nil, []string{"--ws-allowed-origins", "host patterns"}},
+		{"bad websocket origin pattern", CmdAll, nil, map[string]string{"OCRINVOICE_WS_ALLOWED_ORIGINS": "[x"}, []string{"OCRINVOICE_WS_ALLOWED_ORIGINS"}},
 		{"bad bool", CmdServe, nil, map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "maybe"}, []string{"OCRINVOICE_GRAPHQL_INTROSPECTION"}},
 		{"bad port", CmdServe, nil, map[string]string{"PORT": "http"}, []string{"PORT"}},
 		{"two errors at once", CmdServe, nil, map[string]string{"OCRINVOICE_LOG_LEVEL": "x", "OCRINVOICE_LOG_FORMAT": "y"}, []string{"OCRINVOICE_LOG_LEVEL", "OCRINVOICE_LOG_FORMAT"}},

@@ -57,6 +57,12 @@ type Options struct {
 	// ShutdownTimeout bounds the drain of in-flight requests after the context given to
 	// Serve is cancelled. Zero means 25 seconds.
 	ShutdownTimeout time.Duration
+
+	// OnShutdown runs once the server has stopped accepting connections, before it
+	// drains the requests in flight: it should end long-lived responses (event streams,
+	// WebSocket subscriptions), which would otherwise hold the drain until
+	// ShutdownTimeout. It must not block for long.
+	OnShutdown func()
 }
 
 // Server is the HTTP server. Use New, then Listen, then Serve.
@@ -131,7 +137,8 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Serve answers requests until ctx is cancelled, then shuts down gracefully: it stops
-// accepting connections, closes idle ones and waits for in-flight requests, at most
+// accepting connections, runs Options.OnShutdown, closes idle connections and waits for
+// in-flight requests, at most
 // ShutdownTimeout, after which remaining connections are closed. It returns nil after a
 // clean shutdown, or the error that stopped the server. Listen must have succeeded.
 func (s *Server) Serve(ctx context.Context) error {
@@ -150,6 +157,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logger.Info("HTTP server shutting down", slog.Duration("timeout", s.opts.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()
+	// Shutdown closes the listeners first, then calls OnShutdown (in its own goroutine),
+	// then waits for the connections to go idle.
+	if s.opts.OnShutdown != nil {
+		s.http.RegisterOnShutdown(s.opts.OnShutdown)
+	}
 	err := s.http.Shutdown(sctx)
 	if err != nil {
 		// Drain took too long: cut the remaining connections rather than hang.

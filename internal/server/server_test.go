@@ -348,6 +348,50 @@ func TestShutdownTimeoutCutsStuckRequests(t *testing.T) {
 	}
 }
 
+// TestOnShutdownEndsStreams: a long-lived response that OnShutdown ends does not hold the
+// drain until ShutdownTimeout, and Serve returns cleanly.
+func TestOnShutdownEndsStreams(t *testing.T) {
+	streamsDone := make(chan struct{})
+	started := make(chan struct{})
+	stream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		_ = http.NewResponseController(w).Flush()
+		close(started)
+		<-streamsDone
+	})
+	var once sync.Once
+	s, _ := newTestServer(t, Options{
+		Addr: "127.0.0.1:0", GraphQL: stream, ShutdownTimeout: 20 * time.Second,
+		OnShutdown: func() { once.Do(func() { close(streamsDone) }) },
+	})
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx) }()
+	resp, err := http.Get("http://" + s.Addr().String() + "/graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-started
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve returned %v, want a clean shutdown", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("shutdown took %v", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve waited for the stream despite OnShutdown")
+	}
+}
+
 func TestListenErrorSurfaces(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
