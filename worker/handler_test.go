@@ -6,12 +6,14 @@ import (
 	"image"
 	"image/color"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,6 +59,12 @@ type env struct {
 	hub  *progress.Hub
 	docs *httptest.Server
 	stop func()
+	// tasks is the queue client of svc; handler is the real handler the server runs.
+	tasks   *tasks.Client
+	handler *Handler
+	// startWorker starts the asynq server of an env made with envOptions.paused; it
+	// does nothing when the server already runs.
+	startWorker func()
 }
 
 func scanPage() *image.Gray {
@@ -70,6 +78,21 @@ func scanPage() *image.Gray {
 	}
 	return img
 }
+
+// fixedDocs are the documents every env serves, built once per test binary: the six
+// scanned pages take seconds to encode under the race detector.
+var fixedDocs = sync.OnceValue(func() map[string][]byte {
+	scanned := make([]testdocs.Page, 6)
+	for i := range scanned {
+		scanned[i] = testdocs.Page{Image: scanPage()}
+	}
+	return map[string][]byte{
+		"/invoice.pdf": testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines}),
+		"/corrupt.pdf": []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage"),
+		"/empty.pdf":   {},
+		"/slow.pdf":    testdocs.PDF(scanned...),
+	}
+})
 
 // newEnv is the environment of the tests: two workers, a 20 ms queue poll and page
 // progress written every millisecond, so that tests are quick and see every event.
@@ -89,6 +112,13 @@ type envOptions struct {
 	logger            *slog.Logger                      // handler's logger; nil: slog.Default()
 	files             map[string][]byte                 // served besides the fixed documents
 	wrap              func(asynq.Handler) asynq.Handler // wraps the real handler when set
+	// routes are served before files (and the fixed documents), for answers that
+	// change from one request to the next.
+	routes map[string]http.Handler
+	// fetch adjusts the fetcher's options (MaxBytes, Resolver) after allow was applied.
+	fetch func(*fetch.Options)
+	// paused: the asynq server is not started until env.startWorker is called.
+	paused bool
 }
 
 // newEnvWith starts an env as o says; everything stops at the test's cleanup.
@@ -107,25 +137,20 @@ func newEnvWith(t testing.TB, client *ent.Client, o envOptions) *env {
 	case <-time.After(10 * time.Second):
 		t.Fatal("progress hub not subscribed")
 	}
-	svc := jobs.NewService(client, qc, jobs.Options{})
+	svc := jobs.NewService(client, qc, jobs.Options{PricePerPage: jobs.DefaultPricePerPage})
 	if err := svc.EnsureBuiltins(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
-	scanned := make([]testdocs.Page, 6)
-	for i := range scanned {
-		scanned[i] = testdocs.Page{Image: scanPage()}
-	}
-	files := map[string][]byte{
-		"/invoice.pdf": testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines}),
-		"/corrupt.pdf": []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage"),
-		"/empty.pdf":   {},
-		"/slow.pdf":    testdocs.PDF(scanned...),
-	}
+	files := maps.Clone(fixedDocs())
 	for p, b := range o.files {
 		files[p] = b
 	}
 	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rh, ok := o.routes[r.URL.Path]; ok {
+			rh.ServeHTTP(w, r)
+			return
+		}
 		b, ok := files[r.URL.Path]
 		if !ok {
 			http.NotFound(w, r)
@@ -144,8 +169,12 @@ func newEnvWith(t testing.TB, client *ent.Client, o envOptions) *env {
 	if o.allow {
 		fo.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}
-	var h asynq.Handler = NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: o.progressEvery,
+	if o.fetch != nil {
+		o.fetch(&fo)
+	}
+	handler := NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: o.progressEvery,
 		Logger: o.logger, Progress: progress.NewPublisher(rc, progress.PublisherOptions{})})
+	var h asynq.Handler = handler
 	if o.wrap != nil {
 		h = o.wrap(h)
 	}
@@ -159,11 +188,19 @@ func newEnvWith(t testing.TB, client *ent.Client, o envOptions) *env {
 	})
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeOCRInvoice, h)
-	if err := srv.Start(mux); err != nil {
-		t.Fatal(err)
+	var once sync.Once
+	start := func() {
+		once.Do(func() {
+			if err := srv.Start(mux); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Shutdown)
+		})
 	}
-	t.Cleanup(srv.Shutdown)
-	return &env{svc: svc, hub: hub, docs: docs}
+	if !o.paused {
+		start()
+	}
+	return &env{svc: svc, hub: hub, docs: docs, tasks: qc, handler: handler, startWorker: start}
 }
 
 // events subscribes to every job's events; pass them to stream.

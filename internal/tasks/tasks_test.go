@@ -3,6 +3,8 @@ package tasks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,4 +119,79 @@ func TestQueuePriorities(t *testing.T) {
 	if !(p[QueueUrgent] > p[QueueHigh] && p[QueueHigh] > p[QueueMedium] && p[QueueMedium] > p[QueueLow] && p[QueueLow] > 0) {
 		t.Errorf("weights not strictly ordered: %v", p)
 	}
+}
+
+// TestEnqueueJobReplacesFinishedTask: a job enqueued again (retried) while Redis still
+// holds its previous task gets a task that runs: an archived task is replaced, and a
+// running one is waited for (it ends archived, then it is replaced). HasJobTask does not
+// count an archived task.
+func TestEnqueueJobReplacesFinishedTask(t *testing.T) {
+	srv := redistest.Start(t)
+	opt := asynq.RedisClientOpt{Addr: srv.Addr}
+	c := NewClient(opt)
+	defer c.Close()
+	ins := asynq.NewInspector(opt)
+	defer ins.Close()
+	ctx := context.Background()
+
+	t.Run("archived", func(t *testing.T) {
+		const id = "0123456789abcdef0000000a"
+		if err := c.EnqueueJob(ctx, id, "low"); err != nil {
+			t.Fatal(err)
+		}
+		if err := ins.ArchiveTask(QueueLow, id); err != nil {
+			t.Fatal(err)
+		}
+		if has, err := c.HasJobTask(ctx, id); err != nil || has {
+			t.Fatalf("HasJobTask of an archived task = %v, %v; want false", has, err)
+		}
+		if err := c.EnqueueJob(ctx, id, "low"); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := ins.GetTaskInfo(QueueLow, id); err != nil || info.State != asynq.TaskStatePending {
+			t.Fatalf("after EnqueueJob: %+v, %v; want pending", info, err)
+		}
+		if has, err := c.HasJobTask(ctx, id); err != nil || !has {
+			t.Fatalf("HasJobTask of a pending task = %v, %v; want true", has, err)
+		}
+	})
+
+	t.Run("still running", func(t *testing.T) {
+		const id = "0123456789abcdef0000000b"
+		started, release, again := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		var runs atomic.Int32
+		w := asynq.NewServer(opt, asynq.Config{Concurrency: 1, Queues: QueuePriorities(),
+			TaskCheckInterval: 20 * time.Millisecond, LogLevel: asynq.FatalLevel})
+		if err := w.Start(asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
+			if p, _ := ParsePayload(task); p.JobID != id {
+				return nil // the pending task left by "archived"
+			}
+			if runs.Add(1) == 1 {
+				close(started)
+				<-release
+				return fmt.Errorf("permanent: %w", asynq.SkipRetry) // archived
+			}
+			close(again)
+			return nil
+		})); err != nil {
+			t.Fatal(err)
+		}
+		defer w.Shutdown()
+		if err := c.EnqueueJob(ctx, id, "low"); err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		if info, err := ins.GetTaskInfo(QueueLow, id); err != nil || info.State != asynq.TaskStateActive {
+			t.Fatalf("first task: %+v, %v; want active", info, err)
+		}
+		go func() { time.Sleep(200 * time.Millisecond); close(release) }()
+		if err := c.EnqueueJob(ctx, id, "low"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-again:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the job's task did not run again after its running task ended archived")
+		}
+	})
 }
