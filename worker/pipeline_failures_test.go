@@ -56,8 +56,9 @@ func (e *env) createURL(t *testing.T, number, rawURL string) *ent.OcrInvoiceJob 
 	if err != nil {
 		t.Fatalf("create job for %s: %v", rawURL, err)
 	}
-	if j.Status != ocrinvoicejob.StatusQueued {
-		t.Fatalf("new job is %s, want queued", j.Status)
+	// Queued, or already taken by a worker that was quicker than CreateJob's read-back.
+	if j.Status == ocrinvoicejob.StatusCreated {
+		t.Fatalf("new job is %s: it was not enqueued", j.Status)
 	}
 	return j
 }

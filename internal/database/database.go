@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -105,11 +106,17 @@ func openDriver(ctx context.Context, rawURL string) (*entsql.Driver, error) {
 // is dropped. It is safe to run at every start and from several processes one after
 // another.
 func Migrate(ctx context.Context, c *ent.Client) error {
+	// ent's migration mutates package-level table descriptions: two migrations at once
+	// in one process (tests, or a program opening two databases) would race.
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
 	if err := c.Schema.Create(ctx, migrate.WithForeignKeys(true)); err != nil {
 		return fmt.Errorf("migrate database schema: %w", err)
 	}
 	return nil
 }
+
+var migrateMu sync.Mutex
 
 // Ping checks that the database answers a trivial query (for readiness probes).
 func Ping(ctx context.Context, c *ent.Client) error {
