@@ -14,9 +14,10 @@ import (
 // private redis-server when REDIS_URL is unset): what `make run` starts.
 //
 // Order: open dependencies; bind the HTTP address (a bind error stops everything before
-// any task is taken); start the worker; serve. On cancellation the HTTP server drains and
-// the worker finishes or hands back its tasks, concurrently; then the queue client, the
-// database and Redis close, in that order.
+// any task is taken); start the worker; serve. On cancellation the HTTP server ends its
+// live streams and drains while the worker finishes or hands back its tasks,
+// concurrently; then the live Watcher, the progress Hub, the queue client, the database
+// and Redis close, in that order.
 func runAll(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(config.CmdAll, args, getenv, stdout)
 	if err != nil {

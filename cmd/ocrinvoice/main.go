@@ -71,6 +71,7 @@ func commands() map[string]command {
 		"migrate": {"create or upgrade the database schema", runMigrate},
 		"extract": {"read invoice files and print the extracted data", runExtract},
 		"eval":    {"score extraction against a folder with truth.jsonl", runEval},
+		"submit":  {"submit a document to a running API and optionally follow the job", runSubmit},
 	}
 }
 

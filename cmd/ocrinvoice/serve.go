@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynqmon"
 
 	"github.com/ocrinvoice/ocrinvoice/graph"
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
+	"github.com/ocrinvoice/ocrinvoice/internal/live"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/rest"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
@@ -34,7 +37,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	// Runs after the HTTP server has drained: queue client, database, Redis, in that order.
+	// Shutdown order: the server stops accepting, ends live streams (OnShutdown) and
+	// drains; then d.close releases the live Watcher, the progress Hub, the queue
+	// client, the database and Redis, in that order.
 	defer d.close()
 	srv, err := listenAPI(ctx, d)
 	if err != nil {
@@ -62,21 +67,27 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	watcher := startLive(ctx, d)
 	srv, err := server.New(server.Options{
 		Addr:   d.cfg.Addr,
 		Logger: d.logger,
 		GraphQL: graph.NewHandler(d.svc, graph.Config{
-			Introspection:   d.cfg.GraphQLIntrospection,
-			ComplexityLimit: d.cfg.GraphQLComplexityLimit,
-			DepthLimit:      d.cfg.GraphQLDepthLimit,
-			Logger:          d.logger,
-			Uploads:         store,
-			UploadMaxBytes:  d.cfg.UploadMaxBytes,
+			Introspection:    d.cfg.GraphQLIntrospection,
+			ComplexityLimit:  d.cfg.GraphQLComplexityLimit,
+			DepthLimit:       d.cfg.GraphQLDepthLimit,
+			Logger:           d.logger,
+			Uploads:          store,
+			UploadMaxBytes:   d.cfg.UploadMaxBytes,
+			Live:             watcher,
+			WebSocketOrigins: d.cfg.WebSocketOrigins,
 		}),
-		REST:            rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes)),
+		REST: rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes),
+			rest.WithEvents(watcher)),
 		Checks:          readinessChecks(d),
 		Extra:           extra,
 		ShutdownTimeout: d.cfg.ShutdownTimeout,
+		// Live streams would hold the drain until its timeout: end them first.
+		OnShutdown: watcher.Close,
 	})
 	if err != nil {
 		return nil, err
@@ -96,6 +107,30 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		slog.String("monitor", monitor))
 	listenHook(ctx)(addr)
 	return srv, nil
+}
+
+// hubReadyWait bounds how long the API waits for its progress subscription before it
+// starts serving anyway (Redis may come later; the Hub keeps trying).
+const hubReadyWait = 5 * time.Second
+
+// startLive starts the process's one progress Hub on the queue's Redis and the Watcher
+// that serves live streams over it, and registers their shutdown with d: on shutdown the
+// server's OnShutdown closes the Watcher first (every stream ends, WebSockets close), then
+// the HTTP server drains, then d.close closes the Watcher (again, a no-op), the Hub, and
+// the rest of d in its order. It waits up to hubReadyWait for the Hub's subscription, so
+// that a subscriber of the API's first moments gets its events.
+func startLive(ctx context.Context, d *deps) *live.Watcher {
+	hub := progress.NewHub(d.redis, progress.HubOptions{Logger: d.logger})
+	d.closers = append(d.closers, hub.Close) // before the queue's Redis goes
+	select {
+	case <-hub.Ready():
+	case <-time.After(hubReadyWait):
+		d.logger.Warn("Progress events subscription not confirmed yet; live streams start when Redis answers")
+	case <-ctx.Done():
+	}
+	w := live.New(d.svc, hub, live.Options{Logger: d.logger})
+	d.closers = append(d.closers, func() error { w.Close(); return nil }) // before the Hub
+	return w
 }
 
 // The queue dashboard lives at monitorPath; legacyMonitorPath, where it used to be,
