@@ -39,7 +39,7 @@ type env struct {
 	db    *ent.Client
 }
 
-func newEnv(t *testing.T, opts live.Options) *env {
+func newEnv(t testing.TB, opts live.Options) *env {
 	t.Helper()
 	rs := redistest.Start(t)
 	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
@@ -63,7 +63,7 @@ func newEnv(t *testing.T, opts live.Options) *env {
 	return &env{svc: svc, pub: pub, hub: hub, watch: w, db: db}
 }
 
-func (e *env) createJob(t *testing.T, number, group string) *ent.OcrInvoiceJob {
+func (e *env) createJob(t testing.TB, number, group string) *ent.OcrInvoiceJob {
 	t.Helper()
 	j, err := e.svc.CreateJob(context.Background(), jobs.JobInput{
 		JobNumber: number, DocumentName: "a.pdf", DocumentURL: "https://example.com/a.pdf",
