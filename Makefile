@@ -12,6 +12,10 @@ TIMEOUT   ?= 30m
 DATA      ?= ../shared/data/invoices-dev
 # Paths holding generated code; check-generate fails when they differ from the commit.
 GENERATED := ent graph
+# Helm for helm-test, built from the Go module proxy into bin/ (HELM=... uses another one).
+HELM_VERSION ?= v3.22.0
+HELM         ?= bin/helm
+CHART        := helm/ocrinvoice
 
 .PHONY: help
 help: ## Show this help.
@@ -49,8 +53,25 @@ lint: ## gofmt and go vet.
 	$(GO) vet ./...
 
 .PHONY: test
-test: lint ## Lint, then run every test (PostgreSQL too when TEST_DATABASE_URL is set).
-	$(GO) test $(TESTFLAGS) -timeout $(TIMEOUT) ./...
+test: lint helm-test ## Lint, check the Helm chart, then run every test (PostgreSQL too when TEST_DATABASE_URL is set).
+	@# helm-test has just run the chart's package (./helm); it is not run again here.
+	pkgs=$$($(GO) list ./... | grep -v '/helm$$'); $(GO) test $(TESTFLAGS) -timeout $(TIMEOUT) $$pkgs
+
+.PHONY: helm-install
+helm-install: ## Install the pinned helm (HELM_VERSION) as bin/helm with go install from the Go module proxy; no-op when current.
+	@if [[ ! -x bin/helm || "$$(cat bin/.helm-version 2>/dev/null)" != "$(HELM_VERSION)" ]]; then \
+		echo "GOBIN=$(CURDIR)/bin $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)"; \
+		GOBIN="$(CURDIR)/bin" $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
+		echo "$(HELM_VERSION)" > bin/.helm-version; \
+	fi
+
+.PHONY: helm-test
+helm-test: $(if $(filter bin/helm,$(HELM)),helm-install) ## Lint the chart (--strict, defaults and every ci/ values file), render it, decode and check the manifests.
+	@for f in "" $(sort $(wildcard $(CHART)/ci/*.yaml)); do \
+		echo "$(HELM) lint --strict $(CHART)$${f:+ --values $$f}"; \
+		$(HELM) lint --strict --quiet $(CHART) $${f:+--values "$$f"}; \
+	done
+	HELM="$(if $(findstring /,$(HELM)),$(abspath $(HELM)),$(shell command -v $(HELM)))" $(GO) test -count=1 ./helm/...
 
 .PHONY: bench
 bench: ## Run the Go benchmarks.
