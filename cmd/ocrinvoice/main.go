@@ -72,6 +72,7 @@ func commands() map[string]command {
 		"extract": {"read invoice files and print the extracted data", runExtract},
 		"eval":    {"score extraction against a folder with truth.jsonl", runEval},
 		"submit":  {"submit a document to a running API and optionally follow the job", runSubmit},
+		"version": {"print the version (also --version)", runVersion},
 	}
 }
 
@@ -84,6 +85,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New("no command given")
 		}
 		return nil
+	}
+	if args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
