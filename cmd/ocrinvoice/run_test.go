@@ -167,12 +167,14 @@ type readyBody struct {
 	Checks map[string]string `json:"checks"`
 }
 
-// createJob creates a job through REST and returns its decoded data.
+// createJob creates a job through REST and returns its decoded data. Its document is on
+// a loopback address that the fetcher refuses (no allow-list in these tests): a worker
+// that takes the job fails it without sending a packet anywhere.
 func (p *process) createJob(t *testing.T, number string) map[string]any {
 	t.Helper()
 	code, b := p.request(t, "POST", "/api/v1/ocr-invoice-jobs", fmt.Sprintf(`{
 		"jobNumber": %q, "documentName": "invoice.pdf",
-		"documentUrl": "https://example.com/invoice.pdf", "template": "generic",
+		"documentUrl": "http://127.0.0.1:9/invoice.pdf", "template": "generic",
 		"metadata": {"source": "e2e"}}`, number))
 	if code != http.StatusCreated {
 		t.Fatalf("create job: %d %s", code, b)
