@@ -88,34 +88,23 @@ func ValidateDocumentURL(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("is required")
 	}
-	if len(raw) > MaxDocumentURLLen {
-		return fmt.Errorf("must be at most %d characters", MaxDocumentURLLen)
-	}
-	if strings.ContainsAny(raw, " \t\r\n") {
-		return fmt.Errorf("must not contain whitespace")
-	}
-	u, err := url.Parse(raw)
+	u, err := parseURL(raw, MaxDocumentURLLen)
 	if err != nil {
-		return fmt.Errorf("is not a URL")
+		return err
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https":
-		if u.Host == "" || u.Hostname() == "" {
-			return fmt.Errorf("must be an absolute http(s) URL with a host")
-		}
-		if u.User != nil {
-			return fmt.Errorf("must not carry credentials")
-		}
+		return checkHTTPURL(u)
 	case UploadScheme:
 		if _, err := uploads.KeyFromURL(raw); err != nil {
 			return fmt.Errorf("upload URL must be upload://KEY with KEY the %d lowercase hex characters returned by the upload", uploads.KeyLen)
 		}
+		return nil
 	case "":
 		return fmt.Errorf("must be an absolute http(s) URL")
 	default:
 		return fmt.Errorf("scheme %q is not supported (use http, https or upload)", u.Scheme)
 	}
-	return nil
 }
 
 // ValidateCallbackURL checks an optional webhook URL: "" (none), or an absolute http(s)
@@ -126,23 +115,37 @@ func ValidateCallbackURL(raw string) error {
 	if raw == "" {
 		return nil
 	}
-	if len(raw) > MaxCallbackURLLen {
-		return fmt.Errorf("must be at most %d characters", MaxCallbackURLLen)
-	}
-	if strings.ContainsAny(raw, " \t\r\n") {
-		return fmt.Errorf("must not contain whitespace")
-	}
-	u, err := url.Parse(raw)
+	u, err := parseURL(raw, MaxCallbackURLLen)
 	if err != nil {
-		return fmt.Errorf("is not a URL")
+		return err
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https":
+		return checkHTTPURL(u)
 	case "":
 		return fmt.Errorf("must be an absolute http(s) URL")
 	default:
 		return fmt.Errorf("scheme %q is not supported (use http or https)", u.Scheme)
 	}
+}
+
+// parseURL parses a client-given URL of at most max characters without white space.
+func parseURL(raw string, max int) (*url.URL, error) {
+	if len(raw) > max {
+		return nil, fmt.Errorf("must be at most %d characters", max)
+	}
+	if strings.ContainsAny(raw, " \t\r\n") {
+		return nil, fmt.Errorf("must not contain whitespace")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("is not a URL")
+	}
+	return u, nil
+}
+
+// checkHTTPURL: an http(s) URL needs a host and must not carry credentials.
+func checkHTTPURL(u *url.URL) error {
 	if u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("must be an absolute http(s) URL with a host")
 	}
