@@ -152,14 +152,21 @@ func templatePatchInput(cur *ent.OcrTemplate, in ent.UpdateOcrTemplateInput) job
 	return out
 }
 
-func groupCreateInput(in ent.CreateOcrJobGroupInput) jobs.GroupInput {
-	return jobs.GroupInput{
+func groupCreateInput(in model.CreateOcrJobGroupInput) jobs.GroupInput {
+	out := jobs.GroupInput{
 		Name:        in.Name,
 		Description: deref(in.Description),
 		Spec:        deref(in.Spec),
 		CreatedBy:   deref(in.CreatedBy),
 		CallbackURL: deref(in.CallbackURL),
 	}
+	if in.Documents != nil {
+		out.Documents = make([]jobs.GroupDocument, len(in.Documents))
+		for i, d := range in.Documents {
+			out.Documents[i] = jobs.GroupDocument{DocumentURL: d.DocumentURL, DocumentName: d.DocumentName, JobNumber: deref(d.JobNumber), Metadata: d.Metadata}
+		}
+	}
+	return out
 }
 
 func groupPatchInput(cur *ent.OcrJobGroup, in ent.UpdateOcrJobGroupInput) jobs.GroupInput {

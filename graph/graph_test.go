@@ -554,6 +554,63 @@ func TestTemplateAndGroupMutations(t *testing.T) {
 		if j.GroupID == nil || *j.GroupID != g.CreateOcrJobGroup.ID {
 			t.Fatalf("job group = %v", j.GroupID)
 		}
+
+		// A batch: the group and its jobs in one call, nothing at all on a bad entry.
+		var b struct {
+			CreateOcrJobGroup struct {
+				ID     string
+				Status struct{ Total int }
+				Jobs   struct {
+					TotalCount int
+					Edges      []struct {
+						Node struct{ JobNumber, Status, Priority string }
+					}
+				}
+			}
+		}
+		docs := []map[string]any{
+			{"documentURL": "https://files.example.com/a.pdf", "documentName": "a.pdf"},
+			{"documentURL": "https://files.example.com/b.pdf", "documentName": "b.pdf", "jobNumber": "BATCH-B", "metadata": map[string]any{"k": "v"}},
+		}
+		e.ok(`mutation($docs: [OcrJobGroupDocumentInput!]) { createOcrJobGroup(input: {name: "batch-2", spec: {priority: "urgent"}, documents: $docs}) { id status { total } jobs { totalCount edges { node { jobNumber status priority } } } } }`,
+			map[string]any{"docs": docs}, &b)
+		if b.CreateOcrJobGroup.Status.Total != 2 || b.CreateOcrJobGroup.Jobs.TotalCount != 2 {
+			t.Fatalf("batch = %+v", b)
+		}
+		for _, ed := range b.CreateOcrJobGroup.Jobs.Edges {
+			if ed.Node.Status != "created" || ed.Node.Priority != "urgent" {
+				t.Errorf("batch job %+v", ed.Node)
+			}
+		}
+		docs[0]["documentURL"] = "nope"
+		e.fails(`mutation($docs: [OcrJobGroupDocumentInput!]) { createOcrJobGroup(input: {name: "batch-3", documents: $docs}) { id } }`, map[string]any{"docs": docs}, "BAD_USER_INPUT")
+		docs[0]["documentURL"] = "https://files.example.com/c.pdf"
+		e.fails(`mutation($docs: [OcrJobGroupDocumentInput!]) { createOcrJobGroup(input: {name: "batch-3", documents: $docs}) { id } }`, map[string]any{"docs": docs}, "CONFLICT")
+		id := map[string]any{"id": b.CreateOcrJobGroup.ID}
+		var sp struct {
+			SuspendOcrJobGroup struct{ Spec struct{ Suspend bool } }
+			ResumeOcrJobGroup  struct{ Spec struct{ Suspend bool } }
+		}
+		e.ok(`mutation($id: ID!) { suspendOcrJobGroup(id: $id) { spec { suspend } } }`, id, &sp)
+		e.ok(`mutation($id: ID!) { resumeOcrJobGroup(id: $id) { spec { suspend } } }`, id, &sp)
+		if !sp.SuspendOcrJobGroup.Spec.Suspend || sp.ResumeOcrJobGroup.Spec.Suspend {
+			t.Errorf("suspend/resume = %+v", sp)
+		}
+		var cr struct {
+			CancelOcrJobGroup      struct{ ID string }
+			RetryFailedOcrJobGroup struct {
+				Jobs struct {
+					Edges []struct{ Node struct{ Status string } }
+				}
+			}
+		}
+		e.ok(`mutation($id: ID!) { cancelOcrJobGroup(id: $id) { id } }`, id, &cr)
+		e.ok(`mutation($id: ID!) { retryFailedOcrJobGroup(id: $id) { jobs { edges { node { status } } } } }`, id, &cr)
+		for _, ed := range cr.RetryFailedOcrJobGroup.Jobs.Edges {
+			if ed.Node.Status != "created" {
+				t.Errorf("after cancel and retry-failed: %+v", ed.Node)
+			}
+		}
 	})
 }
 

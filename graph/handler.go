@@ -89,6 +89,10 @@ var mutationsThatEnqueue = []string{"createOcrInvoiceJob", "updateOcrInvoiceJob"
 // connection while the document is written to disk.
 var mutationsWithoutRows = []string{"uploadDocument"}
 
+// mutationsThatNotify commit on their own (a batch in one transaction of its own) and
+// then tell the runner through a group event, which must not arrive before the commit.
+var mutationsThatNotify = []string{"createOcrJobGroup", "suspendOcrJobGroup", "resumeOcrJobGroup", "cancelOcrJobGroup", "retryFailedOcrJobGroup"}
+
 // multipartMutations are what a multipart request may run. A multipart/form-data POST is
 // a "simple" request that any web page can make a browser send cross-site without a
 // CORS preflight; limiting it to uploads keeps every other mutation behind the JSON
@@ -167,7 +171,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(depthLimit{Max: cfg.DepthLimit})
 	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc.Client(),
-		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows)...),
+		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify)...),
 	}})
 	srv.AroundOperations(onlyUploadsOverMultipart)
 	srv.AroundFields(classifyResolverErrors)

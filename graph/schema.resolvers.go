@@ -74,7 +74,7 @@ func (r *mutationResolver) UpdateOcrTemplate(ctx context.Context, id string, inp
 }
 
 // CreateOcrJobGroup is the resolver for the createOcrJobGroup field.
-func (r *mutationResolver) CreateOcrJobGroup(ctx context.Context, input ent.CreateOcrJobGroupInput) (*ent.OcrJobGroup, error) {
+func (r *mutationResolver) CreateOcrJobGroup(ctx context.Context, input model.CreateOcrJobGroupInput) (*ent.OcrJobGroup, error) {
 	return r.svc.CreateGroup(ctx, groupCreateInput(input))
 }
 
@@ -85,6 +85,28 @@ func (r *mutationResolver) UpdateOcrJobGroup(ctx context.Context, id string, inp
 		return nil, err
 	}
 	return r.svc.UpdateGroup(ctx, id, groupPatchInput(cur, input))
+}
+
+// SuspendOcrJobGroup is the resolver for the suspendOcrJobGroup field.
+func (r *mutationResolver) SuspendOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error) {
+	return r.svc.SuspendGroup(ctx, id)
+}
+
+// ResumeOcrJobGroup is the resolver for the resumeOcrJobGroup field.
+func (r *mutationResolver) ResumeOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error) {
+	return r.svc.ResumeGroup(ctx, id)
+}
+
+// CancelOcrJobGroup is the resolver for the cancelOcrJobGroup field.
+func (r *mutationResolver) CancelOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error) {
+	g, _, err := r.svc.CancelGroup(ctx, id)
+	return g, err
+}
+
+// RetryFailedOcrJobGroup is the resolver for the retryFailedOcrJobGroup field.
+func (r *mutationResolver) RetryFailedOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error) {
+	g, _, err := r.svc.RetryFailedGroup(ctx, id)
+	return g, err
 }
 
 // UploadDocument is the resolver for the uploadDocument field.

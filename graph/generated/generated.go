@@ -132,15 +132,19 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CancelOcrInvoiceJob func(childComplexity int, id string) int
-		CreateOcrInvoiceJob func(childComplexity int, input ent.CreateOcrInvoiceJobInput) int
-		CreateOcrJobGroup   func(childComplexity int, input ent.CreateOcrJobGroupInput) int
-		CreateOcrTemplate   func(childComplexity int, input ent.CreateOcrTemplateInput) int
-		RetryOcrInvoiceJob  func(childComplexity int, id string) int
-		UpdateOcrInvoiceJob func(childComplexity int, id string, input ent.UpdateOcrInvoiceJobInput) int
-		UpdateOcrJobGroup   func(childComplexity int, id string, input ent.UpdateOcrJobGroupInput) int
-		UpdateOcrTemplate   func(childComplexity int, id string, input ent.UpdateOcrTemplateInput) int
-		UploadDocument      func(childComplexity int, file graphql.Upload) int
+		CancelOcrInvoiceJob    func(childComplexity int, id string) int
+		CancelOcrJobGroup      func(childComplexity int, id string) int
+		CreateOcrInvoiceJob    func(childComplexity int, input ent.CreateOcrInvoiceJobInput) int
+		CreateOcrJobGroup      func(childComplexity int, input model.CreateOcrJobGroupInput) int
+		CreateOcrTemplate      func(childComplexity int, input ent.CreateOcrTemplateInput) int
+		ResumeOcrJobGroup      func(childComplexity int, id string) int
+		RetryFailedOcrJobGroup func(childComplexity int, id string) int
+		RetryOcrInvoiceJob     func(childComplexity int, id string) int
+		SuspendOcrJobGroup     func(childComplexity int, id string) int
+		UpdateOcrInvoiceJob    func(childComplexity int, id string, input ent.UpdateOcrInvoiceJobInput) int
+		UpdateOcrJobGroup      func(childComplexity int, id string, input ent.UpdateOcrJobGroupInput) int
+		UpdateOcrTemplate      func(childComplexity int, id string, input ent.UpdateOcrTemplateInput) int
+		UploadDocument         func(childComplexity int, file graphql.Upload) int
 	}
 
 	OcrInvoiceJob struct {
@@ -332,8 +336,12 @@ type MutationResolver interface {
 	RetryOcrInvoiceJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error)
 	CreateOcrTemplate(ctx context.Context, input ent.CreateOcrTemplateInput) (*ent.OcrTemplate, error)
 	UpdateOcrTemplate(ctx context.Context, id string, input ent.UpdateOcrTemplateInput) (*ent.OcrTemplate, error)
-	CreateOcrJobGroup(ctx context.Context, input ent.CreateOcrJobGroupInput) (*ent.OcrJobGroup, error)
+	CreateOcrJobGroup(ctx context.Context, input model.CreateOcrJobGroupInput) (*ent.OcrJobGroup, error)
 	UpdateOcrJobGroup(ctx context.Context, id string, input ent.UpdateOcrJobGroupInput) (*ent.OcrJobGroup, error)
+	SuspendOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error)
+	ResumeOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error)
+	CancelOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error)
+	RetryFailedOcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error)
 	UploadDocument(ctx context.Context, file graphql.Upload) (*model.UploadedDocument, error)
 }
 type QueryResolver interface {
@@ -665,6 +673,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOcrInvoiceJob(childComplexity, args["id"].(string)), true
+	case "Mutation.cancelOcrJobGroup":
+		if e.ComplexityRoot.Mutation.CancelOcrJobGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelOcrJobGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelOcrJobGroup(childComplexity, args["id"].(string)), true
 	case "Mutation.createOcrInvoiceJob":
 		if e.ComplexityRoot.Mutation.CreateOcrInvoiceJob == nil {
 			break
@@ -686,7 +705,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateOcrJobGroup(childComplexity, args["input"].(ent.CreateOcrJobGroupInput)), true
+		return e.ComplexityRoot.Mutation.CreateOcrJobGroup(childComplexity, args["input"].(model.CreateOcrJobGroupInput)), true
 	case "Mutation.createOcrTemplate":
 		if e.ComplexityRoot.Mutation.CreateOcrTemplate == nil {
 			break
@@ -698,6 +717,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOcrTemplate(childComplexity, args["input"].(ent.CreateOcrTemplateInput)), true
+	case "Mutation.resumeOcrJobGroup":
+		if e.ComplexityRoot.Mutation.ResumeOcrJobGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeOcrJobGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeOcrJobGroup(childComplexity, args["id"].(string)), true
+	case "Mutation.retryFailedOcrJobGroup":
+		if e.ComplexityRoot.Mutation.RetryFailedOcrJobGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryFailedOcrJobGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryFailedOcrJobGroup(childComplexity, args["id"].(string)), true
 	case "Mutation.retryOcrInvoiceJob":
 		if e.ComplexityRoot.Mutation.RetryOcrInvoiceJob == nil {
 			break
@@ -709,6 +750,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryOcrInvoiceJob(childComplexity, args["id"].(string)), true
+	case "Mutation.suspendOcrJobGroup":
+		if e.ComplexityRoot.Mutation.SuspendOcrJobGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_suspendOcrJobGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SuspendOcrJobGroup(childComplexity, args["id"].(string)), true
 	case "Mutation.updateOcrInvoiceJob":
 		if e.ComplexityRoot.Mutation.UpdateOcrInvoiceJob == nil {
 			break
@@ -1540,6 +1592,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateOcrTemplateInput", ec.unmarshalInputCreateOcrTemplateInput),
 			graphql.NewInputUnmarshaler("OcrInvoiceJobOrder", ec.unmarshalInputOcrInvoiceJobOrder),
 			graphql.NewInputUnmarshaler("OcrInvoiceJobWhereInput", ec.unmarshalInputOcrInvoiceJobWhereInput),
+			graphql.NewInputUnmarshaler("OcrJobGroupDocumentInput", ec.unmarshalInputOcrJobGroupDocumentInput),
 			graphql.NewInputUnmarshaler("OcrJobGroupOrder", ec.unmarshalInputOcrJobGroupOrder),
 			graphql.NewInputUnmarshaler("OcrJobGroupSpecInput", ec.unmarshalInputOcrJobGroupSpecInput),
 			graphql.NewInputUnmarshaler("OcrJobGroupWhereInput", ec.unmarshalInputOcrJobGroupWhereInput),
@@ -2958,6 +3011,28 @@ extend input OcrJobGroupWhereInput {
   search: String
 }
 
+"One document of a batch: it becomes one job of the group."
+input OcrJobGroupDocumentInput {
+  "An absolute http(s) URL, or the documentURL of uploadDocument (upload://...)."
+  documentURL: String!
+  "Its extension gives the document type (else the URL's)."
+  documentName: String!
+  "Unique; generated as <group id>-<index+1> when omitted."
+  jobNumber: String
+  metadata: Map
+}
+
+extend input CreateOcrJobGroupInput {
+  """
+  The group's documents (at most 10000), one job each, created in the same transaction
+  with status created and the group's template and priority; the runner releases them
+  under spec.parallelism. A bad entry is BAD_USER_INPUT naming documents[i].field, a
+  repeated or existing jobNumber CONFLICT, too many documents TOO_LARGE; nothing is
+  created then.
+  """
+  documents: [OcrJobGroupDocumentInput!]
+}
+
 extend type Query {
   "The job with the given id; null and a NOT_FOUND error when there is none."
   ocrInvoiceJob(id: ID!): OcrInvoiceJob
@@ -2989,6 +3064,17 @@ type Mutation {
   updateOcrTemplate(id: ID!, input: UpdateOcrTemplateInput!): OcrTemplate!
   createOcrJobGroup(input: CreateOcrJobGroupInput!): OcrJobGroup!
   updateOcrJobGroup(id: ID!, input: UpdateOcrJobGroupInput!): OcrJobGroup!
+  "Release no more of the group's jobs (queued and processing ones finish); the runner marks it Suspended."
+  suspendOcrJobGroup(id: ID!): OcrJobGroup!
+  "Release the group's jobs again; the activeDeadlineSeconds clock restarts."
+  resumeOcrJobGroup(id: ID!): OcrJobGroup!
+  "Cancel every created, queued or processing job of the group; the runner marks it Failed (JobsCancelled)."
+  cancelOcrJobGroup(id: ID!): OcrJobGroup!
+  """
+  Put the group's jobs that did not succeed (failed or cancelled) back to created, for the
+  runner to release under parallelism; failures are counted afresh and startTime restarts.
+  """
+  retryFailedOcrJobGroup(id: ID!): OcrJobGroup!
   """
   Store a document (PDF, PNG, JPEG, TIFF or BMP, at most OCRINVOICE_UPLOAD_MAX_BYTES) sent
   as a multipart request; the answer's documentURL names it in createOcrInvoiceJob. Errors:
@@ -3629,6 +3715,20 @@ func (ec *executionContext) field_Mutation_cancelOcrInvoiceJob_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelOcrJobGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createOcrInvoiceJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3647,8 +3747,8 @@ func (ec *executionContext) field_Mutation_createOcrJobGroup_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (ent.CreateOcrJobGroupInput, error) {
-			return ec.unmarshalNCreateOcrJobGroupInput2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐCreateOcrJobGroupInput(ctx, v)
+		func(ctx context.Context, v any) (model.CreateOcrJobGroupInput, error) {
+			return ec.unmarshalNCreateOcrJobGroupInput2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐCreateOcrJobGroupInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3671,7 +3771,49 @@ func (ec *executionContext) field_Mutation_createOcrTemplate_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resumeOcrJobGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retryFailedOcrJobGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retryOcrInvoiceJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_suspendOcrJobGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -5575,7 +5717,7 @@ func (ec *executionContext) _Mutation_createOcrJobGroup(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateOcrJobGroup(ctx, fc.Args["input"].(ent.CreateOcrJobGroupInput))
+			return ec.Resolvers.Mutation().CreateOcrJobGroup(ctx, fc.Args["input"].(model.CreateOcrJobGroupInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrJobGroup) graphql.Marshaler {
@@ -5647,6 +5789,182 @@ func (ec *executionContext) fieldContext_Mutation_updateOcrJobGroup(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateOcrJobGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_suspendOcrJobGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_suspendOcrJobGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SuspendOcrJobGroup(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrJobGroup) graphql.Marshaler {
+			return ec.marshalNOcrJobGroup2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrJobGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_suspendOcrJobGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrJobGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_suspendOcrJobGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resumeOcrJobGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeOcrJobGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResumeOcrJobGroup(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrJobGroup) graphql.Marshaler {
+			return ec.marshalNOcrJobGroup2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrJobGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeOcrJobGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrJobGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resumeOcrJobGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelOcrJobGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelOcrJobGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelOcrJobGroup(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrJobGroup) graphql.Marshaler {
+			return ec.marshalNOcrJobGroup2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrJobGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelOcrJobGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrJobGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelOcrJobGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryFailedOcrJobGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryFailedOcrJobGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryFailedOcrJobGroup(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrJobGroup) graphql.Marshaler {
+			return ec.marshalNOcrJobGroup2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrJobGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryFailedOcrJobGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrJobGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryFailedOcrJobGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10074,8 +10392,8 @@ func UnmarshalCreateOcrInvoiceJobInput(ctx context.Context, raw any) (ent.Create
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Context, obj any) (ent.CreateOcrJobGroupInput, error) {
-	var it ent.CreateOcrJobGroupInput
+func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Context, obj any) (model.CreateOcrJobGroupInput, error) {
+	var it model.CreateOcrJobGroupInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10085,7 +10403,7 @@ func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "spec", "createdBy", "callbackURL"}
+	fieldsInOrder := [...]string{"name", "description", "spec", "createdBy", "callbackURL", "documents"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10127,6 +10445,13 @@ func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Con
 				return it, err
 			}
 			it.CallbackURL = data
+		case "documents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documents"))
+			data, err := ec.unmarshalOOcrJobGroupDocumentInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐOcrJobGroupDocumentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Documents = data
 		}
 	}
 	return it, nil
@@ -10138,8 +10463,8 @@ func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateOcrJobGroupInput(ctx context.Context, raw any) (ent.CreateOcrJobGroupInput, error) {
-	var out ent.CreateOcrJobGroupInput
+func UnmarshalCreateOcrJobGroupInput(ctx context.Context, raw any) (model.CreateOcrJobGroupInput, error) {
+	var out model.CreateOcrJobGroupInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateOcrJobGroupInput", raw, &out)
 	return out, err
 }
@@ -11855,6 +12180,69 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 func UnmarshalOcrInvoiceJobWhereInput(ctx context.Context, raw any) (ent.OcrInvoiceJobWhereInput, error) {
 	var out ent.OcrInvoiceJobWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OcrInvoiceJobWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOcrJobGroupDocumentInput(ctx context.Context, obj any) (model.OcrJobGroupDocumentInput, error) {
+	var it model.OcrJobGroupDocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"documentURL", "documentName", "jobNumber", "metadata"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "documentURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentURL = data
+		case "documentName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentName = data
+		case "jobNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobNumber = data
+		case "metadata":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metadata = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOcrJobGroupDocumentInput unmarshals raw into the OcrJobGroupDocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOcrJobGroupDocumentInput(ctx context.Context, raw any) (model.OcrJobGroupDocumentInput, error) {
+	var out model.OcrJobGroupDocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OcrJobGroupDocumentInput", raw, &out)
 	return out, err
 }
 
@@ -14435,6 +14823,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "suspendOcrJobGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_suspendOcrJobGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumeOcrJobGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeOcrJobGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelOcrJobGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelOcrJobGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryFailedOcrJobGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryFailedOcrJobGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "uploadDocument":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_uploadDocument(ctx, field)
@@ -15951,7 +16367,7 @@ func (ec *executionContext) unmarshalNCreateOcrInvoiceJobInput2githubᚗcomᚋoc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateOcrJobGroupInput2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐCreateOcrJobGroupInput(ctx context.Context, v any) (ent.CreateOcrJobGroupInput, error) {
+func (ec *executionContext) unmarshalNCreateOcrJobGroupInput2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐCreateOcrJobGroupInput(ctx context.Context, v any) (model.CreateOcrJobGroupInput, error) {
 	res, err := ec.unmarshalInputCreateOcrJobGroupInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -16222,6 +16638,11 @@ func (ec *executionContext) marshalNOcrJobGroupConnection2ᚖgithubᚗcomᚋocri
 		return graphql.Null
 	}
 	return ec._OcrJobGroupConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOcrJobGroupDocumentInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐOcrJobGroupDocumentInput(ctx context.Context, v any) (*model.OcrJobGroupDocumentInput, error) {
+	res, err := ec.unmarshalInputOcrJobGroupDocumentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNOcrJobGroupOrder2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrJobGroupOrder(ctx context.Context, v any) (*ent.OcrJobGroupOrder, error) {
@@ -17074,6 +17495,23 @@ func (ec *executionContext) marshalOOcrJobGroup2ᚖgithubᚗcomᚋocrinvoiceᚋo
 		return graphql.Null
 	}
 	return ec._OcrJobGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOcrJobGroupDocumentInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐOcrJobGroupDocumentInputᚄ(ctx context.Context, v any) ([]*model.OcrJobGroupDocumentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.OcrJobGroupDocumentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOcrJobGroupDocumentInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐOcrJobGroupDocumentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOOcrJobGroupEdge2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrJobGroupEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.OcrJobGroupEdge) graphql.Marshaler {

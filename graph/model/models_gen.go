@@ -12,6 +12,17 @@ type FieldScore struct {
 	Value float64 `json:"value"`
 }
 
+// One document of a batch: it becomes one job of the group.
+type OcrJobGroupDocumentInput struct {
+	// An absolute http(s) URL, or the documentURL of uploadDocument (upload://...).
+	DocumentURL string `json:"documentURL"`
+	// Its extension gives the document type (else the URL's).
+	DocumentName string `json:"documentName"`
+	// Unique; generated as <group id>-<index+1> when omitted.
+	JobNumber *string        `json:"jobNumber,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+}
+
 // Live streams, over WebSocket (graphql-transport-ws or the legacy graphql-ws subprotocol)
 // or Server-Sent Events (POST /graphql with Accept: text/event-stream). Progress is carried
 // by Redis pub/sub from every worker to every API process: a slow client may miss

@@ -10,7 +10,7 @@ import (
 const (
 	GroupPhasePending   = "Pending"
 	GroupPhaseRunning   = "Running"
-	GroupPhaseSucceeded = "Succeeded"
+	GroupPhaseComplete  = "Complete"
 	GroupPhaseFailed    = "Failed"
 	GroupPhaseSuspended = "Suspended"
 )

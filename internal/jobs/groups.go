@@ -11,6 +11,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/ids"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
 
@@ -23,6 +24,9 @@ type GroupInput struct {
 	Spec        invoice.GroupSpec
 	CreatedBy   string
 	CallbackURL string
+	// Documents, for CreateGroup only: one created job each, in this order (at most
+	// MaxGroupDocuments). The runner releases them under spec.parallelism.
+	Documents []GroupDocument
 }
 
 func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
@@ -64,27 +68,52 @@ func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
 	return fe.err("group")
 }
 
-// CreateGroup validates and stores a group with status phase Pending.
-// Errors: Invalid.
+// CreateGroup validates and stores a group with status phase Pending and, in the same
+// transaction, one job per document of in.Documents: status created, the group's
+// template (the built-in one when spec.template is empty) and priority (medium when
+// empty), jobNumber generated as "<group id>-<index+1>" when absent. The jobs are not
+// enqueued here: the runner releases them under spec.parallelism.
+// Errors: Invalid (naming fields, documents[i].field for a document), Conflict
+// (documents[i].jobNumber repeated or taken), TooLarge (over MaxGroupDocuments). On
+// error nothing is stored.
 func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGroup, error) {
+	if len(in.Documents) > MaxGroupDocuments {
+		return nil, apperr.TooLarge(fmt.Sprintf("a group may be created with at most %d documents (got %d)", MaxGroupDocuments, len(in.Documents)))
+	}
 	if err := s.validateGroup(ctx, &in); err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	g, err := s.db(ctx).OcrJobGroup.Create().
-		SetName(in.Name).
-		SetDescription(in.Description).
-		SetSpec(in.Spec).
-		SetStatus(invoice.GroupStatus{Phase: invoice.GroupPhasePending}).
-		SetCreatedBy(in.CreatedBy).
-		SetCallbackURL(in.CallbackURL).
-		SetCreatedAt(now).
-		SetUpdatedAt(now).
-		Save(ctx)
+	id := ids.New()
+	docs, err := validateDocuments(id, in.Documents)
 	if err != nil {
-		return nil, mapDBError("create group", err)
+		return nil, err
 	}
-	return g, nil
+	var g *ent.OcrJobGroup
+	err = s.inTx(ctx, func(db *ent.Client) error {
+		now := s.clock()
+		var err error
+		g, err = db.OcrJobGroup.Create().
+			SetID(id).
+			SetName(in.Name).
+			SetDescription(in.Description).
+			SetSpec(in.Spec).
+			SetStatus(initialGroupStatus(len(docs))).
+			SetCreatedBy(in.CreatedBy).
+			SetCallbackURL(in.CallbackURL).
+			SetCreatedAt(now).
+			SetUpdatedAt(now).
+			Save(ctx)
+		if err != nil {
+			return mapDBError("create group", err)
+		}
+		return s.createGroupJobs(ctx, db, g, docs, in.CreatedBy)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notifyGroup(ctx, id)
+	// Read back outside the committed transaction, so that edges (jobs) can be loaded.
+	return s.GetGroup(ctx, id)
 }
 
 // UpdateGroup replaces the client-writable fields of a group (PUT semantics); its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -19,20 +20,26 @@ import (
 // those statuses; created jobs count in total only. Progress is the percentage of
 // finished jobs. Phase, first match wins:
 //   - Failed when more jobs failed than spec.backoffLimit allows;
-//   - Succeeded when the group has jobs and all of them finished;
+//   - Complete when the group has jobs and all of them finished;
 //   - Suspended when spec.suspend is set;
 //   - Running when a job has started or finished;
 //   - Pending otherwise (no job, or none started).
 //
 // startTime is the earliest startedAt of the group's jobs; completionTime the latest
-// completedAt, set once the phase is Succeeded or Failed. Errors: Invalid, NotFound.
+// completedAt, set once the phase is Complete or Failed. Errors: Invalid, NotFound.
 func (s *Service) GroupStatusFromJobs(ctx context.Context, id string) (invoice.GroupStatus, error) {
 	g, err := s.GetGroup(ctx, id)
 	if err != nil {
 		return invoice.GroupStatus{}, err
 	}
+	return s.GroupStatusOf(ctx, g)
+}
+
+// GroupStatusOf is GroupStatusFromJobs for a group already loaded: one query over its
+// jobs. Errors: Internal.
+func (s *Service) GroupStatusOf(ctx context.Context, g *ent.OcrJobGroup) (invoice.GroupStatus, error) {
 	rows, err := s.db(ctx).OcrInvoiceJob.Query().
-		Where(ocrinvoicejob.GroupID(id)).
+		Where(ocrinvoicejob.GroupID(g.ID)).
 		Select(ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldStartedAt, ocrinvoicejob.FieldCompletedAt).
 		All(ctx)
 	if err != nil {
@@ -79,7 +86,7 @@ func (s *Service) GroupStatusFromJobs(ctx context.Context, id string) (invoice.G
 	case st.Failed > g.Spec.BackoffLimit:
 		st.Phase = invoice.GroupPhaseFailed
 	case st.Total > 0 && finished == st.Total:
-		st.Phase = invoice.GroupPhaseSucceeded
+		st.Phase = invoice.GroupPhaseComplete
 	case g.Spec.Suspend:
 		st.Phase = invoice.GroupPhaseSuspended
 	case started || finished > 0:
@@ -87,7 +94,7 @@ func (s *Service) GroupStatusFromJobs(ctx context.Context, id string) (invoice.G
 	default:
 		st.Phase = invoice.GroupPhasePending
 	}
-	if st.Phase == invoice.GroupPhaseSucceeded || st.Phase == invoice.GroupPhaseFailed {
+	if st.Phase == invoice.GroupPhaseComplete || st.Phase == invoice.GroupPhaseFailed {
 		st.CompletionTime = end
 	}
 	return st, nil

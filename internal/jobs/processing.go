@@ -255,10 +255,13 @@ func IsNotProcessing(err error) bool {
 // updated since before, or processing and not updated since processingBefore (a
 // running task writes progress, so a processing job that stays silent that long has
 // lost its worker). Whether their task really is missing is for the caller to check.
+// Created jobs of a group are not listed: the group's reconciler releases them under
+// its parallelism; its queued and processing jobs are, as they were released already.
 func (s *Service) JobsExpectingTasks(ctx context.Context, before, processingBefore time.Time, limit int) ([]*ent.OcrInvoiceJob, error) {
 	js, err := s.client.OcrInvoiceJob.Query().
 		Where(ocrinvoicejob.Or(
-			ocrinvoicejob.And(ocrinvoicejob.StatusIn(ocrinvoicejob.StatusCreated, ocrinvoicejob.StatusQueued), ocrinvoicejob.UpdatedAtLT(before)),
+			ocrinvoicejob.And(ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated), ocrinvoicejob.GroupIDIsNil(), ocrinvoicejob.UpdatedAtLT(before)),
+			ocrinvoicejob.And(ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusQueued), ocrinvoicejob.UpdatedAtLT(before)),
 			ocrinvoicejob.And(ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusProcessing), ocrinvoicejob.UpdatedAtLT(processingBefore)),
 		)).
 		Order(ent.Asc(ocrinvoicejob.FieldUpdatedAt), ent.Asc(ocrinvoicejob.FieldID)).

@@ -225,8 +225,8 @@ func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob)
 				}
 				ev = e
 			}
-			if !changes.changed(ev) {
-				continue
+			if ev.JobID == "" || !changes.changed(ev) {
+				continue // a group event (progress.StatusGroupChanged), or no news
 			}
 			q := w.svc.Client().OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(ev.JobID))
 			if where != nil {
@@ -307,7 +307,8 @@ func (w *Watcher) Group(ctx context.Context, id string) (<-chan *invoice.GroupSt
 				if !ok {
 					return
 				}
-				if ev.GroupID != id || !changes.changed(ev) {
+				// A group event (no JobID) always counts: the group itself changed.
+				if ev.GroupID != id || (ev.JobID != "" && !changes.changed(ev)) {
 					continue
 				}
 			case <-tick.C:

@@ -286,8 +286,8 @@ func TestGroupStatusStream(t *testing.T) {
 	if _, err := e.svc.CancelJob(ctx, j2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if st := next(t, sts); st.Phase != invoice.GroupPhaseSucceeded || st.Cancelled != 1 || st.Progress != 100 || st.CompletionTime == nil {
-		t.Fatalf("status %+v, want Succeeded at 100%% with a completion time", st)
+	if st := next(t, sts); st.Phase != invoice.GroupPhaseComplete || st.Cancelled != 1 || st.Progress != 100 || st.CompletionTime == nil {
+		t.Fatalf("status %+v, want Complete at 100%% with a completion time", st)
 	}
 	if _, err := e.watch.Group(ctx, "0123456789abcdef01234567"); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Errorf("unknown group: %v, want NotFound", err)

@@ -147,8 +147,10 @@ func (h *Hub) receive(channel string, msgs <-chan any) {
 func (h *Hub) dispatch(ev Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for s := range h.subs[ev.JobID] {
-		s.push(ev)
+	if ev.JobID != "" {
+		for s := range h.subs[ev.JobID] {
+			s.push(ev)
+		}
 	}
 	for s := range h.subs[""] {
 		s.push(ev)

@@ -41,6 +41,12 @@ const (
 	StatusCancelled = "cancelled"
 )
 
+// StatusGroupChanged is the status of a group event: an Event with GroupID set and no
+// JobID, published when a group changes in a way no job event shows (created,
+// suspended, resumed, cancelled, retried), so that the runner reconciles it. Consumers of
+// job events skip events without a JobID.
+const StatusGroupChanged = "group-changed"
+
 // Event is one change of a job: its status, its progress, and a human message (the
 // failure reason of a failed job, for example).
 type Event struct {

@@ -21,6 +21,11 @@ const maxBodyBytes = 1 << 20
 // application/json (or a +json type): 415 otherwise. Over maxBodyBytes: 413. Empty, malformed,
 // or not an object: 400.
 func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
+	return readObjectMax(w, r, maxBodyBytes)
+}
+
+// readObjectMax is readObject with another body limit.
+func readObjectMax(w http.ResponseWriter, r *http.Request, limit int64) (map[string]json.RawMessage, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -29,11 +34,11 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 		}
 		return nil, apperr.UnsupportedMediaType(fmt.Sprintf("the body must be JSON: send Content-Type: application/json (got %s)", ct))
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, apperr.TooLarge(fmt.Sprintf("the request body is over the limit of %d bytes", maxBodyBytes))
+			return nil, apperr.TooLarge(fmt.Sprintf("the request body is over the limit of %d bytes", limit))
 		}
 		return nil, apperr.Invalid(fmt.Sprintf("read the request body: %v", err))
 	}

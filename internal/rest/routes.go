@@ -45,6 +45,10 @@ var routes = []route{
 	{"POST", "/api/v1/ocr-job-groups", (*api).createGroup},
 	{"GET", "/api/v1/ocr-job-groups/{id}", (*api).getGroup},
 	{"PUT", "/api/v1/ocr-job-groups/{id}", (*api).updateGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/suspend", suspendGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/resume", resumeGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/cancel", cancelGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/retry-failed", retryFailedGroup},
 
 	{"GET", "/openapi.json", func(_ *api, w http.ResponseWriter, r *http.Request) { serveOpenAPI(w, r) }},
 }

@@ -262,6 +262,19 @@ func (s *Store) Open(key string) (*os.File, error) {
 	return f, nil
 }
 
+// Remove deletes the upload named key; a key with nothing stored is no error. Errors:
+// ErrInvalidKey (apperr Invalid), or the file system's.
+func (s *Store) Remove(key string) error {
+	p, err := s.Path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove upload %s: %w", key, err)
+	}
+	return nil
+}
+
 // Path returns the file path of key in the store, whether or not it exists. A key that is
 // not 64 lowercase hex characters is ErrInvalidKey (apperr Invalid): no key can name a
 // path outside the directory.
