@@ -187,12 +187,26 @@ const (
 	smallText  = 20.0
 	targetText = 34.0
 	maxUpscale = 4
+	// Pages whose text lines (textLineHeight) are above largeLine pixels are shrunk so
+	// that they are about targetLine high, by at most minDownscale.
+	largeLine    = 26.0
+	targetLine   = 22.0
+	minDownscale = 0.7
 )
 
 // readImage OCRs one page image: recognise; if the result looks like a sideways or
 // upside-down page, detect the orientation, turn the page and keep the better
 // reading; if the text is small, upscale and keep the better reading.
 func (s *slot) readImage(img *image.Gray, opts Options, dpi int) (*ocrResult, int, error) {
+	// Text far larger than Tesseract needs costs time (layout analysis and
+	// binarisation grow with the pixels) without reading better: shrink the page so
+	// that its lines are about targetLine pixels high.
+	if lh := textLineHeight(img); lh > largeLine {
+		f := max(targetLine/lh, minDownscale)
+		img = downscaleGray(img, f)
+		dpi = max(1, int(float64(dpi)*f+0.5))
+		s.log.Debug("OCR page shrunk", slog.Float64("line_height", lh), slog.Float64("factor", f))
+	}
 	res, err := s.recognize(img, opts, dpi)
 	if err != nil {
 		return nil, 0, err

@@ -11,6 +11,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"slices"
 	"strconv"
 
 	"golang.org/x/image/bmp"
@@ -478,6 +479,75 @@ func upscaleGray(img *image.Gray, factor int) *image.Gray {
 			top := float64(r0[x0])*(1-fx) + float64(r0[x1])*fx
 			bot := float64(r1[x0])*(1-fx) + float64(r1[x1])*fx
 			orow[x] = uint8(top*(1-fy) + bot*fy + 0.5)
+		}
+	}
+	return out
+}
+
+// textLineHeight estimates the typical height in pixels of the text lines of a page
+// image without recognising anything: the page is cut into vertical strips (so that
+// lines of neighbouring columns do not merge), and in each strip the runs of rows that
+// hold dark pixels are measured; the median run over the page is returned, 0 when the
+// page shows too few lines to tell.
+func textLineHeight(img *image.Gray) float64 {
+	const strips = 8
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w < strips*8 || h < 64 {
+		return 0
+	}
+	sw := w / strips
+	minInk := max(2, sw/200)
+	var runs []int
+	for s := 0; s < strips; s++ {
+		x0 := b.Min.X + s*sw
+		run := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			row := img.Pix[img.PixOffset(x0, y):]
+			dark := 0
+			for x := 0; x < sw; x++ {
+				if row[x] < 128 {
+					dark++
+				}
+			}
+			if dark >= minInk {
+				run++
+				continue
+			}
+			if run >= 4 && run <= h/8 {
+				runs = append(runs, run)
+			}
+			run = 0
+		}
+	}
+	if len(runs) < 20 {
+		return 0
+	}
+	slices.Sort(runs)
+	return float64(runs[len(runs)/2])
+}
+
+// downscaleGray shrinks img by factor f (0 < f < 1) averaging the source pixels each
+// destination pixel covers (so thin strokes fade rather than vanish).
+func downscaleGray(img *image.Gray, f float64) *image.Gray {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	dw, dh := max(1, int(float64(w)*f)), max(1, int(float64(h)*f))
+	out := image.NewGray(image.Rect(0, 0, dw, dh))
+	sx, sy := float64(w)/float64(dw), float64(h)/float64(dh)
+	for y := 0; y < dh; y++ {
+		y0, y1 := int(float64(y)*sy), min(h, max(int(float64(y)*sy)+1, int(float64(y+1)*sy)))
+		for x := 0; x < dw; x++ {
+			x0, x1 := int(float64(x)*sx), min(w, max(int(float64(x)*sx)+1, int(float64(x+1)*sx)))
+			sum, n := 0, 0
+			for yy := y0; yy < y1; yy++ {
+				row := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+yy):]
+				for xx := x0; xx < x1; xx++ {
+					sum += int(row[xx])
+					n++
+				}
+			}
+			out.Pix[y*out.Stride+x] = uint8((sum + n/2) / n)
 		}
 	}
 	return out

@@ -196,3 +196,56 @@ func FuzzImageHeaders(f *testing.F) {
 		}
 	})
 }
+
+// TestTextLineHeight: the estimate follows the rendered text size (11 pt at 150, 300 and
+// 600 DPI), and a page without enough lines gives 0.
+func TestTextLineHeight(t *testing.T) {
+	lines := []string{}
+	for i := 0; i < 30; i++ {
+		lines = append(lines, "Invoice line with several words   12.50   3   37.50")
+	}
+	prev := 0.0
+	for _, dpi := range []int{150, 300, 600} {
+		lh := textLineHeight(renderText(lines, dpi))
+		// 11 pt text: letters with ascenders and descenders are about 0.9 em high.
+		want := 11 * 0.9 * float64(dpi) / 72
+		if lh < 0.6*want || lh > 1.4*want || lh <= prev {
+			t.Errorf("%d DPI: line height %.0f px, want about %.0f and above the previous %.0f", dpi, lh, want, prev)
+		}
+		prev = lh
+	}
+	if lh := textLineHeight(renderText([]string{"one line"}, 300)); lh != 0 {
+		t.Errorf("single line page: %.0f, want 0", lh)
+	}
+	if lh := textLineHeight(image.NewGray(image.Rect(0, 0, 10, 10))); lh != 0 {
+		t.Errorf("tiny image: %.0f, want 0", lh)
+	}
+}
+
+// TestDownscaleGray: sizes follow the factor and area averaging keeps mean brightness.
+func TestDownscaleGray(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 101, 60))
+	for y := 0; y < 60; y++ {
+		for x := 0; x < 101; x++ {
+			if (x/2+y/2)%2 == 0 {
+				img.Pix[y*img.Stride+x] = 255
+			}
+		}
+	}
+	mean := func(g *image.Gray) float64 {
+		sum := 0
+		for _, p := range g.Pix {
+			sum += int(p)
+		}
+		return float64(sum) / float64(len(g.Pix))
+	}
+	for _, f := range []float64{0.9, 0.75, 0.5, 0.33} {
+		out := downscaleGray(img, f)
+		if b := out.Bounds(); b.Dx() != int(101*f) || b.Dy() != int(60*f) {
+			t.Errorf("factor %v: %v", f, b)
+		}
+		if d := mean(out) - mean(img); d > 20 || d < -20 {
+			t.Errorf("factor %v: mean brightness %.0f, source %.0f", f, mean(out), mean(img))
+		}
+	}
+}
