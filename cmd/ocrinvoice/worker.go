@@ -103,6 +103,7 @@ type queueWorker struct {
 	logger       *slog.Logger
 	stopSweep    context.CancelFunc
 	sweepDone    chan struct{}
+	stopRunner   func()
 }
 
 // startWorker builds the task handler and starts an asynq server on the queues of
@@ -148,6 +149,11 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 		return nil, fmt.Errorf("start queue worker: %w", err)
 	}
 	w := &queueWorker{srv: srv, closeHandler: closeHandler, logger: logger, stopSweep: func() {}, sweepDone: make(chan struct{})}
+	if w.stopRunner, err = startBatchRunner(ctx, d); err != nil {
+		srv.Shutdown()
+		_ = closeHandler()
+		return nil, err
+	}
 	if d.cfg.RequeueInterval > 0 {
 		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		w.stopSweep = cancel
@@ -166,11 +172,13 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 	return w, nil
 }
 
-// stop shuts the worker down in order: stop fetching tasks, wait up to ShutdownTimeout for
+// stop shuts the worker down in order: stop the batch runner (releasing its lease) and
+// the requeue sweep, stop fetching tasks, wait up to ShutdownTimeout for
 // running ones (asynq hands unfinished tasks back to the queue), then release the handler's
 // resources (the OCR engines).
 func (w *queueWorker) stop() error {
 	w.logger.Info("Worker shutting down")
+	w.stopRunner()
 	w.stopSweep()
 	<-w.sweepDone
 	w.srv.Shutdown()

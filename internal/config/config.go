@@ -82,6 +82,13 @@ type Config struct {
 	// (Redis restarted empty) and enqueues them again; 0 turns the sweep off.
 	RequeueInterval time.Duration
 
+	// Runner runs the batch runner (the group reconcilers) in this worker, while it holds
+	// the runner lease in Redis: one replica at a time reconciles.
+	Runner bool
+	// RunnerResync is how often the runner reconciles every unfinished group even without
+	// events.
+	RunnerResync time.Duration
+
 	// ShutdownTimeout bounds the graceful shutdown: draining HTTP requests and letting
 	// running tasks finish before they are handed back to the queue.
 	ShutdownTimeout time.Duration
@@ -391,6 +398,30 @@ func Settings() []Setting {
 					return errors.New("want 0 or a duration of at least 100ms such as 30s")
 				}
 				c.RequeueInterval = d
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_RUNNER", Flag: "runner", Default: "true", Bool: true, Commands: []string{CmdWorker, CmdAll},
+			Usage: "run the batch runner (group parallelism, backoff limits, deadlines, TTLs) while this process holds the runner lease in Redis; one replica runs it at a time",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return errors.New("want true or false")
+				}
+				c.Runner = b
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_RUNNER_RESYNC", Flag: "runner-resync", Default: "30s", Commands: []string{CmdWorker, CmdAll},
+			Usage: "how often the batch runner reconciles every unfinished group even without events",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 100*time.Millisecond {
+					return errors.New("want a duration of at least 100ms such as 30s")
+				}
+				c.RunnerResync = d
 				return nil
 			},
 		},

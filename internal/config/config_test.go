@@ -43,6 +43,8 @@ func TestLoadDefaults(t *testing.T) {
 		UploadMaxBytes:         50 << 20,
 		WebhookRetryDelay:      10 * time.Second,
 		RequeueInterval:        30 * time.Second,
+		Runner:                 true,
+		RunnerResync:           30 * time.Second,
 		ShutdownTimeout:        25 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -133,7 +133,7 @@ func (h *Hub) receive(channel string, msgs <-chan any) {
 				slog.String("channel", channel))
 		case *redis.Message:
 			var ev Event
-			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil || ev.JobID == "" {
+			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil || (ev.JobID == "" && ev.GroupID == "") {
 				h.log.Warn("Ignoring a malformed progress event", slog.String("channel", m.Channel), slog.Any("error", err))
 				continue
 			}

@@ -112,7 +112,8 @@ func NewPublisher(c redis.UniversalClient, opts PublisherOptions) *Publisher {
 	return p
 }
 
-// Publish sends ev to its job's channel and to the firehose channel, in one round trip
+// Publish sends ev to its job's channel (a group event has none) and to the firehose
+// channel, in one round trip
 // bounded by the publisher's timeout (and by ctx). It sets ev.At to the current time when
 // zero. The error is for the caller to log: a lost event is not a failed job.
 // On a nil Publisher it does nothing and returns nil.
@@ -120,7 +121,7 @@ func (p *Publisher) Publish(ctx context.Context, ev Event) error {
 	if p == nil {
 		return nil
 	}
-	if ev.JobID == "" {
+	if ev.JobID == "" && ev.GroupID == "" {
 		return errors.New("publish progress event: no job id")
 	}
 	if ev.At.IsZero() {
@@ -134,7 +135,9 @@ func (p *Publisher) Publish(ctx context.Context, ev Event) error {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	_, err = p.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.Publish(ctx, JobChannel(p.prefix, ev.JobID), b)
+		if ev.JobID != "" { // a group event goes to the firehose only
+			pipe.Publish(ctx, JobChannel(p.prefix, ev.JobID), b)
+		}
 		pipe.Publish(ctx, p.firehose, b)
 		return nil
 	})

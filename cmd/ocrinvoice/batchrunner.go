@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+	"github.com/ocrinvoice/ocrinvoice/internal/runner"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
+)
+
+// startBatchRunner runs the group reconcilers while this process holds the runner lease
+// in the queue's Redis (one replica at a time), triggered by the progress events of
+// every job and group (a Hub of its own) and a periodic resync. The returned stop ends
+// the runner, waits for reconciles in progress, releases the lease, then closes the Hub.
+func startBatchRunner(ctx context.Context, d *deps) (stop func(), err error) {
+	if !d.cfg.Runner {
+		d.logger.Info("Batch runner off (--runner=false)")
+		return func() {}, nil
+	}
+	store, err := uploads.New(d.cfg.UploadDir())
+	if err != nil {
+		return nil, fmt.Errorf("open upload store for the batch runner: %w", err)
+	}
+	logger := d.logger.With(slog.String("component", "runner"))
+	hub := progress.NewHub(d.redis, progress.HubOptions{Logger: logger})
+	r := &runner.Runner{
+		Reconciler: &runner.GroupReconciler{Jobs: d.svc, Uploads: store, Logger: logger},
+		Jobs:       d.svc,
+		Events:     hub,
+		Resync:     d.cfg.RunnerResync,
+		Logger:     logger,
+	}
+	lease := &runner.Lease{Redis: d.redis, Logger: logger}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lease.Run(rctx, r.Run)
+	}()
+	return func() {
+		cancel()
+		<-done
+		_ = hub.Close()
+	}, nil
+}
