@@ -32,7 +32,7 @@ func startBatchRunner(ctx context.Context, d *deps) (stop func(), err error) {
 		Resync:     d.cfg.RunnerResync,
 		Logger:     logger,
 	}
-	lease := &runner.Lease{Redis: d.redis, Logger: logger}
+	lease := &runner.Lease{Redis: d.redis, TTL: d.cfg.RunnerLease, Logger: logger}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {

@@ -88,6 +88,9 @@ type Config struct {
 	// RunnerResync is how often the runner reconciles every unfinished group even without
 	// events.
 	RunnerResync time.Duration
+	// RunnerLease is the expiry of the runner lease: how long the replicas may go without
+	// an active runner when its holder dies without releasing it.
+	RunnerLease time.Duration
 
 	// ShutdownTimeout bounds the graceful shutdown: draining HTTP requests and letting
 	// running tasks finish before they are handed back to the queue.
@@ -422,6 +425,18 @@ func Settings() []Setting {
 					return errors.New("want a duration of at least 100ms such as 30s")
 				}
 				c.RunnerResync = d
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_RUNNER_LEASE", Flag: "runner-lease", Default: "15s", Commands: []string{CmdWorker, CmdAll},
+			Usage: "expiry of the batch runner's lease in Redis (renewed every third of it): how long replicas may go without a runner when its holder dies",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 300*time.Millisecond {
+					return errors.New("want a duration of at least 300ms such as 15s")
+				}
+				c.RunnerLease = d
 				return nil
 			},
 		},

@@ -45,6 +45,7 @@ func TestLoadDefaults(t *testing.T) {
 		RequeueInterval:        30 * time.Second,
 		Runner:                 true,
 		RunnerResync:           30 * time.Second,
+		RunnerLease:            15 * time.Second,
 		ShutdownTimeout:        25 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {

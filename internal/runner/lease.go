@@ -55,7 +55,8 @@ func (l *Lease) defaults() {
 	}
 }
 
-// Run tries to take the lease every TTL/3 until ctx ends. While it holds the lease it
+// Run tries to take the lease every TTL/3 (or at the moment another holder's lease
+// expires, when that is sooner) until ctx ends. While it holds the lease it
 // runs fn with a context that ends when ctx ends or the lease is lost (a renewal that
 // finds it gone or another's, or no renewal succeeding before the expiry); fn must
 // return then. When ctx ends, Run waits for fn and releases the lease if it is still
@@ -70,13 +71,20 @@ func (l *Lease) Run(ctx context.Context, fn func(ctx context.Context)) {
 		if err != nil && ctx.Err() == nil {
 			l.Logger.Warn("Could not try the runner lease", slog.Any("error", err))
 		}
+		wait := every
 		if ok {
 			l.hold(ctx, fn, t)
+		} else if err == nil {
+			// Held by another: try again as soon as it would expire, so that a dead
+			// holder is replaced right at its expiry rather than up to TTL/3 later.
+			if left, perr := l.Redis.PTTL(ctx, l.Key).Result(); perr == nil && left >= 0 && left < every {
+				wait = left + 5*time.Millisecond
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }
