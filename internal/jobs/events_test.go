@@ -61,6 +61,10 @@ func TestAPIStatusChangesArePublished(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Creating the group announces it (for the batch runner): a group event first.
+		if e := nextEvent(t, events); e.JobID != "" || e.GroupID != g.ID || e.Status != progress.StatusGroupChanged {
+			t.Errorf("group create event %+v, want %s for group %s", e, progress.StatusGroupChanged, g.ID)
+		}
 		in.Group = g.ID
 		j, err := s.CreateJob(ctx, in)
 		if err != nil {
