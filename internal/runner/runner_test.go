@@ -72,18 +72,24 @@ func (s *slowReconciler) count(id string) int {
 // TestRunnerCoalesces: triggers while a group is being reconciled run it once more
 // afterwards, never twice at once; triggers of other groups run beside it.
 func TestRunnerCoalesces(t *testing.T) {
-	rec := &slowReconciler{calls: map[string]int{}, running: map[string]int{}, hold: 200 * time.Millisecond, started: make(chan string, 1)}
 	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		// started is large enough that no start is dropped (Reconcile sends without blocking).
+		rec := &slowReconciler{calls: map[string]int{}, running: map[string]int{}, hold: 200 * time.Millisecond, started: make(chan string, 1024)}
 		r := &runner.Runner{Reconciler: rec, Jobs: jobs.NewService(c, nil, jobs.Options{Logger: quiet}), Resync: time.Hour, Workers: 3, Logger: quiet}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); r.Run(ctx) }()
 		defer func() { cancel(); <-done }()
 		waitFor(t, "the runner", time.Second, func() bool { r.Trigger("warmup"); return rec.count("warmup") > 0 })
-		<-rec.started
 		r.Trigger("a")
-		if id := <-rec.started; id != "a" {
-			t.Fatalf("started %s", id)
+		// Wait until a has started (warm-up reconciles may still start meanwhile).
+		for started := false; !started; {
+			select {
+			case id := <-rec.started:
+				started = id == "a"
+			case <-time.After(5 * time.Second):
+				t.Fatal("the reconcile of a did not start")
+			}
 		}
 		for range 50 {
 			r.Trigger("a") // during the reconcile of a: one more afterwards
