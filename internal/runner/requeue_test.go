@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +124,75 @@ func TestRequeuerRestoresLostTasks(t *testing.T) {
 		sweep(2) // created (now queued) and processing; not the cancelled one
 		if has(queued.ID) {
 			t.Fatal("a cancelled job was re-enqueued")
+		}
+	})
+}
+
+// TestRequeuerWorkerLost: a processing job whose task is gone (its worker died with it)
+// is counted as a failed attempt and re-enqueued, tasks.MaxRetry times; the next time
+// it fails for good. A processing job whose task still exists is left alone.
+func TestRequeuerWorkerLost(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		ctx := context.Background()
+		srv := redistest.Start(t)
+		q := tasks.NewClient(asynq.RedisClientOpt{Addr: srv.Addr})
+		t.Cleanup(func() { _ = q.Close() })
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		t.Cleanup(func() { _ = rdb.Close() })
+		clock := time.Now().UTC()
+		now := func() time.Time { return clock }
+		s := jobs.NewService(c, q, jobs.Options{Logger: quiet, Now: now})
+		if err := s.EnsureBuiltins(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r := &runner.Requeuer{Jobs: s, Tasks: q, Interval: time.Minute, ProcessingGrace: 20 * time.Minute, Now: now, Logger: quiet}
+		lost, err := s.CreateJob(ctx, input("L-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		alive, err := s.CreateJob(ctx, input("L-2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartProcessing(ctx, alive.ID); err != nil {
+			t.Fatal(err)
+		}
+		for attempt := 1; attempt <= tasks.MaxRetry+1; attempt++ {
+			// A worker takes the job, then dies with its task.
+			if _, err := s.StartProcessing(ctx, lost.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.DeleteJobTask(ctx, lost.ID, string(lost.Priority)); err != nil {
+				t.Fatal(err)
+			}
+			clock = clock.Add(30 * time.Minute)
+			n, err := r.Sweep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, err := s.GetJob(ctx, lost.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			has, err := q.HasJobTask(ctx, lost.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Count(j.ErrorLog, "worker lost")
+			if attempt <= tasks.MaxRetry {
+				if n != 1 || j.Status != ocrinvoicejob.StatusQueued || j.RetryCount != attempt || !has || lines != attempt {
+					t.Fatalf("attempt %d: re-enqueued %d, job %s retryCount %d task %v errorLog %q", attempt, n, j.Status, j.RetryCount, has, j.ErrorLog)
+				}
+				continue
+			}
+			if n != 0 || j.Status != ocrinvoicejob.StatusFailed || j.RetryCount != tasks.MaxRetry || has ||
+				!strings.HasSuffix(j.ErrorLog, "worker lost; retries exhausted") || j.CompletedAt == nil {
+				t.Fatalf("last attempt: re-enqueued %d, job %s retryCount %d task %v errorLog %q", n, j.Status, j.RetryCount, has, j.ErrorLog)
+			}
+		}
+		// The job whose task exists (its worker is alive) was never touched.
+		if j, _ := s.GetJob(ctx, alive.ID); j.Status != ocrinvoicejob.StatusProcessing || j.RetryCount != 0 || j.ErrorLog != "" {
+			t.Fatalf("live job: %s retryCount %d errorLog %q", j.Status, j.RetryCount, j.ErrorLog)
 		}
 	})
 }
