@@ -38,7 +38,7 @@ func runAll(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	// One part failing stops the other.
 	g, gctx := errgroup.WithContext(ctx)
-	w, err := startWorker(gctx, d)
+	w, err := startWorker(gctx, d, srv.Registry())
 	if err != nil {
 		_ = srv.Close()
 		return err

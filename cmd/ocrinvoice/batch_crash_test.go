@@ -258,3 +258,64 @@ func TestRunnerLeaseHandOver(t *testing.T) {
 	}
 	t.Logf("group complete %v after the kill; document fetches %v", time.Since(killed).Round(time.Millisecond), docs.counts())
 }
+
+// TestWorkerRunnerMetrics: a worker with a probe listener (OCRINVOICE_HEALTH_ADDR)
+// serves the batch runner's metrics on /metrics: reconcile counts by result and their
+// durations, groups by phase and the queue depth per priority, refreshed at each resync.
+func TestWorkerRunnerMetrics(t *testing.T) {
+	t.Parallel()
+	rs := startRedisOnPort(t, 0)
+	docs := newSlowDocs(t, 0)
+	dataDir := t.TempDir()
+	env := map[string]string{
+		"REDIS_URL":                    rs.url(),
+		"DATABASE_URL":                 "sqlite:" + filepath.Join(dataDir, "jobs.db"),
+		"OCRINVOICE_DATA_DIR":          dataDir,
+		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8",
+		"OCRINVOICE_RUNNER_RESYNC":     "200ms",
+	}
+	api := start(t, testEnv(t, env), "serve")
+	env["OCRINVOICE_HEALTH_ADDR"] = "127.0.0.1:0"
+	w := start(t, testEnv(t, env), "worker")
+	id := api.createBatch(t, map[string]any{"name": "metrics", "spec": map[string]any{"parallelism": 1}, "documents": docs.documents(2)})
+	if st := api.waitGroupFinished(t, id, 60*time.Second, nil); st["phase"] != "Complete" {
+		t.Fatalf("group %v", st)
+	}
+	want := []string{
+		`ocrinvoice_runner_groups{phase="Complete"} 1`,
+		`ocrinvoice_runner_groups{phase="Running"} 0`,
+		`ocrinvoice_runner_queue_tasks{queue="medium",state="pending"} 0`,
+		`ocrinvoice_runner_queue_tasks{queue="urgent",state="retry"} 0`,
+		`ocrinvoice_runner_reconciles_total{result="error"} 0`,
+		`ocrinvoice_runner_reconcile_duration_seconds_count `,
+	}
+	var page string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, b := w.request(t, "GET", "/metrics", "")
+		if code != 200 {
+			t.Fatalf("GET /metrics: %d %s", code, b)
+		}
+		page = string(b)
+		missing := ""
+		for _, s := range want {
+			if !strings.Contains(page, s) {
+				missing = s
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics has no %q:\n%s", missing, page)
+		}
+	}
+	var ok float64
+	for _, line := range strings.Split(page, "\n") {
+		if v, found := strings.CutPrefix(line, `ocrinvoice_runner_reconciles_total{result="success"} `); found {
+			_, _ = fmt.Sscan(v, &ok)
+		}
+	}
+	if ok < 3 { // creation, each job's events, the resyncs
+		t.Errorf("%v successful reconciles", ok)
+	}
+}

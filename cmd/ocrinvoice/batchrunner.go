@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/runner"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
@@ -14,7 +16,8 @@ import (
 // in the queue's Redis (one replica at a time), triggered by the progress events of
 // every job and group (a Hub of its own) and a periodic resync. The returned stop ends
 // the runner, waits for reconciles in progress, releases the lease, then closes the Hub.
-func startBatchRunner(ctx context.Context, d *deps) (stop func(), err error) {
+// With reg set, the runner's metrics (runner.Metrics) are registered on it.
+func startBatchRunner(ctx context.Context, d *deps, reg prometheus.Registerer) (stop func(), err error) {
 	if !d.cfg.Runner {
 		d.logger.Info("Batch runner off (--runner=false)")
 		return func() {}, nil
@@ -33,6 +36,15 @@ func startBatchRunner(ctx context.Context, d *deps) (stop func(), err error) {
 		Logger:     logger,
 	}
 	lease := &runner.Lease{Redis: d.redis, TTL: d.cfg.RunnerLease, Logger: logger}
+	if reg != nil {
+		m := runner.NewMetrics(reg, d.queue, logger)
+		r.OnReconcile, r.OnResync = m.Reconciled, m.Resynced
+		lease.OnChange = func(held bool) {
+			if !held {
+				m.Reset()
+			}
+		}
+	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -65,7 +66,11 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		listenHook(ctx)(probes.Addr().String())
 	}
-	w, err := startWorker(ctx, d)
+	var reg prometheus.Registerer
+	if probes != nil {
+		reg = probes.Registry()
+	}
+	w, err := startWorker(ctx, d, reg)
 	if err != nil {
 		if probes != nil {
 			_ = probes.Close()
@@ -108,8 +113,9 @@ type queueWorker struct {
 
 // startWorker builds the task handler and starts an asynq server on the queues of
 // tasks.QueuePriorities (weighted, or strict with --strict-priority), processing
-// cfg.WorkerConcurrency tasks at once. It returns once the server is running.
-func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
+// cfg.WorkerConcurrency tasks at once. It returns once the server is running. The batch
+// runner's metrics go to reg when it is set.
+func startWorker(ctx context.Context, d *deps, reg prometheus.Registerer) (*queueWorker, error) {
 	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt, Progress: d.events})
 	if err != nil {
 		return nil, fmt.Errorf("build task handler: %w", err)
@@ -149,7 +155,7 @@ func startWorker(ctx context.Context, d *deps) (*queueWorker, error) {
 		return nil, fmt.Errorf("start queue worker: %w", err)
 	}
 	w := &queueWorker{srv: srv, closeHandler: closeHandler, logger: logger, stopSweep: func() {}, sweepDone: make(chan struct{})}
-	if w.stopRunner, err = startBatchRunner(ctx, d); err != nil {
+	if w.stopRunner, err = startBatchRunner(ctx, d, reg); err != nil {
 		srv.Shutdown()
 		_ = closeHandler()
 		return nil, err

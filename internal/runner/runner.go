@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -42,6 +43,9 @@ type Runner struct {
 	Logger  *slog.Logger
 	// OnReconcile, when set, is told about every reconcile (for metrics).
 	OnReconcile func(id string, took time.Duration, err error)
+	// OnResync, when set, is given the groups (id, spec and status only) each periodic
+	// resync listed, before they are queued (for metrics). It must not keep them.
+	OnResync func(ctx context.Context, groups []*ent.OcrJobGroup)
 
 	q     *workQueue
 	queue atomic.Pointer[workQueue] // q, for Trigger
@@ -125,6 +129,9 @@ func (r *Runner) resync(ctx context.Context) {
 			r.Logger.Warn("Group resync failed; trying again later", slog.Any("error", err))
 		}
 		return
+	}
+	if r.OnResync != nil {
+		r.OnResync(ctx, gs)
 	}
 	for _, g := range gs {
 		finished := g.Status.Phase == invoice.GroupPhaseComplete || g.Status.Phase == invoice.GroupPhaseFailed

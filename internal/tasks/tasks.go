@@ -265,6 +265,39 @@ func (c *Client) HasJobTask(ctx context.Context, jobID string) (bool, error) {
 	return false, nil
 }
 
+// QueueDepth is how many tasks one queue holds, by state.
+type QueueDepth struct {
+	Pending, Active, Scheduled, Retry int
+}
+
+// QueueDepths returns the depth of every priority queue (urgent, high, medium, low),
+// from asynq's statistics; a queue Redis does not know (nothing enqueued yet, or Redis
+// restarted empty) is reported empty. Errors: Redis's.
+func (c *Client) QueueDepths(ctx context.Context) (map[string]QueueDepth, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	known, err := c.inspector.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("list queues: %w", err)
+	}
+	out := make(map[string]QueueDepth, len(allQueues))
+	for _, q := range allQueues {
+		out[q] = QueueDepth{}
+	}
+	for _, q := range known {
+		if _, ours := out[q]; !ours {
+			continue
+		}
+		info, err := c.inspector.GetQueueInfo(q)
+		if err != nil {
+			return nil, fmt.Errorf("queue %s statistics: %w", q, err)
+		}
+		out[q] = QueueDepth{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry}
+	}
+	return out, nil
+}
+
 // Close closes the connections to Redis.
 func (c *Client) Close() error {
 	errs := []error{c.client.Close(), c.inspector.Close()}
