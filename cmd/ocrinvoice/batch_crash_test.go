@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -185,16 +184,12 @@ func TestRunnerLeaseHandOver(t *testing.T) {
 	rs := startRedisOnPort(t, 0)
 	docs := newSlowDocs(t, 300*time.Millisecond)
 	dataDir := t.TempDir()
-	env := map[string]string{
-		"REDIS_URL":                     rs.url(),
-		"DATABASE_URL":                  "sqlite:" + filepath.Join(dataDir, "jobs.db"),
-		"OCRINVOICE_DATA_DIR":           dataDir,
-		"OCRINVOICE_FETCH_ALLOW_CIDRS":  "127.0.0.0/8",
+	env := stackEnv(rs, dataDir, map[string]string{
 		"OCRINVOICE_WORKER_CONCURRENCY": "2",
 		"OCRINVOICE_RUNNER_RESYNC":      "1s",
 		"OCRINVOICE_REQUEUE_INTERVAL":   "1s",
 		"OCRINVOICE_RUNNER_LEASE":       leaseTTL.String(),
-	}
+	})
 	var childEnv []string
 	for k, v := range env {
 		childEnv = append(childEnv, k+"="+v)
@@ -267,13 +262,7 @@ func TestWorkerRunnerMetrics(t *testing.T) {
 	rs := startRedisOnPort(t, 0)
 	docs := newSlowDocs(t, 0)
 	dataDir := t.TempDir()
-	env := map[string]string{
-		"REDIS_URL":                    rs.url(),
-		"DATABASE_URL":                 "sqlite:" + filepath.Join(dataDir, "jobs.db"),
-		"OCRINVOICE_DATA_DIR":          dataDir,
-		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8",
-		"OCRINVOICE_RUNNER_RESYNC":     "200ms",
-	}
+	env := stackEnv(rs, dataDir, map[string]string{"OCRINVOICE_RUNNER_RESYNC": "200ms"})
 	api := start(t, testEnv(t, env), "serve")
 	env["OCRINVOICE_HEALTH_ADDR"] = "127.0.0.1:0"
 	w := start(t, testEnv(t, env), "worker")

@@ -110,12 +110,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	rs := startRedisOnPort(t, 0)
 	docs := newDocServer(t, 1)
 	dataDir := t.TempDir()
-	env := map[string]string{
-		"REDIS_URL":                    rs.url(),
-		"DATABASE_URL":                 "sqlite:" + filepath.Join(dataDir, "jobs.db"),
-		"OCRINVOICE_DATA_DIR":          dataDir,
-		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8",
-	}
+	env := stackEnv(rs, dataDir, nil)
 	api := start(t, testEnv(t, env), "serve")
 	id := api.createJobFor(t, "KILL-1", docs.URL+"/invoice.pdf")
 
@@ -140,10 +135,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 
 	// A fresh worker (with the requeue sweep on) finishes the job once the lease of the
 	// dead worker's task expires; the sweep must not enqueue a second task meanwhile.
-	w2 := start(t, testEnv(t, map[string]string{
-		"REDIS_URL": env["REDIS_URL"], "DATABASE_URL": env["DATABASE_URL"], "OCRINVOICE_DATA_DIR": dataDir,
-		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8", "OCRINVOICE_REQUEUE_INTERVAL": "1s",
-	}), "worker")
+	w2 := start(t, testEnv(t, stackEnv(rs, dataDir, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "1s"})), "worker")
 	job := api.waitJob(t, id, 150*time.Second)
 	if job["status"] != "completed" {
 		t.Fatalf("job ended %v (errorLog %v); worker log:\n%s", job["status"], job["errorLog"], w2.stderr)
@@ -165,13 +157,7 @@ func TestRedisRestartLosesNoJob(t *testing.T) {
 	rs := startRedisOnPort(t, 0)
 	docs := newDocServer(t, 0)
 	dataDir := t.TempDir()
-	env := map[string]string{
-		"REDIS_URL":                    rs.url(),
-		"DATABASE_URL":                 "sqlite:" + filepath.Join(dataDir, "jobs.db"),
-		"OCRINVOICE_DATA_DIR":          dataDir,
-		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8",
-		"OCRINVOICE_REQUEUE_INTERVAL":  "1s",
-	}
+	env := stackEnv(rs, dataDir, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "1s"})
 	api := start(t, testEnv(t, env), "serve")
 	var ids []string
 	for i := range 3 {
@@ -194,6 +180,22 @@ func TestRedisRestartLosesNoJob(t *testing.T) {
 	if n := docs.requests.Load(); n != int32(len(ids)) {
 		t.Errorf("documents fetched %d times for %d jobs: a job ran twice or not at all", n, len(ids))
 	}
+}
+
+// stackEnv is the environment of programs that work together in one test: one Redis,
+// one SQLite database and data directory, documents allowed from loopback; extra adds or
+// overrides settings.
+func stackEnv(rs *testRedis, dataDir string, extra map[string]string) map[string]string {
+	env := map[string]string{
+		"REDIS_URL":                    rs.url(),
+		"DATABASE_URL":                 "sqlite:" + filepath.Join(dataDir, "jobs.db"),
+		"OCRINVOICE_DATA_DIR":          dataDir,
+		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
 }
 
 // testRedis is a redis-server without persistence on a fixed loopback port, so that it

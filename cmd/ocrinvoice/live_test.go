@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -63,15 +62,7 @@ func (d *gatedDocs) waitHeld(t *testing.T) {
 // sharedEnv is the environment of processes sharing one Redis and one SQLite database.
 func sharedEnv(t *testing.T) map[string]string {
 	t.Helper()
-	rs := startRedisOnPort(t, 0)
-	dataDir := t.TempDir()
-	return map[string]string{
-		"REDIS_URL":                    rs.url(),
-		"DATABASE_URL":                 "sqlite:" + filepath.Join(dataDir, "jobs.db"),
-		"OCRINVOICE_DATA_DIR":          dataDir,
-		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8",
-		"OCRINVOICE_LOG_LEVEL":         "info",
-	}
+	return stackEnv(startRedisOnPort(t, 0), t.TempDir(), map[string]string{"OCRINVOICE_LOG_LEVEL": "info"})
 }
 
 const e2eProgressSub = `subscription($id: ID!) { ocrInvoiceJobProgress(id: $id) { jobId status progress { percentage currentStep totalSteps } message at } }`
