@@ -14,6 +14,8 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// APIKey is the client for interacting with the APIKey builders.
+	APIKey *APIKeyClient
 	// OcrInvoiceJob is the client for interacting with the OcrInvoiceJob builders.
 	OcrInvoiceJob *OcrInvoiceJobClient
 	// OcrJobGroup is the client for interacting with the OcrJobGroup builders.
@@ -151,6 +153,7 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.OcrInvoiceJob = NewOcrInvoiceJobClient(tx.config)
 	tx.OcrJobGroup = NewOcrJobGroupClient(tx.config)
 	tx.OcrTemplate = NewOcrTemplateClient(tx.config)
@@ -163,7 +166,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: OcrInvoiceJob.QueryXXX(), the query will be executed
+// applies a query, for example: APIKey.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

@@ -9,6 +9,18 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent"
 )
 
+// The APIKeyFunc type is an adapter to allow the use of ordinary
+// function as APIKey mutator.
+type APIKeyFunc func(context.Context, *ent.APIKeyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f APIKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.APIKeyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APIKeyMutation", m)
+}
+
 // The OcrInvoiceJobFunc type is an adapter to allow the use of ordinary
 // function as OcrInvoiceJob mutator.
 type OcrInvoiceJobFunc func(context.Context, *ent.OcrInvoiceJobMutation) (ent.Value, error)

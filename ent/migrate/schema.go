@@ -8,6 +8,33 @@ import (
 )
 
 var (
+	// APIKeysColumns holds the columns for the "api_keys" table.
+	APIKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 24},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 128},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"admin", "submitter", "viewer"}},
+		{Name: "owner", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "key_hash", Type: field.TypeString, Size: 64},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "rate_limit", Type: field.TypeFloat64, Nullable: true},
+		{Name: "upload_concurrency", Type: field.TypeInt, Nullable: true},
+	}
+	// APIKeysTable holds the schema information for the "api_keys" table.
+	APIKeysTable = &schema.Table{
+		Name:       "api_keys",
+		Columns:    APIKeysColumns,
+		PrimaryKey: []*schema.Column{APIKeysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "apikey_owner",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[5]},
+			},
+		},
+	}
 	// OcrInvoiceJobsColumns holds the columns for the "ocr_invoice_jobs" table.
 	OcrInvoiceJobsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 24},
@@ -144,6 +171,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		APIKeysTable,
 		OcrInvoiceJobsTable,
 		OcrJobGroupsTable,
 		OcrTemplatesTable,

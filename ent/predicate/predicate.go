@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// APIKey is the predicate function for apikey builders.
+type APIKey func(*sql.Selector)
+
 // OcrInvoiceJob is the predicate function for ocrinvoicejob builders.
 type OcrInvoiceJob func(*sql.Selector)
 

@@ -23,6 +23,9 @@ const (
 	KindTooLarge             Kind = "TOO_LARGE"              // 413
 	KindUnsupportedMediaType Kind = "UNSUPPORTED_MEDIA_TYPE" // 415
 	KindUnavailable          Kind = "UNAVAILABLE"            // 503
+	KindUnauthenticated      Kind = "UNAUTHENTICATED"        // 401
+	KindForbidden            Kind = "FORBIDDEN"              // 403
+	KindRateLimited          Kind = "RATE_LIMITED"           // 429
 	KindInternal             Kind = "INTERNAL"               // 500
 )
 
@@ -97,6 +100,17 @@ func Unavailable(msg string, err error) *Error {
 	return &Error{Kind: KindUnavailable, Message: msg, Err: err}
 }
 
+// Unauthenticated is a request without a valid API key (401).
+func Unauthenticated(msg string) *Error { return New(KindUnauthenticated, msg) }
+
+// Forbidden is a request whose API key's role may not do what it asks (403). A
+// resource the caller may not see at all is NotFound instead, so that its existence
+// is not revealed.
+func Forbidden(msg string) *Error { return New(KindForbidden, msg) }
+
+// RateLimited is a request over its API key's rate or concurrency limit (429).
+func RateLimited(msg string) *Error { return New(KindRateLimited, msg) }
+
 // Internal wraps an unexpected error (500). Clients see "internal error" only.
 func Internal(err error) *Error {
 	return &Error{Kind: KindInternal, Message: "internal error", Err: err}
@@ -146,6 +160,12 @@ func HTTPStatus(err error) int {
 		return http.StatusUnsupportedMediaType
 	case KindUnavailable:
 		return http.StatusServiceUnavailable
+	case KindUnauthenticated:
+		return http.StatusUnauthorized
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindRateLimited:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -44,9 +45,25 @@ type Config struct {
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
 
+	// Auth is "apikey" (every API request needs an API key) or "none" (every request
+	// runs as a local admin).
+	Auth string
+	// RateLimit is the requests per second allowed to one API key (0: no limit), with
+	// bursts of RateBurst; UploadConcurrency the uploads one key may send at once (0: no
+	// limit). A key may carry its own rate and upload limits.
+	RateLimit         float64
+	RateBurst         int
+	UploadConcurrency int
+	// CORSOrigins are the web origins (scheme://host[:port], or "*") whose pages may call
+	// the API from a browser; empty: none (no CORS headers are sent).
+	CORSOrigins []string
+
 	GraphQLIntrospection   bool
 	GraphQLComplexityLimit int
 	GraphQLDepthLimit      int
+	GraphQLMaxAliases      int // aliases in one operation
+	GraphQLMaxFields       int // field selections in one operation, fragments expanded
+	GraphQLMaxQueryBytes   int // length of the query text
 	// WebSocketOrigins are host patterns (path.Match syntax) of the cross-site web
 	// origins allowed to open GraphQL WebSockets; same-origin pages and non-browser
 	// clients always may. Empty: no cross-site origin.
@@ -124,7 +141,11 @@ type Setting struct {
 	// DeprecatedEnv lists former names of Env, still read (with a warning in
 	// Config.Warnings) when Env is unset.
 	DeprecatedEnv []string
-	set           func(c *Config, v string) error
+	// Secret marks a value that is never echoed (not in errors, help or logs) and may
+	// also be read from the file named by Env+"_FILE" (a mounted Kubernetes Secret, for
+	// instance; one trailing newline is dropped).
+	Secret bool
+	set    func(c *Config, v string) error
 }
 
 var (
@@ -173,7 +194,7 @@ func Settings() []Setting {
 			},
 		},
 		{
-			Env: "DATABASE_URL", Flag: "database-url", Commands: dbCmds,
+			Env: "DATABASE_URL", Flag: "database-url", Commands: dbCmds, Secret: true,
 			DefaultText: "sqlite:$OCRINVOICE_DATA_DIR/ocrinvoice.db",
 			Usage:       "database: \"sqlite:PATH\" (embedded, directory created) or \"postgres://user@host:5432/db?sslmode=disable\"",
 			set: func(c *Config, v string) error {
@@ -194,7 +215,7 @@ func Settings() []Setting {
 			},
 		},
 		{
-			Env: "REDIS_URL", Flag: "redis-url", Commands: redisCmds,
+			Env: "REDIS_URL", Flag: "redis-url", Commands: redisCmds, Secret: true,
 			DefaultText: "unset: start a private redis-server on a free loopback port",
 			Usage:       "Redis for the job queue: redis://[:password@]host:port/db, rediss://..., redis-socket://path",
 			set: func(c *Config, v string) error {
@@ -244,8 +265,64 @@ func Settings() []Setting {
 			},
 		},
 		{
-			Env: "OCRINVOICE_GRAPHQL_INTROSPECTION", Flag: "graphql-introspection", Default: "true", Bool: true, Commands: apiCmds,
-			Usage: "allow GraphQL introspection (the playground needs it)",
+			Env: "OCRINVOICE_AUTH", Flag: "auth", Default: "apikey", Commands: []string{CmdServe, CmdWorker, CmdAll},
+			Usage: "apikey: every API request needs an API key (ocrinvoice apikey create); none: no authentication, every request is a local admin (local use only)",
+			set: func(c *Config, v string) error {
+				v = strings.ToLower(v)
+				if v != "apikey" && v != "none" {
+					return errors.New("want apikey or none")
+				}
+				c.Auth = v
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_RATE_LIMIT", Flag: "rate-limit", Default: "50", Commands: apiCmds,
+			Usage: "requests per second one API key may make (answered 429 with Retry-After beyond it); 0: no limit",
+			set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
+					return errors.New("want a number of requests per second 0..1000000")
+				}
+				c.RateLimit = f
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_RATE_BURST", Flag: "rate-burst", Default: "100", Commands: apiCmds,
+			Usage: "requests one API key may make at once above its rate before it is limited",
+			set:   intSetter(1, 1_000_000, func(c *Config, n int) { c.RateBurst = n }),
+		},
+		{
+			Env: "OCRINVOICE_UPLOAD_CONCURRENCY", Flag: "upload-concurrency", Default: "4", Commands: apiCmds,
+			Usage: "document uploads one API key may send at once (429 beyond); 0: no limit",
+			set:   intSetter(0, 10_000, func(c *Config, n int) { c.UploadConcurrency = n }),
+		},
+		{
+			Env: "OCRINVOICE_CORS_ORIGINS", Flag: "cors-origins", Commands: apiCmds,
+			Usage: "comma-separated web origins (https://app.example.com, or * for any) whose pages may call the API from a browser; empty: CORS closed",
+			set: func(c *Config, v string) error {
+				c.CORSOrigins = nil
+				for _, o := range strings.Split(v, ",") {
+					if o = strings.TrimSpace(o); o == "" {
+						continue
+					}
+					if o != "*" {
+						u, err := url.Parse(o)
+						if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+							return fmt.Errorf("want origins such as https://app.example.com, got %q", o)
+						}
+						o = strings.ToLower(u.Scheme + "://" + u.Host)
+					}
+					c.CORSOrigins = append(c.CORSOrigins, o)
+				}
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_INTROSPECTION", Flag: "graphql-introspection", Bool: true, Commands: apiCmds,
+			DefaultText: "true for all (make run), false for serve",
+			Usage:       "allow GraphQL introspection (the playground's schema browser and completion need it)",
 			set: func(c *Config, v string) error {
 				b, err := strconv.ParseBool(v)
 				if err != nil {
@@ -264,6 +341,21 @@ func Settings() []Setting {
 			Env: "OCRINVOICE_GRAPHQL_DEPTH_LIMIT", Flag: "graphql-depth-limit", Default: "12", Commands: apiCmds,
 			Usage: "deepest GraphQL field nesting accepted",
 			set:   intSetter(1, 1000, func(c *Config, n int) { c.GraphQLDepthLimit = n }),
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_MAX_ALIASES", Flag: "graphql-max-aliases", Default: "30", Commands: apiCmds,
+			Usage: "most field aliases in one GraphQL operation",
+			set:   intSetter(0, 100_000, func(c *Config, n int) { c.GraphQLMaxAliases = n }),
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_MAX_FIELDS", Flag: "graphql-max-fields", Default: "500", Commands: apiCmds,
+			Usage: "most field selections in one GraphQL operation, fragments counted where they are spread",
+			set:   intSetter(1, 1_000_000, func(c *Config, n int) { c.GraphQLMaxFields = n }),
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_MAX_QUERY_BYTES", Flag: "graphql-max-query-bytes", Default: "32768", Commands: apiCmds,
+			Usage: "longest GraphQL query text in bytes (variables not counted)",
+			set:   intSetter(64, 1<<20, func(c *Config, n int) { c.GraphQLMaxQueryBytes = n }),
 		},
 		{
 			Env: "OCRINVOICE_WS_ALLOWED_ORIGINS", Flag: "ws-allowed-origins", Commands: apiCmds,
@@ -360,7 +452,7 @@ func Settings() []Setting {
 			},
 		},
 		{
-			Env: "OCRINVOICE_WEBHOOK_SECRET", Flag: "webhook-secret", Commands: workerCmds,
+			Env: "OCRINVOICE_WEBHOOK_SECRET", Flag: "webhook-secret", Commands: workerCmds, Secret: true,
 			Usage: "secret that signs webhook deliveries (X-Ocrinvoice-Signature: t=UNIX,v1=hex HMAC-SHA256 of \"t.body\"); empty: webhooks are unsigned (warned at start-up)",
 			set: func(c *Config, v string) error {
 				c.WebhookSecret = v
@@ -562,7 +654,7 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 	}
 
 	c := Config{Command: cmd}
-	addrGiven := false
+	addrGiven, introspectionGiven := false, false
 	var errs []error
 	for i, s := range settings {
 		if !s.Applies(cmd) {
@@ -576,6 +668,24 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 		if s.Env != "" {
 			if e := strings.TrimSpace(getenv(s.Env)); e != "" {
 				v, source = e, s.Env
+			}
+		}
+		if s.Secret {
+			if file := strings.TrimSpace(getenv(s.Env + "_FILE")); file != "" {
+				if source != "default" {
+					errs = append(errs, fmt.Errorf("%s and %s_FILE are both set; set one", s.Env, s.Env))
+					continue
+				}
+				b, err := os.ReadFile(file)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: read the secret: %w", s.Env, err))
+					continue
+				}
+				v, source = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), s.Env+"_FILE"
+				if strings.TrimSpace(v) == "" {
+					errs = append(errs, fmt.Errorf("%s_FILE: %s is empty", s.Env, file))
+					continue
+				}
 			}
 		}
 		for _, old := range s.DeprecatedEnv {
@@ -595,11 +705,19 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 		if s.Env == "OCRINVOICE_ADDR" && source != "default" {
 			addrGiven = true
 		}
+		if s.Env == "OCRINVOICE_GRAPHQL_INTROSPECTION" && source != "default" {
+			introspectionGiven = true
+		}
 		if v == "" {
 			continue // no default: the setting stays unset (REDIS_URL, DATABASE_URL)
 		}
 		if err := s.set(&c, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
+			if s.Secret {
+				// Never echo a secret: name where it came from only.
+				errs = append(errs, fmt.Errorf("%s: %w", source, err))
+			} else {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -610,6 +728,10 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "ocrinvoice.db")
+	}
+	if !introspectionGiven {
+		// The playground of `make run` needs introspection; a deployed server does not.
+		c.GraphQLIntrospection = cmd == CmdAll
 	}
 	return c, nil
 }
@@ -653,7 +775,11 @@ func Usage(w io.Writer, cmd, summary string) {
 			}
 		}
 		fmt.Fprintf(w, "%s\n", name)
-		fmt.Fprintf(w, "      $%s  %s\n", s.Env, s.usageText())
+		env := "$" + s.Env
+		if s.Secret {
+			env += " or $" + s.Env + "_FILE"
+		}
+		fmt.Fprintf(w, "      %s  %s\n", env, s.usageText())
 		if d := s.defaultText(); d != "" {
 			fmt.Fprintf(w, "      default: %s\n", d)
 		}
@@ -689,7 +815,11 @@ func Markdown(w io.Writer) {
 		if def != "" && s.DefaultText == "" {
 			def = "`" + def + "`"
 		}
-		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", s.Env, flagName, mdEscape(def),
+		env := "`" + s.Env + "`"
+		if s.Secret {
+			env += " (or `" + s.Env + "_FILE`)"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", env, flagName, mdEscape(def),
 			strings.Join(s.Commands, ", "), mdEscape(s.usageText()))
 	}
 }

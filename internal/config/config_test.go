@@ -32,9 +32,16 @@ func TestLoadDefaults(t *testing.T) {
 		DataDir:                "data",
 		LogLevel:               slog.LevelInfo,
 		LogFormat:              "text",
+		Auth:                   "apikey",
+		RateLimit:              50,
+		RateBurst:              100,
+		UploadConcurrency:      4,
 		GraphQLIntrospection:   true,
 		GraphQLComplexityLimit: 1000,
 		GraphQLDepthLimit:      12,
+		GraphQLMaxAliases:      30,
+		GraphQLMaxFields:       500,
+		GraphQLMaxQueryBytes:   32768,
 		PricePerPage:           0.01,
 		PriorityPriceFactors:   map[string]float64{"low": 0.8, "medium": 1, "high": 1.5, "urgent": 2},
 		QueueDashboard:         "read-only",
@@ -449,5 +456,85 @@ func TestREADMEConfigTable(t *testing.T) {
 	Markdown(&b)
 	if got := s[i+len(begin) : j]; got != b.String() {
 		t.Errorf("README configuration table is stale; replace it with the output of make config-table:\n%s", b.String())
+	}
+}
+
+func TestIntrospectionDefaultsByCommand(t *testing.T) {
+	for cmd, want := range map[string]bool{CmdAll: true, CmdServe: false} {
+		c, err := LoadCommand(cmd, nil, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.GraphQLIntrospection != want {
+			t.Errorf("%s: introspection %v, want %v", cmd, c.GraphQLIntrospection, want)
+		}
+	}
+	c, err := LoadCommand(CmdServe, nil, env(map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "true"}))
+	if err != nil || !c.GraphQLIntrospection {
+		t.Fatalf("serve with OCRINVOICE_GRAPHQL_INTROSPECTION=true: %v %v", c.GraphQLIntrospection, err)
+	}
+	c, err = LoadCommand(CmdAll, []string{"--graphql-introspection=false"}, env(nil))
+	if err != nil || c.GraphQLIntrospection {
+		t.Fatalf("all --graphql-introspection=false: %v %v", c.GraphQLIntrospection, err)
+	}
+}
+
+// Secrets come from VAR or VAR_FILE, never both, and are never echoed in errors.
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "db-url")
+	const secretURL = "postgres://app:s3cr3t-pw@db:5432/ocr?sslmode=disable"
+	if err := os.WriteFile(file, []byte(secretURL+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCommand(CmdServe, nil, env(map[string]string{"DATABASE_URL_FILE": file}))
+	if err != nil || c.DatabaseURL != secretURL {
+		t.Fatalf("DATABASE_URL_FILE: %q %v", c.DatabaseURL, err)
+	}
+	_, err = LoadCommand(CmdServe, nil, env(map[string]string{"DATABASE_URL_FILE": file, "DATABASE_URL": secretURL}))
+	if err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Fatalf("both set: %v", err)
+	}
+	_, err = LoadCommand(CmdServe, nil, env(map[string]string{"DATABASE_URL_FILE": filepath.Join(dir, "missing")}))
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL_FILE") {
+		t.Fatalf("missing file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(bad, []byte("mysql://root:hunter2@db/x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []map[string]string{{"DATABASE_URL_FILE": bad}, {"DATABASE_URL": "mysql://root:hunter2@db/x"}} {
+		_, err = LoadCommand(CmdServe, nil, env(e))
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("a bad secret must fail without being echoed: %v", err)
+		}
+	}
+	wh := filepath.Join(dir, "wh")
+	if err := os.WriteFile(wh, []byte("whsec\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = LoadCommand(CmdWorker, nil, env(map[string]string{"OCRINVOICE_WEBHOOK_SECRET_FILE": wh}))
+	if err != nil || c.WebhookSecret != "whsec" {
+		t.Fatalf("OCRINVOICE_WEBHOOK_SECRET_FILE: %q %v", c.WebhookSecret, err)
+	}
+	var help strings.Builder
+	Usage(&help, CmdWorker, "")
+	if !strings.Contains(help.String(), "$REDIS_URL or $REDIS_URL_FILE") {
+		t.Errorf("help does not name REDIS_URL_FILE:\n%s", help.String())
+	}
+}
+
+func TestAuthAndLimits(t *testing.T) {
+	c, err := LoadCommand(CmdServe, []string{"--auth", "none", "--rate-limit", "2.5", "--cors-origins", "https://App.example.com, http://localhost:3000"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth != "none" || c.RateLimit != 2.5 || !reflect.DeepEqual(c.CORSOrigins, []string{"https://app.example.com", "http://localhost:3000"}) {
+		t.Fatalf("got auth %q rate %v cors %v", c.Auth, c.RateLimit, c.CORSOrigins)
+	}
+	for _, args := range [][]string{{"--auth", "basic"}, {"--cors-origins", "app.example.com"}, {"--cors-origins", "https://x.example/path"}, {"--rate-limit", "-1"}} {
+		if _, err := LoadCommand(CmdServe, args, env(nil)); err == nil {
+			t.Errorf("%v: no error", args)
+		}
 	}
 }

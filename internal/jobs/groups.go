@@ -80,6 +80,10 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGr
 	if len(in.Documents) > MaxGroupDocuments {
 		return nil, apperr.TooLarge(fmt.Sprintf("a group may be created with at most %d documents (got %d)", MaxGroupDocuments, len(in.Documents)))
 	}
+	var err error
+	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, true); err != nil {
+		return nil, err
+	}
 	if err := s.validateGroup(ctx, &in); err != nil {
 		return nil, err
 	}
@@ -120,6 +124,10 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGr
 // status is left to the reconciler. Errors: Invalid, NotFound.
 func (s *Service) UpdateGroup(ctx context.Context, id string, in GroupInput) (*ent.OcrJobGroup, error) {
 	if _, err := s.GetGroup(ctx, id); err != nil {
+		return nil, err
+	}
+	var err error
+	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, false); err != nil {
 		return nil, err
 	}
 	if err := s.validateGroup(ctx, &in); err != nil {

@@ -114,6 +114,10 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 // resulting state is published as an event (see Options.Events).
 // Errors: Invalid (naming fields), Conflict (jobNumber exists).
 func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJob, error) {
+	var err error
+	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, true); err != nil {
+		return nil, err
+	}
 	r, err := s.validateJob(ctx, in)
 	if err != nil {
 		return nil, err
@@ -226,6 +230,9 @@ func checkID(field, id string) error {
 func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.OcrInvoiceJob, error) {
 	cur, err := s.GetJob(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, false); err != nil {
 		return nil, err
 	}
 	r, err := s.validateJob(ctx, in)

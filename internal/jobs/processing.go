@@ -158,8 +158,8 @@ func (s *Service) Complete(ctx context.Context, id string, in CompleteInput) (*e
 }
 
 // MetadataDuplicateOf is the metadata key under which a completed job names the
-// earliest other completed job that read the same document (same SHA-256) with the
-// same template. The job is still processed and billed: nothing is skipped silently.
+// earliest other completed job of the same owner (createdBy) that read the same
+// document (same SHA-256) with the same template. The job is still processed and billed: nothing is skipped silently.
 const MetadataDuplicateOf = "duplicateOf"
 
 // earlierDuplicate returns the id of the earliest completed job, other than cur, whose
@@ -171,6 +171,7 @@ func (s *Service) earlierDuplicate(ctx context.Context, cur *ent.OcrInvoiceJob, 
 	}
 	prev, err := s.client.OcrInvoiceJob.Query().
 		Where(ocrinvoicejob.DocumentSha256(sha), ocrinvoicejob.TemplateID(cur.TemplateID),
+			ocrinvoicejob.CreatedBy(cur.CreatedBy), // never point at another owner's job
 			ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCompleted), ocrinvoicejob.IDNEQ(cur.ID)).
 		Order(ent.Asc(ocrinvoicejob.FieldCreatedAt), ent.Asc(ocrinvoicejob.FieldID)).
 		First(ctx)

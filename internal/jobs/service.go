@@ -76,6 +76,7 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	installScope(c)
 	if s.now == nil {
 		s.now = time.Now
 	}

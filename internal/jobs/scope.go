@@ -1,0 +1,63 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+)
+
+// ownerScope is the ent interceptor that confines every read of jobs and groups to the
+// owner of the caller's API key (auth.ScopeOf): lists, counts, gets, GraphQL nodes,
+// connections and edges alike, including the traversals of a query (a template's jobs,
+// a group's jobs). A job or group of another owner is therefore simply not found. A
+// context without a principal (a worker, the runner) is not scoped.
+//
+// Writes are not intercepted by ent; every write of the service loads its row through
+// a scoped read first, and CreateJob / CreateGroup set createdBy from the principal
+// (see ownerFor).
+var ownerScope = ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
+	owner, scoped := auth.ScopeOf(ctx)
+	if !scoped {
+		return nil
+	}
+	switch q := q.(type) {
+	case *ent.OcrInvoiceJobQuery:
+		q.Where(ocrinvoicejob.CreatedBy(owner))
+	case *ent.OcrJobGroupQuery:
+		q.Where(ocrjobgroup.CreatedBy(owner))
+	}
+	return nil
+})
+
+// installScope adds ownerScope to c once.
+func installScope(c *ent.Client) {
+	c.OcrInvoiceJob.Intercept(ownerScope)
+	c.OcrJobGroup.Intercept(ownerScope)
+}
+
+// ownerFor returns the createdBy to store for a job or group that the caller asked to
+// create (or update) with createdBy asked. A caller scoped to an owner (a submitter)
+// acts for that owner: asking for no createdBy or its own gives its own; asking for
+// another's is Forbidden. An admin (or the process itself) stores what it asks for; an
+// admin creating without createdBy gets its own owner.
+func ownerFor(ctx context.Context, asked string, creating bool) (string, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return asked, nil
+	}
+	if owner, scoped := p.Scope(); scoped {
+		if asked != "" && asked != owner {
+			return "", apperr.Forbidden(fmt.Sprintf("createdBy is the owner of your API key (%q); it cannot be set to another owner", owner))
+		}
+		return owner, nil
+	}
+	if asked == "" && creating {
+		return p.Owner, nil
+	}
+	return asked, nil
+}
