@@ -67,6 +67,7 @@ func BenchmarkBatch500(b *testing.B) {
 		"OCRINVOICE_WORKER_CONCURRENCY": "1",
 		"OCRINVOICE_LOG_FORMAT":         "json",
 		"OCRINVOICE_SHUTDOWN_TIMEOUT":   "5s",
+		"OCRINVOICE_AUTH":               "none",
 	}
 	getenv := func(k string) string { return env[k] }
 	addr := benchStart(b, getenv, "serve")

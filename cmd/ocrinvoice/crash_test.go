@@ -191,6 +191,7 @@ func stackEnv(rs *testRedis, dataDir string, extra map[string]string) map[string
 		"DATABASE_URL":                 "sqlite:" + filepath.Join(dataDir, "jobs.db"),
 		"OCRINVOICE_DATA_DIR":          dataDir,
 		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8",
+		"OCRINVOICE_AUTH":              "none", // auth_test.go covers keys
 	}
 	for k, v := range extra {
 		env[k] = v

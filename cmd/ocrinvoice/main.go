@@ -69,6 +69,7 @@ func commands() map[string]command {
 		"worker":  {"run queue workers (and the batch runner)", runWorker},
 		"all":     {"run the API and a worker in one process", runAll},
 		"migrate": {"create or upgrade the database schema", runMigrate},
+		"apikey":  {"create, list and revoke API keys", runAPIKey},
 		"extract": {"read invoice files and print the extracted data", runExtract},
 		"eval":    {"score extraction against a folder with truth.jsonl", runEval},
 		"submit":  {"submit a document to a running API and optionally follow the job", runSubmit},

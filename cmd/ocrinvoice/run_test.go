@@ -64,6 +64,8 @@ func testEnv(t *testing.T, extra map[string]string) func(string) string {
 		"OCRINVOICE_LOG_FORMAT":       "json",
 		"OCRINVOICE_LOG_LEVEL":        "debug",
 		"OCRINVOICE_SHUTDOWN_TIMEOUT": "5s",
+		// Tests of other concerns run without keys; auth_test.go turns it on.
+		"OCRINVOICE_AUTH": "none",
 	}
 	for k, v := range extra {
 		env[k] = v

@@ -45,6 +45,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if cfg.Auth == "apikey" {
+		if n, err := d.keys.CountActive(ctx, ""); err == nil && n == 0 {
+			logger.Warn("No API key exists yet, so every API request will be refused (401): create the first with 'ocrinvoice apikey create --name admin --role admin'")
+		}
+	}
 	return srv.Serve(ctx)
 }
 

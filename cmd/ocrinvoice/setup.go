@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -51,6 +52,7 @@ type deps struct {
 	events   *progress.Publisher   // job progress events, on the queue's Redis
 	db       *ent.Client
 	svc      *jobs.Service
+	keys     *apikeys.Store // API keys (used when cfg.Auth is "apikey")
 
 	closers []func() error // run last-in first-out by close
 }
@@ -117,6 +119,10 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	})
 	if err := d.svc.EnsureBuiltins(ctx); err != nil {
 		return nil, fmt.Errorf("create built-in templates: %w", err)
+	}
+	d.keys = apikeys.New(d.db, logger)
+	if cfg.Auth == "none" {
+		logger.Warn("Authentication is off (OCRINVOICE_AUTH=none): every request is an admin; use it on a private machine only")
 	}
 	return d, nil
 }

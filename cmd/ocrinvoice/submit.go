@@ -49,9 +49,9 @@ Flags (before or after FILE|URL):
 
 // submitOptions are submit's flags.
 type submitOptions struct {
-	server, template, priority, jobNumber, name string
-	wait, json                                  bool
-	timeout                                     time.Duration
+	server, apiKey, template, priority, jobNumber, name string
+	wait, json                                          bool
+	timeout                                             time.Duration
 }
 
 // runSubmit uploads or names a document, creates its job and, with --wait, follows it to
@@ -66,6 +66,7 @@ func runSubmit(ctx context.Context, args []string, getenv func(string) string, s
 		server = defaultServer
 	}
 	fs.StringVar(&o.server, "server", server, "base URL of the API (env OCRINVOICE_SERVER)")
+	fs.StringVar(&o.apiKey, "api-key", "", "API key sent as a bearer token (default: env OCRINVOICE_API_KEY, or the file named by OCRINVOICE_API_KEY_FILE)")
 	fs.StringVar(&o.template, "template", "generic", "template id or name")
 	fs.StringVar(&o.priority, "priority", "", "low, medium, high or urgent (default: the server's, medium)")
 	fs.StringVar(&o.jobNumber, "job-number", "", "job number (default: made from the document name and the time)")
@@ -107,7 +108,11 @@ func runSubmit(ctx context.Context, args []string, getenv func(string) string, s
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
-	c := &apiClient{base: base.String(), http: newSubmitHTTPClient()}
+	key, err := submitKey(o.apiKey, getenv)
+	if err != nil {
+		return err
+	}
+	c := &apiClient{base: base.String(), http: newSubmitHTTPClient(key)}
 
 	docURL, name, err := c.documentOf(ctx, docs[0], o.name)
 	if err != nil {
@@ -158,14 +163,50 @@ func (e submitExit) Unwrap() error { return e.err }
 func (e submitExit) ExitCode() int { return e.code }
 
 // newSubmitHTTPClient has connection timeouts but no overall one: an event stream lasts
-// as long as its job.
-func newSubmitHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
+// as long as its job. A non-empty key is sent as a bearer token on every request.
+func newSubmitHTTPClient(key string) *http.Client {
+	var rt http.RoundTripper = &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 2 * time.Minute, // an upload is answered once it is stored
-	}}
+	}
+	if key != "" {
+		rt = bearer{key: key, next: rt}
+	}
+	return &http.Client{Transport: rt}
+}
+
+// bearer adds Authorization: Bearer key to every request.
+type bearer struct {
+	key  string
+	next http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.key)
+	return b.next.RoundTrip(r)
+}
+
+// submitKey is the API key of submit: --api-key, else OCRINVOICE_API_KEY, else the
+// contents of the file OCRINVOICE_API_KEY_FILE; "" when none (a server with
+// OCRINVOICE_AUTH=none).
+func submitKey(flagKey string, getenv func(string) string) (string, error) {
+	if flagKey != "" {
+		return strings.TrimSpace(flagKey), nil
+	}
+	if k := strings.TrimSpace(getenv("OCRINVOICE_API_KEY")); k != "" {
+		return k, nil
+	}
+	if f := strings.TrimSpace(getenv("OCRINVOICE_API_KEY_FILE")); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("submit: OCRINVOICE_API_KEY_FILE: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
 }
 
 // newJobNumber makes a job number from the document name and t: the name without its
