@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -118,6 +119,11 @@ func (s *querySchema) parseFilter(raw string) (func(*sql.Selector), error) {
 	if len(raw) > MaxFilterBytes {
 		return nil, filterError("filter is %d bytes, the limit is %d", len(raw), MaxFilterBytes)
 	}
+	// encoding/json would quietly turn invalid bytes into U+FFFD, and PostgreSQL refuses
+	// invalid UTF-8 and NUL in text with a driver error: refuse both here, by name.
+	if !utf8.ValidString(raw) {
+		return nil, filterError("not valid UTF-8 (invalid byte at offset %d)", invalidUTF8Offset(raw))
+	}
 	if err := checkDepth(raw); err != nil {
 		return nil, err
 	}
@@ -134,6 +140,9 @@ func (s *querySchema) parseFilter(raw string) (func(*sql.Selector), error) {
 	if !ok {
 		return nil, filterError("the filter must be a JSON object, got %s", jsonTypeName(doc))
 	}
+	if err := checkText(doc); err != nil {
+		return nil, err
+	}
 	c := &filterCompiler{schema: s}
 	p, err := c.object(obj)
 	if err != nil {
@@ -148,6 +157,7 @@ func (s *querySchema) parseFilter(raw string) (func(*sql.Selector), error) {
 // checkDepth rejects documents nested deeper than MaxFilterDepth before they are decoded.
 func checkDepth(raw string) error {
 	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber() // a number is checked where it is used, not refused here as a float64
 	depth := 0
 	for {
 		tok, err := dec.Token()
@@ -167,6 +177,46 @@ func checkDepth(raw string) error {
 			depth--
 		}
 	}
+}
+
+// invalidUTF8Offset returns the offset of the first byte of s that is not valid UTF-8.
+func invalidUTF8Offset(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n <= 1 {
+				return i
+			}
+		}
+	}
+	return len(s)
+}
+
+// checkText refuses NUL characters (written \u0000 in JSON) in any key or string value
+// of a decoded filter: no stored text holds one, and PostgreSQL cannot take one as a
+// parameter.
+func checkText(v any) error {
+	switch v := v.(type) {
+	case string:
+		if strings.ContainsRune(v, 0) {
+			return filterError("strings must not contain NUL characters (\\u0000), found in %s", jsonText(v))
+		}
+	case []any:
+		for _, e := range v {
+			if err := checkText(e); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) {
+				return filterError("keys must not contain NUL characters (\\u0000), found in %s", jsonText(k))
+			}
+			if err := checkText(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 type filterCompiler struct {
@@ -227,6 +277,11 @@ func (c *filterCompiler) logical(op string, v any) (selPred, error) {
 			return nil, err
 		}
 		if p == nil {
+			// {} always holds; it still counts, or {"$or":[{},{},...]} would build
+			// thousands of terms without reaching MaxFilterConditions.
+			if err := c.count(); err != nil {
+				return nil, err
+			}
 			p = truePred
 		}
 		preds = append(preds, p)
@@ -740,12 +795,12 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 		desc = true
 	case "asc":
 	default:
-		return nil, apperr.Invalid(fmt.Sprintf("invalid order %q: must be asc or desc", order),
+		return nil, apperr.Invalid(fmt.Sprintf("invalid order %s: must be asc or desc", quoteShort(order)),
 			apperr.Detail{Field: "order", Message: "must be asc or desc"})
 	}
 	f, ok := s.fields[sortField]
 	if !ok || !f.sortable {
-		msg := fmt.Sprintf("unknown sort field %q (sortable: %s)", sortField, strings.Join(s.names(true), ", "))
+		msg := fmt.Sprintf("unknown sort field %s (sortable: %s)", quoteShort(sortField), strings.Join(s.names(true), ", "))
 		return nil, apperr.Invalid("invalid sort: "+msg, apperr.Detail{Field: "sort", Message: msg})
 	}
 	dir := sql.OrderAsc()
@@ -789,6 +844,19 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 	// of a 50-row index scan).
 	terms = append(terms, sql.OrderByField(f.column, dir).ToFunc())
 	return terms, nil
+}
+
+// quoteShort quotes a client-given string for a message, cut to 64 bytes so that a huge
+// parameter is not echoed back whole.
+func quoteShort(v string) string {
+	if len(v) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		return strconv.Quote(v[:cut]) + "..."
+	}
+	return strconv.Quote(v)
 }
 
 func sortedKeys(m map[string]any) []string {
