@@ -6,6 +6,8 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/graph/model"
+	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
@@ -216,4 +218,18 @@ func uploadedDocument(u uploads.Upload, filename string) *model.UploadedDocument
 		DocumentName: uploads.DocumentName(filename, u.DocumentType),
 		DocumentType: ocrinvoicejob.DocumentType(u.DocumentType),
 	}
+}
+
+func apiKeyCreateInput(in model.CreateAPIKeyInput) apikeys.CreateInput {
+	out := apikeys.CreateInput{Name: in.Name, Role: auth.Role(in.Role)}
+	if in.Owner != nil {
+		out.Owner = *in.Owner
+	}
+	if in.RateLimit != nil {
+		out.Limits.RatePerSecond = *in.RateLimit
+	}
+	if in.UploadConcurrency != nil {
+		out.Limits.UploadConcurrency = *in.UploadConcurrency
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 )
 
 // Codes of errors that do not come from internal/jobs.
@@ -42,6 +43,7 @@ func classifyResolverErrors(ctx context.Context, next graphql.Resolver) (any, er
 //     GRAPHQL_VALIDATION_FAILED;
 //   - any other error wraps an argument that could not be decoded: BAD_USER_INPUT.
 //
+// Every error carries extensions.requestId when the request has an id (reqid.From).
 // Internal errors are logged in full.
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
@@ -49,6 +51,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if gqlErr.Extensions == nil {
 			gqlErr.Extensions = map[string]any{}
 		}
+		withRequestID(ctx, gqlErr.Extensions)
 		if ae := apperr.As(err); ae != nil {
 			gqlErr.Message = ae.PublicMessage()
 			gqlErr.Extensions["code"] = apperr.GraphQLCode(ae)
@@ -69,6 +72,15 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr.Extensions["code"] = codeBadUserInput
 		return gqlErr
 	}
+}
+
+// withRequestID adds the request id of ctx, when it has one, to the extensions ext of
+// an error, and returns ext.
+func withRequestID(ctx context.Context, ext map[string]any) map[string]any {
+	if id := reqid.From(ctx); id != "" {
+		ext["requestId"] = id
+	}
+	return ext
 }
 
 // recoverFunc turns a panic in a resolver into an internal error, logged with its value.

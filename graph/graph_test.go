@@ -18,6 +18,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/graph"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -63,13 +64,23 @@ func (r *gqlResponse) code(i int) string {
 	return c
 }
 
-// env is a GraphQL handler over a fresh database.
+// env is a GraphQL handler over a fresh database. Its requests run as the principal as
+// (auth.Local unless changed with as), put into the request context the way the
+// server's authentication middleware does; nil: anonymous.
 type env struct {
 	t   *testing.T
 	h   http.Handler
 	svc *jobs.Service
 	c   *ent.Client
 	log *logBuffer
+	who *auth.Principal
+}
+
+// as returns a copy of e whose requests run as p (nil: anonymous).
+func (e *env) as(p *auth.Principal) *env {
+	c := *e
+	c.who = p
+	return &c
 }
 
 func newEnv(t *testing.T, c *ent.Client, enq jobs.Enqueuer, cfg graph.Config) *env {
@@ -81,7 +92,7 @@ func newEnv(t *testing.T, c *ent.Client, enq jobs.Enqueuer, cfg graph.Config) *e
 		t.Fatal(err)
 	}
 	cfg.Logger = logger
-	return &env{t: t, h: graph.NewHandler(svc, cfg), svc: svc, c: c, log: lb}
+	return &env{t: t, h: graph.NewHandler(svc, cfg), svc: svc, c: c, log: lb, who: &auth.Local}
 }
 
 // do POSTs a GraphQL request and decodes the response; any HTTP status is accepted.
@@ -96,6 +107,9 @@ func (e *env) do(query string, vars map[string]any) *gqlResponse {
 func (e *env) serve(req *http.Request) *gqlResponse {
 	e.t.Helper()
 	w := httptest.NewRecorder()
+	if e.who != nil {
+		req = req.WithContext(auth.WithPrincipal(req.Context(), *e.who))
+	}
 	e.h.ServeHTTP(w, req)
 	r := &gqlResponse{Status: w.Code}
 	if err := json.Unmarshal(w.Body.Bytes(), r); err != nil {

@@ -25,6 +25,8 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
+	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
@@ -61,6 +63,32 @@ type Config struct {
 	// InitTimeout is how long a WebSocket may stay open without connection_init.
 	// Default DefaultInitTimeout.
 	InitTimeout time.Duration
+
+	// Authenticator checks the API key a WebSocket sends in its connection_init payload
+	// when the upgrade request carried no principal (see wsInit). nil: authentication is
+	// off, and such a connection runs as auth.Local. POST, GET and SSE requests are
+	// authenticated by the server's middleware, which puts the principal in the request
+	// context; an operation whose context has none is refused (UNAUTHENTICATED).
+	Authenticator auth.Authenticator
+	// RequireAuth refuses a WebSocket whose upgrade carried no principal and whose
+	// connection_init has no key (with an Authenticator). Without it such a connection
+	// runs as auth.Local. A bad key is refused either way.
+	RequireAuth bool
+	// APIKeys backs the apiKeys query and the createApiKey / revokeApiKey mutations
+	// (admin only); nil makes them answer UNAVAILABLE.
+	APIKeys *apikeys.Store
+	// MaxAliases bounds the aliases of one operation, fragments counted where they are
+	// spread. Default DefaultMaxAliases; negative: no alias is allowed.
+	MaxAliases int
+	// MaxFields bounds the field selections of one operation, fragments counted where
+	// they are spread. Default DefaultMaxFields.
+	MaxFields int
+	// MaxQueryBytes bounds the length of the query text, also of one that an automatic
+	// persisted query's hash resolves to. Default DefaultMaxQueryBytes.
+	MaxQueryBytes int
+	// APQCache stores automatic persisted queries (see NewRedisAPQCache, shared by
+	// every replica). nil: an in-memory LRU of this process.
+	APQCache graphql.Cache[string]
 }
 
 // MaxRequestBytes bounds a GraphQL request body; a larger one is refused. A multipart
@@ -78,6 +106,9 @@ const (
 	DefaultDepthLimit      = 12
 	DefaultKeepAlive       = 15 * time.Second
 	DefaultInitTimeout     = 10 * time.Second
+	DefaultMaxAliases      = 30
+	DefaultMaxFields       = 500
+	DefaultMaxQueryBytes   = 32768
 )
 
 // mutationsThatEnqueue must not run inside the GraphQL transaction: they commit their
@@ -100,8 +131,9 @@ var mutationsThatNotify = []string{"createOcrJobGroup", "suspendOcrJobGroup", "r
 var multipartMutations = []string{"uploadDocument"}
 
 // NewSchema returns the executable schema over svc, with uploadDocument storing into
-// cfg.Uploads and subscriptions served by cfg.Live (only cfg's Logger, Uploads,
-// UploadMaxBytes and Live are read).
+// cfg.Uploads, subscriptions served by cfg.Live and API keys managed in cfg.APIKeys (only
+// cfg's Logger, Uploads, UploadMaxBytes, Live and APIKeys are read). It has no
+// transport, limit or operation policy: NewHandler adds those.
 func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -111,7 +143,7 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 	}
 	return handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{
 		svc: svc, client: svc.Client(), log: cfg.Logger, uploads: cfg.Uploads, uploadMax: cfg.UploadMaxBytes,
-		live: cfg.Live,
+		live: cfg.Live, apiKeys: cfg.APIKeys,
 	}}))
 }
 
@@ -122,7 +154,14 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 // from the server's read and write timeouts. Mutations run in one database transaction
 // (entgql.Transactioner), except those that enqueue tasks, which are atomic on their own
 // and enqueue after committing, and uploadDocument, which writes no row. Every error
-// carries an extensions.code; internal errors are logged and shown as "internal error".
+// carries an extensions.code (and extensions.requestId when the request has an id);
+// internal errors are logged and shown as "internal error".
+//
+// Every operation is checked against the operation policy (operationPolicy: the least
+// role of each root field) with the principal of its context; a WebSocket gets its
+// principal from the upgrade request or from its connection_init (cfg.Authenticator).
+// Operations are bounded by complexity, depth, aliases, fields and query length; the
+// query text may be sent as an automatic persisted query (cfg.APQCache).
 func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -142,6 +181,18 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.InitTimeout <= 0 {
 		cfg.InitTimeout = DefaultInitTimeout
 	}
+	if cfg.MaxAliases == 0 {
+		cfg.MaxAliases = DefaultMaxAliases
+	}
+	if cfg.MaxFields <= 0 {
+		cfg.MaxFields = DefaultMaxFields
+	}
+	if cfg.MaxQueryBytes <= 0 {
+		cfg.MaxQueryBytes = DefaultMaxQueryBytes
+	}
+	if cfg.APQCache == nil {
+		cfg.APQCache = lru.New[string](1000)
+	}
 	maxMultipart := cfg.UploadMaxBytes + MaxRequestBytes
 	srv := NewSchema(svc, cfg)
 	// gqlgen serves a request with the first transport that supports it: WebSocket takes
@@ -153,6 +204,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 		KeepAlivePingInterval: cfg.KeepAlive,
 		PingPongInterval:      cfg.KeepAlive,
 		InitTimeout:           cfg.InitTimeout,
+		InitFunc:              wsInit(cfg.Authenticator, cfg.RequireAuth, cfg.Logger),
 		ErrorFunc: func(ctx context.Context, err error) {
 			cfg.Logger.DebugContext(ctx, "GraphQL WebSocket error", slog.Any("error", err))
 		},
@@ -163,12 +215,17 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: maxMultipart, MaxMemory: uploadMemoryBytes})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Extensions run in the order they are added: the query text is bounded before and
+	// after persisted queries resolve it, the operation policy comes before any limit
+	// so that a caller without the role learns nothing more about the schema.
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(persistedQueries{apq: extension.AutomaticPersistedQuery{Cache: cfg.APQCache}, maxBytes: cfg.MaxQueryBytes})
+	srv.Use(authorize{})
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(depthLimit{Max: cfg.DepthLimit})
+	srv.Use(selectionLimits{MaxAliases: cfg.MaxAliases, MaxFields: cfg.MaxFields})
 	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc.Client(),
 		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify)...),
@@ -244,7 +301,7 @@ func onlyUploadsOverMultipart(ctx context.Context, next graphql.OperationHandler
 	}
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    "a multipart request may only run " + strings.Join(multipartMutations, ", ") + "; send other operations as application/json",
-		Extensions: map[string]any{"code": "BAD_REQUEST"},
+		Extensions: withRequestID(ctx, map[string]any{"code": "BAD_REQUEST"}),
 	}}})
 }
 
@@ -273,7 +330,7 @@ func checkBody(next http.Handler, maxMultipart int64) http.Handler {
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 			if r.ContentLength > maxMultipart {
-				writeError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", fmt.Sprintf("request body is larger than %d bytes", maxMultipart))
+				writeError(w, r, http.StatusRequestEntityTooLarge, "TOO_LARGE", fmt.Sprintf("request body is larger than %d bytes", maxMultipart))
 				return
 			}
 			// Lift the server's read and write timeouts for this request only, so that a
@@ -289,13 +346,13 @@ func checkBody(next http.Handler, maxMultipart int64) http.Handler {
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
-			writeError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", fmt.Sprintf("request body is larger than %d bytes", MaxRequestBytes))
+			writeError(w, r, http.StatusRequestEntityTooLarge, "TOO_LARGE", fmt.Sprintf("request body is larger than %d bytes", MaxRequestBytes))
 			return
 		case err != nil:
-			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")
+			writeError(w, r, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")
 			return
 		case strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") && !json.Valid(body):
-			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body is not valid JSON")
+			writeError(w, r, http.StatusBadRequest, "BAD_REQUEST", "the request body is not valid JSON")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -303,10 +360,10 @@ func checkBody(next http.Handler, maxMultipart int64) http.Handler {
 	})
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+		"errors": []map[string]any{{"message": msg, "extensions": withRequestID(r.Context(), map[string]any{"code": code})}},
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
@@ -19,5 +20,6 @@ type Resolver struct {
 	log       *slog.Logger
 	uploads   *uploads.Store // nil: uploadDocument is UNAVAILABLE
 	uploadMax int64
-	live      *live.Watcher // nil: subscriptions are UNAVAILABLE
+	live      *live.Watcher  // nil: subscriptions are UNAVAILABLE
+	apiKeys   *apikeys.Store // nil: API key management is UNAVAILABLE
 }

@@ -121,6 +121,26 @@ func (r *mutationResolver) UploadDocument(ctx context.Context, file graphql.Uplo
 	return uploadedDocument(u, file.Filename), nil
 }
 
+// CreateAPIKey is the resolver for the createApiKey field.
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error) {
+	if r.apiKeys == nil {
+		return nil, errNoAPIKeys
+	}
+	c, err := r.apiKeys.Create(ctx, apiKeyCreateInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreatedAPIKey{Key: c.Key, APIKey: c.APIKey}, nil
+}
+
+// RevokeAPIKey is the resolver for the revokeApiKey field.
+func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, error) {
+	if r.apiKeys == nil {
+		return nil, errNoAPIKeys
+	}
+	return r.apiKeys.Revoke(ctx, id)
+}
+
 // OcrInvoiceJob is the resolver for the ocrInvoiceJob field.
 func (r *queryResolver) OcrInvoiceJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
 	return r.svc.GetJob(ctx, id)
@@ -139,6 +159,14 @@ func (r *queryResolver) OcrTemplate(ctx context.Context, id string) (*ent.OcrTem
 // OcrJobGroup is the resolver for the ocrJobGroup field.
 func (r *queryResolver) OcrJobGroup(ctx context.Context, id string) (*ent.OcrJobGroup, error) {
 	return r.svc.GetGroup(ctx, id)
+}
+
+// APIKeys is the resolver for the apiKeys field.
+func (r *queryResolver) APIKeys(ctx context.Context, includeRevoked *bool) ([]*ent.APIKey, error) {
+	if r.apiKeys == nil {
+		return nil, errNoAPIKeys
+	}
+	return r.apiKeys.List(ctx, includeRevoked == nil || !*includeRevoked)
 }
 
 // OcrInvoiceJobProgress is the resolver for the ocrInvoiceJobProgress field.

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrinvoice/ocrinvoice/graph"
+	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -35,6 +36,7 @@ type liveEnv struct {
 	pub   *progress.Publisher
 	watch *live.Watcher
 	srv   *httptest.Server
+	keys  *apikeys.Store // authenticates bearer keys (testAuth)
 }
 
 func newLiveEnv(t *testing.T, cfg graph.Config) *liveEnv {
@@ -53,9 +55,13 @@ func newLiveEnv(t *testing.T, cfg graph.Config) *liveEnv {
 	w := live.New(svc, hub, live.Options{Logger: quiet()})
 	t.Cleanup(w.Close)
 	cfg.Live, cfg.Logger = w, quiet()
-	srv := httptest.NewServer(graph.NewHandler(svc, cfg))
+	keys := apikeys.New(svc.Client(), quiet())
+	if cfg.Authenticator == nil && cfg.RequireAuth {
+		cfg.Authenticator = keys
+	}
+	srv := httptest.NewServer(testAuth(keys, graph.NewHandler(svc, cfg)))
 	t.Cleanup(srv.Close)
-	return &liveEnv{svc: svc, pub: pub, watch: w, srv: srv}
+	return &liveEnv{svc: svc, pub: pub, watch: w, srv: srv, keys: keys}
 }
 
 func (e *liveEnv) wsURL() string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql" }
@@ -297,7 +303,7 @@ func TestSubscriptionErrors(t *testing.T) {
 	})
 
 	t.Run("subscriptions unavailable without a watcher", func(t *testing.T) {
-		srv := httptest.NewServer(graph.NewHandler(e.svc, graph.Config{Logger: quiet()}))
+		srv := httptest.NewServer(testAuth(e.keys, graph.NewHandler(e.svc, graph.Config{Logger: quiet()})))
 		defer srv.Close()
 		resp, err := livetest.PostSSE(ctx, http.DefaultClient, srv.URL+"/graphql", progressSub, map[string]any{"id": "0123456789abcdef01234567"})
 		if err != nil {

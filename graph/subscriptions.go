@@ -11,6 +11,10 @@ import (
 // errNoLive is what subscriptions answer on a server built without a live.Watcher.
 var errNoLive = apperr.Unavailable("subscriptions are not available on this server", nil)
 
+// errNoAPIKeys is what the API key operations answer on a server built without an
+// apikeys.Store.
+var errNoAPIKeys = apperr.Unavailable("API key management is not available on this server", nil)
+
 // jobPredicate is the filter of an ocrInvoiceJobUpdated subscription: nil (every job)
 // for an absent or empty where. Errors: Invalid for a where ent cannot turn into a
 // predicate.

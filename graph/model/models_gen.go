@@ -3,8 +3,29 @@
 package model
 
 import (
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/apikey"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 )
+
+type CreateAPIKeyInput struct {
+	// At most 128 characters.
+	Name string      `json:"name"`
+	Role apikey.Role `json:"role"`
+	// createdBy of what the key creates; defaults to name for a submitter.
+	Owner *string `json:"owner,omitempty"`
+	// Requests per second; omitted or 0: the configured default.
+	RateLimit *float64 `json:"rateLimit,omitempty"`
+	// Concurrent uploads; omitted or 0: the configured default.
+	UploadConcurrency *int `json:"uploadConcurrency,omitempty"`
+}
+
+// A new API key.
+type CreatedAPIKey struct {
+	// The secret to send as Authorization: Bearer <key>. Shown this once.
+	Key    string      `json:"key"`
+	APIKey *ent.APIKey `json:"apiKey"`
+}
 
 // Confidence of one extracted field (a path such as invoice.amounts.total), 0..1.
 type FieldScore struct {
