@@ -219,13 +219,18 @@ func TestPipelinePrivateAddresses(t *testing.T) {
 	const metadata = "http://169.254.169.254/latest/meta-data/"
 	e := newPathEnv(t, envOptions{
 		fetch: func(o *fetch.Options) {
-			o.Resolver = stubResolver{"invoices.corp.example": {netip.MustParseAddr("10.0.0.5")}}
+			o.Resolver = stubResolver{
+				"invoices.corp.example": {netip.MustParseAddr("10.0.0.5")},
+				// A literal 169.254.x address is already refused when the job is created;
+				// a name resolving to it gets past that and must meet the guard.
+				"metadata.corp.example": {netip.MustParseAddr("169.254.169.254")},
+			}
 		},
 		routes: map[string]http.Handler{"/to-metadata": http.RedirectHandler(metadata, http.StatusFound)},
 	})
 	for _, tc := range []struct{ name, url, want string }{
 		{"name resolving to 10.x", "http://invoices.corp.example/invoice.pdf", "address 10.0.0.5 is private (RFC 1918)"},
-		{"cloud metadata", metadata, "address 169.254.169.254 is link-local"},
+		{"name resolving to cloud metadata", "http://metadata.corp.example/latest/meta-data/", "address 169.254.169.254 is link-local"},
 		{"redirect to cloud metadata", e.docs.URL + "/to-metadata", "address 169.254.169.254 is link-local"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

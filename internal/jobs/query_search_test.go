@@ -24,8 +24,8 @@ func TestSearchHostileTerms(t *testing.T) {
 		ctx := context.Background()
 		tpl := c.OcrTemplate.Create().SetName("search-tpl").SaveX(ctx)
 		for i, n := range names {
-			c.OcrInvoiceJob.Create().SetJobNumber("S-"+string(rune('a'+i))).SetDocumentName(n).
-				SetDocumentURL("https://example.com/"+n).SetTemplateID(tpl.ID).SaveX(ctx)
+			c.OcrInvoiceJob.Create().SetJobNumber("S-" + string(rune('a'+i))).SetDocumentName(n).
+				SetDocumentURL("https://example.com/" + n).SetTemplateID(tpl.ID).SaveX(ctx)
 			c.OcrJobGroup.Create().SetName(n).SaveX(ctx)
 			c.OcrTemplate.Create().SetName("t-" + n).SaveX(ctx)
 		}

@@ -2,11 +2,13 @@ package jobs
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
@@ -129,13 +131,18 @@ func ValidateCallbackURL(raw string) error {
 	}
 }
 
-// parseURL parses a client-given URL of at most max characters without white space.
+// parseURL parses a client-given URL of at most max characters of valid UTF-8 without
+// white space or control characters.
 func parseURL(raw string, max int) (*url.URL, error) {
 	if len(raw) > max {
 		return nil, fmt.Errorf("must be at most %d characters", max)
 	}
 	if strings.ContainsAny(raw, " \t\r\n") {
 		return nil, fmt.Errorf("must not contain whitespace")
+	}
+	// PostgreSQL refuses invalid UTF-8 and NUL with a driver error; refuse them here by name.
+	if !utf8.ValidString(raw) || strings.IndexFunc(raw, unicode.IsControl) >= 0 {
+		return nil, fmt.Errorf("must be valid UTF-8 without control characters")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -144,13 +151,111 @@ func parseURL(raw string, max int) (*url.URL, error) {
 	return u, nil
 }
 
-// checkHTTPURL: an http(s) URL needs a host and must not carry credentials.
+// checkHTTPURL: an http(s) URL needs a host, must not carry credentials, and must not
+// name a host that is never a document server (see checkHost).
 func checkHTTPURL(u *url.URL) error {
 	if u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("must be an absolute http(s) URL with a host")
 	}
 	if u.User != nil {
 		return fmt.Errorf("must not carry credentials")
+	}
+	return checkHost(u.Hostname())
+}
+
+// neverFetched are the address ranges no deployment fetches documents from or posts
+// webhooks to, whatever OCRINVOICE_FETCH_ALLOW_CIDRS says: the unspecified addresses,
+// link-local (where clouds serve instance metadata and credentials), multicast and
+// reserved space. Literal addresses in them are refused when the job is created.
+// Loopback and private ranges are not refused here: a deployment may open them on
+// purpose (OCRINVOICE_FETCH_ALLOW_CIDRS), and the worker's address guard, which knows
+// that list and checks every address actually dialled, refuses them otherwise.
+var neverFetched = []struct {
+	prefix netip.Prefix
+	rule   string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "unspecified"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "link-local (cloud metadata)"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
+	{netip.MustParsePrefix("::/128"), "unspecified"},
+	{netip.MustParsePrefix("fe80::/10"), "link-local"},
+	{netip.MustParsePrefix("ff00::/8"), "multicast"},
+}
+
+// metadataHosts are the names of cloud instance-metadata services.
+var metadataHosts = []string{
+	"metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal",
+	"metadata.azure.com", "metadata.platformequinix.com",
+}
+
+// numericLabel is a host label that URL parsers (browsers, curl, inet_aton) read as part
+// of an IPv4 address: decimal, octal (leading 0) or hexadecimal (0x).
+var numericLabel = regexp.MustCompile(`^(?i:0x[0-9a-f]*|[0-9]+)$`)
+
+// checkHost refuses host names that can only reach the wrong place: IPv4 addresses in
+// other spellings than a dotted quad (2130706433, 0x7f.0.0.1, 0177.0.0.1, 127.1, which
+// some resolvers turn into 127.0.0.1), IPv6 zones, literal addresses in neverFetched
+// (also as IPv4-mapped IPv6), and cloud metadata service names.
+func checkHost(host string) error {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if strings.Contains(h, "%") {
+		return fmt.Errorf("must not name an IPv6 zone")
+	}
+	if ip, err := netip.ParseAddr(h); err == nil {
+		ip = ip.Unmap()
+		for _, b := range neverFetched {
+			if b.prefix.Contains(ip) {
+				return fmt.Errorf("address %s is %s: documents and webhooks are never sent there", ip, b.rule)
+			}
+		}
+		return nil
+	}
+	labels := strings.Split(h, ".")
+	if numericLabel.MatchString(labels[len(labels)-1]) {
+		return fmt.Errorf("host %q is an IPv4 address in a non-standard form; write it as four decimal numbers (a.b.c.d)", host)
+	}
+	if slices.Contains(metadataHosts, h) {
+		return fmt.Errorf("host %q is a cloud metadata service: documents and webhooks are never sent there", host)
+	}
+	return nil
+}
+
+// CheckMetadataText checks the text of job metadata: every key and every string value,
+// at any depth, must be valid UTF-8 without NUL characters. JSON decoding quietly turns
+// invalid bytes into U+FFFD, but NUL (\u0000) gets through, and PostgreSQL's jsonb
+// refuses it with a driver error. The error names the first offending key path
+// (e.g. `key "a.b"`); callers report it on the field "metadata".
+func CheckMetadataText(m map[string]any) error {
+	return checkJSONText("", m)
+}
+
+func checkJSONText(path string, v any) error {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
+	switch v := v.(type) {
+	case string:
+		if bad(v) {
+			return fmt.Errorf("value at %q must be valid UTF-8 text without NUL characters", path)
+		}
+	case []any:
+		for i, e := range v {
+			if err := checkJSONText(fmt.Sprintf("%s[%d]", path, i), e); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if bad(k) {
+				return fmt.Errorf("key %q must be valid UTF-8 text without NUL characters", strings.ToValidUTF8(p, "\uFFFD"))
+			}
+			if err := checkJSONText(p, e); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

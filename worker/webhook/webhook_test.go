@@ -232,7 +232,10 @@ func TestDeliverRefused(t *testing.T) {
 		{"loopback without the allow-list", fetch.Guard{}, rcv.URL + "/hook", "loopback"},
 		{"name resolving to 10.x", fetch.Guard{Allow: loopback, Resolver: stubResolver{"hooks.internal.example": {netip.MustParseAddr("10.0.0.5")}}},
 			"http://hooks.internal.example/hook", "private"},
-		{"link-local metadata address", fetch.Guard{Allow: loopback}, "http://169.254.169.254/latest", "link-local"},
+		// A literal 169.254.x callback is refused when the job is created; a name resolving
+		// to it must meet the guard.
+		{"name resolving to the metadata address", fetch.Guard{Allow: loopback, Resolver: stubResolver{"meta.internal.example": {netip.MustParseAddr("169.254.169.254")}}},
+			"http://meta.internal.example/latest", "link-local"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
