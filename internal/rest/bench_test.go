@@ -82,7 +82,7 @@ func seedBench() error {
 		return err
 	}
 	benchTpl = tpl.ID
-	benchHandler = NewHandler(svc, logger)
+	benchHandler = authenticated(NewHandler(svc, logger), &testAdmin)
 	benchSvc = svc
 
 	statuses := []ocrinvoicejob.Status{"created", "queued", "processing", "completed", "failed", "cancelled"}

@@ -70,8 +70,9 @@ func newEventsEnv(t *testing.T) *eventsEnv {
 		t.Fatal(err)
 	}
 	raw := NewHandler(svc, logger, WithEvents(w))
-	e := &env{t: t, c: c, svc: svc, h: contractHandler(t, raw), generic: g.ID, logs: &bytes.Buffer{}, clock: &testClock{}}
-	return &eventsEnv{env: e, pub: pub, raw: raw}
+	e := &env{t: t, c: c, svc: svc, generic: g.ID, logs: &bytes.Buffer{}, clock: &testClock{}}
+	e.serve(raw)
+	return &eventsEnv{env: e, pub: pub, raw: authenticated(raw, &testAdmin)}
 }
 
 // checkEvents validates every event's data against the JobEvent schema and returns the
@@ -163,7 +164,8 @@ func TestJobEventStream(t *testing.T) {
 			t.Errorf("bad id: code %s", r.errCode())
 		}
 		e.do("GET", "/api/v1/ocr-invoice-jobs/0123456789abcdef01234567/events", nil).must(t, http.StatusNotFound)
-		noEvents := &env{t: t, h: contractHandler(t, NewHandler(e.svc, slog.New(slog.DiscardHandler)))}
+		noEvents := &env{t: t}
+		noEvents.serve(NewHandler(e.svc, slog.New(slog.DiscardHandler)))
 		noEvents.do("GET", "/api/v1/ocr-invoice-jobs/"+id+"/events", nil).must(t, http.StatusServiceUnavailable)
 	})
 }

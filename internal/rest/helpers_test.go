@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
@@ -27,7 +28,8 @@ type env struct {
 	t        *testing.T
 	c        *ent.Client
 	svc      *jobs.Service
-	h        http.Handler
+	h        http.Handler // raw seen as principal, through the contract validator
+	raw      http.Handler // the REST handler itself
 	generic  string // id of the built-in "generic" template
 	logs     *bytes.Buffer
 	enqueuer jobs.Enqueuer
@@ -69,7 +71,23 @@ func newEnv(t *testing.T, c *ent.Client, enq jobs.Enqueuer) *env {
 	if err != nil {
 		t.Fatalf("get generic template: %v", err)
 	}
-	return &env{t: t, c: c, svc: svc, h: contractHandler(t, NewHandler(svc, logger)), generic: g.ID, logs: logs, enqueuer: enq, clock: clock}
+	e := &env{t: t, c: c, svc: svc, generic: g.ID, logs: logs, enqueuer: enq, clock: clock}
+	e.serve(NewHandler(svc, logger))
+	return e
+}
+
+// serve makes raw the env's REST handler, called as testAdmin.
+func (e *env) serve(raw http.Handler) {
+	e.raw = raw
+	e.h = contractHandler(e.t, authenticated(raw, &testAdmin))
+}
+
+// as returns a view of e whose requests run as p (nil: anonymous), reporting to t.
+func (e *env) as(t *testing.T, p *auth.Principal) *env {
+	v := *e
+	v.t = t
+	v.h = contractHandler(t, authenticated(e.raw, p))
+	return &v
 }
 
 // redisEnqueuer returns a tasks.Client on a private redis-server.

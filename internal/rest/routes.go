@@ -5,52 +5,64 @@
 package rest
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
+	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
-// route is one endpoint: a Go 1.22 ServeMux pattern without its method, and the method.
+// route is one endpoint: a Go 1.22 ServeMux pattern without its method, the method, and
+// the weakest role allowed to call it (public: no principal needed).
 type route struct {
 	method, path string
+	role         auth.Role
 	handle       func(*api, http.ResponseWriter, *http.Request)
 }
 
-// routes lists every endpoint of the REST API. Keep openapi.json in step (the contract test
-// fails on any response the document does not describe).
+// public is the "role" of a route that needs no principal at all.
+const public auth.Role = ""
+
+// routes lists every endpoint of the REST API with its minimum role: viewers read, submitters
+// also create and manage jobs and groups and upload, admins also write templates. Which jobs
+// and groups a caller sees (its owner's) is decided by internal/jobs, not here. Keep
+// openapi.json in step (the contract test fails on any response the document does not
+// describe) and the role table of auth_test.go (it fails on a route without an expectation).
 var routes = []route{
-	{"GET", "/api/v1/ocr-invoice-jobs", (*api).listJobs},
-	{"POST", "/api/v1/ocr-invoice-jobs", (*api).createJob},
-	{"GET", "/api/v1/ocr-invoice-jobs/{id}", (*api).getJob},
-	{"PUT", "/api/v1/ocr-invoice-jobs/{id}", (*api).updateJob},
-	{"GET", "/api/v1/ocr-invoice-jobs/{id}/results", (*api).jobResults},
-	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", (*api).cancelJob},
-	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", (*api).retryJob},
-	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", (*api).jobEvents},
+	{"GET", "/api/v1/ocr-invoice-jobs", auth.RoleViewer, (*api).listJobs},
+	{"POST", "/api/v1/ocr-invoice-jobs", auth.RoleSubmitter, (*api).createJob},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleViewer, (*api).getJob},
+	{"PUT", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleSubmitter, (*api).updateJob},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}/results", auth.RoleViewer, (*api).jobResults},
+	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", auth.RoleSubmitter, (*api).cancelJob},
+	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", auth.RoleSubmitter, (*api).retryJob},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", auth.RoleViewer, (*api).jobEvents},
 
-	{"POST", "/api/v1/uploads", (*api).uploadDocument},
+	{"POST", "/api/v1/uploads", auth.RoleSubmitter, (*api).uploadDocument},
 
-	{"GET", "/api/v1/ocr-templates", (*api).listTemplates},
-	{"POST", "/api/v1/ocr-templates", (*api).createTemplate},
-	{"GET", "/api/v1/ocr-templates/{id}", (*api).getTemplate},
-	{"PUT", "/api/v1/ocr-templates/{id}", (*api).updateTemplate},
+	{"GET", "/api/v1/ocr-templates", auth.RoleViewer, (*api).listTemplates},
+	{"POST", "/api/v1/ocr-templates", auth.RoleAdmin, (*api).createTemplate},
+	{"GET", "/api/v1/ocr-templates/{id}", auth.RoleViewer, (*api).getTemplate},
+	{"PUT", "/api/v1/ocr-templates/{id}", auth.RoleAdmin, (*api).updateTemplate},
 
-	{"GET", "/api/v1/ocr-job-groups", (*api).listGroups},
-	{"POST", "/api/v1/ocr-job-groups", (*api).createGroup},
-	{"GET", "/api/v1/ocr-job-groups/{id}", (*api).getGroup},
-	{"PUT", "/api/v1/ocr-job-groups/{id}", (*api).updateGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/suspend", suspendGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/resume", resumeGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/cancel", cancelGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/retry-failed", retryFailedGroup},
+	{"GET", "/api/v1/ocr-job-groups", auth.RoleViewer, (*api).listGroups},
+	{"POST", "/api/v1/ocr-job-groups", auth.RoleSubmitter, (*api).createGroup},
+	{"GET", "/api/v1/ocr-job-groups/{id}", auth.RoleViewer, (*api).getGroup},
+	{"PUT", "/api/v1/ocr-job-groups/{id}", auth.RoleSubmitter, (*api).updateGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/suspend", auth.RoleSubmitter, suspendGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/resume", auth.RoleSubmitter, resumeGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/cancel", auth.RoleSubmitter, cancelGroup},
+	{"POST", "/api/v1/ocr-job-groups/{id}/retry-failed", auth.RoleSubmitter, retryFailedGroup},
 
-	{"GET", "/openapi.json", func(_ *api, w http.ResponseWriter, r *http.Request) { serveOpenAPI(w, r) }},
+	{"GET", "/openapi.json", public, func(_ *api, w http.ResponseWriter, r *http.Request) { serveOpenAPI(w, r) }},
 }
 
 type api struct {
@@ -74,6 +86,12 @@ type router struct {
 // /openapi.json, so mount it at "/api/v1/" and "/openapi.json" (or at "/"). logger receives
 // the causes of 5xx answers; nil means slog.Default(). WithUploads enables document uploads,
 // WithEvents the job event streams.
+//
+// Every route but /openapi.json needs a principal in the request context (auth.WithPrincipal,
+// set by the server's authentication middleware) whose role includes the route's: without
+// one the answer is 401 with WWW-Authenticate, with too weak a role 403, both before the
+// request is decoded. A panicking handler is answered (when nothing was written yet) with
+// the 500 envelope and logged with its stack; the stack never reaches the client.
 func NewHandler(svc *jobs.Service, logger *slog.Logger, opts ...Option) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
@@ -82,10 +100,22 @@ func NewHandler(svc *jobs.Service, logger *slog.Logger, opts ...Option) http.Han
 	for _, o := range opts {
 		o(a)
 	}
+	return newRouter(a, routes)
+}
+
+func newRouter(a *api, table []route) *router {
 	rt := &router{api: a, mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}}
-	for _, r := range routes {
-		handle := r.handle
-		rt.mux.HandleFunc(r.method+" "+r.path, func(w http.ResponseWriter, req *http.Request) { handle(a, w, req) })
+	for _, r := range table {
+		handle, role := r.handle, r.role
+		rt.mux.HandleFunc(r.method+" "+r.path, func(w http.ResponseWriter, req *http.Request) {
+			if role != public {
+				if err := auth.Require(req.Context(), role); err != nil {
+					writeError(w, req, a.log, err)
+					return
+				}
+			}
+			handle(a, w, req)
+		})
 		if _, seen := rt.methods[r.path]; !seen {
 			rt.paths.Handle(r.path, http.NotFoundHandler())
 		}
@@ -96,7 +126,9 @@ func NewHandler(svc *jobs.Service, logger *slog.Logger, opts ...Option) http.Han
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := rt.mux.Handler(r); pattern != "" {
-		rt.mux.ServeHTTP(w, r)
+		rw := &trackingWriter{ResponseWriter: w}
+		defer rt.recoverPanic(rw, r)
+		rt.mux.ServeHTTP(rw, r)
 		return
 	}
 	if _, pattern := rt.paths.Handler(r); pattern != "" {
@@ -106,11 +138,54 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		writeJSON(w, rt.api.log, http.StatusMethodNotAllowed, errorEnvelope{Error: errorBody{
-			Code:    "METHOD_NOT_ALLOWED",
-			Message: "method " + r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", "),
-			Details: []apperr.Detail{},
+			Code:      "METHOD_NOT_ALLOWED",
+			Message:   "method " + r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", "),
+			Details:   []apperr.Detail{},
+			RequestID: reqid.From(r.Context()),
 		}})
 		return
 	}
 	writeError(w, r, rt.api.log, apperr.NotFound("no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
 }
+
+// recoverPanic turns a handler's panic into a logged 500 "internal error" (when the handler
+// had not started its answer yet; otherwise the answer is cut short). http.ErrAbortHandler is
+// passed on: it is the handler's way to abort the response on purpose.
+func (rt *router) recoverPanic(w *trackingWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+		panic(v)
+	}
+	rt.api.log.ErrorContext(r.Context(), "REST handler panicked",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("request_id", reqid.From(r.Context())),
+		slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+	if w.wrote {
+		panic(http.ErrAbortHandler) // the client must not take a truncated answer for a whole one
+	}
+	writeJSON(w, rt.api.log, http.StatusInternalServerError, errorEnvelope{Error: errorBody{
+		Code: string(apperr.KindInternal), Message: "internal error", Details: []apperr.Detail{}, RequestID: reqid.From(r.Context()),
+	}})
+}
+
+// trackingWriter records whether the answer has started. It keeps http.ResponseController
+// working (flushes and deadlines of the event stream and uploads) through Unwrap.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *trackingWriter) WriteHeader(status int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *trackingWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -32,7 +32,7 @@ func newUploadEnv(t *testing.T, maxBytes int64) (*env, *uploads.Store) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(e.logs, nil))
-	e.h = contractHandler(t, NewHandler(e.svc, logger, WithUploads(store, maxBytes)))
+	e.serve(NewHandler(e.svc, logger, WithUploads(store, maxBytes)))
 	return e, store
 }
 
