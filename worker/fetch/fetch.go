@@ -114,6 +114,9 @@ func (g Guard) Transport() *http.Transport {
 			if err != nil {
 				return nil, err
 			}
+			if err := CheckHost(host); err != nil {
+				return nil, err
+			}
 			ips, err := g.resolve(ctx, host)
 			if err != nil {
 				return nil, err
@@ -185,9 +188,21 @@ var blocked = []struct {
 	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
 	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation (TEST-NET-1)"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation (TEST-NET-2)"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation (TEST-NET-3)"},
 	{netip.MustParsePrefix("::/128"), "unspecified"},
 	{netip.MustParsePrefix("::1/128"), "loopback"},
+	// ::a.b.c.d (deprecated IPv4-compatible) and ::ffff:0:a.b.c.d (IPv4-translated) embed
+	// an IPv4 address that some stacks reach as such.
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible (deprecated)"},
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), "IPv4-translated"},
 	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "NAT64 (local use)"},
+	{netip.MustParsePrefix("100::/64"), "discard-only"},
+	{netip.MustParsePrefix("2001::/32"), "Teredo tunnel (embeds an IPv4 address)"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+	{netip.MustParsePrefix("2002::/16"), "6to4 tunnel (embeds an IPv4 address)"},
 	{netip.MustParsePrefix("fc00::/7"), "unique-local"},
 	{netip.MustParsePrefix("fe80::/10"), "link-local"},
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
@@ -200,7 +215,12 @@ func (f *Fetcher) Check(ip netip.Addr) error { return f.guard.Check(ip) }
 // Check reports whether the guard lets a connection to ip through. The error names
 // the rule that refused it and wraps ErrRefused.
 func (g Guard) Check(ip netip.Addr) error {
-	ip = ip.Unmap()
+	// A zoned address (fe80::1%eth0) matches no prefix at all: drop the zone first, or a
+	// link-local target would pass every rule.
+	ip = ip.WithZone("").Unmap()
+	if !ip.IsValid() {
+		return fmt.Errorf("%w: no address", ErrRefused)
+	}
 	for _, p := range g.Allow {
 		if p.Contains(ip) {
 			return nil
@@ -212,6 +232,55 @@ func (g Guard) Check(ip netip.Addr) error {
 		}
 	}
 	return nil
+}
+
+// metadataHosts are the names of cloud instance-metadata services (they resolve to
+// link-local addresses the guard refuses anyway; refusing the name says why without a
+// DNS query).
+var metadataHosts = []string{
+	"metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal",
+	"metadata.azure.com", "metadata.platformequinix.com",
+}
+
+// CheckHost refuses, before any DNS query, host names that can only reach the wrong
+// place: IPv4 addresses in spellings other than a dotted quad (2130706433, 0x7f.0.0.1,
+// 0177.0.0.1, 127.1: a host whose last label is numeric is an IPv4 address to URL
+// parsers and to some resolvers, never a DNS name) and cloud metadata service names.
+// The error wraps ErrRefused.
+func CheckHost(host string) error {
+	h := strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if _, err := netip.ParseAddr(h); err == nil {
+		return nil // checked as an address
+	}
+	labels := strings.Split(h, ".")
+	if last := labels[len(labels)-1]; last != "" && isNumericLabel(last) {
+		return fmt.Errorf("%w: host %q is an IPv4 address in a non-standard form", ErrRefused, host)
+	}
+	for _, m := range metadataHosts {
+		if h == m {
+			return fmt.Errorf("%w: host %q is a cloud metadata service", ErrRefused, host)
+		}
+	}
+	return nil
+}
+
+// isNumericLabel: decimal, or hexadecimal with a 0x prefix.
+func isNumericLabel(l string) bool {
+	digits := l
+	hex := false
+	if len(l) >= 2 && l[0] == '0' && (l[1] == 'x' || l[1] == 'X') {
+		digits, hex = l[2:], true
+	}
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		switch {
+		case c >= '0' && c <= '9':
+		case hex && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func checkScheme(u *url.URL) error {
