@@ -336,6 +336,11 @@ func URL(key string) string { return prefix + key }
 // anything else. The rules match the worker's (worker/ocr.DetectFormat).
 func Detect(head []byte) (docType, contentType string, ok bool) {
 	probe := head[:min(len(head), headLen)]
+	if isArchive(head) {
+		// A ZIP (or other archive) that stores a PDF uncompressed has "%PDF-" in its first
+		// bytes; it is still an archive, never read as a document.
+		return "", "", false
+	}
 	switch {
 	case bytes.Contains(probe, []byte("%PDF-")):
 		return "pdf", "application/pdf", true
@@ -351,23 +356,43 @@ func Detect(head []byte) (docType, contentType string, ok bool) {
 	return "", "", false
 }
 
+// archiveMagics start archive and compressed files (ZIP and its empty and spanned forms,
+// gzip, bzip2, xz, zstd, 7z, RAR).
+var archiveMagics = [][]byte{
+	[]byte("PK\x03\x04"), []byte("PK\x05\x06"), []byte("PK\x07\x08"),
+	{0x1f, 0x8b}, []byte("BZh"), {0xfd, '7', 'z', 'X', 'Z', 0x00}, {0x28, 0xb5, 0x2f, 0xfd},
+	{'7', 'z', 0xbc, 0xaf, 0x27, 0x1c}, []byte("Rar!\x1a\x07"),
+}
+
+func isArchive(head []byte) bool {
+	for _, m := range archiveMagics {
+		if bytes.HasPrefix(head, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // MaxNameLen is the longest DocumentName returns, in characters: the limit of a job's
 // documentName (jobs.MaxDocumentNameLen).
 const MaxNameLen = 1024
 
 // DocumentName makes the file name a client sent with an upload usable as a job's
-// documentName: the last path element only, valid UTF-8 without control characters, at
-// most MaxNameLen characters; "document.<docType>" when nothing is left.
+// documentName: the last path element only (after '/' or '\\'), valid UTF-8 without
+// control characters or bidirectional-text overrides (which make "fdp.exe" display as
+// "exe.pdf"), at most MaxNameLen characters; "document.<docType>" when nothing is left.
+// It names the document for people; the stored file is named by its key alone.
 func DocumentName(filename, docType string) string {
+	filename = strings.ToValidUTF8(filename, "")
 	if i := strings.LastIndexAny(filename, `/\`); i >= 0 {
 		filename = filename[i+1:]
 	}
 	name := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return -1
 		}
 		return r
-	}, strings.ToValidUTF8(filename, ""))
+	}, filename)
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > MaxNameLen {
 		name = string([]rune(name)[:MaxNameLen])
