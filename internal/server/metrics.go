@@ -17,6 +17,10 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// rejections counts requests refused by the middleware, by reason
+	// (unauthenticated, forbidden, rate_limited, upload_concurrency, cors).
+	rejections *prometheus.CounterVec
+	limiters   prometheus.Gauge // API keys with limiter state held
 }
 
 func newMetrics() *metrics {
@@ -35,9 +39,20 @@ func newMetrics() *metrics {
 			Namespace: "ocrinvoice", Subsystem: "http", Name: "requests_in_flight",
 			Help: "HTTP requests being served.",
 		}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "ocrinvoice", Subsystem: "http", Name: "rejections_total",
+			Help: "HTTP requests refused before reaching a handler, by reason: unauthenticated, forbidden, rate_limited, upload_concurrency, cors.",
+		}, []string{"reason"}),
+		limiters: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "ocrinvoice", Subsystem: "http", Name: "rate_limited_keys",
+			Help: "API keys whose rate limiter or upload count is held in memory (idle ones are dropped).",
+		}),
+	}
+	for _, r := range rejectReasons {
+		m.rejections.WithLabelValues(r) // export every reason from the start, at 0
 	}
 	m.reg.MustRegister(
-		m.requests, m.duration, m.inFlight,
+		m.requests, m.duration, m.inFlight, m.rejections, m.limiters,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -3,6 +3,16 @@
 // liveness and readiness probes, a request log and panic recovery, all on one
 // http.Server with timeouts.
 //
+// Every request passes, outermost first, through: the request id and request log
+// (observe), panic recovery, security and CORS headers (a CORS preflight is answered
+// there), then the routes. Protected routes add authentication, the per-key rate limit
+// and, for uploads, the per-key upload concurrency limit (protect):
+//
+//	/graphql                 API key (a WebSocket upgrade without one passes: it authenticates in connection_init)
+//	/api/v1/...              API key
+//	Extra routes             API key of an admin, challenged with HTTP Basic so a browser prompts
+//	/playground, /openapi.json, /healthz, /readyz, /metrics   public
+//
 // The package knows HTTP, not the domain: the caller builds the GraphQL and REST handlers
 // (graph.NewHandler, rest.NewHandler) and the readiness checks and passes them in.
 package server
@@ -12,11 +22,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 )
 
 // HTTP server limits. WriteTimeout bounds ordinary responses; a streaming handler (GraphQL
@@ -49,8 +62,31 @@ type Options struct {
 
 	GraphQL http.Handler // served at /graphql, with GraphiQL at /playground and / redirecting there
 	REST    http.Handler // serves the full paths /api/v1/... and /openapi.json
-	// Extra routes mounted as given (pattern -> handler), e.g. a queue dashboard.
+	// Extra routes mounted as given (pattern -> handler), e.g. a queue dashboard. With
+	// Auth set they need an admin's key; without one they answer 401 with an HTTP Basic
+	// challenge (the key is the password, the user name is ignored).
 	Extra map[string]http.Handler
+
+	// Auth authenticates the API key of a request to /graphql, /api/v1/... and the Extra
+	// routes. nil turns authentication off: every request runs as auth.Local, without
+	// rate limits.
+	Auth auth.Authenticator
+
+	// CORSOrigins are the web origins whose pages may call the API from a browser:
+	// lowercase "scheme://host[:port]" values, or "*" for any. Empty (the default): CORS
+	// is closed, no CORS header is sent and preflights are refused with 403.
+	CORSOrigins []string
+
+	// RateLimit is the requests per second allowed to one API key (0: no limit), with
+	// bursts of RateBurst requests (0: the rate rounded up, at least 1). A key's own
+	// Principal.RateLimit, when positive, replaces RateLimit. Over the limit: 429
+	// RATE_LIMITED with Retry-After.
+	RateLimit float64
+	RateBurst int
+	// UploadConcurrency is the number of uploads (POST /api/v1/uploads, multipart POST
+	// /graphql) one API key may have in flight (0: no limit); Principal.UploadConcurrency,
+	// when positive, replaces it. Beyond: 429 RATE_LIMITED with Retry-After: 1.
+	UploadConcurrency int
 
 	Checks []Check // /readyz runs all of them; /healthz runs none
 
@@ -71,12 +107,14 @@ type Server struct {
 	logger  *slog.Logger
 	handler http.Handler
 	metrics *metrics
+	limits  *limiters
+	cors    corsPolicy
 	http    *http.Server
 	ln      net.Listener
 }
 
-// New builds the server and its routes. It does no I/O and fails on nothing today; the
-// error is kept for options that need validation.
+// New builds the server and its routes. It does no I/O. Errors: an invalid CORS origin,
+// a negative or NaN rate limit, a negative burst or upload concurrency.
 func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -84,24 +122,39 @@ func New(opts Options) (*Server, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 25 * time.Second
 	}
-	s := &Server{opts: opts, logger: opts.Logger, metrics: newMetrics()}
+	if r := opts.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return nil, fmt.Errorf("rate limit %v: want 0 (off) or a positive number of requests per second", r)
+	}
+	if opts.RateBurst < 0 || opts.UploadConcurrency < 0 {
+		return nil, fmt.Errorf("rate burst %d, upload concurrency %d: want 0 or more", opts.RateBurst, opts.UploadConcurrency)
+	}
+	cors, err := newCORSPolicy(opts.CORSOrigins)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, logger: opts.Logger, metrics: newMetrics(), cors: cors}
+	s.limits = newLimiters(time.Now, s.metrics)
 	mux := http.NewServeMux()
 	if opts.GraphQL != nil {
-		mux.Handle("/graphql", opts.GraphQL)
-		mux.Handle("GET /playground", playground.Handler("ocrinvoice GraphQL", "/graphql"))
+		mux.Handle("/graphql", s.protect(surfaceGraphQL, opts.GraphQL))
+		pg, err := newPlayground(playground.Handler("ocrinvoice GraphQL", "/graphql"))
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("GET /playground", pg)
 		mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
 	}
 	if opts.REST != nil {
-		mux.Handle("/api/v1/", opts.REST)
+		mux.Handle("/api/v1/", s.protect(surfaceREST, opts.REST))
 		mux.Handle("/openapi.json", opts.REST)
 	}
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	for pattern, h := range opts.Extra {
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, s.protect(surfaceDashboard, dashboardCSP(h)))
 	}
-	s.handler = s.observe(s.recoverPanics(mux))
+	s.handler = s.observe(s.recoverPanics(s.headers(mux)))
 	s.http = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: ReadHeaderTimeout,

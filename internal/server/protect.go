@@ -1,0 +1,203 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+)
+
+// surface is a class of protected route: it decides the challenge of a 401 and the
+// rules beyond authentication.
+type surface int
+
+const (
+	surfaceGraphQL   surface = iota // /graphql: a WebSocket upgrade may come without a key
+	surfaceREST                     // /api/v1/...
+	surfaceDashboard                // Extra routes: admins only, HTTP Basic challenge
+)
+
+// Rejection reasons, the label of ocrinvoice_http_rejections_total and the "rejected"
+// attribute of the request log.
+const (
+	rejectUnauthenticated   = "unauthenticated"
+	rejectForbidden         = "forbidden"
+	rejectRateLimited       = "rate_limited"
+	rejectUploadConcurrency = "upload_concurrency"
+	rejectCORS              = "cors"
+)
+
+var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS}
+
+const (
+	realm            = `realm="ocrinvoice"`
+	msgKeyRequired   = "an API key is required: send Authorization: Bearer <key> (or X-API-Key)"
+	msgAdminRequired = "this page needs an admin API key"
+)
+
+// protect authenticates a request to a protected route and applies the per-key limits,
+// then serves it with the principal in its context:
+//
+//   - Auth nil: the request runs as auth.Local, without limits.
+//   - No key: 401 with a Bearer challenge (Basic on the dashboard), except a WebSocket
+//     upgrade of /graphql, which passes without a principal and authenticates in
+//     connection_init.
+//   - A key that does not authenticate: 401; the authenticator unavailable: 503.
+//   - Dashboard and not an admin: 403.
+//   - Over the key's rate: 429 with Retry-After; an upload beyond the key's concurrent
+//     uploads: 429 with Retry-After: 1. The upload holds its slot until it is answered.
+//
+// The key itself is never logged; the request log names the key id of a valid key.
+func (s *Server) protect(sf surface, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := auth.Local
+		if s.opts.Auth != nil {
+			key := auth.TokenFromRequest(r)
+			if key == "" {
+				if sf == surfaceGraphQL && isWebSocketUpgrade(r) {
+					next.ServeHTTP(w, r)
+					return
+				}
+				s.unauthenticated(w, r, sf, msgKeyRequired, "")
+				return
+			}
+			var err error
+			p, err = s.opts.Auth.Authenticate(r.Context(), key)
+			if err != nil {
+				s.authFailed(w, r, sf, err)
+				return
+			}
+			if st := stateOf(r); st != nil {
+				st.keyID = p.KeyID
+			}
+			if sf == surfaceDashboard && !p.Role.Includes(auth.RoleAdmin) {
+				s.reject(r, rejectForbidden)
+				writeError(w, r, http.StatusForbidden, string(apperr.KindForbidden), msgAdminRequired)
+				return
+			}
+		}
+		if p.KeyID != "" && !s.allowRate(w, r, p) {
+			return
+		}
+		r = derive(r, auth.WithPrincipal(r.Context(), p))
+		if p.KeyID != "" && isUpload(sf, r) {
+			limit := s.opts.UploadConcurrency
+			if p.UploadConcurrency > 0 {
+				limit = p.UploadConcurrency
+			}
+			if limit > 0 {
+				release, ok := s.limits.acquireUpload(p.KeyID, limit)
+				if !ok {
+					w.Header().Set("Retry-After", "1")
+					s.reject(r, rejectUploadConcurrency)
+					writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
+						fmt.Sprintf("this API key already has %d uploads in flight; retry when one has finished", limit))
+					return
+				}
+				defer release()
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unauthenticated answers 401 with the challenge of the surface.
+func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, sf surface, msg, bearerError string) {
+	challenge := "Bearer " + realm
+	switch {
+	case sf == surfaceDashboard:
+		// A browser prompts for Basic credentials; the key is the password.
+		challenge = `Basic ` + realm + `, charset="UTF-8"`
+	case bearerError != "":
+		challenge += `, error="` + bearerError + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	s.reject(r, rejectUnauthenticated)
+	writeError(w, r, http.StatusUnauthorized, string(apperr.KindUnauthenticated), msg)
+}
+
+// authFailed answers a key that did not authenticate.
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, sf surface, err error) {
+	switch apperr.KindOf(err) {
+	case apperr.KindUnauthenticated:
+		s.unauthenticated(w, r, sf, apperr.As(err).PublicMessage(), "invalid_token")
+	case apperr.KindUnavailable:
+		s.logger.WarnContext(r.Context(), "Cannot authenticate a request",
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		writeError(w, r, http.StatusServiceUnavailable, string(apperr.KindUnavailable), "cannot check the API key now, try again later")
+	default:
+		s.logger.ErrorContext(r.Context(), "Cannot authenticate a request",
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		writeError(w, r, http.StatusInternalServerError, string(apperr.KindInternal), "internal error")
+	}
+}
+
+// allowRate takes one token of p's rate limiter, or answers 429 and returns false.
+func (s *Server) allowRate(w http.ResponseWriter, r *http.Request, p auth.Principal) bool {
+	rps := s.opts.RateLimit
+	if p.RateLimit > 0 {
+		rps = p.RateLimit
+	}
+	if rps <= 0 {
+		return true
+	}
+	burst := s.opts.RateBurst
+	if burst <= 0 {
+		burst = max(1, int(math.Ceil(rps)))
+	}
+	ok, retry := s.limits.allow(p.KeyID, rps, burst)
+	if ok {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	s.reject(r, rejectRateLimited)
+	writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
+		fmt.Sprintf("rate limit of %g requests per second exceeded; retry in %d s", rps, retry))
+	return false
+}
+
+// reject counts a refusal by reason and names it in the request log.
+func (s *Server) reject(r *http.Request, reason string) {
+	s.metrics.rejections.WithLabelValues(reason).Inc()
+	if st := stateOf(r); st != nil {
+		st.reject = reason
+	}
+}
+
+// isWebSocketUpgrade reports a WebSocket opening handshake.
+func isWebSocketUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isUpload reports a document upload: POST /api/v1/uploads, or a multipart GraphQL
+// request (the uploadDocument mutation).
+func isUpload(sf surface, r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	switch sf {
+	case surfaceREST:
+		return strings.TrimSuffix(r.URL.Path, "/") == "/api/v1/uploads"
+	case surfaceGraphQL:
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		return err == nil && mt == "multipart/form-data"
+	}
+	return false
+}
