@@ -178,9 +178,9 @@ func roleTable(e *env) map[string]roleCase {
 			return authRequest{path: "/api/v1/ocr-invoice-jobs/" + f.job, body: e.jobBodyFor(f.jobNumber, map[string]any{"priority": "high"})}
 		}, submit(ok)},
 		"GET /api/v1/ocr-invoice-jobs/{id}/results": {jobPath("/results", false), read},
-		"POST /api/v1/ocr-invoice-jobs/{id}/cancel":  {jobPath("/cancel", false), submit(ok)},
-		"POST /api/v1/ocr-invoice-jobs/{id}/retry":   {jobPath("/retry", true), submit(ok)},
-		"GET /api/v1/ocr-invoice-jobs/{id}/events":   {jobPath("/events", true), read},
+		"POST /api/v1/ocr-invoice-jobs/{id}/cancel": {jobPath("/cancel", false), submit(ok)},
+		"POST /api/v1/ocr-invoice-jobs/{id}/retry":  {jobPath("/retry", true), submit(ok)},
+		"GET /api/v1/ocr-invoice-jobs/{id}/events":  {jobPath("/events", true), read},
 
 		"POST /api/v1/uploads": {func(t *testing.T, _ authFixtures) authRequest {
 			body, ct := multipartBody(t, part{"file", "invoice.pdf", "application/pdf", pdf})

@@ -28,9 +28,9 @@ type env struct {
 	t        *testing.T
 	c        *ent.Client
 	svc      *jobs.Service
-	h        http.Handler // raw seen as principal, through the contract validator
+	h        http.Handler // raw, called as testAdmin, through the contract validator
 	raw      http.Handler // the REST handler itself
-	generic  string // id of the built-in "generic" template
+	generic  string       // id of the built-in "generic" template
 	logs     *bytes.Buffer
 	enqueuer jobs.Enqueuer
 	clock    *testClock
