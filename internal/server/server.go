@@ -11,7 +11,12 @@
 //	/graphql                 API key (a WebSocket upgrade without one passes: it authenticates in connection_init)
 //	/api/v1/...              API key
 //	Extra routes             API key of an admin, challenged with HTTP Basic so a browser prompts
-//	/playground, /openapi.json, /healthz, /readyz, /metrics   public
+//	/playground, /openapi.json, /healthz, /readyz, /metrics   public (a key sent there is not checked)
+//
+// Every response carries X-Request-Id, the security headers (nosniff, DENY framing, no
+// referrer, a Content-Security-Policy, no-store on API answers, HSTS over TLS) and
+// Vary: Origin; error bodies written here take the shape of the surface and never
+// carry a stack trace.
 //
 // The package knows HTTP, not the domain: the caller builds the GraphQL and REST handlers
 // (graph.NewHandler, rest.NewHandler) and the readiness checks and passes them in.
