@@ -2,7 +2,9 @@ package helm
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -48,6 +50,7 @@ var valuesCases = []struct {
 	{"trial", "ci/trial-values.yaml", true},
 	{"production", "ci/production-values.yaml", false},
 	{"existing-secret", "ci/existing-secret-values.yaml", false},
+	{"secret-files", "ci/secret-files-values.yaml", false},
 }
 
 // subcommands maps the app.kubernetes.io/component of an ocrinvoice pod to the
@@ -374,6 +377,20 @@ func dig(v map[string]any, path string) string {
 	return s
 }
 
+// digBool returns the boolean at a dotted path of a values map, or false.
+func digBool(v map[string]any, path string) bool {
+	var cur any = v
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		cur = m[k]
+	}
+	b, _ := cur.(bool)
+	return b
+}
+
 // secretStrings are the secret values a values file gives, including the passwords
 // inside URLs: none of them may appear in a rendered manifest other than a Secret (where
 // they are base64-encoded).
@@ -434,8 +451,8 @@ func TestChart(t *testing.T) {
 			t.Run("references", func(t *testing.T) { checkReferences(t, m, vals) })
 			t.Run("deployments", func(t *testing.T) { checkDeployments(t, m, tc.trial) })
 			t.Run("settings accepted by internal/config", func(t *testing.T) { checkSettings(t, m, tc.trial) })
-			t.Run("secrets only in secrets", func(t *testing.T) { checkSecrets(t, m, secretStrings(vals)) })
-			t.Run("hooks", func(t *testing.T) { checkHooks(t, m, tc.trial) })
+			t.Run("secrets only in secrets", func(t *testing.T) { checkSecrets(t, m, secretStrings(vals), digBool(vals, "secrets.mountAsFiles")) })
+			t.Run("hooks", func(t *testing.T) { checkHooks(t, m, tc.trial, vals) })
 			t.Run("autoscaling and disruption budgets", func(t *testing.T) { checkScaling(t, m, tc.trial) })
 		})
 	}
@@ -598,11 +615,24 @@ func (p *intOrName) in(ports map[string]int32) bool {
 // scale targets), and selectors select something.
 func checkReferences(t *testing.T, m manifests, vals map[string]any) {
 	external := map[string]bool{} // Secrets that values say exist outside the chart
-	if s := dig(vals, "secrets.existingSecret"); s != "" {
-		external[s] = true
+	for _, p := range []string{"secrets.existingSecret", "tests.apiKeySecret.name"} {
+		if s := dig(vals, p); s != "" {
+			external[s] = true
+		}
 	}
 	ws := m.workloads()
 	for _, w := range ws {
+		for _, r := range secretVolumeRefs(w.spec) {
+			s, ok := m.find("Secret", r.secret)
+			switch {
+			case ok:
+				if _, has := s.obj.(*corev1.Secret).Data[r.key]; !has && !r.optional {
+					t.Errorf("%v: volume %s: Secret %s has no key %s", w.owner, r.volume, r.secret, r.key)
+				}
+			case !external[r.secret]:
+				t.Errorf("%v: volume %s names Secret %s, which is neither rendered nor secrets.existingSecret", w.owner, r.volume, r.secret)
+			}
+		}
 		for _, c := range w.spec.Containers {
 			where := w.owner.String() + " container " + c.Name
 			for _, e := range c.Env {
@@ -727,6 +757,53 @@ func checkReferences(t *testing.T, m manifests, vals map[string]any) {
 			}
 		}
 	}
+}
+
+// secretFile is one file of a Secret volume (or a Secret source of a projected volume).
+type secretFile struct {
+	volume, secret, key, path string // path relative to the volume's mount
+	optional                  bool
+}
+
+// secretVolumeRefs lists the files of the Secret and projected volumes of a pod; a
+// Secret volume without items lists its Secret with an empty key.
+func secretVolumeRefs(spec *corev1.PodSpec) []secretFile {
+	var out []secretFile
+	add := func(vol, secret string, optional *bool, items []corev1.KeyToPath) {
+		opt := optional != nil && *optional
+		if len(items) == 0 {
+			out = append(out, secretFile{volume: vol, secret: secret, optional: true})
+		}
+		for _, it := range items {
+			out = append(out, secretFile{volume: vol, secret: secret, key: it.Key, path: it.Path, optional: opt})
+		}
+	}
+	for _, v := range spec.Volumes {
+		if s := v.Secret; s != nil {
+			add(v.Name, s.SecretName, s.Optional, s.Items)
+		}
+		if p := v.Projected; p != nil {
+			for _, src := range p.Sources {
+				if s := src.Secret; s != nil {
+					add(v.Name, s.Name, s.Optional, s.Items)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// mountedSecretFile returns the Secret file at an absolute path in a container.
+func mountedSecretFile(spec *corev1.PodSpec, c corev1.Container, path string) (secretFile, bool) {
+	refs := secretVolumeRefs(spec)
+	for _, vm := range c.VolumeMounts {
+		for _, r := range refs {
+			if r.volume == vm.Name && r.key != "" && filepath.Join(vm.MountPath, r.path) == filepath.Clean(path) {
+				return r, true
+			}
+		}
+	}
+	return secretFile{}, false
 }
 
 // ocrinvoiceContainer returns the one container of an ocrinvoice pod and its subcommand.
@@ -858,7 +935,11 @@ func configMapValue(t *testing.T, m manifests, c corev1.Container, name string) 
 // containerEnv resolves the environment of a container the way the kubelet would:
 // ConfigMaps, then env (later wins). Secrets rendered by the chart are decoded; keys of
 // an existing Secret get a plausible stand-in.
-func containerEnv(t *testing.T, m manifests, c corev1.Container) map[string]string {
+//
+// A NAME_FILE variable must name a file of a mounted Secret volume: the file is written
+// to a temporary directory with the Secret's value (or the stand-in) and the variable
+// names that copy, so that internal/config reads what the pod would.
+func containerEnv(t *testing.T, m manifests, w workload, c corev1.Container) map[string]string {
 	t.Helper()
 	env := map[string]string{}
 	for _, ef := range c.EnvFrom {
@@ -875,19 +956,31 @@ func containerEnv(t *testing.T, m manifests, c corev1.Container) map[string]stri
 		"REDIS_URL":                 "redis://redis:6379/0",
 		"OCRINVOICE_WEBHOOK_SECRET": "stand-in",
 	}
+	secretValue := func(name, secret, key string) string {
+		if o, ok := m.find("Secret", secret); ok {
+			if v, ok := o.obj.(*corev1.Secret).Data[key]; ok {
+				return string(v)
+			}
+		}
+		return standIn[name]
+	}
 	for _, e := range c.Env {
 		switch {
+		case e.ValueFrom == nil && strings.HasSuffix(e.Name, "_FILE"):
+			f, ok := mountedSecretFile(w.spec, c, e.Value)
+			if !ok {
+				t.Errorf("%v: env %s=%s is no file of a mounted Secret", w.owner, e.Name, e.Value)
+				continue
+			}
+			copyPath := filepath.Join(t.TempDir(), filepath.Base(e.Value))
+			if err := os.WriteFile(copyPath, []byte(secretValue(strings.TrimSuffix(e.Name, "_FILE"), f.secret, f.key)+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env[e.Name] = copyPath
 		case e.ValueFrom == nil:
 			env[e.Name] = e.Value
 		case e.ValueFrom.SecretKeyRef != nil:
-			r := e.ValueFrom.SecretKeyRef
-			if o, ok := m.find("Secret", r.Name); ok {
-				if v, ok := o.obj.(*corev1.Secret).Data[r.Key]; ok {
-					env[e.Name] = string(v)
-					continue
-				}
-			}
-			env[e.Name] = standIn[e.Name]
+			env[e.Name] = secretValue(e.Name, e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key)
 		}
 	}
 	return env
@@ -900,6 +993,9 @@ func checkSettings(t *testing.T, m manifests, trial bool) {
 	known := map[string]config.Setting{}
 	for _, s := range config.Settings() {
 		known[s.Env] = s
+		if s.Secret {
+			known[s.Env+"_FILE"] = s // the file variant of a secret, read by the same commands
+		}
 	}
 	for _, o := range m.ofKind("ConfigMap") {
 		for k := range o.obj.(*corev1.ConfigMap).Data {
@@ -924,7 +1020,7 @@ func checkSettings(t *testing.T, m manifests, trial bool) {
 				t.Errorf("%v: env %s is not read by `ocrinvoice %s`", w.owner, e.Name, cmd)
 			}
 		}
-		env := containerEnv(t, m, c)
+		env := containerEnv(t, m, w, c)
 		cfg, err := config.LoadCommand(cmd, nil, func(k string) string { return env[k] })
 		if err != nil {
 			t.Errorf("%v: `ocrinvoice %s` refuses its environment: %v", w.owner, cmd, err)
@@ -994,11 +1090,14 @@ func checkSettings(t *testing.T, m manifests, trial bool) {
 }
 
 // checkSecrets: DATABASE_URL, REDIS_URL and the webhook secret come only from Secrets,
-// and no secret value from the values file appears outside a Secret.
-func checkSecrets(t *testing.T, m manifests, secrets []string) {
+// and no secret value from the values file appears outside a Secret. With files
+// (secrets.mountAsFiles) they reach the ocrinvoice containers as NAME_FILE naming a
+// file of a mounted Secret, never as variables, except an optional key (a webhook
+// secret that secrets.existingSecret may lack: a NAME_FILE naming no file is an error).
+func checkSecrets(t *testing.T, m manifests, secrets []string, files bool) {
 	for _, o := range m.ofKind("ConfigMap") {
 		for k := range o.obj.(*corev1.ConfigMap).Data {
-			if slices.Contains(secretEnv, k) {
+			if slices.Contains(secretEnv, k) || slices.Contains(secretEnv, strings.TrimSuffix(k, "_FILE")) {
 				t.Errorf("%v: holds the secret %s", o, k)
 			}
 		}
@@ -1009,7 +1108,34 @@ func checkSecrets(t *testing.T, m manifests, secrets []string) {
 				if slices.Contains(secretEnv, e.Name) && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
 					t.Errorf("%v: env %s is not from a Secret", w.owner, e.Name)
 				}
+				if name := strings.TrimSuffix(e.Name, "_FILE"); name != e.Name && slices.Contains(secretEnv, name) {
+					if !files {
+						t.Errorf("%v: env %s without secrets.mountAsFiles", w.owner, e.Name)
+					}
+					if f, ok := mountedSecretFile(w.spec, c, e.Value); !ok || f.optional {
+						t.Errorf("%v: env %s=%s is not a certain file of a mounted Secret", w.owner, e.Name, e.Value)
+					}
+				}
+				if !files || !slices.Contains(secretEnv, e.Name) {
+					continue
+				}
+				if r := e.ValueFrom.SecretKeyRef; r == nil || r.Optional == nil || !*r.Optional {
+					t.Errorf("%v: env %s is a variable although secrets.mountAsFiles is on", w.owner, e.Name)
+				}
 			}
+			if !files {
+				continue
+			}
+			for _, vm := range c.VolumeMounts {
+				for _, r := range secretVolumeRefs(w.spec) {
+					if r.volume == vm.Name && !vm.ReadOnly {
+						t.Errorf("%v: Secret volume %s is mounted writable", w.owner, vm.Name)
+					}
+				}
+			}
+		}
+		if _, ok := subcommands[w.component]; ok && files && secretVolumeRefs(w.spec) == nil {
+			t.Errorf("%v: secrets.mountAsFiles, but no Secret volume", w.owner)
 		}
 	}
 	for _, o := range m.objs {
@@ -1038,8 +1164,10 @@ func hookEvents(o object) []string {
 }
 
 // checkHooks: the migration Job runs before install and upgrade (production only), its
-// Secret is a hook created before it, and the helm test pod checks /readyz and GraphQL.
-func checkHooks(t *testing.T, m manifests, trial bool) {
+// Secret is a hook created before it, and the helm test pod checks /readyz and GraphQL:
+// with authentication on, that an anonymous query is refused with 401 and, with
+// tests.apiKeySecret, that the query with its key returns data.
+func checkHooks(t *testing.T, m manifests, trial bool, vals map[string]any) {
 	jobs := m.ofKind("Job")
 	if trial && len(jobs) > 0 {
 		t.Errorf("trial mode renders Jobs %v; the single pod migrates at start", jobs)
@@ -1081,6 +1209,12 @@ func checkHooks(t *testing.T, m manifests, trial bool) {
 				}
 			}
 		}
+		for _, r := range secretVolumeRefs(&spec) {
+			s, ok := m.find("Secret", r.secret)
+			if ok && (hookEvents(s) == nil || weight(s) >= weight(o)) {
+				t.Errorf("%v: volume %s uses Secret %s, which does not exist yet when the hook runs", o, r.volume, r.secret)
+			}
+		}
 	}
 	var tests []object
 	for _, o := range m.objs {
@@ -1093,11 +1227,14 @@ func checkHooks(t *testing.T, m manifests, trial bool) {
 	}
 	pod := tests[0].obj.(*corev1.Pod)
 	script := strings.Join(append(append([]string{}, pod.Spec.Containers[0].Command...), pod.Spec.Containers[0].Args...), " ")
-	for _, want := range []string{"/readyz", "/graphql", `{ ocrInvoiceJobs(first:1){ totalCount } }`} {
+	for _, want := range []string{"/readyz", "/graphql", `{ ocrInvoiceJobs(first:1){ totalCount } }`, `"totalCount":`} {
 		if !strings.Contains(script, want) {
 			t.Errorf("helm test pod does not use %s", want)
 		}
 	}
+	authOn := dig(vals, "config.OCRINVOICE_AUTH") != "none"
+	keySecret := dig(vals, "tests.apiKeySecret.name")
+	checkTestAuth(t, pod, authOn, keySecret, cmp.Or(dig(vals, "tests.apiKeySecret.key"), "key"))
 	var base string
 	for _, e := range pod.Spec.Containers[0].Env {
 		if e.Name == "OCRINVOICE_URL" {
@@ -1115,6 +1252,46 @@ func checkHooks(t *testing.T, m manifests, trial bool) {
 	svc := so.obj.(*corev1.Service)
 	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return strconv.Itoa(int(p.Port)) == u.Port() }) {
 		t.Errorf("helm test pod calls port %s, Service %s has %v", u.Port(), svc.Name, svc.Spec.Ports)
+	}
+}
+
+// checkTestAuth: the helm test pod proves authentication is on (an anonymous query
+// answered 401 fails otherwise), and with a key Secret reads the key from it and sends
+// it as a bearer token; with authentication off it expects data from the anonymous query.
+func checkTestAuth(t *testing.T, pod *corev1.Pod, authOn bool, keySecret, key string) {
+	t.Helper()
+	c := pod.Spec.Containers[0]
+	script := strings.Join(c.Args, "\n")
+	var keyEnv *corev1.EnvVar
+	for i, e := range c.Env {
+		if e.Name == "OCRINVOICE_API_KEY" {
+			keyEnv = &c.Env[i]
+		}
+	}
+	anonymous401 := strings.Contains(script, `-w '%{http_code}'`) && strings.Contains(script, `"$code" != 401`)
+	bearer := strings.Contains(script, `Authorization: Bearer %s`) && strings.Contains(script, `"$OCRINVOICE_API_KEY"`)
+	switch {
+	case !authOn:
+		if anonymous401 || bearer || keyEnv != nil {
+			t.Errorf("helm test pod expects authentication, which OCRINVOICE_AUTH=none turns off:\n%s", script)
+		}
+	case !anonymous401:
+		t.Errorf("helm test pod does not check that an anonymous GraphQL query is refused with 401:\n%s", script)
+	case keySecret == "":
+		if bearer || keyEnv != nil {
+			t.Errorf("helm test pod sends a key although tests.apiKeySecret.name is empty")
+		}
+	default:
+		if !bearer {
+			t.Errorf("helm test pod does not send OCRINVOICE_API_KEY as a bearer token:\n%s", script)
+		}
+		if keyEnv == nil || keyEnv.ValueFrom == nil || keyEnv.ValueFrom.SecretKeyRef == nil ||
+			keyEnv.ValueFrom.SecretKeyRef.Name != keySecret || keyEnv.ValueFrom.SecretKeyRef.Key != key {
+			t.Errorf("helm test pod: OCRINVOICE_API_KEY %+v, want from Secret %s key %s", keyEnv, keySecret, key)
+		}
+		if strings.Contains(script, "Bearer $OCRINVOICE_API_KEY") {
+			t.Errorf("helm test pod puts the key on curl's command line")
+		}
 	}
 }
 
@@ -1211,6 +1388,14 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"no queues for KEDA", "worker:\n  autoscaling:\n    keda:\n      queues: []\n", "/worker/autoscaling/keda/queues"},
 		{"negative replicas", "worker:\n  replicas: -1\n", "/worker/replicas"},
 		{"anti-affinity mode", "api:\n  podAntiAffinity: always\n", "/api/podAntiAffinity"},
+		{"OCRINVOICE_AUTH not apikey or none", "config:\n  OCRINVOICE_AUTH: basic\n", "/config/OCRINVOICE_AUTH"},
+		{"OCRINVOICE_AUTH of one component", "api:\n  env:\n    OCRINVOICE_AUTH: \"off\"\n", "/api/env/OCRINVOICE_AUTH"},
+		{"database URL file in the settings", "config:\n  DATABASE_URL_FILE: /run/db\n", "/config/DATABASE_URL_FILE"},
+		{"Redis URL file in the settings", "config:\n  REDIS_URL_FILE: /run/redis\n", "/config/REDIS_URL_FILE"},
+		{"webhook secret file in the settings", "worker:\n  env:\n    OCRINVOICE_WEBHOOK_SECRET_FILE: /run/wh\n", "/worker/env/OCRINVOICE_WEBHOOK_SECRET_FILE"},
+		{"client API key in the settings", "config:\n  OCRINVOICE_API_KEY: oik_secret\n", "/config/OCRINVOICE_API_KEY"},
+		{"mountAsFiles not a boolean", "secrets:\n  mountAsFiles: \"yes\"\n", "/secrets/mountAsFiles"},
+		{"test key Secret with an empty key", "tests:\n  apiKeySecret:\n    name: k\n    key: \"\"\n", "/tests/apiKeySecret/key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1263,10 +1448,11 @@ func TestTemplateRefuses(t *testing.T) {
 	}
 }
 
-// TestTrialNotes: NOTES.txt says that trial mode runs one `ocrinvoice all` pod. helm
-// renders NOTES.txt only on install, which needs a cluster; so a copy of the chart gets a
-// template that wraps the notes in a ConfigMap, and `helm template` shows that one.
-func TestTrialNotes(t *testing.T) {
+// notesChart returns a copy of the chart with a template that wraps NOTES.txt in a
+// ConfigMap: helm renders NOTES.txt only on install, which needs a cluster, but
+// `helm template` shows that one.
+func notesChart(t *testing.T) string {
+	t.Helper()
 	helmBinary(t)
 	dir := filepath.Join(t.TempDir(), chartDir)
 	if err := os.CopyFS(dir, os.DirFS(chartDir)); err != nil {
@@ -1281,21 +1467,42 @@ func TestTrialNotes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "templates", "zz-notes-test.yaml"), []byte(wrapper), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// renderNotes renders the NOTES.txt of a notesChart with values files (absolute, or
+// below chartDir).
+func renderNotes(t *testing.T, dir string, valuesFiles ...string) string {
+	t.Helper()
+	args := []string{"template", release, dir, "--namespace", namespace, "--show-only", "templates/zz-notes-test.yaml"}
+	for _, f := range valuesFiles {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(chartDir, f)
+		}
+		args = append(args, "--values", f)
+	}
+	out, stderr, err := runHelm(t, args...)
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, stderr)
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict([]byte(out), &cm); err != nil {
+		t.Fatalf("notes: %v\n%s", err, out)
+	}
+	return cm.Data["notes"]
+}
+
+// TestTrialNotes: NOTES.txt says that trial mode runs one `ocrinvoice all` pod, and shows
+// no secret.
+func TestTrialNotes(t *testing.T) {
+	dir := notesChart(t)
 	for _, tc := range valuesCases {
 		t.Run(tc.name, func(t *testing.T) {
-			args := []string{"template", release, dir, "--namespace", namespace, "--show-only", "templates/zz-notes-test.yaml"}
+			var files []string
 			if tc.values != "" {
-				args = append(args, "--values", filepath.Join(chartDir, tc.values))
+				files = append(files, tc.values)
 			}
-			out, stderr, err := runHelm(t, args...)
-			if err != nil {
-				t.Fatalf("helm template: %v\n%s", err, stderr)
-			}
-			var cm corev1.ConfigMap
-			if err := yaml.UnmarshalStrict([]byte(out), &cm); err != nil {
-				t.Fatalf("notes: %v\n%s", err, out)
-			}
-			text := cm.Data["notes"]
+			text := renderNotes(t, dir, files...)
 			trial := strings.Contains(text, "TRIAL MODE") && strings.Contains(text, "ONE\n`ocrinvoice all` Deployment with ONE replica")
 			if trial != tc.trial {
 				t.Errorf("NOTES state trial mode: %v, want %v:\n%s", trial, tc.trial, text)
@@ -1305,6 +1512,253 @@ func TestTrialNotes(t *testing.T) {
 					t.Errorf("NOTES show the secret %q", s)
 				}
 			}
+		})
+	}
+}
+
+// writeValues writes values YAML to a temporary file and returns its path.
+func writeValues(t *testing.T, values string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(f, []byte(values), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestNotesAuth: NOTES.txt says whether authentication is on and, when it is, gives the
+// exact command that creates the first admin key in the Deployment serving the API and
+// shows how to send it; with OCRINVOICE_AUTH=none it warns instead.
+func TestNotesAuth(t *testing.T) {
+	dir := notesChart(t)
+	create := func(deploy string) string {
+		return "kubectl --namespace " + namespace + " exec deploy/" + deploy + " -- ocrinvoice apikey create --name admin --role admin"
+	}
+	cases := []struct {
+		name, values string
+		on           bool
+		deploy       string
+	}{
+		{"trial defaults", "", true, release + "-ocrinvoice-all"},
+		{"production", "database:\n  url: postgres://db/x\n", true, release + "-ocrinvoice-api"},
+		{"auth none", "config:\n  OCRINVOICE_AUTH: none\n", false, ""},
+		{"auth none for the api only", "database:\n  url: postgres://db/x\napi:\n  env:\n    OCRINVOICE_AUTH: none\n", false, ""},
+		{"auth none for the worker only", "database:\n  url: postgres://db/x\nworker:\n  env:\n    OCRINVOICE_AUTH: none\n", true, release + "-ocrinvoice-api"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := renderNotes(t, dir, writeValues(t, tc.values))
+			off := strings.Contains(text, "AUTHENTICATION IS OFF")
+			if tc.on {
+				for _, want := range []string{"Authentication is ON", create(tc.deploy), "Authorization: Bearer $KEY"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("NOTES lack %q:\n%s", want, text)
+					}
+				}
+				if off {
+					t.Errorf("NOTES say authentication is off:\n%s", text)
+				}
+				return
+			}
+			if !off || !strings.Contains(text, "WARNING") || strings.Contains(text, "apikey create --name admin") {
+				t.Errorf("NOTES do not warn that authentication is off (or still tell to create a key):\n%s", text)
+			}
+		})
+	}
+}
+
+// TestAuthDefaults: the chart's defaults turn authentication on and GraphQL
+// introspection off, explicitly in the ConfigMap, and the processes load them so.
+func TestAuthDefaults(t *testing.T) {
+	for _, tc := range []struct{ name, values string }{
+		{"trial defaults", ""},
+		{"production defaults", "database:\n  url: postgres://db/x\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, err := helmTemplate(t, writeValues(t, tc.values))
+			if err != nil {
+				t.Fatalf("helm template: %v\n%s", err, stderr)
+			}
+			m := manifests{objs: decode(t, out)}
+			cms := m.ofKind("ConfigMap")
+			if len(cms) != 1 {
+				t.Fatalf("ConfigMaps %v, want 1", cms)
+			}
+			data := cms[0].obj.(*corev1.ConfigMap).Data
+			if data["OCRINVOICE_AUTH"] != "apikey" || data["OCRINVOICE_GRAPHQL_INTROSPECTION"] != "false" {
+				t.Errorf("ConfigMap: OCRINVOICE_AUTH=%q OCRINVOICE_GRAPHQL_INTROSPECTION=%q, want apikey and false",
+					data["OCRINVOICE_AUTH"], data["OCRINVOICE_GRAPHQL_INTROSPECTION"])
+			}
+			n := 0
+			for _, w := range m.workloads() {
+				cmd, ok := subcommands[w.component]
+				if !ok || cmd == config.CmdMigrate || w.owner.kind != "Deployment" {
+					continue
+				}
+				n++
+				c, _ := ocrinvoiceContainer(t, w)
+				env := containerEnv(t, m, w, c)
+				cfg, err := config.LoadCommand(cmd, nil, func(k string) string { return env[k] })
+				if err != nil {
+					t.Fatalf("%v: %v", w.owner, err)
+				}
+				if cfg.Auth != "apikey" || cfg.GraphQLIntrospection {
+					t.Errorf("%v: `ocrinvoice %s` loads auth %q, introspection %v; want apikey, false", w.owner, cmd, cfg.Auth, cfg.GraphQLIntrospection)
+				}
+			}
+			if n == 0 {
+				t.Fatal("no Deployment checked")
+			}
+		})
+	}
+}
+
+// TestSecretsAsFiles: with secrets.mountAsFiles every ocrinvoice container (api, worker,
+// all, the migration Job) mounts its secrets read-only as files, one per variable, and
+// names them with NAME_FILE instead of a secretKeyRef variable; the webhook secret of
+// secrets.existingSecret, which may be missing, stays an optional variable. Without it,
+// no file and no volume.
+func TestSecretsAsFiles(t *testing.T) {
+	const (
+		dir   = "/var/run/secrets/ocrinvoice"
+		own   = release + "-ocrinvoice"
+		hook  = release + "-ocrinvoice-migrate"
+		ext   = "creds"
+		files = "secrets:\n  mountAsFiles: true\n"
+	)
+	type want struct {
+		files map[string]string // NAME_FILE -> "SECRET/KEY" of the file it names
+		refs  map[string]string // secretKeyRef variable -> "SECRET/KEY"
+	}
+	cases := []struct {
+		name, values string
+		trial        bool
+		want         map[string]want // by component
+	}{
+		{"chart's Secret", files + "database:\n  url: postgres://u:pw@db/x\nredis:\n  enabled: false\n  url: redis://r:6379/0\nwebhook:\n  secret: wh\n", false,
+			map[string]want{
+				"api":     {files: map[string]string{"DATABASE_URL_FILE": own + "/DATABASE_URL", "REDIS_URL_FILE": own + "/REDIS_URL"}},
+				"worker":  {files: map[string]string{"DATABASE_URL_FILE": own + "/DATABASE_URL", "REDIS_URL_FILE": own + "/REDIS_URL", "OCRINVOICE_WEBHOOK_SECRET_FILE": own + "/OCRINVOICE_WEBHOOK_SECRET"}},
+				"migrate": {files: map[string]string{"DATABASE_URL_FILE": hook + "/DATABASE_URL"}},
+			}},
+		{"existing Secret", "secrets:\n  mountAsFiles: true\n  existingSecret: creds\n  existingSecretKeys:\n    databaseUrl: uri\nredis:\n  enabled: false\n", false,
+			map[string]want{
+				"api":     {files: map[string]string{"DATABASE_URL_FILE": ext + "/uri", "REDIS_URL_FILE": ext + "/REDIS_URL"}},
+				"worker":  {files: map[string]string{"DATABASE_URL_FILE": ext + "/uri", "REDIS_URL_FILE": ext + "/REDIS_URL"}, refs: map[string]string{"OCRINVOICE_WEBHOOK_SECRET": ext + "/OCRINVOICE_WEBHOOK_SECRET"}},
+				"migrate": {files: map[string]string{"DATABASE_URL_FILE": ext + "/uri"}},
+			}},
+		{"existing Secret with the chart's Redis and webhook secret", "secrets:\n  mountAsFiles: true\n  existingSecret: creds\nwebhook:\n  secret: wh\n", false,
+			map[string]want{
+				"api":     {files: map[string]string{"DATABASE_URL_FILE": ext + "/DATABASE_URL", "REDIS_URL_FILE": own + "/REDIS_URL"}},
+				"worker":  {files: map[string]string{"DATABASE_URL_FILE": ext + "/DATABASE_URL", "REDIS_URL_FILE": own + "/REDIS_URL", "OCRINVOICE_WEBHOOK_SECRET_FILE": own + "/OCRINVOICE_WEBHOOK_SECRET"}},
+				"migrate": {files: map[string]string{"DATABASE_URL_FILE": ext + "/DATABASE_URL"}},
+			}},
+		{"trial", files, true,
+			map[string]want{"all": {files: map[string]string{"REDIS_URL_FILE": own + "/REDIS_URL"}}}},
+		{"trial with a webhook secret", files + "webhook:\n  secret: wh\n", true,
+			map[string]want{"all": {files: map[string]string{"REDIS_URL_FILE": own + "/REDIS_URL", "OCRINVOICE_WEBHOOK_SECRET_FILE": own + "/OCRINVOICE_WEBHOOK_SECRET"}}}},
+		{"off", "database:\n  url: postgres://u:pw@db/x\nwebhook:\n  secret: wh\n", false,
+			map[string]want{
+				"api":     {refs: map[string]string{"DATABASE_URL": own + "/DATABASE_URL", "REDIS_URL": own + "/REDIS_URL"}},
+				"worker":  {refs: map[string]string{"DATABASE_URL": own + "/DATABASE_URL", "REDIS_URL": own + "/REDIS_URL", "OCRINVOICE_WEBHOOK_SECRET": own + "/OCRINVOICE_WEBHOOK_SECRET"}},
+				"migrate": {refs: map[string]string{"DATABASE_URL": hook + "/DATABASE_URL"}},
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, err := helmTemplate(t, writeValues(t, tc.values))
+			if err != nil {
+				t.Fatalf("helm template: %v\n%s", err, stderr)
+			}
+			m := manifests{objs: decode(t, out)}
+			vals := map[string]any{}
+			if err := yaml.Unmarshal([]byte(tc.values), &vals); err != nil {
+				t.Fatal(err)
+			}
+			on := digBool(vals, "secrets.mountAsFiles")
+			seen := map[string]bool{}
+			for _, w := range m.workloads() {
+				wt, ok := tc.want[w.component]
+				if !ok {
+					continue
+				}
+				seen[w.component] = true
+				c, _ := ocrinvoiceContainer(t, w)
+				gotFiles, gotRefs := map[string]string{}, map[string]string{}
+				for _, e := range c.Env {
+					switch {
+					case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+						gotRefs[e.Name] = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+					case strings.HasSuffix(e.Name, "_FILE"):
+						if want := dir + "/" + strings.TrimSuffix(e.Name, "_FILE"); e.Value != want {
+							t.Errorf("%v: %s=%s, want %s", w.owner, e.Name, e.Value, want)
+						}
+						f, ok := mountedSecretFile(w.spec, c, e.Value)
+						if !ok {
+							t.Errorf("%v: %s=%s is no mounted Secret file", w.owner, e.Name, e.Value)
+							continue
+						}
+						gotFiles[e.Name] = f.secret + "/" + f.key
+					}
+				}
+				if !maps.Equal(gotFiles, wt.files) {
+					t.Errorf("%v: files %v, want %v", w.owner, gotFiles, wt.files)
+				}
+				if !maps.Equal(gotRefs, wt.refs) {
+					t.Errorf("%v: secretKeyRef variables %v, want %v", w.owner, gotRefs, wt.refs)
+				}
+				refs := secretVolumeRefs(w.spec)
+				if !on && len(refs) > 0 {
+					t.Errorf("%v: Secret volumes %v without secrets.mountAsFiles", w.owner, refs)
+				}
+				if on && len(refs) != len(wt.files) {
+					t.Errorf("%v: Secret volume files %v, want exactly those of %v", w.owner, refs, wt.files)
+				}
+				for _, vm := range c.VolumeMounts {
+					if slices.ContainsFunc(refs, func(r secretFile) bool { return r.volume == vm.Name }) && (!vm.ReadOnly || vm.MountPath != dir) {
+						t.Errorf("%v: Secret volume mounted at %s, read-only %v; want %s read-only", w.owner, vm.MountPath, vm.ReadOnly, dir)
+					}
+				}
+			}
+			for comp := range tc.want {
+				if !seen[comp] {
+					t.Errorf("no %s workload rendered", comp)
+				}
+			}
+			checkReferences(t, m, vals)
+			checkSecrets(t, m, secretStrings(vals), on)
+			checkSettings(t, m, tc.trial)
+			checkHooks(t, m, tc.trial, vals)
+		})
+	}
+}
+
+// TestHelmTestPodAuth: the helm test pod checks for a 401 without a key when
+// authentication is on, sends the key of tests.apiKeySecret (key "key" by default) when
+// given, and with OCRINVOICE_AUTH=none expects data from the anonymous query.
+func TestHelmTestPodAuth(t *testing.T) {
+	cases := []struct {
+		name, values string
+		on           bool
+		secret, key  string
+	}{
+		{"defaults", "", true, "", ""},
+		{"with a key Secret", "tests:\n  apiKeySecret:\n    name: test-key\n", true, "test-key", "key"},
+		{"with a key Secret and key", "tests:\n  apiKeySecret:\n    name: test-key\n    key: token\n", true, "test-key", "token"},
+		{"auth none", "config:\n  OCRINVOICE_AUTH: none\ntests:\n  apiKeySecret:\n    name: test-key\n", false, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, err := runHelm(t, "template", release, chartDir, "--namespace", namespace,
+				"--show-only", "templates/tests/test-api.yaml", "--values", writeValues(t, tc.values))
+			if err != nil {
+				t.Fatalf("helm template: %v\n%s", err, stderr)
+			}
+			var pod corev1.Pod
+			if err := yaml.UnmarshalStrict([]byte(out), &pod); err != nil {
+				t.Fatalf("test pod: %v\n%s", err, out)
+			}
+			checkTestAuth(t, &pod, tc.on, tc.secret, tc.key)
 		})
 	}
 }

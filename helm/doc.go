@@ -5,6 +5,8 @@
 // rendered manifest strictly into the Kubernetes API types (an unknown or duplicate field
 // is an error), and check what the chart promises: secure pod defaults, probes, the
 // subcommand each Deployment runs, settings that internal/config accepts, secrets only in
-// Secrets, hooks, trial mode as one `ocrinvoice all` Deployment, and a values schema that
-// refuses bad values.
+// Secrets (or, with secrets.mountAsFiles, in read-only files named by NAME_FILE), hooks,
+// trial mode as one `ocrinvoice all` Deployment, API keys on by default (the ConfigMap,
+// NOTES.txt's first-key command, a helm test that expects 401 without a key), and a
+// values schema that refuses bad values.
 package helm

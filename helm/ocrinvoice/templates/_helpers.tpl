@@ -132,39 +132,115 @@ values.yaml go here; whatever they leave empty comes from secrets.existingSecret
       {{- end }}
 {{- end }}
 
-{{/* DATABASE_URL from the chart's Secret or secrets.existingSecret; nothing in trial mode. */}}
-{{- define "ocrinvoice.databaseEnv" -}}
-{{- if .Values.database.url }}
-{{ include "ocrinvoice.secretEnvVar" (dict "env" "DATABASE_URL" "secret" (include "ocrinvoice.secretName" .) "key" "DATABASE_URL") }}
-{{- else if .Values.secrets.existingSecret }}
-{{ include "ocrinvoice.secretEnvVar" (dict "env" "DATABASE_URL" "secret" .Values.secrets.existingSecret "key" .Values.secrets.existingSecretKeys.databaseUrl) }}
-{{- end }}
+{{/* Directory of the secret files (secrets.mountAsFiles); one file per variable name. */}}
+{{- define "ocrinvoice.secretsDir" -}}
+/var/run/secrets/ocrinvoice
 {{- end }}
 
 {{/*
-Secret environment variables of an ocrinvoice container: (dict "root" $ "webhook" BOOL).
-The webhook secret goes only to processes that send webhooks (worker, all).
+The secrets an ocrinvoice container reads, as YAML {refs: [{env, secret, key, optional}]}:
+(dict "root" $ "redis" BOOL "webhook" BOOL "dbSecret" NAME). Each value given in values.yaml
+comes from the chart's Secret (DATABASE_URL from dbSecret instead when given: the migration
+hook has its own), the rest from secrets.existingSecret; nothing for the database in trial
+mode. The webhook secret of secrets.existingSecret is optional (unsigned webhooks).
 */}}
-{{- define "ocrinvoice.secretEnv" -}}
+{{- define "ocrinvoice.secretRefs" -}}
 {{- $root := .root }}
-{{- with $root }}
-{{- include "ocrinvoice.databaseEnv" . }}
-{{- if or .Values.redis.enabled .Values.redis.url }}
-{{ include "ocrinvoice.secretEnvVar" (dict "env" "REDIS_URL" "secret" (include "ocrinvoice.secretName" .) "key" "REDIS_URL") }}
-{{- else if .Values.secrets.existingSecret }}
-{{ include "ocrinvoice.secretEnvVar" (dict "env" "REDIS_URL" "secret" .Values.secrets.existingSecret "key" .Values.secrets.existingSecretKeys.redisUrl) }}
+{{- $own := include "ocrinvoice.secretName" $root }}
+{{- $ext := $root.Values.secrets.existingSecret }}
+{{- $keys := $root.Values.secrets.existingSecretKeys }}
+{{- $refs := list }}
+{{- if $root.Values.database.url }}
+{{- $refs = append $refs (dict "env" "DATABASE_URL" "secret" (.dbSecret | default $own) "key" "DATABASE_URL") }}
+{{- else if $ext }}
+{{- $refs = append $refs (dict "env" "DATABASE_URL" "secret" $ext "key" $keys.databaseUrl) }}
+{{- end }}
+{{- if .redis }}
+{{- if or $root.Values.redis.enabled $root.Values.redis.url }}
+{{- $refs = append $refs (dict "env" "REDIS_URL" "secret" $own "key" "REDIS_URL") }}
+{{- else if $ext }}
+{{- $refs = append $refs (dict "env" "REDIS_URL" "secret" $ext "key" $keys.redisUrl) }}
 {{- else }}
 {{- fail "ocrinvoice: no Redis: set redis.enabled=true, redis.url, or secrets.existingSecret with a REDIS_URL key" }}
 {{- end }}
 {{- end }}
 {{- if .webhook }}
-{{- with $root }}
-{{- if .Values.webhook.secret }}
-{{ include "ocrinvoice.secretEnvVar" (dict "env" "OCRINVOICE_WEBHOOK_SECRET" "secret" (include "ocrinvoice.secretName" .) "key" "OCRINVOICE_WEBHOOK_SECRET") }}
-{{- else if .Values.secrets.existingSecret }}
-{{ include "ocrinvoice.secretEnvVar" (dict "env" "OCRINVOICE_WEBHOOK_SECRET" "secret" .Values.secrets.existingSecret "key" .Values.secrets.existingSecretKeys.webhookSecret "optional" true) }}
+{{- if $root.Values.webhook.secret }}
+{{- $refs = append $refs (dict "env" "OCRINVOICE_WEBHOOK_SECRET" "secret" $own "key" "OCRINVOICE_WEBHOOK_SECRET") }}
+{{- else if $ext }}
+{{- $refs = append $refs (dict "env" "OCRINVOICE_WEBHOOK_SECRET" "secret" $ext "key" $keys.webhookSecret "optional" true) }}
 {{- end }}
 {{- end }}
+{{- toYaml (dict "refs" $refs) }}
+{{- end }}
+
+{{/*
+The refs of ocrinvoice.secretRefs that become files with secrets.mountAsFiles: the certain
+ones. An optional key may be missing, and the binary refuses a NAME_FILE naming no file,
+so optional refs stay secretKeyRef variables. Same YAML shape; (dict "root" $ "refs" LIST).
+*/}}
+{{- define "ocrinvoice.secretFileRefs" -}}
+{{- $files := list }}
+{{- if .root.Values.secrets.mountAsFiles }}
+{{- range .refs }}
+{{- if not .optional }}{{ $files = append $files . }}{{ end }}
+{{- end }}
+{{- end }}
+{{- toYaml (dict "refs" $files) }}
+{{- end }}
+
+{{/*
+Secret environment variables of a container: (dict "root" $ "refs" LIST). A ref that is a
+file (secrets.mountAsFiles) becomes NAME_FILE naming it; the others secretKeyRef variables.
+*/}}
+{{- define "ocrinvoice.secretEnv" -}}
+{{- $dir := include "ocrinvoice.secretsDir" .root }}
+{{- $files := (include "ocrinvoice.secretFileRefs" . | fromYaml).refs }}
+{{- range .refs }}
+{{- if has . $files }}
+- name: {{ .env }}_FILE
+  value: {{ printf "%s/%s" $dir .env | quote }}
+{{- else }}
+{{ include "ocrinvoice.secretEnvVar" . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The read-only projected volume "secrets" holding the file refs (one item per variable,
+named after it), or nothing when there are none: (dict "root" $ "refs" LIST).
+*/}}
+{{- define "ocrinvoice.secretsVolume" -}}
+{{- $files := (include "ocrinvoice.secretFileRefs" . | fromYaml).refs }}
+{{- $names := list }}
+{{- $items := dict }}
+{{- range $files }}
+{{- if not (has .secret $names) }}{{ $names = append $names .secret }}{{ end }}
+{{- $_ := set $items .secret (append (get $items .secret | default list) (dict "key" .key "path" .env)) }}
+{{- end }}
+{{- if $names }}
+- name: secrets
+  projected:
+    {{- if (.root.Values.podSecurityContext | default dict).fsGroup }}
+    # Readable by the owner and fsGroup only.
+    defaultMode: 0440
+    {{- end }}
+    sources:
+      {{- range $names }}
+      - secret:
+          name: {{ . | quote }}
+          items:
+            {{- toYaml (get $items .) | nindent 12 }}
+      {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The mount of ocrinvoice.secretsVolume, or nothing: (dict "root" $ "refs" LIST). */}}
+{{- define "ocrinvoice.secretsVolumeMount" -}}
+{{- if (include "ocrinvoice.secretFileRefs" . | fromYaml).refs }}
+- name: secrets
+  mountPath: {{ include "ocrinvoice.secretsDir" .root }}
+  readOnly: true
 {{- end }}
 {{- end }}
 
@@ -305,6 +381,9 @@ A Deployment of ocrinvoice: (dict "root" $ "component" NAME "c" VALUES "command"
 {{- define "ocrinvoice.deployment" -}}
 {{- $root := .root }}
 {{- $c := .c }}
+{{- /* The webhook secret goes only to processes that send webhooks (worker, all). */}}
+{{- $refs := (include "ocrinvoice.secretRefs" (dict "root" $root "redis" true "webhook" (ne .command "serve")) | fromYaml).refs }}
+{{- $secrets := dict "root" $root "refs" $refs }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -372,7 +451,7 @@ spec:
                 name: {{ include "ocrinvoice.fullname" $root }}
           env:
             {{- include "ocrinvoice.envMap" .env | trim | nindent 12 }}
-            {{- include "ocrinvoice.secretEnv" (dict "root" $root "webhook" (ne .command "serve")) | trim | nindent 12 }}
+            {{- include "ocrinvoice.secretEnv" $secrets | trim | nindent 12 }}
             {{- with include "ocrinvoice.envMap" $c.env | trim }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -389,8 +468,14 @@ spec:
             {{- toYaml $root.Values.securityContext | nindent 12 }}
           volumeMounts:
             {{- include "ocrinvoice.volumeMounts" $root | nindent 12 }}
+            {{- with include "ocrinvoice.secretsVolumeMount" $secrets | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
       volumes:
         {{- include "ocrinvoice.volumes" $root | nindent 8 }}
+        {{- with include "ocrinvoice.secretsVolume" $secrets | trim }}
+        {{- . | nindent 8 }}
+        {{- end }}
       {{- with $c.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
@@ -449,4 +534,15 @@ spec:
   resources:
     requests:
       storage: {{ .p.size }}
+{{- end }}
+
+{{/*
+OCRINVOICE_AUTH of the process that serves the API: its component's env (api.env, or
+all.env in trial mode), else config, else the binary's default, apikey.
+*/}}
+{{- define "ocrinvoice.auth" -}}
+{{- $c := ternary .Values.all .Values.api (eq (include "ocrinvoice.apiComponent" .) "all") }}
+{{- $env := $c.env | default dict }}
+{{- $config := .Values.config | default dict }}
+{{- get $env "OCRINVOICE_AUTH" | default (get $config "OCRINVOICE_AUTH") | default "apikey" | toString }}
 {{- end }}
