@@ -1605,6 +1605,10 @@ func TestAuthDefaults(t *testing.T) {
 				if cfg.Auth != "apikey" || cfg.GraphQLIntrospection {
 					t.Errorf("%v: `ocrinvoice %s` loads auth %q, introspection %v; want apikey, false", w.owner, cmd, cfg.Auth, cfg.GraphQLIntrospection)
 				}
+				// A pod's stdout is its log: `all` must not print a bootstrap key there.
+				if cmd == config.CmdAll && cfg.BootstrapAdminKey {
+					t.Errorf("%v: `ocrinvoice all` would print a bootstrap admin key to its log", w.owner)
+				}
 			}
 			if n == 0 {
 				t.Fatal("no Deployment checked")

@@ -64,7 +64,7 @@ func runAll(ctx context.Context, args []string, getenv func(string) string, stdo
 // (only its hash is stored). Later starts find the key and print nothing; a lost key is
 // replaced with `ocrinvoice apikey create --role admin` (and the old one revoked).
 func bootstrapAdminKey(ctx context.Context, d *deps, addr string, stdout io.Writer) error {
-	if d.cfg.Auth != "apikey" {
+	if d.cfg.Auth != "apikey" || !d.cfg.BootstrapAdminKey {
 		return nil
 	}
 	n, err := d.keys.CountActive(ctx, auth.RoleAdmin)

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynqmon"
 
 	"github.com/ocrinvoice/ocrinvoice/graph"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
@@ -88,9 +89,14 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		}),
 		REST: rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes),
 			rest.WithEvents(watcher)),
-		Checks:          readinessChecks(d),
-		Extra:           extra,
-		ShutdownTimeout: d.cfg.ShutdownTimeout,
+		Checks:            readinessChecks(d),
+		Extra:             extra,
+		Auth:              authenticator(d),
+		CORSOrigins:       d.cfg.CORSOrigins,
+		RateLimit:         d.cfg.RateLimit,
+		RateBurst:         d.cfg.RateBurst,
+		UploadConcurrency: d.cfg.UploadConcurrency,
+		ShutdownTimeout:   d.cfg.ShutdownTimeout,
 		// Live streams would hold the drain until its timeout: end them first.
 		OnShutdown: watcher.Close,
 	})
@@ -112,6 +118,15 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		slog.String("monitor", monitor))
 	listenHook(ctx)(addr)
 	return srv, nil
+}
+
+// authenticator is what the HTTP server checks keys with: the key store, or nil (every
+// request a local admin) when OCRINVOICE_AUTH=none.
+func authenticator(d *deps) auth.Authenticator {
+	if d.cfg.Auth == "none" {
+		return nil
+	}
+	return d.keys
 }
 
 // hubReadyWait bounds how long the API waits for its progress subscription before it

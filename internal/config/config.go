@@ -48,6 +48,9 @@ type Config struct {
 	// Auth is "apikey" (every API request needs an API key) or "none" (every request
 	// runs as a local admin).
 	Auth string
+	// BootstrapAdminKey makes `all` create and print an admin key when the database has
+	// none (make run); off where standard output is collected as logs.
+	BootstrapAdminKey bool
 	// RateLimit is the requests per second allowed to one API key (0: no limit), with
 	// bursts of RateBurst; UploadConcurrency the uploads one key may send at once (0: no
 	// limit). A key may carry its own rate and upload limits.
@@ -273,6 +276,18 @@ func Settings() []Setting {
 					return errors.New("want apikey or none")
 				}
 				c.Auth = v
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_BOOTSTRAP_ADMIN_KEY", Flag: "bootstrap-admin-key", Default: "true", Bool: true, Commands: []string{CmdAll},
+			Usage: "with OCRINVOICE_AUTH=apikey and no admin key in the database, create one and print it once on standard output (turn off where stdout goes to collected logs)",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return errors.New("want true or false")
+				}
+				c.BootstrapAdminKey = b
 				return nil
 			},
 		},

@@ -33,6 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogLevel:               slog.LevelInfo,
 		LogFormat:              "text",
 		Auth:                   "apikey",
+		BootstrapAdminKey:      true,
 		RateLimit:              50,
 		RateBurst:              100,
 		UploadConcurrency:      4,
