@@ -41,6 +41,16 @@ func testAuth(keys *apikeys.Store, next http.Handler) http.Handler {
 	})
 }
 
+// useKeys in Config.Authenticator makes newLiveEnv authenticate with its key store
+// (which it also does for RequireAuth without an Authenticator).
+var useKeys auth.Authenticator = placeholderAuthenticator{}
+
+type placeholderAuthenticator struct{}
+
+func (placeholderAuthenticator) Authenticate(context.Context, string) (auth.Principal, error) {
+	panic("useKeys is replaced by newLiveEnv")
+}
+
 // headerTransport adds header to every request (for livetest.PostSSE, which takes a
 // client but no headers).
 type headerTransport http.Header

@@ -630,7 +630,7 @@ func TestTemplateAndGroupMutations(t *testing.T) {
 
 func TestServerLimitsAndTransports(t *testing.T) {
 	c := databasetest.Open(t)
-	e := newEnv(t, c, nil, graph.Config{DepthLimit: 4, ComplexityLimit: 60})
+	e := newEnv(t, c, nil, graph.Config{DepthLimit: 4, ComplexityLimit: 60, MaxAliases: 100})
 	t.Run("GET query", func(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(`{ ocrTemplates { totalCount } }`), nil)
 		r := e.serve(req)

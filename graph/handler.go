@@ -120,6 +120,10 @@ var mutationsThatEnqueue = []string{"createOcrInvoiceJob", "updateOcrInvoiceJob"
 // connection while the document is written to disk.
 var mutationsWithoutRows = []string{"uploadDocument"}
 
+// mutationsOnKeys write one row through apikeys.Store, whose client is not the
+// transaction's: inside a transaction they would wait for its lock (SQLite).
+var mutationsOnKeys = []string{"createApiKey", "revokeApiKey"}
+
 // mutationsThatNotify commit on their own (a batch in one transaction of its own) and
 // then tell the runner through a group event, which must not arrive before the commit.
 var mutationsThatNotify = []string{"createOcrJobGroup", "suspendOcrJobGroup", "resumeOcrJobGroup", "cancelOcrJobGroup", "retryFailedOcrJobGroup"}
@@ -216,19 +220,22 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: maxMultipart, MaxMemory: uploadMemoryBytes})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	// Extensions run in the order they are added: the query text is bounded before and
-	// after persisted queries resolve it, the operation policy comes before any limit
-	// so that a caller without the role learns nothing more about the schema.
+	// after persisted queries resolve it; the operation policy comes before any limit
+	// so that a caller without the role learns nothing more about the operation.
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(persistedQueries{apq: extension.AutomaticPersistedQuery{Cache: cfg.APQCache}, maxBytes: cfg.MaxQueryBytes})
 	srv.Use(authorize{})
-	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
-	srv.Use(depthLimit{Max: cfg.DepthLimit})
+	// The selection limits stop counting at their bound; the depth and complexity walks
+	// expand every fragment, which a document of fragments spreading fragments makes
+	// exponential. So they run only on what the selection limits have let through.
 	srv.Use(selectionLimits{MaxAliases: cfg.MaxAliases, MaxFields: cfg.MaxFields})
+	srv.Use(depthLimit{Max: cfg.DepthLimit})
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc.Client(),
-		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify)...),
+		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify, mutationsOnKeys)...),
 	}})
 	srv.AroundOperations(onlyUploadsOverMultipart)
 	srv.AroundFields(classifyResolverErrors)

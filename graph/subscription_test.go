@@ -56,8 +56,11 @@ func newLiveEnv(t *testing.T, cfg graph.Config) *liveEnv {
 	t.Cleanup(w.Close)
 	cfg.Live, cfg.Logger = w, quiet()
 	keys := apikeys.New(svc.Client(), quiet())
-	if cfg.Authenticator == nil && cfg.RequireAuth {
+	if cfg.Authenticator == useKeys || cfg.Authenticator == nil && cfg.RequireAuth {
 		cfg.Authenticator = keys
+	}
+	if cfg.APIKeys == nil {
+		cfg.APIKeys = keys
 	}
 	srv := httptest.NewServer(testAuth(keys, graph.NewHandler(svc, cfg)))
 	t.Cleanup(srv.Close)
