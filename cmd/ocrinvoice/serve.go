@@ -86,6 +86,14 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 			UploadMaxBytes:   d.cfg.UploadMaxBytes,
 			Live:             watcher,
 			WebSocketOrigins: d.cfg.WebSocketOrigins,
+			Authenticator:    authenticator(d),
+			RequireAuth:      d.cfg.Auth == "apikey",
+			APIKeys:          d.keys,
+			MaxAliases:       graphMaxAliases(d.cfg.GraphQLMaxAliases),
+			MaxFields:        d.cfg.GraphQLMaxFields,
+			MaxQueryBytes:    d.cfg.GraphQLMaxQueryBytes,
+			// Persisted queries are shared by every API replica through the queue's Redis.
+			APQCache: graph.NewRedisAPQCache(d.redis, graph.APQCacheOptions{Logger: d.logger}),
 		}),
 		REST: rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes),
 			rest.WithEvents(watcher)),
@@ -127,6 +135,15 @@ func authenticator(d *deps) auth.Authenticator {
 		return nil
 	}
 	return d.keys
+}
+
+// graphMaxAliases maps OCRINVOICE_GRAPHQL_MAX_ALIASES (0: no alias allowed) to
+// graph.Config.MaxAliases (0: the default, negative: none).
+func graphMaxAliases(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // hubReadyWait bounds how long the API waits for its progress subscription before it
