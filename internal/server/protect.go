@@ -39,6 +39,9 @@ const (
 	realm            = `realm="ocrinvoice"`
 	msgKeyRequired   = "an API key is required: send Authorization: Bearer <key> (or X-API-Key)"
 	msgAdminRequired = "this page needs an admin API key"
+	// The API refuses HTTP Basic: only the dashboard takes it.
+	msgBasicDashboardOnly = "send the API key as Authorization: Bearer <key> (or X-API-Key); HTTP Basic is accepted by the queue dashboard only"
+	msgCrossSite          = "cross-site requests that change the queue are refused"
 )
 
 // protect authenticates a request to a protected route and applies the per-key limits,
@@ -58,6 +61,19 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := auth.Local
 		if s.opts.Auth != nil {
+			if sf != surfaceDashboard && isBasicAuth(r) {
+				// Browsers replay cached Basic credentials on their own; the API takes
+				// keys only from headers a page cannot make a browser send cross-site.
+				s.unauthenticated(w, r, sf, msgBasicDashboardOnly, "invalid_request")
+				return
+			}
+			if sf == surfaceDashboard && crossSite(r) {
+				// The dashboard is opened in a browser with Basic credentials, which the
+				// browser would also attach to a forged cross-site form POST.
+				s.reject(r, rejectForbidden)
+				writeError(w, r, http.StatusForbidden, string(apperr.KindForbidden), msgCrossSite)
+				return
+			}
 			key := auth.TokenFromRequest(r)
 			if key == "" {
 				if sf == surfaceGraphQL && isWebSocketUpgrade(r) {
@@ -200,4 +216,33 @@ func isUpload(sf surface, r *http.Request) bool {
 		return err == nil && mt == "multipart/form-data"
 	}
 	return false
+}
+
+// isBasicAuth reports HTTP Basic credentials in Authorization.
+func isBasicAuth(r *http.Request) bool {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "basic")
+}
+
+// crossSite reports a request that may change state (not GET, HEAD or OPTIONS) and that a
+// browser marks as coming from another site: Sec-Fetch-Site cross-site or same-site, or an
+// Origin whose host is not the request's.
+func crossSite(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	if origin == "null" {
+		return true
+	}
+	_, host, ok := strings.Cut(origin, "://")
+	return !ok || !strings.EqualFold(host, r.Host)
 }

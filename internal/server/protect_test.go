@@ -105,6 +105,13 @@ func basic(key string) http.Header {
 	return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("anyone:"+key))}}
 }
 
+// withHeader returns h with name set to value.
+func withHeader(h http.Header, name, value string) http.Header {
+	h = h.Clone()
+	h.Set(name, value)
+	return h
+}
+
 func wsUpgrade(h http.Header) http.Header {
 	if h == nil {
 		h = http.Header{}
@@ -212,7 +219,11 @@ func TestAuthentication(t *testing.T) {
 		{"viewer bearer graphql", "POST", "/graphql", bearer(k.viewer), 200, "graphql", "viewer:auditor", "", "", ""},
 		{"submitter x-api-key graphql", "POST", "/graphql", apiKey(k.submitter), 200, "graphql", "submitter:team-a", "", "", ""},
 		{"viewer bearer rest", "GET", "/api/v1/ocr-invoice-jobs", bearer(k.viewer), 200, "rest", "viewer:auditor", "", "", ""},
-		{"submitter basic rest", "POST", "/api/v1/ocr-invoice-jobs", basic(k.submitter), 200, "rest", "submitter:team-a", "", "", ""},
+		{"basic refused by rest", "POST", "/api/v1/ocr-invoice-jobs", basic(k.submitter), 401, "", "", `Bearer realm="ocrinvoice", error="invalid_request"`, "UNAUTHENTICATED", "rest"},
+		{"basic refused by graphql", "POST", "/graphql", basic(k.admin), 401, "", "", `Bearer realm="ocrinvoice", error="invalid_request"`, "UNAUTHENTICATED", "graphql"},
+		{"dashboard cross-site POST", "POST", "/monitor/api/queues/default:pause", withHeader(basic(k.admin), "Origin", "https://evil.example"), 403, "", "", "", "FORBIDDEN", "plain"},
+		{"dashboard cross-site by fetch metadata", "POST", "/monitor/api/queues/default:pause", withHeader(basic(k.admin), "Sec-Fetch-Site", "cross-site"), 403, "", "", "", "FORBIDDEN", "plain"},
+		{"dashboard same-origin POST", "POST", "/monitor/api/queues/default:pause", withHeader(basic(k.admin), "Origin", "http://example.com"), 200, "monitor", "admin:ops", "", "", ""},
 		{"admin basic dashboard", "GET", "/monitor/", basic(k.admin), 200, "monitor", "admin:ops", "", "", ""},
 		{"admin bearer dashboard", "GET", "/monitor/queues/ocr:urgent", bearer(k.admin), 200, "monitor", "admin:ops", "", "", ""},
 		{"submitter dashboard is forbidden", "GET", "/monitor/", basic(k.submitter), 403, "", "", "", "FORBIDDEN", "plain"},
