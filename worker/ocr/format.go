@@ -14,6 +14,13 @@ const (
 	FormatBMP  = "bmp"
 )
 
+// archiveMagics start archive and compressed files (ZIP, gzip, bzip2, xz, zstd, 7z, RAR).
+var archiveMagics = [][]byte{
+	[]byte("PK\x03\x04"), []byte("PK\x05\x06"), []byte("PK\x07\x08"),
+	{0x1f, 0x8b}, []byte("BZh"), {0xfd, '7', 'z', 'X', 'Z', 0x00}, {0x28, 0xb5, 0x2f, 0xfd},
+	{'7', 'z', 0xbc, 0xaf, 0x27, 0x1c}, []byte("Rar!\x1a\x07"),
+}
+
 // DetectFormat names the format of a file from its first bytes (16 are enough): "pdf",
 // "png", "jpeg", "tiff" or "bmp". A declared MIME type or file extension is never
 // consulted. Anything else, including an empty head, is an error wrapping ErrEmpty or
@@ -27,6 +34,13 @@ func DetectFormat(head []byte) (string, error) {
 	probe := head
 	if len(probe) > 1024 {
 		probe = probe[:1024]
+	}
+	// An archive storing a PDF has "%PDF-" in its first bytes; it is still an archive (the
+	// upload store refuses the same, internal/uploads.Detect).
+	for _, m := range archiveMagics {
+		if bytes.HasPrefix(head, m) {
+			return "", fmt.Errorf("detect format: %w: an archive (first bytes %q), not a document", ErrUnsupported, head[:min(len(head), 8)])
+		}
 	}
 	switch {
 	case bytes.Contains(probe, []byte("%PDF-")):

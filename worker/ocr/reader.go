@@ -351,6 +351,13 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 	if size == 0 {
 		return nil, fmt.Errorf("read PDF: %w: 0 bytes", ErrEmpty)
 	}
+	if size > maxImageFile {
+		return nil, fmt.Errorf("read PDF: %w: %d bytes, the limit is %d", ErrTooLarge, size, maxImageFile)
+	}
+	// Decompression bombs are refused before poppler spends minutes on them.
+	if err := checkPDFFile(ctx, path, opts.MaxPixels); err != nil {
+		return nil, err
+	}
 	info, err := readPDFInfo(ctx, path, opts)
 	if err != nil {
 		return nil, err
