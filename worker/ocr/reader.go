@@ -137,6 +137,12 @@ func NewReader(cfg Config) (*Reader, error) {
 	return r, nil
 }
 
+// defaultLanguages lists the traineddata files of Tesseract's own data directory, once
+// per process: gosseract finds that directory by initialising a static TessBaseAPI in C,
+// which corrupts the heap when two goroutines do it at once (seen as munmap_chunk():
+// invalid pointer with readers built in parallel).
+var defaultLanguages = sync.OnceValues(gosseract.GetAvailableLanguages)
+
 // installedLanguages lists the traineddata files Tesseract can load.
 func installedLanguages(dir string) (map[string]bool, error) {
 	var files []string
@@ -144,7 +150,7 @@ func installedLanguages(dir string) (map[string]bool, error) {
 	if dir != "" {
 		files, err = filepath.Glob(filepath.Join(dir, "*.traineddata"))
 	} else {
-		files, err = gosseract.GetAvailableLanguages()
+		files, err = defaultLanguages()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list Tesseract languages: %w", err)
