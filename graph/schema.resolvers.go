@@ -205,6 +205,9 @@ func (r *validationErrorResolver) Severity(ctx context.Context, obj *invoice.Val
 // Search is the resolver for the search field.
 func (r *ocrInvoiceJobWhereInputResolver) Search(ctx context.Context, obj *ent.OcrInvoiceJobWhereInput, data *string) error {
 	if data != nil {
+		if err := jobs.CheckSearch(*data); err != nil {
+			return err
+		}
 		obj.AddPredicates(jobs.SearchJobs(*data))
 	}
 	return nil
@@ -213,6 +216,9 @@ func (r *ocrInvoiceJobWhereInputResolver) Search(ctx context.Context, obj *ent.O
 // Search is the resolver for the search field.
 func (r *ocrJobGroupWhereInputResolver) Search(ctx context.Context, obj *ent.OcrJobGroupWhereInput, data *string) error {
 	if data != nil {
+		if err := jobs.CheckSearch(*data); err != nil {
+			return err
+		}
 		obj.AddPredicates(jobs.SearchGroups(*data))
 	}
 	return nil
@@ -221,6 +227,9 @@ func (r *ocrJobGroupWhereInputResolver) Search(ctx context.Context, obj *ent.Ocr
 // Search is the resolver for the search field.
 func (r *ocrTemplateWhereInputResolver) Search(ctx context.Context, obj *ent.OcrTemplateWhereInput, data *string) error {
 	if data != nil {
+		if err := jobs.CheckSearch(*data); err != nil {
+			return err
+		}
 		obj.AddPredicates(jobs.SearchTemplates(*data))
 	}
 	return nil

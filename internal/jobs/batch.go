@@ -64,6 +64,8 @@ func validateDocuments(groupID string, docs []GroupDocument) ([]resolvedDocument
 				fe.add(p+"metadata", "must be a JSON object: %v", err)
 			} else if len(b) > MaxMetadataBytes {
 				fe.add(p+"metadata", "must be at most %d bytes of JSON", MaxMetadataBytes)
+			} else if err := CheckMetadataText(d.Metadata); err != nil {
+				fe.add(p+"metadata", "%v", err)
 			}
 		}
 		if j, ok := seen[num]; ok {

@@ -75,6 +75,8 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 			fe.add("metadata", "must be a JSON object: %v", err)
 		} else if len(b) > MaxMetadataBytes {
 			fe.add("metadata", "must be at most %d bytes of JSON", MaxMetadataBytes)
+		} else if err := CheckMetadataText(in.Metadata); err != nil {
+			fe.add("metadata", "%v", err)
 		}
 	}
 	out := &resolvedJob{JobInput: in}
@@ -493,6 +495,9 @@ func SearchJobs(term string) predicate.OcrInvoiceJob {
 	term = strings.TrimSpace(term)
 	if term == "" {
 		return func(*sql.Selector) {}
+	}
+	if !searchable(term) {
+		return func(s *sql.Selector) { s.Where(sql.False()) }
 	}
 	return ocrinvoicejob.Or(
 		ocrinvoicejob.JobNumberContainsFold(term),

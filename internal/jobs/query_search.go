@@ -19,10 +19,11 @@ const MaxSearchLen = 256
 
 // CheckSearch validates a free-text search term (the REST `search` parameter, the GraphQL
 // `search` input): at most MaxSearchLen bytes of valid UTF-8 without NUL or other control
-// characters. Anything else is an apperr.Invalid with a detail on the field "search".
+// characters, once surrounding white space is trimmed. Anything else is an apperr.Invalid with a detail on the field "search".
 // The term itself is always compared as data: LIKE wildcards (% and _) and backslashes
 // match themselves, and quotes never reach the SQL text.
 func CheckSearch(term string) error {
+	term = strings.TrimSpace(term) // as the search predicates do
 	bad := func(msg string) error {
 		return apperr.Invalid("invalid search: "+msg, apperr.Detail{Field: "search", Message: msg})
 	}

@@ -167,6 +167,10 @@ func (s *Service) GetTemplate(ctx context.Context, idOrName string) (*ent.OcrTem
 }
 
 func (s *Service) findTemplate(ctx context.Context, db *ent.Client, idOrName string) (*ent.OcrTemplate, error) {
+	if !searchable(idOrName) {
+		// No stored name holds such bytes (PostgreSQL would refuse them as a parameter).
+		return nil, apperr.NotFound(fmt.Sprintf("template %q not found", strings.ToValidUTF8(strings.ReplaceAll(idOrName, "\x00", ""), "\uFFFD")))
+	}
 	var p predicate.OcrTemplate = ocrtemplate.Name(idOrName)
 	if ids.Valid(idOrName) {
 		p = ocrtemplate.Or(ocrtemplate.ID(idOrName), ocrtemplate.Name(idOrName))

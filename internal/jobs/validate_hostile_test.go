@@ -34,6 +34,11 @@ func TestCreateJobRefusesHostileText(t *testing.T) {
 			{"control character documentUrl", func(in *jobs.JobInput) { in.DocumentURL = "https://example.com/a\x1b.pdf" }, "documentUrl"},
 			{"invalid UTF-8 callbackUrl", func(in *jobs.JobInput) { in.CallbackURL = "https://example.com/\xff" }, "callbackUrl"},
 			{"DEL callbackUrl", func(in *jobs.JobInput) { in.CallbackURL = "https://example.com/\x7f" }, "callbackUrl"},
+			{"NUL metadata value", func(in *jobs.JobInput) { in.Metadata = map[string]any{"po": "4\x00"} }, "metadata"},
+			{"NUL metadata key", func(in *jobs.JobInput) { in.Metadata = map[string]any{"a": map[string]any{"b\x00": 1}} }, "metadata"},
+			{"invalid UTF-8 metadata", func(in *jobs.JobInput) { in.Metadata = map[string]any{"po": []any{"\xff"}} }, "metadata"},
+			{"invalid UTF-8 template", func(in *jobs.JobInput) { in.Template = "gen\xffric" }, "template"},
+			{"NUL template", func(in *jobs.JobInput) { in.Template = "generic\x00" }, "template"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				in := validInput("HT-1")
@@ -135,4 +140,20 @@ func TestCheckMetadataText(t *testing.T) {
 			t.Errorf("%s: CheckMetadataText = %v, want %q", tc.name, err, tc.want)
 		}
 	}
+}
+
+// A group's documents get the same metadata check, named by their index.
+func TestCreateGroupRefusesHostileMetadata(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		s := newService(t, c, nil)
+		ctx := context.Background()
+		_, err := s.CreateGroup(ctx, jobs.GroupInput{Name: "g", Documents: []jobs.GroupDocument{
+			{DocumentURL: "https://files.example.com/a.pdf", DocumentName: "a.pdf"},
+			{DocumentURL: "https://files.example.com/b.pdf", DocumentName: "b.pdf", Metadata: map[string]any{"k": "v\x00"}},
+		}})
+		wantKind(t, err, apperr.KindInvalid, "documents[1].metadata")
+		if n := c.OcrJobGroup.Query().CountX(ctx) + c.OcrInvoiceJob.Query().CountX(ctx); n != 0 {
+			t.Errorf("%d rows stored, want none", n)
+		}
+	})
 }

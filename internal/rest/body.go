@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 )
@@ -45,6 +46,19 @@ func readObjectMax(w http.ResponseWriter, r *http.Request, limit int64) (map[str
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return nil, apperr.Invalid("the request body is empty: send a JSON object")
+	}
+	if !utf8.Valid(data) {
+		// encoding/json would quietly turn the bytes into U+FFFD and store that.
+		bad := len(data)
+		for i := 0; i < len(data); {
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n <= 1 {
+				bad = i
+				break
+			}
+			i += n
+		}
+		return nil, apperr.Invalid(fmt.Sprintf("the request body is not valid UTF-8 (first bad byte at offset %d)", bad))
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil {

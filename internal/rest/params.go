@@ -86,6 +86,10 @@ func parseListParams(q url.Values) (listParams, error) {
 		v = strings.TrimSpace(v)
 		if len(v) > maxSearchLen {
 			bad("search", "is %d bytes long, the limit is %d", len(v), maxSearchLen)
+		} else if err := jobs.CheckSearch(v); err != nil {
+			for _, d := range apperr.As(err).Details {
+				bad("search", "%s", d.Message)
+			}
 		}
 		p.Search = v
 	}
