@@ -68,7 +68,10 @@ type Config struct {
 	// when the upgrade request carried no principal (see wsInit). nil: authentication is
 	// off, and such a connection runs as auth.Local. POST, GET and SSE requests are
 	// authenticated by the server's middleware, which puts the principal in the request
-	// context; an operation whose context has none is refused (UNAUTHENTICATED).
+	// context; an operation whose context has none is refused (UNAUTHENTICATED). It also
+	// checks again, for every operation of a WebSocket and every event of a subscription,
+	// the key they were authenticated with, so that a revoked key stops them (see
+	// keyRevocation); it should be the server's authenticator.
 	Authenticator auth.Authenticator
 	// RequireAuth refuses a WebSocket whose upgrade carried no principal and whose
 	// connection_init has no key (with an Authenticator). Without it such a connection
@@ -227,6 +230,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	}
 	srv.Use(persistedQueries{apq: extension.AutomaticPersistedQuery{Cache: cfg.APQCache}, maxBytes: cfg.MaxQueryBytes})
 	srv.Use(authorize{})
+	srv.Use(keyRevocation{authn: cfg.Authenticator, log: cfg.Logger})
 	// The selection limits stop counting at their bound; the depth and complexity walks
 	// expand every fragment, which a document of fragments spreading fragments makes
 	// exponential. So they run only on what the selection limits have let through.

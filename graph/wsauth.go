@@ -36,11 +36,19 @@ const (
 //     its principal used; a bad key refuses the connection, and so does a missing one
 //     when required (without required, a connection without a key runs as auth.Local).
 //
+// The key the connection was authenticated with (of the payload, or of the upgrade
+// request's headers) stays in the context: keyRevocation checks it again for every
+// operation and every subscription event, so that a revoked key stops working on open
+// connections too.
+//
 // A refused connection gets a connection_error (graphql-ws) and is closed with 4403 and
 // the reason (1011 when the key store does not answer).
 func wsInit(authn auth.Authenticator, required bool, log *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		if _, ok := auth.FromContext(ctx); ok {
+			if authn != nil {
+				ctx = withWSKey(ctx, wsCredential{fromHeader: true})
+			}
 			return ctx, nil, nil
 		}
 		if authn == nil {
@@ -56,7 +64,7 @@ func wsInit(authn auth.Authenticator, required bool, log *slog.Logger) transport
 		p, err := authn.Authenticate(ctx, key)
 		switch {
 		case err == nil:
-			return auth.WithPrincipal(ctx, p), nil, nil
+			return withWSKey(auth.WithPrincipal(ctx, p), wsCredential{key: key}), nil, nil
 		case apperr.KindOf(err) == apperr.KindUnauthenticated:
 			return refuseWS(ctx, log, wsCloseForbidden, wsBadKey, nil)
 		default:
