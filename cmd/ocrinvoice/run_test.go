@@ -199,7 +199,8 @@ var redisURLInLog = regexp.MustCompile(`"redis_url":"redis://([0-9.:]+)/0"`)
 // stops it and checks that nothing is left running.
 func TestAllEndToEnd(t *testing.T) {
 	goroutinesBefore := runtime.NumGoroutine()
-	getenv := testEnv(t, nil)
+	// The jobs name a closed loopback port, which the API accepts only when allowed.
+	getenv := testEnv(t, map[string]string{"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8"})
 	p := start(t, getenv, "all")
 
 	t.Run("healthz", func(t *testing.T) {
@@ -338,7 +339,7 @@ func waitGoroutines(t *testing.T, before int) {
 // in "created" (the API still answers 201).
 func TestServeReadinessFollowsRedis(t *testing.T) {
 	rs := redistest.Start(t)
-	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL()}), "serve")
+	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL(), "OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8"}), "serve")
 
 	code, b := p.request(t, "GET", "/readyz", "")
 	if code != 200 {

@@ -20,6 +20,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
+	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 )
 
 // errHelpShown is returned by loadConfig after it printed a command's help.
@@ -116,6 +117,8 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 	d.svc = jobs.NewService(d.db, d.queue, jobs.Options{
 		Logger: logger, PricePerPage: cfg.PricePerPage, PriceFactors: cfg.PriorityPriceFactors, Events: d.events,
 		Webhooks: d.queue,
+		// Literal private addresses the worker would refuse are refused at creation.
+		AddressCheck: fetch.Guard{Allow: cfg.FetchAllow}.Check,
 	})
 	if err := d.svc.EnsureBuiltins(ctx); err != nil {
 		return nil, fmt.Errorf("create built-in templates: %w", err)

@@ -255,21 +255,33 @@ func TestWebhooksEndToEnd(t *testing.T) {
 }
 
 // TestWebhookToPrivateAddressRefused: without the allow-list, a callback to loopback is
-// refused like a document URL: logged, never sent. The worker warns that webhooks are
-// unsigned when no secret is set.
+// refused like a document URL: by the API when the job is created (400 naming
+// callbackUrl), and by the worker's guard, logged and never sent, when an API that allows
+// loopback let it through. The worker warns that webhooks are unsigned when no secret is
+// set.
 func TestWebhookToPrivateAddressRefused(t *testing.T) {
 	docs, _ := hookDocs(t)
 	hooks := newHookReceiver(t, nil)
-	p := start(t, testEnv(t, nil), "all")
+	one := start(t, testEnv(t, nil), "all")
+	b, _ := json.Marshal(jobBody("WH-PRIVATE-API", "https://files.example.com/invoice.pdf", hooks.URL+"/private"))
+	if code, out := one.request(t, "POST", "/api/v1/ocr-invoice-jobs", string(b)); code != http.StatusBadRequest ||
+		!strings.Contains(string(out), `"field":"callbackUrl"`) || !strings.Contains(string(out), "loopback") {
+		t.Errorf("a loopback callback at creation: %d %s", code, out)
+	}
+
+	rs := startRedisOnPort(t, 0)
+	dir := t.TempDir()
+	p := start(t, testEnv(t, stackEnv(rs, dir, nil)), "serve")
+	worker := start(t, testEnv(t, stackEnv(rs, dir, map[string]string{"OCRINVOICE_FETCH_ALLOW_CIDRS": ""})), "worker")
 	// The document is on loopback too, so the job fails (refused), which is terminal.
 	id := p.createHookedJob(t, jobBody("WH-PRIVATE", docs.URL+"/invoice.pdf", hooks.URL+"/private"))
 	if j := p.waitJob(t, id, 90*time.Second); j["status"] != "failed" {
 		t.Fatalf("job ended %v, want failed (document on loopback refused)", j["status"])
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(p.stderr.String(), "Webhook refused by the address guard") {
+	for !strings.Contains(worker.stderr.String(), "Webhook refused by the address guard") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no refusal logged:\n%s", p.stderr)
+			t.Fatalf("no refusal logged:\n%s", worker.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -277,7 +289,7 @@ func TestWebhookToPrivateAddressRefused(t *testing.T) {
 	if n := len(hooks.requests("/private")); n != 0 {
 		t.Errorf("the private receiver got %d requests, want none", n)
 	}
-	log := p.stderr.String()
+	log := worker.stderr.String()
 	if !strings.Contains(log, "loopback") || !strings.Contains(log, id) {
 		t.Errorf("the refusal should name the rule and the job")
 	}

@@ -34,7 +34,7 @@ func TestServeMonitorAndJobEvents(t *testing.T) {
 	events, stop := hub.Subscribe(context.Background(), "")
 	defer stop()
 
-	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL()}), "serve")
+	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL(), "OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8"}), "serve")
 
 	t.Run("dashboard at /monitor", func(t *testing.T) {
 		code, b := p.request(t, "GET", "/monitor/", "")

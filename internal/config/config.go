@@ -448,9 +448,9 @@ func Settings() []Setting {
 			},
 		},
 		{
-			Env: "OCRINVOICE_FETCH_ALLOW_CIDRS", Flag: "fetch-allow-cidrs", Commands: workerCmds,
+			Env: "OCRINVOICE_FETCH_ALLOW_CIDRS", Flag: "fetch-allow-cidrs", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			DeprecatedEnv: []string{"OCRINVOICE_FETCH_ALLOW_NETS"},
-			Usage:         "comma-separated CIDRs the document fetcher may reach although private or loopback (e.g. 127.0.0.0/8 to try local files); empty: none",
+			Usage:         "comma-separated CIDRs the document fetcher may reach although private or loopback (e.g. 127.0.0.0/8 to try local files); empty: none. The API refuses jobs whose documentUrl or callbackUrl names a literal address outside them",
 			set: func(c *Config, v string) error {
 				c.FetchAllow = nil
 				for _, f := range strings.Split(v, ",") {

@@ -33,8 +33,9 @@ type GroupDocument struct {
 
 // validateDocuments checks the documents of a batch, naming each problem
 // documents[i].field, and fills in document types and generated job numbers. Job
-// numbers repeated within the batch are a Conflict naming the later entry.
-func validateDocuments(groupID string, docs []GroupDocument) ([]resolvedDocument, error) {
+// numbers repeated within the batch are a Conflict naming the later entry. check is
+// Service.checkTarget.
+func validateDocuments(groupID string, docs []GroupDocument, check func(string) error) ([]resolvedDocument, error) {
 	if len(docs) > MaxGroupDocuments {
 		return nil, apperr.TooLarge(fmt.Sprintf("a group may be created with at most %d documents (got %d)", MaxGroupDocuments, len(docs)))
 	}
@@ -47,6 +48,8 @@ func validateDocuments(groupID string, docs []GroupDocument) ([]resolvedDocument
 		n := len(fe)
 		fe.text(p+"documentName", d.DocumentName, true, MaxDocumentNameLen)
 		if err := ValidateDocumentURL(d.DocumentURL); err != nil {
+			fe.add(p+"documentUrl", "%v", err)
+		} else if err := check(d.DocumentURL); err != nil {
 			fe.add(p+"documentUrl", "%v", err)
 		}
 		typ := InferDocumentType(d.DocumentName, d.DocumentURL)

@@ -37,6 +37,8 @@ func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
 	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
 	if err := ValidateCallbackURL(in.CallbackURL); err != nil {
 		fe.add("callbackUrl", "%v", err)
+	} else if err := s.checkTarget(in.CallbackURL); err != nil {
+		fe.add("callbackUrl", "%v", err)
 	}
 	sp := &in.Spec
 	if sp.Parallelism < 0 {
@@ -88,7 +90,7 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGr
 		return nil, err
 	}
 	id := ids.New()
-	docs, err := validateDocuments(id, in.Documents)
+	docs, err := validateDocuments(id, in.Documents, s.checkTarget)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,8 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 	fe.text("documentName", in.DocumentName, true, MaxDocumentNameLen)
 	if err := ValidateDocumentURL(in.DocumentURL); err != nil {
 		fe.add("documentUrl", "%v", err)
+	} else if err := s.checkTarget(in.DocumentURL); err != nil {
+		fe.add("documentUrl", "%v", err)
 	}
 	if in.DocumentType == "" {
 		in.DocumentType = InferDocumentType(in.DocumentName, in.DocumentURL)
@@ -68,6 +70,8 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 	fe.enum("priority", in.Priority, Priorities)
 	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
 	if err := ValidateCallbackURL(in.CallbackURL); err != nil {
+		fe.add("callbackUrl", "%v", err)
+	} else if err := s.checkTarget(in.CallbackURL); err != nil {
 		fe.add("callbackUrl", "%v", err)
 	}
 	if in.Metadata != nil {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -44,6 +46,13 @@ type Options struct {
 	// callers (create and enqueue, update that re-runs, cancel, retry), after they are
 	// committed. A *progress.Publisher fits. Publish failures are logged.
 	Events EventPublisher
+	// AddressCheck, when set, is asked about the literal address of a documentUrl or
+	// callbackUrl (http://10.0.0.7/..., also "localhost" as 127.0.0.1) when a job or group
+	// is created or changed, so that a target the worker's guard would refuse is a 400
+	// naming the field at once rather than a failed job later. The worker's
+	// fetch.Guard.Check, with the same OCRINVOICE_FETCH_ALLOW_CIDRS, fits. Names are
+	// still checked by the worker, on every address they resolve to.
+	AddressCheck func(netip.Addr) error
 	// Webhooks, when set, is asked to deliver a webhook each time a job with a
 	// callbackUrl (its own or its group's) reaches a terminal state, after the change
 	// is committed. *tasks.Client fits. nil: no webhooks are sent.
@@ -65,6 +74,7 @@ type Service struct {
 	enqueueTimeout time.Duration
 	events         EventPublisher
 	webhooks       WebhookEnqueuer
+	addrCheck      func(netip.Addr) error
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
@@ -72,7 +82,7 @@ type Service struct {
 func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
 		priceFactors: opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
-		webhooks: opts.Webhooks}
+		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -168,4 +178,28 @@ func validationMessage(err error) string {
 		return ve.Name
 	}
 	return "rejected by the schema"
+}
+
+// checkTarget applies Options.AddressCheck to the host of an already validated
+// http(s) URL when it is a literal address or localhost.
+func (s *Service) checkTarget(raw string) error {
+	if s.addrCheck == nil || raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil // ValidateDocumentURL / ValidateCallbackURL reported it
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		host = "127.0.0.1"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil
+	}
+	if err := s.addrCheck(ip); err != nil {
+		return fmt.Errorf("%v; the worker does not reach it (OCRINVOICE_FETCH_ALLOW_CIDRS opens a range)", err)
+	}
+	return nil
 }

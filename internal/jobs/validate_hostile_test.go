@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 )
 
 // TestCreateJobRefusesHostileText: invalid UTF-8, NUL and control characters in the text
@@ -156,4 +159,44 @@ func TestCreateGroupRefusesHostileMetadata(t *testing.T) {
 			t.Errorf("%d rows stored, want none", n)
 		}
 	})
+}
+
+// With the worker's guard as AddressCheck, a literal private or loopback target is a
+// 400 naming the field when the job is created, unless the allow list opens it.
+func TestCreateJobChecksLiteralAddresses(t *testing.T) {
+	c := databasetest.Open(t)
+	ctx := context.Background()
+	s := jobs.NewService(c, nil, jobs.Options{Logger: quiet,
+		AddressCheck: fetch.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}}.Check})
+	if err := s.EnsureBuiltins(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		doc, callback, field string
+	}{
+		{"http://127.0.0.1:8080/a.pdf", "", "documentUrl"},
+		{"http://localhost/a.pdf", "", "documentUrl"},
+		{"http://10.0.0.7/a.pdf", "", "documentUrl"},
+		{"http://192.168.1.1/a.pdf", "", "documentUrl"},
+		{"http://[::1]/a.pdf", "", "documentUrl"},
+		{"http://[fd00::1]/a.pdf", "", "documentUrl"},
+		{"http://100.64.0.1/a.pdf", "", "documentUrl"},
+		{"https://files.example.com/a.pdf", "http://172.16.0.1/hook", "callbackUrl"},
+	} {
+		in := validInput(fmt.Sprintf("LIT-%d", i))
+		in.DocumentURL, in.CallbackURL = tc.doc, tc.callback
+		_, err := s.CreateJob(ctx, in)
+		wantKind(t, err, apperr.KindInvalid, tc.field)
+		if !strings.Contains(err.Error()+fmt.Sprint(apperr.As(err).Details), "OCRINVOICE_FETCH_ALLOW_CIDRS") {
+			t.Errorf("%s: the error does not say how to open it: %v", tc.doc, apperr.As(err).Details)
+		}
+	}
+	in := validInput("LIT-OK")
+	in.DocumentURL = "http://10.20.3.4/a.pdf" // allowed range
+	if _, err := s.CreateJob(ctx, in); err != nil {
+		t.Fatalf("allowed range: %v", err)
+	}
+	_, err := s.CreateGroup(ctx, jobs.GroupInput{Name: "g", Documents: []jobs.GroupDocument{
+		{DocumentURL: "http://192.168.0.9/x.pdf", DocumentName: "x.pdf"}}})
+	wantKind(t, err, apperr.KindInvalid, "documents[0].documentUrl")
 }
