@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -193,7 +194,52 @@ func TestCrossOwnerSubscriptions(t *testing.T) {
 		ws := dialInit(t, ctx, e.wsURL(), livetest.LegacyWS, map[string]any{"apiKey": keyB})
 		defer ws.c.CloseNow()
 		ws.subscribe(t, ctx, "upd", `subscription { ocrInvoiceJobUpdated { id jobNumber status createdBy } }`, nil)
-		time.Sleep(200 * time.Millisecond) // let the subscription start
+		msgs := make(chan livetest.Message, 64)
+		go func() {
+			defer close(msgs)
+			for {
+				m, err := ws.read(ctx)
+				if err != nil {
+					return
+				}
+				msgs <- m
+			}
+		}()
+		type update struct{ JobNumber, Status, CreatedBy string }
+		nextUpdate := func(wait time.Duration) (update, bool) {
+			t.Helper()
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					t.Fatal("the WebSocket closed")
+				}
+				if m.ID != "upd" || m.Type != "next" {
+					t.Fatalf("message %s %s", m.Type, m.Payload)
+				}
+				var r struct {
+					Data struct{ OcrInvoiceJobUpdated update }
+				}
+				_ = json.Unmarshal(m.Payload, &r)
+				u := r.Data.OcrInvoiceJobUpdated
+				if u.CreatedBy != "team-b" {
+					t.Fatalf("B received %+v", u)
+				}
+				return u, true
+			case <-time.After(wait):
+				return update{}, false
+			}
+		}
+		// The subscription is live once one of B's probe jobs comes through (a fixed
+		// sleep was not always enough on a loaded machine).
+		for i, deadline := 0, time.Now().Add(20*time.Second); ; i++ {
+			if time.Now().After(deadline) {
+				t.Fatal("the subscription never delivered a probe job")
+			}
+			newJob(asB, fmt.Sprintf("SB-PROBE-%d", i))
+			if _, ok := nextUpdate(300 * time.Millisecond); ok {
+				break
+			}
+		}
 		newJob(asA, "SA-2")
 		idB := newJob(asB, "SB-1")
 		e.finish(t, jobA)
@@ -202,19 +248,12 @@ func TestCrossOwnerSubscriptions(t *testing.T) {
 		}
 		var got []string
 		for len(got) < 2 {
-			m := ws.next(t, ctx)
-			if m.ID != "upd" || m.Type != "next" {
-				t.Fatalf("message %s %s", m.Type, m.Payload)
+			u, ok := nextUpdate(20 * time.Second)
+			if !ok {
+				t.Fatalf("B received %v, then nothing", got)
 			}
-			var r struct {
-				Data struct {
-					OcrInvoiceJobUpdated struct{ JobNumber, Status, CreatedBy string }
-				}
-			}
-			_ = json.Unmarshal(m.Payload, &r)
-			u := r.Data.OcrInvoiceJobUpdated
-			if u.CreatedBy != "team-b" {
-				t.Fatalf("B received %+v", u)
+			if strings.HasPrefix(u.JobNumber, "SB-PROBE-") {
+				continue
 			}
 			got = append(got, u.JobNumber+" "+u.Status)
 		}

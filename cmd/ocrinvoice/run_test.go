@@ -493,7 +493,8 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Skip("TEST_DATABASE_URL not set: PostgreSQL run skipped")
 	}
 	rs := redistest.Start(t)
-	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL(), "DATABASE_URL": postgresSchemaURL(t, pg)}), "serve")
+	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL(), "DATABASE_URL": postgresSchemaURL(t, pg),
+		"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.0/8"}), "serve")
 	job := p.createJob(t, "E2E-PG-1")
 	var got struct {
 		OcrInvoiceJob struct {
