@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -14,17 +16,43 @@ const (
 	limiterSweep    = time.Minute      // how often idle limiters are looked for
 	maxLimiters     = 100_000          // beyond this, idle limiters go even if not refilled
 	limiterRetryMax = 3600             // a Retry-After never says more than an hour
+
+	sharedTimeout   = 500 * time.Millisecond // one decision of Options.RateLimiter
+	sharedPause     = time.Second            // after a failure, decide in process this long before asking again
+	sharedWarnEvery = time.Minute            // a failing RateLimiter is logged at most this often
 )
+
+// RateLimiter is a request rate limit shared by the replicas of the API, so that a key
+// gets its rate once in total and not once per replica (ratelimit.Redis is one).
+//
+// Allow takes one request from key's budget of perSecond requests a second with bursts of
+// burst (perSecond > 0, burst >= 1). It returns ok, or false and how long until a request
+// would be allowed; an error when it cannot decide (its store unreachable, ctx done).
+// It must be safe for concurrent use.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, perSecond float64, burst int) (ok bool, retryAfter time.Duration, err error)
+}
 
 // limiters holds the per-key request rate limiters and upload counts. It is safe for
 // concurrent use.
+//
+// With a shared RateLimiter, request rates are decided by it and the in-process buckets
+// only stand in while it fails. Upload concurrency is always counted in process: an
+// upload's slot is held by the connection that carries it, and a slot in a shared store
+// would leak whenever a replica died mid-upload; so a key may have UploadConcurrency
+// uploads in flight on each replica.
 type limiters struct {
 	now     func() time.Time
 	metrics *metrics
+	shared  RateLimiter  // nil: rates are per process
+	logger  *slog.Logger // warns of a failing shared limiter; never nil when shared is set
 
 	mu        sync.Mutex
 	keys      map[string]*keyLimits
 	lastSweep time.Time
+	pauseTil  time.Time // the shared limiter failed: not asked before then
+	lastWarn  time.Time // of a failing shared limiter
+	fallbacks int       // decisions taken in process since lastWarn
 }
 
 type keyLimits struct {
@@ -70,6 +98,78 @@ func (l *limiters) sweep(now time.Time) {
 	l.metrics.limiters.Set(float64(len(l.keys)))
 }
 
+// allowRequest decides one request of key at rps requests a second with bursts of burst:
+// by the shared limiter when there is one, else by the in-process bucket. When the
+// shared limiter fails (Redis down, slow past sharedTimeout), this request and those of
+// the next sharedPause (so that an outage does not add a timeout to every request) are
+// decided by the in-process bucket instead: never refused because the shared store is
+// down, never let through unlimited. Failures are logged at most once per
+// sharedWarnEvery. Not ok: the whole seconds (>= 1, <= limiterRetryMax) until a request
+// will be allowed.
+func (l *limiters) allowRequest(ctx context.Context, key string, rps float64, burst int) (bool, int) {
+	if l.shared != nil && l.sharedPaused() {
+		l.countFallback(ctx, key, nil)
+	} else if l.shared != nil {
+		sctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+		ok, retry, err := l.shared.Allow(sctx, key, rps, burst)
+		cancel()
+		if err == nil {
+			if ok {
+				return true, 0
+			}
+			return false, retrySeconds(retry)
+		}
+		l.countFallback(ctx, key, err)
+	}
+	return l.allow(key, rps, burst)
+}
+
+// sharedPaused reports that the shared limiter failed less than sharedPause ago.
+func (l *limiters) sharedPaused() bool {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return now.Before(l.pauseTil)
+}
+
+// countFallback counts a decision taken in process while the shared limiter is failing:
+// err is its failure, nil while paused after one. A failure pauses the shared limiter
+// for sharedPause and is logged, at most once per sharedWarnEvery. A request whose own
+// context ended (the client went away) says nothing about the limiter: it neither
+// pauses it nor is reported.
+func (l *limiters) countFallback(ctx context.Context, key string, err error) {
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	now := l.now()
+	l.mu.Lock()
+	l.fallbacks++
+	n := l.fallbacks
+	warn := false
+	if err != nil {
+		l.pauseTil = now.Add(sharedPause)
+		warn = l.lastWarn.IsZero() || now.Sub(l.lastWarn) >= sharedWarnEvery
+		if warn {
+			l.lastWarn, l.fallbacks = now, 0
+		}
+	}
+	l.mu.Unlock()
+	if warn {
+		l.logger.WarnContext(ctx, "Shared rate limiter failed; limiting requests in process",
+			slog.String("key_id", key), slog.Int("fallbacks", n), slog.String("error", err.Error()))
+	}
+}
+
+// retrySeconds is a Retry-After for a wait of d: whole seconds rounded up, at least 1,
+// at most limiterRetryMax.
+func retrySeconds(d time.Duration) int {
+	secs := math.Ceil(d.Seconds())
+	if secs > limiterRetryMax { // also before converting: d may be huge
+		return limiterRetryMax
+	}
+	return max(int(secs), 1)
+}
+
 // allow takes a token of key's bucket (rps tokens a second, burst at most). When none is
 // left it returns false and the whole seconds (>= 1) until one will be.
 func (l *limiters) allow(key string, rps float64, burst int) (bool, int) {
@@ -97,8 +197,7 @@ func (l *limiters) allow(key string, rps float64, burst int) (bool, int) {
 		return true, 0
 	}
 	res.CancelAt(now)
-	secs := int(math.Ceil(d.Seconds()))
-	return false, min(max(secs, 1), limiterRetryMax)
+	return false, retrySeconds(d)
 }
 
 // acquireUpload takes one of key's limit upload slots. It returns the function that

@@ -53,8 +53,10 @@ const (
 //     connection_init.
 //   - A key that does not authenticate: 401; the authenticator unavailable: 503.
 //   - Dashboard and not an admin: 403.
-//   - Over the key's rate: 429 with Retry-After; an upload beyond the key's concurrent
-//     uploads: 429 with Retry-After: 1. The upload holds its slot until it is answered.
+//   - Over the key's rate (Options.RateLimiter's when set, shared by the replicas; this
+//     process's own while it fails): 429 with Retry-After; an upload beyond the key's
+//     concurrent uploads (counted in this process): 429 with Retry-After: 1. The upload
+//     holds its slot until it is answered.
 //
 // The key itself is never logged; the request log names the key id of a valid key.
 func (s *Server) protect(sf surface, next http.Handler) http.Handler {
@@ -167,7 +169,7 @@ func (s *Server) allowRate(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if burst <= 0 {
 		burst = max(1, int(math.Ceil(rps)))
 	}
-	ok, retry := s.limits.allow(p.KeyID, rps, burst)
+	ok, retry := s.limits.allowRequest(r.Context(), p.KeyID, rps, burst)
 	if ok {
 		return true
 	}

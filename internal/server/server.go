@@ -88,9 +88,19 @@ type Options struct {
 	// RATE_LIMITED with Retry-After.
 	RateLimit float64
 	RateBurst int
+	// RateLimiter, when set, decides RateLimit for all replicas together (e.g.
+	// ratelimit.NewRedis on the shared Redis): a key gets its rate once in total instead
+	// of once per replica. Each decision is bounded by half a second; when it fails (Redis
+	// down), that request and those of the next second are limited by this process's own
+	// buckets instead, as without a RateLimiter (so a key may get up to replicas x its
+	// rate until Redis is back), and a warning is logged at most once a minute. nil: each
+	// process limits on its own.
+	RateLimiter RateLimiter
 	// UploadConcurrency is the number of uploads (POST /api/v1/uploads, multipart POST
 	// /graphql) one API key may have in flight (0: no limit); Principal.UploadConcurrency,
-	// when positive, replaces it. Beyond: 429 RATE_LIMITED with Retry-After: 1.
+	// when positive, replaces it. Beyond: 429 RATE_LIMITED with Retry-After: 1. It is
+	// counted in each process, also with a RateLimiter: with N replicas a key may have up
+	// to N x UploadConcurrency uploads in flight.
 	UploadConcurrency int
 
 	Checks []Check // /readyz runs all of them; /healthz runs none
@@ -139,6 +149,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, logger: opts.Logger, metrics: newMetrics(), cors: cors}
 	s.limits = newLimiters(time.Now, s.metrics)
+	s.limits.shared, s.limits.logger = opts.RateLimiter, opts.Logger
 	mux := http.NewServeMux()
 	if opts.GraphQL != nil {
 		mux.Handle("/graphql", s.protect(surfaceGraphQL, opts.GraphQL))
