@@ -324,3 +324,40 @@ func TestAuthEndToEnd(t *testing.T) {
 		t.Error("a key was logged")
 	}
 }
+
+// Two API replicas share one budget per key through Redis: a key with a burst of 6
+// gets 6 requests in all, not 6 from each.
+func TestRateLimitAcrossReplicas(t *testing.T) {
+	rs := startRedisOnPort(t, 0)
+	dir := t.TempDir()
+	env := stackEnv(rs, dir, map[string]string{"OCRINVOICE_AUTH": "apikey", "OCRINVOICE_RATE_LIMIT": "0.2", "OCRINVOICE_RATE_BURST": "6"})
+	key := createKey(t, dir, "--database-url", env["DATABASE_URL"], "--name", "team-a", "--role", "viewer")
+	one := start(t, testEnv(t, env), "serve")
+	two := start(t, testEnv(t, env), "serve")
+	allowed := 0
+	var retry string
+	for i := 0; i < 12; i++ {
+		p := one
+		if i%2 == 1 {
+			p = two
+		}
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/v1/ocr-templates", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			allowed++
+		case http.StatusTooManyRequests:
+			retry = resp.Header.Get("Retry-After")
+		default:
+			t.Fatalf("request %d: HTTP %d", i, resp.StatusCode)
+		}
+	}
+	if allowed != 6 || retry == "" {
+		t.Fatalf("%d of 12 requests allowed across two replicas (Retry-After %q), want the burst of 6", allowed, retry)
+	}
+}

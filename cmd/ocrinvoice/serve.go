@@ -17,6 +17,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+	"github.com/ocrinvoice/ocrinvoice/internal/ratelimit"
 	"github.com/ocrinvoice/ocrinvoice/internal/rest"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
@@ -97,11 +98,13 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		}),
 		REST: rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes),
 			rest.WithEvents(watcher)),
-		Checks:            readinessChecks(d),
-		Extra:             extra,
-		Auth:              authenticator(d),
-		CORSOrigins:       d.cfg.CORSOrigins,
-		RateLimit:         d.cfg.RateLimit,
+		Checks:      readinessChecks(d),
+		Extra:       extra,
+		Auth:        authenticator(d),
+		CORSOrigins: d.cfg.CORSOrigins,
+		RateLimit:   d.cfg.RateLimit,
+		// One budget per key across every API replica, in the queue's Redis.
+		RateLimiter:       ratelimit.NewRedis(d.redis, ""),
 		RateBurst:         d.cfg.RateBurst,
 		UploadConcurrency: d.cfg.UploadConcurrency,
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,
