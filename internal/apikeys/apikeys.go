@@ -228,7 +228,10 @@ func (s *Store) authenticate(ctx context.Context, key string) (auth.Principal, L
 		return auth.Principal{}, Limits{}, errUnknownKey
 	case err != nil:
 		return auth.Principal{}, Limits{}, apperr.Unavailable("cannot check the API key now", err)
-	case k.RevokedAt != nil, !auth.HashMatches(k.KeyHash, sum):
+	case k.RevokedAt != nil:
+		// Remembered as a hash nothing matches, so that a revoked key (or guesses at the
+		// secret of a known id) cost no query per request for CacheTTL.
+		s.remember(id, cached{hash: "", until: now.Add(CacheTTL)})
 		return auth.Principal{}, Limits{}, errUnknownKey
 	}
 	c = cached{hash: k.KeyHash, until: now.Add(CacheTTL),
@@ -243,14 +246,24 @@ func (s *Store) authenticate(ctx context.Context, key string) (auth.Principal, L
 	if k.LastUsedAt != nil {
 		c.lastUsed = *k.LastUsedAt
 	}
+	// The row is remembered whether or not this secret matches: a wrong secret for a
+	// real id must not cost a query on every attempt.
+	s.remember(id, c)
+	if !auth.HashMatches(k.KeyHash, sum) {
+		return auth.Principal{}, Limits{}, errUnknownKey
+	}
+	s.touch(ctx, id, c, now)
+	return c.p, c.limits, nil
+}
+
+// remember caches the verification data of key id.
+func (s *Store) remember(id string, c cached) {
 	s.mu.Lock()
-	if len(s.cache) > 10000 { // keys come from the database, but stay bounded anyway
+	defer s.mu.Unlock()
+	if len(s.cache) > 10000 { // ids come from the database, but stay bounded anyway
 		clear(s.cache)
 	}
 	s.cache[id] = c
-	s.mu.Unlock()
-	s.touch(ctx, id, c, now)
-	return c.p, c.limits, nil
 }
 
 // touch records that the key was used, at most once per lastUsedEvery, without

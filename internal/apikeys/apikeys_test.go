@@ -90,3 +90,42 @@ func TestStore(t *testing.T) {
 		}
 	})
 }
+
+// Wrong secrets for a real id and a revoked key are answered from the cache: guessing
+// does not cost a query per attempt (checked by closing the database after the first).
+func TestFailedAttemptsAreCached(t *testing.T) {
+	db := databasetest.Open(t)
+	ctx := context.Background()
+	s := New(db, nil)
+	good, err := s.Create(ctx, CreateInput{Name: "a", Role: auth.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := s.Create(ctx, CreateInput{Name: "b", Role: auth.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(db, nil).Revoke(ctx, gone.APIKey.ID); err != nil { // revoked elsewhere
+		t.Fatal(err)
+	}
+	wrong := good.Key[:len(good.Key)-4] + "AAAA"
+	if wrong == good.Key {
+		wrong = good.Key[:len(good.Key)-4] + "BBBB"
+	}
+	for _, k := range []string{wrong, gone.Key} {
+		if _, err := s.Authenticate(ctx, k); apperr.KindOf(err) != apperr.KindUnauthenticated {
+			t.Fatalf("first attempt: %v", err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{wrong, gone.Key} {
+		if _, err := s.Authenticate(ctx, k); apperr.KindOf(err) != apperr.KindUnauthenticated {
+			t.Fatalf("a repeated attempt reached the database: %v", err)
+		}
+	}
+	if _, err := s.Authenticate(ctx, good.Key); err != nil {
+		t.Fatalf("the real key after a wrong guess: %v", err)
+	}
+}
