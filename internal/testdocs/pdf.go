@@ -58,20 +58,7 @@ func PDF(pages ...Page) []byte {
 	}
 	objs[catalog-1] = fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R >>", pagesObj)
 	objs[pagesObj-1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
-	var buf bytes.Buffer
-	buf.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offs := make([]int, len(objs))
-	for i, body := range objs {
-		offs[i] = buf.Len()
-		fmt.Fprintf(&buf, "%d 0 obj\n%s\nendobj\n", i+1, body)
-	}
-	xref := buf.Len()
-	fmt.Fprintf(&buf, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&buf, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&buf, "trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, catalog, xref)
-	return buf.Bytes()
+	return RawPDF(catalog, objs)
 }
 
 // InvoiceLines is a small English invoice whose values tests can check:
@@ -98,4 +85,24 @@ var InvoiceLines = []string{
 	"Subtotal: 200.00 EUR",
 	"VAT 19%: 38.00 EUR",
 	"Total: 238.00 EUR",
+}
+
+// RawPDF serialises object bodies as a PDF 1.4 file (object n is objs[n-1]) with a
+// correct cross-reference table and a trailer naming object root as the catalog; for
+// tests that build unusual documents (bombs, huge pages) object by object.
+func RawPDF(root int, objs []string) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	offs := make([]int, len(objs))
+	for i, body := range objs {
+		offs[i] = buf.Len()
+		fmt.Fprintf(&buf, "%d 0 obj\n%s\nendobj\n", i+1, body)
+	}
+	xref := buf.Len()
+	fmt.Fprintf(&buf, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&buf, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&buf, "trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, root, xref)
+	return buf.Bytes()
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
 )
 
 // zlibOf deflates b at the best compression.
@@ -46,20 +48,7 @@ func zlibRepeat(t testing.TB, chunk []byte, n int) []byte {
 // rawPDF writes a PDF from object bodies (object n is objs[n-1], 1 the catalog) with a
 // correct xref table.
 func rawPDF(objs ...string) []byte {
-	var buf bytes.Buffer
-	buf.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offs := make([]int, len(objs))
-	for i, body := range objs {
-		offs[i] = buf.Len()
-		fmt.Fprintf(&buf, "%d 0 obj\n%s\nendobj\n", i+1, body)
-	}
-	xref := buf.Len()
-	fmt.Fprintf(&buf, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&buf, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&buf, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return buf.Bytes()
+	return testdocs.RawPDF(1, objs)
 }
 
 // onePage is a one-page PDF (mediaBox) whose content stream is the given stream object.
