@@ -3,17 +3,25 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 )
 
 // Defaults of APQCacheOptions.
 const (
 	DefaultAPQPrefix = "ocrinvoice:apq:"
 	DefaultAPQTTL    = 24 * time.Hour
+	// DefaultAPQQuota is how many new queries one API key may persist per hour. A client
+	// has a fixed set of operations, so it never comes near; without a bound, a key
+	// could fill the queue's Redis (which must not evict) with endless variants of one
+	// query (each differing in white space hashes differently).
+	DefaultAPQQuota = 200
 	// apqTimeout bounds one Redis call: a slow Redis makes a persisted query miss (the
 	// client then sends the full query), it does not hold up the request.
 	apqTimeout = time.Second
@@ -27,6 +35,10 @@ type APQCacheOptions struct {
 	TTL time.Duration
 	// Logger receives Redis errors. Default slog.Default().
 	Logger *slog.Logger
+	// Quota is how many new queries one principal (API key) may store per hour; beyond
+	// it a query still runs but is not persisted. Default DefaultAPQQuota; negative: no
+	// quota.
+	Quota int
 }
 
 // RedisAPQCache is the store of automatic persisted queries in Redis (a
@@ -38,6 +50,7 @@ type RedisAPQCache struct {
 	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
+	quota  int
 	log    *slog.Logger
 }
 
@@ -54,7 +67,10 @@ func NewRedisAPQCache(rdb redis.UniversalClient, opts APQCacheOptions) *RedisAPQ
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &RedisAPQCache{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, log: opts.Logger}
+	if opts.Quota == 0 {
+		opts.Quota = DefaultAPQQuota
+	}
+	return &RedisAPQCache{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, quota: opts.Quota, log: opts.Logger}
 }
 
 // Get returns the query stored under hash and renews its TTL. A hash that is not 64
@@ -84,9 +100,38 @@ func (c *RedisAPQCache) Add(ctx context.Context, hash, query string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), apqTimeout)
 	defer cancel()
+	if !c.withinQuota(ctx) {
+		return
+	}
 	if err := c.rdb.Set(ctx, c.prefix+hash, query, c.ttl).Err(); err != nil {
 		c.log.WarnContext(ctx, "Could not store a persisted query", slog.String("hash", hash), slog.Any("error", err))
 	}
+}
+
+// withinQuota counts one stored query against the hourly quota of ctx's API key and
+// reports whether it may be stored. The local principal (authentication off) and a
+// negative quota are not counted; a Redis error refuses (the query still runs).
+func (c *RedisAPQCache) withinQuota(ctx context.Context) bool {
+	p, ok := auth.FromContext(ctx)
+	if c.quota < 0 || !ok || p.KeyID == "" {
+		return true
+	}
+	key := fmt.Sprintf("%squota:%s:%d", c.prefix, p.KeyID, time.Now().Unix()/3600)
+	pipe := c.rdb.TxPipeline()
+	n := pipe.Incr(ctx, key)
+	pipe.Expire(ctx, key, time.Hour)
+	if _, err := pipe.Exec(ctx); err != nil {
+		c.log.WarnContext(ctx, "Could not count a persisted query", slog.Any("error", err))
+		return false
+	}
+	if n.Val() > int64(c.quota) {
+		if n.Val() == int64(c.quota)+1 {
+			c.log.WarnContext(ctx, "API key over its hourly quota of persisted queries; further ones run without being stored",
+				slog.String("key_id", p.KeyID), slog.Int("quota", c.quota))
+		}
+		return false
+	}
+	return true
 }
 
 func isSHA256Hex(s string) bool {

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrinvoice/ocrinvoice/graph"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
 	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
@@ -237,4 +238,37 @@ func TestErrorsCarryRequestID(t *testing.T) {
 			t.Fatalf("errors %+v", got.Errors)
 		}
 	})
+}
+
+// A key may persist only its hourly quota of new queries (the queue's Redis must not
+// fill up with variants of one query); others and the local principal are not affected.
+func TestPersistedQueryQuota(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cache := graph.NewRedisAPQCache(rdb, graph.APQCacheOptions{Prefix: uniquePrefix(t), Logger: quiet(), Quota: 2})
+	hash := func(q string) string {
+		sum := sha256.Sum256([]byte(q))
+		return hex.EncodeToString(sum[:])
+	}
+	as := func(id string) context.Context {
+		return auth.WithPrincipal(context.Background(), auth.Principal{KeyID: id, Role: auth.RoleViewer})
+	}
+	queries := []string{"{ a }", "{ a  }", "{ a   }"}
+	for _, q := range queries {
+		cache.Add(as("k1"), hash(q), q)
+	}
+	for i, q := range queries {
+		_, ok := cache.Get(context.Background(), hash(q))
+		if want := i < 2; ok != want {
+			t.Errorf("query %d stored %v, want %v (quota 2)", i, ok, want)
+		}
+	}
+	cache.Add(as("k2"), hash("{ b }"), "{ b }")
+	cache.Add(auth.WithPrincipal(context.Background(), auth.Local), hash("{ c }"), "{ c }")
+	for _, q := range []string{"{ b }", "{ c }"} {
+		if _, ok := cache.Get(context.Background(), hash(q)); !ok {
+			t.Errorf("%s not stored: another key's quota, or the local principal, was counted", q)
+		}
+	}
 }
