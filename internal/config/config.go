@@ -269,7 +269,7 @@ func Settings() []Setting {
 		},
 		{
 			Env: "OCRINVOICE_AUTH", Flag: "auth", Default: "apikey", Commands: []string{CmdServe, CmdWorker, CmdAll},
-			Usage: "apikey: every API request needs an API key (ocrinvoice apikey create); none: no authentication, every request is a local admin (local use only)",
+			Usage: "apikey: every GraphQL and REST request needs an API key (ocrinvoice apikey create; the probes /healthz, /readyz and /metrics stay open); none: no authentication, every request is a local admin (local use only)",
 			set: func(c *Config, v string) error {
 				v = strings.ToLower(v)
 				if v != "apikey" && v != "none" {
