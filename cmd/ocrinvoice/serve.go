@@ -97,7 +97,7 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 			APQCache: graph.NewRedisAPQCache(d.redis, graph.APQCacheOptions{Logger: d.logger}),
 		}),
 		REST: rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes),
-			rest.WithEvents(watcher)),
+			rest.WithEvents(watcher), rest.WithAuthenticator(authenticator(d))),
 		Checks:      readinessChecks(d),
 		Extra:       extra,
 		Auth:        authenticator(d),

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
+	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 )
 
 // EventsKeepAlive is how often GET /api/v1/ocr-invoice-jobs/{id}/events writes a comment
@@ -22,6 +24,58 @@ func WithEvents(w *live.Watcher) Option {
 	return func(a *api) { a.live = w }
 }
 
+// WithAuthenticator makes GET /api/v1/ocr-invoice-jobs/{id}/events notice that the API
+// key it was opened with is revoked: a stream whose request presents the key of its
+// principal re-authenticates that key with a (the authenticator) before writing each event after the first
+// (apikeys.Store answers from its cache, which Revoke clears at once in the revoking
+// process and which expires within apikeys.CacheTTL elsewhere). A key that no longer
+// authenticates replaces the event with an error event (UNAUTHENTICATED, "the API key was
+// revoked") and ends the stream; a check that fails otherwise (the key store does not
+// answer) lets the stream go on, logged at debug, so that an outage of the database does
+// not cut every stream. nil (the default) means no re-check.
+func WithAuthenticator(a auth.Authenticator) Option {
+	return func(x *api) { x.authn = a }
+}
+
+// msgKeyRevoked is the message of the error event that ends a stream whose key was revoked.
+const msgKeyRevoked = "the API key was revoked"
+
+// streamKey returns the API key that the event stream of r re-checks, or "" when there is
+// none: no authenticator, or a request whose key is not its principal's.
+func (a *api) streamKey(r *http.Request) string {
+	if a.authn == nil {
+		return ""
+	}
+	p, ok := auth.FromContext(r.Context())
+	if !ok || p.KeyID == "" {
+		return ""
+	}
+	key := auth.TokenFromRequest(r)
+	if id, _, err := auth.ParseKey(key); err != nil || id != p.KeyID {
+		return ""
+	}
+	return key
+}
+
+// keyRevoked re-authenticates key and reports whether it is revoked: it no longer
+// authenticates, or it authenticates as another key than the principal's (which cannot
+// happen with apikeys.Store). Any other failure counts as not revoked.
+func (a *api) keyRevoked(r *http.Request, key string) bool {
+	ctx := r.Context()
+	cur, _ := auth.FromContext(ctx)
+	p, err := a.authn.Authenticate(ctx, key)
+	switch {
+	case err == nil:
+		return p.KeyID != cur.KeyID
+	case apperr.KindOf(err) == apperr.KindUnauthenticated:
+		return true
+	default:
+		a.log.DebugContext(ctx, "Could not check the API key of a job event stream; it goes on",
+			slog.String("key_id", cur.KeyID), slog.String("request_id", reqid.From(ctx)), slog.Any("error", err))
+		return false
+	}
+}
+
 // jobEvents streams the job's progress as Server-Sent Events (text/event-stream): first
 // its current state, then every change, the last one terminal (completed, failed or
 // cancelled), after which the stream ends. Each event is
@@ -31,7 +85,14 @@ func WithEvents(w *live.Watcher) Option {
 //	data: {"jobId": ..., "status": ..., "progress": {...}, "message": ..., "at": ...}
 //
 // and a comment line (": keep-alive") is written every EventsKeepAlive while nothing
-// happens. The stream is exempt from the server's read and write timeouts. Errors, before
+// happens. With WithAuthenticator, a stream whose API key is revoked ends with one
+//
+//	id: <n>
+//	event: error
+//	data: {"success": false, "error": {"code": "UNAUTHENTICATED", "message": "the API key was revoked", ...}}
+//
+// (the data is the REST error envelope) in place of its next event. The stream is exempt
+// from the server's read and write timeouts. Errors, before
 // the stream starts, are the usual JSON envelope: 400 for a malformed id, 404 for an
 // unknown job, 503 when events are not available.
 func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +122,7 @@ func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
 
+	key := a.streamKey(r)
 	keepAlive := time.NewTicker(EventsKeepAlive)
 	defer keepAlive.Stop()
 	var buf bytes.Buffer
@@ -70,16 +132,36 @@ func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // the last event was terminal, or the server is shutting down
 			}
-			data, err := json.Marshal(ev)
+			revoked := n > 1 && key != "" && a.keyRevoked(r, key)
+			var data []byte
+			var err error
+			kind := "progress"
+			if revoked {
+				kind = "error"
+				data, err = json.Marshal(errorEnvelope{Error: errorBody{
+					Code:      string(apperr.KindUnauthenticated),
+					Message:   msgKeyRevoked,
+					Details:   []apperr.Detail{},
+					RequestID: reqid.From(r.Context()),
+				}})
+			} else {
+				data, err = json.Marshal(ev)
+			}
 			if err != nil {
 				a.log.ErrorContext(r.Context(), "Encode job event", slog.Any("error", err))
 				return
 			}
 			buf.Reset()
-			fmt.Fprintf(&buf, "id: %d\nevent: progress\ndata: %s\n\n", n, data)
+			fmt.Fprintf(&buf, "id: %d\nevent: %s\ndata: %s\n\n", n, kind, data)
 			n++
 			if _, err := w.Write(buf.Bytes()); err != nil {
 				return // the client went away; the watcher ends with the request's context
+			}
+			if revoked {
+				_ = rc.Flush()
+				a.log.DebugContext(r.Context(), "Job event stream ended: its API key was revoked",
+					slog.String("job_id", id), slog.String("request_id", reqid.From(r.Context())))
+				return // the watcher ends with the request's context
 			}
 			keepAlive.Reset(EventsKeepAlive)
 		case <-keepAlive.C:

@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -48,7 +49,9 @@ type eventsEnv struct {
 	raw http.Handler // without the contract validator, which buffers whole responses
 }
 
-func newEventsEnv(t *testing.T) *eventsEnv {
+// newEventsEnv builds the env; each of opts, given the env's database, returns an option of
+// its handler.
+func newEventsEnv(t *testing.T, opts ...func(*ent.Client) Option) *eventsEnv {
 	t.Helper()
 	rs := redistest.Start(t)
 	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
@@ -69,7 +72,11 @@ func newEventsEnv(t *testing.T) *eventsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := NewHandler(svc, logger, WithEvents(w))
+	hopts := []Option{WithEvents(w)}
+	for _, o := range opts {
+		hopts = append(hopts, o(c))
+	}
+	raw := NewHandler(svc, logger, hopts...)
 	e := &env{t: t, c: c, svc: svc, generic: g.ID, logs: &bytes.Buffer{}, clock: &testClock{}}
 	e.serve(raw)
 	return &eventsEnv{env: e, pub: pub, raw: authenticated(raw, &testAdmin)}

@@ -70,7 +70,8 @@ type api struct {
 	log       *slog.Logger
 	uploads   *uploads.Store // nil: POST /api/v1/uploads answers 503
 	uploadMax int64
-	live      *live.Watcher // nil: GET .../events answers 503
+	live      *live.Watcher      // nil: GET .../events answers 503
+	authn     auth.Authenticator // nil: event streams do not re-check their API key
 }
 
 // router serves the routes; requests that match none get the JSON error envelope: 405 (with
