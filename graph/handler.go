@@ -77,6 +77,10 @@ type Config struct {
 	// connection_init has no key (with an Authenticator). Without it such a connection
 	// runs as auth.Local. A bad key is refused either way.
 	RequireAuth bool
+	// OperationLimiter, when set, is asked before every operation of a WebSocket
+	// connection authenticated with a key (HTTP requests are limited by the server); an
+	// operation it refuses is RATE_LIMITED with extensions.retryAfter.
+	OperationLimiter OperationLimiter
 	// APIKeys backs the apiKeys query and the createApiKey / revokeApiKey mutations
 	// (admin only); nil makes them answer UNAVAILABLE.
 	APIKeys *apikeys.Store
@@ -231,6 +235,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(persistedQueries{apq: extension.AutomaticPersistedQuery{Cache: cfg.APQCache}, maxBytes: cfg.MaxQueryBytes})
 	srv.Use(authorize{})
 	srv.Use(keyRevocation{authn: cfg.Authenticator, log: cfg.Logger})
+	srv.Use(wsRateLimit{allow: cfg.OperationLimiter})
 	// The selection limits stop counting at their bound; the depth and complexity walks
 	// expand every fragment, which a document of fragments spreading fragments makes
 	// exponential. So they run only on what the selection limits have let through.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/live/livetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
 )
 
@@ -359,5 +360,40 @@ func TestRateLimitAcrossReplicas(t *testing.T) {
 	}
 	if allowed != 6 || retry == "" {
 		t.Fatalf("%d of 12 requests allowed across two replicas (Retry-After %q), want the burst of 6", allowed, retry)
+	}
+}
+
+// The operations of a GraphQL WebSocket draw from the key's request budget (the server
+// sees only the upgrade): with a burst of 3, the upgrade and two operations pass, the
+// next operations are RATE_LIMITED.
+func TestWebSocketOperationsShareTheKeyBudget(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	key := createKey(t, dir, "--name", "ws", "--role", "viewer")
+	p := start(t, testEnv(t, map[string]string{"OCRINVOICE_AUTH": "apikey", "OCRINVOICE_DATA_DIR": dir,
+		"OCRINVOICE_RATE_LIMIT": "0.1", "OCRINVOICE_RATE_BURST": "3"}), "serve")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, _, err := livetest.DialWS(ctx, "ws://"+p.addr+"/graphql", livetest.TransportWS, http.Header{"Authorization": {"Bearer " + key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for i := range 4 {
+		id := string(rune('a' + i))
+		if err := ws.Subscribe(ctx, id, `{ ocrTemplates { totalCount } }`, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ws.Collect(ctx, id, nil)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("operation %d: %v %v", i, got, err)
+		}
+		codes = append(codes, got[0].Code())
+	}
+	if strings.Join(codes, ",") != ",,RATE_LIMITED,RATE_LIMITED" {
+		t.Fatalf("operation codes %q, want two answered, then RATE_LIMITED", codes)
 	}
 }

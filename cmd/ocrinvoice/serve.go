@@ -75,6 +75,9 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		return nil, err
 	}
 	watcher := startLive(ctx, d)
+	// One budget per key across every API replica, in the queue's Redis: HTTP requests
+	// (the server) and the operations of GraphQL WebSockets (graph) draw from it.
+	rates := ratelimit.NewRedis(d.redis, "")
 	srv, err := server.New(server.Options{
 		Addr:   d.cfg.Addr,
 		Logger: d.logger,
@@ -90,6 +93,7 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 			Authenticator:    authenticator(d),
 			RequireAuth:      d.cfg.Auth == "apikey",
 			APIKeys:          d.keys,
+			OperationLimiter: operationLimiter(d, rates),
 			MaxAliases:       graphMaxAliases(d.cfg.GraphQLMaxAliases),
 			MaxFields:        d.cfg.GraphQLMaxFields,
 			MaxQueryBytes:    d.cfg.GraphQLMaxQueryBytes,
@@ -98,13 +102,12 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		}),
 		REST: rest.NewHandler(d.svc, d.logger, rest.WithUploads(store, d.cfg.UploadMaxBytes),
 			rest.WithEvents(watcher), rest.WithAuthenticator(authenticator(d))),
-		Checks:      readinessChecks(d),
-		Extra:       extra,
-		Auth:        authenticator(d),
-		CORSOrigins: d.cfg.CORSOrigins,
-		RateLimit:   d.cfg.RateLimit,
-		// One budget per key across every API replica, in the queue's Redis.
-		RateLimiter:       ratelimit.NewRedis(d.redis, ""),
+		Checks:            readinessChecks(d),
+		Extra:             extra,
+		Auth:              authenticator(d),
+		CORSOrigins:       d.cfg.CORSOrigins,
+		RateLimit:         d.cfg.RateLimit,
+		RateLimiter:       rates,
 		RateBurst:         d.cfg.RateBurst,
 		UploadConcurrency: d.cfg.UploadConcurrency,
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,
@@ -138,6 +141,29 @@ func authenticator(d *deps) auth.Authenticator {
 		return nil
 	}
 	return d.keys
+}
+
+// operationLimiter counts the operations of GraphQL WebSockets against their key's
+// request rate (OCRINVOICE_RATE_LIMIT and _BURST, or the key's own), in the same Redis
+// budget as its HTTP requests. Without a rate it limits nothing; when Redis does not
+// answer, the operation is let through (the HTTP side falls back to a local bucket;
+// a WebSocket's operations are not worth refusing over Redis being down).
+func operationLimiter(d *deps, rates *ratelimit.Redis) graph.OperationLimiter {
+	return func(ctx context.Context, p auth.Principal) (bool, time.Duration) {
+		rps := d.cfg.RateLimit
+		if p.RateLimit > 0 {
+			rps = p.RateLimit
+		}
+		if rps <= 0 {
+			return true, 0
+		}
+		ok, retry, err := rates.Allow(ctx, p.KeyID, rps, max(1, d.cfg.RateBurst))
+		if err != nil {
+			d.logger.DebugContext(ctx, "Cannot rate-limit a WebSocket operation", slog.String("key_id", p.KeyID), slog.Any("error", err))
+			return true, 0
+		}
+		return ok, retry
+	}
 }
 
 // graphMaxAliases maps OCRINVOICE_GRAPHQL_MAX_ALIASES (0: no alias allowed) to
