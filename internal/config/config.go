@@ -282,14 +282,7 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_BOOTSTRAP_ADMIN_KEY", Flag: "bootstrap-admin-key", Default: "true", Bool: true, Commands: []string{CmdAll},
 			Usage: "with OCRINVOICE_AUTH=apikey and no admin key in the database, create one and print it once on standard output (turn off where stdout goes to collected logs)",
-			set: func(c *Config, v string) error {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return errors.New("want true or false")
-				}
-				c.BootstrapAdminKey = b
-				return nil
-			},
+			set:   boolSetter(func(c *Config, b bool) { c.BootstrapAdminKey = b }),
 		},
 		{
 			Env: "OCRINVOICE_RATE_LIMIT", Flag: "rate-limit", Default: "50", Commands: apiCmds,
@@ -338,14 +331,7 @@ func Settings() []Setting {
 			Env: "OCRINVOICE_GRAPHQL_INTROSPECTION", Flag: "graphql-introspection", Bool: true, Commands: apiCmds,
 			DefaultText: "true for all (make run), false for serve",
 			Usage:       "allow GraphQL introspection (the playground's schema browser and completion need it)",
-			set: func(c *Config, v string) error {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return errors.New("want true or false")
-				}
-				c.GraphQLIntrospection = b
-				return nil
-			},
+			set:         boolSetter(func(c *Config, b bool) { c.GraphQLIntrospection = b }),
 		},
 		{
 			Env: "OCRINVOICE_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "1000", Commands: apiCmds,
@@ -438,14 +424,7 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_STRICT_PRIORITY", Flag: "strict-priority", Default: "false", Bool: true, Commands: workerCmds,
 			Usage: "empty higher-priority queues before taking lower ones (default: weighted urgent 8, high 4, medium 2, low 1)",
-			set: func(c *Config, v string) error {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return errors.New("want true or false")
-				}
-				c.StrictPriority = b
-				return nil
-			},
+			set:   boolSetter(func(c *Config, b bool) { c.StrictPriority = b }),
 		},
 		{
 			Env: "OCRINVOICE_FETCH_ALLOW_CIDRS", Flag: "fetch-allow-cidrs", Commands: []string{CmdServe, CmdWorker, CmdAll},
@@ -514,14 +493,7 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_RUNNER", Flag: "runner", Default: "true", Bool: true, Commands: []string{CmdWorker, CmdAll},
 			Usage: "run the batch runner (group parallelism, backoff limits, deadlines, TTLs) while this process holds the runner lease in Redis; one replica runs it at a time",
-			set: func(c *Config, v string) error {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return errors.New("want true or false")
-				}
-				c.Runner = b
-				return nil
-			},
+			set:   boolSetter(func(c *Config, b bool) { c.Runner = b }),
 		},
 		{
 			Env: "OCRINVOICE_RUNNER_RESYNC", Flag: "runner-resync", Default: "30s", Commands: []string{CmdWorker, CmdAll},
@@ -604,6 +576,17 @@ func parsePriceFactors(v string) (map[string]float64, error) {
 		return nil, errors.New("want priority=factor pairs such as low=0.8,urgent=2")
 	}
 	return out, nil
+}
+
+func boolSetter(store func(c *Config, b bool)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		store(c, b)
+		return nil
+	}
 }
 
 func intSetter(lo, hi int, store func(c *Config, n int)) func(c *Config, v string) error {
