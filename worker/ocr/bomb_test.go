@@ -72,18 +72,7 @@ func tiffHeader(w, h uint32) []byte {
 	bo := binary.LittleEndian
 	out := []byte("II*\x00\x08\x00\x00\x00")
 	entries := [][3]uint32{{256, 4, w}, {257, 4, h}, {258, 3, 8}, {259, 3, 1}, {262, 3, 1}, {273, 4, 8}, {277, 3, 1}, {278, 4, h}, {279, 4, w * h}}
-	out = bo.AppendUint16(out, uint16(len(entries)))
-	for _, e := range entries {
-		out = bo.AppendUint16(out, uint16(e[0]))
-		out = bo.AppendUint16(out, uint16(e[1]))
-		out = bo.AppendUint32(out, 1)
-		if e[1] == 3 {
-			out = bo.AppendUint16(out, uint16(e[2]))
-			out = append(out, 0, 0)
-		} else {
-			out = bo.AppendUint32(out, e[2])
-		}
-	}
+	out = appendIFDEntries(out, entries)
 	return bo.AppendUint32(out, 0)
 }
 

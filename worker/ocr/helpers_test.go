@@ -184,18 +184,7 @@ func encodeTIFF(pages ...*image.Gray) []byte {
 			{256, 4, uint32(b.Dx())}, {257, 4, uint32(b.Dy())}, {258, 3, 8}, {259, 3, 1}, {262, 3, 1},
 			{273, 4, uint32(stripOff)}, {277, 3, 1}, {278, 4, uint32(b.Dy())}, {279, 4, uint32(b.Dx() * b.Dy())},
 		}
-		out = bo.AppendUint16(out, uint16(len(entries)))
-		for _, e := range entries {
-			out = bo.AppendUint16(out, uint16(e[0]))
-			out = bo.AppendUint16(out, uint16(e[1]))
-			out = bo.AppendUint32(out, 1)
-			if e[1] == 3 {
-				out = bo.AppendUint16(out, uint16(e[2]))
-				out = append(out, 0, 0)
-			} else {
-				out = bo.AppendUint32(out, e[2])
-			}
-		}
+		out = appendIFDEntries(out, entries)
 		prevNext = len(out)
 		out = bo.AppendUint32(out, 0)
 	}
@@ -292,3 +281,22 @@ func docWords(doc *layout.Document) []string {
 }
 
 func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+// appendIFDEntries appends a little-endian TIFF IFD entry count and entries (tag, type
+// 3 SHORT or 4 LONG, one value each) to out.
+func appendIFDEntries(out []byte, entries [][3]uint32) []byte {
+	bo := binary.LittleEndian
+	out = bo.AppendUint16(out, uint16(len(entries)))
+	for _, e := range entries {
+		out = bo.AppendUint16(out, uint16(e[0]))
+		out = bo.AppendUint16(out, uint16(e[1]))
+		out = bo.AppendUint32(out, 1)
+		if e[1] == 3 {
+			out = bo.AppendUint16(out, uint16(e[2]))
+			out = append(out, 0, 0)
+		} else {
+			out = bo.AppendUint32(out, e[2])
+		}
+	}
+	return out
+}
