@@ -19,6 +19,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 
 	stdsql "database/sql"
 )
@@ -36,6 +37,8 @@ type Client struct {
 	OcrJobGroup *OcrJobGroupClient
 	// OcrTemplate is the client for interacting with the OcrTemplate builders.
 	OcrTemplate *OcrTemplateClient
+	// Upload is the client for interacting with the Upload builders.
+	Upload *UploadClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -51,6 +54,7 @@ func (c *Client) init() {
 	c.OcrInvoiceJob = NewOcrInvoiceJobClient(c.config)
 	c.OcrJobGroup = NewOcrJobGroupClient(c.config)
 	c.OcrTemplate = NewOcrTemplateClient(c.config)
+	c.Upload = NewUploadClient(c.config)
 }
 
 type (
@@ -147,6 +151,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OcrInvoiceJob: NewOcrInvoiceJobClient(cfg),
 		OcrJobGroup:   NewOcrJobGroupClient(cfg),
 		OcrTemplate:   NewOcrTemplateClient(cfg),
+		Upload:        NewUploadClient(cfg),
 	}, nil
 }
 
@@ -170,6 +175,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OcrInvoiceJob: NewOcrInvoiceJobClient(cfg),
 		OcrJobGroup:   NewOcrJobGroupClient(cfg),
 		OcrTemplate:   NewOcrTemplateClient(cfg),
+		Upload:        NewUploadClient(cfg),
 	}, nil
 }
 
@@ -202,6 +208,7 @@ func (c *Client) Use(hooks ...Hook) {
 	c.OcrInvoiceJob.Use(hooks...)
 	c.OcrJobGroup.Use(hooks...)
 	c.OcrTemplate.Use(hooks...)
+	c.Upload.Use(hooks...)
 }
 
 // Intercept adds the query interceptors to all the entity clients.
@@ -211,6 +218,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	c.OcrInvoiceJob.Intercept(interceptors...)
 	c.OcrJobGroup.Intercept(interceptors...)
 	c.OcrTemplate.Intercept(interceptors...)
+	c.Upload.Intercept(interceptors...)
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -224,6 +232,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.OcrJobGroup.mutate(ctx, m)
 	case *OcrTemplateMutation:
 		return c.OcrTemplate.mutate(ctx, m)
+	case *UploadMutation:
+		return c.Upload.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -825,13 +835,146 @@ func (c *OcrTemplateClient) mutate(ctx context.Context, m *OcrTemplateMutation) 
 	}
 }
 
+// UploadClient is a client for the Upload schema.
+type UploadClient struct {
+	config
+}
+
+// NewUploadClient returns a client for the Upload from the given config.
+func NewUploadClient(c config) *UploadClient {
+	return &UploadClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `upload.Hooks(f(g(h())))`.
+func (c *UploadClient) Use(hooks ...Hook) {
+	c.hooks.Upload = append(c.hooks.Upload, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `upload.Intercept(f(g(h())))`.
+func (c *UploadClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Upload = append(c.inters.Upload, interceptors...)
+}
+
+// Create returns a builder for creating a Upload entity.
+func (c *UploadClient) Create() *UploadCreate {
+	mutation := newUploadMutation(c.config, OpCreate)
+	return &UploadCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Upload entities.
+func (c *UploadClient) CreateBulk(builders ...*UploadCreate) *UploadCreateBulk {
+	return &UploadCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UploadClient) MapCreateBulk(slice any, setFunc func(*UploadCreate, int)) *UploadCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UploadCreateBulk{err: fmt.Errorf("calling to UploadClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UploadCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UploadCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Upload.
+func (c *UploadClient) Update() *UploadUpdate {
+	mutation := newUploadMutation(c.config, OpUpdate)
+	return &UploadUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UploadClient) UpdateOne(_m *Upload) *UploadUpdateOne {
+	mutation := newUploadMutation(c.config, OpUpdateOne, withUpload(_m))
+	return &UploadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UploadClient) UpdateOneID(id string) *UploadUpdateOne {
+	mutation := newUploadMutation(c.config, OpUpdateOne, withUploadID(id))
+	return &UploadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Upload.
+func (c *UploadClient) Delete() *UploadDelete {
+	mutation := newUploadMutation(c.config, OpDelete)
+	return &UploadDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UploadClient) DeleteOne(_m *Upload) *UploadDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UploadClient) DeleteOneID(id string) *UploadDeleteOne {
+	builder := c.Delete().Where(upload.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UploadDeleteOne{builder}
+}
+
+// Query returns a query builder for Upload.
+func (c *UploadClient) Query() *UploadQuery {
+	return &UploadQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUpload},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Upload entity by its id.
+func (c *UploadClient) Get(ctx context.Context, id string) (*Upload, error) {
+	return c.Query().Where(upload.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UploadClient) GetX(ctx context.Context, id string) *Upload {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UploadClient) Hooks() []Hook {
+	return c.hooks.Upload
+}
+
+// Interceptors returns the client interceptors.
+func (c *UploadClient) Interceptors() []Interceptor {
+	return c.inters.Upload
+}
+
+func (c *UploadClient) mutate(ctx context.Context, m *UploadMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UploadCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UploadUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UploadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UploadDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Upload mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate []ent.Hook
+		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate, Upload []ent.Hook
 	}
 	inters struct {
-		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate []ent.Interceptor
+		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate, Upload []ent.Interceptor
 	}
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -80,6 +81,7 @@ func checkColumn(t, c string) error {
 			ocrinvoicejob.Table: ocrinvoicejob.ValidColumn,
 			ocrjobgroup.Table:   ocrjobgroup.ValidColumn,
 			ocrtemplate.Table:   ocrtemplate.ValidColumn,
+			upload.Table:        upload.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

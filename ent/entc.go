@@ -27,7 +27,11 @@ func main() {
 		Target:   "./ent",
 		Package:  "github.com/ocrinvoice/ocrinvoice/ent",
 		Features: []gen.Feature{gen.FeatureModifier, gen.FeatureExecQuery},
-	}, entc.Extensions(ex))
+	},
+		entc.Extensions(ex),
+		// Owner scope on edge predicates (internal/ownerscope).
+		entc.TemplateDir("./ent/template"),
+	)
 	if err != nil {
 		log.Fatalf("run ent codegen: %v", err)
 	}

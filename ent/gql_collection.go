@@ -4,11 +4,8 @@ package ent
 
 import (
 	"context"
-	"database/sql/driver"
-	"fmt"
 
 	"entgo.io/contrib/entgql"
-	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
@@ -286,95 +283,6 @@ func (_q *OcrJobGroupQuery) collectField(ctx context.Context, oneNode bool, opCt
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
-
-		case "jobs":
-			var (
-				alias = field.Alias
-				path  = append(path, alias)
-				query = (&OcrInvoiceJobClient{config: _q.config}).Query()
-			)
-			args := newOcrInvoiceJobPaginateArgs(fieldArgs(ctx, new(OcrInvoiceJobWhereInput), path...))
-			if err := validateFirstLast(args.first, args.last); err != nil {
-				return fmt.Errorf("validate first and last in path %q: %w", path, err)
-			}
-			pager, err := newOcrInvoiceJobPager(args.opts, args.last != nil)
-			if err != nil {
-				return fmt.Errorf("create new pager in path %q: %w", path, err)
-			}
-			if query, err = pager.applyFilter(query); err != nil {
-				return err
-			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
-				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
-					query := query.Clone()
-					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*OcrJobGroup) error {
-						ids := make([]driver.Value, len(nodes))
-						for i := range nodes {
-							ids[i] = nodes[i].ID
-						}
-						var v []struct {
-							NodeID string `sql:"group_id"`
-							Count  int    `sql:"count"`
-						}
-						query.Where(func(s *sql.Selector) {
-							s.Where(sql.InValues(s.C(ocrjobgroup.JobsColumn), ids...))
-						})
-						if err := query.GroupBy(ocrjobgroup.JobsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
-							return err
-						}
-						m := make(map[string]int, len(v))
-						for i := range v {
-							m[v[i].NodeID] = v[i].Count
-						}
-						for i := range nodes {
-							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[0] == nil {
-								nodes[i].Edges.totalCount[0] = make(map[string]int)
-							}
-							nodes[i].Edges.totalCount[0][alias] = n
-						}
-						return nil
-					})
-				} else {
-					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*OcrJobGroup) error {
-						for i := range nodes {
-							n := len(nodes[i].Edges.Jobs)
-							if nodes[i].Edges.totalCount[0] == nil {
-								nodes[i].Edges.totalCount[0] = make(map[string]int)
-							}
-							nodes[i].Edges.totalCount[0][alias] = n
-						}
-						return nil
-					})
-				}
-			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
-				continue
-			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
-			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
-				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, ocrinvoicejobImplementors)...); err != nil {
-					return err
-				}
-			}
-			if limit := paginateLimit(args.first, args.last); limit > 0 {
-				if oneNode {
-					pager.applyOrder(query.Limit(limit))
-				} else {
-					modify := entgql.LimitPerRow(ocrjobgroup.JobsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
-				}
-			} else {
-				query = pager.applyOrder(query)
-			}
-			_q.WithNamedJobs(alias, func(wq *OcrInvoiceJobQuery) {
-				*wq = *query
-			})
 		case "createdAt":
 			if _, ok := fieldSeen[ocrjobgroup.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, ocrjobgroup.FieldCreatedAt)
@@ -505,95 +413,6 @@ func (_q *OcrTemplateQuery) collectField(ctx context.Context, oneNode bool, opCt
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
-
-		case "jobs":
-			var (
-				alias = field.Alias
-				path  = append(path, alias)
-				query = (&OcrInvoiceJobClient{config: _q.config}).Query()
-			)
-			args := newOcrInvoiceJobPaginateArgs(fieldArgs(ctx, new(OcrInvoiceJobWhereInput), path...))
-			if err := validateFirstLast(args.first, args.last); err != nil {
-				return fmt.Errorf("validate first and last in path %q: %w", path, err)
-			}
-			pager, err := newOcrInvoiceJobPager(args.opts, args.last != nil)
-			if err != nil {
-				return fmt.Errorf("create new pager in path %q: %w", path, err)
-			}
-			if query, err = pager.applyFilter(query); err != nil {
-				return err
-			}
-			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
-			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
-				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
-				if hasPagination || ignoredEdges {
-					query := query.Clone()
-					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*OcrTemplate) error {
-						ids := make([]driver.Value, len(nodes))
-						for i := range nodes {
-							ids[i] = nodes[i].ID
-						}
-						var v []struct {
-							NodeID string `sql:"template_id"`
-							Count  int    `sql:"count"`
-						}
-						query.Where(func(s *sql.Selector) {
-							s.Where(sql.InValues(s.C(ocrtemplate.JobsColumn), ids...))
-						})
-						if err := query.GroupBy(ocrtemplate.JobsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
-							return err
-						}
-						m := make(map[string]int, len(v))
-						for i := range v {
-							m[v[i].NodeID] = v[i].Count
-						}
-						for i := range nodes {
-							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[0] == nil {
-								nodes[i].Edges.totalCount[0] = make(map[string]int)
-							}
-							nodes[i].Edges.totalCount[0][alias] = n
-						}
-						return nil
-					})
-				} else {
-					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*OcrTemplate) error {
-						for i := range nodes {
-							n := len(nodes[i].Edges.Jobs)
-							if nodes[i].Edges.totalCount[0] == nil {
-								nodes[i].Edges.totalCount[0] = make(map[string]int)
-							}
-							nodes[i].Edges.totalCount[0][alias] = n
-						}
-						return nil
-					})
-				}
-			}
-			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
-				continue
-			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
-			path = append(path, edgesField, nodeField)
-			if field := collectedField(ctx, path...); field != nil {
-				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, ocrinvoicejobImplementors)...); err != nil {
-					return err
-				}
-			}
-			if limit := paginateLimit(args.first, args.last); limit > 0 {
-				if oneNode {
-					pager.applyOrder(query.Limit(limit))
-				} else {
-					modify := entgql.LimitPerRow(ocrtemplate.JobsColumn, limit, pager.orderExpr(query))
-					query.modifiers = append(query.modifiers, modify)
-				}
-			} else {
-				query = pager.applyOrder(query)
-			}
-			_q.WithNamedJobs(alias, func(wq *OcrInvoiceJobQuery) {
-				*wq = *query
-			})
 		case "createdAt":
 			if _, ok := fieldSeen[ocrtemplate.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, ocrtemplate.FieldCreatedAt)
@@ -648,6 +467,16 @@ func (_q *OcrTemplateQuery) collectField(ctx context.Context, oneNode bool, opCt
 			if _, ok := fieldSeen[ocrtemplate.FieldBuiltin]; !ok {
 				selectedFields = append(selectedFields, ocrtemplate.FieldBuiltin)
 				fieldSeen[ocrtemplate.FieldBuiltin] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[ocrtemplate.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, ocrtemplate.FieldCreatedBy)
+				fieldSeen[ocrtemplate.FieldCreatedBy] = struct{}{}
+			}
+		case "shared":
+			if _, ok := fieldSeen[ocrtemplate.FieldShared]; !ok {
+				selectedFields = append(selectedFields, ocrtemplate.FieldShared)
+				fieldSeen[ocrtemplate.FieldShared] = struct{}{}
 			}
 		case "id":
 		case "__typename":

@@ -227,6 +227,8 @@ type CreateOcrTemplateInput struct {
 	Spec                 *invoice.TemplateSpec
 	DefaultCurrency      *string
 	PricePerPage         *float64
+	CreatedBy            *string
+	Shared               *bool
 }
 
 // Mutate applies the CreateOcrTemplateInput on the OcrTemplateMutation builder.
@@ -253,6 +255,12 @@ func (i *CreateOcrTemplateInput) Mutate(m *OcrTemplateMutation) {
 	if v := i.PricePerPage; v != nil {
 		m.SetPricePerPage(*v)
 	}
+	if v := i.CreatedBy; v != nil {
+		m.SetCreatedBy(*v)
+	}
+	if v := i.Shared; v != nil {
+		m.SetShared(*v)
+	}
 }
 
 // SetInput applies the change-set in the CreateOcrTemplateInput on the OcrTemplateCreate builder.
@@ -272,6 +280,9 @@ type UpdateOcrTemplateInput struct {
 	Spec                 *invoice.TemplateSpec
 	DefaultCurrency      *string
 	PricePerPage         *float64
+	ClearCreatedBy       bool
+	CreatedBy            *string
+	Shared               *bool
 }
 
 // Mutate applies the UpdateOcrTemplateInput on the OcrTemplateMutation builder.
@@ -302,6 +313,15 @@ func (i *UpdateOcrTemplateInput) Mutate(m *OcrTemplateMutation) {
 	}
 	if v := i.PricePerPage; v != nil {
 		m.SetPricePerPage(*v)
+	}
+	if i.ClearCreatedBy {
+		m.ClearCreatedBy()
+	}
+	if v := i.CreatedBy; v != nil {
+		m.SetCreatedBy(*v)
+	}
+	if v := i.Shared; v != nil {
+		m.SetShared(*v)
 	}
 }
 

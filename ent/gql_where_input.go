@@ -1566,6 +1566,27 @@ type OcrTemplateWhereInput struct {
 	Builtin    *bool `json:"builtin,omitempty"`
 	BuiltinNEQ *bool `json:"builtinNEQ,omitempty"`
 
+	// "created_by" field predicates.
+	CreatedBy             *string  `json:"createdBy,omitempty"`
+	CreatedByNEQ          *string  `json:"createdByNEQ,omitempty"`
+	CreatedByIn           []string `json:"createdByIn,omitempty"`
+	CreatedByNotIn        []string `json:"createdByNotIn,omitempty"`
+	CreatedByGT           *string  `json:"createdByGT,omitempty"`
+	CreatedByGTE          *string  `json:"createdByGTE,omitempty"`
+	CreatedByLT           *string  `json:"createdByLT,omitempty"`
+	CreatedByLTE          *string  `json:"createdByLTE,omitempty"`
+	CreatedByContains     *string  `json:"createdByContains,omitempty"`
+	CreatedByHasPrefix    *string  `json:"createdByHasPrefix,omitempty"`
+	CreatedByHasSuffix    *string  `json:"createdByHasSuffix,omitempty"`
+	CreatedByIsNil        bool     `json:"createdByIsNil,omitempty"`
+	CreatedByNotNil       bool     `json:"createdByNotNil,omitempty"`
+	CreatedByEqualFold    *string  `json:"createdByEqualFold,omitempty"`
+	CreatedByContainsFold *string  `json:"createdByContainsFold,omitempty"`
+
+	// "shared" field predicates.
+	Shared    *bool `json:"shared,omitempty"`
+	SharedNEQ *bool `json:"sharedNEQ,omitempty"`
+
 	// "jobs" edge predicates.
 	HasJobs     *bool                      `json:"hasJobs,omitempty"`
 	HasJobsWith []*OcrInvoiceJobWhereInput `json:"hasJobsWith,omitempty"`
@@ -1959,6 +1980,57 @@ func (i *OcrTemplateWhereInput) P() (predicate.OcrTemplate, error) {
 	}
 	if i.BuiltinNEQ != nil {
 		predicates = append(predicates, ocrtemplate.BuiltinNEQ(*i.BuiltinNEQ))
+	}
+	if i.CreatedBy != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByEQ(*i.CreatedBy))
+	}
+	if i.CreatedByNEQ != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByNEQ(*i.CreatedByNEQ))
+	}
+	if len(i.CreatedByIn) > 0 {
+		predicates = append(predicates, ocrtemplate.CreatedByIn(i.CreatedByIn...))
+	}
+	if len(i.CreatedByNotIn) > 0 {
+		predicates = append(predicates, ocrtemplate.CreatedByNotIn(i.CreatedByNotIn...))
+	}
+	if i.CreatedByGT != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByGT(*i.CreatedByGT))
+	}
+	if i.CreatedByGTE != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByGTE(*i.CreatedByGTE))
+	}
+	if i.CreatedByLT != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByLT(*i.CreatedByLT))
+	}
+	if i.CreatedByLTE != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByLTE(*i.CreatedByLTE))
+	}
+	if i.CreatedByContains != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByContains(*i.CreatedByContains))
+	}
+	if i.CreatedByHasPrefix != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByHasPrefix(*i.CreatedByHasPrefix))
+	}
+	if i.CreatedByHasSuffix != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByHasSuffix(*i.CreatedByHasSuffix))
+	}
+	if i.CreatedByIsNil {
+		predicates = append(predicates, ocrtemplate.CreatedByIsNil())
+	}
+	if i.CreatedByNotNil {
+		predicates = append(predicates, ocrtemplate.CreatedByNotNil())
+	}
+	if i.CreatedByEqualFold != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByEqualFold(*i.CreatedByEqualFold))
+	}
+	if i.CreatedByContainsFold != nil {
+		predicates = append(predicates, ocrtemplate.CreatedByContainsFold(*i.CreatedByContainsFold))
+	}
+	if i.Shared != nil {
+		predicates = append(predicates, ocrtemplate.SharedEQ(*i.Shared))
+	}
+	if i.SharedNEQ != nil {
+		predicates = append(predicates, ocrtemplate.SharedNEQ(*i.SharedNEQ))
 	}
 
 	if i.HasJobs != nil {

@@ -41,6 +41,10 @@ type OcrTemplate struct {
 	PricePerPage float64 `json:"price_per_page,omitempty"`
 	// Builtin holds the value of the "builtin" field.
 	Builtin bool `json:"builtin,omitempty"`
+	// CreatedBy holds the value of the "created_by" field.
+	CreatedBy string `json:"created_by,omitempty"`
+	// Shared holds the value of the "shared" field.
+	Shared bool `json:"shared,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OcrTemplateQuery when eager-loading is set.
 	Edges        OcrTemplateEdges `json:"edges"`
@@ -76,13 +80,13 @@ func (*OcrTemplate) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case ocrtemplate.FieldSpec:
 			values[i] = new([]byte)
-		case ocrtemplate.FieldBuiltin:
+		case ocrtemplate.FieldBuiltin, ocrtemplate.FieldShared:
 			values[i] = new(sql.NullBool)
 		case ocrtemplate.FieldPricePerPage:
 			values[i] = new(sql.NullFloat64)
 		case ocrtemplate.FieldDpi, ocrtemplate.FieldPageSegmentationMode:
 			values[i] = new(sql.NullInt64)
-		case ocrtemplate.FieldID, ocrtemplate.FieldName, ocrtemplate.FieldDescription, ocrtemplate.FieldLanguages, ocrtemplate.FieldDefaultCurrency:
+		case ocrtemplate.FieldID, ocrtemplate.FieldName, ocrtemplate.FieldDescription, ocrtemplate.FieldLanguages, ocrtemplate.FieldDefaultCurrency, ocrtemplate.FieldCreatedBy:
 			values[i] = new(sql.NullString)
 		case ocrtemplate.FieldCreatedAt, ocrtemplate.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -175,6 +179,18 @@ func (_m *OcrTemplate) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Builtin = value.Bool
 			}
+		case ocrtemplate.FieldCreatedBy:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field created_by", values[i])
+			} else if value.Valid {
+				_m.CreatedBy = value.String
+			}
+		case ocrtemplate.FieldShared:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field shared", values[i])
+			} else if value.Valid {
+				_m.Shared = value.Bool
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -248,6 +264,12 @@ func (_m *OcrTemplate) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("builtin=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Builtin))
+	builder.WriteString(", ")
+	builder.WriteString("created_by=")
+	builder.WriteString(_m.CreatedBy)
+	builder.WriteString(", ")
+	builder.WriteString("shared=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Shared))
 	builder.WriteByte(')')
 	return builder.String()
 }

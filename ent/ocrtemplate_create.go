@@ -168,6 +168,34 @@ func (_c *OcrTemplateCreate) SetNillableBuiltin(v *bool) *OcrTemplateCreate {
 	return _c
 }
 
+// SetCreatedBy sets the "created_by" field.
+func (_c *OcrTemplateCreate) SetCreatedBy(v string) *OcrTemplateCreate {
+	_c.mutation.SetCreatedBy(v)
+	return _c
+}
+
+// SetNillableCreatedBy sets the "created_by" field if the given value is not nil.
+func (_c *OcrTemplateCreate) SetNillableCreatedBy(v *string) *OcrTemplateCreate {
+	if v != nil {
+		_c.SetCreatedBy(*v)
+	}
+	return _c
+}
+
+// SetShared sets the "shared" field.
+func (_c *OcrTemplateCreate) SetShared(v bool) *OcrTemplateCreate {
+	_c.mutation.SetShared(v)
+	return _c
+}
+
+// SetNillableShared sets the "shared" field if the given value is not nil.
+func (_c *OcrTemplateCreate) SetNillableShared(v *bool) *OcrTemplateCreate {
+	if v != nil {
+		_c.SetShared(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OcrTemplateCreate) SetID(v string) *OcrTemplateCreate {
 	_c.mutation.SetID(v)
@@ -268,6 +296,10 @@ func (_c *OcrTemplateCreate) defaults() {
 		v := ocrtemplate.DefaultBuiltin
 		_c.mutation.SetBuiltin(v)
 	}
+	if _, ok := _c.mutation.Shared(); !ok {
+		v := ocrtemplate.DefaultShared
+		_c.mutation.SetShared(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := ocrtemplate.DefaultID()
 		_c.mutation.SetID(v)
@@ -340,6 +372,14 @@ func (_c *OcrTemplateCreate) check() error {
 	}
 	if _, ok := _c.mutation.Builtin(); !ok {
 		return &ValidationError{Name: "builtin", err: errors.New(`ent: missing required field "OcrTemplate.builtin"`)}
+	}
+	if v, ok := _c.mutation.CreatedBy(); ok {
+		if err := ocrtemplate.CreatedByValidator(v); err != nil {
+			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrTemplate.created_by": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Shared(); !ok {
+		return &ValidationError{Name: "shared", err: errors.New(`ent: missing required field "OcrTemplate.shared"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := ocrtemplate.IDValidator(v); err != nil {
@@ -424,6 +464,14 @@ func (_c *OcrTemplateCreate) createSpec() (*OcrTemplate, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Builtin(); ok {
 		_spec.SetField(ocrtemplate.FieldBuiltin, field.TypeBool, value)
 		_node.Builtin = value
+	}
+	if value, ok := _c.mutation.CreatedBy(); ok {
+		_spec.SetField(ocrtemplate.FieldCreatedBy, field.TypeString, value)
+		_node.CreatedBy = value
+	}
+	if value, ok := _c.mutation.Shared(); ok {
+		_spec.SetField(ocrtemplate.FieldShared, field.TypeBool, value)
+		_node.Shared = value
 	}
 	if nodes := _c.mutation.JobsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

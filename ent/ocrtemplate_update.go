@@ -190,6 +190,40 @@ func (_u *OcrTemplateUpdate) SetNillableBuiltin(v *bool) *OcrTemplateUpdate {
 	return _u
 }
 
+// SetCreatedBy sets the "created_by" field.
+func (_u *OcrTemplateUpdate) SetCreatedBy(v string) *OcrTemplateUpdate {
+	_u.mutation.SetCreatedBy(v)
+	return _u
+}
+
+// SetNillableCreatedBy sets the "created_by" field if the given value is not nil.
+func (_u *OcrTemplateUpdate) SetNillableCreatedBy(v *string) *OcrTemplateUpdate {
+	if v != nil {
+		_u.SetCreatedBy(*v)
+	}
+	return _u
+}
+
+// ClearCreatedBy clears the value of the "created_by" field.
+func (_u *OcrTemplateUpdate) ClearCreatedBy() *OcrTemplateUpdate {
+	_u.mutation.ClearCreatedBy()
+	return _u
+}
+
+// SetShared sets the "shared" field.
+func (_u *OcrTemplateUpdate) SetShared(v bool) *OcrTemplateUpdate {
+	_u.mutation.SetShared(v)
+	return _u
+}
+
+// SetNillableShared sets the "shared" field if the given value is not nil.
+func (_u *OcrTemplateUpdate) SetNillableShared(v *bool) *OcrTemplateUpdate {
+	if v != nil {
+		_u.SetShared(*v)
+	}
+	return _u
+}
+
 // AddJobIDs adds the "jobs" edge to the OcrInvoiceJob entity by IDs.
 func (_u *OcrTemplateUpdate) AddJobIDs(ids ...string) *OcrTemplateUpdate {
 	_u.mutation.AddJobIDs(ids...)
@@ -304,6 +338,11 @@ func (_u *OcrTemplateUpdate) check() error {
 			return &ValidationError{Name: "price_per_page", err: fmt.Errorf(`ent: validator failed for field "OcrTemplate.price_per_page": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CreatedBy(); ok {
+		if err := ocrtemplate.CreatedByValidator(v); err != nil {
+			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrTemplate.created_by": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -366,6 +405,15 @@ func (_u *OcrTemplateUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if value, ok := _u.mutation.Builtin(); ok {
 		_spec.SetField(ocrtemplate.FieldBuiltin, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CreatedBy(); ok {
+		_spec.SetField(ocrtemplate.FieldCreatedBy, field.TypeString, value)
+	}
+	if _u.mutation.CreatedByCleared() {
+		_spec.ClearField(ocrtemplate.FieldCreatedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.Shared(); ok {
+		_spec.SetField(ocrtemplate.FieldShared, field.TypeBool, value)
 	}
 	if _u.mutation.JobsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -593,6 +641,40 @@ func (_u *OcrTemplateUpdateOne) SetNillableBuiltin(v *bool) *OcrTemplateUpdateOn
 	return _u
 }
 
+// SetCreatedBy sets the "created_by" field.
+func (_u *OcrTemplateUpdateOne) SetCreatedBy(v string) *OcrTemplateUpdateOne {
+	_u.mutation.SetCreatedBy(v)
+	return _u
+}
+
+// SetNillableCreatedBy sets the "created_by" field if the given value is not nil.
+func (_u *OcrTemplateUpdateOne) SetNillableCreatedBy(v *string) *OcrTemplateUpdateOne {
+	if v != nil {
+		_u.SetCreatedBy(*v)
+	}
+	return _u
+}
+
+// ClearCreatedBy clears the value of the "created_by" field.
+func (_u *OcrTemplateUpdateOne) ClearCreatedBy() *OcrTemplateUpdateOne {
+	_u.mutation.ClearCreatedBy()
+	return _u
+}
+
+// SetShared sets the "shared" field.
+func (_u *OcrTemplateUpdateOne) SetShared(v bool) *OcrTemplateUpdateOne {
+	_u.mutation.SetShared(v)
+	return _u
+}
+
+// SetNillableShared sets the "shared" field if the given value is not nil.
+func (_u *OcrTemplateUpdateOne) SetNillableShared(v *bool) *OcrTemplateUpdateOne {
+	if v != nil {
+		_u.SetShared(*v)
+	}
+	return _u
+}
+
 // AddJobIDs adds the "jobs" edge to the OcrInvoiceJob entity by IDs.
 func (_u *OcrTemplateUpdateOne) AddJobIDs(ids ...string) *OcrTemplateUpdateOne {
 	_u.mutation.AddJobIDs(ids...)
@@ -720,6 +802,11 @@ func (_u *OcrTemplateUpdateOne) check() error {
 			return &ValidationError{Name: "price_per_page", err: fmt.Errorf(`ent: validator failed for field "OcrTemplate.price_per_page": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CreatedBy(); ok {
+		if err := ocrtemplate.CreatedByValidator(v); err != nil {
+			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrTemplate.created_by": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -799,6 +886,15 @@ func (_u *OcrTemplateUpdateOne) sqlSave(ctx context.Context) (_node *OcrTemplate
 	}
 	if value, ok := _u.mutation.Builtin(); ok {
 		_spec.SetField(ocrtemplate.FieldBuiltin, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CreatedBy(); ok {
+		_spec.SetField(ocrtemplate.FieldCreatedBy, field.TypeString, value)
+	}
+	if _u.mutation.CreatedByCleared() {
+		_spec.ClearField(ocrtemplate.FieldCreatedBy, field.TypeString)
+	}
+	if value, ok := _u.mutation.Shared(); ok {
+		_spec.SetField(ocrtemplate.FieldShared, field.TypeBool, value)
 	}
 	if _u.mutation.JobsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -10,6 +10,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
 	"github.com/ocrinvoice/ocrinvoice/ent/schema"
+	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
 
@@ -378,6 +379,14 @@ func init() {
 	ocrtemplateDescBuiltin := ocrtemplateFields[8].Descriptor()
 	// ocrtemplate.DefaultBuiltin holds the default value on creation for the builtin field.
 	ocrtemplate.DefaultBuiltin = ocrtemplateDescBuiltin.Default.(bool)
+	// ocrtemplateDescCreatedBy is the schema descriptor for created_by field.
+	ocrtemplateDescCreatedBy := ocrtemplateFields[9].Descriptor()
+	// ocrtemplate.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
+	ocrtemplate.CreatedByValidator = ocrtemplateDescCreatedBy.Validators[0].(func(string) error)
+	// ocrtemplateDescShared is the schema descriptor for shared field.
+	ocrtemplateDescShared := ocrtemplateFields[10].Descriptor()
+	// ocrtemplate.DefaultShared holds the default value on creation for the shared field.
+	ocrtemplate.DefaultShared = ocrtemplateDescShared.Default.(bool)
 	// ocrtemplateDescID is the schema descriptor for id field.
 	ocrtemplateDescID := ocrtemplateMixinFields0[0].Descriptor()
 	// ocrtemplate.DefaultID holds the default value on creation for the id field.
@@ -385,6 +394,76 @@ func init() {
 	// ocrtemplate.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	ocrtemplate.IDValidator = func() func(string) error {
 		validators := ocrtemplateDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	uploadMixin := schema.Upload{}.Mixin()
+	uploadMixinFields0 := uploadMixin[0].Fields()
+	_ = uploadMixinFields0
+	uploadMixinFields1 := uploadMixin[1].Fields()
+	_ = uploadMixinFields1
+	uploadFields := schema.Upload{}.Fields()
+	_ = uploadFields
+	// uploadDescCreatedAt is the schema descriptor for created_at field.
+	uploadDescCreatedAt := uploadMixinFields1[0].Descriptor()
+	// upload.DefaultCreatedAt holds the default value on creation for the created_at field.
+	upload.DefaultCreatedAt = uploadDescCreatedAt.Default.(func() time.Time)
+	// uploadDescUpdatedAt is the schema descriptor for updated_at field.
+	uploadDescUpdatedAt := uploadMixinFields1[1].Descriptor()
+	// upload.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	upload.DefaultUpdatedAt = uploadDescUpdatedAt.Default.(func() time.Time)
+	// upload.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	upload.UpdateDefaultUpdatedAt = uploadDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// uploadDescOwner is the schema descriptor for owner field.
+	uploadDescOwner := uploadFields[0].Descriptor()
+	// upload.DefaultOwner holds the default value on creation for the owner field.
+	upload.DefaultOwner = uploadDescOwner.Default.(string)
+	// upload.OwnerValidator is a validator for the "owner" field. It is called by the builders before save.
+	upload.OwnerValidator = uploadDescOwner.Validators[0].(func(string) error)
+	// uploadDescKey is the schema descriptor for key field.
+	uploadDescKey := uploadFields[1].Descriptor()
+	// upload.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	upload.KeyValidator = func() func(string) error {
+		validators := uploadDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// uploadDescSize is the schema descriptor for size field.
+	uploadDescSize := uploadFields[2].Descriptor()
+	// upload.SizeValidator is a validator for the "size" field. It is called by the builders before save.
+	upload.SizeValidator = uploadDescSize.Validators[0].(func(int64) error)
+	// uploadDescContentType is the schema descriptor for content_type field.
+	uploadDescContentType := uploadFields[3].Descriptor()
+	// upload.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
+	upload.ContentTypeValidator = uploadDescContentType.Validators[0].(func(string) error)
+	// uploadDescID is the schema descriptor for id field.
+	uploadDescID := uploadMixinFields0[0].Descriptor()
+	// upload.DefaultID holds the default value on creation for the id field.
+	upload.DefaultID = uploadDescID.Default.(func() string)
+	// upload.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	upload.IDValidator = func() func(string) error {
+		validators := uploadDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

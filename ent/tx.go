@@ -22,6 +22,8 @@ type Tx struct {
 	OcrJobGroup *OcrJobGroupClient
 	// OcrTemplate is the client for interacting with the OcrTemplate builders.
 	OcrTemplate *OcrTemplateClient
+	// Upload is the client for interacting with the Upload builders.
+	Upload *UploadClient
 
 	// lazily loaded.
 	client     *Client
@@ -157,6 +159,7 @@ func (tx *Tx) init() {
 	tx.OcrInvoiceJob = NewOcrInvoiceJobClient(tx.config)
 	tx.OcrJobGroup = NewOcrJobGroupClient(tx.config)
 	tx.OcrTemplate = NewOcrTemplateClient(tx.config)
+	tx.Upload = NewUploadClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -14,6 +14,16 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 )
 
+// Jobs is the resolver for the jobs field.
+func (r *ocrJobGroupResolver) Jobs(ctx context.Context, obj *ent.OcrJobGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
+	return r.jobsOf(ctx, ofGroup(obj.ID), after, first, before, last, orderBy, where)
+}
+
+// Jobs is the resolver for the jobs field.
+func (r *ocrTemplateResolver) Jobs(ctx context.Context, obj *ent.OcrTemplate, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
+	return r.jobsOf(ctx, ofTemplate(obj.ID), after, first, before, last, orderBy, where)
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (ent.Noder, error) {
 	typ, err := r.svc.NodeType(ctx, id)
@@ -66,6 +76,12 @@ func (r *queryResolver) OcrTemplates(ctx context.Context, after *entgql.Cursor[s
 		ent.WithOcrTemplateOrder(orderBy), ent.WithOcrTemplateFilter(where.Filter))
 }
 
+// OcrJobGroup returns generated.OcrJobGroupResolver implementation.
+func (r *Resolver) OcrJobGroup() generated.OcrJobGroupResolver { return &ocrJobGroupResolver{r} }
+
+// OcrTemplate returns generated.OcrTemplateResolver implementation.
+func (r *Resolver) OcrTemplate() generated.OcrTemplateResolver { return &ocrTemplateResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -85,6 +101,8 @@ func (r *Resolver) OcrTemplateWhereInput() generated.OcrTemplateWhereInputResolv
 }
 
 type (
+	ocrJobGroupResolver             struct{ *Resolver }
+	ocrTemplateResolver             struct{ *Resolver }
 	queryResolver                   struct{ *Resolver }
 	ocrInvoiceJobWhereInputResolver struct{ *Resolver }
 	ocrJobGroupWhereInputResolver   struct{ *Resolver }

@@ -162,6 +162,8 @@ var (
 		{Name: "default_currency", Type: field.TypeString, Size: 3, Default: "USD"},
 		{Name: "price_per_page", Type: field.TypeFloat64, Default: 0},
 		{Name: "builtin", Type: field.TypeBool, Default: false},
+		{Name: "created_by", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "shared", Type: field.TypeBool, Default: false},
 	}
 	// OcrTemplatesTable holds the schema information for the "ocr_templates" table.
 	OcrTemplatesTable = &schema.Table{
@@ -169,12 +171,47 @@ var (
 		Columns:    OcrTemplatesColumns,
 		PrimaryKey: []*schema.Column{OcrTemplatesColumns[0]},
 	}
+	// UploadsColumns holds the columns for the "uploads" table.
+	UploadsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 24},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "owner", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "key", Type: field.TypeString, Size: 64},
+		{Name: "size", Type: field.TypeInt64},
+		{Name: "content_type", Type: field.TypeString, Size: 64},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// UploadsTable holds the schema information for the "uploads" table.
+	UploadsTable = &schema.Table{
+		Name:       "uploads",
+		Columns:    UploadsColumns,
+		PrimaryKey: []*schema.Column{UploadsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "upload_owner_key",
+				Unique:  true,
+				Columns: []*schema.Column{UploadsColumns[3], UploadsColumns[4]},
+			},
+			{
+				Name:    "upload_key",
+				Unique:  false,
+				Columns: []*schema.Column{UploadsColumns[4]},
+			},
+			{
+				Name:    "upload_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{UploadsColumns[1]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
 		OcrInvoiceJobsTable,
 		OcrJobGroupsTable,
 		OcrTemplatesTable,
+		UploadsTable,
 	}
 )
 

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/ownerscope"
 )
 
 // ID filters vertices based on their ID field.
@@ -1527,6 +1528,12 @@ func HasTemplate() predicate.OcrInvoiceJob {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, TemplateTable, TemplateColumn),
 		)
+		// For a scoped caller, only neighbours its owner may see count.
+		if _, scoped := ownerscope.Of(s.Context()); scoped {
+			sqlgraph.HasNeighborsWith(s, newTemplateStep(), ownerscope.Neighbors("ocr_templates"))
+			return
+		}
+
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1535,6 +1542,9 @@ func HasTemplate() predicate.OcrInvoiceJob {
 func HasTemplateWith(preds ...predicate.OcrTemplate) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(func(s *sql.Selector) {
 		step := newTemplateStep()
+		// The rows reached are confined to what the caller's owner may see.
+		preds := append(preds[:len(preds):len(preds)], predicate.OcrTemplate(ownerscope.Neighbors("ocr_templates")))
+
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1550,6 +1560,12 @@ func HasGroup() predicate.OcrInvoiceJob {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, GroupTable, GroupColumn),
 		)
+		// For a scoped caller, only neighbours its owner may see count.
+		if _, scoped := ownerscope.Of(s.Context()); scoped {
+			sqlgraph.HasNeighborsWith(s, newGroupStep(), ownerscope.Neighbors("ocr_job_groups"))
+			return
+		}
+
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -1558,6 +1574,9 @@ func HasGroup() predicate.OcrInvoiceJob {
 func HasGroupWith(preds ...predicate.OcrJobGroup) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(func(s *sql.Selector) {
 		step := newGroupStep()
+		// The rows reached are confined to what the caller's owner may see.
+		preds := append(preds[:len(preds):len(preds)], predicate.OcrJobGroup(ownerscope.Neighbors("ocr_job_groups")))
+
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/ownerscope"
 )
 
 // ID filters vertices based on their ID field.
@@ -472,6 +473,12 @@ func HasJobs() predicate.OcrJobGroup {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, JobsTable, JobsColumn),
 		)
+		// For a scoped caller, only neighbours its owner may see count.
+		if _, scoped := ownerscope.Of(s.Context()); scoped {
+			sqlgraph.HasNeighborsWith(s, newJobsStep(), ownerscope.Neighbors("ocr_invoice_jobs"))
+			return
+		}
+
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -480,6 +487,9 @@ func HasJobs() predicate.OcrJobGroup {
 func HasJobsWith(preds ...predicate.OcrInvoiceJob) predicate.OcrJobGroup {
 	return predicate.OcrJobGroup(func(s *sql.Selector) {
 		step := newJobsStep()
+		// The rows reached are confined to what the caller's owner may see.
+		preds := append(preds[:len(preds):len(preds)], predicate.OcrInvoiceJob(ownerscope.Neighbors("ocr_invoice_jobs")))
+
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -37,6 +37,10 @@ const (
 	FieldPricePerPage = "price_per_page"
 	// FieldBuiltin holds the string denoting the builtin field in the database.
 	FieldBuiltin = "builtin"
+	// FieldCreatedBy holds the string denoting the created_by field in the database.
+	FieldCreatedBy = "created_by"
+	// FieldShared holds the string denoting the shared field in the database.
+	FieldShared = "shared"
 	// EdgeJobs holds the string denoting the jobs edge name in mutations.
 	EdgeJobs = "jobs"
 	// Table holds the table name of the ocrtemplate in the database.
@@ -64,6 +68,8 @@ var Columns = []string{
 	FieldDefaultCurrency,
 	FieldPricePerPage,
 	FieldBuiltin,
+	FieldCreatedBy,
+	FieldShared,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -111,6 +117,10 @@ var (
 	PricePerPageValidator func(float64) error
 	// DefaultBuiltin holds the default value on creation for the "builtin" field.
 	DefaultBuiltin bool
+	// CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
+	CreatedByValidator func(string) error
+	// DefaultShared holds the default value on creation for the "shared" field.
+	DefaultShared bool
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -173,6 +183,16 @@ func ByPricePerPage(opts ...sql.OrderTermOption) OrderOption {
 // ByBuiltin orders the results by the builtin field.
 func ByBuiltin(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBuiltin, opts...).ToFunc()
+}
+
+// ByCreatedBy orders the results by the created_by field.
+func ByCreatedBy(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreatedBy, opts...).ToFunc()
+}
+
+// ByShared orders the results by the shared field.
+func ByShared(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldShared, opts...).ToFunc()
 }
 
 // ByJobsCount orders the results by jobs count.

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/ownerscope"
 )
 
 // ID filters vertices based on their ID field.
@@ -113,6 +114,16 @@ func PricePerPage(v float64) predicate.OcrTemplate {
 // Builtin applies equality check predicate on the "builtin" field. It's identical to BuiltinEQ.
 func Builtin(v bool) predicate.OcrTemplate {
 	return predicate.OcrTemplate(sql.FieldEQ(FieldBuiltin, v))
+}
+
+// CreatedBy applies equality check predicate on the "created_by" field. It's identical to CreatedByEQ.
+func CreatedBy(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldEQ(FieldCreatedBy, v))
+}
+
+// Shared applies equality check predicate on the "shared" field. It's identical to SharedEQ.
+func Shared(v bool) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldEQ(FieldShared, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
@@ -595,6 +606,91 @@ func BuiltinNEQ(v bool) predicate.OcrTemplate {
 	return predicate.OcrTemplate(sql.FieldNEQ(FieldBuiltin, v))
 }
 
+// CreatedByEQ applies the EQ predicate on the "created_by" field.
+func CreatedByEQ(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldEQ(FieldCreatedBy, v))
+}
+
+// CreatedByNEQ applies the NEQ predicate on the "created_by" field.
+func CreatedByNEQ(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldNEQ(FieldCreatedBy, v))
+}
+
+// CreatedByIn applies the In predicate on the "created_by" field.
+func CreatedByIn(vs ...string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldIn(FieldCreatedBy, vs...))
+}
+
+// CreatedByNotIn applies the NotIn predicate on the "created_by" field.
+func CreatedByNotIn(vs ...string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldNotIn(FieldCreatedBy, vs...))
+}
+
+// CreatedByGT applies the GT predicate on the "created_by" field.
+func CreatedByGT(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldGT(FieldCreatedBy, v))
+}
+
+// CreatedByGTE applies the GTE predicate on the "created_by" field.
+func CreatedByGTE(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldGTE(FieldCreatedBy, v))
+}
+
+// CreatedByLT applies the LT predicate on the "created_by" field.
+func CreatedByLT(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldLT(FieldCreatedBy, v))
+}
+
+// CreatedByLTE applies the LTE predicate on the "created_by" field.
+func CreatedByLTE(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldLTE(FieldCreatedBy, v))
+}
+
+// CreatedByContains applies the Contains predicate on the "created_by" field.
+func CreatedByContains(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldContains(FieldCreatedBy, v))
+}
+
+// CreatedByHasPrefix applies the HasPrefix predicate on the "created_by" field.
+func CreatedByHasPrefix(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldHasPrefix(FieldCreatedBy, v))
+}
+
+// CreatedByHasSuffix applies the HasSuffix predicate on the "created_by" field.
+func CreatedByHasSuffix(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldHasSuffix(FieldCreatedBy, v))
+}
+
+// CreatedByIsNil applies the IsNil predicate on the "created_by" field.
+func CreatedByIsNil() predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldIsNull(FieldCreatedBy))
+}
+
+// CreatedByNotNil applies the NotNil predicate on the "created_by" field.
+func CreatedByNotNil() predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldNotNull(FieldCreatedBy))
+}
+
+// CreatedByEqualFold applies the EqualFold predicate on the "created_by" field.
+func CreatedByEqualFold(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldEqualFold(FieldCreatedBy, v))
+}
+
+// CreatedByContainsFold applies the ContainsFold predicate on the "created_by" field.
+func CreatedByContainsFold(v string) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldContainsFold(FieldCreatedBy, v))
+}
+
+// SharedEQ applies the EQ predicate on the "shared" field.
+func SharedEQ(v bool) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldEQ(FieldShared, v))
+}
+
+// SharedNEQ applies the NEQ predicate on the "shared" field.
+func SharedNEQ(v bool) predicate.OcrTemplate {
+	return predicate.OcrTemplate(sql.FieldNEQ(FieldShared, v))
+}
+
 // HasJobs applies the HasEdge predicate on the "jobs" edge.
 func HasJobs() predicate.OcrTemplate {
 	return predicate.OcrTemplate(func(s *sql.Selector) {
@@ -602,6 +698,12 @@ func HasJobs() predicate.OcrTemplate {
 			sqlgraph.From(Table, FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, JobsTable, JobsColumn),
 		)
+		// For a scoped caller, only neighbours its owner may see count.
+		if _, scoped := ownerscope.Of(s.Context()); scoped {
+			sqlgraph.HasNeighborsWith(s, newJobsStep(), ownerscope.Neighbors("ocr_invoice_jobs"))
+			return
+		}
+
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
@@ -610,6 +712,9 @@ func HasJobs() predicate.OcrTemplate {
 func HasJobsWith(preds ...predicate.OcrInvoiceJob) predicate.OcrTemplate {
 	return predicate.OcrTemplate(func(s *sql.Selector) {
 		step := newJobsStep()
+		// The rows reached are confined to what the caller's owner may see.
+		preds := append(preds[:len(preds):len(preds)], predicate.OcrInvoiceJob(ownerscope.Neighbors("ocr_invoice_jobs")))
+
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -17,3 +17,6 @@ type OcrJobGroup func(*sql.Selector)
 
 // OcrTemplate is the predicate function for ocrtemplate builders.
 type OcrTemplate func(*sql.Selector)
+
+// Upload is the predicate function for upload builders.
+type Upload func(*sql.Selector)

@@ -50,8 +50,9 @@ func (OcrJobGroup) Fields() []ent.Field {
 // Edges of the OcrJobGroup.
 func (OcrJobGroup) Edges() []ent.Edge {
 	return []ent.Edge{
+		// Unbind: see OcrTemplate's jobs edge.
 		edge.To("jobs", OcrInvoiceJob.Type).
-			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+			Annotations(entgql.RelayConnection(), entgql.Unbind(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}
 }
 

@@ -57,14 +57,25 @@ func (OcrTemplate) Fields() []ent.Field {
 		field.Bool("builtin").
 			Default(false).
 			Annotations(serverOwned),
+		// The owner whose jobs may use the template (see internal/ownerscope); empty for
+		// a template of no owner, which only unscoped callers (admins of every owner) see
+		// unless it is shared.
+		field.String("created_by").
+			Optional().
+			MaxLen(256),
+		// A shared template is visible to, and usable by, every owner; only admins set it.
+		field.Bool("shared").
+			Default(false),
 	}
 }
 
 // Edges of the OcrTemplate.
 func (OcrTemplate) Edges() []ent.Edge {
 	return []ent.Edge{
+		// Unbind: the jobs connection is resolved by graph (jobsOf), never eager-loaded,
+		// so that it always gets a page size and a query that carries the caller's scope.
 		edge.To("jobs", OcrInvoiceJob.Type).
-			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+			Annotations(entgql.RelayConnection(), entgql.Unbind(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}
 }
 

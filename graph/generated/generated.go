@@ -41,6 +41,8 @@ type ResolverRoot interface {
 	Confidence() ConfidenceResolver
 	JobProgressEvent() JobProgressEventResolver
 	Mutation() MutationResolver
+	OcrJobGroup() OcrJobGroupResolver
+	OcrTemplate() OcrTemplateResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	ValidationError() ValidationErrorResolver
@@ -267,6 +269,7 @@ type ComplexityRoot struct {
 	OcrTemplate struct {
 		Builtin              func(childComplexity int) int
 		CreatedAt            func(childComplexity int) int
+		CreatedBy            func(childComplexity int) int
 		DefaultCurrency      func(childComplexity int) int
 		Description          func(childComplexity int) int
 		Dpi                  func(childComplexity int) int
@@ -276,6 +279,7 @@ type ComplexityRoot struct {
 		Name                 func(childComplexity int) int
 		PageSegmentationMode func(childComplexity int) int
 		PricePerPage         func(childComplexity int) int
+		Shared               func(childComplexity int) int
 		Spec                 func(childComplexity int) int
 		UpdatedAt            func(childComplexity int) int
 	}
@@ -366,6 +370,12 @@ type MutationResolver interface {
 	UploadDocument(ctx context.Context, file graphql.Upload) (*model.UploadedDocument, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, error)
+}
+type OcrJobGroupResolver interface {
+	Jobs(ctx context.Context, obj *ent.OcrJobGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error)
+}
+type OcrTemplateResolver interface {
+	Jobs(ctx context.Context, obj *ent.OcrTemplate, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
@@ -1366,6 +1376,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrTemplate.CreatedAt(childComplexity), true
+	case "OcrTemplate.createdBy":
+		if e.ComplexityRoot.OcrTemplate.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrTemplate.CreatedBy(childComplexity), true
 	case "OcrTemplate.defaultCurrency":
 		if e.ComplexityRoot.OcrTemplate.DefaultCurrency == nil {
 			break
@@ -1425,6 +1441,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrTemplate.PricePerPage(childComplexity), true
+	case "OcrTemplate.shared":
+		if e.ComplexityRoot.OcrTemplate.Shared == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrTemplate.Shared(childComplexity), true
 	case "OcrTemplate.spec":
 		if e.ComplexityRoot.OcrTemplate.Spec == nil {
 			break
@@ -1863,6 +1885,8 @@ input CreateOcrTemplateInput {
   spec: TemplateSpec
   defaultCurrency: String
   pricePerPage: Float
+  createdBy: String
+  shared: Boolean
 }
 """
 Define a Relay Cursor type:
@@ -2502,6 +2526,8 @@ type OcrTemplate implements Node {
   defaultCurrency: String!
   pricePerPage: Float!
   builtin: Boolean!
+  createdBy: String
+  shared: Boolean!
   jobs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -2733,6 +2759,29 @@ input OcrTemplateWhereInput {
   builtin: Boolean
   builtinNEQ: Boolean
   """
+  created_by field predicates
+  """
+  createdBy: String
+  createdByNEQ: String
+  createdByIn: [String!]
+  createdByNotIn: [String!]
+  createdByGT: String
+  createdByGTE: String
+  createdByLT: String
+  createdByLTE: String
+  createdByContains: String
+  createdByHasPrefix: String
+  createdByHasSuffix: String
+  createdByIsNil: Boolean
+  createdByNotNil: Boolean
+  createdByEqualFold: String
+  createdByContainsFold: String
+  """
+  shared field predicates
+  """
+  shared: Boolean
+  sharedNEQ: Boolean
+  """
   jobs edge predicates
   """
   hasJobs: Boolean
@@ -2939,6 +2988,9 @@ input UpdateOcrTemplateInput {
   spec: TemplateSpec
   defaultCurrency: String
   pricePerPage: Float
+  createdBy: String
+  clearCreatedBy: Boolean
+  shared: Boolean
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Hand-written GraphQL schema of ocrinvoice. It extends ent.graphqls, which entgql
@@ -3724,6 +3776,10 @@ func (ec *executionContext) childFields_OcrTemplate(ctx context.Context, field g
 		return ec.fieldContext_OcrTemplate_pricePerPage(ctx, field)
 	case "builtin":
 		return ec.fieldContext_OcrTemplate_builtin(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_OcrTemplate_createdBy(ctx, field)
+	case "shared":
+		return ec.fieldContext_OcrTemplate_shared(ctx, field)
 	case "jobs":
 		return ec.fieldContext_OcrTemplate_jobs(ctx, field)
 	}
@@ -7852,7 +7908,7 @@ func (ec *executionContext) _OcrJobGroup_jobs(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Jobs(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.OcrInvoiceJobOrder), fc.Args["where"].(*ent.OcrInvoiceJobWhereInput))
+			return ec.Resolvers.OcrJobGroup().Jobs(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.OcrInvoiceJobOrder), fc.Args["where"].(*ent.OcrInvoiceJobWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrInvoiceJobConnection) graphql.Marshaler {
@@ -7867,7 +7923,7 @@ func (ec *executionContext) fieldContext_OcrJobGroup_jobs(ctx context.Context, f
 		Object:     "OcrJobGroup",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OcrInvoiceJobConnection(ctx, field)
 		},
@@ -8704,6 +8760,52 @@ func (ec *executionContext) fieldContext_OcrTemplate_builtin(_ context.Context, 
 	return graphql.NewScalarFieldContext("OcrTemplate", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _OcrTemplate_createdBy(ctx context.Context, field graphql.CollectedField, obj *ent.OcrTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrTemplate_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrTemplate_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _OcrTemplate_shared(ctx context.Context, field graphql.CollectedField, obj *ent.OcrTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrTemplate_shared(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shared, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OcrTemplate_shared(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrTemplate", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _OcrTemplate_jobs(ctx context.Context, field graphql.CollectedField, obj *ent.OcrTemplate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8714,7 +8816,7 @@ func (ec *executionContext) _OcrTemplate_jobs(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Jobs(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.OcrInvoiceJobOrder), fc.Args["where"].(*ent.OcrInvoiceJobWhereInput))
+			return ec.Resolvers.OcrTemplate().Jobs(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.OcrInvoiceJobOrder), fc.Args["where"].(*ent.OcrInvoiceJobWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrInvoiceJobConnection) graphql.Marshaler {
@@ -8729,7 +8831,7 @@ func (ec *executionContext) fieldContext_OcrTemplate_jobs(ctx context.Context, f
 		Object:     "OcrTemplate",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OcrInvoiceJobConnection(ctx, field)
 		},
@@ -11205,7 +11307,7 @@ func (ec *executionContext) unmarshalInputCreateOcrTemplateInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "languages", "dpi", "pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage"}
+	fieldsInOrder := [...]string{"name", "description", "languages", "dpi", "pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage", "createdBy", "shared"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11268,6 +11370,20 @@ func (ec *executionContext) unmarshalInputCreateOcrTemplateInput(ctx context.Con
 				return it, err
 			}
 			it.PricePerPage = data
+		case "createdBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBy"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBy = data
+		case "shared":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shared"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Shared = data
 		}
 	}
 	return it, nil
@@ -13744,7 +13860,7 @@ func (ec *executionContext) unmarshalInputOcrTemplateWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "languages", "languagesNEQ", "languagesIn", "languagesNotIn", "languagesGT", "languagesGTE", "languagesLT", "languagesLTE", "languagesContains", "languagesHasPrefix", "languagesHasSuffix", "languagesEqualFold", "languagesContainsFold", "dpi", "dpiNEQ", "dpiIn", "dpiNotIn", "dpiGT", "dpiGTE", "dpiLT", "dpiLTE", "pageSegmentationMode", "pageSegmentationModeNEQ", "pageSegmentationModeIn", "pageSegmentationModeNotIn", "pageSegmentationModeGT", "pageSegmentationModeGTE", "pageSegmentationModeLT", "pageSegmentationModeLTE", "defaultCurrency", "defaultCurrencyNEQ", "defaultCurrencyIn", "defaultCurrencyNotIn", "defaultCurrencyGT", "defaultCurrencyGTE", "defaultCurrencyLT", "defaultCurrencyLTE", "defaultCurrencyContains", "defaultCurrencyHasPrefix", "defaultCurrencyHasSuffix", "defaultCurrencyEqualFold", "defaultCurrencyContainsFold", "pricePerPage", "pricePerPageNEQ", "pricePerPageIn", "pricePerPageNotIn", "pricePerPageGT", "pricePerPageGTE", "pricePerPageLT", "pricePerPageLTE", "builtin", "builtinNEQ", "hasJobs", "hasJobsWith", "search"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "languages", "languagesNEQ", "languagesIn", "languagesNotIn", "languagesGT", "languagesGTE", "languagesLT", "languagesLTE", "languagesContains", "languagesHasPrefix", "languagesHasSuffix", "languagesEqualFold", "languagesContainsFold", "dpi", "dpiNEQ", "dpiIn", "dpiNotIn", "dpiGT", "dpiGTE", "dpiLT", "dpiLTE", "pageSegmentationMode", "pageSegmentationModeNEQ", "pageSegmentationModeIn", "pageSegmentationModeNotIn", "pageSegmentationModeGT", "pageSegmentationModeGTE", "pageSegmentationModeLT", "pageSegmentationModeLTE", "defaultCurrency", "defaultCurrencyNEQ", "defaultCurrencyIn", "defaultCurrencyNotIn", "defaultCurrencyGT", "defaultCurrencyGTE", "defaultCurrencyLT", "defaultCurrencyLTE", "defaultCurrencyContains", "defaultCurrencyHasPrefix", "defaultCurrencyHasSuffix", "defaultCurrencyEqualFold", "defaultCurrencyContainsFold", "pricePerPage", "pricePerPageNEQ", "pricePerPageIn", "pricePerPageNotIn", "pricePerPageGT", "pricePerPageGTE", "pricePerPageLT", "pricePerPageLTE", "builtin", "builtinNEQ", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByIsNil", "createdByNotNil", "createdByEqualFold", "createdByContainsFold", "shared", "sharedNEQ", "hasJobs", "hasJobsWith", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14514,6 +14630,125 @@ func (ec *executionContext) unmarshalInputOcrTemplateWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.BuiltinNEQ = data
+		case "createdBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBy"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBy = data
+		case "createdByNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNEQ = data
+		case "createdByIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByIn = data
+		case "createdByNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNotIn = data
+		case "createdByGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGT = data
+		case "createdByGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGTE = data
+		case "createdByLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLT = data
+		case "createdByLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLTE = data
+		case "createdByContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByContains = data
+		case "createdByHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByHasPrefix = data
+		case "createdByHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByHasSuffix = data
+		case "createdByIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByIsNil = data
+		case "createdByNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNotNil = data
+		case "createdByEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByEqualFold = data
+		case "createdByContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByContainsFold = data
+		case "shared":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shared"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Shared = data
+		case "sharedNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sharedNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SharedNEQ = data
 		case "hasJobs":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasJobs"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -14796,7 +15031,7 @@ func (ec *executionContext) unmarshalInputUpdateOcrTemplateInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "clearDescription", "languages", "dpi", "pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage"}
+	fieldsInOrder := [...]string{"name", "description", "clearDescription", "languages", "dpi", "pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage", "createdBy", "clearCreatedBy", "shared"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14866,6 +15101,27 @@ func (ec *executionContext) unmarshalInputUpdateOcrTemplateInput(ctx context.Con
 				return it, err
 			}
 			it.PricePerPage = data
+		case "createdBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBy"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBy = data
+		case "clearCreatedBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCreatedBy"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearCreatedBy = data
+		case "shared":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shared"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Shared = data
 		}
 	}
 	return it, nil
@@ -16398,6 +16654,16 @@ func (ec *executionContext) _OcrTemplate(ctx context.Context, sel ast.SelectionS
 			}
 		case "builtin":
 			out.Values[i] = ec._OcrTemplate_builtin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdBy":
+			out.Values[i] = ec._OcrTemplate_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shared":
+			out.Values[i] = ec._OcrTemplate_shared(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -5,17 +5,19 @@ import (
 	"fmt"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/ownerscope"
 )
 
-// ownerScope is the ent interceptor that confines every read of jobs and groups to the
-// owner of the caller's API key (auth.ScopeOf): lists, counts, gets, GraphQL nodes,
-// connections and edges alike, including the traversals of a query (a template's jobs,
-// a group's jobs). A job or group of another owner is therefore simply not found. A
-// context without a principal (a worker, the runner) is not scoped.
+// ownerScope is the ent interceptor that confines every read of jobs, groups and
+// templates to what the owner of the caller's API key may see (auth.ScopeOf; the rule is
+// internal/ownerscope's: its own jobs and groups; shared, built-in and its own
+// templates): lists, counts, gets, GraphQL nodes, connections and edges alike, including
+// the traversals of a query (a template's jobs, a group's jobs). A row of another owner is
+// therefore simply not found. A context without a principal (a worker, the runner) is
+// not scoped. Filters that reach rows through an edge (hasJobsWith, ...) are scoped by
+// ent's generated edge predicates, with the same rule (see internal/ownerscope).
 //
 // Writes are not intercepted by ent; every write of the service loads its row through
 // a scoped read first, and CreateJob / CreateGroup set createdBy from the principal
@@ -27,9 +29,11 @@ var ownerScope = ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
 	}
 	switch q := q.(type) {
 	case *ent.OcrInvoiceJobQuery:
-		q.Where(ocrinvoicejob.CreatedBy(owner))
+		q.Where(ownerscope.For(owner, ownerscope.JobsTable))
 	case *ent.OcrJobGroupQuery:
-		q.Where(ocrjobgroup.CreatedBy(owner))
+		q.Where(ownerscope.For(owner, ownerscope.GroupsTable))
+	case *ent.OcrTemplateQuery:
+		q.Where(ownerscope.For(owner, ownerscope.TemplatesTable))
 	}
 	return nil
 })
@@ -41,6 +45,7 @@ func installScope(c *ent.Client) {
 	}
 	c.OcrInvoiceJob.Intercept(ownerScope)
 	c.OcrJobGroup.Intercept(ownerScope)
+	c.OcrTemplate.Intercept(ownerScope)
 }
 
 // ownerFor returns the createdBy to store for a job or group that the caller asked to

@@ -1,0 +1,35 @@
+package graph
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+)
+
+// jobsOf resolves the jobs connection of a template or a group (of: the jobs of that
+// parent). The edges are unbound from ent's eager loading (entgql.Unbind in ent/schema)
+// and resolved here for two reasons:
+//   - a page size always applies (jobs.PageSize: 50 when neither first nor last is
+//     given), where eager loading read every job of every parent listed;
+//   - the query is a fresh one built with ctx, so the caller's owner scope reaches every
+//     edge filter of where (internal/ownerscope reads it from the SQL selector's
+//     context, which a traversal such as template.QueryJobs() does not carry).
+//
+// It costs one query per parent, which the operation's cost limit bounds.
+func (r *Resolver) jobsOf(ctx context.Context, of predicate.OcrInvoiceJob, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
+	first, last, err := jobs.PageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.client.OcrInvoiceJob.Query().Where(of).Paginate(ctx, after, first, before, last,
+		ent.WithOcrInvoiceJobOrder(orderBy), ent.WithOcrInvoiceJobFilter(where.Filter))
+}
+
+// ofTemplate and ofGroup select the jobs of one template or group for jobsOf.
+func ofTemplate(id string) predicate.OcrInvoiceJob { return ocrinvoicejob.TemplateID(id) }
+func ofGroup(id string) predicate.OcrInvoiceJob    { return ocrinvoicejob.GroupID(id) }
