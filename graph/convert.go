@@ -110,6 +110,8 @@ func templateCreateInput(in ent.CreateOcrTemplateInput) jobs.TemplateInput {
 		Spec:                 deref(in.Spec),
 		DefaultCurrency:      deref(in.DefaultCurrency),
 		PricePerPage:         in.PricePerPage,
+		CreatedBy:            in.CreatedBy,
+		Shared:               in.Shared,
 	}
 }
 
@@ -151,6 +153,13 @@ func templatePatchInput(cur *ent.OcrTemplate, in ent.UpdateOcrTemplateInput) job
 	if in.PricePerPage != nil {
 		out.PricePerPage = in.PricePerPage
 	}
+	// nil keeps the stored owner and sharing (jobs.TemplateInput).
+	out.CreatedBy = in.CreatedBy
+	if in.ClearCreatedBy {
+		empty := ""
+		out.CreatedBy = &empty
+	}
+	out.Shared = in.Shared
 	return out
 }
 

@@ -57,10 +57,12 @@ func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
 		fe.enum("spec.priority", sp.Priority, Priorities)
 	}
 	if sp.Template != "" {
-		t, err := s.findTemplate(ctx, s.db(ctx), sp.Template)
+		t, err := s.templateFor(ctx, s.db(ctx), sp.Template, in.CreatedBy)
 		switch {
 		case err == nil:
 			sp.Template = t.ID
+		case apperr.KindOf(err) == apperr.KindInvalid:
+			fe.add("spec.template", "%s", apperr.As(err).Message)
 		case apperr.KindOf(err) == apperr.KindNotFound:
 			fe.add("spec.template", "no template with id or name %q", sp.Template)
 		default:
@@ -125,10 +127,14 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGr
 // UpdateGroup replaces the client-writable fields of a group (PUT semantics); its
 // status is left to the reconciler. Errors: Invalid, NotFound.
 func (s *Service) UpdateGroup(ctx context.Context, id string, in GroupInput) (*ent.OcrJobGroup, error) {
-	if _, err := s.GetGroup(ctx, id); err != nil {
+	cur, err := s.GetGroup(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	var err error
+	if in.CreatedBy == "" {
+		// An absent createdBy keeps the owner: only an admin naming one changes it.
+		in.CreatedBy = cur.CreatedBy
+	}
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, false); err != nil {
 		return nil, err
 	}

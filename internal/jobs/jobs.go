@@ -87,10 +87,12 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 	if strings.TrimSpace(in.Template) == "" {
 		fe.add("template", "is required (a template id or name)")
 	} else {
-		t, err := s.findTemplate(ctx, s.client, in.Template)
+		t, err := s.templateFor(ctx, s.client, in.Template, in.CreatedBy)
 		switch {
 		case err == nil:
 			out.templateID = t.ID
+		case apperr.KindOf(err) == apperr.KindInvalid:
+			fe.add("template", "%s", apperr.As(err).Message)
 		case apperr.KindOf(err) == apperr.KindNotFound:
 			fe.add("template", "no template with id or name %q", in.Template)
 		default:
@@ -237,6 +239,10 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	cur, err := s.GetJob(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if in.CreatedBy == "" {
+		// An absent createdBy keeps the owner: only an admin naming one changes it.
+		in.CreatedBy = cur.CreatedBy
 	}
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, false); err != nil {
 		return nil, err

@@ -114,8 +114,10 @@ func (s *Service) Complete(ctx context.Context, id string, in CompleteInput) (*e
 	if err != nil {
 		return nil, internal("load job template", err)
 	}
+	// A template's price applies to the jobs of owners who may use it; a job left on a
+	// template that was unshared or given to another owner since pays the service's.
 	price := tpl.PricePerPage
-	if price <= 0 {
+	if price <= 0 || !TemplateVisibleTo(tpl, cur.CreatedBy) {
 		price = s.pricePerPage
 	}
 	now := s.clock()

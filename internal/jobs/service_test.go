@@ -440,7 +440,7 @@ func TestUpdateJob(t *testing.T) {
 			_, err := s.UpdateJob(ctx, j.ID, validInput("U-1"))
 			wantKind(t, err, apperr.KindConflict, "jobNumber")
 		})
-		t.Run("PUT clears omitted optional fields", func(t *testing.T) {
+		t.Run("PUT clears omitted optional fields but keeps the owner", func(t *testing.T) {
 			in := validInput("U-6")
 			in.CreatedBy, in.Metadata = "bob", map[string]any{"k": "v"}
 			j, _ := s.CreateJob(ctx, in)
@@ -448,8 +448,18 @@ func TestUpdateJob(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.CreatedBy != "" || got.Metadata != nil {
-				t.Fatalf("createdBy %q metadata %v survived a PUT without them", got.CreatedBy, got.Metadata)
+			if got.Metadata != nil {
+				t.Fatalf("metadata %v survived a PUT without it", got.Metadata)
+			}
+			// An absent createdBy is no request to remove the owner (the owner would lose
+			// its own job); only naming one changes it.
+			if got.CreatedBy != "bob" {
+				t.Fatalf("createdBy %q after a PUT without it, want bob kept", got.CreatedBy)
+			}
+			in = validInput("U-6")
+			in.CreatedBy = "carol"
+			if got, err = s.UpdateJob(ctx, j.ID, in); err != nil || got.CreatedBy != "carol" {
+				t.Fatalf("PUT naming createdBy carol: %v, createdBy %q", err, got.CreatedBy)
 			}
 		})
 		t.Run("invalid update changes nothing", func(t *testing.T) {

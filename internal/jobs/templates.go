@@ -39,6 +39,12 @@ type TemplateInput struct {
 	Spec                 invoice.TemplateSpec
 	DefaultCurrency      string
 	PricePerPage         *float64
+	// CreatedBy is the owner whose jobs may use the template; Shared makes it usable by
+	// every owner. Templates are written by admins only; a template that is neither
+	// shared nor built in is visible to its owner's keys alone (see
+	// internal/ownerscope). On update, nil keeps the stored value.
+	CreatedBy *string
+	Shared    *bool
 }
 
 func (in *TemplateInput) normalize() error {
@@ -71,6 +77,9 @@ func (in *TemplateInput) normalize() error {
 	} else if *in.PricePerPage < 0 || *in.PricePerPage > 1e6 {
 		fe.add("pricePerPage", "must be between 0 and 1000000")
 	}
+	if in.CreatedBy != nil {
+		fe.text("createdBy", *in.CreatedBy, false, MaxCreatedByLen)
+	}
 	if in.Spec.Options.Currency != "" && !currencyRe.MatchString(in.Spec.Options.Currency) {
 		fe.add("spec.options.currency", "must be an ISO 4217 code such as USD or EUR")
 	}
@@ -81,6 +90,14 @@ func (in *TemplateInput) normalize() error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
 
 // CreateTemplate validates and stores a template. Errors: Invalid, Conflict (name).
 func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (*ent.OcrTemplate, error) {
@@ -103,6 +120,8 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (*ent.Oc
 		SetSpec(in.Spec).
 		SetDefaultCurrency(in.DefaultCurrency).
 		SetPricePerPage(*in.PricePerPage).
+		SetCreatedBy(deref(in.CreatedBy)).
+		SetNillableShared(in.Shared).
 		SetCreatedAt(now).
 		SetUpdatedAt(now).
 		Save(ctx)
@@ -149,6 +168,8 @@ func (s *Service) UpdateTemplate(ctx context.Context, idOrName string, in Templa
 		SetSpec(in.Spec).
 		SetDefaultCurrency(in.DefaultCurrency).
 		SetPricePerPage(*in.PricePerPage).
+		SetNillableCreatedBy(in.CreatedBy).
+		SetNillableShared(in.Shared).
 		SetUpdatedAt(s.clock()).
 		Save(ctx)
 	if err != nil {
@@ -191,9 +212,45 @@ func (s *Service) findTemplate(ctx context.Context, db *ent.Client, idOrName str
 	return nil, apperr.NotFound(fmt.Sprintf("template %q not found", idOrName))
 }
 
+// templateFor finds the template idOrName for a job or group of owner: NotFound when it
+// does not exist or is not visible to the caller (ctx's scope, through the interceptor);
+// Invalid (naming template) when the caller sees it but owner may not use it (an admin
+// creating for an owner; see TemplateVisibleTo).
+func (s *Service) templateFor(ctx context.Context, db *ent.Client, idOrName, owner string) (*ent.OcrTemplate, error) {
+	t, err := s.findTemplate(ctx, db, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if !TemplateVisibleTo(t, owner) {
+		// Only an unscoped caller (an admin of every owner) gets here: a scoped one sees
+		// no such template at all. It may know why.
+		return nil, apperr.Invalid(fmt.Sprintf("template %q is neither shared nor created for owner %q (its owner is %q); share it or create the job for its owner", t.Name, owner, t.CreatedBy))
+	}
+	return t, nil
+}
+
+// TemplateVisibleTo reports whether owner's keys may see and use t: t is shared, built
+// in, or created for owner (the rule of internal/ownerscope, for a template already
+// read). An admin creating a job for an owner may only choose such a template, so that
+// one owner's template (and its price) never applies to another owner's jobs.
+func TemplateVisibleTo(t *ent.OcrTemplate, owner string) bool {
+	return t.Shared || t.Builtin || t.CreatedBy == owner
+}
+
 // EnsureBuiltins creates the built-in template "generic" when it does not exist. It is
 // idempotent and safe to run from several processes at once.
+//
+// It also shares the templates stored before templates had owners (created_by NULL:
+// CreateTemplate always sets it): every owner could use them then, and still can; an
+// admin may unshare them.
 func (s *Service) EnsureBuiltins(ctx context.Context) error {
+	if err := s.client.OcrTemplate.Update().
+		Where(ocrtemplate.CreatedByIsNil()).
+		SetShared(true).
+		SetCreatedBy("").
+		Exec(ctx); err != nil {
+		return fmt.Errorf("share the templates stored before owners: %w", err)
+	}
 	exists, err := s.client.OcrTemplate.Query().Where(ocrtemplate.Name(BuiltinTemplateName)).Exist(ctx)
 	if err != nil {
 		return fmt.Errorf("look up built-in template: %w", err)
@@ -211,6 +268,7 @@ func (s *Service) EnsureBuiltins(ctx context.Context) error {
 		SetSpec(invoice.TemplateSpec{}).
 		SetDefaultCurrency(DefaultCurrency).
 		SetBuiltin(true).
+		SetCreatedBy("").
 		SetCreatedAt(now).
 		SetUpdatedAt(now).
 		Exec(ctx)

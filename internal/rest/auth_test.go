@@ -116,7 +116,8 @@ func newAuthFixtures(t *testing.T, e *env, n int) authFixtures {
 		t.Fatal(err)
 	}
 	f.group = g.ID
-	tpl, err := e.svc.CreateTemplate(ctx, jobs.TemplateInput{Name: f.tplName})
+	shared := true // visible to every role of every owner
+	tpl, err := e.svc.CreateTemplate(ctx, jobs.TemplateInput{Name: f.tplName, Shared: &shared})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,14 +55,19 @@ type templateDTO struct {
 	DefaultCurrency      string               `json:"defaultCurrency"`
 	PricePerPage         float64              `json:"pricePerPage"`
 	Builtin              bool                 `json:"builtin"`
-	CreatedAt            string               `json:"createdAt"`
-	UpdatedAt            string               `json:"updatedAt"`
+	// CreatedBy is the owner whose jobs may use the template (null: none); Shared makes
+	// it usable by every owner.
+	CreatedBy *string `json:"createdBy"`
+	Shared    bool    `json:"shared"`
+	CreatedAt string  `json:"createdAt"`
+	UpdatedAt string  `json:"updatedAt"`
 }
 
 var templateReadOnly = []string{"_id", "builtin", "createdAt", "updatedAt"}
 
 var templateWritable = []string{
 	"name", "description", "languages", "dpi", "pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage",
+	"createdBy", "shared",
 }
 
 func newTemplateDTO(t *ent.OcrTemplate) templateDTO {
@@ -77,6 +82,8 @@ func newTemplateDTO(t *ent.OcrTemplate) templateDTO {
 		DefaultCurrency:      t.DefaultCurrency,
 		PricePerPage:         t.PricePerPage,
 		Builtin:              t.Builtin,
+		CreatedBy:            nonEmpty(t.CreatedBy),
+		Shared:               t.Shared,
 		CreatedAt:            timeString(t.CreatedAt),
 		UpdatedAt:            timeString(t.UpdatedAt),
 	}

@@ -27,7 +27,7 @@ func seedListJobs(t *testing.T, e *env) []map[string]any {
 	ctx := context.Background()
 	g1 := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "list-a"}).must(t, http.StatusCreated).data()["_id"]
 	g2 := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "list-b"}).must(t, http.StatusCreated).data()["_id"]
-	tpl := e.do("POST", "/api/v1/ocr-templates", map[string]any{"name": "list-tpl"}).must(t, http.StatusCreated).data()["_id"]
+	tpl := e.do("POST", "/api/v1/ocr-templates", map[string]any{"name": "list-tpl", "shared": true}).must(t, http.StatusCreated).data()["_id"]
 	exts := []string{"pdf", "png", "jpg", "tiff", "bmp", "jpeg"}
 	prios := []string{"low", "medium", "high", "urgent"}
 	users := []string{"ann", "bob", "", "cid"}

@@ -36,6 +36,8 @@ func decodeTemplateInput(w http.ResponseWriter, r *http.Request) (jobs.TemplateI
 	d.field("spec", &in.Spec, "an object")
 	d.field("defaultCurrency", &in.DefaultCurrency, "a string")
 	d.field("pricePerPage", &in.PricePerPage, "a number")
+	d.field("createdBy", &in.CreatedBy, "a string")
+	d.field("shared", &in.Shared, "a boolean")
 	return in, d.err()
 }
 

@@ -30,7 +30,7 @@ func TestTemplates(t *testing.T) {
 
 		body := map[string]any{
 			"name": "acme", "description": "Acme GmbH invoices", "languages": "eng+deu", "dpi": 400,
-			"pageSegmentationMode": 6, "defaultCurrency": "EUR", "pricePerPage": 0.02,
+			"pageSegmentationMode": 6, "defaultCurrency": "EUR", "pricePerPage": 0.02, "shared": true,
 			"spec": map[string]any{"issuer": "Acme GmbH", "keywords": []string{"Acme GmbH"},
 				"fields":  map[string]any{"invoice_number": map[string]any{"regex": []string{`Invoice\s+(\S+)`}}},
 				"options": map[string]any{"currency": "EUR", "decimalSeparator": ","}},
@@ -39,7 +39,7 @@ func TestTemplates(t *testing.T) {
 		tpl := r.data()
 		id := tpl["_id"].(string)
 		if got := keysInOrder(t, rawField(t, r.raw, "data")); !slices.Equal(got, []string{"_id", "name", "description", "languages", "dpi",
-			"pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage", "builtin", "createdAt", "updatedAt"}) {
+			"pageSegmentationMode", "spec", "defaultCurrency", "pricePerPage", "builtin", "createdBy", "shared", "createdAt", "updatedAt"}) {
 			t.Errorf("template keys %v", got)
 		}
 		if tpl["dpi"] != 400.0 || tpl["languages"] != "eng+deu" || tpl["builtin"] != false || tpl["defaultCurrency"] != "EUR" {
