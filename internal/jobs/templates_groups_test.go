@@ -9,6 +9,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -185,5 +186,119 @@ func TestGroups(t *testing.T) {
 		}
 		_, err = s.NodeType(ctx, "0123456789abcdef01234567")
 		wantKind(t, err, apperr.KindNotFound, "")
+	})
+}
+
+// TestTemplateVisibility: a template created for an owner is that owner's alone (lists,
+// gets, jobs and groups of other owners do not find it; NOT_FOUND like a template that
+// does not exist), a shared or built-in one is everyone's, an admin cannot give one
+// owner's template to another owner's job, and a template's price applies only to the
+// jobs of owners that may use it. Templates stored before owners (created_by NULL) are
+// shared at start.
+func TestTemplateVisibility(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		s := newService(t, c, nil)
+		bg := context.Background()
+		a := auth.WithPrincipal(bg, auth.Principal{KeyID: "ka", Role: auth.RoleSubmitter, Owner: "team-a"})
+		b := auth.WithPrincipal(bg, auth.Principal{KeyID: "kb", Role: auth.RoleSubmitter, Owner: "team-b"})
+		tplA, err := s.CreateTemplate(bg, jobs.TemplateInput{Name: "acme-for-a", CreatedBy: ptr("team-a"), PricePerPage: ptr(0.5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared, err := s.CreateTemplate(bg, jobs.TemplateInput{Name: "shared", Shared: ptr(true), PricePerPage: ptr(0.25)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := func(ctx context.Context) []string {
+			list, _, err := s.ListTemplates(ctx, jobs.ListTemplatesParams{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, tpl := range list {
+				out = append(out, tpl.Name)
+			}
+			return out
+		}
+		if got := strings.Join(names(a), ","); got != "acme-for-a,generic,shared" {
+			t.Errorf("A lists %s", got)
+		}
+		if got := strings.Join(names(b), ","); got != "generic,shared" {
+			t.Errorf("B lists %s", got)
+		}
+		for _, ref := range []string{tplA.ID, tplA.Name} {
+			if _, err := s.GetTemplate(b, ref); apperr.KindOf(err) != apperr.KindNotFound {
+				t.Errorf("B gets A's template %s: %v, want NotFound", ref, err)
+			}
+		}
+		in := validInput("VIS-B")
+		in.Template = tplA.ID
+		_, errA := s.CreateJob(b, in)
+		in.Template = "no-such-template"
+		_, errNone := s.CreateJob(b, in)
+		if errA == nil || errNone == nil || strings.ReplaceAll(errA.Error(), tplA.ID, "X") != strings.ReplaceAll(errNone.Error(), "no-such-template", "X") {
+			t.Errorf("B's job on A's template: %v; on no template: %v (want the same answer)", errA, errNone)
+		}
+		if _, err := s.CreateGroup(b, jobs.GroupInput{Name: "g", Spec: invoice.GroupSpec{Template: tplA.Name}}); apperr.KindOf(err) != apperr.KindInvalid {
+			t.Errorf("B's group on A's template: %v", err)
+		}
+		// An admin may see every template but not put A's on B's job.
+		in = validInput("VIS-ADMIN")
+		in.Template, in.CreatedBy = tplA.Name, "team-b"
+		if _, err := s.CreateJob(bg, in); err == nil || !strings.Contains(err.Error(), "neither shared nor created for owner") {
+			t.Errorf("admin puts A's template on B's job: %v", err)
+		}
+
+		// Price: A's template prices A's jobs; once it is given to another owner, A's job
+		// left on it pays the service's price.
+		cost := func(number, template string) float64 {
+			in := validInput(number)
+			in.Template = template
+			j, err := s.CreateJob(a, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.StartProcessing(bg, j.ID); err != nil {
+				t.Fatal(err)
+			}
+			j, err = s.Complete(bg, j.ID, jobs.CompleteInput{Pages: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return j.Cost
+		}
+		if got := cost("PRICE-1", tplA.Name); got != s.Cost(2, 0.5, "medium") {
+			t.Errorf("A's job on A's template costs %v, want the template's price", got)
+		}
+		if got := cost("PRICE-2", shared.Name); got != s.Cost(2, 0.25, "medium") {
+			t.Errorf("A's job on a shared template costs %v, want the template's price", got)
+		}
+		in = validInput("PRICE-3")
+		in.Template = tplA.Name
+		j, err := s.CreateJob(a, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateTemplate(bg, tplA.ID, jobs.TemplateInput{Name: tplA.Name, PricePerPage: ptr(0.5), CreatedBy: ptr("team-c")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartProcessing(bg, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if j, err = s.Complete(bg, j.ID, jobs.CompleteInput{Pages: 2}); err != nil || j.Cost != s.Cost(2, 0, "medium") || j.Cost == s.Cost(2, 0.5, "medium") {
+			t.Errorf("A's job on a template now team-c's costs %v (%v), want the service's price %v", j.Cost, err, s.Cost(2, 0, "medium"))
+		}
+
+		// A template stored before owners (no created_by) is shared at start.
+		legacy := c.OcrTemplate.Create().SetName("legacy").SaveX(bg)
+		if legacy.Shared {
+			t.Fatal("fixture")
+		}
+		if err := s.EnsureBuiltins(bg); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetTemplate(b, "legacy"); err != nil || !got.Shared {
+			t.Errorf("legacy template after start: %+v, %v; want shared", got, err)
+		}
 	})
 }
