@@ -4,7 +4,7 @@
 //
 // The guard decides on the address actually dialled (after DNS resolution, for every
 // redirect hop), so neither DNS rebinding nor a redirect can reach loopback, private,
-// link-local, unique-local, CGNAT, multicast or unspecified addresses unless an
+// link-local, site-local, unique-local, CGNAT, multicast or unspecified addresses unless an
 // allow-list opens a range on purpose.
 package fetch
 
@@ -52,8 +52,8 @@ type Resolver interface {
 }
 
 // Guard is the address rule of every outgoing connection of the worker (documents and
-// webhooks): loopback, private, link-local, unique-local, CGNAT, multicast, reserved and
-// unspecified addresses are refused unless Allow opens their range. The zero value is
+// webhooks): loopback, private, link-local, site-local, unique-local, CGNAT, multicast,
+// reserved and unspecified addresses are refused unless Allow opens their range. The zero value is
 // the whole guard with the default resolver.
 type Guard struct {
 	Allow    []netip.Prefix // ranges opened despite the rules (OCRINVOICE_FETCH_ALLOW_CIDRS)
@@ -205,6 +205,8 @@ var blocked = []struct {
 	{netip.MustParsePrefix("2002::/16"), "6to4 tunnel (embeds an IPv4 address)"},
 	{netip.MustParsePrefix("fc00::/7"), "unique-local"},
 	{netip.MustParsePrefix("fe80::/10"), "link-local"},
+	// Deprecated (RFC 3879) but still routed as a private range by some networks.
+	{netip.MustParsePrefix("fec0::/10"), "site-local (deprecated)"},
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
 }
 
