@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
@@ -105,7 +107,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	case err != nil:
 		return fmt.Errorf("start job %s: %w", p.JobID, err)
 	}
-	log.Info("Processing job", slog.String("job_number", job.JobNumber), slog.String("document_url", redactURL(job.DocumentURL)))
+	log.Info("Processing job", slog.String("job_number", job.JobNumber), slog.String("document_url", redact.URL(job.DocumentURL)))
 	h.publish(ctx, log, jobs.EventOf(job, ""))
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -144,6 +146,10 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// asynq is shutting down or the task timed out; it will deliver the task again.
 		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
 	}
+	// The reason goes to the job's errorLog, its event, the log and (returned) the
+	// queue's record of the task: none may carry a secret of the document URL, whichever
+	// step named it.
+	err = redact.Error(err)
 	permanent := isPermanent(err)
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, ok := asynq.GetMaxRetry(ctx)
@@ -263,11 +269,19 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *
 	}, nil
 }
 
+// documentName names the document in the reader's messages: its name, else the last
+// element of its URL's path (never the query, which may be a signature).
 func documentName(job *ent.OcrInvoiceJob) string {
 	if job.DocumentName != "" {
 		return job.DocumentName
 	}
-	return path.Base(job.DocumentURL)
+	p := job.DocumentURL
+	if u, err := url.Parse(p); err == nil {
+		p = u.Path
+	} else if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	return path.Base(p)
 }
 
 func sameFormat(declared, detected string) bool {
@@ -276,18 +290,6 @@ func sameFormat(declared, detected string) bool {
 		declared = "jpeg"
 	}
 	return declared == detected
-}
-
-func redactURL(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
-	}
-	if i := strings.Index(u, "@"); i >= 0 {
-		if j := strings.Index(u, "://"); j >= 0 && j < i {
-			u = u[:j+3] + u[i+1:]
-		}
-	}
-	return u
 }
 
 // reporter writes progress and notices when the job stops being "processing"

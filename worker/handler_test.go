@@ -65,6 +65,8 @@ type env struct {
 	// startWorker starts the asynq server of an env made with envOptions.paused; it
 	// does nothing when the server already runs.
 	startWorker func()
+	// redis is the env's private Redis, for an asynq.Inspector.
+	redis asynq.RedisClientOpt
 }
 
 func scanPage() *image.Gray {
@@ -200,7 +202,7 @@ func newEnvWith(t testing.TB, client *ent.Client, o envOptions) *env {
 	if !o.paused {
 		start()
 	}
-	return &env{svc: svc, hub: hub, docs: docs, tasks: qc, handler: handler, startWorker: start}
+	return &env{svc: svc, hub: hub, docs: docs, tasks: qc, handler: handler, startWorker: start, redis: opt}
 }
 
 // events subscribes to every job's events; pass them to stream.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -360,6 +361,52 @@ func TestRateLimitAcrossReplicas(t *testing.T) {
 	}
 	if allowed != 6 || retry == "" {
 		t.Fatalf("%d of 12 requests allowed across two replicas (Retry-After %q), want the burst of 6", allowed, retry)
+	}
+}
+
+// Invalid keys are limited per client address, in one budget for both replicas
+// (OCRINVOICE_AUTH_FAILURE_RATE, _BURST); behind a trusted proxy
+// (OCRINVOICE_TRUSTED_PROXIES) the client is what X-Forwarded-For names, so another
+// client of the same proxy keeps working.
+func TestAuthFailuresLimitedAcrossReplicas(t *testing.T) {
+	rs := startRedisOnPort(t, 0)
+	dir := t.TempDir()
+	env := stackEnv(rs, dir, map[string]string{"OCRINVOICE_AUTH": "apikey",
+		"OCRINVOICE_AUTH_FAILURE_RATE": "0.2", "OCRINVOICE_AUTH_FAILURE_BURST": "4", "OCRINVOICE_TRUSTED_PROXIES": "127.0.0.1/32"})
+	key := createKey(t, dir, "--database-url", env["DATABASE_URL"], "--name", "team-a", "--role", "viewer")
+	replicas := []*process{start(t, testEnv(t, env), "serve"), start(t, testEnv(t, env), "serve")}
+	send := func(p *process, key, from string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/v1/ocr-templates", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	bad := key[:len(key)-4] + "AAAA"
+	if bad == key {
+		bad = key[:len(key)-4] + "BBBB"
+	}
+	var codes []int
+	retry := ""
+	for i := range 8 {
+		resp := send(replicas[i%2], bad, "198.51.100.1")
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == http.StatusTooManyRequests && retry == "" {
+			retry = resp.Header.Get("Retry-After")
+		}
+	}
+	if want := []int{401, 401, 401, 401, 429, 429, 429, 429}; fmt.Sprint(codes) != fmt.Sprint(want) || retry != "5" {
+		t.Errorf("invalid keys from one client across two replicas: %v (Retry-After %q), want %v (Retry-After 5)", codes, retry, want)
+	}
+	for i, p := range replicas {
+		if resp := send(p, key, "198.51.100.2"); resp.StatusCode != http.StatusOK {
+			t.Errorf("replica %d: another client behind the proxy = %d", i, resp.StatusCode)
+		}
 	}
 }
 

@@ -454,6 +454,7 @@ func TestHostileInputs(t *testing.T) {
 			{"http://10.0.0.1/a.pdf", "private"},
 			{"http://[::1]:9/a.pdf", "loopback"},
 			{"http://[fd00::1]/a.pdf", "unique-local"},
+			{"http://[fec0::1]/a.pdf", "site-local"},
 			{"http://[::ffff:192.168.0.1]/a.pdf", "private"},
 			{"http://192.168.7.7/a.pdf", "private"},
 		} {

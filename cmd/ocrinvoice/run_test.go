@@ -542,7 +542,8 @@ func TestHelp(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--help"}, []string{"serve", "worker", "all", "migrate"}},
-		{[]string{"serve", "--help"}, []string{"--addr", "$OCRINVOICE_ADDR", "$DATABASE_URL", "$REDIS_URL", "$OCRINVOICE_GRAPHQL_DEPTH_LIMIT"}},
+		{[]string{"serve", "--help"}, []string{"--addr", "$OCRINVOICE_ADDR", "$DATABASE_URL", "$REDIS_URL", "$OCRINVOICE_GRAPHQL_DEPTH_LIMIT",
+			"--auth-failure-rate", "$OCRINVOICE_AUTH_FAILURE_BURST", "--trusted-proxies", "$OCRINVOICE_TRUSTED_PROXIES"}},
 		{[]string{"worker", "-h"}, []string{"--strict-priority", "$OCRINVOICE_WORKER_CONCURRENCY", "$OCRINVOICE_SHUTDOWN_TIMEOUT"}},
 		{[]string{"all", "--help"}, []string{"--addr", "--concurrency", "$PORT"}},
 		{[]string{"migrate", "--help"}, []string{"$DATABASE_URL", "$OCRINVOICE_DATA_DIR"}},

@@ -109,6 +109,9 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		RateLimit:         d.cfg.RateLimit,
 		RateLimiter:       rates,
 		RateBurst:         d.cfg.RateBurst,
+		AuthFailureRate:   d.cfg.AuthFailureRate, // counted in rates too, per client address
+		AuthFailureBurst:  d.cfg.AuthFailureBurst,
+		TrustedProxies:    d.cfg.TrustedProxies,
 		UploadConcurrency: d.cfg.UploadConcurrency,
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,
 		// Live streams would hold the drain until its timeout: end them first.

@@ -28,6 +28,16 @@ const CacheTTL = 5 * time.Second
 // lastUsedEvery throttles the last_used_at write of a key to one per interval.
 const lastUsedEvery = time.Minute
 
+// Bounds of the caches. Verified keys come from the database, so their cache is bounded
+// by the keys that exist; unknown ids are whatever clients send, so theirs is bounded by
+// count: beyond maxUnknown, expired ids go (looked for at most once per unknownSweep)
+// and then arbitrary ones. Losing one only costs its next attempt a query.
+const (
+	maxCached    = 10000
+	maxUnknown   = 10000
+	unknownSweep = time.Second
+)
+
 // Limits of a key's fields.
 const (
 	MaxNameLen  = 128
@@ -47,6 +57,11 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]cached // by key id
+	// unknown holds ids the database did not have, until when they are answered as
+	// unknown without asking it again (CacheTTL after the query). A separate map, so
+	// that random ids cannot push verified keys out of cache.
+	unknown   map[string]time.Time
+	lastSweep time.Time // of unknown
 }
 
 type cached struct {
@@ -68,7 +83,7 @@ func New(db *ent.Client, logger *slog.Logger) *Store {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Store{db: db, log: logger, now: time.Now, cache: map[string]cached{}}
+	return &Store{db: db, log: logger, now: time.Now, cache: map[string]cached{}, unknown: map[string]time.Time{}}
 }
 
 // CreateInput describes a new key.
@@ -201,6 +216,12 @@ var errUnknownKey = apperr.Unauthenticated("invalid or revoked API key")
 
 // Authenticate returns the principal of key, with the key's own limits. Errors:
 // Unauthenticated, Unavailable (the database does not answer).
+//
+// Each key id costs at most one database query per CacheTTL, whatever the answer: a
+// valid key, a wrong secret for a real id, a revoked key, and an id the database does
+// not have are all remembered, so that repeated attempts are answered from memory (in
+// about the same time, whether or not the id exists). A key created through another
+// process may therefore be refused for up to CacheTTL if its id was tried just before.
 func (s *Store) Authenticate(ctx context.Context, key string) (auth.Principal, error) {
 	p, _, err := s.authenticate(ctx, key)
 	return p, err
@@ -214,7 +235,11 @@ func (s *Store) authenticate(ctx context.Context, key string) (auth.Principal, L
 	now := s.now()
 	s.mu.Lock()
 	c, ok := s.cache[id]
+	unknownUntil, unknown := s.unknown[id]
 	s.mu.Unlock()
+	if unknown && now.Before(unknownUntil) {
+		return auth.Principal{}, Limits{}, errUnknownKey
+	}
 	if ok && now.Before(c.until) {
 		if !auth.HashMatches(c.hash, sum) {
 			return auth.Principal{}, Limits{}, errUnknownKey
@@ -225,6 +250,7 @@ func (s *Store) authenticate(ctx context.Context, key string) (auth.Principal, L
 	k, err := s.db.APIKey.Get(ctx, id)
 	switch {
 	case ent.IsNotFound(err):
+		s.rememberUnknown(id, now)
 		return auth.Principal{}, Limits{}, errUnknownKey
 	case err != nil:
 		return auth.Principal{}, Limits{}, apperr.Unavailable("cannot check the API key now", err)
@@ -260,10 +286,32 @@ func (s *Store) authenticate(ctx context.Context, key string) (auth.Principal, L
 func (s *Store) remember(id string, c cached) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.cache) > 10000 { // ids come from the database, but stay bounded anyway
+	if len(s.cache) > maxCached { // ids come from the database, but stay bounded anyway
 		clear(s.cache)
 	}
 	s.cache[id] = c
+}
+
+// rememberUnknown caches that the database has no key id, for CacheTTL from now, within
+// maxUnknown entries.
+func (s *Store) rememberUnknown(id string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.unknown) >= maxUnknown && now.Sub(s.lastSweep) >= unknownSweep {
+		s.lastSweep = now
+		for k, until := range s.unknown {
+			if !now.Before(until) {
+				delete(s.unknown, k)
+			}
+		}
+	}
+	for k := range s.unknown {
+		if len(s.unknown) < maxUnknown {
+			break
+		}
+		delete(s.unknown, k)
+	}
+	s.unknown[id] = now.Add(CacheTTL)
 }
 
 // touch records that the key was used, at most once per lastUsedEvery, without

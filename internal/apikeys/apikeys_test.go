@@ -2,6 +2,9 @@ package apikeys
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,4 +131,162 @@ func TestFailedAttemptsAreCached(t *testing.T) {
 	if _, err := s.Authenticate(ctx, good.Key); err != nil {
 		t.Fatalf("the real key after a wrong guess: %v", err)
 	}
+}
+
+// queryCounter counts the queries an ent client sends to its database.
+type queryCounter struct{ n atomic.Int64 }
+
+func countQueries(db *ent.Client) *queryCounter {
+	c := &queryCounter{}
+	db.Intercept(ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			c.n.Add(1)
+			return next.Query(ctx, q)
+		})
+	}))
+	return c
+}
+
+// TestUnknownIdIsCached: an id the database does not have costs one query per CacheTTL,
+// like a real id with a wrong secret; another id costs its own; a key stored since (by
+// another process) is found once the TTL has passed.
+func TestUnknownIdIsCached(t *testing.T) {
+	db := databasetest.Open(t)
+	ctx := context.Background()
+	queries := countQueries(db)
+	s := New(db, nil)
+	clock := time.Now()
+	s.now = func() time.Time { return clock }
+	authenticate := func(key string) error {
+		t.Helper()
+		_, err := s.Authenticate(ctx, key)
+		return err
+	}
+	key, id, hash, err := auth.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, _, _ := auth.NewKey()
+
+	steps := []struct {
+		name    string
+		key     string
+		advance time.Duration
+		queries int64 // in total after the step
+	}{
+		{"first attempt asks the database", key, 0, 1},
+		{"second attempt is answered from memory", key, 0, 1},
+		{"still within the TTL", key, CacheTTL - time.Millisecond, 1},
+		{"another unknown id asks", other, 0, 2},
+		{"after the TTL the database is asked again", key, time.Millisecond, 3},
+		{"and remembered again", key, 0, 3},
+	}
+	for _, st := range steps {
+		clock = clock.Add(st.advance)
+		if err := authenticate(st.key); apperr.KindOf(err) != apperr.KindUnauthenticated {
+			t.Fatalf("%s: %v, want unauthenticated", st.name, err)
+		}
+		if got := queries.n.Load(); got != st.queries {
+			t.Errorf("%s: %d queries in total, want %d", st.name, got, st.queries)
+		}
+	}
+
+	// Another process stores a key under the cached id: found once the TTL has passed.
+	if err := db.APIKey.Create().SetID(id).SetName("late").SetRole("viewer").SetKeyHash(hash).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := authenticate(key); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("within the TTL: %v, want the cached answer", err)
+	}
+	clock = clock.Add(CacheTTL)
+	if err := authenticate(key); err != nil {
+		t.Fatalf("after the TTL: %v", err)
+	}
+
+}
+
+// TestUnknownCacheIsBounded: random ids cannot grow the cache beyond maxUnknown, expired
+// ids go first, and verified keys are not pushed out by them.
+func TestUnknownCacheIsBounded(t *testing.T) {
+	db := databasetest.Open(t)
+	ctx := context.Background()
+	s := New(db, nil)
+	good, err := s.Create(ctx, CreateInput{Name: "a", Role: auth.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, good.Key); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range maxUnknown {
+		s.rememberUnknown(fmt.Sprintf("old-%d", i), now)
+	}
+	later := now.Add(CacheTTL + time.Second)
+	for i := range 3 * maxUnknown / 2 {
+		s.rememberUnknown(fmt.Sprintf("new-%d", i), later)
+	}
+	s.mu.Lock()
+	n, old := len(s.unknown), 0
+	for k := range s.unknown {
+		if strings.HasPrefix(k, "old-") {
+			old++
+		}
+	}
+	_, verified := s.cache[good.APIKey.ID]
+	s.mu.Unlock()
+	if n > maxUnknown {
+		t.Errorf("%d unknown ids cached, want at most %d", n, maxUnknown)
+	}
+	if old != 0 {
+		t.Errorf("%d expired ids kept while fresh ones were dropped", old)
+	}
+	if !verified {
+		t.Error("the verified key was pushed out of its cache by unknown ids")
+	}
+}
+
+// BenchmarkAuthenticate measures the answers to the kinds of key a client may send, from
+// memory (the same key again within CacheTTL) and from the database (a new id each
+// time). An unknown id answered from memory costs what a wrong secret for a real id does.
+func BenchmarkAuthenticate(b *testing.B) {
+	db := databasetest.Open(b)
+	ctx := context.Background()
+	s := New(db, nil)
+	good, err := s.Create(ctx, CreateInput{Name: "a", Role: auth.RoleViewer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wrong := good.Key[:len(good.Key)-4] + "AAAA"
+	if wrong == good.Key {
+		wrong = good.Key[:len(good.Key)-4] + "BBBB"
+	}
+	unknown, _, _, _ := auth.NewKey()
+	for _, bc := range []struct{ name, key string }{
+		{"valid key cached", good.Key},
+		{"wrong secret cached", wrong},
+		{"unknown id cached", unknown},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			_, _ = s.Authenticate(ctx, bc.key)
+			for b.Loop() {
+				_, _ = s.Authenticate(ctx, bc.key)
+			}
+		})
+	}
+	b.Run("unknown id from the database", func(b *testing.B) {
+		keys := make([]string, 0, 1024)
+		for range cap(keys) {
+			k, _, _, _ := auth.NewKey()
+			keys = append(keys, k)
+		}
+		i := 0
+		for b.Loop() {
+			s.mu.Lock()
+			clear(s.unknown)
+			s.mu.Unlock()
+			_, _ = s.Authenticate(ctx, keys[i%len(keys)])
+			i++
+		}
+	})
 }

@@ -57,6 +57,13 @@ type Config struct {
 	RateLimit         float64
 	RateBurst         int
 	UploadConcurrency int
+	// AuthFailureRate is the failed authentications per second allowed to one client
+	// address (0: no limit), with bursts of AuthFailureBurst; beyond, 429 before any key
+	// lookup. TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client address; empty: the connection's peer is the client.
+	AuthFailureRate  float64
+	AuthFailureBurst int
+	TrustedProxies   []netip.Prefix
 	// CORSOrigins are the web origins (scheme://host[:port], or "*") whose pages may call
 	// the API from a browser; empty: none (no CORS headers are sent).
 	CORSOrigins []string
@@ -307,6 +314,32 @@ func Settings() []Setting {
 			set:   intSetter(0, 10_000, func(c *Config, n int) { c.UploadConcurrency = n }),
 		},
 		{
+			Env: "OCRINVOICE_AUTH_FAILURE_RATE", Flag: "auth-failure-rate", Default: "10", Commands: apiCmds,
+			Usage: "requests with an invalid API key allowed per second from one client address; beyond, its requests with a key are answered 429 with Retry-After before the key is looked up; 0: no limit",
+			set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
+					return errors.New("want a number of requests per second 0..1000000")
+				}
+				c.AuthFailureRate = f
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_AUTH_FAILURE_BURST", Flag: "auth-failure-burst", Default: "20", Commands: apiCmds,
+			Usage: "requests with an invalid API key one client address may make at once above OCRINVOICE_AUTH_FAILURE_RATE",
+			set:   intSetter(1, 1_000_000, func(c *Config, n int) { c.AuthFailureBurst = n }),
+		},
+		{
+			Env: "OCRINVOICE_TRUSTED_PROXIES", Flag: "trusted-proxies", Commands: apiCmds,
+			Usage: "comma-separated CIDRs of the reverse proxies in front of the API, whose X-Forwarded-For names the client address (for the limit of invalid keys); empty: the header is ignored",
+			set: func(c *Config, v string) error {
+				p, err := parseCIDRs(v, "10.0.0.0/8")
+				c.TrustedProxies = p
+				return err
+			},
+		},
+		{
 			Env: "OCRINVOICE_CORS_ORIGINS", Flag: "cors-origins", Commands: apiCmds,
 			Usage: "comma-separated web origins (https://app.example.com, or * for any) whose pages may call the API from a browser; empty: CORS closed",
 			set: func(c *Config, v string) error {
@@ -431,18 +464,9 @@ func Settings() []Setting {
 			DeprecatedEnv: []string{"OCRINVOICE_FETCH_ALLOW_NETS"},
 			Usage:         "comma-separated CIDRs the document fetcher may reach although private or loopback (e.g. 127.0.0.0/8 to try local files); empty: none. The API refuses jobs whose documentUrl or callbackUrl names a literal address outside them",
 			set: func(c *Config, v string) error {
-				c.FetchAllow = nil
-				for _, f := range strings.Split(v, ",") {
-					if f = strings.TrimSpace(f); f == "" {
-						continue
-					}
-					p, err := netip.ParsePrefix(f)
-					if err != nil {
-						return fmt.Errorf("want CIDRs such as 127.0.0.0/8: %w", err)
-					}
-					c.FetchAllow = append(c.FetchAllow, p.Masked())
-				}
-				return nil
+				p, err := parseCIDRs(v, "127.0.0.0/8")
+				c.FetchAllow = p
+				return err
 			},
 		},
 		{
@@ -574,6 +598,23 @@ func parsePriceFactors(v string) (map[string]float64, error) {
 	}
 	if len(out) == 0 {
 		return nil, errors.New("want priority=factor pairs such as low=0.8,urgent=2")
+	}
+	return out, nil
+}
+
+// parseCIDRs parses a comma-separated list of CIDRs (empty elements ignored), masked;
+// example is shown in the error.
+func parseCIDRs(v, example string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("want CIDRs such as %s: %w", example, err)
+		}
+		out = append(out, p.Masked())
 	}
 	return out, nil
 }

@@ -36,6 +36,8 @@ func TestLoadDefaults(t *testing.T) {
 		BootstrapAdminKey:      true,
 		RateLimit:              50,
 		RateBurst:              100,
+		AuthFailureRate:        10,
+		AuthFailureBurst:       20,
 		UploadConcurrency:      4,
 		GraphQLIntrospection:   true,
 		GraphQLComplexityLimit: 1000,
@@ -165,6 +167,28 @@ func TestLoadSources(t *testing.T) {
 				want := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 				if !reflect.DeepEqual(c.FetchAllow, want) || len(c.Warnings) != 0 {
 					t.Errorf("FetchAllow %v, want %v; warnings %q", c.FetchAllow, want, c.Warnings)
+				}
+			},
+		},
+		{
+			name: "failed authentication limit behind proxies",
+			cmd:  CmdServe,
+			args: []string{"--auth-failure-rate", "2.5", "--auth-failure-burst", "7"},
+			env:  map[string]string{"OCRINVOICE_TRUSTED_PROXIES": " 10.1.2.3/8, fd00::/8 ,", "OCRINVOICE_AUTH_FAILURE_RATE": "99"},
+			check: func(t *testing.T, c Config) {
+				want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+				if !reflect.DeepEqual(c.TrustedProxies, want) || c.AuthFailureRate != 2.5 || c.AuthFailureBurst != 7 {
+					t.Errorf("TrustedProxies %v (want %v), rate %v, burst %d", c.TrustedProxies, want, c.AuthFailureRate, c.AuthFailureBurst)
+				}
+			},
+		},
+		{
+			name: "failed authentication limit off",
+			cmd:  CmdAll,
+			env:  map[string]string{"OCRINVOICE_AUTH_FAILURE_RATE": "0"},
+			check: func(t *testing.T, c Config) {
+				if c.AuthFailureRate != 0 || c.TrustedProxies != nil {
+					t.Errorf("rate %v, proxies %v", c.AuthFailureRate, c.TrustedProxies)
 				}
 			},
 		},
@@ -314,6 +338,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad dashboard", CmdServe, nil, map[string]string{"OCRINVOICE_QUEUE_DASHBOARD": "yes"}, []string{"OCRINVOICE_QUEUE_DASHBOARD", "read-only"}},
 		{"bad fetch net", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_CIDRS": "127.0.0.1"}, []string{"OCRINVOICE_FETCH_ALLOW_CIDRS", "CIDR"}},
 		{"bad fetch net, deprecated name", CmdWorker, nil, map[string]string{"OCRINVOICE_FETCH_ALLOW_NETS": "nope"}, []string{"OCRINVOICE_FETCH_ALLOW_NETS", "CIDR"}},
+		{"bad trusted proxy", CmdServe, nil, map[string]string{"OCRINVOICE_TRUSTED_PROXIES": "10.0.0.1"}, []string{"OCRINVOICE_TRUSTED_PROXIES", "CIDR"}},
+		{"negative auth failure rate", CmdServe, []string{"--auth-failure-rate", "-1"}, nil, []string{"--auth-failure-rate", "0..1000000"}},
+		{"NaN auth failure rate", CmdAll, nil, map[string]string{"OCRINVOICE_AUTH_FAILURE_RATE": "NaN"}, []string{"OCRINVOICE_AUTH_FAILURE_RATE"}},
+		{"zero auth failure burst", CmdServe, nil, map[string]string{"OCRINVOICE_AUTH_FAILURE_BURST": "0"}, []string{"OCRINVOICE_AUTH_FAILURE_BURST", "1..1000000"}},
 		{"unknown priority factor", CmdWorker, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "critical=3"}, []string{"OCRINVOICE_PRIORITY_PRICE_FACTORS", "unknown priority", "low, medium, high, urgent"}},
 		{"negative priority factor", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "low=-0.5"}, []string{"OCRINVOICE_PRIORITY_PRICE_FACTORS", "factor of low"}},
 		{"NaN priority factor", CmdAll, []string{"--priority-price-factors", "high=NaN"}, nil, []string{"--priority-price-factors", "factor of high"}},

@@ -59,6 +59,9 @@ type keyLimits struct {
 	rate     *rate.Limiter // nil until the key is rate limited
 	uploads  int           // uploads in flight
 	lastUsed time.Time
+	// blockedUntil: the key's budget was spent; until then it is refused without asking
+	// (see blocked, spend).
+	blockedUntil time.Time
 }
 
 func newLimiters(now func() time.Time, m *metrics) *limiters {
@@ -88,7 +91,7 @@ func (l *limiters) sweep(now time.Time) {
 	l.lastSweep = now
 	crowded := len(l.keys) > maxLimiters
 	for k, e := range l.keys {
-		if e.uploads > 0 || now.Sub(e.lastUsed) < limiterIdle {
+		if e.uploads > 0 || now.Sub(e.lastUsed) < limiterIdle || (!crowded && now.Before(e.blockedUntil)) {
 			continue
 		}
 		if crowded || e.rate == nil || e.rate.TokensAt(now) >= float64(e.rate.Burst()) {
@@ -198,6 +201,35 @@ func (l *limiters) allow(key string, rps float64, burst int) (bool, int) {
 	}
 	res.CancelAt(now)
 	return false, retrySeconds(d)
+}
+
+// blocked reports whether key spent its budget (spend refused it) less than the
+// Retry-After it was given ago, and the whole seconds left. It asks nothing of the
+// shared limiter: a blocked key costs no round trip.
+func (l *limiters) blocked(key string) (int, bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.keys[key]
+	if !ok || !now.Before(e.blockedUntil) {
+		return 0, false
+	}
+	return retrySeconds(e.blockedUntil.Sub(now)), true
+}
+
+// spend takes one token of key's budget like allowRequest; when none is left, key is
+// blocked for the Retry-After returned, so that what it does meanwhile is refused by
+// blocked without asking anyone.
+func (l *limiters) spend(ctx context.Context, key string, rps float64, burst int) (bool, int) {
+	ok, retry := l.allowRequest(ctx, key, rps, burst)
+	if ok {
+		return true, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	l.entry(key, now).blockedUntil = now.Add(time.Duration(retry) * time.Second)
+	l.mu.Unlock()
+	return false, retry
 }
 
 // acquireUpload takes one of key's limit upload slots. It returns the function that

@@ -18,9 +18,9 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
 	// rejections counts requests refused by the middleware, by reason
-	// (unauthenticated, forbidden, rate_limited, upload_concurrency, cors).
+	// (unauthenticated, forbidden, rate_limited, upload_concurrency, cors, auth_failures).
 	rejections *prometheus.CounterVec
-	limiters   prometheus.Gauge // API keys with limiter state held
+	limiters   prometheus.Gauge // API keys (and client addresses) with limiter state held
 }
 
 func newMetrics() *metrics {
@@ -41,11 +41,11 @@ func newMetrics() *metrics {
 		}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "ocrinvoice", Subsystem: "http", Name: "rejections_total",
-			Help: "HTTP requests refused before reaching a handler, by reason: unauthenticated, forbidden, rate_limited, upload_concurrency, cors.",
+			Help: "HTTP requests refused before reaching a handler, by reason: unauthenticated, forbidden, rate_limited, upload_concurrency, cors, auth_failures (too many invalid keys from one client address).",
 		}, []string{"reason"}),
 		limiters: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "ocrinvoice", Subsystem: "http", Name: "rate_limited_keys",
-			Help: "API keys whose rate limiter or upload count is held in memory (idle ones are dropped).",
+			Help: "API keys (and client addresses counting failed authentications) whose rate limiter or upload count is held in memory (idle ones are dropped).",
 		}),
 	}
 	for _, r := range rejectReasons {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"time"
 
@@ -69,6 +70,9 @@ type reqState struct {
 	route  string // a fixed route label for answers given before routing ("preflight")
 	keyID  string // the authenticated API key, never the key itself
 	reject string // why the middleware refused the request, a rejection reason label
+	// client is the client address protect computed (Options.TrustedProxies), logged
+	// when it differs from the connection's peer.
+	client netip.Addr
 }
 
 type stateKey struct{}
@@ -133,6 +137,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.Duration("duration", elapsed),
 			slog.String("remote_addr", r.RemoteAddr),
 			slog.String("request_id", id),
+		}
+		if st.client.IsValid() && st.client != parseHostAddr(r.RemoteAddr) {
+			attrs = append(attrs, slog.String("client_addr", st.client.String()))
 		}
 		if st.keyID != "" {
 			attrs = append(attrs, slog.String("key_id", st.keyID))

@@ -31,9 +31,10 @@ const (
 	rejectRateLimited       = "rate_limited"
 	rejectUploadConcurrency = "upload_concurrency"
 	rejectCORS              = "cors"
+	rejectAuthFailures      = "auth_failures"
 )
 
-var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS}
+var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS, rejectAuthFailures}
 
 const (
 	realm            = `realm="ocrinvoice"`
@@ -51,7 +52,10 @@ const (
 //   - No key: 401 with a Bearer challenge (Basic on the dashboard), except a WebSocket
 //     upgrade of /graphql, which passes without a principal and authenticates in
 //     connection_init.
-//   - A key that does not authenticate: 401; the authenticator unavailable: 503.
+//   - A key from a client address over its failed authentications
+//     (Options.AuthFailureRate): 429 with Retry-After, the key not looked up.
+//   - A key that does not authenticate: 401, and one failure counted for the client
+//     address (the one over its budget: 429); the authenticator unavailable: 503.
 //   - Dashboard and not an admin: 403.
 //   - Over the key's rate (Options.RateLimiter's when set, shared by the replicas; this
 //     process's own while it fails): 429 with Retry-After; an upload beyond the key's
@@ -85,9 +89,30 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 				s.unauthenticated(w, r, sf, msgKeyRequired, "")
 				return
 			}
+			// Failed authentications are limited per client address before the key is
+			// looked up: guessing keys, or sending a stolen revoked one in a loop, must
+			// not cost a lookup each time.
+			client := ""
+			if s.opts.AuthFailureRate > 0 {
+				addr := clientAddr(r, s.opts.TrustedProxies)
+				if st := stateOf(r); st != nil {
+					st.client = addr
+				}
+				client = authFailurePrefix + clientKey(addr)
+				if retry, blocked := s.limits.blocked(client); blocked {
+					s.tooManyFailures(w, r, retry)
+					return
+				}
+			}
 			var err error
 			p, err = s.opts.Auth.Authenticate(r.Context(), key)
 			if err != nil {
+				if client != "" && apperr.KindOf(err) == apperr.KindUnauthenticated {
+					if ok, retry := s.limits.spend(r.Context(), client, s.opts.AuthFailureRate, s.authFailureBurst()); !ok {
+						s.tooManyFailures(w, r, retry)
+						return
+					}
+				}
 				s.authFailed(w, r, sf, err)
 				return
 			}
@@ -154,6 +179,27 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, sf surface, 
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 		writeError(w, r, http.StatusInternalServerError, string(apperr.KindInternal), "internal error")
 	}
+}
+
+// authFailurePrefix starts the limiter key of a client address's failed
+// authentications (key ids, the keys of request rates, are hexadecimal).
+const authFailurePrefix = "authfail:"
+
+// authFailureBurst is Options.AuthFailureBurst, or twice the rate rounded up.
+func (s *Server) authFailureBurst() int {
+	if s.opts.AuthFailureBurst > 0 {
+		return s.opts.AuthFailureBurst
+	}
+	return max(1, int(math.Ceil(2*s.opts.AuthFailureRate)))
+}
+
+// tooManyFailures answers a client address over its failed authentications: 429 with
+// Retry-After.
+func (s *Server) tooManyFailures(w http.ResponseWriter, r *http.Request, retry int) {
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	s.reject(r, rejectAuthFailures)
+	writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
+		fmt.Sprintf("too many requests with invalid API keys from this address; retry in %d s", retry))
 }
 
 // allowRate takes one token of p's rate limiter, or answers 429 and returns false.

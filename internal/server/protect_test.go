@@ -8,6 +8,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -923,7 +924,8 @@ func TestServerTimeouts(t *testing.T) {
 }
 
 func TestNewRejectsBadLimits(t *testing.T) {
-	for _, o := range []Options{{RateLimit: -1}, {RateBurst: -1}, {UploadConcurrency: -1}} {
+	for _, o := range []Options{{RateLimit: -1}, {RateBurst: -1}, {UploadConcurrency: -1},
+		{AuthFailureRate: -1}, {AuthFailureRate: math.NaN()}, {AuthFailureRate: math.Inf(1)}, {AuthFailureRate: 1, AuthFailureBurst: -1}} {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) succeeded", o)
 		}

@@ -5,8 +5,9 @@
 //
 // Every request passes, outermost first, through: the request id and request log
 // (observe), panic recovery, security and CORS headers (a CORS preflight is answered
-// there), then the routes. Protected routes add authentication, the per-key rate limit
-// and, for uploads, the per-key upload concurrency limit (protect):
+// there), then the routes. Protected routes add the limit of failed authentications per
+// client address, authentication, the per-key rate limit and, for uploads, the per-key
+// upload concurrency limit (protect):
 //
 //	/graphql                 API key (a WebSocket upgrade without one passes: it authenticates in connection_init)
 //	/api/v1/...              API key
@@ -30,6 +31,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
@@ -96,6 +98,22 @@ type Options struct {
 	// rate until Redis is back), and a warning is logged at most once a minute. nil: each
 	// process limits on its own.
 	RateLimiter RateLimiter
+	// AuthFailureRate is the failed authentications (a key that does not authenticate:
+	// unknown, revoked, malformed, a wrong secret) allowed per second from one client
+	// address (0: no limit), with bursts of AuthFailureBurst (0: twice the rate rounded
+	// up). Beyond it every request of the address that brings a key is answered 429
+	// RATE_LIMITED with Retry-After, before the key is looked up, until Retry-After has
+	// passed; requests of other addresses are not affected. Failures are counted by
+	// RateLimiter when set (so the replicas share one budget per address; with its
+	// fallback while it fails), else in process. The client address is the connection's
+	// peer, or what X-Forwarded-For says when the peer is in TrustedProxies; an IPv6
+	// client is counted by its /64.
+	AuthFailureRate  float64
+	AuthFailureBurst int
+	// TrustedProxies are the networks of the reverse proxies in front of the server,
+	// whose X-Forwarded-For is believed (see AuthFailureRate). Empty (the default): the
+	// header is ignored and the client address is the connection's peer.
+	TrustedProxies []netip.Prefix
 	// UploadConcurrency is the number of uploads (POST /api/v1/uploads, multipart POST
 	// /graphql) one API key may have in flight (0: no limit); Principal.UploadConcurrency,
 	// when positive, replaces it. Beyond: 429 RATE_LIMITED with Retry-After: 1. It is
@@ -129,7 +147,8 @@ type Server struct {
 }
 
 // New builds the server and its routes. It does no I/O. Errors: an invalid CORS origin,
-// a negative or NaN rate limit, a negative burst or upload concurrency.
+// a negative or NaN rate limit (requests or failed authentications), a negative burst or
+// upload concurrency.
 func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -142,6 +161,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.RateBurst < 0 || opts.UploadConcurrency < 0 {
 		return nil, fmt.Errorf("rate burst %d, upload concurrency %d: want 0 or more", opts.RateBurst, opts.UploadConcurrency)
+	}
+	if r := opts.AuthFailureRate; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) || opts.AuthFailureBurst < 0 {
+		return nil, fmt.Errorf("failed authentication rate %v, burst %d: want 0 (off) or a positive rate and a burst of 0 or more", r, opts.AuthFailureBurst)
 	}
 	cors, err := newCORSPolicy(opts.CORSOrigins)
 	if err != nil {

@@ -4,7 +4,7 @@
 //
 // The guard decides on the address actually dialled (after DNS resolution, for every
 // redirect hop), so neither DNS rebinding nor a redirect can reach loopback, private,
-// link-local, unique-local, CGNAT, multicast or unspecified addresses unless an
+// link-local, site-local, unique-local, CGNAT, multicast or unspecified addresses unless an
 // allow-list opens a range on purpose.
 package fetch
 
@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -52,8 +53,8 @@ type Resolver interface {
 }
 
 // Guard is the address rule of every outgoing connection of the worker (documents and
-// webhooks): loopback, private, link-local, unique-local, CGNAT, multicast, reserved and
-// unspecified addresses are refused unless Allow opens their range. The zero value is
+// webhooks): loopback, private, link-local, site-local, unique-local, CGNAT, multicast,
+// reserved and unspecified addresses are refused unless Allow opens their range. The zero value is
 // the whole guard with the default resolver.
 type Guard struct {
 	Allow    []netip.Prefix // ranges opened despite the rules (OCRINVOICE_FETCH_ALLOW_CIDRS)
@@ -205,6 +206,8 @@ var blocked = []struct {
 	{netip.MustParsePrefix("2002::/16"), "6to4 tunnel (embeds an IPv4 address)"},
 	{netip.MustParsePrefix("fc00::/7"), "unique-local"},
 	{netip.MustParsePrefix("fe80::/10"), "link-local"},
+	// Deprecated (RFC 3879) but still routed as a private range by some networks.
+	{netip.MustParsePrefix("fec0::/10"), "site-local (deprecated)"},
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
 }
 
@@ -304,28 +307,28 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string) ([]byte, error) {
 	if uploads.IsURL(rawURL) {
 		return f.getUpload(ctx, rawURL)
 	}
+	// Errors name the URL redacted (redact.URL): a pre-signed URL carries its signature
+	// in the query, and these errors reach the job's errorLog, logs and the queue.
+	shown := redact.URL(rawURL)
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid URL: %v", ErrRefused, err)
+		return nil, fmt.Errorf("%w: invalid URL %s: %v", ErrRefused, shown, unwrapURLError(err))
 	}
 	if err := checkScheme(u); err != nil {
 		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+		return nil, fmt.Errorf("%w: invalid URL %s: %v", ErrRefused, shown, unwrapURLError(err))
 	}
 	req.Header.Set("User-Agent", "ocrinvoice-fetch/1")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		if errors.Is(err, ErrRefused) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("download %s: %w", redact(u), err)
+		return nil, fmt.Errorf("download %s: %w", shown, requestError(err, rawURL))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := fmt.Errorf("download %s: HTTP %d", redact(u), resp.StatusCode)
+		err := fmt.Errorf("download %s: HTTP %d", shown, resp.StatusCode)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
 			return nil, fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
@@ -336,12 +339,34 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string) ([]byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", redact(u), err)
+		return nil, fmt.Errorf("download %s: %w", shown, redact.Error(err))
 	}
 	if int64(len(body)) > f.opts.MaxBytes {
 		return nil, fmt.Errorf("%w: document is over the %d-byte limit", ErrRefused, f.opts.MaxBytes)
 	}
 	return body, nil
+}
+
+// requestError is an error of client.Do without secrets. net/http wraps it in a
+// *url.Error naming the URL of the failing request in full (query included; only a
+// password is masked): when that is the URL asked for, the repetition is dropped (the
+// caller names it, redacted); a redirect hop's URL is kept, redacted, so that the error
+// says where the download went. Errors wrapping ErrRefused still do.
+func requestError(err error, asked string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && redact.URL(ue.URL) == redact.URL(asked) {
+		err = ue.Err
+	}
+	return redact.Error(err)
+}
+
+// unwrapURLError drops the *url.Error of url.Parse, which repeats the whole URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return redact.Error(ue.Err)
+	}
+	return redact.Error(err)
 }
 
 // getUpload reads an uploaded document from the store.
@@ -355,10 +380,10 @@ func (f *Fetcher) getUpload(ctx context.Context, rawURL string) ([]byte, error) 
 	}
 	file, err := f.opts.Uploads.Open(key)
 	if errors.Is(err, uploads.ErrNotFound) {
-		return nil, fmt.Errorf("%w: upload not found: %s", ErrPermanent, rawURL)
+		return nil, fmt.Errorf("%w: upload not found: %s", ErrPermanent, redact.URL(rawURL))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read upload %s: %w", key, err)
+		return nil, fmt.Errorf("read upload %s: %w", redact.URL(rawURL), hideKey(err, key))
 	}
 	defer file.Close()
 	if info, err := file.Stat(); err == nil && info.Size() > f.opts.MaxUploadBytes {
@@ -369,7 +394,7 @@ func (f *Fetcher) getUpload(ctx context.Context, rawURL string) ([]byte, error) 
 	}
 	body, err := io.ReadAll(io.LimitReader(file, f.opts.MaxUploadBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("read upload %s: %w", key, err)
+		return nil, fmt.Errorf("read upload %s: %w", redact.URL(rawURL), hideKey(err, key))
 	}
 	if int64(len(body)) > f.opts.MaxUploadBytes {
 		return nil, fmt.Errorf("%w: uploaded document is over the %d-byte limit", ErrRefused, f.opts.MaxUploadBytes)
@@ -377,13 +402,21 @@ func (f *Fetcher) getUpload(ctx context.Context, rawURL string) ([]byte, error) 
 	return body, nil
 }
 
-// redact drops credentials and the query from a URL before it reaches an error message.
-func redact(u *url.URL) string {
-	c := *u
-	c.User = nil
-	c.RawQuery = ""
-	return c.String()
+// hideKey shortens the upload key wherever err's message names it (the store's errors
+// name the file, whose name is the key) as redact.URL shortens it in an upload URL.
+func hideKey(err error, key string) error {
+	short := strings.TrimPrefix(redact.URL(uploads.URL(key)), uploads.Scheme+"://")
+	return &keyHidden{msg: strings.ReplaceAll(err.Error(), key, short), err: err}
 }
+
+// keyHidden is an error whose message hides an upload key, over the original chain.
+type keyHidden struct {
+	msg string
+	err error
+}
+
+func (k *keyHidden) Error() string { return k.msg }
+func (k *keyHidden) Unwrap() error { return k.err }
 
 // ParseAllow parses a comma-separated list of CIDRs (OCRINVOICE_FETCH_ALLOW_CIDRS).
 func ParseAllow(s string) ([]netip.Prefix, error) {

@@ -45,6 +45,8 @@ func TestCheckRefusesPrivateRanges(t *testing.T) {
 		{"::1", true, "loopback"},
 		{"fd00::1", true, "unique-local"},
 		{"fe80::1", true, "link-local"},
+		{"fec0::1", true, "site-local"},
+		{"feff:ffff::1", true, "site-local"},
 		{"::ffff:127.0.0.1", true, "loopback"},
 		{"93.184.216.34", false, ""},
 		{"2606:4700::1111", false, ""},

@@ -53,6 +53,7 @@ func TestGetRefusesInternalTargets(t *testing.T) {
 		"metadata.corp.example":  {netip.MustParseAddr("169.254.169.254")},
 		"loopback.corp.example":  {netip.MustParseAddr("127.0.0.1")},
 		"v6.corp.example":        {netip.MustParseAddr("fd00::1")},
+		"site.corp.example":      {netip.MustParseAddr("fec0::10")},
 		"mapped.corp.example":    {netip.MustParseAddr("::ffff:10.1.1.1")},
 		"all-private.example":    {netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("192.168.1.1"), netip.MustParseAddr("::1")},
 		"public-docs.example":    {netip.MustParseAddr("127.0.0.1")}, // the test server, opened by the allow-list
@@ -79,6 +80,7 @@ func TestGetRefusesInternalTargets(t *testing.T) {
 		{"IPv6 loopback", "http://[::1]/", closed, "loopback"},
 		{"IPv6 unique-local", "http://[fd00::1]/", closed, "unique-local"},
 		{"IPv6 link-local with a zone", "http://[fe80::1%25lo]/", closed, "link-local"},
+		{"IPv6 site-local", "http://[fec0::1]/", closed, "site-local"},
 		{"IPv4-mapped loopback", "http://[::ffff:127.0.0.1]/", closed, "loopback"},
 		{"IPv4-mapped metadata", "http://[::ffff:a9fe:a9fe]/", closed, "link-local"},
 		{"IPv4-compatible loopback", "http://[::127.0.0.1]/", closed, "IPv4-compatible"},
@@ -98,6 +100,7 @@ func TestGetRefusesInternalTargets(t *testing.T) {
 		{"name resolving to 10/8", "http://invoices.corp.example/a.pdf", closed, "private"},
 		{"name resolving to metadata", "http://metadata.corp.example/latest", closed, "link-local"},
 		{"name resolving to unique-local", "http://v6.corp.example/", closed, "unique-local"},
+		{"name resolving to site-local", "http://site.corp.example/", closed, "site-local"},
 		{"name resolving to IPv4-mapped private", "http://mapped.corp.example/", closed, "private"},
 		{"name resolving to IPv4-compatible", "http://compat.corp.example/", closed, "IPv4-compatible"},
 		{"name resolving to 6to4", "http://sixtofour.corp.example/", closed, "6to4"},

@@ -28,6 +28,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/contract"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 )
@@ -109,7 +110,15 @@ func Event(status string) string { return "job." + status }
 //
 // The body is the job as it is when the attempt is made, which for a current delivery
 // is the terminal state it announces. Each attempt is signed afresh (a new timestamp).
+//
+// The error returned, which asynq keeps as the task's last error (the queue dashboard
+// shows it), and every log line name the callback URL redacted (redact.URL).
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	return redact.Error(h.deliver(ctx, t))
+}
+
+// deliver is ProcessTask before the redaction of its error.
+func (h *Handler) deliver(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParseWebhookPayload(t)
 	if err != nil {
 		return err
@@ -144,7 +153,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		log.Warn("Webhook refused: invalid callback URL", slog.String("reason", err.Error()))
 		return fmt.Errorf("callback URL of job %s %v: %w", job.ID, err, asynq.SkipRetry)
 	}
-	log = log.With(slog.String("callback_url", redact(target)))
+	log = log.With(slog.String("callback_url", redact.URL(target)))
 	body, err := encode(job)
 	if err != nil {
 		return fmt.Errorf("encode webhook of job %s: %v: %w", job.ID, err, asynq.SkipRetry)
@@ -199,7 +208,7 @@ func encode(j *ent.OcrInvoiceJob) ([]byte, error) {
 func (h *Handler) post(ctx context.Context, target, status, delivery string, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", fetch.ErrRefused, err)
+		return 0, fmt.Errorf("%w: callback URL %s: %v", fetch.ErrRefused, redact.URL(target), unwrapURLError(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
@@ -214,7 +223,7 @@ func (h *Handler) post(ctx context.Context, target, status, delivery string, bod
 		if errors.Is(err, fetch.ErrRefused) {
 			return 0, err
 		}
-		return 0, fmt.Errorf("POST %s: %w", redact(target), err)
+		return 0, fmt.Errorf("POST %s: %w", redact.URL(target), err)
 	}
 	defer resp.Body.Close()
 	// Read a little of the answer so the connection can be reused; its content is not used.
@@ -222,25 +231,13 @@ func (h *Handler) post(ctx context.Context, target, status, delivery string, bod
 	return resp.StatusCode, nil
 }
 
-// unwrapURLError drops *url.Error's repetition of method and URL (the URL may carry a
-// token in its query; redact already named it).
+// unwrapURLError drops *url.Error's repetition of method and URL (the caller names the
+// URL, redacted) and redacts any URL left in the message: receivers often put a token
+// in the query.
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err
+		err = ue.Err
 	}
-	return err
-}
-
-// redact drops credentials, query and fragment from a URL before it is logged: receivers
-// often put a token in the query.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	u.Fragment = ""
-	return u.String()
+	return redact.Error(err)
 }

@@ -345,3 +345,47 @@ func TestDeliverUnsignedAndTimeout(t *testing.T) {
 		t.Errorf("slow receiver: %v after %v, want a retryable error after about 200ms", err, time.Since(start))
 	}
 }
+
+// TestDeliveryErrorsCarryNoSecrets: a callback URL whose query carries a token is named,
+// in the returned error (the task's last error in Redis) and in the log, with the token
+// redacted and the key kept, whatever the failure.
+func TestDeliveryErrorsCarryNoSecrets(t *testing.T) {
+	const token = "SECRETTOKEN42"
+	dropped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+		}
+	}))
+	t.Cleanup(dropped.Close)
+	f := newFixture(t)
+	tests := []struct {
+		name     string
+		guard    fetch.Guard
+		callback string
+		says     string
+	}{
+		{"connection dropped", fetch.Guard{Allow: loopback}, dropped.URL + "/hook?token=" + token, "EOF"},
+		{"HTTP 500", fetch.Guard{Allow: loopback}, newReceiver(t, 500).URL + "/hook?token=" + token, "HTTP 500"},
+		{"redirect", fetch.Guard{Allow: loopback}, newReceiver(t, 302).URL + "/hook?token=" + token, "HTTP 302"},
+		{"refused by the guard", fetch.Guard{}, newReceiver(t, 200).URL + "/hook?token=" + token, "loopback"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := f.completedJob(t, "S-"+string(rune('a'+i)), tt.callback, "")
+			err := f.handler(tt.guard).ProcessTask(context.Background(), task(t, j))
+			if err == nil || !strings.Contains(err.Error(), tt.says) {
+				t.Fatalf("ProcessTask = %v, want an error saying %q", err, tt.says)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Errorf("error carries the token: %v", err)
+			}
+		})
+	}
+	logs := f.logs.String()
+	if strings.Contains(logs, token) {
+		t.Errorf("log carries the token:\n%s", logs)
+	}
+	if n := strings.Count(logs, "/hook?token=REDACTED"); n < len(tests) {
+		t.Errorf("%d log lines name the callback URL with its key, want %d:\n%s", n, len(tests), logs)
+	}
+}
