@@ -34,10 +34,23 @@ import (
 
 // Config of the GraphQL server. Zero values select the defaults.
 type Config struct {
-	// Introspection enables __schema and __type queries (GraphiQL needs it).
+	// Introspection enables __schema and __type queries (GraphiQL needs it). Off, they
+	// are refused with INTROSPECTION_DISABLED, and validation errors suggest no names
+	// ("Did you mean ...?"), which would reveal the schema piece by piece.
 	Introspection bool
-	// ComplexityLimit bounds the complexity of one operation. Default 1000.
+	// ComplexityLimit bounds the estimated cost of one operation: the fields it
+	// resolves, each counted once per object it is resolved on, pages counted at their
+	// first or last (else the default page size) and nodes(ids:) at its number of ids
+	// (see costLimit). Default DefaultComplexityLimit.
 	ComplexityLimit int
+	// MaxNodes bounds the estimated number of objects one operation returns, counted
+	// the same way (a page of 100 jobs with their templates is about 300). Default
+	// DefaultMaxNodes.
+	MaxNodes int
+	// MaxResponseBytes bounds the data of one answer (of one subscription event): over
+	// it, the data is dropped and the answer is RESPONSE_TOO_LARGE. Default
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes int
 	// DepthLimit bounds how deeply fields may nest. Default 12.
 	DepthLimit int
 	// Logger receives internal errors. Default slog.Default().
@@ -107,15 +120,28 @@ const MaxRequestBytes = 1 << 20
 // files go through a temporary file.
 const uploadMemoryBytes = 4 << 20
 
-// Defaults of Config.
+// Defaults of Config. DefaultComplexityLimit lets a page of 100 jobs select every field
+// of the job and of the objects it holds, its template's and group's too (a cost of
+// about 11,000), but not two such pages in one operation. The cost of a page grows with
+// its size: 1000, gqlgen's figure for a count that ignored page sizes, would refuse a
+// page of 100 jobs with 10 fields.
 const (
-	DefaultComplexityLimit = 1000
+	DefaultComplexityLimit = 20_000
 	DefaultDepthLimit      = 12
 	DefaultKeepAlive       = 15 * time.Second
 	DefaultInitTimeout     = 10 * time.Second
 	DefaultMaxAliases      = 30
 	DefaultMaxFields       = 500
 	DefaultMaxQueryBytes   = 32768
+)
+
+// DefaultMaxNodes is the default of Config.MaxNodes: 49 pages of 100 jobs (201 objects
+// each: the connection, its edges and their nodes), or 5 pages of 100 jobs with every
+// object they hold (about 1,900 each). DefaultMaxResponseBytes is the default of
+// Config.MaxResponseBytes.
+const (
+	DefaultMaxNodes         = 10_000
+	DefaultMaxResponseBytes = 8 << 20
 )
 
 // mutationsThatEnqueue must not run inside the GraphQL transaction: they commit their
@@ -171,14 +197,22 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 // Every operation is checked against the operation policy (operationPolicy: the least
 // role of each root field) with the principal of its context; a WebSocket gets its
 // principal from the upgrade request or from its connection_init (cfg.Authenticator).
-// Operations are bounded by complexity, depth, aliases, fields and query length; the
-// query text may be sent as an automatic persisted query (cfg.APQCache).
+// Operations are bounded by depth, aliases, fields, query length, and by their estimated
+// cost and number of objects, list sizes counted (costLimit); answers by their size
+// (responseSizeLimit). The query text may be sent as an automatic persisted query
+// (cfg.APQCache).
 func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.ComplexityLimit <= 0 {
 		cfg.ComplexityLimit = DefaultComplexityLimit
+	}
+	if cfg.MaxNodes <= 0 {
+		cfg.MaxNodes = DefaultMaxNodes
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if cfg.DepthLimit <= 0 {
 		cfg.DepthLimit = DefaultDepthLimit
@@ -231,21 +265,29 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	// so that a caller without the role learns nothing more about the operation.
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
 	srv.Use(persistedQueries{apq: extension.AutomaticPersistedQuery{Cache: cfg.APQCache}, maxBytes: cfg.MaxQueryBytes})
 	srv.Use(authorize{})
+	if !cfg.Introspection {
+		srv.Use(noIntrospection{})
+	}
 	srv.Use(keyRevocation{authn: cfg.Authenticator, log: cfg.Logger})
 	srv.Use(wsRateLimit{allow: cfg.OperationLimiter})
-	// The selection limits stop counting at their bound; the depth and complexity walks
+	// The selection limits stop counting at their bound; the depth and cost walks
 	// expand every fragment, which a document of fragments spreading fragments makes
 	// exponential. So they run only on what the selection limits have let through.
 	srv.Use(selectionLimits{MaxAliases: cfg.MaxAliases, MaxFields: cfg.MaxFields})
 	srv.Use(depthLimit{Max: cfg.DepthLimit})
-	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.Use(costLimit{MaxCost: cfg.ComplexityLimit, MaxNodes: cfg.MaxNodes, DefaultPage: jobs.DefaultLimit})
 	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc.Client(),
 		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify, mutationsOnKeys)...),
 	}})
+	// Inside the transaction: a mutation whose answer is too large is rolled back.
+	srv.Use(responseSizeLimit{max: cfg.MaxResponseBytes, log: cfg.Logger})
 	srv.AroundOperations(onlyUploadsOverMultipart)
 	srv.AroundFields(classifyResolverErrors)
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))

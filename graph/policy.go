@@ -7,6 +7,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
@@ -119,4 +121,61 @@ func (authorize) MutateOperationContext(ctx context.Context, oc *graphql.Operati
 		return &gqlerror.Error{Message: err.Error(), Err: err, Path: ast.Path{ast.PathName(f.Alias)}}
 	}
 	return nil
+}
+
+// codeIntrospectionDisabled is the code of an introspection query to a server that has
+// introspection off.
+const codeIntrospectionDisabled = "INTROSPECTION_DISABLED"
+
+// noIntrospection is the handler extension of a server with introspection off: an
+// operation that selects __schema or __type (through fragments too, skipping what @skip /
+// @include leave out) is refused before anything runs with INTROSPECTION_DISABLED. It
+// is the client's doing, so nothing is logged (gqlgen's own refusal is an internal
+// error, logged as one). __typename stays allowed.
+type noIntrospection struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = noIntrospection{}
+
+func (noIntrospection) ExtensionName() string                   { return "NoIntrospection" }
+func (noIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (noIntrospection) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil || oc.Operation.Operation != ast.Query {
+		return nil // __schema and __type are fields of the query type only
+	}
+	for _, f := range graphql.CollectFields(oc, oc.Operation.SelectionSet, nil) {
+		if f.Name == "__schema" || f.Name == "__type" {
+			err := limitError(codeIntrospectionDisabled, "introspection is disabled on this server")
+			err.Path = ast.Path{ast.PathName(f.Alias)}
+			return err
+		}
+	}
+	return nil
+}
+
+// rulesWithoutSuggestions are gqlparser's validation rules with every rule that
+// suggests names ("Did you mean ...?": fields, arguments, types, enum values and input
+// fields close to what was typed) replaced by its variant that does not, so that a
+// server with introspection off does not reveal its schema through its validation
+// errors. gqlgen swaps the field and leaf rules itself when suggestions are disabled
+// (handler.Server.SetDisableSuggestion), which must be set too.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, swap := range []struct {
+		name    string
+		without core.Rule
+	}{
+		{rules.FieldsOnCorrectTypeRule.Name, rules.FieldsOnCorrectTypeRuleWithoutSuggestions},
+		{rules.ScalarLeafsRule.Name, rules.ScalarLeafsRuleWithoutSuggestions},
+		{rules.KnownArgumentNamesRule.Name, rules.KnownArgumentNamesRuleWithoutSuggestions},
+		{rules.KnownTypeNamesRule.Name, rules.KnownTypeNamesRuleWithoutSuggestions},
+		{rules.ValuesOfCorrectTypeRule.Name, rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+	} {
+		r.RemoveRule(swap.name)
+		r.AddRule(swap.without.Name, swap.without.RuleFunc)
+	}
+	return r
 }

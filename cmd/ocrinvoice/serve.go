@@ -97,6 +97,8 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 			MaxAliases:       graphMaxAliases(d.cfg.GraphQLMaxAliases),
 			MaxFields:        d.cfg.GraphQLMaxFields,
 			MaxQueryBytes:    d.cfg.GraphQLMaxQueryBytes,
+			MaxNodes:         d.cfg.GraphQLMaxNodes,
+			MaxResponseBytes: d.cfg.GraphQLMaxResponseSize,
 			// Persisted queries are shared by every API replica through the queue's Redis.
 			APQCache: graph.NewRedisAPQCache(d.redis, graph.APQCacheOptions{Logger: d.logger}),
 		}),

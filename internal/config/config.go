@@ -74,6 +74,8 @@ type Config struct {
 	GraphQLMaxAliases      int // aliases in one operation
 	GraphQLMaxFields       int // field selections in one operation, fragments expanded
 	GraphQLMaxQueryBytes   int // length of the query text
+	GraphQLMaxNodes        int // estimated objects one operation returns
+	GraphQLMaxResponseSize int // bytes of the data of one answer
 	// WebSocketOrigins are host patterns (path.Match syntax) of the cross-site web
 	// origins allowed to open GraphQL WebSockets; same-origin pages and non-browser
 	// clients always may. Empty: no cross-site origin.
@@ -367,9 +369,19 @@ func Settings() []Setting {
 			set:         boolSetter(func(c *Config, b bool) { c.GraphQLIntrospection = b }),
 		},
 		{
-			Env: "OCRINVOICE_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "1000", Commands: apiCmds,
-			Usage: "largest GraphQL operation complexity accepted",
-			set:   intSetter(1, 1_000_000, func(c *Config, n int) { c.GraphQLComplexityLimit = n }),
+			Env: "OCRINVOICE_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "20000", Commands: apiCmds,
+			Usage: "largest estimated cost of a GraphQL operation: the fields it resolves, each counted once per object, pages at their first/last (else 50) and nodes(ids:) at its ids; a page of 100 jobs with every field costs about 11000",
+			set:   intSetter(1, 10_000_000, func(c *Config, n int) { c.GraphQLComplexityLimit = n }),
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_MAX_NODES", Flag: "graphql-max-nodes", Default: "10000", Commands: apiCmds,
+			Usage: "most objects a GraphQL operation may return, estimated before it runs from its page sizes and lists (a page of 100 jobs is 201: the connection, edges and nodes)",
+			set:   intSetter(1, 10_000_000, func(c *Config, n int) { c.GraphQLMaxNodes = n }),
+		},
+		{
+			Env: "OCRINVOICE_GRAPHQL_MAX_RESPONSE_BYTES", Flag: "graphql-max-response-bytes", Default: "8388608", DefaultText: "8388608 (8 MiB)", Commands: apiCmds,
+			Usage: "largest data of one GraphQL answer (or subscription event) in bytes; over it the data is dropped and the answer is RESPONSE_TOO_LARGE",
+			set:   intSetter(1024, 1<<30, func(c *Config, n int) { c.GraphQLMaxResponseSize = n }),
 		},
 		{
 			Env: "OCRINVOICE_GRAPHQL_DEPTH_LIMIT", Flag: "graphql-depth-limit", Default: "12", Commands: apiCmds,
