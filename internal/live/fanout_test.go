@@ -117,13 +117,19 @@ func receiveAll(t *testing.T, streams []<-chan *ent.OcrInvoiceJob, id string, st
 func TestJobUpdatesReadsPerEvent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// newJob creates a job of owner and returns once the Hub has fanned its creation event
+	// out, so that streams opened afterwards do not receive it.
 	newJob := func(t *testing.T, e *env, owner, number string) *ent.OcrInvoiceJob {
 		t.Helper()
+		probe, stop := e.hub.Subscribe(ctx, "")
+		defer stop()
 		j, err := e.svc.CreateJob(asOwner(ctx, owner, 0), jobs.JobInput{
 			JobNumber: number, DocumentName: "a.pdf", DocumentURL: "https://example.com/a.pdf", Template: jobs.BuiltinTemplateName,
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		for ev := next(t, probe); ev.JobID != j.ID; ev = next(t, probe) {
 		}
 		return j
 	}
