@@ -61,7 +61,11 @@ type Config struct {
 	// UploadMaxBytes bounds one uploaded document. Default uploads.DefaultMaxBytes.
 	UploadMaxBytes int64
 	// Live serves the subscriptions; nil makes them answer UNAVAILABLE. When it closes,
-	// every subscription ends and WebSocket connections are closed.
+	// every subscription ends and WebSocket connections are closed. It caps the
+	// subscriptions open at once: per WebSocket connection (live.Options.PerConnection)
+	// and per API key, over every transport (live.Options.PerKey); a subscription over a
+	// cap is refused with RATE_LIMITED and extensions.details[0].field naming the cap
+	// (live.CapPerConnection, live.CapPerKey), and the connection stays usable.
 	Live *live.Watcher
 	// WebSocketOrigins are host patterns (path.Match syntax, e.g. "app.example.com" or
 	// "*.example.com") of the web origins whose pages may open a GraphQL WebSocket.
@@ -309,8 +313,9 @@ func isSSE(r *http.Request) bool {
 // streams prepares long-lived requests: a WebSocket upgrade or an SSE request is exempt
 // from the server's read and write deadlines (it lives as long as its subscriptions), and
 // a WebSocket's context ends when closing is closed (the server shuts down), which makes
-// gqlgen close the connection. The request body of an SSE request is still bounded by
-// checkBody.
+// gqlgen close the connection. A WebSocket's context is one live connection
+// (live.WithConnection), whose subscriptions count together against the Watcher's cap
+// per connection. The request body of an SSE request is still bounded by checkBody.
 func streams(next http.Handler, closing <-chan struct{}) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws := r.Header.Get("Upgrade") != ""
@@ -321,6 +326,9 @@ func streams(next http.Handler, closing <-chan struct{}) http.Handler {
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
+		if ws {
+			r = r.WithContext(live.WithConnection(r.Context()))
+		}
 		if ws && closing != nil {
 			ctx, cancel := context.WithCancel(r.Context())
 			defer cancel()

@@ -37,9 +37,20 @@ type liveEnv struct {
 	watch *live.Watcher
 	srv   *httptest.Server
 	keys  *apikeys.Store // authenticates bearer keys (testAuth)
+	rc    *redis.Client  // the private Redis of the events
 }
 
 func newLiveEnv(t *testing.T, cfg graph.Config) *liveEnv {
+	t.Helper()
+	return newLiveEnvWith(t, cfg, live.Options{})
+}
+
+// envRedis in live.Options.Redis makes newLiveEnvWith count streams in its own Redis.
+var envRedis redis.UniversalClient = redis.NewClient(&redis.Options{})
+
+// newLiveEnvWith is newLiveEnv with a Watcher built with opts (its Logger is quiet, and
+// envRedis is replaced by the environment's Redis).
+func newLiveEnvWith(t *testing.T, cfg graph.Config, opts live.Options) *liveEnv {
 	t.Helper()
 	rs := redistest.Start(t)
 	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
@@ -52,7 +63,11 @@ func newLiveEnv(t *testing.T, cfg graph.Config) *liveEnv {
 	hub := progress.NewHub(rc, progress.HubOptions{Logger: quiet()})
 	t.Cleanup(func() { _ = hub.Close() })
 	<-hub.Ready()
-	w := live.New(svc, hub, live.Options{Logger: quiet()})
+	opts.Logger = quiet()
+	if opts.Redis == envRedis {
+		opts.Redis = rc
+	}
+	w := live.New(svc, hub, opts)
 	t.Cleanup(w.Close)
 	cfg.Live, cfg.Logger = w, quiet()
 	keys := apikeys.New(svc.Client(), quiet())
@@ -64,7 +79,7 @@ func newLiveEnv(t *testing.T, cfg graph.Config) *liveEnv {
 	}
 	srv := httptest.NewServer(testAuth(keys, graph.NewHandler(svc, cfg)))
 	t.Cleanup(srv.Close)
-	return &liveEnv{svc: svc, pub: pub, watch: w, srv: srv, keys: keys}
+	return &liveEnv{svc: svc, pub: pub, watch: w, srv: srv, keys: keys, rc: rc}
 }
 
 func (e *liveEnv) wsURL() string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql" }

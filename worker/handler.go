@@ -200,7 +200,7 @@ func isPermanent(err error) bool {
 
 // run does the work of one attempt and returns what to store.
 func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *ent.OcrInvoiceJob) (*jobs.CompleteInput, error) {
-	rep := &reporter{h: h, ctx: ctx, cancel: cancel, id: job.ID}
+	rep := &reporter{h: h, ctx: ctx, cancel: cancel, id: job.ID, owner: job.CreatedBy}
 	if job.GroupID != nil {
 		rep.group = *job.GroupID
 	}
@@ -300,6 +300,7 @@ type reporter struct {
 	cancel context.CancelCauseFunc
 	id     string
 	group  string
+	owner  string // the job's createdBy, for the events' Owner
 
 	mu        sync.Mutex
 	cur       int
@@ -360,7 +361,8 @@ func (r *reporter) publish(p invoice.Progress) {
 		return
 	}
 	p.Percentage = min(max(p.Percentage, 0), 100) // as SetProgress stored it
-	ev := progress.Event{JobID: r.id, GroupID: r.group, Status: string(ocrinvoicejob.StatusProcessing), Progress: p}
+	ev := progress.Event{JobID: r.id, GroupID: r.group, Status: string(ocrinvoicejob.StatusProcessing), Progress: p,
+		Owner: progress.OwnerOf(r.owner)}
 	err := r.h.events.Publish(r.ctx, ev)
 	if err == nil || r.ctx.Err() != nil {
 		return

@@ -296,8 +296,8 @@ func TestPipelineCompletes(t *testing.T) {
 }
 
 // TestPipelineEventStream: a job run end to end publishes processing first, completed
-// (100 %) last, and percentages that never go down; a failed job's last event carries
-// the reason.
+// (100 %) last, and percentages that never go down, every event naming the job's owner;
+// a failed job's last event carries the reason.
 func TestPipelineEventStream(t *testing.T) {
 	e := newEnv(t, databasetest.Open(t), true)
 	ch := e.events(t)
@@ -319,6 +319,10 @@ func TestPipelineEventStream(t *testing.T) {
 		}
 		if strings.HasPrefix(ev.Progress.CurrentStep, "read page") {
 			pages++
+		}
+		// Scoped subscribers skip other owners' events by it, without reading the job.
+		if ev.Owner == nil || *ev.Owner != j.CreatedBy {
+			t.Errorf("event %d (%s) has owner %v, want the job's createdBy %q", i, ev.Progress.CurrentStep, ev.Owner, j.CreatedBy)
 		}
 	}
 	for _, step := range steps {

@@ -199,9 +199,25 @@ func startLive(ctx context.Context, d *deps) *live.Watcher {
 		d.logger.Warn("Progress events subscription not confirmed yet; live streams start when Redis answers")
 	case <-ctx.Done():
 	}
-	w := live.New(d.svc, hub, live.Options{Logger: d.logger})
+	// The per-key count of live streams is shared by every API replica through the
+	// queue's Redis.
+	w := live.New(d.svc, hub, live.Options{
+		Logger:        d.logger,
+		PerConnection: streamCap(d.cfg.SubscriptionsPerConnection),
+		PerKey:        streamCap(d.cfg.SubscriptionsPerKey),
+		Redis:         d.redis,
+	})
 	d.closers = append(d.closers, func() error { w.Close(); return nil }) // before the Hub
 	return w
+}
+
+// streamCap maps OCRINVOICE_SUBSCRIPTIONS_PER_CONNECTION and _PER_KEY (0: no limit) to
+// live.Options.PerConnection and PerKey (0: the default, negative: no cap).
+func streamCap(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // The queue dashboard lives at monitorPath; legacyMonitorPath, where it used to be,

@@ -64,6 +64,11 @@ type Config struct {
 	AuthFailureRate  float64
 	AuthFailureBurst int
 	TrustedProxies   []netip.Prefix
+	// SubscriptionsPerConnection and SubscriptionsPerKey cap the live streams open at
+	// once on one GraphQL WebSocket and with one API key (GraphQL subscriptions and REST
+	// event streams together, across every API replica); 0: no limit.
+	SubscriptionsPerConnection int
+	SubscriptionsPerKey        int
 	// CORSOrigins are the web origins (scheme://host[:port], or "*") whose pages may call
 	// the API from a browser; empty: none (no CORS headers are sent).
 	CORSOrigins []string
@@ -340,6 +345,16 @@ func Settings() []Setting {
 				c.TrustedProxies = p
 				return err
 			},
+		},
+		{
+			Env: "OCRINVOICE_SUBSCRIPTIONS_PER_CONNECTION", Flag: "subscriptions-per-connection", Default: "50", Commands: apiCmds,
+			Usage: "GraphQL subscriptions one WebSocket connection may hold open at once (RATE_LIMITED beyond); 0: no limit",
+			set:   intSetter(0, 1_000_000, func(c *Config, n int) { c.SubscriptionsPerConnection = n }),
+		},
+		{
+			Env: "OCRINVOICE_SUBSCRIPTIONS_PER_KEY", Flag: "subscriptions-per-key", Default: "200", Commands: apiCmds,
+			Usage: "GraphQL subscriptions and REST event streams one API key may hold open at once, counted across API replicas in Redis (RATE_LIMITED, 429, beyond); 0: no limit",
+			set:   intSetter(0, 1_000_000, func(c *Config, n int) { c.SubscriptionsPerKey = n }),
 		},
 		{
 			Env: "OCRINVOICE_CORS_ORIGINS", Flag: "cors-origins", Commands: apiCmds,

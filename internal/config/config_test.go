@@ -59,6 +59,9 @@ func TestLoadDefaults(t *testing.T) {
 		RunnerResync:           30 * time.Second,
 		RunnerLease:            15 * time.Second,
 		ShutdownTimeout:        25 * time.Second,
+
+		SubscriptionsPerConnection: 50,
+		SubscriptionsPerKey:        200,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -274,6 +277,17 @@ func TestLoadSources(t *testing.T) {
 			},
 		},
 		{
+			name: "subscription caps from flag and env",
+			cmd:  CmdAll,
+			args: []string{"--subscriptions-per-connection", "0"},
+			env:  map[string]string{"OCRINVOICE_SUBSCRIPTIONS_PER_CONNECTION": "7", "OCRINVOICE_SUBSCRIPTIONS_PER_KEY": "30"},
+			check: func(t *testing.T, c Config) {
+				if c.SubscriptionsPerConnection != 0 || c.SubscriptionsPerKey != 30 {
+					t.Errorf("per connection %d, per key %d; want 0 (flag), 30 (env)", c.SubscriptionsPerConnection, c.SubscriptionsPerKey)
+				}
+			},
+		},
+		{
 			name: "bool env false",
 			cmd:  CmdServe,
 			env:  map[string]string{"OCRINVOICE_GRAPHQL_INTROSPECTION": "false"},
@@ -334,6 +348,7 @@ func TestLoadErrors(t *testing.T) {
 		{"zero concurrency", CmdWorker, nil, map[string]string{"OCRINVOICE_WORKER_CONCURRENCY": "0"}, []string{"OCRINVOICE_WORKER_CONCURRENCY", "1..1024"}},
 		{"negative price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "-1"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
 		{"NaN price", CmdServe, nil, map[string]string{"OCRINVOICE_PRICE_PER_PAGE": "NaN"}, []string{"OCRINVOICE_PRICE_PER_PAGE"}},
+		{"negative subscription cap", CmdServe, nil, map[string]string{"OCRINVOICE_SUBSCRIPTIONS_PER_KEY": "-1"}, []string{"OCRINVOICE_SUBSCRIPTIONS_PER_KEY", "0..1000000"}},
 		{"bad duration", CmdServe, nil, map[string]string{"OCRINVOICE_SHUTDOWN_TIMEOUT": "soon"}, []string{"OCRINVOICE_SHUTDOWN_TIMEOUT"}},
 		{"requeue interval too short", CmdWorker, nil, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "5ms"}, []string{"OCRINVOICE_REQUEUE_INTERVAL"}},
 		{"negative requeue interval", CmdWorker, nil, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "-1s"}, []string{"OCRINVOICE_REQUEUE_INTERVAL"}},

@@ -18,9 +18,10 @@ type EventPublisher interface {
 }
 
 // EventOf is the progress event describing job j as it is now: its status, its progress,
-// its group, and message. At is the job's updatedAt.
+// its group, its owner (createdBy) and message. At is the job's updatedAt.
 func EventOf(j *ent.OcrInvoiceJob, message string) progress.Event {
-	ev := progress.Event{JobID: j.ID, Status: string(j.Status), Progress: j.Progress, Message: message, At: j.UpdatedAt}
+	ev := progress.Event{JobID: j.ID, Status: string(j.Status), Progress: j.Progress, Message: message, At: j.UpdatedAt,
+		Owner: progress.OwnerOf(j.CreatedBy)}
 	if j.GroupID != nil {
 		ev.GroupID = *j.GroupID
 	}

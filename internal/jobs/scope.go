@@ -69,3 +69,15 @@ func ownerFor(ctx context.Context, asked string, creating bool) (string, error) 
 	}
 	return asked, nil
 }
+
+// OwnerFilter returns the test ownerScope applies to reads, for a caller that knows a
+// job's or group's createdBy without reading it (from an event, say): whether ctx's
+// principal may see what createdBy owns. The scope is taken from ctx once, when
+// OwnerFilter is called.
+func OwnerFilter(ctx context.Context) func(createdBy string) bool {
+	owner, scoped := auth.ScopeOf(ctx)
+	if !scoped {
+		return func(string) bool { return true }
+	}
+	return func(createdBy string) bool { return createdBy == owner }
+}

@@ -2,9 +2,14 @@ package live_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"testing"
 
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
 )
 
@@ -48,4 +53,57 @@ type benchEnv struct {
 func newBenchEnv(b *testing.B) benchEnv {
 	e := newEnv(b, live.Options{})
 	return benchEnv{env: e, jobID: e.createJob(b, "BENCH-1", "").ID}
+}
+
+// BenchmarkJobCreateWithForeignSubscribers measures what one job costs the API process
+// when many ocrInvoiceJobUpdated streams of another owner are open: each iteration
+// creates a job of owner team-b (which publishes its event) and waits until a stream of
+// team-b has delivered it, while foreign=N streams of owner team-a (half of them with a
+// where, each with its own API key) watch every job. The ratio of the foreign=1000 to
+// the foreign=0 time per operation is what those streams make a job cost.
+//
+//	go test -run '^$' -bench JobCreateWithForeignSubscribers ./internal/live
+func BenchmarkJobCreateWithForeignSubscribers(b *testing.B) {
+	for _, foreign := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("foreign=%d", foreign), func(b *testing.B) {
+			e := newEnv(b, live.Options{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for i := 0; i < foreign; i++ {
+				p := auth.Principal{KeyID: fmt.Sprintf("key-a-%d", i), Role: auth.RoleViewer, Owner: "team-a"}
+				var where predicate.OcrInvoiceJob
+				if i%2 == 1 {
+					where = ocrinvoicejob.JobNumberHasPrefix("A-")
+				}
+				if _, err := e.watch.JobUpdates(auth.WithPrincipal(ctx, p), where); err != nil {
+					b.Fatal(err)
+				}
+			}
+			asB := auth.WithPrincipal(ctx, auth.Principal{KeyID: "key-b", Role: auth.RoleSubmitter, Owner: "team-b"})
+			own, err := e.watch.JobUpdates(asB, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			create := func(n int) {
+				j, err := e.svc.CreateJob(asB, jobs.JobInput{
+					JobNumber: fmt.Sprintf("B-%d", n), DocumentName: "a.pdf", DocumentURL: "https://example.com/a.pdf",
+					Template: jobs.BuiltinTemplateName,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for got := range own {
+					if got.ID == j.ID {
+						return
+					}
+				}
+				b.Fatal("team-b's stream closed")
+			}
+			create(-1) // the streams are live once one job came through
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				create(i)
+			}
+		})
+	}
 }

@@ -14,6 +14,16 @@
 // terminal event) and never leak: each runs one goroutine, which ends and closes its
 // channel when the caller's context ends, when the stream is over, when the Hub is closed,
 // or when the Watcher is closed.
+//
+// Streams are capped: per client connection (Options.PerConnection, see WithConnection)
+// and per API key (Options.PerKey, counted across every replica in Redis when
+// Options.Redis is set). A stream counts from the moment it is opened until its goroutine
+// ends, whichever way it ends.
+//
+// An event costs a stream nothing unless it may concern it: a stream of every job whose
+// principal is scoped to an owner never sees the events of other owners' jobs (the Hub
+// filters them by progress.Event.Owner before they are queued), and the streams without
+// a filter that handle one event share one read of its job.
 package live
 
 import (
@@ -23,6 +33,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
@@ -49,6 +61,27 @@ type Options struct {
 	Resync time.Duration
 	// Logger receives database errors met while streaming; default slog.Default().
 	Logger *slog.Logger
+
+	// PerConnection caps the streams open at once on one client connection (see
+	// WithConnection); default DefaultPerConnection, negative: no cap.
+	PerConnection int
+	// PerKey caps the streams open at once with one API key (the principal's KeyID; a
+	// principal without a key, such as auth.Local, is not capped), on every connection and
+	// transport alike: GraphQL over WebSocket or SSE, REST event streams. Default
+	// DefaultPerKey, negative: no cap. Opening a stream over a cap is RateLimited, with
+	// one detail whose field names the cap (CapPerConnection, CapPerKey).
+	PerKey int
+	// Redis, when set, counts the streams of each key for PerKey across every replica that
+	// uses it: each open stream holds a member of a sorted set per key
+	// (SlotPrefix + key id) under a lease of SlotLease, renewed while the stream lives
+	// and removed when it ends, so that the streams of a replica that died stop counting
+	// within one lease. When Redis does not answer, a stream is counted in this process
+	// only. nil: PerKey is counted per process.
+	Redis redis.UniversalClient
+	// SlotPrefix starts the Redis keys of the per-key counts; default DefaultSlotPrefix.
+	SlotPrefix string
+	// SlotLease is the lease of one stream's member in Redis; default DefaultSlotLease.
+	SlotLease time.Duration
 }
 
 // Watcher opens live streams over a jobs.Service and a progress.Hub. It is safe for
@@ -58,6 +91,8 @@ type Watcher struct {
 	hub    *progress.Hub
 	resync time.Duration
 	log    *slog.Logger
+	limits *limits
+	reads  readCache
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -67,7 +102,7 @@ type Watcher struct {
 }
 
 // New returns a Watcher reading jobs through svc and events from hub. Close it before
-// closing the hub.
+// closing the hub (and opts.Redis).
 func New(svc *jobs.Service, hub *progress.Hub, opts Options) *Watcher {
 	w := &Watcher{svc: svc, hub: hub, resync: opts.Resync, log: opts.Logger}
 	if w.resync <= 0 {
@@ -76,16 +111,41 @@ func New(svc *jobs.Service, hub *progress.Hub, opts Options) *Watcher {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
+	w.limits = &limits{perConn: orDefault(opts.PerConnection, DefaultPerConnection),
+		perKey: orDefault(opts.PerKey, DefaultPerKey), log: w.log, byKey: map[string]int{}}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
+	if opts.Redis != nil && w.limits.perKey > 0 {
+		prefix, lease := opts.SlotPrefix, opts.SlotLease
+		if prefix == "" {
+			prefix = DefaultSlotPrefix
+		}
+		if lease <= 0 {
+			lease = DefaultSlotLease
+		}
+		w.limits.slots = newRedisSlots(opts.Redis, prefix, lease, w.log)
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.limits.slots.run(w.ctx)
+		}()
+	}
 	return w
+}
+
+// orDefault is n, or def when n is 0.
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
 
 // Done is closed when Close is called: long-lived connections carrying streams (a
 // WebSocket) should end then.
 func (w *Watcher) Done() <-chan struct{} { return w.ctx.Done() }
 
-// Close ends every open stream (their channels close without a terminal event) and waits
-// for their goroutines. Opening a stream afterwards is an Unavailable error. It is safe to
+// Close ends every open stream (their channels close without a terminal event), gives
+// their slots back and waits for their goroutines. Opening a stream afterwards is an Unavailable error. It is safe to
 // call more than once.
 func (w *Watcher) Close() {
 	w.mu.Lock()
@@ -98,20 +158,35 @@ func (w *Watcher) Close() {
 // errClosed is what opening a stream on a closed Watcher returns.
 var errClosed = apperr.Unavailable("the server is shutting down; reconnect", nil)
 
-// open registers a stream's goroutine and returns its context: ctx, also cancelled when
-// the Watcher closes. The goroutine must call done when it ends.
+// open takes a stream's slots (see Options.PerConnection and PerKey), registers its
+// goroutine and returns its context: ctx, also cancelled when the Watcher closes. The
+// goroutine must call done when it ends; done gives the slots back. Errors: Unavailable
+// once the Watcher is closed, RateLimited over a cap.
 func (w *Watcher) open(ctx context.Context) (_ context.Context, done func(), _ error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
+		return nil, nil, errClosed
+	}
+	release, err := w.limits.acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.mu.Lock()
 	if w.closed {
+		w.mu.Unlock()
+		release()
 		return nil, nil, errClosed
 	}
 	w.wg.Add(1)
+	w.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(w.ctx, cancel)
 	return ctx, func() {
 		stop()
 		cancel()
+		release()
 		w.wg.Done()
 	}, nil
 }
@@ -120,7 +195,8 @@ func (w *Watcher) open(ctx context.Context) (_ context.Context, done func(), _ e
 // the first terminal event (completed, failed or cancelled), after which the channel is
 // closed. A job that has already finished yields one event. Intermediate events may be
 // missing for a slow consumer; events older than the last one sent are dropped, and so are
-// exact repeats. Errors (nothing is streamed): Invalid for a malformed id, NotFound.
+// exact repeats. Errors (nothing is streamed): Invalid for a malformed id, NotFound,
+// Unavailable once the Watcher is closed, RateLimited over a cap.
 func (w *Watcher) Job(ctx context.Context, id string) (<-chan *progress.Event, error) {
 	ctx, done, err := w.open(ctx)
 	if err != nil {
@@ -196,15 +272,25 @@ func sameEvent(a, b progress.Event) bool {
 // job) whenever its status changes, until ctx ends or the Watcher or the Hub closes. It
 // starts with nothing: it tells changes, not the current state. A job is read when an
 // event brings a new status and sent when the status read differs from the one last sent
-// for it, so statuses passed through faster than a read are skipped, never repeated. A consumer too slow to
-// take the updates of hundreds of jobs in a row is cut off (its channel closes). The only
-// error is Unavailable, from a closed Watcher.
+// for it, so statuses passed through faster than a read are skipped, never repeated. A
+// consumer too slow to take the updates of hundreds of jobs in a row is cut off (its
+// channel closes). Errors: Unavailable, from a closed Watcher; RateLimited over a cap.
+//
+// What an event costs: the events of jobs that ctx's principal may not see (another
+// owner's, as the event's Owner tells) never reach the stream and cost no read; an event
+// that does costs one read of its job for every stream with a where, and one read for
+// all the streams without a where under the same owner scope (they share it).
 func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob) (<-chan *ent.OcrInvoiceJob, error) {
 	ctx, done, err := w.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	evs, unsubscribe := w.hub.Subscribe(ctx, "")
+	visible := jobs.OwnerFilter(ctx)
+	evs, unsubscribe := w.hub.SubscribeFunc(ctx, "", func(ev progress.Event) bool {
+		// An event without an owner (an older publisher's) may be the stream's own: the
+		// read decides.
+		return ev.JobID != "" && (ev.Owner == nil || visible(*ev.Owner))
+	})
 	out := make(chan *ent.OcrInvoiceJob)
 	go func() {
 		defer done()
@@ -225,19 +311,24 @@ func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob)
 				}
 				ev = e
 			}
-			if ev.JobID == "" || !changes.changed(ev) {
-				continue // a group event (progress.StatusGroupChanged), or no news
+			if !changes.changed(ev) {
+				continue // no news
 			}
-			q := w.svc.Client().OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(ev.JobID))
-			if where != nil {
-				q = q.Where(where)
+			var (
+				j      *ent.OcrInvoiceJob
+				logged bool
+				err    error
+			)
+			if where == nil {
+				j, logged, err = w.sharedJob(ctx, ev)
+			} else {
+				j, err = w.svc.Client().OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(ev.JobID), where).Only(ctx)
 			}
-			j, err := q.Only(ctx)
 			switch {
 			case ent.IsNotFound(err):
 				continue // not a match
 			case err != nil:
-				if ctx.Err() == nil {
+				if ctx.Err() == nil && !logged {
 					w.log.Warn("Could not read an updated job", slog.String("job_id", ev.JobID), slog.Any("error", err))
 				}
 				continue
@@ -274,13 +365,13 @@ func (t statusTracker) changed(ev progress.Event) bool {
 // jobs.Service.GroupStatusFromJobs), then again whenever a job of the group changes
 // status and the block changed with it, until ctx ends or the Watcher or the Hub closes.
 // Errors (nothing is streamed): Invalid for a malformed id, NotFound, Unavailable once the
-// Watcher is closed.
+// Watcher is closed, RateLimited over a cap.
 func (w *Watcher) Group(ctx context.Context, id string) (<-chan *invoice.GroupStatus, error) {
 	ctx, done, err := w.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	evs, unsubscribe := w.hub.Subscribe(ctx, "")
+	evs, unsubscribe := w.hub.SubscribeFunc(ctx, "", func(ev progress.Event) bool { return ev.GroupID == id })
 	first, err := w.svc.GroupStatusFromJobs(ctx, id)
 	if err != nil {
 		unsubscribe()

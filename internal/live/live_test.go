@@ -37,14 +37,20 @@ type env struct {
 	hub   *progress.Hub
 	watch *live.Watcher
 	db    *ent.Client
+	rc    *redis.Client
 }
 
 func newEnv(t testing.TB, opts live.Options) *env {
 	t.Helper()
+	return newEnvOn(t, databasetest.Open(t), opts)
+}
+
+// newEnvOn is newEnv over the database client db.
+func newEnvOn(t testing.TB, db *ent.Client, opts live.Options) *env {
+	t.Helper()
 	rs := redistest.Start(t)
 	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	t.Cleanup(func() { _ = rc.Close() })
-	db := databasetest.Open(t)
 	pub := progress.NewPublisher(rc, progress.PublisherOptions{})
 	svc := jobs.NewService(db, fakeQueue{}, jobs.Options{Logger: quiet, Events: pub})
 	if err := svc.EnsureBuiltins(context.Background()); err != nil {
@@ -60,7 +66,7 @@ func newEnv(t testing.TB, opts live.Options) *env {
 	opts.Logger = quiet
 	w := live.New(svc, hub, opts)
 	t.Cleanup(w.Close)
-	return &env{svc: svc, pub: pub, hub: hub, watch: w, db: db}
+	return &env{svc: svc, pub: pub, hub: hub, watch: w, db: db, rc: rc}
 }
 
 func (e *env) createJob(t testing.TB, number, group string) *ent.OcrInvoiceJob {

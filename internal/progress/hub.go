@@ -132,28 +132,34 @@ func (h *Hub) receive(channel string, msgs <-chan any) {
 			h.log.Info("Progress events subscription restored; events published meanwhile are lost",
 				slog.String("channel", channel))
 		case *redis.Message:
-			var ev Event
-			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil || (ev.JobID == "" && ev.GroupID == "") {
+			var w wireEvent
+			if err := json.Unmarshal([]byte(m.Payload), &w); err != nil || (w.JobID == "" && w.GroupID == "") {
 				h.log.Warn("Ignoring a malformed progress event", slog.String("channel", m.Channel), slog.Any("error", err))
 				continue
 			}
+			ev := w.Event
+			ev.Owner = w.Owner
 			h.dispatch(ev)
 		}
 	}
 }
 
-// dispatch hands ev to the subscribers of its job and to those of every job. It only
-// appends to queues, so it never waits for a subscriber.
+// dispatch hands ev to the subscribers of its job and to those of every job whose filter
+// keeps it. It only appends to queues, so it never waits for a subscriber.
 func (h *Hub) dispatch(ev Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ev.JobID != "" {
 		for s := range h.subs[ev.JobID] {
-			s.push(ev)
+			if s.keep == nil || s.keep(ev) {
+				s.push(ev)
+			}
 		}
 	}
 	for s := range h.subs[""] {
-		s.push(ev)
+		if s.keep == nil || s.keep(ev) {
+			s.push(ev)
+		}
 	}
 }
 
@@ -163,7 +169,18 @@ func (h *Hub) dispatch(ev Event) {
 // until the subscriber's goroutine has ended; it may be called more than once. On a
 // closed Hub the channel is closed at once.
 func (h *Hub) Subscribe(ctx context.Context, jobID string) (<-chan Event, func()) {
+	return h.SubscribeFunc(ctx, jobID, nil)
+}
+
+// SubscribeFunc is Subscribe for only the events keep returns true for (nil: every
+// event). An event keep refuses never reaches the subscriber: it takes no room in its
+// queue and wakes none of its goroutines, which is what makes many subscribers that want
+// few of the firehose's events cheap. keep is called by the Hub's fan-out, under its
+// lock, once per event and subscriber: it must be fast, must not block and must not
+// call the Hub.
+func (h *Hub) SubscribeFunc(ctx context.Context, jobID string, keep func(Event) bool) (<-chan Event, func()) {
 	s := &subscriber{
+		keep:       keep,
 		jobID:      jobID,
 		buffer:     h.buffer,
 		maxBacklog: h.maxBacklog,
@@ -242,6 +259,7 @@ func (h *Hub) unregister(s *subscriber) {
 // subscriber is one local consumer: a bounded queue filled by the Hub and drained by the
 // subscriber's pump goroutine.
 type subscriber struct {
+	keep       func(Event) bool // nil: every event
 	jobID      string
 	buffer     int
 	maxBacklog int

@@ -13,7 +13,8 @@
 //	P + "progress:job:" + jobID   the events of one job
 //	P + "progress:jobs"           every event (the Hub subscribes to this one)
 //
-// Payloads are the JSON encoding of Event.
+// Payloads are the JSON encoding of Event, with the job's owner (Event.Owner) as "owner"
+// when the publisher knows it.
 package progress
 
 import (
@@ -58,6 +59,22 @@ type Event struct {
 	Message  string           `json:"message,omitempty"`
 	// At is when the change happened (UTC); Publish sets it when zero.
 	At time.Time `json:"at"`
+	// Owner is the job's createdBy ("" for a job without one), so that a subscriber
+	// scoped to an owner can skip the events of other owners without reading the
+	// database; nil when the publisher did not say (an event published by an older
+	// release), which a scoped subscriber must then treat as possibly its own. It
+	// travels in the Redis payload (as "owner") but is not part of the event's own JSON
+	// encoding, which is what clients of the event streams receive.
+	Owner *string `json:"-"`
+}
+
+// OwnerOf returns createdBy as an Event.Owner.
+func OwnerOf(createdBy string) *string { return &createdBy }
+
+// wireEvent is the Redis payload of an Event: its JSON encoding plus the owner.
+type wireEvent struct {
+	Event
+	Owner *string `json:"owner,omitempty"`
 }
 
 // Terminal reports whether the event ends a run: status completed, failed or cancelled.
@@ -128,7 +145,7 @@ func (p *Publisher) Publish(ctx context.Context, ev Event) error {
 		ev.At = time.Now()
 	}
 	ev.At = ev.At.UTC()
-	b, err := json.Marshal(ev)
+	b, err := json.Marshal(wireEvent{Event: ev, Owner: ev.Owner})
 	if err != nil {
 		return fmt.Errorf("encode progress event of job %s: %w", ev.JobID, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -521,5 +522,68 @@ func TestHubSurvivesRedisRestart(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no event through the hub within 20s of the Redis restart")
 		}
+	}
+}
+
+// TestOwnerAndFilteredSubscribers: an event's owner travels in the Redis payload (absent
+// when the publisher did not say, which is not the same as the empty owner) but not in
+// the event's own JSON, which clients get; a filtered subscriber receives only what its
+// filter keeps, in order, terminal events included.
+func TestOwnerAndFilteredSubscribers(t *testing.T) {
+	rs := redistest.Start(t)
+	c := newClient(t, rs.Addr)
+	h := newHub(t, c, progress.HubOptions{Buffer: 64})
+	pub := progress.NewPublisher(c, progress.PublisherOptions{})
+	ctx := context.Background()
+
+	all, cancelAll := h.Subscribe(ctx, "")
+	defer cancelAll()
+	var asked atomic.Int64
+	teamA, cancelA := h.SubscribeFunc(ctx, "", func(e progress.Event) bool {
+		asked.Add(1)
+		return e.Owner != nil && *e.Owner == "team-a"
+	})
+	defer cancelA()
+
+	owned := func(job, status, owner string) progress.Event {
+		e := ev(job, status, 0)
+		e.Owner = progress.OwnerOf(owner)
+		return e
+	}
+	sent := []progress.Event{
+		owned("a-1", "processing", "team-a"),
+		owned("b-1", "processing", "team-b"),
+		owned("n-1", "processing", ""), // a job without an owner
+		ev("u-1", "processing", 0),     // an older publisher: owner unknown
+		owned("a-1", "completed", "team-a"),
+	}
+	for _, e := range sent {
+		publish(t, pub, e)
+	}
+	for i, want := range sent {
+		got := recv(t, all)
+		switch {
+		case got.JobID != want.JobID:
+			t.Fatalf("event %d is of %s, want %s", i, got.JobID, want.JobID)
+		case (got.Owner == nil) != (want.Owner == nil):
+			t.Errorf("event %d: owner %v, want %v", i, got.Owner, want.Owner)
+		case got.Owner != nil && *got.Owner != *want.Owner:
+			t.Errorf("event %d: owner %q, want %q", i, *got.Owner, *want.Owner)
+		}
+	}
+	if got := recvUntilTerminal(t, teamA); len(got) != 2 || got[0].JobID != "a-1" || got[1].Status != "completed" {
+		t.Fatalf("team-a's subscriber got %+v, want a-1 processing then completed", got)
+	}
+	expectNothing(t, teamA, 200*time.Millisecond)
+	if n := asked.Load(); n != int64(len(sent)) {
+		t.Errorf("the filter was asked %d times, want once per event (%d)", n, len(sent))
+	}
+
+	b, err := json.Marshal(sent[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "owner") || strings.Contains(string(b), "team-a") {
+		t.Errorf("the event's JSON %s carries its owner", b)
 	}
 }

@@ -94,7 +94,9 @@ func (a *api) keyRevoked(r *http.Request, key string) bool {
 // (the data is the REST error envelope) in place of its next event. The stream is exempt
 // from the server's read and write timeouts. Errors, before
 // the stream starts, are the usual JSON envelope: 400 for a malformed id, 404 for an
-// unknown job, 503 when events are not available.
+// unknown job, 429 when the API key holds as many live streams as the Watcher allows it
+// (live.Options.PerKey, shared with its GraphQL subscriptions), 503 when events are not
+// available.
 func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {

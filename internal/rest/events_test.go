@@ -53,6 +53,12 @@ type eventsEnv struct {
 // its handler.
 func newEventsEnv(t *testing.T, opts ...func(*ent.Client) Option) *eventsEnv {
 	t.Helper()
+	return newEventsEnvWith(t, live.Options{}, opts...)
+}
+
+// newEventsEnvWith is newEventsEnv with a Watcher built with lopts (its Logger quiet).
+func newEventsEnvWith(t *testing.T, lopts live.Options, opts ...func(*ent.Client) Option) *eventsEnv {
+	t.Helper()
 	rs := redistest.Start(t)
 	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	t.Cleanup(func() { _ = rc.Close() })
@@ -66,7 +72,8 @@ func newEventsEnv(t *testing.T, opts ...func(*ent.Client) Option) *eventsEnv {
 	hub := progress.NewHub(rc, progress.HubOptions{Logger: logger})
 	t.Cleanup(func() { _ = hub.Close() })
 	<-hub.Ready()
-	w := live.New(svc, hub, live.Options{Logger: logger})
+	lopts.Logger = logger
+	w := live.New(svc, hub, lopts)
 	t.Cleanup(w.Close)
 	g, err := svc.GetTemplate(context.Background(), jobs.BuiltinTemplateName)
 	if err != nil {
