@@ -236,16 +236,16 @@ func TestWalkAndShortKey(t *testing.T) {
 	}
 
 	k := keys[0]
-	if got := uploads.ShortKey(k); got != k[:12]+"…" {
+	if got := uploads.ShortKey(k); got != k[:8]+"…" {
 		t.Errorf("ShortKey = %q", got)
 	}
-	if got := uploads.ShortURL("upload://" + k); got != "upload://"+k[:12]+"…" {
+	if got := uploads.ShortURL("upload://" + k); got != "upload://"+k[:8]+"…" {
 		t.Errorf("ShortURL = %q", got)
 	}
 	if got := uploads.ShortURL("https://example.com/a.pdf"); got != "https://example.com/a.pdf" {
 		t.Errorf("ShortURL of an http URL = %q", got)
 	}
-	if _, err := s.Open(strings.Repeat("1", 64)); err == nil || strings.Contains(err.Error(), strings.Repeat("1", 20)) {
+	if _, err := s.Open(strings.Repeat("1", 64)); err == nil || strings.Contains(err.Error(), strings.Repeat("1", 9)) {
 		t.Errorf("Open of a missing key: %v, want an error naming a short key", err)
 	}
 }

@@ -8,6 +8,11 @@
 // behind. Only the document formats the worker can read are accepted (PDF, PNG, JPEG,
 // TIFF, BMP), recognised by their first bytes, never by a declared type or file name.
 //
+// The store knows bytes, not owners: who holds a key (and may name it in a job) is
+// recorded by internal/jobs (Service.StoreUpload), which stages the bytes (Stage),
+// records the owner, then commits them (Commit), and removes a file only when nothing
+// references it (RemoveUnreferenced).
+//
 // The package is a leaf: the API (REST and GraphQL) writes through it and the worker's
 // fetcher reads through it; errors that are the client's fault are *apperr.Error values
 // (TooLarge, Invalid, UnsupportedMediaType, NotFound) that also match the sentinels below
@@ -455,14 +460,19 @@ func (s *Store) Walk(fn func(key string, modTime time.Time) bool) error {
 	return nil
 }
 
-// ShortKey is how logs and messages name a key: its first 12 characters and "…", so
+// shortKeyLen is how many characters of a key ShortKey keeps: enough to tell uploads
+// apart in a log, far too few to name one.
+const shortKeyLen = 8
+
+// ShortKey is how logs and messages name a key: its first 8 characters and "…", so
 // that a log line does not hand out the full key (which, with an owner's record, is
-// what a job needs to name the document).
+// what a job needs to name the document). The same rule as internal/redact's for
+// upload URLs.
 func ShortKey(key string) string {
-	if len(key) <= 12 {
+	if len(key) <= shortKeyLen {
 		return key
 	}
-	return key[:12] + "…"
+	return key[:shortKeyLen] + "…"
 }
 
 // ShortURL is ShortKey for an upload URL; any other text is returned as it is.
