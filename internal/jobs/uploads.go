@@ -11,6 +11,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
 	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
@@ -77,27 +78,37 @@ func (s *Service) StoreUpload(ctx context.Context, store *uploads.Store, r io.Re
 }
 
 // recordUpload adds the row (owner, u.Key) and returns its id, or "" when the owner
-// holds the key already. Over the quota, the row is taken back and the error is
-// QuotaExceeded. The row is inserted before the usage is summed, so that two uploads
-// racing for the last room cannot both get it (both may be refused).
+// holds the key already (its row then counts as uploaded now, for the unused TTL). Over
+// the quota, the row is taken back and the error is QuotaExceeded. The row is inserted
+// before the usage is summed, so that two uploads racing for the last room cannot both
+// get it (both may be refused).
 func (s *Service) recordUpload(ctx context.Context, owner string, u uploads.Upload) (string, error) {
 	now := s.clock()
-	row, err := s.client.Upload.Create().
-		SetOwner(owner).
-		SetKey(u.Key).
-		SetSize(u.Size).
-		SetContentType(u.ContentType).
-		SetCreatedAt(now).
-		SetUpdatedAt(now).
-		Save(ctx)
-	if ent.IsConstraintError(err) {
-		held, qerr := s.client.Upload.Query().Where(upload.Owner(owner), upload.Key(u.Key)).Exist(ctx)
-		if qerr == nil && held {
-			return "", nil // the same bytes again: nothing new to keep
+	var row *ent.Upload
+	for attempt := 0; row == nil; attempt++ {
+		// Held already: the same bytes again cost nothing. The touch keeps the unused
+		// sweep from deleting the row (it deletes only rows untouched since its cutoff).
+		n, err := s.client.Upload.Update().Where(upload.Owner(owner), upload.Key(u.Key)).SetUpdatedAt(now).Save(ctx)
+		if err != nil {
+			return "", internal("touch upload", err)
 		}
-	}
-	if err != nil {
-		return "", mapDBError("record upload", err)
+		if n > 0 {
+			return "", nil
+		}
+		row, err = s.client.Upload.Create().
+			SetOwner(owner).
+			SetKey(u.Key).
+			SetSize(u.Size).
+			SetContentType(u.ContentType).
+			SetCreatedAt(now).
+			SetUpdatedAt(now).
+			Save(ctx)
+		if ent.IsConstraintError(err) && attempt == 0 {
+			continue // the same owner uploaded the same bytes at the same moment
+		}
+		if err != nil {
+			return "", mapDBError("record upload", err)
+		}
 	}
 	q := s.uploadQuota
 	if q.Bytes <= 0 && q.Count <= 0 {
@@ -438,12 +449,18 @@ func (s *Service) RemoveUnreferencedUploads(ctx context.Context, store *uploads.
 }
 
 // SweepUnusedUploads deletes at most limit rows of uploads that no job ever named
-// (used_at unset) and that were uploaded before cutoff, oldest first, and returns their
-// keys, whose files the caller may then remove (RemoveUnreferencedUploads). A row that a
-// job names meanwhile is kept: the delete is conditional on used_at being unset.
+// (used_at unset) and that were last uploaded before cutoff, oldest first, and returns
+// their keys, whose files the caller may then remove (RemoveUnreferencedUploads). A row
+// that a job names or its owner uploads again meanwhile is kept: the delete is
+// conditional on both.
 func (s *Service) SweepUnusedUploads(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	unused := func() []predicate.Upload {
+		// updated_at moves when the owner uploads the bytes again; created_at (indexed,
+		// never later) narrows the scan.
+		return []predicate.Upload{upload.UsedAtIsNil(), upload.CreatedAtLT(cutoff), upload.UpdatedAtLT(cutoff)}
+	}
 	rows, err := s.client.Upload.Query().
-		Where(upload.UsedAtIsNil(), upload.CreatedAtLT(cutoff)).
+		Where(unused()...).
 		Order(ent.Asc(upload.FieldCreatedAt), ent.Asc(upload.FieldID)).
 		Limit(limit).
 		All(ctx)
@@ -461,7 +478,7 @@ func (s *Service) SweepUnusedUploads(ctx context.Context, cutoff time.Time, limi
 	}
 	for start := 0; start < len(ids); start += uploadBatch {
 		chunk := ids[start:min(start+uploadBatch, len(ids))]
-		if _, err := s.client.Upload.Delete().Where(upload.IDIn(chunk...), upload.UsedAtIsNil()).Exec(ctx); err != nil {
+		if _, err := s.client.Upload.Delete().Where(append(unused(), upload.IDIn(chunk...))...).Exec(ctx); err != nil {
 			return nil, internal("delete unused uploads", err)
 		}
 	}

@@ -226,6 +226,20 @@ func TestUploadJanitor(t *testing.T) {
 			t.Fatal("an upload a job names went")
 		}
 
+		// Uploading the same bytes again counts as a new upload for the TTL.
+		again := []byte("%PDF-1.4 uploaded twice")
+		ua := h.upload(a, again)
+		h.clock.Add(20 * time.Hour)
+		h.upload(a, again)
+		h.clock.Add(5 * time.Hour)
+		if _, err := jan.Sweep(ctx); err != nil || !slices.Equal(h.owners(ua.Key), []string{"team-a"}) || !h.stored(ua.Key) {
+			t.Fatalf("25h after the first upload, 5h after the second: owners %v, stored %v, %v", h.owners(ua.Key), h.stored(ua.Key), err)
+		}
+		h.clock.Add(20 * time.Hour)
+		if _, err := jan.Sweep(ctx); err != nil || len(h.owners(ua.Key)) != 0 || h.stored(ua.Key) {
+			t.Fatalf("25h after the second upload: owners %v, stored %v, %v", h.owners(ua.Key), h.stored(ua.Key), err)
+		}
+
 		keep := &runner.UploadJanitor{Jobs: h.svc, Store: h.store, UnusedTTL: 0, Now: h.clock.Now, Logger: quiet}
 		h.upload(b, []byte("%PDF-1.4 kept forever"))
 		h.clock.Add(1000 * time.Hour)
