@@ -131,7 +131,8 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 // its task and moves it to "queued". When the enqueue fails (Redis down, no Enqueuer)
 // the job stays "created" and no error is returned; the failure is logged. The job's
 // resulting state is published as an event (see Options.Events).
-// Errors: Invalid (naming fields), Conflict (jobNumber exists).
+// Errors: Invalid (naming fields), Conflict (jobNumber exists), NotFound (naming
+// documentUrl: an upload the job's owner does not hold).
 func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJob, error) {
 	var err error
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, true); err != nil {

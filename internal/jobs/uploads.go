@@ -23,8 +23,9 @@ import (
 // (owner, key), written when the owner uploads. The rules, kept here once:
 //
 //   - A job may name upload://KEY only when its owner (its createdBy) holds KEY; a key
-//     held by nobody else and a key held only by another owner get the same 404.
-//     Naming it sets the row's used_at.
+//     nobody holds and a key only other owners hold get the same 404. Naming it sets
+//     the row's used_at. A caller that sees every owner may hand a key its own owner
+//     holds to the job's owner (claimUploads).
 //   - An owner's row goes when a deletion (a group's TTL) leaves no job of that owner
 //     naming the key, or, never named by a job, after the unused TTL (SweepUnusedUploads).
 //   - A file goes only when no row holds its key and no job names it
