@@ -153,8 +153,9 @@ const (
 // would defeat (the worker could look for a row not yet committed).
 var mutationsThatEnqueue = []string{"createOcrInvoiceJob", "updateOcrInvoiceJob", "cancelOcrInvoiceJob", "retryOcrInvoiceJob"}
 
-// mutationsWithoutRows touch no database row: a transaction would only hold a
-// connection while the document is written to disk.
+// mutationsWithoutRows write no row through the transaction: uploadDocument writes the
+// document to disk and then its owner's row through the service's own client (a
+// transaction would hold a connection, and SQLite's write lock, all the while).
 var mutationsWithoutRows = []string{"uploadDocument"}
 
 // mutationsOnKeys write one row through apikeys.Store, whose client is not the
@@ -194,7 +195,7 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 // and over Server-Sent Events (a JSON POST with Accept: text/event-stream), both exempt
 // from the server's read and write timeouts. Mutations run in one database transaction
 // (entgql.Transactioner), except those that enqueue tasks, which are atomic on their own
-// and enqueue after committing, and uploadDocument, which writes no row. Every error
+// and enqueue after committing, and uploadDocument, which writes its one row itself. Every error
 // carries an extensions.code (and extensions.requestId when the request has an id);
 // internal errors are logged and shown as "internal error".
 //

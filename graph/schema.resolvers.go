@@ -114,7 +114,7 @@ func (r *mutationResolver) UploadDocument(ctx context.Context, file graphql.Uplo
 	if r.uploads == nil {
 		return nil, apperr.Unavailable("uploads are not available on this server", nil)
 	}
-	u, err := r.uploads.Put(ctx, file.File, r.uploadMax)
+	u, err := r.svc.StoreUpload(ctx, r.uploads, file.File, r.uploadMax)
 	if err != nil {
 		return nil, err
 	}

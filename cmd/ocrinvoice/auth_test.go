@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,9 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/database"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live/livetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 var keyRE = regexp.MustCompile(`oik_[0-9a-f]{24}[A-Za-z0-9_-]{43}`)
@@ -442,5 +447,142 @@ func TestWebSocketOperationsShareTheKeyBudget(t *testing.T) {
 	}
 	if strings.Join(codes, ",") != ",,RATE_LIMITED,RATE_LIMITED" {
 		t.Fatalf("operation codes %q, want two answered, then RATE_LIMITED", codes)
+	}
+}
+
+// keyedRequest is authRequest with a Content-Type and an X-Request-Id of the caller's.
+func (p *process) keyedRequest(t *testing.T, key, method, path, contentType, requestID string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+p.addr+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if requestID != "" {
+		req.Header.Set("X-Request-Id", requestID)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// uploadWithKey uploads doc through REST with key and returns its documentUrl.
+func (p *process) uploadWithKey(t *testing.T, key string, doc []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "invoice.pdf")
+	fw.Write(doc)
+	mw.Close()
+	code, b := p.keyedRequest(t, key, "POST", "/api/v1/uploads", mw.FormDataContentType(), "", buf.Bytes())
+	var up struct {
+		Data struct {
+			DocumentURL string `json:"documentUrl"`
+		} `json:"data"`
+	}
+	decode(t, b, &up)
+	if code != http.StatusCreated || up.Data.DocumentURL == "" {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	return up.Data.DocumentURL
+}
+
+// TestUploadsStayWithTheirOwner runs the binary with real keys: team-b creating a job on
+// team-a's upload (its documentUrl, which is only the SHA-256 of team-a's document) gets
+// exactly the 404 of an upload that does not exist, over REST and GraphQL, so it never
+// reads team-a's invoice through /results; the same bytes uploaded by team-b are its
+// own. An upload stored before uploads had owners (a job of team-a names it, no record)
+// stays team-a's after the start.
+func TestUploadsStayWithTheirOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	keyA := createKey(t, dir, "--name", "team-a", "--role", "submitter")
+	keyB := createKey(t, dir, "--name", "team-b", "--role", "submitter")
+
+	// An earlier deployment: a stored file and a job of team-a's naming it, no record.
+	legacyDoc := testdocs.PDF(testdocs.Page{Lines: []string{"Invoice LEGACY-7", "Total 70.00"}})
+	store, err := uploads.New(filepath.Join(dir, "uploads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := store.Put(context.Background(), bytes.NewReader(legacyDoc), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := database.Open(context.Background(), "sqlite:"+filepath.Join(dir, "ocrinvoice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := jobs.NewService(db, nil, jobs.Options{})
+	if err := svc.EnsureBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := svc.GetTemplate(context.Background(), jobs.BuiltinTemplateName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.OcrInvoiceJob.Create().SetJobNumber("LEGACY-7").SetDocumentName("legacy.pdf").SetDocumentURL(legacy.URL).
+		SetDocumentType(ocrinvoicejob.DocumentTypePdf).SetTemplateID(tpl.ID).SetCreatedBy("team-a").
+		SetStatus(ocrinvoicejob.StatusCompleted).ExecX(context.Background())
+	_ = db.Close()
+
+	p := start(t, testEnv(t, map[string]string{"OCRINVOICE_AUTH": "apikey", "OCRINVOICE_DATA_DIR": dir}), "serve")
+	secret := p.uploadWithKey(t, keyA, testdocs.PDF(testdocs.Page{Lines: []string{"Invoice SECRET-A", "Total 999.00"}}))
+	random := "upload://" + strings.Repeat("a", 64)
+	jobBody := func(n, url string) []byte {
+		return []byte(fmt.Sprintf(`{"jobNumber": %q, "documentName": "x.pdf", "documentUrl": %q, "template": "generic"}`, n, url))
+	}
+
+	t.Run("REST", func(t *testing.T) {
+		for _, url := range []string{secret, legacy.URL} {
+			codeA, other := p.keyedRequest(t, keyB, "POST", "/api/v1/ocr-invoice-jobs", "application/json", "same-id", jobBody("B-1", url))
+			codeR, none := p.keyedRequest(t, keyB, "POST", "/api/v1/ocr-invoice-jobs", "application/json", "same-id", jobBody("B-1", random))
+			if codeA != http.StatusNotFound || !strings.Contains(string(other), `"field":"documentUrl"`) {
+				t.Fatalf("team-b names team-a's upload: %d %s", codeA, other)
+			}
+			if codeA != codeR || !bytes.Equal(other, none) {
+				t.Fatalf("team-a's upload:\n  %d %s\nan upload that does not exist:\n  %d %s", codeA, other, codeR, none)
+			}
+		}
+	})
+	t.Run("GraphQL", func(t *testing.T) {
+		q := func(url string) []byte {
+			b, _ := json.Marshal(map[string]any{
+				"query":     `mutation($url: String!) { createOcrInvoiceJob(input: {jobNumber: "B-2", documentName: "x.pdf", documentURL: $url, templateID: "generic"}) { id } }`,
+				"variables": map[string]any{"url": url},
+			})
+			return b
+		}
+		_, other := p.keyedRequest(t, keyB, "POST", "/graphql", "application/json", "same-gql", q(secret))
+		_, none := p.keyedRequest(t, keyB, "POST", "/graphql", "application/json", "same-gql", q(random))
+		if !strings.Contains(string(other), `"code":"NOT_FOUND"`) || !bytes.Equal(other, none) {
+			t.Fatalf("team-a's upload:\n  %s\nan upload that does not exist:\n  %s", other, none)
+		}
+	})
+	t.Run("owners use their own", func(t *testing.T) {
+		for _, c := range []struct {
+			key, n, url string
+		}{{keyA, "A-1", secret}, {keyA, "A-LEGACY", legacy.URL}} {
+			if code, b := p.keyedRequest(t, c.key, "POST", "/api/v1/ocr-invoice-jobs", "application/json", "", jobBody(c.n, c.url)); code != http.StatusCreated {
+				t.Fatalf("%s on its own upload: %d %s", c.n, code, b)
+			}
+		}
+		// team-b uploads the same bytes as team-a: then they are team-b's to use too.
+		if url := p.uploadWithKey(t, keyB, legacyDoc); url != legacy.URL {
+			t.Fatalf("team-b's upload of the same bytes: %s", url)
+		}
+		if code, b := p.keyedRequest(t, keyB, "POST", "/api/v1/ocr-invoice-jobs", "application/json", "", jobBody("B-OWN", legacy.URL)); code != http.StatusCreated {
+			t.Fatalf("team-b on its own upload: %d %s", code, b)
+		}
+	})
+	if strings.Contains(p.stderr.String(), secret[len("upload://"):]) {
+		t.Error("the log names team-a's upload key in full")
 	}
 }

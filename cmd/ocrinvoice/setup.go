@@ -20,6 +20,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 )
 
@@ -119,9 +120,13 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		Webhooks: d.queue,
 		// Literal private addresses the worker would refuse are refused at creation.
 		AddressCheck: fetch.Guard{Allow: cfg.FetchAllow}.Check,
+		UploadQuota:  jobs.UploadQuota{Bytes: cfg.UploadQuotaBytes, Count: cfg.UploadQuotaCount},
 	})
 	if err := d.svc.EnsureBuiltins(ctx); err != nil {
 		return nil, fmt.Errorf("create built-in templates: %w", err)
+	}
+	if err := backfillUploads(ctx, d); err != nil {
+		return nil, err
 	}
 	d.keys = apikeys.New(d.db, logger)
 	if cfg.Auth == "none" {
@@ -174,4 +179,22 @@ func listenHook(ctx context.Context) func(string) {
 		return fn
 	}
 	return func(string) {}
+}
+
+// backfillUploads gives the uploads that jobs named before uploads had owners a record
+// for each job's owner (jobs.Service.BackfillUploads), so that those owners keep using
+// them; once done, it finds nothing to do.
+func backfillUploads(ctx context.Context, d *deps) error {
+	store, err := uploads.New(d.cfg.UploadDir())
+	if err != nil {
+		return err
+	}
+	n, err := d.svc.BackfillUploads(ctx, store)
+	if err != nil {
+		return fmt.Errorf("record the owners of earlier uploads: %w", err)
+	}
+	if n > 0 {
+		d.logger.Info("Recorded the owners of uploads stored before uploads had owners", slog.Int("records", n))
+	}
+	return nil
 }

@@ -62,7 +62,7 @@ func (p *process) waitJob(t *testing.T, id string, limit time.Duration) map[stri
 // TestUploadEndToEnd runs API and worker in one process: a text-layer PDF uploaded
 // through REST becomes a job that completes with the invoice's data, read by the worker
 // from the upload store (no network); the GraphQL upload reaches the same store; a job
-// naming an upload that does not exist fails with a clear error.
+// naming an upload that does not exist is refused with 404 naming documentUrl.
 func TestUploadEndToEnd(t *testing.T) {
 	env := testEnv(t, nil)
 	p := start(t, env, "all", "--concurrency", "1")
@@ -134,19 +134,20 @@ func TestUploadEndToEnd(t *testing.T) {
 			t.Fatalf("GraphQL upload: %d %s", code, b)
 		}
 	})
-	t.Run("a missing upload fails the job", func(t *testing.T) {
+	t.Run("a missing upload is refused at creation", func(t *testing.T) {
 		code, b := p.request(t, "POST", "/api/v1/ocr-invoice-jobs", fmt.Sprintf(
 			`{"jobNumber": "E2E-UP-2", "documentName": "gone.pdf", "documentUrl": "upload://%s", "template": "generic"}`, strings.Repeat("0", 64)))
-		if code != http.StatusCreated {
-			t.Fatalf("create job: %d %s", code, b)
+		var env struct {
+			Error struct {
+				Code    string `json:"code"`
+				Details []struct {
+					Field string `json:"field"`
+				} `json:"details"`
+			} `json:"error"`
 		}
-		var created struct {
-			Data map[string]any `json:"data"`
-		}
-		decode(t, b, &created)
-		job := p.waitJob(t, created.Data["_id"].(string), 30*time.Second)
-		if job["status"] != "failed" || !strings.Contains(fmt.Sprint(job["errorLog"]), "upload not found") {
-			t.Fatalf("job %v: %v", job["status"], job["errorLog"])
+		decode(t, b, &env)
+		if code != http.StatusNotFound || env.Error.Code != "NOT_FOUND" || len(env.Error.Details) != 1 || env.Error.Details[0].Field != "documentUrl" {
+			t.Fatalf("create job on a missing upload: %d %s", code, b)
 		}
 	})
 }

@@ -3258,8 +3258,10 @@ type Mutation {
   retryFailedOcrJobGroup(id: ID!): OcrJobGroup!
   """
   Store a document (PDF, PNG, JPEG, TIFF or BMP, at most OCRINVOICE_UPLOAD_MAX_BYTES) sent
-  as a multipart request; the answer's documentURL names it in createOcrInvoiceJob. Errors:
-  BAD_USER_INPUT (empty), UNSUPPORTED_MEDIA_TYPE (not a supported document), TOO_LARGE.
+  as a multipart request, for the owner of the caller's API key; the answer's documentURL
+  names it in the jobs of that owner (any other owner's job gets NOT_FOUND for it). Errors:
+  BAD_USER_INPUT (empty), UNSUPPORTED_MEDIA_TYPE (not a supported document), TOO_LARGE,
+  QUOTA_EXCEEDED (over the owner's OCRINVOICE_UPLOAD_QUOTA_BYTES or _COUNT).
   A multipart request may run this mutation only.
   """
   uploadDocument(file: Upload!): UploadedDocument!

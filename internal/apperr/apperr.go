@@ -21,6 +21,7 @@ const (
 	KindConflict             Kind = "CONFLICT"               // 409
 	KindFailedPrecondition   Kind = "FAILED_PRECONDITION"    // 422
 	KindTooLarge             Kind = "TOO_LARGE"              // 413
+	KindQuotaExceeded        Kind = "QUOTA_EXCEEDED"         // 413
 	KindUnsupportedMediaType Kind = "UNSUPPORTED_MEDIA_TYPE" // 415
 	KindUnavailable          Kind = "UNAVAILABLE"            // 503
 	KindUnauthenticated      Kind = "UNAUTHENTICATED"        // 401
@@ -92,6 +93,14 @@ func FailedPrecondition(msg string, details ...Detail) *Error {
 // TooLarge says the request body or document is over a limit (413).
 func TooLarge(msg string) *Error { return New(KindTooLarge, msg) }
 
+// QuotaExceeded says that what the caller's owner keeps would go over one of its quotas
+// (e.g. the bytes or the number of its uploads) if the request were carried out (413,
+// code QUOTA_EXCEEDED: unlike TOO_LARGE, the request alone is within the limits). Name
+// the quota and the usage in msg.
+func QuotaExceeded(msg string, details ...Detail) *Error {
+	return New(KindQuotaExceeded, msg, details...)
+}
+
 // UnsupportedMediaType says the request's content type is not accepted (415).
 func UnsupportedMediaType(msg string) *Error { return New(KindUnsupportedMediaType, msg) }
 
@@ -154,7 +163,7 @@ func HTTPStatus(err error) int {
 		return http.StatusConflict
 	case KindFailedPrecondition:
 		return http.StatusUnprocessableEntity
-	case KindTooLarge:
+	case KindTooLarge, KindQuotaExceeded:
 		return http.StatusRequestEntityTooLarge
 	case KindUnsupportedMediaType:
 		return http.StatusUnsupportedMediaType

@@ -24,6 +24,7 @@ func TestMapping(t *testing.T) {
 		{"conflict", Conflict("duplicate"), KindConflict, http.StatusConflict, "CONFLICT", "duplicate", false},
 		{"precondition", FailedPrecondition("bad state"), KindFailedPrecondition, http.StatusUnprocessableEntity, "FAILED_PRECONDITION", "bad state", false},
 		{"too large", TooLarge("big"), KindTooLarge, http.StatusRequestEntityTooLarge, "TOO_LARGE", "big", false},
+		{"quota", QuotaExceeded("over quota"), KindQuotaExceeded, http.StatusRequestEntityTooLarge, "QUOTA_EXCEEDED", "over quota", false},
 		{"media", UnsupportedMediaType("xml"), KindUnsupportedMediaType, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "xml", false},
 		{"unavailable", Unavailable("redis down", cause), KindUnavailable, http.StatusServiceUnavailable, "UNAVAILABLE", "redis down", true},
 		{"internal hides message", Internal(cause), KindInternal, http.StatusInternalServerError, "INTERNAL", "internal error", true},

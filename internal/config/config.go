@@ -108,6 +108,14 @@ type Config struct {
 	// UploadMaxBytes is the largest document accepted by POST /api/v1/uploads and the
 	// uploadDocument mutation, and read back by the worker from the upload store.
 	UploadMaxBytes int64
+	// UploadQuotaBytes and UploadQuotaCount bound what one owner keeps in the upload
+	// store (its bytes in all, its documents); 0: no limit. Re-uploading bytes the owner
+	// holds already costs nothing.
+	UploadQuotaBytes int64
+	UploadQuotaCount int
+	// UploadUnusedTTL is how long an upload that no job names is kept before the batch
+	// runner deletes it; 0 keeps them.
+	UploadUnusedTTL time.Duration
 
 	WorkerConcurrency int  // tasks processed at once by one worker process
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
@@ -530,6 +538,36 @@ func Settings() []Setting {
 			},
 		},
 		{
+			Env: "OCRINVOICE_UPLOAD_QUOTA_BYTES", Flag: "upload-quota-bytes", Default: strconv.FormatInt(DefaultUploadQuotaBytes, 10),
+			DefaultText: "10737418240 (10 GiB)", Commands: apiCmds,
+			Usage: "bytes of uploads one owner may keep (413 QUOTA_EXCEEDED beyond); re-uploading a document the owner has costs nothing; 0: no limit",
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 0 {
+					return errors.New("want a number of bytes >= 0 (0: no limit)")
+				}
+				c.UploadQuotaBytes = n
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_UPLOAD_QUOTA_COUNT", Flag: "upload-quota-count", Default: strconv.Itoa(DefaultUploadQuotaCount), Commands: apiCmds,
+			Usage: "uploaded documents one owner may keep (413 QUOTA_EXCEEDED beyond); 0: no limit",
+			set:   intSetter(0, 1<<31-1, func(c *Config, n int) { c.UploadQuotaCount = n }),
+		},
+		{
+			Env: "OCRINVOICE_UPLOAD_UNUSED_TTL", Flag: "upload-unused-ttl", Default: "24h", Commands: workerCmds,
+			Usage: "how long an upload that no job names is kept before the batch runner deletes it (the file once no owner has it and no job names it); 0: kept",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 || (d > 0 && d < time.Second) {
+					return errors.New("want 0 or a duration of at least 1s such as 24h")
+				}
+				c.UploadUnusedTTL = d
+				return nil
+			},
+		},
+		{
 			Env: "OCRINVOICE_REQUEUE_INTERVAL", Flag: "requeue-interval", Default: "30s", Commands: []string{CmdWorker, CmdAll},
 			Usage: "how often the worker re-enqueues jobs whose queue task is missing (e.g. Redis restarted empty); also how long a job must be unchanged first; 0 = off",
 			set: func(c *Config, v string) error {
@@ -589,6 +627,12 @@ func Settings() []Setting {
 const (
 	DefaultUploadMaxBytes = 50 << 20
 	MaxUploadMaxBytes     = 4 << 30
+)
+
+// Defaults of the upload quotas of one owner (OCRINVOICE_UPLOAD_QUOTA_BYTES, _COUNT).
+const (
+	DefaultUploadQuotaBytes int64 = 10 << 30
+	DefaultUploadQuotaCount       = 100_000
 )
 
 // UploadDir is the directory of the upload store: "uploads" under DataDir.

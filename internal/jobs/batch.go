@@ -95,7 +95,8 @@ type resolvedDocument struct {
 }
 
 // createGroupJobs stores one created job per document of group g, on db (a transaction),
-// in batches. Job numbers that exist already are a Conflict naming documents[i].jobNumber.
+// in batches. Job numbers that exist already are a Conflict naming documents[i].jobNumber;
+// uploads that createdBy does not hold are a NotFound naming documents[i].documentUrl.
 func (s *Service) createGroupJobs(ctx context.Context, db *ent.Client, g *ent.OcrJobGroup, docs []resolvedDocument, createdBy string) error {
 	if len(docs) == 0 {
 		return nil
@@ -107,6 +108,11 @@ func (s *Service) createGroupJobs(ctx context.Context, db *ent.Client, g *ent.Oc
 			return internal("find the built-in template", err)
 		}
 		templateID = t.ID
+	}
+	// Every upload the batch names must be held by its owner (see uploads.go); inside
+	// the batch's transaction, so that a refused batch marks nothing used.
+	if err := s.claimGroupDocuments(ctx, db, createdBy, docs); err != nil {
+		return err
 	}
 	priority := ocrinvoicejob.DefaultPriority
 	if g.Spec.Priority != "" {
@@ -323,15 +329,18 @@ func initialGroupStatus(total int) invoice.GroupStatus {
 }
 
 // DeleteGroup deletes group id and its jobs in one transaction (for the runner, once a
-// finished group's ttlSecondsAfterFinished has passed). It returns the upload URLs
-// (upload://KEY) its jobs named that no remaining job names, whose files the caller may
-// remove. A group that is gone already is no error.
+// finished group's ttlSecondsAfterFinished has passed). The uploads its jobs named are
+// released: each owner's row goes when no remaining job of that owner names the upload
+// (other owners' rows stay). It returns the keys of those uploads; the caller removes
+// the files that nothing references any more (RemoveUnreferencedUploads). A group that
+// is gone already is no error.
 func (s *Service) DeleteGroup(ctx context.Context, id string) ([]string, error) {
-	var orphans []string
+	var keys []string
 	err := s.withTx(ctx, func(tx *ent.Tx) error {
-		urls, err := tx.OcrInvoiceJob.Query().
+		var refs []uploadRef
+		err := tx.OcrInvoiceJob.Query().
 			Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.DocumentURLHasPrefix(UploadScheme+"://")).
-			Unique(true).Select(ocrinvoicejob.FieldDocumentURL).Strings(ctx)
+			Unique(true).Select(ocrinvoicejob.FieldCreatedBy, ocrinvoicejob.FieldDocumentURL).Scan(ctx, &refs)
 		if err != nil {
 			return internal("list uploads of group", err)
 		}
@@ -341,27 +350,11 @@ func (s *Service) DeleteGroup(ctx context.Context, id string) ([]string, error) 
 		if _, err := tx.OcrJobGroup.Delete().Where(ocrjobgroup.ID(id)).Exec(ctx); err != nil {
 			return internal("delete group", err)
 		}
-		for start := 0; start < len(urls); start += batchSize {
-			chunk := urls[start:min(start+batchSize, len(urls))]
-			still, err := tx.OcrInvoiceJob.Query().Where(ocrinvoicejob.DocumentURLIn(chunk...)).
-				Unique(true).Select(ocrinvoicejob.FieldDocumentURL).Strings(ctx)
-			if err != nil {
-				return internal("look for other jobs of the uploads", err)
-			}
-			used := map[string]bool{}
-			for _, u := range still {
-				used[u] = true
-			}
-			for _, u := range chunk {
-				if !used[u] {
-					orphans = append(orphans, u)
-				}
-			}
-		}
-		return nil
+		keys, err = releaseUploads(ctx, tx.Client(), refs)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return orphans, nil
+	return keys, nil
 }

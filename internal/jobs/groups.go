@@ -78,8 +78,9 @@ func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
 // empty), jobNumber generated as "<group id>-<index+1>" when absent. The jobs are not
 // enqueued here: the runner releases them under spec.parallelism.
 // Errors: Invalid (naming fields, documents[i].field for a document), Conflict
-// (documents[i].jobNumber repeated or taken), TooLarge (over MaxGroupDocuments). On
-// error nothing is stored.
+// (documents[i].jobNumber repeated or taken), NotFound (documents[i].documentUrl: an
+// upload createdBy does not hold), TooLarge (over MaxGroupDocuments). On error nothing
+// is stored.
 func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGroup, error) {
 	if len(in.Documents) > MaxGroupDocuments {
 		return nil, apperr.TooLarge(fmt.Sprintf("a group may be created with at most %d documents (got %d)", MaxGroupDocuments, len(in.Documents)))

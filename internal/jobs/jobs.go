@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -42,10 +43,16 @@ type resolvedJob struct {
 	JobInput
 	templateID string
 	groupID    *string
+	// uploadKey is the upload the document names ("" for none), which the job's owner
+	// holds and which was marked used at claimed.
+	uploadKey string
+	claimed   time.Time
 }
 
 // validateJob checks every field of in and resolves template and group, reporting all
-// problems at once as apperr.Invalid with one detail per field.
+// problems at once as apperr.Invalid with one detail per field. Then, when the document
+// is an upload, it claims it for the job's owner (in.CreatedBy): NotFound naming
+// documentUrl when the owner does not hold it, else the upload is marked used.
 func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, error) {
 	var fe fieldErrors
 	in.JobNumber = strings.TrimSpace(in.JobNumber)
@@ -113,6 +120,12 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 	if err := fe.err("job"); err != nil {
 		return nil, err
 	}
+	// An upload must be held by the job's owner (see uploads.go); naming it marks it
+	// used. A key nobody holds and one only another owner holds get the same NotFound.
+	var err error
+	if out.uploadKey, out.claimed, err = s.claimJobDocument(ctx, in.CreatedBy, in.DocumentURL); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -120,7 +133,8 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 // its task and moves it to "queued". When the enqueue fails (Redis down, no Enqueuer)
 // the job stays "created" and no error is returned; the failure is logged. The job's
 // resulting state is published as an event (see Options.Events).
-// Errors: Invalid (naming fields), Conflict (jobNumber exists).
+// Errors: Invalid (naming fields), Conflict (jobNumber exists), NotFound (naming
+// documentUrl: an upload the job's owner does not hold).
 func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJob, error) {
 	var err error
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, true); err != nil {
@@ -149,6 +163,9 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		SetUpdatedAt(now).
 		Save(ctx)
 	if err != nil {
+		if r.uploadKey != "" {
+			s.unclaimUpload(ctx, r.CreatedBy, r.uploadKey, r.claimed)
+		}
 		err = mapDBError("create job", err)
 		if isJobNumberConflict(err) {
 			return nil, duplicateJobNumber(r.JobNumber)

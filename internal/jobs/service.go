@@ -57,6 +57,9 @@ type Options struct {
 	// callbackUrl (its own or its group's) reaches a terminal state, after the change
 	// is committed. *tasks.Client fits. nil: no webhooks are sent.
 	Webhooks WebhookEnqueuer
+	// UploadQuota limits what one owner keeps in the upload store (see StoreUpload).
+	// Zero fields: no limit.
+	UploadQuota UploadQuota
 }
 
 // DefaultPricePerPage is the configured price of one page at medium priority, in the
@@ -75,6 +78,7 @@ type Service struct {
 	events         EventPublisher
 	webhooks       WebhookEnqueuer
 	addrCheck      func(netip.Addr) error
+	uploadQuota    UploadQuota
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
@@ -82,7 +86,7 @@ type Service struct {
 func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
 		priceFactors: opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
-		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck}
+		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

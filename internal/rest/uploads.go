@@ -40,9 +40,10 @@ type uploadDTO struct {
 }
 
 // uploadDocument stores the multipart field "file" (the first one; other fields are
-// ignored) and answers 201 with its upload URL. Not multipart: 415. No "file" field or an
-// empty one: 400. Over the limit: 413. Not a PDF, PNG, JPEG, TIFF or BMP: 415. A refused
-// upload stores nothing.
+// ignored) for the caller's owner and answers 201 with its upload URL. Not multipart:
+// 415. No "file" field or an empty one: 400. Over the limit: 413 TOO_LARGE. Over the
+// owner's upload quota: 413 QUOTA_EXCEEDED. Not a PDF, PNG, JPEG, TIFF or BMP: 415. A
+// refused upload stores nothing.
 func (a *api) uploadDocument(w http.ResponseWriter, r *http.Request) {
 	if a.uploads == nil {
 		writeError(w, r, a.log, apperr.Unavailable("uploads are not available on this server", nil))
@@ -98,7 +99,7 @@ func (a *api) receiveUpload(w http.ResponseWriter, r *http.Request) (uploadDTO, 
 		if part.FormName() != "file" {
 			continue // NextPart skips what is left of this part
 		}
-		u, err := a.uploads.Put(r.Context(), part, a.uploadMax)
+		u, err := a.svc.StoreUpload(r.Context(), a.uploads, part, a.uploadMax)
 		if err != nil {
 			return uploadDTO{}, a.uploadError(err)
 		}

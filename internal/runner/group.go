@@ -63,11 +63,12 @@ type Result struct {
 // conditions turn False (Retried), startTime and completionTime are cleared, and the
 // rules above apply afresh: failures are counted from the jobs' statuses, so retried jobs
 // no longer count. ttlSecondsAfterFinished after completionTime, the group, its jobs and
-// the uploaded files no other job names are deleted.
+// the references of its jobs' owners to the uploads they named are deleted; an uploaded
+// file goes when no owner holds it and no job names it any more.
 type GroupReconciler struct {
 	Jobs *jobs.Service
 	// Uploads, when set, is where the files of deleted groups' upload:// documents are
-	// removed from.
+	// removed from (when nothing else references them).
 	Uploads *uploads.Store
 	// Now is the clock [time.Now].
 	Now    func() time.Time
@@ -257,28 +258,25 @@ func (r *GroupReconciler) release(ctx context.Context, g *ent.OcrJobGroup, activ
 	return n, nil
 }
 
-// deleteGroup removes a group whose TTL has passed, its jobs, and the uploaded files no
-// other job names.
+// deleteGroup removes a group whose TTL has passed and its jobs, releases the uploads
+// they named (each owner's reference goes when no job of that owner names it any more),
+// and deletes the files that no owner and no job references.
 func (r *GroupReconciler) deleteGroup(ctx context.Context, id string) error {
-	orphans, err := r.Jobs.DeleteGroup(ctx, id)
+	keys, err := r.Jobs.DeleteGroup(ctx, id)
 	if err != nil {
 		return err
 	}
 	removed := 0
-	if r.Uploads != nil {
-		for _, u := range orphans {
-			key, err := uploads.KeyFromURL(u)
-			if err != nil {
-				continue
-			}
-			if err := r.Uploads.Remove(key); err != nil {
-				r.log().Warn("Could not remove the upload of a deleted group", slog.String("group_id", id), slog.String("key", key), slog.Any("error", err))
-				continue
-			}
-			removed++
+	if r.Uploads != nil && len(keys) > 0 {
+		done, err := r.Jobs.RemoveUnreferencedUploads(ctx, r.Uploads, keys)
+		removed = len(done)
+		if err != nil {
+			// The files stay; the unused-upload sweep looks at files nobody references.
+			r.log().Warn("Could not remove the uploads of a deleted group", slog.String("group_id", id), slog.Any("error", err))
 		}
 	}
-	r.log().Info("Deleted a finished group after its TTL", slog.String("group_id", id), slog.Int("uploads_removed", removed))
+	r.log().Info("Deleted a finished group after its TTL", slog.String("group_id", id),
+		slog.Int("uploads_released", len(keys)), slog.Int("uploads_removed", removed))
 	return nil
 }
 

@@ -323,7 +323,7 @@ func TestGroupReconciler(t *testing.T) {
 func (h *groupHarness) withUploads(docs []jobs.GroupDocument) {
 	h.t.Helper()
 	for i := range docs {
-		u, err := h.store.Put(h.ctx, bytes.NewReader([]byte(fmt.Sprintf("%%PDF-1.4 document %d of %s", i, h.t.Name()))), 0)
+		u, err := h.svc.StoreUpload(h.ctx, h.store, bytes.NewReader([]byte(fmt.Sprintf("%%PDF-1.4 document %d of %s", i, h.t.Name()))), 0)
 		if err != nil {
 			h.t.Fatal(err)
 		}

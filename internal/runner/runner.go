@@ -25,9 +25,9 @@ type EventSource interface {
 }
 
 // Runner drives a group reconciler: a periodic resync of every group that is not
-// finished (or finished with a TTL to enforce), plus event triggers — every job event
-// that names a group, and the group events the API publishes after suspend, resume,
-// cancel, retry-failed and create. Triggers go through a work queue that coalesces: a
+// finished (or finished with a TTL to enforce), followed by the unused-upload sweep
+// (Uploads), plus event triggers — every job event that names a group, and the group
+// events the API publishes after suspend, resume, cancel, retry-failed and create. Triggers go through a work queue that coalesces: a
 // group is never reconciled twice at once, a trigger during its reconcile runs it once
 // more afterwards, and many triggers while it waits count as one. A failed reconcile is
 // retried with a backoff from 1 s doubling to the resync interval. Zero fields take the
@@ -46,6 +46,8 @@ type Runner struct {
 	// OnResync, when set, is given the groups (id, spec and status only) each periodic
 	// resync listed, before they are queued (for metrics). It must not keep them.
 	OnResync func(ctx context.Context, groups []*ent.OcrJobGroup)
+	// Uploads, when set, sweeps unused uploads after every periodic resync.
+	Uploads *UploadJanitor
 
 	q     *workQueue
 	queue atomic.Pointer[workQueue] // q, for Trigger
@@ -107,6 +109,11 @@ func (r *Runner) Run(ctx context.Context) {
 		defer t.Stop()
 		for {
 			r.resync(ctx)
+			if r.Uploads != nil {
+				if _, err := r.Uploads.Sweep(ctx); err != nil && ctx.Err() == nil {
+					r.Logger.Warn("Unused-upload sweep incomplete; trying again later", slog.Any("error", err))
+				}
+			}
 			select {
 			case <-ctx.Done():
 				return

@@ -8,6 +8,11 @@
 // behind. Only the document formats the worker can read are accepted (PDF, PNG, JPEG,
 // TIFF, BMP), recognised by their first bytes, never by a declared type or file name.
 //
+// The store knows bytes, not owners: who holds a key (and may name it in a job) is
+// recorded by internal/jobs (Service.StoreUpload), which stages the bytes (Stage),
+// records the owner, then commits them (Commit), and removes a file only when nothing
+// references it (RemoveUnreferenced).
+//
 // The package is a leaf: the API (REST and GraphQL) writes through it and the worker's
 // fetcher reads through it; errors that are the client's fault are *apperr.Error values
 // (TooLarge, Invalid, UnsupportedMediaType, NotFound) that also match the sentinels below
@@ -64,6 +69,10 @@ var (
 // tempPrefix starts the names of files being written; a key (hex) never does.
 const tempPrefix = ".tmp-"
 
+// asidePrefix starts the name of a file that RemoveUnreferenced moved aside (followed by
+// its key) while it looks again whether the file is referenced.
+const asidePrefix = tempPrefix + "rm-"
+
 // staleTemp is how old a leftover temporary file (from a crashed process) must be before
 // New removes it; no upload takes this long, so no live write is ever removed.
 const staleTemp = 24 * time.Hour
@@ -87,8 +96,9 @@ type Store struct {
 	dir string
 }
 
-// New opens the store in dir, creating the directory when missing, and removes temporary
-// files that crashed writers left behind more than a day ago.
+// New opens the store in dir, creating the directory when missing, removes temporary
+// files that crashed writers left behind more than a day ago, and puts back files that
+// an interrupted RemoveUnreferenced left moved aside.
 func New(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("open upload store: no directory")
@@ -99,6 +109,18 @@ func New(dir string) (*Store, error) {
 	s := &Store{dir: dir}
 	if entries, err := os.ReadDir(dir); err == nil {
 		for _, e := range entries {
+			if key, ok := strings.CutPrefix(e.Name(), asidePrefix); ok && ValidKey(key) {
+				// Left moved aside by a RemoveUnreferenced that did not finish: put it
+				// back (a file nobody references is only an orphan, removed later; a
+				// deleted one that somebody references is a lost document).
+				aside, final := filepath.Join(dir, e.Name()), filepath.Join(dir, key)
+				if _, err := os.Stat(final); err == nil {
+					_ = os.Remove(aside)
+				} else {
+					_ = os.Rename(aside, final)
+				}
+				continue
+			}
 			if !strings.HasPrefix(e.Name(), tempPrefix) {
 				continue
 			}
@@ -118,7 +140,33 @@ func (s *Store) Dir() string { return s.dir }
 const headLen = 1024
 
 // Put stores the bytes read from r, at most maxBytes of them (maxBytes <= 0 means
-// DefaultMaxBytes), and describes them. Errors:
+// DefaultMaxBytes), and describes them: Stage, then Commit. Errors are Stage's and
+// Commit's. Storing bytes already stored succeeds and leaves the existing file as it was.
+func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, error) {
+	st, err := s.Stage(ctx, r, maxBytes)
+	if err != nil {
+		return Upload{}, err
+	}
+	defer st.Discard()
+	if err := st.Commit(); err != nil {
+		return Upload{}, err
+	}
+	return st.Upload, nil
+}
+
+// Staged is a document written to the store's directory under a temporary name and
+// described, but not yet under its key: Commit puts it there, Discard drops it. It lets
+// a caller record who holds the upload (a database row) between writing the bytes and
+// publishing them, so that a concurrent RemoveUnreferenced either sees the record or
+// has its removal undone by Commit.
+type Staged struct {
+	Upload
+	store *Store
+	tmp   string // "" once committed or discarded
+}
+
+// Stage writes the bytes read from r, at most maxBytes of them (maxBytes <= 0 means
+// DefaultMaxBytes), to a temporary file in the store and describes them. Errors:
 //   - ErrEmpty (apperr Invalid) when r yields no bytes;
 //   - ErrUnsupported (apperr UnsupportedMediaType) when the first bytes are not PDF, PNG,
 //     JPEG, TIFF or BMP; detected before the rest is read;
@@ -127,9 +175,9 @@ const headLen = 1024
 //   - the context's error when ctx ends while reading; any other error is an I/O failure
 //     (reading r or writing the store).
 //
-// On error nothing is left in the store. Storing bytes already stored succeeds and
-// leaves the existing file as it was.
-func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, error) {
+// On error nothing is left in the store. On success the caller must call Commit or
+// Discard (Discard after Commit is a no-op, so `defer st.Discard()` is the idiom).
+func (s *Store) Stage(ctx context.Context, r io.Reader, maxBytes int64) (*Staged, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
@@ -138,27 +186,27 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, e
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		if ctx.Err() != nil {
-			return Upload{}, fmt.Errorf("store upload: %w", context.Cause(ctx))
+			return nil, fmt.Errorf("store upload: %w", context.Cause(ctx))
 		}
-		return Upload{}, fmt.Errorf("%w: %w", ErrRead, err)
+		return nil, fmt.Errorf("%w: %w", ErrRead, err)
 	}
 	head = head[:n]
 	if n == 0 {
-		return Upload{}, &apperr.Error{Kind: apperr.KindInvalid, Message: "the document is empty (0 bytes)", Err: ErrEmpty}
+		return nil, &apperr.Error{Kind: apperr.KindInvalid, Message: "the document is empty (0 bytes)", Err: ErrEmpty}
 	}
 	docType, contentType, ok := Detect(head)
 	if !ok {
-		return Upload{}, &apperr.Error{Kind: apperr.KindUnsupportedMediaType,
+		return nil, &apperr.Error{Kind: apperr.KindUnsupportedMediaType,
 			Message: fmt.Sprintf("the document is not a PDF, PNG, JPEG, TIFF or BMP file (first bytes %q)", head[:min(n, 8)]),
 			Err:     ErrUnsupported}
 	}
 	if int64(n) > maxBytes {
-		return Upload{}, tooLarge(maxBytes)
+		return nil, tooLarge(maxBytes)
 	}
 
 	tmp, err := os.CreateTemp(s.dir, tempPrefix+"*")
 	if err != nil {
-		return Upload{}, fmt.Errorf("store upload: %w", err)
+		return nil, fmt.Errorf("store upload: %w", err)
 	}
 	tmpName := tmp.Name()
 	keep := false
@@ -171,43 +219,65 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxBytes int64) (Upload, e
 	h := sha256.New()
 	w := io.MultiWriter(tmp, h)
 	if _, err := w.Write(head); err != nil {
-		return Upload{}, fmt.Errorf("store upload: %w", err)
+		return nil, fmt.Errorf("store upload: %w", err)
 	}
 	// One byte over the limit is enough to know the body is too large. Reading and
 	// writing are separated so that a failure names its side.
 	rest, err := copyTo(w, io.LimitReader(r, maxBytes-int64(n)+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return Upload{}, fmt.Errorf("store upload: %w", context.Cause(ctx))
+			return nil, fmt.Errorf("store upload: %w", context.Cause(ctx))
 		}
-		return Upload{}, err
+		return nil, err
 	}
 	size := int64(n) + rest
 	if size > maxBytes {
-		return Upload{}, tooLarge(maxBytes)
+		return nil, tooLarge(maxBytes)
 	}
 	if err := tmp.Sync(); err != nil {
-		return Upload{}, fmt.Errorf("store upload: %w", err)
+		return nil, fmt.Errorf("store upload: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return Upload{}, fmt.Errorf("store upload: %w", err)
-	}
-	key := digest(h)
-	u := Upload{Key: key, URL: prefix + key, SHA256: key, Size: size, ContentType: contentType, DocumentType: docType}
-	final := filepath.Join(s.dir, key)
-	if _, err := os.Stat(final); err == nil {
-		return u, nil // same bytes stored before; the deferred cleanup drops ours
+		return nil, fmt.Errorf("store upload: %w", err)
 	}
 	if err := os.Chmod(tmpName, 0o640); err != nil {
-		return Upload{}, fmt.Errorf("store upload: %w", err)
+		return nil, fmt.Errorf("store upload: %w", err)
+	}
+	key := digest(h)
+	keep = true
+	return &Staged{
+		Upload: Upload{Key: key, URL: prefix + key, SHA256: key, Size: size, ContentType: contentType, DocumentType: docType},
+		store:  s, tmp: tmpName,
+	}, nil
+}
+
+// Commit puts the staged bytes under their key, unless a file is there already (the
+// same bytes, stored before: it is left as it was and the staged copy dropped). After
+// Commit returns nil the key names the complete document.
+func (st *Staged) Commit() error {
+	if st.tmp == "" {
+		return errors.New("store upload: committed or discarded already")
+	}
+	final := filepath.Join(st.store.dir, st.Key)
+	if _, err := os.Stat(final); err == nil {
+		st.Discard()
+		return nil
 	}
 	// Rename is atomic within a directory: the key names complete bytes or nothing.
 	// Two writers of the same bytes race harmlessly (identical content either way).
-	if err := os.Rename(tmpName, final); err != nil {
-		return Upload{}, fmt.Errorf("store upload: %w", err)
+	if err := os.Rename(st.tmp, final); err != nil {
+		return fmt.Errorf("store upload: %w", err)
 	}
-	keep = true
-	return u, nil
+	st.tmp = ""
+	return nil
+}
+
+// Discard removes the staged bytes unless they were committed.
+func (st *Staged) Discard() {
+	if st.tmp != "" {
+		_ = os.Remove(st.tmp)
+		st.tmp = ""
+	}
 }
 
 // copyTo copies r to w like io.Copy; a read failure wraps ErrRead (with the reader's own
@@ -238,7 +308,7 @@ func TooLargeError(maxBytes int64) error { return tooLarge(maxBytes) }
 
 func tooLarge(maxBytes int64) error {
 	return &apperr.Error{Kind: apperr.KindTooLarge,
-		Message: fmt.Sprintf("the document is over the upload limit of %s (%d bytes)", humanBytes(maxBytes), maxBytes),
+		Message: fmt.Sprintf("the document is over the upload limit of %s (%d bytes)", HumanBytes(maxBytes), maxBytes),
 		Err:     ErrTooLarge}
 }
 
@@ -254,25 +324,163 @@ func (s *Store) Open(key string) (*os.File, error) {
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, &apperr.Error{Kind: apperr.KindNotFound, Message: "upload not found: " + key, Err: ErrNotFound}
+		return nil, &apperr.Error{Kind: apperr.KindNotFound, Message: "upload not found: " + ShortKey(key), Err: ErrNotFound}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open upload %s: %w", key, err)
+		return nil, fmt.Errorf("open upload %s: %w", ShortKey(key), err)
 	}
 	return f, nil
 }
 
-// Remove deletes the upload named key; a key with nothing stored is no error. Errors:
-// ErrInvalidKey (apperr Invalid), or the file system's.
+// Remove deletes the upload named key, whoever else may use it; a key with nothing
+// stored is no error. Callers that share the store with owners use RemoveUnreferenced.
+// Errors: ErrInvalidKey (apperr Invalid), or the file system's.
 func (s *Store) Remove(key string) error {
 	p, err := s.Path(key)
 	if err != nil {
 		return err
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove upload %s: %w", key, err)
+		return fmt.Errorf("remove upload %s: %w", ShortKey(key), err)
 	}
 	return nil
+}
+
+// Referenced reports which of keys something still refers to (an owner's record, a
+// job); RemoveUnreferenced asks it.
+type Referenced func(keys []string) (map[string]bool, error)
+
+// RemoveUnreferenced deletes the files of those keys that referenced reports as
+// unreferenced, and returns the keys whose files it deleted. Keys that are invalid or
+// have no file are skipped.
+//
+// It is safe against a concurrent upload of the same bytes that records its reference
+// before it calls Staged.Commit: the files are first moved aside, referenced is asked
+// again, and a file found referenced then is moved back (Commit, for its part, puts the
+// file back when it finds it missing). A file is thus deleted only when no reference was
+// recorded before the second look. On an error from referenced, every file moved aside
+// is moved back.
+func (s *Store) RemoveUnreferenced(keys []string, referenced Referenced) ([]string, error) {
+	var present []string
+	for _, k := range keys {
+		if !ValidKey(k) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(s.dir, k)); err == nil {
+			present = append(present, k)
+		}
+	}
+	if len(present) == 0 {
+		return nil, nil
+	}
+	// A first look, so that files still in use are never moved, not even for a moment.
+	used, err := referenced(present)
+	if err != nil {
+		return nil, err
+	}
+	type aside struct{ key, path string }
+	var moved []aside
+	for _, k := range present {
+		if used[k] {
+			continue
+		}
+		p := filepath.Join(s.dir, asidePrefix+k)
+		if err := os.Rename(filepath.Join(s.dir, k), p); err != nil {
+			continue // gone meanwhile (another remover), or not ours to move
+		}
+		moved = append(moved, aside{k, p})
+	}
+	if len(moved) == 0 {
+		return nil, nil
+	}
+	candidates := make([]string, len(moved))
+	for i, m := range moved {
+		candidates[i] = m.key
+	}
+	used, err = referenced(candidates)
+	if err != nil {
+		for _, m := range moved {
+			_ = os.Rename(m.path, filepath.Join(s.dir, m.key))
+		}
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, m := range moved {
+		if used[m.key] {
+			// Referenced meanwhile: back it goes (a Commit may have put the same bytes
+			// there already; renaming over them changes nothing).
+			if err := os.Rename(m.path, filepath.Join(s.dir, m.key)); err != nil {
+				errs = append(errs, fmt.Errorf("restore upload %s: %w", ShortKey(m.key), err))
+			}
+			continue
+		}
+		if err := os.Remove(m.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove upload %s: %w", ShortKey(m.key), err))
+			continue
+		}
+		removed = append(removed, m.key)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// Stat returns the size of the file stored under key and when it was written; ok is
+// false when nothing is stored under it (or key is invalid).
+func (s *Store) Stat(key string) (size int64, modTime time.Time, ok bool) {
+	if !ValidKey(key) {
+		return 0, time.Time{}, false
+	}
+	info, err := os.Stat(filepath.Join(s.dir, key))
+	if err != nil || !info.Mode().IsRegular() {
+		return 0, time.Time{}, false
+	}
+	return info.Size(), info.ModTime(), true
+}
+
+// Walk calls fn with the key and modification time of every stored document, in the
+// order of the directory's names, until fn returns false. Temporary files and anything
+// else that is not named by a key are skipped. Errors: reading the directory.
+func (s *Store) Walk(fn func(key string, modTime time.Time) bool) error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list uploads: %w", err)
+	}
+	for _, e := range entries {
+		if !ValidKey(e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if !fn(e.Name(), info.ModTime()) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// shortKeyLen is how many characters of a key ShortKey keeps: enough to tell uploads
+// apart in a log, far too few to name one.
+const shortKeyLen = 8
+
+// ShortKey is how logs and messages name a key: its first 8 characters and "…", so
+// that a log line does not hand out the full key (which, with an owner's record, is
+// what a job needs to name the document). The same rule as internal/redact's for
+// upload URLs.
+func ShortKey(key string) string {
+	if len(key) <= shortKeyLen {
+		return key
+	}
+	return key[:shortKeyLen] + "…"
+}
+
+// ShortURL is ShortKey for an upload URL; any other text is returned as it is.
+func ShortURL(raw string) string {
+	if !IsURL(raw) {
+		return raw
+	}
+	return prefix + ShortKey(raw[len(prefix):])
 }
 
 // Path returns the file path of key in the store, whether or not it exists. A key that is
@@ -403,13 +611,20 @@ func DocumentName(filename, docType string) string {
 	return name
 }
 
-// humanBytes formats n for messages: "50 MiB" when it is a whole number of MiB.
-func humanBytes(n int64) string {
+// HumanBytes formats n for messages: "10 GiB", "50 MiB" or "4 KiB" when it is a whole
+// number of them, else "1.5 GiB" style with one decimal from a MiB up, else bytes.
+func HumanBytes(n int64) string {
 	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)
 	case n >= 1<<10 && n%(1<<10) == 0:
 		return fmt.Sprintf("%d KiB", n>>10)
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
