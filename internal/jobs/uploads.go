@@ -15,6 +15,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -266,7 +267,7 @@ func (s *Service) unclaimUpload(ctx context.Context, owner, key string, claimed 
 		ClearUsedAt().
 		Save(context.WithoutCancel(ctx))
 	if err != nil {
-		s.log.WarnContext(ctx, "Could not undo the use of an upload", slog.String("upload", uploads.ShortKey(key)), slog.Any("error", err))
+		s.log.WarnContext(ctx, "Could not undo the use of an upload", slog.String("upload", redact.UploadKey(key)), slog.Any("error", err))
 	}
 }
 

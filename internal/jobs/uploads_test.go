@@ -21,6 +21,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -138,7 +139,7 @@ func TestUploadsBelongToOwners(t *testing.T) {
 		for owner, key := range map[string]string{"team-a": secret.Key, "team-b": shared.Key} {
 			u, err := c.Upload.Query().Where(upload.Owner(owner), upload.Key(key)).Only(ctx)
 			if err != nil || u.UsedAt == nil {
-				t.Errorf("%s's row of %s: %+v, %v; want used_at set", owner, uploads.ShortKey(key), u, err)
+				t.Errorf("%s's row of %s: %+v, %v; want used_at set", owner, redact.UploadKey(key), u, err)
 			}
 		}
 		if u, _ := c.Upload.Query().Where(upload.Owner("team-a"), upload.Key(shared.Key)).Only(ctx); u == nil || u.UsedAt != nil {

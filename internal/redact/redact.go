@@ -46,7 +46,7 @@ func URL(raw string) string {
 	if i := strings.Index(s, "://"); i >= 0 {
 		scheme, rest := s[:i], s[i+3:]
 		if strings.EqualFold(scheme, "upload") {
-			rest = shortKey(rest)
+			rest = UploadKey(rest)
 		} else {
 			authority, path := rest, ""
 			if j := strings.IndexByte(rest, '/'); j >= 0 {
@@ -89,8 +89,10 @@ func URL(raw string) string {
 	return b.String()
 }
 
-// shortKey keeps the first uploadKeyShown characters of an upload key and marks the cut.
-func shortKey(key string) string {
+// UploadKey is how logs and messages name an upload key (internal/uploads): its first
+// uploadKeyShown characters and "…", so that no log line hands out a full key, which
+// with an owner's record is what a job needs to name the document.
+func UploadKey(key string) string {
 	if len(key) <= uploadKeyShown || strings.HasSuffix(key, "…") && len(key) <= uploadKeyShown+len("…") {
 		return key
 	}

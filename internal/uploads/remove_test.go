@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
@@ -205,7 +206,7 @@ func TestNewPutsBackWhatARemovalLeftAside(t *testing.T) {
 	}
 }
 
-func TestWalkAndShortKey(t *testing.T) {
+func TestWalkAndShortKeysInErrors(t *testing.T) {
 	s := newStore(t)
 	var keys []string
 	for i := range 3 {
@@ -236,14 +237,8 @@ func TestWalkAndShortKey(t *testing.T) {
 	}
 
 	k := keys[0]
-	if got := uploads.ShortKey(k); got != k[:8]+"…" {
-		t.Errorf("ShortKey = %q", got)
-	}
-	if got := uploads.ShortURL("upload://" + k); got != "upload://"+k[:8]+"…" {
-		t.Errorf("ShortURL = %q", got)
-	}
-	if got := uploads.ShortURL("https://example.com/a.pdf"); got != "https://example.com/a.pdf" {
-		t.Errorf("ShortURL of an http URL = %q", got)
+	if got := redact.UploadKey(k); got != k[:8]+"…" {
+		t.Errorf("redact.UploadKey = %q", got)
 	}
 	if _, err := s.Open(strings.Repeat("1", 64)); err == nil || strings.Contains(err.Error(), strings.Repeat("1", 9)) {
 		t.Errorf("Open of a missing key: %v, want an error naming a short key", err)

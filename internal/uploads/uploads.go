@@ -36,6 +36,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 )
 
 // Scheme is the URL scheme of uploaded documents: "upload://<key>".
@@ -324,10 +325,10 @@ func (s *Store) Open(key string) (*os.File, error) {
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, &apperr.Error{Kind: apperr.KindNotFound, Message: "upload not found: " + ShortKey(key), Err: ErrNotFound}
+		return nil, &apperr.Error{Kind: apperr.KindNotFound, Message: "upload not found: " + redact.UploadKey(key), Err: ErrNotFound}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open upload %s: %w", ShortKey(key), err)
+		return nil, fmt.Errorf("open upload %s: %w", redact.UploadKey(key), err)
 	}
 	return f, nil
 }
@@ -341,7 +342,7 @@ func (s *Store) Remove(key string) error {
 		return err
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove upload %s: %w", ShortKey(key), err)
+		return fmt.Errorf("remove upload %s: %w", redact.UploadKey(key), err)
 	}
 	return nil
 }
@@ -411,12 +412,12 @@ func (s *Store) RemoveUnreferenced(keys []string, referenced Referenced) ([]stri
 			// Referenced meanwhile: back it goes (a Commit may have put the same bytes
 			// there already; renaming over them changes nothing).
 			if err := os.Rename(m.path, filepath.Join(s.dir, m.key)); err != nil {
-				errs = append(errs, fmt.Errorf("restore upload %s: %w", ShortKey(m.key), err))
+				errs = append(errs, fmt.Errorf("restore upload %s: %w", redact.UploadKey(m.key), err))
 			}
 			continue
 		}
 		if err := os.Remove(m.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove upload %s: %w", ShortKey(m.key), err))
+			errs = append(errs, fmt.Errorf("remove upload %s: %w", redact.UploadKey(m.key), err))
 			continue
 		}
 		removed = append(removed, m.key)
@@ -458,29 +459,6 @@ func (s *Store) Walk(fn func(key string, modTime time.Time) bool) error {
 		}
 	}
 	return nil
-}
-
-// shortKeyLen is how many characters of a key ShortKey keeps: enough to tell uploads
-// apart in a log, far too few to name one.
-const shortKeyLen = 8
-
-// ShortKey is how logs and messages name a key: its first 8 characters and "…", so
-// that a log line does not hand out the full key (which, with an owner's record, is
-// what a job needs to name the document). The same rule as internal/redact's for
-// upload URLs.
-func ShortKey(key string) string {
-	if len(key) <= shortKeyLen {
-		return key
-	}
-	return key[:shortKeyLen] + "…"
-}
-
-// ShortURL is ShortKey for an upload URL; any other text is returned as it is.
-func ShortURL(raw string) string {
-	if !IsURL(raw) {
-		return raw
-	}
-	return prefix + ShortKey(raw[len(prefix):])
 }
 
 // Path returns the file path of key in the store, whether or not it exists. A key that is
