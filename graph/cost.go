@@ -27,10 +27,10 @@ const (
 //
 //   - the cost: every field counts once for each object it is resolved on. The edges
 //     (and nodes) of a connection count once per element of its page: first or last
-//     when given (the larger when both are), else DefaultPage, the page size a root
-//     list takes when given neither (a nested connection given neither, such as a
-//     template's jobs, is estimated at it too, although ent's pagination returns all of
-//     its rows then); a field returning a list whose size an argument sets
+//     when given (the larger when both are), else DefaultPage, the page size every
+//     connection takes when given neither (root lists and nested ones alike: a
+//     template's or group's jobs resolve through jobsOf, which applies it); a field
+//     returning a list whose size an argument sets
 //     (nodes(ids:)) counts its selections once per element of the longest list
 //     argument. In other words a field costs 1 + multiplier × the cost of its children.
 //   - the objects: every value of an object, interface or union type in the answer

@@ -12,6 +12,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/graph"
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 )
 
 // probeMatchers are the fields, in order of preference, by which an edge probe selects
@@ -190,5 +191,46 @@ func TestEdgeFiltersAreOwnerScoped(t *testing.T) {
 		if leaks > 0 {
 			t.Logf("%d of %d probes leaked", leaks, len(probes))
 		}
+	})
+}
+
+// TestNestedConnectionsArePaged: a template's or group's jobs given neither first nor
+// last get the default page (what the cost limit estimates them at), not every row, and
+// first beyond the maximum page is refused as at the root.
+func TestNestedConnectionsArePaged(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, acceptAll{}, graph.Config{})
+		var g struct{ CreateOcrJobGroup struct{ ID string } }
+		e.ok(`mutation { createOcrJobGroup(input: {name: "paged"}) { id } }`, nil, &g)
+		for i := range jobs.DefaultLimit + 5 {
+			e.createJob(fmt.Sprintf("PAGE-%03d", i), map[string]any{"groupID": g.CreateOcrJobGroup.ID})
+		}
+		var out struct {
+			OcrTemplate struct {
+				Jobs struct {
+					TotalCount int
+					Edges      []struct{ Node struct{ ID string } }
+				}
+			}
+			OcrJobGroup struct {
+				Jobs struct {
+					TotalCount int
+					Edges      []struct{ Node struct{ ID string } }
+				}
+			}
+		}
+		e.ok(`query($g: ID!) {
+  ocrTemplate(id: "generic") { jobs { totalCount edges { node { id } } } }
+  ocrJobGroup(id: $g) { jobs { totalCount edges { node { id } } } }
+}`, map[string]any{"g": g.CreateOcrJobGroup.ID}, &out)
+		for name, conn := range map[string]struct {
+			TotalCount int
+			Edges      []struct{ Node struct{ ID string } }
+		}{"template": out.OcrTemplate.Jobs, "group": out.OcrJobGroup.Jobs} {
+			if conn.TotalCount != jobs.DefaultLimit+5 || len(conn.Edges) != jobs.DefaultLimit {
+				t.Errorf("%s's jobs without first: %d of %d, want a page of %d", name, len(conn.Edges), conn.TotalCount, jobs.DefaultLimit)
+			}
+		}
+		e.fails(fmt.Sprintf(`{ ocrTemplate(id: "generic") { jobs(first: %d) { totalCount } } }`, jobs.MaxLimit+1), nil, "BAD_USER_INPUT")
 	})
 }
