@@ -309,14 +309,7 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_RATE_LIMIT", Flag: "rate-limit", Default: "50", Commands: apiCmds,
 			Usage: "requests per second one API key may make (answered 429 with Retry-After beyond it); 0: no limit",
-			set: func(c *Config, v string) error {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
-					return errors.New("want a number of requests per second 0..1000000")
-				}
-				c.RateLimit = f
-				return nil
-			},
+			set:   rateSetter(func(c *Config, f float64) { c.RateLimit = f }),
 		},
 		{
 			Env: "OCRINVOICE_RATE_BURST", Flag: "rate-burst", Default: "100", Commands: apiCmds,
@@ -331,14 +324,7 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_AUTH_FAILURE_RATE", Flag: "auth-failure-rate", Default: "10", Commands: apiCmds,
 			Usage: "requests with an invalid API key allowed per second from one client address; beyond, its requests with a key are answered 429 with Retry-After before the key is looked up; 0: no limit",
-			set: func(c *Config, v string) error {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
-					return errors.New("want a number of requests per second 0..1000000")
-				}
-				c.AuthFailureRate = f
-				return nil
-			},
+			set:   rateSetter(func(c *Config, f float64) { c.AuthFailureRate = f }),
 		},
 		{
 			Env: "OCRINVOICE_AUTH_FAILURE_BURST", Flag: "auth-failure-burst", Default: "20", Commands: apiCmds,
@@ -697,6 +683,18 @@ func boolSetter(store func(c *Config, b bool)) func(c *Config, v string) error {
 			return errors.New("want true or false")
 		}
 		store(c, b)
+		return nil
+	}
+}
+
+// rateSetter parses a number of requests per second, 0..1000000 (0: no limit).
+func rateSetter(store func(c *Config, f float64)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
+			return errors.New("want a number of requests per second 0..1000000")
+		}
+		store(c, f)
 		return nil
 	}
 }
