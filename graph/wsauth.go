@@ -17,6 +17,7 @@ import (
 const (
 	wsCloseForbidden   = 4403
 	wsCloseUnavailable = 1011 // internal error: the key could not be checked now
+	wsCloseTooMany     = 4429 // too many failed authentications from this address
 )
 
 // Messages of a refused connection_init, short enough for a WebSocket close reason
@@ -25,6 +26,8 @@ const (
 	wsNeedKey    = "an API key is required: send {\"Authorization\": \"Bearer <key>\"} in connection_init"
 	wsBadKey     = "invalid or revoked API key"
 	wsCannotTell = "cannot check the API key now; try again"
+	// A rate limit, as for keys in headers (429 RATE_LIMITED).
+	wsTooManyFailures = "RATE_LIMITED: too many invalid API keys from this address; try again later"
 )
 
 // wsInit authenticates a GraphQL WebSocket when its connection_init arrives, and
@@ -61,11 +64,24 @@ func wsInit(authn auth.Authenticator, required bool, log *slog.Logger) transport
 			}
 			return refuseWS(ctx, log, wsCloseForbidden, wsNeedKey, nil)
 		}
+		// Keys sent here draw from the per-address budget of failed authentications
+		// that the server applies to keys in headers (auth.FailureGate).
+		gate, gated := auth.FailureGateOf(ctx)
+		if gated {
+			if _, ok := gate.Allow(ctx); !ok {
+				return refuseWS(ctx, log, wsCloseTooMany, wsTooManyFailures, nil)
+			}
+		}
 		p, err := authn.Authenticate(ctx, key)
 		switch {
 		case err == nil:
 			return withWSKey(auth.WithPrincipal(ctx, p), wsCredential{key: key}), nil, nil
 		case apperr.KindOf(err) == apperr.KindUnauthenticated:
+			if gated {
+				if _, ok := gate.Failed(ctx); !ok {
+					return refuseWS(ctx, log, wsCloseTooMany, wsTooManyFailures, nil)
+				}
+			}
 			return refuseWS(ctx, log, wsCloseForbidden, wsBadKey, nil)
 		default:
 			return refuseWS(ctx, log, wsCloseUnavailable, wsCannotTell, err)

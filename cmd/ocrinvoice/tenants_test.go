@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/live/livetest"
 )
 
 // The gaps between tenants, end to end through the binary with real keys of two owners
@@ -117,4 +125,59 @@ func TestTenantGapsEndToEnd(t *testing.T) {
 func mustString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Keys a GraphQL WebSocket sends in connection_init draw from the same per-address budget
+// of failed authentications as keys in headers: past it, the connection is closed with
+// 4429 before its key is looked up, a valid key too, and the address's REST requests get
+// 429.
+func TestWebSocketKeysDrawFromTheFailureBudget(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	good := createKey(t, dir, "--name", "watcher", "--role", "viewer")
+	p := start(t, testEnv(t, map[string]string{"OCRINVOICE_AUTH": "apikey", "OCRINVOICE_DATA_DIR": dir,
+		"OCRINVOICE_AUTH_FAILURE_RATE": "0.01", "OCRINVOICE_AUTH_FAILURE_BURST": "3"}), "serve")
+	// closeCode opens a WebSocket, sends key in connection_init and returns the close
+	// status (0 for a connection_ack).
+	closeCode := func(key string) websocket.StatusCode {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws://"+p.addr+"/graphql", &websocket.DialOptions{Subprotocols: []string{livetest.TransportWS}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		init, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + key}})
+		if err := c.Write(ctx, websocket.MessageText, init); err != nil {
+			t.Fatal(err)
+		}
+		_, msg, err := c.Read(ctx)
+		if err == nil {
+			if !strings.Contains(string(msg), "connection_ack") {
+				t.Fatalf("connection_init answered %s", msg)
+			}
+			return 0
+		}
+		return websocket.CloseStatus(err)
+	}
+	if got := closeCode(good); got != 0 {
+		t.Fatalf("a valid key in connection_init: closed %d", got)
+	}
+	var codes []int
+	for range 5 {
+		k, _, _, err := auth.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, int(closeCode(k)))
+	}
+	if fmt.Sprint(codes) != "[4403 4403 4403 4429 4429]" {
+		t.Errorf("close codes of five invalid keys %v, want three 4403 then 4429", codes)
+	}
+	if got := closeCode(good); got != 4429 {
+		t.Errorf("a valid key from the limited address: closed %d, want 4429", got)
+	}
+	if code, body := p.authRequest(t, good, "GET", "/api/v1/ocr-templates", ""); code != http.StatusTooManyRequests {
+		t.Errorf("REST from the limited address: %d %s", code, body)
+	}
 }

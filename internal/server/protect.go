@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -83,6 +84,11 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 			key := auth.TokenFromRequest(r)
 			if key == "" {
 				if sf == surfaceGraphQL && isWebSocketUpgrade(r) {
+					// The key comes in connection_init; it draws from the same budget
+					// of failures as a key in a header (see auth.FailureGate).
+					if s.opts.AuthFailureRate > 0 {
+						r = derive(r, auth.WithFailureGate(r.Context(), failureGate{s: s, client: s.failureClient(r)}))
+					}
 					next.ServeHTTP(w, r)
 					return
 				}
@@ -94,11 +100,7 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 			// not cost a lookup each time.
 			client := ""
 			if s.opts.AuthFailureRate > 0 {
-				addr := clientAddr(r, s.opts.TrustedProxies)
-				if st := stateOf(r); st != nil {
-					st.client = addr
-				}
-				client = authFailurePrefix + clientKey(addr)
+				client = s.failureClient(r)
 				if retry, blocked := s.limits.blocked(client); blocked {
 					s.tooManyFailures(w, r, retry)
 					return
@@ -184,6 +186,32 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, sf surface, 
 // authFailurePrefix starts the limiter key of a client address's failed
 // authentications (key ids, the keys of request rates, are hexadecimal).
 const authFailurePrefix = "authfail:"
+
+// failureClient returns the limiter key of r's client address for failed
+// authentications (and records the address for the request log).
+func (s *Server) failureClient(r *http.Request) string {
+	addr := clientAddr(r, s.opts.TrustedProxies)
+	if st := stateOf(r); st != nil {
+		st.client = addr
+	}
+	return authFailurePrefix + clientKey(addr)
+}
+
+// failureGate is the auth.FailureGate of one client address, over the server's limiters.
+type failureGate struct {
+	s      *Server
+	client string
+}
+
+func (g failureGate) Allow(context.Context) (int, bool) {
+	retry, blocked := g.s.limits.blocked(g.client)
+	return retry, !blocked
+}
+
+func (g failureGate) Failed(ctx context.Context) (int, bool) {
+	ok, retry := g.s.limits.spend(ctx, g.client, g.s.opts.AuthFailureRate, g.s.authFailureBurst())
+	return retry, ok
+}
 
 // authFailureBurst is Options.AuthFailureBurst, or twice the rate rounded up.
 func (s *Server) authFailureBurst() int {
