@@ -70,6 +70,8 @@ func commands() map[string]command {
 		"all":     {"run the API and a worker in one process", runAll},
 		"migrate": {"create or upgrade the database schema", runMigrate},
 		"apikey":  {"create, list and revoke API keys", runAPIKey},
+		"backup":  {"archive the SQLite database and the uploads (also while running)", runBackup},
+		"restore": {"restore a backup archive into an empty data directory", runRestore},
 		"extract": {"read invoice files and print the extracted data", runExtract},
 		"eval":    {"score extraction against a folder with truth.jsonl", runEval},
 		"submit":  {"submit a document to a running API and optionally follow the job", runSubmit},

@@ -541,7 +541,9 @@ func TestHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--help"}, []string{"serve", "worker", "all", "migrate"}},
+		{[]string{"--help"}, []string{"serve", "worker", "all", "migrate", "backup", "restore"}},
+		{[]string{"backup", "--help"}, []string{"--to FILE", "online backup", "pg_dump"}},
+		{[]string{"restore", "-h"}, []string{"--from FILE", "--force"}},
 		{[]string{"serve", "--help"}, []string{"--addr", "$OCRINVOICE_ADDR", "$DATABASE_URL", "$REDIS_URL", "$OCRINVOICE_GRAPHQL_DEPTH_LIMIT",
 			"--auth-failure-rate", "$OCRINVOICE_AUTH_FAILURE_BURST", "--trusted-proxies", "$OCRINVOICE_TRUSTED_PROXIES"}},
 		{[]string{"worker", "-h"}, []string{"--strict-priority", "$OCRINVOICE_WORKER_CONCURRENCY", "$OCRINVOICE_SHUTDOWN_TIMEOUT"}},
