@@ -397,4 +397,28 @@ func TestBackupPostgresArchivesUploadsOnly(t *testing.T) {
 		b, _ := json.Marshal(m)
 		t.Errorf("manifest %s", b)
 	}
+
+	// Restore into another data directory on PostgreSQL: the uploads only, and nothing
+	// beside them (no SQLite file, no temporary file).
+	env2 := testEnv(t, map[string]string{"DATABASE_URL": postgresSchemaURL(t, pg)})
+	out, errb = syncBuffer{}, syncBuffer{}
+	if err := run(context.Background(), []string{"restore", "--from", to}, env2, &out, &errb); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(env2("OCRINVOICE_DATA_DIR"), "uploads", hex.EncodeToString(sum[:]))); err != nil || !bytes.Equal(got, doc) {
+		t.Errorf("restored upload: %d bytes, %v", len(got), err)
+	}
+	if entries, _ := os.ReadDir(env2("OCRINVOICE_DATA_DIR")); len(entries) != 1 {
+		t.Errorf("restore on PostgreSQL wrote %v, want the uploads directory only", entries)
+	}
+	// A SQLite archive is refused on PostgreSQL before anything is written.
+	archive, _ := backupFixture(t)
+	env3 := testEnv(t, map[string]string{"DATABASE_URL": postgresSchemaURL(t, pg)})
+	err = run(context.Background(), []string{"restore", "--from", archive}, env3, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Errorf("restore of a SQLite archive on PostgreSQL: %v", err)
+	}
+	if entries, _ := os.ReadDir(env3("OCRINVOICE_DATA_DIR")); len(entries) > 0 {
+		t.Errorf("a refused restore wrote %v", entries)
+	}
 }

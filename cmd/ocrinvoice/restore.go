@@ -99,8 +99,11 @@ func restoreBackup(ctx context.Context, cfg config.Config, from string, force bo
 	if err := os.MkdirAll(uploadDir, 0o750); err != nil {
 		return m, fmt.Errorf("create %s: %w", uploadDir, err)
 	}
-	dbTmp := dbPath + ".restore-tmp"
-	defer os.Remove(dbTmp) // gone once renamed; left only by a failure
+	var dbTmp string
+	if m.Database == "sqlite" {
+		dbTmp = dbPath + ".restore-tmp"
+		defer os.Remove(dbTmp) // gone once renamed; left only by a failure
+	}
 	err = readBackup(from, func(name string, r io.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return err
