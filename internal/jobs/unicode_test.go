@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -81,8 +82,8 @@ func TestSchemaSizesMatchAPILimits(t *testing.T) {
 
 // TestNamesAreNormalised: a job number, template name or group name is stored in
 // Unicode normalisation form C, so its decomposed spelling (NFD) is the same name: a
-// duplicate job number is a Conflict, a template is found by it, and a search in either
-// spelling finds the job.
+// duplicate job number is a Conflict, a template is found by it, and a filter or a
+// search in either spelling finds the job.
 func TestNamesAreNormalised(t *testing.T) {
 	const nfc = "FACTURE-\u00e9t\u00e9-1" // "été" composed
 	nfd := norm.NFD.String(nfc)
@@ -134,6 +135,17 @@ func TestNamesAreNormalised(t *testing.T) {
 		_, err = s.CreateTemplate(ctx, jobs.TemplateInput{Name: norm.NFD.String("mod\u00e8le")})
 		wantKind(t, err, apperr.KindConflict, "")
 
+		filter, err := json.Marshal(map[string]string{"jobNumber": nfd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		where, err := jobs.ParseJobFilter(string(filter))
+		if err != nil {
+			t.Fatalf("ParseJobFilter: %v", err)
+		}
+		if got := c.OcrInvoiceJob.Query().Where(where...).IDsX(ctx); len(got) != 1 || got[0] != j.ID {
+			t.Errorf("filter %s found %v, want [%s]", filter, got, j.ID)
+		}
 		for _, term := range []string{nfc, nfd} {
 			got := c.OcrInvoiceJob.Query().Where(jobs.SearchJobs(term)).IDsX(ctx)
 			if len(got) != 2 || !containsID(got, j.ID) || !containsID(got, d.ID) {
