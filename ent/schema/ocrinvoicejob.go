@@ -29,15 +29,13 @@ func (OcrInvoiceJob) Mixin() []ent.Mixin {
 // Fields of the OcrInvoiceJob.
 func (OcrInvoiceJob) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("job_number").
+		chars(field.String("job_number").
 			Unique().
 			NotEmpty().
-			MaxLen(128).
-			Annotations(entgql.OrderField("JOB_NUMBER")),
-		field.String("document_name").
+			Annotations(entgql.OrderField("JOB_NUMBER")), 128),
+		chars(field.String("document_name").
 			NotEmpty().
-			MaxLen(1024).
-			Annotations(entgql.OrderField("DOCUMENT_NAME")),
+			Annotations(entgql.OrderField("DOCUMENT_NAME")), 1024),
 		field.String("document_url").
 			NotEmpty().
 			MaxLen(4096),
@@ -118,9 +116,8 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 			Default(0).
 			NonNegative().
 			Annotations(entgql.OrderField("RETRY_COUNT"), serverOwned),
-		field.String("created_by").
-			Optional().
-			MaxLen(256),
+		chars(field.String("created_by").
+			Optional(), 256),
 		// Where a webhook is POSTed when the job reaches a terminal state; when empty,
 		// the group's callback_url (if any) is used. Validated by internal/jobs
 		// (absolute http/https URL).

@@ -24,21 +24,18 @@ func (OcrJobGroup) Mixin() []ent.Mixin {
 // Fields of the OcrJobGroup.
 func (OcrJobGroup) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").
+		chars(field.String("name").
 			NotEmpty().
-			MaxLen(256).
-			Annotations(entgql.OrderField("NAME")),
-		field.String("description").
-			Optional().
-			MaxLen(4096),
+			Annotations(entgql.OrderField("NAME")), 256),
+		chars(field.String("description").
+			Optional(), 4096),
 		field.JSON("spec", invoice.GroupSpec{}).
 			Default(invoice.GroupSpec{}),
 		field.JSON("status", invoice.GroupStatus{}).
 			Default(invoice.GroupStatus{Phase: invoice.GroupPhasePending}).
 			Annotations(entgql.Type("OcrJobGroupStatus"), serverOwned),
-		field.String("created_by").
-			Optional().
-			MaxLen(256),
+		chars(field.String("created_by").
+			Optional(), 256),
 		// Webhook target for the group's jobs that have no callback_url of their own.
 		field.String("callback_url").
 			Optional().

@@ -23,14 +23,12 @@ func (OcrTemplate) Mixin() []ent.Mixin {
 // Fields of the OcrTemplate.
 func (OcrTemplate) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").
+		chars(field.String("name").
 			Unique().
 			NotEmpty().
-			MaxLen(128).
-			Annotations(entgql.OrderField("NAME")),
-		field.String("description").
-			Optional().
-			MaxLen(4096),
+			Annotations(entgql.OrderField("NAME")), 128),
+		chars(field.String("description").
+			Optional(), 4096),
 		// Tesseract language codes joined by "+", e.g. "eng+deu".
 		field.String("languages").
 			Default("eng").
@@ -60,9 +58,8 @@ func (OcrTemplate) Fields() []ent.Field {
 		// The owner whose jobs may use the template (see internal/ownerscope); empty for
 		// a template of no owner, which only unscoped callers (admins of every owner) see
 		// unless it is shared.
-		field.String("created_by").
-			Optional().
-			MaxLen(256),
+		chars(field.String("created_by").
+			Optional(), 256),
 		// A shared template is visible to, and usable by, every owner; only admins set it.
 		field.Bool("shared").
 			Default(false),

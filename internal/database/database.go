@@ -10,13 +10,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"           // PostgreSQL driver "postgres"
-	_ "github.com/mattn/go-sqlite3" // SQLite driver "sqlite3"
+	_ "github.com/lib/pq" // PostgreSQL driver "postgres"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/migrate"
@@ -24,6 +25,40 @@ import (
 
 // sqliteBusyTimeoutMS is how long a SQLite writer waits for the lock before failing.
 const sqliteBusyTimeoutMS = 10000
+
+// sqliteDriver is the name of the SQLite driver Open uses: mattn/go-sqlite3 with
+// lower() replaced by Unicode lower-casing (see unicodeLower).
+const sqliteDriver = "sqlite3_ocrinvoice"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			return c.RegisterFunc("lower", unicodeLower, true)
+		},
+	})
+}
+
+// unicodeLower is SQLite's lower(X) for every letter, not only ASCII ones: SQLite's own
+// folds A-Z alone, so that ent's case-insensitive predicates (ContainsFold, EqualFold:
+// LOWER(column) LIKE/= the term lowered by Go) would find "MÜLLER" by "müller" on
+// PostgreSQL but not on SQLite. It lowers as strings.ToLower does, the same rule ent
+// applies to the term. NULL stays NULL; numbers are lowered as their text, as SQLite does.
+func unicodeLower(v any) any {
+	switch v := v.(type) {
+	case string:
+		return strings.ToLower(v)
+	case []byte:
+		if v == nil { // NULL
+			return nil
+		}
+		return strings.ToLower(string(v))
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return v
+}
 
 // Open opens an ent client for url and checks that the database answers. It runs no
 // migration (see Migrate). Accepted forms:
@@ -81,7 +116,7 @@ func openDriver(ctx context.Context, rawURL string) (*entsql.Driver, error) {
 				}
 			}
 		}
-		driverName, dsn, dia = "sqlite3", "file:"+path+"?"+q.Encode(), dialect.SQLite
+		driverName, dsn, dia = sqliteDriver, "file:"+path+"?"+q.Encode(), dialect.SQLite
 	case rawURL == "":
 		return nil, errors.New("open database: empty database URL (use sqlite:PATH or postgres://...)")
 	default:

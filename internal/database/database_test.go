@@ -106,3 +106,29 @@ func TestEachGivesFreshDatabases(t *testing.T) {
 		}
 	})
 }
+
+// TestLowerFoldsUnicode: lower(), which ent's case-insensitive predicates use, lowers
+// every letter on SQLite as on PostgreSQL, not only A-Z; NULL stays NULL.
+func TestLowerFoldsUnicode(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		ctx := context.Background()
+		rows, err := c.QueryContext(ctx, "SELECT lower('MÜLLER ÉTÉ ДОГОВОР'), lower(NULL) IS NULL, lower('ABC')")
+		if err != nil {
+			t.Fatalf("query: %v", err)
+		}
+		defer rows.Close()
+		var (
+			got, ascii string
+			null       bool
+		)
+		if !rows.Next() {
+			t.Fatalf("no row: %v", rows.Err())
+		}
+		if err := rows.Scan(&got, &null, &ascii); err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		if got != "müller été договор" || !null || ascii != "abc" {
+			t.Errorf("lower = %q, lower(NULL) IS NULL = %v, lower('ABC') = %q", got, null, ascii)
+		}
+	})
+}

@@ -46,7 +46,8 @@ func validateDocuments(groupID string, docs []GroupDocument, check func(string) 
 	for i, d := range docs {
 		p := fmt.Sprintf("documents[%d].", i)
 		n := len(fe)
-		fe.text(p+"documentName", d.DocumentName, true, MaxDocumentNameLen)
+		d.DocumentName = nfc(d.DocumentName)
+		fe.name(p+"documentName", d.DocumentName, true, MaxDocumentNameLen)
 		if err := ValidateDocumentURL(d.DocumentURL); err != nil {
 			fe.add(p+"documentUrl", "%v", err)
 		} else if err := check(d.DocumentURL); err != nil {
@@ -56,11 +57,11 @@ func validateDocuments(groupID string, docs []GroupDocument, check func(string) 
 		if typ == "" && len(fe) == n {
 			fe.add(p+"documentName", "the document type cannot be inferred from documentName or documentUrl (use an extension among %s)", strings.Join(DocumentTypes, ", "))
 		}
-		num := strings.TrimSpace(d.JobNumber)
+		num := Canonical(d.JobNumber)
 		if num == "" {
 			num = fmt.Sprintf("%s-%d", groupID, i+1)
 		} else {
-			fe.text(p+"jobNumber", num, true, MaxJobNumberLen)
+			fe.name(p+"jobNumber", num, true, MaxJobNumberLen)
 		}
 		if d.Metadata != nil {
 			if b, err := json.Marshal(d.Metadata); err != nil {

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -31,10 +30,10 @@ type GroupInput struct {
 
 func (s *Service) validateGroup(ctx context.Context, in *GroupInput) error {
 	var fe fieldErrors
-	in.Name = strings.TrimSpace(in.Name)
-	fe.text("name", in.Name, true, MaxGroupNameLen)
+	in.Name = Canonical(in.Name)
+	fe.name("name", in.Name, true, MaxGroupNameLen)
 	fe.text("description", in.Description, false, MaxDescriptionLen)
-	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
+	fe.name("createdBy", in.CreatedBy, false, MaxCreatedByLen)
 	if err := ValidateCallbackURL(in.CallbackURL); err != nil {
 		fe.add("callbackUrl", "%v", err)
 	} else if err := s.checkTarget(in.CallbackURL); err != nil {

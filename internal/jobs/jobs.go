@@ -55,9 +55,10 @@ type resolvedJob struct {
 // documentUrl when the owner does not hold it, else the upload is marked used.
 func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, error) {
 	var fe fieldErrors
-	in.JobNumber = strings.TrimSpace(in.JobNumber)
-	fe.text("jobNumber", in.JobNumber, true, MaxJobNumberLen)
-	fe.text("documentName", in.DocumentName, true, MaxDocumentNameLen)
+	in.JobNumber = Canonical(in.JobNumber)
+	in.DocumentName = nfc(in.DocumentName)
+	fe.name("jobNumber", in.JobNumber, true, MaxJobNumberLen)
+	fe.name("documentName", in.DocumentName, true, MaxDocumentNameLen)
 	if err := ValidateDocumentURL(in.DocumentURL); err != nil {
 		fe.add("documentUrl", "%v", err)
 	} else if err := s.checkTarget(in.DocumentURL); err != nil {
@@ -75,7 +76,7 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 		in.Priority = string(ocrinvoicejob.DefaultPriority)
 	}
 	fe.enum("priority", in.Priority, Priorities)
-	fe.text("createdBy", in.CreatedBy, false, MaxCreatedByLen)
+	fe.name("createdBy", in.CreatedBy, false, MaxCreatedByLen)
 	if err := ValidateCallbackURL(in.CallbackURL); err != nil {
 		fe.add("callbackUrl", "%v", err)
 	} else if err := s.checkTarget(in.CallbackURL); err != nil {
@@ -519,7 +520,7 @@ func pageBounds(limit, offset int) (int, error) {
 // SearchJobs matches jobs whose jobNumber, documentName, invoice number, supplier name
 // or customer name contains term, ignoring case. An empty term matches every job.
 func SearchJobs(term string) predicate.OcrInvoiceJob {
-	term = strings.TrimSpace(term)
+	term = Canonical(term) // stored names are in form C
 	if term == "" {
 		return func(*sql.Selector) {}
 	}

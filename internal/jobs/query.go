@@ -62,6 +62,9 @@ type queryField struct {
 	// emptyIsNull: the API shows "" as null (optional text such as createdBy), so filters and
 	// sorting treat NULL and "" alike.
 	emptyIsNull bool
+	// nfc: the column holds names stored in normalisation form C (see Canonical), so
+	// filter values are compared in that form too.
+	nfc bool
 }
 
 // isNull is the predicate "the column has no value": NULL, or also "" for emptyIsNull fields.
@@ -535,6 +538,9 @@ func (t target) columnValue(v any) (any, error) {
 		s, ok := v.(string)
 		if !ok {
 			return nil, filterError("field %q needs a string, got %s", t.name, jsonTypeName(v))
+		}
+		if t.f.nfc {
+			s = nfc(s)
 		}
 		return s, nil
 	case kindEnum:

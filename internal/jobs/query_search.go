@@ -49,7 +49,7 @@ func searchable(term string) bool {
 // An empty term matches every template; a term that is not valid UTF-8 or holds NUL
 // matches none (callers refuse it first with CheckSearch).
 func SearchTemplates(term string) predicate.OcrTemplate {
-	term = strings.TrimSpace(term)
+	term = Canonical(term) // stored names are in form C
 	if term == "" {
 		return func(*sql.Selector) {}
 	}
@@ -63,7 +63,7 @@ func SearchTemplates(term string) predicate.OcrTemplate {
 // An empty term matches every group; a term that is not valid UTF-8 or holds NUL matches
 // none (callers refuse it first with CheckSearch).
 func SearchGroups(term string) predicate.OcrJobGroup {
-	term = strings.TrimSpace(term)
+	term = Canonical(term) // stored names are in form C
 	if term == "" {
 		return func(*sql.Selector) {}
 	}

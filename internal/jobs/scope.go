@@ -55,11 +55,12 @@ func installScope(c *ent.Client) {
 // admin creating without createdBy gets its own owner.
 func ownerFor(ctx context.Context, asked string, creating bool) (string, error) {
 	p, ok := auth.FromContext(ctx)
+	asked = nfc(asked) // owners are compared and stored in normalisation form C
 	if !ok {
 		return asked, nil
 	}
 	if owner, scoped := p.Scope(); scoped {
-		if asked != "" && asked != owner {
+		if asked != "" && asked != nfc(owner) {
 			return "", apperr.Forbidden(fmt.Sprintf("createdBy is the owner of your API key (%q); it cannot be set to another owner", owner))
 		}
 		return owner, nil

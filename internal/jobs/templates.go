@@ -49,8 +49,8 @@ type TemplateInput struct {
 
 func (in *TemplateInput) normalize() error {
 	var fe fieldErrors
-	in.Name = strings.TrimSpace(in.Name)
-	fe.text("name", in.Name, true, MaxNameLen)
+	in.Name = Canonical(in.Name)
+	fe.name("name", in.Name, true, MaxNameLen)
 	fe.text("description", in.Description, false, MaxDescriptionLen)
 	if in.Languages == "" {
 		in.Languages = DefaultLanguages
@@ -78,7 +78,8 @@ func (in *TemplateInput) normalize() error {
 		fe.add("pricePerPage", "must be between 0 and 1000000")
 	}
 	if in.CreatedBy != nil {
-		fe.text("createdBy", *in.CreatedBy, false, MaxCreatedByLen)
+		in.CreatedBy = ptr(nfc(*in.CreatedBy))
+		fe.name("createdBy", *in.CreatedBy, false, MaxCreatedByLen)
 	}
 	if in.Spec.Options.Currency != "" && !currencyRe.MatchString(in.Spec.Options.Currency) {
 		fe.add("spec.options.currency", "must be an ISO 4217 code such as USD or EUR")
@@ -192,6 +193,8 @@ func (s *Service) findTemplate(ctx context.Context, db *ent.Client, idOrName str
 		// No stored name holds such bytes (PostgreSQL would refuse them as a parameter).
 		return nil, apperr.NotFound(fmt.Sprintf("template %q not found", strings.ToValidUTF8(strings.ReplaceAll(idOrName, "\x00", ""), "\uFFFD")))
 	}
+	// Names are stored canonical (see Canonical); ids are hexadecimal, which it keeps.
+	idOrName = Canonical(idOrName)
 	var p predicate.OcrTemplate = ocrtemplate.Name(idOrName)
 	if ids.Valid(idOrName) {
 		p = ocrtemplate.Or(ocrtemplate.ID(idOrName), ocrtemplate.Name(idOrName))

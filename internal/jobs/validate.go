@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
@@ -74,6 +76,52 @@ func (f *fieldErrors) text(field, v string, required bool, max int) {
 	case utf8.RuneCountInString(v) > max:
 		f.add(field, "must be at most %d characters", max)
 	}
+}
+
+// name checks a name-like text field (job number, document name, template or group
+// name, owner) as text does, and also refuses control characters (tab, newline, ...)
+// and the bidirectional formatting characters (see isBidiControl), which make a name
+// display otherwise than it is stored.
+func (f *fieldErrors) name(field, v string, required bool, max int) {
+	n := len(*f)
+	f.text(field, v, required, max)
+	if len(*f) > n {
+		return
+	}
+	if i := strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) || isBidiControl(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(v[i:])
+		f.add(field, "must not contain control or bidirectional formatting characters (found %U at byte %d)", r, i)
+	}
+}
+
+// isBidiControl reports whether r is one of the explicit bidirectional formatting
+// characters: the marks U+200E, U+200F and U+061C, the embeddings and overrides
+// U+202A..U+202E and the isolates U+2066..U+2069.
+func isBidiControl(r rune) bool {
+	switch {
+	case r == 0x200E, r == 0x200F, r == 0x061C:
+		return true
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// Canonical is the stored spelling of a name-like field (job number, template or group
+// name, owner): surrounding white space trimmed, then Unicode normalisation form C, so
+// that the composed and decomposed spellings of "é" are one name. Values are made
+// canonical before they are validated, stored, compared or looked up.
+func Canonical(s string) string {
+	return nfc(strings.TrimSpace(s))
+}
+
+// nfc returns s in normalisation form C; text that is not valid UTF-8 is returned as it
+// is (validation refuses it by name).
+func nfc(s string) string {
+	if !utf8.ValidString(s) {
+		return s
+	}
+	return norm.NFC.String(s)
 }
 
 func (f *fieldErrors) enum(field, v string, allowed []string) {
