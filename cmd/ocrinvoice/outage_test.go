@@ -76,27 +76,27 @@ func (c *pgCluster) URL() string {
 	return fmt.Sprintf("postgres://ocr@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=3", c.port)
 }
 
-func (c *pgCluster) command(tool string, args ...string) *exec.Cmd {
+// output runs one of the cluster's tools, bounded by 30 s, and returns its output.
+func (c *pgCluster) output(tool string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	_ = cancel // the process is waited for by the caller; the timeout bounds it
+	defer cancel()
 	path := filepath.Join(c.bin, tool)
 	if c.asPG {
-		return exec.CommandContext(ctx, "runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+		return exec.CommandContext(ctx, "runuser", append([]string{"-u", "postgres", "--", path}, args...)...).CombinedOutput()
 	}
-	return exec.CommandContext(ctx, path, args...)
+	return exec.CommandContext(ctx, path, args...).CombinedOutput()
 }
 
 func (c *pgCluster) run(t *testing.T, tool string, args ...string) {
 	t.Helper()
-	if out, err := c.command(tool, args...).CombinedOutput(); err != nil {
+	if out, err := c.output(tool, args...); err != nil {
 		t.Fatalf("%s %v: %v\n%s", tool, args, err, out)
 	}
 }
 
 func (c *pgCluster) pgctl(args ...string) error {
 	args = append([]string{"-D", c.data()}, args...)
-	out, err := c.command("pg_ctl", args...).CombinedOutput()
-	if err != nil {
+	if out, err := c.output("pg_ctl", args...); err != nil {
 		return fmt.Errorf("pg_ctl %v: %w\n%s", args, err, out)
 	}
 	return nil
