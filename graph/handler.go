@@ -197,7 +197,9 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 // (entgql.Transactioner), except those that enqueue tasks, which are atomic on their own
 // and enqueue after committing, and uploadDocument, which writes its one row itself. Every error
 // carries an extensions.code (and extensions.requestId when the request has an id);
-// internal errors are logged and shown as "internal error".
+// internal errors are logged and shown as "internal error". A GET or POST answered only
+// with errors, one of them UNAVAILABLE (the database or Redis is down), is HTTP 503 with
+// Retry-After.
 //
 // Every operation is checked against the operation policy (operationPolicy: the least
 // role of each root field) with the principal of its context; a WebSocket gets its
@@ -265,6 +267,8 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{MaxUploadSize: maxMultipart, MaxMemory: uploadMemoryBytes})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Outermost: it must see the final response, also one that the transactioner makes.
+	srv.AroundResponses(markUnavailable)
 	// Extensions run in the order they are added: the query text is bounded before and
 	// after persisted queries resolve it; the operation policy comes before any limit
 	// so that a caller without the role learns nothing more about the operation.
@@ -301,7 +305,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.Live != nil {
 		closing = cfg.Live.Done()
 	}
-	return streams(checkBody(srv, maxMultipart), closing)
+	return streams(unavailableStatus(checkBody(srv, maxMultipart)), closing)
 }
 
 // isSSE tells a request that gqlgen's SSE transport serves (the same test as its
@@ -374,14 +378,23 @@ func onlyUploadsOverMultipart(ctx context.Context, next graphql.OperationHandler
 
 // transactioner is entgql.Transactioner made safe for responses that have no operation
 // (a body that is not JSON, for instance): entgql's reads the operation context
-// unconditionally, which panics there.
+// unconditionally, which panics there. A transaction that cannot be opened (the database
+// is down) is answered as an application error (UNAVAILABLE for an outage), not with
+// entgql's uncoded message, which would show the driver's error.
 type transactioner struct{ entgql.Transactioner }
 
 func (t transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
-	return t.Transactioner.InterceptResponse(ctx, next)
+	var failed error
+	tr := t.Transactioner
+	tr.TxOpener = openTx(tr.TxOpener, &failed)
+	resp := tr.InterceptResponse(ctx, next)
+	if failed != nil {
+		return txFailedResponse(ctx, failed)
+	}
+	return resp
 }
 
 // checkBody answers requests whose body is over MaxRequestBytes (413, code TOO_LARGE)

@@ -120,8 +120,14 @@ func Forbidden(msg string) *Error { return New(KindForbidden, msg) }
 // RateLimited is a request over its API key's rate or concurrency limit (429).
 func RateLimited(msg string) *Error { return New(KindRateLimited, msg) }
 
-// Internal wraps an unexpected error (500). Clients see "internal error" only.
+// Internal wraps an unexpected error (500). Clients see "internal error" only. An error
+// that says a dependency is down (DependencyDown) is not unexpected: it becomes
+// Unavailable (503) instead, so that every place that wraps database or Redis errors
+// answers an outage honestly.
 func Internal(err error) *Error {
+	if DependencyDown(err) {
+		return Unavailable(msgDependencyDown, err)
+	}
 	return &Error{Kind: KindInternal, Message: "internal error", Err: err}
 }
 
@@ -135,7 +141,8 @@ func As(err error) *Error {
 }
 
 // KindOf returns the kind of err: the kind of the *Error in its chain, KindUnavailable
-// for context cancellation and deadlines, and KindInternal for anything else. It
+// for context cancellation and deadlines and for a dependency that is down
+// (DependencyDown), and KindInternal for anything else. It
 // returns "" for a nil error.
 func KindOf(err error) Kind {
 	if err == nil {
@@ -144,7 +151,7 @@ func KindOf(err error) Kind {
 	if e := As(err); e != nil && e.Kind != "" {
 		return e.Kind
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || DependencyDown(err) {
 		return KindUnavailable
 	}
 	return KindInternal

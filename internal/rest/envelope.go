@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
@@ -95,7 +96,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 // INTERNAL (and anything that is not an *apperr.Error) says "internal error", UNAVAILABLE the
 // application's own short message or a fixed one, and neither has details, so no SQL, driver
 // message or stack can reach a body; the cause goes to the log in full. A 401 carries
-// WWW-Authenticate, a 429 Retry-After (DefaultRetryAfter unless the caller set one).
+// WWW-Authenticate, a 429 Retry-After (DefaultRetryAfter unless the caller set one), a 503
+// Retry-After (apperr.RetryAfterUnavailable unless the caller set one).
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	status := apperr.HTTPStatus(err)
 	kind := apperr.KindOf(err)
@@ -122,6 +124,10 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	case http.StatusTooManyRequests:
 		if w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", DefaultRetryAfter)
+		}
+	case http.StatusServiceUnavailable:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", strconv.Itoa(apperr.RetryAfterUnavailable))
 		}
 	}
 	if status >= 500 {

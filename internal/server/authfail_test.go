@@ -309,3 +309,31 @@ func TestClientAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthLookupOutageIsUnavailable: a key that must be looked up while the database is
+// gone is answered 503 UNAVAILABLE with Retry-After on every surface, not 401 or 500.
+func TestAuthLookupOutageIsUnavailable(t *testing.T) {
+	db := databasetest.Open(t)
+	logs := &syncBuffer{}
+	store := apikeys.New(db, slog.New(slog.NewJSONHandler(logs, nil)))
+	s, err := New(Options{Auth: store, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		GraphQL: whoami("graphql"), REST: whoami("rest")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/api/v1/ocr-invoice-jobs", "/graphql"} {
+		t.Run(target, func(t *testing.T) {
+			rec := doFrom(t, s.Handler(), "192.0.2.1:1000", "GET", target,
+				http.Header{"Authorization": {"Bearer " + badKey(t)}})
+			if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"UNAVAILABLE"`) {
+				t.Fatalf("%d %s, want 503 UNAVAILABLE", rec.Code, rec.Body)
+			}
+			if ra := rec.Header().Get("Retry-After"); ra != "5" {
+				t.Errorf("Retry-After %q, want 5", ra)
+			}
+		})
+	}
+}

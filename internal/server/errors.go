@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 )
 
@@ -49,7 +51,8 @@ type (
 func isREST(path string) bool { return strings.HasPrefix(path, "/api/v1/") }
 
 // writeError answers status with an error body of code (an apperr kind, e.g.
-// "UNAUTHENTICATED") and a message safe to show.
+// "UNAUTHENTICATED") and a message safe to show. A 503 carries Retry-After
+// (apperr.RetryAfterUnavailable unless the caller set one).
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	id := reqid.From(r.Context())
 	var body any
@@ -69,6 +72,9 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, messag
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Del("Content-Length")
+	if status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", strconv.Itoa(apperr.RetryAfterUnavailable))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

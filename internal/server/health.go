@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"sync"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 )
 
 // healthz answers 200 while the process can serve HTTP at all. It checks no dependency,
@@ -14,14 +18,17 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyResponse is the /readyz body: overall status and the result of every check.
+// readyResponse is the /readyz body: overall status, the result of every check and the
+// names of the failed ones (e.g. ["database"]), sorted; absent when none failed.
 type readyResponse struct {
-	Status string            `json:"status"` // "ready" or "not ready"
-	Checks map[string]string `json:"checks"` // check name -> "ok" or "failed"
+	Status string            `json:"status"`           // "ready" or "not ready"
+	Checks map[string]string `json:"checks"`           // check name -> "ok" or "failed"
+	Failed []string          `json:"failed,omitempty"` // names of the failed checks
 }
 
 // readyz runs every check concurrently, each bounded by checkTimeout, and answers 200 when
-// all pass, else 503 naming the failed ones. Causes go to the log, not to the client.
+// all pass, else 503 with Retry-After naming the failed ones (the dependency: "database",
+// "redis") in checks and failed. Causes go to the log, not to the client.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	res := readyResponse{Status: "ready", Checks: make(map[string]string, len(s.opts.Checks))}
 	var mu sync.Mutex
@@ -38,6 +45,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				res.Checks[c.Name] = "failed"
 				res.Status = "not ready"
+				res.Failed = append(res.Failed, c.Name)
 				s.logger.Warn("Readiness check failed", slog.String("check", c.Name), slog.String("error", err.Error()))
 				return
 			}
@@ -48,6 +56,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	code := http.StatusOK
 	if res.Status != "ready" {
 		code = http.StatusServiceUnavailable
+		slices.Sort(res.Failed)
+		w.Header().Set("Retry-After", strconv.Itoa(apperr.RetryAfterUnavailable))
 	}
 	writeJSON(w, code, res)
 }

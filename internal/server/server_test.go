@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -207,6 +208,19 @@ func TestReadyz(t *testing.T) {
 				if got.Checks[k] != v {
 					t.Errorf("check %s = %q, want %q", k, got.Checks[k], v)
 				}
+			}
+			var failed []string
+			for k, v := range tc.want {
+				if v == "failed" {
+					failed = append(failed, k)
+				}
+			}
+			slices.Sort(failed)
+			if !slices.Equal(got.Failed, failed) {
+				t.Errorf("failed %q, want %q", got.Failed, failed)
+			}
+			if ra := rec.Header().Get("Retry-After"); (tc.wantCode == 503) != (ra != "") {
+				t.Errorf("Retry-After %q with code %d", ra, rec.Code)
 			}
 			if tc.wantCode == 503 && !strings.Contains(logs.String(), "Readiness check failed") {
 				t.Error("failure cause not logged")
