@@ -81,38 +81,62 @@ type backupMember struct {
 
 // runBackup writes a backup archive; see backupUsage.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var to, dbURL, dataDir string
-	fs.StringVar(&to, "to", "", "archive to write")
-	fs.StringVar(&dbURL, "database-url", "", "database URL")
-	fs.StringVar(&dataDir, "data-dir", "", "data directory")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, backupUsage)
-			return nil
+	var to string
+	cfg, done, err := archiveCommand("backup", backupUsage, args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&to, "to", "", "archive to write")
+	}, func() error {
+		if to == "" {
+			return errors.New("--to FILE is required")
 		}
-		return fmt.Errorf("backup: %w (see ocrinvoice backup --help)", err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("backup: unexpected argument %q (see ocrinvoice backup --help)", fs.Arg(0))
-	}
-	if to == "" {
-		return errors.New("backup: --to FILE is required")
-	}
-	cfg, err := config.LoadCommand(config.CmdMigrate, cfgArgs(dbURL, dataDir), getenv)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return nil
+	})
+	if done || err != nil {
+		return err
 	}
 	m, err := writeBackup(ctx, cfg, to)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintf(stdout, "Backed up %s to %s\n", m.summary(), to)
-	for _, n := range m.Notes {
-		fmt.Fprintln(stdout, n)
-	}
+	m.printNotes(stdout)
 	return nil
+}
+
+// archiveCommand parses the flags of backup and restore: own adds the command's own,
+// check validates them; both take --database-url and --data-dir and load the
+// configuration as migrate does. done: help was printed, nothing else to do.
+func archiveCommand(name, usage string, args []string, getenv func(string) string, stdout io.Writer, own func(*flag.FlagSet), check func() error) (cfg config.Config, done bool, err error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var dbURL, dataDir string
+	own(fs)
+	fs.StringVar(&dbURL, "database-url", "", "database URL")
+	fs.StringVar(&dataDir, "data-dir", "", "data directory")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return cfg, true, nil
+		}
+		return cfg, false, fmt.Errorf("%s: %w (see ocrinvoice %s --help)", name, err, name)
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, fmt.Errorf("%s: unexpected argument %q (see ocrinvoice %s --help)", name, fs.Arg(0), name)
+	}
+	if err := check(); err != nil {
+		return cfg, false, fmt.Errorf("%s: %w", name, err)
+	}
+	cfg, err = config.LoadCommand(config.CmdMigrate, cfgArgs(dbURL, dataDir), getenv)
+	if err != nil {
+		return cfg, false, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, false, nil
+}
+
+// printNotes prints the notes of a backup or restore, one a line.
+func (m backupManifestDoc) printNotes(w io.Writer) {
+	for _, n := range m.Notes {
+		fmt.Fprintln(w, n)
+	}
 }
 
 // summary says what the archive holds, in words.

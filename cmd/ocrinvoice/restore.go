@@ -39,39 +39,26 @@ database with pg_restore (see 'ocrinvoice backup --help').
 
 // runRestore restores a backup archive; see restoreUsage.
 func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var from, dbURL, dataDir string
+	var from string
 	var force bool
-	fs.StringVar(&from, "from", "", "archive to read")
-	fs.BoolVar(&force, "force", false, "replace an existing database")
-	fs.StringVar(&dbURL, "database-url", "", "database URL")
-	fs.StringVar(&dataDir, "data-dir", "", "data directory")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, restoreUsage)
-			return nil
+	cfg, done, err := archiveCommand("restore", restoreUsage, args, getenv, stdout, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "archive to read")
+		fs.BoolVar(&force, "force", false, "replace an existing database")
+	}, func() error {
+		if from == "" {
+			return errors.New("--from FILE is required")
 		}
-		return fmt.Errorf("restore: %w (see ocrinvoice restore --help)", err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("restore: unexpected argument %q (see ocrinvoice restore --help)", fs.Arg(0))
-	}
-	if from == "" {
-		return errors.New("restore: --from FILE is required")
-	}
-	cfg, err := config.LoadCommand(config.CmdMigrate, cfgArgs(dbURL, dataDir), getenv)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return nil
+	})
+	if done || err != nil {
+		return err
 	}
 	m, err := restoreBackup(ctx, cfg, from, force)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stdout, "Restored %s from %s into %s\n", m.summary(), from, cfg.DataDir)
-	for _, n := range m.Notes {
-		fmt.Fprintln(stdout, n)
-	}
+	m.printNotes(stdout)
 	return nil
 }
 
