@@ -24,16 +24,15 @@ func (APIKey) Mixin() []ent.Mixin {
 // Fields of the APIKey.
 func (APIKey) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").
-			NotEmpty().
-			MaxLen(128),
+		chars(field.String("name").
+			NotEmpty(), 128),
 		field.Enum("role").
 			Values("admin", "submitter", "viewer"),
 		// The createdBy of what the key creates and the scope of what a submitter sees;
 		// empty for an admin or a viewer of every owner.
-		field.String("owner").
-			Default("").
-			MaxLen(256),
+		// Limits in characters, as the jobs' createdBy it must equal (see chars).
+		chars(field.String("owner").
+			Default(""), 256),
 		// Hex SHA-256 of the key's 32-byte secret.
 		field.String("key_hash").
 			NotEmpty().

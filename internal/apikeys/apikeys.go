@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/apikey"
@@ -105,15 +108,17 @@ type Created struct {
 // gets its name as owner: every submitter acts for some owner.
 // Errors: Invalid (naming the field).
 func (s *Store) Create(ctx context.Context, in CreateInput) (*Created, error) {
-	in.Name, in.Owner = strings.TrimSpace(in.Name), strings.TrimSpace(in.Owner)
+	// The owner is compared with the createdBy of jobs, which internal/jobs stores in
+	// Unicode normalisation form C: the key's owner must be in the same form.
+	in.Name, in.Owner = strings.TrimSpace(in.Name), norm.NFC.String(strings.TrimSpace(in.Owner))
 	var details []apperr.Detail
-	if in.Name == "" || len(in.Name) > MaxNameLen {
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > MaxNameLen {
 		details = append(details, apperr.Detail{Field: "name", Message: fmt.Sprintf("is required, at most %d characters", MaxNameLen)})
 	}
 	if _, err := auth.ParseRole(string(in.Role)); err != nil {
 		details = append(details, apperr.Detail{Field: "role", Message: "must be admin, submitter or viewer"})
 	}
-	if len(in.Owner) > MaxOwnerLen {
+	if utf8.RuneCountInString(in.Owner) > MaxOwnerLen {
 		details = append(details, apperr.Detail{Field: "owner", Message: fmt.Sprintf("must be at most %d characters", MaxOwnerLen)})
 	}
 	if r := in.Limits.RatePerSecond; r < 0 || r > MaxRateLimit || math.IsNaN(r) {

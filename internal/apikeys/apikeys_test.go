@@ -290,3 +290,33 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	})
 }
+
+// TestOwnersAreUnicodeSafe: a key's owner is what the jobs it creates get as createdBy,
+// which internal/jobs keeps in NFC and limits in characters; the key's owner follows the
+// same rules, so an NFD spelling is stored as NFC and 256 CJK characters fit.
+func TestOwnersAreUnicodeSafe(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, db *ent.Client) {
+		ctx := context.Background()
+		s := New(db, nil)
+		const nfd, nfc = "Mu\u0308ller", "M\u00fcller"
+		c, err := s.Create(ctx, CreateInput{Name: "nfd", Role: auth.RoleSubmitter, Owner: nfd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.APIKey.Owner != nfc {
+			t.Errorf("owner %q, want the NFC %q", c.APIKey.Owner, nfc)
+		}
+		p, err := s.Authenticate(ctx, c.Key)
+		if err != nil || p.Owner != nfc {
+			t.Errorf("principal owner %q (%v), want %q", p.Owner, err, nfc)
+		}
+		long := strings.Repeat("請", MaxOwnerLen)
+		if _, err := s.Create(ctx, CreateInput{Name: strings.Repeat("名", MaxNameLen), Role: auth.RoleSubmitter, Owner: long}); err != nil {
+			t.Errorf("%d CJK characters of owner and %d of name: %v", MaxOwnerLen, MaxNameLen, err)
+		}
+		_, err = s.Create(ctx, CreateInput{Name: "x", Role: auth.RoleSubmitter, Owner: long + "請"})
+		if ae := apperr.As(err); ae == nil || len(ae.Details) != 1 || ae.Details[0].Field != "owner" {
+			t.Errorf("an owner of %d characters: %v, want Invalid naming owner", MaxOwnerLen+1, err)
+		}
+	})
+}
