@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,8 +184,24 @@ func TestWebSocketAuthOptional(t *testing.T) {
 			w := dialInit(t, ctx, e.wsURL(), livetest.TransportWS, nil)
 			defer w.c.CloseNow()
 			w.subscribe(t, ctx, "1", admin, nil)
-			e.createJob(t, "OPT-"+name)
-			if m := w.next(t, ctx); m.Type != "next" || strings.Contains(string(m.Payload), "errors") {
+			// The subscription starts on the server after the message is read: a job
+			// created before that is not told. Create jobs until one is.
+			got := make(chan livetest.Message, 1)
+			go func() {
+				m, _ := w.read(ctx)
+				got <- m
+			}()
+			var m livetest.Message
+			for i := 0; ; i++ {
+				e.createJob(t, fmt.Sprintf("OPT-%s-%d", name, i))
+				select {
+				case m = <-got:
+				case <-time.After(200 * time.Millisecond):
+					continue
+				}
+				break
+			}
+			if m.Type != "next" || strings.Contains(string(m.Payload), "errors") {
 				t.Fatalf("got %s %s", m.Type, m.Payload)
 			}
 			bad, m, err := initWS(t, ctx, e.wsURL(), livetest.TransportWS, nil, map[string]any{"apiKey": "oik_nope"})
