@@ -165,6 +165,13 @@ func waitKey(t *testing.T, p *process) string {
 // authRequest is request with an API key ("" sends none).
 func (p *process) authRequest(t *testing.T, key, method, path, body string) (int, []byte) {
 	t.Helper()
+	resp, b := p.send(t, key, method, path, body)
+	return resp.StatusCode, b
+}
+
+// send is authRequest answering the whole response (its body already read and closed).
+func (p *process) send(t *testing.T, key, method, path, body string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, "http://"+p.addr+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +191,7 @@ func (p *process) authRequest(t *testing.T, key, method, path, body string) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, b
+	return resp, b
 }
 
 // The whole stack with keys: a submitter's upload, job, event stream and results through

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -120,19 +119,7 @@ type outageAnswer struct {
 
 func outageRequest(t *testing.T, p *process, method, path, body string) outageAnswer {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+p.addr+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := p.send(t, "", method, path, body)
 	return outageAnswer{code: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: b}
 }
 
