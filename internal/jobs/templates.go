@@ -271,6 +271,7 @@ func (s *Service) EnsureBuiltins(ctx context.Context) error {
 		SetSpec(invoice.TemplateSpec{}).
 		SetDefaultCurrency(DefaultCurrency).
 		SetBuiltin(true).
+		SetShared(true). // every owner's, and says so
 		SetCreatedBy("").
 		SetCreatedAt(now).
 		SetUpdatedAt(now).
