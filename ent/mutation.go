@@ -1040,6 +1040,7 @@ type OcrInvoiceJobMutation struct {
 	created_by         *string
 	callback_url       *string
 	metadata           *map[string]interface{}
+	webhook_pending_at *time.Time
 	clearedFields      map[string]struct{}
 	template           *string
 	clearedtemplate    bool
@@ -2480,6 +2481,55 @@ func (m *OcrInvoiceJobMutation) ResetMetadata() {
 	delete(m.clearedFields, ocrinvoicejob.FieldMetadata)
 }
 
+// SetWebhookPendingAt sets the "webhook_pending_at" field.
+func (m *OcrInvoiceJobMutation) SetWebhookPendingAt(t time.Time) {
+	m.webhook_pending_at = &t
+}
+
+// WebhookPendingAt returns the value of the "webhook_pending_at" field in the mutation.
+func (m *OcrInvoiceJobMutation) WebhookPendingAt() (r time.Time, exists bool) {
+	v := m.webhook_pending_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWebhookPendingAt returns the old "webhook_pending_at" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldWebhookPendingAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWebhookPendingAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWebhookPendingAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWebhookPendingAt: %w", err)
+	}
+	return oldValue.WebhookPendingAt, nil
+}
+
+// ClearWebhookPendingAt clears the value of the "webhook_pending_at" field.
+func (m *OcrInvoiceJobMutation) ClearWebhookPendingAt() {
+	m.webhook_pending_at = nil
+	m.clearedFields[ocrinvoicejob.FieldWebhookPendingAt] = struct{}{}
+}
+
+// WebhookPendingAtCleared returns if the "webhook_pending_at" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) WebhookPendingAtCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldWebhookPendingAt]
+	return ok
+}
+
+// ResetWebhookPendingAt resets all changes to the "webhook_pending_at" field.
+func (m *OcrInvoiceJobMutation) ResetWebhookPendingAt() {
+	m.webhook_pending_at = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldWebhookPendingAt)
+}
+
 // ClearTemplate clears the "template" edge to the OcrTemplate entity.
 func (m *OcrInvoiceJobMutation) ClearTemplate() {
 	m.clearedtemplate = true
@@ -2568,7 +2618,7 @@ func (m *OcrInvoiceJobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OcrInvoiceJobMutation) Fields() []string {
-	fields := make([]string, 0, 29)
+	fields := make([]string, 0, 30)
 	if m.created_at != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedAt)
 	}
@@ -2656,6 +2706,9 @@ func (m *OcrInvoiceJobMutation) Fields() []string {
 	if m.metadata != nil {
 		fields = append(fields, ocrinvoicejob.FieldMetadata)
 	}
+	if m.webhook_pending_at != nil {
+		fields = append(fields, ocrinvoicejob.FieldWebhookPendingAt)
+	}
 	return fields
 }
 
@@ -2722,6 +2775,8 @@ func (m *OcrInvoiceJobMutation) Field(name string) (ent.Value, bool) {
 		return m.CallbackURL()
 	case ocrinvoicejob.FieldMetadata:
 		return m.Metadata()
+	case ocrinvoicejob.FieldWebhookPendingAt:
+		return m.WebhookPendingAt()
 	}
 	return nil, false
 }
@@ -2789,6 +2844,8 @@ func (m *OcrInvoiceJobMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldCallbackURL(ctx)
 	case ocrinvoicejob.FieldMetadata:
 		return m.OldMetadata(ctx)
+	case ocrinvoicejob.FieldWebhookPendingAt:
+		return m.OldWebhookPendingAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown OcrInvoiceJob field %s", name)
 }
@@ -3001,6 +3058,13 @@ func (m *OcrInvoiceJobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMetadata(v)
 		return nil
+	case ocrinvoicejob.FieldWebhookPendingAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWebhookPendingAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OcrInvoiceJob field %s", name)
 }
@@ -3121,6 +3185,9 @@ func (m *OcrInvoiceJobMutation) ClearedFields() []string {
 	if m.FieldCleared(ocrinvoicejob.FieldMetadata) {
 		fields = append(fields, ocrinvoicejob.FieldMetadata)
 	}
+	if m.FieldCleared(ocrinvoicejob.FieldWebhookPendingAt) {
+		fields = append(fields, ocrinvoicejob.FieldWebhookPendingAt)
+	}
 	return fields
 }
 
@@ -3185,6 +3252,9 @@ func (m *OcrInvoiceJobMutation) ClearField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldMetadata:
 		m.ClearMetadata()
+		return nil
+	case ocrinvoicejob.FieldWebhookPendingAt:
+		m.ClearWebhookPendingAt()
 		return nil
 	}
 	return fmt.Errorf("unknown OcrInvoiceJob nullable field %s", name)
@@ -3280,6 +3350,9 @@ func (m *OcrInvoiceJobMutation) ResetField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldMetadata:
 		m.ResetMetadata()
+		return nil
+	case ocrinvoicejob.FieldWebhookPendingAt:
+		m.ResetWebhookPendingAt()
 		return nil
 	}
 	return fmt.Errorf("unknown OcrInvoiceJob field %s", name)

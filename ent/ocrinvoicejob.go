@@ -79,6 +79,8 @@ type OcrInvoiceJob struct {
 	CallbackURL string `json:"callback_url,omitempty"`
 	// Metadata holds the value of the "metadata" field.
 	Metadata map[string]interface{} `json:"metadata,omitempty"`
+	// WebhookPendingAt holds the value of the "webhook_pending_at" field.
+	WebhookPendingAt *time.Time `json:"webhook_pending_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OcrInvoiceJobQuery when eager-loading is set.
 	Edges        OcrInvoiceJobEdges `json:"edges"`
@@ -133,7 +135,7 @@ func (*OcrInvoiceJob) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case ocrinvoicejob.FieldID, ocrinvoicejob.FieldJobNumber, ocrinvoicejob.FieldDocumentName, ocrinvoicejob.FieldDocumentURL, ocrinvoicejob.FieldDocumentType, ocrinvoicejob.FieldTemplateID, ocrinvoicejob.FieldGroupID, ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldPriority, ocrinvoicejob.FieldInvoiceNumber, ocrinvoicejob.FieldSupplierName, ocrinvoicejob.FieldCustomerName, ocrinvoicejob.FieldDocumentSha256, ocrinvoicejob.FieldCurrency, ocrinvoicejob.FieldErrorLog, ocrinvoicejob.FieldCreatedBy, ocrinvoicejob.FieldCallbackURL:
 			values[i] = new(sql.NullString)
-		case ocrinvoicejob.FieldCreatedAt, ocrinvoicejob.FieldUpdatedAt, ocrinvoicejob.FieldStartedAt, ocrinvoicejob.FieldCompletedAt:
+		case ocrinvoicejob.FieldCreatedAt, ocrinvoicejob.FieldUpdatedAt, ocrinvoicejob.FieldStartedAt, ocrinvoicejob.FieldCompletedAt, ocrinvoicejob.FieldWebhookPendingAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -346,6 +348,13 @@ func (_m *OcrInvoiceJob) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field metadata: %w", err)
 				}
 			}
+		case ocrinvoicejob.FieldWebhookPendingAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field webhook_pending_at", values[i])
+			} else if value.Valid {
+				_m.WebhookPendingAt = new(time.Time)
+				*_m.WebhookPendingAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -486,6 +495,11 @@ func (_m *OcrInvoiceJob) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("metadata=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Metadata))
+	builder.WriteString(", ")
+	if v := _m.WebhookPendingAt; v != nil {
+		builder.WriteString("webhook_pending_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

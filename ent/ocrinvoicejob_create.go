@@ -357,6 +357,20 @@ func (_c *OcrInvoiceJobCreate) SetMetadata(v map[string]interface{}) *OcrInvoice
 	return _c
 }
 
+// SetWebhookPendingAt sets the "webhook_pending_at" field.
+func (_c *OcrInvoiceJobCreate) SetWebhookPendingAt(v time.Time) *OcrInvoiceJobCreate {
+	_c.mutation.SetWebhookPendingAt(v)
+	return _c
+}
+
+// SetNillableWebhookPendingAt sets the "webhook_pending_at" field if the given value is not nil.
+func (_c *OcrInvoiceJobCreate) SetNillableWebhookPendingAt(v *time.Time) *OcrInvoiceJobCreate {
+	if v != nil {
+		_c.SetWebhookPendingAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OcrInvoiceJobCreate) SetID(v string) *OcrInvoiceJobCreate {
 	_c.mutation.SetID(v)
@@ -702,6 +716,10 @@ func (_c *OcrInvoiceJobCreate) createSpec() (*OcrInvoiceJob, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.Metadata(); ok {
 		_spec.SetField(ocrinvoicejob.FieldMetadata, field.TypeJSON, value)
 		_node.Metadata = value
+	}
+	if value, ok := _c.mutation.WebhookPendingAt(); ok {
+		_spec.SetField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime, value)
+		_node.WebhookPendingAt = &value
 	}
 	if nodes := _c.mutation.TemplateIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

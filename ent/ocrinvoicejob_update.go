@@ -499,6 +499,26 @@ func (_u *OcrInvoiceJobUpdate) ClearMetadata() *OcrInvoiceJobUpdate {
 	return _u
 }
 
+// SetWebhookPendingAt sets the "webhook_pending_at" field.
+func (_u *OcrInvoiceJobUpdate) SetWebhookPendingAt(v time.Time) *OcrInvoiceJobUpdate {
+	_u.mutation.SetWebhookPendingAt(v)
+	return _u
+}
+
+// SetNillableWebhookPendingAt sets the "webhook_pending_at" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdate) SetNillableWebhookPendingAt(v *time.Time) *OcrInvoiceJobUpdate {
+	if v != nil {
+		_u.SetWebhookPendingAt(*v)
+	}
+	return _u
+}
+
+// ClearWebhookPendingAt clears the value of the "webhook_pending_at" field.
+func (_u *OcrInvoiceJobUpdate) ClearWebhookPendingAt() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearWebhookPendingAt()
+	return _u
+}
+
 // SetTemplate sets the "template" edge to the OcrTemplate entity.
 func (_u *OcrInvoiceJobUpdate) SetTemplate(v *OcrTemplate) *OcrInvoiceJobUpdate {
 	return _u.SetTemplateID(v.ID)
@@ -782,6 +802,12 @@ func (_u *OcrInvoiceJobUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if _u.mutation.MetadataCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldMetadata, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.WebhookPendingAt(); ok {
+		_spec.SetField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime, value)
+	}
+	if _u.mutation.WebhookPendingAtCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime)
 	}
 	if _u.mutation.TemplateCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1330,6 +1356,26 @@ func (_u *OcrInvoiceJobUpdateOne) ClearMetadata() *OcrInvoiceJobUpdateOne {
 	return _u
 }
 
+// SetWebhookPendingAt sets the "webhook_pending_at" field.
+func (_u *OcrInvoiceJobUpdateOne) SetWebhookPendingAt(v time.Time) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetWebhookPendingAt(v)
+	return _u
+}
+
+// SetNillableWebhookPendingAt sets the "webhook_pending_at" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdateOne) SetNillableWebhookPendingAt(v *time.Time) *OcrInvoiceJobUpdateOne {
+	if v != nil {
+		_u.SetWebhookPendingAt(*v)
+	}
+	return _u
+}
+
+// ClearWebhookPendingAt clears the value of the "webhook_pending_at" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearWebhookPendingAt() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearWebhookPendingAt()
+	return _u
+}
+
 // SetTemplate sets the "template" edge to the OcrTemplate entity.
 func (_u *OcrInvoiceJobUpdateOne) SetTemplate(v *OcrTemplate) *OcrInvoiceJobUpdateOne {
 	return _u.SetTemplateID(v.ID)
@@ -1643,6 +1689,12 @@ func (_u *OcrInvoiceJobUpdateOne) sqlSave(ctx context.Context) (_node *OcrInvoic
 	}
 	if _u.mutation.MetadataCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldMetadata, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.WebhookPendingAt(); ok {
+		_spec.SetField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime, value)
+	}
+	if _u.mutation.WebhookPendingAtCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime)
 	}
 	if _u.mutation.TemplateCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -165,9 +166,15 @@ func startWorker(ctx context.Context, d *deps, reg prometheus.Registerer) (*queu
 		w.stopSweep = cancel
 		rq := &runner.Requeuer{Jobs: d.svc, Tasks: d.queue, Interval: d.cfg.RequeueInterval,
 			Logger: logger.With(slog.String("component", "requeue"))}
+		// Webhooks owed by jobs whose terminal transition could not queue them (Redis down).
+		ws := &runner.WebhookSweeper{Jobs: d.svc, Interval: d.cfg.RequeueInterval,
+			Logger: logger.With(slog.String("component", "webhook-sweep"))}
 		go func() {
 			defer close(w.sweepDone)
+			var wg sync.WaitGroup
+			wg.Go(func() { ws.Run(sctx) })
 			rq.Run(sctx)
+			wg.Wait()
 		}()
 	} else {
 		close(w.sweepDone)

@@ -65,6 +65,7 @@ var (
 		{Name: "created_by", Type: field.TypeString, Nullable: true, Size: 256},
 		{Name: "callback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
+		{Name: "webhook_pending_at", Type: field.TypeTime, Nullable: true},
 		{Name: "group_id", Type: field.TypeString, Nullable: true, Size: 24},
 		{Name: "template_id", Type: field.TypeString, Size: 24},
 	}
@@ -76,13 +77,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_job_groups_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[28]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[29]},
 				RefColumns: []*schema.Column{OcrJobGroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_templates_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[29]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[30]},
 				RefColumns: []*schema.Column{OcrTemplatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -111,22 +112,27 @@ var (
 			{
 				Name:    "ocrinvoicejob_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[29]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[30]},
 			},
 			{
 				Name:    "ocrinvoicejob_group_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[28], OcrInvoiceJobsColumns[7]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[29], OcrInvoiceJobsColumns[7]},
 			},
 			{
 				Name:    "ocrinvoicejob_document_sha256_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[29]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[30]},
 			},
 			{
 				Name:    "ocrinvoicejob_status_priority_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{OcrInvoiceJobsColumns[7], OcrInvoiceJobsColumns[8], OcrInvoiceJobsColumns[1], OcrInvoiceJobsColumns[0]},
+			},
+			{
+				Name:    "ocrinvoicejob_webhook_pending_at",
+				Unique:  false,
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[28]},
 			},
 		},
 	}

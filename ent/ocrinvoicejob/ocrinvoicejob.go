@@ -76,6 +76,8 @@ const (
 	FieldCallbackURL = "callback_url"
 	// FieldMetadata holds the string denoting the metadata field in the database.
 	FieldMetadata = "metadata"
+	// FieldWebhookPendingAt holds the string denoting the webhook_pending_at field in the database.
+	FieldWebhookPendingAt = "webhook_pending_at"
 	// EdgeTemplate holds the string denoting the template edge name in mutations.
 	EdgeTemplate = "template"
 	// EdgeGroup holds the string denoting the group edge name in mutations.
@@ -130,6 +132,7 @@ var Columns = []string{
 	FieldCreatedBy,
 	FieldCallbackURL,
 	FieldMetadata,
+	FieldWebhookPendingAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -387,6 +390,11 @@ func ByCreatedBy(opts ...sql.OrderTermOption) OrderOption {
 // ByCallbackURL orders the results by the callback_url field.
 func ByCallbackURL(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCallbackURL, opts...).ToFunc()
+}
+
+// ByWebhookPendingAt orders the results by the webhook_pending_at field.
+func ByWebhookPendingAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWebhookPendingAt, opts...).ToFunc()
 }
 
 // ByTemplateField orders the results by template field.

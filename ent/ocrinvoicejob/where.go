@@ -166,6 +166,11 @@ func CallbackURL(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCallbackURL, v))
 }
 
+// WebhookPendingAt applies equality check predicate on the "webhook_pending_at" field. It's identical to WebhookPendingAtEQ.
+func WebhookPendingAt(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldWebhookPendingAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCreatedAt, v))
@@ -1519,6 +1524,56 @@ func MetadataIsNil() predicate.OcrInvoiceJob {
 // MetadataNotNil applies the NotNil predicate on the "metadata" field.
 func MetadataNotNil() predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldMetadata))
+}
+
+// WebhookPendingAtEQ applies the EQ predicate on the "webhook_pending_at" field.
+func WebhookPendingAtEQ(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldWebhookPendingAt, v))
+}
+
+// WebhookPendingAtNEQ applies the NEQ predicate on the "webhook_pending_at" field.
+func WebhookPendingAtNEQ(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNEQ(FieldWebhookPendingAt, v))
+}
+
+// WebhookPendingAtIn applies the In predicate on the "webhook_pending_at" field.
+func WebhookPendingAtIn(vs ...time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIn(FieldWebhookPendingAt, vs...))
+}
+
+// WebhookPendingAtNotIn applies the NotIn predicate on the "webhook_pending_at" field.
+func WebhookPendingAtNotIn(vs ...time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotIn(FieldWebhookPendingAt, vs...))
+}
+
+// WebhookPendingAtGT applies the GT predicate on the "webhook_pending_at" field.
+func WebhookPendingAtGT(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGT(FieldWebhookPendingAt, v))
+}
+
+// WebhookPendingAtGTE applies the GTE predicate on the "webhook_pending_at" field.
+func WebhookPendingAtGTE(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGTE(FieldWebhookPendingAt, v))
+}
+
+// WebhookPendingAtLT applies the LT predicate on the "webhook_pending_at" field.
+func WebhookPendingAtLT(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLT(FieldWebhookPendingAt, v))
+}
+
+// WebhookPendingAtLTE applies the LTE predicate on the "webhook_pending_at" field.
+func WebhookPendingAtLTE(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLTE(FieldWebhookPendingAt, v))
+}
+
+// WebhookPendingAtIsNil applies the IsNil predicate on the "webhook_pending_at" field.
+func WebhookPendingAtIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldWebhookPendingAt))
+}
+
+// WebhookPendingAtNotNil applies the NotNil predicate on the "webhook_pending_at" field.
+func WebhookPendingAtNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldWebhookPendingAt))
 }
 
 // HasTemplate applies the HasEdge predicate on the "template" edge.

@@ -128,6 +128,14 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 		field.JSON("metadata", map[string]any{}).
 			Optional().
 			Annotations(entgql.Type("Map")),
+		// Set, in the UPDATE that makes the job terminal, when a webhook is owed for that
+		// transition; cleared once its task is in the queue (or no callback URL applies).
+		// A value older than a sweep interval means the enqueue failed (Redis down): the
+		// webhook sweep (internal/runner) queues it then. Server-owned, not in the APIs.
+		field.Time("webhook_pending_at").
+			Optional().
+			Nillable().
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -160,6 +168,8 @@ func (OcrInvoiceJob) Indexes() []ent.Index {
 		// Ends with id so that filtered counts (entgql's totalCount is COUNT(id)) are
 		// answered from the index alone.
 		index.Fields("status", "priority", "created_at", "id"),
+		// The webhook sweep's scan of owed webhooks.
+		index.Fields("webhook_pending_at"),
 	}
 }
 

@@ -121,7 +121,8 @@ type Config struct {
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
 
 	// RequeueInterval is how often a worker looks for jobs whose queue task was lost
-	// (Redis restarted empty) and enqueues them again; 0 turns the sweep off.
+	// (Redis restarted empty) and enqueues them again, and for webhooks whose enqueue
+	// failed; 0 turns both sweeps off.
 	RequeueInterval time.Duration
 
 	// Runner runs the batch runner (the group reconcilers) in this worker, while it holds
@@ -555,7 +556,7 @@ func Settings() []Setting {
 		},
 		{
 			Env: "OCRINVOICE_REQUEUE_INTERVAL", Flag: "requeue-interval", Default: "30s", Commands: []string{CmdWorker, CmdAll},
-			Usage: "how often the worker re-enqueues jobs whose queue task is missing (e.g. Redis restarted empty); also how long a job must be unchanged first; 0 = off",
+			Usage: "how often the worker re-enqueues jobs whose queue task is missing (e.g. Redis restarted empty), and webhooks whose enqueue failed; also how long a job must be unchanged first; 0 = off",
 			set: func(c *Config, v string) error {
 				d, err := time.ParseDuration(v)
 				if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {

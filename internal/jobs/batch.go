@@ -254,12 +254,17 @@ func (s *Service) CancelGroupJobs(ctx context.Context, id string) (int, error) {
 		}
 		createdIDs = ids
 	}
-	n, err := s.client.OcrInvoiceJob.Update().
+	upd := s.client.OcrInvoiceJob.Update().
 		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
 		SetStatus(ocrinvoicejob.StatusCancelled).
 		SetCompletedAt(now).
-		SetUpdatedAt(now).
-		Save(ctx)
+		SetUpdatedAt(now)
+	if hooks {
+		// Owed until enqueued (see transition); enqueueWebhook clears it for the jobs
+		// that have no callback URL.
+		upd.SetWebhookPendingAt(now)
+	}
+	n, err := upd.Save(ctx)
 	if err != nil {
 		return 0, mapDBError("cancel created jobs of group", err)
 	}

@@ -348,6 +348,9 @@ func clearResults(m *ent.OcrInvoiceJobMutation) {
 	m.ClearCustomerName()
 	m.ClearDocumentSha256()
 	m.SetCost(0)
+	// A webhook still owed for the run that ended is moot: its delivery would find the
+	// job in another state and be skipped.
+	m.ClearWebhookPendingAt()
 }
 
 // deleteTask removes a job's task, logging failures (a stale task finds the job in a
@@ -374,12 +377,18 @@ func (s *Service) transition(ctx context.Context, id string, to ocrinvoicejob.St
 	if !CanTransition(cur.Status, to) {
 		return nil, forbidden(action, cur.Status)
 	}
+	now := s.clock()
 	upd := s.client.OcrInvoiceJob.Update().
 		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(cur.Status)).
 		SetStatus(to).
-		SetUpdatedAt(s.clock())
+		SetUpdatedAt(now)
 	if extra != nil {
 		extra(upd.Mutation())
+	}
+	if IsTerminal(to) && s.webhookOwed(ctx, cur) {
+		// Recorded with the transition itself, so a webhook whose enqueue fails below
+		// (Redis down) or never runs (the process dies) is found by the webhook sweep.
+		upd.SetWebhookPendingAt(now)
 	}
 	n, err := upd.Save(ctx)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
@@ -147,6 +148,10 @@ func TestWebhookEnqueuedOnTerminalStates(t *testing.T) {
 		if got := q.webhookTasks(t); !slices.Equal(got, want) {
 			t.Errorf("webhook tasks\n got %v\nwant %v", got, want)
 		}
+		// Queued at once: nothing is left owed for the webhook sweep.
+		if n, err := c.OcrInvoiceJob.Query().Where(ocrinvoicejob.WebhookPendingAtNotNil()).Count(ctx); err != nil || n != 0 {
+			t.Errorf("%d jobs still owe a webhook (%v), want 0", n, err)
+		}
 		// The same terminal transition queued again is one task.
 		if err := q.EnqueueWebhook(ctx, done.ID, "completed", 0); err != nil {
 			t.Errorf("enqueue of an existing webhook: %v, want nil", err)
@@ -158,7 +163,7 @@ func TestWebhookEnqueuedOnTerminalStates(t *testing.T) {
 }
 
 // TestWebhookQueueDown: a terminal transition succeeds when the webhook cannot be queued
-// (Redis down); the failure is logged.
+// (Redis down); the failure is logged and the webhook stays owed (webhookPendingAt).
 func TestWebhookQueueDown(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
 		ctx := context.Background()
@@ -178,6 +183,10 @@ func TestWebhookQueueDown(t *testing.T) {
 		}
 		if !logs.contains("Webhook not queued") {
 			t.Errorf("failure not logged:\n%s", logs.String())
+		}
+		// Owed in the database, for the webhook sweep (internal/runner) to queue later.
+		if j.WebhookPendingAt == nil {
+			t.Error("the webhook whose enqueue failed is not recorded as owed")
 		}
 	})
 }
