@@ -113,6 +113,8 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		RateBurst:         d.cfg.RateBurst,
 		AuthFailureRate:   d.cfg.AuthFailureRate, // counted in rates too, per client address
 		AuthFailureBurst:  d.cfg.AuthFailureBurst,
+		AnonymousRate:     d.cfg.AnonymousRate, // also counted in rates, per client address
+		AnonymousBurst:    d.cfg.AnonymousBurst,
 		TrustedProxies:    d.cfg.TrustedProxies,
 		UploadConcurrency: d.cfg.UploadConcurrency,
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,

@@ -64,6 +64,11 @@ type Config struct {
 	AuthFailureRate  float64
 	AuthFailureBurst int
 	TrustedProxies   []netip.Prefix
+	// AnonymousRate is the requests per second allowed to one client address that carry
+	// no API key (every request with OCRINVOICE_AUTH=none), with bursts of
+	// AnonymousBurst; 0: no limit.
+	AnonymousRate  float64
+	AnonymousBurst int
 	// SubscriptionsPerConnection and SubscriptionsPerKey cap the live streams open at
 	// once on one GraphQL WebSocket and with one API key (GraphQL subscriptions and REST
 	// event streams together, across every API replica); 0: no limit.
@@ -333,8 +338,18 @@ func Settings() []Setting {
 			set:   intSetter(1, 1_000_000, func(c *Config, n int) { c.AuthFailureBurst = n }),
 		},
 		{
+			Env: "OCRINVOICE_ANONYMOUS_RATE", Flag: "anonymous-rate", Default: "50", Commands: apiCmds,
+			Usage: "requests without an API key allowed per second from one client address (every request when OCRINVOICE_AUTH=none; the playground and /openapi.json); beyond, 429 with Retry-After; 0: no limit",
+			set:   rateSetter(func(c *Config, f float64) { c.AnonymousRate = f }),
+		},
+		{
+			Env: "OCRINVOICE_ANONYMOUS_BURST", Flag: "anonymous-burst", Default: "100", Commands: apiCmds,
+			Usage: "requests without an API key one client address may make at once above OCRINVOICE_ANONYMOUS_RATE",
+			set:   intSetter(1, 1_000_000, func(c *Config, n int) { c.AnonymousBurst = n }),
+		},
+		{
 			Env: "OCRINVOICE_TRUSTED_PROXIES", Flag: "trusted-proxies", Commands: apiCmds,
-			Usage: "comma-separated CIDRs of the reverse proxies in front of the API, whose X-Forwarded-For names the client address (for the limit of invalid keys); empty: the header is ignored",
+			Usage: "comma-separated CIDRs of the reverse proxies in front of the API, whose X-Forwarded-For names the client address (for the limits of invalid keys and of requests without a key); empty: the header is ignored",
 			set: func(c *Config, v string) error {
 				p, err := parseCIDRs(v, "10.0.0.0/8")
 				c.TrustedProxies = p

@@ -18,7 +18,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
 	// rejections counts requests refused by the middleware, by reason
-	// (unauthenticated, forbidden, rate_limited, upload_concurrency, cors, auth_failures).
+	// (unauthenticated, forbidden, rate_limited, upload_concurrency, cors, auth_failures, anonymous_rate).
 	rejections *prometheus.CounterVec
 	limiters   prometheus.Gauge // API keys (and client addresses) with limiter state held
 }
@@ -41,7 +41,7 @@ func newMetrics() *metrics {
 		}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "ocrinvoice", Subsystem: "http", Name: "rejections_total",
-			Help: "HTTP requests refused before reaching a handler, by reason: unauthenticated, forbidden, rate_limited, upload_concurrency, cors, auth_failures (too many invalid keys from one client address).",
+			Help: "HTTP requests refused before reaching a handler, by reason: unauthenticated, forbidden, rate_limited, upload_concurrency, cors, auth_failures (too many invalid keys from one client address), anonymous_rate (too many requests without a key from one client address).",
 		}, []string{"reason"}),
 		limiters: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "ocrinvoice", Subsystem: "http", Name: "rate_limited_keys",

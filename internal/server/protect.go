@@ -33,9 +33,10 @@ const (
 	rejectUploadConcurrency = "upload_concurrency"
 	rejectCORS              = "cors"
 	rejectAuthFailures      = "auth_failures"
+	rejectAnonymousRate     = "anonymous_rate"
 )
 
-var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS, rejectAuthFailures}
+var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS, rejectAuthFailures, rejectAnonymousRate}
 
 const (
 	realm            = `realm="ocrinvoice"`
@@ -49,10 +50,11 @@ const (
 // protect authenticates a request to a protected route and applies the per-key limits,
 // then serves it with the principal in its context:
 //
-//   - Auth nil: the request runs as auth.Local, without limits.
-//   - No key: 401 with a Bearer challenge (Basic on the dashboard), except a WebSocket
-//     upgrade of /graphql, which passes without a principal and authenticates in
-//     connection_init.
+//   - Auth nil: the request runs as auth.Local, limited per client address
+//     (Options.AnonymousRate: 429 with Retry-After beyond).
+//   - No key: limited per client address like Auth nil, then 401 with a Bearer
+//     challenge (Basic on the dashboard), except a WebSocket upgrade of /graphql, which
+//     passes without a principal and authenticates in connection_init.
 //   - A key from a client address over its failed authentications
 //     (Options.AuthFailureRate): 429 with Retry-After, the key not looked up.
 //   - A key that does not authenticate: 401, and one failure counted for the client
@@ -67,6 +69,9 @@ const (
 func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := auth.Local
+		if s.opts.Auth == nil && !s.allowAnonymous(w, r) {
+			return
+		}
 		if s.opts.Auth != nil {
 			if sf != surfaceDashboard && isBasicAuth(r) {
 				// Browsers replay cached Basic credentials on their own; the API takes
@@ -83,6 +88,9 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 			}
 			key := auth.TokenFromRequest(r)
 			if key == "" {
+				if !s.allowAnonymous(w, r) {
+					return
+				}
 				if sf == surfaceGraphQL && isWebSocketUpgrade(r) {
 					// The key comes in connection_init; it draws from the same budget
 					// of failures as a key in a header (see auth.FailureGate).
@@ -228,6 +236,45 @@ func (s *Server) tooManyFailures(w http.ResponseWriter, r *http.Request, retry i
 	s.reject(r, rejectAuthFailures)
 	writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
 		fmt.Sprintf("too many requests with invalid API keys from this address; retry in %d s", retry))
+}
+
+// anonymousPrefix starts the limiter key of a client address's requests without a key.
+const anonymousPrefix = "anon:"
+
+// anonymous limits next per client address (Options.AnonymousRate): for public pages.
+func (s *Server) anonymous(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.allowAnonymous(w, r) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// allowAnonymous takes one token of the budget of r's client address for requests that
+// carry no API key (Options.AnonymousRate), or answers 429 with Retry-After and returns
+// false. Like allowRate it asks the shared RateLimiter when there is one.
+func (s *Server) allowAnonymous(w http.ResponseWriter, r *http.Request) bool {
+	rps := s.opts.AnonymousRate
+	if rps <= 0 {
+		return true
+	}
+	burst := s.opts.AnonymousBurst
+	if burst <= 0 {
+		burst = max(1, int(math.Ceil(2*rps)))
+	}
+	addr := clientAddr(r, s.opts.TrustedProxies)
+	if st := stateOf(r); st != nil {
+		st.client = addr
+	}
+	ok, retry := s.limits.allowRequest(r.Context(), anonymousPrefix+clientKey(addr), rps, burst)
+	if ok {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	s.reject(r, rejectAnonymousRate)
+	writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
+		fmt.Sprintf("too many requests without an API key from this address; retry in %d s", retry))
+	return false
 }
 
 // allowRate takes one token of p's rate limiter, or answers 429 and returns false.

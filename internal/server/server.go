@@ -110,8 +110,18 @@ type Options struct {
 	// client is counted by its /64.
 	AuthFailureRate  float64
 	AuthFailureBurst int
+	// AnonymousRate is the requests per second allowed from one client address that
+	// carry no API key (0: no limit), with bursts of AnonymousBurst (0: twice the rate
+	// rounded up): requests to a protected route without a key (answered 401, or a
+	// GraphQL WebSocket upgrade that authenticates later), every API request when Auth is
+	// nil (no authentication: there is no key to limit), and the public pages
+	// (/playground, /openapi.json). Probes and /metrics are not limited. Beyond it: 429
+	// RATE_LIMITED with Retry-After. Counted like AuthFailureRate (RateLimiter when set,
+	// per client address).
+	AnonymousRate  float64
+	AnonymousBurst int
 	// TrustedProxies are the networks of the reverse proxies in front of the server,
-	// whose X-Forwarded-For is believed (see AuthFailureRate). Empty (the default): the
+	// whose X-Forwarded-For is believed (see AuthFailureRate, AnonymousRate). Empty (the default): the
 	// header is ignored and the client address is the connection's peer.
 	TrustedProxies []netip.Prefix
 	// UploadConcurrency is the number of uploads (POST /api/v1/uploads, multipart POST
@@ -165,6 +175,9 @@ func New(opts Options) (*Server, error) {
 	if r := opts.AuthFailureRate; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) || opts.AuthFailureBurst < 0 {
 		return nil, fmt.Errorf("failed authentication rate %v, burst %d: want 0 (off) or a positive rate and a burst of 0 or more", r, opts.AuthFailureBurst)
 	}
+	if r := opts.AnonymousRate; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) || opts.AnonymousBurst < 0 {
+		return nil, fmt.Errorf("anonymous request rate %v, burst %d: want 0 (off) or a positive rate and a burst of 0 or more", r, opts.AnonymousBurst)
+	}
 	cors, err := newCORSPolicy(opts.CORSOrigins)
 	if err != nil {
 		return nil, err
@@ -179,12 +192,12 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("GET /playground", pg)
-		mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
+		mux.Handle("GET /playground", s.anonymous(pg))
+		mux.Handle("GET /{$}", s.anonymous(http.RedirectHandler("/playground", http.StatusFound)))
 	}
 	if opts.REST != nil {
 		mux.Handle("/api/v1/", s.protect(surfaceREST, opts.REST))
-		mux.Handle("/openapi.json", opts.REST)
+		mux.Handle("/openapi.json", s.anonymous(opts.REST))
 	}
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
