@@ -117,6 +117,7 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		AnonymousBurst:    d.cfg.AnonymousBurst,
 		TrustedProxies:    d.cfg.TrustedProxies,
 		UploadConcurrency: d.cfg.UploadConcurrency,
+		UploadLeases:      ratelimit.NewLeases(d.redis, ""), // counted once across the replicas
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,
 		// Live streams would hold the drain until its timeout: end them first.
 		OnShutdown: watcher.Close,

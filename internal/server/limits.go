@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"math"
 	"sync"
@@ -33,19 +34,38 @@ type RateLimiter interface {
 	Allow(ctx context.Context, key string, perSecond float64, burst int) (ok bool, retryAfter time.Duration, err error)
 }
 
+// UploadLeases counts the uploads in flight of all replicas together, with leases that
+// expire unless renewed, so that the slots of a replica that died mid-upload come back
+// by themselves (ratelimit.Leases is one).
+//
+// Acquire takes a lease of key for holder valid for ttl when fewer than limit are held;
+// Renew extends it (false: it expired meanwhile); Release gives it back. Errors mean the
+// store could not decide (unreachable, ctx done). It must be safe for concurrent use.
+type UploadLeases interface {
+	Acquire(ctx context.Context, key, holder string, limit int, ttl time.Duration) (bool, error)
+	Renew(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, key, holder string) error
+}
+
+// uploadLeaseTTL is how long an upload's shared lease lasts without renewal: the
+// longest a dead replica's uploads keep counting. It is renewed every third of it.
+const uploadLeaseTTL = 30 * time.Second
+
 // limiters holds the per-key request rate limiters and upload counts. It is safe for
 // concurrent use.
 //
 // With a shared RateLimiter, request rates are decided by it and the in-process buckets
-// only stand in while it fails. Upload concurrency is always counted in process: an
-// upload's slot is held by the connection that carries it, and a slot in a shared store
-// would leak whenever a replica died mid-upload; so a key may have UploadConcurrency
-// uploads in flight on each replica.
+// only stand in while it fails. With shared UploadLeases, uploads in flight are counted
+// by them — each upload holds a lease renewed while it streams, which expires within
+// leaseTTL when its replica dies — and the in-process counts only stand in while they
+// fail (a key may then have UploadConcurrency uploads in flight on each replica).
 type limiters struct {
-	now     func() time.Time
-	metrics *metrics
-	shared  RateLimiter  // nil: rates are per process
-	logger  *slog.Logger // warns of a failing shared limiter; never nil when shared is set
+	now      func() time.Time
+	metrics  *metrics
+	shared   RateLimiter  // nil: rates are per process
+	leases   UploadLeases // nil: uploads are counted per process
+	leaseTTL time.Duration
+	logger   *slog.Logger // warns of a failing shared limiter; never nil when shared or leases is set
 
 	mu        sync.Mutex
 	keys      map[string]*keyLimits
@@ -65,7 +85,7 @@ type keyLimits struct {
 }
 
 func newLimiters(now func() time.Time, m *metrics) *limiters {
-	return &limiters{now: now, metrics: m, keys: map[string]*keyLimits{}}
+	return &limiters{now: now, metrics: m, keys: map[string]*keyLimits{}, leaseTTL: uploadLeaseTTL}
 }
 
 // entry returns the limits of key, creating them; l.mu is held.
@@ -232,9 +252,72 @@ func (l *limiters) spend(ctx context.Context, key string, rps float64, burst int
 	return false, retry
 }
 
-// acquireUpload takes one of key's limit upload slots. It returns the function that
-// gives it back (call it once the upload is answered), or false when all are taken.
-func (l *limiters) acquireUpload(key string, limit int) (release func(), ok bool) {
+// acquireUpload takes one of key's limit upload slots: a lease of the shared
+// UploadLeases when there are some (renewed every third of leaseTTL until released),
+// else — or while they fail, like allowRequest — a slot counted in process. It returns
+// the function that gives it back (call it once the upload is answered), or false when
+// all are taken.
+func (l *limiters) acquireUpload(ctx context.Context, key string, limit int) (release func(), ok bool) {
+	if l.leases != nil && !l.sharedPaused() {
+		holder := rand.Text()
+		sctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+		ok, err := l.leases.Acquire(sctx, key, holder, limit, l.leaseTTL)
+		cancel()
+		if err == nil {
+			if !ok {
+				return nil, false
+			}
+			return l.holdLease(ctx, key, holder), true
+		}
+		l.countFallback(ctx, key, err)
+	} else if l.leases != nil {
+		l.countFallback(ctx, key, nil)
+	}
+	return l.acquireLocal(key, limit)
+}
+
+// holdLease renews holder's lease of key every third of leaseTTL until the returned
+// release is called, which stops the renewals and gives the lease back. A renewal or a
+// release that fails is left to the lease's expiry.
+func (l *limiters) holdLease(ctx context.Context, key, holder string) (release func()) {
+	ctx = context.WithoutCancel(ctx)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(l.leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+				if _, err := l.leases.Renew(rctx, key, holder, l.leaseTTL); err != nil {
+					l.logger.WarnContext(ctx, "Cannot renew an upload lease; it may expire before the upload ends",
+						slog.String("key_id", key), slog.String("error", err.Error()))
+				}
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			rctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+			defer cancel()
+			if err := l.leases.Release(rctx, key, holder); err != nil {
+				l.logger.WarnContext(ctx, "Cannot release an upload lease; it expires by itself",
+					slog.String("key_id", key), slog.String("error", err.Error()))
+			}
+		})
+	}
+}
+
+// acquireLocal takes one of key's limit upload slots counted in this process.
+func (l *limiters) acquireLocal(key string, limit int) (release func(), ok bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -62,8 +62,9 @@ const (
 //   - Dashboard and not an admin: 403.
 //   - Over the key's rate (Options.RateLimiter's when set, shared by the replicas; this
 //     process's own while it fails): 429 with Retry-After; an upload beyond the key's
-//     concurrent uploads (counted in this process): 429 with Retry-After: 1. The upload
-//     holds its slot until it is answered.
+//     concurrent uploads (Options.UploadLeases' count when set, shared by the replicas;
+//     this process's while they fail): 429 with Retry-After: 1. The upload holds its
+//     slot until it is answered.
 //
 // The key itself is never logged; the request log names the key id of a valid key.
 func (s *Server) protect(sf surface, next http.Handler) http.Handler {
@@ -145,7 +146,7 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 				limit = p.UploadConcurrency
 			}
 			if limit > 0 {
-				release, ok := s.limits.acquireUpload(p.KeyID, limit)
+				release, ok := s.limits.acquireUpload(r.Context(), p.KeyID, limit)
 				if !ok {
 					w.Header().Set("Retry-After", "1")
 					s.reject(r, rejectUploadConcurrency)

@@ -719,7 +719,7 @@ func TestLimiterEviction(t *testing.T) {
 		l.allow(fmt.Sprintf("key-%d", i), 1, 1)
 	}
 	// A key with an upload in flight, and one whose bucket will not refill in time.
-	release, _ := l.acquireUpload("uploading", 1)
+	release, _ := l.acquireUpload(context.Background(), "uploading", 1)
 	for range 10 {
 		l.allow("drained", 1.0/3600, 10)
 	}

@@ -127,9 +127,15 @@ type Options struct {
 	// UploadConcurrency is the number of uploads (POST /api/v1/uploads, multipart POST
 	// /graphql) one API key may have in flight (0: no limit); Principal.UploadConcurrency,
 	// when positive, replaces it. Beyond: 429 RATE_LIMITED with Retry-After: 1. It is
-	// counted in each process, also with a RateLimiter: with N replicas a key may have up
-	// to N x UploadConcurrency uploads in flight.
+	// counted by UploadLeases when set, else in each process (with N replicas a key may
+	// then have up to N x UploadConcurrency uploads in flight).
 	UploadConcurrency int
+	// UploadLeases, when set, counts UploadConcurrency for all replicas together (e.g.
+	// ratelimit.NewLeases on the shared Redis): each upload holds a lease renewed while
+	// it streams, so the uploads of a replica that dies stop counting within 30 s. When
+	// it fails (Redis down, slow past half a second) uploads are counted in process
+	// instead, as for RateLimiter.
+	UploadLeases UploadLeases
 
 	Checks []Check // /readyz runs all of them; /healthz runs none
 
@@ -184,7 +190,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, logger: opts.Logger, metrics: newMetrics(), cors: cors}
 	s.limits = newLimiters(time.Now, s.metrics)
-	s.limits.shared, s.limits.logger = opts.RateLimiter, opts.Logger
+	s.limits.shared, s.limits.leases, s.limits.logger = opts.RateLimiter, opts.UploadLeases, opts.Logger
 	mux := http.NewServeMux()
 	if opts.GraphQL != nil {
 		mux.Handle("/graphql", s.protect(surfaceGraphQL, opts.GraphQL))
