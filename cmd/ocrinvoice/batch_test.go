@@ -95,6 +95,8 @@ func TestBatchEndToEnd(t *testing.T) {
 		"OCRINVOICE_FETCH_ALLOW_CIDRS":  "127.0.0.0/8",
 		"OCRINVOICE_WORKER_CONCURRENCY": "4",
 		"OCRINVOICE_RUNNER_RESYNC":      "1s",
+		// It samples the group three requests at a time, every 20 ms, without a key.
+		"OCRINVOICE_ANONYMOUS_RATE": "0",
 	}), "all")
 
 	documents := func(n int, path string) []map[string]any {

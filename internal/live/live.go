@@ -198,6 +198,20 @@ func (w *Watcher) open(ctx context.Context) (_ context.Context, done func(), _ e
 // exact repeats. Errors (nothing is streamed): Invalid for a malformed id, NotFound,
 // Unavailable once the Watcher is closed, RateLimited over a cap.
 func (w *Watcher) Job(ctx context.Context, id string) (<-chan *progress.Event, error) {
+	return w.JobSince(ctx, id, "")
+}
+
+// JobSince is Job for a client that reconnects: lastEventID is the EventID of the last
+// event it got ("" or an id that does not parse: none, as Job). Events are notifications
+// and are not kept, so what it missed is replaced by the job's current state — the
+// stream's first event, as always, which is the truth for progress — except that no event
+// the client already has, or an older state of the same status, is sent again: the
+// first event is left out when it is not newer than lastEventID, and so is every later
+// event until one is. A job that finished and whose final event the client has yields
+// ErrUpToDate (nothing is streamed; an SSE stream answers 204 so that the client stops
+// reconnecting). Other errors as Job.
+func (w *Watcher) JobSince(ctx context.Context, id, lastEventID string) (<-chan *progress.Event, error) {
+	seen, resumed := parseEventID(lastEventID)
 	ctx, done, err := w.open(ctx)
 	if err != nil {
 		return nil, err
@@ -210,14 +224,20 @@ func (w *Watcher) Job(ctx context.Context, id string) (<-chan *progress.Event, e
 		done()
 		return nil, err
 	}
+	last := jobs.StateEvent(j)
+	had := func(ev progress.Event) bool { return resumed && seen.has(ev) }
+	if last.Terminal() && had(last) {
+		unsubscribe()
+		done()
+		return nil, ErrUpToDate
+	}
 	out := make(chan *progress.Event)
 	go func() {
 		defer done()
 		defer close(out)
 		defer unsubscribe()
-		last := jobs.StateEvent(j)
 		first := last
-		if !send(ctx, out, &first) || last.Terminal() {
+		if !had(first) && (!send(ctx, out, &first) || last.Terminal()) {
 			return
 		}
 		tick := time.NewTicker(w.resync)
@@ -231,7 +251,7 @@ func (w *Watcher) Job(ctx context.Context, id string) (<-chan *progress.Event, e
 				if !ok {
 					return // the Hub closed
 				}
-				if ev.At.Before(last.At) || sameEvent(ev, last) {
+				if ev.At.Before(last.At) || sameEvent(ev, last) || had(ev) {
 					continue
 				}
 				next = ev
@@ -249,7 +269,7 @@ func (w *Watcher) Job(ctx context.Context, id string) (<-chan *progress.Event, e
 				ev := jobs.StateEvent(j)
 				// A status the stream has not told is news whatever the clocks say; a
 				// progress change only when it is newer than what was sent.
-				if ev.Status == last.Status && (ev.Progress == last.Progress || ev.At.Before(last.At)) {
+				if (ev.Status == last.Status && (ev.Progress == last.Progress || ev.At.Before(last.At))) || had(ev) {
 					continue
 				}
 				next = ev

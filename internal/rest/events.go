@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -80,14 +81,18 @@ func (a *api) keyRevoked(r *http.Request, key string) bool {
 // its current state, then every change, the last one terminal (completed, failed or
 // cancelled), after which the stream ends. Each event is
 //
-//	id: <n>            1 for the first event of the stream, then 2, 3, ...
+//	id: <id>           live.EventID: "<at in Unix microseconds>-<status>"
 //	event: progress
 //	data: {"jobId": ..., "status": ..., "progress": {...}, "message": ..., "at": ...}
 //
 // and a comment line (": keep-alive") is written every EventsKeepAlive while nothing
-// happens. With WithAuthenticator, a stream whose API key is revoked ends with one
+// happens. A client that reconnects with the header Last-Event-ID (what EventSource
+// does) resumes after that event (live.Watcher.JobSince): it gets the job's current
+// state if it is newer than what it had, then the changes, never an event it already
+// had; when the job has finished and the client has its final event, the answer is 204
+// No Content, which tells EventSource to stop reconnecting. With WithAuthenticator, a
+// stream whose API key is revoked ends with one
 //
-//	id: <n>
 //	event: error
 //	data: {"success": false, "error": {"code": "UNAUTHENTICATED", "message": "the API key was revoked", ...}}
 //
@@ -107,7 +112,11 @@ func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, apperr.Unavailable("job events are not available on this server", nil))
 		return
 	}
-	evs, err := a.live.Job(r.Context(), id)
+	evs, err := a.live.JobSince(r.Context(), id, r.Header.Get("Last-Event-ID"))
+	if errors.Is(err, live.ErrUpToDate) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
@@ -154,7 +163,12 @@ func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			buf.Reset()
-			fmt.Fprintf(&buf, "id: %d\nevent: %s\ndata: %s\n\n", n, kind, data)
+			if !revoked {
+				// The error event has no id: a client that reconnects resumes after the
+				// last progress event it got.
+				fmt.Fprintf(&buf, "id: %s\n", live.EventID(ev))
+			}
+			fmt.Fprintf(&buf, "event: %s\ndata: %s\n\n", kind, data)
 			n++
 			if _, err := w.Write(buf.Bytes()); err != nil {
 				return // the client went away; the watcher ends with the request's context

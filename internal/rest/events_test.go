@@ -90,16 +90,13 @@ func newEventsEnvWith(t *testing.T, lopts live.Options, opts ...func(*ent.Client
 }
 
 // checkEvents validates every event's data against the JobEvent schema and returns the
-// decoded events; ids must count from 1.
+// decoded events; each id must be live.EventID of its data.
 func checkEvents(t *testing.T, body io.Reader) []progress.Event {
 	t.Helper()
 	doc, _ := loadSpec(t)
 	schema := doc.Components.Schemas["JobEvent"].Value
 	var out []progress.Event
 	err := livetest.ReadEvents(body, func(ev livetest.Event) bool {
-		if ev.Event != "progress" || ev.ID != strconv.Itoa(len(out)+1) {
-			t.Errorf("event %q id %q, want progress with id %d", ev.Event, ev.ID, len(out)+1)
-		}
 		v, err := decodeAny(ev.Data)
 		if err != nil {
 			t.Fatal(err)
@@ -110,6 +107,9 @@ func checkEvents(t *testing.T, body io.Reader) []progress.Event {
 		var pe progress.Event
 		if err := json.Unmarshal(ev.Data, &pe); err != nil {
 			t.Fatal(err)
+		}
+		if ev.Event != "progress" || ev.ID != live.EventID(&pe) {
+			t.Errorf("event %q id %q, want progress with id %q", ev.Event, ev.ID, live.EventID(&pe))
 		}
 		out = append(out, pe)
 		return true
@@ -155,7 +155,7 @@ func TestJobEventStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = e.pub.Publish(ctx, jobs.EventOf(j, ""))
-		rest := checkEvents(t, strings.NewReader(renumber(br.rest(), 2)))
+		rest := checkEvents(t, bytes.NewReader(br.rest()))
 		var got []string
 		for _, ev := range append(first, rest...) {
 			got = append(got, ev.Status+":"+strconv.Itoa(ev.Progress.Percentage))
@@ -217,15 +217,87 @@ func (l *lineReader) rest() []byte {
 	return append(l.buf, b...)
 }
 
-// renumber rewrites the ids of a stream's tail to count from 1, for checkEvents.
-func renumber(b []byte, from int) string {
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "id: ") {
-			n, _ := strconv.Atoi(strings.TrimPrefix(line, "id: "))
-			line = "id: " + strconv.Itoa(n-from+1)
+
+// TestJobEventStreamResumes: a client that reconnects with Last-Event-ID gets what it
+// missed as the job's current state, never an event it already had; once it has the
+// final event it is answered 204 (EventSource stops reconnecting); an id the server did
+// not make resumes nothing.
+func TestJobEventStreamResumes(t *testing.T) {
+	e := newEventsEnv(t)
+	ctx := context.Background()
+	id := e.do("POST", "/api/v1/ocr-invoice-jobs", e.jobBodyFor("EV-R", nil)).must(t, http.StatusCreated).data()["_id"].(string)
+	srv := httptest.NewServer(e.raw)
+	defer srv.Close()
+	open := func(last string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/ocr-invoice-jobs/"+id+"/events", nil)
+		if last != "" {
+			req.Header.Set("Last-Event-ID", last)
 		}
-		out = append(out, line)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
 	}
-	return strings.Join(out, "\n")
+	// first reads the first event of a stream and leaves the stream (the client drops).
+	first := func(last string) progress.Event {
+		t.Helper()
+		resp := open(last)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		evs := checkEvents(t, (&lineReader{r: resp.Body}).untilBlank())
+		resp.Body.Close()
+		if len(evs) != 1 {
+			t.Fatalf("events %+v", evs)
+		}
+		return evs[0]
+	}
+
+	queued := first("")
+	if queued.Status != "queued" {
+		t.Fatalf("first event %+v", queued)
+	}
+	// While the client is away the job starts and reaches 50 %.
+	j, err := e.svc.StartProcessing(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.pub.Publish(ctx, jobs.EventOf(j, ""))
+	p := invoice.Progress{Percentage: 50, CurrentStep: "read", TotalSteps: 6}
+	if err := e.svc.SetProgress(ctx, id, p); err != nil {
+		t.Fatal(err)
+	}
+	missed := first(live.EventID(&queued))
+	if missed.Status != "processing" || missed.Progress.Percentage != 50 {
+		t.Fatalf("after reconnecting: %+v, want the current state processing 50 %%", missed)
+	}
+
+	// Reconnecting with the current state's id: nothing is repeated; the next change
+	// comes, then the stream ends.
+	resp := open(live.EventID(&missed))
+	br := &lineReader{r: resp.Body}
+	j, err = e.svc.Complete(ctx, id, jobs.CompleteInput{Pages: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.pub.Publish(ctx, jobs.EventOf(j, ""))
+	rest := checkEvents(t, bytes.NewReader(br.rest()))
+	if len(rest) != 1 || rest[0].Status != "completed" {
+		t.Fatalf("events after resuming at the current state: %+v, want only completed", rest)
+	}
+
+	// The client has the final event: 204, no stream.
+	if resp := open(live.EventID(&rest[0])); resp.StatusCode != http.StatusNoContent {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("resuming after the final event: %d %s, want 204", resp.StatusCode, b)
+	}
+	// An id from an earlier run of the job, or one the server never made: the state.
+	for _, last := range []string{live.EventID(&missed), "42", "abc-completed", "-1-completed"} {
+		if ev := first(last); ev.Status != "completed" {
+			t.Errorf("Last-Event-ID %q: %+v, want the completed state", last, ev)
+		}
+	}
 }
