@@ -174,7 +174,7 @@ func (r *subscriptionResolver) OcrInvoiceJobProgress(ctx context.Context, id str
 	if r.live == nil {
 		return nil, errNoLive
 	}
-	return r.live.Job(ctx, id)
+	return jobProgress(ctx, r.live, id)
 }
 
 // OcrInvoiceJobUpdated is the resolver for the ocrInvoiceJobUpdated field.

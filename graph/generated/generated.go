@@ -3344,7 +3344,9 @@ type Subscription {
   """
   The job's progress: first its current state, then every change, the last one terminal
   (completed, failed or cancelled), then the stream completes. A job that has already
-  finished yields one event. NOT_FOUND for an unknown job.
+  finished yields one event. NOT_FOUND for an unknown job. Over SSE each event has an id,
+  and a client that reconnects with Last-Event-ID resumes after it: the current state if
+  it is newer than what the client had, never an event it already had.
   """
   ocrInvoiceJobProgress(id: ID!): JobProgressEvent!
   """
