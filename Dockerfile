@@ -40,6 +40,7 @@ RUN apt-get update \
 	&& apt-get install -y --no-install-recommends \
 		ca-certificates \
 		poppler-utils \
+		util-linux \
 		tesseract-ocr \
 		tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa \
 		tesseract-ocr-ita tesseract-ocr-nld tesseract-ocr-osd \

@@ -22,7 +22,13 @@ func newTaskHandler(_ context.Context, d pipelineDeps) (asynq.Handler, func() er
 	if err != nil {
 		return nil, nil, err
 	}
-	reader, err := ocr.NewReader(ocr.Config{Slots: d.Config.WorkerConcurrency})
+	mem := d.Config.OCRMemoryLimit
+	if mem == 0 {
+		mem = -1 // no limit
+	} else if !ocr.MemoryLimitSupported() {
+		d.Logger.Warn("prlimit (util-linux) is not installed: poppler runs without OCRINVOICE_OCR_MEMORY_LIMIT")
+	}
+	reader, err := ocr.NewReader(ocr.Config{Slots: d.Config.WorkerConcurrency, ToolMemoryLimit: mem})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start OCR engines: %w", err)
 	}

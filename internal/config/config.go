@@ -124,6 +124,9 @@ type Config struct {
 
 	WorkerConcurrency int  // tasks processed at once by one worker process
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
+	// OCRMemoryLimit bounds the address space of each pdfinfo, pdftotext and pdftoppm run,
+	// in bytes; 0: no limit. A document that needs more fails for good.
+	OCRMemoryLimit int64
 
 	// RequeueInterval is how often a worker looks for jobs whose queue task was lost
 	// (Redis restarted empty) and enqueues them again, and for webhooks whose enqueue
@@ -492,6 +495,19 @@ func Settings() []Setting {
 			set:   intSetter(1, 1024, func(c *Config, n int) { c.WorkerConcurrency = n }),
 		},
 		{
+			Env: "OCRINVOICE_OCR_MEMORY_LIMIT", Flag: "ocr-memory-limit", Default: strconv.FormatInt(DefaultOCRMemoryLimit, 10),
+			DefaultText: "1073741824 (1 GiB)", Commands: workerCmds,
+			Usage: "bytes of address space each poppler run (pdfinfo, pdftotext, pdftoppm) may use, set with prlimit; a document that needs more fails for good; 0: no limit (Tesseract runs in process, bounded by the page pixel limit)",
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 0 || (n > 0 && n < 16<<20) {
+					return errors.New("want 0 (no limit) or a number of bytes of at least 16777216 (16 MiB)")
+				}
+				c.OCRMemoryLimit = n
+				return nil
+			},
+		},
+		{
 			Env: "OCRINVOICE_STRICT_PRIORITY", Flag: "strict-priority", Default: "false", Bool: true, Commands: workerCmds,
 			Usage: "empty higher-priority queues before taking lower ones (default: weighted urgent 8, high 4, medium 2, low 1)",
 			set:   boolSetter(func(c *Config, b bool) { c.StrictPriority = b }),
@@ -630,6 +646,9 @@ const (
 	DefaultUploadMaxBytes = 50 << 20
 	MaxUploadMaxBytes     = 4 << 30
 )
+
+// DefaultOCRMemoryLimit is OCRINVOICE_OCR_MEMORY_LIMIT's default: 1 GiB.
+const DefaultOCRMemoryLimit int64 = 1 << 30
 
 // Defaults of the upload quotas of one owner (OCRINVOICE_UPLOAD_QUOTA_BYTES, _COUNT).
 const (

@@ -217,7 +217,6 @@ func (l *lineReader) rest() []byte {
 	return append(l.buf, b...)
 }
 
-
 // TestJobEventStreamResumes: a client that reconnects with Last-Event-ID gets what it
 // missed as the job's current state, never an event it already had; once it has the
 // final event it is answered 204 (EventSource stops reconnecting); an id the server did

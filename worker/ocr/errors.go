@@ -26,6 +26,10 @@ var (
 	ErrEncrypted = fmt.Errorf("%w: encrypted", ErrBadDocument)
 	// ErrTooLarge: more pixels or pages than allowed (decompression bomb guard).
 	ErrTooLarge = fmt.Errorf("%w: too large", ErrBadDocument)
+	// ErrMemoryLimit: an external tool (pdftoppm, pdftotext, pdfinfo) ran out of memory
+	// under Config.ToolMemoryLimit: the document needs more than is allowed (a page that
+	// rasterises to a huge bitmap, a PDF built to exhaust memory). It wraps ErrTooLarge.
+	ErrMemoryLimit = fmt.Errorf("%w: memory limit exceeded", ErrTooLarge)
 	// ErrNoTextLayer: Mode "text" was asked for and no page has a usable text layer.
 	ErrNoTextLayer = fmt.Errorf("%w: no usable text layer", ErrBadDocument)
 )

@@ -61,7 +61,7 @@ func firstLine(s string) string {
 
 // readPDFInfo runs pdfinfo for the page count, page sizes and encryption.
 func readPDFInfo(ctx context.Context, path string, opts Options) (*pdfInfo, error) {
-	out, err := runTool(ctx, opts.Timeout, maxInfoOutput, "pdfinfo", "-f", "1", "-l", strconv.Itoa(opts.MaxPages+1), path)
+	out, err := runTool(ctx, opts.Timeout, maxInfoOutput, opts.MemoryLimit, "pdfinfo", "-f", "1", "-l", strconv.Itoa(opts.MaxPages+1), path)
 	if err != nil {
 		return nil, classifyPopplerError("inspect PDF", err)
 	}
@@ -126,7 +126,7 @@ type textPage struct {
 // lines with boxes, and -layout for the page text templates match against.
 func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]textPage, error) {
 	last := strconv.Itoa(n)
-	out, err := runTool(ctx, opts.Timeout, maxTextOutput, "pdftotext", "-enc", "UTF-8", "-bbox-layout", "-f", "1", "-l", last, path, "-")
+	out, err := runTool(ctx, opts.Timeout, maxTextOutput, opts.MemoryLimit, "pdftotext", "-enc", "UTF-8", "-bbox-layout", "-f", "1", "-l", last, path, "-")
 	if err != nil {
 		return nil, textLayerError("read PDF text layer", err)
 	}
@@ -134,7 +134,7 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 	if err != nil {
 		return nil, fmt.Errorf("read PDF text layer: %w: %w", ErrCorrupt, err)
 	}
-	txt, err := runTool(ctx, opts.Timeout, maxTextOutput, "pdftotext", "-enc", "UTF-8", "-layout", "-f", "1", "-l", last, path, "-")
+	txt, err := runTool(ctx, opts.Timeout, maxTextOutput, opts.MemoryLimit, "pdftotext", "-enc", "UTF-8", "-layout", "-f", "1", "-l", last, path, "-")
 	if err != nil {
 		return nil, textLayerError("read PDF page text", err)
 	}

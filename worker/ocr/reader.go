@@ -67,6 +67,10 @@ type Options struct {
 	MaxPages  int    // refuse documents with more pages; default 200
 	// Timeout bounds each external tool call (pdfinfo, pdftotext, pdftoppm); default 60s.
 	Timeout time.Duration
+	// MemoryLimit bounds the address space of each external tool call, in bytes; a call
+	// that runs out of it fails with ErrMemoryLimit. 0: the Reader's
+	// (Config.ToolMemoryLimit); negative: no limit.
+	MemoryLimit int64
 	// Progress, when set, is called after each page is read with the number of pages
 	// done so far and the total. Calls are serialised but may come from any goroutine.
 	Progress func(page, pages int)
@@ -101,15 +105,28 @@ type Config struct {
 	// Logger receives Debug records about each page's readings (confidence, second
 	// readings, rotation); nil discards them.
 	Logger *slog.Logger
+	// ToolMemoryLimit bounds the address space (RLIMIT_AS) of each run of pdfinfo,
+	// pdftotext and pdftoppm, in bytes, applied through util-linux's prlimit before the
+	// tool starts (see MemoryLimitSupported); default DefaultToolMemoryLimit, negative:
+	// no limit. Tesseract runs inside this process and is bounded by Options.MaxPixels
+	// instead: a limit on the address space of the process would bound the Go runtime
+	// and every other page with it.
+	ToolMemoryLimit int64
 }
+
+// DefaultToolMemoryLimit is the address space an external tool may use unless
+// Config.ToolMemoryLimit says otherwise: 1 GiB, several times what pdftoppm needs for
+// the largest page Options.MaxPixels allows.
+const DefaultToolMemoryLimit int64 = 1 << 30
 
 // Reader reads documents. It is safe for concurrent use; Close it when done.
 type Reader struct {
-	slots chan *slot
-	all   []*slot
-	langs map[string]bool
-	done  chan struct{}
-	once  sync.Once
+	memLimit int64 // Config.ToolMemoryLimit; <= 0: none
+	slots    chan *slot
+	all      []*slot
+	langs    map[string]bool
+	done     chan struct{}
+	once     sync.Once
 }
 
 // NewReader creates a Reader with cfg.Slots OCR engines. Engines load their language
@@ -128,7 +145,10 @@ func NewReader(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Reader{slots: make(chan *slot, n), langs: langs, done: make(chan struct{})}
+	r := &Reader{slots: make(chan *slot, n), langs: langs, done: make(chan struct{}), memLimit: cfg.ToolMemoryLimit}
+	if r.memLimit == 0 {
+		r.memLimit = DefaultToolMemoryLimit
+	}
 	for range n {
 		s := newSlot(log)
 		r.all = append(r.all, s)
@@ -237,6 +257,9 @@ func (r *Reader) normalize(o Options) (Options, error) {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.MemoryLimit == 0 {
+		o.MemoryLimit = r.memLimit
 	}
 	if o.MaxPixels < 0 || o.MaxPages < 0 || o.Timeout < 0 {
 		return o, fmt.Errorf("%w: negative limit", ErrInvalidOptions)
@@ -448,7 +471,7 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 // faster than colour and is all Tesseract uses).
 func rasterise(ctx context.Context, path string, page int, maxBytes int64, opts Options) (*image.Gray, error) {
 	p := fmt.Sprint(page)
-	out, err := runTool(ctx, opts.Timeout, int(maxBytes), "pdftoppm", "-gray", "-r", fmt.Sprint(opts.DPI), "-f", p, "-l", p, path)
+	out, err := runTool(ctx, opts.Timeout, int(maxBytes), opts.MemoryLimit, "pdftoppm", "-gray", "-r", fmt.Sprint(opts.DPI), "-f", p, "-l", p, path)
 	if err != nil {
 		return nil, classifyPopplerError(fmt.Sprintf("rasterise PDF page %d", page), err)
 	}

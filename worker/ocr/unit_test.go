@@ -27,7 +27,7 @@ func TestRunToolLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			out, err := runTool(context.Background(), tt.timeout, tt.max, tt.cmd[0], tt.cmd[1:]...)
+			out, err := runTool(context.Background(), tt.timeout, tt.max, 0, tt.cmd[0], tt.cmd[1:]...)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error %v, want %v", err, tt.want)
 			}
@@ -40,7 +40,7 @@ func TestRunToolLimits(t *testing.T) {
 		})
 	}
 	t.Run("exit code", func(t *testing.T) {
-		_, err := runTool(context.Background(), time.Second, 1024, "sh", "-c", "echo 'Syntax Error: broken' >&2; exit 1")
+		_, err := runTool(context.Background(), time.Second, 1024, 0, "sh", "-c", "echo 'Syntax Error: broken' >&2; exit 1")
 		var te *toolError
 		if !errors.As(err, &te) || te.code != 1 || !strings.Contains(te.stderr, "broken") {
 			t.Fatalf("error %v, want toolError with code 1", err)
