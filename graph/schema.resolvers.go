@@ -194,7 +194,7 @@ func (r *subscriptionResolver) OcrJobGroupProgress(ctx context.Context, id strin
 	if r.live == nil {
 		return nil, errNoLive
 	}
-	return r.live.Group(ctx, id)
+	return groupProgress(ctx, r.live, id)
 }
 
 // Severity is the resolver for the severity field.

@@ -7,15 +7,19 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 )
 
 // GraphQL over SSE (gqlgen's transport, one operation per request) writes each result as
 // "event: next\ndata: ...\n\n" and knows nothing of event ids. sseEventIDs gives the
-// events of ocrInvoiceJobProgress their live.EventID as an `id:` line, and hands the
-// request's Last-Event-ID to the resolver, so that a client that reconnects resumes
-// after the last event it got (live.Watcher.JobSince), as on the REST event stream.
+// events of ocrInvoiceJobProgress their live.EventID (and those of ocrJobGroupProgress
+// their live.GroupEventID) as an `id:` line, and hands the request's Last-Event-ID to
+// the resolver, so that a client that reconnects resumes after the last event it got
+// (live.Watcher.JobSince, GroupSince), as on the REST event stream.
+// ocrInvoiceJobUpdated tells changes only, from the moment it is opened, and keeps no
+// history to resume from: its events have no id.
 //
 // The resolver queues the id of each event as it passes the event on; gqlgen turns the
 // events of a subscription into results one at a time, in order, so the n-th "next"
@@ -115,11 +119,31 @@ func jobProgress(ctx context.Context, w *live.Watcher, id string) (<-chan *progr
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan *progress.Event)
+	return withIDs(ctx, ids, evs, live.EventID), nil
+}
+
+// groupProgress opens the stream of ocrJobGroupProgress: over SSE it leaves out the
+// status block the client has (Last-Event-ID) and queues each block's id.
+func groupProgress(ctx context.Context, w *live.Watcher, id string) (<-chan *invoice.GroupStatus, error) {
+	ids, _ := ctx.Value(sseIDsKey{}).(*sseIDs)
+	if ids == nil {
+		return w.Group(ctx, id)
+	}
+	evs, err := w.GroupSince(ctx, id, ids.last)
+	if err != nil {
+		return nil, err
+	}
+	return withIDs(ctx, ids, evs, live.GroupEventID), nil
+}
+
+// withIDs passes the values of evs on, queueing the id of each for sseIDWriter just
+// before it goes.
+func withIDs[T any](ctx context.Context, ids *sseIDs, evs <-chan T, idOf func(T) string) <-chan T {
+	out := make(chan T)
 	go func() {
 		defer close(out)
 		for ev := range evs {
-			ids.push(live.EventID(ev))
+			ids.push(idOf(ev))
 			select {
 			case out <- ev:
 			case <-ctx.Done():
@@ -130,5 +154,5 @@ func jobProgress(ctx context.Context, w *live.Watcher, id string) (<-chan *progr
 			}
 		}
 	}()
-	return out, nil
+	return out
 }

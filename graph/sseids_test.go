@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ocrinvoice/ocrinvoice/graph"
@@ -113,5 +114,69 @@ func TestSSESubscriptionResumes(t *testing.T) {
 	// An id the server never made resumes nothing: the state.
 	if again := stream("12-queued-x", -1, nil); len(again) != 2 || again[0].status != "failed" {
 		t.Fatalf("an unknown Last-Event-ID: %+v, want the failed state", again)
+	}
+}
+
+// TestSSEGroupProgressResumes: over GraphQL SSE, the status blocks of ocrJobGroupProgress
+// carry ids (live.GroupEventID); a client that reconnects with the block it has is not
+// sent it again, and gets the next change; one whose block is out of date gets the
+// current one at once.
+func TestSSEGroupProgressResumes(t *testing.T) {
+	e := newLiveEnv(t, graph.Config{})
+	ctx := context.Background()
+	g, err := e.svc.CreateGroup(ctx, jobs.GroupInput{Name: "batch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sub = `subscription($id: ID!) { ocrJobGroupProgress(id: $id) { phase total active } }`
+	// next opens the subscription with Last-Event-ID last, runs meanwhile once the stream
+	// has started, and returns the id and data of its first "next" event.
+	next := func(last string, meanwhile func()) (string, string) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]any{"query": sub, "variables": map[string]any{"id": g.ID}})
+		req, _ := http.NewRequest("POST", e.srv.URL+"/graphql", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		if last != "" {
+			req.Header.Set("Last-Event-ID", last)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if meanwhile != nil {
+			meanwhile()
+		}
+		var id, data string
+		_ = livetest.ReadEvents(resp.Body, func(ev livetest.Event) bool {
+			if ev.Event != "next" {
+				return ev.Event != "complete"
+			}
+			id, data = ev.ID, string(ev.Data)
+			return false
+		})
+		return id, data
+	}
+	firstID, first := next("", nil)
+	if !strings.HasPrefix(firstID, "g") || !strings.Contains(first, `"total":0`) {
+		t.Fatalf("first block %q %s", firstID, first)
+	}
+	// Reconnecting with it: the next block is the change, not the block again.
+	secondID, second := next(firstID, func() {
+		in := jobs.JobInput{JobNumber: "G-1", DocumentName: "a.pdf", DocumentURL: "https://example.com/a.pdf",
+			Template: jobs.BuiltinTemplateName, Group: g.ID}
+		j, err := e.svc.CreateJob(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = e.pub.Publish(ctx, jobs.EventOf(j, ""))
+	})
+	if secondID == firstID || !strings.Contains(second, `"total":1`) {
+		t.Fatalf("after resuming: %q %s, want the block with the new job", secondID, second)
+	}
+	// An out-of-date id: the current block at once.
+	if id, data := next(firstID, nil); id != secondID || data != second {
+		t.Errorf("resuming from an old block: %q %s, want the current %q %s", id, data, secondID, second)
 	}
 }

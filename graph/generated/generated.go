@@ -3357,6 +3357,8 @@ type Subscription {
   """
   The group's status block, computed from its jobs: first as it is now, then whenever it
   changes. The stream stays open until the client ends it. NOT_FOUND for an unknown group.
+  Over SSE each block has an id; a client that reconnects with Last-Event-ID is not sent
+  the block it has again.
   """
   ocrJobGroupProgress(id: ID!): OcrJobGroupStatus!
 }

@@ -1,11 +1,14 @@
 package live
 
 import (
+	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 )
 
@@ -45,4 +48,18 @@ func parseEventID(s string) (eventMark, bool) {
 // same status, no newer (a newer status is news whatever the clocks say, as for Job).
 func (m eventMark) has(ev progress.Event) bool {
 	return ev.Status == m.status && !ev.At.Truncate(time.Microsecond).After(m.at)
+}
+
+// GroupEventID is the id of a group status block in the event streams: "g" and a hash
+// of the block, so that a client that reconnects with the block it has (Last-Event-ID)
+// is not sent it again (GroupSince). A group's status is a state, not a history: the
+// same block has the same id.
+func GroupEventID(st *invoice.GroupStatus) string {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return ""
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(b)
+	return "g" + strconv.FormatUint(h.Sum64(), 16)
 }

@@ -387,6 +387,13 @@ func (t statusTracker) changed(ev progress.Event) bool {
 // Errors (nothing is streamed): Invalid for a malformed id, NotFound, Unavailable once the
 // Watcher is closed, RateLimited over a cap.
 func (w *Watcher) Group(ctx context.Context, id string) (<-chan *invoice.GroupStatus, error) {
+	return w.GroupSince(ctx, id, "")
+}
+
+// GroupSince is Group for a client that reconnects: lastEventID is the GroupEventID of
+// the last status block it got. The first block (the group's status now) is left out
+// when it is the one the client has; every later one is sent as Group sends it.
+func (w *Watcher) GroupSince(ctx context.Context, id, lastEventID string) (<-chan *invoice.GroupStatus, error) {
 	ctx, done, err := w.open(ctx)
 	if err != nil {
 		return nil, err
@@ -404,7 +411,7 @@ func (w *Watcher) Group(ctx context.Context, id string) (<-chan *invoice.GroupSt
 		defer close(out)
 		defer unsubscribe()
 		last := first
-		if !send(ctx, out, &first) {
+		if (lastEventID == "" || GroupEventID(&first) != lastEventID) && !send(ctx, out, &first) {
 			return
 		}
 		tick := time.NewTicker(w.resync)
