@@ -50,8 +50,9 @@ func expiredFinished(cutoff time.Time) predicate.OcrInvoiceJob {
 }
 
 // ExpireDocuments deletes the stored documents (uploads) of jobs that finished before
-// cutoff, at most limit keys per call, in the order of the jobs (ids are time-ordered), and removes their files from store
-// (nil: the caller removes them with RemoveUnreferencedUploads). The jobs are marked
+// cutoff, at most limit keys per call in the order of the jobs (ids are time-ordered),
+// and removes their files from store (nil: the caller removes them with
+// RemoveUnreferencedUploads). The jobs are marked
 // (documentDeletedAt) and keep everything they extracted. A key that a job still
 // unfinished, a job finished since cutoff, or an upload since cutoff (of any owner)
 // needs is kept, and so are its old jobs. Each key is expired in a transaction of its
