@@ -439,16 +439,16 @@ func (c *chaosClient) seeCompleted(b []byte) {
 
 // chaosFault is one row of the table.
 type chaosFault struct {
-	name     string
-	target   time.Duration
-	limit    time.Duration // how long the recovery was waited for
+	name   string
+	target time.Duration
+	limit  time.Duration // how long the recovery was waited for
 	// completedFrom, when set, is where the recovery starts for the jobs of inFlight,
 	// which is then also measured by their completedAt.
 	completedFrom time.Time
-	recovery time.Duration // -1: not recovered within limit
-	what     string        // what the recovery time measures
-	inFlight []int         // documents in flight at the fault (may run again)
-	rerun    int
+	recovery      time.Duration // -1: not recovered within limit
+	what          string        // what the recovery time measures
+	inFlight      []int         // documents in flight at the fault (may run again)
+	rerun         int
 }
 
 func TestChaos(t *testing.T) {
