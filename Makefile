@@ -73,6 +73,11 @@ helm-test: $(if $(filter bin/helm,$(HELM)),helm-install) ## Lint the chart (--st
 	done
 	HELM="$(if $(findstring /,$(HELM)),$(abspath $(HELM)),$(shell command -v $(HELM)))" $(GO) test -count=1 ./helm/...
 
+.PHONY: chaos
+chaos: ## Fault-injection suite: serve + 2 workers on private PostgreSQL and Redis; worker/API SIGKILL, Redis emptied, PostgreSQL stopped during a 200-document batch.
+	@# The test builds the binary itself (go build shares the test build's cache; OCRINVOICE_CHAOS_BIN=... runs another).
+	OCRINVOICE_CHAOS=1 $(GO) test -count=1 -timeout 10m -run '^TestChaos$$' -v ./cmd/ocrinvoice/
+
 .PHONY: bench
 bench: ## Run the Go benchmarks.
 	$(GO) test -run '^$$' -bench . -benchmem ./...

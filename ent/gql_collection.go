@@ -168,6 +168,11 @@ func (_q *OcrInvoiceJobQuery) collectField(ctx context.Context, oneNode bool, op
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldCurrency)
 				fieldSeen[ocrinvoicejob.FieldCurrency] = struct{}{}
 			}
+		case "documentDeletedAt":
+			if _, ok := fieldSeen[ocrinvoicejob.FieldDocumentDeletedAt]; !ok {
+				selectedFields = append(selectedFields, ocrinvoicejob.FieldDocumentDeletedAt)
+				fieldSeen[ocrinvoicejob.FieldDocumentDeletedAt] = struct{}{}
+			}
 		case "errorLog":
 			if _, ok := fieldSeen[ocrinvoicejob.FieldErrorLog]; !ok {
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldErrorLog)

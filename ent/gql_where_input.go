@@ -227,6 +227,18 @@ type OcrInvoiceJobWhereInput struct {
 	CurrencyEqualFold    *string  `json:"currencyEqualFold,omitempty"`
 	CurrencyContainsFold *string  `json:"currencyContainsFold,omitempty"`
 
+	// "document_deleted_at" field predicates.
+	DocumentDeletedAt       *time.Time  `json:"documentDeletedAt,omitempty"`
+	DocumentDeletedAtNEQ    *time.Time  `json:"documentDeletedAtNEQ,omitempty"`
+	DocumentDeletedAtIn     []time.Time `json:"documentDeletedAtIn,omitempty"`
+	DocumentDeletedAtNotIn  []time.Time `json:"documentDeletedAtNotIn,omitempty"`
+	DocumentDeletedAtGT     *time.Time  `json:"documentDeletedAtGT,omitempty"`
+	DocumentDeletedAtGTE    *time.Time  `json:"documentDeletedAtGTE,omitempty"`
+	DocumentDeletedAtLT     *time.Time  `json:"documentDeletedAtLT,omitempty"`
+	DocumentDeletedAtLTE    *time.Time  `json:"documentDeletedAtLTE,omitempty"`
+	DocumentDeletedAtIsNil  bool        `json:"documentDeletedAtIsNil,omitempty"`
+	DocumentDeletedAtNotNil bool        `json:"documentDeletedAtNotNil,omitempty"`
+
 	// "error_log" field predicates.
 	ErrorLog             *string  `json:"errorLog,omitempty"`
 	ErrorLogNEQ          *string  `json:"errorLogNEQ,omitempty"`
@@ -869,6 +881,36 @@ func (i *OcrInvoiceJobWhereInput) P() (predicate.OcrInvoiceJob, error) {
 	}
 	if i.CurrencyContainsFold != nil {
 		predicates = append(predicates, ocrinvoicejob.CurrencyContainsFold(*i.CurrencyContainsFold))
+	}
+	if i.DocumentDeletedAt != nil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtEQ(*i.DocumentDeletedAt))
+	}
+	if i.DocumentDeletedAtNEQ != nil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtNEQ(*i.DocumentDeletedAtNEQ))
+	}
+	if len(i.DocumentDeletedAtIn) > 0 {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtIn(i.DocumentDeletedAtIn...))
+	}
+	if len(i.DocumentDeletedAtNotIn) > 0 {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtNotIn(i.DocumentDeletedAtNotIn...))
+	}
+	if i.DocumentDeletedAtGT != nil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtGT(*i.DocumentDeletedAtGT))
+	}
+	if i.DocumentDeletedAtGTE != nil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtGTE(*i.DocumentDeletedAtGTE))
+	}
+	if i.DocumentDeletedAtLT != nil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtLT(*i.DocumentDeletedAtLT))
+	}
+	if i.DocumentDeletedAtLTE != nil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtLTE(*i.DocumentDeletedAtLTE))
+	}
+	if i.DocumentDeletedAtIsNil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtIsNil())
+	}
+	if i.DocumentDeletedAtNotNil {
+		predicates = append(predicates, ocrinvoicejob.DocumentDeletedAtNotNil())
 	}
 	if i.ErrorLog != nil {
 		predicates = append(predicates, ocrinvoicejob.ErrorLogEQ(*i.ErrorLog))

@@ -1007,48 +1007,49 @@ func (m *APIKeyMutation) ResetEdge(name string) error {
 // OcrInvoiceJobMutation represents an operation that mutates the OcrInvoiceJob nodes in the graph.
 type OcrInvoiceJobMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *string
-	created_at         *time.Time
-	updated_at         *time.Time
-	job_number         *string
-	document_name      *string
-	document_url       *string
-	document_type      *ocrinvoicejob.DocumentType
-	status             *ocrinvoicejob.Status
-	priority           *ocrinvoicejob.Priority
-	progress           *invoice.Progress
-	started_at         *time.Time
-	completed_at       *time.Time
-	processing_time    *float64
-	addprocessing_time *float64
-	document_info      **invoice.DocumentInfo
-	extracted_data     **invoice.ExtractedData
-	confidence         **invoice.Confidence
-	validation_results **invoice.ValidationResults
-	invoice_number     *string
-	supplier_name      *string
-	customer_name      *string
-	document_sha256    *string
-	cost               *float64
-	addcost            *float64
-	currency           *string
-	error_log          *string
-	retry_count        *int
-	addretry_count     *int
-	created_by         *string
-	callback_url       *string
-	metadata           *map[string]interface{}
-	webhook_pending_at *time.Time
-	clearedFields      map[string]struct{}
-	template           *string
-	clearedtemplate    bool
-	group              *string
-	clearedgroup       bool
-	done               bool
-	oldValue           func(context.Context) (*OcrInvoiceJob, error)
-	predicates         []predicate.OcrInvoiceJob
+	op                  Op
+	typ                 string
+	id                  *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	job_number          *string
+	document_name       *string
+	document_url        *string
+	document_type       *ocrinvoicejob.DocumentType
+	status              *ocrinvoicejob.Status
+	priority            *ocrinvoicejob.Priority
+	progress            *invoice.Progress
+	started_at          *time.Time
+	completed_at        *time.Time
+	processing_time     *float64
+	addprocessing_time  *float64
+	document_info       **invoice.DocumentInfo
+	extracted_data      **invoice.ExtractedData
+	confidence          **invoice.Confidence
+	validation_results  **invoice.ValidationResults
+	invoice_number      *string
+	supplier_name       *string
+	customer_name       *string
+	document_sha256     *string
+	cost                *float64
+	addcost             *float64
+	currency            *string
+	document_deleted_at *time.Time
+	error_log           *string
+	retry_count         *int
+	addretry_count      *int
+	created_by          *string
+	callback_url        *string
+	metadata            *map[string]interface{}
+	webhook_pending_at  *time.Time
+	clearedFields       map[string]struct{}
+	template            *string
+	clearedtemplate     bool
+	group               *string
+	clearedgroup        bool
+	done                bool
+	oldValue            func(context.Context) (*OcrInvoiceJob, error)
+	predicates          []predicate.OcrInvoiceJob
 }
 
 var _ ent.Mutation = (*OcrInvoiceJobMutation)(nil)
@@ -2229,6 +2230,55 @@ func (m *OcrInvoiceJobMutation) ResetCurrency() {
 	m.currency = nil
 }
 
+// SetDocumentDeletedAt sets the "document_deleted_at" field.
+func (m *OcrInvoiceJobMutation) SetDocumentDeletedAt(t time.Time) {
+	m.document_deleted_at = &t
+}
+
+// DocumentDeletedAt returns the value of the "document_deleted_at" field in the mutation.
+func (m *OcrInvoiceJobMutation) DocumentDeletedAt() (r time.Time, exists bool) {
+	v := m.document_deleted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocumentDeletedAt returns the old "document_deleted_at" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldDocumentDeletedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocumentDeletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocumentDeletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocumentDeletedAt: %w", err)
+	}
+	return oldValue.DocumentDeletedAt, nil
+}
+
+// ClearDocumentDeletedAt clears the value of the "document_deleted_at" field.
+func (m *OcrInvoiceJobMutation) ClearDocumentDeletedAt() {
+	m.document_deleted_at = nil
+	m.clearedFields[ocrinvoicejob.FieldDocumentDeletedAt] = struct{}{}
+}
+
+// DocumentDeletedAtCleared returns if the "document_deleted_at" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) DocumentDeletedAtCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldDocumentDeletedAt]
+	return ok
+}
+
+// ResetDocumentDeletedAt resets all changes to the "document_deleted_at" field.
+func (m *OcrInvoiceJobMutation) ResetDocumentDeletedAt() {
+	m.document_deleted_at = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldDocumentDeletedAt)
+}
+
 // SetErrorLog sets the "error_log" field.
 func (m *OcrInvoiceJobMutation) SetErrorLog(s string) {
 	m.error_log = &s
@@ -2618,7 +2668,7 @@ func (m *OcrInvoiceJobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OcrInvoiceJobMutation) Fields() []string {
-	fields := make([]string, 0, 30)
+	fields := make([]string, 0, 31)
 	if m.created_at != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedAt)
 	}
@@ -2690,6 +2740,9 @@ func (m *OcrInvoiceJobMutation) Fields() []string {
 	}
 	if m.currency != nil {
 		fields = append(fields, ocrinvoicejob.FieldCurrency)
+	}
+	if m.document_deleted_at != nil {
+		fields = append(fields, ocrinvoicejob.FieldDocumentDeletedAt)
 	}
 	if m.error_log != nil {
 		fields = append(fields, ocrinvoicejob.FieldErrorLog)
@@ -2765,6 +2818,8 @@ func (m *OcrInvoiceJobMutation) Field(name string) (ent.Value, bool) {
 		return m.Cost()
 	case ocrinvoicejob.FieldCurrency:
 		return m.Currency()
+	case ocrinvoicejob.FieldDocumentDeletedAt:
+		return m.DocumentDeletedAt()
 	case ocrinvoicejob.FieldErrorLog:
 		return m.ErrorLog()
 	case ocrinvoicejob.FieldRetryCount:
@@ -2834,6 +2889,8 @@ func (m *OcrInvoiceJobMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldCost(ctx)
 	case ocrinvoicejob.FieldCurrency:
 		return m.OldCurrency(ctx)
+	case ocrinvoicejob.FieldDocumentDeletedAt:
+		return m.OldDocumentDeletedAt(ctx)
 	case ocrinvoicejob.FieldErrorLog:
 		return m.OldErrorLog(ctx)
 	case ocrinvoicejob.FieldRetryCount:
@@ -3023,6 +3080,13 @@ func (m *OcrInvoiceJobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCurrency(v)
 		return nil
+	case ocrinvoicejob.FieldDocumentDeletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocumentDeletedAt(v)
+		return nil
 	case ocrinvoicejob.FieldErrorLog:
 		v, ok := value.(string)
 		if !ok {
@@ -3173,6 +3237,9 @@ func (m *OcrInvoiceJobMutation) ClearedFields() []string {
 	if m.FieldCleared(ocrinvoicejob.FieldDocumentSha256) {
 		fields = append(fields, ocrinvoicejob.FieldDocumentSha256)
 	}
+	if m.FieldCleared(ocrinvoicejob.FieldDocumentDeletedAt) {
+		fields = append(fields, ocrinvoicejob.FieldDocumentDeletedAt)
+	}
 	if m.FieldCleared(ocrinvoicejob.FieldErrorLog) {
 		fields = append(fields, ocrinvoicejob.FieldErrorLog)
 	}
@@ -3240,6 +3307,9 @@ func (m *OcrInvoiceJobMutation) ClearField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldDocumentSha256:
 		m.ClearDocumentSha256()
+		return nil
+	case ocrinvoicejob.FieldDocumentDeletedAt:
+		m.ClearDocumentDeletedAt()
 		return nil
 	case ocrinvoicejob.FieldErrorLog:
 		m.ClearErrorLog()
@@ -3335,6 +3405,9 @@ func (m *OcrInvoiceJobMutation) ResetField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldCurrency:
 		m.ResetCurrency()
+		return nil
+	case ocrinvoicejob.FieldDocumentDeletedAt:
+		m.ResetDocumentDeletedAt()
 		return nil
 	case ocrinvoicejob.FieldErrorLog:
 		m.ResetErrorLog()

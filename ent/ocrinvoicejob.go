@@ -69,6 +69,8 @@ type OcrInvoiceJob struct {
 	Cost float64 `json:"cost,omitempty"`
 	// Currency holds the value of the "currency" field.
 	Currency string `json:"currency,omitempty"`
+	// DocumentDeletedAt holds the value of the "document_deleted_at" field.
+	DocumentDeletedAt *time.Time `json:"document_deleted_at,omitempty"`
 	// ErrorLog holds the value of the "error_log" field.
 	ErrorLog string `json:"error_log,omitempty"`
 	// RetryCount holds the value of the "retry_count" field.
@@ -135,7 +137,7 @@ func (*OcrInvoiceJob) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case ocrinvoicejob.FieldID, ocrinvoicejob.FieldJobNumber, ocrinvoicejob.FieldDocumentName, ocrinvoicejob.FieldDocumentURL, ocrinvoicejob.FieldDocumentType, ocrinvoicejob.FieldTemplateID, ocrinvoicejob.FieldGroupID, ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldPriority, ocrinvoicejob.FieldInvoiceNumber, ocrinvoicejob.FieldSupplierName, ocrinvoicejob.FieldCustomerName, ocrinvoicejob.FieldDocumentSha256, ocrinvoicejob.FieldCurrency, ocrinvoicejob.FieldErrorLog, ocrinvoicejob.FieldCreatedBy, ocrinvoicejob.FieldCallbackURL:
 			values[i] = new(sql.NullString)
-		case ocrinvoicejob.FieldCreatedAt, ocrinvoicejob.FieldUpdatedAt, ocrinvoicejob.FieldStartedAt, ocrinvoicejob.FieldCompletedAt, ocrinvoicejob.FieldWebhookPendingAt:
+		case ocrinvoicejob.FieldCreatedAt, ocrinvoicejob.FieldUpdatedAt, ocrinvoicejob.FieldStartedAt, ocrinvoicejob.FieldCompletedAt, ocrinvoicejob.FieldDocumentDeletedAt, ocrinvoicejob.FieldWebhookPendingAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -316,6 +318,13 @@ func (_m *OcrInvoiceJob) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Currency = value.String
 			}
+		case ocrinvoicejob.FieldDocumentDeletedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field document_deleted_at", values[i])
+			} else if value.Valid {
+				_m.DocumentDeletedAt = new(time.Time)
+				*_m.DocumentDeletedAt = value.Time
+			}
 		case ocrinvoicejob.FieldErrorLog:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field error_log", values[i])
@@ -480,6 +489,11 @@ func (_m *OcrInvoiceJob) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("currency=")
 	builder.WriteString(_m.Currency)
+	builder.WriteString(", ")
+	if v := _m.DocumentDeletedAt; v != nil {
+		builder.WriteString("document_deleted_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("error_log=")
 	builder.WriteString(_m.ErrorLog)

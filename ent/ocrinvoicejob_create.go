@@ -295,6 +295,20 @@ func (_c *OcrInvoiceJobCreate) SetNillableCurrency(v *string) *OcrInvoiceJobCrea
 	return _c
 }
 
+// SetDocumentDeletedAt sets the "document_deleted_at" field.
+func (_c *OcrInvoiceJobCreate) SetDocumentDeletedAt(v time.Time) *OcrInvoiceJobCreate {
+	_c.mutation.SetDocumentDeletedAt(v)
+	return _c
+}
+
+// SetNillableDocumentDeletedAt sets the "document_deleted_at" field if the given value is not nil.
+func (_c *OcrInvoiceJobCreate) SetNillableDocumentDeletedAt(v *time.Time) *OcrInvoiceJobCreate {
+	if v != nil {
+		_c.SetDocumentDeletedAt(*v)
+	}
+	return _c
+}
+
 // SetErrorLog sets the "error_log" field.
 func (_c *OcrInvoiceJobCreate) SetErrorLog(v string) *OcrInvoiceJobCreate {
 	_c.mutation.SetErrorLog(v)
@@ -696,6 +710,10 @@ func (_c *OcrInvoiceJobCreate) createSpec() (*OcrInvoiceJob, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.Currency(); ok {
 		_spec.SetField(ocrinvoicejob.FieldCurrency, field.TypeString, value)
 		_node.Currency = value
+	}
+	if value, ok := _c.mutation.DocumentDeletedAt(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDocumentDeletedAt, field.TypeTime, value)
+		_node.DocumentDeletedAt = &value
 	}
 	if value, ok := _c.mutation.ErrorLog(); ok {
 		_spec.SetField(ocrinvoicejob.FieldErrorLog, field.TypeString, value)

@@ -406,6 +406,26 @@ func (_u *OcrInvoiceJobUpdate) SetNillableCurrency(v *string) *OcrInvoiceJobUpda
 	return _u
 }
 
+// SetDocumentDeletedAt sets the "document_deleted_at" field.
+func (_u *OcrInvoiceJobUpdate) SetDocumentDeletedAt(v time.Time) *OcrInvoiceJobUpdate {
+	_u.mutation.SetDocumentDeletedAt(v)
+	return _u
+}
+
+// SetNillableDocumentDeletedAt sets the "document_deleted_at" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdate) SetNillableDocumentDeletedAt(v *time.Time) *OcrInvoiceJobUpdate {
+	if v != nil {
+		_u.SetDocumentDeletedAt(*v)
+	}
+	return _u
+}
+
+// ClearDocumentDeletedAt clears the value of the "document_deleted_at" field.
+func (_u *OcrInvoiceJobUpdate) ClearDocumentDeletedAt() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearDocumentDeletedAt()
+	return _u
+}
+
 // SetErrorLog sets the "error_log" field.
 func (_u *OcrInvoiceJobUpdate) SetErrorLog(v string) *OcrInvoiceJobUpdate {
 	_u.mutation.SetErrorLog(v)
@@ -772,6 +792,12 @@ func (_u *OcrInvoiceJobUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if value, ok := _u.mutation.Currency(); ok {
 		_spec.SetField(ocrinvoicejob.FieldCurrency, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DocumentDeletedAt(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDocumentDeletedAt, field.TypeTime, value)
+	}
+	if _u.mutation.DocumentDeletedAtCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldDocumentDeletedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.ErrorLog(); ok {
 		_spec.SetField(ocrinvoicejob.FieldErrorLog, field.TypeString, value)
@@ -1263,6 +1289,26 @@ func (_u *OcrInvoiceJobUpdateOne) SetNillableCurrency(v *string) *OcrInvoiceJobU
 	return _u
 }
 
+// SetDocumentDeletedAt sets the "document_deleted_at" field.
+func (_u *OcrInvoiceJobUpdateOne) SetDocumentDeletedAt(v time.Time) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetDocumentDeletedAt(v)
+	return _u
+}
+
+// SetNillableDocumentDeletedAt sets the "document_deleted_at" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdateOne) SetNillableDocumentDeletedAt(v *time.Time) *OcrInvoiceJobUpdateOne {
+	if v != nil {
+		_u.SetDocumentDeletedAt(*v)
+	}
+	return _u
+}
+
+// ClearDocumentDeletedAt clears the value of the "document_deleted_at" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearDocumentDeletedAt() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearDocumentDeletedAt()
+	return _u
+}
+
 // SetErrorLog sets the "error_log" field.
 func (_u *OcrInvoiceJobUpdateOne) SetErrorLog(v string) *OcrInvoiceJobUpdateOne {
 	_u.mutation.SetErrorLog(v)
@@ -1659,6 +1705,12 @@ func (_u *OcrInvoiceJobUpdateOne) sqlSave(ctx context.Context) (_node *OcrInvoic
 	}
 	if value, ok := _u.mutation.Currency(); ok {
 		_spec.SetField(ocrinvoicejob.FieldCurrency, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DocumentDeletedAt(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDocumentDeletedAt, field.TypeTime, value)
+	}
+	if _u.mutation.DocumentDeletedAtCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldDocumentDeletedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.ErrorLog(); ok {
 		_spec.SetField(ocrinvoicejob.FieldErrorLog, field.TypeString, value)

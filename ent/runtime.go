@@ -192,17 +192,17 @@ func init() {
 	// ocrinvoicejob.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	ocrinvoicejob.CurrencyValidator = ocrinvoicejobDescCurrency.Validators[0].(func(string) error)
 	// ocrinvoicejobDescRetryCount is the schema descriptor for retry_count field.
-	ocrinvoicejobDescRetryCount := ocrinvoicejobFields[23].Descriptor()
+	ocrinvoicejobDescRetryCount := ocrinvoicejobFields[24].Descriptor()
 	// ocrinvoicejob.DefaultRetryCount holds the default value on creation for the retry_count field.
 	ocrinvoicejob.DefaultRetryCount = ocrinvoicejobDescRetryCount.Default.(int)
 	// ocrinvoicejob.RetryCountValidator is a validator for the "retry_count" field. It is called by the builders before save.
 	ocrinvoicejob.RetryCountValidator = ocrinvoicejobDescRetryCount.Validators[0].(func(int) error)
 	// ocrinvoicejobDescCreatedBy is the schema descriptor for created_by field.
-	ocrinvoicejobDescCreatedBy := ocrinvoicejobFields[24].Descriptor()
+	ocrinvoicejobDescCreatedBy := ocrinvoicejobFields[25].Descriptor()
 	// ocrinvoicejob.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
 	ocrinvoicejob.CreatedByValidator = ocrinvoicejobDescCreatedBy.Validators[0].(func(string) error)
 	// ocrinvoicejobDescCallbackURL is the schema descriptor for callback_url field.
-	ocrinvoicejobDescCallbackURL := ocrinvoicejobFields[25].Descriptor()
+	ocrinvoicejobDescCallbackURL := ocrinvoicejobFields[26].Descriptor()
 	// ocrinvoicejob.CallbackURLValidator is a validator for the "callback_url" field. It is called by the builders before save.
 	ocrinvoicejob.CallbackURLValidator = ocrinvoicejobDescCallbackURL.Validators[0].(func(string) error)
 	// ocrinvoicejobDescID is the schema descriptor for id field.

@@ -15,7 +15,8 @@ import (
 // startBatchRunner runs the group reconcilers while this process holds the runner lease
 // in the queue's Redis (one replica at a time), triggered by the progress events of
 // every job and group (a Hub of its own) and a periodic resync, which also sweeps
-// unused uploads (OCRINVOICE_UPLOAD_UNUSED_TTL). The returned stop ends
+// unused uploads (OCRINVOICE_UPLOAD_UNUSED_TTL) and deletes documents past retention
+// (OCRINVOICE_RETENTION_DOCUMENTS). The returned stop ends
 // the runner, waits for reconciles in progress, releases the lease, then closes the Hub.
 // With reg set, the runner's metrics (runner.Metrics) are registered on it.
 func startBatchRunner(ctx context.Context, d *deps, reg prometheus.Registerer) (stop func(), err error) {
@@ -36,6 +37,7 @@ func startBatchRunner(ctx context.Context, d *deps, reg prometheus.Registerer) (
 		Resync:     d.cfg.RunnerResync,
 		Logger:     logger,
 		Uploads:    &runner.UploadJanitor{Jobs: d.svc, Store: store, UnusedTTL: d.cfg.UploadUnusedTTL, Logger: logger},
+		Retention:  &runner.DocumentRetention{Jobs: d.svc, Store: store, Keep: d.cfg.RetentionDocuments, Logger: logger},
 	}
 	lease := &runner.Lease{Redis: d.redis, TTL: d.cfg.RunnerLease, Logger: logger}
 	if reg != nil {

@@ -66,6 +66,8 @@ const (
 	FieldCost = "cost"
 	// FieldCurrency holds the string denoting the currency field in the database.
 	FieldCurrency = "currency"
+	// FieldDocumentDeletedAt holds the string denoting the document_deleted_at field in the database.
+	FieldDocumentDeletedAt = "document_deleted_at"
 	// FieldErrorLog holds the string denoting the error_log field in the database.
 	FieldErrorLog = "error_log"
 	// FieldRetryCount holds the string denoting the retry_count field in the database.
@@ -127,6 +129,7 @@ var Columns = []string{
 	FieldDocumentSha256,
 	FieldCost,
 	FieldCurrency,
+	FieldDocumentDeletedAt,
 	FieldErrorLog,
 	FieldRetryCount,
 	FieldCreatedBy,
@@ -370,6 +373,11 @@ func ByCost(opts ...sql.OrderTermOption) OrderOption {
 // ByCurrency orders the results by the currency field.
 func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCurrency, opts...).ToFunc()
+}
+
+// ByDocumentDeletedAt orders the results by the document_deleted_at field.
+func ByDocumentDeletedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDocumentDeletedAt, opts...).ToFunc()
 }
 
 // ByErrorLog orders the results by the error_log field.

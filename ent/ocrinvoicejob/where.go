@@ -146,6 +146,11 @@ func Currency(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCurrency, v))
 }
 
+// DocumentDeletedAt applies equality check predicate on the "document_deleted_at" field. It's identical to DocumentDeletedAtEQ.
+func DocumentDeletedAt(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldDocumentDeletedAt, v))
+}
+
 // ErrorLog applies equality check predicate on the "error_log" field. It's identical to ErrorLogEQ.
 func ErrorLog(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldErrorLog, v))
@@ -1249,6 +1254,56 @@ func CurrencyEqualFold(v string) predicate.OcrInvoiceJob {
 // CurrencyContainsFold applies the ContainsFold predicate on the "currency" field.
 func CurrencyContainsFold(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldContainsFold(FieldCurrency, v))
+}
+
+// DocumentDeletedAtEQ applies the EQ predicate on the "document_deleted_at" field.
+func DocumentDeletedAtEQ(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldDocumentDeletedAt, v))
+}
+
+// DocumentDeletedAtNEQ applies the NEQ predicate on the "document_deleted_at" field.
+func DocumentDeletedAtNEQ(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNEQ(FieldDocumentDeletedAt, v))
+}
+
+// DocumentDeletedAtIn applies the In predicate on the "document_deleted_at" field.
+func DocumentDeletedAtIn(vs ...time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIn(FieldDocumentDeletedAt, vs...))
+}
+
+// DocumentDeletedAtNotIn applies the NotIn predicate on the "document_deleted_at" field.
+func DocumentDeletedAtNotIn(vs ...time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotIn(FieldDocumentDeletedAt, vs...))
+}
+
+// DocumentDeletedAtGT applies the GT predicate on the "document_deleted_at" field.
+func DocumentDeletedAtGT(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGT(FieldDocumentDeletedAt, v))
+}
+
+// DocumentDeletedAtGTE applies the GTE predicate on the "document_deleted_at" field.
+func DocumentDeletedAtGTE(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGTE(FieldDocumentDeletedAt, v))
+}
+
+// DocumentDeletedAtLT applies the LT predicate on the "document_deleted_at" field.
+func DocumentDeletedAtLT(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLT(FieldDocumentDeletedAt, v))
+}
+
+// DocumentDeletedAtLTE applies the LTE predicate on the "document_deleted_at" field.
+func DocumentDeletedAtLTE(v time.Time) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLTE(FieldDocumentDeletedAt, v))
+}
+
+// DocumentDeletedAtIsNil applies the IsNil predicate on the "document_deleted_at" field.
+func DocumentDeletedAtIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldDocumentDeletedAt))
+}
+
+// DocumentDeletedAtNotNil applies the NotNil predicate on the "document_deleted_at" field.
+func DocumentDeletedAtNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldDocumentDeletedAt))
 }
 
 // ErrorLogEQ applies the EQ predicate on the "error_log" field.

@@ -109,6 +109,13 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 			Default("USD").
 			MaxLen(3).
 			Annotations(serverOwned),
+		// When the document's stored copy (an upload) was deleted after the document
+		// retention period (OCRINVOICE_RETENTION_DOCUMENTS); the extracted data stays, but
+		// the job cannot be run again on this document.
+		field.Time("document_deleted_at").
+			Optional().
+			Nillable().
+			Annotations(serverOwned),
 		field.Text("error_log").
 			Optional().
 			Annotations(serverOwned),

@@ -177,6 +177,7 @@ type ComplexityRoot struct {
 		CreatedAt         func(childComplexity int) int
 		CreatedBy         func(childComplexity int) int
 		Currency          func(childComplexity int) int
+		DocumentDeletedAt func(childComplexity int) int
 		DocumentInfo      func(childComplexity int) int
 		DocumentName      func(childComplexity int) int
 		DocumentSha256    func(childComplexity int) int
@@ -972,6 +973,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.Currency(childComplexity), true
+	case "OcrInvoiceJob.documentDeletedAt":
+		if e.ComplexityRoot.OcrInvoiceJob.DocumentDeletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.DocumentDeletedAt(childComplexity), true
 	case "OcrInvoiceJob.documentInfo":
 		if e.ComplexityRoot.OcrInvoiceJob.DocumentInfo == nil {
 			break
@@ -1930,6 +1937,7 @@ type OcrInvoiceJob implements Node {
   documentSha256: String
   cost: Float!
   currency: String!
+  documentDeletedAt: Time
   errorLog: String
   retryCount: Int!
   createdBy: String
@@ -2261,6 +2269,19 @@ input OcrInvoiceJobWhereInput {
   currencyHasSuffix: String
   currencyEqualFold: String
   currencyContainsFold: String
+  """
+  document_deleted_at field predicates
+  """
+  documentDeletedAt: Time
+  documentDeletedAtNEQ: Time
+  documentDeletedAtIn: [Time!]
+  documentDeletedAtNotIn: [Time!]
+  documentDeletedAtGT: Time
+  documentDeletedAtGTE: Time
+  documentDeletedAtLT: Time
+  documentDeletedAtLTE: Time
+  documentDeletedAtIsNil: Boolean
+  documentDeletedAtNotNil: Boolean
   """
   error_log field predicates
   """
@@ -3608,6 +3629,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_cost(ctx, field)
 	case "currency":
 		return ec.fieldContext_OcrInvoiceJob_currency(ctx, field)
+	case "documentDeletedAt":
+		return ec.fieldContext_OcrInvoiceJob_documentDeletedAt(ctx, field)
 	case "errorLog":
 		return ec.fieldContext_OcrInvoiceJob_errorLog(ctx, field)
 	case "retryCount":
@@ -7237,6 +7260,29 @@ func (ec *executionContext) _OcrInvoiceJob_currency(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_OcrInvoiceJob_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _OcrInvoiceJob_documentDeletedAt(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_documentDeletedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentDeletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_documentDeletedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "Time")
 }
 
 func (ec *executionContext) _OcrInvoiceJob_errorLog(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
@@ -11471,7 +11517,7 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "jobNumber", "jobNumberNEQ", "jobNumberIn", "jobNumberNotIn", "jobNumberGT", "jobNumberGTE", "jobNumberLT", "jobNumberLTE", "jobNumberContains", "jobNumberHasPrefix", "jobNumberHasSuffix", "jobNumberEqualFold", "jobNumberContainsFold", "documentName", "documentNameNEQ", "documentNameIn", "documentNameNotIn", "documentNameGT", "documentNameGTE", "documentNameLT", "documentNameLTE", "documentNameContains", "documentNameHasPrefix", "documentNameHasSuffix", "documentNameEqualFold", "documentNameContainsFold", "documentURL", "documentURLNEQ", "documentURLIn", "documentURLNotIn", "documentURLGT", "documentURLGTE", "documentURLLT", "documentURLLTE", "documentURLContains", "documentURLHasPrefix", "documentURLHasSuffix", "documentURLEqualFold", "documentURLContainsFold", "documentType", "documentTypeNEQ", "documentTypeIn", "documentTypeNotIn", "documentTypeIsNil", "documentTypeNotNil", "templateID", "templateIDNEQ", "templateIDIn", "templateIDNotIn", "templateIDGT", "templateIDGTE", "templateIDLT", "templateIDLTE", "templateIDContains", "templateIDHasPrefix", "templateIDHasSuffix", "templateIDEqualFold", "templateIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "completedAtIsNil", "completedAtNotNil", "processingTime", "processingTimeNEQ", "processingTimeIn", "processingTimeNotIn", "processingTimeGT", "processingTimeGTE", "processingTimeLT", "processingTimeLTE", "processingTimeIsNil", "processingTimeNotNil", "documentSha256", "documentSha256NEQ", "documentSha256In", "documentSha256NotIn", "documentSha256GT", "documentSha256GTE", "documentSha256LT", "documentSha256LTE", "documentSha256Contains", "documentSha256HasPrefix", "documentSha256HasSuffix", "documentSha256IsNil", "documentSha256NotNil", "documentSha256EqualFold", "documentSha256ContainsFold", "cost", "costNEQ", "costIn", "costNotIn", "costGT", "costGTE", "costLT", "costLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "errorLog", "errorLogNEQ", "errorLogIn", "errorLogNotIn", "errorLogGT", "errorLogGTE", "errorLogLT", "errorLogLTE", "errorLogContains", "errorLogHasPrefix", "errorLogHasSuffix", "errorLogIsNil", "errorLogNotNil", "errorLogEqualFold", "errorLogContainsFold", "retryCount", "retryCountNEQ", "retryCountIn", "retryCountNotIn", "retryCountGT", "retryCountGTE", "retryCountLT", "retryCountLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByIsNil", "createdByNotNil", "createdByEqualFold", "createdByContainsFold", "hasTemplate", "hasTemplateWith", "hasGroup", "hasGroupWith", "search"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "jobNumber", "jobNumberNEQ", "jobNumberIn", "jobNumberNotIn", "jobNumberGT", "jobNumberGTE", "jobNumberLT", "jobNumberLTE", "jobNumberContains", "jobNumberHasPrefix", "jobNumberHasSuffix", "jobNumberEqualFold", "jobNumberContainsFold", "documentName", "documentNameNEQ", "documentNameIn", "documentNameNotIn", "documentNameGT", "documentNameGTE", "documentNameLT", "documentNameLTE", "documentNameContains", "documentNameHasPrefix", "documentNameHasSuffix", "documentNameEqualFold", "documentNameContainsFold", "documentURL", "documentURLNEQ", "documentURLIn", "documentURLNotIn", "documentURLGT", "documentURLGTE", "documentURLLT", "documentURLLTE", "documentURLContains", "documentURLHasPrefix", "documentURLHasSuffix", "documentURLEqualFold", "documentURLContainsFold", "documentType", "documentTypeNEQ", "documentTypeIn", "documentTypeNotIn", "documentTypeIsNil", "documentTypeNotNil", "templateID", "templateIDNEQ", "templateIDIn", "templateIDNotIn", "templateIDGT", "templateIDGTE", "templateIDLT", "templateIDLTE", "templateIDContains", "templateIDHasPrefix", "templateIDHasSuffix", "templateIDEqualFold", "templateIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "completedAtIsNil", "completedAtNotNil", "processingTime", "processingTimeNEQ", "processingTimeIn", "processingTimeNotIn", "processingTimeGT", "processingTimeGTE", "processingTimeLT", "processingTimeLTE", "processingTimeIsNil", "processingTimeNotNil", "documentSha256", "documentSha256NEQ", "documentSha256In", "documentSha256NotIn", "documentSha256GT", "documentSha256GTE", "documentSha256LT", "documentSha256LTE", "documentSha256Contains", "documentSha256HasPrefix", "documentSha256HasSuffix", "documentSha256IsNil", "documentSha256NotNil", "documentSha256EqualFold", "documentSha256ContainsFold", "cost", "costNEQ", "costIn", "costNotIn", "costGT", "costGTE", "costLT", "costLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "documentDeletedAt", "documentDeletedAtNEQ", "documentDeletedAtIn", "documentDeletedAtNotIn", "documentDeletedAtGT", "documentDeletedAtGTE", "documentDeletedAtLT", "documentDeletedAtLTE", "documentDeletedAtIsNil", "documentDeletedAtNotNil", "errorLog", "errorLogNEQ", "errorLogIn", "errorLogNotIn", "errorLogGT", "errorLogGTE", "errorLogLT", "errorLogLTE", "errorLogContains", "errorLogHasPrefix", "errorLogHasSuffix", "errorLogIsNil", "errorLogNotNil", "errorLogEqualFold", "errorLogContainsFold", "retryCount", "retryCountNEQ", "retryCountIn", "retryCountNotIn", "retryCountGT", "retryCountGTE", "retryCountLT", "retryCountLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByIsNil", "createdByNotNil", "createdByEqualFold", "createdByContainsFold", "hasTemplate", "hasTemplateWith", "hasGroup", "hasGroupWith", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12710,6 +12756,76 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 				return it, err
 			}
 			it.CurrencyContainsFold = data
+		case "documentDeletedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAt = data
+		case "documentDeletedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtNEQ = data
+		case "documentDeletedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtIn = data
+		case "documentDeletedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtNotIn = data
+		case "documentDeletedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtGT = data
+		case "documentDeletedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtGTE = data
+		case "documentDeletedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtLT = data
+		case "documentDeletedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtLTE = data
+		case "documentDeletedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtIsNil = data
+		case "documentDeletedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentDeletedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentDeletedAtNotNil = data
 		case "errorLog":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorLog"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -16106,6 +16222,11 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 		case "currency":
 			out.Values[i] = ec._OcrInvoiceJob_currency(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentDeletedAt":
+			out.Values[i] = ec._OcrInvoiceJob_documentDeletedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "errorLog":

@@ -121,6 +121,10 @@ type Config struct {
 	// UploadUnusedTTL is how long an upload that no job names is kept before the batch
 	// runner deletes it; 0 keeps them.
 	UploadUnusedTTL time.Duration
+	// RetentionDocuments is how long after a job finished its stored document (upload)
+	// is kept; then the batch runner deletes it, keeping the extracted data. 0 keeps
+	// documents forever.
+	RetentionDocuments time.Duration
 
 	WorkerConcurrency int  // tasks processed at once by one worker process
 	StrictPriority    bool // drain higher-priority queues before looking at lower ones
@@ -586,6 +590,18 @@ func Settings() []Setting {
 			},
 		},
 		{
+			Env: "OCRINVOICE_RETENTION_DOCUMENTS", Flag: "retention-documents", Default: "0", DefaultText: "0 (kept forever)", Commands: workerCmds,
+			Usage: "how long the stored document (upload) of a finished job is kept, e.g. 90d; then the batch runner deletes it, keeping the extracted data (a document another job still needs stays); 0 or empty: kept forever",
+			set: func(c *Config, v string) error {
+				d, err := ParseDays(v)
+				if err != nil || d < 0 || (d > 0 && d < time.Second) {
+					return errors.New("want 0 or a duration of at least 1s in days or Go units, such as 90d or 36h")
+				}
+				c.RetentionDocuments = d
+				return nil
+			},
+		},
+		{
 			Env: "OCRINVOICE_REQUEUE_INTERVAL", Flag: "requeue-interval", Default: "30s", Commands: []string{CmdWorker, CmdAll},
 			Usage: "how often the worker re-enqueues jobs whose queue task is missing (e.g. Redis restarted empty), and webhooks whose enqueue failed; also how long a job must be unchanged first; 0 = off",
 			set: func(c *Config, v string) error {
@@ -968,3 +984,20 @@ func Markdown(w io.Writer) {
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// ParseDays parses a duration that may be given in days ("90d", "1.5d") as well as in
+// Go's units ("36h"); "" is 0.
+func ParseDays(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.ParseFloat(n, 64)
+		if err != nil || math.IsNaN(days) || math.IsInf(days, 0) || days > 100*365 {
+			return 0, fmt.Errorf("invalid number of days %q", v)
+		}
+		return time.Duration(days * float64(24*time.Hour)), nil
+	}
+	return time.ParseDuration(v)
+}

@@ -297,14 +297,16 @@ func (s *Service) CancelGroupJobs(ctx context.Context, id string) (int, error) {
 // accounting restarts as for a new Kubernetes Job: failures are counted from the jobs'
 // current statuses, so none are left; the runner clears the Failed condition and
 // restarts startTime (and the deadline clock) when it sees the finished group has work
-// again. It returns the group and how many jobs it reset. Errors: Invalid, NotFound.
+// again. Jobs whose document was deleted after the retention period stay as they are.
+// It returns the group and how many jobs it reset. Errors: Invalid, NotFound.
 func (s *Service) RetryFailedGroup(ctx context.Context, id string) (*ent.OcrJobGroup, int, error) {
 	g, err := s.GetGroup(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
 	list, err := s.client.OcrInvoiceJob.Query().
-		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusIn(ocrinvoicejob.StatusFailed, ocrinvoicejob.StatusCancelled)).
+		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusIn(ocrinvoicejob.StatusFailed, ocrinvoicejob.StatusCancelled),
+			ocrinvoicejob.DocumentDeletedAtIsNil()). // jobs whose document was deleted stay as they are
 		All(ctx)
 	if err != nil {
 		return nil, 0, internal("list failed jobs of group", err)
@@ -314,6 +316,7 @@ func (s *Service) RetryFailedGroup(ctx context.Context, id string) (*ent.OcrJobG
 		_, err := s.transition(ctx, j.ID, ocrinvoicejob.StatusCreated, "retry", func(m *ent.OcrInvoiceJobMutation) {
 			clearResults(m)
 			m.AddRetryCount(1)
+			m.Where(ocrinvoicejob.DocumentDeletedAtIsNil())
 		})
 		if err != nil {
 			if apperr.KindOf(err) == apperr.KindFailedPrecondition {

@@ -52,8 +52,10 @@ type resolvedJob struct {
 // validateJob checks every field of in and resolves template and group, reporting all
 // problems at once as apperr.Invalid with one detail per field. Then, when the document
 // is an upload, it claims it for the job's owner (in.CreatedBy): NotFound naming
-// documentUrl when the owner does not hold it, else the upload is marked used.
-func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, error) {
+// documentUrl when the owner does not hold it, else the upload is marked used; except
+// for deleted, the URL of a document deleted after the retention period that the job
+// keeps naming ("" for none).
+func (s *Service) validateJob(ctx context.Context, in JobInput, deleted string) (*resolvedJob, error) {
 	var fe fieldErrors
 	in.JobNumber = Canonical(in.JobNumber)
 	in.DocumentName = nfc(in.DocumentName)
@@ -123,6 +125,9 @@ func (s *Service) validateJob(ctx context.Context, in JobInput) (*resolvedJob, e
 	}
 	// An upload must be held by the job's owner (see uploads.go); naming it marks it
 	// used. A key nobody holds and one only another owner holds get the same NotFound.
+	if deleted != "" && in.DocumentURL == deleted {
+		return out, nil // nothing stored to claim; UpdateJob refuses a re-run on it
+	}
 	var err error
 	if out.uploadKey, out.claimed, err = s.claimJobDocument(ctx, in.CreatedBy, in.DocumentURL); err != nil {
 		return nil, err
@@ -141,7 +146,7 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, true); err != nil {
 		return nil, err
 	}
-	r, err := s.validateJob(ctx, in)
+	r, err := s.validateJob(ctx, in, "")
 	if err != nil {
 		return nil, err
 	}
@@ -249,9 +254,11 @@ func checkID(field, id string) error {
 // UpdateJob replaces the client-writable fields of a job (PUT semantics: an empty
 // optional field clears it). Changing the document (documentUrl, documentType) or the
 // template re-runs the job: unless it is "processing" its results are cleared and it is
-// enqueued again as if new. Changing them while "processing" is FailedPrecondition.
-// A priority change of a queued job moves its task to the new queue. A re-run or a move
-// is published as an event (see Options.Events).
+// enqueued again as if new. Changing them while "processing" is FailedPrecondition, and
+// so is a re-run on the same documentUrl after the document was deleted by the retention
+// period (DocumentDeletedError); a new documentUrl clears documentDeletedAt. A priority
+// change of a queued job moves its task to the new queue. A re-run or a move is
+// published as an event (see Options.Events).
 // Errors: Invalid, NotFound, Conflict (jobNumber taken), FailedPrecondition.
 func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.OcrInvoiceJob, error) {
 	cur, err := s.GetJob(ctx, id)
@@ -265,7 +272,11 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, false); err != nil {
 		return nil, err
 	}
-	r, err := s.validateJob(ctx, in)
+	deleted := ""
+	if cur.DocumentDeletedAt != nil {
+		deleted = cur.DocumentURL
+	}
+	r, err := s.validateJob(ctx, in, deleted)
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +292,9 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	if docChanged && cur.Status == ocrinvoicejob.StatusProcessing {
 		return nil, apperr.FailedPrecondition("the job is processing; its document and template cannot change until it finishes or is cancelled",
 			apperr.Detail{Field: "status", Message: "processing"})
+	}
+	if docChanged && r.DocumentURL == cur.DocumentURL && cur.DocumentDeletedAt != nil {
+		return nil, DocumentDeletedError(cur)
 	}
 	requeue := cur.Status == ocrinvoicejob.StatusQueued && r.Priority != string(cur.Priority)
 
@@ -310,6 +324,11 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	}
 	if rerun {
 		clearResults(upd.Mutation())
+	}
+	if r.DocumentURL != cur.DocumentURL {
+		upd.ClearDocumentDeletedAt() // a new document, stored (or fetched) anew
+	} else if rerun {
+		upd.Where(ocrinvoicejob.DocumentDeletedAtIsNil()) // or the re-run would find no document
 	}
 	n, err := upd.Save(ctx)
 	if err != nil {
@@ -436,7 +455,8 @@ func (s *Service) CancelJob(ctx context.Context, id string) (*ent.OcrInvoiceJob,
 
 // RetryJob runs a failed or cancelled job again: its results are cleared, retryCount
 // grows by one, and it is enqueued like a new job (left "created" when Redis is down).
-// Errors: NotFound, FailedPrecondition.
+// Errors: NotFound, FailedPrecondition (also when its document was deleted after the
+// retention period: DocumentDeletedError).
 func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
 	cur, err := s.GetJob(ctx, id)
 	if err != nil {
@@ -445,11 +465,19 @@ func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, 
 	if cur.Status != ocrinvoicejob.StatusFailed && cur.Status != ocrinvoicejob.StatusCancelled {
 		return nil, forbidden("retry", cur.Status)
 	}
+	if cur.DocumentDeletedAt != nil {
+		return nil, DocumentDeletedError(cur)
+	}
 	j, err := s.transition(ctx, id, ocrinvoicejob.StatusCreated, "retry", func(m *ent.OcrInvoiceJobMutation) {
 		clearResults(m)
 		m.AddRetryCount(1)
+		// The document retention may delete the document between the read and the write.
+		m.Where(ocrinvoicejob.DocumentDeletedAtIsNil())
 	})
 	if err != nil {
+		if now, gerr := s.GetJob(ctx, id); gerr == nil && now.DocumentDeletedAt != nil {
+			return nil, DocumentDeletedError(now)
+		}
 		return nil, err
 	}
 	// An archived task of the previous run would make the new enqueue a no-op.

@@ -417,7 +417,8 @@ func (s *Service) referencedUploads(ctx context.Context, keys []string) (map[str
 		}
 		// Only keys no owner holds get here (rarely: a job cannot name an upload its
 		// owner does not hold), so the jobs table is not scanned for every key.
-		named, err := s.client.OcrInvoiceJob.Query().Where(ocrinvoicejob.DocumentURLIn(urls...)).
+		// A job whose document was deleted after the retention period needs no file.
+		named, err := s.client.OcrInvoiceJob.Query().Where(ocrinvoicejob.DocumentURLIn(urls...), ocrinvoicejob.DocumentDeletedAtIsNil()).
 			Unique(true).Select(ocrinvoicejob.FieldDocumentURL).Strings(ctx)
 		if err != nil {
 			return nil, internal("look for jobs of the uploads", err)

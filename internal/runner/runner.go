@@ -26,7 +26,7 @@ type EventSource interface {
 
 // Runner drives a group reconciler: a periodic resync of every group that is not
 // finished (or finished with a TTL to enforce), followed by the unused-upload sweep
-// (Uploads), plus event triggers — every job event that names a group, and the group
+// (Uploads) and the document retention (Retention), plus event triggers — every job event that names a group, and the group
 // events the API publishes after suspend, resume, cancel, retry-failed and create. Triggers go through a work queue that coalesces: a
 // group is never reconciled twice at once, a trigger during its reconcile runs it once
 // more afterwards, and many triggers while it waits count as one. A failed reconcile is
@@ -48,6 +48,8 @@ type Runner struct {
 	OnResync func(ctx context.Context, groups []*ent.OcrJobGroup)
 	// Uploads, when set, sweeps unused uploads after every periodic resync.
 	Uploads *UploadJanitor
+	// Retention, when set, deletes documents past retention after every periodic resync.
+	Retention *DocumentRetention
 
 	q     *workQueue
 	queue atomic.Pointer[workQueue] // q, for Trigger
@@ -112,6 +114,11 @@ func (r *Runner) Run(ctx context.Context) {
 			if r.Uploads != nil {
 				if _, err := r.Uploads.Sweep(ctx); err != nil && ctx.Err() == nil {
 					r.Logger.Warn("Unused-upload sweep incomplete; trying again later", slog.Any("error", err))
+				}
+			}
+			if r.Retention != nil {
+				if _, err := r.Retention.Sweep(ctx); err != nil && ctx.Err() == nil {
+					r.Logger.Warn("Document retention sweep incomplete; trying again later", slog.Any("error", err))
 				}
 			}
 			select {
