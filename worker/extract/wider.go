@@ -43,7 +43,8 @@ func (d *doc) findDocumentType(receipt bool) (string, float64) {
 	for ri := 0; ri < len(d.rows) && ri < limit; ri++ {
 		for _, s := range d.rows[ri].segs {
 			t := strings.TrimSpace(s.text)
-			if len(strings.Fields(t)) > 7 {
+			numbered := reTitleNumberIn.MatchString(t)
+			if n := len(strings.Fields(t)); n > 10 || n > 7 && !numbered {
 				continue
 			}
 			for prio, dt := range docTypeTitles {
@@ -56,8 +57,13 @@ func (d *doc) findDocumentType(receipt bool) (string, float64) {
 				if strings.TrimSpace(t[:m[2]]) != "" && !reTitleNumber.MatchString(after) {
 					continue
 				}
-				if strings.TrimSpace(after) != "" && !reTitleNumber.MatchString(after) && !reTitleTail.MatchString(after) {
+				if strings.TrimSpace(after) != "" && !reTitleNumber.MatchString(after) && !reTitleTail.MatchString(after) && !numbered {
 					continue
+				}
+				if dt.typ == invoice.DocCreditNote && reSelfBilled.MatchString(t) {
+					// A self-billed invoice ("Gutschrift" in the German sense) is an invoice.
+					prio = len(docTypeTitles) - 2
+					dt.typ = invoice.DocInvoice
 				}
 				if prio < bestPrio {
 					best, bestPrio = dt.typ, prio
@@ -86,8 +92,12 @@ func (d *doc) findDocumentType(receipt bool) (string, float64) {
 var (
 	// reTitleNumber: a number label or a number after a title word.
 	reTitleNumber = regexp.MustCompile(`(?i)^\s*(?:[-/:]\s*)?(?:no\.?|nr\.?|n°|nº|number|nummer|numéro|número|numero|#|\d)`)
-	// reTitleTail: what else may follow a title word in its segment.
-	reTitleTail = regexp.MustCompile(`(?i)^\s*[-/:(]|^\s*(?:\d|\(|copy|kopie|duplikat|duplicate|original)`)
+	// reTitleTail: what else may follow a title word in its segment: punctuation, a
+	// copy mark, or an id with a digit ("Facture FA-2017-0010").
+	reTitleTail = regexp.MustCompile(`(?i)^\s*[-/:(]|^\s*(?:\d|\(|copy|kopie|duplikat|duplicate|original)|^\s*[A-Z]{0,6}[-/_.]?\d[\w/.\-]*\s*$`)
+	// reTitleNumberIn: a number label with its number anywhere in the segment.
+	reTitleNumberIn = regexp.MustCompile(`(?i)(?:^|\s)(?:nr\.?|no\.?|n°|nº|number|nummer|numéro|número|#)\s*:?\s*\S*\d`)
+	reSelfBilled    = regexp.MustCompile(`(?i)selbst\s*ausgestellte|self[-\s]*bill|autofactur|autofattur|zelfgefactur`)
 )
 
 // taxRow is one row of a tax breakdown found on the page.
@@ -213,8 +223,9 @@ var refLabels = []struct {
 	kind string
 	l    label
 }{
-	{invoice.RefOrder, lbl(`purchase\s*order(?:\s*(?:no\.?|nr\.?|number|#))?|p\.?\s*o\.?\s*(?:no\.?|number|#)|po\s*#|customer\s*order(?:\s*(?:no\.?|number))?|your\s*order(?:\s*(?:no\.?|number|#))?|order\s*(?:no\.?|number|#|ref(?:erence)?)|bestell(?:nummer|-?\s*nr\.?)|bestellung\s*(?:nr\.?|nummer)|ihre\s*bestellung(?:\s*(?:nr\.?|nummer))?|auftrags?(?:nummer|-?\s*nr\.?)|bon\s*de\s*commande|(?:n°|no\.?|numéro)\s*(?:de\s*)?commande|commande\s*(?:n°|nº|no\.?)|votre\s*commande|(?:número\s*de\s*)?pedido(?:\s*n[º°o]\.?)?|(?:numero\s*)?ordine(?:\s*n[°.º]?)?|bestelnummer|inkoopordernummer|ordernummer|uw\s*bestelling`, 1, "")},
-	{invoice.RefContract, lbl(`contract\s*(?:no\.?|nr\.?|number|#|id|ref(?:erence)?)?|agreement\s*(?:no\.?|number|#)|policy\s*(?:no\.?|number|#)|vertrags?(?:nummer|-?\s*nr\.?|konto)|vertrag|versicherungs(?:schein)?(?:nummer|-?\s*nr\.?)|policen?(?:nummer|-?\s*nr\.?)|(?:n°|numéro)\s*(?:de\s*)?(?:contrat|police)|contrat|contrato|contratto|contractnummer|polisnummer`, 1, "")},
+	{invoice.RefOrder, lbl(`purchase\s*order(?:\s*(?:no\.?|nr\.?|number|#))?|p\.?\s*o\.?\s*(?:no\.?|number|#)|po\s*#|customer\s*order(?:\s*(?:no\.?|number))?|your\s*order(?:\s*(?:no\.?|number|#))?|order\s*(?:no\.?|number|#|ref(?:erence)?)|bestell(?:nummer|-?\s*nr\.?)|bestellung\s*(?:nr\.?|nummer)|ihre\s*bestellung(?:\s*(?:nr\.?|nummer))?|auftrags?(?:nummer|-?\s*nr\.?)|bon\s*de\s*commande|(?:n°|no\.?|numéro)\s*(?:de\s*)?commande|commande\s*(?:n°|nº|no\.?)|votre\s*commande|(?:número\s*de\s*)?pedido(?:\s*n[º°o]\.?)?|(?:numero\s*)?ordine(?:\s*n[°.º]?)?|bestelnummer|inkoopordernummer|ordernummer|uw\s*bestelling|bestellung`, 1, "")},
+	{invoice.RefOrder, lbl(`your\s*ref(?:erence)?|votre\s*r[ée]f(?:[ée]rence)?|ihre\s*referenz|ihr\s*zeichen|uw\s*referentie|su\s*referencia|vostro\s*riferimento`, 0.8, "")},
+	{invoice.RefContract, lbl(`contract\s*(?:no\.?|nr\.?|number|#|id|ref(?:erence)?)?|agreement\s*(?:no\.?|number|#)|policy\s*(?:no\.?|number|#)|vertrags?(?:nummer|-?\s*nr\.?|konto)|vertrag|versicherungs(?:schein)?(?:nummer|-?\s*nr\.?)|policen?(?:nummer|-?\s*nr\.?)|(?:n°|numéro)\s*(?:de\s*)?(?:contrat|police)|contrat|contrato|contratto|contractnummer|polisnummer|r[ée]f\.?\s*(?:du\s*)?march[ée]|march[ée]\s*n°`, 1, "")},
 	{invoice.RefDeliveryNote, lbl(`delivery\s*note(?:\s*(?:no\.?|number|#))?|packing\s*slip(?:\s*(?:no\.?|#))?|lieferschein(?:nummer|-?\s*nr\.?)?|bon\s*de\s*livraison|albar[aá]n|documento\s*di\s*trasporto|ddt|pakbon(?:nummer)?|afleverbon`, 1, "")},
 	{invoice.RefCustomerNumber, lbl(`customer\s*(?:no\.?|nr\.?|number|#|id|account(?:\s*(?:no\.?|number))?)|client\s*(?:no\.?|number|#|id)|account\s*(?:no\.?|number|#)|advertiser\s*(?:no\.?|number|#|id|code)|kunden\s*-?\s*(?:nummer|nr\.?)|kd\.?\s*-?\s*nr\.?|(?:n°|numéro)\s*(?:de\s*)?client|code\s*client|référence\s*client|número\s*de\s*cliente|codice\s*cliente|klant(?:nummer|nr\.?)|debiteur(?:nummer|nr\.?)`, 1, "")},
 }
@@ -389,17 +400,18 @@ func nextSegment(r row, s segment) string {
 // standing in the customer's block) that is not the supplier's.
 func (d *doc) findCustomerTaxID(cus party, supplierID string) (cand, bool) {
 	var cs []cand
+	sections := d.sectionRows()
 	for ri, r := range d.rows {
-		for _, s := range r.segs {
+		for si, s := range r.segs {
 			for _, loc := range reTaxIDToken.FindAllStringIndex(s.text, -1) {
 				tok := s.text[loc[0]:loc[1]]
 				res, ok := checkTrimmed(tok)
 				if !ok || res.Kind == validate.KindEIN {
 					continue
 				}
-				before := s.text[max(0, loc[0]-30):loc[0]]
-				if ri > 0 && loc[0] < 3 {
-					before = d.rows[ri-1].text + " " + before
+				before := rowBefore(r, si, loc[0], 40)
+				if ri > 0 && strings.TrimSpace(before) == "" {
+					before = d.rows[ri-1].text
 				}
 				if reBankBefore.MatchString(before) {
 					continue
@@ -413,6 +425,8 @@ func (d *doc) findCustomerTaxID(cus party, supplierID string) (cand, bool) {
 					sc = 0.85
 				case cus.rows[ri]:
 					sc = 0.75
+				case d.sectionAbove(ri, sections) == "customer":
+					sc = 0.7
 				default:
 					continue
 				}
@@ -471,4 +485,55 @@ func (d *doc) findContacts(cus party) (email, phone, website string) {
 		}
 	}
 	return email, phone, website
+}
+
+// rowBefore is up to n bytes of the row's text before byte a of segment si: the
+// segment's own text and the segments left of it.
+func rowBefore(r row, si, a, n int) string {
+	parts := make([]string, 0, si+1)
+	for k := 0; k < si; k++ {
+		parts = append(parts, r.segs[k].text)
+	}
+	parts = append(parts, r.segs[si].text[:a])
+	t := strings.Join(parts, "   ")
+	if len(t) > n {
+		t = t[len(t)-n:]
+	}
+	return t
+}
+
+// sectionRows maps the rows that open a party section ("Käufer:", "Bill to", "Seller")
+// to "customer" or "supplier".
+func (d *doc) sectionRows() map[int]string {
+	out := map[int]string{}
+	for _, set := range []struct {
+		labels []label
+		kind   string
+	}{{supplierSectionLabels, "supplier"}, {customerSectionLabels, "customer"}} {
+		for _, h := range d.findLabels(set.labels) {
+			s := d.rows[h.row].segs[h.seg]
+			lt := strings.ToLower(strings.TrimSpace(s.text[h.a:h.b]))
+			if h.a > 1 || lt == "to" || lt == "from" || lt == "von" || lt == "attn" || lt == "attn." {
+				continue
+			}
+			if _, ok := sectionRest(s.text[h.b:]); ok {
+				out[h.row] = set.kind
+			}
+		}
+	}
+	return out
+}
+
+// sectionAbove is the kind of the nearest party section opened at most 12 rows above
+// row ri on its page, or "".
+func (d *doc) sectionAbove(ri int, sections map[int]string) string {
+	for k := ri - 1; k >= 0 && k >= ri-12; k-- {
+		if d.rows[k].page != d.rows[ri].page {
+			return ""
+		}
+		if kind, ok := sections[k]; ok {
+			return kind
+		}
+	}
+	return ""
 }
