@@ -220,9 +220,20 @@ func findAmounts(text string, hint DecimalSep) []amountSpan {
 				continue
 			}
 		}
+		// "($4,200.00)": a bracketed negative with the currency inside the bracket.
+		bracketed := false
+		if strings.HasSuffix(tok, ")") && !strings.HasPrefix(tok, "(") {
+			if reOpenCurrency.MatchString(text[:a]) {
+				bracketed = true
+				tok = strings.TrimSuffix(tok, ")")
+			}
+		}
 		v, ok := ParseAmount(tok, hint)
 		if !ok {
 			continue
+		}
+		if bracketed {
+			v = -v
 		}
 		dec := 0
 		t := strings.TrimRight(tok, "-)")
@@ -244,6 +255,8 @@ func findAmounts(text string, hint DecimalSep) []amountSpan {
 	}
 	return out
 }
+
+var reOpenCurrency = regexp.MustCompile(`\(\s*(?:[$€£¥₹]|EUR|USD|GBP|RM|Rs\.?)\s*$`)
 
 // detectDecimalSep decides the document's decimal separator from how amounts with two
 // decimals are written. It returns 0 when there is no evidence.

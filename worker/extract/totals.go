@@ -145,8 +145,20 @@ func (d *doc) findTotals(itemSum *float64) totals {
 		out.total = &c
 	}
 	if out.total != nil {
-		// Subtotal and tax that agree with the total even without their partner.
+		// Subtotal and tax that agree with the total even without their partner; a
+		// subtotal the lines add up to first.
+		if itemSum != nil {
+			for j := range sc {
+				if math.Abs(sc[j].num-*itemSum) <= 0.011 && sc[j].num <= out.total.num+0.005 && sc[j].num > 0 {
+					out.subtotal = &sc[j]
+					break
+				}
+			}
+		}
 		for j := range sc {
+			if out.subtotal != nil {
+				break
+			}
 			if sc[j].num <= out.total.num+0.005 && sc[j].num > 0 {
 				out.subtotal = &sc[j]
 				break

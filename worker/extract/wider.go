@@ -129,7 +129,7 @@ func (d *doc) findTaxBreakdown() []taxRow {
 			if strings.Contains(text[m[2]:m[3]], ".") {
 				rate, ok = ParseAmount(text[m[2]:m[3]], '.')
 			}
-			if !ok || rate <= 0 || rate > 30 {
+			if !ok || rate < 0 || rate > 30 {
 				continue
 			}
 			var bestRow *taxRow
