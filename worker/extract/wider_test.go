@@ -54,10 +54,10 @@ func TestWiderFields(t *testing.T) {
 		}},
 		{"three_rates_de.txt", want{
 			"total": 1111.0, "subtotal": 1000.0, "tax": 111.0, "amountDue": 1111.0, "discount": nil,
-			"breakdown": "19:400:76 7:500:35 0:100:0",
+			"breakdown":     "19:400:76 7:500:35 0:100:0",
 			"servicePeriod": "2024-11-01..2024-11-14", "purchaseOrder": "PO-55190",
 			"references": "order:PO-55190 deliveryNote:LS-77812 customerNumber:40117",
-			"iban": "DE89370400440532013000", "bic": "COBADEFFXXX", "dueDays": 14,
+			"iban":       "DE89370400440532013000", "bic": "COBADEFFXXX", "dueDays": 14,
 			"customerTaxId": "DE811907980", "supplierTaxId": "DE136695976",
 			"email": "info@feinkost-brandt.example.de", "phone": "+49 40 1234567",
 		}},
@@ -70,7 +70,7 @@ func TestWiderFields(t *testing.T) {
 			"subtotal": 2400.0, "tax": 480.0, "total": 2880.0, "discount": 1000.0, "amountDue": 1880.0,
 			"purchaseOrder": "RC-4410", "references": "order:RC-4410 deliveryNote:DN-3302",
 			"servicePeriod": "2024-02-09..2024-02-09",
-			"iban": "GB82WEST12345698765432", "bic": "WESTGB2L", "dueDays": 30,
+			"iban":          "GB82WEST12345698765432", "bic": "WESTGB2L", "dueDays": 30,
 			"phone": "+44 117 496 0321", "website": "harbourjoinery.example.co.uk",
 		}},
 	}

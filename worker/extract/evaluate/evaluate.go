@@ -314,8 +314,8 @@ type Table struct {
 	Mean float64 `json:"mean"`
 	// MeanAll is the same over Fields and WiderFields.
 	MeanAll float64 `json:"meanAll"`
-	Note  string  `json:"note,omitempty"`
-	Wrong []Miss  `json:"wrong,omitempty"`
+	Note    string  `json:"note,omitempty"`
+	Wrong   []Miss  `json:"wrong,omitempty"`
 }
 
 // Miss is a wrong field of one document (for looking at errors).
