@@ -109,7 +109,7 @@ type taxRow struct {
 var reRate = regexp.MustCompile(`(\d{1,2}(?:[.,]\d{1,2})?)\s?%`)
 
 // findTaxBreakdown finds rows that print a tax rate with a net amount and the tax at
-// that rate (base x rate = tax within rounding). Rows of the item table can look the
+// that rate (base x rate = tax within rounding), both with cents. Rows of the item table can look the
 // same; per rate the row with the largest base is kept, which is the summary row when
 // there is one.
 func (d *doc) findTaxBreakdown() []taxRow {
@@ -136,6 +136,10 @@ func (d *doc) findTaxBreakdown() []taxRow {
 			for i := range as {
 				for j := range as {
 					b, a := as[i].Value, as[j].Value
+					// Both are money: printed with cents, not a position or a quantity.
+					if as[i].Decimals != 2 || as[j].Decimals != 2 {
+						continue
+					}
 					if i == j || math.Abs(b) < 0.01 || math.Abs(a) >= math.Abs(b) {
 						continue
 					}
@@ -288,7 +292,7 @@ var (
 	reBICLabel   = regexp.MustCompile(`(?i)(?:^|[^\p{L}])(?:bic|swift)(?:\s*[/-]?\s*(?:swift|bic))?(?:\s*-?\s*code)?\s*[:.]?\s*([A-Z]{4}\s?[A-Z]{2}\s?[A-Z0-9]{2}(?:\s?[A-Z0-9]{3})?)\b`)
 	reTermsLabel = regexp.MustCompile(foldAccents(`(?i)(?:^|[^\p{L}])(payment\s*terms?|terms\s*of\s*payment|terms|zahlungsbedingung(?:en)?|zahlungsziel|zahlungskonditionen|konditionen|conditions?\s*de\s*(?:paiement|règlement)|modalités\s*de\s*(?:paiement|règlement)|condiciones\s*de\s*pago|forma\s*de\s*pago|termini\s*di\s*pagamento|condizioni\s*di\s*pagamento|betalingsvoorwaarden|betalingstermijn|betalingsconditie)\s*:?`))
 	reTermsText  = regexp.MustCompile(`(?i)(?:^|\W)(?:zahlbar|payable|fällig)\s*(?:bis|by|until|before|avant|am|on|innerhalb|within|sofort|immediately|sous|à|net)\b|(?:zahlbar|payable|payment\s*(?:is\s*)?due|due|pay|à\s*régler|payer|pagadero|pagabile|te\s*betalen|betaling)\b[^.;\n]{0,30}?\b(?:innerhalb|within|in|sous|à|en|entro|binnen)\b[^.;\n]{0,12}?\d{1,3}\s*(?:tagen|tage|days|jours|días|dias|giorni|dagen)|(?:^|\W)net\s*\d{1,3}(?:\s*days)?\b|\d{1,3}\s*(?:tage|days|jours|días|giorni|dagen)\s*(?:netto|net|nach|after|from|à\s*compter|fin\s*de\s*mois|date\s*de\s*facture)|(?:due|payable|zahlbar|fällig)\s*(?:on|upon|upon\s*the)?\s*(?:receipt|sofort|immediately)|sofort\s*(?:zahlbar|fällig)|sofort\s*ohne\s*abzug|à\s*réception`)
-	reDays       = regexp.MustCompile(`(?i)(\d{1,3})\s*(?:tagen|tage|days|jours|días|dias|giorni|dagen)|net\s*(\d{1,3})\b|netto\s*(\d{1,3})\b`)
+	reDays       = regexp.MustCompile(`(?i)(\d{1,3})\s*(?:tagen|tage|tg\.|days|jours|j\b|días|dias|giorni|gg\.?|dagen)|net\s*(\d{1,3})\b|netto\s*(\d{1,3})\b`)
 	reImmediate  = regexp.MustCompile(`(?i)receipt|sofort|immediately|réception|upon\s*presentation|bei\s*erhalt`)
 )
 
@@ -447,19 +451,28 @@ var (
 	reWebLabel   = regexp.MustCompile(`(?i)(?:^|[^\p{L}])(?:web(?:site|seite)?|internet|homepage|url|site)\s*:?\s*([a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,})\b`)
 )
 
-// findContacts reads the supplier's e-mail address, telephone number and website:
-// the first of each outside the customer's block. A fax number is not a telephone.
+// deliveryLabels open a delivery address block, whose contacts are the customer's.
+var deliveryLabels = []label{
+	lbl(`adresse\s*de\s*livraison|lieferadresse|lieferanschrift|delivery\s*address|shipping\s*address|ship\s*to|deliver\s*to|afleveradres|dirección\s*de\s*entrega|indirizzo\s*di\s*consegna`, 1, ""),
+}
+
+// findContacts reads the supplier's e-mail address, telephone number and website. The
+// customer's block, and the rows under a customer or delivery address heading, are not
+// the supplier's; an e-mail address in the website's domain is preferred. A fax number
+// is not a telephone.
 func (d *doc) findContacts(cus party) (email, phone, website string) {
+	sections := d.sectionRows()
+	for _, h := range d.findLabels(deliveryLabels) {
+		if h.a <= 1 {
+			sections[h.row] = "customer"
+		}
+	}
+	theirs := func(ri int) bool { return cus.rows[ri] || d.sectionAbove(ri, sections) == "customer" }
 	for ri, r := range d.rows {
-		if cus.rows[ri] {
+		if theirs(ri) {
 			continue
 		}
 		t := r.text
-		if email == "" {
-			if m := reEmail.FindString(t); m != "" {
-				email = strings.TrimRight(m, ".")
-			}
-		}
 		if phone == "" {
 			for _, m := range rePhoneLabel.FindAllStringSubmatchIndex(t, -1) {
 				v := strings.TrimSpace(strings.TrimRight(t[m[2]:m[3]], " -/."))
@@ -481,6 +494,27 @@ func (d *doc) findContacts(cus party) (email, phone, website string) {
 				website = strings.TrimRight(m, ".")
 			} else if m := reWebLabel.FindStringSubmatch(t); m != nil && !strings.Contains(t, "@"+m[1]) {
 				website = m[1]
+			}
+		}
+	}
+	domain := strings.ToLower(website)
+	if i := strings.Index(domain, "://"); i >= 0 {
+		domain = domain[i+3:]
+	}
+	domain = strings.TrimPrefix(strings.SplitN(domain, "/", 2)[0], "www.")
+	bestScore := -1
+	for ri, r := range d.rows {
+		for _, m := range reEmail.FindAllString(r.text, -1) {
+			m = strings.TrimRight(m, ".")
+			sc := 1
+			if theirs(ri) {
+				sc = 0
+			}
+			if domain != "" && strings.HasSuffix(strings.ToLower(m), "@"+domain) || domain != "" && strings.HasSuffix(strings.ToLower(m), "."+domain) {
+				sc += 2
+			}
+			if sc > bestScore && sc > 0 {
+				email, bestScore = m, sc
 			}
 		}
 	}
