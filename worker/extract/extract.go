@@ -319,7 +319,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	if t.unsatisfied && res.Template == "" && !(inv.Amounts.Subtotal != nil && inv.Amounts.Tax != nil && inv.Amounts.Total != nil) {
 		// Printed candidates that cannot be made to add up: say so, and trust the amounts less.
 		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "invoice.amounts",
-			Message: "no printed subtotal and tax add up to a printed total", Severity: invoice.SeverityWarning})
+			Message: "no printed subtotal and tax add up to a printed total: " + t.evidence, Severity: invoice.SeverityWarning})
 		for _, p := range []string{"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total"} {
 			if v, ok := conf[p]; ok {
 				conf[p] = v * 0.7

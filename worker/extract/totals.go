@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -19,6 +20,25 @@ type totals struct {
 	unsatisfied bool
 	// deductions and dues are the printed candidates for chooseDue.
 	deductions, dues []cand
+	// evidence lists the printed candidates when unsatisfied.
+	evidence string
+}
+
+// describe lists up to three candidates with their labels and places, for a person.
+func (d *doc) describe(kind string, cs []cand) string {
+	var parts []string
+	for i, c := range cs {
+		if i == 3 {
+			parts = append(parts, "...")
+			break
+		}
+		at := ""
+		if c.row >= 0 && c.row < len(d.rows) {
+			at = fmt.Sprintf(", page %d row %d", d.rows[c.row].page, c.row+1)
+		}
+		parts = append(parts, fmt.Sprintf("%.2f (%q%s)", c.num, strings.TrimSpace(c.label), at))
+	}
+	return kind + " " + strings.Join(parts, ", ")
 }
 
 // deduction finds a printed deduction and a printed amount due with
@@ -141,6 +161,9 @@ func (d *doc) findTotals(itemSum *float64) totals {
 		return out
 	}
 	out.unsatisfied = len(tc) > 0 && len(sc) > 0 && len(xc) > 0
+	if out.unsatisfied {
+		out.evidence = d.describe("totals", tc) + "; " + d.describe("subtotals", sc) + "; " + d.describe("taxes", xc)
+	}
 	if c, ok := best(tc); ok {
 		out.total = &c
 	}

@@ -186,7 +186,8 @@ Total             250.00
 	rb, rg := extractText(t, bad), extractText(t, good)
 	found := false
 	for _, e := range rb.Validation.Errors {
-		if strings.HasPrefix(e.Field, "invoice.amounts") {
+		// The finding names the printed candidates, with their labels.
+		if e.Field == "invoice.amounts" && strings.Contains(e.Message, `300.00 ("Subtotal"`) && strings.Contains(e.Message, `250.00 ("Total"`) {
 			found = true
 		}
 	}
