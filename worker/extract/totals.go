@@ -257,10 +257,22 @@ func (d *doc) findTotals(itemSum *float64) totals {
 // the total; else one below the total whose difference is printed (a deduction without
 // a label); else, with no deduction in sight, the total itself.
 func (d *doc) chooseDue(out *totals) {
-	cc, dc := out.deductions, out.dues
 	out.discount, out.due, out.dueConsistent = nil, nil, false
 	if out.total == nil {
 		return
+	}
+	// The tax is not a deduction and the net amount is not what is due.
+	same := func(c cand, o *cand) bool { return o != nil && math.Abs(math.Abs(c.num)-math.Abs(o.num)) < 0.005 }
+	var cc, dc []cand
+	for _, c := range out.deductions {
+		if !same(c, out.tax) {
+			cc = append(cc, c)
+		}
+	}
+	for _, c := range out.dues {
+		if !same(c, out.subtotal) || same(c, out.total) {
+			dc = append(dc, c)
+		}
 	}
 	t := *out.total
 	if c, due := deduction(t, cc, dc); c != nil {

@@ -215,3 +215,17 @@ func TestIBANWithBadChecksumIsNotRead(t *testing.T) {
 		t.Errorf("IBAN %q read although its checksum fails", inv.Payment.IBAN)
 	}
 }
+
+// TestNetIsNotDue: the net amount and the tax of an ordinary invoice are not an amount
+// due and a deduction, although net + tax = total.
+func TestNetIsNotDue(t *testing.T) {
+	for _, text := range []string{
+		"Acme Ltd\nInvoice No: 3\n\nNet amount        100.00\nVAT 19%            19.00\nTotal             119.00\n",
+		"Acme Ltd\nInvoice No: 3\n\nNet               100.00\nVAT                19.00\nGross             119.00\n",
+	} {
+		inv := extractText(t, text).Data.Invoice
+		if num(inv.Amounts.Total) != 119.0 || num(inv.AmountDue) != 119.0 || inv.Amounts.Discount != nil {
+			t.Errorf("total %v, due %v, discount %v; want 119, 119, none\n%s", num(inv.Amounts.Total), num(inv.AmountDue), num(inv.Amounts.Discount), text)
+		}
+	}
+}
