@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // DecimalSep is a document's decimal separator: '.' or ','. Zero means "decide per value".
@@ -175,11 +176,13 @@ func firstRune(s string) rune {
 	return 0
 }
 
+// lastRune is the last rune of s (0 when empty), in constant time: findAmounts asks it of
+// every prefix of a row.
 func lastRune(s string) rune {
-	r := rune(0)
-	for _, x := range s {
-		r = x
+	if s == "" {
+		return 0
 	}
+	r, _ := utf8.DecodeLastRuneInString(s)
 	return r
 }
 

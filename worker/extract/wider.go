@@ -121,7 +121,9 @@ func (d *doc) findTaxBreakdown() []taxRow {
 			continue
 		}
 		as := findAmounts(maskDates(text, d.order), d.dec)
-		if len(as) < 2 {
+		// A breakdown row holds a few amounts; a row of hundreds is a table dump, and
+		// pairing its amounts would cost their square.
+		if len(as) < 2 || len(as) > 12 || len(rates) > 6 {
 			continue
 		}
 		for _, m := range rates {

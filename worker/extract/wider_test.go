@@ -2,6 +2,7 @@ package extract
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,5 +228,22 @@ func TestNetIsNotDue(t *testing.T) {
 		if num(inv.Amounts.Total) != 119.0 || num(inv.AmountDue) != 119.0 || inv.Amounts.Discount != nil {
 			t.Errorf("total %v, due %v, discount %v; want 119, 119, none\n%s", num(inv.Amounts.Total), num(inv.AmountDue), num(inv.Amounts.Discount), text)
 		}
+	}
+}
+
+// TestBreakdownIgnoresNumberDumps: a row of thousands of amounts next to a rate is not
+// paired amount by amount (that would cost their square, and find chance pairs).
+func TestBreakdownIgnoresNumberDumps(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("19 %")
+	for i := 1; i <= 10_000; i++ {
+		fmt.Fprintf(&b, "  %d.00", i)
+	}
+	d := buildDoc(FromText("Acme Ltd\n" + b.String() + "\n"))
+	if rows := d.findTaxBreakdown(); len(rows) != 0 {
+		t.Errorf("breakdown %+v from a row of 10,000 amounts", rows)
+	}
+	if _, err := Extract(FromText("Acme Ltd\n"+b.String()+"\n"), Options{}); err != nil {
+		t.Fatal(err)
 	}
 }
