@@ -95,8 +95,10 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	}
 	data := invoice.ExtractedData{LineItems: []invoice.LineItem{}}
 	inv := &data.Invoice
+	numberScore := 0.0
 	if c, ok := d.findNumber(); ok && (!receipt || c.score >= 0.7) {
 		inv.Number = c.str
+		numberScore = c.score
 		set("invoice.number", c)
 	}
 	if c, ok := d.findDate(); ok {
@@ -239,7 +241,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			conf["invoice.taxBreakdown"] = 0.8
 		}
 	}
-	if typ, c := d.findDocumentType(receipt); typ != "" {
+	if typ, c := d.findDocumentType(receipt, numberScore); typ != "" {
 		inv.DocumentType = typ
 		conf["invoice.documentType"] = c
 	}

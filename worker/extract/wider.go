@@ -27,10 +27,11 @@ var docTypeTitles = []struct {
 }
 
 // findDocumentType reads the document's title: a short segment in the upper part of the
-// first page, or the word before a number label ("Gutschrift Nr."). A credit note,
+// first page, or the word before a number label ("Gutschrift Nr."); without one, an
+// invoice number found by a strong label (numberScore) says "invoice". A credit note,
 // debit note or pro-forma title wins over the generic word "invoice" wherever both
 // appear; receipts are receipts unless their title says otherwise.
-func (d *doc) findDocumentType(receipt bool) (string, float64) {
+func (d *doc) findDocumentType(receipt bool, numberScore float64) (string, float64) {
 	limit := 0
 	for _, r := range d.rows {
 		if r.page != 1 {
@@ -74,7 +75,7 @@ func (d *doc) findDocumentType(receipt bool) (string, float64) {
 	}
 	if best == "" {
 		// No title, but an invoice number label says what the document is.
-		if c, ok := d.findNumberStrong(); ok && c.score >= 0.9 && !receipt {
+		if numberScore >= 0.9 && !receipt {
 			best = invoice.DocInvoice
 		}
 	}
@@ -463,7 +464,10 @@ var deliveryLabels = []label{
 // the supplier's; an e-mail address in the website's domain is preferred. A fax number
 // is not a telephone.
 func (d *doc) findContacts(cus party) (email, phone, website string) {
-	sections := d.sectionRows()
+	sections := map[int]string{}
+	for k, v := range d.sectionRows() {
+		sections[k] = v
+	}
 	for _, h := range d.findLabels(deliveryLabels) {
 		if h.a <= 1 {
 			sections[h.row] = "customer"
@@ -541,7 +545,11 @@ func rowBefore(r row, si, a, n int) string {
 // sectionRows maps the rows that open a party section ("Käufer:", "Bill to", "Seller")
 // to "customer" or "supplier".
 func (d *doc) sectionRows() map[int]string {
+	if d.sections != nil {
+		return d.sections
+	}
 	out := map[int]string{}
+	defer func() { d.sections = out }()
 	for _, set := range []struct {
 		labels []label
 		kind   string
