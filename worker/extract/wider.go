@@ -363,7 +363,7 @@ func (d *doc) findPayment() (invoice.Payment, map[string]float64) {
 	if p.Terms == "" {
 		for _, r := range d.rows {
 			for _, s := range r.segs {
-				if reTermsText.MatchString(s.text) && len(s.text) <= 160 {
+				if len(s.text) <= 160 && mayStateTerms(s.text) && reTermsText.MatchString(s.text) {
 					p.Terms = strings.TrimSpace(s.text)
 					conf["invoice.payment.terms"] = 0.6
 					break
@@ -391,6 +391,20 @@ func (d *doc) findPayment() (invoice.Payment, map[string]float64) {
 		}
 	}
 	return p, conf
+}
+
+// termsWords are the word stems one of which every reTermsText match holds: a cheap
+// test before the expensive expression.
+var termsWords = []string{"zahl", "pay", "due", "régl", "regl", "pag", "betal", "net", "tag", "day", "jour", "día", "dia", "giorn", "dag", "fäll", "fall", "sofort", "recei", "récep", "recep"}
+
+func mayStateTerms(s string) bool {
+	l := strings.ToLower(s)
+	for _, w := range termsWords {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // nextSegment is the text of the segment right of s in r, or "".
