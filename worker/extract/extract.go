@@ -417,6 +417,15 @@ func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *tem
 			f := round2(*v.Float)
 			switch path {
 			case "invoice.amounts.total":
+				if inv.Amounts.Total == nil || math.Abs(*inv.Amounts.Total-f) > 0.005 {
+					// The generic deduction and amount due went with another total: what
+					// is due is now the template's total.
+					inv.Amounts.Discount = nil
+					delete(conf, "invoice.amounts.discount")
+					due := f
+					inv.AmountDue = &due
+					conf["invoice.amountDue"] = c * 0.8
+				}
 				inv.Amounts.Total = &f
 			case "invoice.amounts.subtotal":
 				inv.Amounts.Subtotal = &f

@@ -247,3 +247,28 @@ func TestBreakdownIgnoresNumberDumps(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTemplateTotalResetsDue: a template that reads another total than the generic
+// rules leaves no stale deduction behind; what is due is the template's total.
+func TestTemplateTotalResetsDue(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "golden", "agency_us.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &invoice.TemplateSpec{Keywords: []string{"WKRP"}, Fields: map[string]invoice.FieldRule{
+		"amount": {Regex: []string{`Net Amount Due\s+\$([\d,]+\.\d\d)`}, Type: "float"},
+	}}
+	res, err := Extract(FromText(string(b)), Options{Spec: spec, Now: time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := res.Data.Invoice
+	if res.Template == "" || num(inv.Amounts.Total) != 23800.0 || num(inv.AmountDue) != 23800.0 || inv.Amounts.Discount != nil {
+		t.Errorf("template %q: total %v, due %v, discount %v; want 23800, 23800, none", res.Template, num(inv.Amounts.Total), num(inv.AmountDue), num(inv.Amounts.Discount))
+	}
+	for _, e := range res.Validation.Errors {
+		if e.Field == "invoice.amountDue" {
+			t.Errorf("finding %+v", e)
+		}
+	}
+}
