@@ -328,7 +328,13 @@ func TestQueries(t *testing.T) {
 		}
 		total := 42.5
 		if _, err := e.svc.Complete(ctx, done.ID, jobs.CompleteInput{Pages: 1,
-			ExtractedData: &invoice.ExtractedData{Invoice: invoice.Invoice{Number: "INV-777", Supplier: invoice.Supplier{Name: "Globex Ltd"}, Amounts: invoice.Amounts{Total: &total, Currency: "EUR"}},
+			ExtractedData: &invoice.ExtractedData{Invoice: invoice.Invoice{Number: "INV-777", Supplier: invoice.Supplier{Name: "Globex Ltd", Email: "billing@globex.example"},
+				Amounts:      invoice.Amounts{Total: &total, Currency: "EUR", Discount: invoice.Float(2.5)},
+				DocumentType: invoice.DocInvoice, AmountDue: invoice.Float(40),
+				TaxBreakdown:  []invoice.TaxRate{{Rate: invoice.Float(19), Base: invoice.Float(30), Amount: invoice.Float(5.7)}},
+				ServicePeriod: invoice.Period{From: "2024-01-01", To: "2024-01-31"},
+				References:    []invoice.Reference{{Kind: invoice.RefContract, Value: "C-1"}},
+				Payment:       invoice.Payment{IBAN: "DE89370400440532013000"}},
 				LineItems: []invoice.LineItem{{Description: "Widget", Quantity: invoice.Float(2)}}},
 			Confidence:        &invoice.Confidence{Overall: 0.8, Fields: map[string]float64{"invoice.number": 0.9, "invoice.date": 0.5}},
 			ValidationResults: &invoice.ValidationResults{IsValid: false, Errors: []invoice.ValidationError{{Field: "invoice.date", Message: "missing", Severity: invoice.SeverityError}}},
@@ -385,6 +391,40 @@ func TestQueries(t *testing.T) {
 			res := out.OcrInvoiceJobResults
 			if res.ValidationResults.IsValid || res.ValidationResults.Errors[0].Severity != "error" || res.ProcessingTime == nil {
 				t.Errorf("results = %+v", res)
+			}
+		})
+
+		t.Run("wider invoice fields", func(t *testing.T) {
+			var out struct {
+				OcrInvoiceJob struct {
+					ExtractedData struct {
+						Invoice struct {
+							DocumentType  string
+							AmountDue     *float64
+							Amounts       struct{ Discount *float64 }
+							TaxBreakdown  []struct{ Rate, Base, Amount *float64 }
+							ServicePeriod struct{ From, To string }
+							PurchaseOrder string
+							References    []struct{ Kind, Value string }
+							Payment       struct {
+								Iban    string
+								DueDays *int
+							}
+							Supplier struct{ Email, Phone string }
+							Customer struct{ TaxID string }
+						}
+					}
+				}
+			}
+			e.ok(`query($id: ID!) { ocrInvoiceJob(id: $id) { extractedData { invoice {
+  documentType amountDue amounts { discount } taxBreakdown { rate base amount } servicePeriod { from to } purchaseOrder
+  references { kind value } payment { iban bic terms dueDays } supplier { email phone website } customer { taxId } } } } }`,
+				map[string]any{"id": done.ID}, &out)
+			inv := out.OcrInvoiceJob.ExtractedData.Invoice
+			if inv.DocumentType != "invoice" || *inv.AmountDue != 40 || *inv.Amounts.Discount != 2.5 || len(inv.TaxBreakdown) != 1 || *inv.TaxBreakdown[0].Amount != 5.7 ||
+				inv.ServicePeriod.To != "2024-01-31" || inv.PurchaseOrder != "" || len(inv.References) != 1 || inv.References[0].Kind != "contract" ||
+				inv.Payment.Iban != "DE89370400440532013000" || inv.Payment.DueDays != nil || inv.Supplier.Email != "billing@globex.example" {
+				t.Errorf("invoice = %+v", inv)
 			}
 		})
 

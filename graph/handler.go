@@ -126,7 +126,7 @@ const uploadMemoryBytes = 4 << 20
 
 // Defaults of Config. DefaultComplexityLimit lets a page of 100 jobs select every field
 // of the job and of the objects it holds, its template's and group's too (a cost of
-// about 11,000), but not two such pages in one operation. The cost of a page grows with
+// about 14,000), but not two such pages in one operation. The cost of a page grows with
 // its size: 1000, gqlgen's figure for a count that ignored page sizes, would refuse a
 // page of 100 jobs with 10 fields.
 const (
@@ -140,8 +140,8 @@ const (
 )
 
 // DefaultMaxNodes is the default of Config.MaxNodes: 49 pages of 100 jobs (201 objects
-// each: the connection, its edges and their nodes), or 5 pages of 100 jobs with every
-// object they hold (about 1,900 each). DefaultMaxResponseBytes is the default of
+// each: the connection, its edges and their nodes), or 4 pages of 100 jobs with every
+// object they hold (about 2,300 each). DefaultMaxResponseBytes is the default of
 // Config.MaxResponseBytes.
 const (
 	DefaultMaxNodes         = 10_000

@@ -105,6 +105,7 @@ type ComplexityRoot struct {
 
 	InvoiceAmounts struct {
 		Currency func(childComplexity int) int
+		Discount func(childComplexity int) int
 		Subtotal func(childComplexity int) int
 		Tax      func(childComplexity int) int
 		Total    func(childComplexity int) int
@@ -113,21 +114,37 @@ type ComplexityRoot struct {
 	InvoiceCustomer struct {
 		Address func(childComplexity int) int
 		Name    func(childComplexity int) int
+		TaxID   func(childComplexity int) int
 	}
 
 	InvoiceHeader struct {
-		Amounts  func(childComplexity int) int
-		Customer func(childComplexity int) int
-		Date     func(childComplexity int) int
-		DueDate  func(childComplexity int) int
-		Number   func(childComplexity int) int
-		Supplier func(childComplexity int) int
+		AmountDue     func(childComplexity int) int
+		Amounts       func(childComplexity int) int
+		Customer      func(childComplexity int) int
+		Date          func(childComplexity int) int
+		DocumentType  func(childComplexity int) int
+		DueDate       func(childComplexity int) int
+		Number        func(childComplexity int) int
+		Payment       func(childComplexity int) int
+		PurchaseOrder func(childComplexity int) int
+		References    func(childComplexity int) int
+		ServicePeriod func(childComplexity int) int
+		Supplier      func(childComplexity int) int
+		TaxBreakdown  func(childComplexity int) int
+	}
+
+	InvoiceReference struct {
+		Kind  func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	InvoiceSupplier struct {
 		Address func(childComplexity int) int
+		Email   func(childComplexity int) int
 		Name    func(childComplexity int) int
+		Phone   func(childComplexity int) int
 		TaxID   func(childComplexity int) int
+		Website func(childComplexity int) int
 	}
 
 	JobProgress struct {
@@ -303,6 +320,18 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Payment struct {
+		BIC     func(childComplexity int) int
+		DueDays func(childComplexity int) int
+		IBAN    func(childComplexity int) int
+		Terms   func(childComplexity int) int
+	}
+
+	Period struct {
+		From func(childComplexity int) int
+		To   func(childComplexity int) int
+	}
+
 	Query struct {
 		APIKeys              func(childComplexity int, includeRevoked *bool) int
 		Node                 func(childComplexity int, id string) int
@@ -320,6 +349,12 @@ type ComplexityRoot struct {
 		OcrInvoiceJobProgress func(childComplexity int, id string) int
 		OcrInvoiceJobUpdated  func(childComplexity int, where *ent.OcrInvoiceJobWhereInput) int
 		OcrJobGroupProgress   func(childComplexity int, id string) int
+	}
+
+	TaxRate struct {
+		Amount func(childComplexity int) int
+		Base   func(childComplexity int) int
+		Rate   func(childComplexity int) int
 	}
 
 	UploadedDocument struct {
@@ -602,6 +637,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceAmounts.Currency(childComplexity), true
+	case "InvoiceAmounts.discount":
+		if e.ComplexityRoot.InvoiceAmounts.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAmounts.Discount(childComplexity), true
 	case "InvoiceAmounts.subtotal":
 		if e.ComplexityRoot.InvoiceAmounts.Subtotal == nil {
 			break
@@ -633,7 +674,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceCustomer.Name(childComplexity), true
+	case "InvoiceCustomer.taxId":
+		if e.ComplexityRoot.InvoiceCustomer.TaxID == nil {
+			break
+		}
 
+		return e.ComplexityRoot.InvoiceCustomer.TaxID(childComplexity), true
+
+	case "InvoiceHeader.amountDue":
+		if e.ComplexityRoot.InvoiceHeader.AmountDue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.AmountDue(childComplexity), true
 	case "InvoiceHeader.amounts":
 		if e.ComplexityRoot.InvoiceHeader.Amounts == nil {
 			break
@@ -652,6 +705,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceHeader.Date(childComplexity), true
+	case "InvoiceHeader.documentType":
+		if e.ComplexityRoot.InvoiceHeader.DocumentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.DocumentType(childComplexity), true
 	case "InvoiceHeader.dueDate":
 		if e.ComplexityRoot.InvoiceHeader.DueDate == nil {
 			break
@@ -664,12 +723,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceHeader.Number(childComplexity), true
+	case "InvoiceHeader.payment":
+		if e.ComplexityRoot.InvoiceHeader.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.Payment(childComplexity), true
+	case "InvoiceHeader.purchaseOrder":
+		if e.ComplexityRoot.InvoiceHeader.PurchaseOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.PurchaseOrder(childComplexity), true
+	case "InvoiceHeader.references":
+		if e.ComplexityRoot.InvoiceHeader.References == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.References(childComplexity), true
+	case "InvoiceHeader.servicePeriod":
+		if e.ComplexityRoot.InvoiceHeader.ServicePeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.ServicePeriod(childComplexity), true
 	case "InvoiceHeader.supplier":
 		if e.ComplexityRoot.InvoiceHeader.Supplier == nil {
 			break
 		}
 
 		return e.ComplexityRoot.InvoiceHeader.Supplier(childComplexity), true
+	case "InvoiceHeader.taxBreakdown":
+		if e.ComplexityRoot.InvoiceHeader.TaxBreakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.TaxBreakdown(childComplexity), true
+
+	case "InvoiceReference.kind":
+		if e.ComplexityRoot.InvoiceReference.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceReference.Kind(childComplexity), true
+	case "InvoiceReference.value":
+		if e.ComplexityRoot.InvoiceReference.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceReference.Value(childComplexity), true
 
 	case "InvoiceSupplier.address":
 		if e.ComplexityRoot.InvoiceSupplier.Address == nil {
@@ -677,18 +779,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceSupplier.Address(childComplexity), true
+	case "InvoiceSupplier.email":
+		if e.ComplexityRoot.InvoiceSupplier.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceSupplier.Email(childComplexity), true
 	case "InvoiceSupplier.name":
 		if e.ComplexityRoot.InvoiceSupplier.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.InvoiceSupplier.Name(childComplexity), true
+	case "InvoiceSupplier.phone":
+		if e.ComplexityRoot.InvoiceSupplier.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceSupplier.Phone(childComplexity), true
 	case "InvoiceSupplier.taxId":
 		if e.ComplexityRoot.InvoiceSupplier.TaxID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.InvoiceSupplier.TaxID(childComplexity), true
+	case "InvoiceSupplier.website":
+		if e.ComplexityRoot.InvoiceSupplier.Website == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceSupplier.Website(childComplexity), true
 
 	case "JobProgress.currentStep":
 		if e.ComplexityRoot.JobProgress.CurrentStep == nil {
@@ -1524,6 +1644,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Payment.bic":
+		if e.ComplexityRoot.Payment.BIC == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.BIC(childComplexity), true
+	case "Payment.dueDays":
+		if e.ComplexityRoot.Payment.DueDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.DueDays(childComplexity), true
+	case "Payment.iban":
+		if e.ComplexityRoot.Payment.IBAN == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.IBAN(childComplexity), true
+	case "Payment.terms":
+		if e.ComplexityRoot.Payment.Terms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Terms(childComplexity), true
+
+	case "Period.from":
+		if e.ComplexityRoot.Period.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Period.From(childComplexity), true
+	case "Period.to":
+		if e.ComplexityRoot.Period.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Period.To(childComplexity), true
+
 	case "Query.apiKeys":
 		if e.ComplexityRoot.Query.APIKeys == nil {
 			break
@@ -1669,6 +1827,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.OcrJobGroupProgress(childComplexity, args["id"].(string)), true
+
+	case "TaxRate.amount":
+		if e.ComplexityRoot.TaxRate.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxRate.Amount(childComplexity), true
+	case "TaxRate.base":
+		if e.ComplexityRoot.TaxRate.Base == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxRate.Base(childComplexity), true
+	case "TaxRate.rate":
+		if e.ComplexityRoot.TaxRate.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxRate.Rate(childComplexity), true
 
 	case "UploadedDocument.documentName":
 		if e.ComplexityRoot.UploadedDocument.DocumentName == nil {
@@ -3049,7 +3226,11 @@ type ExtractedData {
   lineItems: [LineItem!]!
 }
 
-"The header of an invoice. Dates are YYYY-MM-DD, or empty when unknown."
+"""
+The header of an invoice. Dates are YYYY-MM-DD, or empty when unknown. Amounts follow the
+document's own sign convention (a credit note printed with positive amounts stays
+positive; documentType says what it is).
+"""
 type InvoiceHeader {
   number: String!
   date: String!
@@ -3057,25 +3238,71 @@ type InvoiceHeader {
   supplier: InvoiceSupplier!
   customer: InvoiceCustomer!
   amounts: InvoiceAmounts!
+  "invoice, creditNote, debitNote, proforma or receipt; empty when unknown."
+  documentType: String!
+  "What is left to pay: total less discount; null when unknown."
+  amountDue: Float
+  "One entry per tax rate when the document shows a breakdown."
+  taxBreakdown: [TaxRate!]!
+  "Service, delivery or flight period."
+  servicePeriod: Period!
+  purchaseOrder: String!
+  references: [InvoiceReference!]!
+  payment: Payment!
 }
 
 type InvoiceSupplier {
   name: String!
   address: String!
   taxId: String!
+  email: String!
+  phone: String!
+  website: String!
 }
 
 type InvoiceCustomer {
   name: String!
   address: String!
+  taxId: String!
 }
 
-"Invoice totals; null when unknown."
+"Invoice totals; null when unknown. total is the gross invoice total incl. tax."
 type InvoiceAmounts {
   subtotal: Float
   tax: Float
   total: Float
   currency: String!
+  "Sum of the deductions after the total (agency commission, discounts, prepayments)."
+  discount: Float
+}
+
+"One rate of a tax breakdown: rate in percent, the net amount taxed at it, the tax."
+type TaxRate {
+  rate: Float
+  base: Float
+  amount: Float
+}
+
+"A period; dates are YYYY-MM-DD, or empty when unknown."
+type Period {
+  from: String!
+  to: String!
+}
+
+"A document or account the invoice refers to."
+type InvoiceReference {
+  "contract, order, deliveryNote, customerNumber or other"
+  kind: String!
+  value: String!
+}
+
+"How the invoice is to be paid."
+type Payment {
+  iban: String!
+  bic: String!
+  terms: String!
+  "Payment term in days; null when unknown."
+  dueDays: Int
 }
 
 type LineItem {
@@ -3497,6 +3724,8 @@ func (ec *executionContext) childFields_InvoiceAmounts(ctx context.Context, fiel
 		return ec.fieldContext_InvoiceAmounts_total(ctx, field)
 	case "currency":
 		return ec.fieldContext_InvoiceAmounts_currency(ctx, field)
+	case "discount":
+		return ec.fieldContext_InvoiceAmounts_discount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceAmounts", field.Name)
 }
@@ -3507,6 +3736,8 @@ func (ec *executionContext) childFields_InvoiceCustomer(ctx context.Context, fie
 		return ec.fieldContext_InvoiceCustomer_name(ctx, field)
 	case "address":
 		return ec.fieldContext_InvoiceCustomer_address(ctx, field)
+	case "taxId":
+		return ec.fieldContext_InvoiceCustomer_taxId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceCustomer", field.Name)
 }
@@ -3525,8 +3756,32 @@ func (ec *executionContext) childFields_InvoiceHeader(ctx context.Context, field
 		return ec.fieldContext_InvoiceHeader_customer(ctx, field)
 	case "amounts":
 		return ec.fieldContext_InvoiceHeader_amounts(ctx, field)
+	case "documentType":
+		return ec.fieldContext_InvoiceHeader_documentType(ctx, field)
+	case "amountDue":
+		return ec.fieldContext_InvoiceHeader_amountDue(ctx, field)
+	case "taxBreakdown":
+		return ec.fieldContext_InvoiceHeader_taxBreakdown(ctx, field)
+	case "servicePeriod":
+		return ec.fieldContext_InvoiceHeader_servicePeriod(ctx, field)
+	case "purchaseOrder":
+		return ec.fieldContext_InvoiceHeader_purchaseOrder(ctx, field)
+	case "references":
+		return ec.fieldContext_InvoiceHeader_references(ctx, field)
+	case "payment":
+		return ec.fieldContext_InvoiceHeader_payment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceHeader", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceReference(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_InvoiceReference_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_InvoiceReference_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceReference", field.Name)
 }
 
 func (ec *executionContext) childFields_InvoiceSupplier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3537,6 +3792,12 @@ func (ec *executionContext) childFields_InvoiceSupplier(ctx context.Context, fie
 		return ec.fieldContext_InvoiceSupplier_address(ctx, field)
 	case "taxId":
 		return ec.fieldContext_InvoiceSupplier_taxId(ctx, field)
+	case "email":
+		return ec.fieldContext_InvoiceSupplier_email(ctx, field)
+	case "phone":
+		return ec.fieldContext_InvoiceSupplier_phone(ctx, field)
+	case "website":
+		return ec.fieldContext_InvoiceSupplier_website(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceSupplier", field.Name)
 }
@@ -3849,6 +4110,42 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Payment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "iban":
+		return ec.fieldContext_Payment_iban(ctx, field)
+	case "bic":
+		return ec.fieldContext_Payment_bic(ctx, field)
+	case "terms":
+		return ec.fieldContext_Payment_terms(ctx, field)
+	case "dueDays":
+		return ec.fieldContext_Payment_dueDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_Period(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Period_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Period_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Period", field.Name)
+}
+
+func (ec *executionContext) childFields_TaxRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rate":
+		return ec.fieldContext_TaxRate_rate(ctx, field)
+	case "base":
+		return ec.fieldContext_TaxRate_base(ctx, field)
+	case "amount":
+		return ec.fieldContext_TaxRate_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaxRate", field.Name)
 }
 
 func (ec *executionContext) childFields_UploadedDocument(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5486,6 +5783,29 @@ func (ec *executionContext) fieldContext_InvoiceAmounts_currency(_ context.Conte
 	return graphql.NewScalarFieldContext("InvoiceAmounts", field, false, false, "String")
 }
 
+func (ec *executionContext) _InvoiceAmounts_discount(ctx context.Context, field graphql.CollectedField, obj *invoice.Amounts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAmounts_discount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Discount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAmounts_discount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAmounts", field, false, false, "Float")
+}
+
 func (ec *executionContext) _InvoiceCustomer_name(ctx context.Context, field graphql.CollectedField, obj *invoice.Customer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5529,6 +5849,29 @@ func (ec *executionContext) _InvoiceCustomer_address(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceCustomer_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceCustomer", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceCustomer_taxId(ctx context.Context, field graphql.CollectedField, obj *invoice.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceCustomer_taxId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaxID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceCustomer_taxId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceCustomer", field, false, false, "String")
 }
 
@@ -5697,6 +6040,249 @@ func (ec *executionContext) fieldContext_InvoiceHeader_amounts(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _InvoiceHeader_documentType(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_documentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_documentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceHeader", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceHeader_amountDue(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_amountDue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountDue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_amountDue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceHeader", field, false, false, "Float")
+}
+
+func (ec *executionContext) _InvoiceHeader_taxBreakdown(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_taxBreakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaxBreakdown, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []invoice.TaxRate) graphql.Marshaler {
+			return ec.marshalNTaxRate2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐTaxRateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_taxBreakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceHeader",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaxRate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceHeader_servicePeriod(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_servicePeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServicePeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v invoice.Period) graphql.Marshaler {
+			return ec.marshalNPeriod2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_servicePeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceHeader",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Period(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceHeader_purchaseOrder(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_purchaseOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchaseOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_purchaseOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceHeader", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceHeader_references(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_references(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.References, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []invoice.Reference) graphql.Marshaler {
+			return ec.marshalNInvoiceReference2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐReferenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_references(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceHeader",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceReference(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceHeader_payment(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v invoice.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceHeader",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceReference_kind(ctx context.Context, field graphql.CollectedField, obj *invoice.Reference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceReference_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceReference_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceReference", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceReference_value(ctx context.Context, field graphql.CollectedField, obj *invoice.Reference) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceReference_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceReference_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceReference", field, false, false, "String")
+}
+
 func (ec *executionContext) _InvoiceSupplier_name(ctx context.Context, field graphql.CollectedField, obj *invoice.Supplier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5763,6 +6349,75 @@ func (ec *executionContext) _InvoiceSupplier_taxId(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceSupplier_taxId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceSupplier", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceSupplier_email(ctx context.Context, field graphql.CollectedField, obj *invoice.Supplier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceSupplier_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceSupplier_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceSupplier", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceSupplier_phone(ctx context.Context, field graphql.CollectedField, obj *invoice.Supplier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceSupplier_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceSupplier_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceSupplier", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceSupplier_website(ctx context.Context, field graphql.CollectedField, obj *invoice.Supplier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceSupplier_website(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Website, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceSupplier_website(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceSupplier", field, false, false, "String")
 }
 
@@ -9136,6 +9791,144 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Payment_iban(ctx context.Context, field graphql.CollectedField, obj *invoice.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_iban(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IBAN, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_iban(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payment_bic(ctx context.Context, field graphql.CollectedField, obj *invoice.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_bic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BIC, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_bic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payment_terms(ctx context.Context, field graphql.CollectedField, obj *invoice.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_terms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Terms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_terms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payment_dueDays(ctx context.Context, field graphql.CollectedField, obj *invoice.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_dueDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_dueDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Period_from(ctx context.Context, field graphql.CollectedField, obj *invoice.Period) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Period_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Period_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Period", field, false, false, "String")
+}
+
+func (ec *executionContext) _Period_to(ctx context.Context, field graphql.CollectedField, obj *invoice.Period) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Period_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Period_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Period", field, false, false, "String")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9782,6 +10575,75 @@ func (ec *executionContext) fieldContext_Subscription_ocrJobGroupProgress(ctx co
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _TaxRate_rate(ctx context.Context, field graphql.CollectedField, obj *invoice.TaxRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxRate_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TaxRate_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxRate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TaxRate_base(ctx context.Context, field graphql.CollectedField, obj *invoice.TaxRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxRate_base(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Base, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TaxRate_base(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxRate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TaxRate_amount(ctx context.Context, field graphql.CollectedField, obj *invoice.TaxRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxRate_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TaxRate_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxRate", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UploadedDocument_documentURL(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
@@ -15661,6 +16523,11 @@ func (ec *executionContext) _InvoiceAmounts(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "discount":
+			out.Values[i] = ec._InvoiceAmounts_discount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15696,6 +16563,11 @@ func (ec *executionContext) _InvoiceCustomer(ctx context.Context, sel ast.Select
 			}
 		case "address":
 			out.Values[i] = ec._InvoiceCustomer_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taxId":
+			out.Values[i] = ec._InvoiceCustomer_taxId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15757,6 +16629,79 @@ func (ec *executionContext) _InvoiceHeader(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "documentType":
+			out.Values[i] = ec._InvoiceHeader_documentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountDue":
+			out.Values[i] = ec._InvoiceHeader_amountDue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "taxBreakdown":
+			out.Values[i] = ec._InvoiceHeader_taxBreakdown(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "servicePeriod":
+			out.Values[i] = ec._InvoiceHeader_servicePeriod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purchaseOrder":
+			out.Values[i] = ec._InvoiceHeader_purchaseOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "references":
+			out.Values[i] = ec._InvoiceHeader_references(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._InvoiceHeader_payment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoiceReferenceImplementors = []string{"InvoiceReference"}
+
+func (ec *executionContext) _InvoiceReference(ctx context.Context, sel ast.SelectionSet, obj *invoice.Reference) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceReferenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoiceReference")
+		case "kind":
+			out.Values[i] = ec._InvoiceReference_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._InvoiceReference_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15797,6 +16742,21 @@ func (ec *executionContext) _InvoiceSupplier(ctx context.Context, sel ast.Select
 			}
 		case "taxId":
 			out.Values[i] = ec._InvoiceSupplier_taxId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._InvoiceSupplier_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._InvoiceSupplier_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "website":
+			out.Values[i] = ec._InvoiceSupplier_website(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16946,6 +17906,92 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var paymentImplementors = []string{"Payment"}
+
+func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, obj *invoice.Payment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Payment")
+		case "iban":
+			out.Values[i] = ec._Payment_iban(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bic":
+			out.Values[i] = ec._Payment_bic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "terms":
+			out.Values[i] = ec._Payment_terms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dueDays":
+			out.Values[i] = ec._Payment_dueDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var periodImplementors = []string{"Period"}
+
+func (ec *executionContext) _Period(ctx context.Context, sel ast.SelectionSet, obj *invoice.Period) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, periodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Period")
+		case "from":
+			out.Values[i] = ec._Period_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Period_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -17078,6 +18124,49 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var taxRateImplementors = []string{"TaxRate"}
+
+func (ec *executionContext) _TaxRate(ctx context.Context, sel ast.SelectionSet, obj *invoice.TaxRate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taxRateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaxRate")
+		case "rate":
+			out.Values[i] = ec._TaxRate_rate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "base":
+			out.Values[i] = ec._TaxRate_base(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._TaxRate_amount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var uploadedDocumentImplementors = []string{"UploadedDocument"}
@@ -17804,6 +18893,26 @@ func (ec *executionContext) marshalNInvoiceHeader2githubᚗcomᚋocrinvoiceᚋoc
 	return ec._InvoiceHeader(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNInvoiceReference2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐReference(ctx context.Context, sel ast.SelectionSet, v invoice.Reference) graphql.Marshaler {
+	return ec._InvoiceReference(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInvoiceReference2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐReferenceᚄ(ctx context.Context, sel ast.SelectionSet, v []invoice.Reference) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvoiceReference2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐReference(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNInvoiceSupplier2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐSupplier(ctx context.Context, sel ast.SelectionSet, v invoice.Supplier) graphql.Marshaler {
 	return ec._InvoiceSupplier(ctx, sel, &v)
 }
@@ -18035,6 +19144,14 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNPayment2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐPayment(ctx context.Context, sel ast.SelectionSet, v invoice.Payment) graphql.Marshaler {
+	return ec._Payment(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPeriod2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐPeriod(ctx context.Context, sel ast.SelectionSet, v invoice.Period) graphql.Marshaler {
+	return ec._Period(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18047,6 +19164,26 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTaxRate2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐTaxRate(ctx context.Context, sel ast.SelectionSet, v invoice.TaxRate) graphql.Marshaler {
+	return ec._TaxRate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTaxRate2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐTaxRateᚄ(ctx context.Context, sel ast.SelectionSet, v []invoice.TaxRate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaxRate2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐTaxRate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTemplateSpec2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐTemplateSpec(ctx context.Context, v any) (invoice.TemplateSpec, error) {

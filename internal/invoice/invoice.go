@@ -6,6 +6,8 @@
 // or the empty string (text and dates), never a made-up zero.
 package invoice
 
+import "encoding/json"
+
 // Progress is how far a job has come. Percentage is 0..100.
 type Progress struct {
 	Percentage  int    `json:"percentage"`
@@ -29,6 +31,11 @@ type ExtractedData struct {
 }
 
 // Invoice is the header of an invoice. Dates are YYYY-MM-DD or empty when unknown.
+//
+// The first six fields are those of the REST contract; the others extend it with the
+// field set of commercial invoice readers. Amounts follow the document's own sign
+// convention: a credit note printed with positive amounts keeps them positive and says
+// what it is in DocumentType.
 type Invoice struct {
 	Number   string   `json:"number"`
 	Date     string   `json:"date"`
@@ -36,6 +43,40 @@ type Invoice struct {
 	Supplier Supplier `json:"supplier"`
 	Customer Customer `json:"customer"`
 	Amounts  Amounts  `json:"amounts"`
+	// DocumentType is one of the DocumentType constants, or empty when unknown.
+	DocumentType string `json:"documentType"`
+	// AmountDue is what is left to pay: Amounts.Total less Amounts.Discount (deductions
+	// such as agency commission, prepayments and previous balances). Nil when unknown.
+	AmountDue *float64 `json:"amountDue"`
+	// TaxBreakdown has one entry per tax rate when the document shows a breakdown.
+	TaxBreakdown  []TaxRate   `json:"taxBreakdown"`
+	ServicePeriod Period      `json:"servicePeriod"`
+	PurchaseOrder string      `json:"purchaseOrder"`
+	References    []Reference `json:"references"`
+	Payment       Payment     `json:"payment"`
+}
+
+// Document types of Invoice.DocumentType.
+const (
+	DocInvoice    = "invoice"
+	DocCreditNote = "creditNote"
+	DocDebitNote  = "debitNote"
+	DocProforma   = "proforma"
+	DocReceipt    = "receipt"
+)
+
+// MarshalJSON writes empty lists as [] rather than null, also for data stored before
+// the lists existed.
+func (i Invoice) MarshalJSON() ([]byte, error) {
+	type plain Invoice
+	p := plain(i)
+	if p.TaxBreakdown == nil {
+		p.TaxBreakdown = []TaxRate{}
+	}
+	if p.References == nil {
+		p.References = []Reference{}
+	}
+	return json.Marshal(p)
 }
 
 // Supplier is the party that issued the invoice.
@@ -43,20 +84,64 @@ type Supplier struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
 	TaxID   string `json:"taxId"`
+	Email   string `json:"email"`
+	Phone   string `json:"phone"`
+	Website string `json:"website"`
 }
 
 // Customer is the party the invoice is addressed to.
 type Customer struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
+	TaxID   string `json:"taxId"`
 }
 
-// Amounts are the invoice totals. A nil amount is unknown.
+// Amounts are the invoice totals. A nil amount is unknown. Total is the invoice total
+// including tax (gross); Discount is the sum of the deductions printed after it.
 type Amounts struct {
 	Subtotal *float64 `json:"subtotal"`
 	Tax      *float64 `json:"tax"`
 	Total    *float64 `json:"total"`
 	Currency string   `json:"currency"`
+	Discount *float64 `json:"discount"`
+}
+
+// TaxRate is one row of a tax breakdown: the rate in percent, the net amount taxed at
+// it and the tax. A nil number is unknown.
+type TaxRate struct {
+	Rate   *float64 `json:"rate"`
+	Base   *float64 `json:"base"`
+	Amount *float64 `json:"amount"`
+}
+
+// Period is a service, delivery or flight period; dates are YYYY-MM-DD or empty.
+type Period struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Reference kinds of Reference.Kind.
+const (
+	RefContract       = "contract"
+	RefOrder          = "order"
+	RefDeliveryNote   = "deliveryNote"
+	RefCustomerNumber = "customerNumber"
+	RefOther          = "other"
+)
+
+// Reference is a document or account the invoice refers to.
+type Reference struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+}
+
+// Payment is how the invoice is to be paid. DueDays is the payment term in days, nil
+// when unknown.
+type Payment struct {
+	IBAN    string `json:"iban"`
+	BIC     string `json:"bic"`
+	Terms   string `json:"terms"`
+	DueDays *int   `json:"dueDays"`
 }
 
 // LineItem is one row of the invoice's item table. A nil number is unknown.

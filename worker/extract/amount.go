@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // DecimalSep is a document's decimal separator: '.' or ','. Zero means "decide per value".
@@ -175,11 +176,13 @@ func firstRune(s string) rune {
 	return 0
 }
 
+// lastRune is the last rune of s (0 when empty), in constant time: findAmounts asks it of
+// every prefix of a row.
 func lastRune(s string) rune {
-	r := rune(0)
-	for _, x := range s {
-		r = x
+	if s == "" {
+		return 0
 	}
+	r, _ := utf8.DecodeLastRuneInString(s)
 	return r
 }
 
@@ -220,9 +223,20 @@ func findAmounts(text string, hint DecimalSep) []amountSpan {
 				continue
 			}
 		}
+		// "($4,200.00)": a bracketed negative with the currency inside the bracket.
+		bracketed := false
+		if strings.HasSuffix(tok, ")") && !strings.HasPrefix(tok, "(") {
+			if reOpenCurrency.MatchString(text[:a]) {
+				bracketed = true
+				tok = strings.TrimSuffix(tok, ")")
+			}
+		}
 		v, ok := ParseAmount(tok, hint)
 		if !ok {
 			continue
+		}
+		if bracketed {
+			v = -v
 		}
 		dec := 0
 		t := strings.TrimRight(tok, "-)")
@@ -244,6 +258,8 @@ func findAmounts(text string, hint DecimalSep) []amountSpan {
 	}
 	return out
 }
+
+var reOpenCurrency = regexp.MustCompile(`\(\s*(?:[$€£¥₹]|EUR|USD|GBP|RM|Rs\.?)\s*$`)
 
 // detectDecimalSep decides the document's decimal separator from how amounts with two
 // decimals are written. It returns 0 when there is no evidence.

@@ -47,6 +47,8 @@ type doc struct {
 	lang  string
 	// unit is the median row height, the document's notion of one line.
 	unit float64
+	// sections caches sectionRows.
+	sections map[int]string
 }
 
 // conf returns the mean word confidence of the segment's words overlapping bytes [a,b).

@@ -56,8 +56,12 @@ type Result struct {
 var fieldPaths = []string{
 	"invoice.number", "invoice.date", "invoice.dueDate",
 	"invoice.supplier.name", "invoice.supplier.address", "invoice.supplier.taxId",
-	"invoice.customer.name", "invoice.customer.address",
+	"invoice.supplier.email", "invoice.supplier.phone", "invoice.supplier.website",
+	"invoice.customer.name", "invoice.customer.address", "invoice.customer.taxId",
 	"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total", "invoice.amounts.currency",
+	"invoice.amounts.discount", "invoice.amountDue", "invoice.documentType", "invoice.taxBreakdown",
+	"invoice.servicePeriod", "invoice.purchaseOrder", "invoice.references",
+	"invoice.payment.iban", "invoice.payment.bic", "invoice.payment.terms", "invoice.payment.dueDays",
 	"lineItems",
 }
 
@@ -91,8 +95,10 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	}
 	data := invoice.ExtractedData{LineItems: []invoice.LineItem{}}
 	inv := &data.Invoice
+	numberScore := 0.0
 	if c, ok := d.findNumber(); ok && (!receipt || c.score >= 0.7) {
 		inv.Number = c.str
+		numberScore = c.score
 		set("invoice.number", c)
 	}
 	if c, ok := d.findDate(); ok {
@@ -129,7 +135,26 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		inv.Supplier.TaxID = c.str
 		set("invoice.supplier.taxId", c)
 	}
-	t := d.findTotals()
+	// Line items first: their sum is evidence for the subtotal.
+	var items []invoice.LineItem
+	var itemConf float64
+	var itemSum *float64
+	if !receipt {
+		items, itemConf = d.findItems()
+		sum, all := 0.0, len(items) > 0
+		for _, li := range items {
+			if li.Amount == nil {
+				all = false
+				break
+			}
+			sum += *li.Amount
+		}
+		if all {
+			sum = round2(sum)
+			itemSum = &sum
+		}
+	}
+	t := d.findTotals(itemSum)
 	if receipt {
 		if c, ok := d.receiptTotal(); ok {
 			t.total = &c
@@ -144,11 +169,25 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			t.tax = &cand{num: diff, score: 0.6, conf: t.total.conf, how: "derived"}
 		}
 	}
+	// Several tax rates: subtotal and tax are the sums over the breakdown when those
+	// add up to the total.
+	breakdown := d.findTaxBreakdown()
+	if len(breakdown) > 0 && t.total != nil {
+		bs, bt := sums(breakdown)
+		if len(breakdown) > 1 && math.Abs(bs+bt-t.total.num) <= 0.011 &&
+			(t.subtotal == nil || t.tax == nil || math.Abs(t.subtotal.num-bs) > 0.005 || math.Abs(t.tax.num-bt) > 0.005) {
+			t.subtotal = &cand{num: bs, score: 0.8, conf: t.total.conf, how: "breakdown"}
+			t.tax = &cand{num: bt, score: 0.8, conf: t.total.conf, how: "breakdown"}
+			t.consistent, t.unsatisfied = true, false
+		}
+	}
+	d.chooseDue(&t)
 	for _, f := range []struct {
 		path string
 		c    *cand
 		dst  **float64
-	}{{"invoice.amounts.subtotal", t.subtotal, &inv.Amounts.Subtotal}, {"invoice.amounts.tax", t.tax, &inv.Amounts.Tax}, {"invoice.amounts.total", t.total, &inv.Amounts.Total}} {
+	}{{"invoice.amounts.subtotal", t.subtotal, &inv.Amounts.Subtotal}, {"invoice.amounts.tax", t.tax, &inv.Amounts.Tax}, {"invoice.amounts.total", t.total, &inv.Amounts.Total},
+		{"invoice.amounts.discount", t.discount, &inv.Amounts.Discount}, {"invoice.amountDue", t.due, &inv.AmountDue}} {
 		if f.c != nil {
 			v := round2(f.c.num)
 			*f.dst = &v
@@ -167,10 +206,9 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		conf["invoice.amounts.currency"] = 0.8
 	}
 	if !receipt {
-		items, ic := d.findItems()
 		if len(items) > 0 {
 			data.LineItems = items
-			conf["lineItems"] = clamp01(0.6 * (0.5 + 0.5*ic))
+			conf["lineItems"] = clamp01(0.6 * (0.5 + 0.5*itemConf))
 		}
 		// Net line amounts add up to the subtotal: when no subtotal is labelled, their
 		// sum is it, provided the document prints that amount.
@@ -187,6 +225,58 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 				inv.Amounts.Subtotal = &sum
 				conf["invoice.amounts.subtotal"] = 0.5
 			}
+		}
+	}
+
+	// The tax breakdown is reported when it agrees with the chosen amounts.
+	if len(breakdown) > 0 {
+		bs, bt := sums(breakdown)
+		agrees := inv.Amounts.Tax != nil && math.Abs(*inv.Amounts.Tax-bt) <= 0.011 ||
+			inv.Amounts.Subtotal != nil && math.Abs(*inv.Amounts.Subtotal-bs) <= 0.011 ||
+			inv.Amounts.Total != nil && math.Abs(*inv.Amounts.Total-bs-bt) <= 0.011
+		if agrees {
+			for _, tr := range breakdown {
+				inv.TaxBreakdown = append(inv.TaxBreakdown, invoice.TaxRate{Rate: invoice.Float(tr.rate), Base: invoice.Float(round2(tr.base)), Amount: invoice.Float(round2(tr.amount))})
+			}
+			conf["invoice.taxBreakdown"] = 0.8
+		}
+	}
+	if typ, c := d.findDocumentType(receipt, numberScore); typ != "" {
+		inv.DocumentType = typ
+		conf["invoice.documentType"] = c
+	}
+	if p, c := d.findServicePeriod(); p.From != "" {
+		inv.ServicePeriod = p
+		conf["invoice.servicePeriod"] = clamp01(c)
+	}
+	inv.References = d.findReferences(inv.Number)
+	for _, r := range inv.References {
+		if r.Kind == invoice.RefOrder {
+			inv.PurchaseOrder = r.Value
+			conf["invoice.purchaseOrder"] = 0.8
+			break
+		}
+	}
+	if len(inv.References) > 0 {
+		conf["invoice.references"] = 0.75
+	}
+	pay, pc := d.findPayment()
+	inv.Payment = pay
+	for k, v := range pc {
+		conf[k] = v
+	}
+	if c, ok := d.findCustomerTaxID(cus, inv.Supplier.TaxID); ok && !receipt {
+		inv.Customer.TaxID = c.str
+		set("invoice.customer.taxId", c)
+	}
+	email, phone, web := d.findContacts(cus)
+	for _, f := range []struct {
+		path, v string
+		dst     *string
+	}{{"invoice.supplier.email", email, &inv.Supplier.Email}, {"invoice.supplier.phone", phone, &inv.Supplier.Phone}, {"invoice.supplier.website", web, &inv.Supplier.Website}} {
+		if f.v != "" {
+			*f.dst = f.v
+			conf[f.path] = 0.7
 		}
 	}
 
@@ -226,6 +316,16 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	for p := range rep.Contradicted {
 		if v, ok := conf[p]; ok {
 			conf[p] = v * 0.6
+		}
+	}
+	if t.unsatisfied && res.Template == "" && !(inv.Amounts.Subtotal != nil && inv.Amounts.Tax != nil && inv.Amounts.Total != nil) {
+		// Printed candidates that cannot be made to add up: say so, and trust the amounts less.
+		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "invoice.amounts",
+			Message: "no printed subtotal and tax add up to a printed total: " + t.evidence, Severity: invoice.SeverityWarning})
+		for _, p := range []string{"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total"} {
+			if v, ok := conf[p]; ok {
+				conf[p] = v * 0.7
+			}
 		}
 	}
 	res.Data = data
@@ -317,6 +417,15 @@ func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *tem
 			f := round2(*v.Float)
 			switch path {
 			case "invoice.amounts.total":
+				if inv.Amounts.Total == nil || math.Abs(*inv.Amounts.Total-f) > 0.005 {
+					// The generic deduction and amount due went with another total: what
+					// is due is now the template's total.
+					inv.Amounts.Discount = nil
+					delete(conf, "invoice.amounts.discount")
+					due := f
+					inv.AmountDue = &due
+					conf["invoice.amountDue"] = c * 0.8
+				}
 				inv.Amounts.Total = &f
 			case "invoice.amounts.subtotal":
 				inv.Amounts.Subtotal = &f

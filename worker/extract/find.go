@@ -22,6 +22,7 @@ type cand struct {
 	conf  float64 // mean OCR confidence of the words the value came from
 	row   int
 	how   string // same|right|below|scan
+	label string // the label that announced the value, as printed (amounts)
 }
 
 // findLabels returns every occurrence of any of the labels, in reading order.
@@ -280,7 +281,7 @@ func (d *doc) amountCands(labels []label, neg, negBefore *regexp.Regexp) []cand 
 				if k > h.seg {
 					f = 0.95
 				}
-				vals = append(vals, cand{num: a.Value, score: h.lab.weight * f, conf: r.segs[k].conf(off+a.Start, off+a.End), row: h.row, how: "right"})
+				vals = append(vals, cand{num: a.Value, score: h.lab.weight * f, conf: r.segs[k].conf(off+a.Start, off+a.End), row: h.row, how: "right", label: s.text[h.a:h.b]})
 			}
 		}
 		if len(vals) > 0 {
@@ -301,7 +302,7 @@ func (d *doc) amountCands(labels []label, neg, negBefore *regexp.Regexp) []cand 
 			}
 			as := findAmounts(maskDates(src.text, d.order), d.dec)
 			if len(as) == 1 {
-				cs = append(cs, cand{num: as[0].Value, score: h.lab.weight * src.factor * 0.9, conf: src.seg.conf(as[0].Start, as[0].End), row: src.row, how: "below"})
+				cs = append(cs, cand{num: as[0].Value, score: h.lab.weight * src.factor * 0.9, conf: src.seg.conf(as[0].Start, as[0].End), row: src.row, how: "below", label: s.text[h.a:h.b]})
 				break
 			}
 		}

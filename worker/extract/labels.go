@@ -134,7 +134,33 @@ var totalLabels = []label{
 	lbl(`total\s*factura|importe\s*total|total\s*a\s*pagar`, 1, "spa"),
 	lbl(`totale\s*(?:fattura|documento|da\s*pagare)|importo\s*totale`, 1, "ita"),
 	lbl(`totaalbedrag|factuur\s*totaal|totaal\s*(?:incl\.?|inclusief)(?:\s*btw)?|te\s*betalen`, 1, "nld"),
+	lbl(`gross\s*(?:amount|total|billing|invoice\s*amount)|total\s*gross|invoice\s*amount`, 0.9, "eng"),
+	lbl(`gross`, 0.8, "eng"),
 	lbl(`total|totaal|totale|summe|gesamt|zahlbetrag|zu\s*zahlen|due\s*payable|solde\s*à\s*payer|to\s*pay|amount`, 0.6, ""),
+}
+
+// amountDueLabels announce what is left to pay after deductions from the total.
+var amountDueLabels = []label{
+	lbl(`(?:total\s*)?amount\s*due|balance\s*due|total\s*due|net\s*(?:amount\s*)?due|net\s*payable|amount\s*payable|balance\s*payable|please\s*pay(?:\s*this\s*amount)?|pay\s*this\s*amount|amount\s*to\s*(?:be\s*)?pa(?:y|id)|to\s*pay|due\s*payable|remaining\s*(?:balance|amount)|amount\s*remaining|net\s*(?:due|to)\s*station|station\s*net|net\s*billing|balance\s*(?:owing|outstanding)`, 1, "eng"),
+	lbl(`zahlbetrag|zu\s*zahlen(?:der\s*betrag)?|noch\s*zu\s*zahlen(?:der\s*betrag)?|restbetrag|offener\s*betrag|fälliger\s*betrag|auszahlungsbetrag|zahlbar|überweisungsbetrag`, 1, "deu"),
+	lbl(`net\s*à\s*payer|reste\s*à\s*payer|montant\s*(?:net\s*)?à\s*payer|solde\s*(?:à\s*payer|dû)|total\s*à\s*payer|somme\s*à\s*payer|montant\s*dû`, 1, "fra"),
+	lbl(`total\s*a\s*pagar|importe\s*a\s*pagar|líquido\s*a\s*pagar|a\s*pagar`, 1, "spa"),
+	lbl(`totale\s*da\s*pagare|netto\s*a\s*pagare|da\s*pagare|saldo`, 1, "ita"),
+	lbl(`te\s*betalen|openstaand\s*bedrag|nog\s*te\s*betalen|saldo`, 1, "nld"),
+}
+
+// dueNegative: text right after an amount-due label that makes it something else.
+var dueNegative = regexp.MustCompile(`(?i)^[\s:]*(?:date|datum|on\b|by\b|am\b|bis\b|le\b|until|within|innerhalb|in\s*\d|days|tage)`)
+
+// deductionLabels announce amounts taken off the invoice total: agency commission,
+// discounts, prepayments and payments already made.
+var deductionLabels = []label{
+	lbl(`(?:less\s*)?(?:agency\s*)?commission|agency\s*comm\.?|less\s*(?:agency\s*)?(?:comm\.?|discount|payments?|deposit|credit)|a\.?\s*/?\s*c\.?\s*comm(?:ission)?|prepaid(?:\s*amount)?|prepayments?|amount\s*paid|paid\s*(?:amount|to\s*date)|payments?\s*(?:received|made|applied)|deposit\s*(?:paid|received)|advance\s*payments?|previous\s*(?:balance|payments?)|credits?\s*applied|(?:cash\s*|early\s*payment\s*)?discount`, 1, "eng"),
+	lbl(`agenturprovision|ae-?\s*provision|mittlerprovision|provision|(?:erhaltene\s*|geleistete\s*)?anzahlung(?:en)?|vorauszahlung(?:en)?|abschlagszahlung(?:en)?|bereits\s*(?:gezahlt|bezahlt|geleistet|erhalten)(?:er\s*betrag)?|abzüglich|abzgl\.?|skonto|rabatt|gezahlter\s*betrag`, 1, "deu"),
+	lbl(`commission(?:\s*d['’]agence)?|acomptes?(?:\s*versés?)?|déjà\s*(?:payé|réglé|versé)|avance|remise|escompte|montant\s*payé`, 1, "fra"),
+	lbl(`anticipo|descuento|comisión|ya\s*pagado|importe\s*pagado`, 1, "spa"),
+	lbl(`acconto|anticipo|sconto|provvigione|già\s*pagato|importo\s*pagato`, 1, "ita"),
+	lbl(`aanbetaling|vooruitbetaling|korting|reeds\s*betaald|provisie`, 1, "nld"),
 }
 
 // totalNegative: text right after a "total" label that makes it something else.

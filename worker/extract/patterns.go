@@ -10,6 +10,6 @@ var (
 	reCustomerNotSection = regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|number|nummer|id|#|n°|ref|code|vat|tax|tva|btw|ust|care|service|account|since)`)
 	reSupplierNotSection = regexp.MustCompile(`(?i)^\s*(?:no\.?|nr\.?|nummer|number|id|#|ref|code)`)
 	reBankBefore         = regexp.MustCompile(`(?i)(iban|konto|account|compte)\s*:?\s*$`)
-	reSubtotalNegative   = regexp.MustCompile(`^\s*(?:\(|%)`)
+	reSubtotalNegative   = regexp.MustCompile(`(?i)^\s*(?:\(|%|due\b|payable\b)`)
 	reTaxNegativeBefore  = regexp.MustCompile(`(?i)(?:incl\.?|inkl\.?|including|inclusive|zzgl\.?|plus|exkl\.?|excl\.?|ohne|sans|hors|exclusief)\s*$`)
 )

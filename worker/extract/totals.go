@@ -1,16 +1,84 @@
 package extract
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
 	"strings"
 )
 
-// totals is the chosen subtotal, tax and total with their candidates' scores.
+// totals is the chosen subtotal, tax and total with their candidates' scores, and the
+// deduction and amount due that follow the total.
 type totals struct {
 	subtotal, tax, total *cand
 	consistent           bool // subtotal + tax = total
+	discount, due        *cand
+	dueConsistent        bool // total - discount = due, both printed
+	// unsatisfied: subtotal, tax and total candidates were printed, but no choice of
+	// them adds up.
+	unsatisfied bool
+	// deductions and dues are the printed candidates for chooseDue.
+	deductions, dues []cand
+	// evidence lists the printed candidates when unsatisfied.
+	evidence string
+}
+
+// describe lists up to three candidates with their labels and places, for a person.
+func (d *doc) describe(kind string, cs []cand) string {
+	var parts []string
+	for i, c := range cs {
+		if i == 3 {
+			parts = append(parts, "...")
+			break
+		}
+		at := ""
+		if c.row >= 0 && c.row < len(d.rows) {
+			at = fmt.Sprintf(", page %d row %d", d.rows[c.row].page, c.row+1)
+		}
+		parts = append(parts, fmt.Sprintf("%.2f (%q%s)", c.num, strings.TrimSpace(c.label), at))
+	}
+	return kind + " " + strings.Join(parts, ", ")
+}
+
+// deduction finds a printed deduction and a printed amount due with
+// total - deduction = due (the deduction printed with either sign), the best scored
+// pair first; failing one, all deductions together. It returns nils when none fits.
+func deduction(t cand, cc, dc []cand) (*cand, *cand) {
+	var bc, bd *cand
+	bs := -1.0
+	try := func(c cand, cs float64) {
+		m := math.Abs(c.num)
+		if m < 0.005 {
+			return
+		}
+		for j := range dc {
+			due := dc[j]
+			if math.Abs(due.num-t.num) < 0.005 || math.Abs(t.num-math.Copysign(m, t.num)-due.num) > 0.011 {
+				continue
+			}
+			if sc := cs + due.score; sc > bs {
+				bs = sc
+				c.num = math.Copysign(m, t.num)
+				cc, dd := c, due
+				bc, bd = &cc, &dd
+			}
+		}
+	}
+	for i := range cc {
+		try(cc[i], cc[i].score)
+	}
+	if bc == nil && len(cc) > 1 {
+		sum := cand{score: 0.5, conf: 1, how: "sum"}
+		for _, c := range cc {
+			sum.num += math.Abs(c.num)
+			sum.conf = math.Min(sum.conf, c.conf)
+			sum.row = c.row
+		}
+		sum.num = round2(sum.num)
+		try(sum, 0.5)
+	}
+	return bc, bd
 }
 
 // dedupe keeps the best candidate per value.
@@ -34,8 +102,14 @@ func dedupe(cs []cand) []cand {
 	return out
 }
 
-func (d *doc) findTotals() totals {
+// findTotals collects every printed candidate for the total, subtotal, tax, deductions
+// and amount due, with their labels' weights and positions, and chooses the set that
+// agrees with the arithmetic: subtotal + tax = total, total - deduction = amount due, and
+// (when the line amounts are known, itemSum non-nil) lines add up to the subtotal.
+func (d *doc) findTotals(itemSum *float64) totals {
 	tc := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
+	cc := dedupe(d.amountCands(deductionLabels, nil, nil))
+	dc := dedupe(d.amountCands(amountDueLabels, dueNegative, nil))
 	// Among equally weighted totals the largest and the latest are the grand total.
 	maxv := 0.0
 	for _, c := range tc {
@@ -53,6 +127,12 @@ func (d *doc) findTotals() totals {
 	sc := d.amountCands(subtotalLabels, reSubtotalNegative, nil)
 	xc := d.amountCands(taxLabels, taxNegative, reTaxNegativeBefore)
 	tc, sc, xc = dedupe(tc), dedupe(sc), dedupe(xc)
+	// A total from which a printed deduction leaves a printed amount due is the gross.
+	for i := range tc {
+		if c, _ := deduction(tc[i], cc, dc); c != nil {
+			tc[i].score += 0.4
+		}
+	}
 
 	var out totals
 	bestScore := -1.0
@@ -65,6 +145,9 @@ func (d *doc) findTotals() totals {
 					if x.num > s.num && s.num >= 0 {
 						v -= 0.5 // tax is rarely larger than the net amount
 					}
+					if itemSum != nil && math.Abs(*itemSum-s.num) <= 0.011 {
+						v += 0.3 // the lines add up to this subtotal
+					}
 					if v > bestScore {
 						bestScore = v
 						out = totals{total: &tc[i], subtotal: &sc[j], tax: &xc[k], consistent: true}
@@ -73,15 +156,32 @@ func (d *doc) findTotals() totals {
 			}
 		}
 	}
+	out.deductions, out.dues = cc, dc
 	if out.consistent {
 		return out
+	}
+	out.unsatisfied = len(tc) > 0 && len(sc) > 0 && len(xc) > 0
+	if out.unsatisfied {
+		out.evidence = d.describe("totals", tc) + "; " + d.describe("subtotals", sc) + "; " + d.describe("taxes", xc)
 	}
 	if c, ok := best(tc); ok {
 		out.total = &c
 	}
 	if out.total != nil {
-		// Subtotal and tax that agree with the total even without their partner.
+		// Subtotal and tax that agree with the total even without their partner; a
+		// subtotal the lines add up to first.
+		if itemSum != nil {
+			for j := range sc {
+				if math.Abs(sc[j].num-*itemSum) <= 0.011 && sc[j].num <= out.total.num+0.005 && sc[j].num > 0 {
+					out.subtotal = &sc[j]
+					break
+				}
+			}
+		}
 		for j := range sc {
+			if out.subtotal != nil {
+				break
+			}
 			if sc[j].num <= out.total.num+0.005 && sc[j].num > 0 {
 				out.subtotal = &sc[j]
 				break
@@ -150,6 +250,54 @@ func (d *doc) findTotals() totals {
 		out.total = bestC
 	}
 	return out
+}
+
+// chooseDue sets the deduction and the amount due that go with the chosen total: a
+// printed pair that satisfies total - deduction = due; else a printed amount due equal to
+// the total; else one below the total whose difference is printed (a deduction without
+// a label); else, with no deduction in sight, the total itself.
+func (d *doc) chooseDue(out *totals) {
+	out.discount, out.due, out.dueConsistent = nil, nil, false
+	if out.total == nil {
+		return
+	}
+	// The tax is not a deduction and the net amount is not what is due.
+	same := func(c cand, o *cand) bool { return o != nil && math.Abs(math.Abs(c.num)-math.Abs(o.num)) < 0.005 }
+	var cc, dc []cand
+	for _, c := range out.deductions {
+		if !same(c, out.tax) {
+			cc = append(cc, c)
+		}
+	}
+	for _, c := range out.dues {
+		if !same(c, out.subtotal) || same(c, out.total) {
+			dc = append(dc, c)
+		}
+	}
+	t := *out.total
+	if c, due := deduction(t, cc, dc); c != nil {
+		out.discount, out.due, out.dueConsistent = c, due, true
+		return
+	}
+	for i := range dc {
+		if math.Abs(dc[i].num-t.num) < 0.005 {
+			due := dc[i]
+			out.due = &due
+			return
+		}
+	}
+	for i := range dc {
+		diff := round2(t.num - dc[i].num)
+		if math.Abs(dc[i].num) < math.Abs(t.num) && dc[i].num*t.num > 0 && d.hasAmount(diff) {
+			due := dc[i]
+			out.due = &due
+			out.discount = &cand{num: diff, score: 0.5, conf: due.conf, row: due.row, how: "derived"}
+			return
+		}
+	}
+	if len(cc) == 0 {
+		out.due = &cand{num: t.num, score: 0.6 * t.score, conf: t.conf, row: t.row, how: "derived"}
+	}
 }
 
 // hasAmount reports whether v is printed somewhere on the document.

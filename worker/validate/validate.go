@@ -1,8 +1,9 @@
 // Package validate checks extracted invoice data for arithmetic and consistency:
-// subtotal + tax = total, the sum of line amounts = subtotal, quantity x unit price =
-// amount (each within 0.01), due date not before the issue date, plausible dates, a real
-// ISO 4217 currency, tax id format and checksum where the country defines one, and the
-// template's required fields. It is pure Go and does no I/O.
+// subtotal + tax = total, total - discount = amount due, the tax breakdown's sums =
+// subtotal and tax, the sum of line amounts = subtotal, quantity x unit price = amount
+// (each within 0.01), due date not before the issue date, plausible dates, a real ISO
+// 4217 currency, tax id format and checksum where the country defines one (the
+// supplier's and the customer's), the IBAN checksum, and the template's required fields. It is pure Go and does no I/O.
 package validate
 
 import (
@@ -66,6 +67,8 @@ func Check(data invoice.ExtractedData, spec *invoice.TemplateSpec, now time.Time
 			add(f.path, invoice.SeverityError, "amount is not a number")
 		}
 	}
+
+	checkWider(r, data, add)
 
 	// line items
 	var sum float64
@@ -212,6 +215,9 @@ var requiredNames = map[string]string{
 	"partner_name":   "invoice.supplier.name",
 	"currency":       "invoice.amounts.currency",
 	"lines":          "lineItems",
+	"po_number":      "invoice.purchaseOrder",
+	"amount_due":     "invoice.amountDue",
+	"iban":           "invoice.payment.iban",
 }
 
 // RequiredFieldPath maps a required field name (an invoice2data name such as
@@ -253,6 +259,18 @@ func present(d invoice.ExtractedData, path string) bool {
 		return inv.Amounts.Currency != ""
 	case "lineItems":
 		return len(d.LineItems) > 0
+	case "invoice.amounts.discount":
+		return inv.Amounts.Discount != nil
+	case "invoice.amountDue":
+		return inv.AmountDue != nil
+	case "invoice.documentType":
+		return inv.DocumentType != ""
+	case "invoice.purchaseOrder":
+		return inv.PurchaseOrder != ""
+	case "invoice.customer.taxId":
+		return inv.Customer.TaxID != ""
+	case "invoice.payment.iban":
+		return inv.Payment.IBAN != ""
 	}
 	return true
 }

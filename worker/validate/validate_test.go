@@ -45,6 +45,35 @@ func TestCheck(t *testing.T) {
 		{name: "malformed date", edit: func(d *invoice.ExtractedData) { d.Invoice.Date = "10.01.2024" }, field: "invoice.date", severity: invoice.SeverityError},
 		{name: "currency", edit: func(d *invoice.ExtractedData) { d.Invoice.Amounts.Currency = "EURO" }, field: "invoice.amounts.currency", severity: invoice.SeverityError},
 		{name: "tax id checksum", edit: func(d *invoice.ExtractedData) { d.Invoice.Supplier.TaxID = "DE123456789" }, field: "invoice.supplier.taxId", severity: invoice.SeverityError},
+		{name: "amount due after commission", edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Amounts.Discount = f(17.85)
+			d.Invoice.AmountDue = f(101.15)
+		}, valid: true, confirmed: "invoice.amountDue"},
+		{name: "amount due off", edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Amounts.Discount = f(17.85)
+			d.Invoice.AmountDue = f(100)
+		}, field: "invoice.amountDue", severity: invoice.SeverityError},
+		{name: "amount due without deduction", edit: func(d *invoice.ExtractedData) { d.Invoice.AmountDue = f(100) }, valid: true, field: "invoice.amountDue", severity: invoice.SeverityWarning},
+		{name: "breakdown sums", edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Amounts = invoice.Amounts{Subtotal: f(300), Tax: f(33), Total: f(333), Currency: "EUR"}
+			d.LineItems = nil
+			d.Invoice.TaxBreakdown = []invoice.TaxRate{{Rate: f(19), Base: f(100), Amount: f(19)}, {Rate: f(7), Base: f(200), Amount: f(14)}}
+		}, valid: true, confirmed: "invoice.taxBreakdown"},
+		{name: "breakdown does not add up", edit: func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = []invoice.TaxRate{{Rate: f(19), Base: f(50), Amount: f(9.5)}, {Rate: f(7), Base: f(40), Amount: f(2.8)}}
+		}, valid: true, field: "invoice.taxBreakdown", severity: invoice.SeverityWarning},
+		{name: "breakdown rate", edit: func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = []invoice.TaxRate{{Rate: f(7), Base: f(100), Amount: f(19)}}
+		}, valid: true, field: "invoice.taxBreakdown[0].amount", severity: invoice.SeverityWarning},
+		{name: "iban", edit: func(d *invoice.ExtractedData) { d.Invoice.Payment.IBAN = "DE89 3704 0044 0532 0130 00" }, valid: true, confirmed: "invoice.payment.iban"},
+		{name: "iban checksum", edit: func(d *invoice.ExtractedData) { d.Invoice.Payment.IBAN = "DE89 3704 0044 0532 0130 01" }, field: "invoice.payment.iban", severity: invoice.SeverityError},
+		{name: "bic", edit: func(d *invoice.ExtractedData) { d.Invoice.Payment.BIC = "COBA1DEFF" }, valid: true, field: "invoice.payment.bic", severity: invoice.SeverityWarning},
+		{name: "customer tax id", edit: func(d *invoice.ExtractedData) { d.Invoice.Customer.TaxID = "DE123456789" }, field: "invoice.customer.taxId", severity: invoice.SeverityError},
+		{name: "customer tax id is the supplier's", edit: func(d *invoice.ExtractedData) { d.Invoice.Customer.TaxID = "DE 136 695 976" }, valid: true, field: "invoice.customer.taxId", severity: invoice.SeverityWarning},
+		{name: "service period backwards", edit: func(d *invoice.ExtractedData) {
+			d.Invoice.ServicePeriod = invoice.Period{From: "2024-02-01", To: "2024-01-01"}
+		}, field: "invoice.servicePeriod", severity: invoice.SeverityError},
+		{name: "document type", edit: func(d *invoice.ExtractedData) { d.Invoice.DocumentType = "memo" }, field: "invoice.documentType", severity: invoice.SeverityError},
 		{name: "required field", edit: func(d *invoice.ExtractedData) { d.Invoice.Number = "" },
 			spec: &invoice.TemplateSpec{Options: invoice.TemplateOptions{RequiredFields: []string{"invoice_number", "amount"}}}, field: "invoice.number", severity: invoice.SeverityError},
 	}
@@ -88,6 +117,28 @@ func TestIsCurrency(t *testing.T) {
 	for code, want := range map[string]bool{"EUR": true, "USD": true, "MYR": true, "INR": true, "EURO": false, "eur": false, "XYZ": false} {
 		if IsCurrency(code) != want {
 			t.Errorf("IsCurrency(%q) = %v", code, !want)
+		}
+	}
+}
+
+func TestCheckIBAN(t *testing.T) {
+	for s, want := range map[string]bool{
+		"DE89 3704 0044 0532 0130 00":       true,
+		"GB82 WEST 1234 5698 7654 32":       true,
+		"FR14 2004 1010 0505 0001 3M02 606": true,
+		"NL91ABNA0417164300":                true,
+		"DE89 3704 0044 0532 0130 01":       false, // check digits
+		"DE89 3704 0044 0532 0130":          false, // German IBANs have 22 characters
+		"DE8A 3704 0044 0532 0130 00":       false,
+		"":                                  false,
+	} {
+		if got := CheckIBAN(s); got != want {
+			t.Errorf("CheckIBAN(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for s, want := range map[string]bool{"COBADEFFXXX": true, "DEUTDEFF": true, "COBA1DEFF": false, "DEUTDE": false} {
+		if got := CheckBIC(s); got != want {
+			t.Errorf("CheckBIC(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
