@@ -1,0 +1,53 @@
+package graph_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ocrinvoice/ocrinvoice/graph"
+	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+)
+
+// containsFold is a where input or-ing n case-insensitive substring conditions (5 each).
+func containsFold(n int) map[string]any {
+	or := make([]any, n)
+	for i := range or {
+		or[i] = map[string]any{"jobNumberContainsFold": "q"}
+	}
+	return map[string]any{"or": or}
+}
+
+// TestWhereOverBudget: a GraphQL where input whose cost is over the filter budget is
+// BAD_USER_INPUT naming the cost, the budget and its setting, with a detail on "where",
+// on root lists, on a template's jobs and on the subscription; within it, it runs.
+func TestWhereOverBudget(t *testing.T) {
+	e := newEnv(t, databasetest.Open(t), nil, graph.Config{})
+	const list = `query($w: OcrInvoiceJobWhereInput) { ocrInvoiceJobs(where: $w) { totalCount } }`
+	r := e.fails(list, map[string]any{"w": containsFold(41)}, "BAD_USER_INPUT")
+	if !strings.Contains(r.Errors[0].Message, "filter cost 205 exceeds the budget of 200 (OCRINVOICE_FILTER_COST_LIMIT") {
+		t.Fatalf("message %q", r.Errors[0].Message)
+	}
+	if d, _ := r.Errors[0].Extensions["details"].([]any); len(d) != 1 || d[0].(map[string]any)["field"] != "where" {
+		t.Fatalf("details %v, want one on where", r.Errors[0].Extensions["details"])
+	}
+	e.ok(list, map[string]any{"w": containsFold(40)}, nil)
+
+	// A search term (20) and edge conditions (5 and their own) count.
+	w := containsFold(36) // 180
+	w["search"] = "acme"  // 200
+	e.ok(list, map[string]any{"w": w}, nil)
+	w["hasTemplate"] = true // 205
+	e.fails(list, map[string]any{"w": w}, "BAD_USER_INPUT")
+	delete(w, "hasTemplate")
+	w["hasTemplateWith"] = []any{map[string]any{"name": "generic"}} // 206
+	e.fails(list, map[string]any{"w": w}, "BAD_USER_INPUT")
+
+	// A template's jobs connection and the other root lists are costed too.
+	const nested = `query($w: OcrInvoiceJobWhereInput) { ocrTemplates { edges { node { jobs(where: $w) { totalCount } } } } }`
+	e.fails(nested, map[string]any{"w": containsFold(41)}, "BAD_USER_INPUT")
+	tw := map[string]any{"or": []any{}}
+	for range 41 {
+		tw["or"] = append(tw["or"].([]any), map[string]any{"nameContainsFold": "g"})
+	}
+	e.fails(`query($w: OcrTemplateWhereInput) { ocrTemplates(where: $w) { totalCount } }`, map[string]any{"w": tw}, "BAD_USER_INPUT")
+}

@@ -1,0 +1,128 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+)
+
+// Weights of the filter cost. A filter is costed before it runs, from its shape alone:
+// the REST filter parameter (ParseJobFilter's language) with the search parameter, and
+// the GraphQL where inputs. The weights follow what each condition makes the database
+// do on every row it cannot skip with an index: a column comparison is a value read,
+// a JSON path is a parse of the row's JSON document (about ten times dearer on SQLite
+// and PostgreSQL alike), a text search is a case-folded LIKE over several columns.
+const (
+	// FilterCostColumn is the cost of one comparison of a column (status, createdAt, ...).
+	FilterCostColumn = 1
+	// FilterColumnValuesPerCost: a $in / $nin list on a column costs one more per this
+	// many values beyond the first.
+	FilterColumnValuesPerCost = 10
+	// FilterCostJSONPath is the cost of one comparison of a path inside a JSON field
+	// (metadata.source, extractedData.invoice.amounts.total, ...).
+	FilterCostJSONPath = 10
+	// FilterCostJSONValue is the cost of each value of a $in / $nin list on a JSON path
+	// beyond the first (each is one more extraction).
+	FilterCostJSONValue = 5
+	// FilterCostText is the cost of a substring or case-insensitive comparison of a
+	// column (GraphQL ...Contains, ...HasPrefix, ...EqualFold, ...ContainsFold).
+	FilterCostText = 5
+	// FilterCostSearch is the cost of a free-text search term (REST search, GraphQL
+	// where.search): a case-insensitive substring match on several columns.
+	FilterCostSearch = 20
+	// FilterCostEdge is the cost of a condition on a related object (GraphQL
+	// hasTemplate, hasGroupWith, ...), to which the cost of its own conditions is added.
+	FilterCostEdge = 5
+)
+
+// DefaultFilterCostLimit is the largest filter cost a request may ask for
+// (OCRINVOICE_FILTER_COST_LIMIT's default): 20 JSON-path conditions, or 200 column
+// conditions. At 100,000 jobs the worst filter it accepts stays well within the API's
+// 2 s statement deadline (see BenchmarkWorstAcceptedFilter).
+const DefaultFilterCostLimit = 200
+
+// EnvFilterCostLimit names the setting of the filter cost limit, for messages.
+const EnvFilterCostLimit = "OCRINVOICE_FILTER_COST_LIMIT"
+
+// FilterCostLimit returns the service's filter cost limit (0: no limit).
+func (s *Service) FilterCostLimit() int { return s.filterCostLimit }
+
+// CheckFilterCost refuses a filter whose cost is over the service's limit: an
+// apperr.Invalid (400, BAD_USER_INPUT in GraphQL) with a detail on field (the request
+// parameter, "filter" or "where") that names the cost, the budget and its setting.
+func (s *Service) CheckFilterCost(cost int, field string) error {
+	if s.filterCostLimit <= 0 || cost <= s.filterCostLimit {
+		return nil
+	}
+	msg := fmt.Sprintf("filter cost %d exceeds the budget of %d (%s; a JSON-path condition costs %d, a column condition %d, a text search %d): use fewer conditions",
+		cost, s.filterCostLimit, EnvFilterCostLimit, FilterCostJSONPath, FilterCostColumn, FilterCostSearch)
+	return apperr.Invalid(msg, apperr.Detail{Field: field, Message: msg})
+}
+
+// searchCost is the cost of the REST search parameter term ("" costs nothing).
+func searchCost(term string) int {
+	if Canonical(term) == "" {
+		return 0
+	}
+	return FilterCostSearch
+}
+
+// JobFilter parses the REST filter and search parameters of a job list (see
+// ParseJobFilter, SearchJobs) into predicates, and refuses them when their cost is over
+// the service's budget (CheckFilterCost).
+func (s *Service) JobFilter(filter, search string) ([]predicate.OcrInvoiceJob, error) {
+	p, cost, err := jobQuery.parseFilterCost(filter)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckFilterCost(cost+searchCost(search), "filter"); err != nil {
+		return nil, err
+	}
+	var where []predicate.OcrInvoiceJob
+	if p != nil {
+		where = append(where, p)
+	}
+	if search != "" {
+		where = append(where, SearchJobs(search))
+	}
+	return where, nil
+}
+
+// TemplateFilter is JobFilter for templates.
+func (s *Service) TemplateFilter(filter, search string) ([]predicate.OcrTemplate, error) {
+	p, cost, err := templateQuery.parseFilterCost(filter)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckFilterCost(cost+searchCost(search), "filter"); err != nil {
+		return nil, err
+	}
+	var where []predicate.OcrTemplate
+	if p != nil {
+		where = append(where, p)
+	}
+	if search != "" {
+		where = append(where, SearchTemplates(search))
+	}
+	return where, nil
+}
+
+// GroupFilter is JobFilter for job groups.
+func (s *Service) GroupFilter(filter, search string) ([]predicate.OcrJobGroup, error) {
+	p, cost, err := groupQuery.parseFilterCost(filter)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckFilterCost(cost+searchCost(search), "filter"); err != nil {
+		return nil, err
+	}
+	var where []predicate.OcrJobGroup
+	if p != nil {
+		where = append(where, p)
+	}
+	if search != "" {
+		where = append(where, SearchGroups(search))
+	}
+	return where, nil
+}
