@@ -33,9 +33,10 @@ const (
 	rejectUploadConcurrency = "upload_concurrency"
 	rejectCORS              = "cors"
 	rejectAuthFailures      = "auth_failures"
+	rejectQueryBudget       = "query_budget"
 )
 
-var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS, rejectAuthFailures}
+var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS, rejectAuthFailures, rejectQueryBudget}
 
 const (
 	realm            = `realm="ocrinvoice"`
@@ -62,6 +63,9 @@ const (
 //     process's own while it fails): 429 with Retry-After; an upload beyond the key's
 //     concurrent uploads (counted in this process): 429 with Retry-After: 1. The upload
 //     holds its slot until it is answered.
+//   - Its database work runs under Options.QueryTimeout per statement; a client (key,
+//     or address without one) whose budget of database time (Options.QueryBudget) is
+//     spent: 429 with Retry-After (see boundQueries).
 //
 // The key itself is never logged; the request log names the key id of a valid key.
 func (s *Server) protect(sf surface, next http.Handler) http.Handler {
@@ -131,6 +135,11 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 			return
 		}
 		r = derive(r, auth.WithPrincipal(r.Context(), p))
+		r, charge, ok := s.boundQueries(w, r, p)
+		if !ok {
+			return
+		}
+		defer charge()
 		if p.KeyID != "" && isUpload(sf, r) {
 			limit := s.opts.UploadConcurrency
 			if p.UploadConcurrency > 0 {
