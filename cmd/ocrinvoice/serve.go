@@ -115,6 +115,9 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		AuthFailureBurst:  d.cfg.AuthFailureBurst,
 		TrustedProxies:    d.cfg.TrustedProxies,
 		UploadConcurrency: d.cfg.UploadConcurrency,
+		QueryTimeout:      d.cfg.DBStatementTimeout,
+		QueryBudget:       d.cfg.QueryBudget,
+		QueryBudgetBurst:  d.cfg.QueryBudgetBurst,
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,
 		// Live streams would hold the drain until its timeout: end them first.
 		OnShutdown: watcher.Close,
