@@ -65,6 +65,9 @@ type queryField struct {
 	// nfc: the column holds names stored in normalisation form C (see Canonical), so
 	// filter values are compared in that form too.
 	nfc bool
+	// jsonCost is the filter cost of one comparison of a path in this JSON field (0:
+	// FilterCostJSONPath); large documents (the extracted data) cost more to read.
+	jsonCost int
 }
 
 // isNull is the predicate "the column has no value": NULL, or also "" for emptyIsNull fields.
@@ -249,7 +252,11 @@ func (c *filterCompiler) charge(t target, op string, v any) {
 		values = max(1, len(arr))
 	}
 	if t.path != nil {
-		c.cost += FilterCostJSONPath + FilterCostJSONValue*(values-1)
+		per := t.f.jsonCost
+		if per == 0 {
+			per = FilterCostJSONPath
+		}
+		c.cost += per * values // each value of a $in is one more read of the path
 		return
 	}
 	c.cost += FilterCostColumn + (values-1)/FilterColumnValuesPerCost

@@ -20,6 +20,15 @@ func jsonConditions(n int) string {
 	return `{"$and":[` + strings.Join(parts, ",") + `]}`
 }
 
+// extractedConditions is a filter of n JSON-path conditions on extractedData.
+func extractedConditions(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`{"extractedData.invoice.k%d":"v"}`, i)
+	}
+	return `{"$and":[` + strings.Join(parts, ",") + `]}`
+}
+
 // columnConditions is a filter of n column conditions.
 func columnConditions(n int) string {
 	parts := make([]string, n)
@@ -42,13 +51,17 @@ func TestFilterCost(t *testing.T) {
 		name, filter, search string
 		cost                 int // 0: accepted
 	}{
-		{"20 JSON paths", jsonConditions(20), "", 0},
-		{"21 JSON paths", jsonConditions(21), "", 210},
-		{"100 JSON paths", jsonConditions(100), "", 1000},
-		{"100 columns", columnConditions(100), "", 0},
-		{"19 JSON paths and a search", jsonConditions(19), "acme", 210},
-		{"JSON $in of 39 values", `{"metadata.k":{"$in":[` + strings.Repeat(`"a",`, 38) + `"a"]}}`, "", 0},
-		{"JSON $in of 40 values", `{"metadata.k":{"$in":[` + strings.Repeat(`"a",`, 39) + `"a"]}}`, "", 205},
+		{"13 JSON paths", jsonConditions(13), "", 0},
+		{"14 JSON paths", jsonConditions(14), "", 210},
+		{"100 JSON paths", jsonConditions(100), "", 1500},
+		{"66 columns", columnConditions(66), "", 0},
+		{"67 columns", columnConditions(67), "", 201},
+		{"2 JSON paths and a search", jsonConditions(2), "acme", 0},
+		{"3 JSON paths and a search", jsonConditions(3), "acme", 215},
+		{"2 extractedData paths", extractedConditions(2), "", 0},
+		{"3 extractedData paths", extractedConditions(3), "", 240},
+		{"JSON $in of 13 values", `{"metadata.k":{"$in":[` + strings.Repeat(`"a",`, 12) + `"a"]}}`, "", 0},
+		{"JSON $in of 14 values", `{"metadata.k":{"$in":[` + strings.Repeat(`"a",`, 13) + `"a"]}}`, "", 210},
 		{"column $in of 100 values", `{"jobNumber":{"$in":[` + strings.Repeat(`"a",`, 99) + `"a"]}}`, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,15 +87,15 @@ func TestFilterCost(t *testing.T) {
 	}
 
 	// Templates and groups are costed alike; the limit is configurable, negative is none.
-	if _, err := svc.TemplateFilter(`{"$and":[`+strings.Repeat(`{"spec.a":1},`, 20)+`{"spec.a":1}]}`, ""); apperr.KindOf(err) != apperr.KindInvalid {
-		t.Fatalf("template filter of 21 JSON paths: %v", err)
+	if _, err := svc.TemplateFilter(`{"$and":[`+strings.Repeat(`{"spec.a":1},`, 13)+`{"spec.a":1}]}`, ""); apperr.KindOf(err) != apperr.KindInvalid {
+		t.Fatalf("template filter of 14 JSON paths: %v", err)
 	}
-	if _, err := svc.GroupFilter(`{"$and":[`+strings.Repeat(`{"status.a":1},`, 20)+`{"status.a":1}]}`, ""); apperr.KindOf(err) != apperr.KindInvalid {
-		t.Fatalf("group filter of 21 JSON paths: %v", err)
+	if _, err := svc.GroupFilter(`{"$and":[`+strings.Repeat(`{"status.a":1},`, 13)+`{"status.a":1}]}`, ""); apperr.KindOf(err) != apperr.KindInvalid {
+		t.Fatalf("group filter of 14 JSON paths: %v", err)
 	}
-	small := jobs.NewService(c, nil, jobs.Options{FilterCostLimit: 15})
-	if _, err := small.JobFilter(jsonConditions(2), ""); err == nil || !strings.Contains(err.Error(), "filter cost 20 exceeds the budget of 15") {
-		t.Fatalf("limit 15, cost 20: %v", err)
+	small := jobs.NewService(c, nil, jobs.Options{FilterCostLimit: 30})
+	if _, err := small.JobFilter(jsonConditions(3), ""); err == nil || !strings.Contains(err.Error(), "filter cost 45 exceeds the budget of 30") {
+		t.Fatalf("limit 30, cost 45: %v", err)
 	}
 	none := jobs.NewService(c, nil, jobs.Options{FilterCostLimit: -1})
 	if _, err := none.JobFilter(jsonConditions(100), ""); err != nil {

@@ -35,18 +35,18 @@ func TestListFilterOverBudget(t *testing.T) {
 		case "/api/v1/ocr-templates", "/api/v1/ocr-job-groups":
 			field = "spec"
 		}
-		over := strings.ReplaceAll(metadataFilter(21), "metadata.", field+".")
+		over := strings.ReplaceAll(metadataFilter(14), "metadata.", field+".")
 		r := e.do("GET", path+"?filter="+url.QueryEscape(over), nil).must(t, http.StatusBadRequest)
 		if r.errCode() != "INVALID" || !strings.Contains(r.errMessage(), "filter cost 210 exceeds the budget of 200 (OCRINVOICE_FILTER_COST_LIMIT") ||
 			!slices.Contains(r.errFields(), "filter") {
 			t.Errorf("%s: %s %q %v, want INVALID naming the cost, budget and setting on filter", path, r.errCode(), r.errMessage(), r.errFields())
 		}
-		within := strings.ReplaceAll(metadataFilter(20), "metadata.", field+".")
+		within := strings.ReplaceAll(metadataFilter(13), "metadata.", field+".")
 		e.do("GET", path+"?filter="+url.QueryEscape(within), nil).must(t, http.StatusOK)
 	}
-	// The search term counts: 19 JSON paths (190) and a search (20).
-	r := e.do("GET", "/api/v1/ocr-invoice-jobs?search=acme&filter="+url.QueryEscape(metadataFilter(19)), nil).must(t, http.StatusBadRequest)
-	if !strings.Contains(r.errMessage(), "filter cost 210") {
+	// The search term counts: 3 JSON paths (45) and a search (170).
+	r := e.do("GET", "/api/v1/ocr-invoice-jobs?search=acme&filter="+url.QueryEscape(metadataFilter(3)), nil).must(t, http.StatusBadRequest)
+	if !strings.Contains(r.errMessage(), "filter cost 215") {
 		t.Errorf("search and filter: %q", r.errMessage())
 	}
 }
