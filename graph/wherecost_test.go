@@ -1,10 +1,15 @@
 package graph_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/graph"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 )
 
@@ -49,4 +54,22 @@ func TestWhereOverBudget(t *testing.T) {
 		tw["or"] = append(tw["or"].([]any), map[string]any{"nameContainsFold": "g"})
 	}
 	e.fails(`query($w: OcrTemplateWhereInput) { ocrTemplates(where: $w) { totalCount } }`, map[string]any{"w": tw}, "BAD_USER_INPUT")
+}
+
+// TestQueryDeadlineIsUnavailable: a list whose statement runs past the request's
+// database deadline (a tiny one here, as OCRINVOICE_DB_STATEMENT_TIMEOUT=1ns would set)
+// is UNAVAILABLE with the documented message and HTTP 503, not INTERNAL, on SQLite and
+// PostgreSQL.
+func TestQueryDeadlineIsUnavailable(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, nil, graph.Config{})
+		h := e.h
+		e.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r.WithContext(database.WithStatementTimeout(r.Context(), time.Nanosecond)))
+		})
+		r := e.fails(`{ ocrInvoiceJobs(where: {jobNumberContainsFold: "x"}) { totalCount } }`, nil, "UNAVAILABLE")
+		if r.Errors[0].Message != apperr.MsgQueryTimeout || r.Status != http.StatusServiceUnavailable {
+			t.Fatalf("HTTP %d, message %q, want 503 with the query timeout message", r.Status, r.Errors[0].Message)
+		}
+	})
 }
