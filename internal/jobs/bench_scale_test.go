@@ -109,9 +109,9 @@ func repeat(n int, format string) string {
 // query reads them all too.
 var worstAcceptedFilters = []struct{ name, filter, search string }{
 	{"13 metadata paths", `{"$and":[` + repeat(13, `{"metadata.k%d":{"$ne":"nope"}}`) + `]}`, ""},
-	{"2 extractedData paths and 13 columns", `{"$and":[` + repeat(2, `{"extractedData.invoice.supplier.name":{"$ne":"nope%d"}}`) + `,` +
-		repeat(13, `{"errorLog":{"$ne":"nope%d"}}`) + `]}`, ""},
-	{"search and 2 metadata paths", `{"$and":[` + repeat(2, `{"metadata.k%d":{"$ne":"nope"}}`) + `]}`, "zzzz"},
+	{"1 extractedData path and 16 columns", `{"$and":[{"extractedData.invoice.supplier.name":{"$ne":"nope"}},` +
+		repeat(16, `{"errorLog":{"$ne":"nope%d"}}`) + `]}`, ""},
+	{"search and 3 metadata paths", `{"$and":[` + repeat(3, `{"metadata.k%d":{"$ne":"nope"}}`) + `]}`, "zzzz"},
 	{"66 columns", `{"$and":[` + repeat(66, `{"errorLog":{"$ne":"nope%d"}}`) + `]}`, ""},
 }
 

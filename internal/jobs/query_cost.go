@@ -9,15 +9,15 @@ import (
 
 // Weights of the filter cost. A filter is costed before it runs, from its shape alone:
 // the REST filter parameter (ParseJobFilter's language) with the search parameter, and
-// the GraphQL where inputs. The weights follow what each condition costs a list request
-// on the rows an index does not skip, measured at 100,000 jobs on SQLite (the slower of
-// the two; BenchmarkWorstAcceptedFilter) in its dearest form ($ne, which holds for every
-// row and so reads every condition of every row): a column comparison about 20 ms, a
-// path in the metadata or another small JSON document about 110 ms, a path in the
-// extracted data (about 1.5 KB of JSON to parse per row) about 550 ms, a
-// case-insensitive substring match about 250 ms per column (the text is folded by a
-// function call per row), on top of some 300 ms to read the rows. One unit is about
-// 7 ms, so that the default budget stays under 2 s.
+// the GraphQL where inputs. The weights are the relative costs of the conditions on the
+// rows an index does not skip, measured at 100,000 jobs on SQLite (the slower of the two;
+// BenchmarkWorstAcceptedFilter) in their dearest form ($ne, which holds for every row and
+// so reads every condition of every row): a path in the metadata or another small JSON
+// document costs some five column comparisons, a path in the extracted data (about
+// 1.5 KB of JSON parsed per row) about twenty metadata paths, a case-insensitive
+// substring match a function call per row and column. The search term is priced below
+// its measured cost (about that of an extracted data path), so that a search with a few
+// conditions stays within the default budget; the statement deadline bounds it anyway.
 const (
 	// FilterCostColumn is the cost of one comparison of a column (status, createdAt, ...).
 	FilterCostColumn = 3
@@ -29,21 +29,21 @@ const (
 	FilterCostJSONPath = 15
 	// FilterCostJSONLarge is FilterCostJSONPath for the large JSON fields of a job
 	// (extractedData, validationResults).
-	FilterCostJSONLarge = 80
+	FilterCostJSONLarge = 150
 	// FilterCostText is the cost of a substring or case-insensitive comparison of a
 	// column (GraphQL ...Contains, ...HasPrefix, ...EqualFold, ...ContainsFold).
-	FilterCostText = 35
+	FilterCostText = 60
 	// FilterCostSearch is the cost of a free-text search term (REST search, GraphQL
 	// where.search): a case-insensitive substring match on five columns.
-	FilterCostSearch = 170
+	FilterCostSearch = 150
 	// FilterCostEdge is the cost of a condition on a related object (GraphQL
 	// hasTemplate, hasGroupWith, ...), to which the cost of its own conditions is added.
 	FilterCostEdge = 5
 )
 
 // DefaultFilterCostLimit is the largest filter cost a request may ask for
-// (OCRINVOICE_FILTER_COST_LIMIT's default): 13 conditions on metadata paths, 2 on
-// extracted data paths (and 13 column conditions), a search with two metadata
+// (OCRINVOICE_FILTER_COST_LIMIT's default): 13 conditions on metadata paths, one on an
+// extracted data path and 16 column conditions, a search and three metadata
 // conditions, or 66 column conditions. At 100,000
 // jobs the worst filter it accepts stays within the API's 2 s statement deadline (see
 // BenchmarkWorstAcceptedFilter).
