@@ -37,13 +37,13 @@ func TestWhereOverBudget(t *testing.T) {
 	}
 	e.ok(list, map[string]any{"w": containsFold(3)}, nil)
 
-	// A search term (150), edges (5 and their own conditions) and columns (3) count.
-	w := map[string]any{"search": "acme", "hasTemplate": true, "and": []any{map[string]any{"status": "completed"}}} // 158
+	// A search term (100), edges (5 and their own conditions) and columns (3) count.
+	w := map[string]any{"search": "acme", "hasTemplate": true, "and": []any{map[string]any{"status": "completed"}}} // 108
 	e.ok(list, map[string]any{"w": w}, nil)
-	w["hasTemplateWith"] = []any{map[string]any{"nameContainsFold": "g"}} // 223
+	w["hasTemplateWith"] = []any{map[string]any{"nameContainsFold": "g"}, map[string]any{"nameContainsFold": "h"}} // 233
 	e.fails(list, map[string]any{"w": w}, "BAD_USER_INPUT")
 	delete(w, "hasTemplateWith")
-	w["or"] = []any{map[string]any{"jobNumberContainsFold": "q"}} // 218
+	w["or"] = []any{map[string]any{"jobNumberContainsFold": "q"}, map[string]any{"documentNameHasPrefix": "d"}} // 228
 	e.fails(list, map[string]any{"w": w}, "BAD_USER_INPUT")
 
 	// A template's jobs connection and the other root lists are costed too.

@@ -277,7 +277,7 @@ func Settings() []Setting {
 		},
 		{
 			Env: "OCRINVOICE_FILTER_COST_LIMIT", Flag: "filter-cost-limit", Default: "200", Commands: apiCmds,
-			Usage: "largest cost of a list filter (REST filter and search, GraphQL where), costed before it runs: a column condition 3, a JSON-path condition 15 (150 on extractedData), a text comparison 60, a search 150, an edge 5; beyond, 400 naming the cost and this limit; 0: no limit",
+			Usage: "largest cost of a list filter (REST filter and search, GraphQL where), costed before it runs: a column condition 3, a JSON-path condition 15 (150 on extractedData), a text comparison 60, a search 100, an edge 5; beyond, 400 naming the cost and this limit; 0: no limit",
 			set:   intSetter(0, 1_000_000, func(c *Config, n int) { c.FilterCostLimit = n }),
 		},
 		{

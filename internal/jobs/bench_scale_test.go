@@ -111,7 +111,7 @@ var worstAcceptedFilters = []struct{ name, filter, search string }{
 	{"13 metadata paths", `{"$and":[` + repeat(13, `{"metadata.k%d":{"$ne":"nope"}}`) + `]}`, ""},
 	{"1 extractedData path and 16 columns", `{"$and":[{"extractedData.invoice.supplier.name":{"$ne":"nope"}},` +
 		repeat(16, `{"errorLog":{"$ne":"nope%d"}}`) + `]}`, ""},
-	{"search and 3 metadata paths", `{"$and":[` + repeat(3, `{"metadata.k%d":{"$ne":"nope"}}`) + `]}`, "zzzz"},
+	{"search and 6 metadata paths", `{"$and":[` + repeat(6, `{"metadata.k%d":{"$ne":"nope"}}`) + `]}`, "zzzz"},
 	{"66 columns", `{"$and":[` + repeat(66, `{"errorLog":{"$ne":"nope%d"}}`) + `]}`, ""},
 }
 

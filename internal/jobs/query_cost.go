@@ -16,8 +16,9 @@ import (
 // document costs some five column comparisons, a path in the extracted data (about
 // 1.5 KB of JSON parsed per row) about twenty metadata paths, a case-insensitive
 // substring match a function call per row and column. The search term is priced below
-// its measured cost (about that of an extracted data path), so that a search with a few
-// conditions stays within the default budget; the statement deadline bounds it anyway.
+// its measured cost (about that of an extracted data path), so that two search terms, or
+// one with a few conditions, stay within the default budget; the statement deadline
+// bounds them anyway.
 const (
 	// FilterCostColumn is the cost of one comparison of a column (status, createdAt, ...).
 	FilterCostColumn = 3
@@ -35,7 +36,7 @@ const (
 	FilterCostText = 60
 	// FilterCostSearch is the cost of a free-text search term (REST search, GraphQL
 	// where.search): a case-insensitive substring match on five columns.
-	FilterCostSearch = 150
+	FilterCostSearch = 100
 	// FilterCostEdge is the cost of a condition on a related object (GraphQL
 	// hasTemplate, hasGroupWith, ...), to which the cost of its own conditions is added.
 	FilterCostEdge = 5
@@ -43,8 +44,8 @@ const (
 
 // DefaultFilterCostLimit is the largest filter cost a request may ask for
 // (OCRINVOICE_FILTER_COST_LIMIT's default): 13 conditions on metadata paths, one on an
-// extracted data path and 16 column conditions, a search and three metadata
-// conditions, or 66 column conditions. At 100,000
+// extracted data path and 16 column conditions, two search terms, a search term and six
+// metadata conditions, or 66 column conditions. At 100,000
 // jobs the worst filter it accepts stays within the API's 2 s statement deadline (see
 // BenchmarkWorstAcceptedFilter).
 const DefaultFilterCostLimit = 200
