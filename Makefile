@@ -82,6 +82,10 @@ chaos: ## Fault-injection suite: serve + 2 workers on private PostgreSQL and Red
 bench: ## Run the Go benchmarks.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: bench-scale
+bench-scale: ## Benchmarks at 100,000 jobs: the worst filter the cost budget accepts, PostgreSQL throughput at 8 and 64 clients (TEST_DATABASE_URL for PostgreSQL).
+	$(GO) test -run '^$$' -bench 'BenchmarkWorstAcceptedFilter|BenchmarkPoolScale' -benchtime 3s -timeout 60m ./internal/jobs/
+
 .PHONY: eval
 eval: build ## Score extraction on $(DATA) (text layer, then OCR) when the folder exists.
 	@if [[ ! -d "$(DATA)" ]]; then echo "No data folder $(DATA); set DATA=... to evaluate." >&2; exit 0; fi; \

@@ -26,6 +26,9 @@ func (r *Resolver) jobsOf(ctx context.Context, of predicate.OcrInvoiceJob, after
 	if err != nil {
 		return nil, err
 	}
+	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
+		return nil, err
+	}
 	return r.client.OcrInvoiceJob.Query().Where(of).Paginate(ctx, after, first, before, last,
 		ent.WithOcrInvoiceJobOrder(orderBy), ent.WithOcrInvoiceJobFilter(where.Filter))
 }

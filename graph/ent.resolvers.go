@@ -52,6 +52,9 @@ func (r *queryResolver) OcrInvoiceJobs(ctx context.Context, after *entgql.Cursor
 	if err != nil {
 		return nil, err
 	}
+	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
+		return nil, err
+	}
 	return r.client.OcrInvoiceJob.Query().Paginate(ctx, after, first, before, last,
 		ent.WithOcrInvoiceJobOrder(orderBy), ent.WithOcrInvoiceJobFilter(where.Filter))
 }
@@ -62,6 +65,9 @@ func (r *queryResolver) OcrJobGroups(ctx context.Context, after *entgql.Cursor[s
 	if err != nil {
 		return nil, err
 	}
+	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
+		return nil, err
+	}
 	return r.client.OcrJobGroup.Query().Paginate(ctx, after, first, before, last,
 		ent.WithOcrJobGroupOrder(orderBy), ent.WithOcrJobGroupFilter(where.Filter))
 }
@@ -70,6 +76,9 @@ func (r *queryResolver) OcrJobGroups(ctx context.Context, after *entgql.Cursor[s
 func (r *queryResolver) OcrTemplates(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrTemplateOrder, where *ent.OcrTemplateWhereInput) (*ent.OcrTemplateConnection, error) {
 	first, last, err := jobs.PageSize(first, last)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
 		return nil, err
 	}
 	return r.client.OcrTemplate.Query().Paginate(ctx, after, first, before, last,

@@ -182,6 +182,9 @@ func (r *subscriptionResolver) OcrInvoiceJobUpdated(ctx context.Context, where *
 	if r.live == nil {
 		return nil, errNoLive
 	}
+	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
+		return nil, err
+	}
 	pred, err := jobPredicate(where)
 	if err != nil {
 		return nil, err

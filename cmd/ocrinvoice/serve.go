@@ -118,6 +118,9 @@ func listenAPI(ctx context.Context, d *deps) (*server.Server, error) {
 		TrustedProxies:    d.cfg.TrustedProxies,
 		UploadConcurrency: d.cfg.UploadConcurrency,
 		UploadLeases:      ratelimit.NewLeases(d.redis, ""), // counted once across the replicas
+		QueryTimeout:      d.cfg.DBStatementTimeout,
+		QueryBudget:       d.cfg.QueryBudget,
+		QueryBudgetBurst:  d.cfg.QueryBudgetBurst,
 		ShutdownTimeout:   d.cfg.ShutdownTimeout,
 		// Live streams would hold the drain until its timeout: end them first.
 		OnShutdown: watcher.Close,

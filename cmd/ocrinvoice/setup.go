@@ -119,8 +119,9 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		Logger: logger, PricePerPage: cfg.PricePerPage, PriceFactors: cfg.PriorityPriceFactors, Events: d.events,
 		Webhooks: d.queue,
 		// Literal private addresses the worker would refuse are refused at creation.
-		AddressCheck: fetch.Guard{Allow: cfg.FetchAllow}.Check,
-		UploadQuota:  jobs.UploadQuota{Bytes: cfg.UploadQuotaBytes, Count: cfg.UploadQuotaCount},
+		AddressCheck:    fetch.Guard{Allow: cfg.FetchAllow}.Check,
+		UploadQuota:     jobs.UploadQuota{Bytes: cfg.UploadQuotaBytes, Count: cfg.UploadQuotaCount},
+		FilterCostLimit: filterCostLimit(cfg.FilterCostLimit),
 	})
 	if err := d.svc.EnsureBuiltins(ctx); err != nil {
 		return nil, fmt.Errorf("create built-in templates: %w", err)
@@ -137,7 +138,9 @@ func openDeps(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 
 // openDatabase opens the configured database and migrates its schema.
 func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*ent.Client, error) {
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := database.OpenWith(ctx, cfg.DatabaseURL, database.Options{
+		MaxConns: cfg.DBMaxConns, MaxIdleConns: cfg.DBMaxIdleConns, StatementTimeout: cfg.DBWorkerStatementTimeout,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +154,15 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	}
 	logger.Info("Database ready", slog.String("database", kind))
 	return db, nil
+}
+
+// filterCostLimit is jobs.Options.FilterCostLimit for OCRINVOICE_FILTER_COST_LIMIT,
+// whose 0 means no limit (jobs' 0 is its default).
+func filterCostLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // close releases everything openDeps opened, last opened first: queue client, database,

@@ -123,8 +123,12 @@ func RateLimited(msg string) *Error { return New(KindRateLimited, msg) }
 // Internal wraps an unexpected error (500). Clients see "internal error" only. An error
 // that says a dependency is down (DependencyDown) is not unexpected: it becomes
 // Unavailable (503) instead, so that every place that wraps database or Redis errors
-// answers an outage honestly.
+// answers an outage honestly; so does a query stopped by its deadline (QueryTimedOut),
+// answered with MsgQueryTimeout.
 func Internal(err error) *Error {
+	if QueryTimedOut(err) {
+		return QueryTimeout(err)
+	}
 	if DependencyDown(err) {
 		return Unavailable(msgDependencyDown, err)
 	}

@@ -102,7 +102,6 @@ func TestDependencyDown(t *testing.T) {
 		{"pq connection does not exist 08003", fmt.Errorf("tx: %w", &pq.Error{Code: "08003"}), true},
 		{"sqlite database is locked", lockedSQLiteError(t), true},
 		{"pq unique violation 23505", &pq.Error{Code: "23505"}, false},
-		{"pq query canceled 57014", &pq.Error{Code: "57014"}, false},
 		{"pq syntax error 42601", &pq.Error{Code: "42601"}, false},
 		{"no rows", sql.ErrNoRows, false},
 		{"plain error", errors.New("disk on fire"), false},

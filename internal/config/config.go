@@ -38,6 +38,22 @@ type Config struct {
 	// HealthAddr is where a worker serves /healthz, /readyz and /metrics; empty: nowhere.
 	HealthAddr  string
 	DatabaseURL string // "sqlite:PATH" or "postgres://..."
+	// DBMaxConns caps the database connections of the process (0: 4 x GOMAXPROCS, at
+	// least 4); DBMaxIdleConns is how many stay open when idle (0: DBMaxConns).
+	DBMaxConns     int
+	DBMaxIdleConns int
+	// DBStatementTimeout is the deadline of each database statement of an API request;
+	// DBWorkerStatementTimeout that of every other statement (workers, the batch
+	// runner), also PostgreSQL's statement_timeout of each connection.
+	DBStatementTimeout       time.Duration
+	DBWorkerStatementTimeout time.Duration
+	// FilterCostLimit is the largest cost of a list filter (REST filter and search,
+	// GraphQL where); 0: no limit.
+	FilterCostLimit int
+	// QueryBudget is the database time in seconds per second one API client (key, or
+	// address without one) may use, in bursts of QueryBudgetBurst; 0: no limit.
+	QueryBudget      float64
+	QueryBudgetBurst time.Duration
 	// RedisURL is empty when the process should start a private redis-server.
 	RedisURL string
 	DataDir  string // directory for the SQLite file, uploads and other local state
@@ -251,6 +267,48 @@ func Settings() []Setting {
 				c.DatabaseURL = v
 				return nil
 			},
+		},
+		{
+			Env: "OCRINVOICE_DB_MAX_CONNS", Flag: "db-max-conns", Default: "0", DefaultText: "0: 4 x GOMAXPROCS, at least 4", Commands: dbCmds,
+			Usage: "database connections this process may open at once; beyond, statements wait for a free one (within their deadline) instead of opening more PostgreSQL backends",
+			set:   intSetter(0, 10_000, func(c *Config, n int) { c.DBMaxConns = n }),
+		},
+		{
+			Env: "OCRINVOICE_DB_MAX_IDLE_CONNS", Flag: "db-max-idle-conns", Default: "0", DefaultText: "0: OCRINVOICE_DB_MAX_CONNS", Commands: dbCmds,
+			Usage: "database connections kept open while idle (at most OCRINVOICE_DB_MAX_CONNS)",
+			set:   intSetter(0, 10_000, func(c *Config, n int) { c.DBMaxIdleConns = n }),
+		},
+		{
+			Env: "OCRINVOICE_DB_STATEMENT_TIMEOUT", Flag: "db-statement-timeout", Default: "2s", Commands: apiCmds,
+			Usage: "deadline of each database statement of an API request (Go duration); a statement past it is cancelled and the request answered 503 UNAVAILABLE with Retry-After; 0: OCRINVOICE_DB_WORKER_STATEMENT_TIMEOUT",
+			set:   durationSetter(0, time.Hour, func(c *Config, d time.Duration) { c.DBStatementTimeout = d }),
+		},
+		{
+			Env: "OCRINVOICE_DB_WORKER_STATEMENT_TIMEOUT", Flag: "db-worker-statement-timeout", Default: "5m", Commands: dbCmds,
+			Usage: "deadline of each database statement outside API requests (workers, batch runner); on PostgreSQL also the statement_timeout of every connection unless DATABASE_URL sets one",
+			set:   durationSetter(time.Second, 24*time.Hour, func(c *Config, d time.Duration) { c.DBWorkerStatementTimeout = d }),
+		},
+		{
+			Env: "OCRINVOICE_FILTER_COST_LIMIT", Flag: "filter-cost-limit", Default: "200", Commands: apiCmds,
+			Usage: "largest cost of a list filter (REST filter and search, GraphQL where), costed before it runs: a column condition 3, a JSON-path condition 15 (150 on extractedData), a text comparison 60, a search 100, an edge 5; beyond, 400 naming the cost and this limit; 0: no limit",
+			set:   intSetter(0, 1_000_000, func(c *Config, n int) { c.FilterCostLimit = n }),
+		},
+		{
+			Env: "OCRINVOICE_QUERY_BUDGET", Flag: "query-budget", Default: "1", Commands: apiCmds,
+			Usage: "seconds of database time per second one API key (or client address, without authentication) may use, counted per API process; beyond, 429 RATE_LIMITED with Retry-After until it has refilled; 0: no limit",
+			set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || math.IsNaN(f) || f < 0 || f > 1e4 {
+					return errors.New("want a number of seconds per second 0..10000")
+				}
+				c.QueryBudget = f
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_QUERY_BUDGET_BURST", Flag: "query-budget-burst", Default: "10s", Commands: apiCmds,
+			Usage: "database time one API client may use at once above OCRINVOICE_QUERY_BUDGET before it is limited (Go duration)",
+			set:   durationSetter(time.Millisecond, 24*time.Hour, func(c *Config, d time.Duration) { c.QueryBudgetBurst = d }),
 		},
 		{
 			Env: "REDIS_URL", Flag: "redis-url", Commands: redisCmds, Secret: true,
@@ -746,6 +804,18 @@ func rateSetter(store func(c *Config, f float64)) func(c *Config, v string) erro
 			return errors.New("want a number of requests per second 0..1000000")
 		}
 		store(c, f)
+		return nil
+	}
+}
+
+// durationSetter parses a Go duration within lo..hi (0 is accepted when lo is 0).
+func durationSetter(lo, hi time.Duration, store func(c *Config, d time.Duration)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("want a duration from %v to %v such as 2s", lo, hi)
+		}
+		store(c, d)
 		return nil
 	}
 }

@@ -68,6 +68,12 @@ func TestLoadDefaults(t *testing.T) {
 
 		SubscriptionsPerConnection: 50,
 		SubscriptionsPerKey:        200,
+
+		DBStatementTimeout:       2 * time.Second,
+		DBWorkerStatementTimeout: 5 * time.Minute,
+		FilterCostLimit:          200,
+		QueryBudget:              1,
+		QueryBudgetBurst:         10 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -587,6 +593,35 @@ func TestAuthAndLimits(t *testing.T) {
 	for _, args := range [][]string{{"--auth", "basic"}, {"--cors-origins", "app.example.com"}, {"--cors-origins", "https://x.example/path"}, {"--rate-limit", "-1"}} {
 		if _, err := LoadCommand(CmdServe, args, env(nil)); err == nil {
 			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+// TestDatabaseBoundsSettings: the pool, deadline, filter cost and query budget settings
+// parse and refuse what they cannot use.
+func TestDatabaseBoundsSettings(t *testing.T) {
+	c, err := LoadCommand(CmdServe, nil, env(map[string]string{
+		"OCRINVOICE_DB_MAX_CONNS": "16", "OCRINVOICE_DB_MAX_IDLE_CONNS": "4",
+		"OCRINVOICE_DB_STATEMENT_TIMEOUT": "500ms", "OCRINVOICE_DB_WORKER_STATEMENT_TIMEOUT": "1m",
+		"OCRINVOICE_FILTER_COST_LIMIT": "0", "OCRINVOICE_QUERY_BUDGET": "0.5", "OCRINVOICE_QUERY_BUDGET_BURST": "3s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DBMaxConns != 16 || c.DBMaxIdleConns != 4 || c.DBStatementTimeout != 500*time.Millisecond ||
+		c.DBWorkerStatementTimeout != time.Minute || c.FilterCostLimit != 0 || c.QueryBudget != 0.5 || c.QueryBudgetBurst != 3*time.Second {
+		t.Fatalf("settings not applied: %+v", c)
+	}
+	for k, v := range map[string]string{
+		"OCRINVOICE_DB_MAX_CONNS":                "-1",
+		"OCRINVOICE_DB_STATEMENT_TIMEOUT":        "soon",
+		"OCRINVOICE_DB_WORKER_STATEMENT_TIMEOUT": "10ms",
+		"OCRINVOICE_FILTER_COST_LIMIT":           "-5",
+		"OCRINVOICE_QUERY_BUDGET":                "NaN",
+		"OCRINVOICE_QUERY_BUDGET_BURST":          "0",
+	} {
+		if _, err := LoadCommand(CmdServe, nil, env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: error %v, want one naming it", k, v, err)
 		}
 	}
 }

@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -60,7 +62,36 @@ func unicodeLower(v any) any {
 	return v
 }
 
-// Open opens an ent client for url and checks that the database answers. It runs no
+// Options tunes the connection pool and the statement deadlines of a client of OpenWith.
+// Zero fields take their defaults.
+type Options struct {
+	// MaxConns caps the open connections (DefaultMaxConns when 0). Beyond it, a statement
+	// waits for a free connection (within its deadline) instead of opening one more
+	// PostgreSQL backend. A private in-memory SQLite database always has one.
+	MaxConns int
+	// MaxIdleConns is how many open connections are kept when idle (MaxConns when 0, so
+	// that a busy pool does not close and reopen connections between statements).
+	MaxIdleConns int
+	// StatementTimeout bounds a statement whose context sets none (see
+	// WithStatementTimeout); DefaultStatementTimeout when 0. On PostgreSQL it is also the
+	// server-side statement_timeout of each connection, unless the URL sets
+	// statement_timeout itself.
+	StatementTimeout time.Duration
+}
+
+// DefaultMaxConns is the pool size when Options.MaxConns is 0: four connections per
+// processor the Go runtime uses (GOMAXPROCS), at least 4. PostgreSQL work is mostly
+// waiting on the server, a few connections per core keep it busy; more only add
+// backends competing for the same cores. On SQLite the connections are readers of the
+// same file (writers take turns on its lock), so the same figure fits.
+func DefaultMaxConns() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
+
+// Open opens an ent client for url with the default Options (see OpenWith).
+func Open(ctx context.Context, rawURL string) (*ent.Client, error) {
+	return OpenWith(ctx, rawURL, Options{})
+}
+
+// OpenWith opens an ent client for url and checks that the database answers. It runs no
 // migration (see Migrate). Accepted forms:
 //
 //   - "sqlite:PATH" (or "sqlite://PATH", "file:PATH"): a SQLite file, opened in WAL mode
@@ -69,23 +100,40 @@ func unicodeLower(v any) any {
 //     "sqlite::memory:" is a private in-memory database (one connection).
 //   - "postgres://..." or "postgresql://...": PostgreSQL through lib/pq. Unknown query
 //     parameters such as search_path are passed to the server as run-time parameters;
-//     the session time zone is UTC unless the URL sets timezone.
-func Open(ctx context.Context, rawURL string) (*ent.Client, error) {
-	drv, err := openDriver(ctx, rawURL)
+//     the session time zone is UTC unless the URL sets timezone, and statement_timeout
+//     is opts.StatementTimeout unless the URL sets it.
+//
+// Every statement of the client runs under a deadline: the one its context names
+// (WithStatementTimeout), else opts.StatementTimeout. A statement past it is cancelled
+// (PostgreSQL: a cancel request; SQLite: sqlite3_interrupt) and fails with the context's
+// error or the driver's "canceled"/"interrupted" one (apperr.QueryTimedOut knows them).
+func OpenWith(ctx context.Context, rawURL string, opts Options) (*ent.Client, error) {
+	if opts.StatementTimeout <= 0 {
+		opts.StatementTimeout = DefaultStatementTimeout
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns()
+	}
+	if opts.MaxIdleConns <= 0 || opts.MaxIdleConns > opts.MaxConns {
+		opts.MaxIdleConns = opts.MaxConns
+	}
+	drv, err := openDriver(ctx, rawURL, opts)
 	if err != nil {
 		return nil, err
 	}
-	return ent.NewClient(ent.Driver(drv)), nil
+	c := ent.NewClient(ent.Driver(&boundedDriver{Driver: drv, def: opts.StatementTimeout}))
+	raw.Store(c, drv)
+	return c, nil
 }
 
-func openDriver(ctx context.Context, rawURL string) (*entsql.Driver, error) {
+func openDriver(ctx context.Context, rawURL string, opts Options) (*entsql.Driver, error) {
 	var (
 		driverName, dsn, dia string
 		memory               bool
 	)
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		driverName, dsn, dia = "postgres", withUTC(rawURL), dialect.Postgres
+		driverName, dsn, dia = "postgres", withSession(rawURL, opts.StatementTimeout), dialect.Postgres
 	case strings.HasPrefix(rawURL, "sqlite:"), strings.HasPrefix(rawURL, "file:"):
 		path := rawURL
 		for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
@@ -126,9 +174,12 @@ func openDriver(ctx context.Context, rawURL string) (*entsql.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dia, err)
 	}
+	db.SetMaxOpenConns(opts.MaxConns)
+	db.SetMaxIdleConns(opts.MaxIdleConns)
 	if memory {
 		// Every connection to ":memory:" is a different database; keep exactly one.
 		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
@@ -139,13 +190,18 @@ func openDriver(ctx context.Context, rawURL string) (*entsql.Driver, error) {
 
 // Migrate creates or updates the schema: tables, columns and indexes are added, nothing
 // is dropped. It is safe to run at every start and from several processes one after
-// another.
+// another. Its statements run without the client's statement deadline (on PostgreSQL
+// the session's statement_timeout still applies).
 func Migrate(ctx context.Context, c *ent.Client) error {
 	// ent's migration mutates package-level table descriptions: two migrations at once
 	// in one process (tests, or a program opening two databases) would race.
 	migrateMu.Lock()
 	defer migrateMu.Unlock()
-	if err := c.Schema.Create(ctx, migrate.WithForeignKeys(true)); err != nil {
+	schema := c.Schema
+	if drv, ok := raw.Load(c); ok {
+		schema = migrate.NewSchema(drv.(*entsql.Driver))
+	}
+	if err := schema.Create(ctx, migrate.WithForeignKeys(true)); err != nil {
 		return fmt.Errorf("migrate database schema: %w", err)
 	}
 	return nil
@@ -163,9 +219,10 @@ func Ping(ctx context.Context, c *ent.Client) error {
 	return rows.Err()
 }
 
-// withUTC sets the session time zone to UTC unless the URL chooses one, so that
-// timestamps read back are UTC whatever the server's default is.
-func withUTC(raw string) string {
+// withSession sets the session time zone to UTC unless the URL chooses one, so that
+// timestamps read back are UTC whatever the server's default is, and the session's
+// statement_timeout to timeout unless the URL chooses one.
+func withSession(raw string, timeout time.Duration) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw // the driver reports the bad URL
@@ -173,8 +230,11 @@ func withUTC(raw string) string {
 	q := u.Query()
 	if q.Get("timezone") == "" && q.Get("TimeZone") == "" {
 		q.Set("timezone", "UTC")
-		u.RawQuery = q.Encode()
 	}
+	if q.Get("statement_timeout") == "" && timeout > 0 {
+		q.Set("statement_timeout", strconv.FormatInt(timeout.Milliseconds(), 10))
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 

@@ -65,6 +65,9 @@ type queryField struct {
 	// nfc: the column holds names stored in normalisation form C (see Canonical), so
 	// filter values are compared in that form too.
 	nfc bool
+	// jsonCost is the filter cost of one comparison of a path in this JSON field (0:
+	// FilterCostJSONPath); large documents (the extracted data) cost more to read.
+	jsonCost int
 }
 
 // isNull is the predicate "the column has no value": NULL, or also "" for emptyIsNull fields.
@@ -116,45 +119,59 @@ func filterError(format string, args ...any) error {
 // parseFilter turns a MongoDB-style filter document into one selector predicate.
 // An empty (or all-blank) raw string means "no filter" and returns nil.
 func (s *querySchema) parseFilter(raw string) (func(*sql.Selector), error) {
+	p, _, err := s.parseFilterCost(raw)
+	return p, err
+}
+
+// parseFilterCost is parseFilter that also returns the filter's cost (see FilterCost).
+func (s *querySchema) parseFilterCost(raw string) (func(*sql.Selector), int, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
+	p, c, err := s.compileFilter(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, c.cost, nil
+}
+
+func (s *querySchema) compileFilter(raw string) (func(*sql.Selector), *filterCompiler, error) {
 	if len(raw) > MaxFilterBytes {
-		return nil, filterError("filter is %d bytes, the limit is %d", len(raw), MaxFilterBytes)
+		return nil, nil, filterError("filter is %d bytes, the limit is %d", len(raw), MaxFilterBytes)
 	}
 	// encoding/json would quietly turn invalid bytes into U+FFFD, and PostgreSQL refuses
 	// invalid UTF-8 and NUL in text with a driver error: refuse both here, by name.
 	if !utf8.ValidString(raw) {
-		return nil, filterError("not valid UTF-8 (invalid byte at offset %d)", invalidUTF8Offset(raw))
+		return nil, nil, filterError("not valid UTF-8 (invalid byte at offset %d)", invalidUTF8Offset(raw))
 	}
 	if err := checkDepth(raw); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return nil, filterError("not valid JSON: %v", err)
+		return nil, nil, filterError("not valid JSON: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, filterError("not valid JSON: unexpected data after the filter object")
+		return nil, nil, filterError("not valid JSON: unexpected data after the filter object")
 	}
 	obj, ok := doc.(map[string]any)
 	if !ok {
-		return nil, filterError("the filter must be a JSON object, got %s", jsonTypeName(doc))
+		return nil, nil, filterError("the filter must be a JSON object, got %s", jsonTypeName(doc))
 	}
 	if err := checkText(doc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c := &filterCompiler{schema: s}
 	p, err := c.object(obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p == nil {
-		return nil, nil
+		return nil, c, nil
 	}
-	return func(sel *sql.Selector) { sel.Where(p(sel)) }, nil
+	return func(sel *sql.Selector) { sel.Where(p(sel)) }, c, nil
 }
 
 // checkDepth rejects documents nested deeper than MaxFilterDepth before they are decoded.
@@ -225,6 +242,24 @@ func checkText(v any) error {
 type filterCompiler struct {
 	schema     *querySchema
 	conditions int
+	cost       int // see FilterCost
+}
+
+// charge adds the cost of one comparison op on t with operand v (see FilterCost).
+func (c *filterCompiler) charge(t target, op string, v any) {
+	values := 1
+	if arr, ok := v.([]any); ok && (op == "$in" || op == "$nin") {
+		values = max(1, len(arr))
+	}
+	if t.path != nil {
+		per := t.f.jsonCost
+		if per == 0 {
+			per = FilterCostJSONPath
+		}
+		c.cost += per * values // each value of a $in is one more read of the path
+		return
+	}
+	c.cost += FilterCostColumn + (values-1)/FilterColumnValuesPerCost
 }
 
 func (c *filterCompiler) count() error {
@@ -285,6 +320,7 @@ func (c *filterCompiler) logical(op string, v any) (selPred, error) {
 			if err := c.count(); err != nil {
 				return nil, err
 			}
+			c.cost += FilterCostColumn
 			p = truePred
 		}
 		preds = append(preds, p)
@@ -335,6 +371,7 @@ func (c *filterCompiler) field(name string, v any) (selPred, error) {
 	if err := c.count(); err != nil {
 		return nil, err
 	}
+	c.charge(t, "$eq", v)
 	return t.compare("$eq", v)
 }
 
@@ -375,6 +412,7 @@ func (c *filterCompiler) operators(t target, ops map[string]any) (selPred, error
 		if err := c.count(); err != nil {
 			return nil, err
 		}
+		c.charge(t, op, v)
 		p, err := t.compare(op, v)
 		if err != nil {
 			return nil, err

@@ -60,6 +60,9 @@ type Options struct {
 	// UploadQuota limits what one owner keeps in the upload store (see StoreUpload).
 	// Zero fields: no limit.
 	UploadQuota UploadQuota
+	// FilterCostLimit is the largest cost of a list filter (see CheckFilterCost):
+	// DefaultFilterCostLimit when 0, no limit when negative.
+	FilterCostLimit int
 }
 
 // DefaultPricePerPage is the configured price of one page at medium priority, in the
@@ -79,6 +82,8 @@ type Service struct {
 	webhooks       WebhookEnqueuer
 	addrCheck      func(netip.Addr) error
 	uploadQuota    UploadQuota
+	// filterCostLimit: 0 means no limit.
+	filterCostLimit int
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
@@ -87,6 +92,12 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
 		priceFactors: opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
 		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota}
+	switch {
+	case opts.FilterCostLimit == 0:
+		s.filterCostLimit = DefaultFilterCostLimit
+	case opts.FilterCostLimit > 0:
+		s.filterCostLimit = opts.FilterCostLimit
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -59,13 +59,10 @@ func (a *api) listGroups(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	where, err := jobs.ParseGroupFilter(p.Filter)
+	where, err := a.svc.GroupFilter(p.Filter, p.Search)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
-	}
-	if p.Search != "" {
-		where = append(where, jobs.SearchGroups(p.Search))
 	}
 	order, err := jobs.GroupOrder(p.Sort, p.Order)
 	if err != nil {

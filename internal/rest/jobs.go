@@ -58,13 +58,10 @@ func (a *api) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	where, err := jobs.ParseJobFilter(p.Filter)
+	where, err := a.svc.JobFilter(p.Filter, p.Search)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
-	}
-	if p.Search != "" {
-		where = append(where, jobs.SearchJobs(p.Search))
 	}
 	order, err := jobs.JobOrder(p.Sort, p.Order)
 	if err != nil {

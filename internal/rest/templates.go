@@ -47,13 +47,10 @@ func (a *api) listTemplates(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	where, err := jobs.ParseTemplateFilter(p.Filter)
+	where, err := a.svc.TemplateFilter(p.Filter, p.Search)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
-	}
-	if p.Search != "" {
-		where = append(where, jobs.SearchTemplates(p.Search))
 	}
 	order, err := jobs.TemplateOrder(p.Sort, p.Order)
 	if err != nil {

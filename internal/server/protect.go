@@ -34,9 +34,10 @@ const (
 	rejectCORS              = "cors"
 	rejectAuthFailures      = "auth_failures"
 	rejectAnonymousRate     = "anonymous_rate"
+	rejectQueryBudget       = "query_budget"
 )
 
-var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS, rejectAuthFailures, rejectAnonymousRate}
+var rejectReasons = []string{rejectUnauthenticated, rejectForbidden, rejectRateLimited, rejectUploadConcurrency, rejectCORS, rejectAuthFailures, rejectAnonymousRate, rejectQueryBudget}
 
 const (
 	realm            = `realm="ocrinvoice"`
@@ -65,6 +66,9 @@ const (
 //     concurrent uploads (Options.UploadLeases' count when set, shared by the replicas;
 //     this process's while they fail): 429 with Retry-After: 1. The upload holds its
 //     slot until it is answered.
+//   - Its database work runs under Options.QueryTimeout per statement; a client (key,
+//     or address without one) whose budget of database time (Options.QueryBudget) is
+//     spent: 429 with Retry-After (see boundQueries).
 //
 // The key itself is never logged; the request log names the key id of a valid key.
 func (s *Server) protect(sf surface, next http.Handler) http.Handler {
@@ -140,6 +144,11 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 			return
 		}
 		r = derive(r, auth.WithPrincipal(r.Context(), p))
+		r, charge, ok := s.boundQueries(w, r, p)
+		if !ok {
+			return
+		}
+		defer charge()
 		if p.KeyID != "" && isUpload(sf, r) {
 			limit := s.opts.UploadConcurrency
 			if p.UploadConcurrency > 0 {

@@ -136,6 +136,22 @@ type Options struct {
 	// it fails (Redis down, slow past half a second) uploads are counted in process
 	// instead, as for RateLimiter.
 	UploadLeases UploadLeases
+	// QueryTimeout is the deadline of each database statement of an API request
+	// (database.WithStatementTimeout; 0: the database client's default). A statement
+	// past it is cancelled and the request answered 503 UNAVAILABLE with Retry-After and
+	// apperr.MsgQueryTimeout. WebSocket subscriptions, which authenticate after the
+	// upgrade, keep the client's default.
+	QueryTimeout time.Duration
+	// QueryBudget is the database time, in seconds per second, one client may use (0:
+	// no limit), with bursts of QueryBudgetBurst (0: ten seconds of the rate, at least
+	// 1 s). A client is an API key, or a client address when authentication is off.
+	// The time a request's statements spent is charged once it is answered; a client
+	// whose budget is spent is answered 429 RATE_LIMITED with Retry-After until it has
+	// refilled, while other clients go on. Separate from RateLimit (requests, not their
+	// cost) and counted in each process: with N replicas a client may use up to N x
+	// QueryBudget.
+	QueryBudget      float64
+	QueryBudgetBurst time.Duration
 
 	Checks []Check // /readyz runs all of them; /healthz runs none
 
@@ -157,6 +173,7 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics
 	limits  *limiters
+	budgets *queryBudgets
 	cors    corsPolicy
 	http    *http.Server
 	ln      net.Listener
@@ -184,12 +201,16 @@ func New(opts Options) (*Server, error) {
 	if r := opts.AnonymousRate; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) || opts.AnonymousBurst < 0 {
 		return nil, fmt.Errorf("anonymous request rate %v, burst %d: want 0 (off) or a positive rate and a burst of 0 or more", r, opts.AnonymousBurst)
 	}
+	if q := opts.QueryBudget; q < 0 || math.IsNaN(q) || math.IsInf(q, 0) || opts.QueryBudgetBurst < 0 || opts.QueryTimeout < 0 {
+		return nil, fmt.Errorf("query budget %v, burst %v, timeout %v: want 0 (off) or positive values", q, opts.QueryBudgetBurst, opts.QueryTimeout)
+	}
 	cors, err := newCORSPolicy(opts.CORSOrigins)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{opts: opts, logger: opts.Logger, metrics: newMetrics(), cors: cors}
 	s.limits = newLimiters(time.Now, s.metrics)
+	s.budgets = newQueryBudgets(time.Now)
 	s.limits.shared, s.limits.leases, s.limits.logger = opts.RateLimiter, opts.UploadLeases, opts.Logger
 	mux := http.NewServeMux()
 	if opts.GraphQL != nil {

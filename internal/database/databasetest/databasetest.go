@@ -94,3 +94,31 @@ func newSchema(t testing.TB, base string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// PostgresURL returns the URL of a fresh, empty schema of the database at
+// TEST_DATABASE_URL (dropped at cleanup), for tests that open the database themselves
+// (database.OpenWith). It skips the test when the variable is unset.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgresURL)
+	if base == "" {
+		t.Skipf("%s is not set; skipping PostgreSQL", EnvPostgresURL)
+	}
+	return newSchema(t, base)
+}
+
+// OpenWith is Open (or OpenPostgres, for a URL of PostgresURL) with the given pool and
+// deadline options: a migrated client of dbURL, closed at cleanup.
+func OpenWith(t testing.TB, dbURL string, opts database.Options) *ent.Client {
+	t.Helper()
+	ctx := context.Background()
+	c, err := database.OpenWith(ctx, dbURL, opts)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := database.Migrate(ctx, c); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return c
+}
