@@ -62,6 +62,8 @@ var (
 		{Name: "currency", Type: field.TypeString, Size: 3, Default: "USD"},
 		{Name: "error_log", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "retry_count", Type: field.TypeInt, Default: 0},
+		{Name: "attempts", Type: field.TypeJSON, Nullable: true},
+		{Name: "task_run", Type: field.TypeInt, Default: 0},
 		{Name: "created_by", Type: field.TypeString, Nullable: true, Size: 256},
 		{Name: "callback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
@@ -76,13 +78,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_job_groups_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[28]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[30]},
 				RefColumns: []*schema.Column{OcrJobGroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_templates_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[29]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[31]},
 				RefColumns: []*schema.Column{OcrTemplatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -111,17 +113,17 @@ var (
 			{
 				Name:    "ocrinvoicejob_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[29]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[31]},
 			},
 			{
 				Name:    "ocrinvoicejob_group_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[28], OcrInvoiceJobsColumns[7]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[30], OcrInvoiceJobsColumns[7]},
 			},
 			{
 				Name:    "ocrinvoicejob_document_sha256_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[29]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[31]},
 			},
 			{
 				Name:    "ocrinvoicejob_status_priority_created_at_id",
