@@ -173,7 +173,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if errors.Is(context.Cause(runCtx), errJobGone) {
-		log.Info("Stopped processing a job that was cancelled")
+		log.Info("Stopped processing a job that was cancelled or given to another run")
 		h.publishCurrent(wctx, log, job.ID)
 		return nil
 	}
