@@ -24,6 +24,15 @@ func TestDeadWorkerNoticedInSeconds(t *testing.T) {
 	env := stackEnv(rs, dataDir, nil)
 	api := start(t, testEnv(t, env), "serve")
 	id := api.createJobFor(t, "DEAD-1", docs.URL+"/invoice.pdf")
+	var fresh struct {
+		Job struct {
+			Attempts []any `json:"attempts"`
+		} `json:"ocrInvoiceJob"`
+	}
+	api.graphql(t, `query($id: ID!) { ocrInvoiceJob(id: $id) { attempts { number } } }`, map[string]any{"id": id}, &fresh)
+	if fresh.Job.Attempts == nil || len(fresh.Job.Attempts) != 0 {
+		t.Fatalf("attempts of a job no worker started: %v, want []", fresh.Job.Attempts)
+	}
 
 	var out syncBuffer
 	var childEnv []string
