@@ -138,7 +138,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		defer stop()
 	}
-	job, err := h.jobs.StartRun(ctx, p.JobID, p.Run, h.name)
+	job, err := h.jobs.StartRun(ctx, p.JobID, p.Run, jobs.Worker{Name: h.name, Heartbeat: h.beats != nil})
 	switch {
 	case apperr.KindOf(err) == apperr.KindNotFound:
 		log.Warn("Dropping task of a job that does not exist")

@@ -133,4 +133,7 @@ type JobAttempt struct {
 	Outcome string `json:"outcome"`
 	// Error is why the attempt failed (secrets redacted), empty otherwise.
 	Error string `json:"error,omitempty"`
+	// Heartbeat tells that the worker keeps a heartbeat for the attempt while it runs,
+	// so that its silence means it died (not in the API).
+	Heartbeat bool `json:"heartbeat,omitempty"`
 }

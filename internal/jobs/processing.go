@@ -26,7 +26,16 @@ const MaxErrorLogBytes = 16 << 10
 // state (e.g. cancelled: the task must be dropped). It does not look at the job's task
 // run: the worker uses StartRun.
 func (s *Service) StartProcessing(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
-	return s.StartRun(ctx, id, AnyRun, "")
+	return s.StartRun(ctx, id, AnyRun, Worker{})
+}
+
+// Worker describes the worker process that starts a run.
+type Worker struct {
+	// Name is unique among the running worker processes ("hostname:pid").
+	Name string
+	// Heartbeat tells that the worker keeps the run's heartbeat in Redis while it runs
+	// (internal/tasks.Heartbeats): only such runs are judged by their heartbeat.
+	Heartbeat bool
 }
 
 // AnyRun passed as a run to the *Run methods skips the run check.
@@ -36,13 +45,13 @@ const AnyRun = -1
 const MaxAttempts = 50
 
 // StartRun is StartProcessing for the task of run (the job's task run it was enqueued
-// for, see internal/tasks.TaskID) by worker (a name of the worker process): a task of
+// for, see internal/tasks.TaskID) by worker w: a task of
 // another run than the job's is stale and refused with FailedPrecondition, so that a
 // task the queue redelivers after its run was given to another task never runs the job
 // twice. The start appends an attempt (outcome running) to the job's attempts; an
 // attempt still running from an earlier delivery of the same task is closed as
 // interrupted.
-func (s *Service) StartRun(ctx context.Context, id string, run int, worker string) (*ent.OcrInvoiceJob, error) {
+func (s *Service) StartRun(ctx context.Context, id string, run int, w Worker) (*ent.OcrInvoiceJob, error) {
 	cur, err := s.GetJob(ctx, id)
 	if err != nil {
 		return nil, err
@@ -60,7 +69,7 @@ func (s *Service) StartRun(ctx context.Context, id string, run int, worker strin
 		SetStatus(ocrinvoicejob.StatusProcessing).
 		SetStartedAt(now).
 		SetProgress(invoice.Progress{Percentage: 0, CurrentStep: "started"}).
-		SetAttempts(startAttempt(cur.Attempts, now, worker)).
+		SetAttempts(startAttempt(cur.Attempts, now, w)).
 		SetUpdatedAt(now).
 		Save(ctx)
 	if err != nil {
@@ -87,13 +96,13 @@ func staleRun(run, current int) error {
 
 // startAttempt returns prev with a new running attempt appended: a still running last
 // attempt (its delivery ended without an outcome) is closed as interrupted first.
-func startAttempt(prev []invoice.JobAttempt, now time.Time, worker string) []invoice.JobAttempt {
+func startAttempt(prev []invoice.JobAttempt, now time.Time, w Worker) []invoice.JobAttempt {
 	out := endAttempt(prev, now, invoice.AttemptInterrupted, "")
 	next := 1
 	if len(out) > 0 {
 		next = out[len(out)-1].Number + 1
 	}
-	out = append(out, invoice.JobAttempt{Number: next, Worker: worker, StartedAt: now, Outcome: invoice.AttemptRunning})
+	out = append(out, invoice.JobAttempt{Number: next, Worker: w.Name, StartedAt: now, Outcome: invoice.AttemptRunning, Heartbeat: w.Heartbeat})
 	if len(out) > MaxAttempts {
 		out = out[len(out)-MaxAttempts:]
 	}
@@ -425,8 +434,8 @@ func (s *Service) JobsExpectingTasks(ctx context.Context, before, processingBefo
 }
 
 // RunningJobs lists, oldest start first and at most limit, the processing jobs that
-// started before startedBefore: the requeue sweep asks Redis whether their workers are
-// still heart-beating.
+// started before startedBefore: the requeue sweep asks Redis whether the workers of
+// those whose running attempt has a heartbeat (JobAttempt.Heartbeat) still beat.
 func (s *Service) RunningJobs(ctx context.Context, startedBefore time.Time, limit int) ([]*ent.OcrInvoiceJob, error) {
 	js, err := s.client.OcrInvoiceJob.Query().
 		Where(ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusProcessing), ocrinvoicejob.StartedAtLT(startedBefore)).

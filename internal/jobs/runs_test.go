@@ -37,12 +37,12 @@ func TestStaleRunRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := s.StartRun(ctx, j.ID, 0, "host-a:1")
+		a, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "host-a:1"})
 		if err != nil || a.TaskRun != 0 || outcomes(a) != invoice.AttemptRunning || a.Attempts[0].Worker != "host-a:1" || a.Attempts[0].Number != 1 {
 			t.Fatalf("start run 0: %v %+v", err, a)
 		}
 		// A run of another number is stale before anything happened.
-		if _, err := s.StartRun(ctx, j.ID, 1, "host-b:2"); apperr.KindOf(err) != apperr.KindFailedPrecondition || !jobs.IsNotProcessing(err) {
+		if _, err := s.StartRun(ctx, j.ID, 1, jobs.Worker{Name: "host-b:2"}); apperr.KindOf(err) != apperr.KindFailedPrecondition || !jobs.IsNotProcessing(err) {
 			t.Fatalf("start of a future run: %v, want FailedPrecondition", err)
 		}
 		// A LoseRun that saw another start time (the job was restarted since) is refused.
@@ -72,13 +72,13 @@ func TestStaleRunRefused(t *testing.T) {
 		}
 
 		// The old task is delivered again: refused, the job stays queued.
-		if _, err := s.StartRun(ctx, j.ID, 0, "host-c:3"); !jobs.IsNotProcessing(err) || !strings.Contains(err.Error(), "stale") {
+		if _, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "host-c:3"}); !jobs.IsNotProcessing(err) || !strings.Contains(err.Error(), "stale") {
 			t.Fatalf("start of the lost run: %v, want a stale-run FailedPrecondition", err)
 		}
 		if cur, _ := s.GetJob(ctx, j.ID); cur.Status != ocrinvoicejob.StatusQueued || len(cur.Attempts) != 1 {
 			t.Fatalf("after the refused start: %s with %d attempts", cur.Status, len(cur.Attempts))
 		}
-		b, err := s.StartRun(ctx, j.ID, 1, "host-b:2")
+		b, err := s.StartRun(ctx, j.ID, 1, jobs.Worker{Name: "host-b:2"})
 		if err != nil || outcomes(b) != "worker_lost,running" || b.Attempts[1].Number != 2 {
 			t.Fatalf("start run 1: %v %+v", err, b)
 		}
@@ -118,17 +118,17 @@ func TestAttemptOutcomes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.StartRun(ctx, j.ID, 0, "w:1"); err != nil {
+		if _, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:1"}); err != nil {
 			t.Fatal(err)
 		}
 		f, err := s.FailRun(ctx, j.ID, 0, "fetch: 503 from https://x.example/doc.pdf", false)
 		if err != nil || outcomes(f) != "retry" || f.Attempts[0].Error == "" {
 			t.Fatalf("retryable failure: %v %+v", err, f)
 		}
-		if _, err := s.StartRun(ctx, j.ID, 0, "w:1"); err != nil {
+		if _, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:1"}); err != nil {
 			t.Fatal(err)
 		}
-		again, err := s.StartRun(ctx, j.ID, 0, "w:2") // redelivered after a shutdown
+		again, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:2"}) // redelivered after a shutdown
 		if err != nil || outcomes(again) != "retry,interrupted,running" || again.Attempts[2].Number != 3 {
 			t.Fatalf("redelivery: %v %+v", err, again)
 		}
@@ -139,7 +139,7 @@ func TestAttemptOutcomes(t *testing.T) {
 		if _, err := s.RetryJob(ctx, j.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.StartRun(ctx, j.ID, 0, "w:3"); err != nil {
+		if _, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:3"}); err != nil {
 			t.Fatal(err)
 		}
 		cancelled, err := s.CancelJob(ctx, j.ID)

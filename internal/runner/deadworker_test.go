@@ -25,7 +25,7 @@ import (
 // and attempts say worker lost) and the next run's task is enqueued at once, beside the
 // dead worker's task. Left alone: a job whose worker beats, a job that just started
 // (StartGrace), a job whose heartbeat came back between two sweeps (Redis restarted
-// empty), and the lost job once its new run beats. A job whose retries are used up fails.
+// empty), a job whose worker keeps no heartbeat, and the lost job once its new run beats. A job whose retries are used up fails.
 // A second replica sweeping beside the first does nothing twice.
 func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
@@ -61,7 +61,7 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j, err = s.StartRun(ctx, j.ID, 0, "w:"+n); err != nil {
+			if j, err = s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:" + n, Heartbeat: true}); err != nil {
 				t.Fatal(err)
 			}
 			return j
@@ -82,6 +82,13 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 		}
 		defer stopAlive()
 		dead := start("H-dead") // never beats: its worker died at once
+		quietJob, err := s.CreateJob(ctx, input("H-quiet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if quietJob, err = s.StartRun(ctx, quietJob.ID, 0, jobs.Worker{Name: "w:quiet"}); err != nil { // heartbeats off
+			t.Fatal(err)
+		}
 		blink := start("H-blink")
 		stopBlink, err := beats.Beat(ctx, blink.ID, 0, "w:blink")
 		if err != nil {
@@ -93,7 +100,7 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 			if _, err := s.FailRun(ctx, spent.ID, 0, "transient", false); err != nil {
 				t.Fatal(err)
 			}
-			if spent, err = s.StartRun(ctx, spent.ID, 0, "w:spent"); err != nil {
+			if spent, err = s.StartRun(ctx, spent.ID, 0, jobs.Worker{Name: "w:spent", Heartbeat: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -138,14 +145,14 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 		if has, _ := q.HasJobRunTask(ctx, spent.ID, sp.TaskRun); has {
 			t.Fatal("a job that failed for good was re-enqueued")
 		}
-		for _, j := range []*ent.OcrInvoiceJob{alive, blink, fresh} {
+		for _, j := range []*ent.OcrInvoiceJob{alive, blink, fresh, quietJob} {
 			if got := get(j.ID); got.Status != ocrinvoicejob.StatusProcessing || got.RetryCount != 0 || got.TaskRun != 0 || got.ErrorLog != "" {
 				t.Fatalf("job %s: %s retry %d run %d errorLog %q", j.JobNumber, got.Status, got.RetryCount, got.TaskRun, got.ErrorLog)
 			}
 		}
 
 		// The new run starts and beats: the sweeps leave it alone.
-		if _, err := s.StartRun(ctx, dead.ID, 1, "w:B"); err != nil {
+		if _, err := s.StartRun(ctx, dead.ID, 1, jobs.Worker{Name: "w:B", Heartbeat: true}); err != nil {
 			t.Fatal(err)
 		}
 		stopB, err := beats.Beat(ctx, dead.ID, 1, "w:B")

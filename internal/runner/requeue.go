@@ -24,10 +24,12 @@ package runner
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
@@ -178,8 +180,9 @@ func (r *Requeuer) workerLost(ctx context.Context, j *ent.OcrInvoiceJob) (*ent.O
 	return out, nil
 }
 
-// SweepDead looks once at the jobs that have been processing for StartGrace or longer
-// and asks Redis for their heartbeats. A job whose heartbeat was missing in an earlier
+// SweepDead looks once at the jobs that have been processing for StartGrace or longer,
+// on a run whose worker keeps a heartbeat (its running attempt says so: a worker with
+// heartbeats off is left to Sweep), and asks Redis for their heartbeats. A job whose heartbeat was missing in an earlier
 // sweep at least MissingFor ago and still is lost its worker: the run is failed by the
 // retry rules (see workerLost) and the job's next run enqueued at once. It returns how many jobs it
 // re-enqueued; a job it could not enqueue (Redis down) is queued without a task, for
@@ -194,6 +197,12 @@ func (r *Requeuer) SweepDead(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Only runs whose worker keeps a heartbeat are judged by it: a worker with
+	// heartbeats off (or of a version without them) is left to the slow sweep.
+	js = slices.DeleteFunc(js, func(j *ent.OcrInvoiceJob) bool {
+		n := len(j.Attempts)
+		return n == 0 || j.Attempts[n-1].Outcome != invoice.AttemptRunning || !j.Attempts[n-1].Heartbeat
+	})
 	refs := make([]tasks.RunRef, len(js))
 	for i, j := range js {
 		refs[i] = tasks.RunRef{JobID: j.ID, Run: j.TaskRun}
