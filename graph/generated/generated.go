@@ -3070,7 +3070,8 @@ type JobProgress {
 One run of a job by a worker. outcome: running (in flight), completed, failed (the job
 failed for good), retry (the job went back to the queue), worker_lost (the worker stopped
 heart-beating; the job was queued again, or failed when its retries were used up),
-cancelled, interrupted (its worker stopped it, e.g. on shutdown, and the task ran again).
+cancelled, interrupted (it ended without an outcome, e.g. its worker shut down or died
+unnoticed by heartbeats, and the same task ran again).
 """
 type JobAttempt {
   "Counts the job's attempts from 1, across retries."

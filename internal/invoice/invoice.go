@@ -117,7 +117,7 @@ const (
 	AttemptRetry       = "retry"       // it failed and the job went back to the queue
 	AttemptWorkerLost  = "worker_lost" // its worker stopped heart-beating; the job was queued again (or failed, retries exhausted)
 	AttemptCancelled   = "cancelled"   // the job was cancelled while it ran
-	AttemptInterrupted = "interrupted" // its worker stopped it (shutdown, timeout) and the same task started again
+	AttemptInterrupted = "interrupted" // it ended without an outcome (shutdown, timeout, a death heartbeats did not catch) and the same task started again
 )
 
 // JobAttempt is one run of a job by a worker, as listed in the job's attempts (the
