@@ -2,7 +2,9 @@ package worker
 
 import (
 	"context"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,12 +18,25 @@ import (
 
 // TestPipelinePresumedDeadWorkerStops: the requeue sweep takes a running worker for
 // lost (LoseRun, as when its heartbeat was missed) while the worker is alive and still
-// reading. The worker's next write is refused: it stops, stores nothing and drops its
+// reading; the sweep does not cancel the run's task (as when asynq's cancel message is
+// lost). The worker's next write is refused: it stops, stores nothing and drops its
 // heartbeat. The lost run's task, delivered again, is refused without a new attempt;
 // the next run's task completes the job. The heartbeat key lives while a run does.
 func TestPipelinePresumedDeadWorkerStops(t *testing.T) {
+	var fetches atomic.Int32
+	fixed := fixedDocs()
 	e := newEnvWith(t, databasetest.Open(t), envOptions{allow: true, concurrency: 2,
-		taskCheckInterval: 20 * time.Millisecond, progressEvery: time.Millisecond, heartbeats: true})
+		taskCheckInterval: 20 * time.Millisecond, progressEvery: time.Millisecond, heartbeats: true,
+		routes: map[string]http.Handler{
+			// Slow to read the first time (the lost run), quick afterwards.
+			"/lost.pdf": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if fetches.Add(1) == 1 {
+					_, _ = w.Write(fixed["/slow.pdf"])
+					return
+				}
+				_, _ = w.Write(fixed["/invoice.pdf"])
+			}),
+		}})
 	ctx := context.Background()
 	rc := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
 	t.Cleanup(func() { _ = rc.Close() })
@@ -33,7 +48,7 @@ func TestPipelinePresumedDeadWorkerStops(t *testing.T) {
 		}
 		return n == 1
 	}
-	j := e.create(t, "SLOW-LOST", "/slow.pdf")
+	j := e.create(t, "SLOW-LOST", "/lost.pdf")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		cur, err := e.svc.GetJob(ctx, j.ID)
@@ -106,5 +121,63 @@ func TestPipelinePresumedDeadWorkerStops(t *testing.T) {
 	}
 	if beating(j.ID, 1) {
 		t.Fatal("heartbeat of run 1 outlived its run")
+	}
+	if n := fetches.Load(); n != 2 {
+		t.Fatalf("document fetched %d times, want 2 (the lost run, run 1)", n)
+	}
+}
+
+// TestPipelineLostRunCancelled: when the sweep takes a live worker's run for lost, it
+// also cancels the run's task through asynq (DeleteJobRunTask, as runner.Requeuer does):
+// the worker stops at once, in the middle of a page, and stores nothing.
+func TestPipelineLostRunCancelled(t *testing.T) {
+	e := newEnvWith(t, databasetest.Open(t), envOptions{allow: true, concurrency: 2,
+		taskCheckInterval: 20 * time.Millisecond, progressEvery: time.Hour, heartbeats: true})
+	ctx := context.Background()
+	rc := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	t.Cleanup(func() { _ = rc.Close() })
+	j := e.create(t, "SLOW-CANCEL", "/slow.pdf")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cur, err := e.svc.GetJob(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Status == ocrinvoicejob.StatusProcessing && strings.HasPrefix(cur.Progress.CurrentStep, "read") {
+			j = cur
+			break
+		}
+		if time.Now().After(deadline) || cur.Status != ocrinvoicejob.StatusQueued && cur.Status != ocrinvoicejob.StatusProcessing {
+			t.Fatalf("job did not reach the read step: %s %+v", cur.Status, cur.Progress)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := e.svc.LoseRun(ctx, j.ID, 0, *j.StartedAt, "worker lost", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.tasks.DeleteJobRunTask(ctx, j.ID, 0, string(j.Priority)); err != nil {
+		t.Fatal(err)
+	}
+	// Page progress is written once an hour here: only the cancellation stops the run.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		n, err := rc.Exists(ctx, tasks.HeartbeatKey(j.ID, 0)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lost run did not stop after its task was cancelled")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got, err := e.svc.GetJob(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != ocrinvoicejob.StatusQueued || got.TaskRun != 1 || got.ExtractedData != nil || len(got.Attempts) != 1 {
+		t.Fatalf("after the cancelled lost run: %s run %d extracted %v attempts %+v", got.Status, got.TaskRun, got.ExtractedData, got.Attempts)
 	}
 }

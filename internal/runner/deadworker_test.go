@@ -22,11 +22,12 @@ import (
 // TestSweepDeadRequeuesSilentRuns runs the dead-worker sweep against a real Redis and a
 // real database with an injected clock. A processing job whose heartbeat is missing on
 // two sweeps MissingFor apart lost its worker: its run is counted (retryCount 1, errorLog
-// and attempts say worker lost) and the next run's task is enqueued at once, beside the
-// dead worker's task. Left alone: a job whose worker beats, a job that just started
-// (StartGrace), a job whose heartbeat came back between two sweeps (Redis restarted
-// empty), a job whose worker keeps no heartbeat, and the lost job once its new run beats. A job whose retries are used up fails.
-// A second replica sweeping beside the first does nothing twice.
+// and attempts say worker lost), the lost run's task is taken off the queue and the next
+// run's task is enqueued at once. Left alone: a job whose worker beats, a job that just
+// started (StartGrace), a job whose heartbeat came back between two sweeps (Redis
+// restarted empty), a job whose worker keeps no heartbeat, and the lost job once its new
+// run beats. A job whose retries are used up fails. A second replica sweeping beside the
+// first does nothing twice.
 func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
 		ctx := context.Background()
@@ -132,7 +133,9 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 			d.Attempts[0].Outcome != invoice.AttemptWorkerLost || d.Attempts[0].Worker != "w:H-dead" {
 			t.Fatalf("dead job: %s retry %d run %d errorLog %q attempts %+v", d.Status, d.RetryCount, d.TaskRun, d.ErrorLog, d.Attempts)
 		}
-		for run, want := range []bool{true, true} { // the dead worker's task (run 0) is still there, and the new one
+		// The lost run's task (pending here: no worker runs) was taken off the queue; the
+		// next run's task is there.
+		for run, want := range []bool{false, true} {
 			if has, err := q.HasJobRunTask(ctx, dead.ID, run); err != nil || has != want {
 				t.Fatalf("task of run %d: %v %v", run, has, err)
 			}

@@ -8,8 +8,8 @@
 // errorLog line "worker lost", an attempt with outcome worker_lost), the job moves to
 // its next task run and that run's task is enqueued at once under an id of its own, as
 // asynq still holds the dead worker's task until its lease expires; when asynq delivers
-// that task again, the job refuses it (stale run), and the worker, should it be alive
-// after all, finds its writes refused. Once retryCount has reached tasks.MaxRetry the
+// that task again, the job refuses it (stale run). The worker, should it be alive after
+// all, is asked through asynq to stop and finds its writes refused in any case. Once retryCount has reached tasks.MaxRetry the
 // job fails instead.
 //
 // Its slow part (Sweep, every Interval) gives a job that should have a task (created,
@@ -34,9 +34,12 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
 
-// TaskLookup tells whether the queue holds the task of a job's run.
+// TaskLookup tells whether the queue holds the task of a job's run, and takes the task
+// of a lost run off the queue.
 type TaskLookup interface {
 	HasJobRunTask(ctx context.Context, jobID string, run int) (bool, error)
+	// DeleteJobRunTask deletes the task, or when it is running asks its worker to stop.
+	DeleteJobRunTask(ctx context.Context, jobID string, run int, priority string) error
 }
 
 // HeartbeatLookup tells which job runs have a live heartbeat (internal/tasks.Heartbeats).
@@ -172,6 +175,14 @@ func (r *Requeuer) workerLost(ctx context.Context, j *ent.OcrInvoiceJob) (*ent.O
 		return nil, nil
 	case err != nil:
 		return nil, err
+	}
+	// The lost run's task: should its worker be alive after all, asynq cancels the run
+	// now rather than at its next write; should asynq hold it for a retry already, it is
+	// deleted. A task delivered anyway is refused (stale run), so this is best effort.
+	if derr := r.Tasks.DeleteJobRunTask(ctx, j.ID, j.TaskRun, string(j.Priority)); derr != nil && ctx.Err() == nil {
+		r.Logger.Warn("Could not remove the task of a lost run", slog.String("job_id", j.ID), slog.Int("run", j.TaskRun), slog.Any("error", derr))
+	}
+	switch {
 	case permanent:
 		r.Logger.Warn("Failed a job whose worker was lost, its retries exhausted",
 			slog.String("job_id", j.ID), slog.Int("retry_count", j.RetryCount))
