@@ -181,11 +181,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// Cancelling a job cancels its running task through asynq, which looks the same
 		// as a shutdown from here: the job's state tells them apart.
 		if cur, gerr := h.jobs.GetJob(wctx, job.ID); gerr == nil && (cur.Status != ocrinvoicejob.StatusProcessing || cur.TaskRun != p.Run) {
-			log.Info("Stopped processing a job that was cancelled", slog.String("status", string(cur.Status)))
+			log.Info("Stopped processing a job that was cancelled or given to another run", slog.String("status", string(cur.Status)))
 			h.publish(wctx, log, jobs.EventOf(cur, "processing stopped"))
 			return nil
 		}
 		// asynq is shutting down or the task timed out; it will deliver the task again.
+		// With heartbeats on, the requeue sweep may be first: once the heartbeat is gone
+		// (this run ends), the run counts as lost and the job moves to its next run.
 		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
 	}
 	// The reason goes to the job's errorLog, its event, the log and (returned) the
