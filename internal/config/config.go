@@ -575,7 +575,7 @@ func Settings() []Setting {
 		},
 		{
 			Env: "OCRINVOICE_WORKER_HEARTBEAT", Flag: "worker-heartbeat", Default: "2s", Commands: []string{CmdWorker, CmdAll},
-			Usage: "how often a worker refreshes the Redis heartbeat of each job it runs, and how often the requeue sweep looks for jobs whose heartbeat stopped (queued again at once); 0 = off (a dead worker's jobs wait for the queue's lease expiry, about a minute)",
+			Usage: "how often a worker refreshes the Redis heartbeat of each job it runs, and how often the requeue sweep (off with OCRINVOICE_REQUEUE_INTERVAL=0) looks for jobs whose heartbeat stopped (queued again at once); 0 = off (a dead worker's jobs wait for the queue's lease expiry, about a minute)",
 			set: func(c *Config, v string) error {
 				d, err := time.ParseDuration(v)
 				if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
