@@ -183,6 +183,11 @@ func (_q *OcrInvoiceJobQuery) collectField(ctx context.Context, oneNode bool, op
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldRetryCount)
 				fieldSeen[ocrinvoicejob.FieldRetryCount] = struct{}{}
 			}
+		case "attempts":
+			if _, ok := fieldSeen[ocrinvoicejob.FieldAttempts]; !ok {
+				selectedFields = append(selectedFields, ocrinvoicejob.FieldAttempts)
+				fieldSeen[ocrinvoicejob.FieldAttempts] = struct{}{}
+			}
 		case "createdBy":
 			if _, ok := fieldSeen[ocrinvoicejob.FieldCreatedBy]; !ok {
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldCreatedBy)

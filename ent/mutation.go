@@ -1038,6 +1038,10 @@ type OcrInvoiceJobMutation struct {
 	error_log           *string
 	retry_count         *int
 	addretry_count      *int
+	attempts            *[]invoice.JobAttempt
+	appendattempts      []invoice.JobAttempt
+	task_run            *int
+	addtask_run         *int
 	created_by          *string
 	callback_url        *string
 	metadata            *map[string]interface{}
@@ -2384,6 +2388,127 @@ func (m *OcrInvoiceJobMutation) ResetRetryCount() {
 	m.addretry_count = nil
 }
 
+// SetAttempts sets the "attempts" field.
+func (m *OcrInvoiceJobMutation) SetAttempts(ia []invoice.JobAttempt) {
+	m.attempts = &ia
+	m.appendattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *OcrInvoiceJobMutation) Attempts() (r []invoice.JobAttempt, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldAttempts(ctx context.Context) (v []invoice.JobAttempt, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AppendAttempts adds ia to the "attempts" field.
+func (m *OcrInvoiceJobMutation) AppendAttempts(ia []invoice.JobAttempt) {
+	m.appendattempts = append(m.appendattempts, ia...)
+}
+
+// AppendedAttempts returns the list of values that were appended to the "attempts" field in this mutation.
+func (m *OcrInvoiceJobMutation) AppendedAttempts() ([]invoice.JobAttempt, bool) {
+	if len(m.appendattempts) == 0 {
+		return nil, false
+	}
+	return m.appendattempts, true
+}
+
+// ClearAttempts clears the value of the "attempts" field.
+func (m *OcrInvoiceJobMutation) ClearAttempts() {
+	m.attempts = nil
+	m.appendattempts = nil
+	m.clearedFields[ocrinvoicejob.FieldAttempts] = struct{}{}
+}
+
+// AttemptsCleared returns if the "attempts" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) AttemptsCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldAttempts]
+	return ok
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *OcrInvoiceJobMutation) ResetAttempts() {
+	m.attempts = nil
+	m.appendattempts = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldAttempts)
+}
+
+// SetTaskRun sets the "task_run" field.
+func (m *OcrInvoiceJobMutation) SetTaskRun(i int) {
+	m.task_run = &i
+	m.addtask_run = nil
+}
+
+// TaskRun returns the value of the "task_run" field in the mutation.
+func (m *OcrInvoiceJobMutation) TaskRun() (r int, exists bool) {
+	v := m.task_run
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaskRun returns the old "task_run" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldTaskRun(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaskRun is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaskRun requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaskRun: %w", err)
+	}
+	return oldValue.TaskRun, nil
+}
+
+// AddTaskRun adds i to the "task_run" field.
+func (m *OcrInvoiceJobMutation) AddTaskRun(i int) {
+	if m.addtask_run != nil {
+		*m.addtask_run += i
+	} else {
+		m.addtask_run = &i
+	}
+}
+
+// AddedTaskRun returns the value that was added to the "task_run" field in this mutation.
+func (m *OcrInvoiceJobMutation) AddedTaskRun() (r int, exists bool) {
+	v := m.addtask_run
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaskRun resets all changes to the "task_run" field.
+func (m *OcrInvoiceJobMutation) ResetTaskRun() {
+	m.task_run = nil
+	m.addtask_run = nil
+}
+
 // SetCreatedBy sets the "created_by" field.
 func (m *OcrInvoiceJobMutation) SetCreatedBy(s string) {
 	m.created_by = &s
@@ -2668,7 +2793,7 @@ func (m *OcrInvoiceJobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OcrInvoiceJobMutation) Fields() []string {
-	fields := make([]string, 0, 31)
+	fields := make([]string, 0, 33)
 	if m.created_at != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedAt)
 	}
@@ -2750,6 +2875,12 @@ func (m *OcrInvoiceJobMutation) Fields() []string {
 	if m.retry_count != nil {
 		fields = append(fields, ocrinvoicejob.FieldRetryCount)
 	}
+	if m.attempts != nil {
+		fields = append(fields, ocrinvoicejob.FieldAttempts)
+	}
+	if m.task_run != nil {
+		fields = append(fields, ocrinvoicejob.FieldTaskRun)
+	}
 	if m.created_by != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedBy)
 	}
@@ -2824,6 +2955,10 @@ func (m *OcrInvoiceJobMutation) Field(name string) (ent.Value, bool) {
 		return m.ErrorLog()
 	case ocrinvoicejob.FieldRetryCount:
 		return m.RetryCount()
+	case ocrinvoicejob.FieldAttempts:
+		return m.Attempts()
+	case ocrinvoicejob.FieldTaskRun:
+		return m.TaskRun()
 	case ocrinvoicejob.FieldCreatedBy:
 		return m.CreatedBy()
 	case ocrinvoicejob.FieldCallbackURL:
@@ -2895,6 +3030,10 @@ func (m *OcrInvoiceJobMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldErrorLog(ctx)
 	case ocrinvoicejob.FieldRetryCount:
 		return m.OldRetryCount(ctx)
+	case ocrinvoicejob.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case ocrinvoicejob.FieldTaskRun:
+		return m.OldTaskRun(ctx)
 	case ocrinvoicejob.FieldCreatedBy:
 		return m.OldCreatedBy(ctx)
 	case ocrinvoicejob.FieldCallbackURL:
@@ -3101,6 +3240,20 @@ func (m *OcrInvoiceJobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRetryCount(v)
 		return nil
+	case ocrinvoicejob.FieldAttempts:
+		v, ok := value.([]invoice.JobAttempt)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case ocrinvoicejob.FieldTaskRun:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaskRun(v)
+		return nil
 	case ocrinvoicejob.FieldCreatedBy:
 		v, ok := value.(string)
 		if !ok {
@@ -3146,6 +3299,9 @@ func (m *OcrInvoiceJobMutation) AddedFields() []string {
 	if m.addretry_count != nil {
 		fields = append(fields, ocrinvoicejob.FieldRetryCount)
 	}
+	if m.addtask_run != nil {
+		fields = append(fields, ocrinvoicejob.FieldTaskRun)
+	}
 	return fields
 }
 
@@ -3160,6 +3316,8 @@ func (m *OcrInvoiceJobMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedCost()
 	case ocrinvoicejob.FieldRetryCount:
 		return m.AddedRetryCount()
+	case ocrinvoicejob.FieldTaskRun:
+		return m.AddedTaskRun()
 	}
 	return nil, false
 }
@@ -3189,6 +3347,13 @@ func (m *OcrInvoiceJobMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddRetryCount(v)
+		return nil
+	case ocrinvoicejob.FieldTaskRun:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaskRun(v)
 		return nil
 	}
 	return fmt.Errorf("unknown OcrInvoiceJob numeric field %s", name)
@@ -3242,6 +3407,9 @@ func (m *OcrInvoiceJobMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(ocrinvoicejob.FieldErrorLog) {
 		fields = append(fields, ocrinvoicejob.FieldErrorLog)
+	}
+	if m.FieldCleared(ocrinvoicejob.FieldAttempts) {
+		fields = append(fields, ocrinvoicejob.FieldAttempts)
 	}
 	if m.FieldCleared(ocrinvoicejob.FieldCreatedBy) {
 		fields = append(fields, ocrinvoicejob.FieldCreatedBy)
@@ -3313,6 +3481,9 @@ func (m *OcrInvoiceJobMutation) ClearField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldErrorLog:
 		m.ClearErrorLog()
+		return nil
+	case ocrinvoicejob.FieldAttempts:
+		m.ClearAttempts()
 		return nil
 	case ocrinvoicejob.FieldCreatedBy:
 		m.ClearCreatedBy()
@@ -3414,6 +3585,12 @@ func (m *OcrInvoiceJobMutation) ResetField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldRetryCount:
 		m.ResetRetryCount()
+		return nil
+	case ocrinvoicejob.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case ocrinvoicejob.FieldTaskRun:
+		m.ResetTaskRun()
 		return nil
 	case ocrinvoicejob.FieldCreatedBy:
 		m.ResetCreatedBy()

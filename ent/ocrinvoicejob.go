@@ -75,6 +75,10 @@ type OcrInvoiceJob struct {
 	ErrorLog string `json:"error_log,omitempty"`
 	// RetryCount holds the value of the "retry_count" field.
 	RetryCount int `json:"retry_count,omitempty"`
+	// Attempts holds the value of the "attempts" field.
+	Attempts []invoice.JobAttempt `json:"attempts,omitempty"`
+	// TaskRun holds the value of the "task_run" field.
+	TaskRun int `json:"task_run,omitempty"`
 	// CreatedBy holds the value of the "created_by" field.
 	CreatedBy string `json:"created_by,omitempty"`
 	// CallbackURL holds the value of the "callback_url" field.
@@ -129,11 +133,11 @@ func (*OcrInvoiceJob) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case ocrinvoicejob.FieldProgress, ocrinvoicejob.FieldDocumentInfo, ocrinvoicejob.FieldExtractedData, ocrinvoicejob.FieldConfidence, ocrinvoicejob.FieldValidationResults, ocrinvoicejob.FieldMetadata:
+		case ocrinvoicejob.FieldProgress, ocrinvoicejob.FieldDocumentInfo, ocrinvoicejob.FieldExtractedData, ocrinvoicejob.FieldConfidence, ocrinvoicejob.FieldValidationResults, ocrinvoicejob.FieldAttempts, ocrinvoicejob.FieldMetadata:
 			values[i] = new([]byte)
 		case ocrinvoicejob.FieldProcessingTime, ocrinvoicejob.FieldCost:
 			values[i] = new(sql.NullFloat64)
-		case ocrinvoicejob.FieldRetryCount:
+		case ocrinvoicejob.FieldRetryCount, ocrinvoicejob.FieldTaskRun:
 			values[i] = new(sql.NullInt64)
 		case ocrinvoicejob.FieldID, ocrinvoicejob.FieldJobNumber, ocrinvoicejob.FieldDocumentName, ocrinvoicejob.FieldDocumentURL, ocrinvoicejob.FieldDocumentType, ocrinvoicejob.FieldTemplateID, ocrinvoicejob.FieldGroupID, ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldPriority, ocrinvoicejob.FieldInvoiceNumber, ocrinvoicejob.FieldSupplierName, ocrinvoicejob.FieldCustomerName, ocrinvoicejob.FieldDocumentSha256, ocrinvoicejob.FieldCurrency, ocrinvoicejob.FieldErrorLog, ocrinvoicejob.FieldCreatedBy, ocrinvoicejob.FieldCallbackURL:
 			values[i] = new(sql.NullString)
@@ -337,6 +341,20 @@ func (_m *OcrInvoiceJob) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RetryCount = int(value.Int64)
 			}
+		case ocrinvoicejob.FieldAttempts:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field attempts", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Attempts); err != nil {
+					return fmt.Errorf("unmarshal field attempts: %w", err)
+				}
+			}
+		case ocrinvoicejob.FieldTaskRun:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field task_run", values[i])
+			} else if value.Valid {
+				_m.TaskRun = int(value.Int64)
+			}
 		case ocrinvoicejob.FieldCreatedBy:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field created_by", values[i])
@@ -500,6 +518,12 @@ func (_m *OcrInvoiceJob) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("retry_count=")
 	builder.WriteString(fmt.Sprintf("%v", _m.RetryCount))
+	builder.WriteString(", ")
+	builder.WriteString("attempts=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Attempts))
+	builder.WriteString(", ")
+	builder.WriteString("task_run=")
+	builder.WriteString(fmt.Sprintf("%v", _m.TaskRun))
 	builder.WriteString(", ")
 	builder.WriteString("created_by=")
 	builder.WriteString(_m.CreatedBy)

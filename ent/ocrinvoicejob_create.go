@@ -337,6 +337,26 @@ func (_c *OcrInvoiceJobCreate) SetNillableRetryCount(v *int) *OcrInvoiceJobCreat
 	return _c
 }
 
+// SetAttempts sets the "attempts" field.
+func (_c *OcrInvoiceJobCreate) SetAttempts(v []invoice.JobAttempt) *OcrInvoiceJobCreate {
+	_c.mutation.SetAttempts(v)
+	return _c
+}
+
+// SetTaskRun sets the "task_run" field.
+func (_c *OcrInvoiceJobCreate) SetTaskRun(v int) *OcrInvoiceJobCreate {
+	_c.mutation.SetTaskRun(v)
+	return _c
+}
+
+// SetNillableTaskRun sets the "task_run" field if the given value is not nil.
+func (_c *OcrInvoiceJobCreate) SetNillableTaskRun(v *int) *OcrInvoiceJobCreate {
+	if v != nil {
+		_c.SetTaskRun(*v)
+	}
+	return _c
+}
+
 // SetCreatedBy sets the "created_by" field.
 func (_c *OcrInvoiceJobCreate) SetCreatedBy(v string) *OcrInvoiceJobCreate {
 	_c.mutation.SetCreatedBy(v)
@@ -476,6 +496,10 @@ func (_c *OcrInvoiceJobCreate) defaults() {
 		v := ocrinvoicejob.DefaultRetryCount
 		_c.mutation.SetRetryCount(v)
 	}
+	if _, ok := _c.mutation.TaskRun(); !ok {
+		v := ocrinvoicejob.DefaultTaskRun
+		_c.mutation.SetTaskRun(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := ocrinvoicejob.DefaultID()
 		_c.mutation.SetID(v)
@@ -568,6 +592,14 @@ func (_c *OcrInvoiceJobCreate) check() error {
 	if v, ok := _c.mutation.RetryCount(); ok {
 		if err := ocrinvoicejob.RetryCountValidator(v); err != nil {
 			return &ValidationError{Name: "retry_count", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.retry_count": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.TaskRun(); !ok {
+		return &ValidationError{Name: "task_run", err: errors.New(`ent: missing required field "OcrInvoiceJob.task_run"`)}
+	}
+	if v, ok := _c.mutation.TaskRun(); ok {
+		if err := ocrinvoicejob.TaskRunValidator(v); err != nil {
+			return &ValidationError{Name: "task_run", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.task_run": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.CreatedBy(); ok {
@@ -722,6 +754,14 @@ func (_c *OcrInvoiceJobCreate) createSpec() (*OcrInvoiceJob, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.RetryCount(); ok {
 		_spec.SetField(ocrinvoicejob.FieldRetryCount, field.TypeInt, value)
 		_node.RetryCount = value
+	}
+	if value, ok := _c.mutation.Attempts(); ok {
+		_spec.SetField(ocrinvoicejob.FieldAttempts, field.TypeJSON, value)
+		_node.Attempts = value
+	}
+	if value, ok := _c.mutation.TaskRun(); ok {
+		_spec.SetField(ocrinvoicejob.FieldTaskRun, field.TypeInt, value)
+		_node.TaskRun = value
 	}
 	if value, ok := _c.mutation.CreatedBy(); ok {
 		_spec.SetField(ocrinvoicejob.FieldCreatedBy, field.TypeString, value)

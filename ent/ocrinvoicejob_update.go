@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
@@ -467,6 +468,45 @@ func (_u *OcrInvoiceJobUpdate) AddRetryCount(v int) *OcrInvoiceJobUpdate {
 	return _u
 }
 
+// SetAttempts sets the "attempts" field.
+func (_u *OcrInvoiceJobUpdate) SetAttempts(v []invoice.JobAttempt) *OcrInvoiceJobUpdate {
+	_u.mutation.SetAttempts(v)
+	return _u
+}
+
+// AppendAttempts appends value to the "attempts" field.
+func (_u *OcrInvoiceJobUpdate) AppendAttempts(v []invoice.JobAttempt) *OcrInvoiceJobUpdate {
+	_u.mutation.AppendAttempts(v)
+	return _u
+}
+
+// ClearAttempts clears the value of the "attempts" field.
+func (_u *OcrInvoiceJobUpdate) ClearAttempts() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearAttempts()
+	return _u
+}
+
+// SetTaskRun sets the "task_run" field.
+func (_u *OcrInvoiceJobUpdate) SetTaskRun(v int) *OcrInvoiceJobUpdate {
+	_u.mutation.ResetTaskRun()
+	_u.mutation.SetTaskRun(v)
+	return _u
+}
+
+// SetNillableTaskRun sets the "task_run" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdate) SetNillableTaskRun(v *int) *OcrInvoiceJobUpdate {
+	if v != nil {
+		_u.SetTaskRun(*v)
+	}
+	return _u
+}
+
+// AddTaskRun adds value to the "task_run" field.
+func (_u *OcrInvoiceJobUpdate) AddTaskRun(v int) *OcrInvoiceJobUpdate {
+	_u.mutation.AddTaskRun(v)
+	return _u
+}
+
 // SetCreatedBy sets the "created_by" field.
 func (_u *OcrInvoiceJobUpdate) SetCreatedBy(v string) *OcrInvoiceJobUpdate {
 	_u.mutation.SetCreatedBy(v)
@@ -654,6 +694,11 @@ func (_u *OcrInvoiceJobUpdate) check() error {
 			return &ValidationError{Name: "retry_count", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.retry_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.TaskRun(); ok {
+		if err := ocrinvoicejob.TaskRunValidator(v); err != nil {
+			return &ValidationError{Name: "task_run", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.task_run": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.CreatedBy(); ok {
 		if err := ocrinvoicejob.CreatedByValidator(v); err != nil {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.created_by": %w`, err)}
@@ -810,6 +855,23 @@ func (_u *OcrInvoiceJobUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if value, ok := _u.mutation.AddedRetryCount(); ok {
 		_spec.AddField(ocrinvoicejob.FieldRetryCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.Attempts(); ok {
+		_spec.SetField(ocrinvoicejob.FieldAttempts, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedAttempts(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, ocrinvoicejob.FieldAttempts, value)
+		})
+	}
+	if _u.mutation.AttemptsCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldAttempts, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.TaskRun(); ok {
+		_spec.SetField(ocrinvoicejob.FieldTaskRun, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedTaskRun(); ok {
+		_spec.AddField(ocrinvoicejob.FieldTaskRun, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.CreatedBy(); ok {
 		_spec.SetField(ocrinvoicejob.FieldCreatedBy, field.TypeString, value)
@@ -1350,6 +1412,45 @@ func (_u *OcrInvoiceJobUpdateOne) AddRetryCount(v int) *OcrInvoiceJobUpdateOne {
 	return _u
 }
 
+// SetAttempts sets the "attempts" field.
+func (_u *OcrInvoiceJobUpdateOne) SetAttempts(v []invoice.JobAttempt) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetAttempts(v)
+	return _u
+}
+
+// AppendAttempts appends value to the "attempts" field.
+func (_u *OcrInvoiceJobUpdateOne) AppendAttempts(v []invoice.JobAttempt) *OcrInvoiceJobUpdateOne {
+	_u.mutation.AppendAttempts(v)
+	return _u
+}
+
+// ClearAttempts clears the value of the "attempts" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearAttempts() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearAttempts()
+	return _u
+}
+
+// SetTaskRun sets the "task_run" field.
+func (_u *OcrInvoiceJobUpdateOne) SetTaskRun(v int) *OcrInvoiceJobUpdateOne {
+	_u.mutation.ResetTaskRun()
+	_u.mutation.SetTaskRun(v)
+	return _u
+}
+
+// SetNillableTaskRun sets the "task_run" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdateOne) SetNillableTaskRun(v *int) *OcrInvoiceJobUpdateOne {
+	if v != nil {
+		_u.SetTaskRun(*v)
+	}
+	return _u
+}
+
+// AddTaskRun adds value to the "task_run" field.
+func (_u *OcrInvoiceJobUpdateOne) AddTaskRun(v int) *OcrInvoiceJobUpdateOne {
+	_u.mutation.AddTaskRun(v)
+	return _u
+}
+
 // SetCreatedBy sets the "created_by" field.
 func (_u *OcrInvoiceJobUpdateOne) SetCreatedBy(v string) *OcrInvoiceJobUpdateOne {
 	_u.mutation.SetCreatedBy(v)
@@ -1550,6 +1651,11 @@ func (_u *OcrInvoiceJobUpdateOne) check() error {
 			return &ValidationError{Name: "retry_count", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.retry_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.TaskRun(); ok {
+		if err := ocrinvoicejob.TaskRunValidator(v); err != nil {
+			return &ValidationError{Name: "task_run", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.task_run": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.CreatedBy(); ok {
 		if err := ocrinvoicejob.CreatedByValidator(v); err != nil {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.created_by": %w`, err)}
@@ -1723,6 +1829,23 @@ func (_u *OcrInvoiceJobUpdateOne) sqlSave(ctx context.Context) (_node *OcrInvoic
 	}
 	if value, ok := _u.mutation.AddedRetryCount(); ok {
 		_spec.AddField(ocrinvoicejob.FieldRetryCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.Attempts(); ok {
+		_spec.SetField(ocrinvoicejob.FieldAttempts, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedAttempts(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, ocrinvoicejob.FieldAttempts, value)
+		})
+	}
+	if _u.mutation.AttemptsCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldAttempts, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.TaskRun(); ok {
+		_spec.SetField(ocrinvoicejob.FieldTaskRun, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedTaskRun(); ok {
+		_spec.AddField(ocrinvoicejob.FieldTaskRun, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.CreatedBy(); ok {
 		_spec.SetField(ocrinvoicejob.FieldCreatedBy, field.TypeString, value)

@@ -197,12 +197,18 @@ func init() {
 	ocrinvoicejob.DefaultRetryCount = ocrinvoicejobDescRetryCount.Default.(int)
 	// ocrinvoicejob.RetryCountValidator is a validator for the "retry_count" field. It is called by the builders before save.
 	ocrinvoicejob.RetryCountValidator = ocrinvoicejobDescRetryCount.Validators[0].(func(int) error)
+	// ocrinvoicejobDescTaskRun is the schema descriptor for task_run field.
+	ocrinvoicejobDescTaskRun := ocrinvoicejobFields[26].Descriptor()
+	// ocrinvoicejob.DefaultTaskRun holds the default value on creation for the task_run field.
+	ocrinvoicejob.DefaultTaskRun = ocrinvoicejobDescTaskRun.Default.(int)
+	// ocrinvoicejob.TaskRunValidator is a validator for the "task_run" field. It is called by the builders before save.
+	ocrinvoicejob.TaskRunValidator = ocrinvoicejobDescTaskRun.Validators[0].(func(int) error)
 	// ocrinvoicejobDescCreatedBy is the schema descriptor for created_by field.
-	ocrinvoicejobDescCreatedBy := ocrinvoicejobFields[25].Descriptor()
+	ocrinvoicejobDescCreatedBy := ocrinvoicejobFields[27].Descriptor()
 	// ocrinvoicejob.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
 	ocrinvoicejob.CreatedByValidator = ocrinvoicejobDescCreatedBy.Validators[0].(func(string) error)
 	// ocrinvoicejobDescCallbackURL is the schema descriptor for callback_url field.
-	ocrinvoicejobDescCallbackURL := ocrinvoicejobFields[26].Descriptor()
+	ocrinvoicejobDescCallbackURL := ocrinvoicejobFields[28].Descriptor()
 	// ocrinvoicejob.CallbackURLValidator is a validator for the "callback_url" field. It is called by the builders before save.
 	ocrinvoicejob.CallbackURLValidator = ocrinvoicejobDescCallbackURL.Validators[0].(func(string) error)
 	// ocrinvoicejobDescID is the schema descriptor for id field.

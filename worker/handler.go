@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,8 @@ type Handler struct {
 	events  *progress.Publisher
 	// progressEvery throttles how often page progress is written to the database.
 	progressEvery time.Duration
+	beats         *tasks.Heartbeats
+	name          string // the worker process, in heartbeats and attempts
 }
 
 // Config wires a Handler.
@@ -57,11 +61,22 @@ type Config struct {
 	Progress *progress.Publisher
 	// ProgressEvery is the least time between two page-progress writes; default 500 ms.
 	ProgressEvery time.Duration
+	// Heartbeats, when set, keeps a heartbeat key alive in Redis while a job runs, so
+	// that the requeue sweep notices a dead worker in seconds. nil: no heartbeats (a dead
+	// worker's jobs wait for asynq's lease expiry).
+	Heartbeats *tasks.Heartbeats
+	// Name names this worker process in heartbeats and in the jobs' attempts; default
+	// "hostname:pid".
+	Name string
 }
 
 // NewHandler returns the task handler.
 func NewHandler(cfg Config) *Handler {
-	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, events: cfg.Progress, progressEvery: cfg.ProgressEvery}
+	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, events: cfg.Progress, progressEvery: cfg.ProgressEvery,
+		beats: cfg.Heartbeats, name: cfg.Name}
+	if h.name == "" {
+		h.name = ProcessName()
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -71,13 +86,24 @@ func NewHandler(cfg Config) *Handler {
 	return h
 }
 
+// ProcessName names this process as "hostname:pid".
+func ProcessName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
 // errJobGone is the cause set on the run's context when the job left "processing"
 // (cancelled, or changed by someone else) while it ran.
 var errJobGone = errors.New("job is no longer processing")
 
 // ProcessTask runs one job. The contract with asynq:
 //   - a bad payload or a job that does not exist: SkipRetry (nothing to retry);
-//   - a job that is not runnable (cancelled, completed): nil, the task is dropped;
+//   - a job that is not runnable (cancelled, completed) or a task of a run that is not
+//     the job's (stale: the requeue sweep gave the job to a new task after this one's
+//     worker stopped heart-beating): nil, the task is dropped;
 //   - a permanent failure (refused URL, HTTP 4xx, corrupt or unsupported document):
 //     the job is failed at once and SkipRetry returned;
 //   - a transient failure: the attempt is logged on the job, which goes back to
@@ -88,15 +114,31 @@ var errJobGone = errors.New("job is no longer processing")
 //   - a worker shutdown (ctx cancelled by asynq): the error is returned and the job
 //     stays processing; the redelivered task restarts it.
 //
+// Every write of the run is conditional on the task's run: when the requeue sweep took
+// the job for lost (heartbeat missed) and gave it to a new task, this run's progress,
+// results and failure are refused and it stops as if cancelled.
+//
 // With Config.Progress set, the start, every progress write and the outcome are also
-// published as progress events.
+// published as progress events. With Config.Heartbeats set, the run's heartbeat key
+// lives from before the start until after the last write.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParsePayload(t)
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
 	}
 	log := h.log.With(slog.String("job_id", p.JobID))
-	job, err := h.jobs.StartProcessing(ctx, p.JobID)
+	if p.Run > 0 {
+		log = log.With(slog.Int("run", p.Run))
+	}
+	if h.beats != nil {
+		// Before the start, so that the sweep never finds the run started without one.
+		stop, err := h.beats.Beat(ctx, p.JobID, p.Run, h.name)
+		if err != nil {
+			log.Warn("Could not write job heartbeat", slog.Any("error", err))
+		}
+		defer stop()
+	}
+	job, err := h.jobs.StartRun(ctx, p.JobID, p.Run, jobs.Worker{Name: h.name, Heartbeat: h.beats != nil})
 	switch {
 	case apperr.KindOf(err) == apperr.KindNotFound:
 		log.Warn("Dropping task of a job that does not exist")
@@ -112,14 +154,14 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	in, err := h.run(runCtx, cancel, job)
+	in, err := h.run(runCtx, cancel, job, p.Run)
 	// Final writes must happen even when the run's context was cancelled.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer wcancel()
 	if err == nil {
-		done, err := h.jobs.Complete(wctx, job.ID, *in)
+		done, err := h.jobs.CompleteRun(wctx, job.ID, p.Run, *in)
 		if jobs.IsNotProcessing(err) {
-			log.Info("Job left processing before its results were stored; results dropped")
+			log.Info("Job left processing or this run before its results were stored; results dropped", slog.String("reason", err.Error()))
 			h.publishCurrent(wctx, log, job.ID)
 			return nil
 		}
@@ -131,19 +173,21 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if errors.Is(context.Cause(runCtx), errJobGone) {
-		log.Info("Stopped processing a job that was cancelled")
+		log.Info("Stopped processing a job that was cancelled or given to another run")
 		h.publishCurrent(wctx, log, job.ID)
 		return nil
 	}
 	if ctx.Err() != nil {
 		// Cancelling a job cancels its running task through asynq, which looks the same
 		// as a shutdown from here: the job's state tells them apart.
-		if cur, gerr := h.jobs.GetJob(wctx, job.ID); gerr == nil && cur.Status != ocrinvoicejob.StatusProcessing {
-			log.Info("Stopped processing a job that was cancelled", slog.String("status", string(cur.Status)))
+		if cur, gerr := h.jobs.GetJob(wctx, job.ID); gerr == nil && (cur.Status != ocrinvoicejob.StatusProcessing || cur.TaskRun != p.Run) {
+			log.Info("Stopped processing a job that was cancelled or given to another run", slog.String("status", string(cur.Status)))
 			h.publish(wctx, log, jobs.EventOf(cur, "processing stopped"))
 			return nil
 		}
 		// asynq is shutting down or the task timed out; it will deliver the task again.
+		// With heartbeats on, the requeue sweep may be first: once the heartbeat is gone
+		// (this run ends), the run counts as lost and the job moves to its next run.
 		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
 	}
 	// The reason goes to the job's errorLog, its event, the log and (returned) the
@@ -154,12 +198,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, ok := asynq.GetMaxRetry(ctx)
 	last := ok && retried >= maxRetry
-	switch failed, ferr := h.jobs.Fail(wctx, job.ID, err.Error(), permanent || last); {
+	switch failed, ferr := h.jobs.FailRun(wctx, job.ID, p.Run, err.Error(), permanent || last); {
 	case ferr == nil:
 		// failed, or queued again when asynq will retry; the reason either way.
 		h.publish(wctx, log, jobs.EventOf(failed, err.Error()))
 	case jobs.IsNotProcessing(ferr):
-		h.publishCurrent(wctx, log, job.ID) // cancelled meanwhile
+		h.publishCurrent(wctx, log, job.ID) // cancelled, or given to another run, meanwhile
 	default:
 		log.Error("Could not record job failure", slog.Any("error", ferr))
 	}
@@ -199,8 +243,8 @@ func isPermanent(err error) bool {
 }
 
 // run does the work of one attempt and returns what to store.
-func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *ent.OcrInvoiceJob) (*jobs.CompleteInput, error) {
-	rep := &reporter{h: h, ctx: ctx, cancel: cancel, id: job.ID, owner: job.CreatedBy}
+func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *ent.OcrInvoiceJob, run int) (*jobs.CompleteInput, error) {
+	rep := &reporter{h: h, ctx: ctx, cancel: cancel, id: job.ID, run: run, owner: job.CreatedBy}
 	if job.GroupID != nil {
 		rep.group = *job.GroupID
 	}
@@ -293,12 +337,14 @@ func sameFormat(declared, detected string) bool {
 }
 
 // reporter writes progress and notices when the job stops being "processing"
-// (cancelled): it then cancels the run, which stops the reader at the next page.
+// (cancelled) or moves to another task run (this run's worker was taken for lost): it
+// then cancels the run, which stops the reader at the next page.
 type reporter struct {
 	h      *Handler
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	id     string
+	run    int // the task run: writes for another run are refused
 	group  string
 	owner  string // the job's createdBy, for the events' Owner
 
@@ -338,7 +384,7 @@ func (r *reporter) write(k int, frac float64, label string, force bool) {
 	n := len(steps)
 	pct := int((float64(k) + frac) / float64(n) * 100)
 	p := invoice.Progress{Percentage: pct, CurrentStep: label, TotalSteps: n}
-	err := r.h.jobs.SetProgress(r.ctx, r.id, p)
+	err := r.h.jobs.SetRunProgress(r.ctx, r.id, r.run, p)
 	if jobs.IsNotProcessing(err) {
 		r.mu.Lock()
 		r.gone = true

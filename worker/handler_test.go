@@ -121,6 +121,8 @@ type envOptions struct {
 	fetch func(*fetch.Options)
 	// paused: the asynq server is not started until env.startWorker is called.
 	paused bool
+	// heartbeats: the handler keeps job heartbeats (50 ms refresh, 1 s TTL).
+	heartbeats bool
 }
 
 // newEnvWith starts an env as o says; everything stops at the test's cleanup.
@@ -174,8 +176,12 @@ func newEnvWith(t testing.TB, client *ent.Client, o envOptions) *env {
 	if o.fetch != nil {
 		o.fetch(&fo)
 	}
+	var beats *tasks.Heartbeats
+	if o.heartbeats {
+		beats = &tasks.Heartbeats{Redis: rc, Interval: 50 * time.Millisecond, TTL: time.Second}
+	}
 	handler := NewHandler(Config{Jobs: svc, Reader: reader, Fetcher: fetch.New(fo), ProgressEvery: o.progressEvery,
-		Logger: o.logger, Progress: progress.NewPublisher(rc, progress.PublisherOptions{})})
+		Logger: o.logger, Progress: progress.NewPublisher(rc, progress.PublisherOptions{}), Heartbeats: beats})
 	var h asynq.Handler = handler
 	if o.wrap != nil {
 		h = o.wrap(h)

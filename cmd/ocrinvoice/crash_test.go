@@ -100,8 +100,9 @@ func (p *process) createJobFor(t *testing.T, number, url string) string {
 }
 
 // TestWorkerKilledMidJob: a worker process is SIGKILLed while it processes a job; the
-// job is not lost. asynq hands the task to another worker once its lease has expired
-// (asynq checks for expired leases every minute, so this test takes about a minute).
+// job is not lost. With heartbeats off (TestDeadWorkerNoticedInSeconds has them on),
+// asynq hands the task to another worker once its lease has expired (asynq checks for
+// expired leases every minute, so this test takes about a minute).
 func TestWorkerKilledMidJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about a minute (asynq's lease expiry); skipped with -short")
@@ -119,7 +120,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	for k, v := range env {
 		childEnv = append(childEnv, k+"="+v)
 	}
-	worker := child(t, &out, append(childEnv, "OCRINVOICE_LOG_FORMAT=json", "OCRINVOICE_REQUEUE_INTERVAL=1s"), "worker")
+	worker := child(t, &out, append(childEnv, "OCRINVOICE_LOG_FORMAT=json", "OCRINVOICE_REQUEUE_INTERVAL=1s", "OCRINVOICE_WORKER_HEARTBEAT=0"), "worker")
 	select {
 	case <-docs.held: // the worker is downloading the document: the job is processing
 	case <-time.After(60 * time.Second):
@@ -135,7 +136,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 
 	// A fresh worker (with the requeue sweep on) finishes the job once the lease of the
 	// dead worker's task expires; the sweep must not enqueue a second task meanwhile.
-	w2 := start(t, testEnv(t, stackEnv(rs, dataDir, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "1s"})), "worker")
+	w2 := start(t, testEnv(t, stackEnv(rs, dataDir, map[string]string{"OCRINVOICE_REQUEUE_INTERVAL": "1s", "OCRINVOICE_WORKER_HEARTBEAT": "0"})), "worker")
 	job := api.waitJob(t, id, 150*time.Second)
 	if job["status"] != "completed" {
 		t.Fatalf("job ended %v (errorLog %v); worker log:\n%s", job["status"], job["errorLog"], w2.stderr)

@@ -33,11 +33,12 @@ func newTaskHandler(_ context.Context, d pipelineDeps) (asynq.Handler, func() er
 		return nil, nil, fmt.Errorf("start OCR engines: %w", err)
 	}
 	h := worker.NewHandler(worker.Config{
-		Jobs:     d.Service,
-		Reader:   reader,
-		Fetcher:  fetch.New(fetch.Options{Allow: d.Config.FetchAllow, Uploads: store, MaxUploadBytes: d.Config.UploadMaxBytes}),
-		Logger:   d.Logger,
-		Progress: d.Progress,
+		Jobs:       d.Service,
+		Reader:     reader,
+		Fetcher:    fetch.New(fetch.Options{Allow: d.Config.FetchAllow, Uploads: store, MaxUploadBytes: d.Config.UploadMaxBytes}),
+		Logger:     d.Logger,
+		Progress:   d.Progress,
+		Heartbeats: d.Heartbeats,
 	})
 	return h, reader.Close, nil
 }

@@ -22,14 +22,25 @@ import (
 
 // pipelineDeps is what the task handler gets from the process: the domain service (and
 // through it the database), the configuration (concurrency sizes the OCR pool, data
-// directory, price per page), the logger, the queue's Redis and the publisher of job
-// progress events.
+// directory, price per page), the logger, the queue's Redis, the publisher of job
+// progress events and the job heartbeats (nil: off).
 type pipelineDeps struct {
-	Service  *jobs.Service
-	Config   config.Config
-	Logger   *slog.Logger
-	Redis    asynq.RedisConnOpt
-	Progress *progress.Publisher
+	Service    *jobs.Service
+	Config     config.Config
+	Logger     *slog.Logger
+	Redis      asynq.RedisConnOpt
+	Progress   *progress.Publisher
+	Heartbeats *tasks.Heartbeats
+}
+
+// heartbeats returns the job heartbeats of the configuration on the queue's Redis, or
+// nil when OCRINVOICE_WORKER_HEARTBEAT is 0.
+func heartbeats(d *deps) *tasks.Heartbeats {
+	if d.cfg.WorkerHeartbeat <= 0 {
+		return nil
+	}
+	return &tasks.Heartbeats{Redis: d.redis, Interval: d.cfg.WorkerHeartbeat, TTL: d.cfg.DeadWorkerAfter,
+		Logger: d.logger.With(slog.String("component", "heartbeat"))}
 }
 
 // runWorker processes queued OCR tasks until ctx is cancelled. With REDIS_URL unset it
@@ -117,7 +128,9 @@ type queueWorker struct {
 // cfg.WorkerConcurrency tasks at once. It returns once the server is running. The batch
 // runner's metrics go to reg when it is set.
 func startWorker(ctx context.Context, d *deps, reg prometheus.Registerer) (*queueWorker, error) {
-	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt, Progress: d.events})
+	beats := heartbeats(d)
+	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt, Progress: d.events,
+		Heartbeats: beats})
 	if err != nil {
 		return nil, fmt.Errorf("build task handler: %w", err)
 	}
@@ -169,6 +182,14 @@ func startWorker(ctx context.Context, d *deps, reg prometheus.Registerer) (*queu
 		// Webhooks owed by jobs whose terminal transition could not queue them (Redis down).
 		ws := &runner.WebhookSweeper{Jobs: d.svc, Interval: d.cfg.RequeueInterval,
 			Logger: logger.With(slog.String("component", "webhook-sweep"))}
+		if beats != nil {
+			// A job whose worker stopped heart-beating is queued again within about
+			// DeadWorkerAfter + 1.5 heartbeats + one check.
+			rq.Heartbeats = beats
+			rq.DeadCheckInterval = d.cfg.WorkerHeartbeat
+			rq.StartGrace = d.cfg.DeadWorkerAfter
+			rq.MissingFor = d.cfg.WorkerHeartbeat * 3 / 2
+		}
 		go func() {
 			defer close(w.sweepDone)
 			var wg sync.WaitGroup
@@ -181,7 +202,7 @@ func startWorker(ctx context.Context, d *deps, reg prometheus.Registerer) (*queu
 	}
 	logger.Info("Worker started", slog.Int("concurrency", d.cfg.WorkerConcurrency),
 		slog.Bool("strict_priority", d.cfg.StrictPriority), slog.Any("queues", tasks.WorkerQueues()),
-		slog.Duration("requeue_interval", d.cfg.RequeueInterval))
+		slog.Duration("requeue_interval", d.cfg.RequeueInterval), slog.Duration("worker_heartbeat", d.cfg.WorkerHeartbeat))
 	return w, nil
 }
 

@@ -63,6 +63,8 @@ var (
 		{Name: "document_deleted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "error_log", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "retry_count", Type: field.TypeInt, Default: 0},
+		{Name: "attempts", Type: field.TypeJSON, Nullable: true},
+		{Name: "task_run", Type: field.TypeInt, Default: 0},
 		{Name: "created_by", Type: field.TypeString, Nullable: true, Size: 256},
 		{Name: "callback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
@@ -78,13 +80,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_job_groups_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[30]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[32]},
 				RefColumns: []*schema.Column{OcrJobGroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_templates_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[31]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[33]},
 				RefColumns: []*schema.Column{OcrTemplatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -113,17 +115,17 @@ var (
 			{
 				Name:    "ocrinvoicejob_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[31]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[33]},
 			},
 			{
 				Name:    "ocrinvoicejob_group_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[30], OcrInvoiceJobsColumns[7]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[32], OcrInvoiceJobsColumns[7]},
 			},
 			{
 				Name:    "ocrinvoicejob_document_sha256_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[31]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[33]},
 			},
 			{
 				Name:    "ocrinvoicejob_status_priority_created_at_id",
@@ -133,7 +135,7 @@ var (
 			{
 				Name:    "ocrinvoicejob_webhook_pending_at",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[29]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[31]},
 			},
 		},
 	}

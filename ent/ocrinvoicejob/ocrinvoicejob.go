@@ -72,6 +72,10 @@ const (
 	FieldErrorLog = "error_log"
 	// FieldRetryCount holds the string denoting the retry_count field in the database.
 	FieldRetryCount = "retry_count"
+	// FieldAttempts holds the string denoting the attempts field in the database.
+	FieldAttempts = "attempts"
+	// FieldTaskRun holds the string denoting the task_run field in the database.
+	FieldTaskRun = "task_run"
 	// FieldCreatedBy holds the string denoting the created_by field in the database.
 	FieldCreatedBy = "created_by"
 	// FieldCallbackURL holds the string denoting the callback_url field in the database.
@@ -132,6 +136,8 @@ var Columns = []string{
 	FieldDocumentDeletedAt,
 	FieldErrorLog,
 	FieldRetryCount,
+	FieldAttempts,
+	FieldTaskRun,
 	FieldCreatedBy,
 	FieldCallbackURL,
 	FieldMetadata,
@@ -177,6 +183,10 @@ var (
 	DefaultRetryCount int
 	// RetryCountValidator is a validator for the "retry_count" field. It is called by the builders before save.
 	RetryCountValidator func(int) error
+	// DefaultTaskRun holds the default value on creation for the "task_run" field.
+	DefaultTaskRun int
+	// TaskRunValidator is a validator for the "task_run" field. It is called by the builders before save.
+	TaskRunValidator func(int) error
 	// CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
 	CreatedByValidator func(string) error
 	// CallbackURLValidator is a validator for the "callback_url" field. It is called by the builders before save.
@@ -388,6 +398,11 @@ func ByErrorLog(opts ...sql.OrderTermOption) OrderOption {
 // ByRetryCount orders the results by the retry_count field.
 func ByRetryCount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRetryCount, opts...).ToFunc()
+}
+
+// ByTaskRun orders the results by the task_run field.
+func ByTaskRun(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTaskRun, opts...).ToFunc()
 }
 
 // ByCreatedBy orders the results by the created_by field.

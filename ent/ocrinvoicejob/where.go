@@ -161,6 +161,11 @@ func RetryCount(v int) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldRetryCount, v))
 }
 
+// TaskRun applies equality check predicate on the "task_run" field. It's identical to TaskRunEQ.
+func TaskRun(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldTaskRun, v))
+}
+
 // CreatedBy applies equality check predicate on the "created_by" field. It's identical to CreatedByEQ.
 func CreatedBy(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCreatedBy, v))
@@ -1419,6 +1424,56 @@ func RetryCountLT(v int) predicate.OcrInvoiceJob {
 // RetryCountLTE applies the LTE predicate on the "retry_count" field.
 func RetryCountLTE(v int) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldLTE(FieldRetryCount, v))
+}
+
+// AttemptsIsNil applies the IsNil predicate on the "attempts" field.
+func AttemptsIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldAttempts))
+}
+
+// AttemptsNotNil applies the NotNil predicate on the "attempts" field.
+func AttemptsNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldAttempts))
+}
+
+// TaskRunEQ applies the EQ predicate on the "task_run" field.
+func TaskRunEQ(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldTaskRun, v))
+}
+
+// TaskRunNEQ applies the NEQ predicate on the "task_run" field.
+func TaskRunNEQ(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNEQ(FieldTaskRun, v))
+}
+
+// TaskRunIn applies the In predicate on the "task_run" field.
+func TaskRunIn(vs ...int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIn(FieldTaskRun, vs...))
+}
+
+// TaskRunNotIn applies the NotIn predicate on the "task_run" field.
+func TaskRunNotIn(vs ...int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotIn(FieldTaskRun, vs...))
+}
+
+// TaskRunGT applies the GT predicate on the "task_run" field.
+func TaskRunGT(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGT(FieldTaskRun, v))
+}
+
+// TaskRunGTE applies the GTE predicate on the "task_run" field.
+func TaskRunGTE(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGTE(FieldTaskRun, v))
+}
+
+// TaskRunLT applies the LT predicate on the "task_run" field.
+func TaskRunLT(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLT(FieldTaskRun, v))
+}
+
+// TaskRunLTE applies the LTE predicate on the "task_run" field.
+func TaskRunLTE(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLTE(FieldTaskRun, v))
 }
 
 // CreatedByEQ applies the EQ predicate on the "created_by" field.

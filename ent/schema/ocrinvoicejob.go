@@ -123,6 +123,20 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 			Default(0).
 			NonNegative().
 			Annotations(entgql.OrderField("RETRY_COUNT"), serverOwned),
+		// The job's runs, oldest first (at most jobs.MaxAttempts kept): each start by a
+		// worker appends one, its end sets the outcome. Optional so that rows written before
+		// the field existed need no default; GraphQL answers [] for them.
+		field.JSON("attempts", []invoice.JobAttempt{}).
+			Optional().
+			Annotations(entgql.Type("[JobAttempt!]!"), serverOwned),
+		// Which task may run the job: 0 for the task whose id is the job id, n for the
+		// task the requeue sweep enqueued after it declared the worker of run n-1 lost.
+		// A worker's writes are conditional on the run it started, so that a stale task or
+		// a worker that was presumed dead cannot touch a newer run (not part of the API).
+		field.Int("task_run").
+			Default(0).
+			NonNegative().
+			Annotations(entgql.Skip()),
 		chars(field.String("created_by").
 			Optional(), 256),
 		// Where a webhook is POSTed when the job reaches a terminal state; when empty,

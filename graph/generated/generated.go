@@ -147,6 +147,15 @@ type ComplexityRoot struct {
 		Website func(childComplexity int) int
 	}
 
+	JobAttempt struct {
+		EndedAt   func(childComplexity int) int
+		Error     func(childComplexity int) int
+		Number    func(childComplexity int) int
+		Outcome   func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		Worker    func(childComplexity int) int
+	}
+
 	JobProgress struct {
 		CurrentStep func(childComplexity int) int
 		Percentage  func(childComplexity int) int
@@ -187,6 +196,7 @@ type ComplexityRoot struct {
 	}
 
 	OcrInvoiceJob struct {
+		Attempts          func(childComplexity int) int
 		CallbackURL       func(childComplexity int) int
 		CompletedAt       func(childComplexity int) int
 		Confidence        func(childComplexity int) int
@@ -810,6 +820,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvoiceSupplier.Website(childComplexity), true
 
+	case "JobAttempt.endedAt":
+		if e.ComplexityRoot.JobAttempt.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobAttempt.EndedAt(childComplexity), true
+	case "JobAttempt.error":
+		if e.ComplexityRoot.JobAttempt.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobAttempt.Error(childComplexity), true
+	case "JobAttempt.number":
+		if e.ComplexityRoot.JobAttempt.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobAttempt.Number(childComplexity), true
+	case "JobAttempt.outcome":
+		if e.ComplexityRoot.JobAttempt.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobAttempt.Outcome(childComplexity), true
+	case "JobAttempt.startedAt":
+		if e.ComplexityRoot.JobAttempt.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobAttempt.StartedAt(childComplexity), true
+	case "JobAttempt.worker":
+		if e.ComplexityRoot.JobAttempt.Worker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobAttempt.Worker(childComplexity), true
+
 	case "JobProgress.currentStep":
 		if e.ComplexityRoot.JobProgress.CurrentStep == nil {
 			break
@@ -1051,6 +1098,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UploadDocument(childComplexity, args["file"].(graphql.Upload)), true
 
+	case "OcrInvoiceJob.attempts":
+		if e.ComplexityRoot.OcrInvoiceJob.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.Attempts(childComplexity), true
 	case "OcrInvoiceJob.callbackURL":
 		if e.ComplexityRoot.OcrInvoiceJob.CallbackURL == nil {
 			break
@@ -2117,6 +2170,7 @@ type OcrInvoiceJob implements Node {
   documentDeletedAt: Time
   errorLog: String
   retryCount: Int!
+  attempts: [JobAttempt!]!
   createdBy: String
   callbackURL: String
   metadata: Map
@@ -3210,6 +3264,26 @@ type JobProgress {
   totalSteps: Int!
 }
 
+"""
+One run of a job by a worker. outcome: running (in flight), completed, failed (the job
+failed for good), retry (the job went back to the queue), worker_lost (the worker stopped
+heart-beating; the job was queued again, or failed when its retries were used up),
+cancelled, interrupted (it ended without an outcome, e.g. its worker shut down or died
+unnoticed by heartbeats, and the same task ran again).
+"""
+type JobAttempt {
+  "Counts the job's attempts from 1, across retries."
+  number: Int!
+  "The worker process (hostname:pid)."
+  worker: String!
+  startedAt: Time!
+  "Null while the attempt runs."
+  endedAt: Time
+  outcome: String!
+  "Why the attempt failed (secrets redacted); empty otherwise."
+  error: String!
+}
+
 "The document that was read."
 type DocumentInfo {
   pages: Int!
@@ -3802,6 +3876,24 @@ func (ec *executionContext) childFields_InvoiceSupplier(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceSupplier", field.Name)
 }
 
+func (ec *executionContext) childFields_JobAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "number":
+		return ec.fieldContext_JobAttempt_number(ctx, field)
+	case "worker":
+		return ec.fieldContext_JobAttempt_worker(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_JobAttempt_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_JobAttempt_endedAt(ctx, field)
+	case "outcome":
+		return ec.fieldContext_JobAttempt_outcome(ctx, field)
+	case "error":
+		return ec.fieldContext_JobAttempt_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobAttempt", field.Name)
+}
+
 func (ec *executionContext) childFields_JobProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "percentage":
@@ -3896,6 +3988,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_errorLog(ctx, field)
 	case "retryCount":
 		return ec.fieldContext_OcrInvoiceJob_retryCount(ctx, field)
+	case "attempts":
+		return ec.fieldContext_OcrInvoiceJob_attempts(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_OcrInvoiceJob_createdBy(ctx, field)
 	case "callbackURL":
@@ -6421,6 +6515,144 @@ func (ec *executionContext) fieldContext_InvoiceSupplier_website(_ context.Conte
 	return graphql.NewScalarFieldContext("InvoiceSupplier", field, false, false, "String")
 }
 
+func (ec *executionContext) _JobAttempt_number(ctx context.Context, field graphql.CollectedField, obj *invoice.JobAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobAttempt_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobAttempt_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobAttempt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobAttempt_worker(ctx context.Context, field graphql.CollectedField, obj *invoice.JobAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobAttempt_worker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Worker, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobAttempt_worker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobAttempt_startedAt(ctx context.Context, field graphql.CollectedField, obj *invoice.JobAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobAttempt_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobAttempt_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobAttempt_endedAt(ctx context.Context, field graphql.CollectedField, obj *invoice.JobAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobAttempt_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobAttempt_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobAttempt_outcome(ctx context.Context, field graphql.CollectedField, obj *invoice.JobAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobAttempt_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobAttempt_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobAttempt_error(ctx context.Context, field graphql.CollectedField, obj *invoice.JobAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobAttempt_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobAttempt_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobAttempt", field, false, false, "String")
+}
+
 func (ec *executionContext) _JobProgress_percentage(ctx context.Context, field graphql.CollectedField, obj *invoice.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7984,6 +8216,38 @@ func (ec *executionContext) _OcrInvoiceJob_retryCount(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_OcrInvoiceJob_retryCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OcrInvoiceJob_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []invoice.JobAttempt) graphql.Marshaler {
+			return ec.marshalNJobAttempt2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐJobAttemptᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OcrInvoiceJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobAttempt(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _OcrInvoiceJob_createdBy(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
@@ -16777,6 +17041,64 @@ func (ec *executionContext) _InvoiceSupplier(ctx context.Context, sel ast.Select
 	return out
 }
 
+var jobAttemptImplementors = []string{"JobAttempt"}
+
+func (ec *executionContext) _JobAttempt(ctx context.Context, sel ast.SelectionSet, obj *invoice.JobAttempt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobAttemptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobAttempt")
+		case "number":
+			out.Values[i] = ec._JobAttempt_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "worker":
+			out.Values[i] = ec._JobAttempt_worker(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._JobAttempt_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endedAt":
+			out.Values[i] = ec._JobAttempt_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._JobAttempt_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._JobAttempt_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var jobProgressImplementors = []string{"JobProgress"}
 
 func (ec *executionContext) _JobProgress(ctx context.Context, sel ast.SelectionSet, obj *invoice.Progress) graphql.Marshaler {
@@ -17196,6 +17518,11 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 			}
 		case "retryCount":
 			out.Values[i] = ec._OcrInvoiceJob_retryCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._OcrInvoiceJob_attempts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -18915,6 +19242,26 @@ func (ec *executionContext) marshalNInvoiceReference2ᚕgithubᚗcomᚋocrinvoic
 
 func (ec *executionContext) marshalNInvoiceSupplier2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐSupplier(ctx context.Context, sel ast.SelectionSet, v invoice.Supplier) graphql.Marshaler {
 	return ec._InvoiceSupplier(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobAttempt2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐJobAttempt(ctx context.Context, sel ast.SelectionSet, v invoice.JobAttempt) graphql.Marshaler {
+	return ec._JobAttempt(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNJobAttempt2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐJobAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []invoice.JobAttempt) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobAttempt2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐJobAttempt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNJobProgress2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐProgress(ctx context.Context, sel ast.SelectionSet, v invoice.Progress) graphql.Marshaler {

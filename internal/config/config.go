@@ -153,6 +153,14 @@ type Config struct {
 	// failed; 0 turns both sweeps off.
 	RequeueInterval time.Duration
 
+	// WorkerHeartbeat is how often a worker refreshes the Redis heartbeat of each job it
+	// runs, and how often the requeue sweep looks for jobs whose heartbeat stopped (their
+	// worker died: they are queued again at once); 0 turns heartbeats and that check off.
+	WorkerHeartbeat time.Duration
+	// DeadWorkerAfter is a heartbeat's expiry: a worker that has not refreshed a job's
+	// heartbeat for this long counts as dead. More than WorkerHeartbeat.
+	DeadWorkerAfter time.Duration
+
 	// Runner runs the batch runner (the group reconcilers) in this worker, while it holds
 	// the runner lease in Redis: one replica at a time reconciles.
 	Runner bool
@@ -672,6 +680,30 @@ func Settings() []Setting {
 			},
 		},
 		{
+			Env: "OCRINVOICE_WORKER_HEARTBEAT", Flag: "worker-heartbeat", Default: "2s", Commands: []string{CmdWorker, CmdAll},
+			Usage: "how often a worker refreshes the Redis heartbeat of each job it runs, and how often the requeue sweep (off with OCRINVOICE_REQUEUE_INTERVAL=0) looks for jobs whose heartbeat stopped (queued again at once); 0 = off (a dead worker's jobs wait for the queue's lease expiry, about a minute)",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
+					return errors.New("want 0 or a duration of at least 100ms such as 2s")
+				}
+				c.WorkerHeartbeat = d
+				return nil
+			},
+		},
+		{
+			Env: "OCRINVOICE_DEAD_WORKER_AFTER", Flag: "dead-worker-after", Default: "6s", Commands: []string{CmdWorker, CmdAll},
+			Usage: "how long a job's heartbeat may go unrefreshed before its worker counts as dead; more than OCRINVOICE_WORKER_HEARTBEAT (every worker must use the same values)",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 200*time.Millisecond {
+					return errors.New("want a duration of at least 200ms such as 6s")
+				}
+				c.DeadWorkerAfter = d
+				return nil
+			},
+		},
+		{
 			Env: "OCRINVOICE_RUNNER", Flag: "runner", Default: "true", Bool: true, Commands: []string{CmdWorker, CmdAll},
 			Usage: "run the batch runner (group parallelism, backoff limits, deadlines, TTLs) while this process holds the runner lease in Redis; one replica runs it at a time",
 			set:   boolSetter(func(c *Config, b bool) { c.Runner = b }),
@@ -948,6 +980,9 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 				errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
 			}
 		}
+	}
+	if len(errs) == 0 && c.WorkerHeartbeat > 0 && c.DeadWorkerAfter <= c.WorkerHeartbeat {
+		errs = append(errs, fmt.Errorf("OCRINVOICE_DEAD_WORKER_AFTER (%s) must be more than OCRINVOICE_WORKER_HEARTBEAT (%s)", c.DeadWorkerAfter, c.WorkerHeartbeat))
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))

@@ -6,7 +6,10 @@
 // or the empty string (text and dates), never a made-up zero.
 package invoice
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Progress is how far a job has come. Percentage is 0..100.
 type Progress struct {
@@ -191,3 +194,32 @@ type Results struct {
 
 // Float returns a pointer to v, for building amounts.
 func Float(v float64) *float64 { return &v }
+
+// Outcomes of a JobAttempt.
+const (
+	AttemptRunning     = "running"     // the attempt is in flight
+	AttemptCompleted   = "completed"   // it stored the job's results
+	AttemptFailed      = "failed"      // it failed and the job failed for good
+	AttemptRetry       = "retry"       // it failed and the job went back to the queue
+	AttemptWorkerLost  = "worker_lost" // its worker stopped heart-beating; the job was queued again (or failed, retries exhausted)
+	AttemptCancelled   = "cancelled"   // the job was cancelled while it ran
+	AttemptInterrupted = "interrupted" // it ended without an outcome (shutdown, timeout, a death heartbeats did not catch) and the same task started again
+)
+
+// JobAttempt is one run of a job by a worker, as listed in the job's attempts (the
+// server owns the list; GraphQL exposes it, the REST contract does not).
+type JobAttempt struct {
+	// Number counts the job's attempts from 1; it keeps growing across retries.
+	Number int `json:"number"`
+	// Worker names the worker process ("hostname:pid").
+	Worker    string     `json:"worker"`
+	StartedAt time.Time  `json:"startedAt"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	// Outcome is one of the Attempt* constants.
+	Outcome string `json:"outcome"`
+	// Error is why the attempt failed (secrets redacted), empty otherwise.
+	Error string `json:"error,omitempty"`
+	// Heartbeat tells that the worker keeps a heartbeat for the attempt while it runs,
+	// so that its silence means it died (not in the API).
+	Heartbeat bool `json:"heartbeat,omitempty"`
+}

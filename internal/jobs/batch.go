@@ -313,7 +313,7 @@ func (s *Service) RetryFailedGroup(ctx context.Context, id string) (*ent.OcrJobG
 	}
 	n := 0
 	for _, j := range list {
-		_, err := s.transition(ctx, j.ID, ocrinvoicejob.StatusCreated, "retry", func(m *ent.OcrInvoiceJobMutation) {
+		nj, err := s.transition(ctx, j.ID, ocrinvoicejob.StatusCreated, "retry", func(m *ent.OcrInvoiceJobMutation) {
 			clearResults(m)
 			m.AddRetryCount(1)
 			m.Where(ocrinvoicejob.DocumentDeletedAtIsNil())
@@ -325,7 +325,7 @@ func (s *Service) RetryFailedGroup(ctx context.Context, id string) (*ent.OcrJobG
 			return nil, n, err
 		}
 		// An archived task of the previous run would make the release a no-op.
-		s.deleteTask(ctx, j.ID, string(j.Priority))
+		s.deleteTask(ctx, nj.ID, nj.TaskRun, string(nj.Priority))
 		n++
 	}
 	s.notifyGroup(ctx, id)

@@ -202,7 +202,7 @@ func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInv
 	}
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.enqueueTimeout)
 	defer cancel()
-	if err := s.enq.EnqueueJob(ectx, j.ID, string(j.Priority)); err != nil {
+	if err := s.enqueueTask(ectx, j, 0); err != nil {
 		s.log.WarnContext(ctx, "Job left created: enqueue failed", slog.String("job_id", j.ID), slog.Any("error", err))
 		return j
 	}
@@ -339,7 +339,7 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 		return nil, apperr.FailedPrecondition("the job changed state while it was being updated; read it again and retry")
 	}
 	if rerun || requeue {
-		s.deleteTask(ctx, id, string(cur.Priority))
+		s.deleteTask(ctx, id, cur.TaskRun, string(cur.Priority))
 	}
 	j, err := s.GetJob(ctx, id)
 	if err != nil {
@@ -372,15 +372,21 @@ func clearResults(m *ent.OcrInvoiceJobMutation) {
 	m.ClearWebhookPendingAt()
 }
 
-// deleteTask removes a job's task, logging failures (a stale task finds the job in a
-// state it cannot start from, so a failure here is harmless).
-func (s *Service) deleteTask(ctx context.Context, id, priority string) {
+// deleteTask removes the task of a job's run, logging failures (a stale task finds the
+// job in a state it cannot start from, or on another run, so a failure here is harmless).
+func (s *Service) deleteTask(ctx context.Context, id string, run int, priority string) {
 	if s.enq == nil {
 		return
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.enqueueTimeout)
 	defer cancel()
-	if err := s.enq.DeleteJobTask(dctx, id, priority); err != nil {
+	var err error
+	if re, ok := s.enq.(RunEnqueuer); ok && run > 0 {
+		err = re.DeleteJobRunTask(dctx, id, run, priority)
+	} else {
+		err = s.enq.DeleteJobTask(dctx, id, priority)
+	}
+	if err != nil {
 		s.log.WarnContext(ctx, "Delete job task failed", slog.String("job_id", id), slog.Any("error", err))
 	}
 }
@@ -448,9 +454,35 @@ func (s *Service) CancelJob(ctx context.Context, id string) (*ent.OcrInvoiceJob,
 	if err != nil {
 		return nil, err
 	}
-	s.deleteTask(ctx, id, string(j.Priority))
+	j = s.endCancelledAttempt(ctx, j)
+	s.deleteTask(ctx, id, j.TaskRun, string(j.Priority))
 	s.notify(ctx, j, "")
 	return j, nil
+}
+
+// endCancelledAttempt ends the running attempt of a job that was cancelled while it was
+// processing, as cancelled, and returns the job as it now is. Nothing else changes a
+// cancelled job's attempts; a failure is logged (the attempt then stays running in the
+// record, closed as interrupted should the job run again).
+func (s *Service) endCancelledAttempt(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInvoiceJob {
+	if n := len(j.Attempts); n == 0 || j.Attempts[n-1].Outcome != invoice.AttemptRunning {
+		return j
+	}
+	ctx = context.WithoutCancel(ctx)
+	n, err := s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(j.ID), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCancelled), ocrinvoicejob.TaskRun(j.TaskRun)).
+		SetAttempts(endAttempt(j.Attempts, s.clock(), invoice.AttemptCancelled, "")).
+		Save(ctx)
+	if err != nil || n == 0 {
+		if err != nil {
+			s.log.WarnContext(ctx, "Could not end the attempt of a cancelled job", slog.String("job_id", j.ID), slog.Any("error", err))
+		}
+		return j
+	}
+	if fresh, err := s.GetJob(ctx, j.ID); err == nil {
+		return fresh
+	}
+	return j
 }
 
 // RetryJob runs a failed or cancelled job again: its results are cleared, retryCount
@@ -481,7 +513,7 @@ func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, 
 		return nil, err
 	}
 	// An archived task of the previous run would make the new enqueue a no-op.
-	s.deleteTask(ctx, id, string(j.Priority))
+	s.deleteTask(ctx, id, j.TaskRun, string(j.Priority))
 	j = s.enqueue(ctx, j)
 	s.notify(ctx, j, "")
 	return j, nil

@@ -61,7 +61,12 @@ func TestRequeuerRestoresLostTasks(t *testing.T) {
 		}
 		has := func(id string) bool {
 			t.Helper()
-			ok, err := q.HasJobTask(ctx, id)
+			// The task of the job's current run (a lost worker moves it to the next).
+			j, err := s.GetJob(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok, err := q.HasJobRunTask(ctx, id, j.TaskRun)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +167,11 @@ func TestRequeuerWorkerLost(t *testing.T) {
 			if _, err := s.StartProcessing(ctx, lost.ID); err != nil {
 				t.Fatal(err)
 			}
-			if err := q.DeleteJobTask(ctx, lost.ID, string(lost.Priority)); err != nil {
+			cur, err := s.GetJob(ctx, lost.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := q.DeleteJobRunTask(ctx, lost.ID, cur.TaskRun, string(lost.Priority)); err != nil {
 				t.Fatal(err)
 			}
 			clock = clock.Add(30 * time.Minute)
@@ -174,7 +183,11 @@ func TestRequeuerWorkerLost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			has, err := q.HasJobTask(ctx, lost.ID)
+			// Each lost run moves the job to the next run, whose task has an id of its own.
+			if j.TaskRun != attempt {
+				t.Fatalf("attempt %d: job on task run %d", attempt, j.TaskRun)
+			}
+			has, err := q.HasJobRunTask(ctx, lost.ID, j.TaskRun)
 			if err != nil {
 				t.Fatal(err)
 			}

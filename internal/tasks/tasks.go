@@ -1,6 +1,7 @@
 // Package tasks defines the asynq task of an OCR invoice job — its type name, payload,
 // queues and options — shared by the API (which enqueues) and the worker (which
-// handles). One task per job; the task id is the job id, so enqueueing twice is harmless.
+// handles). One task per job and run (see TaskID); the task id is the job id for the
+// first run, so enqueueing twice is harmless.
 package tasks
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -46,6 +48,21 @@ const TaskCheckInterval = 200 * time.Millisecond
 // Payload is the JSON body of an ocr:invoice task.
 type Payload struct {
 	JobID string `json:"jobId"`
+	// Run is the job's task run the task was enqueued for (see TaskID); the job refuses
+	// a task of another run. 0 (and absent, in tasks from before runs) is the first.
+	Run int `json:"run,omitempty"`
+}
+
+// TaskID returns the asynq task id of a job's task for run: the job id for run 0, the
+// job id and ".r<run>" after it for later runs. A run after the first is enqueued when
+// the requeue sweep declared the previous run's worker lost; asynq still holds that
+// worker's task (active until its lease expires) under the previous id, so the new task
+// needs an id of its own. Job ids never contain a dot.
+func TaskID(jobID string, run int) string {
+	if run <= 0 {
+		return jobID
+	}
+	return jobID + ".r" + strconv.Itoa(run)
 }
 
 // QueuePriorities returns the queue weights for asynq.Config.Queues: urgent 8, high 4,
@@ -67,17 +84,28 @@ func Queue(priority string) string {
 // NewOCRInvoiceTask returns the task for jobID and the options to enqueue it with:
 // TaskID(jobID), the priority's queue, MaxRetry and Timeout. It fails on an empty id.
 func NewOCRInvoiceTask(jobID, priority string) (*asynq.Task, []asynq.Option, error) {
+	return NewOCRInvoiceRunTask(jobID, 0, priority, 0)
+}
+
+// NewOCRInvoiceRunTask is NewOCRInvoiceTask for a run of the job (see TaskID): the
+// payload names the run, the id is TaskID(jobID, run) and the task may be retried
+// MaxRetry - retried times (at least 0), so that attempts the job used before count
+// toward the limit.
+func NewOCRInvoiceRunTask(jobID string, run int, priority string, retried int) (*asynq.Task, []asynq.Option, error) {
 	if jobID == "" {
 		return nil, nil, errors.New("new ocr:invoice task: empty job id")
 	}
-	body, err := json.Marshal(Payload{JobID: jobID})
+	if run < 0 {
+		return nil, nil, fmt.Errorf("new ocr:invoice task: negative run %d", run)
+	}
+	body, err := json.Marshal(Payload{JobID: jobID, Run: run})
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode ocr:invoice payload: %w", err)
 	}
 	opts := []asynq.Option{
-		asynq.TaskID(jobID),
+		asynq.TaskID(TaskID(jobID, run)),
 		asynq.Queue(Queue(priority)),
-		asynq.MaxRetry(MaxRetry),
+		asynq.MaxRetry(max(MaxRetry-max(retried, 0), 0)),
 		asynq.Timeout(Timeout),
 	}
 	return asynq.NewTask(TypeOCRInvoice, body), opts, nil
@@ -92,6 +120,9 @@ func ParsePayload(t *asynq.Task) (Payload, error) {
 	}
 	if p.JobID == "" {
 		return p, fmt.Errorf("decode %s payload: empty jobId: %w", t.Type(), asynq.SkipRetry)
+	}
+	if p.Run < 0 {
+		return p, fmt.Errorf("decode %s payload: negative run %d: %w", t.Type(), p.Run, asynq.SkipRetry)
 	}
 	return p, nil
 }
@@ -131,13 +162,13 @@ func (c *Client) registerQueues(ctx context.Context) error {
 
 // taskInfo looks the task up in queue q; a queue unknown to the inspector is
 // registered once and the lookup repeated (see asynqQueuesKey).
-func (c *Client) taskInfo(ctx context.Context, q, jobID string) (*asynq.TaskInfo, error) {
-	info, err := c.inspector.GetTaskInfo(q, jobID)
+func (c *Client) taskInfo(ctx context.Context, q, taskID string) (*asynq.TaskInfo, error) {
+	info, err := c.inspector.GetTaskInfo(q, taskID)
 	if errors.Is(err, asynq.ErrQueueNotFound) {
 		if rerr := c.registerQueues(ctx); rerr != nil {
 			return nil, fmt.Errorf("register queues: %w", rerr)
 		}
-		info, err = c.inspector.GetTaskInfo(q, jobID)
+		info, err = c.inspector.GetTaskInfo(q, taskID)
 	}
 	return info, err
 }
@@ -158,10 +189,17 @@ const (
 // wait, that counts as success (the requeue sweep re-enqueues the job if that task
 // ends without running it). Errors: Redis unreachable, ctx ended while waiting.
 func (c *Client) EnqueueJob(ctx context.Context, jobID, priority string) error {
-	task, opts, err := NewOCRInvoiceTask(jobID, priority)
+	return c.EnqueueJobRun(ctx, jobID, 0, priority, 0)
+}
+
+// EnqueueJobRun is EnqueueJob for the task of a run of the job (NewOCRInvoiceRunTask:
+// id TaskID(jobID, run), MaxRetry - retried retries).
+func (c *Client) EnqueueJobRun(ctx context.Context, jobID string, run int, priority string, retried int) error {
+	task, opts, err := NewOCRInvoiceRunTask(jobID, run, priority, retried)
 	if err != nil {
 		return err
 	}
+	taskID := TaskID(jobID, run)
 	q := Queue(priority)
 	deadline := time.Now().Add(activeWait)
 	for {
@@ -172,7 +210,7 @@ func (c *Client) EnqueueJob(ctx context.Context, jobID, priority string) error {
 		if !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return fmt.Errorf("enqueue task of job %s: %w", jobID, err)
 		}
-		info, err := c.taskInfo(ctx, q, jobID)
+		info, err := c.taskInfo(ctx, q, taskID)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound):
 			continue // it ended meanwhile
@@ -181,7 +219,7 @@ func (c *Client) EnqueueJob(ctx context.Context, jobID, priority string) error {
 		}
 		switch info.State {
 		case asynq.TaskStateArchived, asynq.TaskStateCompleted:
-			if err := c.inspector.DeleteTask(q, jobID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			if err := c.inspector.DeleteTask(q, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 				return fmt.Errorf("enqueue task of job %s: delete its finished task: %w", jobID, err)
 			}
 		case asynq.TaskStateActive:
@@ -203,6 +241,13 @@ func (c *Client) EnqueueJob(ctx context.Context, jobID, priority string) error {
 // then in the other queues (the priority may have changed since it was enqueued). A
 // running task is asked to stop (its handler's context is cancelled). No task is success.
 func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) error {
+	return c.DeleteJobRunTask(ctx, jobID, 0, priority)
+}
+
+// DeleteJobRunTask is DeleteJobTask for the task of a run of the job (id TaskID(jobID,
+// run)).
+func (c *Client) DeleteJobRunTask(ctx context.Context, jobID string, run int, priority string) error {
+	taskID := TaskID(jobID, run)
 	first := Queue(priority)
 	queues := []string{first}
 	for _, q := range allQueues {
@@ -214,12 +259,12 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("delete task of job %s: %w", jobID, err)
 		}
-		err := c.inspector.DeleteTask(q, jobID)
+		err := c.inspector.DeleteTask(q, taskID)
 		if errors.Is(err, asynq.ErrQueueNotFound) {
 			if rerr := c.registerQueues(ctx); rerr != nil {
 				return fmt.Errorf("delete task of job %s: register queues: %w", jobID, rerr)
 			}
-			err = c.inspector.DeleteTask(q, jobID)
+			err = c.inspector.DeleteTask(q, taskID)
 		}
 		switch {
 		case err == nil:
@@ -228,8 +273,8 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 			continue
 		default:
 			// An active task cannot be deleted; cancel its processing instead.
-			if info, gerr := c.taskInfo(ctx, q, jobID); gerr == nil && info.State == asynq.TaskStateActive {
-				if cerr := c.inspector.CancelProcessing(jobID); cerr != nil {
+			if info, gerr := c.taskInfo(ctx, q, taskID); gerr == nil && info.State == asynq.TaskStateActive {
+				if cerr := c.inspector.CancelProcessing(taskID); cerr != nil {
 					return fmt.Errorf("cancel running task of job %s: %w", jobID, cerr)
 				}
 				return nil
@@ -245,11 +290,17 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 // or one kept as completed does not count: it will not run the job again, and
 // EnqueueJob replaces it.
 func (c *Client) HasJobTask(ctx context.Context, jobID string) (bool, error) {
+	return c.HasJobRunTask(ctx, jobID, 0)
+}
+
+// HasJobRunTask is HasJobTask for the task of a run of the job (id TaskID(jobID, run)).
+func (c *Client) HasJobRunTask(ctx context.Context, jobID string, run int) (bool, error) {
+	taskID := TaskID(jobID, run)
 	for _, q := range allQueues {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		info, err := c.taskInfo(ctx, q, jobID)
+		info, err := c.taskInfo(ctx, q, taskID)
 		switch {
 		case err == nil:
 			if info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted {
