@@ -95,6 +95,21 @@ func ProcessName() string {
 	return host + ":" + strconv.Itoa(os.Getpid())
 }
 
+// ErrStoreDown marks a task error that says the job store (the database) could not be
+// reached when the run started, stored its results or recorded its failure: the job is
+// left as it was (still processing on the task's run), nothing of the document is to
+// blame, and the task should run again as soon as the store is back, without counting as
+// a failed attempt (the worker's asynq IsFailure and RetryDelayFunc look for it).
+var ErrStoreDown = errors.New("job store unavailable")
+
+// storeError wraps err with ErrStoreDown when it says the database was unreachable.
+func storeError(err error) error {
+	if apperr.DependencyDown(err) {
+		return fmt.Errorf("%w: %w", ErrStoreDown, err)
+	}
+	return err
+}
+
 // errJobGone is the cause set on the run's context when the job left "processing"
 // (cancelled, or changed by someone else) while it ran.
 var errJobGone = errors.New("job is no longer processing")
@@ -147,7 +162,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		log.Info("Dropping task of a job that is not runnable", slog.String("reason", err.Error()))
 		return nil
 	case err != nil:
-		return fmt.Errorf("start job %s: %w", p.JobID, err)
+		return storeError(fmt.Errorf("start job %s: %w", p.JobID, err))
 	}
 	log.Info("Processing job", slog.String("job_number", job.JobNumber), slog.String("document_url", redact.URL(job.DocumentURL)))
 	h.publish(ctx, log, jobs.EventOf(job, ""))
@@ -166,7 +181,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("store results of job %s: %w", job.ID, err)
+			return storeError(fmt.Errorf("store results of job %s: %w", job.ID, err))
 		}
 		log.Info("Completed job", slog.Int("pages", in.Pages))
 		h.publish(wctx, log, jobs.EventOf(done, ""))
@@ -204,6 +219,11 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		h.publish(wctx, log, jobs.EventOf(failed, err.Error()))
 	case jobs.IsNotProcessing(ferr):
 		h.publishCurrent(wctx, log, job.ID) // cancelled, or given to another run, meanwhile
+	case apperr.DependencyDown(ferr):
+		// The failure could not be recorded: the job is still processing on this run,
+		// and the task is tried again soon without using up a retry (ErrStoreDown).
+		log.Warn("Could not record job failure: job store unavailable", slog.Any("error", ferr), slog.Any("run_error", err))
+		return fmt.Errorf("%w: %w", ErrStoreDown, ferr)
 	default:
 		log.Error("Could not record job failure", slog.Any("error", ferr))
 	}

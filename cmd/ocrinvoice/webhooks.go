@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
+	"github.com/ocrinvoice/ocrinvoice/worker"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 	"github.com/ocrinvoice/ocrinvoice/worker/webhook"
 )
@@ -27,8 +28,19 @@ func newWebhookHandler(d *deps) asynq.Handler {
 	})
 }
 
+// storeDownRetryDelay is how soon a job task that found the database unreachable
+// (worker.ErrStoreDown) runs again: such a run does not use up a retry (isTaskFailure),
+// so it is tried every few seconds until the database is back.
+const storeDownRetryDelay = 2 * time.Second
+
+// isTaskFailure is the worker's asynq IsFailure: a run that could not reach the job store
+// (worker.ErrStoreDown) is retried without counting against the task's retries, so that
+// a database outage does not use up the retries of the jobs it interrupts.
+func isTaskFailure(err error) bool { return !errors.Is(err, worker.ErrStoreDown) }
+
 // retryDelay is the worker's asynq RetryDelayFunc: a task whose worker died (lease
-// expired) runs again after a second; a failed webhook delivery backs off from
+// expired) runs again after a second; one that found the job store down after
+// storeDownRetryDelay; a failed webhook delivery backs off from
 // OCRINVOICE_WEBHOOK_RETRY_DELAY, doubling (tasks.WebhookRetryDelay); other failures back
 // off as asynq does by default.
 func retryDelay(webhookBase time.Duration) asynq.RetryDelayFunc {
@@ -36,6 +48,8 @@ func retryDelay(webhookBase time.Duration) asynq.RetryDelayFunc {
 		switch {
 		case errors.Is(err, asynq.ErrLeaseExpired):
 			return time.Second
+		case errors.Is(err, worker.ErrStoreDown):
+			return storeDownRetryDelay
 		case t.Type() == tasks.TypeWebhookDeliver:
 			return tasks.WebhookRetryDelay(n, webhookBase)
 		default:

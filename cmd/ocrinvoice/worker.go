@@ -155,6 +155,8 @@ func startWorker(ctx context.Context, d *deps, reg prometheus.Registerer) (*queu
 		// from OCRINVOICE_WEBHOOK_RETRY_DELAY; other failures back off exponentially
 		// (asynq's default).
 		RetryDelayFunc: retryDelay(d.cfg.WebhookRetryDelay),
+		// A run that found the database down is not a failed attempt (ErrStoreDown).
+		IsFailure: isTaskFailure,
 		HealthCheckFunc: func(err error) {
 			if err != nil {
 				logger.Error("Queue Redis unreachable", slog.String("error", err.Error()))
