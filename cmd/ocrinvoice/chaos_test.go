@@ -44,6 +44,7 @@ import (
 //
 //	OCRINVOICE_CHAOS=1                        run the suite (else it is skipped)
 //	OCRINVOICE_CHAOS_BIN                      the binary to run [go build into a temporary folder]
+//	OCRINVOICE_CHAOS_LOGS                     a folder to keep the processes' whole output in [none]
 //	OCRINVOICE_CHAOS_WORKER_RECOVERY          target for a killed worker's jobs to complete after the kill [20s]
 //	OCRINVOICE_CHAOS_REDIS_RECOVERY           target after Redis restarted empty [30s]
 //	OCRINVOICE_CHAOS_API_RECOVERY             target for the API to answer again after its kill [15s]
@@ -483,7 +484,10 @@ func TestChaos(t *testing.T) {
 		"OMP_THREAD_LIMIT=1",
 	}
 	api := &chaosProc{name: "serve", bin: bin, args: []string{"serve"},
-		env: append(slices.Clone(base), fmt.Sprintf("OCRINVOICE_ADDR=127.0.0.1:%d", apiPort))}
+		env: append(slices.Clone(base), fmt.Sprintf("OCRINVOICE_ADDR=127.0.0.1:%d", apiPort),
+			// The client loop stands for many clients behind one address: it is not to be
+			// slowed by the per-address limits, which have tests of their own.
+			"OCRINVOICE_ANONYMOUS_RATE=0", "OCRINVOICE_QUERY_BUDGET=0")}
 	workerEnv := append(slices.Clone(base),
 		"OCRINVOICE_WORKER_CONCURRENCY="+strconv.Itoa(chaosConcurrency),
 		"OCRINVOICE_REQUEUE_INTERVAL=1s",
@@ -500,6 +504,14 @@ func TestChaos(t *testing.T) {
 		if t.Failed() {
 			for _, p := range procs {
 				t.Log(p.tail())
+			}
+		}
+		// OCRINVOICE_CHAOS_LOGS=DIR keeps each process's whole output as DIR/NAME.log.
+		if dir := os.Getenv("OCRINVOICE_CHAOS_LOGS"); dir != "" {
+			for _, p := range procs {
+				if err := os.WriteFile(filepath.Join(dir, p.name+".log"), []byte(p.out.String()), 0o644); err != nil {
+					t.Log(err)
+				}
 			}
 		}
 	})

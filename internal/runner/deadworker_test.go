@@ -25,7 +25,8 @@ import (
 // and attempts say worker lost), the lost run's task is taken off the queue and the next
 // run's task is enqueued at once. Left alone: a job whose worker beats, a job that just
 // started (StartGrace), a job whose heartbeat came back between two sweeps (Redis
-// restarted empty), a job whose worker keeps no heartbeat, and the lost job once its new
+// restarted empty), a job whose worker keeps no heartbeat, a job whose task waits in the
+// queue (handed back by its worker), and the lost job once its new
 // run beats. A job whose retries are used up fails. A second replica sweeping beside the
 // first does nothing twice.
 func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
@@ -65,6 +66,11 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 			if j, err = s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:" + n, Heartbeat: true}); err != nil {
 				t.Fatal(err)
 			}
+			// Its worker took the task off the queue (asynq holds it as active, under a
+			// lease that outlives a dead worker by a minute; here it is simply gone).
+			if err := q.DeleteJobRunTask(ctx, j.ID, 0, string(j.Priority)); err != nil {
+				t.Fatal(err)
+			}
 			return j
 		}
 		get := func(id string) *ent.OcrInvoiceJob {
@@ -96,6 +102,12 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer stopBlink()
+		// A run whose worker handed its task back (the database was down, it shut down):
+		// no heartbeat, but the task waits in the queue to run again on the same run.
+		handedBack := start("H-handed-back")
+		if err := q.EnqueueJobRun(ctx, handedBack.ID, 0, string(handedBack.Priority), 0); err != nil {
+			t.Fatal(err)
+		}
 		spent := start("H-spent")
 		for range tasks.MaxRetry {
 			if _, err := s.FailRun(ctx, spent.ID, 0, "transient", false); err != nil {
@@ -133,8 +145,7 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 			d.Attempts[0].Outcome != invoice.AttemptWorkerLost || d.Attempts[0].Worker != "w:H-dead" {
 			t.Fatalf("dead job: %s retry %d run %d errorLog %q attempts %+v", d.Status, d.RetryCount, d.TaskRun, d.ErrorLog, d.Attempts)
 		}
-		// The lost run's task (pending here: no worker runs) was taken off the queue; the
-		// next run's task is there.
+		// The lost run's task is not in the queue; the next run's task is.
 		for run, want := range []bool{false, true} {
 			if has, err := q.HasJobRunTask(ctx, dead.ID, run); err != nil || has != want {
 				t.Fatalf("task of run %d: %v %v", run, has, err)
@@ -148,7 +159,7 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 		if has, _ := q.HasJobRunTask(ctx, spent.ID, sp.TaskRun); has {
 			t.Fatal("a job that failed for good was re-enqueued")
 		}
-		for _, j := range []*ent.OcrInvoiceJob{alive, blink, fresh, quietJob} {
+		for _, j := range []*ent.OcrInvoiceJob{alive, blink, fresh, quietJob, handedBack} {
 			if got := get(j.ID); got.Status != ocrinvoicejob.StatusProcessing || got.RetryCount != 0 || got.TaskRun != 0 || got.ErrorLog != "" {
 				t.Fatalf("job %s: %s retry %d run %d errorLog %q", j.JobNumber, got.Status, got.RetryCount, got.TaskRun, got.ErrorLog)
 			}

@@ -38,6 +38,9 @@ import (
 // of a lost run off the queue.
 type TaskLookup interface {
 	HasJobRunTask(ctx context.Context, jobID string, run int) (bool, error)
+	// JobRunTaskWaiting tells whether the task waits in a queue (pending, scheduled,
+	// retry): handed back by its worker, it will run again.
+	JobRunTaskWaiting(ctx context.Context, jobID string, run int) (bool, error)
 	// DeleteJobRunTask deletes the task, or when it is running asks its worker to stop.
 	DeleteJobRunTask(ctx context.Context, jobID string, run int, priority string) error
 }
@@ -234,6 +237,18 @@ func (r *Requeuer) SweepDead(ctx context.Context) (int, error) {
 		}
 		if now.Sub(first) < r.MissingFor {
 			seen[refs[i]] = first
+			continue
+		}
+		// A run whose task waits in the queue was handed back by a live worker (a retry
+		// after the database was unreachable, a shutdown): it is taken up again on the
+		// same run, and nobody died.
+		waiting, err := r.Tasks.JobRunTaskWaiting(ctx, j.ID, j.TaskRun)
+		if err != nil {
+			seen[refs[i]] = first
+			r.missing = seen
+			return n, err
+		}
+		if waiting {
 			continue
 		}
 		again, err := r.workerLost(ctx, j)

@@ -105,6 +105,13 @@ func TestRunTaskIDs(t *testing.T) {
 	if id, retries := opt(opts, asynq.TaskIDOpt), opt(opts, asynq.MaxRetryOpt); id != "abc.r2" || retries != tasks.MaxRetry-1 {
 		t.Fatalf("task id %v, max retry %v", id, retries)
 	}
+	// A later run resumes ahead of the jobs not started yet; the first keeps its priority.
+	if q := opt(opts, asynq.QueueOpt); q != tasks.QueueUrgent {
+		t.Fatalf("queue of run 2 of a high job = %v, want %s", q, tasks.QueueUrgent)
+	}
+	if _, opts, _ := tasks.NewOCRInvoiceRunTask("abc", 0, "low", 0); opt(opts, asynq.QueueOpt) != tasks.QueueLow {
+		t.Fatalf("queue of run 0 of a low job = %v, want %s", opt(opts, asynq.QueueOpt), tasks.QueueLow)
+	}
 	if _, opts, _ := tasks.NewOCRInvoiceRunTask("abc", 1, "", tasks.MaxRetry+5); opt(opts, asynq.MaxRetryOpt) != 0 {
 		t.Fatalf("max retry %v with every retry used, want 0", opt(opts, asynq.MaxRetryOpt))
 	}

@@ -81,6 +81,18 @@ func Queue(priority string) string {
 	}
 }
 
+// RunQueue returns the queue of a job's task for run: the priority's queue (Queue) for the
+// first run, and QueueUrgent for a later one. A run after the first is the job's
+// comeback after its worker was lost (see TaskID): the job had already waited its turn
+// and was being read, so it resumes ahead of the jobs that have not started, instead of
+// queueing behind all of them again.
+func RunQueue(priority string, run int) string {
+	if run > 0 {
+		return QueueUrgent
+	}
+	return Queue(priority)
+}
+
 // NewOCRInvoiceTask returns the task for jobID and the options to enqueue it with:
 // TaskID(jobID), the priority's queue, MaxRetry and Timeout. It fails on an empty id.
 func NewOCRInvoiceTask(jobID, priority string) (*asynq.Task, []asynq.Option, error) {
@@ -88,7 +100,8 @@ func NewOCRInvoiceTask(jobID, priority string) (*asynq.Task, []asynq.Option, err
 }
 
 // NewOCRInvoiceRunTask is NewOCRInvoiceTask for a run of the job (see TaskID): the
-// payload names the run, the id is TaskID(jobID, run) and the task may be retried
+// payload names the run, the id is TaskID(jobID, run), the queue RunQueue(priority, run)
+// and the task may be retried
 // MaxRetry - retried times (at least 0), so that attempts the job used before count
 // toward the limit.
 func NewOCRInvoiceRunTask(jobID string, run int, priority string, retried int) (*asynq.Task, []asynq.Option, error) {
@@ -104,7 +117,7 @@ func NewOCRInvoiceRunTask(jobID string, run int, priority string, retried int) (
 	}
 	opts := []asynq.Option{
 		asynq.TaskID(TaskID(jobID, run)),
-		asynq.Queue(Queue(priority)),
+		asynq.Queue(RunQueue(priority, run)),
 		asynq.MaxRetry(max(MaxRetry-max(retried, 0), 0)),
 		asynq.Timeout(Timeout),
 	}
@@ -200,7 +213,7 @@ func (c *Client) EnqueueJobRun(ctx context.Context, jobID string, run int, prior
 		return err
 	}
 	taskID := TaskID(jobID, run)
-	q := Queue(priority)
+	q := RunQueue(priority, run)
 	deadline := time.Now().Add(activeWait)
 	for {
 		_, err := c.client.EnqueueContext(ctx, task, opts...)
@@ -248,7 +261,7 @@ func (c *Client) DeleteJobTask(ctx context.Context, jobID, priority string) erro
 // run)).
 func (c *Client) DeleteJobRunTask(ctx context.Context, jobID string, run int, priority string) error {
 	taskID := TaskID(jobID, run)
-	first := Queue(priority)
+	first := RunQueue(priority, run)
 	queues := []string{first}
 	for _, q := range allQueues {
 		if q != first {
@@ -309,6 +322,32 @@ func (c *Client) HasJobRunTask(ctx context.Context, jobID string, run int) (bool
 			return true, nil
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 			continue
+		default:
+			return false, fmt.Errorf("look up task of job %s in queue %s: %w", jobID, q, err)
+		}
+	}
+	return false, nil
+}
+
+// JobRunTaskWaiting reports whether the task of a job's run waits in a queue to run:
+// pending, scheduled, retry or aggregating, in any queue; not when it is running
+// (active), finished or absent. A processing job whose task waits was handed back by
+// its worker (a retry after a failure, a shutdown, an expired lease) and will be taken
+// up again, so its silent heartbeat does not mean that a worker died holding it.
+func (c *Client) JobRunTaskWaiting(ctx context.Context, jobID string, run int) (bool, error) {
+	taskID := TaskID(jobID, run)
+	for _, q := range allQueues {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		info, err := c.taskInfo(ctx, q, taskID)
+		switch {
+		case err == nil:
+			switch info.State {
+			case asynq.TaskStatePending, asynq.TaskStateScheduled, asynq.TaskStateRetry, asynq.TaskStateAggregating:
+				return true, nil
+			}
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 		default:
 			return false, fmt.Errorf("look up task of job %s in queue %s: %w", jobID, q, err)
 		}
