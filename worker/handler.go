@@ -102,6 +102,35 @@ func ProcessName() string {
 // a failed attempt (the worker's asynq IsFailure and RetryDelayFunc look for it).
 var ErrStoreDown = errors.New("job store unavailable")
 
+// finalWriteWait bounds the writes that end a run (results, failure), including the
+// wait for an unreachable database to come back (untilStored).
+const finalWriteWait = 60 * time.Second
+
+// storeRetryEvery is how often untilStored tries a write again while the database is
+// unreachable.
+const storeRetryEvery = time.Second
+
+// untilStored runs write, and again every storeRetryEvery while it fails because the
+// database is unreachable (apperr.DependencyDown), until it succeeds, fails otherwise or
+// ctx ends. A run that has read its document keeps its results through a short database
+// outage instead of handing its task back to the end of the queue; the run's heartbeat
+// goes on meanwhile, so it is not taken for dead.
+func untilStored(ctx context.Context, log *slog.Logger, write func() error) error {
+	err := write()
+	for i := 0; apperr.DependencyDown(err); i++ {
+		if i == 0 {
+			log.Warn("Job store unavailable; waiting to store the run's outcome", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(storeRetryEvery):
+		}
+		err = write()
+	}
+	return err
+}
+
 // storeError wraps err with ErrStoreDown when it says the database was unreachable.
 func storeError(err error) error {
 	if apperr.DependencyDown(err) {
@@ -171,10 +200,14 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	defer cancel(nil)
 	in, err := h.run(runCtx, cancel, job, p.Run)
 	// Final writes must happen even when the run's context was cancelled.
-	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteWait)
 	defer wcancel()
 	if err == nil {
-		done, err := h.jobs.CompleteRun(wctx, job.ID, p.Run, *in)
+		var done *ent.OcrInvoiceJob
+		err := untilStored(wctx, log, func() (err error) {
+			done, err = h.jobs.CompleteRun(wctx, job.ID, p.Run, *in)
+			return err
+		})
 		if jobs.IsNotProcessing(err) {
 			log.Info("Job left processing or this run before its results were stored; results dropped", slog.String("reason", err.Error()))
 			h.publishCurrent(wctx, log, job.ID)
@@ -213,7 +246,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, ok := asynq.GetMaxRetry(ctx)
 	last := ok && retried >= maxRetry
-	switch failed, ferr := h.jobs.FailRun(wctx, job.ID, p.Run, err.Error(), permanent || last); {
+	var failed *ent.OcrInvoiceJob
+	ferr := untilStored(wctx, log, func() (ferr error) {
+		failed, ferr = h.jobs.FailRun(wctx, job.ID, p.Run, err.Error(), permanent || last)
+		return ferr
+	})
+	switch {
 	case ferr == nil:
 		// failed, or queued again when asynq will retry; the reason either way.
 		h.publish(wctx, log, jobs.EventOf(failed, err.Error()))
