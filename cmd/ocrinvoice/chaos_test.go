@@ -556,9 +556,9 @@ func TestChaos(t *testing.T) {
 	}
 
 	// The batch: every job released at once. It is paced by the first download of each
-	// document (8 s: about one job a second on 2 x 4 slots), so that work is in flight
+	// document (5 s: about 1.6 jobs a second on 2 x 4 slots), so that work is in flight
 	// at every fault whatever the recoveries take; runs again are not slowed.
-	docs.delay.Store(int64(8 * time.Second))
+	docs.delay.Store(int64(5 * time.Second))
 	list := make([]map[string]any, chaosDocs)
 	for i := range list {
 		list[i] = map[string]any{"documentUrl": docs.url(i), "documentName": fmt.Sprintf("chaos-%03d.pdf", i)}
