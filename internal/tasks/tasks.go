@@ -308,25 +308,9 @@ func (c *Client) HasJobTask(ctx context.Context, jobID string) (bool, error) {
 
 // HasJobRunTask is HasJobTask for the task of a run of the job (id TaskID(jobID, run)).
 func (c *Client) HasJobRunTask(ctx context.Context, jobID string, run int) (bool, error) {
-	taskID := TaskID(jobID, run)
-	for _, q := range allQueues {
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		info, err := c.taskInfo(ctx, q, taskID)
-		switch {
-		case err == nil:
-			if info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted {
-				continue
-			}
-			return true, nil
-		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			continue
-		default:
-			return false, fmt.Errorf("look up task of job %s in queue %s: %w", jobID, q, err)
-		}
-	}
-	return false, nil
+	return c.findJobRunTask(ctx, jobID, run, func(st asynq.TaskState) bool {
+		return st != asynq.TaskStateArchived && st != asynq.TaskStateCompleted
+	})
 }
 
 // JobRunTaskWaiting reports whether the task of a job's run waits in a queue to run:
@@ -335,6 +319,18 @@ func (c *Client) HasJobRunTask(ctx context.Context, jobID string, run int) (bool
 // its worker (a retry after a failure, a shutdown, an expired lease) and will be taken
 // up again, so its silent heartbeat does not mean that a worker died holding it.
 func (c *Client) JobRunTaskWaiting(ctx context.Context, jobID string, run int) (bool, error) {
+	return c.findJobRunTask(ctx, jobID, run, func(st asynq.TaskState) bool {
+		switch st {
+		case asynq.TaskStatePending, asynq.TaskStateScheduled, asynq.TaskStateRetry, asynq.TaskStateAggregating:
+			return true
+		}
+		return false
+	})
+}
+
+// findJobRunTask reports whether a queue holds the task of a job's run in a state that
+// counts (want).
+func (c *Client) findJobRunTask(ctx context.Context, jobID string, run int, want func(asynq.TaskState) bool) (bool, error) {
 	taskID := TaskID(jobID, run)
 	for _, q := range allQueues {
 		if err := ctx.Err(); err != nil {
@@ -343,8 +339,7 @@ func (c *Client) JobRunTaskWaiting(ctx context.Context, jobID string, run int) (
 		info, err := c.taskInfo(ctx, q, taskID)
 		switch {
 		case err == nil:
-			switch info.State {
-			case asynq.TaskStatePending, asynq.TaskStateScheduled, asynq.TaskStateRetry, asynq.TaskStateAggregating:
+			if want(info.State) {
 				return true, nil
 			}
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
