@@ -43,7 +43,7 @@ RUN apt-get update \
 		util-linux \
 		tesseract-ocr \
 		tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa \
-		tesseract-ocr-ita tesseract-ocr-nld tesseract-ocr-osd \
+		tesseract-ocr-ita tesseract-ocr-nld tesseract-ocr-por tesseract-ocr-osd \
 	&& rm -rf /var/lib/apt/lists/*
 # A fixed non-root uid/gid (the chart's runAsUser and fsGroup) owning the data directory.
 RUN groupadd --system --gid 10001 ocrinvoice \

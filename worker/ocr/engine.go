@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -31,13 +32,15 @@ type slot struct {
 	osd    *osdEngine
 	osdErr error
 	log    *slog.Logger
+	// readings counts recognitions (Tesseract runs over a page image) for the Reader.
+	readings *atomic.Int64
 }
 
-func newSlot(log *slog.Logger) *slot {
+func newSlot(log *slog.Logger, readings *atomic.Int64) *slot {
 	c := gosseract.NewClient()
 	// Tesseract's debug output ("Estimating resolution as ...") would go to stderr.
 	_ = c.SetVariable("debug_file", "/dev/null")
-	return &slot{client: c, log: log}
+	return &slot{client: c, log: log, readings: readings}
 }
 
 func (s *slot) close() {
@@ -91,6 +94,10 @@ type ocrResult struct {
 	// tall is the share of multi-letter words whose box is taller than wide: high when
 	// the page is sideways and Tesseract read it as vertical text.
 	tall float64
+	// opts and dpi are what the reading was made with: reading img again with other
+	// languages repeats them.
+	opts Options
+	dpi  int
 }
 
 // recognize runs Tesseract over img and keeps word boxes with their block, paragraph
@@ -119,10 +126,13 @@ func (s *slot) recognize(img *image.Gray, opts Options, dpi int) (*ocrResult, er
 		return nil, fmt.Errorf("hand page image to OCR engine: %w", err)
 	}
 	boxes, err := s.client.GetBoundingBoxesVerbose()
+	if s.readings != nil {
+		s.readings.Add(1)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("recognise page: %w", err)
 	}
-	res := &ocrResult{img: img}
+	res := &ocrResult{img: img, opts: opts, dpi: dpi}
 	var weight float64
 	var heights []float64
 	tall, multi := 0, 0

@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/otiai10/gosseract/v2"
@@ -59,12 +60,19 @@ const (
 
 // Options tune one Read. The zero value is valid and means the defaults.
 type Options struct {
-	Mode      Mode   // default ModeAuto
-	Languages string // Tesseract languages joined by '+', e.g. "eng+deu"; default "eng"
-	DPI       int    // rasterisation DPI for PDF pages, 50..1200, default 300
-	PSM       int    // Tesseract page segmentation mode; 0 = default (3, automatic)
-	MaxPixels int64  // refuse any page image above this many pixels; default 100e6
-	MaxPages  int    // refuse documents with more pages; default 200
+	Mode Mode // default ModeAuto
+	// Languages are the Tesseract languages joined by '+', e.g. "eng+deu"; default
+	// "eng". With the default (empty or "eng") and without KeepLanguages, the document's
+	// language is detected from the first OCR page's reading, and when it is clearly one
+	// of the other installed languages, the pages are read with "<language>+eng"
+	// instead (see detectLanguage); layout.Document.Language says what was used.
+	Languages string
+	// KeepLanguages reads every page with Languages, without language detection.
+	KeepLanguages bool
+	DPI           int   // rasterisation DPI for PDF pages, 50..1200, default 300
+	PSM           int   // Tesseract page segmentation mode; 0 = default (3, automatic)
+	MaxPixels     int64 // refuse any page image above this many pixels; default 100e6
+	MaxPages      int   // refuse documents with more pages; default 200
 	// Timeout bounds each external tool call (pdfinfo, pdftotext, pdftoppm); default 60s.
 	Timeout time.Duration
 	// MemoryLimit bounds the address space of each external tool call, in bytes; a call
@@ -127,6 +135,8 @@ type Reader struct {
 	langs    map[string]bool
 	done     chan struct{}
 	once     sync.Once
+	// readings counts Tesseract recognitions over page images, across all Reads.
+	readings atomic.Int64
 }
 
 // NewReader creates a Reader with cfg.Slots OCR engines. Engines load their language
@@ -150,7 +160,7 @@ func NewReader(cfg Config) (*Reader, error) {
 		r.memLimit = DefaultToolMemoryLimit
 	}
 	for range n {
-		s := newSlot(log)
+		s := newSlot(log, &r.readings)
 		r.all = append(r.all, s)
 		r.slots <- s
 	}
@@ -439,6 +449,7 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 		}
 	}
 	doc.DPI = opts.DPI
+	lc := r.newLangChoice(opts, toOCR[0])
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(len(r.all))
 	for _, i := range toOCR {
@@ -452,7 +463,7 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 			if err != nil {
 				return err
 			}
-			page, err := r.ocr(gctx, img, i+1, opts.DPI, opts)
+			page, err := r.ocr(gctx, img, i, opts.DPI, opts, lc)
 			if err != nil {
 				return fmt.Errorf("OCR PDF page %d: %w", i+1, err)
 			}
@@ -464,6 +475,7 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	doc.Language = lc.langs
 	return doc, nil
 }
 
@@ -482,22 +494,106 @@ func rasterise(ctx context.Context, path string, page int, maxBytes int64, opts 
 	return img, nil
 }
 
-// ocr recognises one page image on a pool slot.
-func (r *Reader) ocr(ctx context.Context, img *image.Gray, number, dpi int, opts Options) (layout.Page, error) {
-	s, err := r.acquire(ctx)
+// ocr recognises the page image of page index idx (0-based) on pool slots, in the
+// languages lc decides: a page that starts before the decision is read with
+// opts.Languages and, when the decision differs, read again.
+func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Options, lc *langChoice) (layout.Page, error) {
+	o := opts
+	decided := !lc.auto
+	if lc.auto && idx != lc.first {
+		select {
+		case <-lc.done:
+			o.Languages, decided = lc.langs, true
+		default:
+		}
+	}
+	res, err := r.recognize(ctx, o, func(s *slot) (*ocrResult, error) {
+		res, _, err := s.readImage(img, o, dpi)
+		return res, err
+	})
 	if err != nil {
 		return layout.Page{}, err
+	}
+	if lc.auto && idx == lc.first {
+		lc.decide(r.chooseLanguages(res, o))
+		decided = true
+	}
+	if !decided {
+		select {
+		case <-lc.done:
+		case <-ctx.Done():
+			return layout.Page{}, ctx.Err()
+		}
+	}
+	if lc.langs != o.Languages {
+		o = res.opts
+		o.Languages = lc.langs
+		first := res
+		res, err = r.recognize(ctx, o, func(s *slot) (*ocrResult, error) {
+			return s.recognize(first.img, o, first.dpi)
+		})
+		if err != nil {
+			return layout.Page{}, err
+		}
+	}
+	return ocrPage(res, idx+1), nil
+}
+
+// recognize runs fn on a free pool slot.
+func (r *Reader) recognize(ctx context.Context, opts Options, fn func(*slot) (*ocrResult, error)) (*ocrResult, error) {
+	s, err := r.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
 	defer r.release(s)
 	if err := ctx.Err(); err != nil {
-		return layout.Page{}, err
+		return nil, err
 	}
-	res, _, err := s.readImage(img, opts, dpi)
-	if err != nil {
-		return layout.Page{}, err
-	}
-	return ocrPage(res, number), nil
+	return fn(s)
 }
+
+// langChoice holds the OCR languages of one document, decided once from the reading
+// of its first OCR page.
+type langChoice struct {
+	auto  bool          // detect the language; false: opts.Languages throughout
+	first int           // index of the page whose reading decides
+	done  chan struct{} // closed once langs is decided
+	langs string
+}
+
+func (r *Reader) newLangChoice(opts Options, first int) *langChoice {
+	lc := &langChoice{auto: !opts.KeepLanguages && opts.Languages == DefaultLanguages, first: first,
+		done: make(chan struct{}), langs: opts.Languages}
+	if !lc.auto {
+		close(lc.done)
+	}
+	return lc
+}
+
+// decide sets the document's languages; called once, by the first page's reader.
+func (lc *langChoice) decide(langs string) {
+	lc.langs = langs
+	close(lc.done)
+}
+
+// chooseLanguages returns the languages to read a document with, given the reading res
+// of its first page with opts: "<language>+eng" when detectLanguage finds the words
+// clearly in another language whose model is installed, else opts.Languages.
+func (r *Reader) chooseLanguages(res *ocrResult, opts Options) string {
+	words := make([]string, len(res.boxes))
+	for i, b := range res.boxes {
+		words[i] = b.Word
+	}
+	lang, ok := detectLanguage(words)
+	if !ok || !r.langs[lang] {
+		return opts.Languages
+	}
+	return lang + "+" + DefaultLanguages
+}
+
+// Readings is the number of Tesseract recognitions over page images so far (first
+// readings, second readings and retries), across all Reads.
+func (r *Reader) Readings() int64 { return r.readings.Load() }
 
 // readImage OCRs every page of an image file.
 func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts Options) (*layout.Document, error) {
@@ -534,6 +630,7 @@ func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts
 		orientation = jpegEXIFOrientation(data)
 	}
 	prog := &progress{total: len(pages), fn: opts.Progress}
+	lc := r.newLangChoice(opts, 0)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(len(r.all))
 	for k, pr := range pages {
@@ -546,7 +643,7 @@ func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts
 				return err
 			}
 			gray := applyEXIFOrientation(toGray(img), orientation)
-			page, err := r.ocr(gctx, gray, k+1, dpi, opts)
+			page, err := r.ocr(gctx, gray, k, dpi, opts, lc)
 			if err != nil {
 				return fmt.Errorf("OCR %s page %d: %w", format, k+1, err)
 			}
@@ -558,6 +655,7 @@ func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	doc.Language = lc.langs
 	return doc, nil
 }
 
