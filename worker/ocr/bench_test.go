@@ -152,3 +152,63 @@ func BenchmarkTextLayerPage(b *testing.B) {
 		return err
 	})
 }
+
+// BenchmarkOCRLanguage measures what language detection costs, on the same pages in the
+// same run: each page is read with the default languages and detection on ("detect")
+// and with KeepLanguages ("keep", the reading without detection). English pages must
+// cost the same both ways (no second reading); German pages pay a second reading of
+// the first page with deu+eng. Pages: the synthetic English and German invoices
+// rendered at 300 DPI, an English invoice PDF of the shared invoice2data folder and
+// the German ZUGFeRD page of BenchmarkOCRPage, both read by OCR, when shared data is
+// there.
+func BenchmarkOCRLanguage(b *testing.B) {
+	type page struct {
+		name, file string
+	}
+	dir := b.TempDir()
+	eng := filepath.Join(dir, "english.png")
+	deu := filepath.Join(dir, "german.png")
+	if err := os.WriteFile(eng, encodePNG(b, renderText(invoiceLines, 300)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(deu, encodePNG(b, renderText(germanInvoiceLines, 300)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	pages := []page{{"english-synthetic", eng}, {"german-synthetic", deu}}
+	shared := os.Getenv("OCRINVOICE_SHARED_DATA")
+	if shared == "" {
+		shared = "../../../shared/data"
+	}
+	if f := filepath.Join(shared, "invoices-dev", "invoice2data-compare", "files", "AzureInterior.pdf"); fileExists(f) {
+		pages = append(pages, page{"english-pdf", f})
+	}
+	if f := benchPDF(b); strings.HasPrefix(f, shared) {
+		pages = append(pages, page{"german-pdf", f})
+	}
+	r, err := NewReader(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	for _, p := range pages {
+		for _, mode := range []string{"keep", "detect"} {
+			opts := Options{Mode: ModeOCR, KeepLanguages: mode == "keep"}
+			b.Run(p.name+"/"+mode, func(b *testing.B) {
+				if _, err := r.Read(context.Background(), p.file, opts); err != nil { // load the models
+					b.Fatal(err)
+				}
+				n0 := r.Readings()
+				parallelPages(b, func() error {
+					_, err := r.Read(context.Background(), p.file, opts)
+					return err
+				})
+				b.ReportMetric(float64(r.Readings()-n0)/float64(b.N), "readings/page")
+			})
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

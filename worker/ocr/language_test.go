@@ -3,6 +3,7 @@ package ocr
 import (
 	"context"
 	"image"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -189,4 +190,48 @@ func TestLanguageAwareOCR(t *testing.T) {
 			t.Errorf("recognitions %d for 3 pages, want 4..6", n)
 		}
 	})
+}
+
+// TestSlotKeepsPreviousModel checks that a slot switching between two language sets
+// keeps both models loaded instead of loading one again at every switch.
+func TestSlotKeepsPreviousModel(t *testing.T) {
+	s := newSlot(slog.New(slog.DiscardHandler), nil)
+	defer s.close()
+	use := func(langs string) {
+		t.Helper()
+		if err := s.useLanguages(langs); err != nil {
+			t.Fatal(err)
+		}
+		if s.langs != langs {
+			t.Fatalf("slot languages %q after useLanguages(%q)", s.langs, langs)
+		}
+	}
+	use("eng")
+	eng := s.client
+	use("deu+eng")
+	deu := s.client
+	if deu == eng || s.spare != eng || s.spareLangs != "eng" {
+		t.Fatalf("after deu+eng: the eng client is not kept as the spare")
+	}
+	use("eng")
+	if s.client != eng || s.spare != deu {
+		t.Fatalf("back to eng: the kept client is not reused")
+	}
+	use("fra+eng") // replaces the least recently used model (deu+eng)
+	if s.client != deu || s.spare != eng || s.spareLangs != "eng" {
+		t.Fatalf("fra+eng: did not replace the least recently used model")
+	}
+	// Both clients read with their own model.
+	img := renderText([]string{"Société Générale", "Désignation Quantité"}, 300)
+	res, err := s.recognize(img, Options{Languages: "fra+eng", MaxPixels: DefaultMaxPixels}, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	for _, b := range res.boxes {
+		words = append(words, b.Word)
+	}
+	if !slices.Contains(words, "Société") {
+		t.Errorf("fra+eng reading lost the accents: %v", words)
+	}
 }
