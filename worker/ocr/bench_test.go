@@ -197,12 +197,12 @@ func BenchmarkOCRLanguage(b *testing.B) {
 				if _, err := r.Read(context.Background(), p.file, opts); err != nil { // load the models
 					b.Fatal(err)
 				}
-				n0 := r.Readings()
+				n0 := r.readings.Load()
 				parallelPages(b, func() error {
 					_, err := r.Read(context.Background(), p.file, opts)
 					return err
 				})
-				b.ReportMetric(float64(r.Readings()-n0)/float64(b.N), "readings/page")
+				b.ReportMetric(float64(r.readings.Load()-n0)/float64(b.N), "readings/page")
 			})
 		}
 	}

@@ -110,12 +110,12 @@ func readLanguage(t *testing.T, r *Reader, opts Options, pages ...[]string) (str
 		}
 		data = encodeTIFF(imgs...)
 	}
-	before := r.Readings()
+	before := r.readings.Load()
 	doc, err := r.ReadBytes(context.Background(), data, "page", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return doc.Language, docWords(doc), r.Readings() - before
+	return doc.Language, docWords(doc), r.readings.Load() - before
 }
 
 func TestLanguageAwareOCR(t *testing.T) {

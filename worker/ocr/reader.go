@@ -18,6 +18,10 @@
 //     (Tesseract's orientation detection), and small text is upscaled before a second
 //     reading; the better reading is kept. Pages whose text lines are far taller than
 //     Tesseract needs are shrunk first (a quarter less work at 300 DPI, read as well).
+//   - With the default languages, a document whose first OCR page reads clearly as
+//     German, French, Spanish, Italian, Dutch or Portuguese (detectLanguage, over the
+//     English reading's words) is read with "<language>+eng": that page again, the
+//     others directly. English pages are read once, as before.
 package ocr
 
 import (
@@ -60,19 +64,12 @@ const (
 
 // Options tune one Read. The zero value is valid and means the defaults.
 type Options struct {
-	Mode Mode // default ModeAuto
-	// Languages are the Tesseract languages joined by '+', e.g. "eng+deu"; default
-	// "eng". With the default (empty or "eng") and without KeepLanguages, the document's
-	// language is detected from the first OCR page's reading, and when it is clearly one
-	// of the other installed languages, the pages are read with "<language>+eng"
-	// instead (see detectLanguage); layout.Document.Language says what was used.
-	Languages string
-	// KeepLanguages reads every page with Languages, without language detection.
-	KeepLanguages bool
-	DPI           int   // rasterisation DPI for PDF pages, 50..1200, default 300
-	PSM           int   // Tesseract page segmentation mode; 0 = default (3, automatic)
-	MaxPixels     int64 // refuse any page image above this many pixels; default 100e6
-	MaxPages      int   // refuse documents with more pages; default 200
+	Mode      Mode   // default ModeAuto
+	Languages string // Tesseract languages joined by '+', e.g. "eng+deu"; default "eng" (see KeepLanguages)
+	DPI       int    // rasterisation DPI for PDF pages, 50..1200, default 300
+	PSM       int    // Tesseract page segmentation mode; 0 = default (3, automatic)
+	MaxPixels int64  // refuse any page image above this many pixels; default 100e6
+	MaxPages  int    // refuse documents with more pages; default 200
 	// Timeout bounds each external tool call (pdfinfo, pdftotext, pdftoppm); default 60s.
 	Timeout time.Duration
 	// MemoryLimit bounds the address space of each external tool call, in bytes; a call
@@ -85,6 +82,12 @@ type Options struct {
 	// NoAutoRotate skips orientation detection for pages whose first reading looks
 	// sideways or upside down.
 	NoAutoRotate bool
+	// KeepLanguages reads every page with Languages. Without it, and with the default
+	// Languages (empty or "eng"), the document's language is detected from the reading
+	// of its first OCR page, and when that is clearly one of the other installed
+	// languages the pages are read with "<language>+eng" instead (see detectLanguage);
+	// layout.Document.Language says which languages were used.
+	KeepLanguages bool
 
 	// otsu makes Tesseract binarise with its global Otsu threshold instead of
 	// Sauvola's local one (set by readImage for a second reading).
@@ -135,7 +138,9 @@ type Reader struct {
 	langs    map[string]bool
 	done     chan struct{}
 	once     sync.Once
-	// readings counts Tesseract recognitions over page images, across all Reads.
+	log      *slog.Logger
+	// readings counts Tesseract recognitions over page images (first readings, second
+	// readings and retries), across all Reads.
 	readings atomic.Int64
 }
 
@@ -155,7 +160,7 @@ func NewReader(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Reader{slots: make(chan *slot, n), langs: langs, done: make(chan struct{}), memLimit: cfg.ToolMemoryLimit}
+	r := &Reader{slots: make(chan *slot, n), langs: langs, done: make(chan struct{}), memLimit: cfg.ToolMemoryLimit, log: log}
 	if r.memLimit == 0 {
 		r.memLimit = DefaultToolMemoryLimit
 	}
@@ -507,7 +512,7 @@ func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Op
 		default:
 		}
 	}
-	res, err := r.recognize(ctx, o, func(s *slot) (*ocrResult, error) {
+	res, err := r.recognize(ctx, func(s *slot) (*ocrResult, error) {
 		res, _, err := s.readImage(img, o, dpi)
 		return res, err
 	})
@@ -529,7 +534,7 @@ func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Op
 		o = res.opts
 		o.Languages = lc.langs
 		first := res
-		res, err = r.recognize(ctx, o, func(s *slot) (*ocrResult, error) {
+		res, err = r.recognize(ctx, func(s *slot) (*ocrResult, error) {
 			return s.recognize(first.img, o, first.dpi)
 		})
 		if err != nil {
@@ -540,7 +545,7 @@ func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Op
 }
 
 // recognize runs fn on a free pool slot.
-func (r *Reader) recognize(ctx context.Context, opts Options, fn func(*slot) (*ocrResult, error)) (*ocrResult, error) {
+func (r *Reader) recognize(ctx context.Context, fn func(*slot) (*ocrResult, error)) (*ocrResult, error) {
 	s, err := r.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -588,12 +593,9 @@ func (r *Reader) chooseLanguages(res *ocrResult, opts Options) string {
 	if !ok || !r.langs[lang] {
 		return opts.Languages
 	}
+	r.log.Debug("OCR language detected", slog.String("language", lang), slog.Int("words", len(words)))
 	return lang + "+" + DefaultLanguages
 }
-
-// Readings is the number of Tesseract recognitions over page images so far (first
-// readings, second readings and retries), across all Reads.
-func (r *Reader) Readings() int64 { return r.readings.Load() }
 
 // readImage OCRs every page of an image file.
 func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts Options) (*layout.Document, error) {
