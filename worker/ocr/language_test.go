@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 )
 
 // germanInvoiceLines is a synthetic German invoice page with umlauts and ß.
@@ -233,5 +235,47 @@ func TestSlotKeepsPreviousModel(t *testing.T) {
 	}
 	if !slices.Contains(words, "Société") {
 		t.Errorf("fra+eng reading lost the accents: %v", words)
+	}
+}
+
+// TestLanguageFromTextLayer checks that a PDF whose other pages have a text layer takes
+// its language from them: the scanned page is read once, directly in that language.
+func TestLanguageFromTextLayer(t *testing.T) {
+	r := newTestReader(t)
+	textDE := []string{"Rechnung Nr. 2024-0417", "Rechnungsdatum: 14.03.2024", "Pos Bezeichnung Menge Betrag",
+		"Nettobetrag 285,50", "zzgl. MwSt 19% 54,25", "Gesamtbetrag 339,75", "Zahlbar innerhalb von 14 Tagen ohne Abzug."}
+	for _, tt := range []struct {
+		name  string
+		text  []string
+		scan  []string
+		want  string
+		words []string
+	}{
+		{"german", textDE, germanInvoiceLines, "deu+eng", []string{"Müller", "Hauptstraße", "Schloßallee"}},
+		{"english", invoiceLines, invoiceLines, "eng", []string{"Harbour", "Subtotal"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pdf := writeFile(t, "mixed.pdf", buildPDF(t, pdfPage{lines: tt.text}, pdfPage{img: renderText(tt.scan, 300)}))
+			n0 := r.readings.Load()
+			doc, err := r.Read(context.Background(), pdf, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Pages[0].Source != "text" || doc.Pages[1].Source != "ocr" {
+				t.Fatalf("page sources %q, %q, want text and ocr", doc.Pages[0].Source, doc.Pages[1].Source)
+			}
+			if doc.Language != tt.want {
+				t.Errorf("language %q, want %q", doc.Language, tt.want)
+			}
+			if n := r.readings.Load() - n0; n != 1 {
+				t.Errorf("%d recognitions, want 1: the language is known before the scanned page is read", n)
+			}
+			words := docWords(&layout.Document{Pages: doc.Pages[1:]})
+			for _, w := range tt.words {
+				if !slices.Contains(words, w) {
+					t.Errorf("%q not read: %v", w, words)
+				}
+			}
+		})
 	}
 }

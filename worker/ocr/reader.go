@@ -455,6 +455,20 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 	}
 	doc.DPI = opts.DPI
 	lc := r.newLangChoice(opts, toOCR[0])
+	if lc.auto && usable > 0 {
+		// Pages read from their text layer tell the language for free: the pages to
+		// OCR are read with it at once.
+		var words []string
+		for _, p := range doc.Pages {
+			for _, l := range p.Lines {
+				for _, w := range l.Words {
+					words = append(words, w.Text)
+				}
+			}
+		}
+		lc.first = -1
+		lc.decide(r.chooseLanguages(words, opts))
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(len(r.all))
 	for _, i := range toOCR {
@@ -520,7 +534,11 @@ func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Op
 		return layout.Page{}, err
 	}
 	if lc.auto && idx == lc.first {
-		lc.decide(r.chooseLanguages(res, o))
+		words := make([]string, len(res.boxes))
+		for i, b := range res.boxes {
+			words[i] = b.Word
+		}
+		lc.decide(r.chooseLanguages(words, o))
 		decided = true
 	}
 	if !decided {
@@ -561,7 +579,7 @@ func (r *Reader) recognize(ctx context.Context, fn func(*slot) (*ocrResult, erro
 // of its first OCR page.
 type langChoice struct {
 	auto  bool          // detect the language; false: opts.Languages throughout
-	first int           // index of the page whose reading decides
+	first int           // index of the page whose reading decides; -1: decided before OCR
 	done  chan struct{} // closed once langs is decided
 	langs string
 }
@@ -581,14 +599,10 @@ func (lc *langChoice) decide(langs string) {
 	close(lc.done)
 }
 
-// chooseLanguages returns the languages to read a document with, given the reading res
-// of its first page with opts: "<language>+eng" when detectLanguage finds the words
-// clearly in another language whose model is installed, else opts.Languages.
-func (r *Reader) chooseLanguages(res *ocrResult, opts Options) string {
-	words := make([]string, len(res.boxes))
-	for i, b := range res.boxes {
-		words[i] = b.Word
-	}
+// chooseLanguages returns the languages to read a document with, given words read from
+// it with opts: "<language>+eng" when detectLanguage finds them clearly in another
+// language whose model is installed, else opts.Languages.
+func (r *Reader) chooseLanguages(words []string, opts Options) string {
 	lang, ok := detectLanguage(words)
 	if !ok || !r.langs[lang] {
 		return opts.Languages
