@@ -234,8 +234,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return nil
 		}
 		// asynq is shutting down or the task timed out; it will deliver the task again.
-		// With heartbeats on, the requeue sweep may be first: once the heartbeat is gone
-		// (this run ends), the run counts as lost and the job moves to its next run.
+		// While the task waits in the queue the requeue sweep leaves the job alone; only
+		// a task that does not come back (a timeout archived it, Redis lost it) makes the
+		// run count as lost.
 		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
 	}
 	// The reason goes to the job's errorLog, its event, the log and (returned) the
