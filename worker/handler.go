@@ -235,7 +235,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		// asynq is shutting down or the task timed out; it will deliver the task again.
 		// While the task waits in the queue the requeue sweep leaves the job alone; only
-		// a task that does not come back (a timeout archived it, Redis lost it) makes the
+		// a task that does not come back (its retries used up, Redis lost it) makes the
 		// run count as lost.
 		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
 	}
