@@ -30,12 +30,20 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	limit := fs.Int("limit", 0, "score only the first N applicable documents of each folder (0 = all)")
 	match := fs.String("match", "", "score only documents whose path contains this text")
 	cache := fs.String("cache", "", "folder where read documents are kept and reused (speeds up repeated OCR runs; the reader is skipped for cached files)")
+	cross := fs.Bool("cross", false, "judge each generic rule on every folder: its gain per folder, whether only one folder needs it (suspect), and each folder's score without the rules only it needs")
+	without := fs.String("without", "", "comma-separated generic rules to switch off (see --cross for their names)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ocrinvoice eval --data DIR [--read auto|text|ocr] [--template FILE|DIR] [--json] [--misses]")
 		fmt.Fprintln(stderr, "\nRuns extraction over documents with known true values (truth.jsonl) and prints the")
 		fmt.Fprintln(stderr, "accuracy per field and the mean over fields with at least 5 truths.")
 		fmt.Fprintln(stderr, "With --read text, images are not applicable (skipped); with --read ocr, PDFs are")
 		fmt.Fprintln(stderr, "rasterised and OCR'd and plain-text records are skipped.")
+		fmt.Fprintln(stderr, "With --cross, every switchable generic rule is judged on every folder given: a rule")
+		fmt.Fprintln(stderr, "that only one folder needs is suspect, and each folder is scored again without the")
+		fmt.Fprintln(stderr, "rules only it needs (its cross score). Rules:")
+		for _, r := range extract.Rules() {
+			fmt.Fprintf(stderr, "  %-18s %s\n", r, r.Doc())
+		}
 		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()
 	}
@@ -50,26 +58,52 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
+	off, err := extract.ParseRules(*without)
+	if err != nil {
+		return fmt.Errorf("eval: --without: %w", err)
+	}
 	p, err := rf.pipeline(getenv)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
 	defer p.reader.Close()
+	extractWithout := func(off []extract.Rule) func(*layout.Document) (invoice.ExtractedData, error) {
+		xo := p.xopts
+		xo.Without = off
+		return func(doc *layout.Document) (invoice.ExtractedData, error) {
+			res, err := extract.Extract(doc, xo)
+			return res.Data, err
+		}
+	}
 	cfg := evaluate.Config{
 		Read: rf.read,
 		ReadDoc: func(ctx context.Context, path string) (*layout.Document, error) {
 			return cachedRead(ctx, *cache, path, rf, func() (*layout.Document, error) { return p.reader.Read(ctx, path, p.ropts) })
 		},
-		Extract: func(doc *layout.Document) (invoice.ExtractedData, error) {
-			res, err := extract.Extract(doc, p.xopts)
-			return res.Data, err
-		},
+		Extract:  extractWithout(off),
 		Parallel: runtime.NumCPU(),
 		Limit:    *limit,
 		Match:    *match,
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
+	if *cross {
+		if len(off) > 0 {
+			return errors.New("eval: --cross judges every rule itself; leave out --without")
+		}
+		rep, err := evaluate.Cross(ctx, folders, evaluate.CrossConfig{Config: cfg, ExtractWithout: extractWithout})
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		if *asJSON {
+			if err := enc.Encode(rep); err != nil {
+				return fmt.Errorf("eval: write output: %w", err)
+			}
+			return nil
+		}
+		rep.Print(stdout)
+		return nil
+	}
 	for _, dir := range folders {
 		t, err := evaluate.Run(ctx, dir, cfg)
 		if err != nil {

@@ -49,6 +49,8 @@ type doc struct {
 	unit float64
 	// sections caches sectionRows.
 	sections map[int]string
+	// rules are the generic rules switched off (evaluation only; nil: all apply).
+	rules ruleSet
 }
 
 // conf returns the mean word confidence of the segment's words overlapping bytes [a,b).

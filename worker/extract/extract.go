@@ -37,6 +37,9 @@ type Options struct {
 	Receipt bool
 	// Now bounds plausible dates in validation; zero means time.Now().
 	Now time.Time
+	// Without switches generic rules off, to measure what each is worth (evaluation
+	// only; see Rule).
+	Without []Rule
 }
 
 // Result is everything extraction produces for one document.
@@ -77,6 +80,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		now = time.Now()
 	}
 	d := buildDoc(ld)
+	d.rules = newRuleSet(opts.Without)
 	var res Result
 	d.lang = detectLanguage(d.text)
 	res.Language = d.lang
@@ -85,8 +89,10 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		d.dec = DecimalSep(opts.Spec.Options.DecimalSeparator[0])
 	}
 	cur, curOK := d.findCurrency()
-	d.order = detectDateOrder(d.text, d.lang, curOK && cur.str == "USD")
-	receipt := opts.Receipt || looksLikeReceipt(d)
+	if d.rules.on(RuleDateOrder) {
+		d.order = detectDateOrder(d.text, d.lang, curOK && cur.str == "USD")
+	}
+	receipt := opts.Receipt || d.rules.on(RuleReceiptDetect) && looksLikeReceipt(d)
 
 	conf := map[string]float64{}
 	set := func(path string, c cand) {
@@ -149,7 +155,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			}
 			sum += *li.Amount
 		}
-		if all {
+		if all && d.rules.on(RuleItemSum) {
 			sum = round2(sum)
 			itemSum = &sum
 		}
@@ -163,7 +169,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			}
 		}
 	}
-	if t.subtotal != nil && t.total != nil && !t.consistent {
+	if t.subtotal != nil && t.total != nil && !t.consistent && d.rules.on(RuleDerivedTax) {
 		// Tax is what lies between net and gross when that difference is printed.
 		if diff := round2(t.total.num - t.subtotal.num); diff >= 0 && (t.tax == nil || math.Abs(t.tax.num-diff) > 0.005) && d.hasAmount(diff) {
 			t.tax = &cand{num: diff, score: 0.6, conf: t.total.conf, how: "derived"}
@@ -172,7 +178,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	// Several tax rates: subtotal and tax are the sums over the breakdown when those
 	// add up to the total.
 	breakdown := d.findTaxBreakdown()
-	if len(breakdown) > 0 && t.total != nil {
+	if len(breakdown) > 0 && t.total != nil && d.rules.on(RuleBreakdownSums) {
 		bs, bt := sums(breakdown)
 		if len(breakdown) > 1 && math.Abs(bs+bt-t.total.num) <= 0.011 &&
 			(t.subtotal == nil || t.tax == nil || math.Abs(t.subtotal.num-bs) > 0.005 || math.Abs(t.tax.num-bt) > 0.005) {
@@ -197,7 +203,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	if curOK {
 		inv.Amounts.Currency = cur.str
 		set("invoice.amounts.currency", cur)
-	} else if c := currencyFromContext(inv.Supplier.TaxID, d.lang); c != "" {
+	} else if c := currencyFromContext(inv.Supplier.TaxID, d.lang); c != "" && d.rules.on(RuleCurrencyContext) {
 		inv.Amounts.Currency = c
 		conf["invoice.amounts.currency"] = 0.4
 	}
@@ -212,7 +218,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		}
 		// Net line amounts add up to the subtotal: when no subtotal is labelled, their
 		// sum is it, provided the document prints that amount.
-		if inv.Amounts.Subtotal == nil && len(items) > 0 {
+		if inv.Amounts.Subtotal == nil && len(items) > 0 && d.rules.on(RuleItemSum) {
 			sum, all := 0.0, true
 			for _, li := range items {
 				if li.Amount == nil {

@@ -72,12 +72,12 @@ func (d *doc) sources(h hit) []source {
 	if h.lab.immediate {
 		return out
 	}
-	for k := h.seg + 1; k < len(r.segs) && k <= h.seg+3; k++ {
+	for k := h.seg + 1; k < len(r.segs) && k <= h.seg+3 && d.rules.on(RuleValueRight); k++ {
 		f := 0.95 - 0.1*float64(k-h.seg-1)
 		out = append(out, source{text: r.segs[k].text, factor: f, how: "right", row: h.row, seg: &r.segs[k]})
 	}
 	lx0, lx1 := s.span(h.a, h.b)
-	for k := 1; k <= 2 && h.row+k < len(d.rows); k++ {
+	for k := 1; k <= 2 && h.row+k < len(d.rows) && d.rules.on(RuleValueBelow); k++ {
 		nr := &d.rows[h.row+k]
 		if nr.page != r.page || nr.box.Y0-r.box.Y1 > 2.5*d.unit {
 			break

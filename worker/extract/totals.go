@@ -264,6 +264,9 @@ func (d *doc) chooseDue(out *totals) {
 	// The tax is not a deduction and the net amount is not what is due.
 	same := func(c cand, o *cand) bool { return o != nil && math.Abs(math.Abs(c.num)-math.Abs(o.num)) < 0.005 }
 	var cc, dc []cand
+	if !d.rules.on(RuleDeductions) {
+		out.deductions = nil
+	}
 	for _, c := range out.deductions {
 		if !same(c, out.tax) {
 			cc = append(cc, c)
