@@ -67,8 +67,8 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			if hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
 				break
 			}
-			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
-				break // a gap: a new section starts
+			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 && !d.itemShaped(r, cols) {
+				break // a gap: a new section starts (items spaced apart still continue)
 			}
 			if len(items) > 0 && len(r.segs) == 1 && isLabelOnly(r.segs[0].text) && len(strings.Fields(r.segs[0].text)) <= 3 && r.segs[0].box.X0 <= d.rows[ri].box.X0+d.unit {
 				break // a section heading ("Zahlungsbedingungen:")
@@ -267,4 +267,24 @@ func headerSignature(r row) string {
 	}
 	sort.Strings(ws)
 	return strings.Join(ws, " ")
+}
+
+// itemShaped reports whether row r reads like a line of the table with columns cols:
+// words before the quantity column and a number under the quantity or unit-price
+// header. Tables that set their items far apart (each item a block of several rows)
+// continue across such gaps; other content after a gap ends the table.
+func (d *doc) itemShaped(r row, cols [nKinds]column) bool {
+	words, num := false, false
+	for _, s := range r.segs {
+		if hasWords(s.text) && (!cols[colQty].ok || s.box.X1 < cols[colQty].x0) {
+			words = true
+		}
+		if len(findAmounts(maskDates(s.text, d.order), d.dec)) == 0 {
+			continue
+		}
+		if overlaps(s.box.X0, s.box.X1, cols[colQty], d.unit) || overlaps(s.box.X0, s.box.X1, cols[colPrice], d.unit) {
+			num = true
+		}
+	}
+	return words && num
 }
