@@ -157,7 +157,7 @@ func BenchmarkTextLayerPage(b *testing.B) {
 // same run: each page is read with the default languages and detection on ("detect")
 // and with KeepLanguages ("keep", the reading without detection). English pages must
 // cost the same both ways (no second reading); German pages pay a second reading of
-// the first page with deu+eng. Pages: the synthetic English and German invoices
+// the first page with deu. Pages: the synthetic English and German invoices
 // rendered at 300 DPI, an English invoice PDF of the shared invoice2data folder and
 // the German ZUGFeRD page of BenchmarkOCRPage, both read by OCR, when shared data is
 // there.

@@ -127,13 +127,13 @@ func TestLanguageAwareOCR(t *testing.T) {
 	t.Run("german", func(t *testing.T) {
 		engLang, engWords, engN := readLanguage(t, r, Options{KeepLanguages: true}, germanInvoiceLines)
 		lang, words, n := readLanguage(t, r, Options{}, germanInvoiceLines)
-		if engLang != "eng" || lang != "deu+eng" {
-			t.Fatalf("languages: kept %q, detected %q, want eng and deu+eng", engLang, lang)
+		if engLang != "eng" || lang != "deu" {
+			t.Fatalf("languages: kept %q, detected %q, want eng and deu", engLang, lang)
 		}
 		engRecall, recall := wordRecall(engWords, umlauts), wordRecall(words, umlauts)
-		t.Logf("umlaut words read: eng %.2f, deu+eng %.2f; recognitions %d vs %d", engRecall, recall, engN, n)
+		t.Logf("umlaut words read: eng %.2f, deu %.2f; recognitions %d vs %d", engRecall, recall, engN, n)
 		if recall < 0.9 || recall <= engRecall {
-			t.Errorf("umlaut words: deu+eng read %.2f (%v), eng %.2f, want >= 0.9 and better", recall, words, engRecall)
+			t.Errorf("umlaut words: deu read %.2f (%v), eng %.2f, want >= 0.9 and better", recall, words, engRecall)
 		}
 		for _, w := range []string{"Müller", "Hauptstraße", "Gesamtbetrag"} {
 			if !slices.Contains(words, w) {
@@ -147,8 +147,8 @@ func TestLanguageAwareOCR(t *testing.T) {
 
 	t.Run("french", func(t *testing.T) {
 		lang, words, _ := readLanguage(t, r, Options{}, frenchInvoiceLines)
-		if lang != "fra+eng" {
-			t.Fatalf("language %q, want fra+eng", lang)
+		if lang != "fra" {
+			t.Fatalf("language %q, want fra", lang)
 		}
 		for _, w := range []string{"Société", "Générale", "Désignation", "Quantité", "Règlement", "réception"} {
 			if !slices.Contains(words, w) {
@@ -180,13 +180,13 @@ func TestLanguageAwareOCR(t *testing.T) {
 
 	t.Run("german pages decided once", func(t *testing.T) {
 		lang, words, n := readLanguage(t, r, Options{}, germanInvoiceLines, germanInvoiceLines, germanInvoiceLines)
-		if lang != "deu+eng" {
-			t.Fatalf("language %q, want deu+eng", lang)
+		if lang != "deu" {
+			t.Fatalf("language %q, want deu", lang)
 		}
 		if c := strings.Count(strings.Join(words, " "), "Hauptstraße"); c != 3 {
 			t.Errorf("Hauptstraße read on %d of 3 pages: %v", c, words)
 		}
-		// Each page is read at most twice (eng, then deu+eng) unless it needed a
+		// Each page is read at most twice (eng, then deu) unless it needed a
 		// fallback pass; at least one page is read twice (the one that decides).
 		if n < 4 || n > 6 {
 			t.Errorf("recognitions %d for 3 pages, want 4..6", n)
@@ -251,7 +251,7 @@ func TestLanguageFromTextLayer(t *testing.T) {
 		want  string
 		words []string
 	}{
-		{"german", textDE, germanInvoiceLines, "deu+eng", []string{"Müller", "Hauptstraße", "Schloßallee"}},
+		{"german", textDE, germanInvoiceLines, "deu", []string{"Müller", "Hauptstraße", "Schloßallee"}},
 		{"english", invoiceLines, invoiceLines, "eng", []string{"Harbour", "Subtotal"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,8 +20,8 @@
 //     Tesseract needs are shrunk first (a quarter less work at 300 DPI, read as well).
 //   - With the default languages, a document whose first OCR page reads clearly as
 //     German, French, Spanish, Italian, Dutch or Portuguese (detectLanguage, over the
-//     English reading's words) is read with "<language>+eng": that page again, the
-//     others directly. English pages are read once, as before.
+//     English reading's words) is read with that language's model alone: that page
+//     again, the others directly. English pages are read once, as before.
 package ocr
 
 import (
@@ -85,7 +85,7 @@ type Options struct {
 	// KeepLanguages reads every page with Languages. Without it, and with the default
 	// Languages (empty or "eng"), the document's language is detected from the reading
 	// of its first OCR page, and when that is clearly one of the other installed
-	// languages the pages are read with "<language>+eng" instead (see detectLanguage);
+	// languages the pages are read with that language's model instead (see detectLanguage);
 	// layout.Document.Language says which languages were used.
 	KeepLanguages bool
 
@@ -600,15 +600,18 @@ func (lc *langChoice) decide(langs string) {
 }
 
 // chooseLanguages returns the languages to read a document with, given words read from
-// it with opts: "<language>+eng" when detectLanguage finds them clearly in another
-// language whose model is installed, else opts.Languages.
+// it with opts: the language's model alone when detectLanguage finds them clearly in
+// another language whose model is installed, else opts.Languages. The model alone, not
+// "<language>+eng": with English beside it, Tesseract still takes the English reading of
+// many words with diacritics ("Munchen" for "München"); the other models read English
+// words and Latin letters well enough for invoices.
 func (r *Reader) chooseLanguages(words []string, opts Options) string {
 	lang, ok := detectLanguage(words)
 	if !ok || !r.langs[lang] {
 		return opts.Languages
 	}
 	r.log.Debug("OCR language detected", slog.String("language", lang), slog.Int("words", len(words)))
-	return lang + "+" + DefaultLanguages
+	return lang
 }
 
 // readImage OCRs every page of an image file.
