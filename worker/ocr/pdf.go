@@ -120,6 +120,9 @@ type textPage struct {
 	Lines         []layout.Line
 	Text          string // pdftotext -layout
 	Usable        bool
+	// Garbage says why the text layer is not real text (garbageText); empty when it is
+	// or when the page has too little text to tell.
+	Garbage string
 }
 
 // readTextLayer runs pdftotext twice over pages 1..n: -bbox-layout for words and
@@ -130,7 +133,7 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 	if err != nil {
 		return nil, textLayerError("read PDF text layer", err)
 	}
-	pages, err := parseBBoxLayout(bytes.NewReader(out))
+	pages, err := parseBBoxLayout(bytes.NewReader(xmlSafe(out)))
 	if err != nil {
 		return nil, fmt.Errorf("read PDF text layer: %w: %w", ErrCorrupt, err)
 	}
@@ -144,6 +147,9 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 			pages[i].Text = cleanLayoutText(texts[i])
 		}
 		pages[i].Usable = usableText(pages[i].Lines)
+		if why, bad := garbageText(pages[i].Lines); bad {
+			pages[i].Usable, pages[i].Garbage = false, why
+		}
 	}
 	// pdftotext emits one <page> per page; pad if it ever emits fewer so that indexes
 	// stay page numbers.

@@ -52,7 +52,10 @@ type Mode string
 // Reading modes.
 const (
 	// ModeAuto (the default) reads each PDF page from its text layer when the layer is
-	// usable and by OCR otherwise; images are always OCR'd.
+	// usable and by OCR otherwise; images are always OCR'd. A layer is usable when it
+	// has enough letters and digits and reads as text: one whose words are not words,
+	// numbers or codes (a font without a Unicode map) is replaced by OCR, and
+	// layout.Document.Warnings says so.
 	ModeAuto Mode = "auto"
 	// ModeText reads only text layers. A PDF page without a usable one comes back as an
 	// empty page (Source "text", no lines); a document where no page has one, and every
@@ -435,6 +438,10 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 			prog.page()
 		default:
 			toOCR = append(toOCR, i)
+		}
+		if text != nil && text[i].Garbage != "" {
+			doc.Warnings = append(doc.Warnings, garbageWarning(i+1, text[i].Garbage, opts.Mode))
+			r.log.Info("PDF text layer is not text", slog.Int("page", i+1), slog.String("reason", text[i].Garbage))
 		}
 		doc.Pages[i] = p
 	}
