@@ -20,19 +20,27 @@ import (
 // as no language does, is not text.
 
 // Thresholds of garbageText, measured on the text layers of the dev invoices (the
-// worst real page there scores well inside them; see TestGarbageTextDevSet).
+// worst real page there: 0.4% bad characters, 24% of characters in implausible words,
+// 33% vowels, 3% Latin Extended letters; see TestGarbageTextDevSet).
 const (
 	// minGarbageEvidence is how many letters, digits and symbols a page needs before it
 	// is judged: a page with a few words says too little either way.
 	minGarbageEvidence = 40
+	// maxBadShare is the largest share of control, private-use and unassigned code
+	// points (usableText's own limit).
+	maxBadShare = 0.05
 	// maxImplausibleShare is the largest share of a page's characters that may sit in
 	// implausible words.
-	maxImplausibleShare = 0.45
-	// minVowelShare is the smallest share of vowels among the letters of Latin-script
-	// words on a page with at least minVowelLetters of them. European languages write
-	// 30..45% vowels; glyph-id text shifted into capitals writes about 15%.
-	minVowelShare   = 0.18
-	minVowelLetters = 60
+	maxImplausibleShare = 0.35
+	// minVowelShare is the smallest share of vowels among the letters of alphabetic
+	// (Latin, Greek, Cyrillic) words on a page with at least minVowelLetters of them.
+	// European languages write 30..45% vowels; glyph ids shifted into capitals about 10%.
+	minVowelShare   = 0.2
+	minVowelLetters = 40
+	// maxExtendedShare is the largest share of Latin letters from Latin Extended-A and
+	// -B (U+0100..U+024F). Polish, Czech or Vietnamese write a tenth to a fifth of their
+	// letters there; codes numbered from U+0100 write nearly all of them.
+	maxExtendedShare = 0.4
 )
 
 // textScore is garbageText's view of a page.
@@ -40,8 +48,10 @@ type textScore struct {
 	runes       int // letters, digits, punctuation and symbols in words
 	bad         int // replacement, private-use, control, unassigned characters
 	implausible int // characters in implausible words
-	latin       int // letters in Latin-script words
+	alpha       int // letters in words of letters of an alphabet that writes vowels
 	vowels      int // vowels among them
+	latin       int // Latin letters
+	extended    int // Latin letters from Latin Extended-A and -B
 }
 
 // garbageText reports whether a page's text layer is not real text, and why (a short
@@ -60,15 +70,20 @@ func (s textScore) verdict() (string, bool) {
 	if s.runes < minGarbageEvidence {
 		return "", false
 	}
-	if share := float64(s.bad) / float64(s.runes); share > 0.05 {
+	if share := float64(s.bad) / float64(s.runes); share > maxBadShare {
 		return fmt.Sprintf("%.0f%% of its characters are control, private-use or unassigned code points", 100*share), true
 	}
 	if share := float64(s.implausible) / float64(s.runes); share > maxImplausibleShare {
 		return fmt.Sprintf("%.0f%% of its characters are in words that are neither words, numbers nor codes", 100*share), true
 	}
-	if s.latin >= minVowelLetters {
-		if share := float64(s.vowels) / float64(s.latin); share < minVowelShare {
+	if s.alpha >= minVowelLetters {
+		if share := float64(s.vowels) / float64(s.alpha); share < minVowelShare {
 			return fmt.Sprintf("only %.0f%% of the letters of its words are vowels", 100*share), true
+		}
+	}
+	if s.latin >= minVowelLetters {
+		if share := float64(s.extended) / float64(s.latin); share > maxExtendedShare {
+			return fmt.Sprintf("%.0f%% of its Latin letters are from the extended blocks", 100*share), true
 		}
 	}
 	return "", false
@@ -76,10 +91,14 @@ func (s textScore) verdict() (string, bool) {
 
 // edgePunct may open or close a word without making it odd: brackets, quotes and
 // sentence punctuation, currency and percent signs.
-const edgePunct = `.,;:!?()[]{}"'«»„“”‘’*#%€$£¥+-–—/\|&@°§<>=_~^` + "`"
+const edgePunct = `.,;:!?()[]{}"'«»„“”‘’*#%€$£¥+-–—/\|&@°§№<>=_~^` + "`" + cjkPunct
 
 // joiners may stand inside a plausible word, number or code.
-const joiners = ".,-/:'’&@_+#()"
+const joiners = ".,-/:'’&@_+#()*" + cjkPunct
+
+// cjkPunct is the punctuation Chinese and Japanese set between characters, where
+// pdftotext does not break words.
+const cjkPunct = "，。、：；（）【】「」『』・·￥"
 
 // add scores one word.
 func (s *textScore) add(word string) {
@@ -116,22 +135,30 @@ func (s *textScore) add(word string) {
 		s.implausible += n
 		return
 	}
-	letters, vowels, latin := 0, 0, true
+	letters, vowels := 0, 0
+	var script *unicode.RangeTable
 	for _, r := range core {
-		if unicode.IsLetter(r) {
-			letters++
-			if !unicode.Is(unicode.Latin, r) {
-				latin = false
-			}
-			if isVowel(r) {
-				vowels++
+		if !unicode.IsLetter(r) {
+			continue
+		}
+		letters++
+		script = scriptOf(r)
+		if isVowel(r) {
+			vowels++
+		}
+		if script == unicode.Latin {
+			s.latin++
+			if r >= 0x100 && r <= 0x24F {
+				s.extended++
 			}
 		}
 	}
 	// Only words of letters count towards the vowel share: codes ("DE136695976",
-	// "BS1") and abbreviations are consonant-heavy in any language.
-	if latin && letters >= 4 && letters == len([]rune(strings.Map(dropJoiners, core))) {
-		s.latin += letters
+	// "BS1") and abbreviations are consonant-heavy in any language. plausibleWord has
+	// made sure the word is of one script.
+	alphabet := script == unicode.Latin || script == unicode.Greek || script == unicode.Cyrillic
+	if alphabet && letters >= 4 && letters == len([]rune(strings.Map(dropJoiners, core))) {
+		s.alpha += letters
 		s.vowels += vowels
 	}
 }
@@ -167,14 +194,19 @@ func plausibleWord(core string) bool {
 	var script *unicode.RangeTable
 	kinds := map[rune]bool{}
 	joins, alnum, letters, humps := 0, 0, 0, 0
-	prevLower := false
+	prevLower, cjk := false, false
 	for _, r := range core {
 		switch {
 		case unicode.IsLetter(r):
 			letters++
 			alnum++
 			sc := scriptOf(r)
-			if sc != nil {
+			switch {
+			case sc == unicode.Han || sc == unicode.Hangul:
+				// Chinese, Japanese and Korean run Latin codes and digits into their
+				// words without a space.
+				cjk = true
+			case sc != nil:
 				if script != nil && sc != script {
 					return false // scripts mixed inside one word
 				}
@@ -189,6 +221,8 @@ func plausibleWord(core string) bool {
 			prevLower = false
 		case unicode.Is(unicode.Mn, r), unicode.Is(unicode.Mc, r):
 			// combining marks belong to the letter before them
+		case strings.ContainsRune(cjkPunct, r):
+			prevLower = false
 		case strings.ContainsRune(joiners, r):
 			joins++
 			kinds[r] = true
@@ -205,7 +239,7 @@ func plausibleWord(core string) bool {
 	}
 	// Camel case ("QualityHosting", "iViveLabs") joins words of several letters each;
 	// text decoded through the wrong map changes case every letter or two.
-	if humps >= 3 && letters < 5*humps {
+	if humps >= 3 && letters < 5*humps && !cjk {
 		return false
 	}
 	return true
@@ -228,10 +262,15 @@ func scriptOf(r rune) *unicode.RangeTable {
 	return nil
 }
 
-// isVowel reports vowels of Latin-script languages, accented ones included.
+// isVowel reports vowels of languages written in the Latin, Greek and Cyrillic
+// alphabets, accented ones included.
 func isVowel(r rune) bool {
-	return strings.ContainsRune("aeiouyAEIOUYàáâãäåæèéêëìíîïòóôõöøùúûüýÿœÀÁÂÃÄÅÆÈÉÊËÌÍÎÏÒÓÔÕÖØÙÚÛÜÝŸŒāēīōūĀĒĪŌŪăąęěėįųůűőĂĄĘĚĖĮŲŮŰŐ", r)
+	return strings.ContainsRune(vowels, unicode.ToLower(r))
 }
+
+const vowels = "aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿœāēīōūăąęěėįųůűőǎǐǒǔơư" + // Latin
+	"αεηιουωάέήίόύώϊϋΐΰ" + // Greek
+	"аеёиоуыэюяіїєў" // Cyrillic
 
 // xmlSafe replaces what XML forbids in pdftotext's XHTML (control characters other
 // than tab and newline, invalid UTF-8, U+FFFE and U+FFFF) with U+FFFD. pdftotext copies
