@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
@@ -145,8 +146,9 @@ func (g TrueTypePDF) Build(pages ...[]string) ([]byte, error) {
 	return RawPDF(catalog, objs), nil
 }
 
-// visual reorders a cell's runes for drawing: runs of right-to-left runes (with the
-// spaces between them) are reversed; everything else keeps its order.
+// visual reorders a cell's runes for drawing, as a left-to-right paragraph shows them:
+// each run of right-to-left text (from its first right-to-left letter to its last, with
+// the spaces and punctuation between them) is reversed; everything else keeps its order.
 func (g TrueTypePDF) visual(rs []rune) []rune {
 	if g.RTL == nil {
 		return rs
@@ -157,12 +159,14 @@ func (g TrueTypePDF) visual(rs []rune) []rune {
 			i++
 			continue
 		}
-		j := i
-		for j < len(out) && (g.RTL(out[j]) || out[j] == ' ' && j+1 < len(out) && g.RTL(out[j+1])) {
-			j++
+		j, end := i, i+1
+		for ; j < len(out) && (g.RTL(out[j]) || !unicode.IsLetter(out[j]) && !unicode.IsDigit(out[j])); j++ {
+			if g.RTL(out[j]) {
+				end = j + 1
+			}
 		}
-		slices.Reverse(out[i:j])
-		i = j
+		slices.Reverse(out[i:end])
+		i = end
 	}
 	return out
 }

@@ -24,3 +24,9 @@ func missingAmounts(am invoice.Amounts) invoice.ValidationError {
 	return invoice.ValidationError{Field: "invoice.amounts.total", Severity: invoice.SeverityWarning,
 		Message: msg + "; missing: " + strings.Join(missing, ", ")}
 }
+
+// maxScanAmounts is how many unlabelled money amounts a document may print for the
+// largest of them to be taken as its total. A till receipt prints a few dozen; a page of
+// thousands of numbers without a total label (a statement, a data dump) has no total to
+// guess, and the largest of them is noise.
+const maxScanAmounts = 300

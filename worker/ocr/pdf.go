@@ -172,7 +172,8 @@ func textLayerError(action string, err error) error {
 var errNoTextPermission = errors.New("the PDF forbids copying its text")
 
 // parseBBoxLayout parses pdftotext -bbox-layout XHTML into pages of lines. Words
-// that are only white space are dropped, and so are lines left without words.
+// that are only white space are dropped, and so are lines left without words;
+// right-to-left words are put in reading order (logicalWord).
 func parseBBoxLayout(r io.Reader) ([]textPage, error) {
 	dec := xml.NewDecoder(r)
 	dec.Strict = false
@@ -216,7 +217,7 @@ func parseBBoxLayout(r io.Reader) ([]textPage, error) {
 			switch t.Name.Local {
 			case "word":
 				inWord = false
-				word.Text = strings.TrimSpace(text.String())
+				word.Text = logicalWord(dropBidiMarks(strings.TrimSpace(text.String())))
 				if word.Text != "" && line != nil {
 					line.Words = append(line.Words, word)
 				}
@@ -273,9 +274,10 @@ func usableText(lines []layout.Line) bool {
 }
 
 // cleanLayoutText trims trailing white space from every line of pdftotext -layout
-// output (lines of only tabs and spaces become empty) and drops trailing empty lines.
+// output (lines of only tabs and spaces become empty), drops trailing empty lines and
+// the bidi marks around right-to-left text.
 func cleanLayoutText(s string) string {
-	lines := strings.Split(s, "\n")
+	lines := strings.Split(dropBidiMarks(s), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\r")
 	}
