@@ -18,6 +18,10 @@
 //     (Tesseract's orientation detection), and small text is upscaled before a second
 //     reading; the better reading is kept. Pages whose text lines are far taller than
 //     Tesseract needs are shrunk first (a quarter less work at 300 DPI, read as well).
+//   - A PDF text layer that is not text (a font without a Unicode map makes pdftotext
+//     print glyph ids, private codes or letter soup: garbageText) is not used: in auto
+//     mode the page is read by OCR, and layout.Document.Warnings names the page and the
+//     reason. Right-to-left words (Hebrew, Arabic) come in reading order.
 //   - With the default languages, a document whose first OCR page reads clearly as
 //     German, French, Spanish, Italian, Dutch or Portuguese (detectLanguage, over the
 //     English reading's words) is read with "<language>+eng": that page again, the
@@ -117,7 +121,8 @@ type Config struct {
 	// language validation; default: Tesseract's own data path.
 	TessdataDir string
 	// Logger receives Debug records about each page's readings (confidence, second
-	// readings, rotation); nil discards them.
+	// readings, rotation) and an Info record for each PDF page whose text layer is not
+	// text; nil discards them.
 	Logger *slog.Logger
 	// ToolMemoryLimit bounds the address space (RLIMIT_AS) of each run of pdfinfo,
 	// pdftotext and pdftoppm, in bytes, applied through util-linux's prlimit before the
