@@ -335,3 +335,12 @@ func TestGarbageTextDevSet(t *testing.T) {
 	t.Logf("%d pages of %d PDFs; worst page: %.3f bad characters, %.3f in implausible words, %.2f vowels, %.2f Latin Extended",
 		pages, len(files), worst[0], worst[1], worst[2], worst[3])
 }
+
+// BenchmarkGarbageText measures the score of one text-layer page of about 2,000
+// characters (what the check adds to reading a PDF page from its text layer).
+func BenchmarkGarbageText(b *testing.B) {
+	lines := linesOf(strings.Repeat(strings.Join(invoiceLines, "\n")+"\n", 8))
+	for b.Loop() {
+		garbageText(lines)
+	}
+}
