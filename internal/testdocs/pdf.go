@@ -1,6 +1,7 @@
 // Package testdocs renders small synthetic documents for tests: PDFs with a real text
-// layer or with a scanned image and no text layer. It has no dependencies beyond the
-// standard library so any package's tests may use it.
+// layer or with a scanned image and no text layer, and PDFs drawn with an embedded
+// TrueType font (TrueTypePDF). It depends on the standard library and
+// golang.org/x/image only, so any package's tests may use it.
 package testdocs
 
 import (

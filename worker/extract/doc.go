@@ -88,6 +88,7 @@ func (s segment) span(a, b int) (float64, float64) {
 }
 
 func newSegment(ws []word) segment {
+	ws = readingOrder(ws)
 	s := segment{words: ws}
 	var b strings.Builder
 	for i, w := range ws {

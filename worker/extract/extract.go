@@ -334,6 +334,14 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			}
 		}
 	}
+	if inv.Amounts.Total == nil && inv.AmountDue == nil {
+		rep.Results.Errors = append(rep.Results.Errors, missingAmounts(inv.Amounts))
+	}
+	// What the reader noted (a text layer replaced by OCR) is part of the findings.
+	for _, w := range ld.Warnings {
+		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "document", Message: w, Severity: invoice.SeverityWarning})
+	}
+	res.Warnings = append(res.Warnings, ld.Warnings...)
 	res.Data = data
 	res.Validation = rep.Results
 	res.Confidence = invoice.Confidence{Fields: conf, Overall: overall(conf)}

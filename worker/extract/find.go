@@ -33,10 +33,12 @@ func (d *doc) findLabels(labels []label) []hit {
 			for _, l := range labels {
 				for _, m := range l.re.FindAllStringSubmatchIndex(s.text, 4) {
 					h := hit{row: ri, seg: si, a: m[2], b: m[3], lab: l}
-					// A longer label at the same place already covers it.
+					// A longer label at the same place already covers it. Hits are
+					// appended row by row, so only the latest ones can be in this
+					// segment (looking further back made long documents quadratic).
 					dup := false
-					for _, o := range out {
-						if o.row == ri && o.seg == si && o.a <= h.a && o.b >= h.b {
+					for k := len(out) - 1; k >= 0 && out[k].row == ri && out[k].seg == si; k-- {
+						if o := out[k]; o.a <= h.a && o.b >= h.b {
 							dup = true
 						}
 					}

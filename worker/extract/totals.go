@@ -238,16 +238,22 @@ func (d *doc) findTotals(itemSum *float64) totals {
 	if out.total == nil {
 		// Receipts and label-less documents: the largest amount marked as money.
 		var bestC *cand
+		money := 0
 		for ri, r := range d.rows {
 			for _, s := range r.segs {
 				for _, a := range findAmounts(maskDates(s.text, d.order), d.dec) {
+					if a.Currency || a.Decimals == 2 {
+						money++
+					}
 					if (a.Currency || a.Decimals == 2) && (bestC == nil || a.Value > bestC.num) && a.Value < 1e7 {
 						bestC = &cand{num: a.Value, score: 0.3, conf: s.conf(a.Start, a.End), row: ri, how: "scan"}
 					}
 				}
 			}
 		}
-		out.total = bestC
+		if money <= maxScanAmounts {
+			out.total = bestC
+		}
 	}
 	return out
 }

@@ -69,4 +69,7 @@ type Document struct {
 	DPI int
 	// Language is the Tesseract language string used (e.g. "eng+deu") or detected.
 	Language string
+	// Warnings are notes from the reader about how pages were read, e.g. a PDF text
+	// layer that was not real text and was replaced by OCR.
+	Warnings []string
 }

@@ -120,6 +120,9 @@ type textPage struct {
 	Lines         []layout.Line
 	Text          string // pdftotext -layout
 	Usable        bool
+	// Garbage says why the text layer is not real text (garbageText); empty when it is
+	// or when the page has too little text to tell.
+	Garbage string
 }
 
 // readTextLayer runs pdftotext twice over pages 1..n: -bbox-layout for words and
@@ -130,7 +133,7 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 	if err != nil {
 		return nil, textLayerError("read PDF text layer", err)
 	}
-	pages, err := parseBBoxLayout(bytes.NewReader(out))
+	pages, err := parseBBoxLayout(bytes.NewReader(xmlSafe(out)))
 	if err != nil {
 		return nil, fmt.Errorf("read PDF text layer: %w: %w", ErrCorrupt, err)
 	}
@@ -144,6 +147,9 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 			pages[i].Text = cleanLayoutText(texts[i])
 		}
 		pages[i].Usable = usableText(pages[i].Lines)
+		if why, bad := garbageText(pages[i].Lines); bad {
+			pages[i].Usable, pages[i].Garbage = false, why
+		}
 	}
 	// pdftotext emits one <page> per page; pad if it ever emits fewer so that indexes
 	// stay page numbers.
@@ -166,7 +172,8 @@ func textLayerError(action string, err error) error {
 var errNoTextPermission = errors.New("the PDF forbids copying its text")
 
 // parseBBoxLayout parses pdftotext -bbox-layout XHTML into pages of lines. Words
-// that are only white space are dropped, and so are lines left without words.
+// that are only white space are dropped, and so are lines left without words;
+// right-to-left words are put in reading order (logicalWord).
 func parseBBoxLayout(r io.Reader) ([]textPage, error) {
 	dec := xml.NewDecoder(r)
 	dec.Strict = false
@@ -210,7 +217,7 @@ func parseBBoxLayout(r io.Reader) ([]textPage, error) {
 			switch t.Name.Local {
 			case "word":
 				inWord = false
-				word.Text = strings.TrimSpace(text.String())
+				word.Text = logicalWord(dropBidiMarks(strings.TrimSpace(text.String())))
 				if word.Text != "" && line != nil {
 					line.Words = append(line.Words, word)
 				}
@@ -267,9 +274,10 @@ func usableText(lines []layout.Line) bool {
 }
 
 // cleanLayoutText trims trailing white space from every line of pdftotext -layout
-// output (lines of only tabs and spaces become empty) and drops trailing empty lines.
+// output (lines of only tabs and spaces become empty), drops trailing empty lines and
+// the bidi marks around right-to-left text.
 func cleanLayoutText(s string) string {
-	lines := strings.Split(s, "\n")
+	lines := strings.Split(dropBidiMarks(s), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\r")
 	}

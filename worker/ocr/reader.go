@@ -18,6 +18,10 @@
 //     (Tesseract's orientation detection), and small text is upscaled before a second
 //     reading; the better reading is kept. Pages whose text lines are far taller than
 //     Tesseract needs are shrunk first (a quarter less work at 300 DPI, read as well).
+//   - A PDF text layer that is not text (a font without a Unicode map makes pdftotext
+//     print glyph ids, private codes or letter soup: garbageText) is not used: in auto
+//     mode the page is read by OCR, and layout.Document.Warnings names the page and the
+//     reason. Right-to-left words (Hebrew, Arabic) come in reading order.
 //   - With the default languages, a document whose first OCR page reads clearly as
 //     German, French, Spanish, Italian, Dutch or Portuguese (detectLanguage, over the
 //     English reading's words) is read with that language's model alone: that page
@@ -52,7 +56,10 @@ type Mode string
 // Reading modes.
 const (
 	// ModeAuto (the default) reads each PDF page from its text layer when the layer is
-	// usable and by OCR otherwise; images are always OCR'd.
+	// usable and by OCR otherwise; images are always OCR'd. A layer is usable when it
+	// has enough letters and digits and reads as text: one whose words are not words,
+	// numbers or codes (a font without a Unicode map) is replaced by OCR, and
+	// layout.Document.Warnings says so.
 	ModeAuto Mode = "auto"
 	// ModeText reads only text layers. A PDF page without a usable one comes back as an
 	// empty page (Source "text", no lines); a document where no page has one, and every
@@ -114,7 +121,8 @@ type Config struct {
 	// language validation; default: Tesseract's own data path.
 	TessdataDir string
 	// Logger receives Debug records about each page's readings (confidence, second
-	// readings, rotation); nil discards them.
+	// readings, rotation) and an Info record for each PDF page whose text layer is not
+	// text; nil discards them.
 	Logger *slog.Logger
 	// ToolMemoryLimit bounds the address space (RLIMIT_AS) of each run of pdfinfo,
 	// pdftotext and pdftoppm, in bytes, applied through util-linux's prlimit before the
@@ -435,6 +443,10 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 			prog.page()
 		default:
 			toOCR = append(toOCR, i)
+		}
+		if text != nil && text[i].Garbage != "" {
+			doc.Warnings = append(doc.Warnings, garbageWarning(i+1, text[i].Garbage, opts.Mode))
+			r.log.Info("PDF text layer is not text", slog.Int("page", i+1), slog.String("reason", text[i].Garbage))
 		}
 		doc.Pages[i] = p
 	}
