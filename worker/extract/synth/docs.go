@@ -86,7 +86,8 @@ func documents() []*doc {
 		terms:    "Net 30 days", noTax: true, commission: 15, font: Courier, bold: CourierBold, split: 24, repeatHeader: true,
 		items: spots(day(2024, 11, 4), 38, []string{"Morning Drive", "Farm Report", "Afternoon Drive", "Saturday Polka Hour", "Night Country"},
 			[]money{8500, 6000, 9500, 4000, 3500}, []string{":60", ":30"}),
-		extra: []string{"KQRS-FM 101.3", "Advertiser:|Heartland Farm & Feed", "Product:|Winter Seed Program", "Broadcast Month:|November 2024"},
+		labels: map[string]string{"gross": "Total Gross", "commission": "Agency Comm. 15.00%", "net": "Net Due", "neg": "-"},
+		extra:  []string{"KQRS-FM 101.3", "Advertiser:|Heartland Farm & Feed", "Product:|Winter Seed Program", "Broadcast Month:|November 2024"},
 	})
 	add(&doc{
 		id: "us-station-cable", lang: "en", kinds: []string{"agencyCommission", "usFormats", "separatorNumber", "purchaseOrder"},
@@ -99,7 +100,8 @@ func documents() []*doc {
 		po:       "PO-55120", terms: "Net 30", noTax: true, commission: 15, font: TimesRoman, bold: TimesBold,
 		items: spots(day(2024, 12, 2), 10, []string{"NW Outdoors", "Cooking Live", "Game Night"},
 			[]money{22500, 18000, 41000}, []string{":30"}),
-		extra: []string{"CASCADE CABLE 24", "Advertiser:|Evergreen Credit Union", "Product:|Home Loans Q4", "Broadcast Month:|December 2024"},
+		labels: map[string]string{"gross": "Gross Total", "commission": "Less 15% Agency Commission", "net": "Total Amount Due", "neg": "-"},
+		extra:  []string{"CASCADE CABLE 24", "Advertiser:|Evergreen Credit Union", "Product:|Home Loans Q4", "Broadcast Month:|December 2024"},
 	})
 
 	// --- German invoices with 19 %, 7 % and 0 % VAT and a breakdown table.
@@ -409,7 +411,7 @@ func officeItems(n int) []item {
 		q := float64(5 + (i*7)%26)
 		desc := x.d
 		if i >= len(names) {
-			desc = fmt.Sprintf("%s (Klasse %d)", x.d, 1+i/len(names))
+			desc = fmt.Sprintf("%s, Satz %d", x.d, 1+i/len(names))
 		}
 		out = append(out, item{desc: desc, qty: q, unit: x.u, price: x.p, rate: x.rate})
 	}

@@ -92,14 +92,15 @@ type doc struct {
 
 	// Page layout.
 	font, bold   Font
-	letter       bool     // US Letter instead of A4
-	addressRight bool     // recipient window on the right (French letters)
-	split        int      // line items on page 1 when the table continues on page 2; -1: the header alone ends page 1
-	repeatHeader bool     // the continued table repeats its header
-	carry        bool     // carry-over lines (Übertrag) at the page break
-	policy       bool     // premium/rent notice: items without quantity columns
-	preface      []string // text lines before the table
-	extra        []string // text lines after the totals
+	letter       bool              // US Letter instead of A4
+	addressRight bool              // recipient window on the right (French letters)
+	split        int               // line items on page 1 when the table continues on page 2; -1: the header alone ends page 1
+	repeatHeader bool              // the continued table repeats its header
+	carry        bool              // carry-over lines (Übertrag) at the page break
+	policy       bool              // premium/rent notice: items without quantity columns
+	labels       map[string]string // a layout's own wording for some labels, by key
+	preface      []string          // text lines before the table
+	extra        []string          // text lines after the totals
 }
 
 func (d *doc) subtotal() money {
@@ -213,6 +214,14 @@ var words = map[string]map[string]string{
 		"creditPay": "This amount will be offset against your next invoice.", "thanks": "Thank you for your business.",
 		"phone": "Phone", "email": "Email",
 	},
+}
+
+// label returns the document's own wording for key, or def.
+func (d *doc) label(key, def string) string {
+	if s, ok := d.labels[key]; ok {
+		return s
+	}
+	return def
 }
 
 func (d *doc) w(key string) string {

@@ -131,10 +131,14 @@ func stationLayout(d *doc) *PDF {
 		y += 14
 	}
 	p.Text(L, y, d.font, fs, fmt.Sprintf("Total Spots: %d", len(d.items)))
-	line("Gross Amount", d.mc(d.total()), d.font)
-	line(fmt.Sprintf("Less Agency Commission (%s%%)", d.ms.rate(d.commission)), "("+d.mc(d.discount())+")", d.font)
+	line(d.label("gross", "Gross Amount"), d.mc(d.total()), d.font)
+	comm := "(" + d.mc(d.discount()) + ")"
+	if d.label("neg", "()") == "-" {
+		comm = d.mc(-d.discount())
+	}
+	line(d.label("commission", fmt.Sprintf("Less Agency Commission (%s%%)", d.ms.rate(d.commission))), comm, d.font)
 	p.Line(lx, y-10, R, y-10, 0.6)
-	line("NET AMOUNT DUE", d.mc(d.amountDue()), d.bold)
+	line(d.label("net", "NET AMOUNT DUE"), d.mc(d.amountDue()), d.bold)
 	y += 16
 	p.Text(L, y, d.font, fs-0.5, "I hereby certify that the above schedule of announcements was broadcast as entered in the station's program log.")
 	return pdf
