@@ -27,7 +27,7 @@ var syntheticTextFloors = map[string]int{
 	"invoice.supplier.name": 20, "invoice.supplier.address": 18, "invoice.supplier.taxId": 14,
 	"invoice.customer.name": 4, "invoice.customer.address": 9,
 	"invoice.amounts.subtotal": 11, "invoice.amounts.tax": 10, "invoice.amounts.total": 13, "invoice.amounts.currency": 21,
-	"lineItems": 17, "invoice.customer.taxId": 2, "invoice.amountDue": 12, "invoice.purchaseOrder": 3, "invoice.documentType": 17,
+	"lineItems": 16, "invoice.customer.taxId": 2, "invoice.amountDue": 12, "invoice.purchaseOrder": 3, "invoice.documentType": 17,
 }
 
 // syntheticOCRFloors are the same for the noisy 200 DPI scans (22 images; two documents

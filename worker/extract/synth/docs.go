@@ -166,7 +166,8 @@ func documents() []*doc {
 		supplier: party{name: []string{"Nordsee Versicherung AG"}, street: "Am Hafenkopf 2", postcode: "26382", city: "Wilhelmshaven", country: "DE", taxID: "DE115599331", phone: "04421 555 0", email: "service@nordsee-vers.de"},
 		customer: party{pre: []string{"Frau"}, name: []string{"Dr. Annegret Köhler-Ståhl"}, street: "Deichstraße 19a", postcode: "26384", city: "Wilhelmshaven", country: "DE"},
 		custNo:   "4711-0815", iban: makeIBAN("DE", "282501100001234567"), bic: "BRLADE21WHV",
-		extra: []string{"Der Beitrag wird zum Fälligkeitstag per SEPA-Lastschrift eingezogen (Mandatsreferenz NV-88123)."},
+		labels: map[string]string{"vat": "VersSt.", "taxOn": "zzgl. Versicherungsteuer %s %% auf %s", "total": "Zu zahlender Beitrag", "amount": "Beitrag"},
+		extra:  []string{"Der Beitrag wird zum Fälligkeitstag per SEPA-Lastschrift eingezogen (Mandatsreferenz NV-88123)."},
 		items: []item{
 			{desc: "Wohngebäudeversicherung Jahresbeitrag 2025", qty: 1, price: 48620, rate: 19},
 			{desc: "Elementarschaden-Baustein", qty: 1, price: 9480, rate: 19},

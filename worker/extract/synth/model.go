@@ -225,6 +225,9 @@ func (d *doc) label(key, def string) string {
 }
 
 func (d *doc) w(key string) string {
+	if s, ok := d.labels[key]; ok {
+		return s
+	}
 	if s, ok := words[d.lang][key]; ok {
 		return s
 	}
