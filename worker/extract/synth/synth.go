@@ -7,7 +7,9 @@
 // customer-number lines; credit notes printed with positive amounts; line-item tables
 // continued on a second page, with and without a repeated header and with the header
 // alone on the first page; US, European and French number and date formats), in
-// English, German and French and in four layouts.
+// English, German and French, in three layouts (a European business letter, with a
+// variant for premium and rent notices; an English-style invoice; a US station invoice)
+// that vary in font, page size, address side and wording.
 //
 // Each document is a real PDF with a text layer, written by the small PDF writer of
 // this package (standard 14 fonts with WinAnsiEncoding, lines, shaded bars, several
@@ -24,7 +26,8 @@
 //
 //	go run ./worker/extract/synth/cmd -out worker/extract/evaluate/testdata/synthetic
 //
-// or only the PDFs and truth with -images=false.
+// (only the PDFs and truth with -images=false), or with
+// go test ./worker/extract/synth -update.
 package synth
 
 import (
