@@ -135,7 +135,7 @@ func TestRunFolder(t *testing.T) {
 
 func TestFolders(t *testing.T) {
 	got, err := Folders("testdata")
-	if err != nil || len(got) != 1 || filepath.Base(got[0]) != "folder" {
+	if err != nil || len(got) != 2 || filepath.Base(got[0]) != "folder" || filepath.Base(got[1]) != "synthetic" {
 		t.Errorf("Folders(testdata) = %v, %v", got, err)
 	}
 	if _, err := Folders(t.TempDir()); err == nil {
