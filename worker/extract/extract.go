@@ -160,7 +160,9 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			itemSum = &sum
 		}
 	}
-	t := d.findTotals(itemSum)
+	// Several tax rates: subtotal and tax are the sums over the breakdown.
+	breakdown := d.findTaxBreakdown()
+	t := d.findTotals(itemSum, breakdown)
 	if receipt {
 		if c, ok := d.receiptTotal(); ok {
 			t.total = &c
@@ -177,7 +179,6 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	}
 	// Several tax rates: subtotal and tax are the sums over the breakdown when those
 	// add up to the total.
-	breakdown := d.findTaxBreakdown()
 	if len(breakdown) > 0 && t.total != nil && d.rules.on(RuleBreakdownSums) {
 		bs, bt := sums(breakdown)
 		if len(breakdown) > 1 && math.Abs(bs+bt-t.total.num) <= 0.011 &&

@@ -106,7 +106,9 @@ func dedupe(cs []cand) []cand {
 // and amount due, with their labels' weights and positions, and chooses the set that
 // agrees with the arithmetic: subtotal + tax = total, total - deduction = amount due, and
 // (when the line amounts are known, itemSum non-nil) lines add up to the subtotal.
-func (d *doc) findTotals(itemSum *float64) totals {
+// With a tax breakdown of several rates, the sums over it are candidates for subtotal and
+// tax, and one rate's row is not taken for the invoice's subtotal and tax.
+func (d *doc) findTotals(itemSum *float64, breakdown []taxRow) totals {
 	tc := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
 	cc := dedupe(d.amountCands(deductionLabels, nil, nil))
 	dc := dedupe(d.amountCands(amountDueLabels, dueNegative, nil))
@@ -127,6 +129,21 @@ func (d *doc) findTotals(itemSum *float64) totals {
 	sc := d.amountCands(subtotalLabels, reSubtotalNegative, nil)
 	xc := d.amountCands(taxLabels, taxNegative, reTaxNegativeBefore)
 	tc, sc, xc = dedupe(tc), dedupe(sc), dedupe(xc)
+	multi := len(breakdown) > 1 && d.rules.on(RuleBreakdownSums)
+	if multi {
+		// The sums over the rates are what the invoice's subtotal and tax are, printed or not.
+		bs, bt := sums(breakdown)
+		sc = append(sc, cand{num: bs, score: 0.7, conf: 1, row: -1, how: "breakdown", label: "sum of the tax breakdown's bases"})
+		xc = append(xc, cand{num: bt, score: 0.7, conf: 1, row: -1, how: "breakdown", label: "sum of the tax breakdown's taxes"})
+	}
+	oneRate := func(s, x cand) bool {
+		for _, r := range breakdown {
+			if math.Abs(r.base-s.num) <= 0.005 && math.Abs(r.amount-x.num) <= 0.005 {
+				return true
+			}
+		}
+		return false
+	}
 	// A total from which a printed deduction leaves a printed amount due is the gross.
 	for i := range tc {
 		if c, _ := deduction(tc[i], cc, dc); c != nil {
@@ -147,6 +164,9 @@ func (d *doc) findTotals(itemSum *float64) totals {
 					}
 					if itemSum != nil && math.Abs(*itemSum-s.num) <= 0.011 {
 						v += 0.3 // the lines add up to this subtotal
+					}
+					if multi && oneRate(s, x) {
+						v -= 0.6 // one rate's row of several: its base, tax and gross are not the invoice's
 					}
 					if v > bestScore {
 						bestScore = v
