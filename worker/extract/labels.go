@@ -134,6 +134,10 @@ var totalLabels = []label{
 	lbl(`total\s*factura|importe\s*total|total\s*a\s*pagar`, 1, "spa"),
 	lbl(`totale\s*(?:fattura|documento|da\s*pagare)|importo\s*totale`, 1, "ita"),
 	lbl(`totaalbedrag|factuur\s*totaal|totaal\s*(?:incl\.?|inclusief)(?:\s*btw)?|te\s*betalen`, 1, "nld"),
+	// A credit note's grand total.
+	lbl(`total\s*credit|credit\s*(?:note\s*)?total|total\s*(?:of\s*)?(?:this\s*)?credit\s*note|credit\s*note\s*amount`, 1, "eng"),
+	lbl(`gutschriftsbetrag|gutschriftbetrag|gutschriftssumme|gesamtgutschrift|gutschrift\s*gesamt|erstattungsbetrag`, 1, "deu"),
+	lbl(`montant\s*(?:total\s*)?de\s*l['’]avoir|total\s*(?:de\s*l['’])?avoir|montant\s*de\s*l['’]avoir`, 1, "fra"),
 	lbl(`gross\s*(?:amount|total|billing|invoice\s*amount)|total\s*gross|invoice\s*amount`, 0.9, "eng"),
 	lbl(`gross`, 0.8, "eng"),
 	lbl(`total|totaal|totale|summe|gesamt|zahlbetrag|zu\s*zahlen|due\s*payable|solde\s*à\s*payer|to\s*pay|amount`, 0.6, ""),

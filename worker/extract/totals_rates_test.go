@@ -51,3 +51,27 @@ func ptrStr(v *float64) any {
 	}
 	return *v
 }
+
+// TestCreditNoteTotals reads the grand total of credit notes under their own labels
+// ("Total Credit", "Gutschriftsbetrag", "Total de l'avoir"), printed positive.
+func TestCreditNoteTotals(t *testing.T) {
+	for _, c := range []struct{ name, text string }{
+		{"en", "Thistle Office Supplies Ltd\nCREDIT NOTE\nCredit Note No. CN-2024/0193\n\nDESCRIPTION              QTY   UNIT PRICE    AMOUNT\nReturned chairs            2       189.50    379.00\nReturned paper             3        23.99     71.97\n\n                      Subtotal             £450.97\n                      VAT 20% on 450.97     £90.19\n                      Total Credit         £541.16\n"},
+		{"de", "Elektro Vogt OHG\nGutschrift\nGutschrift-Nr.: GS-2024/00017\n\nPos. Bezeichnung        Menge  Einzelpreis  USt.   Gesamt\n1    Rücknahme Panel       4        84,50  19 %   338,00\n2    Preisnachlass         1        45,00  19 %    45,00\n\n                 Summe netto                   383,00 €\n                 zzgl. USt. 19 % auf 383,00     72,77 €\n                 Gutschriftsbetrag             455,77 €\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := Extract(FromText(c.text), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv := res.Data.Invoice
+			want := map[string]float64{"en": 541.16, "de": 455.77}[c.name]
+			if inv.Amounts.Total == nil || *inv.Amounts.Total != want {
+				t.Errorf("total = %v, want %.2f", ptrStr(inv.Amounts.Total), want)
+			}
+			if inv.DocumentType != "creditNote" {
+				t.Errorf("documentType = %q, want creditNote", inv.DocumentType)
+			}
+		})
+	}
+}
