@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
@@ -24,7 +25,7 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	var rf cliReadFlags
 	rf.register(fs)
-	data := fs.String("data", "", "folder with truth.jsonl, or a parent folder: every subfolder with truth.jsonl gets a table")
+	data := fs.String("data", "", "folder with truth.jsonl, or a parent folder: every subfolder with truth.jsonl gets a table; several joined by commas")
 	asJSON := fs.Bool("json", false, "print the tables as JSON (one object per folder and line)")
 	misses := fs.Bool("misses", false, "also list every wrong field (truth vs prediction)")
 	limit := fs.Int("limit", 0, "score only the first N applicable documents of each folder (0 = all)")
@@ -54,9 +55,13 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		fs.Usage()
 		return errors.New("eval: --data is required")
 	}
-	folders, err := evaluate.Folders(*data)
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
+	var folders []string
+	for _, d := range strings.Split(*data, ",") {
+		fs, err := evaluate.Folders(strings.TrimSpace(d))
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		folders = append(folders, fs...)
 	}
 	off, err := extract.ParseRules(*without)
 	if err != nil {
