@@ -23,3 +23,26 @@ func TestDueDateInSentence(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentTypeBilledThing reads invoices titled by what they bill (rent, insurance
+// premiums) as invoices, and a calculation ("Berechnung") as no title.
+func TestDocumentTypeBilledThing(t *testing.T) {
+	for _, c := range []struct{ title, want string }{
+		{"Mietrechnung Januar 2025", "invoice"},
+		{"Beitragsrechnung", "invoice"},
+		{"Premium Notice", "invoice"},
+		{"Avis d'échéance", "invoice"},
+		{"Berechnung der Zinsen", ""},
+	} {
+		t.Run(c.title, func(t *testing.T) {
+			text := "Nordsee Versicherung AG\nAm Hafenkopf 2, 26382 Wilhelmshaven\n\n" + c.title + "\n\nVertragsnummer: VS 40-1234567/2\nDatum: 10.12.2024\nBetrag 486,20 €\n"
+			res, err := Extract(FromText(text), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Data.Invoice.DocumentType; got != c.want {
+				t.Errorf("documentType = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

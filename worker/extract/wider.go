@@ -22,7 +22,10 @@ var docTypeTitles = []struct {
 	{lbl(`credit\s*note|credit\s*memo|gutschrifts?-?\s*(?:nummer|nr\.?)|(?:rechnungs)?gutschrift|rechnungskorrektur|stornorechnung|facture\s*d['’]avoir|avoir|note\s*de\s*crédit|creditnota|creditfactuur|nota\s*(?:de\s*)?crédito|factura\s*rectificativa|nota\s*(?:di\s*)?credito`, 1, ""), invoice.DocCreditNote},
 	{lbl(`debit\s*note|debit\s*memo|belastungsanzeige|lastschriftanzeige|note\s*de\s*débit|nota\s*(?:de\s*)?débito|nota\s*(?:di\s*)?debito|debetnota`, 1, ""), invoice.DocDebitNote},
 	{lbl(`pro\s*-?\s*forma(?:\s*-?\s*(?:invoice|rechnung|facture|factura|fattura|factuur))?|proformarechnung|proforma-rechnung`, 1, ""), invoice.DocProforma},
-	{lbl(`(?:commercial\s*|tax\s*)?invoice|(?:handels|schluss|teil|abschlags)?rechnung|facture|factura|fattura|factuur|bill`, 1, ""), invoice.DocInvoice},
+	// Insurance, rent and utility invoices name themselves by what they bill
+	// ("Beitragsrechnung", "Mietrechnung", "Premium Notice", "Avis d'échéance"; not
+	// "Berechnung", a calculation).
+	{lbl(`(?:commercial\s*|tax\s*)?invoice|(?:\p{L}*[a-df-zäöüß])?rechnung|facture|factura|fattura|factuur|bill|premium\s*notice|renewal\s*notice|avis\s*d['’]échéance|appel\s*de\s*(?:loyers?|cotisations?|charges)`, 1, ""), invoice.DocInvoice},
 	{lbl(`receipt|quittung|kassenbon|kassenbeleg|reçu|ricevuta|recibo|kassabon|kwitantie`, 1, ""), invoice.DocReceipt},
 }
 
@@ -94,8 +97,9 @@ var (
 	// reTitleNumber: a number label or a number after a title word.
 	reTitleNumber = regexp.MustCompile(`(?i)^\s*(?:[-/:]\s*)?(?:no\.?|nr\.?|n°|nº|number|nummer|numéro|número|numero|#|\d)`)
 	// reTitleTail: what else may follow a title word in its segment: punctuation, a
-	// copy mark, or an id with a digit ("Facture FA-2017-0010").
-	reTitleTail = regexp.MustCompile(`(?i)^\s*[-/:(]|^\s*(?:\d|\(|copy|kopie|duplikat|duplicate|original)|^\s*[A-Z]{0,6}[-/_.]?\d[\w/.\-]*\s*$`)
+	// copy mark, an id with a digit ("Facture FA-2017-0010"), or a month and year
+	// ("Mietrechnung Januar 2025").
+	reTitleTail = regexp.MustCompile(`(?i)^\s*[-/:(]|^\s*(?:\d|\(|copy|kopie|duplikat|duplicate|original)|^\s*[A-Z]{0,6}[-/_.]?\d[\w/.\-]*\s*$|^\s*\p{L}{3,12}\.?\s+\d{4}\s*$`)
 	// reTitleNumberIn: a number label with its number anywhere in the segment.
 	reTitleNumberIn = regexp.MustCompile(`(?i)(?:^|\s)(?:nr\.?|no\.?|n°|nº|number|nummer|numéro|número|#)\s*:?\s*\S*\d`)
 	reSelfBilled    = regexp.MustCompile(`(?i)selbst\s*ausgestellte|self[-\s]*bill|autofactur|autofattur|zelfgefactur`)
