@@ -20,10 +20,10 @@ const (
 )
 
 var headerWords = [nKinds]*regexp.Regexp{
-	colDesc:   regexp.MustCompile(`(?i)(beschreibung|bezeichnung|description|désignation|designation|omschrijving|descrizione|descripci|libell|artikel|article|product|produit|leistung|^items?$|particulars|concepto|^title$|^details?$|^service$|prestation|^omschr)`),
+	colDesc:   regexp.MustCompile(`(?i)(beschreibung|bezeichnung|description|désignation|designation|omschrijving|descrizione|descripci|libell|artikel|article|product|produit|leistung|^items?$|particulars|concepto|^title$|^details?$|^service$|prestation|^omschr|^program(?:me)?$|^programa?$)`),
 	colQty:    regexp.MustCompile(`(?i)(^qty|quantit|^menge$|^anzahl|cantidad|^cant\.?$|^aantal$|hoeveelheid|^nombre$|^qté$|^units?$|^pcs$|^stk\.?$|^quantity$)`),
 	colPrice:  regexp.MustCompile(`(?i)(preis|price|^rate$|^prix|^p\.?u\.?$|precio|prezzo|prijs|tarif|unitaire|^unit$)`),
-	colAmount: regexp.MustCompile(`(?i)(^amount|^total$|betrag$|^gesamt|^montant|^importe|^importo|^bedrag$|^summe$|^ht$|^net$|^netto$|^line\s*total)`),
+	colAmount: regexp.MustCompile(`(?i)(^amount|^total$|betrag$|^gesamt|^montant|^importe|^importo|^bedrag$|^summe$|^ht$|^net$|^netto$|^line\s*total|^beitrag$|^prämie$|^premium$)`),
 }
 
 type column struct {

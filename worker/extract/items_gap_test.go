@@ -35,3 +35,41 @@ func TestItemsSpacedApart(t *testing.T) {
 		}
 	}
 }
+
+// TestItemsProgramAndPremiumColumns reads tables whose columns are named by what is
+// billed: a broadcast schedule (Program / Rate) and insurance premiums (Bezeichnung /
+// Beitrag).
+func TestItemsProgramAndPremiumColumns(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       []float64
+	}{
+		{"broadcast", "WKBT-TV\nINVOICE  Invoice #: 24110317\n\n" +
+			"Ln Day   Air Date   Air Time     Len   Program / ISCI                     Rate\n" +
+			" 1  Mon  10/28/24   6:00:00 AM   :30   Good Morning Tampa Bay           450.00\n" +
+			" 2  Tue  10/29/24   7:17:07 PM   :30   Midday News                      300.00\n" +
+			" 3  Thu  10/31/24   12:34:14 PM  :15   Evening News 6PM               1,250.00\n" +
+			"Total Spots: 3                         Gross Amount                  $2,000.00\n", []float64{450, 300, 1250}},
+		{"premium", "Nordsee Versicherung AG\nBeitragsrechnung\n\n" +
+			"Pos. Bezeichnung                               VersSt.       Beitrag\n" +
+			"1    Wohngebäudeversicherung Jahresbeitrag       19 %         486,20\n" +
+			"2    Glasversicherung                            19 %          39,00\n" +
+			"                   Summe netto                                525,20 €\n", []float64{486.2, 39}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := Extract(FromText(c.text), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			items := res.Data.LineItems
+			if len(items) != len(c.want) {
+				t.Fatalf("items = %+v, want %d", items, len(c.want))
+			}
+			for i, w := range c.want {
+				if items[i].Amount == nil || *items[i].Amount != w {
+					t.Errorf("item %d amount = %v, want %v", i+1, ptrStr(items[i].Amount), w)
+				}
+			}
+		})
+	}
+}
