@@ -112,10 +112,18 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
 				case nameLabel.MatchString(t) && isNameLike(cleanName(t)):
 					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
-				case isAddr || reLabelish.MatchString(t) || !isNameLike(t):
+				case isAddr || reLabelish.MatchString(t) || !isNameLike(t) || isAttentionLine(t) || isIDLine(t):
 					continue
 				default:
 					p.name = cand{str: cleanName(t), score: score * 0.9, conf: s.conf(0, len(s.text)), row: k, how: "block"}
+				}
+				// The value of "Name:" may start on an unlabelled line just above the label
+				// ("MVM Musterhafter" / "Name: Versicherungsverein a.G.").
+				if isName && k > ri {
+					if above, ok := d.lineAbove(k, s); ok {
+						p.name.str = cleanName(above) + "\n" + p.name.str
+						p.rows[k-1] = true
+					}
 				}
 				// "Herrn" / "Max Mustermann": a salutation line belongs to the name below.
 				if reSalutation.MatchString(p.name.str) && k+1 < len(d.rows) {
@@ -128,8 +136,20 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 						}
 					}
 				}
+				// A name wrapped over two lines goes on in the same column just below.
+				lines := strings.Split(p.name.str, "\n")
+				for k+1 < len(d.rows) && k+1 < ri+maxRows {
+					ns, ok := d.lineBelow(k, s)
+					if !ok || !continuesName(lines, ns) {
+						break
+					}
+					lines = append(lines, ns)
+					k++
+					p.rows[k] = true
+				}
+				p.name.str = strings.Join(lines, "\n")
 				p.rows[k] = true
-				lastY = r.box.Y1
+				lastY = d.rows[k].box.Y1
 				break
 			}
 			if !isAddr && reLabelish.MatchString(t) && !reAddrLabel.MatchString(t) {
@@ -170,10 +190,14 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		r := d.rows[h.row]
 		s := r.segs[h.seg]
 		rest, isSection := sectionRest(s.text[h.b:])
-		if !isSection || h.a > 1 {
+		if !isSection || h.a > 1 && !reHeadingPrefix.MatchString(s.text[:h.a]) {
 			continue
 		}
 		if reCustomerNotSection.MatchString(s.text[h.b:]) {
+			continue
+		}
+		// "Customer: 2", "Kunde: K-4471": a customer number, not the customer's block.
+		if rest != "" && (!isNameLike(rest) || isIDLine(rest)) {
 			continue
 		}
 		// "to" alone is too common: only at the start of a segment, followed by a colon.
@@ -208,7 +232,10 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 			continue
 		}
 		rest, isSection := sectionRest(after)
-		if !isSection || h.a > 1 {
+		if !isSection || h.a > 1 && !reHeadingPrefix.MatchString(s.text[:h.a]) {
+			continue
+		}
+		if rest != "" && (!isNameLike(rest) || isIDLine(rest)) {
 			continue
 		}
 		x0, x1 := s.span(h.a, h.b)
@@ -225,8 +252,9 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 			break
 		}
 	}
-	if sup.name.str == "" {
-		sup = d.senderLine(cus)
+	sender, senderOK := d.senderLine(cus)
+	if sup.name.str == "" && senderOK {
+		sup = sender.party
 	}
 	if sup.name.str == "" {
 		sup = d.companyRow(cus, receipt)
@@ -235,6 +263,10 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		if p, ok := d.seatLine(cus); ok {
 			sup = p
 		}
+	}
+	if cus.name.str == "" && !receipt && senderOK {
+		// The recipient's window lies just below the sender line.
+		cus = d.senderWindow(sender, sup)
 	}
 	if cus.name.str == "" && !receipt {
 		cus = d.windowBlock(sup)
@@ -261,33 +293,144 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 	return sup, cus
 }
 
+// sender is a one-line sender address and where it stands.
+type sender struct {
+	party
+	row    int
+	x0, x1 float64
+}
+
 // senderLine reads the one-line sender address printed above the recipient in
-// European letters: "Name GmbH - Street 1 - 12345 City".
-func (d *doc) senderLine(cus party) party {
-	limit := len(d.rows)
-	for ri := 0; ri < limit; ri++ {
-		r := d.rows[ri]
+// European letters: "Name GmbH - Street 1 - 12345 City", in one segment or in several
+// joined by separator-only segments ("Name GmbH", "●", "Street 1", "●", ...).
+func (d *doc) senderLine(cus party) (sender, bool) {
+	for ri, r := range d.rows {
 		if r.page != 1 || cus.rows[ri] {
 			continue
 		}
-		for _, s := range r.segs {
-			parts := reSenderSep.Split(strings.TrimSpace(s.text), -1)
+		for i := 0; i < len(r.segs); i++ {
+			s := r.segs[i]
+			text, x1, conf := strings.TrimSpace(s.text), s.box.X1, s.conf(0, len(s.text))
+			for j := i; j+2 < len(r.segs) && reSenderSepOnly.MatchString(r.segs[j+1].text); j += 2 {
+				text += " · " + strings.TrimSpace(r.segs[j+2].text)
+				x1 = r.segs[j+2].box.X1
+				conf = min(conf, r.segs[j+2].conf(0, len(r.segs[j+2].text)))
+			}
+			parts := reSenderSep.Split(text, -1)
 			if len(parts) < 3 {
 				continue
 			}
-			name := strings.TrimSpace(parts[0])
+			name := cutAtLegalForm(strings.TrimSpace(parts[0]))
 			rest := strings.Join(parts[1:], ", ")
 			if !isNameLike(name) || !rePostcode.MatchString(rest) {
 				continue
 			}
-			return party{
-				name:    cand{str: name, score: 0.8, conf: s.conf(0, len(name)), row: ri, how: "sender"},
-				address: cand{str: rest, score: 0.8, conf: s.conf(0, len(s.text)), row: ri, how: "sender"},
-				rows:    map[int]bool{ri: true},
+			return sender{
+				party: party{
+					name:    cand{str: name, score: 0.8, conf: s.conf(0, len(name)), row: ri, how: "sender"},
+					address: cand{str: rest, score: 0.8, conf: conf, row: ri, how: "sender"},
+					rows:    map[int]bool{ri: true},
+				},
+				row: ri, x0: s.box.X0, x1: x1,
+			}, true
+		}
+	}
+	return sender{}, false
+}
+
+var reSenderSepOnly = regexp.MustCompile(`^\s*[●•·|–—-]\s*$`)
+
+// senderWindow reads the recipient's address window below the sender line: the lines
+// that start near the sender line's left edge, down to the first postcode line.
+func (d *doc) senderWindow(snd sender, sup party) party {
+	top := d.rows[snd.row]
+	var lines []string
+	var rows []int
+	conf := 1.0
+	found := false
+	for k := snd.row + 1; k < len(d.rows) && len(lines) < 7 && !found; k++ {
+		r := d.rows[k]
+		if r.page != top.page || r.box.Y0-top.box.Y1 > 16*d.unit {
+			break
+		}
+		for _, s := range r.segs {
+			if s.box.X0 < snd.x0-4*d.unit || s.box.X0 > snd.x0+6*d.unit || s.box.X0 >= snd.x1 {
+				continue
+			}
+			t := strings.TrimSpace(s.text)
+			if isHeading(t) || isLabelOnly(t) {
+				return party{}
+			}
+			if !(isNameLike(t) || isAddressLine(t) || isSalutationLine(t) || isAttentionLine(t)) {
+				if len(lines) == 0 {
+					break
+				}
+				return party{}
+			}
+			lines = append(lines, t)
+			rows = append(rows, k)
+			conf = min(conf, s.conf(0, len(s.text)))
+			found = rePostcode.MatchString(t)
+			break
+		}
+	}
+	if !found {
+		return party{}
+	}
+	return d.partyFromLines(lines, rows, conf, 0.75, "window", sup)
+}
+
+// partyFromLines makes a party of an unlabelled address block: its name (see blockName)
+// and its address from the first address line on.
+func (d *doc) partyFromLines(lines []string, rows []int, conf, score float64, how string, sup party) party {
+	name, next, ok := blockName(lines)
+	if !ok || sup.name.str != "" && strings.EqualFold(name, sup.name.str) {
+		return party{}
+	}
+	p := party{rows: map[int]bool{}}
+	for _, k := range rows {
+		p.rows[k] = true
+	}
+	nameRow := rows[max(0, next-1)]
+	p.name = cand{str: name, score: score, conf: conf, row: nameRow, how: how}
+	for i := next; i < len(lines); i++ {
+		if isAddressLine(lines[i]) {
+			p.address = cand{str: strings.Join(lines[i:], ", "), score: score, conf: conf, row: rows[len(rows)-1], how: how}
+			break
+		}
+	}
+	return p
+}
+
+var (
+	// reHeadingPrefix lets a party label stand after "Adresse du" ("Adresse du client").
+	reHeadingPrefix = regexp.MustCompile(`(?i)^\s*(?:adresse|address|anschrift|coordonn[ée]es|datos|dati|gegevens)\s*(?:du|de\s+la|de\s+l['’]|de|d['’]|des|of\s+the|of|del|della|dello|van\s+de|van)?\s*$`)
+	// reDeliveryHeading heads a delivery address block.
+	reDeliveryHeading = regexp.MustCompile(`(?i)^(?:lieferadresse|lieferanschrift|liefer(?:ung)?\s*an|warenempfänger|delivery\s*address|deliver\s*to|shipping\s*address|ship\s*to|shipped\s*to|adresse\s*de\s*livraison|livraison|livr[ée]\s*à|afleveradres|leveradres|afleveren\s*aan|dirección\s*de\s*entrega|indirizzo\s*di\s*consegna)\b`)
+)
+
+// isHeading reports whether t is a party block heading: a party section label standing
+// alone ("Rechnungsempfänger:", "Adresse du client", "Ship to").
+func isHeading(t string) bool {
+	t = strings.TrimSpace(t)
+	if isAttentionLine(t) {
+		return false
+	}
+	if reDeliveryHeading.MatchString(t) {
+		return true
+	}
+	for _, ls := range [][]label{customerSectionLabels, supplierSectionLabels} {
+		for _, l := range ls {
+			m := l.re.FindStringSubmatchIndex(t)
+			if m == nil || m[2] > 1 && !reHeadingPrefix.MatchString(t[:m[2]]) {
+				continue
+			}
+			if _, ok := sectionRest(t[m[3]:]); ok {
+				return true
 			}
 		}
 	}
-	return party{}
+	return false
 }
 
 // companyRow picks the first row that names a company (legal form suffix) outside the
@@ -335,8 +478,10 @@ func (d *doc) companyRow(cus party, receipt bool) party {
 }
 
 // windowBlock finds the recipient block of a letter: an address block (name, street,
-// postcode row) in the top part of page 1 that is not the supplier's.
+// postcode row) in the top part of page 1 that is not the supplier's. A block under a
+// delivery heading is taken only when no other block is found.
 func (d *doc) windowBlock(sup party) party {
+	var delivery party
 	for ri, r := range d.rows {
 		if r.page != 1 {
 			break
@@ -345,40 +490,74 @@ func (d *doc) windowBlock(sup party) party {
 			continue
 		}
 		for _, s := range r.segs {
-			if !rePostcode.MatchString(s.text) || reSenderSep.MatchString(s.text) {
+			if !rePostcode.MatchString(s.text) || reSenderSep.MatchString(s.text) || isIDLine(s.text) {
 				continue
 			}
-			// Walk up to the first row of this block in the same column.
-			start := ri
-			for k := ri - 1; k >= 0 && k >= ri-4; k-- {
-				pr := d.rows[k]
-				if d.rows[k+1].box.Y0-pr.box.Y1 > 1.5*d.unit || sup.rows[k] {
-					break
-				}
-				found := false
-				for _, ps := range pr.segs {
-					if abs(ps.box.X0-s.box.X0) < 2*d.unit && isNameLike(ps.text) {
-						found = true
-					}
-				}
-				if !found {
-					break
-				}
-				start = k
-			}
-			if start == ri {
+			lines, rows, conf, heading := d.columnAbove(ri, s, sup)
+			if len(lines) < 2 {
 				continue
 			}
-			p, ok := d.blockBelow(start, s.box.X0, s.box.X1, ri-start+1, 0.6)
-			if ok && (sup.name.str == "" || !strings.EqualFold(p.name.str, sup.name.str)) {
-				return p
+			p := d.partyFromLines(lines, rows, conf, 0.6, "window", sup)
+			if p.name.str == "" {
+				continue
 			}
+			if reDeliveryHeading.MatchString(heading) {
+				if delivery.name.str == "" {
+					delivery = p
+				}
+				continue
+			}
+			return p
 		}
 		if r.box.Y0 > 0.5*d.pageHeight(r.page) {
 			break
 		}
 	}
-	return party{}
+	return delivery
+}
+
+// columnAbove collects the address block that ends with segment s of row ri: the lines
+// above it in the same column, skipping rows that hold nothing in that column, up to a
+// gap wider than one and a half lines, a heading (returned), or a line that cannot be
+// part of an address block.
+func (d *doc) columnAbove(ri int, s segment, sup party) (lines []string, rows []int, conf float64, heading string) {
+	lines, rows, conf = []string{strings.TrimSpace(s.text)}, []int{ri}, s.conf(0, len(s.text))
+	top := s.box.Y0
+	for k := ri - 1; k >= 0 && len(lines) < 7; k-- {
+		pr := d.rows[k]
+		if pr.page != d.rows[ri].page || sup.rows[k] {
+			break
+		}
+		var ps *segment
+		for i := range pr.segs {
+			if abs(pr.segs[i].box.X0-s.box.X0) < 2*d.unit {
+				ps = &pr.segs[i]
+				break
+			}
+		}
+		if ps == nil {
+			if top-pr.box.Y1 > 1.5*d.unit {
+				break
+			}
+			continue
+		}
+		if top-ps.box.Y1 > 1.5*d.unit {
+			break
+		}
+		t := strings.TrimSpace(ps.text)
+		if isHeading(t) || isLabelOnly(t) {
+			heading = t
+			break
+		}
+		if reSenderSep.MatchString(t) || !(isNameLike(t) || isAddressLine(t) || isSalutationLine(t) || isAttentionLine(t) || isIDLine(t)) {
+			break
+		}
+		lines = append([]string{t}, lines...)
+		rows = append([]int{k}, rows...)
+		conf = min(conf, ps.conf(0, len(ps.text)))
+		top = ps.box.Y0
+	}
+	return lines, rows, conf, heading
 }
 
 func (d *doc) pageHeight(page int) float64 {
