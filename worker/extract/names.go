@@ -20,14 +20,14 @@ var (
 	reIDLine = regexp.MustCompile(`(?i)(?:^|\s)(?:gln|iln|ean|duns|siren|siret|kunden\s*-?\s*(?:nr|nummer|no)|kd\.?\s*-?\s*nr|customer\s*(?:no|nr|number|id|#)|client\s*(?:no|id|#)|n°\s*(?:de\s+)?client|account\s*(?:no|number|#)|debitor|tel\.?|phone|fax|e-?mail)\b|@|\b\d{13}\b`)
 	// reStreet is a street or PO box line: a street word and a number, a number before the
 	// street ("42 rue du stade"), or a word followed by a house number ("Bahnstr. 42").
-	reStreetWord = regexp.MustCompile(`(?i)(?:str\.|stra(?:ß|ss)e|weg\b|allee\b|platz\b|gasse\b|ring\b|damm\b|ufer\b|chaussee\b|\brue\b|\bavenue\b|\bav\.|\bboulevard\b|\bbd\b|\bchemin\b|\broute\b|\ballée\b|\bimpasse\b|\bplace\b|\bquai\b|\bstreet\b|\bst\.?$|\broad\b|\brd\.?$|\blane\b|\bdrive\b|\bway\b|\bblvd\b|straat\b|laan\b|plein\b|gracht\b|\bvia\b|\bcalle\b|postfach|p\.?\s*o\.?\s*box|\bbp\s*\d|cedex|\bsuite\b|\bfloor\b|\bbuilding\b)`)
+	reStreetWord  = regexp.MustCompile(`(?i)(?:str\.|stra(?:ß|ss)e|weg\b|allee\b|platz\b|gasse\b|ring\b|damm\b|ufer\b|chaussee\b|\brue\b|\bavenue\b|\bav\.|\bboulevard\b|\bbd\b|\bchemin\b|\broute\b|\ballée\b|\bimpasse\b|\bplace\b|\bquai\b|\bstreet\b|\bst\.?$|\broad\b|\brd\.?$|\blane\b|\bdrive\b|\bway\b|\bblvd\b|straat\b|laan\b|plein\b|gracht\b|\bvia\b|\bcalle\b|postfach|p\.?\s*o\.?\s*box|\bbp\s*\d|cedex|\bsuite\b|\bfloor\b|\bbuilding\b)`)
 	reHouseNumber = regexp.MustCompile(`^\d+\s*[a-zA-Z]?\s*[,]?\s+\p{L}|\p{L}\.?\s+\d+\s*[a-zA-Z]?(?:\s*[-/]\s*\d+\s*[a-zA-Z]?)?$`)
 	// reConnector ends a line whose name goes on below ("Müller &", "Société des").
 	reConnector = regexp.MustCompile(`(?i)(?:[&+\-–,]|\b(?:und|and|et|en|e|y|of|de|des|du|der|für|for|van|von))$`)
 	// reLegalEnd is a legal form at the end of a line: the name ends there.
 	reLegalEnd = regexp.MustCompile(`(?i)(?:^|[\s,])(?:gmbh(?:\s*&\s*co\.?\s*kg)?|ag|kg|kgaa|ohg|e\.\s?k\.|e\.\s?v\.|a\.\s?g\.|ug(?:\s*\(haftungsbeschränkt\))?|gbr|mbh|sarl|s\.a\.r\.l\.|sas|s\.a\.s\.|sasu|sa|s\.a\.|eurl|sci|snc|ltd\.?|limited|inc\.?|llc|l\.l\.c\.|llp|lp|corp\.?|corporation|plc|b\.v\.|bv|n\.v\.|nv|v\.o\.f\.|s\.r\.l\.|srl|s\.p\.a\.|spa|s\.l\.|sl|s\.a\.u\.|pvt\.?\s*ltd\.?|sdn\.?\s*bhd\.?|bhd|oy|ab|as|a/s|aps|kft|sp\.\s*z\s*o\.\s*o\.|spółka\s+akcyjna)\.?$`)
 	// reLegalStart is a line that is only the legal form of the line above ("GmbH & Co. KG").
-	reLegalStart = regexp.MustCompile(`(?i)^(?:gmbh|ag|kg|mbh|&\s*co|co\.\s*kg|sarl|sas|s\.a\.|ltd|limited|inc|llc|b\.v\.|n\.v\.|s\.r\.l\.|s\.p\.a\.)\b`)
+	reLegalStart  = regexp.MustCompile(`(?i)^(?:gmbh|ag|kg|mbh|&\s*co|co\.\s*kg|sarl|sas|s\.a\.|ltd|limited|inc|llc|b\.v\.|n\.v\.|s\.r\.l\.|s\.p\.a\.)\b`)
 	reCountryLine = regexp.MustCompile(`(?i)^(?:deutschland|germany|allemagne|france|frankreich|nederland|netherlands|the\s+netherlands|holland|niederlande|belgi(?:um|que|ë)|belgien|luxemb(?:o)?urg|österreich|oesterreich|austria|schweiz|suisse|switzerland|svizzera|italia|italy|italien|espa(?:ñ|n)a|spain|spanien|portugal|polska|poland|polen|danmark|denmark|sverige|sweden|norge|norway|suomi|finland|united\s+kingdom|uk|great\s+britain|england|ireland|united\s+states(?:\s+of\s+america)?|usa|u\.s\.a\.|canada|india|malaysia|singapore|australia|ile\s+de\s+la\s+r[ée]union|la\s+r[ée]union)\.?$`)
 )
 
