@@ -338,7 +338,9 @@ func (d *doc) senderLine(cus party) (sender, bool) {
 	return sender{}, false
 }
 
-var reSenderSepOnly = regexp.MustCompile(`^\s*[●•·|–—-]\s*$`)
+// reSenderSepOnly is a separator standing alone between the parts of a sender line;
+// OCR often reads a small bullet as "e", "o" or "°".
+var reSenderSepOnly = regexp.MustCompile(`^\s*[●•·|–—\-eo°*]\s*$`)
 
 // senderWindow reads the recipient's address window below the sender line: the lines
 // that start near the sender line's left edge, down to the first postcode line.
@@ -547,6 +549,10 @@ func (d *doc) columnAbove(ri int, s segment, sup party) (lines []string, rows []
 		t := strings.TrimSpace(ps.text)
 		if isHeading(t) || isLabelOnly(t) {
 			heading = t
+			break
+		}
+		// The supplier's name above a window starts the sender line, not the block.
+		if sup.name.str != "" && strings.HasPrefix(strings.ToLower(t), strings.ToLower(sup.name.str)) {
 			break
 		}
 		if reSenderSep.MatchString(t) || !(isNameLike(t) || isAddressLine(t) || isSalutationLine(t) || isAttentionLine(t) || isIDLine(t)) {
