@@ -44,8 +44,14 @@ func isAttentionLine(s string) bool {
 // isIDLine reports whether s carries an id, a phone number or an e-mail address.
 func isIDLine(s string) bool {
 	s = strings.TrimSpace(s)
-	if reIDLine.MatchString(s) || reTaxIDToken.MatchString(s) && !rePostcode.MatchString(s) {
+	if reIDLine.MatchString(s) {
 		return true
+	}
+	// A VAT id has digits; capitals alone ("RELAIS TOTAL") are a name.
+	for _, tok := range reTaxIDToken.FindAllString(s, -1) {
+		if strings.Count(tok, " ") <= 2 && countDigits(tok) >= 6 {
+			return true
+		}
 	}
 	digits := 0
 	for _, r := range s {
@@ -113,7 +119,7 @@ func blockName(lines []string) (string, int, bool) {
 		if isAddressLine(t) || !isNameLike(t) {
 			return "", 0, false
 		}
-		name := []string{cleanName(stripSalutation(t))}
+		name := []string{partyName(stripSalutation(t))}
 		j := i + 1
 		for ; j < len(lines) && continuesName(name, lines[j]); j++ {
 			name = append(name, strings.TrimSpace(lines[j]))
@@ -180,15 +186,27 @@ var reAfterLegal = regexp.MustCompile(`^\s*(?:[-–—|·•,;/]|\p{Ll}|\d)`)
 // an address, a lowercase remark or a separator ("Acme SARL 12 rue ...",
 // "Acme B.V. iov Shop.com"). "Kunden AG Mitte" keeps its last word.
 func cutAtLegalForm(s string) string {
-	for _, m := range companySuffix.FindAllStringSubmatchIndex(s, -1) {
-		end := m[3]
-		if end < len(s) && s[end] == '.' {
-			end++
-		}
-		rest := s[end:]
-		if strings.TrimSpace(rest) != "" && reAfterLegal.MatchString(rest) {
-			return strings.TrimSpace(s[:end])
-		}
+	// Only the last legal form counts: "ABC Co., Ltd." is one name.
+	ms := companySuffix.FindAllStringSubmatchIndex(s, -1)
+	if len(ms) == 0 {
+		return s
+	}
+	end := ms[len(ms)-1][3]
+	if end < len(s) && s[end] == '.' {
+		end++
+	}
+	if rest := s[end:]; strings.TrimSpace(rest) != "" && reAfterLegal.MatchString(rest) {
+		return strings.TrimSpace(s[:end])
 	}
 	return s
+}
+
+func countDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
 }

@@ -57,6 +57,11 @@ func cleanName(s string) string {
 	return s
 }
 
+// partyName is cleanName that also ends the name at its legal form (see cutAtLegalForm).
+func partyName(s string) string {
+	return strings.Trim(cutAtLegalForm(cleanName(s)), " ,;:-")
+}
+
 var reRegSuffix = regexp.MustCompile(`\s*[(\[{]\s*\d[\d\s-]{3,}[A-Z]?\s*[)\]}]?\s*$`)
 
 // blockBelow collects the name and address of a party whose block starts at row ri,
@@ -109,19 +114,19 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 			if p.name.str == "" {
 				switch {
 				case isName && isNameLike(t):
-					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
-				case nameLabel.MatchString(t) && isNameLike(cleanName(t)):
-					p.name = cand{str: cleanName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
+					p.name = cand{str: partyName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
+				case nameLabel.MatchString(t) && isNameLike(partyName(t)):
+					p.name = cand{str: partyName(t), score: score, conf: s.conf(0, len(s.text)), row: k, how: "block"}
 				case isAddr || reLabelish.MatchString(t) || !isNameLike(t) || isAttentionLine(t) || isIDLine(t):
 					continue
 				default:
-					p.name = cand{str: cleanName(t), score: score * 0.9, conf: s.conf(0, len(s.text)), row: k, how: "block"}
+					p.name = cand{str: partyName(t), score: score * 0.9, conf: s.conf(0, len(s.text)), row: k, how: "block"}
 				}
 				// The value of "Name:" may start on an unlabelled line just above the label
 				// ("MVM Musterhafter" / "Name: Versicherungsverein a.G.").
 				if isName && k > ri {
 					if above, ok := d.lineAbove(k, s); ok {
-						p.name.str = cleanName(above) + "\n" + p.name.str
+						p.name.str = partyName(above) + "\n" + p.name.str
 						p.rows[k-1] = true
 					}
 				}
@@ -208,7 +213,7 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		x0, x1 := s.span(h.a, h.b)
 		if rest != "" && isNameLike(rest) {
 			p, _ := d.blockBelow(h.row, x0, x1+20*d.unit, 5, 0.9)
-			p.name = cand{str: cleanName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
+			p.name = cand{str: partyName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
 			cus = p
 		} else if h.row+1 < len(d.rows) {
 			if p, ok := d.blockBelow(h.row+1, x0, max(x1, s.box.X1), 6, 0.9); ok {
@@ -241,7 +246,7 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		x0, x1 := s.span(h.a, h.b)
 		if rest != "" && isNameLike(rest) {
 			p, _ := d.blockBelow(h.row, x0, x1+20*d.unit, 5, 0.9)
-			p.name = cand{str: cleanName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
+			p.name = cand{str: partyName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
 			sup = p
 		} else if h.row+1 < len(d.rows) {
 			if p, ok := d.blockBelow(h.row+1, x0, max(x1, s.box.X1), 7, 0.9); ok {
@@ -456,7 +461,7 @@ func (d *doc) companyRow(cus party, receipt bool) party {
 				continue
 			}
 			p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.7)
-			p.name = cand{str: cleanName(t), score: 0.7, conf: s.conf(0, len(s.text)), row: ri, how: "company"}
+			p.name = cand{str: partyName(t), score: 0.7, conf: s.conf(0, len(s.text)), row: ri, how: "company"}
 			return p
 		}
 	}
@@ -467,11 +472,11 @@ func (d *doc) companyRow(cus party, receipt bool) party {
 			}
 			for _, s := range d.rows[ri].segs {
 				t := strings.TrimSpace(s.text)
-				if !isNameLike(t) || len([]rune(t)) < 4 || !hasWords(t) {
+				if !isNameLike(t) || len([]rune(t)) < 4 || !hasWords(t) || isAddressLine(t) || isIDLine(t) || isHeading(t) {
 					continue
 				}
 				p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.45)
-				p.name = cand{str: cleanName(t), score: 0.45, conf: s.conf(0, len(s.text)), row: ri, how: "top"}
+				p.name = cand{str: partyName(t), score: 0.45, conf: s.conf(0, len(s.text)), row: ri, how: "top"}
 				return p
 			}
 		}
