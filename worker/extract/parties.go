@@ -80,10 +80,27 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 		}
 		return valX0 >= 0 && b.X1 >= valX0-d.unit && b.X0 <= valX1+d.unit
 	}
-	for k := ri; k < len(d.rows) && k < ri+maxRows; k++ {
+	skipped := 0 // rows with nothing in the column (another column's lines) do not count
+	for k := ri; k < len(d.rows) && k < ri+maxRows+skipped; k++ {
 		r := d.rows[k]
-		if r.page != page || r.box.Y0-lastY > 3*d.unit {
+		first := -1
+		for si, s := range r.segs {
+			if inRange(s.box) {
+				first = si
+				break
+			}
+		}
+		// "Anschrift:" continues a labelled block even after a wider gap.
+		gap := 3 * d.unit
+		if first >= 0 && reAddrLabel.MatchString(strings.TrimSpace(r.segs[first].text)) {
+			gap = 4 * d.unit
+		}
+		if r.page != page || r.box.Y0-lastY > gap {
 			break
+		}
+		if first < 0 {
+			skipped++
+			continue
 		}
 		for si := 0; si < len(r.segs); si++ {
 			s := r.segs[si]
