@@ -77,6 +77,19 @@ func isAddressLine(s string) bool {
 	return reStreetWord.MatchString(s) || reHouseNumber.MatchString(s)
 }
 
+// isClearAddressLine is isAddressLine without the word-and-number rule, which also
+// fits names such as "Channel 12": a postcode, a country, a street word with a number,
+// or a number before the street.
+func isClearAddressLine(s string) bool {
+	s = strings.TrimSpace(s)
+	if rePostcode.MatchString(s) || reCountryLine.MatchString(s) {
+		return true
+	}
+	return strings.ContainsAny(s, "0123456789") && (reStreetWord.MatchString(s) || reLeadingHouseNumber.MatchString(s))
+}
+
+var reLeadingHouseNumber = regexp.MustCompile(`^\d+\s*[a-zA-Z]?\s*[,]?\s+\p{L}`)
+
 // hasLegalEnd reports whether the name s ends with a legal form.
 func hasLegalEnd(s string) bool {
 	return reLegalEnd.MatchString(strings.TrimRight(strings.TrimSpace(s), ",;"))

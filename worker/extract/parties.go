@@ -489,7 +489,7 @@ func (d *doc) companyRow(cus party, receipt bool) party {
 			}
 			for _, s := range d.rows[ri].segs {
 				t := strings.TrimSpace(s.text)
-				if !isNameLike(t) || len([]rune(t)) < 4 || !hasWords(t) || isAddressLine(t) || isIDLine(t) || isHeading(t) {
+				if !isNameLike(t) || len([]rune(t)) < 4 || !hasWords(t) || isClearAddressLine(t) || isIDLine(t) || isHeading(t) {
 					continue
 				}
 				p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.45)

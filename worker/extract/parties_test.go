@@ -1,0 +1,149 @@
+package extract
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPartyBlocks runs extraction on small letter layouts and checks the party names and
+// addresses: names wrapped over two lines, salutation, attention, GLN and customer-number
+// lines around a name, the recipient window below a sender line, a delivery block beside
+// the billing block, and a name whose first line stands above its "Name:" label.
+func TestPartyBlocks(t *testing.T) {
+	const body = `
+Rechnung Nr. R-2024-0815                 Datum: 04.03.2024
+
+Pos  Bezeichnung                Menge   Einzelpreis     Gesamt
+1    Wartung Heizungsanlage         1      400,00 €   400,00 €
+
+                                   Nettobetrag          400,00 €
+                                   zzgl. 19% MwSt.       76,00 €
+                                   Rechnungsbetrag      476,00 €
+`
+	cases := []struct {
+		name string
+		text string
+		want map[string]string // path -> value ("~x": contains x); words compared, not line breaks
+	}{
+		{"window below sender line, salutation and customer number", `Haustechnik Brandt GmbH · Hauptstr. 5 · 80331 München
+
+Herrn
+Dr. Hans Beispiel
+Lindenweg 12
+54321 Musterdorf
+
+Kunde: 40117
+Ihre Bestellung vom 01.02.2024
+` + body, map[string]string{
+			"invoice.supplier.name":    "Haustechnik Brandt GmbH",
+			"invoice.customer.name":    "Dr. Hans Beispiel",
+			"invoice.customer.address": "~54321 Musterdorf",
+		}},
+		{"attention and GLN lines in a window with a street number first", `Ateliers Durand SARL - 12 rue des Lilas - 69003 Lyon
+
+À l'attention de Mme Martin
+Boulangerie du Centre SAS
+GLN 3012345678901
+8 place de la Mairie
+38000 Grenoble
+` + body, map[string]string{
+			"invoice.supplier.name":    "Ateliers Durand SARL",
+			"invoice.customer.name":    "Boulangerie du Centre SAS",
+			"invoice.customer.address": "~38000 Grenoble",
+		}},
+		{"name wrapped over two lines, the second with the legal form", `Beispiel Handel KG · Ringstr. 1 · 10115 Berlin
+
+Stadtwerke Musterstadt
+Versorgungs GmbH
+Postfach 12 34
+20001 Hamburg
+` + body, map[string]string{
+			"invoice.customer.name":    "Stadtwerke Musterstadt Versorgungs GmbH",
+			"invoice.customer.address": "~20001 Hamburg",
+		}},
+		{"a contact person below a name is not part of it", `Beispiel Handel KG · Ringstr. 1 · 10115 Berlin
+
+Kunden AG Mitte
+Hans Muster
+Kundenstraße 15
+69876 Frankfurt
+` + body, map[string]string{
+			"invoice.customer.name": "Kunden AG Mitte",
+		}},
+		{"delivery block beside the billing block", `Au Vieux Moulin SARL - 5 chemin Vert - 84000 Avignon
+
+
+Adresse de livraison                            Hôtel des Pins
+Hôtel des Pins Annexe                           Claire Dupont
+14 avenue du Port                               3 rue Haute
+97400 Saint-Denis                               97411 Saint-Paul
+` + body, map[string]string{
+			"invoice.customer.name":    "Hôtel des Pins",
+			"invoice.customer.address": "~97411 Saint-Paul",
+		}},
+		{"wrapped name under a section label", `Rechnung Nr. R-77                        Datum: 04.03.2024
+
+Verkäufer:
+Energieversorgung Musterland
+Vertriebsgesellschaft mbH
+Am Kraftwerk 4
+12345 Beispielstadt
+
+Käufer:
+Bäckerei Korn
+Mühlweg 3
+23456 Mehlingen
+` + body, map[string]string{
+			"invoice.supplier.name": "Energieversorgung Musterland Vertriebsgesellschaft mbH",
+			"invoice.customer.name": "Bäckerei Korn",
+		}},
+		{"first name line above its Name: label", `Rechnung Nr. 01.234-5                    Datum: 06.12.2024
+
+Verkäufer
+Nummer:             549910
+                    Muster Versicherung
+Name:               Gegenseitigkeitsverein a.G.
+
+Anschrift:          Musterweg 1
+                    12345 Musterstadt
+
+Käufer
+Name:               Erika Beispiel
+
+Anschrift:          Beispielweg 2
+                    12346 Beispielhausen
+` + body, map[string]string{
+			"invoice.supplier.name":    "Muster Versicherung Gegenseitigkeitsverein a.G.",
+			"invoice.customer.name":    "Erika Beispiel",
+			"invoice.customer.address": "~12346 Beispielhausen",
+		}},
+		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
+
+Strategic Corp
+T.a.v. inkoop
+Fakestraat 46
+3500 MJ Utrecht
+` + body, map[string]string{
+			"invoice.supplier.name": "Kontor Nord B.V.",
+			"invoice.customer.name": "Strategic Corp",
+		}},
+	}
+	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := extractText(t, c.text)
+			for path, want := range c.want {
+				got := words(fieldValue(res.Data, path))
+				if w, ok := strings.CutPrefix(want, "~"); ok {
+					if !strings.Contains(got, w) {
+						t.Errorf("%s = %q, want it to contain %q", path, got, w)
+					}
+					continue
+				}
+				if got != want {
+					t.Errorf("%s = %q, want %q", path, got, want)
+				}
+			}
+		})
+	}
+}
