@@ -228,9 +228,12 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 			continue
 		}
 		x0, x1 := s.span(h.a, h.b)
+		if isAttentionLine(rest) {
+			rest = "" // "Bill to: Attn. Jane Doe": the party's name is below
+		}
 		if rest != "" && isNameLike(rest) {
 			p, _ := d.blockBelow(h.row, x0, x1+20*d.unit, 5, 0.9)
-			p.name = cand{str: partyName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
+			p.name = cand{str: wrappedRest(rest, p.name, h.row), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
 			cus = p
 		} else if h.row+1 < len(d.rows) {
 			if p, ok := d.blockBelow(h.row+1, x0, max(x1, s.box.X1), 6, 0.9); ok {
@@ -261,9 +264,12 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 			continue
 		}
 		x0, x1 := s.span(h.a, h.b)
+		if isAttentionLine(rest) {
+			rest = "" // "Bill to: Attn. Jane Doe": the party's name is below
+		}
 		if rest != "" && isNameLike(rest) {
 			p, _ := d.blockBelow(h.row, x0, x1+20*d.unit, 5, 0.9)
-			p.name = cand{str: partyName(rest), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
+			p.name = cand{str: wrappedRest(rest, p.name, h.row), score: 0.9, conf: s.conf(h.b, len(s.text)), row: h.row, how: "right"}
 			sup = p
 		} else if h.row+1 < len(d.rows) {
 			if p, ok := d.blockBelow(h.row+1, x0, max(x1, s.box.X1), 7, 0.9); ok {
@@ -313,6 +319,16 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		}
 	}
 	return sup, cus
+}
+
+// wrappedRest is the name that follows a section label on its row, joined with the
+// first name-like line of the block below when that line continues it.
+func wrappedRest(rest string, below cand, row int) string {
+	name := partyName(rest)
+	if below.str != "" && below.row == row+1 && !strings.Contains(below.str, "\n") && continuesName([]string{name}, below.str) {
+		return name + "\n" + below.str
+	}
+	return name
 }
 
 // sender is a one-line sender address and where it stands.

@@ -147,3 +147,28 @@ Fakestraat 46
 		})
 	}
 }
+
+// TestPartyLabelRest covers a name that starts on its section label's row.
+func TestPartyLabelRest(t *testing.T) {
+	text := `INVOICE                                   Invoice No: INV-5521
+                                          Date: 03/04/2024
+Bill To: Northwind Traders and
+         Wholesale Partners Ltd
+         12 Harbour Road
+         Springfield, IL 62704
+
+Ship To: Attn. Receiving Dock
+         Contoso Warehouse Inc
+         99 Depot Street
+         Springfield, IL 62705
+
+Item   Description            Qty     Price     Amount
+1      Pallet wrap              4     25.00     100.00
+                              Subtotal          100.00
+                              Total             100.00
+`
+	res := extractText(t, text)
+	if got, want := strings.Join(strings.Fields(res.Data.Invoice.Customer.Name), " "), "Northwind Traders and Wholesale Partners Ltd"; got != want {
+		t.Errorf("customer name = %q, want %q", got, want)
+	}
+}
