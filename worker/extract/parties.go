@@ -297,7 +297,24 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		cus = d.senderWindow(sender, sup)
 	}
 	if cus.name.str == "" && !receipt {
-		cus = d.windowBlock(sup)
+		weak := sup.name.score < 0.5
+		known := sup
+		if weak {
+			known = party{} // a guess from the top rows must not hide the letterhead block
+		}
+		blocks, delivery := d.windowBlocks(known)
+		switch {
+		case len(blocks) >= 2 && weak:
+			// Two address blocks and no better sign of the supplier: the upper one is the
+			// letterhead, the other the recipient.
+			sup, cus = blocks[0], blocks[1]
+			sup.name.score, sup.name.how = 0.5, "letterhead"
+			sup.address.score = 0.5
+		case len(blocks) >= 1 && (!weak || !strings.EqualFold(blocks[0].name.str, sup.name.str)):
+			cus = blocks[0]
+		case len(delivery) >= 1:
+			cus = delivery[0]
+		}
 	}
 	if sup.address.str == "" && sup.name.str != "" {
 		// The supplier's address is often repeated in the footer after its name.
@@ -517,16 +534,16 @@ func (d *doc) companyRow(cus party, receipt bool) party {
 	return party{}
 }
 
-// windowBlock finds the recipient block of a letter: an address block (name, street,
-// postcode row) in the top part of page 1 that is not the supplier's. A block under a
-// delivery heading is taken only when no other block is found.
-func (d *doc) windowBlock(sup party) party {
-	var delivery party
+// windowBlocks finds the unlabelled address blocks (name, street, postcode row) in the
+// top half of page 1 that are not the supplier's, top down. Blocks under a delivery
+// heading are returned apart.
+func (d *doc) windowBlocks(sup party) (blocks []party, delivery []party) {
+	used := map[int]bool{}
 	for ri, r := range d.rows {
 		if r.page != 1 {
 			break
 		}
-		if sup.rows[ri] {
+		if sup.rows[ri] || used[ri] {
 			continue
 		}
 		for _, s := range r.segs {
@@ -534,26 +551,46 @@ func (d *doc) windowBlock(sup party) party {
 				continue
 			}
 			lines, rows, conf, heading := d.columnAbove(ri, s, sup)
-			if len(lines) < 2 {
+			if len(lines) < 2 || used[rows[0]] {
 				continue
 			}
+			lines, rows = d.addressBelow(lines, rows, s)
 			p := d.partyFromLines(lines, rows, conf, 0.6, "window", sup)
 			if p.name.str == "" {
 				continue
 			}
+			for _, k := range rows {
+				used[k] = true
+			}
 			if reDeliveryHeading.MatchString(heading) {
-				if delivery.name.str == "" {
-					delivery = p
-				}
+				delivery = append(delivery, p)
 				continue
 			}
-			return p
+			blocks = append(blocks, p)
 		}
 		if r.box.Y0 > 0.5*d.pageHeight(r.page) {
 			break
 		}
 	}
-	return delivery
+	return blocks, delivery
+}
+
+// addressBelow adds to a block the address lines just below its last line in the same
+// column ("Fremont CA 94538", "United States" below a street line read as a postcode).
+func (d *doc) addressBelow(lines []string, rows []int, s segment) ([]string, []int) {
+	for n := 0; n < 2; n++ {
+		k := rows[len(rows)-1]
+		if k+1 >= len(d.rows) || d.rows[k+1].page != d.rows[k].page || d.rows[k+1].box.Y0-d.rows[k].box.Y1 > 0.8*d.unit {
+			break
+		}
+		t, ok := d.alignedLine(k+1, s)
+		if !ok || !isAddressLine(t) || isIDLine(t) {
+			break
+		}
+		lines = append(lines, t)
+		rows = append(rows, k+1)
+	}
+	return lines, rows
 }
 
 // columnAbove collects the address block that ends with segment s of row ri: the lines

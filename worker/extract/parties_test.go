@@ -172,3 +172,36 @@ Item   Description            Qty     Price     Amount
 		t.Errorf("customer name = %q, want %q", got, want)
 	}
 }
+
+// TestLetterheadBlock: with no label and no sender line, the upper of two address
+// blocks is the supplier's letterhead and the other the recipient.
+func TestLetterheadBlock(t *testing.T) {
+	text := `                                                        Quality Since 1990
+Azurite Design Studio
+4557 Silva Street
+Fremont CA 94538
+United States
+
+
+                                        Contoso Retail
+                                        215 Vine St
+                                        Scranton PA 18503
+                                        United States
+
+Invoice INV/2024/0042
+Invoice Date: 03/20/2024          Due Date: 04/04/2024
+
+Description                 Quantity    Unit Price      Amount
+Office Chair                    1.00         70.00    $ 70.00
+                                            Subtotal  $ 70.00
+                                            Total     $ 70.00
+`
+	res := extractText(t, text)
+	inv := res.Data.Invoice
+	if inv.Supplier.Name != "Azurite Design Studio" || !strings.Contains(inv.Supplier.Address, "Fremont CA 94538") {
+		t.Errorf("supplier = %q at %q, want Azurite Design Studio at ... Fremont CA 94538", inv.Supplier.Name, inv.Supplier.Address)
+	}
+	if inv.Customer.Name != "Contoso Retail" {
+		t.Errorf("customer = %q, want Contoso Retail", inv.Customer.Name)
+	}
+}
