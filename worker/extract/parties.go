@@ -372,11 +372,29 @@ func (d *doc) senderLine(cus party) (sender, bool) {
 				conf = min(conf, r.segs[j+2].conf(0, len(r.segs[j+2].text)))
 			}
 			parts := reSenderSep.Split(text, -1)
-			if len(parts) < 3 {
+			lost := false
+			if len(parts) < 3 && i == 0 && len(r.segs) >= 2 && len(r.segs) <= 5 {
+				// OCR may lose the separators: "Name SARL 12 rue X", "84340 Ville", "France".
+				var all []string
+				for _, rs := range r.segs {
+					if !reSenderSepOnly.MatchString(rs.text) {
+						all = append(all, strings.TrimSpace(rs.text))
+					}
+				}
+				parts, x1, lost = reSenderSep.Split(strings.Join(all, " · "), -1), r.segs[len(r.segs)-1].box.X1, true
+			}
+			if len(parts) < 3 && !lost {
 				continue
 			}
-			name := cutAtLegalForm(strings.TrimSpace(parts[0]))
+			first := strings.TrimSpace(parts[0])
+			name := cutAtLegalForm(first)
 			rest := strings.Join(parts[1:], ", ")
+			// "Name SARL 1242 chemin ...": the street after the legal form is the address's.
+			if tail := strings.TrimSpace(first[len(name):]); tail != "" && isAddressLine(tail) {
+				rest = tail + ", " + rest
+			} else if lost {
+				continue
+			}
 			if !isNameLike(name) || !rePostcode.MatchString(rest) {
 				continue
 			}

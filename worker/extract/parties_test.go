@@ -117,6 +117,17 @@ Anschrift:          Beispielweg 2
 			"invoice.customer.name":    "Erika Beispiel",
 			"invoice.customer.address": "~12346 Beispielhausen",
 		}},
+		{"sender line whose separators were lost", `Au Vieux Moulin SARL 5 chemin Vert      84000 Avignon      France
+
+
+Boulangerie du Centre
+8 place de la Mairie
+38000 Grenoble
+` + body, map[string]string{
+			"invoice.supplier.name":    "Au Vieux Moulin SARL",
+			"invoice.supplier.address": "~84000 Avignon",
+			"invoice.customer.name":    "Boulangerie du Centre",
+		}},
 		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
 
 Strategic Corp
