@@ -14,6 +14,8 @@ func TestNameLines(t *testing.T) {
 		{"Papierflieger-Vertriebs-GmbH", "Helga Musterfrau", false},
 		{"Ma jolie boutique", "Alexandre Payet", false},
 		{"Theodor Est", "Bahnstr. 42", false},
+		{"Verein für Sport", "und Kultur e.V.", true},
+		{"Gemeinnützige Wohnungsbau-", "genossenschaft Nord eG", true},
 		{"ACME Corp", "Attn: Jane Doe", false},
 		{"Northwind", "GLN 4012345000009", false},
 		{"Northwind", "Kundennr. 12345", false},
@@ -28,9 +30,11 @@ func TestNameLines(t *testing.T) {
 		{"Kunden AG Mitte", "Kunden AG Mitte"},
 		{"ABC Co., Ltd.", "ABC Co., Ltd."},
 		{"Müller GmbH & Co. KG", "Müller GmbH & Co. KG"},
+		{"Müller Handel GLN 4012345000009", "Müller Handel"},
+		{"Acme GmbH, Kd-Nr. 12345", "Acme GmbH"},
 	} {
-		if got := cutAtLegalForm(c.in); got != c.want {
-			t.Errorf("cutAtLegalForm(%q) = %q, want %q", c.in, got, c.want)
+		if got := partyName(c.in); got != c.want {
+			t.Errorf("partyName(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 	for _, s := range []string{"RELAIS TOTAL OULMES", "Hôtel Saint Denis"} {

@@ -59,8 +59,12 @@ func cleanName(s string) string {
 
 // partyName is cleanName that also ends the name at its legal form (see cutAtLegalForm).
 func partyName(s string) string {
-	return strings.Trim(cutAtLegalForm(cleanName(s)), " ,;:-")
+	s = reTrailingID.ReplaceAllString(cleanName(s), "")
+	return strings.Trim(cutAtLegalForm(strings.Trim(s, " ,;:-")), " ,;:-")
 }
+
+// reTrailingID is an id printed after a name on its line ("Müller Handel GLN 4012345000009").
+var reTrailingID = regexp.MustCompile(`(?i)[\s,;(]+(?:gln|iln|kd\.?\s*-?\s*nr\.?|kunden\s*-?\s*(?:nr|nummer)\.?|customer\s*(?:no\.?|#|id)|client\s*(?:no\.?|#|id)|vat\s*(?:no\.?|id)|ust\.?\s*-?\s*id\.?\s*-?\s*nr\.?)\s*[:.]?\s*[\w./-]*\d[\w./-]*\)?\s*$`)
 
 var reRegSuffix = regexp.MustCompile(`\s*[(\[{]\s*\d[\d\s-]{3,}[A-Z]?\s*[)\]}]?\s*$`)
 
@@ -157,6 +161,11 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 							break
 						}
 					}
+				}
+				// A salutation with no name beside or below it is not the name: look further.
+				if reSalutation.MatchString(p.name.str) {
+					p.name = cand{}
+					continue
 				}
 				// A name wrapped over two lines goes on in the same column just below.
 				lines := strings.Split(p.name.str, "\n")

@@ -128,6 +128,16 @@ Boulangerie du Centre
 			"invoice.supplier.address": "~84000 Avignon",
 			"invoice.customer.name":    "Boulangerie du Centre",
 		}},
+		{"salutation line alone is not the name", `Rechnung Nr. R-78                        Datum: 04.03.2024
+
+Rechnungsempfänger:
+Herrn
+      Max Beispiel
+Am Hang 7
+12345 Bergdorf
+` + body, map[string]string{
+			"invoice.customer.name": "Max Beispiel",
+		}},
 		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
 
 Strategic Corp
