@@ -57,6 +57,12 @@ func cleanName(s string) string {
 	return s
 }
 
+// hasLabel reports whether s starts with a label ("Tel.:", "USt-IdNr.:").
+func hasLabel(s string) bool {
+	s = strings.TrimSpace(s)
+	return isLabelOnly(s) || reLabelish.MatchString(s)
+}
+
 // partyName is cleanName that also ends the name at its legal form (see cutAtLegalForm).
 func partyName(s string) string {
 	s = reTrailingID.ReplaceAllString(cleanName(s), "")
@@ -187,6 +193,11 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 				continue
 			}
 			t = reAddrLabelColon.ReplaceAllString(t, "")
+			// A close segment to the right is the rest of the line ("3012 CN", "Rotterdam").
+			for si+1 < len(r.segs) && r.segs[si+1].box.X0-r.segs[si].box.X1 < 1.5*d.unit && !hasLabel(r.segs[si+1].text) {
+				si++
+				t += " " + strings.TrimSpace(r.segs[si].text)
+			}
 			addr = append(addr, t)
 			addrConf = min(addrConf, s.conf(0, len(s.text)))
 			p.rows[k] = true

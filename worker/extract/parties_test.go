@@ -138,6 +138,16 @@ Am Hang 7
 ` + body, map[string]string{
 			"invoice.customer.name": "Max Beispiel",
 		}},
+		{"address line read as two segments", `Rechnung Nr. R-79                        Datum: 04.03.2024
+
+Verkäufer:
+Kontor Nord GmbH
+Hafenweg 3
+3012 CN  Rotterdam
+` + body, map[string]string{
+			"invoice.supplier.name":    "Kontor Nord GmbH",
+			"invoice.supplier.address": "~3012 CN Rotterdam",
+		}},
 		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
 
 Strategic Corp
