@@ -39,3 +39,17 @@ Zahlbar bis: 02.05.2024
 		})
 	}
 }
+
+// TestDueDatePhrase: "Bitte überweisen Sie bis zum ..." announces the due date.
+func TestDueDatePhrase(t *testing.T) {
+	text := `Rechnung # RE-2024/501 vom 22.05.2024
+
+Summe netto: 496,00 €
+Zuzügl. USt: 75,04 €
+Bitte überweisen Sie bis zum 12.06.2024:
+Summe inkl. USt: 571,04 €
+`
+	if got := extractText(t, text).Data.Invoice.DueDate; got != "2024-06-12" {
+		t.Errorf("due date = %q, want 2024-06-12", got)
+	}
+}

@@ -118,7 +118,7 @@ var dateNegative = regexp.MustCompile(foldAccents(`(?i)(due|order|deliver|delive
 
 var dueLabels = []label{
 	lbl(`due\s*date|date\s*due|payment\s*due(?:\s*date)?|due\s*(?:on|by)|pay(?:able)?\s*(?:until|by|before)|remit\s*(?:until|by)|payment\s*date`, 1, "eng"),
-	lbl(`fällig(?:keit|keitsdatum)?(?:\s*am)?|zahlbar\s*(?:bis|am)|zahlungsziel|netto\s*bis|zahlungstermin|zu\s*zahlen\s*bis`, 1, "deu"),
+	lbl(`fällig(?:keit|keitsdatum)?(?:\s*am)?|zahlbar\s*(?:bis|am)|zahlungsziel|netto\s*bis|zahlungstermin|zu\s*zahlen\s*bis|überweisen\s*sie\s*(?:den\s*betrag\s*)?bis(?:\s*zum)?`, 1, "deu"),
 	lbl(`date\s*d['’]échéance|échéance|date\s*limite\s*de\s*(?:paiement|règlement)|à\s*régler\s*avant\s*le|payable\s*(?:avant|le)`, 1, "fra"),
 	lbl(`fecha\s*de\s*vencimiento|vencimiento`, 1, "spa"),
 	lbl(`data\s*(?:di\s*)?scadenza|scadenza`, 1, "ita"),
