@@ -231,7 +231,7 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 	for _, h := range d.findLabels(customerSectionLabels) {
 		r := d.rows[h.row]
 		s := r.segs[h.seg]
-		rest, isSection := sectionRest(s.text[h.b:])
+		rest, isSection := partySection(s.text[h.b:])
 		if !isSection || h.a > 1 && !reHeadingPrefix.MatchString(s.text[:h.a]) {
 			continue
 		}
@@ -276,7 +276,7 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		if reSupplierNotSection.MatchString(after) {
 			continue
 		}
-		rest, isSection := sectionRest(after)
+		rest, isSection := partySection(after)
 		if !isSection || h.a > 1 && !reHeadingPrefix.MatchString(s.text[:h.a]) {
 			continue
 		}
@@ -356,6 +356,21 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		}
 	}
 	return sup, cus
+}
+
+// reNameHeading follows a party label in a heading that announces the name below
+// ("Seller trade name", "Customer name:").
+var reNameHeading = regexp.MustCompile(`(?i)^\s*(?:trade\s+|legal\s+|company\s+|business\s+|registered\s+)?name\s*:?\s*(.*)$`)
+
+// partySection is sectionRest that also takes "<party> name" headings.
+func partySection(after string) (string, bool) {
+	if rest, ok := sectionRest(after); ok {
+		return rest, true
+	}
+	if m := reNameHeading.FindStringSubmatch(after); m != nil {
+		return sectionRest(":" + m[1])
+	}
+	return "", false
 }
 
 // wrappedRest is the name that follows a section label on its row, joined with the

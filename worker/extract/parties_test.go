@@ -148,6 +148,15 @@ Hafenweg 3
 			"invoice.supplier.name":    "Kontor Nord GmbH",
 			"invoice.supplier.address": "~3012 CN Rotterdam",
 		}},
+		{"party name headings", `LOGO                                      FACTURE N° : F2024-0007
+SELLER TRADE NAME                         BUYER NAME
+Atelier Exemple                           Client Exemple
+3 rue d'ici                               58 rue de la mer
+75018 PARIS                               06000 NICE
+` + body, map[string]string{
+			"invoice.supplier.name": "Atelier Exemple",
+			"invoice.customer.name": "Client Exemple",
+		}},
 		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
 
 Strategic Corp
