@@ -130,7 +130,12 @@ func (d *doc) blockBelow(ri int, x0, x1 float64, maxRows int, score float64) (pa
 				case reAddrLabel.MatchString(t):
 					isAddr = true
 				default:
-					si = len(r.segs) // some other labelled value: skip the row
+					// Some other labelled value ("Ansprechpartner:"): skip the row, which
+					// still belongs to the block.
+					si = len(r.segs)
+					if p.name.str != "" {
+						lastY = r.box.Y1
+					}
 					continue
 				}
 				si++

@@ -157,6 +157,22 @@ Atelier Exemple                           Client Exemple
 			"invoice.supplier.name": "Atelier Exemple",
 			"invoice.customer.name": "Client Exemple",
 		}},
+		{"labelled rows inside a spaced party block", `Rechnung Nr. 471102                      Datum: 05.03.2024
+
+Verkäufer
+Name:               Grundbesitz GmbH & Co. KG
+
+Ansprechpartner:    Max Mustermann
+
+Abteilung:          Einkauf
+
+Anschrift:          Musterstraße 42
+
+                    75645 Frankfurt
+` + body, map[string]string{
+			"invoice.supplier.name":    "Grundbesitz GmbH & Co. KG",
+			"invoice.supplier.address": "~75645 Frankfurt",
+		}},
 		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
 
 Strategic Corp
