@@ -360,7 +360,38 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 			}
 		}
 	}
+	if sup.address.str == "" && sup.name.str != "" && !receipt {
+		if c, ok := d.namelessBlock(sup, cus); ok {
+			sup.address = c
+		}
+	}
 	return sup, cus
+}
+
+// namelessBlock finds an address block without a name line in the top part of page 1,
+// outside the parties' blocks: the supplier's letterhead address printed beside or
+// under a logo ("Flugzeugallee 17", "12345 Papierfeld", "Deutschland").
+func (d *doc) namelessBlock(sup, cus party) (cand, bool) {
+	for ri, r := range d.rows {
+		if r.page != 1 || r.box.Y0 > 0.4*d.pageHeight(1) {
+			break
+		}
+		if sup.rows[ri] || cus.rows[ri] {
+			continue
+		}
+		for _, s := range r.segs {
+			if !rePostcode.MatchString(s.text) || reSenderSep.MatchString(s.text) || isIDLine(s.text) {
+				continue
+			}
+			lines, rows, conf, heading := d.columnAbove(ri, s, sup)
+			if heading != "" || !isAddressLine(lines[0]) || cus.rows[rows[0]] {
+				continue
+			}
+			lines, rows = d.addressBelow(lines, rows, s)
+			return cand{str: strings.Join(lines, ", "), score: 0.5, conf: conf, row: rows[len(rows)-1], how: "letterhead"}, true
+		}
+	}
+	return cand{}, false
 }
 
 // reNameHeading follows a party label in a heading that announces the name below

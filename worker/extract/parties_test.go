@@ -173,6 +173,20 @@ Anschrift:          Musterstraße 42
 			"invoice.supplier.name":    "Grundbesitz GmbH & Co. KG",
 			"invoice.supplier.address": "~75645 Frankfurt",
 		}},
+		{"letterhead address without a name line", `                  Kraxi Beispiel GmbH
+                                                   Flugzeugallee 17
+                                                   12345 Papierfeld
+                                                   Deutschland
+
+Papierflieger-Vertriebs-GmbH
+Helga Musterfrau
+Rabattstr. 25
+34567 Osterhausen
+` + body, map[string]string{
+			"invoice.supplier.name":    "Kraxi Beispiel GmbH",
+			"invoice.supplier.address": "~12345 Papierfeld",
+			"invoice.customer.name":    "Papierflieger-Vertriebs-GmbH",
+		}},
 		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
 
 Strategic Corp
