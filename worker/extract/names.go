@@ -25,7 +25,7 @@ var (
 	// reConnector ends a line whose name goes on below ("Müller &", "Société des").
 	reConnector = regexp.MustCompile(`(?i)(?:[&+\-–,]|\b(?:und|and|et|en|e|y|of|de|des|du|der|für|for|van|von))$`)
 	// reLegalEnd is a legal form at the end of a line: the name ends there.
-	reLegalEnd = regexp.MustCompile(`(?i)(?:^|[\s,])(?:gmbh(?:\s*&\s*co\.?\s*kg)?|ag|kg|kgaa|ohg|e\.\s?k\.|e\.\s?v\.|a\.\s?g\.|ug(?:\s*\(haftungsbeschränkt\))?|gbr|mbh|sarl|s\.a\.r\.l\.|sas|s\.a\.s\.|sasu|sa|s\.a\.|eurl|sci|snc|ltd\.?|limited|inc\.?|llc|l\.l\.c\.|llp|lp|corp\.?|corporation|plc|b\.v\.|bv|n\.v\.|nv|v\.o\.f\.|s\.r\.l\.|srl|s\.p\.a\.|spa|s\.l\.|sl|s\.a\.u\.|pvt\.?\s*ltd\.?|sdn\.?\s*bhd\.?|bhd|oy|ab|as|a/s|aps|kft|sp\.\s*z\s*o\.\s*o\.|spółka\s+akcyjna)\.?$`)
+	reLegalEnd = regexp.MustCompile(`(?i)(?:^|[\s,])(?:gmbh(?:\s*&\s*co\.?\s*kg)?|ag|kg|kgaa|ohg|e\.\s?k\.|e\.\s?v\.|a\.\s?g\.|ug(?:\s*\(haftungsbeschränkt\))?|gbr|mbh|sarl|s\.a\.r\.l\.|sas|s\.a\.s\.|sasu|sa|s\.a\.|eurl|sci|snc|ltd\.?|limited|inc\.?|llc|l\.l\.c\.|llp|lp|corp\.?|corporation|plc|b\.v\.|bv|n\.v\.|nv|v\.o\.f\.|s\.r\.l\.|srl|s\.p\.a\.|spa|s\.l\.|sl|s\.a\.u\.|pvt\.?\s*ltd\.?|sdn\.?\s*bhd\.?|bhd|oy|ab|as|a/s|aps|kft|sp\.\s*z\s*o\.\s*o\.|spółka\s+akcyjna|eg|e\.\s?g\.|cooperative|co-?op|genossenschaft|coöperatie|association|verein|stiftung|foundation)\.?$`)
 	// reLeadingConnector starts a line that goes on from the one above ("und Kultur e.V.",
 	// "genossenschaft Nord eG").
 	reLeadingConnector = regexp.MustCompile(`^(?:&|\+|(?:und|and|et|en|y|of|de|des|du|der|für|for)\s|\p{Ll})`)

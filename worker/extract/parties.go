@@ -17,7 +17,7 @@ type party struct {
 }
 
 var (
-	rePostcode  = regexp.MustCompile(`(?:^|[\s,(])(?:[A-Z]{1,2}[- ])?(\d{4,6}|\d{4}\s?[A-Z]{2})[\s,]*\p{L}{2,}|\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\p{L}{3,}\s*[-–]\s*\d{6}\b`)
+	rePostcode  = regexp.MustCompile(`(?:^|[\s,(])(?:[A-Z]{1,2}[- ])?(\d{4,6}|\d{4}\s?[A-Z]{2})[\s,]*\p{L}{2,}|\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\p{L}{3,}\s*[-–]\s*\d{6}\b|\p{L}{3,},?\s+[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\p{L}{3,},?\s+(?:[AC-FHKNPRTV-Y]\d{2}|D6W)\s[0-9AC-FHKNPRTV-Y]{4}\b`)
 	reSenderSep = regexp.MustCompile(`\s+[●•·|–—-]\s+|\s*[●•·|]\s*`)
 	reLabelish  = regexp.MustCompile(`^[\p{L} .\-/()]{2,40}:`)
 	reNoName    = regexp.MustCompile(`(?i)^(?:compan(?:y|ie)\s*(?:reg|no)|co\.?\s*(?:reg|no)|reg\.?\s*no|tel|fax|phone|telefon|tél|e-?mail|www\.|http|iban|bic|swift|ust|vat|tva|btw|steuer|gst|page|seite|date|datum|invoice|rechnung|facture|factuur|factura|fattura|(?:payment\s+|cash\s+|official\s+|sales\s+)?receipt|tax\s*invoice|cash\s*bill|simplified|official|no\.?\s*\d|\d|afleveradres|lieferadresse|lieferanschrift|delivery\s*address|shipping\s*address|adresse\s*de\s*livraison|ship\s*to|deliver\s*to)`)
@@ -233,7 +233,7 @@ var (
 // findParties finds the supplier and the customer.
 func (d *doc) findParties(receipt bool) (sup, cus party) {
 	// Customer: a labelled block.
-	for _, h := range d.findLabels(customerSectionLabels) {
+	for _, h := range d.findLabels(append(customerSectionLabels, moreCustomerLabels...)) {
 		r := d.rows[h.row]
 		s := r.segs[h.seg]
 		rest, isSection := partySection(s.text[h.b:])
@@ -249,6 +249,9 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		}
 		// "to" alone is too common: only at the start of a segment, followed by a colon.
 		lt := strings.ToLower(strings.TrimSpace(s.text[h.a:h.b]))
+		if lt == "attn" || lt == "attn." {
+			continue // "Attn: Accounts Payable" names a contact, not the customer
+		}
 		if (lt == "to" || lt == "attn" || lt == "attn.") && !(h.a == 0 && strings.HasPrefix(strings.TrimSpace(s.text[h.b:]), ":")) {
 			continue
 		}
@@ -398,13 +401,24 @@ func (d *doc) namelessBlock(sup, cus party) (cand, bool) {
 // ("Seller trade name", "Customer name:").
 var reNameHeading = regexp.MustCompile(`(?i)^\s*(?:trade\s+|legal\s+|company\s+|business\s+|registered\s+)?name\s*:?\s*(.*)$`)
 
-// partySection is sectionRest that also takes "<party> name" headings.
+// reLabelWordColon is one or two words between a party label and its colon ("Bill to
+// agency:").
+var reLabelWordColon = regexp.MustCompile(`^\s*\p{L}+(?:\s+\p{L}+)?\s*:(.*)$`)
+
+// moreCustomerLabels head the customer's block of a credit note.
+var moreCustomerLabels = []label{lbl(`credit(?:ed)?\s*to|gutschrift\s*an|avoir\s*(?:à|pour)`, 1, "")}
+
+// partySection is sectionRest that also takes "<party> name" headings and a word or two
+// before the colon ("Bill to agency:").
 func partySection(after string) (string, bool) {
 	if rest, ok := sectionRest(after); ok {
 		return rest, true
 	}
 	if m := reNameHeading.FindStringSubmatch(after); m != nil {
 		return sectionRest(":" + m[1])
+	}
+	if m := reLabelWordColon.FindStringSubmatch(after); m != nil {
+		return strings.TrimSpace(m[1]), true
 	}
 	return "", false
 }

@@ -187,6 +187,35 @@ Rabattstr. 25
 			"invoice.supplier.address": "~12345 Papierfeld",
 			"invoice.customer.name":    "Papierflieger-Vertriebs-GmbH",
 		}},
+		{"attention line under a worded label, name wrapped before its legal form", `WKBT-TV                                             INVOICE
+Kestrel Bay Television, LLC                         Invoice #:      24110317
+1200 Harbor View Drive                              Invoice Date:   11/30/2024
+Tampa, FL 33602
+
+ BILL TO AGENCY:
+ Attn: Media Accounting
+ Harbor & Finch Media
+ Partners, Inc.
+ 450 Lexington Avenue, 18th Floor
+ New York, NY 10017
+` + body, map[string]string{
+			"invoice.customer.name":    "Harbor & Finch Media Partners, Inc.",
+			"invoice.customer.address": "~New York, NY 10017",
+		}},
+		{"credit note recipient with a UK postcode", `Thistle & Pike Office Supplies Ltd
+12 Canal Street
+Manchester M1 3HW                                CREDIT NOTE
+
+ CREDIT TO
+ Brightwater Dental
+ Cooperative
+ 4 Quay Road
+ Salford M50 3AG
+ Customer No. BW-0031
+` + body, map[string]string{
+			"invoice.customer.name":    "Brightwater Dental Cooperative",
+			"invoice.customer.address": "~Salford M50 3AG",
+		}},
 		{"legal form ends a sender name followed by a remark", `Kontor Nord B.V. iov Webshop.example - Hafenweg 3 - 8401 BL Gorredijk
 
 Strategic Corp
