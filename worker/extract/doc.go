@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
@@ -117,6 +118,7 @@ func buildDoc(d *layout.Document) *doc {
 	for pi, p := range d.Pages {
 		var ws []word
 		for _, l := range p.Lines {
+			first := len(ws)
 			for _, w := range l.Words {
 				t := strings.TrimSpace(w.Text)
 				if t == "" || !utf8.ValidString(t) || w.Box.Y1 <= w.Box.Y0 {
@@ -124,6 +126,14 @@ func buildDoc(d *layout.Document) *doc {
 				}
 				// Text set vertically (margin notes) would interleave with the rows.
 				if len([]rune(t)) > 2 && w.Box.Y1-w.Box.Y0 > 2*(w.Box.X1-w.Box.X0) {
+					continue
+				}
+				if p.Source == layout.SourceTextLayer && len(ws) > first && touchingPart(ws[len(ws)-1], w.Box, t) {
+					// A text layer can cut a word where the glyphs are placed one by one
+					// ("Liefer" "ant GmbH"): the parts touch.
+					pw := &ws[len(ws)-1]
+					pw.text += t
+					pw.box.X1 = w.Box.X1
 					continue
 				}
 				ws = append(ws, word{text: t, box: w.Box, conf: clamp01(w.Confidence)})
@@ -154,6 +164,19 @@ func buildDoc(d *layout.Document) *doc {
 	}
 	out.text = b.String()
 	return out
+}
+
+// touchingPart reports whether the word t at box continues word w: it starts in lower
+// case right after a letter, on the same line, closer than a seventh of the line height.
+func touchingPart(w word, box layout.Box, t string) bool {
+	h := w.box.Y1 - w.box.Y0
+	gap := box.X0 - w.box.X1
+	if gap < -0.05*h || gap > 0.15*h || abs(box.Y0-w.box.Y0) > 0.2*h || abs(box.Y1-w.box.Y1) > 0.2*h {
+		return false
+	}
+	last, _ := utf8.DecodeLastRuneInString(w.text)
+	next, _ := utf8.DecodeRuneInString(t)
+	return unicode.IsLetter(last) && unicode.IsLower(next)
 }
 
 func clamp01(v float64) float64 {

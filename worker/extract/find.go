@@ -222,7 +222,7 @@ func (d *doc) findDateField(labels []label, negative *regexp.Regexp) []cand {
 }
 
 func (d *doc) findDate() (cand, bool) {
-	cs := d.findDateField(dateLabels, dateNegative)
+	cs := d.weighDates(d.findDateField(dateLabels, dateNegative))
 	if c, ok := best(cs); ok {
 		return c, true
 	}

@@ -126,7 +126,7 @@ var dueLabels = []label{
 	// The due date in a sentence ("Bitte überweisen Sie den Betrag bis zum 28.11.2024",
 	// "au plus tard le 20/11/2024", "please pay by 3 May 2024"): the words tie the date to
 	// the payment, so that a period's "bis zum" is not read as one.
-	lbl(`(?:betrag|summe|rechnung)\s+(?:bitte\s+)?(?:bis\s+spätestens|spätestens\s+bis|bis)(?:\s+zum)?`, 0.9, "deu"),
+	lbl(`(?:betrag|summe|rechnung|(?:überweisen|zahlen|begleichen)\s+sie)\s+(?:bitte\s+)?(?:bis\s+spätestens|spätestens\s+bis|bis)(?:\s+zum)?`, 0.9, "deu"),
 	lbl(`(?:paiement|régler|réglée?|payer|payée?|règlement|virement)[^.\d]{0,30}?(?:au\s*plus\s*tard|avant)(?:\s*le)?`, 0.9, "fra"),
 	lbl(`please\s*(?:pay|remit)\s*(?:by|before|until|no\s*later\s*than)|(?:payment|paid)\s*(?:is\s*)?(?:due\s*)?(?:by|before|no\s*later\s*than)`, 0.9, "eng"),
 }
