@@ -271,12 +271,29 @@ func (d *doc) numberCands(labels []label, fallback bool) (cand, bool) {
 					break
 				}
 			}
+			w := h.lab.weight
+			if !fallback && w < 0.7 && src.how == "right" && reNumberWord.MatchString(src.text) && titleRest(after) {
+				// "Rechnung (380)" and "Nr. 4711" read as two segments (wide title type
+				// under OCR) are the label "Rechnung Nr." split apart.
+				w = 1
+			}
 			conf := src.seg.conf(src.off+a, src.off+b)
-			cs = append(cs, cand{str: v, score: h.lab.weight * src.factor, conf: conf, row: src.row, how: src.how})
+			cs = append(cs, cand{str: v, score: w * src.factor, conf: conf, row: src.row, how: src.how})
 			break
 		}
 	}
 	return best(cs)
+}
+
+// reNumberWord opens a value with the word for "number".
+var reNumberWord = regexp.MustCompile(`(?i)^\s*(?:nr\.?|no\.?|n°|nº|#|nummer|number|numéro)(?:\s|$|[:#])`)
+
+// titleRest reports whether the text after a document title in its segment is only a
+// short qualifier ("des Versicherers (575)"): at most three words, no digits outside
+// brackets.
+func titleRest(s string) bool {
+	s = reParen.ReplaceAllString(s, " ")
+	return len(strings.Fields(s)) <= 3 && !strings.ContainsAny(s, "0123456789")
 }
 
 var reDigitsOnly = regexp.MustCompile(`^\d+$`)

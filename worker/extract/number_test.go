@@ -14,6 +14,7 @@ func TestNumberSeparators(t *testing.T) {
 		{"dotted digit groups, not an amount", "Muster GmbH\n\nRechnung Nr. 12.345.678 vom 12.11.2024\nNettobetrag     1.000,00 €\nUSt 19 %          190,00 €\nGesamtbetrag    1.190,00 €\n", "12.345.678"},
 		{"groups around a spaced slash", "Acme Ltd\n\nInvoice number:  2024 / 00123\nTotal                  $ 100.00\n", "2024/00123"},
 		{"words between the title and Nr.", "Muster Versicherung a.G.\n\nRechnung des Versicherers (575) Nr. 01.234.567.8-2018-1 vom 06.12.2018\nBruttosumme       50,00\n", "01.234.567.8-2018-1"},
+		{"title and Nr. read as two segments", "Muster Verkehrsbetriebe\n\nHandelsrechnung (380)       Nr. E2018092011804       vom 20.09.2018\nBelegnummer: 2018092011804\nBruttosumme       50,00\n", "E2018092011804"},
 		{"a lowercase word after the label is not a prefix", "Muster GmbH\n\nRechnung Nr. vom 12.11.2024\nGesamtbetrag    1.190,00 €\n", ""},
 	}
 	for _, c := range cases {
