@@ -34,7 +34,10 @@ type column struct {
 // stopRow ends an item table.
 var stopRow = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|subtotale|sous-?\s*total|base\s*imponible|imponibile|importe|importo\s*totale|total|totaal|totale|summe|zwischensumme|positionssumme|gesamt|net\s*total|nettobetrag|rechnungssumme|exclusief|excl\.?\s*btw|montant|somme|übertrag|uebertrag|carried|steuer|tax\b|vat\b|mwst|ust\.|tva|btw|grand|amount\s*due|balance|prijzen|zahlungs|payment|page\s*\d|seite\s*\d)`)
 
-// findItems reads line items from every item table of the document.
+// findItems reads line items from every item table of the document. A table runs on
+// over page breaks: carry-over lines ("Übertrag", "carried forward", "Zwischensumme
+// Seite 1"), page footers and the running head of the next page are skipped, and the rows
+// there are read with the columns of the header on the earlier page.
 func (d *doc) findItems() ([]invoice.LineItem, float64) {
 	var items []invoice.LineItem
 	confSum, confN := 0.0, 0
@@ -59,16 +62,45 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			if _, again := d.headerColumns(k); again {
 				break
 			}
+			if k > ri+1 && r.page != d.rows[k-1].page {
+				// The top of the next page: its running head comes before the rows.
+				pending = nil
+				if !d.itemLike(r, cols) {
+					j, ok := d.resumeOnPage(k, cols, hdr)
+					if !ok {
+						break
+					}
+					k = j - 1
+					continue
+				}
+			}
+			if isCarryRow(r) {
+				j, ok := d.continuation(k, cols, hdr)
+				if !ok {
+					break
+				}
+				pending = nil
+				k = j - 1
+				continue
+			}
 			first := strings.TrimSpace(r.segs[0].text)
 			hasAmt := len(findAmounts(maskDates(r.text, d.order), d.dec)) > 0
 			if hasAmt && reGroupSubtotal.MatchString(first) && d.itemsFollow(k, cols) {
 				continue // a group's subtotal inside the table
 			}
-			if hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
+			stop := hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0)
+			if stop && reGroupSubtotal.MatchString(first) || !stop && k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
+				// A subtotal or a gap that ends the page's part of the table, when the
+				// table goes on overleaf.
+				if j, ok := d.continuation(k, cols, hdr); ok {
+					pending = nil
+					k = j - 1
+					continue
+				}
 				break
 			}
-			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
-				break // a gap: a new section starts
+			if stop {
+				break
 			}
 			if len(items) > 0 && len(r.segs) == 1 && isLabelOnly(r.segs[0].text) && len(strings.Fields(r.segs[0].text)) <= 3 && r.segs[0].box.X0 <= d.rows[ri].box.X0+d.unit {
 				break // a section heading ("Zahlungsbedingungen:")
@@ -76,7 +108,7 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			var li invoice.LineItem
 			var desc []string
 			conf := 1.0
-			for _, s := range r.segs {
+			for _, s := range splitByColumns(r.segs, cols, d.unit) {
 				masked := maskDates(s.text, d.order)
 				as := findAmounts(masked, d.dec)
 				inAmount := overlaps(s.box.X0, s.box.X1, cols[colAmount], d.unit)
@@ -101,6 +133,17 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 				}
 				continue
 			}
+			// A discount printed under its item ("abzgl. 10 % Rabatt  -2,00") lowers
+			// that item's amount; it is no item of its own.
+			if len(items) > before && li.Quantity == nil && li.UnitPrice == nil && reLineDiscount.MatchString(r.text) {
+				prev := items[len(items)-1]
+				if v := -abs(*li.Amount); prev.Amount != nil && *prev.Amount > -v {
+					net := round2(*prev.Amount + v)
+					items[len(items)-1].Amount = &net
+					pending = nil
+					continue
+				}
+			}
 			if len(desc) == 0 {
 				desc = pending
 			}
@@ -120,6 +163,146 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 	}
 	return items, confSum / float64(confN)
 }
+
+// reLineDiscount marks a row that takes a discount off the item above it.
+var reLineDiscount = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|rabatt|nachlass|discount|less|remise|rabais|descuento|sconto|korting)(?:\W|$)`))
+
+// carryPhrase opens a segment that carries a table's running sum over a page break.
+var carryPhrase = regexp.MustCompile(foldAccents(`(?i)^\W*(?:übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|carry\s*(?:forward|over)|balance\s*(?:carried|brought)\s*forward|(?:zwischensumme|summe|subtotal|sub-total|sous-?\s*total|total)\s*(?:der\s*|de\s*la\s*|of\s*)?(?:seite|page|blatt)|à\s*reporter|report\s*(?:de\s*(?:la\s*)?)?page)(?:\W|$)`))
+
+// pageCounter is a page number ("Seite 1 von 2", "Page 1 of 2", "1/2" after "page").
+var pageCounter = regexp.MustCompile(`(?i)(?:^|\W)(?:page|seite|blatt|pagina|página)\s*\d+(?:\s*(?:of|/|de|sur|von|di)\s*\d+)?(?:\W|$)`)
+
+// reContinued marks the running head of a continued table.
+var reContinued = regexp.MustCompile(`(?i)\(?(?:continued|fortsetzung|suite|cont\.|forts\.)\)?`)
+
+// isCarryRow reports whether r carries a table over a page break: a carry-over line, a
+// page counter, or a "continued" mark.
+func isCarryRow(r row) bool {
+	for _, s := range r.segs {
+		if carryPhrase.MatchString(s.text) || pageCounter.MatchString(s.text) {
+			return true
+		}
+	}
+	return reContinued.MatchString(r.text) && !hasDigitsOutside(r.text)
+}
+
+// hasDigitsOutside reports whether s holds an amount-like digit run (not a page counter).
+func hasDigitsOutside(s string) bool {
+	return strings.ContainsAny(pageCounter.ReplaceAllString(s, " "), "0123456789")
+}
+
+// continuation decides whether an item table that seems to end at row k goes on on the
+// next page: nothing but footer lines may follow on row k's page (no totals, no more
+// items), and the next page must carry on with item rows or the same header before any
+// totals or other section. It returns the row to go on from.
+func (d *doc) continuation(k int, cols [nKinds]column, hdr string) (int, bool) {
+	page := d.rows[k].page
+	j := k + 1
+	for ; j < len(d.rows) && d.rows[j].page == page; j++ {
+		r := d.rows[j]
+		if isCarryRow(r) {
+			continue
+		}
+		if d.endsTable(r) || d.itemLike(r, cols) {
+			return 0, false
+		}
+	}
+	if j >= len(d.rows) {
+		return 0, false
+	}
+	return d.resumeOnPage(j, cols, hdr)
+}
+
+// resumeOnPage looks for the rows of a continued table on the page that starts at row
+// j: past the page's running head (at most a dozen rows) to the first item row or the
+// repeated header. Totals, another table's header or a section heading first mean the
+// table does not go on.
+func (d *doc) resumeOnPage(j int, cols [nKinds]column, hdr string) (int, bool) {
+	page := d.rows[j].page
+	for n := 0; j < len(d.rows) && d.rows[j].page == page && n < 12; j, n = j+1, n+1 {
+		r := d.rows[j]
+		if _, ok := d.headerColumns(j); ok {
+			return j, headerSignature(r) == hdr
+		}
+		if isCarryRow(r) {
+			continue
+		}
+		if d.endsTable(r) || len(r.segs) == 1 && isLabelOnly(r.segs[0].text) {
+			return 0, false
+		}
+		if d.itemLike(r, cols) {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// endsTable reports whether r is a totals line (a total, subtotal or tax label with an
+// amount) that closes an item table.
+func (d *doc) endsTable(r row) bool {
+	if len(findAmounts(maskDates(r.text, d.order), d.dec)) == 0 {
+		return false
+	}
+	return stopRow.MatchString(strings.TrimSpace(r.segs[0].text)) || isTotalsRow(r)
+}
+
+// itemLike reports whether r reads as an item row under cols: an amount alone in the
+// amount column, and a description (words left of the numbers) or a quantity.
+func (d *doc) itemLike(r row, cols [nKinds]column) bool {
+	words, amount, qty := false, false, false
+	for _, s := range splitByColumns(r.segs, cols, d.unit) {
+		if hasWords(s.text) && s.box.X0 < cols[colAmount].x0 {
+			words = true
+		}
+		as := findAmounts(maskDates(s.text, d.order), d.dec)
+		if len(as) > 0 && !hasWords(s.text) && overlaps(s.box.X0, s.box.X1, cols[colAmount], d.unit) {
+			amount = true
+		}
+		if len(as) > 0 && cols[colQty].ok && overlaps(s.box.X0, s.box.X1, cols[colQty], d.unit) {
+			qty = true
+		}
+	}
+	return amount && (words || qty)
+}
+
+// splitByColumns cuts segments that run over several numeric columns (a reader that set
+// "9,90  20 Stk  19 %  198,00" as one segment) into their number words and the word
+// runs between them, so that each number can be read in its own column.
+func splitByColumns(segs []segment, cols [nKinds]column, unit float64) []segment {
+	var out []segment
+	for _, s := range segs {
+		n := 0
+		for _, k := range []colKind{colQty, colPrice, colAmount} {
+			if cols[k].ok && overlaps(s.box.X0, s.box.X1, cols[k], unit) {
+				n++
+			}
+		}
+		if n < 2 || len(s.words) < 2 {
+			out = append(out, s)
+			continue
+		}
+		var run []word
+		for _, w := range s.words {
+			if reNumberWordOnly.MatchString(w.text) {
+				if len(run) > 0 {
+					out = append(out, newSegment(run))
+					run = nil
+				}
+				out = append(out, newSegment([]word{w}))
+				continue
+			}
+			run = append(run, w)
+		}
+		if len(run) > 0 {
+			out = append(out, newSegment(run))
+		}
+	}
+	return out
+}
+
+// reNumberWordOnly is a word that is only a number (an amount, a count, a rate).
+var reNumberWordOnly = regexp.MustCompile(`^[-+(]?\d[\d.,' ]*\)?%?$`)
 
 func overlaps(x0, x1 float64, c column, unit float64) bool {
 	return c.ok && x1 >= c.x0-1.5*unit && x0 <= c.x1+1.5*unit
@@ -217,7 +400,7 @@ var reGroupSubtotal = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|zwisch
 // itemsFollow reports whether an item row (an amount in the amount column and words in
 // the description column) comes within three rows after row k, before any stop row.
 func (d *doc) itemsFollow(k int, cols [nKinds]column) bool {
-	for j := k + 1; j < len(d.rows) && j <= k+3; j++ {
+	for j := k + 1; j < len(d.rows) && j <= k+3 && d.rows[j].page == d.rows[k].page; j++ {
 		r := d.rows[j]
 		if stopRow.MatchString(strings.TrimSpace(r.segs[0].text)) || isTotalsRow(r) {
 			return false

@@ -1,0 +1,132 @@
+package extract
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// itemsSummary renders line items as "amount description" lines for comparison.
+func itemsSummary(items []invoice.LineItem) string {
+	var out []string
+	for _, li := range items {
+		a := "-"
+		if li.Amount != nil {
+			a = fmt.Sprintf("%.2f", *li.Amount)
+		}
+		out = append(out, a+" "+li.Description)
+	}
+	return strings.Join(out, "\n")
+}
+
+// The pages of a German invoice whose item table runs over a page break.
+const (
+	deHead = `Muster GmbH · Industriestraße 8 · 70565 Stuttgart
+
+Schreinerei Holz AG
+Am Sägewerk 3
+79098 Freiburg
+                                              Rechnungsnummer:  RE-2024-0042
+                                              Rechnungsdatum:   01.10.2024
+
+`
+	deHeader = "Pos   Beschreibung                     Menge    Einzelpreis         Gesamt\n"
+	dePage1  = `1     Schrauben M6                        10           1,00          10,00
+2     Muttern M6                          20           0,50          10,00
+3     Unterlegscheiben                   100           0,10          10,00
+`
+	dePage2 = `4     Dübel 8 mm                          50           0,20          10,00
+5     Holzleim 500 g                       2           5,00          10,00
+`
+	deTotals = `
+                                          Nettobetrag                50,00
+                                          USt 19 %                    9,50
+                                          Gesamtbetrag               59,50
+`
+	deFooter    = "\n\n\n\n\nMuster GmbH · Sparkasse Stuttgart · IBAN DE89 3704 0044 0532 0130 00       Seite 1 von 2\n"
+	dePage2Head = "Muster GmbH                     Rechnung RE-2024-0042                 Seite 2\n\n"
+)
+
+const deAll = "10.00\n10.00\n10.00\n10.00\n10.00"
+
+// TestItemsAcrossPages: an item table continues on the next page after carry-over lines
+// ("Übertrag", "carried forward", "Zwischensumme Seite 1") and page footers, with the
+// columns learned from the header on the earlier page; a repeated header is no row, and
+// a header left alone at the foot of a page heads the rows of the next.
+func TestItemsAcrossPages(t *testing.T) {
+	cases := []struct {
+		name, text, want string
+	}{
+		{"carry-over lines, no header on page 2",
+			deHead + deHeader + dePage1 +
+				"                                          Übertrag                   30,00\n" + deFooter + "\f" +
+				dePage2Head + "                                          Übertrag                   30,00\n" + dePage2 + deTotals,
+			deAll},
+		{"page footer only, no header on page 2",
+			deHead + deHeader + dePage1 + deFooter + "\f" + dePage2Head + dePage2 + deTotals,
+			deAll},
+		{"page subtotal and repeated header",
+			deHead + deHeader + dePage1 +
+				"                                          Zwischensumme Seite 1      30,00\n" + deFooter + "\f" +
+				dePage2Head + deHeader + dePage2 + deTotals,
+			deAll},
+		{"header alone at the foot of page 1",
+			deHead + "\n\n\n\n\n\n\n\n" + deHeader + deFooter + "\f" + dePage2Head + dePage1 + dePage2 + deTotals,
+			deAll},
+		{"English, carried forward and page x of y",
+			`Acme Supplies Ltd, 1 High Street, Bristol BS1 4DJ
+
+Invoice No: INV-7731                          Date: 12/11/2024
+
+Description                          Qty       Unit price         Amount
+Copy paper A4, 5 reams                 2            20.00          40.00
+Toner cartridge black                  1            60.00          60.00
+                                     Carried forward                100.00
+                                                                Page 1 of 2
+` + "\f" + `Acme Supplies Ltd                 Invoice INV-7731 (continued)
+
+                                     Brought forward                100.00
+Stapler, heavy duty                    1            25.00          25.00
+Staples, box of 5000                   3             5.00          15.00
+
+                                     Subtotal                       140.00
+                                     VAT 20%                         28.00
+                                     Total                          168.00
+`,
+			"40.00\n60.00\n25.00\n15.00"},
+		{"a table that ends on page 1 does not swallow page 2",
+			deHead + deHeader + dePage1 + `
+                                          Nettobetrag                30,00
+                                          USt 19 %                    5,70
+                                          Gesamtbetrag               35,70
+` + deFooter + "\f" + `Muster GmbH                     Rechnung RE-2024-0042                 Seite 2
+
+Zahlungsbedingungen:
+Lieferung         01.10.2024                                         30,00
+`,
+			"10.00\n10.00\n10.00"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := extractText(t, c.text)
+			var got []string
+			for _, li := range res.Data.LineItems {
+				if li.Amount == nil {
+					got = append(got, "-")
+					continue
+				}
+				got = append(got, fmt.Sprintf("%.2f", *li.Amount))
+			}
+			if g := strings.Join(got, "\n"); g != c.want {
+				t.Errorf("items:\n%s\nwant amounts:\n%s", itemsSummary(res.Data.LineItems), c.want)
+			}
+			for _, li := range res.Data.LineItems {
+				if strings.Contains(li.Description, "Übertrag") || strings.Contains(li.Description, "forward") || strings.Contains(li.Description, "Beschreibung") || strings.Contains(li.Description, "Seite") {
+					t.Errorf("item %q is a carry-over, footer or header line", li.Description)
+				}
+			}
+		})
+	}
+}
