@@ -20,10 +20,10 @@ const (
 )
 
 var headerWords = [nKinds]*regexp.Regexp{
-	colDesc:   regexp.MustCompile(`(?i)(beschreibung|bezeichnung|description|désignation|designation|omschrijving|descrizione|descripci|libell|artikel|article|product|produit|leistung|^items?$|particulars|concepto|^title$|^details?$|^service$|prestation|^omschr)`),
+	colDesc:   regexp.MustCompile(`(?i)(beschreibung|bezeichnung|description|désignation|designation|omschrijving|descrizione|descripci|libell|artikel|article|product|produkt|produit|leistung|^items?$|particulars|concepto|^title$|^details?$|^service$|prestation|^omschr)`),
 	colQty:    regexp.MustCompile(`(?i)(^qty|quantit|^menge$|^anzahl|cantidad|^cant\.?$|^aantal$|hoeveelheid|^nombre$|^qté$|^units?$|^pcs$|^stk\.?$|^quantity$)`),
 	colPrice:  regexp.MustCompile(`(?i)(preis|price|^rate$|^prix|^p\.?u\.?$|precio|prezzo|prijs|tarif|unitaire|^unit$)`),
-	colAmount: regexp.MustCompile(`(?i)(^amount|^total$|betrag$|^gesamt|^montant|^importe|^importo|^bedrag$|^summe$|^ht$|^net$|^netto$|^line\s*total)`),
+	colAmount: regexp.MustCompile(`(?i)(^amount|^total$|betrag$|^entgelt$|^gesamt|^montant|^importe|^importo|^bedrag$|^summe$|^ht$|^net$|^netto$|^line\s*total)`),
 }
 
 type column struct {
@@ -56,6 +56,8 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 		}
 		before := len(items)
 		var pending []string
+		discounts := map[int]float64{} // by item, counted from before
+		lastDesc := ""                 // the last description line without an amount
 		k := ri + 1
 		for ; k < len(d.rows); k++ {
 			r := d.rows[k]
@@ -128,18 +130,20 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 				}
 			}
 			if li.Amount == nil {
-				if len(desc) > 0 && len(pending) < 3 {
-					pending = append(pending, strings.Join(desc, " "))
+				if len(desc) > 0 {
+					lastDesc = strings.Join(desc, " ")
+					if len(pending) < 3 {
+						pending = append(pending, lastDesc)
+					}
 				}
 				continue
 			}
-			// A discount printed under its item ("abzgl. 10 % Rabatt  -2,00") lowers
-			// that item's amount; it is no item of its own.
-			if len(items) > before && li.Quantity == nil && li.UnitPrice == nil && reLineDiscount.MatchString(r.text) {
-				prev := items[len(items)-1]
-				if v := -abs(*li.Amount); prev.Amount != nil && *prev.Amount > -v {
-					net := round2(*prev.Amount + v)
-					items[len(items)-1].Amount = &net
+			// A discount printed under its item ("abzgl. 10 % Rabatt  -2,00") belongs to
+			// that item; it is no item of its own.
+			if len(items) > before && li.Quantity == nil && li.UnitPrice == nil &&
+				(reLineDiscount.MatchString(r.text) || len(desc) == 0 && reLineDiscount.MatchString(lastDesc)) {
+				if prev := items[len(items)-1]; prev.Amount != nil && *prev.Amount > abs(*li.Amount) {
+					discounts[len(items)-1-before] -= abs(*li.Amount)
 					pending = nil
 					continue
 				}
@@ -147,12 +151,13 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			if len(desc) == 0 {
 				desc = pending
 			}
-			pending = nil
+			pending, lastDesc = nil, ""
 			li.Description = strings.Join(desc, " ")
 			items = append(items, li)
 			confSum += conf
 			confN++
 		}
+		d.applyDiscounts(items[before:], discounts, k)
 		if firstHeader == "" && len(items) > before {
 			firstHeader = hdr
 		}
@@ -164,8 +169,50 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 	return items, confSum / float64(confN)
 }
 
+// applyDiscounts takes the discounts printed under items off their amounts, unless the
+// document's totals (from row end on) print the sum of the amounts as they stand and not
+// the sum after the discounts: then the items' amounts were net already.
+func (d *doc) applyDiscounts(items []invoice.LineItem, discounts map[int]float64, end int) {
+	if len(discounts) == 0 {
+		return
+	}
+	gross, net := 0.0, 0.0
+	for i, li := range items {
+		if li.Amount == nil {
+			continue
+		}
+		gross += *li.Amount
+		net += *li.Amount + discounts[i]
+	}
+	if d.printedFrom(end, round2(gross)) && !d.printedFrom(end, round2(net)) {
+		return
+	}
+	for i, v := range discounts {
+		if items[i].Amount != nil {
+			a := round2(*items[i].Amount + v)
+			items[i].Amount = &a
+		}
+	}
+}
+
+// printedFrom reports whether amount v is printed on row from or a later row.
+func (d *doc) printedFrom(from int, v float64) bool {
+	for _, r := range d.rows[min(from, len(d.rows)):] {
+		for _, a := range findAmounts(r.text, d.dec) {
+			if abs(a.Value-v) < 0.005 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // reLineDiscount marks a row that takes a discount off the item above it.
-var reLineDiscount = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|rabatt|nachlass|discount|less|remise|rabais|descuento|sconto|korting)(?:\W|$)`))
+var reLineDiscount = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|abschlag|rabatt|nachlass|discount|less|remise|rabais|descuento|sconto|korting)(?:\W|$)`))
+
+// reAllowanceRow is a discount or charge on the whole document ("abzgl. Sondernachlass",
+// "zzgl. Versandkosten").
+var reAllowanceRow = regexp.MustCompile(foldAccents(`(?i)^\W*(?:abzgl\.?|abzüglich|zzgl\.?|zuzüglich|less|plus)(?:\W|$)`))
 
 // carryPhrase opens a segment that carries a table's running sum over a page break.
 var carryPhrase = regexp.MustCompile(foldAccents(`(?i)^\W*(?:übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|carry\s*(?:forward|over)|balance\s*(?:carried|brought)\s*forward|(?:zwischensumme|summe|subtotal|sub-total|sous-?\s*total|total)\s*(?:der\s*|de\s*la\s*|of\s*)?(?:seite|page|blatt)|à\s*reporter|report\s*(?:de\s*(?:la\s*)?)?page)(?:\W|$)`))
@@ -344,19 +391,26 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 		}
 	}
 	// The row itself must carry header words of two kinds.
-	own := 0
+	ownKinds := map[colKind]bool{}
 	for _, s := range r.segs {
 		for _, w := range s.words {
 			for k := colKind(0); k < nKinds; k++ {
 				if headerWords[k].MatchString(strings.Trim(w.text, ".:()[]")) {
-					own++
+					ownKinds[k] = true
 					break
 				}
 			}
 		}
 	}
-	if own < 2 {
+	if len(ownKinds) < 2 {
 		return cols, false
+	}
+	// A header holds no numbers of its own: "Grundpreis  3,90  1 Stk" is an item row
+	// whose description happens to hold a header word.
+	for _, s := range r.segs {
+		if !hasWords(s.text) && len(findAmounts(maskDates(s.text, d.order), d.dec)) > 0 {
+			return cols, false
+		}
 	}
 	{
 		for _, w := range ws {
@@ -404,6 +458,9 @@ func (d *doc) itemsFollow(k int, cols [nKinds]column) bool {
 		r := d.rows[j]
 		if stopRow.MatchString(strings.TrimSpace(r.segs[0].text)) || isTotalsRow(r) {
 			return false
+		}
+		if reAllowanceRow.MatchString(r.text) {
+			continue // a document-level discount or charge, not an item
 		}
 		words, amount := false, false
 		for _, s := range r.segs {
