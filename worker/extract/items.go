@@ -91,7 +91,13 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 				continue // a group's subtotal inside the table
 			}
 			stop := hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0)
-			if stop && reGroupSubtotal.MatchString(first) || !stop && k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 {
+			gap := !stop && k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0
+			if gap && d.startsItem(r, cols) {
+				// Items spaced out by notes under each: the row after the gap has
+				// its quantity or price in their columns.
+				gap = false
+			}
+			if stop && reGroupSubtotal.MatchString(first) || gap {
 				// A subtotal or a gap that ends the page's part of the table, when the
 				// table goes on overleaf.
 				if j, ok := d.continuation(k, cols, hdr); ok {
@@ -313,6 +319,26 @@ func (d *doc) itemLike(r row, cols [nKinds]column) bool {
 	return amount && (words || qty)
 }
 
+// startsItem reports whether r opens an item: a number in the quantity or unit price
+// column, and a description left of it.
+func (d *doc) startsItem(r row, cols [nKinds]column) bool {
+	words, num := false, false
+	for _, s := range splitByColumns(r.segs, cols, d.unit) {
+		if hasWords(s.text) && (!cols[colQty].ok || s.box.X1 < cols[colQty].x0) && (!cols[colPrice].ok || s.box.X1 < cols[colPrice].x0) {
+			words = true
+		}
+		if len(findAmounts(maskDates(s.text, d.order), d.dec)) == 0 {
+			continue
+		}
+		for _, k := range []colKind{colQty, colPrice} {
+			if cols[k].ok && overlaps(s.box.X0, s.box.X1, cols[k], d.unit) {
+				num = true
+			}
+		}
+	}
+	return words && num && !d.endsTable(r)
+}
+
 // splitByColumns cuts segments that run over several numeric columns (a reader that set
 // "9,90  20 Stk  19 %  198,00" as one segment) into their number words and the word
 // runs between them, so that each number can be read in its own column.
@@ -408,8 +434,15 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 	// A header holds no numbers of its own: "Grundpreis  3,90  1 Stk" is an item row
 	// whose description happens to hold a header word.
 	for _, s := range r.segs {
-		if !hasWords(s.text) && len(findAmounts(maskDates(s.text, d.order), d.dec)) > 0 {
-			return cols, false
+		if hasWords(s.text) {
+			continue
+		}
+		masked := maskDates(s.text, d.order)
+		for _, a := range findAmounts(masked, d.dec) {
+			// Decimals make it an amount; a lone year or count may be a margin note.
+			if strings.ContainsAny(masked[a.Start:a.End], ".,") {
+				return cols, false
+			}
 		}
 	}
 	{
