@@ -434,13 +434,9 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 	// A header holds no numbers of its own: "Grundpreis  3,90  1 Stk" is an item row
 	// whose description happens to hold a header word.
 	for _, s := range r.segs {
-		if hasWords(s.text) {
-			continue
-		}
-		masked := maskDates(s.text, d.order)
-		for _, a := range findAmounts(masked, d.dec) {
+		for _, w := range s.words {
 			// Decimals make it an amount; a lone year or count may be a margin note.
-			if strings.ContainsAny(masked[a.Start:a.End], ".,") {
+			if reNumberWordOnly.MatchString(w.text) && strings.ContainsAny(w.text, ".,") && len(findDates(w.text, d.order)) == 0 {
 				return cols, false
 			}
 		}

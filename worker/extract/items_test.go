@@ -130,3 +130,82 @@ Lieferung         01.10.2024                                         30,00
 		})
 	}
 }
+
+// TestItemRows: kinds of item rows seen on ZUGFeRD renderings, in small layouts.
+func TestItemRows(t *testing.T) {
+	head := "Muster GmbH\n\nRechnung Nr. R-1\nDatum: 01.10.2024\n\n"
+	cases := []struct {
+		name, text, want string
+	}{
+		{"numbers of several columns set as one segment",
+			head + `Pos  Beschreibung              Nettopreis Menge USt.   Betrag
+1    Trennblätter A4               9,9000 20 Stk 19 % 198,00
+2    Ordner A4                     2,0000 10 Stk 19 %  20,00
+
+                                      Nettobetrag     218,00
+`, "198.00\n20.00"},
+		{"a header word inside an item row",
+			head + `Pos  Beschreibung          Nettopreis       Menge      USt.       Betrag
+1    Grundpreis                3,9000       1 Stk       7 %         3,90
+2    Stadtfahrt                2,0000     6,5 Stk       7 %        13,00
+
+                                      Nettobetrag                 16,90
+`, "3.90\n13.00"},
+		{"a discount under its item, totals print the discounted sum",
+			head + `Pos  Artikelbeschreibung        Menge        Preis           Entgelt
+1    Kunstrasen                  3,00         4,00             12,00
+                     abzgl. 16,7% Rabatt                           -2,00
+2    Schweinesteak               5,00         5,50             27,50
+
+     Zwischensumme                                              37,50
+     Gesamtbetrag                                               44,63
+`, "10.00\n27.50"},
+		{"allowance rows already in the item's net amount",
+			head + `Pos  Beschreibung          Nettopreis       Menge                 Betrag
+1    Stahlcoil               100,0000      10 Stk                 850,00
+     Abschlag Lagerware                                          -100,00
+     Abschlag Direktbelieferung                                   -50,00
+
+     Positionssumme                                               850,00
+     Gesamtbetrag                                                1011,50
+`, "850.00"},
+		{"items spaced out by notes",
+			head + `Pos  Beschreibung          Nettopreis       Menge                 Betrag
+1    Trennblätter A4           9,9000      20 Stk                 198,00
+     Bruttopreis: 9,9000
+
+
+
+
+2    Joghurt Banane            5,5000      50 Stk                 275,00
+     Bruttopreis: 5,5000
+
+     Positionssumme                                               473,00
+`, "198.00\n275.00"},
+		{"document allowances after a subtotal are no items",
+			head + `Pos  Artikelbeschreibung        Menge        Preis           Entgelt
+1    Schweinesteak               5,00         5,50             27,50
+2    Pfand                      20,00         2,77             55,40
+     Zwischensumme                                              82,90
+     abzgl. Sondernachlass 10%                                  -8,29
+     zzgl. Versandkosten                                          5,80
+     Rechnungssumme Netto                                        80,41
+`, "27.50\n55.40"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := extractText(t, c.text)
+			var got []string
+			for _, li := range res.Data.LineItems {
+				a := "-"
+				if li.Amount != nil {
+					a = fmt.Sprintf("%.2f", *li.Amount)
+				}
+				got = append(got, a)
+			}
+			if g := strings.Join(got, "\n"); g != c.want {
+				t.Errorf("items:\n%s\nwant amounts:\n%s", itemsSummary(res.Data.LineItems), c.want)
+			}
+		})
+	}
+}
