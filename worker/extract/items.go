@@ -213,8 +213,9 @@ func (d *doc) printedFrom(from int, v float64) bool {
 	return false
 }
 
-// reLineDiscount marks a row that takes a discount off the item above it.
-var reLineDiscount = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|abschlag|rabatt|nachlass|discount|less|remise|rabais|descuento|sconto|korting)(?:\W|$)`))
+// reLineDiscount marks a row that takes a discount off the item above it. German
+// compounds ("Mengenrabatt", "Abschlag" run into the next word by OCR) match inside words.
+var reLineDiscount = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|discount|less|remise|rabais|descuento|sconto|korting)(?:\W|$)|abschlag|rabatt|nachlass`))
 
 // reAllowanceRow is a discount or charge on the whole document ("abzgl. Sondernachlass",
 // "zzgl. Versandkosten").
