@@ -254,6 +254,9 @@ func (d *doc) continuation(k int, cols [nKinds]column, hdr string) (int, bool) {
 	page := d.rows[k].page
 	j := k + 1
 	for ; j < len(d.rows) && d.rows[j].page == page; j++ {
+		if j > k+maxFooterRows {
+			return 0, false // more than a footer: the page goes on with other content
+		}
 		r := d.rows[j]
 		if isCarryRow(r) {
 			continue
@@ -267,6 +270,10 @@ func (d *doc) continuation(k int, cols [nKinds]column, hdr string) (int, bool) {
 	}
 	return d.resumeOnPage(j, cols, hdr)
 }
+
+// maxFooterRows bounds the rows after a table's last row on a page that can still be
+// its footer (and the work of looking at them).
+const maxFooterRows = 40
 
 // resumeOnPage looks for the rows of a continued table on the page that starts at row
 // j: past the page's running head (at most a dozen rows) to the first item row or the

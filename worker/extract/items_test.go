@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
@@ -205,6 +206,45 @@ func TestItemRows(t *testing.T) {
 			}
 			if g := strings.Join(got, "\n"); g != c.want {
 				t.Errorf("items:\n%s\nwant amounts:\n%s", itemsSummary(res.Data.LineItems), c.want)
+			}
+		})
+	}
+}
+
+// TestItemsLongDocumentsFinish: a table of 40 pages with carry-over lines, and a page
+// of 3,000 carry-over and page-counter lines, are read in bounded time.
+func TestItemsLongDocumentsFinish(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(deHead + deHeader)
+	n := 0
+	for p := 1; p <= 40; p++ {
+		if p > 1 {
+			b.WriteString("\f" + dePage2Head + "                                          Übertrag                   1,00\n")
+		}
+		for i := 0; i < 25; i++ {
+			n++
+			fmt.Fprintf(&b, "%-5d Artikel %-25d %4d %14s %14s\n", n, n, 1, "1,00", "1,00")
+		}
+		fmt.Fprintf(&b, "                                          Übertrag                   1,00\n\n\n\nSeite %d von 40\n", p)
+	}
+	b.WriteString(deTotals)
+	var junk strings.Builder
+	junk.WriteString(deHead + deHeader + dePage1)
+	for i := 0; i < 3000; i++ {
+		junk.WriteString("                                          Übertrag                   30,00   Seite 1 von 2\n")
+	}
+	for _, c := range []struct {
+		name, text string
+		want       int
+	}{{"40 pages", b.String(), n}, {"3000 carry-over lines", junk.String(), 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			res := extractText(t, c.text)
+			if el := time.Since(start); el > 10*time.Second {
+				t.Errorf("took %v", el)
+			}
+			if got := len(res.Data.LineItems); got != c.want {
+				t.Errorf("%d items, want %d", got, c.want)
 			}
 		})
 	}
