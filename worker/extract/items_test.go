@@ -73,6 +73,11 @@ func TestItemsAcrossPages(t *testing.T) {
 				"                                          Zwischensumme Seite 1      30,00\n" + deFooter + "\f" +
 				dePage2Head + deHeader + dePage2 + deTotals,
 			deAll},
+		{"plain subtotal at the foot of page 1",
+			deHead + deHeader + dePage1 +
+				"                                          Zwischensumme              30,00\n" + deFooter + "\f" +
+				dePage2Head + "                                          Übertrag                   30,00\n" + dePage2 + deTotals,
+			deAll},
 		{"header alone at the foot of page 1",
 			deHead + "\n\n\n\n\n\n\n\n" + deHeader + deFooter + "\f" + dePage2Head + dePage1 + dePage2 + deTotals,
 			deAll},
