@@ -476,7 +476,7 @@ func looksLikeReceipt(d *doc) bool {
 
 // findNumberStrong is findNumber restricted to explicit invoice-number labels.
 func (d *doc) findNumberStrong() (cand, bool) {
-	c, ok := d.findNumber()
+	c, ok := d.numberCands(numberLabels, false)
 	if !ok || c.score < 0.7 {
 		return cand{}, false
 	}
