@@ -67,7 +67,7 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			if k > ri+1 && r.page != d.rows[k-1].page {
 				// The top of the next page: its running head comes before the rows.
 				pending = nil
-				if !d.itemLike(r, cols) {
+				if !d.itemLike(r, cols) || d.isCarryRow(r, cols) {
 					j, ok := d.resumeOnPage(k, cols, hdr)
 					if !ok {
 						break
@@ -76,8 +76,12 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 					continue
 				}
 			}
-			if isCarryRow(r) {
+			if d.isCarryRow(r, cols) {
 				j, ok := d.continuation(k, cols, hdr)
+				if !ok && k+1 < len(d.rows) && d.rows[k+1].page == r.page {
+					// A carry-over line at the head of a page: the rows follow it.
+					j, ok = d.resumeOnPage(k+1, cols, hdr)
+				}
 				if !ok {
 					break
 				}
@@ -231,12 +235,40 @@ var pageCounter = regexp.MustCompile(`(?i)(?:^|\W)(?:page|seite|blatt|pagina|pá
 var reContinued = regexp.MustCompile(`(?i)\(?(?:continued|fortsetzung|suite|cont\.|forts\.)\)?`)
 
 // isCarryRow reports whether r carries a table over a page break: a carry-over line, a
-// page counter, or a "continued" mark.
-func isCarryRow(r row) bool {
+// page counter, or a "continued" mark. An item row that names a page ("Anzeige Seite 3
+// ... 500,00") is no page counter: without the counter's words it still reads as an item.
+func (d *doc) isCarryRow(r row, cols [nKinds]column) bool {
+	counter := false
+	rest := r
+	rest.segs = nil
 	for _, s := range r.segs {
-		if carryPhrase.MatchString(s.text) || pageCounter.MatchString(s.text) {
+		if carryPhrase.MatchString(s.text) {
 			return true
 		}
+		locs := pageCounter.FindAllStringIndex(s.text, -1)
+		if len(locs) == 0 {
+			rest.segs = append(rest.segs, s)
+			continue
+		}
+		counter = true
+		var keep []word
+		for i, w := range s.words {
+			in := false
+			for _, l := range locs {
+				if s.offs[i] < l[1] && s.offs[i]+len(w.text) > l[0] {
+					in = true
+				}
+			}
+			if !in {
+				keep = append(keep, w)
+			}
+		}
+		if len(keep) > 0 {
+			rest.segs = append(rest.segs, newSegment(keep))
+		}
+	}
+	if counter {
+		return !d.itemLike(rest, cols)
 	}
 	return reContinued.MatchString(r.text) && !hasDigitsOutside(r.text)
 }
@@ -258,7 +290,7 @@ func (d *doc) continuation(k int, cols [nKinds]column, hdr string) (int, bool) {
 			return 0, false // more than a footer: the page goes on with other content
 		}
 		r := d.rows[j]
-		if isCarryRow(r) {
+		if d.isCarryRow(r, cols) {
 			continue
 		}
 		if d.endsTable(r) || d.itemLike(r, cols) {
@@ -286,7 +318,7 @@ func (d *doc) resumeOnPage(j int, cols [nKinds]column, hdr string) (int, bool) {
 		if _, ok := d.headerColumns(j); ok {
 			return j, headerSignature(r) == hdr
 		}
-		if isCarryRow(r) {
+		if d.isCarryRow(r, cols) {
 			continue
 		}
 		if d.endsTable(r) || len(r.segs) == 1 && isLabelOnly(r.segs[0].text) {
@@ -359,7 +391,9 @@ func splitByColumns(segs []segment, cols [nKinds]column, unit float64) []segment
 				n++
 			}
 		}
-		if n < 2 || len(s.words) < 2 {
+		// Only a segment that ends in an amount with decimals is a row of numbers run
+		// together; a footer ending in account digits is not.
+		if n < 2 || len(s.words) < 2 || !reDecimalAmount.MatchString(s.words[len(s.words)-1].text) {
 			out = append(out, s)
 			continue
 		}
@@ -381,6 +415,9 @@ func splitByColumns(segs []segment, cols [nKinds]column, unit float64) []segment
 	}
 	return out
 }
+
+// reDecimalAmount is a word that is an amount with decimals ("198,00", "1.234,56").
+var reDecimalAmount = regexp.MustCompile(`^-?[\d.,' ]*\d[.,]\d{2,4}-?$`)
 
 // reNumberWordOnly is a word that is only a number (an amount, a count, a rate).
 var reNumberWordOnly = regexp.MustCompile(`^[-+(]?\d[\d.,' ]*\)?%?$`)

@@ -102,6 +102,14 @@ Staples, box of 5000                   3             5.00          15.00
                                      Total                          168.00
 `,
 			"40.00\n60.00\n25.00\n15.00"},
+		{"items that name a page are items",
+			deHead + `Pos   Beschreibung                     Menge    Einzelpreis         Gesamt
+1     Anzeige Seite 3, 1/4 Seite           1         500,00         500,00
+2     Anzeige Seite 1, 1/2 Seite           1         900,00         900,00
+3     Beilage                              1         100,00         100,00
+
+                                          Nettobetrag             1.500,00
+`, "500.00\n900.00\n100.00"},
 		{"a table that ends on page 1 does not swallow page 2",
 			deHead + deHeader + dePage1 + `
                                           Nettobetrag                30,00
@@ -129,7 +137,7 @@ Lieferung         01.10.2024                                         30,00
 				t.Errorf("items:\n%s\nwant amounts:\n%s", itemsSummary(res.Data.LineItems), c.want)
 			}
 			for _, li := range res.Data.LineItems {
-				if strings.Contains(li.Description, "Übertrag") || strings.Contains(li.Description, "forward") || strings.Contains(li.Description, "Beschreibung") || strings.Contains(li.Description, "Seite") {
+				if strings.Contains(li.Description, "Übertrag") || strings.Contains(li.Description, "forward") || strings.Contains(li.Description, "Beschreibung") || strings.Contains(li.Description, "von 2") || strings.Contains(li.Description, "RE-2024") {
 					t.Errorf("item %q is a carry-over, footer or header line", li.Description)
 				}
 			}
