@@ -56,8 +56,8 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 		}
 		before := len(items)
 		var pending []string
-		discounts := map[int]float64{} // by item, counted from before
-		lastDesc := ""                 // the last description line without an amount
+		var discs []lineDiscount
+		lastDesc := "" // the last description line without an amount
 		k := ri + 1
 		for ; k < len(d.rows); k++ {
 			r := d.rows[k]
@@ -148,18 +148,22 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 				}
 				continue
 			}
-			// A discount printed under its item ("abzgl. 10 % Rabatt  -2,00") belongs to
-			// that item; it is no item of its own.
+			ownDesc := len(desc) > 0
+			if !ownDesc {
+				desc = pending
+			}
+			// A discount printed under an item ("abzgl. 10 % Rabatt  -2,00") may belong to
+			// it, stand as an item of its own, or be in its amount already: the totals
+			// decide when the table ends (settleDiscounts).
 			if len(items) > before && li.Quantity == nil && li.UnitPrice == nil &&
-				(reLineDiscount.MatchString(r.text) || len(desc) == 0 && reLineDiscount.MatchString(lastDesc)) {
+				(reLineDiscount.MatchString(r.text) || !ownDesc && reLineDiscount.MatchString(lastDesc)) {
 				if prev := items[len(items)-1]; prev.Amount != nil && *prev.Amount > abs(*li.Amount) {
-					discounts[len(items)-1-before] -= abs(*li.Amount)
-					pending = nil
+					li.Description = strings.Join(desc, " ")
+					minus := *li.Amount < 0 || reMinusWords.MatchString(r.text+" "+lastDesc)
+					discs = append(discs, lineDiscount{after: len(items) - before, item: li, minus: minus})
+					pending, lastDesc = nil, ""
 					continue
 				}
-			}
-			if len(desc) == 0 {
-				desc = pending
 			}
 			pending, lastDesc = nil, ""
 			li.Description = strings.Join(desc, " ")
@@ -167,7 +171,7 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			confSum += conf
 			confN++
 		}
-		d.applyDiscounts(items[before:], discounts, k)
+		items = append(items[:before], d.settleDiscounts(items[before:], discs, k)...)
 		if firstHeader == "" && len(items) > before {
 			firstHeader = hdr
 		}
@@ -179,31 +183,65 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 	return items, confSum / float64(confN)
 }
 
-// applyDiscounts takes the discounts printed under items off their amounts, unless the
-// document's totals (from row end on) print the sum of the amounts as they stand and not
-// the sum after the discounts: then the items' amounts were net already.
-func (d *doc) applyDiscounts(items []invoice.LineItem, discounts map[int]float64, end int) {
-	if len(discounts) == 0 {
-		return
-	}
-	gross, net := 0.0, 0.0
-	for i, li := range items {
-		if li.Amount == nil {
-			continue
-		}
-		gross += *li.Amount
-		net += *li.Amount + discounts[i]
-	}
-	if d.printedFrom(end, round2(gross)) && !d.printedFrom(end, round2(net)) {
-		return
-	}
-	for i, v := range discounts {
-		if items[i].Amount != nil {
-			a := round2(*items[i].Amount + v)
-			items[i].Amount = &a
-		}
-	}
+// lineDiscount is a discount row under the items of a table.
+type lineDiscount struct {
+	after int // how many of the table's items come before it
+	item  invoice.LineItem
+	minus bool // printed as a deduction (a minus sign, "abzgl.", "less")
 }
+
+// settleDiscounts decides what the discount rows under a table's items are, by the sum
+// the document's totals (from row end on) print: taken off the item above (the items'
+// sum after the discounts is printed), items of their own (the sum with them is
+// printed), or already in the items' amounts (the sum of the items alone is printed).
+// Without such evidence a deduction is taken off and anything else is an item.
+func (d *doc) settleDiscounts(items []invoice.LineItem, discs []lineDiscount, end int) []invoice.LineItem {
+	if len(discs) == 0 {
+		return items
+	}
+	base, off, own := 0.0, 0.0, 0.0
+	for _, li := range items {
+		if li.Amount != nil {
+			base += *li.Amount
+		}
+	}
+	allMinus := true
+	for _, dc := range discs {
+		off -= abs(*dc.item.Amount)
+		own += *dc.item.Amount
+		allMinus = allMinus && dc.minus
+	}
+	apply := allMinus
+	switch {
+	case d.printedFrom(end, round2(base+off)):
+		apply = true
+	case d.printedFrom(end, round2(base+own)):
+		apply = false
+	case d.printedFrom(end, round2(base)):
+		return items
+	}
+	if apply {
+		for _, dc := range discs {
+			if li := &items[dc.after-1]; li.Amount != nil {
+				a := round2(*li.Amount - abs(*dc.item.Amount))
+				li.Amount = &a
+			}
+		}
+		return items
+	}
+	out := make([]invoice.LineItem, 0, len(items)+len(discs))
+	j := 0
+	for i, li := range items {
+		out = append(out, li)
+		for ; j < len(discs) && discs[j].after == i+1; j++ {
+			out = append(out, discs[j].item)
+		}
+	}
+	return out
+}
+
+// reMinusWords mark a row as a deduction.
+var reMinusWords = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|less|minus|moins|\./\.)(?:\W|$)`))
 
 // printedFrom reports whether amount v is printed on row from or a later row.
 func (d *doc) printedFrom(from int, v float64) bool {

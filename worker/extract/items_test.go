@@ -183,6 +183,14 @@ func TestItemRows(t *testing.T) {
      Positionssumme                                               850,00
      Gesamtbetrag                                                1011,50
 `, "850.00"},
+		{"a price reduction that is an item of its own",
+			head + `Pos  Bezeichnung              Menge        Einzelpreis           Gesamt
+1    Rücknahme LED-Panel          4 Stk          84,50             338,00
+2    Preisnachlass Kabelkanal laut Absprache
+                                                                    45,00
+
+                                      Summe netto                  383,00 €
+`, "338.00\n45.00"},
 		{"items spaced out by notes",
 			head + `Pos  Beschreibung          Nettopreis       Menge                 Betrag
 1    Trennblätter A4           9,9000      20 Stk                 198,00
