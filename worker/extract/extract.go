@@ -102,10 +102,16 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	data := invoice.ExtractedData{LineItems: []invoice.LineItem{}}
 	inv := &data.Invoice
 	numberScore := 0.0
+	// refNumber is left out of the references; a policy or contract number that stands
+	// in for a missing invoice number stays one of them.
+	refNumber := ""
 	if c, ok := d.findNumber(); ok && (!receipt || c.score >= 0.7) {
 		inv.Number = c.str
 		numberScore = c.score
 		set("invoice.number", c)
+		if !c.fallback {
+			refNumber = c.str
+		}
 	}
 	if c, ok := d.findDate(); ok {
 		inv.Date = c.str
@@ -256,7 +262,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		inv.ServicePeriod = p
 		conf["invoice.servicePeriod"] = clamp01(c)
 	}
-	inv.References = d.findReferences(inv.Number)
+	inv.References = d.findReferences(refNumber)
 	for _, r := range inv.References {
 		if r.Kind == invoice.RefOrder {
 			inv.PurchaseOrder = r.Value
@@ -485,7 +491,7 @@ func looksLikeReceipt(d *doc) bool {
 
 // findNumberStrong is findNumber restricted to explicit invoice-number labels.
 func (d *doc) findNumberStrong() (cand, bool) {
-	c, ok := d.findNumber()
+	c, ok := d.numberCands(numberLabels, false)
 	if !ok || c.score < 0.7 {
 		return cand{}, false
 	}

@@ -23,6 +23,9 @@ type cand struct {
 	row   int
 	how   string // same|right|below|scan
 	label string // the label that announced the value, as printed (amounts)
+	// fallback: an invoice number read under a policy, contract, account or reference
+	// label because the document has no invoice number label.
+	fallback bool
 }
 
 // findLabels returns every occurrence of any of the labels, in reading order.
@@ -100,7 +103,38 @@ var leadingJunk = regexp.MustCompile(`(?i)^(?:[\s:#.\-–=/]|n°|nº|no\.?(?:\s|
 
 var reIDToken = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}/_.\-]*[\p{L}\p{N}]$|^\p{N}$`)
 
-// parseNumber reads an invoice number at the start of s.
+var (
+	// reLetterGroup is a short upper-case letter group printed before the digits of a
+	// number ("INV 12-345", "F 2024/11/0042").
+	reLetterGroup = regexp.MustCompile(`^\p{Lu}{1,4}$`)
+	// reLoneSeparator is a separator set apart by spaces ("2024 / 00123").
+	reLoneSeparator = regexp.MustCompile(`^[/\-–.]$`)
+	// rePostcodeDigits is a postcode, alone or after a country prefix, before the town's name.
+	rePostcodeDigits = regexp.MustCompile(`^\d{4,5}$`)
+	reTownWord       = regexp.MustCompile(`^\p{Lu}\p{Ll}{2,}`)
+	// reIBANStart: the value is a bank account, printed in groups or in one piece.
+	reIBANStart = regexp.MustCompile(`^[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,}`)
+	// rePhoneStart: an area code in brackets, or a number with a country code.
+	rePhoneStart = regexp.MustCompile(`^(?:\(\d{2,5}\)\s*\d|\+\s?\d)`)
+	reFieldSpan  = regexp.MustCompile(`\S+`)
+)
+
+// cleanToken trims the punctuation around a number as printed.
+func cleanToken(f string) string {
+	return strings.TrimLeft(strings.TrimRight(f, ",;:.)"), "(#")
+}
+
+// idToken reports whether t may be (part of) a number: letters and digits joined by
+// "/", "_", "." or "-", holding at least one digit.
+func idToken(t string) bool {
+	return len(t) <= 40 && reIDToken.MatchString(t) && strings.ContainsAny(t, "0123456789")
+}
+
+// parseNumber reads an invoice number at the start of s and returns it with its byte
+// range in s. A number is one token of letter and digit groups joined by "/", "." or
+// "-"; a short upper-case letter group before it ("INV 12-345/AB") and groups set apart
+// by a lone separator ("2024 / 00123") belong to it. Dates, amounts, IBANs, phone
+// numbers, postcodes and page counters are not numbers.
 func (d *doc) parseNumber(s string) (string, int, int, bool) {
 	loc := leadingJunk.FindStringIndex(s)
 	start := 0
@@ -108,26 +142,30 @@ func (d *doc) parseNumber(s string) (string, int, int, bool) {
 		start = loc[1]
 	}
 	rest := s[start:]
-	fields := strings.Fields(rest)
-	if len(fields) == 0 {
+	if reIBANStart.MatchString(rest) || rePhoneStart.MatchString(rest) {
 		return "", 0, 0, false
 	}
-	tok := strings.TrimRight(fields[0], ",;:.)")
-	tok = strings.TrimLeft(tok, "(#")
-	if len(tok) < 2 && !(len(tok) == 1 && unicode.IsDigit(rune(tok[0]))) || len(tok) > 40 {
+	spans := reFieldSpan.FindAllStringIndex(rest, 8)
+	if len(spans) == 0 {
 		return "", 0, 0, false
 	}
-	if !reIDToken.MatchString(tok) || !strings.ContainsAny(tok, "0123456789") {
-		return "", 0, 0, false
-	}
-	// A date or an amount is not a number.
-	if _, ok := ParseDate(tok, d.order); ok && len(findDates(tok, d.order)) == 1 && findDates(tok, d.order)[0].End-findDates(tok, d.order)[0].Start == len(tok) {
-		return "", 0, 0, false
-	}
-	if strings.ContainsAny(tok, ",") {
-		if _, ok := ParseAmount(tok, d.dec); ok {
-			return "", 0, 0, false
+	field := func(i int) string { return rest[spans[i][0]:spans[i][1]] }
+	first, last := 0, 0
+	var b strings.Builder
+	if len(spans) > 1 && reLetterGroup.MatchString(field(0)) {
+		next := cleanToken(field(1))
+		postcode := rePostcodeDigits.MatchString(next) && len(spans) > 2 && reTownWord.MatchString(field(2))
+		if idToken(next) && next[0] >= '0' && next[0] <= '9' && !postcode && !d.isDateOrAmount(next) {
+			b.WriteString(field(0) + " ")
+			last = 1
 		}
+	}
+	tok := cleanToken(field(last))
+	if len(tok) < 2 && !(len(tok) == 1 && unicode.IsDigit(rune(tok[0]))) || !idToken(tok) {
+		return "", 0, 0, false
+	}
+	if d.isDateOrAmount(tok) {
+		return "", 0, 0, false
 	}
 	lower := strings.ToLower(tok)
 	for _, bad := range []string{"page", "seite"} {
@@ -135,8 +173,37 @@ func (d *doc) parseNumber(s string) (string, int, int, bool) {
 			return "", 0, 0, false
 		}
 	}
-	i := strings.Index(rest, fields[0])
-	return tok, start + i, start + i + len(fields[0]), true
+	b.WriteString(tok)
+	// Groups set apart by a lone separator continue the number.
+	for last+2 < len(spans) && reLoneSeparator.MatchString(field(last+1)) && strings.HasSuffix(field(last), tok) {
+		next := cleanToken(field(last + 2))
+		if !idToken(next) || d.isDateOrAmount(next) {
+			break
+		}
+		b.WriteString(field(last+1) + next)
+		last += 2
+		tok = next
+	}
+	end := spans[last][1]
+	if t := cleanToken(field(last)); t != field(last) {
+		// Keep the offsets on the number, not on trailing punctuation.
+		end = spans[last][0] + strings.Index(field(last), t) + len(t)
+	}
+	return b.String(), start + spans[first][0], start + end, true
+}
+
+// isDateOrAmount reports whether the whole token is a date, or an amount with a decimal
+// comma or grouping ("1.234,56", "1,234.56").
+func (d *doc) isDateOrAmount(tok string) bool {
+	if ds := findDates(tok, d.order); len(ds) == 1 && ds[0].Start == 0 && ds[0].End == len(tok) {
+		return true
+	}
+	if strings.Contains(tok, ",") {
+		if _, ok := ParseAmount(tok, d.dec); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // best returns the highest scored candidate, preferring earlier rows on ties.
@@ -153,12 +220,37 @@ func best(cs []cand) (cand, bool) {
 	return cs[0], true
 }
 
+// findNumber returns the invoice number. Without an invoice number label that gives one,
+// a policy, contract, account, statement or reference number (numberFallbackLabels) is
+// taken when it scores higher than a weak label's value; such a candidate is marked
+// fallback.
 func (d *doc) findNumber() (cand, bool) {
+	c, ok := d.numberCands(numberLabels, false)
+	if ok && c.score >= 0.7 {
+		return c, true
+	}
+	if f, fok := d.numberCands(numberFallbackLabels, true); fok && (!ok || f.score > c.score) {
+		f.fallback = true
+		return f, true
+	}
+	return c, ok
+}
+
+// reAmountShape is an amount with two decimals ("312.40", "1,234.56").
+var reAmountShape = regexp.MustCompile(`^\d{1,3}(?:[.,' ]\d{3})*[.,]\d{2}$`)
+
+// numberCands returns the best number announced by one of labels. Fallback labels
+// (policy, account, reference...) also reject bank rows, values shaped like amounts,
+// digit groups set apart by spaces (phone numbers, accounts) and postcodes below the label.
+func (d *doc) numberCands(labels []label, fallback bool) (cand, bool) {
 	var cs []cand
-	for _, h := range d.findLabels(numberLabels) {
+	for _, h := range d.findLabels(labels) {
 		// "Invoice Date", "Rechnungsdatum", "invoice total": the weak label is part of another.
 		after := d.rows[h.row].segs[h.seg].text[h.b:]
 		if h.lab.weight < 0.7 && reWeakNumberFollower.MatchString(after) {
+			continue
+		}
+		if fallback && reBankRow.MatchString(d.rows[h.row].text) {
 			continue
 		}
 		for _, src := range d.sources(h) {
@@ -173,13 +265,40 @@ func (d *doc) findNumber() (cand, bool) {
 			if h.lab.weight < 0.7 && (len(v) < 3 || yearOnly.MatchString(v)) {
 				continue
 			}
+			if fallback {
+				tail := strings.TrimSpace(src.text[b:])
+				spaced := reDigitsOnly.MatchString(v) && tail != "" && tail[0] >= '0' && tail[0] <= '9'
+				postcode := src.how == "below" && rePostcodeDigits.MatchString(v) && reTownWord.MatchString(tail)
+				if reAmountShape.MatchString(v) || spaced || postcode {
+					break
+				}
+			}
+			w := h.lab.weight
+			if !fallback && w < 0.7 && src.how == "right" && reNumberWord.MatchString(src.text) && titleRest(after) {
+				// "Rechnung (380)" and "Nr. 4711" read as two segments (wide title type
+				// under OCR) are the label "Rechnung Nr." split apart.
+				w = 1
+			}
 			conf := src.seg.conf(src.off+a, src.off+b)
-			cs = append(cs, cand{str: v, score: h.lab.weight * src.factor, conf: conf, row: src.row, how: src.how})
+			cs = append(cs, cand{str: v, score: w * src.factor, conf: conf, row: src.row, how: src.how})
 			break
 		}
 	}
 	return best(cs)
 }
+
+// reNumberWord opens a value with the word for "number".
+var reNumberWord = regexp.MustCompile(`(?i)^\s*(?:nr\.?|no\.?|n°|nº|#|nummer|number|numéro)(?:\s|$|[:#])`)
+
+// titleRest reports whether the text after a document title in its segment is only a
+// short qualifier ("des Versicherers (575)"): at most three words, no digits outside
+// brackets.
+func titleRest(s string) bool {
+	s = reParen.ReplaceAllString(s, " ")
+	return len(strings.Fields(s)) <= 3 && !strings.ContainsAny(s, "0123456789")
+}
+
+var reDigitsOnly = regexp.MustCompile(`^\d+$`)
 
 var yearOnly = regexp.MustCompile(`^(?:19|20)\d\d$`)
 

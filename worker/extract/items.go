@@ -20,10 +20,10 @@ const (
 )
 
 var headerWords = [nKinds]*regexp.Regexp{
-	colDesc:   regexp.MustCompile(`(?i)(beschreibung|bezeichnung|description|désignation|designation|omschrijving|descrizione|descripci|libell|artikel|article|product|produit|leistung|^items?$|particulars|concepto|^title$|^details?$|^service$|prestation|^omschr|^program(?:me)?$|^programa?$)`),
+	colDesc:   regexp.MustCompile(`(?i)(beschreibung|bezeichnung|description|désignation|designation|omschrijving|descrizione|descripci|libell|artikel|article|product|produkt|produit|leistung|^items?$|particulars|concepto|^title$|^details?$|^service$|prestation|^omschr|^program(?:me)?$|^programa?$)`),
 	colQty:    regexp.MustCompile(`(?i)(^qty|quantit|^menge$|^anzahl|cantidad|^cant\.?$|^aantal$|hoeveelheid|^nombre$|^qté$|^units?$|^pcs$|^stk\.?$|^quantity$)`),
 	colPrice:  regexp.MustCompile(`(?i)(preis|price|^rate$|^prix|^p\.?u\.?$|precio|prezzo|prijs|tarif|unitaire|^unit$)`),
-	colAmount: regexp.MustCompile(`(?i)(^amount|^total$|betrag$|^gesamt|^montant|^importe|^importo|^bedrag$|^summe$|^ht$|^net$|^netto$|^line\s*total|^beitrag$|^prämie$|^premium$)`),
+	colAmount: regexp.MustCompile(`(?i)(^amount|^total$|betrag$|^entgelt$|^gesamt|^montant|^importe|^importo|^bedrag$|^summe$|^ht$|^net$|^netto$|^line\s*total|^beitrag$|^prämie$|^premium$)`),
 }
 
 type column struct {
@@ -34,7 +34,10 @@ type column struct {
 // stopRow ends an item table.
 var stopRow = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|subtotale|sous-?\s*total|base\s*imponible|imponibile|importe|importo\s*totale|total|totaal|totale|summe|zwischensumme|positionssumme|gesamt|net\s*total|nettobetrag|rechnungssumme|exclusief|excl\.?\s*btw|montant|somme|übertrag|uebertrag|carried|steuer|tax\b|vat\b|mwst|ust\.|tva|btw|grand|amount\s*due|balance|prijzen|zahlungs|payment|page\s*\d|seite\s*\d)`)
 
-// findItems reads line items from every item table of the document.
+// findItems reads line items from every item table of the document. A table runs on
+// over page breaks: carry-over lines ("Übertrag", "carried forward", "Zwischensumme
+// Seite 1"), page footers and the running head of the next page are skipped, and the rows
+// there are read with the columns of the header on the earlier page.
 func (d *doc) findItems() ([]invoice.LineItem, float64) {
 	var items []invoice.LineItem
 	confSum, confN := 0.0, 0
@@ -53,22 +56,63 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 		}
 		before := len(items)
 		var pending []string
+		var discs []lineDiscount
+		lastDesc := "" // the last description line without an amount
 		k := ri + 1
 		for ; k < len(d.rows); k++ {
 			r := d.rows[k]
 			if _, again := d.headerColumns(k); again {
 				break
 			}
+			if k > ri+1 && r.page != d.rows[k-1].page {
+				// The top of the next page: its running head comes before the rows.
+				pending = nil
+				if !d.itemLike(r, cols) || d.isCarryRow(r, cols) {
+					j, ok := d.resumeOnPage(k, cols, hdr)
+					if !ok {
+						break
+					}
+					k = j - 1
+					continue
+				}
+			}
+			if d.isCarryRow(r, cols) {
+				j, ok := d.continuation(k, cols, hdr)
+				if !ok && k+1 < len(d.rows) && d.rows[k+1].page == r.page {
+					// A carry-over line at the head of a page: the rows follow it.
+					j, ok = d.resumeOnPage(k+1, cols, hdr)
+				}
+				if !ok {
+					break
+				}
+				pending = nil
+				k = j - 1
+				continue
+			}
 			first := strings.TrimSpace(r.segs[0].text)
 			hasAmt := len(findAmounts(maskDates(r.text, d.order), d.dec)) > 0
 			if hasAmt && reGroupSubtotal.MatchString(first) && d.itemsFollow(k, cols) {
 				continue // a group's subtotal inside the table
 			}
-			if hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0) {
+			stop := hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0)
+			gap := !stop && k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0
+			if gap && d.startsItem(r, cols) {
+				// Items spaced out by notes under each: the row after the gap has
+				// its quantity or price in their columns.
+				gap = false
+			}
+			if stop && reGroupSubtotal.MatchString(first) || gap {
+				// A subtotal or a gap that ends the page's part of the table, when the
+				// table goes on overleaf.
+				if j, ok := d.continuation(k, cols, hdr); ok {
+					pending = nil
+					k = j - 1
+					continue
+				}
 				break
 			}
-			if k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0 && !d.itemShaped(r, cols) {
-				break // a gap: a new section starts (items spaced apart still continue)
+			if stop {
+				break
 			}
 			if len(items) > 0 && len(r.segs) == 1 && isLabelOnly(r.segs[0].text) && len(strings.Fields(r.segs[0].text)) <= 3 && r.segs[0].box.X0 <= d.rows[ri].box.X0+d.unit {
 				break // a section heading ("Zahlungsbedingungen:")
@@ -76,7 +120,7 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			var li invoice.LineItem
 			var desc []string
 			conf := 1.0
-			for _, s := range r.segs {
+			for _, s := range splitByColumns(r.segs, cols, d.unit) {
 				masked := maskDates(s.text, d.order)
 				as := findAmounts(masked, d.dec)
 				inAmount := overlaps(s.box.X0, s.box.X1, cols[colAmount], d.unit)
@@ -96,20 +140,38 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 				}
 			}
 			if li.Amount == nil {
-				if len(desc) > 0 && len(pending) < 3 {
-					pending = append(pending, strings.Join(desc, " "))
+				if len(desc) > 0 {
+					lastDesc = strings.Join(desc, " ")
+					if len(pending) < 3 {
+						pending = append(pending, lastDesc)
+					}
 				}
 				continue
 			}
-			if len(desc) == 0 {
+			ownDesc := len(desc) > 0
+			if !ownDesc {
 				desc = pending
 			}
-			pending = nil
+			// A discount printed under an item ("abzgl. 10 % Rabatt  -2,00") may belong to
+			// it, stand as an item of its own, or be in its amount already: the totals
+			// decide when the table ends (settleDiscounts).
+			if len(items) > before && li.Quantity == nil && li.UnitPrice == nil &&
+				(reLineDiscount.MatchString(r.text) || !ownDesc && reLineDiscount.MatchString(lastDesc)) {
+				if prev := items[len(items)-1]; prev.Amount != nil && *prev.Amount > abs(*li.Amount) {
+					li.Description = strings.Join(desc, " ")
+					minus := *li.Amount < 0 || reMinusWords.MatchString(r.text+" "+lastDesc)
+					discs = append(discs, lineDiscount{after: len(items) - before, item: li, minus: minus})
+					pending, lastDesc = nil, ""
+					continue
+				}
+			}
+			pending, lastDesc = nil, ""
 			li.Description = strings.Join(desc, " ")
 			items = append(items, li)
 			confSum += conf
 			confN++
 		}
+		items = append(items[:before], d.settleDiscounts(items[before:], discs, k)...)
 		if firstHeader == "" && len(items) > before {
 			firstHeader = hdr
 		}
@@ -120,6 +182,283 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 	}
 	return items, confSum / float64(confN)
 }
+
+// lineDiscount is a discount row under the items of a table.
+type lineDiscount struct {
+	after int // how many of the table's items come before it
+	item  invoice.LineItem
+	minus bool // printed as a deduction (a minus sign, "abzgl.", "less")
+}
+
+// settleDiscounts decides what the discount rows under a table's items are, by the sum
+// the document's totals (from row end on) print: taken off the item above (the items'
+// sum after the discounts is printed), items of their own (the sum with them is
+// printed), or already in the items' amounts (the sum of the items alone is printed).
+// Without such evidence a deduction is taken off and anything else is an item.
+func (d *doc) settleDiscounts(items []invoice.LineItem, discs []lineDiscount, end int) []invoice.LineItem {
+	if len(discs) == 0 {
+		return items
+	}
+	base, off, own := 0.0, 0.0, 0.0
+	for _, li := range items {
+		if li.Amount != nil {
+			base += *li.Amount
+		}
+	}
+	allMinus := true
+	for _, dc := range discs {
+		off -= abs(*dc.item.Amount)
+		own += *dc.item.Amount
+		allMinus = allMinus && dc.minus
+	}
+	apply := allMinus
+	switch {
+	case d.printedFrom(end, round2(base+off)):
+		apply = true
+	case d.printedFrom(end, round2(base+own)):
+		apply = false
+	case d.printedFrom(end, round2(base)):
+		return items
+	}
+	if apply {
+		for _, dc := range discs {
+			if li := &items[dc.after-1]; li.Amount != nil {
+				a := round2(*li.Amount - abs(*dc.item.Amount))
+				li.Amount = &a
+			}
+		}
+		return items
+	}
+	out := make([]invoice.LineItem, 0, len(items)+len(discs))
+	j := 0
+	for i, li := range items {
+		out = append(out, li)
+		for ; j < len(discs) && discs[j].after == i+1; j++ {
+			out = append(out, discs[j].item)
+		}
+	}
+	return out
+}
+
+// reMinusWords mark a row as a deduction.
+var reMinusWords = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|less|minus|moins|\./\.)(?:\W|$)`))
+
+// printedFrom reports whether amount v is printed on row from or a later row.
+func (d *doc) printedFrom(from int, v float64) bool {
+	for _, r := range d.rows[min(from, len(d.rows)):] {
+		for _, a := range findAmounts(r.text, d.dec) {
+			if abs(a.Value-v) < 0.005 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reLineDiscount marks a row that takes a discount off the item above it. German
+// compounds ("Mengenrabatt", "Abschlag" run into the next word by OCR) match inside words.
+var reLineDiscount = regexp.MustCompile(foldAccents(`(?i)(?:^|\W)(?:abzgl\.?|abzüglich|discount|less|remise|rabais|descuento|sconto|korting)(?:\W|$)|abschlag|rabatt|nachlass`))
+
+// reAllowanceRow is a discount or charge on the whole document ("abzgl. Sondernachlass",
+// "zzgl. Versandkosten").
+var reAllowanceRow = regexp.MustCompile(foldAccents(`(?i)^\W*(?:abzgl\.?|abzüglich|zzgl\.?|zuzüglich|less|plus)(?:\W|$)`))
+
+// carryPhrase opens a segment that carries a table's running sum over a page break.
+var carryPhrase = regexp.MustCompile(foldAccents(`(?i)^\W*(?:übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|carry\s*(?:forward|over)|balance\s*(?:carried|brought)\s*forward|(?:zwischensumme|summe|subtotal|sub-total|sous-?\s*total|total)\s*(?:der\s*|de\s*la\s*|of\s*)?(?:seite|page|blatt)|à\s*reporter|report\s*(?:de\s*(?:la\s*)?)?page)(?:\W|$)`))
+
+// pageCounter is a page number ("Seite 1 von 2", "Page 1 of 2", "1/2" after "page").
+var pageCounter = regexp.MustCompile(`(?i)(?:^|\W)(?:page|seite|blatt|pagina|página)\s*\d+(?:\s*(?:of|/|de|sur|von|di)\s*\d+)?(?:\W|$)`)
+
+// reContinued marks the running head of a continued table.
+var reContinued = regexp.MustCompile(`(?i)\(?(?:continued|fortsetzung|suite|cont\.|forts\.)\)?`)
+
+// isCarryRow reports whether r carries a table over a page break: a carry-over line, a
+// page counter, or a "continued" mark. An item row that names a page ("Anzeige Seite 3
+// ... 500,00") is no page counter: without the counter's words it still reads as an item.
+func (d *doc) isCarryRow(r row, cols [nKinds]column) bool {
+	counter := false
+	rest := r
+	rest.segs = nil
+	for _, s := range r.segs {
+		if carryPhrase.MatchString(s.text) {
+			return true
+		}
+		locs := pageCounter.FindAllStringIndex(s.text, -1)
+		if len(locs) == 0 {
+			rest.segs = append(rest.segs, s)
+			continue
+		}
+		counter = true
+		var keep []word
+		for i, w := range s.words {
+			in := false
+			for _, l := range locs {
+				if s.offs[i] < l[1] && s.offs[i]+len(w.text) > l[0] {
+					in = true
+				}
+			}
+			if !in {
+				keep = append(keep, w)
+			}
+		}
+		if len(keep) > 0 {
+			rest.segs = append(rest.segs, newSegment(keep))
+		}
+	}
+	if counter {
+		return !d.itemLike(rest, cols)
+	}
+	return reContinued.MatchString(r.text) && !hasDigitsOutside(r.text)
+}
+
+// hasDigitsOutside reports whether s holds an amount-like digit run (not a page counter).
+func hasDigitsOutside(s string) bool {
+	return strings.ContainsAny(pageCounter.ReplaceAllString(s, " "), "0123456789")
+}
+
+// continuation decides whether an item table that seems to end at row k goes on on the
+// next page: nothing but footer lines may follow on row k's page (no totals, no more
+// items), and the next page must carry on with item rows or the same header before any
+// totals or other section. It returns the row to go on from.
+func (d *doc) continuation(k int, cols [nKinds]column, hdr string) (int, bool) {
+	page := d.rows[k].page
+	j := k + 1
+	for ; j < len(d.rows) && d.rows[j].page == page; j++ {
+		if j > k+maxFooterRows {
+			return 0, false // more than a footer: the page goes on with other content
+		}
+		r := d.rows[j]
+		if d.isCarryRow(r, cols) {
+			continue
+		}
+		if d.endsTable(r) || d.itemLike(r, cols) {
+			return 0, false
+		}
+	}
+	if j >= len(d.rows) {
+		return 0, false
+	}
+	return d.resumeOnPage(j, cols, hdr)
+}
+
+// maxFooterRows bounds the rows after a table's last row on a page that can still be
+// its footer (and the work of looking at them).
+const maxFooterRows = 40
+
+// resumeOnPage looks for the rows of a continued table on the page that starts at row
+// j: past the page's running head (at most a dozen rows) to the first item row or the
+// repeated header. Totals, another table's header or a section heading first mean the
+// table does not go on.
+func (d *doc) resumeOnPage(j int, cols [nKinds]column, hdr string) (int, bool) {
+	page := d.rows[j].page
+	for n := 0; j < len(d.rows) && d.rows[j].page == page && n < 12; j, n = j+1, n+1 {
+		r := d.rows[j]
+		if _, ok := d.headerColumns(j); ok {
+			return j, headerSignature(r) == hdr
+		}
+		if d.isCarryRow(r, cols) {
+			continue
+		}
+		if d.endsTable(r) || len(r.segs) == 1 && isLabelOnly(r.segs[0].text) {
+			return 0, false
+		}
+		if d.itemLike(r, cols) {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// endsTable reports whether r is a totals line (a total, subtotal or tax label with an
+// amount) that closes an item table.
+func (d *doc) endsTable(r row) bool {
+	if len(findAmounts(maskDates(r.text, d.order), d.dec)) == 0 {
+		return false
+	}
+	return stopRow.MatchString(strings.TrimSpace(r.segs[0].text)) || isTotalsRow(r)
+}
+
+// itemLike reports whether r reads as an item row under cols: an amount alone in the
+// amount column, and a description (words left of the numbers) or a quantity.
+func (d *doc) itemLike(r row, cols [nKinds]column) bool {
+	words, amount, qty := false, false, false
+	for _, s := range splitByColumns(r.segs, cols, d.unit) {
+		if hasWords(s.text) && s.box.X0 < cols[colAmount].x0 {
+			words = true
+		}
+		as := findAmounts(maskDates(s.text, d.order), d.dec)
+		if len(as) > 0 && !hasWords(s.text) && overlaps(s.box.X0, s.box.X1, cols[colAmount], d.unit) {
+			amount = true
+		}
+		if len(as) > 0 && cols[colQty].ok && overlaps(s.box.X0, s.box.X1, cols[colQty], d.unit) {
+			qty = true
+		}
+	}
+	return amount && (words || qty)
+}
+
+// startsItem reports whether r opens an item: a number in the quantity or unit price
+// column, and a description left of it.
+func (d *doc) startsItem(r row, cols [nKinds]column) bool {
+	words, num := false, false
+	for _, s := range splitByColumns(r.segs, cols, d.unit) {
+		if hasWords(s.text) && (!cols[colQty].ok || s.box.X1 < cols[colQty].x0) && (!cols[colPrice].ok || s.box.X1 < cols[colPrice].x0) {
+			words = true
+		}
+		if len(findAmounts(maskDates(s.text, d.order), d.dec)) == 0 {
+			continue
+		}
+		for _, k := range []colKind{colQty, colPrice} {
+			if cols[k].ok && overlaps(s.box.X0, s.box.X1, cols[k], d.unit) {
+				num = true
+			}
+		}
+	}
+	return words && num && !d.endsTable(r)
+}
+
+// splitByColumns cuts segments that run over several numeric columns (a reader that set
+// "9,90  20 Stk  19 %  198,00" as one segment) into their number words and the word
+// runs between them, so that each number can be read in its own column.
+func splitByColumns(segs []segment, cols [nKinds]column, unit float64) []segment {
+	var out []segment
+	for _, s := range segs {
+		n := 0
+		for _, k := range []colKind{colQty, colPrice, colAmount} {
+			if cols[k].ok && overlaps(s.box.X0, s.box.X1, cols[k], unit) {
+				n++
+			}
+		}
+		// Only a segment that ends in an amount with decimals is a row of numbers run
+		// together; a footer ending in account digits is not.
+		if n < 2 || len(s.words) < 2 || !reDecimalAmount.MatchString(s.words[len(s.words)-1].text) {
+			out = append(out, s)
+			continue
+		}
+		var run []word
+		for _, w := range s.words {
+			if reNumberWordOnly.MatchString(w.text) {
+				if len(run) > 0 {
+					out = append(out, newSegment(run))
+					run = nil
+				}
+				out = append(out, newSegment([]word{w}))
+				continue
+			}
+			run = append(run, w)
+		}
+		if len(run) > 0 {
+			out = append(out, newSegment(run))
+		}
+	}
+	return out
+}
+
+// reDecimalAmount is a word that is an amount with decimals ("198,00", "1.234,56").
+var reDecimalAmount = regexp.MustCompile(`^-?[\d.,' ]*\d[.,]\d{2,4}-?$`)
+
+// reNumberWordOnly is a word that is only a number (an amount, a count, a rate).
+var reNumberWordOnly = regexp.MustCompile(`^[-+(]?\d[\d.,' ]*\)?%?$`)
 
 func overlaps(x0, x1 float64, c column, unit float64) bool {
 	return c.ok && x1 >= c.x0-1.5*unit && x0 <= c.x1+1.5*unit
@@ -161,19 +500,29 @@ func (d *doc) headerColumns(ri int) ([nKinds]column, bool) {
 		}
 	}
 	// The row itself must carry header words of two kinds.
-	own := 0
+	ownKinds := map[colKind]bool{}
 	for _, s := range r.segs {
 		for _, w := range s.words {
 			for k := colKind(0); k < nKinds; k++ {
 				if headerWords[k].MatchString(strings.Trim(w.text, ".:()[]")) {
-					own++
+					ownKinds[k] = true
 					break
 				}
 			}
 		}
 	}
-	if own < 2 {
+	if len(ownKinds) < 2 {
 		return cols, false
+	}
+	// A header holds no numbers of its own: "Grundpreis  3,90  1 Stk" is an item row
+	// whose description happens to hold a header word.
+	for _, s := range r.segs {
+		for _, w := range s.words {
+			// Decimals make it an amount; a lone year or count may be a margin note.
+			if reNumberWordOnly.MatchString(w.text) && strings.ContainsAny(w.text, ".,") && len(findDates(w.text, d.order)) == 0 {
+				return cols, false
+			}
+		}
 	}
 	{
 		for _, w := range ws {
@@ -217,10 +566,13 @@ var reGroupSubtotal = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|zwisch
 // itemsFollow reports whether an item row (an amount in the amount column and words in
 // the description column) comes within three rows after row k, before any stop row.
 func (d *doc) itemsFollow(k int, cols [nKinds]column) bool {
-	for j := k + 1; j < len(d.rows) && j <= k+3; j++ {
+	for j := k + 1; j < len(d.rows) && j <= k+3 && d.rows[j].page == d.rows[k].page; j++ {
 		r := d.rows[j]
 		if stopRow.MatchString(strings.TrimSpace(r.segs[0].text)) || isTotalsRow(r) {
 			return false
+		}
+		if reAllowanceRow.MatchString(r.text) {
+			continue // a document-level discount or charge, not an item
 		}
 		words, amount := false, false
 		for _, s := range r.segs {
@@ -267,24 +619,4 @@ func headerSignature(r row) string {
 	}
 	sort.Strings(ws)
 	return strings.Join(ws, " ")
-}
-
-// itemShaped reports whether row r reads like a line of the table with columns cols:
-// words before the quantity column and a number under the quantity or unit-price
-// header. Tables that set their items far apart (each item a block of several rows)
-// continue across such gaps; other content after a gap ends the table.
-func (d *doc) itemShaped(r row, cols [nKinds]column) bool {
-	words, num := false, false
-	for _, s := range r.segs {
-		if hasWords(s.text) && (!cols[colQty].ok || s.box.X1 < cols[colQty].x0) {
-			words = true
-		}
-		if len(findAmounts(maskDates(s.text, d.order), d.dec)) == 0 {
-			continue
-		}
-		if overlaps(s.box.X0, s.box.X1, cols[colQty], d.unit) || overlaps(s.box.X0, s.box.X1, cols[colPrice], d.unit) {
-			num = true
-		}
-	}
-	return words && num
 }

@@ -81,7 +81,8 @@ var numberLabels = []label{
 	lbl(`inv\.?\s*(?:no\.?|#)`, 0.9, "eng"),
 	lbl(`(?:bill|receipt|document|doc\.?)\s*(?:no\.?|#|number|num\.?)`, 0.75, "eng"),
 	lbl(`booking\s*(?:id|no\.?|number|ref(?:erence)?)`, 0.85, "eng"),
-	lbl(`(?:handels|schluss|teil|abschlags)?(?:rechnung|gutschrift)(?:\s*\([^)]{0,40}\))*\s*(?:nr\.?|nummer|no\.?|#)`, 1, "deu"),
+	// "Rechnung des Versicherers (575) Nr.": one word naming the issuer may stand between.
+	lbl(`(?:handels|schluss|teil|abschlags)?(?:rechnung|gutschrift)(?:\s+(?:des|der)\s+\p{L}+)?(?:\s*\([^)]{0,40}\))*\s*(?:nr\.?|nummer|no\.?|#)`, 1, "deu"),
 	lbl(`rechnungs-?\s?(?:nr\.?|nummer|no\.?)`, 1, "deu"),
 	lbl(`(?:gutschrift|beleg)\s*-?\s*(?:nr\.?|nummer)`, 0.9, "deu"),
 	lbl(`belegnummer|gutschriftsnummer`, 0.9, "deu"),
@@ -99,6 +100,21 @@ var numberLabels = []label{
 	lbl(`fattura`, 0.55, "ita"),
 	lbl(`factuur`, 0.55, "nld"),
 }
+
+// numberFallbackLabels announce what an insurer, landlord or utility bills under when the
+// document has no invoice number label: policy, contract, account and statement numbers,
+// a reference, and the customer number as a last resort. Their weights stay below those
+// of the invoice number labels, so the number they give has a lower confidence.
+var numberFallbackLabels = []label{
+	lbl(`policy\s*(?:no\.?|nr\.?|number|#)|policen?\s*-?\s*(?:nummer|nr\.?)|versicherungs(?:schein)?\s*-?\s*(?:nummer|nr\.?)|vs-?nr\.?|(?:n°|nº|no\.?|numéro)\s*(?:de\s*)?police|police\s*(?:n°|nº|no\.?)`, 0.65, ""),
+	lbl(`contract\s*(?:no\.?|nr\.?|number|#|id)|agreement\s*(?:no\.?|number|#)|lease\s*(?:no\.?|number|#)|(?:miet)?vertrags?\s*-?\s*(?:nummer|nr\.?)|vertragskonto(?:nummer|\s*-?\s*nr\.?)?|(?:n°|nº|no\.?|numéro)\s*(?:de\s*)?contrat|contrat\s*(?:n°|nº|no\.?)`, 0.62, ""),
+	lbl(`(?:customer\s*)?(?:account|acct\.?)\s*(?:no\.?|nr\.?|number|#)|statement\s*(?:no\.?|nr\.?|number|#)|(?:n°|numéro)\s*(?:de\s*)?compte(?:\s*client)?|abrechnungs\s*-?\s*(?:nummer|nr\.?)`, 0.6, ""),
+	lbl(`(?:payment\s*)?reference(?:\s*(?:no\.?|number|#))?|ref\.?\s*(?:no\.?|number|#)|referenz(?:nummer)?|r[ée]f[ée]rence`, 0.5, ""),
+	lbl(`kunden\s*-?\s*(?:nummer|nr\.?)|kd\.?\s*-?\s*nr\.?|customer\s*(?:no\.?|nr\.?|number|#|id)|(?:n°|numéro)\s*(?:de\s*)?client`, 0.4, ""),
+}
+
+// reBankRow: a row about a bank account, whose "account number" is not the customer's.
+var reBankRow = regexp.MustCompile(`(?i)\b(?:bank|iban|bic|swift|sort\s*code|routing|blz|kontoinhaber|bankverbindung)\b`)
 
 var dateLabels = []label{
 	lbl(`invoice\s*date|date\s*of\s*invoice|date\s*of\s*issue|issue\s*date|billing\s*date|bill\s*date|date\s*issued`, 1, "eng"),
