@@ -21,6 +21,9 @@ var (
 
 // weighDates rescales the invoice-date candidates cs by their context (see above).
 func (d *doc) weighDates(cs []cand) []cand {
+	if !d.rules.on(RuleDateContext) {
+		return cs
+	}
 	due, dueOK := d.findDueDate()
 	out := cs[:0]
 	for _, c := range cs {

@@ -229,6 +229,9 @@ func (d *doc) findNumber() (cand, bool) {
 	if ok && c.score >= 0.7 {
 		return c, true
 	}
+	if !d.rules.on(RuleNumberFallback) {
+		return c, ok
+	}
 	if f, fok := d.numberCands(numberFallbackLabels, true); fok && (!ok || f.score > c.score) {
 		f.fallback = true
 		return f, true

@@ -64,6 +64,9 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 			if _, again := d.headerColumns(k); again {
 				break
 			}
+			if k > ri+1 && r.page != d.rows[k-1].page && !d.rules.on(RuleTableOverPages) {
+				break
+			}
 			if k > ri+1 && r.page != d.rows[k-1].page {
 				// The top of the next page: its running head comes before the rows.
 				pending = nil
@@ -76,7 +79,7 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 					continue
 				}
 			}
-			if d.isCarryRow(r, cols) {
+			if d.isCarryRow(r, cols) && d.rules.on(RuleTableOverPages) {
 				j, ok := d.continuation(k, cols, hdr)
 				if !ok && k+1 < len(d.rows) && d.rows[k+1].page == r.page {
 					// A carry-over line at the head of a page: the rows follow it.

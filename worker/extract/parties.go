@@ -309,6 +309,7 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 		}
 	}
 	sender, senderOK := d.senderLine(cus)
+	senderOK = senderOK && d.rules.on(RuleSenderLine)
 	if sup.name.str == "" && senderOK {
 		sup = sender.party
 	}

@@ -40,6 +40,17 @@ const (
 	RuleValueRight Rule = "value-right"
 	// RuleValueBelow reads a label's value in the rows below it.
 	RuleValueBelow Rule = "value-below"
+	// RuleNumberFallback reads the invoice number under policy, contract, account or
+	// reference labels when no invoice-number label gives one.
+	RuleNumberFallback Rule = "number-fallback"
+	// RuleSenderLine takes the supplier from the small sender line above a letter's
+	// address window, and the customer from the window below it.
+	RuleSenderLine Rule = "sender-line"
+	// RuleDateContext weighs invoice-date candidates by their context (dates of other
+	// invoices, periods, versions, dates after the due date).
+	RuleDateContext Rule = "date-context"
+	// RuleTableOverPages continues an item table over page breaks and carry-over lines.
+	RuleTableOverPages Rule = "table-over-pages"
 )
 
 var ruleDocs = map[Rule]string{
@@ -52,6 +63,10 @@ var ruleDocs = map[Rule]string{
 	RuleDateOrder:       "day-month or month-day order is decided from the document",
 	RuleValueRight:      "a label's value is read in the segments to its right",
 	RuleValueBelow:      "a label's value is read in the rows below it",
+	RuleNumberFallback:  "the invoice number is read under policy, contract or reference labels when no invoice-number label gives one",
+	RuleSenderLine:      "the sender line above the address window names the supplier; the window below it, the customer",
+	RuleDateContext:     "invoice-date candidates are weighed by their context (other invoices, periods, versions, after the due date)",
+	RuleTableOverPages:  "an item table continues over page breaks and carry-over lines",
 }
 
 // Rules lists every switchable rule, sorted by name.
