@@ -155,8 +155,10 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		}
 	}
 	t := d.findTotals(itemSum)
+	receiptAgrees := true
 	if receipt {
-		if c, ok := d.receiptTotal(); ok {
+		if c, agrees, ok := d.receiptTotal(); ok {
+			receiptAgrees = agrees
 			t.total = &c
 			if t.subtotal != nil && t.subtotal.num > c.num+0.005 {
 				t.subtotal = nil
@@ -326,6 +328,13 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 			if v, ok := conf[p]; ok {
 				conf[p] = v * 0.7
 			}
+		}
+	}
+	if !receiptAgrees && res.Template == "" {
+		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "invoice.amounts.total",
+			Message: "receipt total agrees with neither cash minus change, the sum of the item lines, subtotal plus tax nor a rounded total", Severity: invoice.SeverityWarning})
+		if v, ok := conf["invoice.amounts.total"]; ok {
+			conf["invoice.amounts.total"] = v * 0.7
 		}
 	}
 	res.Data = data

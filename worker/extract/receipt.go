@@ -14,8 +14,10 @@ import (
 
 var (
 	reCashLabel   = regexp.MustCompile(`(?i)^(?:cash(?:\s*tendered)?|tendered|amount\s*tendered|payment|paid|tunai|bayar|visa|master\s*card|credit\s*card|card|tender)\b`)
-	reChangeLabel = regexp.MustCompile(`(?i)^(?:change(?:\s*due)?|baki|balance\s*(?:due)?|kembali)\b`)
-	reRegNumber   = regexp.MustCompile(`\s*[\(\[{]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d[\dSOIl]{2,}[-\s]?[A-Z]\b.*$`)
+	reChangeLabel = regexp.MustCompile(`(?i)^(?:(?:cash\s*)?change(?:\s*due)?|baki|balance\s*(?:due)?|kembali)\b`)
+	reRegNumber   = regexp.MustCompile(`\s*[\(\[{]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d[\dSOIl?]{2,}[-\s]?[A-Z]\b.*$`)
+	// reRounding labels the rounding adjustment of a cash total (to 0.05).
+	reRounding = regexp.MustCompile(`(?i)^(?:total\s*)?round(?:ing|ed)?\s*(?:adj(?:ustment)?)?\b`)
 	reTrailAmp    = regexp.MustCompile(`(?:&|AND|\+)\s*$`)
 )
 
@@ -28,26 +30,41 @@ func (d *doc) rowAmount(ri int) (float64, bool) {
 	return as[len(as)-1].Value, true
 }
 
-// receiptTotal finds the total of a receipt: cash minus change when both are printed,
-// else the value most often printed beside total labels.
-func (d *doc) receiptTotal() (cand, bool) {
-	var cash, change []float64
+// receiptTotal finds the total of a receipt and says whether the receipt's own
+// arithmetic confirms it. Candidates are the values printed beside total labels (a
+// value's vote is its best label, plus a little for every repetition) and cash handed
+// over minus change given back. A candidate agrees with the arithmetic when it is cash
+// minus change, the sum of the item lines above the totals, a printed subtotal plus a
+// printed tax, or a printed total plus a rounding adjustment. Cash minus change wins
+// when it is printed somewhere; else the best-voted candidate when it agrees, else the
+// best-voted one that agrees and has at least half its vote, else cash minus change
+// (an amount the customer's own payment proves, when the printed total could not be
+// read), else the best-voted candidate, with agrees false.
+func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
+	var cash, change, rounding []float64
+	payRows := map[int]bool{}
 	for ri, r := range d.rows {
 		first := strings.TrimSpace(strings.TrimLeft(r.segs[0].text, "*-.:| "))
-		if reCashLabel.MatchString(first) {
-			if v, ok := d.rowAmount(ri); ok && v > 0 {
-				cash = append(cash, v)
-			}
-		}
-		if reChangeLabel.MatchString(first) {
+		switch {
+		case reChangeLabel.MatchString(first):
 			if v, ok := d.rowAmount(ri); ok && v >= 0 {
 				change = append(change, v)
+				payRows[ri] = true
+			}
+		case reCashLabel.MatchString(first):
+			if v, ok := d.rowAmount(ri); ok && v > 0 {
+				cash = append(cash, v)
+				payRows[ri] = true
+			}
+		case reRounding.MatchString(first):
+			if v, ok := d.rowAmount(ri); ok && v < 0.05 {
+				rounding = append(rounding, v, -v)
 			}
 		}
 	}
 	totals := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
-	// A value's vote is its best label, plus a little for every repetition.
 	votes := map[float64]float64{}
+	firstTotalRow := len(d.rows)
 	for _, c := range totals {
 		v := round2(c.num)
 		if votes[v] == 0 {
@@ -55,19 +72,44 @@ func (d *doc) receiptTotal() (cand, bool) {
 		} else {
 			votes[v] = max(votes[v], c.score) + 0.1
 		}
+		firstTotalRow = min(firstTotalRow, c.row)
 	}
+	var dues []float64
 	for _, c := range cash {
 		for _, g := range change {
-			due := round2(c - g)
-			if due <= 0 {
-				continue
-			}
-			// The difference must be printed as a total, or, when no total could be read,
-			// at least somewhere on the receipt.
-			if votes[due] > 0 || len(votes) == 0 && d.hasAmount(due) {
-				return cand{num: due, score: 1, conf: 0.9, how: "cash-change"}, true
+			if due := round2(c - g); due > 0 {
+				dues = append(dues, due)
 			}
 		}
+	}
+	for _, due := range dues {
+		// The difference must be printed, best as a total, and not only on the
+		// cash line itself (no change given).
+		if votes[due] > 0 || d.printedOutside(due, payRows) {
+			return cand{num: due, score: 1, conf: 0.9, how: "cash-change"}, true, true
+		}
+	}
+	var sums []float64
+	for _, c := range d.amountCands(subtotalLabels, reSubtotalNegative, nil) {
+		for _, t := range d.amountCands(taxLabels, nil, nil) {
+			sums = append(sums, round2(c.num+t.num))
+		}
+	}
+	if s, ok := d.receiptLineSum(firstTotalRow); ok {
+		sums = append(sums, s)
+	}
+	for v := range votes {
+		for _, r := range rounding {
+			sums = append(sums, round2(v+r))
+		}
+	}
+	agree := func(v float64) bool {
+		for _, s := range sums {
+			if math.Abs(s-v) < 0.005 {
+				return true
+			}
+		}
+		return false
 	}
 	bestV, bestS := 0.0, 0.0
 	for v, s := range votes {
@@ -75,15 +117,74 @@ func (d *doc) receiptTotal() (cand, bool) {
 			bestV, bestS = v, s
 		}
 	}
+	if bestS > 0 && agree(bestV) {
+		return cand{num: bestV, score: math.Min(1, 0.6+0.2*bestS), conf: 0.9, how: "vote+sum"}, true, true
+	}
+	altV, altS := 0.0, 0.0
+	for v, s := range votes {
+		if v > 0 && s >= 0.5*bestS && agree(v) && (s > altS || s == altS && v > altV) {
+			altV, altS = v, s
+		}
+	}
+	if altS > 0 {
+		return cand{num: altV, score: math.Min(1, 0.5+0.2*altS), conf: 0.9, how: "vote+sum"}, true, true
+	}
+	if len(dues) > 0 && (bestS == 0 || dues[0] >= bestV) {
+		return cand{num: dues[0], score: 0.6, conf: 0.9, how: "cash-change"}, true, true
+	}
 	if bestS > 0 {
-		return cand{num: bestV, score: math.Min(1, 0.5+0.2*bestS), conf: 0.9, how: "vote"}, true
+		return cand{num: bestV, score: math.Min(1, 0.5+0.2*bestS), conf: 0.9, how: "vote"}, false, true
 	}
 	// Exact payment: cash without change.
 	if len(cash) > 0 && len(change) == 0 {
-		return cand{num: cash[0], score: 0.4, conf: 0.9, how: "cash"}, true
+		return cand{num: cash[0], score: 0.4, conf: 0.9, how: "cash"}, false, true
 	}
-	return cand{}, false
+	return cand{}, false, false
 }
+
+// printedOutside reports whether v is printed on a row not in skip.
+func (d *doc) printedOutside(v float64, skip map[int]bool) bool {
+	for ri, r := range d.rows {
+		if skip[ri] {
+			continue
+		}
+		for _, s := range r.segs {
+			for _, a := range findAmounts(s.text, d.dec) {
+				if math.Abs(a.Value-v) < 0.005 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// receiptLineSum adds up the item lines of a receipt: the last amount of every row
+// between the shop's header and the first total (before row end) that ends in an
+// amount and carries no total, subtotal, tax, discount, cash or change label.
+func (d *doc) receiptLineSum(end int) (float64, bool) {
+	sum, n := 0.0, 0
+	for ri := min(4, end); ri < end && ri < len(d.rows); ri++ {
+		r := d.rows[ri]
+		if reNotItemRow.MatchString(r.text) {
+			continue
+		}
+		last := r.segs[len(r.segs)-1]
+		as := findAmounts(maskDates(last.text, d.order), d.dec)
+		if len(as) == 0 || strings.TrimSpace(last.text[as[len(as)-1].End:]) != "" && !reTaxCode.MatchString(last.text[as[len(as)-1].End:]) {
+			continue
+		}
+		sum += as[len(as)-1].Value
+		n++
+	}
+	return round2(sum), n > 0
+}
+
+var (
+	reNotItemRow = regexp.MustCompile(`(?i)total|gst|tax|vat|discount|disc\b|cash|change|round|tender|paid|balance|qty\s*:|tel\b|fax\b|date|time|no\s*[.:]`)
+	// reTaxCode is a tax code printed after a line amount ("SR", "ZR", "*S").
+	reTaxCode = regexp.MustCompile(`^\s*(?:[*]?[A-Z]{1,2}|\*)\s*$`)
+)
 
 // receiptHeader reads the shop name and address from the first lines of a receipt.
 func (d *doc) receiptHeader() party {
