@@ -18,7 +18,7 @@ var (
 	reRegNumber   = regexp.MustCompile(`\s*[\(\[{]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d[\dSOIl?]{2,}[-\s]?[A-Z]\b.*$`)
 	// reRounding labels the rounding adjustment of a cash total (to 0.05).
 	reRounding = regexp.MustCompile(`(?i)^(?:total\s*)?round(?:ing|ed)?\s*(?:adj(?:ustment)?)?\b`)
-	reTrailAmp    = regexp.MustCompile(`(?:&|AND|\+)\s*$`)
+	reTrailAmp = regexp.MustCompile(`(?:&|AND|\+)\s*$`)
 )
 
 // rowAmount returns the last amount on row ri after its label segment(s).
