@@ -72,7 +72,10 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 		} else {
 			votes[v] = max(votes[v], c.score) + 0.1
 		}
-		firstTotalRow = min(firstTotalRow, c.row)
+		if c.how == "right" {
+			// Values under a column header ("AMOUNT") are item lines, not totals.
+			firstTotalRow = min(firstTotalRow, c.row)
+		}
 	}
 	var dues []float64
 	for _, c := range cash {
@@ -129,7 +132,7 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 	if altS > 0 {
 		return cand{num: altV, score: math.Min(1, 0.5+0.2*altS), conf: 0.9, how: "vote+sum"}, true, true
 	}
-	if len(dues) > 0 && (bestS == 0 || dues[0] >= bestV) {
+	if len(dues) > 0 && change[0] > 0 && (bestS == 0 || dues[0] >= bestV) {
 		return cand{num: dues[0], score: 0.6, conf: 0.9, how: "cash-change"}, true, true
 	}
 	if bestS > 0 {
@@ -300,9 +303,10 @@ func (d *doc) receiptHeader() party {
 }
 
 var (
-	reStartsWithForm  = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
-	reRegLine         = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
-	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0]N\.?\s*BHD\b`)
+	reStartsWithForm = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
+	reRegLine        = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
+	// "SDN BHD" as OCR reads it: "SON BHD", "SDH. BH.", "SDN BED", "SDN BELD", "SDN BHI".
+	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0][NH]\.?\s*B[HAE][LI]?[DIO0]?\b`)
 	reSBOCR           = regexp.MustCompile(`(^|\s)(?:[$5]/B\b|[$5S]/8(\s*[(\[{]|\s*$))`)
 	reLeadingNumber   = regexp.MustCompile(`^\d{1,4}[\s-]+`)
 	reReceiptPostcode = regexp.MustCompile(`(?:^|\D)\d{5}(?:\D|$)`)
@@ -367,8 +371,10 @@ func letterShare(s string) float64 {
 }
 
 // fixLegalForm repairs common OCR misreadings of Malaysian legal forms
-// ("SON BHD", "SIN BHD" -> "SDN BHD"; "$/B", "5/B" -> "S/B").
+// ("SON BHD", "SIN BHD", "SDN BED" -> "SDN BHD"; "$/B", "5/B" -> "S/B") and of letters
+// in upper-case names (fixNameLetters).
 func fixLegalForm(s string) string {
+	s = fixNameLetters(s)
 	s = reSBOCR.ReplaceAllString(s, "${1}S/B${2}")
 	return reFormOCR.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.Contains(m, ".") {
@@ -376,4 +382,47 @@ func fixLegalForm(s string) string {
 		}
 		return "SDN BHD"
 	})
+}
+
+// nameSymbols are symbols OCR reads for letters and brackets of printed names.
+var nameSymbols = strings.NewReplacer("¥", "Y", "{", "(", "}", ")")
+
+// fixNameLetters repairs OCR misreadings inside a mostly upper-case name: symbols read
+// for letters (¥ for Y, braces for brackets), and a 1 or 0 standing between letters or
+// dots of a word that has at least two letters ("D.1.Y." -> "D.I.Y.",
+// "INTERNATI0NAL" -> "INTERNATIONAL"). Words of digits are left alone.
+func fixNameLetters(s string) string {
+	if upperShare(s) < 0.7 {
+		return s
+	}
+	s = nameSymbols.Replace(s)
+	words := strings.Fields(s)
+	changed := false
+	for i, w := range words {
+		rs := []rune(w)
+		letters := 0
+		for _, r := range rs {
+			if unicode.IsLetter(r) {
+				letters++
+			}
+		}
+		if letters < 2 {
+			continue
+		}
+		for k, r := range rs {
+			if r != '1' && r != '0' || k == 0 || k == len(rs)-1 {
+				continue
+			}
+			p, n := rs[k-1], rs[k+1]
+			if (unicode.IsUpper(p) || p == '.') && (unicode.IsUpper(n) || n == '.') {
+				rs[k] = map[rune]rune{'1': 'I', '0': 'O'}[r]
+				changed = true
+			}
+		}
+		words[i] = string(rs)
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(words, " ")
 }
