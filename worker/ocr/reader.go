@@ -22,6 +22,11 @@
 //     German, French, Spanish, Italian, Dutch or Portuguese (detectLanguage, over the
 //     English reading's words) is read with "<language>+eng": that page again, the
 //     others directly. English pages are read once, as before.
+//   - After a page is read, its words that look like numbers and were read with little
+//     confidence are cut out, binarised anew (each crop with its own Otsu threshold, and
+//     gray for Tesseract's Sauvola), read once more as one stacked image per
+//     binarisation, and voted character by character (revote.go). Confident pages
+//     (most invoices) have few such words; no page is read whole twice.
 package ocr
 
 import (
@@ -92,6 +97,9 @@ type Options struct {
 	// otsu makes Tesseract binarise with its global Otsu threshold instead of
 	// Sauvola's local one (set by readImage for a second reading).
 	otsu bool
+	// noRevote skips reading uncertain numbers again (see revote.go); benchmarks set
+	// it to measure what that costs.
+	noRevote bool
 }
 
 // Defaults applied by Read.
@@ -557,6 +565,17 @@ func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Op
 		})
 		if err != nil {
 			return layout.Page{}, err
+		}
+	}
+	if !opts.noRevote {
+		if targets, size := revoteTargets(res); len(targets) > 0 {
+			_, err = r.recognize(ctx, func(s *slot) (*ocrResult, error) {
+				_, err := s.revote(res, targets, size)
+				return res, err
+			})
+			if err != nil {
+				return layout.Page{}, err
+			}
 		}
 	}
 	return ocrPage(res, idx+1), nil
