@@ -87,6 +87,9 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	cur, curOK := d.findCurrency()
 	d.order = detectDateOrder(d.text, d.lang, curOK && cur.str == "USD")
 	receipt := opts.Receipt || looksLikeReceipt(d)
+	if receipt {
+		d.fixReceiptAmounts()
+	}
 
 	conf := map[string]float64{}
 	set := func(path string, c cand) {

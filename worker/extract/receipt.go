@@ -145,6 +145,43 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 	return cand{}, false, false
 }
 
+// reGluedAmount is an amount glued to its currency code as till printers and OCR
+// print it ("RM9.75"), perhaps with the letter O read for a zero ("RMO.25").
+var reGluedAmount = regexp.MustCompile(`^(RM|MYR|SGD|USD|EUR|GBP|Rs\.?)([O0-9][O0-9,]*[.,][O0-9]{2})$`)
+
+// fixReceiptAmounts separates amounts glued to their currency code ("RM9.75" ->
+// "RM 9.75") and reads a letter O in them as a zero, so that the amount rules see
+// them. Word boxes and confidences stay; only the words' text changes.
+func (d *doc) fixReceiptAmounts() {
+	for ri := range d.rows {
+		r := &d.rows[ri]
+		changed := false
+		for si := range r.segs {
+			ws := append([]word(nil), r.segs[si].words...)
+			fixed := false
+			for wi, w := range ws {
+				m := reGluedAmount.FindStringSubmatch(w.text)
+				if m == nil {
+					continue
+				}
+				ws[wi].text = m[1] + " " + strings.ReplaceAll(m[2], "O", "0")
+				fixed = true
+			}
+			if fixed {
+				r.segs[si] = newSegment(ws)
+				changed = true
+			}
+		}
+		if changed {
+			parts := make([]string, len(r.segs))
+			for i, sg := range r.segs {
+				parts[i] = sg.text
+			}
+			r.text = strings.Join(parts, "   ")
+		}
+	}
+}
+
 // printedOutside reports whether v is printed on a row not in skip.
 func (d *doc) printedOutside(v float64, skip map[int]bool) bool {
 	for ri, r := range d.rows {

@@ -69,6 +69,16 @@ func TestReceiptTotalArithmetic(t *testing.T) {
 			want: "6.20",
 		},
 		{
+			name: "amounts glued to the currency",
+			// "RM9.75" and "RMO.25" (a letter O for the zero) as till printers and OCR
+			// print them.
+			text: receiptText(receiptItems,
+				"TOTAL SALES: RM9.75",
+				"TENDERED: RM10.00",
+				"CHANGE: RMO.25"),
+			want: "9.75",
+		},
+		{
 			name: "nothing agrees",
 			text: receiptText(receiptItems,
 				"TOTAL                            9.40"),
