@@ -351,10 +351,45 @@ func vote(first string, firstConf float64, second, third []symbol, whole bool) (
 	if word == first || numberShape(word) == 0 || numberShape(word) < numberShape(first) {
 		return first, firstConf, false
 	}
+	// Nor may it turn a calendar date into an impossible one (a 0 of the year read
+	// as 8 in a font with slashed zeros).
+	if plausibleDate(first) && reDateShape.MatchString(first) && !plausibleDate(word) {
+		return first, firstConf, false
+	}
 	return word, conf, true
 }
 
 func (s symbol) c() float64 { return s.conf }
+
+// plausibleDate reports whether w is a date (day, month and year in any of the orders
+// reDateShape allows) with a month of 1..12, a day of 1..31 and, when written with
+// four digits, a year of 1970..2099.
+func plausibleDate(w string) bool {
+	parts := strings.FieldsFunc(w, func(r rune) bool { return r == '/' || r == '.' || r == '-' })
+	if len(parts) != 3 {
+		return false
+	}
+	n := make([]int, 3)
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil {
+			return false
+		}
+		n[i] = v
+	}
+	day, month, year := n[0], n[1], n[2]
+	if len(parts[0]) == 4 {
+		year, month, day = n[0], n[1], n[2]
+	} else if month > 12 && day <= 12 {
+		day, month = month, day // month first
+	}
+	if len(parts[0]) == 4 || len(parts[2]) == 4 {
+		if year < 1970 || year > 2099 {
+			return false
+		}
+	}
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31
+}
 
 // samePunct reports whether a reading has a decimal mark, date or time separator
 // wherever a has one: only then do its characters line up with a's one for one.

@@ -38,6 +38,8 @@ func TestVote(t *testing.T) {
 		{"a whole reading loses no digit", "60.24", 0.40, "0.24", "0.24", 0.95, true, "60.24"},
 		{"words that are no numbers stay", "Tel:016", 0.40, "Tel;016", "Tel;016", 0.95, true, "Tel:016"},
 		{"no second reading", "9.60", 0.55, "", "", 0, true, "9.60"},
+		{"a date stays a possible date", "17/03/2017", 0.50, "17/03/2817", "17/03/2817", 0.95, true, "17/03/2017"},
+		{"a date's digit outvoted", "17/08/2017", 0.50, "17/03/2017", "17/03/2017", 0.95, true, "17/03/2017"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
