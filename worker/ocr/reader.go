@@ -150,6 +150,9 @@ type Reader struct {
 	// readings counts Tesseract recognitions over page images (first readings, second
 	// readings and retries), across all Reads.
 	readings atomic.Int64
+	// cropReadings counts recognitions of stacked crops of uncertain numbers
+	// (revote.go), two per page that has any.
+	cropReadings atomic.Int64
 }
 
 // NewReader creates a Reader with cfg.Slots OCR engines. Engines load their language
@@ -576,6 +579,7 @@ func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Op
 			if err != nil {
 				return layout.Page{}, err
 			}
+			r.cropReadings.Add(2)
 		}
 	}
 	return ocrPage(res, idx+1), nil

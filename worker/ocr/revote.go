@@ -269,11 +269,9 @@ func (s *slot) recognizeSymbols(img *image.Gray, opts Options, dpi int, binarise
 	if err := s.client.SetImageFromBytes(encodePGM(img)); err != nil {
 		return nil, err
 	}
-	syms, err := s.client.GetBoundingBoxes(gosseract.RIL_SYMBOL)
-	if s.readings != nil {
-		s.readings.Add(1)
-	}
-	return syms, err
+	// Not counted in s.readings: that counts readings of page images, and a reading
+	// of crops is a fraction of one (Reader.cropReadings counts these).
+	return s.client.GetBoundingBoxes(gosseract.RIL_SYMBOL)
 }
 
 // symbol is one character of a reading with its confidence (0..1) and horizontal
