@@ -93,6 +93,9 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		d.order = detectDateOrder(d.text, d.lang, curOK && cur.str == "USD")
 	}
 	receipt := opts.Receipt || d.rules.on(RuleReceiptDetect) && looksLikeReceipt(d)
+	if receipt {
+		d.fixReceiptAmounts()
+	}
 
 	conf := map[string]float64{}
 	set := func(path string, c cand) {
@@ -169,8 +172,10 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	// Several tax rates: subtotal and tax are the sums over the breakdown.
 	breakdown := d.findTaxBreakdown()
 	t := d.findTotals(itemSum, breakdown)
+	receiptAgrees := true
 	if receipt {
-		if c, ok := d.receiptTotal(); ok {
+		if c, agrees, ok := d.receiptTotal(); ok {
+			receiptAgrees = agrees
 			t.total = &c
 			if t.subtotal != nil && t.subtotal.num > c.num+0.005 {
 				t.subtotal = nil
@@ -349,6 +354,13 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "document", Message: w, Severity: invoice.SeverityWarning})
 	}
 	res.Warnings = append(res.Warnings, ld.Warnings...)
+	if !receiptAgrees && res.Template == "" {
+		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "invoice.amounts.total",
+			Message: "receipt total agrees with neither cash minus change, the sum of the item lines, subtotal plus tax nor a rounded total", Severity: invoice.SeverityWarning})
+		if v, ok := conf["invoice.amounts.total"]; ok {
+			conf["invoice.amounts.total"] = v * 0.7
+		}
+	}
 	res.Data = data
 	res.Validation = rep.Results
 	res.Confidence = invoice.Confidence{Fields: conf, Overall: overall(conf)}

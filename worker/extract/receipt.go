@@ -14,9 +14,11 @@ import (
 
 var (
 	reCashLabel   = regexp.MustCompile(`(?i)^(?:cash(?:\s*tendered)?|tendered|amount\s*tendered|payment|paid|tunai|bayar|visa|master\s*card|credit\s*card|card|tender)\b`)
-	reChangeLabel = regexp.MustCompile(`(?i)^(?:change(?:\s*due)?|baki|balance\s*(?:due)?|kembali)\b`)
-	reRegNumber   = regexp.MustCompile(`\s*[\(\[{]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d[\dSOIl]{2,}[-\s]?[A-Z]\b.*$`)
-	reTrailAmp    = regexp.MustCompile(`(?:&|AND|\+)\s*$`)
+	reChangeLabel = regexp.MustCompile(`(?i)^(?:(?:cash\s*)?change(?:\s*due)?|baki|balance\s*(?:due)?|kembali)\b`)
+	reRegNumber   = regexp.MustCompile(`\s*[\(\[{]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d[\dSOIl?]{2,}[-\s]?[A-Z]\b.*$`)
+	// reRounding labels the rounding adjustment of a cash total (to 0.05).
+	reRounding = regexp.MustCompile(`(?i)^(?:total\s*)?round(?:ing|ed)?\s*(?:adj(?:ustment)?)?\b`)
+	reTrailAmp = regexp.MustCompile(`(?:&|AND|\+)\s*$`)
 )
 
 // rowAmount returns the last amount on row ri after its label segment(s).
@@ -28,26 +30,41 @@ func (d *doc) rowAmount(ri int) (float64, bool) {
 	return as[len(as)-1].Value, true
 }
 
-// receiptTotal finds the total of a receipt: cash minus change when both are printed,
-// else the value most often printed beside total labels.
-func (d *doc) receiptTotal() (cand, bool) {
-	var cash, change []float64
+// receiptTotal finds the total of a receipt and says whether the receipt's own
+// arithmetic confirms it. Candidates are the values printed beside total labels (a
+// value's vote is its best label, plus a little for every repetition) and cash handed
+// over minus change given back. A candidate agrees with the arithmetic when it is cash
+// minus change, the sum of the item lines above the totals, a printed subtotal plus a
+// printed tax, or a printed total plus a rounding adjustment. Cash minus change wins
+// when it is printed somewhere; else the best-voted candidate when it agrees, else the
+// best-voted one that agrees and has at least half its vote, else cash minus change
+// (an amount the customer's own payment proves, when the printed total could not be
+// read), else the best-voted candidate, with agrees false.
+func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
+	var cash, change, rounding []float64
+	payRows := map[int]bool{}
 	for ri, r := range d.rows {
 		first := strings.TrimSpace(strings.TrimLeft(r.segs[0].text, "*-.:| "))
-		if reCashLabel.MatchString(first) {
-			if v, ok := d.rowAmount(ri); ok && v > 0 {
-				cash = append(cash, v)
-			}
-		}
-		if reChangeLabel.MatchString(first) {
+		switch {
+		case reChangeLabel.MatchString(first):
 			if v, ok := d.rowAmount(ri); ok && v >= 0 {
 				change = append(change, v)
+				payRows[ri] = true
+			}
+		case reCashLabel.MatchString(first):
+			if v, ok := d.rowAmount(ri); ok && v > 0 {
+				cash = append(cash, v)
+				payRows[ri] = true
+			}
+		case reRounding.MatchString(first):
+			if v, ok := d.rowAmount(ri); ok && v < 0.05 {
+				rounding = append(rounding, v, -v)
 			}
 		}
 	}
 	totals := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
-	// A value's vote is its best label, plus a little for every repetition.
 	votes := map[float64]float64{}
+	firstTotalRow := len(d.rows)
 	for _, c := range totals {
 		v := round2(c.num)
 		if votes[v] == 0 {
@@ -55,19 +72,47 @@ func (d *doc) receiptTotal() (cand, bool) {
 		} else {
 			votes[v] = max(votes[v], c.score) + 0.1
 		}
+		if c.how == "right" {
+			// Values under a column header ("AMOUNT") are item lines, not totals.
+			firstTotalRow = min(firstTotalRow, c.row)
+		}
 	}
+	var dues []float64
 	for _, c := range cash {
 		for _, g := range change {
-			due := round2(c - g)
-			if due <= 0 {
-				continue
-			}
-			// The difference must be printed as a total, or, when no total could be read,
-			// at least somewhere on the receipt.
-			if votes[due] > 0 || len(votes) == 0 && d.hasAmount(due) {
-				return cand{num: due, score: 1, conf: 0.9, how: "cash-change"}, true
+			if due := round2(c - g); due > 0 {
+				dues = append(dues, due)
 			}
 		}
+	}
+	for _, due := range dues {
+		// The difference must be printed, best as a total, and not only on the
+		// cash line itself (no change given).
+		if votes[due] > 0 || d.printedOutside(due, payRows) {
+			return cand{num: due, score: 1, conf: 0.9, how: "cash-change"}, true, true
+		}
+	}
+	var sums []float64
+	for _, c := range d.amountCands(subtotalLabels, reSubtotalNegative, nil) {
+		for _, t := range d.amountCands(taxLabels, nil, nil) {
+			sums = append(sums, round2(c.num+t.num))
+		}
+	}
+	if s, ok := d.receiptLineSum(firstTotalRow); ok {
+		sums = append(sums, s)
+	}
+	for v := range votes {
+		for _, r := range rounding {
+			sums = append(sums, round2(v+r))
+		}
+	}
+	agree := func(v float64) bool {
+		for _, s := range sums {
+			if math.Abs(s-v) < 0.005 {
+				return true
+			}
+		}
+		return false
 	}
 	bestV, bestS := 0.0, 0.0
 	for v, s := range votes {
@@ -75,15 +120,111 @@ func (d *doc) receiptTotal() (cand, bool) {
 			bestV, bestS = v, s
 		}
 	}
+	if bestS > 0 && agree(bestV) {
+		return cand{num: bestV, score: math.Min(1, 0.6+0.2*bestS), conf: 0.9, how: "vote+sum"}, true, true
+	}
+	altV, altS := 0.0, 0.0
+	for v, s := range votes {
+		if v > 0 && s >= 0.5*bestS && agree(v) && (s > altS || s == altS && v > altV) {
+			altV, altS = v, s
+		}
+	}
+	if altS > 0 {
+		return cand{num: altV, score: math.Min(1, 0.5+0.2*altS), conf: 0.9, how: "vote+sum"}, true, true
+	}
+	if len(dues) > 0 && change[0] > 0 && (bestS == 0 || dues[0] >= bestV) {
+		return cand{num: dues[0], score: 0.6, conf: 0.9, how: "cash-change"}, true, true
+	}
 	if bestS > 0 {
-		return cand{num: bestV, score: math.Min(1, 0.5+0.2*bestS), conf: 0.9, how: "vote"}, true
+		return cand{num: bestV, score: math.Min(1, 0.5+0.2*bestS), conf: 0.9, how: "vote"}, false, true
 	}
 	// Exact payment: cash without change.
 	if len(cash) > 0 && len(change) == 0 {
-		return cand{num: cash[0], score: 0.4, conf: 0.9, how: "cash"}, true
+		return cand{num: cash[0], score: 0.4, conf: 0.9, how: "cash"}, false, true
 	}
-	return cand{}, false
+	return cand{}, false, false
 }
+
+// reGluedAmount is an amount glued to its currency code as till printers and OCR
+// print it ("RM9.75"), perhaps with the letter O read for a zero ("RMO.25").
+var reGluedAmount = regexp.MustCompile(`^(RM|MYR|SGD|USD|EUR|GBP|Rs\.?)([O0-9][O0-9,]*[.,][O0-9]{2})$`)
+
+// fixReceiptAmounts separates amounts glued to their currency code ("RM9.75" ->
+// "RM 9.75") and reads a letter O in them as a zero, so that the amount rules see
+// them. Word boxes and confidences stay; only the words' text changes.
+func (d *doc) fixReceiptAmounts() {
+	for ri := range d.rows {
+		r := &d.rows[ri]
+		changed := false
+		for si := range r.segs {
+			ws := append([]word(nil), r.segs[si].words...)
+			fixed := false
+			for wi, w := range ws {
+				m := reGluedAmount.FindStringSubmatch(w.text)
+				if m == nil {
+					continue
+				}
+				ws[wi].text = m[1] + " " + strings.ReplaceAll(m[2], "O", "0")
+				fixed = true
+			}
+			if fixed {
+				r.segs[si] = newSegment(ws)
+				changed = true
+			}
+		}
+		if changed {
+			parts := make([]string, len(r.segs))
+			for i, sg := range r.segs {
+				parts[i] = sg.text
+			}
+			r.text = strings.Join(parts, "   ")
+		}
+	}
+}
+
+// printedOutside reports whether v is printed on a row not in skip.
+func (d *doc) printedOutside(v float64, skip map[int]bool) bool {
+	for ri, r := range d.rows {
+		if skip[ri] {
+			continue
+		}
+		for _, s := range r.segs {
+			for _, a := range findAmounts(s.text, d.dec) {
+				if math.Abs(a.Value-v) < 0.005 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// receiptLineSum adds up the item lines of a receipt: the last amount of every row
+// between the shop's header and the first total (before row end) that ends in an
+// amount and carries no total, subtotal, tax, discount, cash or change label.
+func (d *doc) receiptLineSum(end int) (float64, bool) {
+	sum, n := 0.0, 0
+	for ri := min(4, end); ri < end && ri < len(d.rows); ri++ {
+		r := d.rows[ri]
+		if reNotItemRow.MatchString(r.text) {
+			continue
+		}
+		last := r.segs[len(r.segs)-1]
+		as := findAmounts(maskDates(last.text, d.order), d.dec)
+		if len(as) == 0 || strings.TrimSpace(last.text[as[len(as)-1].End:]) != "" && !reTaxCode.MatchString(last.text[as[len(as)-1].End:]) {
+			continue
+		}
+		sum += as[len(as)-1].Value
+		n++
+	}
+	return round2(sum), n > 0
+}
+
+var (
+	reNotItemRow = regexp.MustCompile(`(?i)total|gst|tax|vat|discount|disc\b|cash|change|round|tender|paid|balance|qty\s*:|tel\b|fax\b|date|time|no\s*[.:]`)
+	// reTaxCode is a tax code printed after a line amount ("SR", "ZR", "*S").
+	reTaxCode = regexp.MustCompile(`^\s*(?:[*]?[A-Z]{1,2}|\*)\s*$`)
+)
 
 // receiptHeader reads the shop name and address from the first lines of a receipt.
 func (d *doc) receiptHeader() party {
@@ -199,9 +340,10 @@ func (d *doc) receiptHeader() party {
 }
 
 var (
-	reStartsWithForm  = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
-	reRegLine         = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
-	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0]N\.?\s*BHD\b`)
+	reStartsWithForm = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
+	reRegLine        = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
+	// "SDN BHD" as OCR reads it: "SON BHD", "SDH. BH.", "SDN BED", "SDN BELD", "SDN BHI".
+	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0][NH]\.?\s*B[HAE][LI]?[DIO0]?\b`)
 	reSBOCR           = regexp.MustCompile(`(^|\s)(?:[$5]/B\b|[$5S]/8(\s*[(\[{]|\s*$))`)
 	reLeadingNumber   = regexp.MustCompile(`^\d{1,4}[\s-]+`)
 	reReceiptPostcode = regexp.MustCompile(`(?:^|\D)\d{5}(?:\D|$)`)
@@ -266,8 +408,10 @@ func letterShare(s string) float64 {
 }
 
 // fixLegalForm repairs common OCR misreadings of Malaysian legal forms
-// ("SON BHD", "SIN BHD" -> "SDN BHD"; "$/B", "5/B" -> "S/B").
+// ("SON BHD", "SIN BHD", "SDN BED" -> "SDN BHD"; "$/B", "5/B" -> "S/B") and of letters
+// in upper-case names (fixNameLetters).
 func fixLegalForm(s string) string {
+	s = fixNameLetters(s)
 	s = reSBOCR.ReplaceAllString(s, "${1}S/B${2}")
 	return reFormOCR.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.Contains(m, ".") {
@@ -275,4 +419,47 @@ func fixLegalForm(s string) string {
 		}
 		return "SDN BHD"
 	})
+}
+
+// nameSymbols are symbols OCR reads for letters and brackets of printed names.
+var nameSymbols = strings.NewReplacer("¥", "Y", "{", "(", "}", ")")
+
+// fixNameLetters repairs OCR misreadings inside a mostly upper-case name: symbols read
+// for letters (¥ for Y, braces for brackets), and a 1 or 0 standing between letters or
+// dots of a word that has at least two letters ("D.1.Y." -> "D.I.Y.",
+// "INTERNATI0NAL" -> "INTERNATIONAL"). Words of digits are left alone.
+func fixNameLetters(s string) string {
+	if upperShare(s) < 0.7 {
+		return s
+	}
+	s = nameSymbols.Replace(s)
+	words := strings.Fields(s)
+	changed := false
+	for i, w := range words {
+		rs := []rune(w)
+		letters := 0
+		for _, r := range rs {
+			if unicode.IsLetter(r) {
+				letters++
+			}
+		}
+		if letters < 2 {
+			continue
+		}
+		for k, r := range rs {
+			if r != '1' && r != '0' || k == 0 || k == len(rs)-1 {
+				continue
+			}
+			p, n := rs[k-1], rs[k+1]
+			if (unicode.IsUpper(p) || p == '.') && (unicode.IsUpper(n) || n == '.') {
+				rs[k] = map[rune]rune{'1': 'I', '0': 'O'}[r]
+				changed = true
+			}
+		}
+		words[i] = string(rs)
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(words, " ")
 }

@@ -26,6 +26,11 @@
 //     German, French, Spanish, Italian, Dutch or Portuguese (detectLanguage, over the
 //     English reading's words) is read with that language's model alone: that page
 //     again, the others directly. English pages are read once, as before.
+//   - After a page is read, its words that look like numbers and were read with little
+//     confidence are cut out, binarised anew (each crop with its own Otsu threshold, and
+//     gray for Tesseract's Sauvola), read once more as one stacked image per
+//     binarisation, and voted character by character (revote.go). Confident pages
+//     (most invoices) have few such words; no page is read whole twice.
 package ocr
 
 import (
@@ -99,6 +104,9 @@ type Options struct {
 	// otsu makes Tesseract binarise with its global Otsu threshold instead of
 	// Sauvola's local one (set by readImage for a second reading).
 	otsu bool
+	// noRevote skips reading uncertain numbers again (see revote.go); benchmarks set
+	// it to measure what that costs.
+	noRevote bool
 }
 
 // Defaults applied by Read.
@@ -150,6 +158,9 @@ type Reader struct {
 	// readings counts Tesseract recognitions over page images (first readings, second
 	// readings and retries), across all Reads.
 	readings atomic.Int64
+	// cropReadings counts recognitions of stacked crops of uncertain numbers
+	// (revote.go), two per page that has any.
+	cropReadings atomic.Int64
 }
 
 // NewReader creates a Reader with cfg.Slots OCR engines. Engines load their language
@@ -569,6 +580,18 @@ func (r *Reader) ocr(ctx context.Context, img *image.Gray, idx, dpi int, opts Op
 		})
 		if err != nil {
 			return layout.Page{}, err
+		}
+	}
+	if !opts.noRevote {
+		if targets, size := revoteTargets(res); len(targets) > 0 {
+			_, err = r.recognize(ctx, func(s *slot) (*ocrResult, error) {
+				_, err := s.revote(res, targets, size)
+				return res, err
+			})
+			if err != nil {
+				return layout.Page{}, err
+			}
+			r.cropReadings.Add(2)
 		}
 	}
 	return ocrPage(res, idx+1), nil
