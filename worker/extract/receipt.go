@@ -106,6 +106,9 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 			sums = append(sums, round2(v+r))
 		}
 	}
+	if !d.rules.on(RuleReceiptSums) {
+		sums = nil
+	}
 	agree := func(v float64) bool {
 		for _, s := range sums {
 			if math.Abs(s-v) < 0.005 {
@@ -235,7 +238,7 @@ func (d *doc) receiptHeader() party {
 	// mostly letters, and an early position; skip OCR noise from logos.
 	bestScore := 0.0
 	for ri := 0; ri < top; ri++ {
-		t := fixLegalForm(rowPlain(d.rows[ri]))
+		t := d.fixLegalForm(rowPlain(d.rows[ri]))
 		// A name may start with a number ("7-Eleven", "99 Speed Mart S/B") when it
 		// carries a legal form; the number alone would make it look like an address.
 		check := t
@@ -291,7 +294,7 @@ func (d *doc) receiptHeader() party {
 			end++
 		}
 	}
-	name = cleanName(strings.TrimSpace(reRegNumber.ReplaceAllString(fixLegalForm(name), "")))
+	name = cleanName(strings.TrimSpace(reRegNumber.ReplaceAllString(d.fixLegalForm(name), "")))
 	// Nothing after the legal form belongs to the name.
 	if locs := companySuffix.FindAllStringIndex(name, -1); len(locs) > 0 {
 		last := locs[len(locs)-1]
@@ -462,4 +465,12 @@ func fixNameLetters(s string) string {
 		return s
 	}
 	return strings.Join(words, " ")
+}
+
+// fixLegalForm is fixLegalForm unless RuleReceiptNames is switched off.
+func (d *doc) fixLegalForm(s string) string {
+	if !d.rules.on(RuleReceiptNames) {
+		return s
+	}
+	return fixLegalForm(s)
 }

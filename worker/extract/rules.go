@@ -51,6 +51,12 @@ const (
 	RuleDateContext Rule = "date-context"
 	// RuleTableOverPages continues an item table over page breaks and carry-over lines.
 	RuleTableOverPages Rule = "table-over-pages"
+	// RuleReceiptSums accepts a receipt total that the item lines, subtotal plus tax or a
+	// rounding adjustment confirm over a better-voted one nothing confirms.
+	RuleReceiptSums Rule = "receipt-sums"
+	// RuleReceiptNames repairs OCR misreadings of legal forms and letters in receipt
+	// shop names ("SDN BED" -> "SDN BHD").
+	RuleReceiptNames Rule = "receipt-names"
 )
 
 var ruleDocs = map[Rule]string{
@@ -67,6 +73,8 @@ var ruleDocs = map[Rule]string{
 	RuleSenderLine:      "the sender line above the address window names the supplier; the window below it, the customer",
 	RuleDateContext:     "invoice-date candidates are weighed by their context (other invoices, periods, versions, after the due date)",
 	RuleTableOverPages:  "an item table continues over page breaks and carry-over lines",
+	RuleReceiptSums:     "a receipt total is confirmed by its item lines, subtotal plus tax or rounding",
+	RuleReceiptNames:    "OCR misreadings in receipt shop names are repaired",
 }
 
 // Rules lists every switchable rule, sorted by name.
