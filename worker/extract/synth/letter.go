@@ -119,12 +119,8 @@ func (t *table) run() {
 // breakdown, payment details and a three-column footer. French letters put the
 // recipient on the right.
 func letterLayout(d *doc) *PDF {
-	pdf := &PDF{Title: d.title + " " + d.number}
-	W, H := A4Width, A4Height
-	if d.letter {
-		W, H = LetterWidth, LetterHeight
-	}
-	p := pdf.NewPage(W, H)
+	pdf, p := d.firstPage()
+	W := p.W
 	L, R := 62.0, W-56
 	s := d.supplier
 
@@ -370,4 +366,13 @@ func spaced(iban string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// firstPage starts the document's PDF with its first page, A4 or US Letter.
+func (d *doc) firstPage() (*PDF, *Page) {
+	pdf := &PDF{Title: d.title + " " + d.number}
+	if d.letter {
+		return pdf, pdf.NewPage(LetterWidth, LetterHeight)
+	}
+	return pdf, pdf.NewPage(A4Width, A4Height)
 }

@@ -9,12 +9,8 @@ import (
 // label/value block top right, "Bill To" and "Ship To"/service columns, a table with a
 // shaded header bar and the totals under it on the right.
 func modernLayout(d *doc) *PDF {
-	pdf := &PDF{Title: d.title + " " + d.number}
-	W, H := A4Width, A4Height
-	if d.letter {
-		W, H = LetterWidth, LetterHeight
-	}
-	p := pdf.NewPage(W, H)
+	pdf, p := d.firstPage()
+	W := p.W
 	L, R := 50.0, W-50
 	s := d.supplier
 
