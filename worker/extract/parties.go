@@ -369,7 +369,25 @@ func (d *doc) findParties(receipt bool) (sup, cus party) {
 			sup.address = c
 		}
 	}
+	if sup.name.str != "" && sameName(sup.name.str, cus.name.str) {
+		// An invoice is not addressed to its sender: the block read as the customer's
+		// is the supplier's own name repeated (a sender line or footer the layout rules
+		// did not recognise). No customer is better than the wrong one.
+		cus = party{}
+	}
 	return sup, cus
+}
+
+// sameName reports whether two party names are the same after case, spacing and
+// punctuation are ignored.
+func sameName(a, b string) bool {
+	norm := func(s string) string {
+		return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+		}), " ")
+	}
+	na := norm(a)
+	return na != "" && na == norm(b)
 }
 
 // namelessBlock finds an address block without a name line in the top part of page 1,
@@ -606,15 +624,22 @@ func (d *doc) companyRow(cus party, receipt bool) party {
 		if cus.rows[ri] {
 			continue
 		}
-		for _, s := range r.segs {
+		for si, s := range r.segs {
 			t := strings.TrimSpace(s.text)
+			x0 := s.box.X0
+			if si > 0 && reLegalStart.MatchString(t) && len(strings.Fields(t)) <= 3 {
+				// OCR set the legal form apart from the name it ends ("Haustechnik
+				// Brandl" "GmbH" in a wide letterhead font): the name is both.
+				t = strings.TrimSpace(r.segs[si-1].text) + " " + t
+				x0 = r.segs[si-1].box.X0
+			}
 			if !companySuffix.MatchString(t) || !isNameLike(t) || len(t) > 60 {
 				continue
 			}
 			if cus.name.str != "" && strings.EqualFold(t, cus.name.str) {
 				continue
 			}
-			p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.7)
+			p, _ := d.blockBelow(ri, x0, s.box.X1, 6, 0.7)
 			p.name = cand{str: partyName(t), score: 0.7, conf: s.conf(0, len(s.text)), row: ri, how: "company"}
 			return p
 		}
