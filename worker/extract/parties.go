@@ -644,20 +644,19 @@ func (d *doc) companyRow(cus party, receipt bool) party {
 			return p
 		}
 	}
-	if receipt || true {
-		for ri := 0; ri < min(len(d.rows), 6); ri++ {
-			if cus.rows[ri] {
+	// No legal form: the first name-like line at the top.
+	for ri := 0; ri < min(len(d.rows), 6); ri++ {
+		if cus.rows[ri] {
+			continue
+		}
+		for _, s := range d.rows[ri].segs {
+			t := strings.TrimSpace(s.text)
+			if !isNameLike(t) || len([]rune(t)) < 4 || !hasWords(t) || isClearAddressLine(t) || isIDLine(t) || isHeading(t) {
 				continue
 			}
-			for _, s := range d.rows[ri].segs {
-				t := strings.TrimSpace(s.text)
-				if !isNameLike(t) || len([]rune(t)) < 4 || !hasWords(t) || isClearAddressLine(t) || isIDLine(t) || isHeading(t) {
-					continue
-				}
-				p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.45)
-				p.name = cand{str: partyName(t), score: 0.45, conf: s.conf(0, len(s.text)), row: ri, how: "top"}
-				return p
-			}
+			p, _ := d.blockBelow(ri, s.box.X0, s.box.X1, 6, 0.45)
+			p.name = cand{str: partyName(t), score: 0.45, conf: s.conf(0, len(s.text)), row: ri, how: "top"}
+			return p
 		}
 	}
 	return party{}
