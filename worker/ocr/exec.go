@@ -115,7 +115,10 @@ func runTool(ctx context.Context, timeout time.Duration, maxOut int, mem int64, 
 	cmd.Stderr = stderr
 	// Poppler tools print nothing on stdin; keep them from inheriting ours.
 	cmd.Stdin = nil
-	cmd.WaitDelay = time.Second
+	// After the tool exits (or is killed at the timeout) its output still has to be
+	// drained; on a loaded machine, under the race detector, one second proved too short
+	// for a page image, so a good reading failed with exec.ErrWaitDelay.
+	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	switch {
 	case ctx.Err() != nil:
