@@ -52,6 +52,8 @@ type doc struct {
 	sections map[int]string
 	// rules are the generic rules switched off (evaluation only; nil: all apply).
 	rules ruleSet
+	// due caches findDueDate.
+	due *dueDate
 }
 
 // conf returns the mean word confidence of the segment's words overlapping bytes [a,b).

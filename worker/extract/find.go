@@ -363,8 +363,20 @@ func (d *doc) findDate() (cand, bool) {
 	return cand{}, false
 }
 
+// findDueDate reads the due date under its labels. The result is kept: the invoice
+// date's choice asks for it too.
 func (d *doc) findDueDate() (cand, bool) {
-	return best(d.findDateField(dueLabels, nil))
+	if d.due == nil {
+		c, ok := best(d.findDateField(dueLabels, nil))
+		d.due = &dueDate{c, ok}
+	}
+	return d.due.c, d.due.ok
+}
+
+// dueDate is findDueDate's kept result.
+type dueDate struct {
+	c  cand
+	ok bool
 }
 
 // amountAfter returns the amount a label announces within a source: the last amount of a
