@@ -223,14 +223,14 @@ var taxIDLabels = []label{
 }
 
 // customerContext: a tax id label or block announced as the customer's.
-var customerContext = regexp.MustCompile(foldAccents(`(?i)(client|kunde|kunden|customer|käufer|buyer|acheteur|uw\s|your|votre|ihre|destinataire|empfänger|bill\s*to|cliente|klant|afnemer)`))
+var customerContext = regexp.MustCompile(foldAccents(`(?i)(client|kunde|kunden|customer|käufer|buyer|acheteur|uw\s|your|votre|ihre|destinataire|empfänger|bill\s*to|cliente|klant|afnemer|nabywca|odbiorca)`))
 
 var supplierSectionLabels = []label{
-	lbl(`verkäufer|seller|supplier|lieferant|vendor|sold\s*by|fournisseur|vendeur|émetteur|proveedor|emisor|fornitore|cedente|leverancier|service\s*provider|rechnungssteller|issuer|from|von|bill\s*from|invoice\s*from|absender|payee|remit\s*to`, 1, ""),
+	lbl(`verkäufer|seller|supplier|lieferant|vendor|sold\s*by|fournisseur|vendeur|émetteur|proveedor|emisor|fornitore|cedente|leverancier|service\s*provider|rechnungssteller|sprzedawca|issuer|from|von|bill\s*from|invoice\s*from|absender|payee|remit\s*to`, 1, ""),
 }
 
 var customerSectionLabels = []label{
-	lbl(`bill\s*to|billed\s*to|invoice\s*to|invoiced\s*to|sold\s*to|ship\s*to|deliver\s*to|customer|client|käufer|kunde|rechnungsempfänger|leistungsempfänger|empfänger|rechnungsadresse|rechnungsanschrift|facturé\s*à|facture\s*à|adresse\s*de\s*facturation|destinataire|cliente|facturar\s*a|fatturare\s*a|intestatario|destinatario|factuuradres|klant|afnemer|billing\s*address|buyer|acheteur|guest\s*name|attn\.?|to`, 1, ""),
+	lbl(`bill\s*to|billed\s*to|invoice\s*to|invoiced\s*to|sold\s*to|ship\s*to|deliver\s*to|customer|client|käufer|kunde|rechnungsempfänger|leistungsempfänger|empfänger|rechnungsadresse|rechnungsanschrift|facturé\s*à|facture\s*à|adresse\s*de\s*facturation|destinataire|cliente|facturar\s*a|fatturare\s*a|intestatario|destinatario|factuuradres|klant|afnemer|nabywca|odbiorca|billing\s*address|buyer|acheteur|guest\s*name|attn\.?|to`, 1, ""),
 }
 
 // nameLabel is "Name:" inside a party block.

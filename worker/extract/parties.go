@@ -66,8 +66,17 @@ func hasLabel(s string) bool {
 // partyName is cleanName that also ends the name at its legal form (see cutAtLegalForm).
 func partyName(s string) string {
 	s = reTrailingID.ReplaceAllString(cleanName(s), "")
-	return strings.Trim(cutAtLegalForm(strings.Trim(s, " ,;:-")), " ,;:-")
+	s = strings.Trim(cutAtLegalForm(strings.Trim(s, " ,;:-")), " ,;:-")
+	if t := reDepartmentSuffix.ReplaceAllString(s, ""); t != s && isNameLike(t) {
+		s = t
+	}
+	return s
 }
+
+// reDepartmentSuffix is a department after the company's name on a letterhead line
+// ("Free Service Abonné", "Acme Customer Service", "Müller Kundenservice"): the party
+// is the company.
+var reDepartmentSuffix = regexp.MustCompile(`(?i)\s*[-–—,|]?\s+(?:service\s+(?:abonn[ée]s?|clients?|client[eè]le|facturation|comptabilit[ée])|customer\s+(?:service|care|support)|billing\s+(?:department|dept\.?|office)|accounts\s+(?:receivable|department)|kundenservice|kundendienst|kundenbetreuung|buchhaltung|klantenservice)$`)
 
 // reTrailingID is an id printed after a name on its line ("Müller Handel GLN 4012345000009").
 var reTrailingID = regexp.MustCompile(`(?i)[\s,;(]+(?:gln|iln|kd\.?\s*-?\s*nr\.?|kunden\s*-?\s*(?:nr|nummer)\.?|customer\s*(?:no\.?|#|id)|client\s*(?:no\.?|#|id)|vat\s*(?:no\.?|id)|ust\.?\s*-?\s*id\.?\s*-?\s*nr\.?)\s*[:.]?\s*[\w./-]*\d[\w./-]*\)?\s*$`)
@@ -829,7 +838,7 @@ func (d *doc) findTaxID(cus party) (cand, bool) {
 			}
 		}
 	}
-	return best(cs)
+	return best(append(cs, d.nationalTaxIDs(cus)...))
 }
 
 // checkTrimmed tries tok and shorter space-separated prefixes of it as a tax id.
