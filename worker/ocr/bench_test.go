@@ -138,8 +138,9 @@ func BenchmarkOCRPage(b *testing.B) {
 	})
 }
 
-// BenchmarkTextLayerPage reads the same page from its text layer (pdfinfo + two
-// pdftotext runs), NumCPU pages at once.
+// BenchmarkTextLayerPage reads the same page from its text layer, NumCPU pages at once:
+// "page-text" runs pdftotext twice (words with boxes, and the page text templates
+// match), "words" once (Options.NoPageText, a job without a template).
 func BenchmarkTextLayerPage(b *testing.B) {
 	pdf := benchPDF(b)
 	r, err := NewReader(Config{})
@@ -147,10 +148,17 @@ func BenchmarkTextLayerPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	parallelPages(b, func() error {
-		_, err := r.Read(context.Background(), pdf, Options{Mode: ModeText})
-		return err
-	})
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{{"page-text", Options{Mode: ModeText}}, {"words", Options{Mode: ModeText, NoPageText: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			parallelPages(b, func() error {
+				_, err := r.Read(context.Background(), pdf, c.opts)
+				return err
+			})
+		})
+	}
 }
 
 // BenchmarkOCRLanguage measures what language detection costs, on the same pages in the

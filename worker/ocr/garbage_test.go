@@ -257,7 +257,7 @@ func TestReadGarbageTextLayer(t *testing.T) {
 // invoice (TestReadGarbageTextLayer reads it back by OCR).
 func TestGarbageFixtureIsGarbage(t *testing.T) {
 	opts := Options{Timeout: DefaultTimeout, MaxPages: DefaultMaxPages, MemoryLimit: -1}
-	text, err := readTextLayer(context.Background(), garbageFixture, 1, opts)
+	text, err := readTextLayer(context.Background(), garbageFixture, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,10 +304,20 @@ func TestGarbageTextDevSet(t *testing.T) {
 			t.Errorf("%s: %v", rel, err)
 			continue
 		}
-		text, err := readTextLayer(context.Background(), f, info.Pages, opts)
+		text, err := readTextLayer(context.Background(), f, opts)
 		if err != nil {
 			t.Errorf("%s: %v", rel, err)
 			continue
+		}
+		// The text layer's pages stand in for pdfinfo's count and sizes (inspectPDF).
+		if got := pdfFromText(text); got.Pages != info.Pages {
+			t.Errorf("%s: %d pages from the text layer, pdfinfo says %d", rel, got.Pages, info.Pages)
+		} else {
+			for i := range got.Sizes {
+				if dw, dh := got.Sizes[i][0]-info.Sizes[i][0], got.Sizes[i][1]-info.Sizes[i][1]; dw*dw+dh*dh > 1e-4 {
+					t.Errorf("%s: page %d is %v from the text layer, pdfinfo says %v", rel, i+1, got.Sizes[i], info.Sizes[i])
+				}
+			}
 		}
 		for i, p := range text {
 			var s textScore

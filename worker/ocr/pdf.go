@@ -125,11 +125,12 @@ type textPage struct {
 	Garbage string
 }
 
-// readTextLayer runs pdftotext twice over pages 1..n: -bbox-layout for words and
-// lines with boxes, and -layout for the page text templates match against.
-func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]textPage, error) {
-	last := strconv.Itoa(n)
-	out, err := runTool(ctx, opts.Timeout, maxTextOutput, opts.MemoryLimit, "pdftotext", "-enc", "UTF-8", "-bbox-layout", "-f", "1", "-l", last, path, "-")
+// readTextLayer runs pdftotext twice: -bbox-layout for words and lines with boxes, and
+// -layout for the page text templates match against (unless opts.NoPageText). The first run asks for one page
+// more than opts.MaxPages, so that its pages give the page count and sizes without a
+// pdfinfo run (see pdfFromText); a longer document is refused before the second run.
+func readTextLayer(ctx context.Context, path string, opts Options) ([]textPage, error) {
+	out, err := runTool(ctx, opts.Timeout, maxTextOutput, opts.MemoryLimit, "pdftotext", "-enc", "UTF-8", "-bbox-layout", "-f", "1", "-l", strconv.Itoa(opts.MaxPages+1), path, "-")
 	if err != nil {
 		return nil, textLayerError("read PDF text layer", err)
 	}
@@ -137,11 +138,20 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 	if err != nil {
 		return nil, fmt.Errorf("read PDF text layer: %w: %w", ErrCorrupt, err)
 	}
-	txt, err := runTool(ctx, opts.Timeout, maxTextOutput, opts.MemoryLimit, "pdftotext", "-enc", "UTF-8", "-layout", "-f", "1", "-l", last, path, "-")
-	if err != nil {
-		return nil, textLayerError("read PDF page text", err)
+	switch {
+	case len(pages) == 0:
+		return nil, fmt.Errorf("inspect PDF: %w: the PDF has no pages", ErrEmpty)
+	case len(pages) > opts.MaxPages:
+		return nil, fmt.Errorf("inspect PDF: %w: more than %d pages, the limit is %d", ErrTooLarge, opts.MaxPages, opts.MaxPages)
 	}
-	texts := strings.Split(string(txt), "\f")
+	var texts []string
+	if !opts.NoPageText {
+		txt, err := runTool(ctx, opts.Timeout, maxTextOutput, opts.MemoryLimit, "pdftotext", "-enc", "UTF-8", "-layout", "-f", "1", "-l", strconv.Itoa(len(pages)), path, "-")
+		if err != nil {
+			return nil, textLayerError("read PDF page text", err)
+		}
+		texts = strings.Split(string(txt), "\f")
+	}
 	for i := range pages {
 		if i < len(texts) {
 			pages[i].Text = cleanLayoutText(texts[i])
@@ -151,12 +161,17 @@ func readTextLayer(ctx context.Context, path string, n int, opts Options) ([]tex
 			pages[i].Usable, pages[i].Garbage = false, why
 		}
 	}
-	// pdftotext emits one <page> per page; pad if it ever emits fewer so that indexes
-	// stay page numbers.
-	for len(pages) < n {
-		pages = append(pages, textPage{})
+	return pages, nil
+}
+
+// pdfFromText is the page count and sizes that the text layer's pages carry: pdftotext
+// emits a page element, with the page's size, for every page, text or not.
+func pdfFromText(pages []textPage) *pdfInfo {
+	info := &pdfInfo{Pages: len(pages), Sizes: make([][2]float64, len(pages))}
+	for i, p := range pages {
+		info.Sizes[i] = [2]float64{p.Width, p.Height}
 	}
-	return pages[:n], nil
+	return info
 }
 
 // textLayerError maps pdftotext failures; exit code 3 (copying not permitted) means

@@ -100,6 +100,10 @@ type Options struct {
 	// languages the pages are read with that language's model instead (see detectLanguage);
 	// layout.Document.Language says which languages were used.
 	KeepLanguages bool
+	// NoPageText leaves layout.Page.Text empty on pages read from a PDF text layer:
+	// that text (pdftotext -layout, a second poppler run) is what regex templates match,
+	// so a caller that applies no template skips the run and keeps the words and lines.
+	NoPageText bool
 
 	// otsu makes Tesseract binarise with its global Otsu threshold instead of
 	// Sauvola's local one (set by readImage for a second reading).
@@ -408,6 +412,24 @@ func (p *progress) page() {
 	p.fn(p.done, p.total)
 }
 
+// inspectPDF returns the page count and sizes and, unless opts.Mode is ModeOCR, the text
+// layer. The text layer's pages give the count and sizes, which saves a pdfinfo run on
+// every text PDF; pdfinfo runs when the text layer is not read (OCR mode, or a PDF that
+// forbids copying its text).
+func inspectPDF(ctx context.Context, path string, opts Options) (*pdfInfo, []textPage, error) {
+	if opts.Mode != ModeOCR {
+		text, err := readTextLayer(ctx, path, opts)
+		switch {
+		case err == nil:
+			return pdfFromText(text), text, nil
+		case !errors.Is(err, errNoTextPermission):
+			return nil, nil, err
+		}
+	}
+	info, err := readPDFInfo(ctx, path, opts)
+	return info, nil, err
+}
+
 // readPDF reads a PDF page by page: text layer where usable (unless ModeOCR), OCR of
 // the rasterised page elsewhere (unless ModeText).
 func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Options) (*layout.Document, error) {
@@ -421,21 +443,11 @@ func (r *Reader) readPDF(ctx context.Context, path string, size int64, opts Opti
 	if err := checkPDFFile(ctx, path, opts.MaxPixels); err != nil {
 		return nil, err
 	}
-	info, err := readPDFInfo(ctx, path, opts)
+	info, text, err := inspectPDF(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
 	doc := &layout.Document{Format: FormatPDF, Size: size, Language: opts.Languages, Pages: make([]layout.Page, info.Pages)}
-	var text []textPage
-	if opts.Mode != ModeOCR {
-		text, err = readTextLayer(ctx, path, info.Pages, opts)
-		if errors.Is(err, errNoTextPermission) {
-			text, err = nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 	prog := &progress{total: info.Pages, fn: opts.Progress}
 	var toOCR []int
 	usable := 0
