@@ -23,7 +23,7 @@ import (
 // Config loads the configuration of cmd (config.CmdServe, CmdWorker, CmdAll) from a
 // test environment: a data directory in t.TempDir(), a private redis-server, the
 // address 127.0.0.1:0, API keys required, no bootstrap key, one OCR slot, a 5 s
-// shutdown, overridden by extra (e.g. "DATABASE_URL", "OCRINVOICE_AUTH": "none").
+// shutdown, a requeue sweep every second, overridden by extra (e.g. "DATABASE_URL", "OCRINVOICE_AUTH": "none").
 // Processes started with the same Config share the database, Redis and uploads.
 func Config(t testing.TB, cmd string, extra map[string]string) config.Config {
 	t.Helper()
@@ -35,6 +35,11 @@ func Config(t testing.TB, cmd string, extra map[string]string) config.Config {
 		"OCRINVOICE_WORKER_CONCURRENCY":  "1",
 		"OCRINVOICE_SHUTDOWN_TIMEOUT":    "5s",
 		"OCRINVOICE_LOG_LEVEL":           "debug",
+		// A task taken while the API marks its job queued can be dropped (the worker
+		// reads "created", its conditional start then misses and "queued" is refused);
+		// the requeue sweep queues the job again. Sweeping every second makes such a
+		// loss cost a second rather than a minute.
+		"OCRINVOICE_REQUEUE_INTERVAL": "1s",
 	}
 	if _, ok := extra["REDIS_URL"]; !ok {
 		env["REDIS_URL"] = redistest.Start(t).URL()
