@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -11,15 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
+
+	apiclient "github.com/ocrinvoice/ocrinvoice/internal/client"
 )
 
 // Exit codes of submit beyond 0 (completed, or created without --wait) and 1 (usage,
@@ -47,18 +45,54 @@ was cancelled; 1 on usage, connection or API errors.
 Flags (before or after FILE|URL):
 `
 
-// submitOptions are submit's flags.
+// submitOptions are submit's flags and its one document.
 type submitOptions struct {
 	server, apiKey, template, priority, jobNumber, name string
 	wait, json                                          bool
 	timeout                                             time.Duration
+	doc                                                 string // FILE or URL
 }
 
 // runSubmit uploads or names a document, creates its job and, with --wait, follows it to
 // its end. It returns an exitCoder error asking for exit code 2 when the job failed or
 // was cancelled.
 func runSubmit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var o submitOptions
+	o, err := parseSubmitFlags(args, getenv, stdout, stderr)
+	if err != nil || o == nil {
+		return err // nil, nil: the help was shown
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	key, err := submitKey(o.apiKey, getenv)
+	if err != nil {
+		return err
+	}
+	c, err := apiclient.New(o.server, key)
+	if err != nil {
+		return fmt.Errorf("submit: --server %q is not an http(s) URL", o.server)
+	}
+	job, err := createSubmitJob(ctx, c, o)
+	if err != nil {
+		return err
+	}
+	if !o.wait {
+		if o.json {
+			return writeIndented(stdout, job.Raw)
+		}
+		fmt.Fprintf(stdout, "Created job %s (%s), %s\n", job.ID, job.JobNumber, job.Status)
+		return nil
+	}
+	fmt.Fprintf(stderr, "Job %s (%s) created; waiting for it\n", job.ID, job.JobNumber)
+	return waitAndPrint(ctx, c, job.ID, newProgressView(stderr, o.json), stdout)
+}
+
+// parseSubmitFlags parses submit's flags, which may come before or after its one
+// document. With -h it prints the usage on stdout and returns nil options.
+func parseSubmitFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*submitOptions, error) {
+	o := &submitOptions{}
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := getenv("OCRINVOICE_SERVER")
@@ -85,9 +119,9 @@ func runSubmit(ctx context.Context, args []string, getenv func(string) string, s
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(stdout)
 				fs.Usage()
-				return nil
+				return nil, nil
 			}
-			return fmt.Errorf("submit: %w", err)
+			return nil, fmt.Errorf("submit: %w", err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -97,44 +131,33 @@ func runSubmit(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if len(docs) != 1 {
 		fs.Usage()
-		return errors.New("submit: want exactly one FILE or URL")
+		return nil, errors.New("submit: want exactly one FILE or URL")
 	}
-	base, err := url.Parse(strings.TrimRight(o.server, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return fmt.Errorf("submit: --server %q is not an http(s) URL", o.server)
-	}
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-	}
-	key, err := submitKey(o.apiKey, getenv)
-	if err != nil {
-		return err
-	}
-	c := &apiClient{base: base.String(), http: newSubmitHTTPClient(key)}
+	o.doc = docs[0]
+	return o, nil
+}
 
-	docURL, name, err := c.documentOf(ctx, docs[0], o.name)
+// createSubmitJob uploads the document (or names its URL) and creates its job.
+func createSubmitJob(ctx context.Context, c *apiclient.Client, o *submitOptions) (*apiclient.Job, error) {
+	docURL, name, err := documentOf(ctx, c, o.doc, o.name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	number := o.jobNumber
 	if number == "" {
 		number = newJobNumber(name, time.Now())
 	}
-	job, err := c.createJob(ctx, number, name, docURL, o.template, o.priority)
-	if err != nil {
-		return err
-	}
-	if !o.wait {
-		if o.json {
-			return writeIndented(stdout, job.raw)
-		}
-		fmt.Fprintf(stdout, "Created job %s (%s), %s\n", job.ID, job.JobNumber, job.Status)
-		return nil
-	}
-	fmt.Fprintf(stderr, "Job %s (%s) created; waiting for it\n", job.ID, job.JobNumber)
-	last, err := c.follow(ctx, job.ID, newProgressView(stderr, o.json))
+	return c.CreateJob(ctx, apiclient.JobInput{
+		JobNumber: number, DocumentName: name, DocumentURL: docURL, Template: o.template, Priority: o.priority,
+	})
+}
+
+// waitAndPrint follows the job, showing its events on view, and prints its results on
+// stdout when it completed; a job that failed or was cancelled is a submitExit with
+// exitJobUnsuccessful.
+func waitAndPrint(ctx context.Context, c *apiclient.Client, id string, view *progressView, stdout io.Writer) error {
+	last, err := c.Follow(ctx, id, view.show)
+	view.finish()
 	if err != nil {
 		return err
 	}
@@ -143,13 +166,40 @@ func runSubmit(ctx context.Context, args []string, getenv func(string) string, s
 		if reason == "" {
 			reason = "no reason given"
 		}
-		return submitExit{code: exitJobUnsuccessful, err: fmt.Errorf("job %s %s: %s", job.ID, last.Status, reason)}
+		return submitExit{code: exitJobUnsuccessful, err: fmt.Errorf("job %s %s: %s", id, last.Status, reason)}
 	}
-	res, err := c.get(ctx, "/api/v1/ocr-invoice-jobs/"+job.ID+"/results")
+	res, err := c.Results(ctx, id)
 	if err != nil {
 		return err
 	}
-	return writeIndented(stdout, res)
+	return writeIndented(stdout, res.Raw)
+}
+
+// documentOf returns the document URL and name of arg: an http(s) URL as given, a local
+// file after uploading it.
+func documentOf(ctx context.Context, c *apiclient.Client, arg, name string) (docURL, docName string, err error) {
+	if u, perr := url.Parse(arg); perr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		if name == "" {
+			name = path.Base(u.Path)
+		}
+		if name == "" || name == "/" || name == "." {
+			name = "document"
+		}
+		return arg, name, nil
+	}
+	f, err := os.Open(arg)
+	if err != nil {
+		return "", "", fmt.Errorf("submit: %w", err)
+	}
+	defer f.Close()
+	if name == "" {
+		name = filepath.Base(arg)
+	}
+	up, err := c.Upload(ctx, f, name)
+	if err != nil {
+		return "", "", err
+	}
+	return up.DocumentURL, up.DocumentName, nil
 }
 
 // submitExit is an error with an exit code.
@@ -161,33 +211,6 @@ type submitExit struct {
 func (e submitExit) Error() string { return e.err.Error() }
 func (e submitExit) Unwrap() error { return e.err }
 func (e submitExit) ExitCode() int { return e.code }
-
-// newSubmitHTTPClient has connection timeouts but no overall one: an event stream lasts
-// as long as its job. A non-empty key is sent as a bearer token on every request.
-func newSubmitHTTPClient(key string) *http.Client {
-	var rt http.RoundTripper = &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute, // an upload is answered once it is stored
-	}
-	if key != "" {
-		rt = bearer{key: key, next: rt}
-	}
-	return &http.Client{Transport: rt}
-}
-
-// bearer adds Authorization: Bearer key to every request.
-type bearer struct {
-	key  string
-	next http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.key)
-	return b.next.RoundTrip(r)
-}
 
 // submitKey is the API key of submit: --api-key, else OCRINVOICE_API_KEY, else the
 // contents of the file OCRINVOICE_API_KEY_FILE; "" when none (a server with
@@ -231,268 +254,6 @@ func newJobNumber(name string, t time.Time) string {
 	return stem + "-" + t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// apiClient talks to the REST API.
-type apiClient struct {
-	base string
-	http *http.Client
-}
-
-// apiError is an error answer of the API.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *apiError) Error() string {
-	if e.Code == "" {
-		return fmt.Sprintf("HTTP %d", e.Status)
-	}
-	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
-}
-
-// do sends req and returns the data of a successful envelope, or an *apiError.
-func (c *apiClient) do(req *http.Request) (json.RawMessage, error) {
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read answer: %w", req.Method, req.URL.Path, err)
-	}
-	var env struct {
-		Success bool            `json:"success"`
-		Data    json.RawMessage `json:"data"`
-		Error   struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if jerr := json.Unmarshal(b, &env); jerr != nil || resp.StatusCode >= 300 || !env.Success {
-		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path,
-			&apiError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message})
-	}
-	return env.Data, nil
-}
-
-func (c *apiClient) get(ctx context.Context, p string) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+p, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.do(req)
-}
-
-func (c *apiClient) postJSON(ctx context.Context, p string, body any) (json.RawMessage, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+p, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return c.do(req)
-}
-
-// documentOf returns the document URL and name of arg: an http(s) URL as given, a local
-// file after uploading it.
-func (c *apiClient) documentOf(ctx context.Context, arg, name string) (docURL, docName string, err error) {
-	if u, perr := url.Parse(arg); perr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		if name == "" {
-			name = path.Base(u.Path)
-		}
-		if name == "" || name == "/" || name == "." {
-			name = "document"
-		}
-		return arg, name, nil
-	}
-	f, err := os.Open(arg)
-	if err != nil {
-		return "", "", fmt.Errorf("submit: %w", err)
-	}
-	defer f.Close()
-	if name == "" {
-		name = filepath.Base(arg)
-	}
-	up, err := c.upload(ctx, f, name)
-	if err != nil {
-		return "", "", err
-	}
-	return up.DocumentURL, up.DocumentName, nil
-}
-
-type uploaded struct {
-	DocumentURL  string `json:"documentUrl"`
-	DocumentName string `json:"documentName"`
-}
-
-// upload streams f as the multipart field "file" to POST /api/v1/uploads.
-func (c *apiClient) upload(ctx context.Context, f io.Reader, name string) (uploaded, error) {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		fw, err := mw.CreateFormFile("file", name)
-		if err == nil {
-			_, err = io.Copy(fw, f)
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/uploads", pr)
-	if err != nil {
-		_ = pr.Close()
-		return uploaded{}, err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	data, err := c.do(req)
-	_ = pr.Close() // ends the writer goroutine when the server answered early
-	if err != nil {
-		return uploaded{}, fmt.Errorf("upload %s: %w", name, err)
-	}
-	var up uploaded
-	if err := json.Unmarshal(data, &up); err != nil {
-		return uploaded{}, fmt.Errorf("upload %s: decode answer: %w", name, err)
-	}
-	return up, nil
-}
-
-// createdJob is what submit needs of a created job, and the job as the API sent it.
-type createdJob struct {
-	ID        string `json:"_id"`
-	JobNumber string `json:"jobNumber"`
-	Status    string `json:"status"`
-	raw       json.RawMessage
-}
-
-func (c *apiClient) createJob(ctx context.Context, number, name, docURL, template, priority string) (createdJob, error) {
-	body := map[string]any{"jobNumber": number, "documentName": name, "documentUrl": docURL, "template": template}
-	if priority != "" {
-		body["priority"] = priority
-	}
-	data, err := c.postJSON(ctx, "/api/v1/ocr-invoice-jobs", body)
-	if err != nil {
-		return createdJob{}, fmt.Errorf("create job: %w", err)
-	}
-	var j createdJob
-	if err := json.Unmarshal(data, &j); err != nil {
-		return createdJob{}, fmt.Errorf("create job: decode answer: %w", err)
-	}
-	j.raw = data
-	return j, nil
-}
-
-// jobEvent is one event of the REST event stream.
-type jobEvent struct {
-	JobID    string `json:"jobId"`
-	Status   string `json:"status"`
-	Progress struct {
-		Percentage  int    `json:"percentage"`
-		CurrentStep string `json:"currentStep"`
-		TotalSteps  int    `json:"totalSteps"`
-	} `json:"progress"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
-	raw     []byte
-}
-
-func (e jobEvent) terminal() bool {
-	return e.Status == "completed" || e.Status == "failed" || e.Status == "cancelled"
-}
-
-// follow reads the job's event stream until a terminal event and returns that event. A
-// stream that breaks off before (the server restarted, the network hiccuped) is opened
-// again a few times: its first event is the job's current state, so nothing is missed
-// but intermediate progress.
-func (c *apiClient) follow(ctx context.Context, id string, view *progressView) (jobEvent, error) {
-	const attempts = 5
-	var lastErr error
-	for attempt := 0; attempt < attempts; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return jobEvent{}, fmt.Errorf("follow job %s: %w", id, ctx.Err())
-			case <-time.After(time.Duration(attempt) * time.Second):
-			}
-		}
-		ev, done, err := c.stream(ctx, id, view)
-		if done {
-			view.finish()
-			return ev, nil
-		}
-		var ae *apiError
-		if errors.As(err, &ae) || ctx.Err() != nil {
-			view.finish()
-			return jobEvent{}, err // the API refused (unknown job...) or we were told to stop
-		}
-		lastErr = err
-	}
-	view.finish()
-	return jobEvent{}, fmt.Errorf("follow job %s: gave up after %d attempts: %w", id, attempts, lastErr)
-}
-
-// stream reads one connection of the event stream; done is true when it ended with a
-// terminal event, which it returns.
-func (c *apiClient) stream(ctx context.Context, id string, view *progressView) (last jobEvent, done bool, err error) {
-	p := "/api/v1/ocr-invoice-jobs/" + url.PathEscape(id) + "/events"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+p, nil)
-	if err != nil {
-		return jobEvent{}, false, err
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return jobEvent{}, false, fmt.Errorf("GET %s: %w", p, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		// An error answer is the JSON envelope: let do's decoding name it.
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var env struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		_ = json.Unmarshal(b, &env)
-		return jobEvent{}, false, fmt.Errorf("GET %s: %w", p, &apiError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message})
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var data []byte
-	for sc.Scan() {
-		line := sc.Bytes()
-		switch {
-		case len(line) == 0: // end of an event
-			if data == nil {
-				continue
-			}
-			var ev jobEvent
-			if err := json.Unmarshal(data, &ev); err != nil {
-				return jobEvent{}, false, fmt.Errorf("GET %s: bad event %q: %w", p, data, err)
-			}
-			ev.raw, data = data, nil
-			view.show(ev)
-			if ev.terminal() {
-				return ev, true, nil
-			}
-		case bytes.HasPrefix(line, []byte("data:")):
-			d := bytes.TrimPrefix(bytes.TrimPrefix(line, []byte("data:")), []byte(" "))
-			if data != nil {
-				data = append(data, '\n')
-			}
-			data = append(data, d...)
-		}
-		// "id:", "event:" and ": comment" lines need nothing.
-	}
-	if err := sc.Err(); err != nil {
-		return jobEvent{}, false, fmt.Errorf("GET %s: %w", p, err)
-	}
-	return jobEvent{}, false, fmt.Errorf("GET %s: the stream ended before the job did", p)
-}
-
 // progressView shows events: a bar redrawn in place on a terminal, else one line each.
 type progressView struct {
 	w     io.Writer
@@ -517,7 +278,7 @@ func isTerminal(w io.Writer) bool {
 
 const barWidth = 30
 
-func (v *progressView) show(ev jobEvent) {
+func (v *progressView) show(ev apiclient.Event) {
 	pct := min(max(ev.Progress.Percentage, 0), 100)
 	label := ev.Progress.CurrentStep
 	if ev.Message != "" {
@@ -525,7 +286,7 @@ func (v *progressView) show(ev jobEvent) {
 	}
 	switch {
 	case v.json:
-		fmt.Fprintf(v.w, "%s\n", ev.raw)
+		fmt.Fprintf(v.w, "%s\n", ev.Raw)
 	case v.tty:
 		filled := pct * barWidth / 100
 		bar := strings.Repeat("#", filled) + strings.Repeat("-", barWidth-filled)

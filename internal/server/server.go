@@ -19,7 +19,7 @@
 // Vary: Origin; error bodies written here take the shape of the surface and never
 // carry a stack trace.
 //
-// The package knows HTTP, not the domain: the caller builds the GraphQL and REST handlers
+// The package knows HTTP, not the domain: internal/app builds the GraphQL and REST handlers
 // (graph.NewHandler, rest.NewHandler) and the readiness checks and passes them in.
 package server
 

@@ -1,7 +1,8 @@
-package main
+package app
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -10,21 +11,49 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/worker"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
+	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 	"github.com/ocrinvoice/ocrinvoice/worker/webhook"
 )
+
+// newTaskHandler builds the OCR pipeline of the worker: an OCR reader with one engine
+// slot per concurrent task, the guarded fetcher and the asynq handler. The returned
+// close releases the OCR engines; call it after the asynq server has stopped. Uploaded
+// documents (upload://KEY) are read from the upload store under the data directory,
+// which the API process must share.
+func (a *App) newTaskHandler(beats *tasks.Heartbeats) (asynq.Handler, func() error, error) {
+	mem := a.cfg.OCRMemoryLimit
+	if mem == 0 {
+		mem = -1 // no limit
+	} else if !ocr.MemoryLimitSupported() {
+		a.logger.Warn("prlimit (util-linux) is not installed: poppler runs without OCRINVOICE_OCR_MEMORY_LIMIT")
+	}
+	reader, err := ocr.NewReader(ocr.Config{Slots: a.cfg.WorkerConcurrency, ToolMemoryLimit: mem})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start OCR engines: %w", err)
+	}
+	h := worker.NewHandler(worker.Config{
+		Jobs:       a.svc,
+		Reader:     reader,
+		Fetcher:    fetch.New(fetch.Options{Allow: a.cfg.FetchAllow, Uploads: a.uploads, MaxUploadBytes: a.cfg.UploadMaxBytes}),
+		Logger:     a.logger,
+		Progress:   a.events,
+		Heartbeats: beats,
+	})
+	return h, reader.Close, nil
+}
 
 // newWebhookHandler builds the handler of webhook:deliver tasks: signed with
 // OCRINVOICE_WEBHOOK_SECRET (unsigned, with a warning, when it is empty) and sent through
 // the fetcher's address guard and allow-list (OCRINVOICE_FETCH_ALLOW_CIDRS).
-func newWebhookHandler(d *deps) asynq.Handler {
-	if d.cfg.WebhookSecret == "" {
-		d.logger.Warn("OCRINVOICE_WEBHOOK_SECRET is unset: webhooks are sent unsigned (no X-Ocrinvoice-Signature)")
+func (a *App) newWebhookHandler() asynq.Handler {
+	if a.cfg.WebhookSecret == "" {
+		a.logger.Warn("OCRINVOICE_WEBHOOK_SECRET is unset: webhooks are sent unsigned (no X-Ocrinvoice-Signature)")
 	}
 	return webhook.NewHandler(webhook.Config{
-		Jobs:   d.svc,
-		Secret: d.cfg.WebhookSecret,
-		Guard:  fetch.Guard{Allow: d.cfg.FetchAllow},
-		Logger: d.logger.With(slog.String("component", "webhook")),
+		Jobs:   a.svc,
+		Secret: a.cfg.WebhookSecret,
+		Guard:  fetch.Guard{Allow: a.cfg.FetchAllow},
+		Logger: a.logger.With(slog.String("component", "webhook")),
 	})
 }
 
