@@ -948,6 +948,25 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 // for help (-h, --help) the error wraps flag.ErrHelp and the caller prints Usage.
 func LoadCommand(cmd string, args []string, getenv func(string) string) (Config, error) {
 	settings := Settings()
+	flags, err := parseFlags(cmd, args, settings)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Command: cmd}
+	given, errs := c.apply(cmd, settings, flags, getenv)
+	if len(errs) == 0 && c.WorkerHeartbeat > 0 && c.DeadWorkerAfter <= c.WorkerHeartbeat {
+		errs = append(errs, fmt.Errorf("OCRINVOICE_DEAD_WORKER_AFTER (%s) must be more than OCRINVOICE_WORKER_HEARTBEAT (%s)", c.DeadWorkerAfter, c.WorkerHeartbeat))
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	c.finish(cmd, getenv, given)
+	return c, nil
+}
+
+// parseFlags parses the flags of the settings cmd reads; the value of settings[i]'s flag
+// is the i-th of the result (nil for a setting without a flag or not read by cmd).
+func parseFlags(cmd string, args []string, settings []Setting) ([]*textValue, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // Usage is ours; errors are returned, not printed
 	values := make([]*textValue, len(settings))
@@ -960,98 +979,131 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return Config{}, err
+			return nil, err
 		}
-		return Config{}, fmt.Errorf("parse flags: %w (see --help)", err)
+		return nil, fmt.Errorf("parse flags: %w (see --help)", err)
 	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
+	return values, nil
+}
 
-	c := Config{Command: cmd}
-	addrGiven, introspectionGiven := false, false
+// apply sets every setting in c: those cmd reads from their flag, environment variable
+// or default, the others from their default. It returns the environment variables of the
+// settings given (not defaulted) and every error.
+func (c *Config) apply(cmd string, settings []Setting, flags []*textValue, getenv func(string) string) (map[string]bool, []error) {
+	given := map[string]bool{}
 	var errs []error
 	for i, s := range settings {
 		if !s.Applies(cmd) {
 			// Still apply the default so the zero value never leaks into a command.
 			if s.Default != "" {
-				_ = s.set(&c, s.Default)
+				_ = s.set(c, s.Default)
 			}
 			continue
 		}
-		v, source := s.Default, "default"
-		if s.Env != "" {
-			if e := strings.TrimSpace(getenv(s.Env)); e != "" {
-				v, source = e, s.Env
-			}
+		v, source, err := c.lookup(s, flags[i], getenv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		if s.Secret {
-			if file := strings.TrimSpace(getenv(s.Env + "_FILE")); file != "" {
-				if source != "default" {
-					errs = append(errs, fmt.Errorf("%s and %s_FILE are both set; set one", s.Env, s.Env))
-					continue
-				}
-				b, err := os.ReadFile(file)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s_FILE: read the secret: %w", s.Env, err))
-					continue
-				}
-				v, source = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), s.Env+"_FILE"
-				if strings.TrimSpace(v) == "" {
-					errs = append(errs, fmt.Errorf("%s_FILE: %s is empty", s.Env, file))
-					continue
-				}
-			}
-		}
-		for _, old := range s.DeprecatedEnv {
-			e := strings.TrimSpace(getenv(old))
-			switch {
-			case e == "":
-			case source == "default":
-				v, source = e, old
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated; rename it %s", old, s.Env))
-			default:
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated and ignored because %s is set", old, source))
-			}
-		}
-		if values[i] != nil && values[i].given {
-			v, source = values[i].v, "--"+s.Flag
-		}
-		if s.Env == "OCRINVOICE_ADDR" && source != "default" {
-			addrGiven = true
-		}
-		if s.Env == "OCRINVOICE_GRAPHQL_INTROSPECTION" && source != "default" {
-			introspectionGiven = true
+		if source != "default" {
+			given[s.Env] = true
 		}
 		if v == "" {
 			continue // no default: the setting stays unset (REDIS_URL, DATABASE_URL)
 		}
-		if err := s.set(&c, v); err != nil {
-			if s.Secret {
-				// Never echo a secret: name where it came from only.
-				errs = append(errs, fmt.Errorf("%s: %w", source, err))
-			} else {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
-			}
+		if err := s.set(c, v); err != nil {
+			errs = append(errs, setError(s, source, v, err))
 		}
 	}
-	if len(errs) == 0 && c.WorkerHeartbeat > 0 && c.DeadWorkerAfter <= c.WorkerHeartbeat {
-		errs = append(errs, fmt.Errorf("OCRINVOICE_DEAD_WORKER_AFTER (%s) must be more than OCRINVOICE_WORKER_HEARTBEAT (%s)", c.DeadWorkerAfter, c.WorkerHeartbeat))
+	return given, errs
+}
+
+// lookup returns the value of s and where it came from, highest first: its flag, its
+// environment variable (for a secret, or the file that Env+"_FILE" names; or a deprecated
+// name, with a warning in c.Warnings), its default ("default").
+func (c *Config) lookup(s Setting, fv *textValue, getenv func(string) string) (v, source string, err error) {
+	v, source = s.Default, "default"
+	if s.Env != "" {
+		if e := strings.TrimSpace(getenv(s.Env)); e != "" {
+			v, source = e, s.Env
+		}
 	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	if s.Secret {
+		if v, source, err = secretFile(s, v, source, getenv); err != nil {
+			return "", "", err
+		}
 	}
-	if port := strings.TrimSpace(getenv("PORT")); port != "" && !addrGiven && (cmd == "" || slices.Contains(apiCmds, cmd)) {
+	v, source = c.deprecatedEnv(s, v, source, getenv)
+	if fv != nil && fv.given {
+		v, source = fv.v, "--"+s.Flag
+	}
+	return v, source, nil
+}
+
+// secretFile reads the secret s from the file that Env+"_FILE" names, when it is set (one
+// trailing newline dropped); v and source are the value found so far.
+func secretFile(s Setting, v, source string, getenv func(string) string) (string, string, error) {
+	file := strings.TrimSpace(getenv(s.Env + "_FILE"))
+	if file == "" {
+		return v, source, nil
+	}
+	if source != "default" {
+		return "", "", fmt.Errorf("%s and %s_FILE are both set; set one", s.Env, s.Env)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", fmt.Errorf("%s_FILE: read the secret: %w", s.Env, err)
+	}
+	v = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if strings.TrimSpace(v) == "" {
+		return "", "", fmt.Errorf("%s_FILE: %s is empty", s.Env, file)
+	}
+	return v, s.Env + "_FILE", nil
+}
+
+// deprecatedEnv reads the former names of s when nothing newer set it, and warns in
+// c.Warnings of every former name that is set.
+func (c *Config) deprecatedEnv(s Setting, v, source string, getenv func(string) string) (string, string) {
+	for _, old := range s.DeprecatedEnv {
+		e := strings.TrimSpace(getenv(old))
+		switch {
+		case e == "":
+		case source == "default":
+			v, source = e, old
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated; rename it %s", old, s.Env))
+		default:
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated and ignored because %s is set", old, source))
+		}
+	}
+	return v, source
+}
+
+// setError is the error of the value v of s from source; a secret is never echoed.
+func setError(s Setting, source, v string, err error) error {
+	if s.Secret {
+		// Never echo a secret: name where it came from only.
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	return fmt.Errorf("%s=%q: %w", source, v, err)
+}
+
+// finish applies what depends on more than one setting: PORT when OCRINVOICE_ADDR was not
+// given, the SQLite database in the data directory when no database was given, and
+// GraphQL introspection for `all` only, unless it was given.
+func (c *Config) finish(cmd string, getenv func(string) string, given map[string]bool) {
+	if port := strings.TrimSpace(getenv("PORT")); port != "" && !given["OCRINVOICE_ADDR"] && (cmd == "" || slices.Contains(apiCmds, cmd)) {
 		c.Addr = ":" + port
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "ocrinvoice.db")
 	}
-	if !introspectionGiven {
+	if !given["OCRINVOICE_GRAPHQL_INTROSPECTION"] {
 		// The playground of `make run` needs introspection; a deployed server does not.
 		c.GraphQLIntrospection = cmd == CmdAll
 	}
-	return c, nil
 }
 
 // SQLitePath returns the file path of a "sqlite:" DatabaseURL (without query
