@@ -156,9 +156,8 @@ func TestQuerySizeAndPersistedQueries(t *testing.T) {
 	})
 	t.Run("a hash that is not the query's is refused", func(t *testing.T) {
 		e := newEnv(t, c, nil, graph.Config{APQCache: cache()})
-		req := apqRequest(query, false)
 		b, _ := json.Marshal(map[string]any{"query": `{ ocrInvoiceJobs { totalCount } }`, "extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": strings.Repeat("0", 64)}}})
-		req = httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(b))
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		if r := e.serve(req); len(r.Errors) == 0 {
 			t.Fatal("mismatched hash accepted")

@@ -1,7 +1,8 @@
 // Package apperr is the one application error type of ocrinvoice. The domain core
-// (internal/jobs) returns *Error values; the REST adapter maps their Kind to an HTTP
-// status with HTTPStatus and the GraphQL error presenter maps it to extensions.code with
-// GraphQLCode. The cause (Err) is for logs only and is never shown to clients.
+// (internal/jobs) returns *Error values; what a client sees of one is chosen here:
+// PublicOf gives the HTTP status, code, message and details that the REST adapter and
+// the server's own refusals write, HTTPStatus and GraphQLCode the status and the GraphQL
+// extensions.code. The cause (Err) is for logs only and is never shown to clients.
 package apperr
 
 import (
@@ -61,7 +62,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // KindInternal whatever the message says.
 func (e *Error) PublicMessage() string {
 	if e.Kind == KindInternal || e.Kind == "" {
-		return "internal error"
+		return MsgInternal
 	}
 	return e.Message
 }
@@ -132,7 +133,7 @@ func Internal(err error) *Error {
 	if DependencyDown(err) {
 		return Unavailable(msgDependencyDown, err)
 	}
-	return &Error{Kind: KindInternal, Message: "internal error", Err: err}
+	return &Error{Kind: KindInternal, Message: MsgInternal, Err: err}
 }
 
 // As returns the *Error in err's chain, or nil.
@@ -194,12 +195,5 @@ func HTTPStatus(err error) int {
 // GraphQLCode maps err to the GraphQL extensions.code: BAD_USER_INPUT for invalid input
 // (the code GraphQL clients know), otherwise the kind's name.
 func GraphQLCode(err error) string {
-	switch k := KindOf(err); k {
-	case KindInvalid:
-		return "BAD_USER_INPUT"
-	case "":
-		return ""
-	default:
-		return string(k)
-	}
+	return graphQLCode(KindOf(err))
 }

@@ -15,7 +15,7 @@ import (
 const RetryAfterUnavailable = 5
 
 // msgDependencyDown is the public message of an error that DependencyDown recognises.
-const msgDependencyDown = "service unavailable, try again later"
+const msgDependencyDown = MsgUnavailable
 
 // sqlStater is an error of a SQL driver that carries a SQLSTATE (lib/pq's *pq.Error,
 // pgconn's *PgError).

@@ -221,60 +221,51 @@ var (
 // Settings returns the table of every setting, in the order help prints them. The table is
 // built on every call; callers may not change the process configuration through it.
 func Settings() []Setting {
+	return slices.Concat(
+		listenSettings(),
+		databaseSettings(),
+		processSettings(),
+		accessSettings(),
+		clientLimitSettings(),
+		streamSettings(),
+		graphQLSettings(),
+		billingSettings(),
+		workerSettings(),
+		uploadSettings(),
+		sweepSettings(),
+		runnerSettings(),
+	)
+}
+
+// listenSettings are where the process listens.
+func listenSettings() []Setting {
 	return []Setting{
 		{
 			Env: "OCRINVOICE_ADDR", Flag: "addr", Default: "127.0.0.1:8080", Commands: apiCmds,
 			Usage: "HTTP listen address (host:port; port 0 picks a free port). When unset and PORT is set, \":$PORT\"",
-			set: func(c *Config, v string) error {
-				if _, _, err := net.SplitHostPort(v); err != nil {
-					return fmt.Errorf("want host:port: %w", err)
-				}
-				c.Addr = v
-				return nil
-			},
+			set:   hostPortSetter(func(c *Config, v string) { c.Addr = v }),
 		},
 		{
 			Env: "OCRINVOICE_HEALTH_ADDR", Flag: "health-addr", Commands: []string{CmdWorker},
 			Usage: "address (host:port) where the worker serves /healthz, /readyz and /metrics; empty: not served",
-			set: func(c *Config, v string) error {
-				if _, _, err := net.SplitHostPort(v); err != nil {
-					return fmt.Errorf("want host:port: %w", err)
-				}
-				c.HealthAddr = v
-				return nil
-			},
+			set:   hostPortSetter(func(c *Config, v string) { c.HealthAddr = v }),
 		},
 		{
 			Env: "PORT", Flag: "", Commands: apiCmds,
 			Usage: "port to listen on all interfaces, used only when OCRINVOICE_ADDR is unset (platform convention)",
-			set: func(c *Config, v string) error {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 0 || n > 65535 {
-					return errors.New("want a port number 0..65535")
-				}
-				return nil // applied in Load, after OCRINVOICE_ADDR is known
-			},
+			set:   checkPort, // applied in Load, after OCRINVOICE_ADDR is known
 		},
+	}
+}
+
+// databaseSettings are the database, its connections and the bounds of database work.
+func databaseSettings() []Setting {
+	return []Setting{
 		{
 			Env: "DATABASE_URL", Flag: "database-url", Commands: dbCmds, Secret: true,
 			DefaultText: "sqlite:$OCRINVOICE_DATA_DIR/ocrinvoice.db",
 			Usage:       "database: \"sqlite:PATH\" (embedded, directory created) or \"postgres://user@host:5432/db?sslmode=disable\"",
-			set: func(c *Config, v string) error {
-				switch {
-				case strings.HasPrefix(v, "sqlite:"):
-					if strings.TrimPrefix(v, "sqlite:") == "" {
-						return errors.New("sqlite URL needs a path, e.g. sqlite:./data/ocrinvoice.db")
-					}
-				case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
-					if _, err := url.Parse(v); err != nil {
-						return fmt.Errorf("parse PostgreSQL URL: %w", err)
-					}
-				default:
-					return errors.New("want sqlite:PATH or postgres://...")
-				}
-				c.DatabaseURL = v
-				return nil
-			},
+			set:         setDatabaseURL,
 		},
 		{
 			Env: "OCRINVOICE_DB_MAX_CONNS", Flag: "db-max-conns", Default: "0", DefaultText: "0: 4 x GOMAXPROCS, at least 4", Commands: dbCmds,
@@ -304,37 +295,24 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_QUERY_BUDGET", Flag: "query-budget", Default: "1", Commands: apiCmds,
 			Usage: "seconds of database time per second one API key (or client address, without authentication) may use, counted per API process; beyond, 429 RATE_LIMITED with Retry-After until it has refilled; 0: no limit",
-			set: func(c *Config, v string) error {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil || math.IsNaN(f) || f < 0 || f > 1e4 {
-					return errors.New("want a number of seconds per second 0..10000")
-				}
-				c.QueryBudget = f
-				return nil
-			},
+			set:   floatSetter(1e4, "want a number of seconds per second 0..10000", func(c *Config, f float64) { c.QueryBudget = f }),
 		},
 		{
 			Env: "OCRINVOICE_QUERY_BUDGET_BURST", Flag: "query-budget-burst", Default: "10s", Commands: apiCmds,
 			Usage: "database time one API client may use at once above OCRINVOICE_QUERY_BUDGET before it is limited (Go duration)",
 			set:   durationSetter(time.Millisecond, 24*time.Hour, func(c *Config, d time.Duration) { c.QueryBudgetBurst = d }),
 		},
+	}
+}
+
+// processSettings are Redis, the local data directory and logging.
+func processSettings() []Setting {
+	return []Setting{
 		{
 			Env: "REDIS_URL", Flag: "redis-url", Commands: redisCmds, Secret: true,
 			DefaultText: "unset: start a private redis-server on a free loopback port",
 			Usage:       "Redis for the job queue: redis://[:password@]host:port/db, rediss://..., redis-socket://path",
-			set: func(c *Config, v string) error {
-				u, err := url.Parse(v)
-				if err != nil {
-					return fmt.Errorf("parse Redis URL: %w", err)
-				}
-				switch u.Scheme {
-				case "redis", "rediss", "redis-socket", "redis-sentinel":
-				default:
-					return fmt.Errorf("unsupported scheme %q (want redis, rediss, redis-socket or redis-sentinel)", u.Scheme)
-				}
-				c.RedisURL = v
-				return nil
-			},
+			set:         setRedisURL,
 		},
 		{
 			Env: "OCRINVOICE_DATA_DIR", Flag: "data-dir", Default: "./data", Commands: allCmds,
@@ -347,38 +325,23 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_LOG_LEVEL", Flag: "log-level", Default: "info", Commands: allCmds,
 			Usage: "log level: debug, info, warn or error",
-			set: func(c *Config, v string) error {
-				var l slog.Level
-				if err := l.UnmarshalText([]byte(v)); err != nil {
-					return errors.New("want debug, info, warn or error")
-				}
-				c.LogLevel = l
-				return nil
-			},
+			set:   setLogLevel,
 		},
 		{
 			Env: "OCRINVOICE_LOG_FORMAT", Flag: "log-format", Default: "text", Commands: allCmds,
 			Usage: "log format: text or json",
-			set: func(c *Config, v string) error {
-				v = strings.ToLower(v)
-				if v != "text" && v != "json" {
-					return errors.New("want text or json")
-				}
-				c.LogFormat = v
-				return nil
-			},
+			set:   choiceSetter("want text or json", func(c *Config, v string) { c.LogFormat = v }, "text", "json"),
 		},
+	}
+}
+
+// accessSettings are authentication and the limits of one API key.
+func accessSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_AUTH", Flag: "auth", Default: "apikey", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "apikey: every GraphQL and REST request needs an API key (ocrinvoice apikey create; the probes /healthz, /readyz and /metrics stay open); none: no authentication, every request is a local admin (local use only)",
-			set: func(c *Config, v string) error {
-				v = strings.ToLower(v)
-				if v != "apikey" && v != "none" {
-					return errors.New("want apikey or none")
-				}
-				c.Auth = v
-				return nil
-			},
+			set:   choiceSetter("want apikey or none", func(c *Config, v string) { c.Auth = v }, "apikey", "none"),
 		},
 		{
 			Env: "OCRINVOICE_BOOTSTRAP_ADMIN_KEY", Flag: "bootstrap-admin-key", Default: "true", Bool: true, Commands: []string{CmdAll},
@@ -400,6 +363,12 @@ func Settings() []Setting {
 			Usage: "document uploads one API key may send at once (429 beyond); 0: no limit",
 			set:   intSetter(0, 10_000, func(c *Config, n int) { c.UploadConcurrency = n }),
 		},
+	}
+}
+
+// clientLimitSettings are the limits of one client address and how it is found.
+func clientLimitSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_AUTH_FAILURE_RATE", Flag: "auth-failure-rate", Default: "10", Commands: apiCmds,
 			Usage: "requests with an invalid API key allowed per second from one client address; beyond, its requests with a key are answered 429 with Retry-After before the key is looked up; 0: no limit",
@@ -423,12 +392,15 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_TRUSTED_PROXIES", Flag: "trusted-proxies", Commands: apiCmds,
 			Usage: "comma-separated CIDRs of the reverse proxies in front of the API, whose X-Forwarded-For names the client address (for the limits of invalid keys and of requests without a key); empty: the header is ignored",
-			set: func(c *Config, v string) error {
-				p, err := parseCIDRs(v, "10.0.0.0/8")
-				c.TrustedProxies = p
-				return err
-			},
+			set:   cidrSetter("10.0.0.0/8", func(c *Config, p []netip.Prefix) { c.TrustedProxies = p }),
 		},
+	}
+}
+
+// streamSettings are the live streams one connection and one key may hold, and which web
+// origins may call the API.
+func streamSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_SUBSCRIPTIONS_PER_CONNECTION", Flag: "subscriptions-per-connection", Default: "50", Commands: apiCmds,
 			Usage: "GraphQL subscriptions one WebSocket connection may hold open at once (RATE_LIMITED beyond); 0: no limit",
@@ -442,24 +414,14 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_CORS_ORIGINS", Flag: "cors-origins", Commands: apiCmds,
 			Usage: "comma-separated web origins (https://app.example.com, or * for any) whose pages may call the API from a browser; empty: CORS closed",
-			set: func(c *Config, v string) error {
-				c.CORSOrigins = nil
-				for _, o := range strings.Split(v, ",") {
-					if o = strings.TrimSpace(o); o == "" {
-						continue
-					}
-					if o != "*" {
-						u, err := url.Parse(o)
-						if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-							return fmt.Errorf("want origins such as https://app.example.com, got %q", o)
-						}
-						o = strings.ToLower(u.Scheme + "://" + u.Host)
-					}
-					c.CORSOrigins = append(c.CORSOrigins, o)
-				}
-				return nil
-			},
+			set:   setCORSOrigins,
 		},
+	}
+}
+
+// graphQLSettings are the GraphQL API's introspection and the bounds of one operation.
+func graphQLSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_GRAPHQL_INTROSPECTION", Flag: "graphql-introspection", Bool: true, Commands: apiCmds,
 			DefaultText: "true for all (make run), false for serve",
@@ -504,34 +466,18 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_WS_ALLOWED_ORIGINS", Flag: "ws-allowed-origins", Commands: apiCmds,
 			Usage: "comma-separated origins (host[:port] patterns such as app.example.com or *.example.com) whose web pages may open GraphQL WebSockets; same-origin pages and non-browser clients always may; empty: no other origin",
-			set: func(c *Config, v string) error {
-				c.WebSocketOrigins = nil
-				for _, o := range strings.Split(v, ",") {
-					if o = strings.TrimSpace(o); o == "" {
-						continue
-					}
-					if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
-						o = u.Host // an origin given as a URL
-					}
-					if _, err := path.Match(o, ""); err != nil || strings.Contains(o, "/") {
-						return fmt.Errorf("want host patterns such as app.example.com or *.example.com, got %q", o)
-					}
-					c.WebSocketOrigins = append(c.WebSocketOrigins, strings.ToLower(o))
-				}
-				return nil
-			},
+			set:   setWebSocketOrigins,
 		},
+	}
+}
+
+// billingSettings are the page price and the queue dashboard.
+func billingSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_PRICE_PER_PAGE", Flag: "price-per-page", Default: "0.01", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "price charged per processed page, unless the job's template sets its own",
-			set: func(c *Config, v string) error {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil || math.IsNaN(f) || f < 0 || f > 1e9 {
-					return errors.New("want a number >= 0")
-				}
-				c.PricePerPage = f
-				return nil
-			},
+			set:   floatSetter(1e9, "want a number >= 0", func(c *Config, f float64) { c.PricePerPage = f }),
 		},
 		{
 			Env: "OCRINVOICE_PRIORITY_PRICE_FACTORS", Flag: "priority-price-factors", Default: "low=0.8,medium=1,high=1.5,urgent=2",
@@ -549,15 +495,15 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_QUEUE_DASHBOARD", Flag: "queue-dashboard", Default: "read-only", Commands: apiCmds,
 			Usage: "queue dashboard (asynqmon) at /monitor: off, read-only, or on (may retry and delete tasks)",
-			set: func(c *Config, v string) error {
-				v = strings.ToLower(v)
-				if v != "off" && v != "read-only" && v != "on" {
-					return errors.New("want off, read-only or on")
-				}
-				c.QueueDashboard = v
-				return nil
-			},
+			set:   choiceSetter("want off, read-only or on", func(c *Config, v string) { c.QueueDashboard = v }, "off", "read-only", "on"),
 		},
+	}
+}
+
+// workerSettings are how a worker runs its tasks, what it may fetch and how it signs and
+// retries webhooks.
+func workerSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_WORKER_CONCURRENCY", Flag: "concurrency", Commands: workerCmds,
 			Default: strconv.Itoa(runtime.NumCPU()), DefaultText: "number of CPUs",
@@ -568,14 +514,8 @@ func Settings() []Setting {
 			Env: "OCRINVOICE_OCR_MEMORY_LIMIT", Flag: "ocr-memory-limit", Default: strconv.FormatInt(DefaultOCRMemoryLimit, 10),
 			DefaultText: "1073741824 (1 GiB)", Commands: workerCmds,
 			Usage: "bytes of address space each poppler run (pdfinfo, pdftotext, pdftoppm) may use, set with prlimit; a document that needs more fails for good; 0: no limit (Tesseract runs in process, bounded by the page pixel limit)",
-			set: func(c *Config, v string) error {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 || (n > 0 && n < 16<<20) {
-					return errors.New("want 0 (no limit) or a number of bytes of at least 16777216 (16 MiB)")
-				}
-				c.OCRMemoryLimit = n
-				return nil
-			},
+			set: int64Setter(func(n int64) bool { return n == 0 || n >= 16<<20 },
+				"want 0 (no limit) or a number of bytes of at least 16777216 (16 MiB)", func(c *Config, n int64) { c.OCRMemoryLimit = n }),
 		},
 		{
 			Env: "OCRINVOICE_STRICT_PRIORITY", Flag: "strict-priority", Default: "false", Bool: true, Commands: workerCmds,
@@ -586,11 +526,7 @@ func Settings() []Setting {
 			Env: "OCRINVOICE_FETCH_ALLOW_CIDRS", Flag: "fetch-allow-cidrs", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			DeprecatedEnv: []string{"OCRINVOICE_FETCH_ALLOW_NETS"},
 			Usage:         "comma-separated CIDRs the document fetcher may reach although private or loopback (e.g. 127.0.0.0/8 to try local files); empty: none. The API refuses jobs whose documentUrl or callbackUrl names a literal address outside them",
-			set: func(c *Config, v string) error {
-				p, err := parseCIDRs(v, "127.0.0.0/8")
-				c.FetchAllow = p
-				return err
-			},
+			set:           cidrSetter("127.0.0.0/8", func(c *Config, p []netip.Prefix) { c.FetchAllow = p }),
 		},
 		{
 			Env: "OCRINVOICE_WEBHOOK_SECRET", Flag: "webhook-secret", Commands: workerCmds, Secret: true,
@@ -603,40 +539,28 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_WEBHOOK_RETRY_DELAY", Flag: "webhook-retry-delay", Default: "10s", Commands: workerCmds,
 			Usage: "wait before the first retry of a failed webhook delivery; doubles on every retry (8 retries, at most 1h apart)",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 10*time.Millisecond || d > time.Hour {
-					return errors.New("want a duration from 10ms to 1h such as 10s")
-				}
-				c.WebhookRetryDelay = d
-				return nil
-			},
+			set: checkedDurationSetter(func(d time.Duration) bool { return d >= 10*time.Millisecond && d <= time.Hour },
+				"want a duration from 10ms to 1h such as 10s", func(c *Config, d time.Duration) { c.WebhookRetryDelay = d }),
 		},
+	}
+}
+
+// uploadSettings are the bounds of uploads and how long stored documents are kept.
+func uploadSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_UPLOAD_MAX_BYTES", Flag: "upload-max-bytes", Default: strconv.Itoa(DefaultUploadMaxBytes),
 			DefaultText: "52428800 (50 MiB)", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "largest uploaded document in bytes (POST /api/v1/uploads, GraphQL uploadDocument); uploads are stored in $OCRINVOICE_DATA_DIR/uploads",
-			set: func(c *Config, v string) error {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 1 || n > MaxUploadMaxBytes {
-					return fmt.Errorf("want a number of bytes 1..%d", int64(MaxUploadMaxBytes))
-				}
-				c.UploadMaxBytes = n
-				return nil
-			},
+			set: int64Setter(func(n int64) bool { return n >= 1 && n <= MaxUploadMaxBytes },
+				fmt.Sprintf("want a number of bytes 1..%d", int64(MaxUploadMaxBytes)), func(c *Config, n int64) { c.UploadMaxBytes = n }),
 		},
 		{
 			Env: "OCRINVOICE_UPLOAD_QUOTA_BYTES", Flag: "upload-quota-bytes", Default: strconv.FormatInt(DefaultUploadQuotaBytes, 10),
 			DefaultText: "10737418240 (10 GiB)", Commands: apiCmds,
 			Usage: "bytes of uploads one owner may keep (413 QUOTA_EXCEEDED beyond); re-uploading a document the owner has costs nothing; 0: no limit",
-			set: func(c *Config, v string) error {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 {
-					return errors.New("want a number of bytes >= 0 (0: no limit)")
-				}
-				c.UploadQuotaBytes = n
-				return nil
-			},
+			set: int64Setter(func(n int64) bool { return n >= 0 },
+				"want a number of bytes >= 0 (0: no limit)", func(c *Config, n int64) { c.UploadQuotaBytes = n }),
 		},
 		{
 			Env: "OCRINVOICE_UPLOAD_QUOTA_COUNT", Flag: "upload-quota-count", Default: strconv.Itoa(DefaultUploadQuotaCount), Commands: apiCmds,
@@ -646,63 +570,44 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_UPLOAD_UNUSED_TTL", Flag: "upload-unused-ttl", Default: "24h", Commands: workerCmds,
 			Usage: "how long an upload that no job names is kept before the batch runner deletes it (the file once no owner has it and no job names it); 0: kept",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 0 || (d > 0 && d < time.Second) {
-					return errors.New("want 0 or a duration of at least 1s such as 24h")
-				}
-				c.UploadUnusedTTL = d
-				return nil
-			},
+			set: checkedDurationSetter(offOrAtLeast(time.Second),
+				"want 0 or a duration of at least 1s such as 24h", func(c *Config, d time.Duration) { c.UploadUnusedTTL = d }),
 		},
 		{
 			Env: "OCRINVOICE_RETENTION_DOCUMENTS", Flag: "retention-documents", Default: "0", DefaultText: "0 (kept forever)", Commands: workerCmds,
 			Usage: "how long the stored document (upload) of a finished job is kept, e.g. 90d; then the batch runner deletes it, keeping the extracted data (a document another job still needs stays); 0 or empty: kept forever",
-			set: func(c *Config, v string) error {
-				d, err := ParseDays(v)
-				if err != nil || d < 0 || (d > 0 && d < time.Second) {
-					return errors.New("want 0 or a duration of at least 1s in days or Go units, such as 90d or 36h")
-				}
-				c.RetentionDocuments = d
-				return nil
-			},
+			set:   setRetentionDocuments,
 		},
+	}
+}
+
+// sweepSettings are the worker's requeue sweep and heartbeats.
+func sweepSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_REQUEUE_INTERVAL", Flag: "requeue-interval", Default: "30s", Commands: []string{CmdWorker, CmdAll},
 			Usage: "how often the worker re-enqueues jobs whose queue task is missing (e.g. Redis restarted empty), and webhooks whose enqueue failed; also how long a job must be unchanged first; 0 = off",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
-					return errors.New("want 0 or a duration of at least 100ms such as 30s")
-				}
-				c.RequeueInterval = d
-				return nil
-			},
+			set: checkedDurationSetter(offOrAtLeast(100*time.Millisecond),
+				"want 0 or a duration of at least 100ms such as 30s", func(c *Config, d time.Duration) { c.RequeueInterval = d }),
 		},
 		{
 			Env: "OCRINVOICE_WORKER_HEARTBEAT", Flag: "worker-heartbeat", Default: "2s", Commands: []string{CmdWorker, CmdAll},
 			Usage: "how often a worker refreshes the Redis heartbeat of each job it runs, and how often the requeue sweep (off with OCRINVOICE_REQUEUE_INTERVAL=0) looks for jobs whose heartbeat stopped (queued again at once); 0 = off (a dead worker's jobs wait for the queue's lease expiry, about a minute)",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
-					return errors.New("want 0 or a duration of at least 100ms such as 2s")
-				}
-				c.WorkerHeartbeat = d
-				return nil
-			},
+			set: checkedDurationSetter(offOrAtLeast(100*time.Millisecond),
+				"want 0 or a duration of at least 100ms such as 2s", func(c *Config, d time.Duration) { c.WorkerHeartbeat = d }),
 		},
 		{
 			Env: "OCRINVOICE_DEAD_WORKER_AFTER", Flag: "dead-worker-after", Default: "6s", Commands: []string{CmdWorker, CmdAll},
 			Usage: "how long a job's heartbeat may go unrefreshed before its worker counts as dead; more than OCRINVOICE_WORKER_HEARTBEAT (every worker must use the same values)",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 200*time.Millisecond {
-					return errors.New("want a duration of at least 200ms such as 6s")
-				}
-				c.DeadWorkerAfter = d
-				return nil
-			},
+			set: checkedDurationSetter(atLeast(200*time.Millisecond),
+				"want a duration of at least 200ms such as 6s", func(c *Config, d time.Duration) { c.DeadWorkerAfter = d }),
 		},
+	}
+}
+
+// runnerSettings are the batch runner and the graceful shutdown.
+func runnerSettings() []Setting {
+	return []Setting{
 		{
 			Env: "OCRINVOICE_RUNNER", Flag: "runner", Default: "true", Bool: true, Commands: []string{CmdWorker, CmdAll},
 			Usage: "run the batch runner (group parallelism, backoff limits, deadlines, TTLs) while this process holds the runner lease in Redis; one replica runs it at a time",
@@ -711,40 +616,133 @@ func Settings() []Setting {
 		{
 			Env: "OCRINVOICE_RUNNER_RESYNC", Flag: "runner-resync", Default: "30s", Commands: []string{CmdWorker, CmdAll},
 			Usage: "how often the batch runner reconciles every unfinished group even without events",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 100*time.Millisecond {
-					return errors.New("want a duration of at least 100ms such as 30s")
-				}
-				c.RunnerResync = d
-				return nil
-			},
+			set: checkedDurationSetter(atLeast(100*time.Millisecond),
+				"want a duration of at least 100ms such as 30s", func(c *Config, d time.Duration) { c.RunnerResync = d }),
 		},
 		{
 			Env: "OCRINVOICE_RUNNER_LEASE", Flag: "runner-lease", Default: "15s", Commands: []string{CmdWorker, CmdAll},
 			Usage: "expiry of the batch runner's lease in Redis (renewed every third of it): how long replicas may go without a runner when its holder dies",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 300*time.Millisecond {
-					return errors.New("want a duration of at least 300ms such as 15s")
-				}
-				c.RunnerLease = d
-				return nil
-			},
+			set: checkedDurationSetter(atLeast(300*time.Millisecond),
+				"want a duration of at least 300ms such as 15s", func(c *Config, d time.Duration) { c.RunnerLease = d }),
 		},
 		{
 			Env: "OCRINVOICE_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "25s", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "graceful shutdown limit for draining requests and running tasks (Go duration)",
-			set: func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 0 {
-					return errors.New("want a duration >= 0 such as 25s or 1m")
-				}
-				c.ShutdownTimeout = d
-				return nil
-			},
+			set: checkedDurationSetter(atLeast(0),
+				"want a duration >= 0 such as 25s or 1m", func(c *Config, d time.Duration) { c.ShutdownTimeout = d }),
 		},
 	}
+}
+
+// hostPortSetter checks a host:port address.
+func hostPortSetter(store func(c *Config, v string)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("want host:port: %w", err)
+		}
+		store(c, v)
+		return nil
+	}
+}
+
+// checkPort checks PORT; Load applies it.
+func checkPort(_ *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 65535 {
+		return errors.New("want a port number 0..65535")
+	}
+	return nil
+}
+
+// setDatabaseURL accepts sqlite:PATH and postgres:// (or postgresql://) URLs.
+func setDatabaseURL(c *Config, v string) error {
+	switch {
+	case strings.HasPrefix(v, "sqlite:"):
+		if strings.TrimPrefix(v, "sqlite:") == "" {
+			return errors.New("sqlite URL needs a path, e.g. sqlite:./data/ocrinvoice.db")
+		}
+	case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
+		if _, err := url.Parse(v); err != nil {
+			return fmt.Errorf("parse PostgreSQL URL: %w", err)
+		}
+	default:
+		//lint:ignore ST1005 the message ends with the URL form "postgres://...", not a sentence
+		return errors.New("want sqlite:PATH or postgres://...")
+	}
+	c.DatabaseURL = v
+	return nil
+}
+
+// setRedisURL accepts the URL schemes go-redis and asynq understand.
+func setRedisURL(c *Config, v string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("parse Redis URL: %w", err)
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "redis-socket", "redis-sentinel":
+	default:
+		return fmt.Errorf("unsupported scheme %q (want redis, rediss, redis-socket or redis-sentinel)", u.Scheme)
+	}
+	c.RedisURL = v
+	return nil
+}
+
+func setLogLevel(c *Config, v string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return errors.New("want debug, info, warn or error")
+	}
+	c.LogLevel = l
+	return nil
+}
+
+// setCORSOrigins reads a comma-separated list of web origins (scheme://host[:port]) or
+// "*", stored lower-case.
+func setCORSOrigins(c *Config, v string) error {
+	c.CORSOrigins = nil
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return fmt.Errorf("want origins such as https://app.example.com, got %q", o)
+			}
+			o = strings.ToLower(u.Scheme + "://" + u.Host)
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
+	}
+	return nil
+}
+
+// setWebSocketOrigins reads a comma-separated list of host patterns (an origin given as a
+// URL counts by its host), stored lower-case.
+func setWebSocketOrigins(c *Config, v string) error {
+	c.WebSocketOrigins = nil
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
+			o = u.Host // an origin given as a URL
+		}
+		if _, err := path.Match(o, ""); err != nil || strings.Contains(o, "/") {
+			return fmt.Errorf("want host patterns such as app.example.com or *.example.com, got %q", o)
+		}
+		c.WebSocketOrigins = append(c.WebSocketOrigins, strings.ToLower(o))
+	}
+	return nil
+}
+
+func setRetentionDocuments(c *Config, v string) error {
+	d, err := ParseDays(v)
+	if err != nil || d < 0 || (d > 0 && d < time.Second) {
+		return errors.New("want 0 or a duration of at least 1s in days or Go units, such as 90d or 36h")
+	}
+	c.RetentionDocuments = d
+	return nil
 }
 
 // Bounds of OCRINVOICE_UPLOAD_MAX_BYTES.
@@ -828,12 +826,40 @@ func boolSetter(store func(c *Config, b bool)) func(c *Config, v string) error {
 	}
 }
 
+// choiceSetter accepts one of choices, case-insensitively, stored lower-case; msg is the
+// error otherwise.
+func choiceSetter(msg string, store func(c *Config, v string), choices ...string) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		v = strings.ToLower(v)
+		if !slices.Contains(choices, v) {
+			return errors.New(msg)
+		}
+		store(c, v)
+		return nil
+	}
+}
+
+// cidrSetter parses a comma-separated list of CIDRs (parseCIDRs; example is shown in the
+// error).
+func cidrSetter(example string, store func(c *Config, p []netip.Prefix)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		p, err := parseCIDRs(v, example)
+		store(c, p)
+		return err
+	}
+}
+
 // rateSetter parses a number of requests per second, 0..1000000 (0: no limit).
 func rateSetter(store func(c *Config, f float64)) func(c *Config, v string) error {
+	return floatSetter(1e6, "want a number of requests per second 0..1000000", store)
+}
+
+// floatSetter parses a number 0..hi; msg is the error otherwise.
+func floatSetter(hi float64, msg string, store func(c *Config, f float64)) func(c *Config, v string) error {
 	return func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
-			return errors.New("want a number of requests per second 0..1000000")
+		if err != nil || math.IsNaN(f) || f < 0 || f > hi {
+			return errors.New(msg)
 		}
 		store(c, f)
 		return nil
@@ -842,14 +868,30 @@ func rateSetter(store func(c *Config, f float64)) func(c *Config, v string) erro
 
 // durationSetter parses a Go duration within lo..hi (0 is accepted when lo is 0).
 func durationSetter(lo, hi time.Duration, store func(c *Config, d time.Duration)) func(c *Config, v string) error {
+	return checkedDurationSetter(func(d time.Duration) bool { return d >= lo && d <= hi },
+		fmt.Sprintf("want a duration from %v to %v such as 2s", lo, hi), store)
+}
+
+// checkedDurationSetter parses a Go duration that ok accepts; msg is the error otherwise.
+func checkedDurationSetter(ok func(time.Duration) bool, msg string, store func(c *Config, d time.Duration)) func(c *Config, v string) error {
 	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < lo || d > hi {
-			return fmt.Errorf("want a duration from %v to %v such as 2s", lo, hi)
+		if err != nil || !ok(d) {
+			return errors.New(msg)
 		}
 		store(c, d)
 		return nil
 	}
+}
+
+// atLeast accepts durations of at least lo.
+func atLeast(lo time.Duration) func(time.Duration) bool {
+	return func(d time.Duration) bool { return d >= lo }
+}
+
+// offOrAtLeast accepts 0 (off) and durations of at least lo.
+func offOrAtLeast(lo time.Duration) func(time.Duration) bool {
+	return func(d time.Duration) bool { return d == 0 || d >= lo }
 }
 
 func intSetter(lo, hi int, store func(c *Config, n int)) func(c *Config, v string) error {
@@ -857,6 +899,18 @@ func intSetter(lo, hi int, store func(c *Config, n int)) func(c *Config, v strin
 		n, err := strconv.Atoi(v)
 		if err != nil || n < lo || n > hi {
 			return fmt.Errorf("want an integer %d..%d", lo, hi)
+		}
+		store(c, n)
+		return nil
+	}
+}
+
+// int64Setter parses an integer that ok accepts; msg is the error otherwise.
+func int64Setter(ok func(int64) bool, msg string, store func(c *Config, n int64)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || !ok(n) {
+			return errors.New(msg)
 		}
 		store(c, n)
 		return nil
@@ -894,6 +948,25 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 // for help (-h, --help) the error wraps flag.ErrHelp and the caller prints Usage.
 func LoadCommand(cmd string, args []string, getenv func(string) string) (Config, error) {
 	settings := Settings()
+	flags, err := parseFlags(cmd, args, settings)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Command: cmd}
+	given, errs := c.apply(cmd, settings, flags, getenv)
+	if len(errs) == 0 && c.WorkerHeartbeat > 0 && c.DeadWorkerAfter <= c.WorkerHeartbeat {
+		errs = append(errs, fmt.Errorf("OCRINVOICE_DEAD_WORKER_AFTER (%s) must be more than OCRINVOICE_WORKER_HEARTBEAT (%s)", c.DeadWorkerAfter, c.WorkerHeartbeat))
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	c.finish(cmd, getenv, given)
+	return c, nil
+}
+
+// parseFlags parses the flags of the settings cmd reads; the value of settings[i]'s flag
+// is the i-th of the result (nil for a setting without a flag or not read by cmd).
+func parseFlags(cmd string, args []string, settings []Setting) ([]*textValue, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // Usage is ours; errors are returned, not printed
 	values := make([]*textValue, len(settings))
@@ -906,98 +979,131 @@ func LoadCommand(cmd string, args []string, getenv func(string) string) (Config,
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return Config{}, err
+			return nil, err
 		}
-		return Config{}, fmt.Errorf("parse flags: %w (see --help)", err)
+		return nil, fmt.Errorf("parse flags: %w (see --help)", err)
 	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
+	return values, nil
+}
 
-	c := Config{Command: cmd}
-	addrGiven, introspectionGiven := false, false
+// apply sets every setting in c: those cmd reads from their flag, environment variable
+// or default, the others from their default. It returns the environment variables of the
+// settings given (not defaulted) and every error.
+func (c *Config) apply(cmd string, settings []Setting, flags []*textValue, getenv func(string) string) (map[string]bool, []error) {
+	given := map[string]bool{}
 	var errs []error
 	for i, s := range settings {
 		if !s.Applies(cmd) {
 			// Still apply the default so the zero value never leaks into a command.
 			if s.Default != "" {
-				_ = s.set(&c, s.Default)
+				_ = s.set(c, s.Default)
 			}
 			continue
 		}
-		v, source := s.Default, "default"
-		if s.Env != "" {
-			if e := strings.TrimSpace(getenv(s.Env)); e != "" {
-				v, source = e, s.Env
-			}
+		v, source, err := c.lookup(s, flags[i], getenv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		if s.Secret {
-			if file := strings.TrimSpace(getenv(s.Env + "_FILE")); file != "" {
-				if source != "default" {
-					errs = append(errs, fmt.Errorf("%s and %s_FILE are both set; set one", s.Env, s.Env))
-					continue
-				}
-				b, err := os.ReadFile(file)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s_FILE: read the secret: %w", s.Env, err))
-					continue
-				}
-				v, source = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), s.Env+"_FILE"
-				if strings.TrimSpace(v) == "" {
-					errs = append(errs, fmt.Errorf("%s_FILE: %s is empty", s.Env, file))
-					continue
-				}
-			}
-		}
-		for _, old := range s.DeprecatedEnv {
-			e := strings.TrimSpace(getenv(old))
-			switch {
-			case e == "":
-			case source == "default":
-				v, source = e, old
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated; rename it %s", old, s.Env))
-			default:
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated and ignored because %s is set", old, source))
-			}
-		}
-		if values[i] != nil && values[i].given {
-			v, source = values[i].v, "--"+s.Flag
-		}
-		if s.Env == "OCRINVOICE_ADDR" && source != "default" {
-			addrGiven = true
-		}
-		if s.Env == "OCRINVOICE_GRAPHQL_INTROSPECTION" && source != "default" {
-			introspectionGiven = true
+		if source != "default" {
+			given[s.Env] = true
 		}
 		if v == "" {
 			continue // no default: the setting stays unset (REDIS_URL, DATABASE_URL)
 		}
-		if err := s.set(&c, v); err != nil {
-			if s.Secret {
-				// Never echo a secret: name where it came from only.
-				errs = append(errs, fmt.Errorf("%s: %w", source, err))
-			} else {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
-			}
+		if err := s.set(c, v); err != nil {
+			errs = append(errs, setError(s, source, v, err))
 		}
 	}
-	if len(errs) == 0 && c.WorkerHeartbeat > 0 && c.DeadWorkerAfter <= c.WorkerHeartbeat {
-		errs = append(errs, fmt.Errorf("OCRINVOICE_DEAD_WORKER_AFTER (%s) must be more than OCRINVOICE_WORKER_HEARTBEAT (%s)", c.DeadWorkerAfter, c.WorkerHeartbeat))
+	return given, errs
+}
+
+// lookup returns the value of s and where it came from, highest first: its flag, its
+// environment variable (for a secret, or the file that Env+"_FILE" names; or a deprecated
+// name, with a warning in c.Warnings), its default ("default").
+func (c *Config) lookup(s Setting, fv *textValue, getenv func(string) string) (v, source string, err error) {
+	v, source = s.Default, "default"
+	if s.Env != "" {
+		if e := strings.TrimSpace(getenv(s.Env)); e != "" {
+			v, source = e, s.Env
+		}
 	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	if s.Secret {
+		if v, source, err = secretFile(s, v, source, getenv); err != nil {
+			return "", "", err
+		}
 	}
-	if port := strings.TrimSpace(getenv("PORT")); port != "" && !addrGiven && (cmd == "" || slices.Contains(apiCmds, cmd)) {
+	v, source = c.deprecatedEnv(s, v, source, getenv)
+	if fv != nil && fv.given {
+		v, source = fv.v, "--"+s.Flag
+	}
+	return v, source, nil
+}
+
+// secretFile reads the secret s from the file that Env+"_FILE" names, when it is set (one
+// trailing newline dropped); v and source are the value found so far.
+func secretFile(s Setting, v, source string, getenv func(string) string) (string, string, error) {
+	file := strings.TrimSpace(getenv(s.Env + "_FILE"))
+	if file == "" {
+		return v, source, nil
+	}
+	if source != "default" {
+		return "", "", fmt.Errorf("%s and %s_FILE are both set; set one", s.Env, s.Env)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", fmt.Errorf("%s_FILE: read the secret: %w", s.Env, err)
+	}
+	v = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if strings.TrimSpace(v) == "" {
+		return "", "", fmt.Errorf("%s_FILE: %s is empty", s.Env, file)
+	}
+	return v, s.Env + "_FILE", nil
+}
+
+// deprecatedEnv reads the former names of s when nothing newer set it, and warns in
+// c.Warnings of every former name that is set.
+func (c *Config) deprecatedEnv(s Setting, v, source string, getenv func(string) string) (string, string) {
+	for _, old := range s.DeprecatedEnv {
+		e := strings.TrimSpace(getenv(old))
+		switch {
+		case e == "":
+		case source == "default":
+			v, source = e, old
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated; rename it %s", old, s.Env))
+		default:
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is deprecated and ignored because %s is set", old, source))
+		}
+	}
+	return v, source
+}
+
+// setError is the error of the value v of s from source; a secret is never echoed.
+func setError(s Setting, source, v string, err error) error {
+	if s.Secret {
+		// Never echo a secret: name where it came from only.
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	return fmt.Errorf("%s=%q: %w", source, v, err)
+}
+
+// finish applies what depends on more than one setting: PORT when OCRINVOICE_ADDR was not
+// given, the SQLite database in the data directory when no database was given, and
+// GraphQL introspection for `all` only, unless it was given.
+func (c *Config) finish(cmd string, getenv func(string) string, given map[string]bool) {
+	if port := strings.TrimSpace(getenv("PORT")); port != "" && !given["OCRINVOICE_ADDR"] && (cmd == "" || slices.Contains(apiCmds, cmd)) {
 		c.Addr = ":" + port
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "ocrinvoice.db")
 	}
-	if !introspectionGiven {
+	if !given["OCRINVOICE_GRAPHQL_INTROSPECTION"] {
 		// The playground of `make run` needs introspection; a deployed server does not.
 		c.GraphQLIntrospection = cmd == CmdAll
 	}
-	return c, nil
 }
 
 // SQLitePath returns the file path of a "sqlite:" DatabaseURL (without query

@@ -1,13 +1,12 @@
 package rest
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/httpjson"
 	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 )
 
@@ -37,44 +36,32 @@ type errorBody struct {
 	RequestID string          `json:"requestId,omitempty"`
 }
 
-// Fixed messages of the 5xx answers that do not carry an application message of their own.
-const (
-	msgInternal    = "internal error"
-	msgUnavailable = "service unavailable, try again later"
-)
-
 // RealmHeader is the WWW-Authenticate challenge of every 401 answer.
 const RealmHeader = `Bearer realm="ocrinvoice"`
 
-// DefaultRetryAfter is the Retry-After (seconds) of a 429 answer whose writer did not set one.
+// DefaultRetryAfter is the Retry-After (seconds) of a 429 answer whose writer did not set
+// one: apperr.RetryAfterRateLimited.
 const DefaultRetryAfter = "1"
 
-// writeJSON encodes v with the given status. Encoding happens before the header is written so
-// that an encoding failure can still become a 500.
-func writeJSON(w http.ResponseWriter, logger *slog.Logger, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		logger.Error("Encode response", slog.String("error", err.Error()))
-		buf.Reset()
-		buf.WriteString(`{"success":false,"error":{"code":"INTERNAL","message":"internal error","details":[]}}` + "\n")
-		status = http.StatusInternalServerError
+// send answers status with the JSON body v (httpjson.Write). A body that cannot be
+// encoded becomes the 500 INTERNAL envelope, its cause logged.
+func send(w http.ResponseWriter, logger *slog.Logger, status int, v any) {
+	err := httpjson.Write(w, status, v)
+	if err == nil {
+		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	logger.Error("Encode response", slog.String("error", err.Error()))
+	_ = httpjson.Write(w, http.StatusInternalServerError, errorEnvelope{Error: errorBody{
+		Code: string(apperr.KindInternal), Message: apperr.MsgInternal, Details: []apperr.Detail{},
+	}})
 }
 
 func writeData(w http.ResponseWriter, logger *slog.Logger, status int, data any) {
-	writeJSON(w, logger, status, okEnvelope{Success: true, Data: data})
+	send(w, logger, status, okEnvelope{Success: true, Data: data})
 }
 
 func writeList(w http.ResponseWriter, logger *slog.Logger, data any, total int) {
-	writeJSON(w, logger, http.StatusOK, okEnvelope{Success: true, Data: data, Total: &total})
+	send(w, logger, http.StatusOK, okEnvelope{Success: true, Data: data, Total: &total})
 }
 
 // WriteError answers err with the REST error envelope, the way every REST route does: the
@@ -89,52 +76,30 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	writeError(w, r, logger, err)
 }
 
-// writeError maps err to its HTTP status and error envelope.
-//
-// What a client sees is chosen here, once: the message and details of an *apperr.Error of a
-// client kind (4xx), which internal/jobs writes for clients. A 5xx answer never shows a cause:
-// INTERNAL (and anything that is not an *apperr.Error) says "internal error", UNAVAILABLE the
-// application's own short message or a fixed one, and neither has details, so no SQL, driver
-// message or stack can reach a body; the cause goes to the log in full. A 401 carries
-// WWW-Authenticate, a 429 Retry-After (DefaultRetryAfter unless the caller set one), a 503
-// Retry-After (apperr.RetryAfterUnavailable unless the caller set one).
+// writeError answers err: the status, code, message and details apperr.PublicOf chooses
+// (a 5xx answer never shows a cause; the cause goes to the log in full). A 401 carries
+// WWW-Authenticate, a 429 and a 503 Retry-After (apperr's figure unless the caller set
+// one). Every REST error but 405 (route table) and a handler's panic is answered here.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	status := apperr.HTTPStatus(err)
-	kind := apperr.KindOf(err)
-	body := errorBody{Code: string(kind), Message: msgInternal, Details: []apperr.Detail{}, RequestID: reqid.From(r.Context())}
-	e := apperr.As(err)
-	switch {
-	case status < 500 && e != nil:
-		body.Message = e.PublicMessage()
-		if len(e.Details) > 0 {
-			body.Details = e.Details
-		}
-	case kind == apperr.KindUnavailable && e != nil && e.Message != "":
-		// Written by the application (e.g. "uploads are not available on this server"); the
-		// cause (Err) stays in the log.
-		body.Message = e.Message
-	case kind == apperr.KindUnavailable:
-		body.Message = msgUnavailable
-	default:
-		body.Code = string(apperr.KindInternal)
+	p := apperr.PublicOf(err)
+	h := w.Header()
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", RealmHeader)
 	}
-	switch status {
-	case http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", RealmHeader)
-	case http.StatusTooManyRequests:
-		if w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", DefaultRetryAfter)
-		}
-	case http.StatusServiceUnavailable:
-		if w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", strconv.Itoa(apperr.RetryAfterUnavailable))
-		}
+	if p.RetryAfter > 0 && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
-	if status >= 500 {
+	env := newErrorEnvelope(r, p)
+	if p.Status >= http.StatusInternalServerError {
 		logger.ErrorContext(r.Context(), "REST request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.String("request_id", body.RequestID),
-			slog.Int("status", status), slog.String("error", err.Error()))
+			slog.String("request_id", env.Error.RequestID),
+			slog.Int("status", p.Status), slog.String("error", err.Error()))
 	}
-	writeJSON(w, logger, status, errorEnvelope{Success: false, Error: body})
+	send(w, logger, p.Status, env)
+}
+
+// newErrorEnvelope is the error envelope of p for the request r.
+func newErrorEnvelope(r *http.Request, p apperr.Public) errorEnvelope {
+	return errorEnvelope{Error: errorBody{Code: string(p.Code), Message: p.Message, Details: p.Details, RequestID: reqid.From(r.Context())}}
 }

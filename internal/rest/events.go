@@ -12,6 +12,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
+	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 )
 
@@ -102,41 +103,34 @@ func (a *api) keyRevoked(r *http.Request, key string) bool {
 // unknown job, 429 when the API key holds as many live streams as the Watcher allows it
 // (live.Options.PerKey, shared with its GraphQL subscriptions), 503 when events are not
 // available.
-func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
+func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	if a.live == nil {
-		writeError(w, r, a.log, apperr.Unavailable("job events are not available on this server", nil))
-		return
+		return apperr.Unavailable("job events are not available on this server", nil)
 	}
 	evs, err := a.live.JobSince(r.Context(), id, r.Header.Get("Last-Event-ID"))
 	if errors.Is(err, live.ErrUpToDate) {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
-	// The stream lives as long as the job runs: lift the server's deadlines for it alone.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
+	a.streamEvents(w, r, id, evs)
+	return nil
+}
 
+// streamEvents answers 200 with the event stream: one frame per event of evs until the
+// last one, a keep-alive comment while none comes. It returns when evs ends, the client
+// goes away or the stream's API key is revoked.
+func (a *api) streamEvents(w http.ResponseWriter, r *http.Request, id string, evs <-chan *progress.Event) {
+	rc := startEventStream(w)
 	key := a.streamKey(r)
 	keepAlive := time.NewTicker(EventsKeepAlive)
 	defer keepAlive.Stop()
-	var buf bytes.Buffer
 	for n := 1; ; {
 		select {
 		case ev, ok := <-evs:
@@ -144,33 +138,13 @@ func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
 				return // the last event was terminal, or the server is shutting down
 			}
 			revoked := n > 1 && key != "" && a.keyRevoked(r, key)
-			var data []byte
-			var err error
-			kind := "progress"
-			if revoked {
-				kind = "error"
-				data, err = json.Marshal(errorEnvelope{Error: errorBody{
-					Code:      string(apperr.KindUnauthenticated),
-					Message:   msgKeyRevoked,
-					Details:   []apperr.Detail{},
-					RequestID: reqid.From(r.Context()),
-				}})
-			} else {
-				data, err = json.Marshal(ev)
-			}
+			frame, err := eventFrame(r, ev, revoked)
 			if err != nil {
 				a.log.ErrorContext(r.Context(), "Encode job event", slog.Any("error", err))
 				return
 			}
-			buf.Reset()
-			if !revoked {
-				// The error event has no id: a client that reconnects resumes after the
-				// last progress event it got.
-				fmt.Fprintf(&buf, "id: %s\n", live.EventID(ev))
-			}
-			fmt.Fprintf(&buf, "event: %s\ndata: %s\n\n", kind, data)
 			n++
-			if _, err := w.Write(buf.Bytes()); err != nil {
+			if _, err := w.Write(frame); err != nil {
 				return // the client went away; the watcher ends with the request's context
 			}
 			if revoked {
@@ -189,4 +163,42 @@ func (a *api) jobEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// startEventStream lifts the server's deadlines for this request alone (the stream lives
+// as long as the job runs), writes the stream's 200 and headers and flushes them.
+func startEventStream(w http.ResponseWriter) *http.ResponseController {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	return rc
+}
+
+// eventFrame is the stream frame of ev: a progress event with its id or, when the key
+// was revoked, the error event (the REST error envelope of UNAUTHENTICATED) in its place.
+// The error event has no id: a client that reconnects resumes after the last progress
+// event it got.
+func eventFrame(r *http.Request, ev *progress.Event, revoked bool) ([]byte, error) {
+	var buf bytes.Buffer
+	if revoked {
+		data, err := json.Marshal(newErrorEnvelope(r, apperr.PublicOf(apperr.Unauthenticated(msgKeyRevoked))))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&buf, "event: error\ndata: %s\n\n", data)
+		return buf.Bytes(), nil
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(&buf, "id: %s\nevent: progress\ndata: %s\n\n", live.EventID(ev), data)
+	return buf.Bytes(), nil
 }

@@ -53,98 +53,90 @@ func decodeGroupInput(w http.ResponseWriter, r *http.Request, create bool) (jobs
 	return in, d.err()
 }
 
-func (a *api) listGroups(w http.ResponseWriter, r *http.Request) {
+func (a *api) listGroups(w http.ResponseWriter, r *http.Request) error {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	where, err := a.svc.GroupFilter(p.Filter, p.Search)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	order, err := jobs.GroupOrder(p.Sort, p.Order)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	list, total, err := a.svc.ListGroups(r.Context(), jobs.ListGroupsParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order})
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	out := make([]groupDTO, len(list))
 	for i, g := range list {
 		out[i] = newGroupDTO(g)
 	}
 	writeList(w, a.log, out, total)
+	return nil
 }
 
-func (a *api) createGroup(w http.ResponseWriter, r *http.Request) {
+func (a *api) createGroup(w http.ResponseWriter, r *http.Request) error {
 	in, err := decodeGroupInput(w, r, true)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	g, err := a.svc.CreateGroup(r.Context(), in)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/ocr-job-groups/"+g.ID)
 	writeData(w, a.log, http.StatusCreated, newGroupDTO(g))
+	return nil
 }
 
-func (a *api) getGroup(w http.ResponseWriter, r *http.Request) {
+func (a *api) getGroup(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	g, err := a.svc.GetGroup(r.Context(), id)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newGroupDTO(g))
+	return nil
 }
 
-func (a *api) updateGroup(w http.ResponseWriter, r *http.Request) {
+func (a *api) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	in, err := decodeGroupInput(w, r, false)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	g, err := a.svc.UpdateGroup(r.Context(), id, in)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newGroupDTO(g))
+	return nil
 }
 
 // groupAction serves POST /ocr-job-groups/{id}/suspend|resume|cancel|retry-failed: no
 // body, the group as it is after the change (its status follows once the runner has
 // reconciled it).
-func groupAction(do func(svc *jobs.Service, r *http.Request, id string) (*ent.OcrJobGroup, error)) func(*api, http.ResponseWriter, *http.Request) {
-	return func(a *api, w http.ResponseWriter, r *http.Request) {
+func groupAction(do func(svc *jobs.Service, r *http.Request, id string) (*ent.OcrJobGroup, error)) handler {
+	return func(a *api, w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
-			writeError(w, r, a.log, err)
-			return
+			return err
 		}
 		g, err := do(a.svc, r, id)
 		if err != nil {
-			writeError(w, r, a.log, err)
-			return
+			return err
 		}
 		writeData(w, a.log, http.StatusOK, newGroupDTO(g))
+		return nil
 	}
 }
 

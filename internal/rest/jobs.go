@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
@@ -16,18 +15,10 @@ var jobBody = bodySchema{writable: jobWritable, readOnly: jobReadOnly}
 func pathID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if !ids.Valid(id) {
-		return "", apperr.Invalid("invalid id "+quoteShort(id)+": an id is 24 lowercase hexadecimal characters",
+		return "", apperr.Invalid("invalid id "+apperr.Quote(id)+": an id is 24 lowercase hexadecimal characters",
 			apperr.Detail{Field: "id", Message: "must be 24 lowercase hexadecimal characters"})
 	}
 	return id, nil
-}
-
-func quoteShort(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "..."
-	}
-	b, _ := json.Marshal(s)
-	return string(b)
 }
 
 // decodeJobInput reads a job body. Every writable field is decoded with its type checked; the
@@ -52,116 +43,106 @@ func decodeJobInput(w http.ResponseWriter, r *http.Request) (jobs.JobInput, erro
 	return in, d.err()
 }
 
-func (a *api) listJobs(w http.ResponseWriter, r *http.Request) {
+func (a *api) listJobs(w http.ResponseWriter, r *http.Request) error {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	where, err := a.svc.JobFilter(p.Filter, p.Search)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	order, err := jobs.JobOrder(p.Sort, p.Order)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	list, total, err := a.svc.ListJobs(r.Context(), jobs.ListJobsParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order})
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeList(w, a.log, newJobDTOs(list), total)
+	return nil
 }
 
-func (a *api) createJob(w http.ResponseWriter, r *http.Request) {
+func (a *api) createJob(w http.ResponseWriter, r *http.Request) error {
 	in, err := decodeJobInput(w, r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	j, err := a.svc.CreateJob(r.Context(), in)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/ocr-invoice-jobs/"+j.ID)
 	writeData(w, a.log, http.StatusCreated, newJobDTO(j))
+	return nil
 }
 
-func (a *api) getJob(w http.ResponseWriter, r *http.Request) {
+func (a *api) getJob(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	j, err := a.svc.GetJob(r.Context(), id)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+	return nil
 }
 
-func (a *api) updateJob(w http.ResponseWriter, r *http.Request) {
+func (a *api) updateJob(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	in, err := decodeJobInput(w, r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	j, err := a.svc.UpdateJob(r.Context(), id, in)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+	return nil
 }
 
-func (a *api) jobResults(w http.ResponseWriter, r *http.Request) {
+func (a *api) jobResults(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	res, err := a.svc.JobResults(r.Context(), id)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, res)
+	return nil
 }
 
-func (a *api) cancelJob(w http.ResponseWriter, r *http.Request) {
+func (a *api) cancelJob(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	j, err := a.svc.CancelJob(r.Context(), id)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+	return nil
 }
 
-func (a *api) retryJob(w http.ResponseWriter, r *http.Request) {
+func (a *api) retryJob(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	j, err := a.svc.RetryJob(r.Context(), id)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newJobDTO(j))
+	return nil
 }

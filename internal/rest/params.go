@@ -35,73 +35,113 @@ type listParams struct {
 // Parameters the contract does not know are ignored, as HTTP caches and proxies add some.
 func parseListParams(q url.Values) (listParams, error) {
 	p := listParams{Limit: defaultLimit}
-	var details []apperr.Detail
-	bad := func(field, format string, args ...any) {
-		details = append(details, apperr.Detail{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	one := func(name string) (string, bool) {
-		vs, ok := q[name]
-		if !ok {
-			return "", false
-		}
-		if len(vs) > 1 {
-			bad(name, "given %d times, give it once", len(vs))
-			return "", false
-		}
-		return vs[0], true
-	}
-	if v, ok := one("limit"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		switch {
-		case err != nil:
-			bad("limit", "must be an integer from 1 to %d, got %q", maxLimit, v)
-		case n < 1 || n > maxLimit:
-			bad("limit", "must be from 1 to %d, got %d", maxLimit, n)
-		default:
-			p.Limit = n
-		}
-	}
-	if v, ok := one("offset"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		switch {
-		case err != nil:
-			bad("offset", "must be an integer >= 0, got %q", v)
-		case n < 0:
-			bad("offset", "must be >= 0, got %d", n)
-		default:
-			p.Offset = n
-		}
-	}
-	if v, ok := one("sort"); ok {
+	pr := &paramReader{q: q}
+	pr.readLimit(&p)
+	pr.readOffset(&p)
+	if v, ok := pr.one("sort"); ok {
 		p.Sort = strings.TrimSpace(v)
 	}
-	if v, ok := one("order"); ok {
-		v = strings.ToLower(strings.TrimSpace(v))
-		if v != "" && v != "asc" && v != "desc" {
-			bad("order", "must be asc or desc, got %q", v)
-		}
-		p.Order = v
-	}
-	if v, ok := one("search"); ok {
-		v = strings.TrimSpace(v)
-		if len(v) > maxSearchLen {
-			bad("search", "is %d bytes long, the limit is %d", len(v), maxSearchLen)
-		} else if err := jobs.CheckSearch(v); err != nil {
-			for _, d := range apperr.As(err).Details {
-				bad("search", "%s", d.Message)
-			}
-		}
-		p.Search = v
-	}
-	if v, ok := one("filter"); ok {
+	pr.readOrder(&p)
+	pr.readSearch(&p)
+	if v, ok := pr.one("filter"); ok {
 		p.Filter = v
 	}
-	if len(details) > 0 {
-		msgs := make([]string, len(details))
-		for i, d := range details {
-			msgs[i] = d.Field + " " + d.Message
-		}
-		return p, apperr.Invalid("invalid query parameters: "+strings.Join(msgs, "; "), details...)
+	return p, pr.err()
+}
+
+// paramReader reads the query parameters of one request and collects their problems, so
+// that a client learns all of them at once.
+type paramReader struct {
+	q       url.Values
+	details []apperr.Detail
+}
+
+func (pr *paramReader) bad(field, format string, args ...any) {
+	pr.details = append(pr.details, apperr.Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// one returns the parameter's value and whether it was given, once; given twice it is a
+// problem (which value was meant is unclear).
+func (pr *paramReader) one(name string) (string, bool) {
+	vs, ok := pr.q[name]
+	if !ok {
+		return "", false
 	}
-	return p, nil
+	if len(vs) > 1 {
+		pr.bad(name, "given %d times, give it once", len(vs))
+		return "", false
+	}
+	return vs[0], true
+}
+
+func (pr *paramReader) readLimit(p *listParams) {
+	v, ok := pr.one("limit")
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		pr.bad("limit", "must be an integer from 1 to %d, got %q", maxLimit, v)
+	case n < 1 || n > maxLimit:
+		pr.bad("limit", "must be from 1 to %d, got %d", maxLimit, n)
+	default:
+		p.Limit = n
+	}
+}
+
+func (pr *paramReader) readOffset(p *listParams) {
+	v, ok := pr.one("offset")
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		pr.bad("offset", "must be an integer >= 0, got %q", v)
+	case n < 0:
+		pr.bad("offset", "must be >= 0, got %d", n)
+	default:
+		p.Offset = n
+	}
+}
+
+func (pr *paramReader) readOrder(p *listParams) {
+	v, ok := pr.one("order")
+	if !ok {
+		return
+	}
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v != "" && v != "asc" && v != "desc" {
+		pr.bad("order", "must be asc or desc, got %q", v)
+	}
+	p.Order = v
+}
+
+func (pr *paramReader) readSearch(p *listParams) {
+	v, ok := pr.one("search")
+	if !ok {
+		return
+	}
+	v = strings.TrimSpace(v)
+	if len(v) > maxSearchLen {
+		pr.bad("search", "is %d bytes long, the limit is %d", len(v), maxSearchLen)
+	} else if err := jobs.CheckSearch(v); err != nil {
+		for _, d := range apperr.As(err).Details {
+			pr.bad("search", "%s", d.Message)
+		}
+	}
+	p.Search = v
+}
+
+// err returns the collected problems as one apperr.Invalid, or nil.
+func (pr *paramReader) err() error {
+	if len(pr.details) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(pr.details))
+	for i, d := range pr.details {
+		msgs[i] = d.Field + " " + d.Message
+	}
+	return apperr.Invalid("invalid query parameters: "+strings.Join(msgs, "; "), pr.details...)
 }

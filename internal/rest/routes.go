@@ -28,6 +28,21 @@ type route struct {
 	handle       func(*api, http.ResponseWriter, *http.Request)
 }
 
+// handler serves one route. It writes its answer itself when it succeeds and returns nil;
+// otherwise it returns the error, before it has written anything, and serve answers it
+// with the error envelope (writeError). No handler writes an error itself.
+type handler func(*api, http.ResponseWriter, *http.Request) error
+
+// serve adapts h to a route: it runs h and answers the error h returns with writeError,
+// the one place where a handler's error becomes an answer.
+func serve(h handler) func(*api, http.ResponseWriter, *http.Request) {
+	return func(a *api, w http.ResponseWriter, r *http.Request) {
+		if err := h(a, w, r); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	}
+}
+
 // public is the "role" of a route that needs no principal at all.
 const public auth.Role = ""
 
@@ -37,32 +52,32 @@ const public auth.Role = ""
 // openapi.json in step (the contract test fails on any response the document does not
 // describe) and the role table of auth_test.go (it fails on a route without an expectation).
 var routes = []route{
-	{"GET", "/api/v1/ocr-invoice-jobs", auth.RoleViewer, (*api).listJobs},
-	{"POST", "/api/v1/ocr-invoice-jobs", auth.RoleSubmitter, (*api).createJob},
-	{"GET", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleViewer, (*api).getJob},
-	{"PUT", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleSubmitter, (*api).updateJob},
-	{"GET", "/api/v1/ocr-invoice-jobs/{id}/results", auth.RoleViewer, (*api).jobResults},
-	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", auth.RoleSubmitter, (*api).cancelJob},
-	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", auth.RoleSubmitter, (*api).retryJob},
-	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", auth.RoleViewer, (*api).jobEvents},
+	{"GET", "/api/v1/ocr-invoice-jobs", auth.RoleViewer, serve((*api).listJobs)},
+	{"POST", "/api/v1/ocr-invoice-jobs", auth.RoleSubmitter, serve((*api).createJob)},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleViewer, serve((*api).getJob)},
+	{"PUT", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleSubmitter, serve((*api).updateJob)},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}/results", auth.RoleViewer, serve((*api).jobResults)},
+	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", auth.RoleSubmitter, serve((*api).cancelJob)},
+	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", auth.RoleSubmitter, serve((*api).retryJob)},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", auth.RoleViewer, serve((*api).jobEvents)},
 
-	{"POST", "/api/v1/uploads", auth.RoleSubmitter, (*api).uploadDocument},
+	{"POST", "/api/v1/uploads", auth.RoleSubmitter, serve((*api).uploadDocument)},
 
-	{"GET", "/api/v1/ocr-templates", auth.RoleViewer, (*api).listTemplates},
-	{"POST", "/api/v1/ocr-templates", auth.RoleAdmin, (*api).createTemplate},
-	{"GET", "/api/v1/ocr-templates/{id}", auth.RoleViewer, (*api).getTemplate},
-	{"PUT", "/api/v1/ocr-templates/{id}", auth.RoleAdmin, (*api).updateTemplate},
+	{"GET", "/api/v1/ocr-templates", auth.RoleViewer, serve((*api).listTemplates)},
+	{"POST", "/api/v1/ocr-templates", auth.RoleAdmin, serve((*api).createTemplate)},
+	{"GET", "/api/v1/ocr-templates/{id}", auth.RoleViewer, serve((*api).getTemplate)},
+	{"PUT", "/api/v1/ocr-templates/{id}", auth.RoleAdmin, serve((*api).updateTemplate)},
 
-	{"GET", "/api/v1/ocr-job-groups", auth.RoleViewer, (*api).listGroups},
-	{"POST", "/api/v1/ocr-job-groups", auth.RoleSubmitter, (*api).createGroup},
-	{"GET", "/api/v1/ocr-job-groups/{id}", auth.RoleViewer, (*api).getGroup},
-	{"PUT", "/api/v1/ocr-job-groups/{id}", auth.RoleSubmitter, (*api).updateGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/suspend", auth.RoleSubmitter, suspendGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/resume", auth.RoleSubmitter, resumeGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/cancel", auth.RoleSubmitter, cancelGroup},
-	{"POST", "/api/v1/ocr-job-groups/{id}/retry-failed", auth.RoleSubmitter, retryFailedGroup},
+	{"GET", "/api/v1/ocr-job-groups", auth.RoleViewer, serve((*api).listGroups)},
+	{"POST", "/api/v1/ocr-job-groups", auth.RoleSubmitter, serve((*api).createGroup)},
+	{"GET", "/api/v1/ocr-job-groups/{id}", auth.RoleViewer, serve((*api).getGroup)},
+	{"PUT", "/api/v1/ocr-job-groups/{id}", auth.RoleSubmitter, serve((*api).updateGroup)},
+	{"POST", "/api/v1/ocr-job-groups/{id}/suspend", auth.RoleSubmitter, serve(suspendGroup)},
+	{"POST", "/api/v1/ocr-job-groups/{id}/resume", auth.RoleSubmitter, serve(resumeGroup)},
+	{"POST", "/api/v1/ocr-job-groups/{id}/cancel", auth.RoleSubmitter, serve(cancelGroup)},
+	{"POST", "/api/v1/ocr-job-groups/{id}/retry-failed", auth.RoleSubmitter, serve(retryFailedGroup)},
 
-	{"GET", "/openapi.json", public, func(_ *api, w http.ResponseWriter, r *http.Request) { serveOpenAPI(w, r) }},
+	{"GET", "/openapi.json", public, serveOpenAPI},
 }
 
 type api struct {
@@ -109,11 +124,9 @@ func newRouter(a *api, table []route) *router {
 	for _, r := range table {
 		handle, role := r.handle, r.role
 		rt.mux.HandleFunc(r.method+" "+r.path, func(w http.ResponseWriter, req *http.Request) {
-			if role != public {
-				if err := auth.Require(req.Context(), role); err != nil {
-					writeError(w, req, a.log, err)
-					return
-				}
+			if err := authorize(req, role); err != nil {
+				writeError(w, req, a.log, err)
+				return
 			}
 			handle(a, w, req)
 		})
@@ -123,6 +136,14 @@ func newRouter(a *api, table []route) *router {
 		rt.methods[r.path] = append(rt.methods[r.path], r.method)
 	}
 	return rt
+}
+
+// authorize is auth.Require of role for r's principal; a public route needs none.
+func authorize(r *http.Request, role auth.Role) error {
+	if role == public {
+		return nil
+	}
+	return auth.Require(r.Context(), role)
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +159,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			allowed = append(allowed, "HEAD")
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeJSON(w, rt.api.log, http.StatusMethodNotAllowed, errorEnvelope{Error: errorBody{
+		send(w, rt.api.log, http.StatusMethodNotAllowed, errorEnvelope{Error: errorBody{
 			Code:      "METHOD_NOT_ALLOWED",
 			Message:   "method " + r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", "),
 			Details:   []apperr.Detail{},
@@ -167,8 +188,8 @@ func (rt *router) recoverPanic(w *trackingWriter, r *http.Request) {
 	if w.wrote {
 		panic(http.ErrAbortHandler) // the client must not take a truncated answer for a whole one
 	}
-	writeJSON(w, rt.api.log, http.StatusInternalServerError, errorEnvelope{Error: errorBody{
-		Code: string(apperr.KindInternal), Message: "internal error", Details: []apperr.Detail{}, RequestID: reqid.From(r.Context()),
+	send(w, rt.api.log, http.StatusInternalServerError, errorEnvelope{Error: errorBody{
+		Code: string(apperr.KindInternal), Message: apperr.MsgInternal, Details: []apperr.Detail{}, RequestID: reqid.From(r.Context()),
 	}})
 }
 

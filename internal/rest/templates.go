@@ -15,7 +15,7 @@ var templateBody = bodySchema{writable: templateWritable, readOnly: templateRead
 func templateRef(r *http.Request) (string, error) {
 	ref := r.PathValue("id")
 	if strings.TrimSpace(ref) == "" || len(ref) > jobs.MaxNameLen {
-		return "", apperr.Invalid("invalid id "+quoteShort(ref)+": give a template id or name",
+		return "", apperr.Invalid("invalid id "+apperr.Quote(ref)+": give a template id or name",
 			apperr.Detail{Field: "id", Message: "must be a template id or name"})
 	}
 	return ref, nil
@@ -41,78 +41,71 @@ func decodeTemplateInput(w http.ResponseWriter, r *http.Request) (jobs.TemplateI
 	return in, d.err()
 }
 
-func (a *api) listTemplates(w http.ResponseWriter, r *http.Request) {
+func (a *api) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	where, err := a.svc.TemplateFilter(p.Filter, p.Search)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	order, err := jobs.TemplateOrder(p.Sort, p.Order)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	list, total, err := a.svc.ListTemplates(r.Context(), jobs.ListTemplatesParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order})
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	out := make([]templateDTO, len(list))
 	for i, t := range list {
 		out[i] = newTemplateDTO(t)
 	}
 	writeList(w, a.log, out, total)
+	return nil
 }
 
-func (a *api) createTemplate(w http.ResponseWriter, r *http.Request) {
+func (a *api) createTemplate(w http.ResponseWriter, r *http.Request) error {
 	in, err := decodeTemplateInput(w, r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	t, err := a.svc.CreateTemplate(r.Context(), in)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/ocr-templates/"+t.ID)
 	writeData(w, a.log, http.StatusCreated, newTemplateDTO(t))
+	return nil
 }
 
-func (a *api) getTemplate(w http.ResponseWriter, r *http.Request) {
+func (a *api) getTemplate(w http.ResponseWriter, r *http.Request) error {
 	ref, err := templateRef(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	t, err := a.svc.GetTemplate(r.Context(), ref)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newTemplateDTO(t))
+	return nil
 }
 
-func (a *api) updateTemplate(w http.ResponseWriter, r *http.Request) {
+func (a *api) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 	ref, err := templateRef(r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	in, err := decodeTemplateInput(w, r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	t, err := a.svc.UpdateTemplate(r.Context(), ref, in)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusOK, newTemplateDTO(t))
+	return nil
 }

@@ -44,17 +44,16 @@ type uploadDTO struct {
 // 415. No "file" field or an empty one: 400. Over the limit: 413 TOO_LARGE. Over the
 // owner's upload quota: 413 QUOTA_EXCEEDED. Not a PDF, PNG, JPEG, TIFF or BMP: 415. A
 // refused upload stores nothing.
-func (a *api) uploadDocument(w http.ResponseWriter, r *http.Request) {
+func (a *api) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	if a.uploads == nil {
-		writeError(w, r, a.log, apperr.Unavailable("uploads are not available on this server", nil))
-		return
+		return apperr.Unavailable("uploads are not available on this server", nil)
 	}
 	d, err := a.receiveUpload(w, r)
 	if err != nil {
-		writeError(w, r, a.log, err)
-		return
+		return err
 	}
 	writeData(w, a.log, http.StatusCreated, d)
+	return nil
 }
 
 func (a *api) receiveUpload(w http.ResponseWriter, r *http.Request) (uploadDTO, error) {

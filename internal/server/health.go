@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -10,12 +9,13 @@ import (
 	"sync"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/httpjson"
 )
 
 // healthz answers 200 while the process can serve HTTP at all. It checks no dependency,
 // so that an orchestrator restarts the process only when the process itself is stuck.
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	_ = httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyResponse is the /readyz body: overall status, the result of every check and the
@@ -59,12 +59,5 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		slices.Sort(res.Failed)
 		w.Header().Set("Retry-After", strconv.Itoa(apperr.RetryAfterUnavailable))
 	}
-	writeJSON(w, code, res)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = httpjson.Write(w, code, res)
 }

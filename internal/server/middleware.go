@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 )
 
@@ -178,7 +179,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			clear(w.Header())
 			w.Header().Set(reqid.Header, reqid.From(r.Context()))
 			s.setResponseHeaders(w, r)
-			writeError(w, r, http.StatusInternalServerError, "INTERNAL", "internal error")
+			writeError(w, r, apperr.New(apperr.KindInternal, "handler panicked"))
 		}()
 		next.ServeHTTP(w, r)
 	})

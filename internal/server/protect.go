@@ -88,7 +88,7 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 				// The dashboard is opened in a browser with Basic credentials, which the
 				// browser would also attach to a forged cross-site form POST.
 				s.reject(r, rejectForbidden)
-				writeError(w, r, http.StatusForbidden, string(apperr.KindForbidden), msgCrossSite)
+				writeError(w, r, apperr.Forbidden(msgCrossSite))
 				return
 			}
 			key := auth.TokenFromRequest(r)
@@ -136,7 +136,7 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 			}
 			if sf == surfaceDashboard && !p.Role.Includes(auth.RoleAdmin) {
 				s.reject(r, rejectForbidden)
-				writeError(w, r, http.StatusForbidden, string(apperr.KindForbidden), msgAdminRequired)
+				writeError(w, r, apperr.Forbidden(msgAdminRequired))
 				return
 			}
 		}
@@ -159,8 +159,8 @@ func (s *Server) protect(sf surface, next http.Handler) http.Handler {
 				if !ok {
 					w.Header().Set("Retry-After", "1")
 					s.reject(r, rejectUploadConcurrency)
-					writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
-						fmt.Sprintf("this API key already has %d uploads in flight; retry when one has finished", limit))
+					writeError(w, r, apperr.RateLimited(
+						fmt.Sprintf("this API key already has %d uploads in flight; retry when one has finished", limit)))
 					return
 				}
 				defer release()
@@ -182,7 +182,7 @@ func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, sf surf
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
 	s.reject(r, rejectUnauthenticated)
-	writeError(w, r, http.StatusUnauthorized, string(apperr.KindUnauthenticated), msg)
+	writeError(w, r, apperr.Unauthenticated(msg))
 }
 
 // authFailed answers a key that did not authenticate.
@@ -193,11 +193,11 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, sf surface, 
 	case apperr.KindUnavailable:
 		s.logger.WarnContext(r.Context(), "Cannot authenticate a request",
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
-		writeError(w, r, http.StatusServiceUnavailable, string(apperr.KindUnavailable), "cannot check the API key now, try again later")
+		writeError(w, r, apperr.Unavailable("cannot check the API key now, try again later", err))
 	default:
 		s.logger.ErrorContext(r.Context(), "Cannot authenticate a request",
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
-		writeError(w, r, http.StatusInternalServerError, string(apperr.KindInternal), "internal error")
+		writeError(w, r, &apperr.Error{Kind: apperr.KindInternal, Message: "cannot authenticate the request", Err: err})
 	}
 }
 
@@ -244,8 +244,8 @@ func (s *Server) authFailureBurst() int {
 func (s *Server) tooManyFailures(w http.ResponseWriter, r *http.Request, retry int) {
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	s.reject(r, rejectAuthFailures)
-	writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
-		fmt.Sprintf("too many requests with invalid API keys from this address; retry in %d s", retry))
+	writeError(w, r, apperr.RateLimited(
+		fmt.Sprintf("too many requests with invalid API keys from this address; retry in %d s", retry)))
 }
 
 // anonymousPrefix starts the limiter key of a client address's requests without a key.
@@ -282,8 +282,8 @@ func (s *Server) allowAnonymous(w http.ResponseWriter, r *http.Request) bool {
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	s.reject(r, rejectAnonymousRate)
-	writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
-		fmt.Sprintf("too many requests without an API key from this address; retry in %d s", retry))
+	writeError(w, r, apperr.RateLimited(
+		fmt.Sprintf("too many requests without an API key from this address; retry in %d s", retry)))
 	return false
 }
 
@@ -306,8 +306,8 @@ func (s *Server) allowRate(w http.ResponseWriter, r *http.Request, p auth.Princi
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	s.reject(r, rejectRateLimited)
-	writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
-		fmt.Sprintf("rate limit of %g requests per second exceeded; retry in %d s", rps, retry))
+	writeError(w, r, apperr.RateLimited(
+		fmt.Sprintf("rate limit of %g requests per second exceeded; retry in %d s", rps, retry)))
 	return false
 }
 

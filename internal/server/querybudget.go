@@ -128,8 +128,8 @@ func (s *Server) boundQueries(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if ok, retry := s.budgets.admit(key, rate, burst); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		s.reject(r, rejectQueryBudget)
-		writeError(w, r, http.StatusTooManyRequests, string(apperr.KindRateLimited),
-			fmt.Sprintf("database time budget spent: a client may use %gs of database time per second, in bursts of %gs (OCRINVOICE_QUERY_BUDGET, OCRINVOICE_QUERY_BUDGET_BURST); retry in %d s", rate, burst, retry))
+		writeError(w, r, apperr.RateLimited(
+			fmt.Sprintf("database time budget spent: a client may use %gs of database time per second, in bursts of %gs (OCRINVOICE_QUERY_BUDGET, OCRINVOICE_QUERY_BUDGET_BURST); retry in %d s", rate, burst, retry)))
 		return r, nil, false
 	}
 	m := new(database.Meter)

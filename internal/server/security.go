@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 )
 
 // Security headers. APICSP is the Content-Security-Policy of every response but the
@@ -91,7 +93,7 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := s.cors.allow(r.Header.Get("Origin")); !ok {
 		s.reject(r, rejectCORS)
-		writeError(w, r, http.StatusForbidden, "FORBIDDEN", "this origin may not call the API from a browser")
+		writeError(w, r, apperr.Forbidden("this origin may not call the API from a browser"))
 		return
 	}
 	h := w.Header()

@@ -25,6 +25,17 @@ type Word struct {
 	Confidence float64
 }
 
+// Clamp01 returns v within 0..1, the range of a Confidence (NaN stays NaN).
+func Clamp01(v float64) float64 {
+	switch {
+	case v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}
+
 // Line is a run of words that a reader sees as one line, left to right.
 type Line struct {
 	Words []Word

@@ -173,7 +173,7 @@ func (s *slot) recognize(img *image.Gray, opts Options, dpi int) (*ocrResult, er
 				n++
 			}
 		}
-		c := clamp01(b.Confidence / 100)
+		c := layout.Clamp01(b.Confidence / 100)
 		res.score += c * float64(n)
 		weight += float64(n)
 		res.conf += c * float64(n)
@@ -347,10 +347,6 @@ func osdToRotation(deg int) int {
 	return ((360-deg)%360 + 360) % 360
 }
 
-func clamp01(v float64) float64 {
-	return math.Max(0, math.Min(1, v))
-}
-
 // ocrPage turns a recognition into a layout page: words grouped into Tesseract's text
 // lines in reading order, and Page.Text laid out in columns.
 func ocrPage(res *ocrResult, number int) layout.Page {
@@ -364,7 +360,7 @@ func ocrPage(res *ocrResult, number int) layout.Page {
 		w := layout.Word{
 			Text:       bb.Word,
 			Box:        layout.Box{X0: float64(bb.Box.Min.X), Y0: float64(bb.Box.Min.Y), X1: float64(bb.Box.Max.X), Y1: float64(bb.Box.Max.Y)},
-			Confidence: clamp01(bb.Confidence / 100),
+			Confidence: layout.Clamp01(bb.Confidence / 100),
 		}
 		if cur == nil || k != last {
 			p.Lines = append(p.Lines, layout.Line{})

@@ -102,10 +102,9 @@ const cjkPunct = "，。、：；（）【】「」『』・·￥"
 
 // add scores one word.
 func (s *textScore) add(word string) {
-	rs := []rune(word)
 	n := 0
 	bad := 0
-	for _, r := range rs {
+	for _, r := range word {
 		if unicode.IsSpace(r) {
 			continue
 		}

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/otiai10/gosseract/v2"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 )
 
 // Numbers read again. Faint or unevenly printed receipts lose digits to binarisation:
@@ -216,7 +218,7 @@ func (s *slot) revote(res *ocrResult, targets []revoteTarget, size image.Point) 
 		b := &res.boxes[t.idx]
 		second := wordSymbols(readings[0], b.Box, t)
 		third := wordSymbols(readings[1], b.Box, t)
-		word, conf, ok := vote(b.Word, clamp01(b.Confidence/100), second, third, !t.crowded)
+		word, conf, ok := vote(b.Word, layout.Clamp01(b.Confidence/100), second, third, !t.crowded)
 		s.log.Debug("OCR number read again", slog.String("first", b.Word), slog.String("second", symbolText(second)),
 			slog.String("third", symbolText(third)), slog.String("voted", word), slog.Bool("changed", ok))
 		if ok {
@@ -244,7 +246,7 @@ func wordSymbols(syms []gosseract.BoundingBox, box image.Rectangle, t revoteTarg
 			continue
 		}
 		for _, r := range strings.TrimSpace(sy.Word) {
-			out = append(out, symbol{r: r, conf: clamp01(sy.Confidence / 100), x: cx})
+			out = append(out, symbol{r: r, conf: layout.Clamp01(sy.Confidence / 100), x: cx})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b symbol) int { return int(math.Copysign(1, a.x-b.x)) })

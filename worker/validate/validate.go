@@ -9,6 +9,7 @@ package validate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,9 +43,25 @@ func Check(data invoice.ExtractedData, spec *invoice.TemplateSpec, now time.Time
 		r.Results.Errors = append(r.Results.Errors, invoice.ValidationError{Field: field, Message: fmt.Sprintf(format, a...), Severity: sev})
 	}
 	inv := data.Invoice
-	am := inv.Amounts
+	checkTotals(r, inv.Amounts, add)
+	checkWider(r, data, add)
+	checkLineItems(r, data, add)
+	checkDates(r, inv, now, add)
+	checkCurrency(r, inv.Amounts.Currency, add)
+	checkTaxID(r, "invoice.supplier.taxId", inv.Supplier.TaxID, add)
+	checkRequired(data, spec, add)
+	r.Results.IsValid = !slices.ContainsFunc(r.Results.Errors, func(e invoice.ValidationError) bool {
+		return e.Severity == invoice.SeverityError
+	})
+	return r
+}
 
-	// subtotal + tax = total
+// addFunc records one finding of Check.
+type addFunc func(field string, sev invoice.Severity, format string, a ...any)
+
+// checkTotals checks subtotal + tax = total (without a tax, that the subtotal is not over
+// the total) and that the three are numbers.
+func checkTotals(r Report, am invoice.Amounts, add addFunc) {
 	if am.Subtotal != nil && am.Tax != nil && am.Total != nil {
 		if near(*am.Subtotal+*am.Tax, *am.Total) {
 			confirm(r, "invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total")
@@ -59,38 +76,39 @@ func Check(data invoice.ExtractedData, spec *invoice.TemplateSpec, now time.Time
 			add("invoice.amounts.subtotal", invoice.SeverityWarning, "subtotal %.2f is larger than total %.2f", *am.Subtotal, *am.Total)
 		}
 	}
-	for _, f := range []struct {
-		path string
-		v    *float64
-	}{{"invoice.amounts.subtotal", am.Subtotal}, {"invoice.amounts.tax", am.Tax}, {"invoice.amounts.total", am.Total}} {
+	checkNumbers(add, amountField{"invoice.amounts.subtotal", am.Subtotal}, amountField{"invoice.amounts.tax", am.Tax},
+		amountField{"invoice.amounts.total", am.Total})
+}
+
+// amountField is an amount and its contract path.
+type amountField struct {
+	path string
+	v    *float64
+}
+
+// checkNumbers finds the amounts that are NaN or infinite.
+func checkNumbers(add addFunc, fields ...amountField) {
+	for _, f := range fields {
 		if f.v != nil && (math.IsNaN(*f.v) || math.IsInf(*f.v, 0)) {
 			add(f.path, invoice.SeverityError, "amount is not a number")
 		}
 	}
+}
 
-	checkWider(r, data, add)
-
-	// line items
+// checkLineItems checks quantity x unit price = amount on each line, and that the line
+// amounts add up to the subtotal (net lines) or the total (gross lines).
+func checkLineItems(r Report, data invoice.ExtractedData, add addFunc) {
 	var sum float64
 	all := len(data.LineItems) > 0
 	for i, li := range data.LineItems {
-		p := fmt.Sprintf("lineItems[%d]", i)
 		if li.Amount == nil {
 			all = false
 		} else {
 			sum += *li.Amount
 		}
-		if li.Quantity != nil && li.UnitPrice != nil && li.Amount != nil {
-			want := *li.Quantity * *li.UnitPrice
-			if near(want, *li.Amount) {
-				confirm(r, p+".amount")
-			} else {
-				contradict(r, p+".amount")
-				add(p+".amount", invoice.SeverityWarning, "quantity %g x unit price %g = %.2f, but amount is %.2f",
-					*li.Quantity, *li.UnitPrice, want, *li.Amount)
-			}
-		}
+		checkLineAmount(r, fmt.Sprintf("lineItems[%d]", i), li, add)
 	}
+	am := data.Invoice.Amounts
 	if all && am.Subtotal != nil {
 		if near(sum, *am.Subtotal) {
 			confirm(r, "lineItems", "invoice.amounts.subtotal")
@@ -104,88 +122,109 @@ func Check(data invoice.ExtractedData, spec *invoice.TemplateSpec, now time.Time
 	} else if all && am.Total != nil && near(sum, *am.Total) {
 		confirm(r, "lineItems", "invoice.amounts.total")
 	}
+}
 
-	// dates
-	var issued, due time.Time
-	if inv.Date != "" {
-		t, err := time.Parse(time.DateOnly, inv.Date)
-		switch {
-		case err != nil:
-			add("invoice.date", invoice.SeverityError, "date %q is not YYYY-MM-DD", inv.Date)
-		case t.Year() < 1990 || t.After(now.AddDate(1, 0, 0)):
-			contradict(r, "invoice.date")
-			add("invoice.date", invoice.SeverityWarning, "date %s is implausible", inv.Date)
-		default:
-			issued = t
-		}
+// checkLineAmount checks quantity x unit price = amount on the line at path p.
+func checkLineAmount(r Report, p string, li invoice.LineItem, add addFunc) {
+	if li.Quantity == nil || li.UnitPrice == nil || li.Amount == nil {
+		return
 	}
-	if inv.DueDate != "" {
-		t, err := time.Parse(time.DateOnly, inv.DueDate)
-		switch {
-		case err != nil:
-			add("invoice.dueDate", invoice.SeverityError, "due date %q is not YYYY-MM-DD", inv.DueDate)
-		case t.Year() < 1990 || t.After(now.AddDate(3, 0, 0)):
-			contradict(r, "invoice.dueDate")
-			add("invoice.dueDate", invoice.SeverityWarning, "due date %s is implausible", inv.DueDate)
-		default:
-			due = t
-		}
+	want := *li.Quantity * *li.UnitPrice
+	if near(want, *li.Amount) {
+		confirm(r, p+".amount")
+		return
 	}
-	if !issued.IsZero() && !due.IsZero() {
-		if due.Before(issued) {
-			contradict(r, "invoice.dueDate")
-			add("invoice.dueDate", invoice.SeverityError, "due date %s is before the invoice date %s", inv.DueDate, inv.Date)
-		} else if due.Sub(issued) < 400*24*time.Hour {
-			confirm(r, "invoice.dueDate")
-		}
-	}
+	contradict(r, p+".amount")
+	add(p+".amount", invoice.SeverityWarning, "quantity %g x unit price %g = %.2f, but amount is %.2f",
+		*li.Quantity, *li.UnitPrice, want, *li.Amount)
+}
 
-	// currency
-	if c := am.Currency; c != "" {
-		if IsCurrency(c) {
-			confirm(r, "invoice.amounts.currency")
-		} else {
-			contradict(r, "invoice.amounts.currency")
-			add("invoice.amounts.currency", invoice.SeverityError, "currency %q is not an ISO 4217 code", c)
-		}
+// checkDates checks that the invoice date (up to a year ahead of now) and the due date
+// (up to three years ahead) are plausible dates, and that the due date is not before the
+// invoice date.
+func checkDates(r Report, inv invoice.Invoice, now time.Time, add addFunc) {
+	issued := checkDate(r, "invoice.date", "date", inv.Date, now.AddDate(1, 0, 0), add)
+	due := checkDate(r, "invoice.dueDate", "due date", inv.DueDate, now.AddDate(3, 0, 0), add)
+	if issued.IsZero() || due.IsZero() {
+		return
 	}
+	if due.Before(issued) {
+		contradict(r, "invoice.dueDate")
+		add("invoice.dueDate", invoice.SeverityError, "due date %s is before the invoice date %s", inv.DueDate, inv.Date)
+	} else if due.Sub(issued) < 400*24*time.Hour {
+		confirm(r, "invoice.dueDate")
+	}
+}
 
-	// tax id
-	if id := inv.Supplier.TaxID; id != "" {
-		if res, ok := CheckTaxID(id, ""); ok {
-			switch {
-			case !res.FormatOK:
-				contradict(r, "invoice.supplier.taxId")
-				add("invoice.supplier.taxId", invoice.SeverityWarning, "tax id %s does not have the %s format", id, res.Country)
-			case res.HasChecksum && !res.ChecksumOK:
-				contradict(r, "invoice.supplier.taxId")
-				add("invoice.supplier.taxId", invoice.SeverityError, "tax id %s fails the %s check digit", id, res.Country)
-			case res.HasChecksum:
-				confirm(r, "invoice.supplier.taxId")
-			}
-		}
+// checkDate parses the date v at path (what names it in messages): YYYY-MM-DD, from 1990
+// up to latest. It returns the zero time when v is empty, malformed or implausible.
+func checkDate(r Report, path, what, v string, latest time.Time, add addFunc) time.Time {
+	if v == "" {
+		return time.Time{}
 	}
+	t, err := time.Parse(time.DateOnly, v)
+	switch {
+	case err != nil:
+		add(path, invoice.SeverityError, "%s %q is not YYYY-MM-DD", what, v)
+	case t.Year() < 1990 || t.After(latest):
+		contradict(r, path)
+		add(path, invoice.SeverityWarning, "%s %s is implausible", what, v)
+	default:
+		return t
+	}
+	return time.Time{}
+}
 
-	// required fields of the template
-	if spec != nil {
-		for _, name := range spec.Options.RequiredFields {
-			path := RequiredFieldPath(name)
-			if path == "" {
-				continue
-			}
-			if !present(data, path) {
-				add(path, invoice.SeverityError, "required field %s is missing", name)
-			}
-		}
+// checkCurrency checks that c, when given, is an ISO 4217 code.
+func checkCurrency(r Report, c string, add addFunc) {
+	if c == "" {
+		return
 	}
+	if IsCurrency(c) {
+		confirm(r, "invoice.amounts.currency")
+		return
+	}
+	contradict(r, "invoice.amounts.currency")
+	add("invoice.amounts.currency", invoice.SeverityError, "currency %q is not an ISO 4217 code", c)
+}
 
-	r.Results.IsValid = true
-	for _, e := range r.Results.Errors {
-		if e.Severity == invoice.SeverityError {
-			r.Results.IsValid = false
+// checkTaxID checks the format and, where the country defines one, the check digit of
+// the tax id at path (the supplier's or the customer's); an id of no known country is
+// neither confirmed nor contradicted.
+func checkTaxID(r Report, path, id string, add addFunc) {
+	if id == "" {
+		return
+	}
+	res, ok := CheckTaxID(id, "")
+	if !ok {
+		return
+	}
+	switch {
+	case !res.FormatOK:
+		contradict(r, path)
+		add(path, invoice.SeverityWarning, "tax id %s does not have the %s format", id, res.Country)
+	case res.HasChecksum && !res.ChecksumOK:
+		contradict(r, path)
+		add(path, invoice.SeverityError, "tax id %s fails the %s check digit", id, res.Country)
+	case res.HasChecksum:
+		confirm(r, path)
+	}
+}
+
+// checkRequired finds the template's required fields (spec may be nil) that are missing.
+func checkRequired(data invoice.ExtractedData, spec *invoice.TemplateSpec, add addFunc) {
+	if spec == nil {
+		return
+	}
+	for _, name := range spec.Options.RequiredFields {
+		path := RequiredFieldPath(name)
+		if path == "" {
+			continue
+		}
+		if !present(data, path) {
+			add(path, invoice.SeverityError, "required field %s is missing", name)
 		}
 	}
-	return r
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= Tolerance }
