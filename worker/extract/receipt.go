@@ -13,7 +13,7 @@ import (
 // what the customer handed over minus the change is what was due.
 
 var (
-	reCashLabel   = regexp.MustCompile(`(?i)^(?:cash(?:\s*tendered)?|tendered|amount\s*tendered|payment|paid|tunai|bayar|visa|master\s*card|credit\s*card|card|tender)\b`)
+	reCashLabel   = regexp.MustCompile(`(?i)^(?:cash(?:\s*tendered)?|tendered|amount\s*tendered|payment|paid|tunai|bayar|visa|master\s*card|credit\s*card|credit|card|tender)\b`)
 	reChangeLabel = regexp.MustCompile(`(?i)^(?:(?:cash\s*)?change(?:\s*due)?|baki|balance\s*(?:due)?|kembali)\b`)
 	reRegNumber   = regexp.MustCompile(`\s*[\(\[{]?\s*(?:co\.?\s*)?(?:reg\.?\s*(?:no\.?)?)?\s*[:.]?\s*\d[\dSOIl?]{2,}[-\s]?[A-Z]\b.*$`)
 	// reRounding labels the rounding adjustment of a cash total (to 0.05).
@@ -92,6 +92,9 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 			return cand{num: due, score: 1, conf: 0.9, how: "cash-change"}, true, true
 		}
 	}
+	if v, ok := roundedTotal(votes, rounding); ok && d.rules.on(RuleReceiptSums) {
+		return cand{num: v, score: 0.9, conf: 0.9, how: "rounded"}, true, true
+	}
 	var sums []float64
 	for _, c := range d.amountCands(subtotalLabels, reSubtotalNegative, nil) {
 		for _, t := range d.amountCands(taxLabels, nil, nil) {
@@ -154,7 +157,8 @@ var reGluedAmount = regexp.MustCompile(`^(RM|MYR|SGD|USD|EUR|GBP|Rs\.?)([O0-9][O
 
 // fixReceiptAmounts separates amounts glued to their currency code ("RM9.75" ->
 // "RM 9.75") and reads a letter O in them as a zero, so that the amount rules see
-// them. Word boxes and confidences stay; only the words' text changes.
+// them, and repairs a till label misread in the first word of a row (fixReceiptLabel).
+// Word boxes and confidences stay; only the words' text changes.
 func (d *doc) fixReceiptAmounts() {
 	for ri := range d.rows {
 		r := &d.rows[ri]
@@ -163,6 +167,12 @@ func (d *doc) fixReceiptAmounts() {
 			ws := append([]word(nil), r.segs[si].words...)
 			fixed := false
 			for wi, w := range ws {
+				if si == 0 && wi == 0 {
+					if t, ok := fixReceiptLabel(w.text); ok {
+						ws[wi].text, fixed = t, true
+						continue
+					}
+				}
 				m := reGluedAmount.FindStringSubmatch(w.text)
 				if m == nil {
 					continue
@@ -183,6 +193,61 @@ func (d *doc) fixReceiptAmounts() {
 			r.text = strings.Join(parts, "   ")
 		}
 	}
+}
+
+// roundedTotal returns the total after cash rounding when the receipt prints both
+// totals beside total labels and the rounding adjustment between them ("Total 71.02",
+// "Rounding Adj -0.02", "TOTAL 71.00"): the rounded one is what is paid, and it is the
+// one in whole five cents.
+func roundedTotal(votes map[float64]float64, rounding []float64) (float64, bool) {
+	best, bestS := 0.0, 0.0
+	for v, s := range votes {
+		if v <= 0 || math.Mod(math.Round(v*100), 5) != 0 || s < bestS || s == bestS && v < best {
+			continue
+		}
+		for _, r := range rounding {
+			if r != 0 && votes[round2(v+r)] > 0 {
+				best, bestS = v, s
+				break
+			}
+		}
+	}
+	return best, bestS > 0
+}
+
+// receiptLabelWords are the till words the total rules look for at the start of a row.
+var receiptLabelWords = []string{"TOTAL", "CASH", "CHANGE", "ROUNDED", "ROUNDING", "TENDERED", "SUBTOTAL"}
+
+// fixReceiptLabel reads an upper-case word of four letters or more that differs from a
+// till label word in one letter as that word ("FOTAL" -> "TOTAL", "CASK" -> "CASH"):
+// OCR on thermal paper misreads single letters, and a label lost costs the total.
+// Trailing punctuation stays. Words that are a label already, or two letters away from
+// every label, are left alone.
+func fixReceiptLabel(w string) (string, bool) {
+	core := strings.TrimRight(w, ":.")
+	if len(core) < 4 || strings.ToUpper(core) != core {
+		return "", false
+	}
+	for _, l := range receiptLabelWords {
+		if core == l {
+			return "", false
+		}
+	}
+	for _, l := range receiptLabelWords {
+		if len(l) != len(core) {
+			continue
+		}
+		diff := 0
+		for i := range len(l) {
+			if l[i] != core[i] {
+				diff++
+			}
+		}
+		if diff == 1 {
+			return l + w[len(core):], true
+		}
+	}
+	return "", false
 }
 
 // printedOutside reports whether v is printed on a row not in skip.

@@ -87,6 +87,27 @@ func TestReceiptTotalArithmetic(t *testing.T) {
 			lowConf: true,
 		},
 		{
+			name: "till labels misread in one letter",
+			// "FOTAL" for TOTAL, "CASK" for CASH: 10.00 - 3.80 is printed as the total.
+			text: receiptText(receiptItems,
+				"TOTAL INCL. GST                  6.21",
+				"FOTAL ROUNDED                    6.20",
+				"CASK                            10.00",
+				"CHANGE                           3.80"),
+			want: "6.20",
+		},
+		{
+			name: "the rounded total is what is paid",
+			// Both totals beside total labels, the rounding between them; items sum to
+			// 6.22 here, so the item arithmetic alone cannot choose.
+			text: receiptText([]string{"1 EXERCISE BOOK A4               3.52", "2 PENCIL 2B                      1.80", "1 ERASER                         0.90"},
+				"TOTAL (INCLUSIVE OF GST):        6.22",
+				"ROUNDING ADJ:                   -0.02",
+				"TOTAL:                           6.20",
+				"CREDIT                           6.20"),
+			want: "6.20",
+		},
+		{
 			name: "cash without change is not its own proof",
 			// The cash line alone must not confirm a misread cash amount.
 			text: receiptText(receiptItems,
@@ -148,5 +169,17 @@ func TestReceiptNameOCR(t *testing.T) {
 				t.Errorf("supplier name = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestFixReceiptLabel: one letter misread in a till label word is repaired; words that
+// are labels already, differ in two letters, or are not upper case stay.
+func TestFixReceiptLabel(t *testing.T) {
+	cases := map[string]string{"FOTAL": "TOTAL", "CASK:": "CASH:", "CHANQE": "CHANGE", "TOTAL": "", "CARD": "", "Total": "", "FOTAI": "", "TAX": ""}
+	for in, want := range cases {
+		got, ok := fixReceiptLabel(in)
+		if ok != (want != "") || got != want {
+			t.Errorf("fixReceiptLabel(%q) = %q, %v; want %q", in, got, ok, want)
+		}
 	}
 }
