@@ -142,6 +142,10 @@ func readTextLayer(ctx context.Context, path string, opts Options) ([]textPage, 
 	case len(pages) == 0:
 		return nil, fmt.Errorf("inspect PDF: %w: the PDF has no pages", ErrEmpty)
 	case len(pages) > opts.MaxPages:
+		// pdfinfo tells the whole count for the message.
+		if _, err := readPDFInfo(ctx, path, opts); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("inspect PDF: %w: more than %d pages, the limit is %d", ErrTooLarge, opts.MaxPages, opts.MaxPages)
 	}
 	var texts []string
