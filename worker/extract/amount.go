@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // DecimalSep is a document's decimal separator: '.' or ','. Zero means "decide per value".
@@ -179,8 +181,9 @@ func (n scannedNumber) value(decPos int, neg bool) (float64, bool) {
 	return v, true
 }
 
-// currencyMarks are removed around amounts; longest first within each alphabet.
-var currencyMarks = []string{"EUR", "USD", "GBP", "CHF", "INR", "MYR", "AUD", "CAD", "JPY", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RM", "Rs.", "Rs", "€", "$", "£", "¥", "₹", "Fr.", "TTC", "HT"}
+// currencyMarks are removed around amounts: vocab's currency codes and signs, longest
+// first, and the French gross and net marks.
+var currencyMarks = append(vocab.Marks(), "TTC", "HT")
 
 func stripCurrency(s string) string {
 	for changed := true; changed; {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // totals is the chosen subtotal, tax and total with their candidates' scores, and the
@@ -343,37 +345,42 @@ func (d *doc) hasAmount(v float64) bool {
 	return false
 }
 
-var currencySymbols = []struct {
+// currencyTexts are the patterns by which running text names a currency (vocab.Currencies
+// with a Text), and reISOCode its ISO codes.
+var (
+	currencyTexts = func() []currencyText {
+		var out []currencyText
+		for _, c := range vocab.Currencies {
+			if c.Text != "" {
+				out = append(out, currencyText{regexp.MustCompile(c.Text), c.Code})
+			}
+		}
+		return out
+	}()
+	reISOCode = regexp.MustCompile(`(?:^|[^A-Za-z])(` + strings.Join(vocab.Codes, "|") + `)(?:[^A-Za-z]|$)`)
+)
+
+type currencyText struct {
 	re   *regexp.Regexp
 	code string
-}{
-	{regexp.MustCompile(`€`), "EUR"},
-	{regexp.MustCompile(`(?:^|[^A-Za-z$])(?:US)?\$\s?\d[\d,]*\.\d{2}\b`), "USD"},
-	{regexp.MustCompile(`£`), "GBP"},
-	{regexp.MustCompile(`₹|(?:^|[^A-Za-z])Rs\.?\s?-?\d|(?i:rupees)`), "INR"},
-	{regexp.MustCompile(`(?:^|[^A-Za-z])RM\s?\d|\(RM\)|(?:^|\s)RM(?:\s|$)`), "MYR"},
-	{regexp.MustCompile(`¥`), "JPY"},
-	{regexp.MustCompile(`(?i)\beuros?\b`), "EUR"},
-	{regexp.MustCompile(`(?i)\bus\s*dollars?\b`), "USD"},
 }
 
-var reISOCode = regexp.MustCompile(`(?:^|[^A-Za-z])(EUR|USD|GBP|CHF|INR|MYR|AUD|CAD|JPY|SEK|NOK|DKK|PLN|CZK|HUF|SGD|HKD|CNY|NZD|ZAR|RON|BGN|TRY|BRL|MXN|AED)(?:[^A-Za-z]|$)`)
-
-// findCurrency picks the currency named most often by ISO code or symbol.
+// findCurrency picks the currency named most often by ISO code or symbol; on a tie, the
+// one first in vocab.Currencies.
 func (d *doc) findCurrency() (cand, bool) {
 	counts := map[string]float64{}
 	for _, r := range d.rows {
 		for _, m := range reISOCode.FindAllStringSubmatch(r.text, -1) {
 			counts[m[1]] += 1.5
 		}
-		for _, cs := range currencySymbols {
-			counts[cs.code] += float64(len(cs.re.FindAllStringIndex(r.text, -1)))
+		for _, ct := range currencyTexts {
+			counts[ct.code] += float64(len(ct.re.FindAllStringIndex(r.text, -1)))
 		}
 	}
 	bestCode, n := "", 0.0
-	for _, code := range []string{"EUR", "USD", "GBP", "INR", "MYR", "CHF", "JPY", "AUD", "CAD"} {
-		if counts[code] > n {
-			bestCode, n = code, counts[code]
+	for _, c := range vocab.Currencies {
+		if counts[c.Code] > n {
+			bestCode, n = c.Code, counts[c.Code]
 		}
 	}
 	for code, c := range counts {
