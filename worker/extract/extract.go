@@ -586,24 +586,7 @@ func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *tem
 			if v.Float == nil {
 				continue
 			}
-			f := round2(*v.Float)
-			switch path {
-			case "invoice.amounts.total":
-				if inv.Amounts.Total == nil || math.Abs(*inv.Amounts.Total-f) > 0.005 {
-					// The generic deduction and amount due went with another total: what
-					// is due is now the template's total.
-					inv.Amounts.Discount = nil
-					delete(conf, "invoice.amounts.discount")
-					due := f
-					inv.AmountDue = &due
-					conf["invoice.amountDue"] = c * 0.8
-				}
-				inv.Amounts.Total = &f
-			case "invoice.amounts.subtotal":
-				inv.Amounts.Subtotal = &f
-			default:
-				inv.Amounts.Tax = &f
-			}
+			mergeAmount(inv, conf, path, round2(*v.Float), c)
 		case "invoice.amounts.currency":
 			inv.Amounts.Currency = strings.ToUpper(s)
 		default:
@@ -614,6 +597,27 @@ func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *tem
 	if len(tr.LineItems) > 0 {
 		data.LineItems = tr.LineItems
 		conf["lineItems"] = c
+	}
+}
+
+// mergeAmount stores a template's subtotal, tax or total (path) with confidence c.
+func mergeAmount(inv *invoice.Invoice, conf map[string]float64, path string, f, c float64) {
+	switch path {
+	case "invoice.amounts.total":
+		if inv.Amounts.Total == nil || math.Abs(*inv.Amounts.Total-f) > 0.005 {
+			// The generic deduction and amount due went with another total: what is due
+			// is now the template's total.
+			inv.Amounts.Discount = nil
+			delete(conf, "invoice.amounts.discount")
+			due := f
+			inv.AmountDue = &due
+			conf["invoice.amountDue"] = c * 0.8
+		}
+		inv.Amounts.Total = &f
+	case "invoice.amounts.subtotal":
+		inv.Amounts.Subtotal = &f
+	default:
+		inv.Amounts.Tax = &f
 	}
 }
 
