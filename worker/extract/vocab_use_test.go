@@ -35,3 +35,24 @@ func TestCurrencyMarksFromVocab(t *testing.T) {
 		}
 	}
 }
+
+// TestLegalFormsFromVocab: one table, four uses. A form that is also a common word ends
+// a name at the end of a line but does not make a line a company name.
+func TestLegalFormsFromVocab(t *testing.T) {
+	for s, want := range map[string]bool{"Nordic Shipping AS": true, "Muster GmbH & Co. KG": true, "Kleingarten e.V.": true, "payable as agreed": false, "Total": false} {
+		if got := hasLegalEnd(s); got != want {
+			t.Errorf("hasLegalEnd(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for s, want := range map[string]bool{"ACME Trading": true, "Globex Corporation": true, "payable as agreed": false, "see e.g. page 2": false} {
+		if got := companySuffix.MatchString(s); got != want {
+			t.Errorf("companySuffix(%q) = %v, want %v", s, got, want)
+		}
+	}
+	if !reLegalStart.MatchString("GmbH & Co. KG") || reLegalStart.MatchString("Gmbhstrasse 4") {
+		t.Error("reLegalStart: a line of only the legal form continues the name, a street does not")
+	}
+	if !reStartsWithForm.MatchString("CO. (M) SDN BHD") || reStartsWithForm.MatchString("POPULAR BOOK") {
+		t.Error("reStartsWithForm: a receipt's legal-form line continues the shop name")
+	}
+}
