@@ -55,19 +55,6 @@ type Result struct {
 	Warnings []string
 }
 
-// Fields that carry a confidence, in contract paths.
-var fieldPaths = []string{
-	"invoice.number", "invoice.date", "invoice.dueDate",
-	"invoice.supplier.name", "invoice.supplier.address", "invoice.supplier.taxId",
-	"invoice.supplier.email", "invoice.supplier.phone", "invoice.supplier.website",
-	"invoice.customer.name", "invoice.customer.address", "invoice.customer.taxId",
-	"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total", "invoice.amounts.currency",
-	"invoice.amounts.discount", "invoice.amountDue", "invoice.documentType", "invoice.taxBreakdown",
-	"invoice.servicePeriod", "invoice.purchaseOrder", "invoice.references",
-	"invoice.payment.iban", "invoice.payment.bic", "invoice.payment.terms", "invoice.payment.dueDays",
-	"lineItems",
-}
-
 // Extract reads invoice data from doc. It never panics on odd input; it returns an error
 // only when doc is nil. Unknown values stay empty (strings) or nil (amounts), and their
 // fields have no confidence entry.
