@@ -19,16 +19,56 @@ type Outcome struct {
 	Info   invoice.DocumentInfo
 }
 
-// Process reads one document and extracts its invoice data. It is the one code path
-// shared by the queue worker, `ocrinvoice extract` and `ocrinvoice eval`, so that what
-// is measured is what is served. Errors from reading wrap ocr.ErrBadDocument when the
-// document itself is at fault.
-func Process(ctx context.Context, r *ocr.Reader, data []byte, name string, ro ocr.Options, eo extract.Options) (*Outcome, error) {
-	doc, err := r.ReadBytes(ctx, data, name, ro)
+// Input is one document to process: a file on disk (Path), or bytes fetched elsewhere
+// (Data, called Name in the reader's messages). Path wins when both are set.
+type Input struct {
+	Path string
+	Data []byte
+	Name string
+}
+
+// Steps tune one Process call.
+type Steps struct {
+	Read    ocr.Options
+	Extract extract.Options
+	// Extracting, when set, is called once the document is read and before extraction
+	// begins; an error from it ends Process and is returned as it is. The queue worker
+	// reports its extract step and notices a cancelled run here.
+	Extracting func(*layout.Document) error
+}
+
+// ReadError is a failure to read the document, as opposed to one of extraction. Its
+// message is the reader's own; it unwraps to the reader's error, so errors.Is(err,
+// ocr.ErrBadDocument) still tells a document at fault.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the reader's error.
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// Process reads one document and extracts its invoice data. With ExtractDocument and
+// DocumentInfo it is the one code path shared by the queue worker, `ocrinvoice extract`
+// and `ocrinvoice eval` (which reads through its cache, then calls ExtractDocument), so
+// that what is measured is what is served. Reading errors are *ReadError.
+func Process(ctx context.Context, r *ocr.Reader, in Input, s Steps) (*Outcome, error) {
+	doc, err := read(ctx, r, in, s.Read)
 	if err != nil {
-		return nil, err
+		return nil, &ReadError{Err: err}
 	}
-	return ExtractDocument(doc, eo)
+	if s.Extracting != nil {
+		if err := s.Extracting(doc); err != nil {
+			return nil, err
+		}
+	}
+	return ExtractDocument(doc, s.Extract)
+}
+
+func read(ctx context.Context, r *ocr.Reader, in Input, ro ocr.Options) (*layout.Document, error) {
+	if in.Path != "" {
+		return r.Read(ctx, in.Path, ro)
+	}
+	return r.ReadBytes(ctx, in.Data, in.Name, ro)
 }
 
 // ExtractDocument extracts invoice data from an already read document.

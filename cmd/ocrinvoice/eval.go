@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract/evaluate"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
@@ -76,8 +77,11 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		xo := p.xopts
 		xo.Without = off
 		return func(doc *layout.Document) (invoice.ExtractedData, error) {
-			res, err := extract.Extract(doc, xo)
-			return res.Data, err
+			out, err := worker.ExtractDocument(doc, xo)
+			if err != nil {
+				return invoice.ExtractedData{}, err
+			}
+			return out.Result.Data, nil
 		}
 	}
 	cfg := evaluate.Config{

@@ -13,9 +13,9 @@ import (
 	"sync"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract/templates"
-	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 )
 
@@ -104,45 +104,20 @@ func (rf *cliReadFlags) pipeline(getenv func(string) string) (*cliPipeline, erro
 	return p, nil
 }
 
-// run reads and extracts one file.
-func (p *cliPipeline) run(ctx context.Context, path string) (extractLine, *layout.Document) {
+// run reads and extracts one file through worker.Process, the path the queue worker takes.
+func (p *cliPipeline) run(ctx context.Context, path string) extractLine {
 	line := extractLine{File: path}
-	doc, err := p.reader.Read(ctx, path, p.ropts)
+	out, err := worker.Process(ctx, p.reader, worker.Input{Path: path}, worker.Steps{Read: p.ropts, Extract: p.xopts})
 	if err != nil {
 		line.Error = err.Error()
-		return line, nil
+		return line
 	}
-	res, err := extract.Extract(doc, p.xopts)
-	if err != nil {
-		line.Error = err.Error()
-		return line, doc
-	}
-	info := documentInfo(doc, res.Language)
-	line.ExtractedData = &res.Data
-	line.Confidence = &res.Confidence
-	line.ValidationResults = &res.Validation
-	line.DocumentInfo = &info
-	line.Template = res.Template
-	return line, doc
-}
-
-// documentInfo describes what was read. Language is the OCR language when pages were
-// OCR'd, else the language detected in the text.
-func documentInfo(doc *layout.Document, detected string) invoice.DocumentInfo {
-	info := invoice.DocumentInfo{Pages: len(doc.Pages), Size: doc.Size, Format: doc.Format, Language: detected}
-	ocrd := false
-	for _, pg := range doc.Pages {
-		if pg.Source == layout.SourceOCR {
-			ocrd = true
-		}
-	}
-	if doc.DPI > 0 && ocrd {
-		info.Resolution = fmt.Sprintf("%d dpi", doc.DPI)
-	}
-	if ocrd && doc.Language != "" {
-		info.Language = doc.Language
-	}
-	return info
+	line.ExtractedData = &out.Result.Data
+	line.Confidence = &out.Result.Confidence
+	line.ValidationResults = &out.Result.Validation
+	line.DocumentInfo = &out.Info
+	line.Template = out.Result.Template
+	return line
 }
 
 func runExtract(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -187,8 +162,7 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				l, _ := p.run(ctx, f)
-				lines[i] <- l
+				lines[i] <- p.run(ctx, f)
 			}()
 		}
 	}()

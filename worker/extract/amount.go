@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // DecimalSep is a document's decimal separator: '.' or ','. Zero means "decide per value".
@@ -28,11 +30,27 @@ func ParseAmount(s string, hint DecimalSep) (float64, bool) {
 	if s == "" || len(s) > 64 {
 		return 0, false
 	}
-	neg := false
-	// Strip currency markers on either side.
+	s, neg, ok := stripSign(s)
+	if !ok {
+		return 0, false
+	}
+	n, ok := scanNumber(s)
+	if !ok {
+		return 0, false
+	}
+	decPos, ok := n.decimalPos(hint)
+	if !ok {
+		return 0, false
+	}
+	return n.value(decPos, neg)
+}
+
+// stripSign removes currency marks on either side and the sign: a leading or trailing
+// minus, or parentheses around the amount. It reports false when nothing is left.
+func stripSign(s string) (rest string, neg, ok bool) {
 	s = stripCurrency(s)
 	if s == "" {
-		return 0, false
+		return "", false, false
 	}
 	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
 		neg = true
@@ -46,91 +64,114 @@ func ParseAmount(s string, hint DecimalSep) (float64, bool) {
 		s = strings.TrimSpace(strings.TrimSuffix(s, "-"))
 	}
 	s = stripCurrency(s)
-	if s == "" {
-		return 0, false
-	}
-	// Only digits, separators and spaces may remain.
+	return s, neg, s != ""
+}
+
+// sepAt is a separator inside a number and the count of digits before it.
+type sepAt struct {
+	r   rune
+	pos int
+}
+
+// scannedNumber is an amount's digits and the separators between them.
+type scannedNumber struct {
+	digits string
+	nd     int // len(digits)
+	seps   []sepAt
+}
+
+// scanNumber splits s into digits and separators. Only digits, separators and spaces
+// may be there, and 1 to 15 digits.
+func scanNumber(s string) (scannedNumber, bool) {
 	var digits strings.Builder
-	seps := make([]struct {
-		r   rune
-		pos int
-	}, 0, 4)
-	nd := 0
+	n := scannedNumber{seps: make([]sepAt, 0, 4)}
 	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
 			digits.WriteRune(r)
-			nd++
+			n.nd++
 		case r == '.' || r == ',' || r == '\'' || r == '’' || r == ' ' || r == '\u00a0' || r == '\u202f':
-			seps = append(seps, struct {
-				r   rune
-				pos int
-			}{r, nd})
+			n.seps = append(n.seps, sepAt{r, n.nd})
 		default:
-			return 0, false
+			return scannedNumber{}, false
 		}
 	}
-	if nd == 0 || nd > 15 {
+	if n.nd == 0 || n.nd > 15 {
+		return scannedNumber{}, false
+	}
+	n.digits = digits.String()
+	return n, true
+}
+
+// decimalPos is the number of integer digits when the number has a decimal separator,
+// else -1. It reports false when the separators do not make a number: a decimal part of
+// none or more than four digits, or grouping that is not every three digits.
+func (n scannedNumber) decimalPos(hint DecimalSep) (int, bool) {
+	if len(n.seps) == 0 {
+		return -1, true
+	}
+	last := n.seps[len(n.seps)-1]
+	decPos := n.decimalAt(last, hint)
+	if fracLen := n.nd - last.pos; decPos >= 0 && (fracLen == 0 || fracLen > 4) {
 		return 0, false
 	}
-	ds := digits.String()
-	decPos := -1 // number of integer digits when a decimal separator exists
-	if len(seps) > 0 {
-		last := seps[len(seps)-1]
-		fracLen := nd - last.pos
-		isDecCand := last.r == '.' || last.r == ','
-		countSame := 0
-		for _, sp := range seps {
-			if sp.r == last.r {
-				countSame++
-			}
-		}
-		otherKinds := false
-		for _, sp := range seps[:len(seps)-1] {
-			if sp.r != last.r {
-				otherKinds = true
-			}
-		}
-		switch {
-		case !isDecCand:
-			// spaces/apostrophes only: grouping
-		case otherKinds && countSame == 1:
-			decPos = last.pos
-		case countSame > 1:
-			// "1.234.567": grouping only
-		case hint != 0 && byte(last.r) == byte(hint):
-			decPos = last.pos
-		case hint != 0 && fracLen == 3 && last.pos > 0 && ds[:last.pos] != "0":
-			// the other separator with three digits after it: grouping
-		case fracLen == 3 && last.pos > 0 && ds[:last.pos] != "0" && hint == 0:
-			// ambiguous "1,234" / "1.234": grouping is the common reading of money
-		default:
-			decPos = last.pos
-		}
-		if decPos >= 0 && (fracLen == 0 || fracLen > 4) {
-			return 0, false
-		}
-		// Grouping separators must sit every three digits.
-		for _, sp := range seps {
-			if decPos >= 0 && sp.pos == decPos && sp.r == last.r {
-				continue
-			}
-			intLen := nd
-			if decPos >= 0 {
-				intLen = decPos
-			}
-			if (intLen-sp.pos)%3 != 0 || sp.pos == 0 {
-				return 0, false
-			}
+	return decPos, n.groupedByThree(decPos, last)
+}
+
+// decimalAt decides whether the last separator is the decimal one (its position) or
+// groups thousands (-1).
+func (n scannedNumber) decimalAt(last sepAt, hint DecimalSep) int {
+	if last.r != '.' && last.r != ',' {
+		return -1 // spaces/apostrophes only: grouping
+	}
+	fracLen := n.nd - last.pos
+	countSame, otherKinds := 0, false
+	for i, sp := range n.seps {
+		if sp.r == last.r {
+			countSame++
+		} else if i < len(n.seps)-1 {
+			otherKinds = true
 		}
 	}
-	var v float64
-	var err error
+	switch {
+	case otherKinds && countSame == 1:
+		return last.pos
+	case countSame > 1:
+		return -1 // "1.234.567": grouping only
+	case hint != 0 && byte(last.r) == byte(hint):
+		return last.pos
+	case hint != 0 && fracLen == 3 && last.pos > 0 && n.digits[:last.pos] != "0":
+		return -1 // the other separator with three digits after it: grouping
+	case fracLen == 3 && last.pos > 0 && n.digits[:last.pos] != "0" && hint == 0:
+		return -1 // ambiguous "1,234" / "1.234": grouping is the common reading of money
+	}
+	return last.pos
+}
+
+// groupedByThree reports whether every grouping separator sits every three digits.
+func (n scannedNumber) groupedByThree(decPos int, last sepAt) bool {
+	intLen := n.nd
 	if decPos >= 0 {
-		v, err = strconv.ParseFloat(ds[:decPos]+"."+ds[decPos:], 64)
-	} else {
-		v, err = strconv.ParseFloat(ds, 64)
+		intLen = decPos
 	}
+	for _, sp := range n.seps {
+		if decPos >= 0 && sp.pos == decPos && sp.r == last.r {
+			continue
+		}
+		if (intLen-sp.pos)%3 != 0 || sp.pos == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// value is the number with its decimal point after decPos digits (none when -1).
+func (n scannedNumber) value(decPos int, neg bool) (float64, bool) {
+	s := n.digits
+	if decPos >= 0 {
+		s = s[:decPos] + "." + s[decPos:]
+	}
+	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
 		return 0, false
 	}
@@ -140,8 +181,9 @@ func ParseAmount(s string, hint DecimalSep) (float64, bool) {
 	return v, true
 }
 
-// currencyMarks are removed around amounts; longest first within each alphabet.
-var currencyMarks = []string{"EUR", "USD", "GBP", "CHF", "INR", "MYR", "AUD", "CAD", "JPY", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RM", "Rs.", "Rs", "€", "$", "£", "¥", "₹", "Fr.", "TTC", "HT"}
+// currencyMarks are removed around amounts: vocab's currency codes and signs, longest
+// first, and the French gross and net marks.
+var currencyMarks = append(vocab.Marks(), "TTC", "HT")
 
 func stripCurrency(s string) string {
 	for changed := true; changed; {

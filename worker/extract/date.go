@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // DateOrder says how an all-numeric date with day and month both <= 12 is read.
@@ -17,34 +19,10 @@ const (
 	MDY                  // 03/20/2023 (United States)
 )
 
-// monthNames maps lower-case month names and abbreviations in English, German, French,
-// Spanish, Italian and Dutch to 1..12.
-var monthNames = map[string]int{}
-
-func init() {
-	lists := [][]string{
-		{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"},
-		{"januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "dezember"},
-		{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
-		{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
-		{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"},
-		{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
-		{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"},
-		{"jan", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez"},
-		{"janv", "févr", "mars", "avr", "mai", "juin", "juil", "août", "sept", "oct", "nov", "déc"},
-		{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
-		{"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"},
-		{"jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"},
-		{"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre", "decembre"},
-		{"januar", "februar", "maerz", "april", "mai", "juni", "juli", "august", "sept", "oktober", "november", "dezember"},
-	}
-	for _, l := range lists {
-		for i, n := range l {
-			if _, ok := monthNames[n]; !ok {
-				monthNames[n] = i + 1
-			}
-		}
-	}
+// month returns the number of a month name or abbreviation as printed ("März", "Sept.",
+// "févr"), from vocab's table; false when it is none.
+func month(name string) (int, bool) {
+	return vocab.Month(vocab.Fold(strings.TrimSuffix(name, ".")))
 }
 
 const monthAlt = `[A-Za-zÄÖÜäöüéèûôÉÈÛÔ]{3,10}\.?`
@@ -137,7 +115,7 @@ func findDates(text string, order DateOrder) []dateSpan {
 		if taken(m[0], m[1]) {
 			continue
 		}
-		mon, ok := monthNames[strings.ToLower(strings.TrimSuffix(text[m[4]:m[5]], "."))]
+		mon, ok := month(text[m[4]:m[5]])
 		if !ok {
 			continue
 		}
@@ -155,7 +133,7 @@ func findDates(text string, order DateOrder) []dateSpan {
 		if taken(m[0], m[1]) {
 			continue
 		}
-		mon, ok := monthNames[strings.ToLower(strings.TrimSuffix(text[m[2]:m[3]], "."))]
+		mon, ok := month(text[m[2]:m[3]])
 		if !ok {
 			continue
 		}

@@ -55,316 +55,442 @@ type Result struct {
 	Warnings []string
 }
 
-// Fields that carry a confidence, in contract paths.
-var fieldPaths = []string{
-	"invoice.number", "invoice.date", "invoice.dueDate",
-	"invoice.supplier.name", "invoice.supplier.address", "invoice.supplier.taxId",
-	"invoice.supplier.email", "invoice.supplier.phone", "invoice.supplier.website",
-	"invoice.customer.name", "invoice.customer.address", "invoice.customer.taxId",
-	"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total", "invoice.amounts.currency",
-	"invoice.amounts.discount", "invoice.amountDue", "invoice.documentType", "invoice.taxBreakdown",
-	"invoice.servicePeriod", "invoice.purchaseOrder", "invoice.references",
-	"invoice.payment.iban", "invoice.payment.bic", "invoice.payment.terms", "invoice.payment.dueDays",
-	"lineItems",
-}
-
 // Extract reads invoice data from doc. It never panics on odd input; it returns an error
 // only when doc is nil. Unknown values stay empty (strings) or nil (amounts), and their
 // fields have no confidence entry.
+//
+// The steps run in this order because later ones use what earlier ones found: the
+// currency decides the date order, the customer is left out of the tax id search, the
+// line items are evidence for the subtotal, the supplier's tax id for the currency, and
+// the template and validation see everything the generic rules found.
 func Extract(ld *layout.Document, opts Options) (Result, error) {
 	if ld == nil {
 		return Result{}, fmt.Errorf("extract: no document")
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
+	x := newExtraction(ld, opts)
+	x.findNumberAndDates()
+	x.findParties()
+	x.findAmounts(x.findItems())
+	x.setCurrency()
+	x.setItems()
+	x.setTaxBreakdown()
+	x.findWider()
+	x.applyTemplate()
+	return x.validate(), nil
+}
+
+// extraction is the state of one Extract call, filled in step by step.
+type extraction struct {
+	ld   *layout.Document
+	opts Options
+	now  time.Time
+	d    *doc
+
+	receipt bool
+	cur     cand // the currency named on the document, when curOK
+	curOK   bool
+
+	res  Result
+	data invoice.ExtractedData
+	conf map[string]float64
+
+	numberScore float64
+	// refNumber is left out of the references; a policy or contract number that stands
+	// in for a missing invoice number stays one of them.
+	refNumber     string
+	cus           party
+	items         []invoice.LineItem
+	itemConf      float64
+	breakdown     []taxRow
+	t             totals
+	receiptAgrees bool
+	// spec is the template spec validation checks against: the job's, or the applied
+	// template's.
+	spec *invoice.TemplateSpec
+}
+
+// newExtraction prepares the document: words into rows, language, decimal separator,
+// currency, date order, and whether it is a till receipt.
+func newExtraction(ld *layout.Document, opts Options) *extraction {
+	x := &extraction{ld: ld, opts: opts, now: opts.Now, conf: map[string]float64{}, receiptAgrees: true, spec: opts.Spec,
+		data: invoice.ExtractedData{LineItems: []invoice.LineItem{}}}
+	if x.now.IsZero() {
+		x.now = time.Now()
 	}
 	d := buildDoc(ld)
+	x.d = d
 	d.rules = newRuleSet(opts.Without)
-	var res Result
 	d.lang = detectLanguage(d.text)
-	res.Language = d.lang
+	x.res.Language = d.lang
 	d.dec = detectDecimalSep(d.text)
 	if opts.Spec != nil && opts.Spec.Options.DecimalSeparator != "" {
 		d.dec = DecimalSep(opts.Spec.Options.DecimalSeparator[0])
 	}
-	cur, curOK := d.findCurrency()
+	x.cur, x.curOK = d.findCurrency()
 	if d.rules.on(RuleDateOrder) {
-		d.order = detectDateOrder(d.text, d.lang, curOK && cur.str == "USD")
+		d.order = detectDateOrder(d.text, d.lang, x.curOK && x.cur.str == "USD")
 	}
-	receipt := opts.Receipt || d.rules.on(RuleReceiptDetect) && looksLikeReceipt(d)
-	if receipt {
+	x.receipt = opts.Receipt || d.rules.on(RuleReceiptDetect) && looksLikeReceipt(d)
+	if x.receipt {
 		d.fixReceiptAmounts()
 	}
+	return x
+}
 
-	conf := map[string]float64{}
-	set := func(path string, c cand) {
-		// How the value was found, times how sure the reader was of its words.
-		conf[path] = clamp01(c.score * (0.5 + 0.5*c.conf))
+// set records the confidence of path's value: how the value was found, times how sure
+// the reader was of its words.
+func (x *extraction) set(path string, c cand) {
+	x.conf[path] = clamp01(c.score * (0.5 + 0.5*c.conf))
+}
+
+// setString stores a found text value and its confidence; an empty value is left out.
+func (x *extraction) setString(path string, c cand, dst *string) {
+	if c.str != "" {
+		*dst = c.str
+		x.set(path, c)
 	}
-	data := invoice.ExtractedData{LineItems: []invoice.LineItem{}}
-	inv := &data.Invoice
-	numberScore := 0.0
-	// refNumber is left out of the references; a policy or contract number that stands
-	// in for a missing invoice number stays one of them.
-	refNumber := ""
-	if c, ok := d.findNumber(); ok && (!receipt || c.score >= 0.7) {
+}
+
+// findNumberAndDates finds the invoice number (on a receipt only under a clear label),
+// the invoice date and the due date.
+func (x *extraction) findNumberAndDates() {
+	inv := &x.data.Invoice
+	if c, ok := x.d.findNumber(); ok && (!x.receipt || c.score >= 0.7) {
 		inv.Number = c.str
-		numberScore = c.score
-		set("invoice.number", c)
+		x.numberScore = c.score
+		x.set("invoice.number", c)
 		if !c.fallback {
-			refNumber = c.str
+			x.refNumber = c.str
 		}
 	}
-	if c, ok := d.findDate(); ok {
+	if c, ok := x.d.findDate(); ok {
 		inv.Date = c.str
-		set("invoice.date", c)
+		x.set("invoice.date", c)
 	}
-	if c, ok := d.findDueDate(); ok {
+	if c, ok := x.d.findDueDate(); ok {
 		inv.DueDate = c.str
-		set("invoice.dueDate", c)
+		x.set("invoice.dueDate", c)
 	}
-	var sup, cus party
-	if receipt {
-		sup = d.receiptHeader()
+}
+
+// findParties finds the supplier (a receipt's shop at its top), the customer, and the
+// supplier's tax id (not the customer's).
+func (x *extraction) findParties() {
+	inv := &x.data.Invoice
+	var sup party
+	if x.receipt {
+		sup = x.d.receiptHeader()
 	} else {
-		sup, cus = d.findParties(receipt)
+		sup, x.cus = x.d.findParties(x.receipt)
 	}
-	if sup.name.str != "" {
-		inv.Supplier.Name = sup.name.str
-		set("invoice.supplier.name", sup.name)
-	}
-	if sup.address.str != "" {
-		inv.Supplier.Address = sup.address.str
-		set("invoice.supplier.address", sup.address)
-	}
-	if cus.name.str != "" {
-		inv.Customer.Name = cus.name.str
-		set("invoice.customer.name", cus.name)
-	}
-	if cus.address.str != "" {
-		inv.Customer.Address = cus.address.str
-		set("invoice.customer.address", cus.address)
-	}
-	if c, ok := d.findTaxID(cus); ok {
+	x.setString("invoice.supplier.name", sup.name, &inv.Supplier.Name)
+	x.setString("invoice.supplier.address", sup.address, &inv.Supplier.Address)
+	x.setString("invoice.customer.name", x.cus.name, &inv.Customer.Name)
+	x.setString("invoice.customer.address", x.cus.address, &inv.Customer.Address)
+	if c, ok := x.d.findTaxID(x.cus); ok {
 		inv.Supplier.TaxID = c.str
-		set("invoice.supplier.taxId", c)
+		x.set("invoice.supplier.taxId", c)
 	}
-	// Line items first: their sum is evidence for the subtotal.
-	var items []invoice.LineItem
-	var itemConf float64
-	var itemSum *float64
-	if !receipt {
-		items, itemConf = d.findItems()
-		sum, all := 0.0, len(items) > 0
-		for _, li := range items {
-			if li.Amount == nil {
-				all = false
-				break
-			}
-			sum += *li.Amount
-		}
-		if all && d.rules.on(RuleItemSum) {
-			sum = round2(sum)
-			itemSum = &sum
-		}
+}
+
+// findItems reads the line items (none on a receipt) and returns their sum, the evidence
+// for the subtotal, when every item has an amount and the rule is on.
+func (x *extraction) findItems() *float64 {
+	if x.receipt {
+		return nil
 	}
+	x.items, x.itemConf = x.d.findItems()
+	if sum, ok := itemSum(x.items); ok && x.d.rules.on(RuleItemSum) {
+		return &sum
+	}
+	return nil
+}
+
+// itemSum is the sum of the line amounts in cents; false when there are no items or
+// one has no amount.
+func itemSum(items []invoice.LineItem) (float64, bool) {
+	if len(items) == 0 {
+		return 0, false
+	}
+	sum := 0.0
+	for _, li := range items {
+		if li.Amount == nil {
+			return 0, false
+		}
+		sum += *li.Amount
+	}
+	return round2(sum), true
+}
+
+// findAmounts chooses subtotal, tax, total, deduction and amount due, and stores them.
+func (x *extraction) findAmounts(itemSum *float64) {
 	// Several tax rates: subtotal and tax are the sums over the breakdown.
-	breakdown := d.findTaxBreakdown()
-	t := d.findTotals(itemSum, breakdown)
-	receiptAgrees := true
-	if receipt {
-		if c, agrees, ok := d.receiptTotal(); ok {
-			receiptAgrees = agrees
-			t.total = &c
-			if t.subtotal != nil && t.subtotal.num > c.num+0.005 {
-				t.subtotal = nil
-			}
-		}
+	x.breakdown = x.d.findTaxBreakdown()
+	x.t = x.d.findTotals(itemSum, x.breakdown)
+	if x.receipt {
+		x.useReceiptTotal()
 	}
-	if t.subtotal != nil && t.total != nil && !t.consistent && d.rules.on(RuleDerivedTax) {
-		// Tax is what lies between net and gross when that difference is printed.
-		if diff := round2(t.total.num - t.subtotal.num); diff >= 0 && (t.tax == nil || math.Abs(t.tax.num-diff) > 0.005) && d.hasAmount(diff) {
-			t.tax = &cand{num: diff, score: 0.6, conf: t.total.conf, how: "derived"}
-		}
+	x.deriveTax()
+	x.useBreakdownSums()
+	x.d.chooseDue(&x.t)
+	x.setAmounts()
+}
+
+// useReceiptTotal takes a receipt's total from its till lines; a subtotal above it goes.
+func (x *extraction) useReceiptTotal() {
+	c, agrees, ok := x.d.receiptTotal()
+	if !ok {
+		return
 	}
-	// Several tax rates: subtotal and tax are the sums over the breakdown when those
-	// add up to the total.
-	if len(breakdown) > 0 && t.total != nil && d.rules.on(RuleBreakdownSums) {
-		bs, bt := sums(breakdown)
-		if len(breakdown) > 1 && math.Abs(bs+bt-t.total.num) <= 0.011 &&
-			(t.subtotal == nil || t.tax == nil || math.Abs(t.subtotal.num-bs) > 0.005 || math.Abs(t.tax.num-bt) > 0.005) {
-			t.subtotal = &cand{num: bs, score: 0.8, conf: t.total.conf, how: "breakdown"}
-			t.tax = &cand{num: bt, score: 0.8, conf: t.total.conf, how: "breakdown"}
-			t.consistent, t.unsatisfied = true, false
-		}
+	x.receiptAgrees = agrees
+	x.t.total = &c
+	if x.t.subtotal != nil && x.t.subtotal.num > c.num+0.005 {
+		x.t.subtotal = nil
 	}
-	d.chooseDue(&t)
+}
+
+// deriveTax: tax is what lies between net and gross when that difference is printed.
+func (x *extraction) deriveTax() {
+	t := &x.t
+	if t.subtotal == nil || t.total == nil || t.consistent || !x.d.rules.on(RuleDerivedTax) {
+		return
+	}
+	if diff := round2(t.total.num - t.subtotal.num); diff >= 0 && (t.tax == nil || math.Abs(t.tax.num-diff) > 0.005) && x.d.hasAmount(diff) {
+		t.tax = &cand{num: diff, score: 0.6, conf: t.total.conf, how: "derived"}
+	}
+}
+
+// useBreakdownSums: with several tax rates, subtotal and tax are the sums over the
+// breakdown when those add up to the total.
+func (x *extraction) useBreakdownSums() {
+	t := &x.t
+	if len(x.breakdown) == 0 || t.total == nil || !x.d.rules.on(RuleBreakdownSums) {
+		return
+	}
+	bs, bt := sums(x.breakdown)
+	if len(x.breakdown) > 1 && math.Abs(bs+bt-t.total.num) <= 0.011 &&
+		(t.subtotal == nil || t.tax == nil || math.Abs(t.subtotal.num-bs) > 0.005 || math.Abs(t.tax.num-bt) > 0.005) {
+		t.subtotal = &cand{num: bs, score: 0.8, conf: t.total.conf, how: "breakdown"}
+		t.tax = &cand{num: bt, score: 0.8, conf: t.total.conf, how: "breakdown"}
+		t.consistent, t.unsatisfied = true, false
+	}
+}
+
+// setAmounts stores the chosen amounts in cents with their confidences.
+func (x *extraction) setAmounts() {
+	inv := &x.data.Invoice
 	for _, f := range []struct {
 		path string
 		c    *cand
 		dst  **float64
-	}{{"invoice.amounts.subtotal", t.subtotal, &inv.Amounts.Subtotal}, {"invoice.amounts.tax", t.tax, &inv.Amounts.Tax}, {"invoice.amounts.total", t.total, &inv.Amounts.Total},
-		{"invoice.amounts.discount", t.discount, &inv.Amounts.Discount}, {"invoice.amountDue", t.due, &inv.AmountDue}} {
+	}{{"invoice.amounts.subtotal", x.t.subtotal, &inv.Amounts.Subtotal}, {"invoice.amounts.tax", x.t.tax, &inv.Amounts.Tax}, {"invoice.amounts.total", x.t.total, &inv.Amounts.Total},
+		{"invoice.amounts.discount", x.t.discount, &inv.Amounts.Discount}, {"invoice.amountDue", x.t.due, &inv.AmountDue}} {
 		if f.c != nil {
 			v := round2(f.c.num)
 			*f.dst = &v
-			set(f.path, *f.c)
+			x.set(f.path, *f.c)
 		}
 	}
-	if curOK {
-		inv.Amounts.Currency = cur.str
-		set("invoice.amounts.currency", cur)
-	} else if c := currencyFromContext(inv.Supplier.TaxID, d.lang); c != "" && d.rules.on(RuleCurrencyContext) {
-		inv.Amounts.Currency = c
-		conf["invoice.amounts.currency"] = 0.4
-	}
-	if opts.Spec != nil && opts.Spec.Options.Currency != "" && !curOK {
-		inv.Amounts.Currency = strings.ToUpper(opts.Spec.Options.Currency)
-		conf["invoice.amounts.currency"] = 0.8
-	}
-	if !receipt {
-		if len(items) > 0 {
-			data.LineItems = items
-			conf["lineItems"] = clamp01(0.6 * (0.5 + 0.5*itemConf))
-		}
-		// Net line amounts add up to the subtotal: when no subtotal is labelled, their
-		// sum is it, provided the document prints that amount.
-		if inv.Amounts.Subtotal == nil && len(items) > 0 && d.rules.on(RuleItemSum) {
-			sum, all := 0.0, true
-			for _, li := range items {
-				if li.Amount == nil {
-					all = false
-					break
-				}
-				sum += *li.Amount
-			}
-			if sum = round2(sum); all && sum > 0 && d.hasAmount(sum) {
-				inv.Amounts.Subtotal = &sum
-				conf["invoice.amounts.subtotal"] = 0.5
-			}
-		}
-	}
+}
 
-	// The tax breakdown is reported when it agrees with the chosen amounts.
-	if len(breakdown) > 0 {
-		bs, bt := sums(breakdown)
-		agrees := inv.Amounts.Tax != nil && math.Abs(*inv.Amounts.Tax-bt) <= 0.011 ||
-			inv.Amounts.Subtotal != nil && math.Abs(*inv.Amounts.Subtotal-bs) <= 0.011 ||
-			inv.Amounts.Total != nil && math.Abs(*inv.Amounts.Total-bs-bt) <= 0.011
-		if agrees {
-			for _, tr := range breakdown {
-				inv.TaxBreakdown = append(inv.TaxBreakdown, invoice.TaxRate{Rate: invoice.Float(tr.rate), Base: invoice.Float(round2(tr.base)), Amount: invoice.Float(round2(tr.amount))})
-			}
-			conf["invoice.taxBreakdown"] = 0.8
+// setCurrency stores the currency named on the document, else the one its context
+// suggests; the job's spec names it when the document does not.
+func (x *extraction) setCurrency() {
+	inv := &x.data.Invoice
+	if x.curOK {
+		inv.Amounts.Currency = x.cur.str
+		x.set("invoice.amounts.currency", x.cur)
+	} else if c := currencyFromContext(inv.Supplier.TaxID, x.d.lang); c != "" && x.d.rules.on(RuleCurrencyContext) {
+		inv.Amounts.Currency = c
+		x.conf["invoice.amounts.currency"] = 0.4
+	}
+	if x.opts.Spec != nil && x.opts.Spec.Options.Currency != "" && !x.curOK {
+		inv.Amounts.Currency = strings.ToUpper(x.opts.Spec.Options.Currency)
+		x.conf["invoice.amounts.currency"] = 0.8
+	}
+}
+
+// setItems stores the line items. Net line amounts add up to the subtotal: when no
+// subtotal is labelled, their sum is it, provided the document prints that amount.
+func (x *extraction) setItems() {
+	if x.receipt {
+		return
+	}
+	inv := &x.data.Invoice
+	if len(x.items) > 0 {
+		x.data.LineItems = x.items
+		x.conf["lineItems"] = clamp01(0.6 * (0.5 + 0.5*x.itemConf))
+	}
+	if inv.Amounts.Subtotal == nil && x.d.rules.on(RuleItemSum) {
+		if sum, ok := itemSum(x.items); ok && sum > 0 && x.d.hasAmount(sum) {
+			inv.Amounts.Subtotal = &sum
+			x.conf["invoice.amounts.subtotal"] = 0.5
 		}
 	}
-	if typ, c := d.findDocumentType(receipt, numberScore); typ != "" {
+}
+
+// setTaxBreakdown reports the tax breakdown when it agrees with the chosen amounts.
+func (x *extraction) setTaxBreakdown() {
+	if len(x.breakdown) == 0 {
+		return
+	}
+	inv := &x.data.Invoice
+	bs, bt := sums(x.breakdown)
+	agrees := inv.Amounts.Tax != nil && math.Abs(*inv.Amounts.Tax-bt) <= 0.011 ||
+		inv.Amounts.Subtotal != nil && math.Abs(*inv.Amounts.Subtotal-bs) <= 0.011 ||
+		inv.Amounts.Total != nil && math.Abs(*inv.Amounts.Total-bs-bt) <= 0.011
+	if !agrees {
+		return
+	}
+	for _, tr := range x.breakdown {
+		inv.TaxBreakdown = append(inv.TaxBreakdown, invoice.TaxRate{Rate: invoice.Float(tr.rate), Base: invoice.Float(round2(tr.base)), Amount: invoice.Float(round2(tr.amount))})
+	}
+	x.conf["invoice.taxBreakdown"] = 0.8
+}
+
+// findWider finds the fields beyond the core ones: document type, service period,
+// references and purchase order, payment, the customer's tax id and the supplier's
+// contacts.
+func (x *extraction) findWider() {
+	d, inv := x.d, &x.data.Invoice
+	if typ, c := d.findDocumentType(x.receipt, x.numberScore); typ != "" {
 		inv.DocumentType = typ
-		conf["invoice.documentType"] = c
+		x.conf["invoice.documentType"] = c
 	}
 	if p, c := d.findServicePeriod(); p.From != "" {
 		inv.ServicePeriod = p
-		conf["invoice.servicePeriod"] = clamp01(c)
+		x.conf["invoice.servicePeriod"] = clamp01(c)
 	}
-	inv.References = d.findReferences(refNumber)
+	x.setReferences()
+	pay, pc := d.findPayment()
+	inv.Payment = pay
+	for k, v := range pc {
+		x.conf[k] = v
+	}
+	if c, ok := d.findCustomerTaxID(x.cus, inv.Supplier.TaxID); ok && !x.receipt {
+		inv.Customer.TaxID = c.str
+		x.set("invoice.customer.taxId", c)
+	}
+	x.setContacts()
+}
+
+// setReferences stores the references; the first order reference is the purchase order.
+func (x *extraction) setReferences() {
+	inv := &x.data.Invoice
+	inv.References = x.d.findReferences(x.refNumber)
 	for _, r := range inv.References {
 		if r.Kind == invoice.RefOrder {
 			inv.PurchaseOrder = r.Value
-			conf["invoice.purchaseOrder"] = 0.8
+			x.conf["invoice.purchaseOrder"] = 0.8
 			break
 		}
 	}
 	if len(inv.References) > 0 {
-		conf["invoice.references"] = 0.75
+		x.conf["invoice.references"] = 0.75
 	}
-	pay, pc := d.findPayment()
-	inv.Payment = pay
-	for k, v := range pc {
-		conf[k] = v
-	}
-	if c, ok := d.findCustomerTaxID(cus, inv.Supplier.TaxID); ok && !receipt {
-		inv.Customer.TaxID = c.str
-		set("invoice.customer.taxId", c)
-	}
-	email, phone, web := d.findContacts(cus)
+}
+
+// setContacts stores the supplier's e-mail, phone and website.
+func (x *extraction) setContacts() {
+	inv := &x.data.Invoice
+	email, phone, web := x.d.findContacts(x.cus)
 	for _, f := range []struct {
 		path, v string
 		dst     *string
 	}{{"invoice.supplier.email", email, &inv.Supplier.Email}, {"invoice.supplier.phone", phone, &inv.Supplier.Phone}, {"invoice.supplier.website", web, &inv.Supplier.Website}} {
 		if f.v != "" {
 			*f.dst = f.v
-			conf[f.path] = 0.7
+			x.conf[f.path] = 0.7
 		}
 	}
+}
 
-	// Templates win field by field.
-	tpl := opts.Template
-	if tpl == nil && opts.Spec != nil && (len(opts.Spec.Fields) > 0 || len(opts.Spec.Keywords) > 0) {
-		built, err := templates.FromSpec("job-template", *opts.Spec)
+// applyTemplate lets a template win field by field: the one given, else one built from
+// the job's spec, else the one selected by its keywords.
+func (x *extraction) applyTemplate() {
+	tpl := x.opts.Template
+	if spec := x.opts.Spec; tpl == nil && spec != nil && (len(spec.Fields) > 0 || len(spec.Keywords) > 0) {
+		built, err := templates.FromSpec("job-template", *spec)
 		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("template from job spec: %v", err))
+			x.res.Warnings = append(x.res.Warnings, fmt.Sprintf("template from job spec: %v", err))
 		} else {
 			tpl = built
 		}
 	}
-	text := documentText(ld)
-	if tpl == nil && len(opts.Templates) > 0 {
-		tpl = templates.Select(opts.Templates, text)
+	text := documentText(x.ld)
+	if tpl == nil && len(x.opts.Templates) > 0 {
+		tpl = templates.Select(x.opts.Templates, text)
 	}
-	spec := opts.Spec
-	if tpl != nil {
-		tr, err := tpl.Apply(text)
-		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("template %s: %v", tpl.Name, err))
-		} else {
-			res.Template = tpl.Name
-			mergeTemplate(&data, conf, tr, d.meanConf())
-			s := tpl.Spec
-			spec = &s
-		}
+	if tpl == nil {
+		return
 	}
+	tr, err := tpl.Apply(text)
+	if err != nil {
+		x.res.Warnings = append(x.res.Warnings, fmt.Sprintf("template %s: %v", tpl.Name, err))
+		return
+	}
+	x.res.Template = tpl.Name
+	mergeTemplate(&x.data, x.conf, tr, x.d.meanConf())
+	s := tpl.Spec
+	x.spec = &s
+}
 
-	rep := validate.Check(data, spec, now)
+// validate checks the data, moves confidences by what validation confirmed or
+// contradicted, adds the extractor's own findings and returns the result.
+func (x *extraction) validate() Result {
+	rep := validate.Check(x.data, x.spec, x.now)
 	for p := range rep.Confirmed {
-		if v, ok := conf[p]; ok {
-			conf[p] = clamp01(v + (1-v)*0.5)
+		if v, ok := x.conf[p]; ok {
+			x.conf[p] = clamp01(v + (1-v)*0.5)
 		}
 	}
 	for p := range rep.Contradicted {
-		if v, ok := conf[p]; ok {
-			conf[p] = v * 0.6
+		if v, ok := x.conf[p]; ok {
+			x.conf[p] = v * 0.6
 		}
 	}
-	if t.unsatisfied && res.Template == "" && !(inv.Amounts.Subtotal != nil && inv.Amounts.Tax != nil && inv.Amounts.Total != nil) {
+	rep.Results.Errors = append(rep.Results.Errors, x.findings()...)
+	x.res.Warnings = append(x.res.Warnings, x.ld.Warnings...)
+	x.res.Data = x.data
+	x.res.Validation = rep.Results
+	x.res.Confidence = invoice.Confidence{Fields: x.conf, Overall: overall(x.conf)}
+	return x.res
+}
+
+// findings are what extraction itself noticed: amounts that do not add up, no total,
+// the reader's warnings, and a receipt total nothing confirms. The confidences of the
+// amounts concerned go down.
+func (x *extraction) findings() []invoice.ValidationError {
+	var out []invoice.ValidationError
+	inv := &x.data.Invoice
+	if x.t.unsatisfied && x.res.Template == "" && !(inv.Amounts.Subtotal != nil && inv.Amounts.Tax != nil && inv.Amounts.Total != nil) {
 		// Printed candidates that cannot be made to add up: say so, and trust the amounts less.
-		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "invoice.amounts",
-			Message: "no printed subtotal and tax add up to a printed total: " + t.evidence, Severity: invoice.SeverityWarning})
-		for _, p := range []string{"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total"} {
-			if v, ok := conf[p]; ok {
-				conf[p] = v * 0.7
-			}
-		}
+		out = append(out, invoice.ValidationError{Field: "invoice.amounts",
+			Message: "no printed subtotal and tax add up to a printed total: " + x.t.evidence, Severity: invoice.SeverityWarning})
+		x.scaleConf(0.7, "invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total")
 	}
 	if inv.Amounts.Total == nil && inv.AmountDue == nil {
-		rep.Results.Errors = append(rep.Results.Errors, missingAmounts(inv.Amounts))
+		out = append(out, missingAmounts(inv.Amounts))
 	}
 	// What the reader noted (a text layer replaced by OCR) is part of the findings.
-	for _, w := range ld.Warnings {
-		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "document", Message: w, Severity: invoice.SeverityWarning})
+	for _, w := range x.ld.Warnings {
+		out = append(out, invoice.ValidationError{Field: "document", Message: w, Severity: invoice.SeverityWarning})
 	}
-	res.Warnings = append(res.Warnings, ld.Warnings...)
-	if !receiptAgrees && res.Template == "" {
-		rep.Results.Errors = append(rep.Results.Errors, invoice.ValidationError{Field: "invoice.amounts.total",
+	if !x.receiptAgrees && x.res.Template == "" {
+		out = append(out, invoice.ValidationError{Field: "invoice.amounts.total",
 			Message: "receipt total agrees with neither cash minus change, the sum of the item lines, subtotal plus tax nor a rounded total", Severity: invoice.SeverityWarning})
-		if v, ok := conf["invoice.amounts.total"]; ok {
-			conf["invoice.amounts.total"] = v * 0.7
+		x.scaleConf(0.7, "invoice.amounts.total")
+	}
+	return out
+}
+
+// scaleConf multiplies the confidences of the given paths that have one by f.
+func (x *extraction) scaleConf(f float64, paths ...string) {
+	for _, p := range paths {
+		if v, ok := x.conf[p]; ok {
+			x.conf[p] = v * f
 		}
 	}
-	res.Data = data
-	res.Validation = rep.Results
-	res.Confidence = invoice.Confidence{Fields: conf, Overall: overall(conf)}
-	return res, nil
 }
 
 // overall is the mean field confidence, pulled down by the weakest field.
@@ -447,24 +573,7 @@ func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *tem
 			if v.Float == nil {
 				continue
 			}
-			f := round2(*v.Float)
-			switch path {
-			case "invoice.amounts.total":
-				if inv.Amounts.Total == nil || math.Abs(*inv.Amounts.Total-f) > 0.005 {
-					// The generic deduction and amount due went with another total: what
-					// is due is now the template's total.
-					inv.Amounts.Discount = nil
-					delete(conf, "invoice.amounts.discount")
-					due := f
-					inv.AmountDue = &due
-					conf["invoice.amountDue"] = c * 0.8
-				}
-				inv.Amounts.Total = &f
-			case "invoice.amounts.subtotal":
-				inv.Amounts.Subtotal = &f
-			default:
-				inv.Amounts.Tax = &f
-			}
+			mergeAmount(inv, conf, path, round2(*v.Float), c)
 		case "invoice.amounts.currency":
 			inv.Amounts.Currency = strings.ToUpper(s)
 		default:
@@ -475,6 +584,27 @@ func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *tem
 	if len(tr.LineItems) > 0 {
 		data.LineItems = tr.LineItems
 		conf["lineItems"] = c
+	}
+}
+
+// mergeAmount stores a template's subtotal, tax or total (path) with confidence c.
+func mergeAmount(inv *invoice.Invoice, conf map[string]float64, path string, f, c float64) {
+	switch path {
+	case "invoice.amounts.total":
+		if inv.Amounts.Total == nil || math.Abs(*inv.Amounts.Total-f) > 0.005 {
+			// The generic deduction and amount due went with another total: what is due
+			// is now the template's total.
+			inv.Amounts.Discount = nil
+			delete(conf, "invoice.amounts.discount")
+			due := f
+			inv.AmountDue = &due
+			conf["invoice.amountDue"] = c * 0.8
+		}
+		inv.Amounts.Total = &f
+	case "invoice.amounts.subtotal":
+		inv.Amounts.Subtotal = &f
+	default:
+		inv.Amounts.Tax = &f
 	}
 }
 

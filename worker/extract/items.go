@@ -39,9 +39,7 @@ var stopRow = regexp.MustCompile(`(?i)^(?:sub\s*-?total|subtotaal|subtotale|sous
 // Seite 1"), page footers and the running head of the next page are skipped, and the rows
 // there are read with the columns of the header on the earlier page.
 func (d *doc) findItems() ([]invoice.LineItem, float64) {
-	var items []invoice.LineItem
-	confSum, confN := 0.0, 0
-	firstHeader := ""
+	ir := &itemReader{d: d}
 	for ri := 0; ri < len(d.rows); ri++ {
 		cols, ok := d.headerColumns(ri)
 		if !ok {
@@ -51,139 +49,199 @@ func (d *doc) findItems() ([]invoice.LineItem, float64) {
 		// continued on the next page), not when they are other tables (allowances,
 		// tax breakdowns).
 		hdr := headerSignature(d.rows[ri])
-		if firstHeader != "" && hdr != firstHeader {
+		if ir.firstHeader != "" && hdr != ir.firstHeader {
 			continue
 		}
-		before := len(items)
-		var pending []string
-		var discs []lineDiscount
-		lastDesc := "" // the last description line without an amount
-		k := ri + 1
-		for ; k < len(d.rows); k++ {
-			r := d.rows[k]
-			if _, again := d.headerColumns(k); again {
-				break
+		ri = ir.readTable(ri, cols, hdr) - 1
+	}
+	if ir.confN == 0 {
+		return ir.items, 0
+	}
+	return ir.items, ir.confSum / float64(ir.confN)
+}
+
+// itemReader collects the line items of every item table of a document.
+type itemReader struct {
+	d           *doc
+	items       []invoice.LineItem
+	confSum     float64
+	confN       int
+	firstHeader string
+}
+
+// readingTable is the state of reading one table: its header row, columns and signature,
+// where its items begin, description lines waiting for their amount, and discount rows.
+type readingTable struct {
+	*itemReader
+	ri       int
+	cols     [nKinds]column
+	hdr      string
+	before   int
+	pending  []string
+	discs    []lineDiscount
+	lastDesc string // the last description line without an amount
+}
+
+// readTable reads the rows under the header at ri and returns the row the table ended at.
+func (ir *itemReader) readTable(ri int, cols [nKinds]column, hdr string) int {
+	t := &readingTable{itemReader: ir, ri: ri, cols: cols, hdr: hdr, before: len(ir.items)}
+	k := ri + 1
+	for k < len(ir.d.rows) {
+		next, end := t.row(k)
+		if end {
+			break
+		}
+		k = next
+	}
+	ir.items = append(ir.items[:t.before], ir.d.settleDiscounts(ir.items[t.before:], t.discs, k)...)
+	if ir.firstHeader == "" && len(ir.items) > t.before {
+		ir.firstHeader = hdr
+	}
+	return k
+}
+
+// row reads row k and returns the next row to read, or end when the table ends at k.
+// Page breaks and carry-over lines are stepped over here.
+func (t *readingTable) row(k int) (next int, end bool) {
+	d, r := t.d, t.d.rows[k]
+	if _, again := d.headerColumns(k); again {
+		return k, true
+	}
+	if k > t.ri+1 && r.page != d.rows[k-1].page {
+		if !d.rules.on(RuleTableOverPages) {
+			return k, true
+		}
+		// The top of the next page: its running head comes before the rows.
+		t.pending = nil
+		if !d.itemLike(r, t.cols) || d.isCarryRow(r, t.cols) {
+			j, ok := d.resumeOnPage(k, t.cols, t.hdr)
+			if !ok {
+				return k, true
 			}
-			if k > ri+1 && r.page != d.rows[k-1].page && !d.rules.on(RuleTableOverPages) {
-				break
+			return j, false
+		}
+	}
+	if d.isCarryRow(r, t.cols) && d.rules.on(RuleTableOverPages) {
+		j, ok := d.continuation(k, t.cols, t.hdr)
+		if !ok && k+1 < len(d.rows) && d.rows[k+1].page == r.page {
+			// A carry-over line at the head of a page: the rows follow it.
+			j, ok = d.resumeOnPage(k+1, t.cols, t.hdr)
+		}
+		if !ok {
+			return k, true
+		}
+		t.pending = nil
+		return j, false
+	}
+	return t.content(k)
+}
+
+// content reads row k of the table's body: a group subtotal is stepped over, a totals
+// row, gap or section heading ends the table (or this page's part of it), anything else
+// is read as an item row.
+func (t *readingTable) content(k int) (next int, end bool) {
+	d, r := t.d, t.d.rows[k]
+	first := strings.TrimSpace(r.segs[0].text)
+	hasAmt := len(findAmounts(maskDates(r.text, d.order), d.dec)) > 0
+	if hasAmt && reGroupSubtotal.MatchString(first) && d.itemsFollow(k, t.cols) {
+		return k + 1, false // a group's subtotal inside the table
+	}
+	stop, gap := t.stopOrGap(k, first, hasAmt)
+	if stop && reGroupSubtotal.MatchString(first) || gap {
+		// A subtotal or a gap that ends the page's part of the table, when the
+		// table goes on overleaf.
+		if j, ok := d.continuation(k, t.cols, t.hdr); ok {
+			t.pending = nil
+			return j, false
+		}
+		return k, true
+	}
+	if stop {
+		return k, true
+	}
+	if len(t.items) > 0 && len(r.segs) == 1 && isLabelOnly(r.segs[0].text) && len(strings.Fields(r.segs[0].text)) <= 3 && r.segs[0].box.X0 <= d.rows[t.ri].box.X0+d.unit {
+		return k, true // a section heading ("Zahlungsbedingungen:")
+	}
+	t.readRow(r)
+	return k + 1, false
+}
+
+// stopOrGap tells whether row k is a totals row (stop) or follows a gap that is not the
+// space between items spaced out by notes.
+func (t *readingTable) stopOrGap(k int, first string, hasAmt bool) (stop, gap bool) {
+	d, r, cols := t.d, t.d.rows[k], t.cols
+	stop = hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(t.items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(t.items) > 0)
+	gap = !stop && k > t.ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(t.items) > 0
+	if gap && d.startsItem(r, cols) {
+		// Items spaced out by notes under each: the row after the gap has
+		// its quantity or price in their columns.
+		gap = false
+	}
+	return stop, gap
+}
+
+// readRow reads one body row: a description line waits for its amount; a row with an
+// amount is an item, or a discount under the item above.
+func (t *readingTable) readRow(r row) {
+	li, desc, conf := t.cells(r)
+	if li.Amount == nil {
+		if len(desc) > 0 {
+			t.lastDesc = strings.Join(desc, " ")
+			if len(t.pending) < 3 {
+				t.pending = append(t.pending, t.lastDesc)
 			}
-			if k > ri+1 && r.page != d.rows[k-1].page {
-				// The top of the next page: its running head comes before the rows.
-				pending = nil
-				if !d.itemLike(r, cols) || d.isCarryRow(r, cols) {
-					j, ok := d.resumeOnPage(k, cols, hdr)
-					if !ok {
-						break
-					}
-					k = j - 1
-					continue
-				}
-			}
-			if d.isCarryRow(r, cols) && d.rules.on(RuleTableOverPages) {
-				j, ok := d.continuation(k, cols, hdr)
-				if !ok && k+1 < len(d.rows) && d.rows[k+1].page == r.page {
-					// A carry-over line at the head of a page: the rows follow it.
-					j, ok = d.resumeOnPage(k+1, cols, hdr)
-				}
-				if !ok {
-					break
-				}
-				pending = nil
-				k = j - 1
-				continue
-			}
-			first := strings.TrimSpace(r.segs[0].text)
-			hasAmt := len(findAmounts(maskDates(r.text, d.order), d.dec)) > 0
-			if hasAmt && reGroupSubtotal.MatchString(first) && d.itemsFollow(k, cols) {
-				continue // a group's subtotal inside the table
-			}
-			stop := hasAmt && (stopRow.MatchString(first) || isTotalsRow(r) && len(items) > 0) || (len(r.segs) > 1 && stopRow.MatchString(strings.TrimSpace(r.segs[len(r.segs)-2].text)) && !hasWords(r.segs[len(r.segs)-1].text) && r.segs[len(r.segs)-2].box.X0 > cols[colAmount].x0-30*d.unit && len(items) > 0)
-			gap := !stop && k > ri+1 && r.box.Y0-d.rows[k-1].box.Y1 > 4*d.unit && r.page == d.rows[k-1].page && len(items) > 0
-			if gap && d.startsItem(r, cols) {
-				// Items spaced out by notes under each: the row after the gap has
-				// its quantity or price in their columns.
-				gap = false
-			}
-			if stop && reGroupSubtotal.MatchString(first) || gap {
-				// A subtotal or a gap that ends the page's part of the table, when the
-				// table goes on overleaf.
-				if j, ok := d.continuation(k, cols, hdr); ok {
-					pending = nil
-					k = j - 1
-					continue
-				}
-				break
-			}
-			if stop {
-				break
-			}
-			if len(items) > 0 && len(r.segs) == 1 && isLabelOnly(r.segs[0].text) && len(strings.Fields(r.segs[0].text)) <= 3 && r.segs[0].box.X0 <= d.rows[ri].box.X0+d.unit {
-				break // a section heading ("Zahlungsbedingungen:")
-			}
-			var li invoice.LineItem
-			var desc []string
-			conf := 1.0
-			for _, s := range splitByColumns(r.segs, cols, d.unit) {
-				masked := maskDates(s.text, d.order)
-				as := findAmounts(masked, d.dec)
-				inAmount := overlaps(s.box.X0, s.box.X1, cols[colAmount], d.unit)
-				switch {
-				case len(as) > 0 && inAmount && !hasWords(s.text):
-					v := as[len(as)-1].Value
-					li.Amount = &v
-					conf = min(conf, s.conf(as[len(as)-1].Start, as[len(as)-1].End))
-				case len(as) > 0 && cols[colPrice].ok && overlaps(s.box.X0, s.box.X1, cols[colPrice], d.unit) && !hasWords(s.text):
-					v := as[len(as)-1].Value
-					li.UnitPrice = &v
-				case len(as) > 0 && cols[colQty].ok && overlaps(s.box.X0, s.box.X1, cols[colQty], d.unit) && li.Quantity == nil:
-					v := as[0].Value
-					li.Quantity = &v
-				case hasWords(s.text) && (!cols[colQty].ok || s.box.X0 < cols[colQty].x0) && s.box.X0 < cols[colAmount].x0:
-					desc = append(desc, strings.TrimSpace(s.text))
-				}
-			}
-			if li.Amount == nil {
-				if len(desc) > 0 {
-					lastDesc = strings.Join(desc, " ")
-					if len(pending) < 3 {
-						pending = append(pending, lastDesc)
-					}
-				}
-				continue
-			}
-			ownDesc := len(desc) > 0
-			if !ownDesc {
-				desc = pending
-			}
-			// A discount printed under an item ("abzgl. 10 % Rabatt  -2,00") may belong to
-			// it, stand as an item of its own, or be in its amount already: the totals
-			// decide when the table ends (settleDiscounts).
-			if len(items) > before && li.Quantity == nil && li.UnitPrice == nil &&
-				(reLineDiscount.MatchString(r.text) || !ownDesc && reLineDiscount.MatchString(lastDesc)) {
-				if prev := items[len(items)-1]; prev.Amount != nil && *prev.Amount > abs(*li.Amount) {
-					li.Description = strings.Join(desc, " ")
-					minus := *li.Amount < 0 || reMinusWords.MatchString(r.text+" "+lastDesc)
-					discs = append(discs, lineDiscount{after: len(items) - before, item: li, minus: minus})
-					pending, lastDesc = nil, ""
-					continue
-				}
-			}
-			pending, lastDesc = nil, ""
+		}
+		return
+	}
+	ownDesc := len(desc) > 0
+	if !ownDesc {
+		desc = t.pending
+	}
+	// A discount printed under an item ("abzgl. 10 % Rabatt  -2,00") may belong to
+	// it, stand as an item of its own, or be in its amount already: the totals
+	// decide when the table ends (settleDiscounts).
+	if len(t.items) > t.before && li.Quantity == nil && li.UnitPrice == nil &&
+		(reLineDiscount.MatchString(r.text) || !ownDesc && reLineDiscount.MatchString(t.lastDesc)) {
+		if prev := t.items[len(t.items)-1]; prev.Amount != nil && *prev.Amount > abs(*li.Amount) {
 			li.Description = strings.Join(desc, " ")
-			items = append(items, li)
-			confSum += conf
-			confN++
+			minus := *li.Amount < 0 || reMinusWords.MatchString(r.text+" "+t.lastDesc)
+			t.discs = append(t.discs, lineDiscount{after: len(t.items) - t.before, item: li, minus: minus})
+			t.pending, t.lastDesc = nil, ""
+			return
 		}
-		items = append(items[:before], d.settleDiscounts(items[before:], discs, k)...)
-		if firstHeader == "" && len(items) > before {
-			firstHeader = hdr
+	}
+	t.pending, t.lastDesc = nil, ""
+	li.Description = strings.Join(desc, " ")
+	t.items = append(t.items, li)
+	t.confSum += conf
+	t.confN++
+}
+
+// cells reads a row's segments by column: amount, unit price, quantity, and the
+// description left of them, with the reader's confidence in the amount.
+func (t *readingTable) cells(r row) (li invoice.LineItem, desc []string, conf float64) {
+	d, cols := t.d, t.cols
+	conf = 1.0
+	for _, s := range splitByColumns(r.segs, cols, d.unit) {
+		masked := maskDates(s.text, d.order)
+		as := findAmounts(masked, d.dec)
+		inAmount := overlaps(s.box.X0, s.box.X1, cols[colAmount], d.unit)
+		switch {
+		case len(as) > 0 && inAmount && !hasWords(s.text):
+			v := as[len(as)-1].Value
+			li.Amount = &v
+			conf = min(conf, s.conf(as[len(as)-1].Start, as[len(as)-1].End))
+		case len(as) > 0 && cols[colPrice].ok && overlaps(s.box.X0, s.box.X1, cols[colPrice], d.unit) && !hasWords(s.text):
+			v := as[len(as)-1].Value
+			li.UnitPrice = &v
+		case len(as) > 0 && cols[colQty].ok && overlaps(s.box.X0, s.box.X1, cols[colQty], d.unit) && li.Quantity == nil:
+			v := as[0].Value
+			li.Quantity = &v
+		case hasWords(s.text) && (!cols[colQty].ok || s.box.X0 < cols[colQty].x0) && s.box.X0 < cols[colAmount].x0:
+			desc = append(desc, strings.TrimSpace(s.text))
 		}
-		ri = k - 1
 	}
-	if confN == 0 {
-		return items, 0
-	}
-	return items, confSum / float64(confN)
+	return li, desc, conf
 }
 
 // lineDiscount is a discount row under the items of a table.

@@ -3,6 +3,8 @@ package extract
 import (
 	"regexp"
 	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // label is one way a field is announced on a document, with how much a value found next
@@ -236,7 +238,9 @@ var customerSectionLabels = []label{
 // nameLabel is "Name:" inside a party block.
 var nameLabel = regexp.MustCompile(`(?i)^(?:name|nom|raison\s*sociale|firma|firmenname|nombre|nome|naam|company)\s*:?\s*`)
 
-var companySuffix = regexp.MustCompile(`(?i)(?:^|[\s,])(gmbh(?:\s*&\s*co\.?\s*kg)?|ag|kg|ohg|e\.\s?k\.|ug|gbr|sarl|s\.a\.r\.l\.|sas|s\.a\.s\.|sa|s\.a\.|eurl|sci|ltd\.?|limited|inc\.?|llc|l\.l\.c\.|corp\.?|corporation|co\.|company|plc|llp|b\.v\.|bv|n\.v\.|nv|s\.r\.l\.|srl|s\.p\.a\.|spa|s\.l\.|sl|pvt\.?|private|sdn\.?\s*bhd\.?|s/b|bhd|enterprise|trading|holding|gruppe|group)(?:[\s,.)(]|$)`)
+// companySuffix finds a legal form or company word that marks a line as a company name
+// (vocab.LegalForms InName); the group is the form.
+var companySuffix = regexp.MustCompile(`(?i)(?:^|[\s,])(` + vocab.LegalFormsWhere(func(f vocab.LegalForm) bool { return f.InName }) + `)(?:[\s,.)(]|$)`)
 
 // isLabelOnly reports whether s is only a label (ends with a colon and holds no digits).
 func isLabelOnly(s string) bool {

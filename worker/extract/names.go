@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // The lines of a party block (the lines between a heading, or the top of an address
@@ -25,12 +27,12 @@ var (
 	// reConnector ends a line whose name goes on below ("Müller &", "Société des").
 	reConnector = regexp.MustCompile(`(?i)(?:[&+\-–,]|\b(?:und|and|et|en|e|y|of|de|des|du|der|für|for|van|von))$`)
 	// reLegalEnd is a legal form at the end of a line: the name ends there.
-	reLegalEnd = regexp.MustCompile(`(?i)(?:^|[\s,])(?:gmbh(?:\s*&\s*co\.?\s*kg)?|ag|kg|kgaa|ohg|e\.\s?k\.|e\.\s?v\.|a\.\s?g\.|ug(?:\s*\(haftungsbeschränkt\))?|gbr|mbh|sarl|s\.a\.r\.l\.|sas|s\.a\.s\.|sasu|sa|s\.a\.|eurl|sci|snc|ltd\.?|limited|inc\.?|llc|l\.l\.c\.|llp|lp|corp\.?|corporation|plc|b\.v\.|bv|n\.v\.|nv|v\.o\.f\.|s\.r\.l\.|srl|s\.p\.a\.|spa|s\.l\.|sl|s\.a\.u\.|pvt\.?\s*ltd\.?|sdn\.?\s*bhd\.?|bhd|oy|ab|as|a/s|aps|kft|sp\.\s*z\s*o\.\s*o\.|spółka\s+akcyjna|eg|e\.\s?g\.|cooperative|co-?op|genossenschaft|coöperatie|association|verein|stiftung|foundation)\.?$`)
+	reLegalEnd = regexp.MustCompile(`(?i)(?:^|[\s,])(?:` + vocab.LegalFormsWhere(func(f vocab.LegalForm) bool { return f.AtEnd }) + `)\.?$`)
 	// reLeadingConnector starts a line that goes on from the one above ("und Kultur e.V.",
 	// "genossenschaft Nord eG").
 	reLeadingConnector = regexp.MustCompile(`^(?:&|\+|(?:und|and|et|en|y|of|de|des|du|der|für|for)\s|\p{Ll})`)
 	// reLegalStart is a line that is only the legal form of the line above ("GmbH & Co. KG").
-	reLegalStart  = regexp.MustCompile(`(?i)^(?:gmbh|ag|kg|mbh|&\s*co|co\.\s*kg|sarl|sas|s\.a\.|ltd|limited|inc|llc|b\.v\.|n\.v\.|s\.r\.l\.|s\.p\.a\.)\b`)
+	reLegalStart  = regexp.MustCompile(`(?i)^(?:` + vocab.LegalFormsWhere(func(f vocab.LegalForm) bool { return f.AtStart }) + `)\b`)
 	reCountryLine = regexp.MustCompile(`(?i)^(?:deutschland|germany|allemagne|france|frankreich|nederland|netherlands|the\s+netherlands|holland|niederlande|belgi(?:um|que|ë)|belgien|luxemb(?:o)?urg|österreich|oesterreich|austria|schweiz|suisse|switzerland|svizzera|italia|italy|italien|espa(?:ñ|n)a|spain|spanien|portugal|polska|poland|polen|danmark|denmark|sverige|sweden|norge|norway|suomi|finland|united\s+kingdom|uk|great\s+britain|england|ireland|united\s+states(?:\s+of\s+america)?|usa|u\.s\.a\.|canada|india|malaysia|singapore|australia|ile\s+de\s+la\s+r[ée]union|la\s+r[ée]union)\.?$`)
 )
 

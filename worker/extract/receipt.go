@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // Till receipts differ from invoices: the shop's name and address are the first lines,
@@ -408,7 +410,7 @@ func (d *doc) receiptHeader() party {
 }
 
 var (
-	reStartsWithForm = regexp.MustCompile(`(?i)^(?:co\.|sdn\.?\s*bhd|s/b|bhd|\(m\)|ltd|limited|inc\.?|gmbh|llc)`)
+	reStartsWithForm = regexp.MustCompile(`(?i)^(?:` + vocab.LegalFormsWhere(func(f vocab.LegalForm) bool { return f.ReceiptStart }) + `)`)
 	reRegLine        = regexp.MustCompile(`(?i)^[(\[]?\s*(?:co\.?|company|reg)[^)]*\d{3,}.*[)\]]?$|^[(\[]\s*\d{3,}[\s-]?[a-z]\s*[)\]]$`)
 	// "SDN BHD" as OCR reads it: "SON BHD", "SDH. BH.", "SDN BED", "SDN BELD", "SDN BHI".
 	reFormOCR         = regexp.MustCompile(`\bS[DIOUAN0][NH]\.?\s*B[HAE][LI]?[DIO0]?\b`)

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // totals is the chosen subtotal, tax and total with their candidates' scores, and the
@@ -109,10 +111,62 @@ func dedupe(cs []cand) []cand {
 // With a tax breakdown of several rates, the sums over it are candidates for subtotal and
 // tax, and one rate's row is not taken for the invoice's subtotal and tax.
 func (d *doc) findTotals(itemSum *float64, breakdown []taxRow) totals {
+	cs := d.totalCandidates(breakdown)
+	out := cs.bestTriple(itemSum, breakdown)
+	out.deductions, out.dues = cs.cc, cs.dc
+	if out.consistent {
+		return out
+	}
+	out.unsatisfied = len(cs.tc) > 0 && len(cs.sc) > 0 && len(cs.xc) > 0
+	if out.unsatisfied {
+		out.evidence = d.describe("totals", cs.tc) + "; " + d.describe("subtotals", cs.sc) + "; " + d.describe("taxes", cs.xc)
+	}
+	if c, ok := best(cs.tc); ok {
+		out.total = &c
+		d.partsOfTotal(&out, cs, itemSum)
+	} else if len(cs.sc) > 0 {
+		d.totalFromParts(&out, cs)
+	}
+	if out.total == nil {
+		out.total = d.scanTotal()
+	}
+	return out
+}
+
+// totalCands are the printed candidates findTotals chooses among.
+type totalCands struct {
+	tc, sc, xc []cand // totals, subtotals, taxes
+	cc, dc     []cand // deductions, amounts due
+	// multi: several tax rates, whose sums are subtotal and tax candidates too.
+	multi bool
+}
+
+func (d *doc) totalCandidates(breakdown []taxRow) totalCands {
 	tc := d.amountCands(totalLabels, totalNegative, totalNegativeBefore)
-	cc := dedupe(d.amountCands(deductionLabels, nil, nil))
-	dc := dedupe(d.amountCands(amountDueLabels, dueNegative, nil))
-	// Among equally weighted totals the largest and the latest are the grand total.
+	cs := totalCands{cc: dedupe(d.amountCands(deductionLabels, nil, nil)), dc: dedupe(d.amountCands(amountDueLabels, dueNegative, nil))}
+	d.weighTotals(tc)
+	sc := d.amountCands(subtotalLabels, reSubtotalNegative, nil)
+	xc := d.amountCands(taxLabels, taxNegative, reTaxNegativeBefore)
+	cs.tc, cs.sc, cs.xc = dedupe(tc), dedupe(sc), dedupe(xc)
+	cs.multi = len(breakdown) > 1 && d.rules.on(RuleBreakdownSums)
+	if cs.multi {
+		// The sums over the rates are what the invoice's subtotal and tax are, printed or not.
+		bs, bt := sums(breakdown)
+		cs.sc = append(cs.sc, cand{num: bs, score: 0.7, conf: 1, row: -1, how: "breakdown", label: "sum of the tax breakdown's bases"})
+		cs.xc = append(cs.xc, cand{num: bt, score: 0.7, conf: 1, row: -1, how: "breakdown", label: "sum of the tax breakdown's taxes"})
+	}
+	// A total from which a printed deduction leaves a printed amount due is the gross.
+	for i := range cs.tc {
+		if c, _ := deduction(cs.tc[i], cs.cc, cs.dc); c != nil {
+			cs.tc[i].score += 0.4
+		}
+	}
+	return cs
+}
+
+// weighTotals: among equally weighted totals the largest and the latest are the grand
+// total; a negative one is unlikely.
+func (d *doc) weighTotals(tc []cand) {
 	maxv := 0.0
 	for _, c := range tc {
 		maxv = math.Max(maxv, c.num)
@@ -126,156 +180,158 @@ func (d *doc) findTotals(itemSum *float64, breakdown []taxRow) totals {
 		}
 		tc[i].score += 0.02 * float64(tc[i].row) / float64(len(d.rows)+1)
 	}
-	sc := d.amountCands(subtotalLabels, reSubtotalNegative, nil)
-	xc := d.amountCands(taxLabels, taxNegative, reTaxNegativeBefore)
-	tc, sc, xc = dedupe(tc), dedupe(sc), dedupe(xc)
-	multi := len(breakdown) > 1 && d.rules.on(RuleBreakdownSums)
-	if multi {
-		// The sums over the rates are what the invoice's subtotal and tax are, printed or not.
-		bs, bt := sums(breakdown)
-		sc = append(sc, cand{num: bs, score: 0.7, conf: 1, row: -1, how: "breakdown", label: "sum of the tax breakdown's bases"})
-		xc = append(xc, cand{num: bt, score: 0.7, conf: 1, row: -1, how: "breakdown", label: "sum of the tax breakdown's taxes"})
-	}
-	oneRate := func(s, x cand) bool {
-		for _, r := range breakdown {
-			if math.Abs(r.base-s.num) <= 0.005 && math.Abs(r.amount-x.num) <= 0.005 {
-				return true
-			}
-		}
-		return false
-	}
-	// A total from which a printed deduction leaves a printed amount due is the gross.
-	for i := range tc {
-		if c, _ := deduction(tc[i], cc, dc); c != nil {
-			tc[i].score += 0.4
-		}
-	}
+}
 
+// bestTriple is the best scored total, subtotal and tax with subtotal + tax = total; not
+// consistent when no triple adds up.
+func (cs totalCands) bestTriple(itemSum *float64, breakdown []taxRow) totals {
 	var out totals
 	bestScore := -1.0
-	for i := range tc {
-		for j := range sc {
-			for k := range xc {
-				t, s, x := tc[i], sc[j], xc[k]
-				if math.Abs(s.num+x.num-t.num) <= 0.011 && t.num != 0 {
-					v := t.score + s.score + x.score
-					if x.num > s.num && s.num >= 0 {
-						v -= 0.5 // tax is rarely larger than the net amount
-					}
-					if itemSum != nil && math.Abs(*itemSum-s.num) <= 0.011 {
-						v += 0.3 // the lines add up to this subtotal
-					}
-					if multi && oneRate(s, x) {
-						v -= 0.6 // one rate's row of several: its base, tax and gross are not the invoice's
-					}
-					if v > bestScore {
-						bestScore = v
-						out = totals{total: &tc[i], subtotal: &sc[j], tax: &xc[k], consistent: true}
-					}
+	for i := range cs.tc {
+		for j := range cs.sc {
+			for k := range cs.xc {
+				t, s, x := cs.tc[i], cs.sc[j], cs.xc[k]
+				if math.Abs(s.num+x.num-t.num) > 0.011 || t.num == 0 {
+					continue
+				}
+				if v := cs.tripleScore(t, s, x, itemSum, breakdown); v > bestScore {
+					bestScore = v
+					out = totals{total: &cs.tc[i], subtotal: &cs.sc[j], tax: &cs.xc[k], consistent: true}
 				}
 			}
-		}
-	}
-	out.deductions, out.dues = cc, dc
-	if out.consistent {
-		return out
-	}
-	out.unsatisfied = len(tc) > 0 && len(sc) > 0 && len(xc) > 0
-	if out.unsatisfied {
-		out.evidence = d.describe("totals", tc) + "; " + d.describe("subtotals", sc) + "; " + d.describe("taxes", xc)
-	}
-	if c, ok := best(tc); ok {
-		out.total = &c
-	}
-	if out.total != nil {
-		// Subtotal and tax that agree with the total even without their partner; a
-		// subtotal the lines add up to first.
-		if itemSum != nil {
-			for j := range sc {
-				if math.Abs(sc[j].num-*itemSum) <= 0.011 && sc[j].num <= out.total.num+0.005 && sc[j].num > 0 {
-					out.subtotal = &sc[j]
-					break
-				}
-			}
-		}
-		for j := range sc {
-			if out.subtotal != nil {
-				break
-			}
-			if sc[j].num <= out.total.num+0.005 && sc[j].num > 0 {
-				out.subtotal = &sc[j]
-				break
-			}
-		}
-		if out.subtotal != nil {
-			want := out.total.num - out.subtotal.num
-			for k := range xc {
-				if math.Abs(xc[k].num-want) <= 0.011 {
-					out.tax = &xc[k]
-					out.consistent = true
-					break
-				}
-			}
-			if out.tax == nil && math.Abs(want) < 0.005 {
-				// Net equals gross: no tax on this invoice (unless a tax label says otherwise).
-				for k := range xc {
-					if xc[k].num == 0 {
-						out.tax = &xc[k]
-						out.consistent = true
-					}
-				}
-			}
-		}
-		if out.tax == nil {
-			for k := range xc {
-				if xc[k].num < out.total.num && xc[k].num >= 0 {
-					out.tax = &xc[k]
-					break
-				}
-			}
-		}
-		if out.subtotal == nil && out.tax != nil {
-			// Subtotal implied by total - tax when that amount is printed on the page.
-			want := round2(out.total.num - out.tax.num)
-			if d.hasAmount(want) {
-				out.subtotal = &cand{num: want, score: 0.5, conf: out.total.conf, how: "derived"}
-				out.consistent = true
-			}
-		}
-	} else if len(sc) > 0 {
-		s := sc[0]
-		out.subtotal = &s
-		if len(xc) > 0 {
-			x := xc[0]
-			out.tax = &x
-			want := round2(s.num + x.num)
-			if d.hasAmount(want) {
-				out.total = &cand{num: want, score: 0.5, conf: s.conf, how: "derived"}
-				out.consistent = true
-			}
-		}
-	}
-	if out.total == nil {
-		// Receipts and label-less documents: the largest amount marked as money.
-		var bestC *cand
-		money := 0
-		for ri, r := range d.rows {
-			for _, s := range r.segs {
-				for _, a := range findAmounts(maskDates(s.text, d.order), d.dec) {
-					if a.Currency || a.Decimals == 2 {
-						money++
-					}
-					if (a.Currency || a.Decimals == 2) && (bestC == nil || a.Value > bestC.num) && a.Value < 1e7 {
-						bestC = &cand{num: a.Value, score: 0.3, conf: s.conf(a.Start, a.End), row: ri, how: "scan"}
-					}
-				}
-			}
-		}
-		if money <= maxScanAmounts {
-			out.total = bestC
 		}
 	}
 	return out
+}
+
+// tripleScore weighs a total, subtotal and tax that add up.
+func (cs totalCands) tripleScore(t, s, x cand, itemSum *float64, breakdown []taxRow) float64 {
+	v := t.score + s.score + x.score
+	if x.num > s.num && s.num >= 0 {
+		v -= 0.5 // tax is rarely larger than the net amount
+	}
+	if itemSum != nil && math.Abs(*itemSum-s.num) <= 0.011 {
+		v += 0.3 // the lines add up to this subtotal
+	}
+	if cs.multi && oneRate(breakdown, s, x) {
+		v -= 0.6 // one rate's row of several: its base, tax and gross are not the invoice's
+	}
+	return v
+}
+
+// oneRate reports whether s and x are the base and tax of one row of the breakdown.
+func oneRate(breakdown []taxRow, s, x cand) bool {
+	for _, r := range breakdown {
+		if math.Abs(r.base-s.num) <= 0.005 && math.Abs(r.amount-x.num) <= 0.005 {
+			return true
+		}
+	}
+	return false
+}
+
+// partsOfTotal chooses the subtotal and tax that agree with the chosen total even
+// without their partner; failing that, a tax below the total, and the subtotal that total
+// minus tax gives when that amount is printed.
+func (d *doc) partsOfTotal(out *totals, cs totalCands, itemSum *float64) {
+	out.subtotal = subtotalBelow(out.total.num, cs.sc, itemSum)
+	if out.subtotal != nil {
+		taxOfParts(out, cs.xc)
+	}
+	if out.tax == nil {
+		for k := range cs.xc {
+			if cs.xc[k].num < out.total.num && cs.xc[k].num >= 0 {
+				out.tax = &cs.xc[k]
+				break
+			}
+		}
+	}
+	if out.subtotal == nil && out.tax != nil {
+		// Subtotal implied by total - tax when that amount is printed on the page.
+		want := round2(out.total.num - out.tax.num)
+		if d.hasAmount(want) {
+			out.subtotal = &cand{num: want, score: 0.5, conf: out.total.conf, how: "derived"}
+			out.consistent = true
+		}
+	}
+}
+
+// subtotalBelow is the first positive subtotal not above the total: one the lines add up
+// to first.
+func subtotalBelow(total float64, sc []cand, itemSum *float64) *cand {
+	if itemSum != nil {
+		for j := range sc {
+			if math.Abs(sc[j].num-*itemSum) <= 0.011 && sc[j].num <= total+0.005 && sc[j].num > 0 {
+				return &sc[j]
+			}
+		}
+	}
+	for j := range sc {
+		if sc[j].num <= total+0.005 && sc[j].num > 0 {
+			return &sc[j]
+		}
+	}
+	return nil
+}
+
+// taxOfParts sets the tax that is total - subtotal; when net equals gross, a printed zero
+// tax (no tax on this invoice, unless a tax label says otherwise).
+func taxOfParts(out *totals, xc []cand) {
+	want := out.total.num - out.subtotal.num
+	for k := range xc {
+		if math.Abs(xc[k].num-want) <= 0.011 {
+			out.tax = &xc[k]
+			out.consistent = true
+			return
+		}
+	}
+	if math.Abs(want) < 0.005 {
+		for k := range xc {
+			if xc[k].num == 0 {
+				out.tax = &xc[k]
+				out.consistent = true
+			}
+		}
+	}
+}
+
+// totalFromParts: no total is labelled; the first subtotal and tax are taken, and their
+// sum is the total when that amount is printed.
+func (d *doc) totalFromParts(out *totals, cs totalCands) {
+	s := cs.sc[0]
+	out.subtotal = &s
+	if len(cs.xc) == 0 {
+		return
+	}
+	x := cs.xc[0]
+	out.tax = &x
+	want := round2(s.num + x.num)
+	if d.hasAmount(want) {
+		out.total = &cand{num: want, score: 0.5, conf: s.conf, how: "derived"}
+		out.consistent = true
+	}
+}
+
+// scanTotal is the total of receipts and label-less documents: the largest amount marked
+// as money, when the document holds few such amounts; else nil.
+func (d *doc) scanTotal() *cand {
+	var bestC *cand
+	money := 0
+	for ri, r := range d.rows {
+		for _, s := range r.segs {
+			for _, a := range findAmounts(maskDates(s.text, d.order), d.dec) {
+				if a.Currency || a.Decimals == 2 {
+					money++
+				}
+				if (a.Currency || a.Decimals == 2) && (bestC == nil || a.Value > bestC.num) && a.Value < 1e7 {
+					bestC = &cand{num: a.Value, score: 0.3, conf: s.conf(a.Start, a.End), row: ri, how: "scan"}
+				}
+			}
+		}
+	}
+	if money > maxScanAmounts {
+		return nil
+	}
+	return bestC
 }
 
 // chooseDue sets the deduction and the amount due that go with the chosen total: a
@@ -343,37 +399,42 @@ func (d *doc) hasAmount(v float64) bool {
 	return false
 }
 
-var currencySymbols = []struct {
+// currencyTexts are the patterns by which running text names a currency (vocab.Currencies
+// with a Text), and reISOCode its ISO codes.
+var (
+	currencyTexts = func() []currencyText {
+		var out []currencyText
+		for _, c := range vocab.Currencies {
+			if c.Text != "" {
+				out = append(out, currencyText{regexp.MustCompile(c.Text), c.Code})
+			}
+		}
+		return out
+	}()
+	reISOCode = regexp.MustCompile(`(?:^|[^A-Za-z])(` + strings.Join(vocab.Codes, "|") + `)(?:[^A-Za-z]|$)`)
+)
+
+type currencyText struct {
 	re   *regexp.Regexp
 	code string
-}{
-	{regexp.MustCompile(`€`), "EUR"},
-	{regexp.MustCompile(`(?:^|[^A-Za-z$])(?:US)?\$\s?\d[\d,]*\.\d{2}\b`), "USD"},
-	{regexp.MustCompile(`£`), "GBP"},
-	{regexp.MustCompile(`₹|(?:^|[^A-Za-z])Rs\.?\s?-?\d|(?i:rupees)`), "INR"},
-	{regexp.MustCompile(`(?:^|[^A-Za-z])RM\s?\d|\(RM\)|(?:^|\s)RM(?:\s|$)`), "MYR"},
-	{regexp.MustCompile(`¥`), "JPY"},
-	{regexp.MustCompile(`(?i)\beuros?\b`), "EUR"},
-	{regexp.MustCompile(`(?i)\bus\s*dollars?\b`), "USD"},
 }
 
-var reISOCode = regexp.MustCompile(`(?:^|[^A-Za-z])(EUR|USD|GBP|CHF|INR|MYR|AUD|CAD|JPY|SEK|NOK|DKK|PLN|CZK|HUF|SGD|HKD|CNY|NZD|ZAR|RON|BGN|TRY|BRL|MXN|AED)(?:[^A-Za-z]|$)`)
-
-// findCurrency picks the currency named most often by ISO code or symbol.
+// findCurrency picks the currency named most often by ISO code or symbol; on a tie, the
+// one first in vocab.Currencies.
 func (d *doc) findCurrency() (cand, bool) {
 	counts := map[string]float64{}
 	for _, r := range d.rows {
 		for _, m := range reISOCode.FindAllStringSubmatch(r.text, -1) {
 			counts[m[1]] += 1.5
 		}
-		for _, cs := range currencySymbols {
-			counts[cs.code] += float64(len(cs.re.FindAllStringIndex(r.text, -1)))
+		for _, ct := range currencyTexts {
+			counts[ct.code] += float64(len(ct.re.FindAllStringIndex(r.text, -1)))
 		}
 	}
 	bestCode, n := "", 0.0
-	for _, code := range []string{"EUR", "USD", "GBP", "INR", "MYR", "CHF", "JPY", "AUD", "CAD"} {
-		if counts[code] > n {
-			bestCode, n = code, counts[code]
+	for _, c := range vocab.Currencies {
+		if counts[c.Code] > n {
+			bestCode, n = c.Code, counts[c.Code]
 		}
 	}
 	for code, c := range counts {

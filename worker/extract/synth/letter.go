@@ -21,7 +21,6 @@ type table struct {
 	size   float64
 	lead   float64 // line height
 	y      float64
-	top    float64 // first y on a continued page
 	header func(t *table)
 	cells  func(i int, it item) []string
 	x0, x1 float64 // horizontal extent for rules

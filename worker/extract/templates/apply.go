@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
 
 // Result is what a template found in a document.
@@ -467,11 +468,6 @@ func isContractPath(p string) bool {
 	return false
 }
 
-var currencySymbols = map[string]string{
-	"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR", "Rs": "INR", "Rs.": "INR",
-	"CHF": "CHF", "Fr.": "CHF", "zł": "PLN", "kr": "SEK", "R$": "BRL", "A$": "AUD", "C$": "CAD",
-}
-
 func (t *Template) mapFields(found map[string][]atom, order []string, res *Result) {
 	var addr []string
 	for _, name := range order {
@@ -534,7 +530,7 @@ func (t *Template) mapFields(found map[string][]atom, order []string, res *Resul
 		if v, ok := res.Fields["invoice.amounts.currency"]; ok {
 			cur = v.String
 		} else if sym, ok := res.Extra["currency_symbol"]; ok {
-			cur = currencySymbols[strings.TrimSpace(sym)]
+			cur, _ = vocab.CodeOfSign(strings.TrimSpace(sym))
 		}
 	}
 	if cur != "" {
@@ -608,7 +604,7 @@ func (t *Template) normalise(path string, a atom) (Value, error) {
 		v.Date = d
 	case "invoice.amounts.currency":
 		c := strings.ToUpper(v.String)
-		if code, ok := currencySymbols[v.String]; ok {
+		if code, ok := vocab.CodeOfSign(v.String); ok {
 			c = code
 		}
 		v.String = c

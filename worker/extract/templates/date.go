@@ -3,7 +3,6 @@ package templates
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,99 +10,12 @@ import (
 	"time"
 	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
-
-// monthNames maps a lower-case, accent-free month name or abbreviation to its number, for
-// English, German, French, Spanish, Italian, Dutch, Portuguese and Polish (the languages
-// invoice2data templates use most). Abbreviations are the forms printed on invoices, without the dot.
-var monthNames = func() map[string]int {
-	lists := [][]string{
-		// en
-		{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"},
-		{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"},
-		// de
-		{"januar", "februar", "marz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "dezember"},
-		{"jan", "feb", "mrz", "apr", "mai", "jun", "jul", "aug", "sept", "okt", "nov", "dez"},
-		{"janner", "feber", "maerz", "", "", "", "", "", "", "", "", ""},
-		// fr
-		{"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre", "decembre"},
-		{"janv", "fevr", "mars", "avr", "mai", "juin", "juil", "aout", "sept", "oct", "nov", "dec"},
-		{"", "fev", "", "", "", "", "", "", "", "", "", ""},
-		// es
-		{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
-		{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"},
-		{"", "", "", "", "", "", "", "", "setiembre", "", "", ""},
-		// it
-		{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"},
-		{"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"},
-		// nl
-		{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
-		{"jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"},
-		// pt
-		{"janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"},
-		{"jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"},
-		// pl (genitive as printed in dates, then nominative; accents folded)
-		{"stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "wrzesnia", "pazdziernika", "listopada", "grudnia"},
-		{"styczen", "luty", "marzec", "kwiecien", "maj", "czerwiec", "lipiec", "sierpien", "wrzesien", "pazdziernik", "listopad", "grudzien"},
-		{"sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paz", "lis", "gru"},
-	}
-	m := map[string]int{}
-	for _, l := range lists {
-		for i, n := range l {
-			if n != "" {
-				m[n] = i + 1
-			}
-		}
-	}
-	return m
-}()
-
-// weekdayNames are accepted (and ignored) where a date carries its weekday.
-var weekdayNames = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`monday tuesday wednesday thursday friday saturday sunday
-		mon tue tues wed thu thur thurs fri sat sun
-		montag dienstag mittwoch donnerstag freitag samstag sonntag mo di mi do fr sa so
-		lundi mardi mercredi jeudi vendredi samedi dimanche lun mer jeu ven sam dim
-		lunes martes miercoles jueves viernes sabado domingo
-		lunedi martedi mercoledi giovedi venerdi sabato domenica
-		maandag dinsdag woensdag donderdag vrijdag zaterdag zondag ma wo vr za zo`) {
-		m[w] = true
-	}
-	return m
-}()
-
-// fold lower-cases s and strips accents ("Février" -> "fevrier", "März" -> "marz").
-func fold(s string) string {
-	s = norm.NFKD.String(strings.ToLower(s))
-	return strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Mn, r) {
-			return -1
-		}
-		switch r {
-		case 'ß':
-			return 's'
-		}
-		return r
-	}, s)
-}
 
 // monthAlternation is a regexp alternation of every month form, longest first, over the
 // folded text.
-var monthAlternation = func() string {
-	names := make([]string, 0, len(monthNames))
-	for n := range monthNames {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if len(names[i]) != len(names[j]) {
-			return len(names[i]) > len(names[j])
-		}
-		return names[i] < names[j]
-	})
-	return strings.Join(names, "|")
-}()
+var monthAlternation = strings.Join(vocab.MonthNames(), "|")
 
 // strptimeCache holds compiled formats (format -> *regexp.Regexp or error). Formats come
 // from templates, so the set is small; strptimeCacheMax bounds it against odd callers.
@@ -150,7 +62,7 @@ func compileStrftime(format string) (*regexp.Regexp, error) {
 			continue
 		}
 		if c != '%' {
-			b.WriteString(regexp.QuoteMeta(fold(string(c))))
+			b.WriteString(regexp.QuoteMeta(vocab.Fold(string(c))))
 			continue
 		}
 		i++
@@ -233,7 +145,7 @@ func ParseDateFormat(s, format string, now time.Time) (string, error) {
 	if len(s) > maxDateText {
 		return "", fmt.Errorf("date text of %d bytes is too long", len(s))
 	}
-	m := re.FindStringSubmatch(fold(s))
+	m := re.FindStringSubmatch(vocab.Fold(s))
 	if m == nil {
 		return "", fmt.Errorf("date %q does not match format %q", s, format)
 	}
@@ -254,7 +166,7 @@ func ParseDateFormat(s, format string, now time.Time) (string, error) {
 			yy, _ := strconv.Atoi(v)
 			y = pivotYear(yy)
 		case "b":
-			mo = monthNames[strings.TrimSuffix(v, ".")]
+			mo, _ = vocab.Month(strings.TrimSuffix(v, "."))
 		case "j":
 			yday, _ = strconv.Atoi(v)
 		}
@@ -324,7 +236,7 @@ func ParseDate(s string, langs []string) (string, error) {
 	if len(s) > maxDateText {
 		return "", fmt.Errorf("date text of %d bytes is too long", len(s))
 	}
-	f := fold(s)
+	f := vocab.Fold(s)
 	f = reOrdinal.ReplaceAllString(f, "$1")
 	if m := reCompactDate.FindStringSubmatch(f); m != nil {
 		v := m[1]
@@ -377,7 +289,7 @@ func ParseDate(s string, langs []string) (string, error) {
 			continue
 		}
 		if month == 0 {
-			if n, ok := monthNames[t]; ok {
+			if n, ok := vocab.Month(t); ok {
 				month = n
 				continue
 			}
