@@ -52,7 +52,10 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // and `ocrinvoice eval` (which reads through its cache, then calls ExtractDocument), so
 // that what is measured is what is served. Reading errors are *ReadError.
 func Process(ctx context.Context, r *ocr.Reader, in Input, s Steps) (*Outcome, error) {
-	doc, err := read(ctx, r, in, s.Read)
+	ro := s.Read
+	// Only a template reads the page text: without one, a text PDF costs one poppler run.
+	ro.NoPageText = ro.NoPageText || !s.Extract.MayApplyTemplate()
+	doc, err := read(ctx, r, in, ro)
 	if err != nil {
 		return nil, &ReadError{Err: err}
 	}

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
+	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 )
@@ -88,5 +90,35 @@ func TestProcessExtracting(t *testing.T) {
 	var re *ReadError
 	if errors.As(err, &re) {
 		t.Error("the hook's error is reported as a reading error")
+	}
+}
+
+// TestProcessPageTextOnlyForTemplates: without a template the text PDF is read without
+// its page text (one poppler run less) and gives the same invoice; a job spec with
+// template fields gets the page text its regexes match, and the template's value.
+func TestProcessPageTextOnlyForTemplates(t *testing.T) {
+	r := newProcessReader(t)
+	pdf := testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines})
+	in := Input{Data: pdf, Name: "invoice.pdf"}
+	plain, err := Process(context.Background(), r, in, Steps{Read: ocr.Options{Mode: ocr.ModeText}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Doc.Pages[0].Text != "" {
+		t.Errorf("page text read without a template: %q", plain.Doc.Pages[0].Text)
+	}
+	if plain.Result.Data.Invoice.Number != "INV-2024-0042" {
+		t.Errorf("number %q without page text", plain.Result.Data.Invoice.Number)
+	}
+	spec := &invoice.TemplateSpec{Keywords: []string{"ACME"}, Fields: map[string]invoice.FieldRule{"invoice_number": {Regex: []string{`(INV-\d+)-\d+`}}}}
+	tpl, err := Process(context.Background(), r, in, Steps{Read: ocr.Options{Mode: ocr.ModeText}, Extract: extract.Options{Spec: spec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tpl.Doc.Pages[0].Text == "" {
+		t.Error("no page text for a template")
+	}
+	if got := tpl.Result.Data.Invoice.Number; got != "INV-2024" {
+		t.Errorf("template number %q, want INV-2024", got)
 	}
 }

@@ -405,11 +405,23 @@ func (x *extraction) setContacts() {
 	}
 }
 
+// specTemplate reports whether a job's template spec makes a template of its own.
+func specTemplate(spec *invoice.TemplateSpec) bool {
+	return spec != nil && (len(spec.Fields) > 0 || len(spec.Keywords) > 0)
+}
+
+// MayApplyTemplate reports whether extraction with these options may apply a regex
+// template, which reads the page text (layout.Page.Text). Without one, the reader can
+// skip producing that text (ocr.Options.NoPageText).
+func (o Options) MayApplyTemplate() bool {
+	return o.Template != nil || len(o.Templates) > 0 || specTemplate(o.Spec)
+}
+
 // applyTemplate lets a template win field by field: the one given, else one built from
 // the job's spec, else the one selected by its keywords.
 func (x *extraction) applyTemplate() {
 	tpl := x.opts.Template
-	if spec := x.opts.Spec; tpl == nil && spec != nil && (len(spec.Fields) > 0 || len(spec.Keywords) > 0) {
+	if spec := x.opts.Spec; tpl == nil && specTemplate(spec) {
 		built, err := templates.FromSpec("job-template", *spec)
 		if err != nil {
 			x.res.Warnings = append(x.res.Warnings, fmt.Sprintf("template from job spec: %v", err))
