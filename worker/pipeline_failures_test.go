@@ -382,7 +382,7 @@ func TestPipelineTransientFailure(t *testing.T) {
 	t.Run("then success", func(t *testing.T) {
 		ch := e.events(t)
 		id := e.create(t, "FLAKY-1", "/once.pdf").ID
-		evs := eventsUntil(t, ch, id, 60*time.Second)[id]
+		evs := fromStart(eventsUntil(t, ch, id, 60*time.Second)[id])
 		j := e.get(t, id)
 		if j.Status != ocrinvoicejob.StatusCompleted || j.ExtractedData == nil || j.ExtractedData.Invoice.Number != "INV-2024-0042" {
 			t.Fatalf("status %s (log %q), extracted %v; want completed", j.Status, j.ErrorLog, j.ExtractedData)
@@ -467,7 +467,7 @@ func TestPipelineRetryAfterFailure(t *testing.T) {
 		t.Errorf("after RetryJob the previous run is not cleared: startedAt %v completedAt %v processingTime %v progress %+v",
 			r.StartedAt, r.CompletedAt, r.ProcessingTime, r.Progress)
 	}
-	evs := eventsUntil(t, ch, failed.ID, 60*time.Second)[failed.ID]
+	evs := fromStart(eventsUntil(t, ch, failed.ID, 60*time.Second)[failed.ID])
 	if first, last := evs[0], evs[len(evs)-1]; first.Status != "processing" || last.Status != "completed" {
 		t.Errorf("events of the retried run %+v, want processing first and completed last", evs)
 	}

@@ -37,7 +37,6 @@ func newTaskHandler(_ context.Context, d pipelineDeps) (asynq.Handler, func() er
 		Reader:     reader,
 		Fetcher:    fetch.New(fetch.Options{Allow: d.Config.FetchAllow, Uploads: store, MaxUploadBytes: d.Config.UploadMaxBytes}),
 		Logger:     d.Logger,
-		Progress:   d.Progress,
 		Heartbeats: d.Heartbeats,
 	})
 	return h, reader.Close, nil

@@ -14,7 +14,6 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
-	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/runner"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
@@ -22,14 +21,13 @@ import (
 
 // pipelineDeps is what the task handler gets from the process: the domain service (and
 // through it the database), the configuration (concurrency sizes the OCR pool, data
-// directory, price per page), the logger, the queue's Redis, the publisher of job
-// progress events and the job heartbeats (nil: off).
+// directory, price per page), the logger, the queue's Redis and the job heartbeats (nil:
+// off). Job events are published by the service (its Options.Events).
 type pipelineDeps struct {
 	Service    *jobs.Service
 	Config     config.Config
 	Logger     *slog.Logger
 	Redis      asynq.RedisConnOpt
-	Progress   *progress.Publisher
 	Heartbeats *tasks.Heartbeats
 }
 
@@ -129,7 +127,7 @@ type queueWorker struct {
 // runner's metrics go to reg when it is set.
 func startWorker(ctx context.Context, d *deps, reg prometheus.Registerer) (*queueWorker, error) {
 	beats := heartbeats(d)
-	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt, Progress: d.events,
+	h, closeHandler, err := newTaskHandler(ctx, pipelineDeps{Service: d.svc, Config: d.cfg, Logger: d.logger, Redis: d.redisOpt,
 		Heartbeats: beats})
 	if err != nil {
 		return nil, fmt.Errorf("build task handler: %w", err)

@@ -105,6 +105,10 @@ func holdsRun(st ocrinvoicejob.Status) bool {
 	return allows(opProgress, st, ocrinvoicejob.StatusProcessing) && allows(opComplete, st, ocrinvoicejob.StatusCompleted)
 }
 
+// IsRunning reports whether a job in status st belongs to a run (it is processing): a
+// run's writes, or a cancel, move it on.
+func IsRunning(st ocrinvoicejob.Status) bool { return holdsRun(st) }
+
 // IsTerminal reports whether a job in status st is finished (completed, failed or
 // cancelled).
 func IsTerminal(st ocrinvoicejob.Status) bool {

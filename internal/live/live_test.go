@@ -234,7 +234,7 @@ func TestJobUpdatesFilterAndStatusChangesOnly(t *testing.T) {
 	ctx := context.Background()
 	a := e.createJob(t, "UPD-A", "")
 	b := e.createJob(t, "UPD-B", "")
-	updates, err := e.watch.JobUpdates(ctx, ocrinvoicejob.JobNumberHasPrefix("UPD-A"))
+	updates, err := e.watch.JobUpdates(ctx, prefixFilter(t, "UPD-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
