@@ -75,7 +75,7 @@ func (s *Service) StartRun(ctx context.Context, id string, run int, w Worker) (*
 	if err != nil {
 		return nil, internal("load job template", err)
 	}
-	started, err := s.start(ctx, cur, w)
+	started, err := s.start(ctx, cur, run, w)
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +84,9 @@ func (s *Service) StartRun(ctx context.Context, id string, run int, w Worker) (*
 	return r, nil
 }
 
-// start is the UPDATE of StartRun: cur, as read, moves to processing when it has not
-// changed meanwhile. It returns cur as the UPDATE left it.
-func (s *Service) start(ctx context.Context, cur *ent.OcrInvoiceJob, w Worker) (*ent.OcrInvoiceJob, error) {
+// start is the UPDATE of StartRun for the task of run: cur, as read, moves to processing
+// when it has not changed meanwhile. It returns cur as the UPDATE left it.
+func (s *Service) start(ctx context.Context, cur *ent.OcrInvoiceJob, run int, w Worker) (*ent.OcrInvoiceJob, error) {
 	now := s.clock()
 	out := *cur
 	out.Status = ocrinvoicejob.StatusProcessing
@@ -106,7 +106,7 @@ func (s *Service) start(ctx context.Context, cur *ent.OcrInvoiceJob, w Worker) (
 		return nil, mapDBError("start job", err)
 	}
 	if n == 0 {
-		return nil, s.refused(ctx, cur.ID, AnyRun, opStart)
+		return nil, s.refused(ctx, cur.ID, run, opStart)
 	}
 	return &out, nil
 }
