@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"testing"
 	"time"
 
@@ -32,16 +33,18 @@ func statusAfter(ctx context.Context, t *testing.T, s *Service, id string) ocrin
 	return j.Status
 }
 
+func ended(_ *ent.OcrInvoiceJob, err error) (bool, error) { return err == nil, err }
+
 // movesTo lists, by target status, every operation of the service that moves a job there.
 func movesTo(t *testing.T, tpl *ent.OcrTemplate) map[ocrinvoicejob.Status][]moveOp {
+	m := runMoves(tpl)
+	maps.Copy(m, apiMoves(t))
+	return m
+}
+
+// runMoves are the moves of the queue and of a job's run (the Run holds the job given).
+func runMoves(tpl *ent.OcrTemplate) map[ocrinvoicejob.Status][]moveOp {
 	runOf := func(s *Service, j *ent.OcrInvoiceJob) *Run { return &Run{s: s, number: AnyRun, job: j, tpl: tpl} }
-	ended := func(j *ent.OcrInvoiceJob, err error) (bool, error) { return err == nil, err }
-	edit := func(ctx context.Context, s *Service, j *ent.OcrInvoiceJob, change func(*JobInput)) (bool, error) {
-		in := JobInput{JobNumber: j.JobNumber, DocumentName: j.DocumentName, DocumentURL: j.DocumentURL, Template: j.TemplateID, Priority: string(j.Priority)}
-		change(&in)
-		_, err := s.UpdateJob(ctx, j.ID, in)
-		return err == nil && statusAfter(ctx, t, s, j.ID) != j.Status, err
-	}
 	return map[ocrinvoicejob.Status][]moveOp{
 		ocrinvoicejob.StatusQueued: {
 			{"markQueued", opEnqueue, func(ctx context.Context, s *Service, j *ent.OcrInvoiceJob) (bool, error) {
@@ -78,6 +81,18 @@ func movesTo(t *testing.T, tpl *ent.OcrTemplate) map[ocrinvoicejob.Status][]move
 				return ended(s.LoseRun(ctx, j.ID, j.TaskRun, time.Time{}, "worker lost", true))
 			}},
 		},
+	}
+}
+
+// apiMoves are the moves of the API's operations.
+func apiMoves(t *testing.T) map[ocrinvoicejob.Status][]moveOp {
+	edit := func(ctx context.Context, s *Service, j *ent.OcrInvoiceJob, change func(*JobInput)) (bool, error) {
+		in := JobInput{JobNumber: j.JobNumber, DocumentName: j.DocumentName, DocumentURL: j.DocumentURL, Template: j.TemplateID, Priority: string(j.Priority)}
+		change(&in)
+		_, err := s.UpdateJob(ctx, j.ID, in)
+		return err == nil && statusAfter(ctx, t, s, j.ID) != j.Status, err
+	}
+	return map[ocrinvoicejob.Status][]moveOp{
 		ocrinvoicejob.StatusCancelled: {
 			{"CancelJob", opCancel, func(ctx context.Context, s *Service, j *ent.OcrInvoiceJob) (bool, error) {
 				return ended(s.CancelJob(ctx, j.ID))
