@@ -199,7 +199,7 @@ func TestPolicyCoversWholeOperation(t *testing.T) {
 		})
 	}
 	// Nothing was created by the refused mutation.
-	if n := e.svc.Client().OcrTemplate.Query().CountX(context.Background()); n != 1 {
+	if n := e.c.OcrTemplate.Query().CountX(context.Background()); n != 1 {
 		t.Errorf("%d templates, want only the builtin", n)
 	}
 }

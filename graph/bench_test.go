@@ -35,13 +35,14 @@ var (
 	benchOnce sync.Once
 	benchDir  string
 	benchSvc  *jobs.Service
+	benchDB   *ent.Client // benchSvc's
 	benchErr  error
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchSvc != nil {
-		_ = benchSvc.Client().Close()
+		_ = benchDB.Close()
 	}
 	if benchDir != "" {
 		_ = os.RemoveAll(benchDir)
@@ -65,6 +66,7 @@ func benchService(b *testing.B) *jobs.Service {
 			benchErr = err
 			return
 		}
+		benchDB = c
 		if benchErr = database.Migrate(ctx, c); benchErr != nil {
 			return
 		}
@@ -157,7 +159,7 @@ const benchListQuery = `query($where: OcrInvoiceJobWhereInput) {
 func BenchmarkListJobs(b *testing.B) {
 	svc := benchService(b)
 	h := graph.NewHandler(svc, graph.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	c := svc.Client()
+	c := benchDB
 	ctx := context.Background()
 	cases := []struct {
 		name  string
@@ -223,7 +225,7 @@ func BenchmarkCreateJob(b *testing.B) {
 		ctx := context.Background()
 		for b.Loop() {
 			n := next("ENT")
-			j, err := svc.Client().OcrInvoiceJob.Create().SetJobNumber(n).SetDocumentName(n + ".pdf").
+			j, err := benchDB.OcrInvoiceJob.Create().SetJobNumber(n).SetDocumentName(n + ".pdf").
 				SetDocumentURL("https://files.example.com/" + n + ".pdf").SetDocumentType("pdf").SetTemplateID(tpl.ID).Save(ctx)
 			if err != nil {
 				b.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"entgo.io/contrib/entgql"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
-	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 )
 
@@ -21,7 +19,7 @@ import (
 //     context, which a traversal such as template.QueryJobs() does not carry).
 //
 // It costs one query per parent, which the operation's cost limit bounds.
-func (r *Resolver) jobsOf(ctx context.Context, of predicate.OcrInvoiceJob, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
+func (r *Resolver) jobsOf(ctx context.Context, of jobs.JobsOf, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
 	first, last, err := jobs.PageSize(first, last)
 	if err != nil {
 		return nil, err
@@ -29,10 +27,5 @@ func (r *Resolver) jobsOf(ctx context.Context, of predicate.OcrInvoiceJob, after
 	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
 		return nil, err
 	}
-	return r.client.OcrInvoiceJob.Query().Where(of).Paginate(ctx, after, first, before, last,
-		ent.WithOcrInvoiceJobOrder(orderBy), ent.WithOcrInvoiceJobFilter(where.Filter))
+	return r.svc.JobConnection(ctx, of, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
-
-// ofTemplate and ofGroup select the jobs of one template or group for jobsOf.
-func ofTemplate(id string) predicate.OcrInvoiceJob { return ocrinvoicejob.TemplateID(id) }
-func ofGroup(id string) predicate.OcrInvoiceJob    { return ocrinvoicejob.GroupID(id) }

@@ -16,21 +16,17 @@ import (
 
 // Jobs is the resolver for the jobs field.
 func (r *ocrJobGroupResolver) Jobs(ctx context.Context, obj *ent.OcrJobGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
-	return r.jobsOf(ctx, ofGroup(obj.ID), after, first, before, last, orderBy, where)
+	return r.jobsOf(ctx, jobs.JobsOf{GroupID: obj.ID}, after, first, before, last, orderBy, where)
 }
 
 // Jobs is the resolver for the jobs field.
 func (r *ocrTemplateResolver) Jobs(ctx context.Context, obj *ent.OcrTemplate, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
-	return r.jobsOf(ctx, ofTemplate(obj.ID), after, first, before, last, orderBy, where)
+	return r.jobsOf(ctx, jobs.JobsOf{TemplateID: obj.ID}, after, first, before, last, orderBy, where)
 }
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (ent.Noder, error) {
-	typ, err := r.svc.NodeType(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return r.client.Noder(ctx, id, ent.WithFixedNodeType(typ))
+	return r.svc.Node(ctx, id)
 }
 
 // Nodes is the resolver for the nodes field.
@@ -55,8 +51,7 @@ func (r *queryResolver) OcrInvoiceJobs(ctx context.Context, after *entgql.Cursor
 	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
 		return nil, err
 	}
-	return r.client.OcrInvoiceJob.Query().Paginate(ctx, after, first, before, last,
-		ent.WithOcrInvoiceJobOrder(orderBy), ent.WithOcrInvoiceJobFilter(where.Filter))
+	return r.svc.JobConnection(ctx, jobs.JobsOf{}, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
 
 // OcrJobGroups is the resolver for the ocrJobGroups field.
@@ -68,8 +63,7 @@ func (r *queryResolver) OcrJobGroups(ctx context.Context, after *entgql.Cursor[s
 	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
 		return nil, err
 	}
-	return r.client.OcrJobGroup.Query().Paginate(ctx, after, first, before, last,
-		ent.WithOcrJobGroupOrder(orderBy), ent.WithOcrJobGroupFilter(where.Filter))
+	return r.svc.GroupConnection(ctx, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
 
 // OcrTemplates is the resolver for the ocrTemplates field.
@@ -81,8 +75,7 @@ func (r *queryResolver) OcrTemplates(ctx context.Context, after *entgql.Cursor[s
 	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
 		return nil, err
 	}
-	return r.client.OcrTemplate.Query().Paginate(ctx, after, first, before, last,
-		ent.WithOcrTemplateOrder(orderBy), ent.WithOcrTemplateFilter(where.Filter))
+	return r.svc.TemplateConnection(ctx, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
 
 // OcrJobGroup returns generated.OcrJobGroupResolver implementation.

@@ -184,7 +184,7 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 		cfg.UploadMaxBytes = uploads.DefaultMaxBytes
 	}
 	return handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{
-		svc: svc, client: svc.Client(), log: cfg.Logger, uploads: cfg.Uploads, uploadMax: cfg.UploadMaxBytes,
+		svc: svc, log: cfg.Logger, uploads: cfg.Uploads, uploadMax: cfg.UploadMaxBytes,
 		live: cfg.Live, apiKeys: cfg.APIKeys,
 	}}))
 }
@@ -292,7 +292,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(depthLimit{Max: cfg.DepthLimit})
 	srv.Use(costLimit{MaxCost: cfg.ComplexityLimit, MaxNodes: cfg.MaxNodes, DefaultPage: jobs.DefaultLimit})
 	srv.Use(transactioner{entgql.Transactioner{
-		TxOpener:   svc.Client(),
+		TxOpener:   svc,
 		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify, mutationsOnKeys)...),
 	}})
 	// Inside the transaction: a mutation whose answer is too large is rolled back.

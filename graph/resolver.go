@@ -6,7 +6,6 @@ package graph
 import (
 	"log/slog"
 
-	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
@@ -16,7 +15,6 @@ import (
 // Resolver is the resolver root; it holds the dependencies of every resolver.
 type Resolver struct {
 	svc       *jobs.Service
-	client    *ent.Client
 	log       *slog.Logger
 	uploads   *uploads.Store // nil: uploadDocument is UNAVAILABLE
 	uploadMax int64

@@ -185,11 +185,11 @@ func (r *subscriptionResolver) OcrInvoiceJobUpdated(ctx context.Context, where *
 	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
 		return nil, err
 	}
-	pred, err := jobPredicate(where)
+	filter, err := jobs.NewJobFilter(where)
 	if err != nil {
 		return nil, err
 	}
-	return r.live.JobUpdates(ctx, pred)
+	return r.live.JobUpdates(ctx, filter)
 }
 
 // OcrJobGroupProgress is the resolver for the ocrJobGroupProgress field.

@@ -56,7 +56,8 @@ func newLiveEnvWith(t *testing.T, cfg graph.Config, opts live.Options) *liveEnv 
 	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	t.Cleanup(func() { _ = rc.Close() })
 	pub := progress.NewPublisher(rc, progress.PublisherOptions{})
-	svc := jobs.NewService(databasetest.Open(t), acceptAll{}, jobs.Options{Logger: quiet(), Events: pub})
+	db := databasetest.Open(t)
+	svc := jobs.NewService(db, acceptAll{}, jobs.Options{Logger: quiet(), Events: pub})
 	if err := svc.EnsureBuiltins(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func newLiveEnvWith(t *testing.T, cfg graph.Config, opts live.Options) *liveEnv 
 	w := live.New(svc, hub, opts)
 	t.Cleanup(w.Close)
 	cfg.Live, cfg.Logger = w, quiet()
-	keys := apikeys.New(svc.Client(), quiet())
+	keys := apikeys.New(db, quiet())
 	if cfg.Authenticator == useKeys || cfg.Authenticator == nil && cfg.RequireAuth {
 		cfg.Authenticator = keys
 	}

@@ -17,12 +17,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/ocrinvoice/ocrinvoice/ent"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
-	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/redact"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
@@ -30,8 +27,10 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 )
 
-// Steps of the pipeline, in order; progress reports them as "step k of n".
-var steps = []string{"fetch", "inspect", "read", "extract", "validate", "store"}
+// Steps of the pipeline that progress reports, in order, as "step k of n". Validation
+// runs inside extraction and storing is the run's completion (which reports 100 %), so
+// neither is a step of its own.
+var steps = []string{"fetch", "inspect", "read", "extract"}
 
 // Handler processes `ocr:invoice` tasks. It is safe for concurrent use: asynq calls
 // ProcessTask from as many goroutines as the worker's concurrency, and the OCR reader
@@ -41,7 +40,6 @@ type Handler struct {
 	reader  *ocr.Reader
 	fetcher *fetch.Fetcher
 	log     *slog.Logger
-	events  *progress.Publisher
 	// progressEvery throttles how often page progress is written to the database.
 	progressEvery time.Duration
 	beats         *tasks.Heartbeats
@@ -54,11 +52,6 @@ type Config struct {
 	Reader  *ocr.Reader
 	Fetcher *fetch.Fetcher
 	Logger  *slog.Logger
-	// Progress, when set, receives an event for every progress write (step changes
-	// always, page progress throttled like the database writes), when a job starts
-	// (processing) and when it ends (completed, failed with the reason as the message,
-	// cancelled; a retryable failure is published as queued). nil: no events.
-	Progress *progress.Publisher
 	// ProgressEvery is the least time between two page-progress writes; default 500 ms.
 	ProgressEvery time.Duration
 	// Heartbeats, when set, keeps a heartbeat key alive in Redis while a job runs, so
@@ -72,7 +65,7 @@ type Config struct {
 
 // NewHandler returns the task handler.
 func NewHandler(cfg Config) *Handler {
-	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, events: cfg.Progress, progressEvery: cfg.ProgressEvery,
+	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, progressEvery: cfg.ProgressEvery,
 		beats: cfg.Heartbeats, name: cfg.Name}
 	if h.name == "" {
 		h.name = ProcessName()
@@ -162,8 +155,8 @@ var errJobGone = errors.New("job is no longer processing")
 // the job for lost (heartbeat missed) and gave it to a new task, this run's progress,
 // results and failure are refused and it stops as if cancelled.
 //
-// With Config.Progress set, the start, every progress write and the outcome are also
-// published as progress events. With Config.Heartbeats set, the run's heartbeat key
+// The start, every progress write and the outcome are published as progress events by
+// the job's Run (see jobs.Options.Events), not by the handler. With Config.Heartbeats set, the run's heartbeat key
 // lives from before the start until after the last write.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParsePayload(t)
@@ -182,7 +175,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		defer stop()
 	}
-	job, err := h.jobs.StartRun(ctx, p.JobID, p.Run, jobs.Worker{Name: h.name, Heartbeat: h.beats != nil})
+	run, err := h.jobs.StartRun(ctx, p.JobID, p.Run, jobs.Worker{Name: h.name, Heartbeat: h.beats != nil})
 	switch {
 	case apperr.KindOf(err) == apperr.KindNotFound:
 		log.Warn("Dropping task of a job that does not exist")
@@ -193,106 +186,93 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	case err != nil:
 		return storeError(fmt.Errorf("start job %s: %w", p.JobID, err))
 	}
+	job := run.Job()
 	log.Info("Processing job", slog.String("job_number", job.JobNumber), slog.String("document_url", redact.URL(job.DocumentURL)))
-	h.publish(ctx, log, jobs.EventOf(job, ""))
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	in, err := h.run(runCtx, cancel, job, p.Run)
+	in, err := h.run(runCtx, cancel, run)
 	// Final writes must happen even when the run's context was cancelled.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteWait)
 	defer wcancel()
-	if err == nil {
-		var done *ent.OcrInvoiceJob
-		err := untilStored(wctx, log, func() (err error) {
-			done, err = h.jobs.CompleteRun(wctx, job.ID, p.Run, *in)
-			return err
-		})
-		if jobs.IsNotProcessing(err) {
-			log.Info("Job left processing or this run before its results were stored; results dropped", slog.String("reason", err.Error()))
-			h.publishCurrent(wctx, log, job.ID)
-			return nil
-		}
-		if err != nil {
-			return storeError(fmt.Errorf("store results of job %s: %w", job.ID, err))
-		}
-		log.Info("Completed job", slog.Int("pages", in.Pages))
-		h.publish(wctx, log, jobs.EventOf(done, ""))
-		return nil
-	}
-	if errors.Is(context.Cause(runCtx), errJobGone) {
+	switch {
+	case err == nil:
+		return h.complete(wctx, log, run, in)
+	case errors.Is(context.Cause(runCtx), errJobGone):
 		log.Info("Stopped processing a job that was cancelled or given to another run")
-		h.publishCurrent(wctx, log, job.ID)
+		return nil
+	case ctx.Err() != nil:
+		return h.interrupted(ctx, wctx, log, run)
+	}
+	return h.fail(ctx, wctx, log, run, err)
+}
+
+// complete stores the results of a run that read its document. A job that left the run
+// meanwhile (cancelled, given to another run) drops them: whoever moved it told.
+func (h *Handler) complete(wctx context.Context, log *slog.Logger, run *jobs.Run, in *jobs.CompleteInput) error {
+	err := untilStored(wctx, log, func() error {
+		_, err := run.Complete(wctx, *in)
+		return err
+	})
+	if jobs.IsNotProcessing(err) {
+		log.Info("Job left processing or this run before its results were stored; results dropped", slog.String("reason", err.Error()))
 		return nil
 	}
-	if ctx.Err() != nil {
-		// Cancelling a job cancels its running task through asynq, which looks the same
-		// as a shutdown from here: the job's state tells them apart.
-		if cur, gerr := h.jobs.GetJob(wctx, job.ID); gerr == nil && (cur.Status != ocrinvoicejob.StatusProcessing || cur.TaskRun != p.Run) {
-			log.Info("Stopped processing a job that was cancelled or given to another run", slog.String("status", string(cur.Status)))
-			h.publish(wctx, log, jobs.EventOf(cur, "processing stopped"))
-			return nil
-		}
-		// asynq is shutting down or the task timed out; it will deliver the task again.
-		// While the task waits in the queue the requeue sweep leaves the job alone; only
-		// a task that does not come back (its retries used up, Redis lost it) makes the
-		// run count as lost.
-		return fmt.Errorf("job %s interrupted: %w", job.ID, ctx.Err())
+	if err != nil {
+		return storeError(fmt.Errorf("store results of job %s: %w", run.Job().ID, err))
 	}
+	log.Info("Completed job", slog.Int("pages", in.Pages))
+	return nil
+}
+
+// interrupted handles a run whose task context ended: cancelling a job cancels its
+// running task through asynq, which looks the same as a shutdown from here, so the job's
+// state tells them apart.
+func (h *Handler) interrupted(ctx, wctx context.Context, log *slog.Logger, run *jobs.Run) error {
+	if holds, cur, err := run.Holds(wctx); err == nil && !holds {
+		log.Info("Stopped processing a job that was cancelled or given to another run", slog.String("status", string(cur.Status)))
+		return nil
+	}
+	// asynq is shutting down or the task timed out; it will deliver the task again.
+	// While the task waits in the queue the requeue sweep leaves the job alone; only a
+	// task that does not come back (its retries used up, Redis lost it) makes the run
+	// count as lost.
+	return fmt.Errorf("job %s interrupted: %w", run.Job().ID, ctx.Err())
+}
+
+// fail records the failure runErr of a run: for good when it is permanent or the task's
+// last attempt, else the job goes back to queued and the error returned makes asynq
+// retry.
+func (h *Handler) fail(ctx, wctx context.Context, log *slog.Logger, run *jobs.Run, runErr error) error {
 	// The reason goes to the job's errorLog, its event, the log and (returned) the
 	// queue's record of the task: none may carry a secret of the document URL, whichever
 	// step named it.
-	err = redact.Error(err)
-	permanent := isPermanent(err)
+	runErr = redact.Error(runErr)
+	permanent := isPermanent(runErr)
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, ok := asynq.GetMaxRetry(ctx)
 	last := ok && retried >= maxRetry
-	var failed *ent.OcrInvoiceJob
-	ferr := untilStored(wctx, log, func() (ferr error) {
-		failed, ferr = h.jobs.FailRun(wctx, job.ID, p.Run, err.Error(), permanent || last)
-		return ferr
+	ferr := untilStored(wctx, log, func() error {
+		_, err := run.Fail(wctx, runErr.Error(), permanent || last)
+		return err
 	})
 	switch {
-	case ferr == nil:
-		// failed, or queued again when asynq will retry; the reason either way.
-		h.publish(wctx, log, jobs.EventOf(failed, err.Error()))
-	case jobs.IsNotProcessing(ferr):
-		h.publishCurrent(wctx, log, job.ID) // cancelled, or given to another run, meanwhile
+	case ferr == nil, jobs.IsNotProcessing(ferr):
+		// Failed, or queued again when asynq will retry; or cancelled, or given to
+		// another run, meanwhile.
 	case apperr.DependencyDown(ferr):
 		// The failure could not be recorded: the job is still processing on this run,
 		// and the task is tried again soon without using up a retry (ErrStoreDown).
-		log.Warn("Could not record job failure: job store unavailable", slog.Any("error", ferr), slog.Any("run_error", err))
+		log.Warn("Could not record job failure: job store unavailable", slog.Any("error", ferr), slog.Any("run_error", runErr))
 		return fmt.Errorf("%w: %w", ErrStoreDown, ferr)
 	default:
 		log.Error("Could not record job failure", slog.Any("error", ferr))
 	}
-	log.Warn("Job attempt failed", slog.Any("error", err), slog.Bool("permanent", permanent), slog.Int("retry", retried))
+	log.Warn("Job attempt failed", slog.Any("error", runErr), slog.Bool("permanent", permanent), slog.Int("retry", retried))
 	if permanent {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return fmt.Errorf("%w: %w", runErr, asynq.SkipRetry)
 	}
-	return err
-}
-
-// publish sends ev when the handler has a publisher. A failure is logged and otherwise
-// ignored: events are notifications, the job row is the record.
-func (h *Handler) publish(ctx context.Context, log *slog.Logger, ev progress.Event) {
-	if err := h.events.Publish(ctx, ev); err != nil {
-		log.Warn("Could not publish job event", slog.String("status", ev.Status), slog.Any("error", err))
-	}
-}
-
-// publishCurrent publishes the job's state as stored, after the run found that the job
-// had left "processing" (it was cancelled): the event says the worker has stopped.
-func (h *Handler) publishCurrent(ctx context.Context, log *slog.Logger, id string) {
-	if h.events == nil {
-		return
-	}
-	j, err := h.jobs.GetJob(ctx, id)
-	if err != nil {
-		log.Warn("Could not read job for its event", slog.Any("error", err))
-		return
-	}
-	h.publish(ctx, log, jobs.EventOf(j, "processing stopped"))
+	return runErr
 }
 
 // isPermanent tells failures that retrying cannot fix.
@@ -302,15 +282,9 @@ func isPermanent(err error) bool {
 }
 
 // run does the work of one attempt and returns what to store.
-func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *ent.OcrInvoiceJob, run int) (*jobs.CompleteInput, error) {
-	rep := &reporter{h: h, ctx: ctx, cancel: cancel, id: job.ID, run: run, owner: job.CreatedBy}
-	if job.GroupID != nil {
-		rep.group = *job.GroupID
-	}
-	tpl, err := h.jobs.GetTemplate(ctx, job.TemplateID)
-	if err != nil {
-		return nil, fmt.Errorf("load template: %w", err)
-	}
+func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *jobs.Run) (*jobs.CompleteInput, error) {
+	rep := &reporter{h: h, ctx: ctx, cancel: cancel, run: run}
+	job, tpl := run.Job(), run.Template()
 
 	rep.step(0, 0)
 	data, err := h.fetcher.Get(ctx, job.DocumentURL)
@@ -338,7 +312,7 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *
 			rep.page(page, pages)
 		},
 	}
-	doc, err := h.reader.ReadBytes(ctx, data, documentName(job), ro)
+	doc, err := h.reader.ReadBytes(ctx, data, documentName(job.DocumentName, job.DocumentURL), ro)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
@@ -355,10 +329,7 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *
 	if err != nil {
 		return nil, err
 	}
-	// Validation runs inside extraction (it also adjusts confidences); the step is
-	// still reported so clients see the pipeline's shape.
-	rep.step(4, 0)
-	rep.step(5, 0)
+	// Validation runs inside extraction (it also adjusts confidences).
 	if err := rep.err(); err != nil {
 		return nil, err
 	}
@@ -374,11 +345,11 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, job *
 
 // documentName names the document in the reader's messages: its name, else the last
 // element of its URL's path (never the query, which may be a signature).
-func documentName(job *ent.OcrInvoiceJob) string {
-	if job.DocumentName != "" {
-		return job.DocumentName
+func documentName(name, docURL string) string {
+	if name != "" {
+		return name
 	}
-	p := job.DocumentURL
+	p := docURL
 	if u, err := url.Parse(p); err == nil {
 		p = u.Path
 	} else if i := strings.IndexAny(p, "?#"); i >= 0 {
@@ -402,18 +373,12 @@ type reporter struct {
 	h      *Handler
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	id     string
-	run    int // the task run: writes for another run are refused
-	group  string
-	owner  string // the job's createdBy, for the events' Owner
+	run    *jobs.Run // its writes are refused once the job left it
 
 	mu        sync.Mutex
 	cur       int
 	lastWrite time.Time
 	gone      bool
-	// publishFailed is set after the first failed event publish of the run, so that a
-	// dead Redis costs one warning per job, not one per page.
-	publishFailed bool
 }
 
 // step reports the start of step k (0-based).
@@ -443,7 +408,7 @@ func (r *reporter) write(k int, frac float64, label string, force bool) {
 	n := len(steps)
 	pct := int((float64(k) + frac) / float64(n) * 100)
 	p := invoice.Progress{Percentage: pct, CurrentStep: label, TotalSteps: n}
-	err := r.h.jobs.SetRunProgress(r.ctx, r.id, r.run, p)
+	err := r.run.Progress(r.ctx, p)
 	if jobs.IsNotProcessing(err) {
 		r.mu.Lock()
 		r.gone = true
@@ -453,34 +418,9 @@ func (r *reporter) write(k int, frac float64, label string, force bool) {
 	}
 	if err != nil {
 		if r.ctx.Err() == nil {
-			r.h.log.Warn("Could not write job progress", slog.String("job_id", r.id), slog.Any("error", err))
+			r.h.log.Warn("Could not write job progress", slog.String("job_id", r.run.Job().ID), slog.Any("error", err))
 		}
-		return
 	}
-	r.publish(p)
-}
-
-// publish sends the event of a progress write that succeeded.
-func (r *reporter) publish(p invoice.Progress) {
-	if r.h.events == nil {
-		return
-	}
-	p.Percentage = min(max(p.Percentage, 0), 100) // as SetProgress stored it
-	ev := progress.Event{JobID: r.id, GroupID: r.group, Status: string(ocrinvoicejob.StatusProcessing), Progress: p,
-		Owner: progress.OwnerOf(r.owner)}
-	err := r.h.events.Publish(r.ctx, ev)
-	if err == nil || r.ctx.Err() != nil {
-		return
-	}
-	r.mu.Lock()
-	first := !r.publishFailed
-	r.publishFailed = true
-	r.mu.Unlock()
-	level := slog.LevelDebug
-	if first {
-		level = slog.LevelWarn
-	}
-	r.h.log.Log(r.ctx, level, "Could not publish job progress", slog.String("job_id", r.id), slog.Any("error", err))
 }
 
 // err returns the cause when the job went away during the run.

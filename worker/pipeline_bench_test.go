@@ -201,7 +201,7 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 	b.StopTimer()
 
 	reportThroughput(b, el, cpu)
-	retried, err := e.svc.Client().OcrInvoiceJob.Query().Where(ocrinvoicejob.RetryCountGT(0)).Count(context.Background())
+	retried, err := e.db.OcrInvoiceJob.Query().Where(ocrinvoicejob.RetryCountGT(0)).Count(context.Background())
 	if err == nil && retried > 0 {
 		b.Logf("%d of %d jobs were retried", retried, b.N+len(docs))
 	}

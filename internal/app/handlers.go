@@ -36,7 +36,6 @@ func (a *App) newTaskHandler(beats *tasks.Heartbeats) (asynq.Handler, func() err
 		Reader:     reader,
 		Fetcher:    fetch.New(fetch.Options{Allow: a.cfg.FetchAllow, Uploads: a.uploads, MaxUploadBytes: a.cfg.UploadMaxBytes}),
 		Logger:     a.logger,
-		Progress:   a.events,
 		Heartbeats: beats,
 	})
 	return h, reader.Close, nil

@@ -255,7 +255,7 @@ func (s *Service) CancelGroupJobs(ctx context.Context, id string) (int, error) {
 		createdIDs = ids
 	}
 	upd := s.client.OcrInvoiceJob.Update().
-		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
+		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusEQ(mustAllow(opCancel, ocrinvoicejob.StatusCreated, ocrinvoicejob.StatusCancelled))).
 		SetStatus(ocrinvoicejob.StatusCancelled).
 		SetCompletedAt(now).
 		SetUpdatedAt(now)
@@ -305,7 +305,7 @@ func (s *Service) RetryFailedGroup(ctx context.Context, id string) (*ent.OcrJobG
 		return nil, 0, err
 	}
 	list, err := s.client.OcrInvoiceJob.Query().
-		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusIn(ocrinvoicejob.StatusFailed, ocrinvoicejob.StatusCancelled),
+		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusIn(sourcesOf(opRetry, ocrinvoicejob.StatusCreated)...),
 			ocrinvoicejob.DocumentDeletedAtIsNil()). // jobs whose document was deleted stay as they are
 		All(ctx)
 	if err != nil {
@@ -313,7 +313,7 @@ func (s *Service) RetryFailedGroup(ctx context.Context, id string) (*ent.OcrJobG
 	}
 	n := 0
 	for _, j := range list {
-		nj, err := s.transition(ctx, j.ID, ocrinvoicejob.StatusCreated, "retry", func(m *ent.OcrInvoiceJobMutation) {
+		nj, err := s.transition(ctx, j.ID, opRetry, ocrinvoicejob.StatusCreated, func(m *ent.OcrInvoiceJobMutation) {
 			clearResults(m)
 			m.AddRetryCount(1)
 			m.Where(ocrinvoicejob.DocumentDeletedAtIsNil())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
@@ -85,19 +86,34 @@ func TestAPIStatusChangesArePublished(t *testing.T) {
 		if e := nextEvent(t, events); e.JobID != j.ID || e.Status != "queued" || e.Progress.Percentage != 0 {
 			t.Errorf("retry event %+v", e)
 		}
+		// A run's writes publish the job's state once each (the worker publishes none).
+		run, err := s.StartRun(ctx, j.ID, jobs.AnyRun, jobs.Worker{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, events); e.JobID != j.ID || e.Status != "processing" || e.Progress.CurrentStep != "started" {
+			t.Errorf("start event %+v", e)
+		}
+		if err := run.Progress(ctx, invoice.Progress{Percentage: 150, CurrentStep: "read", TotalSteps: 4}); err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, events); e.Status != "processing" || e.Progress.Percentage != 100 || e.Progress.CurrentStep != "read" {
+			t.Errorf("progress event %+v, want the clamped progress as stored", e)
+		}
+		done, err := run.Complete(ctx, jobs.CompleteInput{Pages: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, events); e.Status != "completed" || e.Progress.TotalSteps != 4 || !e.At.Equal(done.UpdatedAt) || !e.Terminal() {
+			t.Errorf("complete event %+v", e)
+		}
 		// A failed cancel publishes nothing.
-		if _, err := s.StartProcessing(ctx, j.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Complete(ctx, j.ID, jobs.CompleteInput{Pages: 1}); err != nil {
-			t.Fatal(err)
-		}
 		if _, err := s.CancelJob(ctx, j.ID); err == nil {
 			t.Fatal("cancel of a completed job succeeded")
 		}
 		select {
 		case e := <-events:
-			t.Errorf("unexpected event %+v (the worker side publishes start and completion itself)", e)
+			t.Errorf("unexpected event %+v", e)
 		case <-time.After(300 * time.Millisecond):
 		}
 	})

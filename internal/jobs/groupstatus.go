@@ -6,6 +6,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
@@ -98,4 +99,30 @@ func (s *Service) GroupStatusOf(ctx context.Context, g *ent.OcrJobGroup) (invoic
 		st.CompletionTime = end
 	}
 	return st, nil
+}
+
+// GroupStates lists every group (that ctx's principal may see) with only its id, spec
+// and status: what the batch runner's periodic resync looks at.
+func (s *Service) GroupStates(ctx context.Context) ([]*ent.OcrJobGroup, error) {
+	gs, err := s.client.OcrJobGroup.Query().
+		Select(ocrjobgroup.FieldID, ocrjobgroup.FieldSpec, ocrjobgroup.FieldStatus).
+		All(ctx)
+	if err != nil {
+		return nil, internal("list group states", err)
+	}
+	return gs, nil
+}
+
+// CreatedJobsOfGroup lists, oldest first and at most limit, the created jobs of group id
+// (that ctx's principal may see): those the group's reconciler releases next.
+func (s *Service) CreatedJobsOfGroup(ctx context.Context, id string, limit int) ([]*ent.OcrInvoiceJob, error) {
+	list, err := s.client.OcrInvoiceJob.Query().
+		Where(ocrinvoicejob.GroupID(id), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
+		Order(ent.Asc(ocrinvoicejob.FieldCreatedAt), ent.Asc(ocrinvoicejob.FieldID)).
+		Limit(limit).
+		All(ctx)
+	if err != nil {
+		return nil, internal("list created jobs of group "+id, err)
+	}
+	return list, nil
 }

@@ -223,7 +223,7 @@ func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInv
 // still "created" moves: a worker may already have started it.
 func (s *Service) markQueued(ctx context.Context, id string) (int, error) {
 	return s.client.OcrInvoiceJob.Update().
-		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
+		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(mustAllow(opEnqueue, ocrinvoicejob.StatusCreated, ocrinvoicejob.StatusQueued))).
 		SetStatus(ocrinvoicejob.StatusQueued).
 		SetUpdatedAt(s.clock()).
 		Save(ctx)
@@ -288,7 +288,9 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 		}
 	}
 	docChanged := r.DocumentURL != cur.DocumentURL || r.DocumentType != string(cur.DocumentType) || r.templateID != cur.TemplateID
-	rerun := docChanged && cur.Status != ocrinvoicejob.StatusCreated && cur.Status != ocrinvoicejob.StatusQueued
+	// A document change re-runs a job that has run (the table lets it go back to created);
+	// one created or queued runs the new document anyway.
+	rerun := docChanged && allows(opUpdate, cur.Status, ocrinvoicejob.StatusCreated) && cur.Status != ocrinvoicejob.StatusQueued
 	if docChanged && cur.Status == ocrinvoicejob.StatusProcessing {
 		return nil, apperr.FailedPrecondition("the job is processing; its document and template cannot change until it finishes or is cancelled",
 			apperr.Detail{Field: "status", Message: "processing"})
@@ -297,6 +299,9 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 		return nil, DocumentDeletedError(cur)
 	}
 	requeue := cur.Status == ocrinvoicejob.StatusQueued && r.Priority != string(cur.Priority)
+	if rerun || requeue {
+		mustAllow(opUpdate, cur.Status, ocrinvoicejob.StatusCreated)
+	}
 
 	upd := s.client.OcrInvoiceJob.Update().
 		Where(ocrinvoicejob.ID(id), ocrinvoicejob.StatusEQ(cur.Status)).
@@ -394,12 +399,13 @@ func (s *Service) deleteTask(ctx context.Context, id string, run int, priority s
 // transition moves job id to status to when its current status is one of the allowed
 // sources of the state machine, applying extra changes in the same UPDATE. It returns
 // the job after the change. Errors: NotFound, FailedPrecondition naming the status.
-func (s *Service) transition(ctx context.Context, id string, to ocrinvoicejob.Status, action string, extra func(*ent.OcrInvoiceJobMutation)) (*ent.OcrInvoiceJob, error) {
+func (s *Service) transition(ctx context.Context, id string, o op, to ocrinvoicejob.Status, extra func(*ent.OcrInvoiceJobMutation)) (*ent.OcrInvoiceJob, error) {
 	cur, err := s.GetJob(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !CanTransition(cur.Status, to) {
+	action := string(o)
+	if !allows(o, cur.Status, to) {
 		return nil, forbidden(action, cur.Status)
 	}
 	now := s.clock()
@@ -448,7 +454,7 @@ func forbidden(action string, st ocrinvoicejob.Status) error {
 // task (a running handler is asked to stop); the cancellation is published as an event.
 // Errors: NotFound, FailedPrecondition.
 func (s *Service) CancelJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error) {
-	j, err := s.transition(ctx, id, ocrinvoicejob.StatusCancelled, "cancel", func(m *ent.OcrInvoiceJobMutation) {
+	j, err := s.transition(ctx, id, opCancel, ocrinvoicejob.StatusCancelled, func(m *ent.OcrInvoiceJobMutation) {
 		m.SetCompletedAt(s.clock())
 	})
 	if err != nil {
@@ -494,13 +500,13 @@ func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, 
 	if err != nil {
 		return nil, err
 	}
-	if cur.Status != ocrinvoicejob.StatusFailed && cur.Status != ocrinvoicejob.StatusCancelled {
-		return nil, forbidden("retry", cur.Status)
+	if !allows(opRetry, cur.Status, ocrinvoicejob.StatusCreated) {
+		return nil, forbidden(string(opRetry), cur.Status)
 	}
 	if cur.DocumentDeletedAt != nil {
 		return nil, DocumentDeletedError(cur)
 	}
-	j, err := s.transition(ctx, id, ocrinvoicejob.StatusCreated, "retry", func(m *ent.OcrInvoiceJobMutation) {
+	j, err := s.transition(ctx, id, opRetry, ocrinvoicejob.StatusCreated, func(m *ent.OcrInvoiceJobMutation) {
 		clearResults(m)
 		m.AddRetryCount(1)
 		// The document retention may delete the document between the read and the write.

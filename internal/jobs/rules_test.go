@@ -77,7 +77,7 @@ func TestCanTransition(t *testing.T) {
 	allowed := map[string]bool{
 		"created>queued": true, "created>processing": true, "created>cancelled": true,
 		"queued>processing": true, "queued>cancelled": true, "queued>created": true,
-		"processing>completed": true, "processing>failed": true, "processing>cancelled": true, "processing>queued": true,
+		"processing>processing": true, "processing>completed": true, "processing>failed": true, "processing>cancelled": true, "processing>queued": true,
 		"failed>created": true, "cancelled>created": true, "completed>created": true,
 	}
 	for _, from := range jobs.Statuses {

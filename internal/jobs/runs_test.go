@@ -37,9 +37,13 @@ func TestStaleRunRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "host-a:1"})
-		if err != nil || a.TaskRun != 0 || outcomes(a) != invoice.AttemptRunning || a.Attempts[0].Worker != "host-a:1" || a.Attempts[0].Number != 1 {
-			t.Fatalf("start run 0: %v %+v", err, a)
+		run0, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "host-a:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := run0.Job()
+		if a.TaskRun != 0 || outcomes(a) != invoice.AttemptRunning || a.Attempts[0].Worker != "host-a:1" || a.Attempts[0].Number != 1 {
+			t.Fatalf("start run 0: %+v", a)
 		}
 		// A run of another number is stale before anything happened.
 		if _, err := s.StartRun(ctx, j.ID, 1, jobs.Worker{Name: "host-b:2"}); apperr.KindOf(err) != apperr.KindFailedPrecondition || !jobs.IsNotProcessing(err) {
@@ -78,28 +82,31 @@ func TestStaleRunRefused(t *testing.T) {
 		if cur, _ := s.GetJob(ctx, j.ID); cur.Status != ocrinvoicejob.StatusQueued || len(cur.Attempts) != 1 {
 			t.Fatalf("after the refused start: %s with %d attempts", cur.Status, len(cur.Attempts))
 		}
-		b, err := s.StartRun(ctx, j.ID, 1, jobs.Worker{Name: "host-b:2"})
-		if err != nil || outcomes(b) != "worker_lost,running" || b.Attempts[1].Number != 2 {
-			t.Fatalf("start run 1: %v %+v", err, b)
+		run1, err := s.StartRun(ctx, j.ID, 1, jobs.Worker{Name: "host-b:2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := run1.Job(); outcomes(b) != "worker_lost,running" || b.Attempts[1].Number != 2 {
+			t.Fatalf("start run 1: %+v", b)
 		}
 		// The worker of run 0 was alive after all: each of its writes is refused.
-		if err := s.SetRunProgress(ctx, j.ID, 0, invoice.Progress{Percentage: 90}); !jobs.IsNotProcessing(err) {
+		if err := run0.Progress(ctx, invoice.Progress{Percentage: 90}); !jobs.IsNotProcessing(err) {
 			t.Fatalf("progress of the lost run: %v", err)
 		}
-		if _, err := s.CompleteRun(ctx, j.ID, 0, jobs.CompleteInput{Pages: 1}); !jobs.IsNotProcessing(err) {
+		if _, err := run0.Complete(ctx, jobs.CompleteInput{Pages: 1}); !jobs.IsNotProcessing(err) {
 			t.Fatalf("results of the lost run: %v", err)
 		}
-		if _, err := s.FailRun(ctx, j.ID, 0, "boom", true); !jobs.IsNotProcessing(err) {
+		if _, err := run0.Fail(ctx, "boom", true); !jobs.IsNotProcessing(err) {
 			t.Fatalf("failure of the lost run: %v", err)
 		}
 		if cur, _ := s.GetJob(ctx, j.ID); cur.Status != ocrinvoicejob.StatusProcessing || cur.Progress.Percentage != 0 || cur.RetryCount != 1 {
 			t.Fatalf("after the lost run's writes: %s %+v retry %d", cur.Status, cur.Progress, cur.RetryCount)
 		}
 		// Run 1's own writes go through.
-		if err := s.SetRunProgress(ctx, j.ID, 1, invoice.Progress{Percentage: 50, CurrentStep: "read"}); err != nil {
+		if err := run1.Progress(ctx, invoice.Progress{Percentage: 50, CurrentStep: "read"}); err != nil {
 			t.Fatal(err)
 		}
-		done, err := s.CompleteRun(ctx, j.ID, 1, jobs.CompleteInput{Pages: 1})
+		done, err := run1.Complete(ctx, jobs.CompleteInput{Pages: 1})
 		if err != nil || done.Status != ocrinvoicejob.StatusCompleted || outcomes(done) != "worker_lost,completed" ||
 			done.Attempts[1].Worker != "host-b:2" || done.Attempts[1].EndedAt == nil {
 			t.Fatalf("complete run 1: %v %+v", err, done)
@@ -118,21 +125,25 @@ func TestAttemptOutcomes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:1"}); err != nil {
+		r1, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:1"})
+		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := s.FailRun(ctx, j.ID, 0, "fetch: 503 from https://x.example/doc.pdf", false)
+		f, err := r1.Fail(ctx, "fetch: 503 from https://x.example/doc.pdf", false)
 		if err != nil || outcomes(f) != "retry" || f.Attempts[0].Error == "" {
 			t.Fatalf("retryable failure: %v %+v", err, f)
 		}
 		if _, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:1"}); err != nil {
 			t.Fatal(err)
 		}
-		again, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:2"}) // redelivered after a shutdown
-		if err != nil || outcomes(again) != "retry,interrupted,running" || again.Attempts[2].Number != 3 {
-			t.Fatalf("redelivery: %v %+v", err, again)
+		r3, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:2"}) // redelivered after a shutdown
+		if err != nil {
+			t.Fatal(err)
 		}
-		failed, err := s.FailRun(ctx, j.ID, 0, "corrupt document", true)
+		if again := r3.Job(); outcomes(again) != "retry,interrupted,running" || again.Attempts[2].Number != 3 {
+			t.Fatalf("redelivery: %+v", again)
+		}
+		failed, err := r3.Fail(ctx, "corrupt document", true)
 		if err != nil || failed.Status != ocrinvoicejob.StatusFailed || outcomes(failed) != "retry,interrupted,failed" {
 			t.Fatalf("permanent failure: %v %+v", err, failed)
 		}

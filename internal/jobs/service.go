@@ -114,9 +114,6 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	return s
 }
 
-// Client returns the ent client the service works on.
-func (s *Service) Client() *ent.Client { return s.client }
-
 // clock returns the current time in UTC, to the microsecond (what PostgreSQL stores).
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 

@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
-	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
@@ -71,9 +69,9 @@ func BenchmarkJobCreateWithForeignSubscribers(b *testing.B) {
 			defer cancel()
 			for i := 0; i < foreign; i++ {
 				p := auth.Principal{KeyID: fmt.Sprintf("key-a-%d", i), Role: auth.RoleViewer, Owner: "team-a"}
-				var where predicate.OcrInvoiceJob
+				var where *jobs.JobFilter
 				if i%2 == 1 {
-					where = ocrinvoicejob.JobNumberHasPrefix("A-")
+					where = prefixFilter(b, "A-")
 				}
 				if _, err := e.watch.JobUpdates(auth.WithPrincipal(ctx, p), where); err != nil {
 					b.Fatal(err)

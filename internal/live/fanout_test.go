@@ -16,7 +16,6 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
-	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -102,6 +101,16 @@ func (e *env) setStatus(t *testing.T, j *ent.OcrInvoiceJob, st ocrinvoicejob.Sta
 }
 
 // receiveAll takes one update from every stream, which must be job id with status st.
+// prefixFilter is the filter of a stream of the jobs whose jobNumber starts with prefix.
+func prefixFilter(t testing.TB, prefix string) *jobs.JobFilter {
+	t.Helper()
+	f, err := jobs.NewJobFilter(&ent.OcrInvoiceJobWhereInput{JobNumberHasPrefix: &prefix})
+	if err != nil || f == nil {
+		t.Fatalf("filter: %v", err)
+	}
+	return f
+}
+
 func receiveAll(t *testing.T, streams []<-chan *ent.OcrInvoiceJob, id string, st ocrinvoicejob.Status) {
 	t.Helper()
 	for i, s := range streams {
@@ -143,9 +152,9 @@ func TestJobUpdatesReadsPerEvent(t *testing.T) {
 		streams := make([]<-chan *ent.OcrInvoiceJob, n)
 		wheres := 0
 		for i := range streams {
-			var where predicate.OcrInvoiceJob
+			var where *jobs.JobFilter
 			if i%2 == 1 {
-				where, wheres = ocrinvoicejob.JobNumberHasPrefix("A-"), wheres+1
+				where, wheres = prefixFilter(t, "A-"), wheres+1
 			}
 			s, err := e.watch.JobUpdates(asOwner(ctx, "team-a", i), where)
 			if err != nil {

@@ -37,8 +37,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
-	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -300,7 +298,7 @@ func sameEvent(a, b progress.Event) bool {
 // owner's, as the event's Owner tells) never reach the stream and cost no read; an event
 // that does costs one read of its job for every stream with a where, and one read for
 // all the streams without a where under the same owner scope (they share it).
-func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob) (<-chan *ent.OcrInvoiceJob, error) {
+func (w *Watcher) JobUpdates(ctx context.Context, where *jobs.JobFilter) (<-chan *ent.OcrInvoiceJob, error) {
 	ctx, done, err := w.open(ctx)
 	if err != nil {
 		return nil, err
@@ -342,10 +340,10 @@ func (w *Watcher) JobUpdates(ctx context.Context, where predicate.OcrInvoiceJob)
 			if where == nil {
 				j, logged, err = w.sharedJob(ctx, ev)
 			} else {
-				j, err = w.svc.Client().OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(ev.JobID), where).Only(ctx)
+				j, err = w.svc.MatchingJob(ctx, ev.JobID, where)
 			}
 			switch {
-			case ent.IsNotFound(err):
+			case apperr.KindOf(err) == apperr.KindNotFound:
 				continue // not a match
 			case err != nil:
 				if ctx.Err() == nil && !logged {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 )
@@ -92,10 +93,10 @@ func (w *Watcher) sharedJob(ctx context.Context, ev progress.Event) (j *ent.OcrI
 		// this one stream does not, that of the Watcher does.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
 		stop := context.AfterFunc(w.ctx, cancel)
-		r.job, r.err = w.svc.Client().OcrInvoiceJob.Get(rctx, ev.JobID)
+		r.job, r.err = w.svc.GetJob(rctx, ev.JobID)
 		stop()
 		cancel()
-		if r.err != nil && !ent.IsNotFound(r.err) {
+		if r.err != nil && apperr.KindOf(r.err) != apperr.KindNotFound {
 			w.reads.forget(k, r)
 		}
 		close(r.done)

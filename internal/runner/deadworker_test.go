@@ -57,15 +57,18 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 				t.Fatalf("dead sweep re-enqueued %d (%v), want %d", n, err, want)
 			}
 		}
+		runs := map[string]*jobs.Run{} // by job id
 		start := func(n string) *ent.OcrInvoiceJob {
 			t.Helper()
 			j, err := s.CreateJob(ctx, input(n))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j, err = s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:" + n, Heartbeat: true}); err != nil {
+			run, err := s.StartRun(ctx, j.ID, 0, jobs.Worker{Name: "w:" + n, Heartbeat: true})
+			if err != nil {
 				t.Fatal(err)
 			}
+			j, runs[j.ID] = run.Job(), run
 			// Its worker took the task off the queue (asynq holds it as active, under a
 			// lease that outlives a dead worker by a minute; here it is simply gone).
 			if err := q.DeleteJobRunTask(ctx, j.ID, 0, string(j.Priority)); err != nil {
@@ -93,9 +96,11 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if quietJob, err = s.StartRun(ctx, quietJob.ID, 0, jobs.Worker{Name: "w:quiet"}); err != nil { // heartbeats off
+		quietRun, err := s.StartRun(ctx, quietJob.ID, 0, jobs.Worker{Name: "w:quiet"}) // heartbeats off
+		if err != nil {
 			t.Fatal(err)
 		}
+		quietJob = quietRun.Job()
 		blink := start("H-blink")
 		stopBlink, err := beats.Beat(ctx, blink.ID, 0, "w:blink")
 		if err != nil {
@@ -110,12 +115,14 @@ func TestSweepDeadRequeuesSilentRuns(t *testing.T) {
 		}
 		spent := start("H-spent")
 		for range tasks.MaxRetry {
-			if _, err := s.FailRun(ctx, spent.ID, 0, "transient", false); err != nil {
+			if _, err := runs[spent.ID].Fail(ctx, "transient", false); err != nil {
 				t.Fatal(err)
 			}
-			if spent, err = s.StartRun(ctx, spent.ID, 0, jobs.Worker{Name: "w:spent", Heartbeat: true}); err != nil {
+			run, err := s.StartRun(ctx, spent.ID, 0, jobs.Worker{Name: "w:spent", Heartbeat: true})
+			if err != nil {
 				t.Fatal(err)
 			}
+			spent, runs[spent.ID] = run.Job(), run
 		}
 
 		clock = clock.Add(5 * time.Second)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -104,130 +103,200 @@ func (r *GroupReconciler) Reconcile(ctx context.Context, id string) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
-	prev := g.Status
-	spec := g.Spec
-	st := obs
-	st.Conditions = append([]conditions.Condition{}, prev.Conditions...)
-	st.StartTime, st.CompletionTime = prev.StartTime, prev.CompletionTime
-	setCond := func(typ string, status conditions.Status, reason, msg string) {
-		st.Conditions, _ = conditions.Set(st.Conditions, conditions.Condition{Type: typ, Status: status, Reason: reason, Message: msg}, now)
-	}
-	unsetCond := func(typ, reason, msg string) {
-		if conditions.Find(st.Conditions, typ) != nil {
-			setCond(typ, conditions.False, reason, msg)
-		}
-	}
-	finishedJobs := st.Succeeded + st.Failed + st.Cancelled
-	unfinished := st.Total - finishedJobs
-	finished := prev.Phase == invoice.GroupPhaseComplete || prev.Phase == invoice.GroupPhaseFailed
-	if finished && unfinished > 0 {
-		// Retried (or jobs were added): start over.
-		st.StartTime, st.CompletionTime = nil, nil
-		unsetCond(conditions.TypeComplete, ReasonRetried, "the group has unfinished jobs again")
-		unsetCond(conditions.TypeFailed, ReasonRetried, "the group has unfinished jobs again")
-		finished = false
-	}
+	c := r.newConvergence(ctx, now, g, obs)
+	c.restartIfRetried()
+	c.act()
+	return c.finish()
+}
 
-	var res Result
-	var actErr error
-	fail := func(reason, msg string) {
-		if unfinished > 0 {
-			n, err := r.Jobs.CancelGroupJobs(ctx, id)
-			if err != nil {
-				actErr = err
-			}
-			if n > 0 {
-				r.log().Info("Cancelled the remaining jobs of a failed group", slog.String("group_id", id), slog.String("reason", reason), slog.Int("jobs", n))
-			}
-			// Count again: the cancellations changed the numbers.
-			if again, err := r.Jobs.GroupStatusOf(ctx, g); err == nil {
-				st.Total, st.Active, st.Succeeded, st.Failed, st.Cancelled, st.Progress = again.Total, again.Active, again.Succeeded, again.Failed, again.Cancelled, again.Progress
-			} else if actErr == nil {
-				actErr = err
-			}
-		}
-		st.Phase = invoice.GroupPhaseFailed
-		setCond(conditions.TypeFailed, conditions.True, reason, msg)
-		unsetCond(conditions.TypeProgress, ReasonFinished, "the group has failed")
-		if st.CompletionTime == nil {
-			st.CompletionTime = &now
-		}
-	}
+// convergence is one Reconcile of one group: the status observed from its jobs, the
+// status it computes from it (st) and what acting cost.
+type convergence struct {
+	r    *GroupReconciler
+	ctx  context.Context
+	now  time.Time
+	g    *ent.OcrJobGroup
+	spec invoice.GroupSpec
+	// prev is the stored status, obs the one the group's jobs tell now.
+	prev, obs invoice.GroupStatus
+	// st is the status being computed: obs, with prev's conditions and times.
+	st invoice.GroupStatus
+	// unfinished counts the jobs not finished yet; finished tells a group that was
+	// Complete or Failed and still is.
+	unfinished int
+	finished   bool
+	res        Result
+	actErr     error
+}
 
-	var deadline *time.Time
-	if spec.ActiveDeadlineSeconds != nil && st.StartTime != nil {
-		d := st.StartTime.Add(time.Duration(*spec.ActiveDeadlineSeconds) * time.Second)
-		deadline = &d
+func (r *GroupReconciler) newConvergence(ctx context.Context, now time.Time, g *ent.OcrJobGroup, obs invoice.GroupStatus) *convergence {
+	c := &convergence{r: r, ctx: ctx, now: now, g: g, spec: g.Spec, prev: g.Status, obs: obs, st: obs}
+	c.st.Conditions = append([]conditions.Condition{}, c.prev.Conditions...)
+	c.st.StartTime, c.st.CompletionTime = c.prev.StartTime, c.prev.CompletionTime
+	c.unfinished = c.st.Total - (c.st.Succeeded + c.st.Failed + c.st.Cancelled)
+	c.finished = c.prev.Phase == invoice.GroupPhaseComplete || c.prev.Phase == invoice.GroupPhaseFailed
+	return c
+}
+
+func (c *convergence) setCond(typ string, status conditions.Status, reason, msg string) {
+	c.st.Conditions, _ = conditions.Set(c.st.Conditions, conditions.Condition{Type: typ, Status: status, Reason: reason, Message: msg}, c.now)
+}
+
+// unsetCond turns condition typ False when the status has it.
+func (c *convergence) unsetCond(typ, reason, msg string) {
+	if conditions.Find(c.st.Conditions, typ) != nil {
+		c.setCond(typ, conditions.False, reason, msg)
 	}
+}
+
+// restartIfRetried starts a finished group over when it has unfinished jobs again
+// (retried, or jobs were added).
+func (c *convergence) restartIfRetried() {
+	if !c.finished || c.unfinished == 0 {
+		return
+	}
+	c.st.StartTime, c.st.CompletionTime = nil, nil
+	c.unsetCond(conditions.TypeComplete, ReasonRetried, "the group has unfinished jobs again")
+	c.unsetCond(conditions.TypeFailed, ReasonRetried, "the group has unfinished jobs again")
+	c.finished = false
+}
+
+// act applies the first rule that matches (see GroupReconciler).
+func (c *convergence) act() {
+	st, spec := &c.st, c.spec
 	switch {
-	case finished:
-		st.Phase = prev.Phase
+	case c.finished:
+		st.Phase = c.prev.Phase
 	case st.Failed > spec.BackoffLimit:
-		fail(ReasonBackoffLimitExceeded, fmt.Sprintf("%d jobs failed, more than the backoffLimit of %d", st.Failed, spec.BackoffLimit))
-	case deadline != nil && !spec.Suspend && !now.Before(*deadline):
-		fail(ReasonDeadlineExceeded, fmt.Sprintf("the group ran longer than activeDeadlineSeconds (%d s)", *spec.ActiveDeadlineSeconds))
-	case st.Total > 0 && unfinished == 0 && st.Cancelled > 0:
-		fail(ReasonJobsCancelled, fmt.Sprintf("%d of %d jobs were cancelled", st.Cancelled, st.Total))
-	case st.Total > 0 && unfinished == 0:
-		st.Phase = invoice.GroupPhaseComplete
-		if st.Failed == 0 {
-			setCond(conditions.TypeComplete, conditions.True, ReasonAllJobsSucceeded, fmt.Sprintf("all %d jobs succeeded", st.Total))
-		} else {
-			setCond(conditions.TypeComplete, conditions.True, ReasonWithinBackoffLimit,
-				fmt.Sprintf("%d jobs succeeded, %d failed (backoffLimit %d)", st.Succeeded, st.Failed, spec.BackoffLimit))
-		}
-		unsetCond(conditions.TypeProgress, ReasonFinished, "every job has finished")
-		if st.CompletionTime == nil {
-			if obs.CompletionTime != nil {
-				st.CompletionTime = obs.CompletionTime
-			} else {
-				st.CompletionTime = &now
-			}
-		}
+		c.fail(ReasonBackoffLimitExceeded, fmt.Sprintf("%d jobs failed, more than the backoffLimit of %d", st.Failed, spec.BackoffLimit))
+	case c.deadlinePassed():
+		c.fail(ReasonDeadlineExceeded, fmt.Sprintf("the group ran longer than activeDeadlineSeconds (%d s)", *spec.ActiveDeadlineSeconds))
+	case st.Total > 0 && c.unfinished == 0 && st.Cancelled > 0:
+		c.fail(ReasonJobsCancelled, fmt.Sprintf("%d of %d jobs were cancelled", st.Cancelled, st.Total))
+	case st.Total > 0 && c.unfinished == 0:
+		c.complete()
 	case spec.Suspend:
 		st.Phase = invoice.GroupPhaseSuspended
-		setCond(conditions.TypeSuspended, conditions.True, ReasonJobSuspended, "spec.suspend is set: no more jobs are released")
-		unsetCond(conditions.TypeProgress, ReasonJobSuspended, "the group is suspended")
+		c.setCond(conditions.TypeSuspended, conditions.True, ReasonJobSuspended, "spec.suspend is set: no more jobs are released")
+		c.unsetCond(conditions.TypeProgress, ReasonJobSuspended, "the group is suspended")
 	default:
-		if conditions.IsTrue(st.Conditions, conditions.TypeSuspended) {
-			setCond(conditions.TypeSuspended, conditions.False, ReasonJobResumed, "the group was resumed")
-			st.StartTime = nil // the deadline clock restarts
+		c.run()
+	}
+}
+
+// deadlinePassed tells whether spec.activeDeadlineSeconds has passed since startTime
+// (never while suspended).
+func (c *convergence) deadlinePassed() bool {
+	if c.spec.ActiveDeadlineSeconds == nil || c.st.StartTime == nil || c.spec.Suspend {
+		return false
+	}
+	deadline := c.st.StartTime.Add(time.Duration(*c.spec.ActiveDeadlineSeconds) * time.Second)
+	return !c.now.Before(deadline)
+}
+
+// fail makes the group Failed for reason, cancelling its unfinished jobs.
+func (c *convergence) fail(reason, msg string) {
+	if c.unfinished > 0 {
+		c.cancelUnfinished(reason)
+	}
+	c.st.Phase = invoice.GroupPhaseFailed
+	c.setCond(conditions.TypeFailed, conditions.True, reason, msg)
+	c.unsetCond(conditions.TypeProgress, ReasonFinished, "the group has failed")
+	if c.st.CompletionTime == nil {
+		c.st.CompletionTime = &c.now
+	}
+}
+
+// cancelUnfinished cancels the group's unfinished jobs and counts its jobs again.
+func (c *convergence) cancelUnfinished(reason string) {
+	id := c.g.ID
+	n, err := c.r.Jobs.CancelGroupJobs(c.ctx, id)
+	if err != nil {
+		c.actErr = err
+	}
+	if n > 0 {
+		c.r.log().Info("Cancelled the remaining jobs of a failed group", slog.String("group_id", id), slog.String("reason", reason), slog.Int("jobs", n))
+	}
+	// Count again: the cancellations changed the numbers.
+	again, err := c.r.Jobs.GroupStatusOf(c.ctx, c.g)
+	if err != nil {
+		if c.actErr == nil {
+			c.actErr = err
 		}
-		if st.Total == 0 {
-			st.Phase = invoice.GroupPhasePending
-			break
-		}
-		if st.StartTime == nil {
-			st.StartTime = &now
-		}
-		n, err := r.release(ctx, g, st.Active, unfinished-st.Active)
-		st.Active += n
-		if err != nil {
-			actErr = err
-		}
-		st.Phase = invoice.GroupPhaseRunning
-		setCond(conditions.TypeProgress, conditions.True, ReasonJobsRunning, "the group's jobs are being released and processed")
-		if spec.ActiveDeadlineSeconds != nil {
-			res.RequeueAfter = max(st.StartTime.Add(time.Duration(*spec.ActiveDeadlineSeconds)*time.Second).Sub(now), time.Millisecond)
+		return
+	}
+	st := &c.st
+	st.Total, st.Active, st.Succeeded, st.Failed, st.Cancelled, st.Progress = again.Total, again.Active, again.Succeeded, again.Failed, again.Cancelled, again.Progress
+}
+
+// complete makes the group Complete: every job finished, none cancelled.
+func (c *convergence) complete() {
+	st := &c.st
+	st.Phase = invoice.GroupPhaseComplete
+	if st.Failed == 0 {
+		c.setCond(conditions.TypeComplete, conditions.True, ReasonAllJobsSucceeded, fmt.Sprintf("all %d jobs succeeded", st.Total))
+	} else {
+		c.setCond(conditions.TypeComplete, conditions.True, ReasonWithinBackoffLimit,
+			fmt.Sprintf("%d jobs succeeded, %d failed (backoffLimit %d)", st.Succeeded, st.Failed, c.spec.BackoffLimit))
+	}
+	c.unsetCond(conditions.TypeProgress, ReasonFinished, "every job has finished")
+	if st.CompletionTime == nil {
+		if c.obs.CompletionTime != nil {
+			st.CompletionTime = c.obs.CompletionTime
+		} else {
+			st.CompletionTime = &c.now
 		}
 	}
+}
 
-	if !sameStatus(prev, st) {
-		if _, err := r.Jobs.SetGroupStatus(ctx, id, st); err != nil {
+// run releases created jobs under the group's parallelism: phase Running (Pending
+// without jobs); a resumed group restarts its deadline clock.
+func (c *convergence) run() {
+	st := &c.st
+	if conditions.IsTrue(st.Conditions, conditions.TypeSuspended) {
+		c.setCond(conditions.TypeSuspended, conditions.False, ReasonJobResumed, "the group was resumed")
+		st.StartTime = nil // the deadline clock restarts
+	}
+	if st.Total == 0 {
+		st.Phase = invoice.GroupPhasePending
+		return
+	}
+	if st.StartTime == nil {
+		st.StartTime = &c.now
+	}
+	n, err := c.r.release(c.ctx, c.g, st.Active, c.unfinished-st.Active)
+	st.Active += n
+	if err != nil {
+		c.actErr = err
+	}
+	st.Phase = invoice.GroupPhaseRunning
+	c.setCond(conditions.TypeProgress, conditions.True, ReasonJobsRunning, "the group's jobs are being released and processed")
+	if d := c.spec.ActiveDeadlineSeconds; d != nil {
+		c.res.RequeueAfter = max(st.StartTime.Add(time.Duration(*d)*time.Second).Sub(c.now), time.Millisecond)
+	}
+}
+
+// finish writes the status when it changed, then reports the error of acting, or
+// deletes a finished group whose TTL has passed (or asks to be back when it will).
+func (c *convergence) finish() (Result, error) {
+	st, id := c.st, c.g.ID
+	if !sameStatus(c.prev, st) {
+		if _, err := c.r.Jobs.SetGroupStatus(c.ctx, id, st); err != nil {
 			return Result{}, err
 		}
 	}
-	if actErr != nil {
-		return res, actErr
+	if c.actErr != nil {
+		return c.res, c.actErr
 	}
-	if (st.Phase == invoice.GroupPhaseComplete || st.Phase == invoice.GroupPhaseFailed) && spec.TTLSecondsAfterFinished != nil && st.CompletionTime != nil {
-		at := st.CompletionTime.Add(time.Duration(*spec.TTLSecondsAfterFinished) * time.Second)
-		if now.Before(at) {
-			return Result{RequeueAfter: at.Sub(now)}, nil
+	ttl := c.spec.TTLSecondsAfterFinished
+	if (st.Phase == invoice.GroupPhaseComplete || st.Phase == invoice.GroupPhaseFailed) && ttl != nil && st.CompletionTime != nil {
+		at := st.CompletionTime.Add(time.Duration(*ttl) * time.Second)
+		if c.now.Before(at) {
+			return Result{RequeueAfter: at.Sub(c.now)}, nil
 		}
-		return Result{}, r.deleteGroup(ctx, id)
+		return Result{}, c.r.deleteGroup(c.ctx, id)
 	}
-	return res, nil
+	return c.res, nil
 }
 
 // release enqueues up to the free parallelism slots of g's created jobs, oldest first,
@@ -240,13 +309,9 @@ func (r *GroupReconciler) release(ctx context.Context, g *ent.OcrJobGroup, activ
 	if slots <= 0 {
 		return 0, nil
 	}
-	list, err := r.Jobs.Client().OcrInvoiceJob.Query().
-		Where(ocrinvoicejob.GroupID(g.ID), ocrinvoicejob.StatusEQ(ocrinvoicejob.StatusCreated)).
-		Order(ent.Asc(ocrinvoicejob.FieldCreatedAt), ent.Asc(ocrinvoicejob.FieldID)).
-		Limit(slots).
-		All(ctx)
+	list, err := r.Jobs.CreatedJobsOfGroup(ctx, g.ID, slots)
 	if err != nil {
-		return 0, fmt.Errorf("list created jobs of group %s: %w", g.ID, err)
+		return 0, err
 	}
 	n := 0
 	for _, j := range list {

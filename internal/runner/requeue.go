@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
@@ -133,7 +132,7 @@ func (r *Requeuer) Sweep(ctx context.Context) (int, error) {
 		if has {
 			continue
 		}
-		if j.Status == ocrinvoicejob.StatusProcessing {
+		if jobs.IsRunning(j.Status) {
 			// Its worker died with the task: that run counts as a failed attempt.
 			again, err := r.workerLost(ctx, j)
 			if err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
-	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
@@ -135,9 +134,7 @@ func (r *Runner) Run(ctx context.Context) {
 
 // resync queues every group that is not finished, or finished with a TTL.
 func (r *Runner) resync(ctx context.Context) {
-	gs, err := r.Jobs.Client().OcrJobGroup.Query().
-		Select(ocrjobgroup.FieldID, ocrjobgroup.FieldSpec, ocrjobgroup.FieldStatus).
-		All(ctx)
+	gs, err := r.Jobs.GroupStates(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.Logger.Warn("Group resync failed; trying again later", slog.Any("error", err))
