@@ -24,6 +24,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 )
 
@@ -304,28 +305,24 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 	}
 
 	rep.step(2, 0)
-	ro := ocr.Options{
-		Languages: tpl.Languages,
-		DPI:       tpl.Dpi,
-		PSM:       tpl.PageSegmentationMode,
-		Progress: func(page, pages int) {
-			rep.page(page, pages)
+	spec := tpl.Spec
+	out, err := Process(ctx, h.reader, Input{Data: data, Name: documentName(job.DocumentName, job.DocumentURL)}, Steps{
+		Read:    ocr.Options{Languages: tpl.Languages, DPI: tpl.Dpi, PSM: tpl.PageSegmentationMode, Progress: rep.page},
+		Extract: extract.Options{Spec: &spec},
+		Extracting: func(*layout.Document) error {
+			if err := rep.err(); err != nil {
+				return err
+			}
+			rep.step(3, 0)
+			return nil
 		},
-	}
-	doc, err := h.reader.ReadBytes(ctx, data, documentName(job.DocumentName, job.DocumentURL), ro)
-	if err != nil {
+	})
+	if re := (*ReadError)(nil); errors.As(err, &re) {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		return nil, fmt.Errorf("read document: %w", err)
+		return nil, fmt.Errorf("read document: %w", re.Err)
 	}
-	if err := rep.err(); err != nil {
-		return nil, err
-	}
-
-	rep.step(3, 0)
-	spec := tpl.Spec
-	out, err := ExtractDocument(doc, extract.Options{Spec: &spec})
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +335,7 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 		ExtractedData:     &out.Result.Data,
 		Confidence:        &out.Result.Confidence,
 		ValidationResults: &out.Result.Validation,
-		Pages:             len(doc.Pages),
+		Pages:             len(out.Doc.Pages),
 		SHA256:            hex.EncodeToString(sum[:]),
 	}, nil
 }

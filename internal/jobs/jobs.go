@@ -178,8 +178,10 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		}
 		return nil, err
 	}
-	j = s.enqueue(ctx, j)
-	s.notify(ctx, j, "")
+	j, raced := s.enqueue(ctx, j)
+	if !raced {
+		s.notify(ctx, j, "")
+	}
 	return j, nil
 }
 
@@ -195,28 +197,30 @@ func duplicateJobNumber(n string) error {
 
 // enqueue puts the task of a committed "created" job on the queue and moves the job to
 // "queued". It never fails: on any error the job stays "created" and the error is
-// logged. It returns the job as it now is.
-func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInvoiceJob {
+// logged. It returns the job as it now is, and raced when a worker started the job
+// before it was marked queued: the worker's own events then tell its state, and the
+// caller publishes none (it would arrive after them, stale).
+func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) (_ *ent.OcrInvoiceJob, raced bool) {
 	if s.enq == nil || j.Status != ocrinvoicejob.StatusCreated {
-		return j
+		return j, false
 	}
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.enqueueTimeout)
 	defer cancel()
 	if err := s.enqueueTask(ectx, j, 0); err != nil {
 		s.log.WarnContext(ctx, "Job left created: enqueue failed", slog.String("job_id", j.ID), slog.Any("error", err))
-		return j
+		return j, false
 	}
 	n, err := s.markQueued(context.WithoutCancel(ctx), j.ID)
 	if err != nil {
 		s.log.WarnContext(ctx, "Job enqueued but not marked queued", slog.String("job_id", j.ID), slog.Any("error", err))
-		return j
+		return j, false
 	}
 	if fresh, err := s.client.OcrInvoiceJob.Get(context.WithoutCancel(ctx), j.ID); err == nil {
-		return fresh
+		return fresh, n == 0
 	} else if n == 1 {
 		j.Status = ocrinvoicejob.StatusQueued
 	}
-	return j
+	return j, n == 0
 }
 
 // markQueued moves a job whose task was enqueued from created to queued. Only a job
@@ -350,8 +354,8 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	if err != nil {
 		return nil, err
 	}
-	j = s.enqueue(ctx, j)
-	if rerun || requeue {
+	j, raced := s.enqueue(ctx, j)
+	if (rerun || requeue) && !raced {
 		s.notify(ctx, j, "")
 	}
 	return j, nil
@@ -520,8 +524,10 @@ func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, 
 	}
 	// An archived task of the previous run would make the new enqueue a no-op.
 	s.deleteTask(ctx, id, j.TaskRun, string(j.Priority))
-	j = s.enqueue(ctx, j)
-	s.notify(ctx, j, "")
+	j, raced := s.enqueue(ctx, j)
+	if !raced {
+		s.notify(ctx, j, "")
+	}
 	return j, nil
 }
 
