@@ -58,7 +58,6 @@ type env struct {
 	svc  *jobs.Service
 	hub  *progress.Hub
 	docs *httptest.Server
-	stop func()
 	// tasks is the queue client of svc; handler is the real handler the server runs.
 	tasks   *tasks.Client
 	handler *Handler

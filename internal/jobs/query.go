@@ -839,12 +839,12 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 		desc = true
 	case "asc":
 	default:
-		return nil, apperr.Invalid(fmt.Sprintf("invalid order %s: must be asc or desc", quoteShort(order)),
+		return nil, apperr.Invalid(fmt.Sprintf("invalid order %s: must be asc or desc", apperr.Quote(order)),
 			apperr.Detail{Field: "order", Message: "must be asc or desc"})
 	}
 	f, ok := s.fields[sortField]
 	if !ok || !f.sortable {
-		msg := fmt.Sprintf("unknown sort field %s (sortable: %s)", quoteShort(sortField), strings.Join(s.names(true), ", "))
+		msg := fmt.Sprintf("unknown sort field %s (sortable: %s)", apperr.Quote(sortField), strings.Join(s.names(true), ", "))
 		return nil, apperr.Invalid("invalid sort: "+msg, apperr.Detail{Field: "sort", Message: msg})
 	}
 	dir := sql.OrderAsc()
@@ -888,19 +888,6 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 	// of a 50-row index scan).
 	terms = append(terms, sql.OrderByField(f.column, dir).ToFunc())
 	return terms, nil
-}
-
-// quoteShort quotes a client-given string for a message, cut to 64 bytes so that a huge
-// parameter is not echoed back whole.
-func quoteShort(v string) string {
-	if len(v) > 64 {
-		cut := 64
-		for cut > 0 && !utf8.RuneStart(v[cut]) {
-			cut--
-		}
-		return strconv.Quote(v[:cut]) + "..."
-	}
-	return strconv.Quote(v)
 }
 
 func sortedKeys(m map[string]any) []string {

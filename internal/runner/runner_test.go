@@ -35,13 +35,12 @@ func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) {
 
 // slowReconciler counts reconciles per id and how many run at once for one id.
 type slowReconciler struct {
-	mu       sync.Mutex
-	calls    map[string]int
-	running  map[string]int
-	overlap  bool
-	hold     time.Duration
-	started  chan string
-	inFlight atomic.Int32
+	mu      sync.Mutex
+	calls   map[string]int
+	running map[string]int
+	overlap bool
+	hold    time.Duration
+	started chan string
 }
 
 func (s *slowReconciler) Reconcile(ctx context.Context, id string) (runner.Result, error) {

@@ -138,7 +138,7 @@ func buildDoc(d *layout.Document) *doc {
 					pw.box.X1 = w.Box.X1
 					continue
 				}
-				ws = append(ws, word{text: t, box: w.Box, conf: clamp01(w.Confidence)})
+				ws = append(ws, word{text: t, box: w.Box, conf: layout.Clamp01(w.Confidence)})
 			}
 		}
 		if len(ws) == 0 && strings.TrimSpace(p.Text) != "" {
@@ -179,16 +179,6 @@ func touchingPart(w word, box layout.Box, t string) bool {
 	last, _ := utf8.DecodeLastRuneInString(w.text)
 	next, _ := utf8.DecodeRuneInString(t)
 	return unicode.IsLetter(last) && unicode.IsLower(next)
-}
-
-func clamp01(v float64) float64 {
-	switch {
-	case v < 0:
-		return 0
-	case v > 1:
-		return 1
-	}
-	return v
 }
 
 // groupRows clusters words into rows by vertical overlap and cuts each row into segments.

@@ -140,7 +140,7 @@ func newExtraction(ld *layout.Document, opts Options) *extraction {
 // set records the confidence of path's value: how the value was found, times how sure
 // the reader was of its words.
 func (x *extraction) set(path string, c cand) {
-	x.conf[path] = clamp01(c.score * (0.5 + 0.5*c.conf))
+	x.conf[path] = layout.Clamp01(c.score * (0.5 + 0.5*c.conf))
 }
 
 // setString stores a found text value and its confidence; an empty value is left out.
@@ -319,7 +319,7 @@ func (x *extraction) setItems() {
 	inv := &x.data.Invoice
 	if len(x.items) > 0 {
 		x.data.LineItems = x.items
-		x.conf["lineItems"] = clamp01(0.6 * (0.5 + 0.5*x.itemConf))
+		x.conf["lineItems"] = layout.Clamp01(0.6 * (0.5 + 0.5*x.itemConf))
 	}
 	if inv.Amounts.Subtotal == nil && x.d.rules.on(RuleItemSum) {
 		if sum, ok := itemSum(x.items); ok && sum > 0 && x.d.hasAmount(sum) {
@@ -359,7 +359,7 @@ func (x *extraction) findWider() {
 	}
 	if p, c := d.findServicePeriod(); p.From != "" {
 		inv.ServicePeriod = p
-		x.conf["invoice.servicePeriod"] = clamp01(c)
+		x.conf["invoice.servicePeriod"] = layout.Clamp01(c)
 	}
 	x.setReferences()
 	pay, pc := d.findPayment()
@@ -453,7 +453,7 @@ func (x *extraction) validate() Result {
 	rep := validate.Check(x.data, x.spec, x.now)
 	for p := range rep.Confirmed {
 		if v, ok := x.conf[p]; ok {
-			x.conf[p] = clamp01(v + (1-v)*0.5)
+			x.conf[p] = layout.Clamp01(v + (1-v)*0.5)
 		}
 	}
 	for p := range rep.Contradicted {
@@ -554,7 +554,7 @@ func (d *doc) meanConf() float64 {
 
 // mergeTemplate lets the template's values replace the generic ones, field by field.
 func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *templates.Result, ocrConf float64) {
-	c := clamp01(0.95 * (0.6 + 0.4*ocrConf))
+	c := layout.Clamp01(0.95 * (0.6 + 0.4*ocrConf))
 	inv := &data.Invoice
 	for path, v := range tr.Fields {
 		s := strings.TrimSpace(v.String)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 	"github.com/ocrinvoice/ocrinvoice/worker/validate"
 )
 
@@ -319,7 +320,7 @@ func (d *doc) findPayment() (invoice.Payment, map[string]float64) {
 					v := strings.Join(parts[:n], "")
 					if validate.CheckIBAN(v) {
 						p.IBAN = validate.NormalizeIBAN(v)
-						conf["invoice.payment.iban"] = clamp01(0.95 * (0.5 + 0.5*s.conf(loc[0], loc[1])))
+						conf["invoice.payment.iban"] = layout.Clamp01(0.95 * (0.5 + 0.5*s.conf(loc[0], loc[1])))
 					}
 				}
 				if p.IBAN != "" {
