@@ -1,5 +1,7 @@
 // Package worker runs OCR invoice jobs: the asynq task handler and the pipeline
-// fetch -> inspect -> read -> extract -> validate -> store.
+// fetch -> inspect -> read -> extract (validation runs inside extraction; the result is
+// stored by the run's Complete, see jobs.Run). Process is the read-and-extract path the
+// handler, `ocrinvoice extract` and `ocrinvoice eval` share.
 package worker
 
 import (
