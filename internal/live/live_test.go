@@ -231,7 +231,13 @@ func TestJobUpdatesFilterAndStatusChangesOnly(t *testing.T) {
 	}
 	e.start(t, b) // not a match
 	e.start(t, a)
-	if j := next(t, updates); j.ID != a.ID || j.Status != ocrinvoicejob.StatusProcessing {
+	j := next(t, updates)
+	if j.ID == a.ID && j.Status == ocrinvoicejob.StatusQueued {
+		// A's own create event, published before the watch began, may reach the hub
+		// after it on a loaded machine: the job read back is then still queued.
+		j = next(t, updates)
+	}
+	if j.ID != a.ID || j.Status != ocrinvoicejob.StatusProcessing {
 		t.Fatalf("update %s %s, want %s processing", j.JobNumber, j.Status, a.JobNumber)
 	}
 	e.progressTo(t, a, 40, "read") // same status: no update
