@@ -75,13 +75,29 @@ func (s *Service) StartRun(ctx context.Context, id string, run int, w Worker) (*
 	if err != nil {
 		return nil, internal("load job template", err)
 	}
-	started, err := s.start(ctx, cur, run, w)
+	started, err := s.startFrom(ctx, cur, run, w)
 	if err != nil {
 		return nil, err
 	}
 	r := &Run{s: s, number: run, tpl: tpl, job: started}
 	r.publish(ctx, started, "")
 	return r, nil
+}
+
+// startFrom is start, once more from "queued" when cur was read "created" and the
+// enqueue that put the task on the queue marked the job queued before the UPDATE: the
+// task is the one the worker holds, and refusing it would leave the job to the requeue
+// sweep for a minute.
+func (s *Service) startFrom(ctx context.Context, cur *ent.OcrInvoiceJob, run int, w Worker) (*ent.OcrInvoiceJob, error) {
+	started, err := s.start(ctx, cur, run, w)
+	if err == nil || cur.Status != ocrinvoicejob.StatusCreated {
+		return started, err
+	}
+	now, gerr := s.GetJob(ctx, cur.ID)
+	if gerr != nil || now.Status != ocrinvoicejob.StatusQueued || now.TaskRun != cur.TaskRun {
+		return nil, err
+	}
+	return s.start(ctx, now, run, w)
 }
 
 // start is the UPDATE of StartRun for the task of run: cur, as read, moves to processing

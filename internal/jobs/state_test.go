@@ -233,3 +233,33 @@ func TestRestartedRunIsRefused(t *testing.T) {
 		t.Fatalf("stored %+v differs from the run's %+v", stored, done)
 	}
 }
+
+// TestStartOvertakenByEnqueue: a worker that read its job "created" while the enqueue
+// marked it "queued" still starts it, from "queued"; a job that moved elsewhere
+// (cancelled) is still refused.
+func TestStartOvertakenByEnqueue(t *testing.T) {
+	ctx := context.Background()
+	c := databasetest.Open(t)
+	s := NewService(c, nil, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := s.EnsureBuiltins(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j := jobIn(ctx, t, s, c, 1, ocrinvoicejob.StatusCreated) // as the worker read it
+	if n, err := s.markQueued(ctx, j.ID); err != nil || n != 1 {
+		t.Fatalf("markQueued: %d %v", n, err)
+	}
+	started, err := s.startFrom(ctx, j, AnyRun, Worker{Name: "w"})
+	if err != nil || started.Status != ocrinvoicejob.StatusProcessing {
+		t.Fatalf("start after the enqueue overtook it: %v %+v", err, started)
+	}
+	if st := statusAfter(ctx, t, s, j.ID); st != ocrinvoicejob.StatusProcessing {
+		t.Fatalf("stored status %s", st)
+	}
+	k := jobIn(ctx, t, s, c, 2, ocrinvoicejob.StatusCreated)
+	if _, err := s.CancelJob(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.startFrom(ctx, k, AnyRun, Worker{Name: "w"}); err == nil {
+		t.Fatal("a cancelled job was started")
+	}
+}
