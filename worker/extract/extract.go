@@ -200,6 +200,9 @@ func (x *extraction) findItems() *float64 {
 		return nil
 	}
 	x.items, x.itemConf = x.d.findItems()
+	if len(x.items) == 0 && x.d.rules.on(RuleChargeOutline) {
+		x.items, x.itemConf = x.d.outlineItems()
+	}
 	if sum, ok := itemSum(x.items); ok && x.d.rules.on(RuleItemSum) {
 		return &sum
 	}

@@ -57,6 +57,9 @@ const (
 	// RuleReceiptNames repairs OCR misreadings of legal forms and letters in receipt
 	// shop names ("SDN BED" -> "SDN BHD").
 	RuleReceiptNames Rule = "receipt-names"
+	// RuleChargeOutline reads line items from a charge outline (services, each followed
+	// by indented Charges/Credits/Tax rows) when no item table is found.
+	RuleChargeOutline Rule = "charge-outline"
 )
 
 var ruleDocs = map[Rule]string{
@@ -75,6 +78,7 @@ var ruleDocs = map[Rule]string{
 	RuleTableOverPages:  "an item table continues over page breaks and carry-over lines",
 	RuleReceiptSums:     "a receipt total is confirmed by its item lines, subtotal plus tax or rounding",
 	RuleReceiptNames:    "OCR misreadings in receipt shop names are repaired",
+	RuleChargeOutline:   "without an item table, the services of a charge outline (each with indented charge, credit and tax rows) are the items",
 }
 
 // Rules lists every switchable rule, sorted by name.
