@@ -22,6 +22,8 @@ type word struct {
 	text string
 	box  layout.Box
 	conf float64
+	// line numbers the reader's line the word came in (1, 2, ... on its page; 0: none).
+	line int
 }
 
 type segment struct {
@@ -119,7 +121,7 @@ func buildDoc(d *layout.Document) *doc {
 	var heights []float64
 	for pi, p := range d.Pages {
 		var ws []word
-		for _, l := range p.Lines {
+		for li, l := range p.Lines {
 			first := len(ws)
 			for _, w := range l.Words {
 				t := strings.TrimSpace(w.Text)
@@ -138,7 +140,7 @@ func buildDoc(d *layout.Document) *doc {
 					pw.box.X1 = w.Box.X1
 					continue
 				}
-				ws = append(ws, word{text: t, box: w.Box, conf: layout.Clamp01(w.Confidence)})
+				ws = append(ws, word{text: t, box: w.Box, conf: layout.Clamp01(w.Confidence), line: li + 1})
 			}
 		}
 		if len(ws) == 0 && strings.TrimSpace(p.Text) != "" {
@@ -197,27 +199,35 @@ func groupRows(ws []word) []row {
 	type band struct {
 		y0, y1 float64
 		ws     []word
+		lines  map[int]bool
 	}
 	var bands []*band
 	for _, w := range ws {
 		c := (w.box.Y0 + w.box.Y1) / 2
 		h := w.box.Y1 - w.box.Y0
 		placed := false
-		// Only the last few bands can take the word: words are sorted by centre.
+		// Only the last few bands can take the word: words are sorted by centre. A word
+		// the reader put on the same line as the band's words may sit further off centre:
+		// the line of a skewed scan climbs or falls across the page.
 		for i := len(bands) - 1; i >= 0 && i >= len(bands)-3; i-- {
 			b := bands[i]
 			bc := (b.y0 + b.y1) / 2
 			bh := b.y1 - b.y0
-			if abs(c-bc) <= 0.5*min(h, bh) {
+			tol := 0.5
+			if w.line > 0 && b.lines[w.line] {
+				tol = 0.9
+			}
+			if abs(c-bc) <= tol*min(h, bh) {
 				b.ws = append(b.ws, w)
 				b.y0 = min(b.y0, w.box.Y0)
 				b.y1 = max(b.y1, w.box.Y1)
+				b.lines[w.line] = true
 				placed = true
 				break
 			}
 		}
 		if !placed {
-			bands = append(bands, &band{y0: w.box.Y0, y1: w.box.Y1, ws: []word{w}})
+			bands = append(bands, &band{y0: w.box.Y0, y1: w.box.Y1, ws: []word{w}, lines: map[int]bool{w.line: true}})
 		}
 	}
 	rows := make([]row, 0, len(bands))
