@@ -217,18 +217,9 @@ func letterLayout(d *doc) *PDF {
 	}
 	p.Text(L, y, d.font, 10, intro)
 	y += 24
-	for _, l := range d.preface {
-		p.Text(L, y, d.font, 10, l)
-		y += 13
-	}
-	if len(d.preface) > 0 {
-		y += 10
-	}
+	y = d.writePreface(p, L, y, 10, 13)
 
-	pages := 1
-	if d.split != 0 {
-		pages = 2
-	}
+	pages := d.pageCount()
 	footer := func(pg *Page, n int) { letterFooter(d, pg, L, R, n, pages) }
 	cont := func(pg *Page) float64 {
 		pg.Text(L, 50, d.bold, 9, s.fullName())

@@ -170,6 +170,27 @@ func (d *doc) mc(v money) string {
 
 func (d *doc) dt(t time.Time) string { return d.ds.fmt(t) }
 
+// pageCount is 2 when the item table is split over a second page, else 1.
+func (d *doc) pageCount() int {
+	if d.split != 0 {
+		return 2
+	}
+	return 1
+}
+
+// writePreface writes the preface lines from y down in the given size and leading, with
+// a gap after them when there are any, and returns the y below them.
+func (d *doc) writePreface(p *Page, x, y, size, lead float64) float64 {
+	for _, l := range d.preface {
+		p.Text(x, y, d.font, size, l)
+		y += lead
+	}
+	if len(d.preface) > 0 {
+		y += 10
+	}
+	return y
+}
+
 // words of the three languages used by the layouts.
 var words = map[string]map[string]string{
 	"de": {

@@ -107,18 +107,9 @@ func modernLayout(d *doc) *PDF {
 		y += 12
 	}
 	y += 20
-	for _, l := range d.preface {
-		p.Text(L, y, d.font, 9.5, l)
-		y += 12
-	}
-	if len(d.preface) > 0 {
-		y += 10
-	}
+	y = d.writePreface(p, L, y, 9.5, 12)
 
-	pages := 1
-	if d.split != 0 {
-		pages = 2
-	}
+	pages := d.pageCount()
 	footer := func(pg *Page, n int) {
 		pg.Line(L, pg.H-50, R, pg.H-50, 0.4)
 		if d.iban != "" {

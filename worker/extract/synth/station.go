@@ -98,10 +98,7 @@ func stationLayout(d *doc) *PDF {
 	}
 	y += 112
 
-	pages := 1
-	if d.split != 0 {
-		pages = 2
-	}
+	pages := d.pageCount()
 	footer := func(pg *Page, n int) {
 		pg.Line(L, pg.H-46, R, pg.H-46, 0.4)
 		pg.Text(L, pg.H-34, d.font, 7.5, "Remit to: "+s.fullName()+", "+s.street+", "+s.cityLine())
