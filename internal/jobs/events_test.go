@@ -2,6 +2,10 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,4 +179,84 @@ func TestCompleteUsesConfiguredFactors(t *testing.T) {
 			t.Errorf("%s: cost %v %s, want %v USD", prio, j.Cost, j.Currency, want)
 		}
 	}
+}
+
+// ordered records, in one list, the events published and the tasks enqueued.
+type ordered struct {
+	mu  sync.Mutex
+	log []string
+	enq jobs.Enqueuer
+	pub jobs.EventPublisher
+}
+
+func (o *ordered) add(s string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.log = append(o.log, s)
+}
+
+func (o *ordered) Publish(ctx context.Context, ev progress.Event) error {
+	o.add("event " + ev.Status)
+	return o.pub.Publish(ctx, ev)
+}
+
+func (o *ordered) EnqueueJob(ctx context.Context, id, priority string) error {
+	err := o.enq.EnqueueJob(ctx, id, priority)
+	o.add(fmt.Sprintf("enqueue ok=%t", err == nil))
+	return err
+}
+
+func (o *ordered) DeleteJobTask(ctx context.Context, id, priority string) error {
+	return o.enq.DeleteJobTask(ctx, id, priority)
+}
+
+// TestQueuedIsPublishedBeforeTheTaskExists: a worker publishes "processing" as soon as it
+// takes the task, so the "queued" event of a create must be out before the task is on
+// the queue, or a subscriber sees queued after processing. When the enqueue fails the
+// job goes back to created, and that is published too.
+func TestQueuedIsPublishedBeforeTheTaskExists(t *testing.T) {
+	rs := redistest.Start(t)
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { _ = rc.Close() })
+	up := tasks.NewClient(asynq.RedisClientOpt{Addr: rs.Addr})
+	t.Cleanup(func() { _ = up.Close() })
+	down := tasks.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = down.Close() })
+
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		for _, tc := range []struct {
+			name   string
+			q      *tasks.Client
+			status string
+			want   []string
+		}{
+			{"redis up", up, "queued", []string{"event queued", "enqueue ok=true"}},
+			{"redis down", down, "created", []string{"event queued", "enqueue ok=false", "event created"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				o := &ordered{enq: tc.q, pub: progress.NewPublisher(rc, progress.PublisherOptions{})}
+				s := jobs.NewService(c, o, jobs.Options{Logger: quiet, Events: o})
+				if err := s.EnsureBuiltins(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				j, err := s.CreateJob(context.Background(), validInput("ORDER-"+strings.ReplaceAll(tc.name, " ", "-")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(j.Status) != tc.status {
+					t.Errorf("status %s, want %s", j.Status, tc.status)
+				}
+				stored, err := s.GetJob(context.Background(), j.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stored.Status != j.Status || !stored.UpdatedAt.Equal(j.UpdatedAt) {
+					t.Errorf("returned %s at %v, stored %s at %v", j.Status, j.UpdatedAt, stored.Status, stored.UpdatedAt)
+				}
+				if !slices.Equal(o.log, tc.want) {
+					t.Errorf("order %q, want %q", o.log, tc.want)
+				}
+			})
+		}
+	})
 }

@@ -178,11 +178,7 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		}
 		return nil, err
 	}
-	j, raced := s.enqueue(ctx, j)
-	if !raced {
-		s.notify(ctx, j, "")
-	}
-	return j, nil
+	return s.enqueue(ctx, j, true), nil
 }
 
 func isJobNumberConflict(err error) bool {
@@ -195,32 +191,67 @@ func duplicateJobNumber(n string) error {
 		apperr.Detail{Field: "jobNumber", Message: "already exists"})
 }
 
-// enqueue puts the task of a committed "created" job on the queue and moves the job to
-// "queued". It never fails: on any error the job stays "created" and the error is
-// logged. It returns the job as it now is, and raced when a worker started the job
-// before it was marked queued: the worker's own events then tell its state, and the
-// caller publishes none (it would arrive after them, stale).
-func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob) (_ *ent.OcrInvoiceJob, raced bool) {
+// enqueue puts a committed "created" job on the queue and publishes its state. The job
+// is marked queued and that is published before its task is enqueued, so no worker can
+// publish "processing" ahead of the "queued" event: subscribers see a job's events in
+// the order they happened. When the enqueue fails (Redis down) the job goes back to
+// created, which is logged and published, for the requeue sweep (or its group's
+// reconciler) to enqueue later. It never fails, and returns the job as it now is. A
+// job that is not created, or a service without a queue, is published as it is when
+// announce is set.
+func (s *Service) enqueue(ctx context.Context, j *ent.OcrInvoiceJob, announce bool) *ent.OcrInvoiceJob {
 	if s.enq == nil || j.Status != ocrinvoicejob.StatusCreated {
-		return j, false
+		if announce {
+			s.notify(ctx, j, "")
+		}
+		return j
 	}
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.enqueueTimeout)
+	bg := context.WithoutCancel(ctx)
+	now := s.clock()
+	n, err := s.move(bg, j, opEnqueue, ocrinvoicejob.StatusCreated, ocrinvoicejob.StatusQueued, now)
+	if err != nil || n == 0 {
+		// A failed write leaves the job created; a job that moved meanwhile (cancelled)
+		// was published by whoever moved it.
+		if err != nil {
+			s.log.WarnContext(ctx, "Job left created: could not mark it queued", slog.String("job_id", j.ID), slog.Any("error", err))
+		}
+		return s.reread(bg, j)
+	}
+	queued := *j
+	queued.Status, queued.UpdatedAt = ocrinvoicejob.StatusQueued, now
+	s.notify(ctx, &queued, "")
+	ectx, cancel := context.WithTimeout(bg, s.enqueueTimeout)
 	defer cancel()
-	if err := s.enqueueTask(ectx, j, 0); err != nil {
+	if err := s.enqueueTask(ectx, &queued, 0); err != nil {
 		s.log.WarnContext(ctx, "Job left created: enqueue failed", slog.String("job_id", j.ID), slog.Any("error", err))
-		return j, false
+		back := *j
+		back.UpdatedAt = s.clock()
+		if n, err := s.move(bg, j, opEnqueue, ocrinvoicejob.StatusQueued, ocrinvoicejob.StatusCreated, back.UpdatedAt); err != nil || n == 0 {
+			// The task was written after all and a worker took it, or the row is out of reach.
+			return s.reread(bg, &queued)
+		}
+		s.notify(ctx, &back, "")
+		return &back
 	}
-	n, err := s.markQueued(context.WithoutCancel(ctx), j.ID)
-	if err != nil {
-		s.log.WarnContext(ctx, "Job enqueued but not marked queued", slog.String("job_id", j.ID), slog.Any("error", err))
-		return j, false
+	return &queued
+}
+
+// move is one conditional status change of j by operation o: from -> to, only while
+// the job is still from on the same run. It returns how many rows moved (0 or 1).
+func (s *Service) move(ctx context.Context, j *ent.OcrInvoiceJob, o op, from, to ocrinvoicejob.Status, now time.Time) (int, error) {
+	return s.client.OcrInvoiceJob.Update().
+		Where(ocrinvoicejob.ID(j.ID), ocrinvoicejob.TaskRun(j.TaskRun), ocrinvoicejob.StatusEQ(mustAllow(o, from, to))).
+		SetStatus(to).
+		SetUpdatedAt(now).
+		Save(ctx)
+}
+
+// reread returns the job as stored now, or j when it cannot be read.
+func (s *Service) reread(ctx context.Context, j *ent.OcrInvoiceJob) *ent.OcrInvoiceJob {
+	if fresh, err := s.client.OcrInvoiceJob.Get(ctx, j.ID); err == nil {
+		return fresh
 	}
-	if fresh, err := s.client.OcrInvoiceJob.Get(context.WithoutCancel(ctx), j.ID); err == nil {
-		return fresh, n == 0
-	} else if n == 1 {
-		j.Status = ocrinvoicejob.StatusQueued
-	}
-	return j, n == 0
+	return j
 }
 
 // markQueued moves a job whose task was enqueued from created to queued. Only a job
@@ -354,11 +385,7 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	if err != nil {
 		return nil, err
 	}
-	j, raced := s.enqueue(ctx, j)
-	if (rerun || requeue) && !raced {
-		s.notify(ctx, j, "")
-	}
-	return j, nil
+	return s.enqueue(ctx, j, rerun || requeue), nil
 }
 
 // clearResults resets everything a run of the job produced.
@@ -524,11 +551,7 @@ func (s *Service) RetryJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, 
 	}
 	// An archived task of the previous run would make the new enqueue a no-op.
 	s.deleteTask(ctx, id, j.TaskRun, string(j.Priority))
-	j, raced := s.enqueue(ctx, j)
-	if !raced {
-		s.notify(ctx, j, "")
-	}
-	return j, nil
+	return s.enqueue(ctx, j, true), nil
 }
 
 // JobResults returns what the job produced so far; fields are nil until it completes.

@@ -13,7 +13,7 @@ import (
 type op string
 
 const (
-	opEnqueue  op = "enqueue"            // the task is on the queue: created -> queued
+	opEnqueue  op = "enqueue"            // the task goes on the queue: created -> queued (-> created when that fails)
 	opStart    op = "start"              // a task starts its run
 	opProgress op = "report progress of" // a run reports progress
 	opComplete op = "complete"           // a run stores its results
@@ -34,7 +34,8 @@ type edge struct {
 // service is checked against (allows) and conditioned on (sourcesOf):
 //
 //	created    -> queued | processing | cancelled
-//	queued     -> processing | cancelled | created (a PUT that changes the priority: its task moves)
+//	queued     -> processing | cancelled | created (a PUT that changes the priority: its task
+//	              moves; or the enqueue that marked it queued failed)
 //	processing -> processing | completed | failed | cancelled | queued (a retryable failure, or a lost worker)
 //	failed     -> created -> queued (retry, or a PUT that changes the document)
 //	cancelled  -> created -> queued (retry, or a PUT that changes the document)
@@ -54,7 +55,7 @@ var transitions = []edge{
 	{ocrinvoicejob.StatusCreated, ocrinvoicejob.StatusCancelled, []op{opCancel}},
 	{ocrinvoicejob.StatusQueued, ocrinvoicejob.StatusProcessing, []op{opStart}},
 	{ocrinvoicejob.StatusQueued, ocrinvoicejob.StatusCancelled, []op{opCancel}},
-	{ocrinvoicejob.StatusQueued, ocrinvoicejob.StatusCreated, []op{opUpdate}},
+	{ocrinvoicejob.StatusQueued, ocrinvoicejob.StatusCreated, []op{opUpdate, opEnqueue}},
 	{ocrinvoicejob.StatusProcessing, ocrinvoicejob.StatusProcessing, []op{opStart, opProgress}},
 	{ocrinvoicejob.StatusProcessing, ocrinvoicejob.StatusCompleted, []op{opComplete}},
 	{ocrinvoicejob.StatusProcessing, ocrinvoicejob.StatusFailed, []op{opFail, opLose}},
