@@ -25,6 +25,30 @@ type DocumentInfo struct {
 	Format     string `json:"format"`
 	Resolution string `json:"resolution"`
 	Language   string `json:"language"`
+	// Source says what the data was read from: SourceEInvoice, SourceText, SourceOCR
+	// or SourceMixed (some pages by each visual reader). Empty in data stored before it.
+	Source string `json:"source,omitempty"`
+	// EInvoice describes the structured invoice the data was read from (SourceEInvoice).
+	EInvoice *EInvoiceInfo `json:"einvoice,omitempty"`
+}
+
+// Sources of DocumentInfo.Source.
+const (
+	SourceEInvoice = "einvoice" // the EN 16931 XML (standalone, or embedded in the PDF)
+	SourceText     = "text"     // the PDF's text layer
+	SourceOCR      = "ocr"      // OCR of the page images
+	SourceMixed    = "mixed"    // some pages from the text layer, others by OCR
+)
+
+// EInvoiceInfo describes a structured (EN 16931) invoice that was read.
+type EInvoiceInfo struct {
+	// Syntax is "cii" (UN/CEFACT Cross Industry Invoice, also ZUGFeRD 1.0's
+	// CrossIndustryDocument) or "ubl" (OASIS UBL 2.1 Invoice or CreditNote).
+	Syntax string `json:"syntax"`
+	// Profile is the specification identifier (BT-24), e.g. "urn:cen.eu:en16931:2017".
+	Profile string `json:"profile"`
+	// Attachment is the file name of the XML inside the PDF; empty for a standalone XML.
+	Attachment string `json:"attachment,omitempty"`
 }
 
 // ExtractedData is the structured content of one invoice.
@@ -86,6 +110,8 @@ func (i Invoice) MarshalJSON() ([]byte, error) {
 type Supplier struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
+	// Country is the ISO 3166-1 alpha-2 code of the address's country, empty when unknown.
+	Country string `json:"country"`
 	TaxID   string `json:"taxId"`
 	Email   string `json:"email"`
 	Phone   string `json:"phone"`
@@ -96,6 +122,8 @@ type Supplier struct {
 type Customer struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
+	// Country is the ISO 3166-1 alpha-2 code of the address's country, empty when unknown.
+	Country string `json:"country"`
 	TaxID   string `json:"taxId"`
 }
 
@@ -110,11 +138,17 @@ type Amounts struct {
 }
 
 // TaxRate is one row of a tax breakdown: the rate in percent, the net amount taxed at
-// it and the tax. A nil number is unknown.
+// it and the tax. A nil number is unknown. Category is the EN 16931 VAT category code
+// (UNTDID 5305: S standard, Z zero rated, E exempt, AE reverse charge, K intra-EU, G
+// export, O not subject, L/M Canary Islands/Ceuta and Melilla), empty when the document
+// does not say.
 type TaxRate struct {
-	Rate   *float64 `json:"rate"`
-	Base   *float64 `json:"base"`
-	Amount *float64 `json:"amount"`
+	Rate     *float64 `json:"rate"`
+	Base     *float64 `json:"base"`
+	Amount   *float64 `json:"amount"`
+	Category string   `json:"category,omitempty"`
+	// ExemptionReason is the reason text of an exempt or reverse-charge category (BT-120).
+	ExemptionReason string `json:"exemptionReason,omitempty"`
 }
 
 // Period is a service, delivery or flight period; dates are YYYY-MM-DD or empty.
@@ -153,6 +187,11 @@ type LineItem struct {
 	Quantity    *float64 `json:"quantity"`
 	UnitPrice   *float64 `json:"unitPrice"`
 	Amount      *float64 `json:"amount"`
+	// TaxRate is the line's VAT rate in percent, nil when unknown.
+	TaxRate *float64 `json:"taxRate"`
+	// UnitCode is the quantity's unit (UN/ECE Recommendation 20, e.g. "C62" one, "HUR"
+	// hour), empty when unknown.
+	UnitCode string `json:"unitCode,omitempty"`
 }
 
 // Confidence holds the overall confidence and one value per field path
