@@ -221,6 +221,9 @@ type ValidationError struct {
 	Field    string   `json:"field"`
 	Message  string   `json:"message"`
 	Severity Severity `json:"severity"`
+	// Rule is the identifier of the standard's rule the finding reports (an EN 16931
+	// business rule such as "BR-CO-15"), empty for the project's own checks.
+	Rule string `json:"rule,omitempty"`
 }
 
 // Results is what the REST /results endpoint returns for a job.
