@@ -43,7 +43,7 @@ var (
 		{Name: "job_number", Type: field.TypeString, Unique: true, Size: 128},
 		{Name: "document_name", Type: field.TypeString, Size: 1024},
 		{Name: "document_url", Type: field.TypeString, Size: 4096},
-		{Name: "document_type", Type: field.TypeEnum, Nullable: true, Enums: []string{"pdf", "png", "jpg", "jpeg", "tiff", "bmp"}},
+		{Name: "document_type", Type: field.TypeEnum, Nullable: true, Enums: []string{"pdf", "png", "jpg", "jpeg", "tiff", "bmp", "xml"}},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"created", "queued", "processing", "completed", "failed", "cancelled"}, Default: "created"},
 		{Name: "priority", Type: field.TypeEnum, Enums: []string{"low", "medium", "high", "urgent"}, Default: "medium"},
 		{Name: "progress", Type: field.TypeJSON},

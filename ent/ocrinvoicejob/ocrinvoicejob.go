@@ -208,6 +208,7 @@ const (
 	DocumentTypeJpeg DocumentType = "jpeg"
 	DocumentTypeTiff DocumentType = "tiff"
 	DocumentTypeBmp  DocumentType = "bmp"
+	DocumentTypeXML  DocumentType = "xml"
 )
 
 func (dt DocumentType) String() string {
@@ -217,7 +218,7 @@ func (dt DocumentType) String() string {
 // DocumentTypeValidator is a validator for the "document_type" field enum values. It is called by the builders before save.
 func DocumentTypeValidator(dt DocumentType) error {
 	switch dt {
-	case DocumentTypePdf, DocumentTypePng, DocumentTypeJpg, DocumentTypeJpeg, DocumentTypeTiff, DocumentTypeBmp:
+	case DocumentTypePdf, DocumentTypePng, DocumentTypeJpg, DocumentTypeJpeg, DocumentTypeTiff, DocumentTypeBmp, DocumentTypeXML:
 		return nil
 	default:
 		return fmt.Errorf("ocrinvoicejob: invalid enum value for document_type field: %q", dt)

@@ -42,7 +42,7 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 		// Optional in the schema so that the API may infer it from the name or URL;
 		// internal/jobs always stores a value.
 		field.Enum("document_type").
-			Values("pdf", "png", "jpg", "jpeg", "tiff", "bmp").
+			Values("pdf", "png", "jpg", "jpeg", "tiff", "bmp", "xml").
 			Optional().
 			Annotations(entgql.OrderField("DOCUMENT_TYPE")),
 		field.String("template_id").

@@ -86,11 +86,19 @@ type ComplexityRoot struct {
 	}
 
 	DocumentInfo struct {
+		EInvoice   func(childComplexity int) int
 		Format     func(childComplexity int) int
 		Language   func(childComplexity int) int
 		Pages      func(childComplexity int) int
 		Resolution func(childComplexity int) int
 		Size       func(childComplexity int) int
+		Source     func(childComplexity int) int
+	}
+
+	EInvoiceInfo struct {
+		Attachment func(childComplexity int) int
+		Profile    func(childComplexity int) int
+		Syntax     func(childComplexity int) int
 	}
 
 	ExtractedData struct {
@@ -113,6 +121,7 @@ type ComplexityRoot struct {
 
 	InvoiceCustomer struct {
 		Address func(childComplexity int) int
+		Country func(childComplexity int) int
 		Name    func(childComplexity int) int
 		TaxID   func(childComplexity int) int
 	}
@@ -140,6 +149,7 @@ type ComplexityRoot struct {
 
 	InvoiceSupplier struct {
 		Address func(childComplexity int) int
+		Country func(childComplexity int) int
 		Email   func(childComplexity int) int
 		Name    func(childComplexity int) int
 		Phone   func(childComplexity int) int
@@ -174,6 +184,8 @@ type ComplexityRoot struct {
 		Amount      func(childComplexity int) int
 		Description func(childComplexity int) int
 		Quantity    func(childComplexity int) int
+		TaxRate     func(childComplexity int) int
+		UnitCode    func(childComplexity int) int
 		UnitPrice   func(childComplexity int) int
 	}
 
@@ -362,9 +374,11 @@ type ComplexityRoot struct {
 	}
 
 	TaxRate struct {
-		Amount func(childComplexity int) int
-		Base   func(childComplexity int) int
-		Rate   func(childComplexity int) int
+		Amount          func(childComplexity int) int
+		Base            func(childComplexity int) int
+		Category        func(childComplexity int) int
+		ExemptionReason func(childComplexity int) int
+		Rate            func(childComplexity int) int
 	}
 
 	UploadedDocument struct {
@@ -378,6 +392,7 @@ type ComplexityRoot struct {
 	ValidationError struct {
 		Field    func(childComplexity int) int
 		Message  func(childComplexity int) int
+		Rule     func(childComplexity int) int
 		Severity func(childComplexity int) int
 	}
 
@@ -584,6 +599,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedApiKey.Key(childComplexity), true
 
+	case "DocumentInfo.einvoice":
+		if e.ComplexityRoot.DocumentInfo.EInvoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentInfo.EInvoice(childComplexity), true
 	case "DocumentInfo.format":
 		if e.ComplexityRoot.DocumentInfo.Format == nil {
 			break
@@ -614,6 +635,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DocumentInfo.Size(childComplexity), true
+	case "DocumentInfo.source":
+		if e.ComplexityRoot.DocumentInfo.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentInfo.Source(childComplexity), true
+
+	case "EInvoiceInfo.attachment":
+		if e.ComplexityRoot.EInvoiceInfo.Attachment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EInvoiceInfo.Attachment(childComplexity), true
+	case "EInvoiceInfo.profile":
+		if e.ComplexityRoot.EInvoiceInfo.Profile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EInvoiceInfo.Profile(childComplexity), true
+	case "EInvoiceInfo.syntax":
+		if e.ComplexityRoot.EInvoiceInfo.Syntax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EInvoiceInfo.Syntax(childComplexity), true
 
 	case "ExtractedData.invoice":
 		if e.ComplexityRoot.ExtractedData.Invoice == nil {
@@ -678,6 +724,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceCustomer.Address(childComplexity), true
+	case "InvoiceCustomer.country":
+		if e.ComplexityRoot.InvoiceCustomer.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceCustomer.Country(childComplexity), true
 	case "InvoiceCustomer.name":
 		if e.ComplexityRoot.InvoiceCustomer.Name == nil {
 			break
@@ -789,6 +841,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceSupplier.Address(childComplexity), true
+	case "InvoiceSupplier.country":
+		if e.ComplexityRoot.InvoiceSupplier.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceSupplier.Country(childComplexity), true
 	case "InvoiceSupplier.email":
 		if e.ComplexityRoot.InvoiceSupplier.Email == nil {
 			break
@@ -925,6 +983,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LineItem.Quantity(childComplexity), true
+	case "LineItem.taxRate":
+		if e.ComplexityRoot.LineItem.TaxRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineItem.TaxRate(childComplexity), true
+	case "LineItem.unitCode":
+		if e.ComplexityRoot.LineItem.UnitCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineItem.UnitCode(childComplexity), true
 	case "LineItem.unitPrice":
 		if e.ComplexityRoot.LineItem.UnitPrice == nil {
 			break
@@ -1893,6 +1963,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TaxRate.Base(childComplexity), true
+	case "TaxRate.category":
+		if e.ComplexityRoot.TaxRate.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxRate.Category(childComplexity), true
+	case "TaxRate.exemptionReason":
+		if e.ComplexityRoot.TaxRate.ExemptionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxRate.ExemptionReason(childComplexity), true
 	case "TaxRate.rate":
 		if e.ComplexityRoot.TaxRate.Rate == nil {
 			break
@@ -1943,6 +2025,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ValidationError.Message(childComplexity), true
+	case "ValidationError.rule":
+		if e.ComplexityRoot.ValidationError.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValidationError.Rule(childComplexity), true
 	case "ValidationError.severity":
 		if e.ComplexityRoot.ValidationError.Severity == nil {
 			break
@@ -2204,6 +2292,7 @@ enum OcrInvoiceJobDocumentType @goModel(model: "github.com/ocrinvoice/ocrinvoice
   jpeg
   tiff
   bmp
+  xml
 }
 """
 An edge in a connection.
@@ -3292,6 +3381,20 @@ type DocumentInfo {
   format: String!
   resolution: String!
   language: String!
+  "What the data was read from: einvoice (the EN 16931 XML), text (the PDF text layer), ocr, or mixed; empty for jobs stored before it was recorded."
+  source: String!
+  "The structured invoice the data was read from, when source is einvoice."
+  einvoice: EInvoiceInfo
+}
+
+"A structured (EN 16931) invoice that was read."
+type EInvoiceInfo {
+  "cii (UN/CEFACT Cross Industry Invoice, ZUGFeRD, Factur-X, XRechnung CII) or ubl (OASIS UBL 2.1)."
+  syntax: String!
+  "The specification identifier (BT-24), e.g. urn:cen.eu:en16931:2017."
+  profile: String!
+  "File name of the XML inside the PDF; empty for a standalone XML document."
+  attachment: String!
 }
 
 "The structured content of one invoice."
@@ -3328,6 +3431,8 @@ type InvoiceHeader {
 type InvoiceSupplier {
   name: String!
   address: String!
+  "ISO 3166-1 alpha-2 code of the address's country; empty when unknown."
+  country: String!
   taxId: String!
   email: String!
   phone: String!
@@ -3337,6 +3442,8 @@ type InvoiceSupplier {
 type InvoiceCustomer {
   name: String!
   address: String!
+  "ISO 3166-1 alpha-2 code of the address's country; empty when unknown."
+  country: String!
   taxId: String!
 }
 
@@ -3355,6 +3462,10 @@ type TaxRate {
   rate: Float
   base: Float
   amount: Float
+  "EN 16931 VAT category code (S, Z, E, AE, K, G, O, L, M); empty when the document does not say."
+  category: String!
+  "Why an exempt or reverse-charge category applies (BT-120); empty when not given."
+  exemptionReason: String!
 }
 
 "A period; dates are YYYY-MM-DD, or empty when unknown."
@@ -3384,6 +3495,10 @@ type LineItem {
   quantity: Float
   unitPrice: Float
   amount: Float
+  "The line's VAT rate in percent; null when unknown."
+  taxRate: Float
+  "Unit of the quantity (UN/ECE Recommendation 20 code, e.g. C62, HUR); empty when unknown."
+  unitCode: String!
 }
 
 "Confidence of one extracted field (a path such as invoice.amounts.total), 0..1."
@@ -3404,6 +3519,8 @@ type ValidationError {
   message: String!
   "error or warning"
   severity: String!
+  "The standard's rule the finding reports (an EN 16931 business rule such as BR-CO-15); empty for the service's own checks."
+  rule: String!
 }
 
 type ValidationResults {
@@ -3764,8 +3881,24 @@ func (ec *executionContext) childFields_DocumentInfo(ctx context.Context, field 
 		return ec.fieldContext_DocumentInfo_resolution(ctx, field)
 	case "language":
 		return ec.fieldContext_DocumentInfo_language(ctx, field)
+	case "source":
+		return ec.fieldContext_DocumentInfo_source(ctx, field)
+	case "einvoice":
+		return ec.fieldContext_DocumentInfo_einvoice(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DocumentInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_EInvoiceInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "syntax":
+		return ec.fieldContext_EInvoiceInfo_syntax(ctx, field)
+	case "profile":
+		return ec.fieldContext_EInvoiceInfo_profile(ctx, field)
+	case "attachment":
+		return ec.fieldContext_EInvoiceInfo_attachment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EInvoiceInfo", field.Name)
 }
 
 func (ec *executionContext) childFields_ExtractedData(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3810,6 +3943,8 @@ func (ec *executionContext) childFields_InvoiceCustomer(ctx context.Context, fie
 		return ec.fieldContext_InvoiceCustomer_name(ctx, field)
 	case "address":
 		return ec.fieldContext_InvoiceCustomer_address(ctx, field)
+	case "country":
+		return ec.fieldContext_InvoiceCustomer_country(ctx, field)
 	case "taxId":
 		return ec.fieldContext_InvoiceCustomer_taxId(ctx, field)
 	}
@@ -3864,6 +3999,8 @@ func (ec *executionContext) childFields_InvoiceSupplier(ctx context.Context, fie
 		return ec.fieldContext_InvoiceSupplier_name(ctx, field)
 	case "address":
 		return ec.fieldContext_InvoiceSupplier_address(ctx, field)
+	case "country":
+		return ec.fieldContext_InvoiceSupplier_country(ctx, field)
 	case "taxId":
 		return ec.fieldContext_InvoiceSupplier_taxId(ctx, field)
 	case "email":
@@ -3932,6 +4069,10 @@ func (ec *executionContext) childFields_LineItem(ctx context.Context, field grap
 		return ec.fieldContext_LineItem_unitPrice(ctx, field)
 	case "amount":
 		return ec.fieldContext_LineItem_amount(ctx, field)
+	case "taxRate":
+		return ec.fieldContext_LineItem_taxRate(ctx, field)
+	case "unitCode":
+		return ec.fieldContext_LineItem_unitCode(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LineItem", field.Name)
 }
@@ -4238,6 +4379,10 @@ func (ec *executionContext) childFields_TaxRate(ctx context.Context, field graph
 		return ec.fieldContext_TaxRate_base(ctx, field)
 	case "amount":
 		return ec.fieldContext_TaxRate_amount(ctx, field)
+	case "category":
+		return ec.fieldContext_TaxRate_category(ctx, field)
+	case "exemptionReason":
+		return ec.fieldContext_TaxRate_exemptionReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TaxRate", field.Name)
 }
@@ -4266,6 +4411,8 @@ func (ec *executionContext) childFields_ValidationError(ctx context.Context, fie
 		return ec.fieldContext_ValidationError_message(ctx, field)
 	case "severity":
 		return ec.fieldContext_ValidationError_severity(ctx, field)
+	case "rule":
+		return ec.fieldContext_ValidationError_rule(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ValidationError", field.Name)
 }
@@ -5675,6 +5822,130 @@ func (ec *executionContext) fieldContext_DocumentInfo_language(_ context.Context
 	return graphql.NewScalarFieldContext("DocumentInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _DocumentInfo_source(ctx context.Context, field graphql.CollectedField, obj *invoice.DocumentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentInfo_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentInfo_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _DocumentInfo_einvoice(ctx context.Context, field graphql.CollectedField, obj *invoice.DocumentInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentInfo_einvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EInvoice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *invoice.EInvoiceInfo) graphql.Marshaler {
+			return ec.marshalOEInvoiceInfo2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐEInvoiceInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentInfo_einvoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DocumentInfo",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EInvoiceInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EInvoiceInfo_syntax(ctx context.Context, field graphql.CollectedField, obj *invoice.EInvoiceInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EInvoiceInfo_syntax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Syntax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EInvoiceInfo_syntax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EInvoiceInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _EInvoiceInfo_profile(ctx context.Context, field graphql.CollectedField, obj *invoice.EInvoiceInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EInvoiceInfo_profile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Profile, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EInvoiceInfo_profile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EInvoiceInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _EInvoiceInfo_attachment(ctx context.Context, field graphql.CollectedField, obj *invoice.EInvoiceInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EInvoiceInfo_attachment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attachment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EInvoiceInfo_attachment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EInvoiceInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _ExtractedData_invoice(ctx context.Context, field graphql.CollectedField, obj *invoice.ExtractedData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5943,6 +6214,29 @@ func (ec *executionContext) _InvoiceCustomer_address(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceCustomer_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceCustomer", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceCustomer_country(ctx context.Context, field graphql.CollectedField, obj *invoice.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceCustomer_country(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Country, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceCustomer_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceCustomer", field, false, false, "String")
 }
 
@@ -6420,6 +6714,29 @@ func (ec *executionContext) _InvoiceSupplier_address(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_InvoiceSupplier_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceSupplier", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceSupplier_country(ctx context.Context, field graphql.CollectedField, obj *invoice.Supplier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceSupplier_country(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Country, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceSupplier_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceSupplier", field, false, false, "String")
 }
 
@@ -6936,6 +7253,52 @@ func (ec *executionContext) _LineItem_amount(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_LineItem_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LineItem", field, false, false, "Float")
+}
+
+func (ec *executionContext) _LineItem_taxRate(ctx context.Context, field graphql.CollectedField, obj *invoice.LineItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineItem_taxRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaxRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LineItem_taxRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineItem", field, false, false, "Float")
+}
+
+func (ec *executionContext) _LineItem_unitCode(ctx context.Context, field graphql.CollectedField, obj *invoice.LineItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineItem_unitCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineItem_unitCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineItem", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_createOcrInvoiceJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -10910,6 +11273,52 @@ func (ec *executionContext) fieldContext_TaxRate_amount(_ context.Context, field
 	return graphql.NewScalarFieldContext("TaxRate", field, false, false, "Float")
 }
 
+func (ec *executionContext) _TaxRate_category(ctx context.Context, field graphql.CollectedField, obj *invoice.TaxRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxRate_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxRate_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxRate", field, false, false, "String")
+}
+
+func (ec *executionContext) _TaxRate_exemptionReason(ctx context.Context, field graphql.CollectedField, obj *invoice.TaxRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxRate_exemptionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExemptionReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxRate_exemptionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxRate", field, false, false, "String")
+}
+
 func (ec *executionContext) _UploadedDocument_documentURL(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11092,6 +11501,29 @@ func (ec *executionContext) _ValidationError_severity(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_ValidationError_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ValidationError", field, true, true, "String")
+}
+
+func (ec *executionContext) _ValidationError_rule(ctx context.Context, field graphql.CollectedField, obj *invoice.ValidationError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValidationError_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValidationError_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValidationError", field, false, false, "String")
 }
 
 func (ec *executionContext) _ValidationResults_isValid(ctx context.Context, field graphql.CollectedField, obj *invoice.ValidationResults) (ret graphql.Marshaler) {
@@ -16663,6 +17095,59 @@ func (ec *executionContext) _DocumentInfo(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "source":
+			out.Values[i] = ec._DocumentInfo_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "einvoice":
+			out.Values[i] = ec._DocumentInfo_einvoice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eInvoiceInfoImplementors = []string{"EInvoiceInfo"}
+
+func (ec *executionContext) _EInvoiceInfo(ctx context.Context, sel ast.SelectionSet, obj *invoice.EInvoiceInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eInvoiceInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EInvoiceInfo")
+		case "syntax":
+			out.Values[i] = ec._EInvoiceInfo_syntax(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "profile":
+			out.Values[i] = ec._EInvoiceInfo_profile(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attachment":
+			out.Values[i] = ec._EInvoiceInfo_attachment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16827,6 +17312,11 @@ func (ec *executionContext) _InvoiceCustomer(ctx context.Context, sel ast.Select
 			}
 		case "address":
 			out.Values[i] = ec._InvoiceCustomer_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "country":
+			out.Values[i] = ec._InvoiceCustomer_country(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17001,6 +17491,11 @@ func (ec *executionContext) _InvoiceSupplier(ctx context.Context, sel ast.Select
 			}
 		case "address":
 			out.Values[i] = ec._InvoiceSupplier_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "country":
+			out.Values[i] = ec._InvoiceSupplier_country(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17225,6 +17720,16 @@ func (ec *executionContext) _LineItem(ctx context.Context, sel ast.SelectionSet,
 		case "amount":
 			out.Values[i] = ec._LineItem_amount(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "taxRate":
+			out.Values[i] = ec._LineItem_taxRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unitCode":
+			out.Values[i] = ec._LineItem_unitCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -18479,6 +18984,16 @@ func (ec *executionContext) _TaxRate(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "category":
+			out.Values[i] = ec._TaxRate_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "exemptionReason":
+			out.Values[i] = ec._TaxRate_exemptionReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18576,6 +19091,11 @@ func (ec *executionContext) _ValidationError(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ValidationError_severity(ctx, field, obj)
 				})
+		case "rule":
+			out.Values[i] = ec._ValidationError_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19818,6 +20338,13 @@ func (ec *executionContext) marshalODocumentInfo2ᚖgithubᚗcomᚋocrinvoiceᚋ
 		return graphql.Null
 	}
 	return ec._DocumentInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEInvoiceInfo2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐEInvoiceInfo(ctx context.Context, sel ast.SelectionSet, v *invoice.EInvoiceInfo) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EInvoiceInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOExtractedData2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐExtractedData(ctx context.Context, sel ast.SelectionSet, v *invoice.ExtractedData) graphql.Marshaler {

@@ -95,7 +95,7 @@ func (a *App) openService(ctx context.Context) error {
 	a.closers = append(a.closers, a.queue.Close)
 	a.events = progress.NewPublisher(a.redis, progress.PublisherOptions{})
 	a.svc = jobs.NewService(a.db, a.queue, jobs.Options{
-		Logger: a.logger, PricePerPage: cfg.PricePerPage, PriceFactors: cfg.PriorityPriceFactors, Events: a.events,
+		Logger: a.logger, PricePerPage: cfg.PricePerPage, EInvoicePrice: cfg.EInvoicePrice, PriceFactors: cfg.PriorityPriceFactors, Events: a.events,
 		Webhooks: a.queue,
 		// Literal private addresses the worker would refuse are refused at creation.
 		AddressCheck:    fetch.Guard{Allow: cfg.FetchAllow}.Check,

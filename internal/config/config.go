@@ -108,6 +108,8 @@ type Config struct {
 	WebSocketOrigins []string
 
 	PricePerPage float64 // cost charged per processed page, in the job's currency
+	// EInvoicePrice is charged per job read from an e-invoice's XML instead of per page.
+	EInvoicePrice float64
 	// PriorityPriceFactors multiply the page price by job priority; priorities it does
 	// not name keep their defaults (low 0.8, medium 1, high 1.5, urgent 2).
 	PriorityPriceFactors map[string]float64
@@ -478,6 +480,11 @@ func billingSettings() []Setting {
 			Env: "OCRINVOICE_PRICE_PER_PAGE", Flag: "price-per-page", Default: "0.01", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "price charged per processed page, unless the job's template sets its own",
 			set:   floatSetter(1e9, "want a number >= 0", func(c *Config, f float64) { c.PricePerPage = f }),
+		},
+		{
+			Env: "OCRINVOICE_EINVOICE_PRICE", Flag: "einvoice-price", Default: "0.002", Commands: []string{CmdServe, CmdWorker, CmdAll},
+			Usage: "price charged per job whose data is read from an e-invoice's XML (ZUGFeRD, Factur-X, XRechnung, UBL) instead of per page: no OCR is done",
+			set:   floatSetter(1e9, "want a number >= 0", func(c *Config, f float64) { c.EInvoicePrice = f }),
 		},
 		{
 			Env: "OCRINVOICE_PRIORITY_PRICE_FACTORS", Flag: "priority-price-factors", Default: "low=0.8,medium=1,high=1.5,urgent=2",

@@ -110,21 +110,21 @@ func (i Invoice) MarshalJSON() ([]byte, error) {
 type Supplier struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
-	// Country is the ISO 3166-1 alpha-2 code of the address's country, empty when unknown.
-	Country string `json:"country"`
 	TaxID   string `json:"taxId"`
 	Email   string `json:"email"`
 	Phone   string `json:"phone"`
 	Website string `json:"website"`
+	// Country is the ISO 3166-1 alpha-2 code of the address's country, empty when unknown.
+	Country string `json:"country"`
 }
 
 // Customer is the party the invoice is addressed to.
 type Customer struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
+	TaxID   string `json:"taxId"`
 	// Country is the ISO 3166-1 alpha-2 code of the address's country, empty when unknown.
 	Country string `json:"country"`
-	TaxID   string `json:"taxId"`
 }
 
 // Amounts are the invoice totals. A nil amount is unknown. Total is the invoice total

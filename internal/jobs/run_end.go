@@ -18,13 +18,17 @@ type CompleteInput struct {
 	ValidationResults *invoice.ValidationResults
 	// Pages read; the cost is Service.Cost(Pages, price per page, priority).
 	Pages int
+	// EInvoice says the data was read from an e-invoice's XML (no page was read): the
+	// job then costs the service's price per e-invoice document instead of its pages.
+	EInvoice bool
 	// SHA256 is the hex SHA-256 of the document bytes.
 	SHA256 string
 }
 
 // Complete stores the results of the run and moves its job to "completed":
 // completedAt, processingTime (seconds since startedAt), cost (Pages x the template's
-// price per page, or the service's, x the service's priority factor) and currency (the
+// price per page, or the service's, x the service's priority factor; an e-invoice read
+// from its XML costs the service's e-invoice price x that factor) and currency (the
 // template's default currency); the running attempt ends as completed. The job and
 // template are those the run holds; only the lookup of an earlier duplicate reads.
 // It returns the job as stored. Errors: FailedPrecondition when the job is no longer
@@ -48,7 +52,11 @@ func (r *Run) Complete(ctx context.Context, in CompleteInput) (*ent.OcrInvoiceJo
 	out.ProcessingTime = &pt
 	out.Progress = invoice.Progress{Percentage: 100, CurrentStep: "completed", TotalSteps: cur.Progress.TotalSteps}
 	setResults(&out, in)
-	out.Cost = r.s.Cost(in.Pages, r.pricePerPage(), string(cur.Priority))
+	if in.EInvoice {
+		out.Cost = r.s.Cost(1, r.s.einvoicePrice, string(cur.Priority))
+	} else {
+		out.Cost = r.s.Cost(in.Pages, r.pricePerPage(), string(cur.Priority))
+	}
 	out.Currency = r.tpl.DefaultCurrency
 	if r.s.webhookOwed(ctx, cur) {
 		out.WebhookPendingAt = &now

@@ -35,6 +35,10 @@ type Options struct {
 	// PricePerPage is the price of one page at medium priority when the job's template
 	// sets none; 0 charges nothing (the configuration's default is DefaultPricePerPage).
 	PricePerPage float64
+	// EInvoicePrice is the price of one job whose data was read from an e-invoice's XML
+	// (no OCR, no page read), at medium priority; 0 charges nothing (the configuration's
+	// default is DefaultEInvoicePrice).
+	EInvoicePrice float64
 	// EnqueueTimeout bounds one call to the Enqueuer, so that a dead Redis delays an API
 	// answer by at most this much. Default: 3 s.
 	EnqueueTimeout time.Duration
@@ -69,6 +73,10 @@ type Options struct {
 // job's currency, when the template sets none (OCRINVOICE_PRICE_PER_PAGE's default).
 const DefaultPricePerPage = 0.01
 
+// DefaultEInvoicePrice is the configured price of one e-invoice document at medium
+// priority (OCRINVOICE_EINVOICE_PRICE's default): the XML is read exactly, without OCR.
+const DefaultEInvoicePrice = 0.002
+
 // Service is the domain core. It is safe for concurrent use.
 type Service struct {
 	client         *ent.Client
@@ -76,6 +84,7 @@ type Service struct {
 	log            *slog.Logger
 	now            func() time.Time
 	pricePerPage   float64
+	einvoicePrice  float64
 	priceFactors   PriceFactors
 	enqueueTimeout time.Duration
 	events         EventPublisher
@@ -90,7 +99,8 @@ type Service struct {
 // "created" and never enqueued (a reconciler or a later start enqueues them).
 func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
-		priceFactors: opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
+		einvoicePrice: opts.EInvoicePrice,
+		priceFactors:  opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
 		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota}
 	switch {
 	case opts.FilterCostLimit == 0:

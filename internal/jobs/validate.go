@@ -24,7 +24,7 @@ var (
 	// Priorities of a job, lowest first.
 	Priorities = []string{"low", "medium", "high", "urgent"}
 	// DocumentTypes a job may have.
-	DocumentTypes = []string{"pdf", "png", "jpg", "jpeg", "tiff", "bmp"}
+	DocumentTypes = []string{"pdf", "png", "jpg", "jpeg", "tiff", "bmp", "xml"}
 )
 
 // Limits of input fields.
@@ -325,7 +325,7 @@ func typeOfExt(ext string) string {
 	switch ext {
 	case "tif":
 		return "tiff"
-	case "pdf", "png", "jpg", "jpeg", "tiff", "bmp":
+	case "pdf", "png", "jpg", "jpeg", "tiff", "bmp", "xml":
 		return ext
 	}
 	return ""

@@ -31,8 +31,9 @@ func readTestdata(t *testing.T, name string) []byte {
 // $.data: the wider invoice field set. The contract's keys keep their names, shapes and order.
 var contractAdditions = map[string][]string{
 	"extractedData.invoice":          {"documentType", "amountDue", "taxBreakdown", "servicePeriod", "purchaseOrder", "references", "payment"},
-	"extractedData.invoice.supplier": {"email", "phone", "website"},
-	"extractedData.invoice.customer": {"taxId"},
+	"extractedData.invoice.supplier": {"email", "phone", "website", "country"},
+	"extractedData.invoice.customer": {"taxId", "country"},
+	"extractedData.lineItems[0]":     {"taxRate"},
 	"extractedData.invoice.amounts":  {"discount"},
 }
 
