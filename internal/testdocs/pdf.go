@@ -20,7 +20,19 @@ type Page struct {
 }
 
 // PDF writes a minimal, valid PDF 1.4 (612x792 pt pages) with a correct xref table.
-func PDF(pages ...Page) []byte {
+func PDF(pages ...Page) []byte { return HybridPDF(nil, pages...) }
+
+// File is a file embedded in a PDF (HybridPDF), as ZUGFeRD and Factur-X embed their
+// invoice XML.
+type File struct {
+	Name string // the file specification's /F and /UF
+	MIME string // the stream's /Subtype, e.g. "text/xml"; empty: none
+	Data []byte // stored FlateDecode-compressed
+}
+
+// HybridPDF is PDF with files embedded: each one an /EmbeddedFile stream listed in the
+// catalog's /Names /EmbeddedFiles tree and its /AF array (PDF/A-3 style).
+func HybridPDF(files []File, pages ...Page) []byte {
 	var objs []string // object bodies; object n is objs[n-1]
 	add := func(body string) int { objs = append(objs, body); return len(objs) }
 	catalog := add("") // filled below
@@ -57,7 +69,28 @@ func PDF(pages ...Page) []byte {
 		pg := add(fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Resources %s /Contents %d 0 R >>", pagesObj, res, c))
 		kids = append(kids, fmt.Sprintf("%d 0 R", pg))
 	}
-	objs[catalog-1] = fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R >>", pagesObj)
+	var names, af []string
+	for _, f := range files {
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(f.Data)
+		zw.Close()
+		sub := ""
+		if f.MIME != "" {
+			sub = " /Subtype /" + strings.ReplaceAll(f.MIME, "/", "#2F")
+		}
+		ef := add(fmt.Sprintf("<< /Type /EmbeddedFile%s /Filter /FlateDecode /Params << /Size %d >> /Length %d >>\nstream\n%s\nendstream",
+			sub, len(f.Data), z.Len(), z.String()))
+		name := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(f.Name)
+		spec := add(fmt.Sprintf("<< /Type /Filespec /F (%s) /UF (%s) /EF << /F %d 0 R /UF %d 0 R >> /AFRelationship /Alternative >>", name, name, ef, ef))
+		names = append(names, fmt.Sprintf("(%s) %d 0 R", name, spec))
+		af = append(af, fmt.Sprintf("%d 0 R", spec))
+	}
+	extra := ""
+	if len(files) > 0 {
+		extra = fmt.Sprintf(" /Names << /EmbeddedFiles << /Names [%s] >> >> /AF [%s]", strings.Join(names, " "), strings.Join(af, " "))
+	}
+	objs[catalog-1] = fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R%s >>", pagesObj, extra)
 	objs[pagesObj-1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
 	return RawPDF(catalog, objs)
 }
