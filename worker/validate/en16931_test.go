@@ -58,13 +58,17 @@ func findings(errs []invoice.ValidationError) []string {
 	return out
 }
 
-func TestEN16931(t *testing.T) {
-	cases := []struct {
-		name   string
-		strict bool
-		edit   func(d *invoice.ExtractedData)
-		want   []string // "RULE@field", any order; none for a passing case
-	}{
+// en16931Case is a case of TestEN16931: an edit of enGood and the findings it causes.
+type en16931Case struct {
+	name   string
+	strict bool
+	edit   func(d *invoice.ExtractedData)
+	want   []string // "RULE@field", any order; none for a passing case
+}
+
+// en16931Cases has a passing and a failing case for every rule.
+func en16931Cases() []en16931Case {
+	return []en16931Case{
 		{name: "consistent invoice, strict", strict: true, edit: func(*invoice.ExtractedData) {}},
 		{name: "consistent invoice, from a page", edit: func(*invoice.ExtractedData) {}},
 
@@ -113,6 +117,25 @@ func TestEN16931(t *testing.T) {
 		}},
 		{name: "BR-CO-17 and BR-S-09 breakdown amount off", strict: true, edit: func(d *invoice.ExtractedData) { setRow0(d, "S", 19, 20, "") },
 			want: []string{"BR-CO-17@invoice.taxBreakdown[0].amount", "BR-S-09@invoice.taxBreakdown[0].amount"}},
+		{name: "BR-CO-17 a cent and a half off", strict: true, edit: func(d *invoice.ExtractedData) { setRow0(d, "S", 19, 19.015, "") },
+			want: []string{"BR-CO-17@invoice.taxBreakdown[0].amount", "BR-S-09@invoice.taxBreakdown[0].amount"}},
+		{name: "BR-CO-17 within a cent", strict: true, edit: func(d *invoice.ExtractedData) { setRow0(d, "S", 19, 19.01, "") }},
+		{name: "BR-CO-15 a cent and a half off", strict: true, edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Amounts.Total = f(333.015)
+			d.Invoice.AmountDue = f(333.015)
+		}, want: []string{"BR-CO-15@invoice.amounts.total"}},
+		{name: "BR-CO-15 credit note with negative amounts", strict: true, edit: func(d *invoice.ExtractedData) {
+			d.Invoice.DocumentType = invoice.DocCreditNote
+			for i := range d.LineItems {
+				*d.LineItems[i].Amount = -*d.LineItems[i].Amount
+			}
+			for i := range d.Invoice.TaxBreakdown {
+				*d.Invoice.TaxBreakdown[i].Base = -*d.Invoice.TaxBreakdown[i].Base
+				*d.Invoice.TaxBreakdown[i].Amount = -*d.Invoice.TaxBreakdown[i].Amount
+			}
+			d.Invoice.Amounts.Subtotal, d.Invoice.Amounts.Tax, d.Invoice.Amounts.Total = f(-300), f(-33), f(-333)
+			d.Invoice.AmountDue = f(-333)
+		}},
 		{name: "BR-CO-17 rounded to two decimals", strict: true, edit: func(d *invoice.ExtractedData) {
 			d.Invoice.TaxBreakdown[0].Base = f(10.05) // 10.05 x 19% = 1.9095
 			d.Invoice.TaxBreakdown[0].Amount = f(1.91)
@@ -210,7 +233,10 @@ func TestEN16931(t *testing.T) {
 			"BR-13@invoice.amounts.subtotal", "BR-14@invoice.amounts.total", "BR-15@invoice.amountDue", "BR-16@lineItems",
 		}},
 	}
-	for _, c := range cases {
+}
+
+func TestEN16931(t *testing.T) {
+	for _, c := range en16931Cases() {
 		t.Run(c.name, func(t *testing.T) {
 			d := enGood()
 			c.edit(&d)
@@ -270,17 +296,53 @@ func TestEN16931Messages(t *testing.T) {
 	}
 }
 
-// TestCountryList compares the country codes with the EN 16931 Schematron's code list
-// (the shared data's FACTUR-X_EN16931_codedb.xml, list 7).
-func TestCountryList(t *testing.T) {
+// TestEN16931RuleIDs checks that every rule id the cases produce is an assertion id of the
+// EN 16931 Schematron (but the code list rules, which the Factur-X Schematron checks under
+// its own ids, and the project's own rule), so that findings compare with it.
+func TestEN16931RuleIDs(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(sharedData(t), "einvoices", "schemas", "schematron", "FACTUR-X_EN16931.sch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, c := range en16931Cases() {
+		for _, w := range c.want {
+			seen[w[:strings.IndexByte(w, '@')]] = true
+		}
+	}
+	if len(seen) < 40 {
+		t.Fatalf("the cases produce only %d rule ids", len(seen))
+	}
+	for id := range seen {
+		if strings.HasPrefix(id, "BR-CL-") || id == RuleLineRateNotInBreakdown {
+			continue
+		}
+		if !strings.Contains(string(b), `id="`+id+`"`) {
+			t.Errorf("rule %s is not in the Schematron", id)
+		}
+	}
+}
+
+// sharedData returns the shared data folder, or skips the test when it is absent.
+func sharedData(t *testing.T) string {
+	t.Helper()
 	root := os.Getenv("OCRINVOICE_SHARED_DATA")
 	if root == "" {
 		root = filepath.Join("..", "..", "..", "shared", "data")
 	}
-	p := filepath.Join(root, "einvoices", "schemas", "schematron", "FACTUR-X_EN16931_codedb.xml")
+	if _, err := os.Stat(filepath.Join(root, "einvoices")); err != nil {
+		t.Skipf("shared data %s not available (set OCRINVOICE_SHARED_DATA): %v", root, err)
+	}
+	return root
+}
+
+// TestCountryList compares the country codes with the EN 16931 Schematron's code list
+// (the shared data's FACTUR-X_EN16931_codedb.xml, list 7).
+func TestCountryList(t *testing.T) {
+	p := filepath.Join(sharedData(t), "einvoices", "schemas", "schematron", "FACTUR-X_EN16931_codedb.xml")
 	b, err := os.ReadFile(p)
 	if err != nil {
-		t.Skipf("shared data %s not available (set OCRINVOICE_SHARED_DATA): %v", p, err)
+		t.Fatal(err)
 	}
 	s := string(b)
 	start := strings.Index(s, `<cl id="7">`)
