@@ -95,7 +95,7 @@ var (
 
 // compiled returns the path of the stylesheet compiled from the schema at sch. The
 // stylesheet is compiled once per process and kept in the temporary directory under a
-// name derived from the schema's content and location, so later test binaries reuse it.
+// name derived from its content, so later test binaries reuse the file.
 func compiled(sch string) (string, error) {
 	abs, err := filepath.Abs(sch)
 	if err != nil {
@@ -110,16 +110,18 @@ func compiled(sch string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(append(append(src, 0), abs...))
+	// The name derives from the stylesheet itself, so that a changed compiler or schema
+	// never reuses a stale file.
+	xsl, err := Compile(src, fileURI(filepath.Dir(abs))+"/")
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(xsl)
 	dir := filepath.Join(os.TempDir(), "ocrinvoice-schematrontest")
 	p := filepath.Join(dir, hex.EncodeToString(sum[:12])+".xsl")
 	if _, err := os.Stat(p); err == nil {
 		cache[abs] = p
 		return p, nil
-	}
-	xsl, err := Compile(src, fileURI(filepath.Dir(abs))+"/")
-	if err != nil {
-		return "", err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create stylesheet cache: %w", err)
