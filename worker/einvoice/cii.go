@@ -92,12 +92,18 @@ func readCII(root *node) (*Document, error) {
 		net := li.child(ciiLineAgree, "NetPriceProductTradePrice")
 		qty := li.child(ciiLineDeliv, "BilledQuantity")
 		lineSet := li.child(ciiLineSettle)
+		amount := lineSet.child(ciiLineSum, "LineTotalAmount")
+		if li.child("SpecifiedTradeProduct") == nil && qty == nil && amount == nil {
+			// A text-only line of ZUGFeRD 1.0 (a note between the items), not an
+			// invoice line.
+			continue
+		}
 		d.LineItems = append(d.LineItems, invoice.LineItem{
 			Description: li.str("SpecifiedTradeProduct", "Name"),                                              // BT-153
 			Quantity:    v.number(qty),                                                                        // BT-129
 			UnitCode:    qty.attr("unitCode"),                                                                 // BT-130
 			UnitPrice:   unitPrice(v.number(net.child("ChargeAmount")), v.number(net.child("BasisQuantity"))), // BT-146 / BT-149
-			Amount:      v.number(lineSet.child(ciiLineSum, "LineTotalAmount")),                               // BT-131
+			Amount:      v.number(amount),                                                                     // BT-131
 			TaxRate:     v.number(lineSet.child("ApplicableTradeTax", ciiRate)),                               // BT-152
 		})
 	}
