@@ -11,13 +11,19 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
 
+// sharedDataDir is the shared data folder: $OCRINVOICE_SHARED_DATA, else the one beside
+// the checkout.
+func sharedDataDir() string {
+	if dir := os.Getenv("OCRINVOICE_SHARED_DATA"); dir != "" {
+		return dir
+	}
+	return filepath.Join("..", "..", "..", "shared", "data")
+}
+
 // sharedData returns the shared data folder, or skips.
 func sharedData(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("OCRINVOICE_SHARED_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data")
-	}
+	dir := sharedDataDir()
 	if _, err := os.Stat(filepath.Join(dir, "einvoices")); err != nil {
 		t.Skipf("shared data not found at %s (set OCRINVOICE_SHARED_DATA): %v", dir, err)
 	}
