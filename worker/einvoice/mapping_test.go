@@ -77,6 +77,38 @@ func TestFullMapping(t *testing.T) {
 	}
 }
 
+// TestFullCreditNote reads the full sample as a UBL CreditNote: the same data, a credit
+// note, its due date from the payment means and its project from a document reference.
+func TestFullCreditNote(t *testing.T) {
+	doc := parseFile(t, "testdata/full-creditnote.ubl.xml")
+	want := fullWant()
+	want.Invoice.DocumentType = invoice.DocCreditNote
+	if !reflect.DeepEqual(doc.Data, want) {
+		diffValue(t, "data", reflect.ValueOf(doc.Data), reflect.ValueOf(want))
+	}
+	if doc.TypeCode != "381" {
+		t.Errorf("type code %q, want 381", doc.TypeCode)
+	}
+}
+
+// TestTaxBreakdownInInvoiceCurrency: a UBL tax total in the tax accounting currency does
+// not add rows to the breakdown, whatever it carries.
+func TestTaxBreakdownInInvoiceCurrency(t *testing.T) {
+	data := replaceOnce(t, readTestdata(t, "full.ubl.xml"), `<cbc:TaxAmount currencyID="GBP">162.45</cbc:TaxAmount>`,
+		`<cbc:TaxAmount currencyID="GBP">162.45</cbc:TaxAmount><cac:TaxSubtotal><cbc:TaxableAmount currencyID="GBP">855</cbc:TaxableAmount>`+
+			`<cbc:TaxAmount currencyID="GBP">162.45</cbc:TaxAmount><cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>19</cbc:Percent></cac:TaxCategory></cac:TaxSubtotal>`)
+	doc, err := Parse(data, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := doc.Data.Invoice.TaxBreakdown, fullWant().Invoice.TaxBreakdown; !reflect.DeepEqual(got, want) {
+		t.Errorf("breakdown %d rows, want the %d in EUR", len(got), len(want))
+	}
+	if tax := doc.Data.Invoice.Amounts.Tax; tax == nil || *tax != 190 {
+		t.Errorf("tax %v, want 190 (EUR)", tax)
+	}
+}
+
 func TestDocumentType(t *testing.T) {
 	for _, tc := range []struct {
 		code   string

@@ -128,19 +128,20 @@ func isoDate(s string) (string, bool) {
 
 // docTypes maps UNTDID 1001 document type codes (the EN 16931 code list of BT-3) to
 // document types. A code not listed gives an empty DocumentType (unknown).
-var docTypes = map[string]string{}
+var docTypes = buildDocTypes()
 
-func init() {
+func buildDocTypes() map[string]string {
+	m := map[string]string{"325": invoice.DocProforma}
 	for _, c := range strings.Fields("71 82 102 130 202 203 204 211 218 219 295 326 331 380 382 384 385 386 387 388 389 390 393 394 395 456 457 553 575 623 633 751 780 817 870 875 876 877 935") {
-		docTypes[c] = invoice.DocInvoice
+		m[c] = invoice.DocInvoice
 	}
 	for _, c := range strings.Fields("81 83 261 262 296 308 381 396 532") {
-		docTypes[c] = invoice.DocCreditNote
+		m[c] = invoice.DocCreditNote
 	}
 	for _, c := range strings.Fields("80 84 383 527") {
-		docTypes[c] = invoice.DocDebitNote
+		m[c] = invoice.DocDebitNote
 	}
-	docTypes["325"] = invoice.DocProforma
+	return m
 }
 
 // documentType is the document type of a BT-3 code; creditRoot says the document is a
