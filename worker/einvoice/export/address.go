@@ -67,7 +67,7 @@ func ParseAddress(s string) Address {
 // line returns the i-th EN 16931 address line (0, 1 or 2); the third carries every
 // line from the third on, joined with ", ".
 func (a Address) line(i int) string {
-	if i >= len(a.Lines) {
+	if i > 2 || i >= len(a.Lines) {
 		return ""
 	}
 	if i == 2 {
