@@ -107,6 +107,9 @@ var typeCodes = map[string]string{
 // exemptCategories have a zero rate by definition (UNTDID 5305 as EN 16931 uses it).
 var exemptCategories = map[string]bool{"Z": true, "E": true, "AE": true, "K": true, "G": true}
 
+// reasonCategories need an exemption reason (BT-120 or its code BT-121).
+var reasonCategories = map[string]bool{"E": true, "AE": true, "K": true, "G": true, "O": true}
+
 // standardRates are VAT rates in use in Europe, for deriving the single breakdown row
 // of an invoice that shows only its totals.
 var standardRates = []int64{2700, 2500, 2400, 2300, 2200, 2100, 2000, 1900, 1800, 1700, 1600, 1500, 1400, 1300,
@@ -141,6 +144,7 @@ func build(data invoice.ExtractedData) (*document, error) {
 	b.breakdown(d)
 	b.lines(d)
 	b.allowanceCharge(d)
+	b.sellerIdentifier(d)
 	if _, ok := typeCodes[inv.DocumentType]; !ok {
 		return nil, fmt.Errorf("write e-invoice: unknown document type %q: use one of invoice, creditNote, debitNote, proforma, receipt", inv.DocumentType)
 	}
@@ -254,6 +258,23 @@ func partyCountry(country, vatID string) string {
 		return c
 	}
 	return vatCountry(vatID)
+}
+
+// sellerIdentifier notes a missing seller VAT identifier. BR-CO-26 requires the
+// seller identifier (BT-29), legal registration identifier (BT-30) or VAT identifier
+// (BT-31); the model holds only the last. An invoice not subject to VAT (category O)
+// is the exception: BR-O-02 forbids BT-31 there, so nothing the model holds can satisfy
+// BR-CO-26 and it is written without.
+func (b *builder) sellerIdentifier(d *document) {
+	if d.Seller.VATID != "" {
+		return
+	}
+	for _, r := range d.Breakdown {
+		if r.Category == "O" {
+			return
+		}
+	}
+	b.miss("BT-31", "Seller VAT identifier", "invoice.supplier.taxId")
 }
 
 // payment fills BG-16/BG-17 from the IBAN and BIC.
@@ -374,6 +395,11 @@ func (b *builder) row(i int, r invoice.TaxRate, n int) (taxRow, bool) {
 	row := taxRow{Reason: cleanText(r.ExemptionReason)}
 	row.Category = strings.ToUpper(cleanText(r.Category))
 	ok := true
+	if reasonCategories[row.Category] && row.Reason == "" {
+		// BR-E-10, BR-AE-10, BR-IC-10, BR-G-10, BR-O-10 (the model has no reason code).
+		b.miss("BT-120", "VAT exemption reason text", field+".exemptionReason")
+		ok = false
+	}
 	switch {
 	case r.Rate != nil:
 		row.Rate = cents(*r.Rate)

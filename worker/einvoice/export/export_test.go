@@ -58,7 +58,7 @@ func minimalInvoice() invoice.ExtractedData {
 	return invoice.ExtractedData{
 		Invoice: invoice.Invoice{
 			Number: "1", Date: "2024-01-31",
-			Supplier:     invoice.Supplier{Name: "S", Country: "FR"},
+			Supplier:     invoice.Supplier{Name: "S", Country: "FR", TaxID: "FR12345678901"},
 			Customer:     invoice.Customer{Name: "B", Country: "BE"},
 			Amounts:      invoice.Amounts{Subtotal: f(100), Tax: f(20), Total: f(120), Currency: "eur"},
 			AmountDue:    f(120),
@@ -155,6 +155,9 @@ type validCase struct {
 	data    invoice.ExtractedData
 	want    summary
 	ublRoot string
+	// knownRules are the EN 16931 rules the output breaks for a reason the model
+	// cannot avoid (see sellerIdentifier).
+	knownRules []string
 }
 
 func validCases() []validCase {
@@ -198,6 +201,7 @@ func validCases() []validCase {
 
 	notSubject := minimalInvoice()
 	notSubject.Invoice.TaxBreakdown = []invoice.TaxRate{{Base: f(100), Category: "O", ExemptionReason: "Not subject to VAT"}}
+	notSubject.Invoice.Supplier.TaxID = "" // BR-O-02: no VAT identifier
 	notSubject.Invoice.Amounts = invoice.Amounts{Subtotal: f(100), Total: f(100), Currency: "EUR"}
 	notSubject.Invoice.AmountDue = f(100)
 
@@ -213,7 +217,7 @@ func validCases() []validCase {
 		{Description: "c", Quantity: f(3), Amount: f(0.1), TaxRate: f(19)},
 	}
 	derivedWant := summary{Root: "CrossIndustryInvoice", Number: "1", TypeCode: "380", IssueDate: "20240131", Currency: "EUR",
-		Seller: "S", SellerCountry: "FR", Buyer: "B", BuyerCountry: "BE",
+		Seller: "S", SellerCountry: "FR", SellerVAT: "FR12345678901", Buyer: "B", BuyerCountry: "BE",
 		Breakdown: []string{"S 19.00 0.30 0.06"}, LineTotal: "0.50", TaxBasis: "0.30", Tax: "0.06", Total: "0.36", Due: "0.36", Allowance: "0.20",
 		Lines: []string{"1 3 C62 0.10 0.30 S 19.00 a", "2 1 C62 0.10 0.10 S 19.00 b", "3 3 C62 0.0333 0.10 S 19.00 c"}}
 
@@ -226,7 +230,7 @@ func validCases() []validCase {
 	standard.LineItems = []invoice.LineItem{{Description: "x", Amount: f(120)}}
 
 	minimal := summary{Root: "CrossIndustryInvoice", Number: "1", TypeCode: "380", IssueDate: "20240131", Currency: "EUR",
-		Seller: "S", SellerCountry: "FR", Buyer: "B", BuyerCountry: "BE",
+		Seller: "S", SellerCountry: "FR", SellerVAT: "FR12345678901", Buyer: "B", BuyerCountry: "BE",
 		Breakdown: []string{"S 20.00 100.00 20.00"}, LineTotal: "100.00", TaxBasis: "100.00", Tax: "20.00", Total: "120.00", Due: "120.00",
 		Lines: []string{"1 1 C62 100.00 100.00 S 20.00 Service"}}
 	with := func(s summary, edit func(*summary)) summary { edit(&s); return s }
@@ -260,7 +264,8 @@ func validCases() []validCase {
 			s.LineTotal, s.TaxBasis, s.Tax, s.Total, s.Due = "500.00", "500.00", "0.00", "500.00", "500.00"
 			s.Lines = []string{"1 1 C62 500.00 500.00 E 0.00 Medical service"}
 		})},
-		{name: "not subject", data: notSubject, want: with(minimal, func(s *summary) {
+		{name: "not subject", data: notSubject, knownRules: []string{"BR-CO-26"}, want: with(minimal, func(s *summary) {
+			s.SellerVAT = ""
 			s.Breakdown = []string{"O  100.00 0.00"}
 			s.Tax, s.Total, s.Due = "0.00", "100.00", "100.00"
 			s.Lines = []string{"1 1 C62 100.00 100.00 O  Service"}
@@ -406,6 +411,10 @@ func TestWriteMissing(t *testing.T) {
 		edit func(*invoice.ExtractedData)
 		want []term
 	}{
+		{"no seller VAT id", func(d *invoice.ExtractedData) { d.Invoice.Supplier.TaxID = "123/456/789" }, []term{"BT-31 invoice.supplier.taxId"}},
+		{"exempt without reason", func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = []invoice.TaxRate{{Rate: f(0), Base: f(100), Amount: f(0), Category: "E"}}
+		}, []term{"BT-120 invoice.taxBreakdown[0].exemptionReason"}},
 		{"no seller name", func(d *invoice.ExtractedData) { d.Invoice.Supplier.Name = " " }, []term{"BT-27 invoice.supplier.name"}},
 		{"no buyer country", func(d *invoice.ExtractedData) { d.Invoice.Customer.Country = "" }, []term{"BT-55 invoice.customer.country"}},
 		{"buyer country not ISO", func(d *invoice.ExtractedData) { d.Invoice.Customer.Country = "Belgium" }, []term{"BT-55 invoice.customer.country"}},
@@ -435,7 +444,7 @@ func TestWriteMissing(t *testing.T) {
 		}, []term{"BT-27 invoice.supplier.name", "BT-40 invoice.supplier.country", "BT-44 invoice.customer.name",
 			"BT-1 invoice.number", "BT-2 invoice.date", "BT-5 invoice.amounts.currency",
 			"BT-109 invoice.amounts.subtotal", "BT-112 invoice.amounts.total", "BT-115 invoice.amountDue",
-			"BG-23 invoice.taxBreakdown", "BG-25 lineItems"}},
+			"BG-23 invoice.taxBreakdown", "BG-25 lineItems", "BT-31 invoice.supplier.taxId"}},
 	}
 	for _, tc := range cases {
 		for _, syntax := range []Syntax{CII, UBL} {
@@ -508,15 +517,24 @@ func TestWriteBadInput(t *testing.T) {
 	}
 }
 
-func TestWriteHostileText(t *testing.T) {
-	long := strings.Repeat("Lorem <ipsum> & dolor ]]> sit ", 334)[:10000]
+// hostileDescription is a 10,000-character line description full of markup.
+var hostileDescription = strings.Repeat("Lorem <ipsum> & dolor ]]> sit ", 334)[:10000]
+
+// hostileInvoice has markup, CDATA ends, control characters and invalid UTF-8 in its text.
+func hostileInvoice() invoice.ExtractedData {
 	data := minimalInvoice()
 	data.Invoice.Number = "A&B<1>]]>"
 	data.Invoice.Supplier.Name = "Evil <b>Corp</b> & \"Sons\" ]]> \x00\x01\x1b\ufffe\xff end"
 	data.Invoice.Supplier.Address = "Rue <x> & y, 75001 Paris"
 	data.Invoice.Customer.Name = "<![CDATA[ x ]]>"
 	data.Invoice.Payment.Terms = "line1\nline2\ttab\r\n"
-	data.LineItems[0].Description = long
+	data.LineItems[0].Description = hostileDescription
+	return data
+}
+
+func TestWriteHostileText(t *testing.T) {
+	data := hostileInvoice()
+	long := hostileDescription
 	for _, syntax := range []Syntax{CII, UBL} {
 		t.Run(string(syntax), func(t *testing.T) {
 			out, err := Write(data, syntax)
