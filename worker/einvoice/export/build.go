@@ -3,7 +3,7 @@ package export
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,6 +145,7 @@ func build(data invoice.ExtractedData) (*document, error) {
 	b.lines(d)
 	b.allowanceCharge(d)
 	b.sellerIdentifier(d)
+	b.paymentDue(d)
 	if _, ok := typeCodes[inv.DocumentType]; !ok {
 		return nil, fmt.Errorf("write e-invoice: unknown document type %q: use one of invoice, creditNote, debitNote, proforma, receipt", inv.DocumentType)
 	}
@@ -275,6 +276,15 @@ func (b *builder) sellerIdentifier(d *document) {
 		}
 	}
 	b.miss("BT-31", "Seller VAT identifier", "invoice.supplier.taxId")
+}
+
+// paymentDue notes BR-CO-25: when an amount is due, the payment due date (BT-9) or
+// the payment terms (BT-20) must say when.
+func (b *builder) paymentDue(d *document) {
+	if b.data.Invoice.AmountDue == nil || d.Due <= 0 || !d.DueDate.IsZero() || d.Terms != "" {
+		return
+	}
+	b.miss("BR-CO-25", "Payment due date (BT-9) or payment terms (BT-20), as an amount is due", "invoice.dueDate")
 }
 
 // payment fills BG-16/BG-17 from the IBAN and BIC.
@@ -499,6 +509,10 @@ func (b *builder) line(i int, li invoice.LineItem, rows []taxRow) (line, bool) {
 		b.miss("BT-129", "Invoiced quantity", field+".quantity")
 		ok = false
 	}
+	if l.Price < 0 {
+		// BR-27: a net price is never negative; a negative line is a negative quantity.
+		l.Price, l.Quantity = -l.Price, -l.Quantity
+	}
 	v, vok := b.lineVAT(i, li, rows)
 	l.vat = v
 	return l, ok && vok
@@ -522,7 +536,7 @@ func (b *builder) lineVAT(i int, li invoice.LineItem, rows []taxRow) (vat, bool)
 	rate := cents(*li.TaxRate)
 	var match []string
 	for _, r := range rows {
-		if r.Rate == rate && !containsString(match, r.Category) {
+		if r.Rate == rate && !slices.Contains(match, r.Category) {
 			match = append(match, r.Category)
 		}
 	}
@@ -565,37 +579,35 @@ func (b *builder) allowanceCharge(d *document) {
 // integer arithmetic in hundredths and ten-thousandths cannot overflow.
 const maxAmount = 1e12
 
-// checkNumbers returns an error naming the first number of data that is not finite or
-// beyond ±maxAmount.
+// checkNumbers returns an error naming the first number of data (header, breakdown,
+// lines, in that order) that is not finite or beyond ±maxAmount.
 func checkNumbers(data invoice.ExtractedData) error {
+	bad := func(v *float64) bool { return v != nil && !(math.Abs(*v) <= maxAmount) }
+	fail := func(field string, v *float64) error {
+		return fmt.Errorf("write e-invoice: %s is %v, not an amount between -%.0f and %.0f: correct it", field, *v, maxAmount, maxAmount)
+	}
 	inv := data.Invoice
-	check := func(field string, v *float64) error {
-		if v != nil && !(math.Abs(*v) <= maxAmount) {
-			return fmt.Errorf("write e-invoice: %s is %v, not an amount between -%.0f and %.0f: correct it", field, *v, maxAmount, maxAmount)
+	header := []*float64{inv.Amounts.Subtotal, inv.Amounts.Tax, inv.Amounts.Total, inv.Amounts.Discount, inv.AmountDue}
+	headerNames := []string{"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total", "invoice.amounts.discount", "invoice.amountDue"}
+	for i, v := range header {
+		if bad(v) {
+			return fail(headerNames[i], v)
 		}
-		return nil
 	}
-	nums := map[string]*float64{
-		"invoice.amounts.subtotal": inv.Amounts.Subtotal, "invoice.amounts.tax": inv.Amounts.Tax,
-		"invoice.amounts.total": inv.Amounts.Total, "invoice.amounts.discount": inv.Amounts.Discount,
-		"invoice.amountDue": inv.AmountDue,
-	}
+	rowNames := []string{"rate", "base", "amount"}
 	for i, r := range inv.TaxBreakdown {
-		f := fmt.Sprintf("invoice.taxBreakdown[%d].", i)
-		nums[f+"rate"], nums[f+"base"], nums[f+"amount"] = r.Rate, r.Base, r.Amount
+		for j, v := range []*float64{r.Rate, r.Base, r.Amount} {
+			if bad(v) {
+				return fail(fmt.Sprintf("invoice.taxBreakdown[%d].%s", i, rowNames[j]), v)
+			}
+		}
 	}
+	lineNames := []string{"quantity", "unitPrice", "amount", "taxRate"}
 	for i, li := range data.LineItems {
-		f := fmt.Sprintf("lineItems[%d].", i)
-		nums[f+"quantity"], nums[f+"unitPrice"], nums[f+"amount"], nums[f+"taxRate"] = li.Quantity, li.UnitPrice, li.Amount, li.TaxRate
-	}
-	keys := make([]string, 0, len(nums))
-	for k := range nums {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := check(k, nums[k]); err != nil {
-			return err
+		for j, v := range []*float64{li.Quantity, li.UnitPrice, li.Amount, li.TaxRate} {
+			if bad(v) {
+				return fail(fmt.Sprintf("lineItems[%d].%s", i, lineNames[j]), v)
+			}
 		}
 	}
 	return nil
@@ -617,18 +629,10 @@ func isLetters(s string) bool {
 	return s != ""
 }
 
+// firstNonEmpty returns a, or b when a is empty.
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
 	}
 	return b
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

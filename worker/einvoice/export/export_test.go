@@ -57,7 +57,7 @@ func fullInvoice() invoice.ExtractedData {
 func minimalInvoice() invoice.ExtractedData {
 	return invoice.ExtractedData{
 		Invoice: invoice.Invoice{
-			Number: "1", Date: "2024-01-31",
+			Number: "1", Date: "2024-01-31", DueDate: "2024-02-29",
 			Supplier:     invoice.Supplier{Name: "S", Country: "FR", TaxID: "FR12345678901"},
 			Customer:     invoice.Customer{Name: "B", Country: "BE"},
 			Amounts:      invoice.Amounts{Subtotal: f(100), Tax: f(20), Total: f(120), Currency: "eur"},
@@ -229,6 +229,14 @@ func validCases() []validCase {
 	standard.Invoice.AmountDue = f(146.91)
 	standard.LineItems = []invoice.LineItem{{Description: "x", Amount: f(120)}}
 
+	// A discount line: negative amounts become a negative quantity at a positive price.
+	discount := minimalInvoice()
+	discount.LineItems = []invoice.LineItem{
+		{Description: "Service", Quantity: f(2), UnitPrice: f(60), Amount: f(120)},
+		{Description: "Discount", Amount: f(-15)},
+		{Description: "Voucher", Quantity: f(1), UnitPrice: f(-5)},
+	}
+
 	minimal := summary{Root: "CrossIndustryInvoice", Number: "1", TypeCode: "380", IssueDate: "20240131", Currency: "EUR",
 		Seller: "S", SellerCountry: "FR", SellerVAT: "FR12345678901", Buyer: "B", BuyerCountry: "BE",
 		Breakdown: []string{"S 20.00 100.00 20.00"}, LineTotal: "100.00", TaxBasis: "100.00", Tax: "20.00", Total: "120.00", Due: "120.00",
@@ -269,6 +277,9 @@ func validCases() []validCase {
 			s.Breakdown = []string{"O  100.00 0.00"}
 			s.Tax, s.Total, s.Due = "0.00", "100.00", "100.00"
 			s.Lines = []string{"1 1 C62 100.00 100.00 O  Service"}
+		})},
+		{name: "negative lines", data: discount, want: with(minimal, func(s *summary) {
+			s.Lines = []string{"1 2 C62 60.00 120.00 S 20.00 Service", "2 -1 C62 15.00 -15.00 S 20.00 Discount", "3 -1 C62 5.00 -5.00 S 20.00 Voucher"}
 		})},
 		{name: "derived lines and allowance", data: derived, want: derivedWant},
 		{name: "derived standard rate and charge", data: standard, want: with(minimal, func(s *summary) {
@@ -415,6 +426,7 @@ func TestWriteMissing(t *testing.T) {
 		{"exempt without reason", func(d *invoice.ExtractedData) {
 			d.Invoice.TaxBreakdown = []invoice.TaxRate{{Rate: f(0), Base: f(100), Amount: f(0), Category: "E"}}
 		}, []term{"BT-120 invoice.taxBreakdown[0].exemptionReason"}},
+		{"amount due without due date or terms", func(d *invoice.ExtractedData) { d.Invoice.DueDate = "31.02.2024" }, []term{"BR-CO-25 invoice.dueDate"}},
 		{"no seller name", func(d *invoice.ExtractedData) { d.Invoice.Supplier.Name = " " }, []term{"BT-27 invoice.supplier.name"}},
 		{"no buyer country", func(d *invoice.ExtractedData) { d.Invoice.Customer.Country = "" }, []term{"BT-55 invoice.customer.country"}},
 		{"buyer country not ISO", func(d *invoice.ExtractedData) { d.Invoice.Customer.Country = "Belgium" }, []term{"BT-55 invoice.customer.country"}},
@@ -422,6 +434,10 @@ func TestWriteMissing(t *testing.T) {
 		{"no breakdown", func(d *invoice.ExtractedData) {
 			d.Invoice.TaxBreakdown = nil
 			d.Invoice.Amounts.Tax = f(21.37) // no standard rate gives it
+		}, []term{"BG-23 invoice.taxBreakdown"}},
+		{"no breakdown, lines with two rates", func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = nil
+			d.LineItems = []invoice.LineItem{{Description: "a", Amount: f(50), TaxRate: f(20)}, {Description: "b", Amount: f(50), TaxRate: f(5.5)}}
 		}, []term{"BG-23 invoice.taxBreakdown"}},
 		{"no breakdown, zero tax", func(d *invoice.ExtractedData) {
 			d.Invoice.TaxBreakdown, d.Invoice.Amounts.Tax = nil, f(0)
