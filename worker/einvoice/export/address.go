@@ -18,14 +18,16 @@ type Address struct {
 }
 
 // ParseAddress splits the model's one-string address by the convention the reader of
-// worker/einvoice writes: address lines joined with ", ", then "Postcode City" as the
-// last part, optionally followed by one more part, the country subdivision.
+// worker/einvoice writes (its FormatAddress): the address lines, then "Postcode City",
+// then the country subdivision when there is one, joined with ", ". It reads any string
+// the way that reader's ParseAddress does, so that writing and reading again gives the
+// same address:
 //
-// The "Postcode City" part is the last part whose first token contains a digit; the
-// parts before it are lines and a part after it is the subdivision (more than one
-// part after it are joined with ", "). Without such a part, the last part is the city
-// and the parts before it are lines; a single part without a postcode is the city when
-// it holds no digit and a line otherwise. Empty parts are dropped.
+// The "Postcode City" part is the last part whose first word contains a digit, when it
+// is the last or the next-to-last part (then the last part is the subdivision); without
+// one, the last part is the city. The parts before are the lines; empty parts are
+// dropped. The postcode is the first word, or the first two for a British "OUT IN"
+// code ("SW1A 1AA London").
 func ParseAddress(s string) Address {
 	var parts []string
 	for _, p := range strings.Split(s, ", ") {
@@ -37,31 +39,43 @@ func ParseAddress(s string) Address {
 	if len(parts) == 0 {
 		return a
 	}
-	pc := -1
-	for i := len(parts) - 1; i >= 0; i-- {
-		if first, _, _ := strings.Cut(parts[i], " "); strings.ContainsFunc(first, unicode.IsDigit) {
-			pc = i
-			break
-		}
-	}
+	last := len(parts) - 1
 	switch {
-	case pc >= 0:
-		a.Lines = parts[:pc]
-		code, city, _ := strings.Cut(parts[pc], " ")
-		a.Postcode, a.City = code, strings.TrimSpace(city)
-		if pc+1 < len(parts) {
-			a.Subdivision = strings.Join(parts[pc+1:], ", ")
-		}
-	case len(parts) == 1 && strings.ContainsFunc(parts[0], unicode.IsDigit):
-		a.Lines = parts
+	case startsWithDigitWord(parts[last]):
+		a.Postcode, a.City = splitPostcode(parts[last])
+	case last >= 1 && startsWithDigitWord(parts[last-1]):
+		a.Postcode, a.City = splitPostcode(parts[last-1])
+		a.Subdivision = parts[last]
+		last--
 	default:
-		a.Lines = parts[:len(parts)-1]
-		a.City = parts[len(parts)-1]
+		a.City = parts[last]
 	}
-	if len(a.Lines) == 0 {
-		a.Lines = nil
+	if last > 0 {
+		a.Lines = parts[:last]
 	}
 	return a
+}
+
+// startsWithDigitWord tells whether the first word of s contains a digit.
+func startsWithDigitWord(s string) bool {
+	w, _, _ := strings.Cut(s, " ")
+	return strings.ContainsFunc(w, unicode.IsDigit)
+}
+
+// splitPostcode splits "POSTCODE CITY" at the first space, or at the second when the
+// second word is the inward code of a British postcode.
+func splitPostcode(s string) (postcode, city string) {
+	postcode, city, _ = strings.Cut(s, " ")
+	if in, rest, _ := strings.Cut(city, " "); isInwardCode(in) {
+		postcode, city = postcode+" "+in, rest
+	}
+	return postcode, strings.TrimSpace(city)
+}
+
+// isInwardCode tells whether w is a British inward code: a digit and two capitals.
+func isInwardCode(w string) bool {
+	return len(w) == 3 && w[0] >= '0' && w[0] <= '9' &&
+		w[1] >= 'A' && w[1] <= 'Z' && w[2] >= 'A' && w[2] <= 'Z'
 }
 
 // line returns the i-th EN 16931 address line (0, 1 or 2); the third carries every

@@ -11,8 +11,16 @@
 // derived from others without guessing (a line's amount from quantity × price, a single
 // VAT breakdown row from the totals) are derived and say so in a comment where they are.
 //
-// The output validates against the Factur-X EN 16931 CII schema and the UBL 2.1 schemas.
-// It is pure Go and does no I/O.
+// Model fields without a place in EN 16931 are not written: the seller's website, the
+// payment term in days (Payment.DueDays; the terms text is BT-20), a buyer tax id that
+// is not a VAT identifier, and every reference after the first of its kind (purchase
+// order BT-13, contract BT-12, delivery note BT-16, "other" as buyer reference BT-10,
+// customer number as buyer identifier BT-46).
+//
+// The output validates against the Factur-X EN 16931 CII schema and the UBL 2.1
+// schemas, and CII output passes the EN 16931 Schematron rules, except that an invoice
+// not subject to VAT (category O) breaks BR-CO-26, since the only seller identifier the
+// model holds, the VAT identifier, is forbidden there. It is pure Go and does no I/O.
 package export
 
 import (

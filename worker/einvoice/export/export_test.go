@@ -578,14 +578,20 @@ func TestParseAddress(t *testing.T) {
 		want Address
 	}{
 		{"", Address{}},
+		{" , ", Address{}},
 		{"Lieferantenstraße 20, 80333 München", Address{Lines: []string{"Lieferantenstraße 20"}, Postcode: "80333", City: "München"}},
+		{"Hinterhaus, Chausseestraße 12, 3. OG, 10115 Berlin, Berlin-Mitte",
+			Address{Lines: []string{"Hinterhaus", "Chausseestraße 12", "3. OG"}, Postcode: "10115", City: "Berlin", Subdivision: "Berlin-Mitte"}},
 		{"a, b, c, d, 1010 Wien, Wien", Address{Lines: []string{"a", "b", "c", "d"}, Postcode: "1010", City: "Wien", Subdivision: "Wien"}},
-		{"Main St 5, Springfield", Address{Lines: []string{"Main St 5"}, City: "Springfield"}},
-		{"Berlin", Address{City: "Berlin"}},
-		{"Hauptstraße 5", Address{Lines: []string{"Hauptstraße 5"}}},
-		{"80333", Address{Postcode: "80333"}},
-		{"PO Box 12, 1000 Brussels", Address{Lines: []string{"PO Box 12"}, Postcode: "1000", City: "Brussels"}},
-		{"10 Downing Street, SW1A 2AA London", Address{Postcode: "SW1A", City: "2AA London", Lines: []string{"10 Downing Street"}}},
+		{"Main Street 1, Dublin", Address{Lines: []string{"Main Street 1"}, City: "Dublin"}},
+		{"Paris", Address{City: "Paris"}},
+		{"Hauptstraße 5", Address{City: "Hauptstraße 5"}},
+		{"1000", Address{Postcode: "1000"}},
+		{"1 Parliament Street, SW1A 1AA London", Address{Lines: []string{"1 Parliament Street"}, Postcode: "SW1A 1AA", City: "London"}},
+		{"Rue 1, L-1234 Luxembourg", Address{Lines: []string{"Rue 1"}, Postcode: "L-1234", City: "Luxembourg"}},
+		{"Via Roma 1, 00100 Roma Capitale, RM", Address{Lines: []string{"Via Roma 1"}, Postcode: "00100", City: "Roma Capitale", Subdivision: "RM"}},
+		// A postcode part further up than the next-to-last part is a line.
+		{"12 Elm Road, Springfield, Illinois, USA", Address{Lines: []string{"12 Elm Road", "Springfield", "Illinois"}, City: "USA"}},
 		{" , Street 1, , 12345  City , ", Address{Lines: []string{"Street 1"}, Postcode: "12345", City: "City"}},
 	}
 	for _, tc := range cases {
@@ -595,7 +601,7 @@ func TestParseAddress(t *testing.T) {
 	}
 	a := ParseAddress("a, b, c, d, e, 1 X")
 	if a.line(0) != "a" || a.line(1) != "b" || a.line(2) != "c, d, e" || a.line(3) != "" {
-		t.Errorf("lines of %+v = %q %q %q", a, a.line(0), a.line(1), a.line(2))
+		t.Errorf("lines of %+v = %q %q %q %q", a, a.line(0), a.line(1), a.line(2), a.line(3))
 	}
 }
 
