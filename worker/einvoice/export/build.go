@@ -119,6 +119,19 @@ var standardRates = []int64{2700, 2500, 2400, 2300, 2200, 2100, 2000, 1900, 1800
 type builder struct {
 	data    invoice.ExtractedData
 	missing []Term
+	err     error // the first value derived out of bounds
+}
+
+// bounded reports whether a derived value fits the bounds of every amount, and records
+// an error naming field when it does not.
+func (b *builder) bounded(field string, v float64) bool {
+	if math.Abs(v) <= maxAmount {
+		return true
+	}
+	if b.err == nil {
+		b.err = fmt.Errorf("write e-invoice: %s derived from the line's other numbers is %v, beyond ±%.0f: correct its quantity, unit price or amount", field, v, maxAmount)
+	}
+	return false
 }
 
 // miss records a missing term.
@@ -148,6 +161,9 @@ func build(data invoice.ExtractedData) (*document, error) {
 	b.paymentDue(d)
 	if _, ok := typeCodes[inv.DocumentType]; !ok {
 		return nil, fmt.Errorf("write e-invoice: unknown document type %q: use one of invoice, creditNote, debitNote, proforma, receipt", inv.DocumentType)
+	}
+	if b.err != nil {
+		return nil, b.err
 	}
 	if len(b.missing) > 0 {
 		return nil, &MissingError{Terms: b.missing}
@@ -486,6 +502,9 @@ func (b *builder) line(i int, li invoice.LineItem, rows []taxRow) (line, bool) {
 	case a != nil:
 		l.Amount = cents(*a)
 	case q != nil && p != nil:
+		if !b.bounded(field+".amount", *q**p) {
+			return l, false
+		}
 		l.Amount = cents(*q * *p)
 	default:
 		b.miss("BT-131", "Invoice line net amount", field+".amount")
@@ -498,10 +517,18 @@ func (b *builder) line(i int, li invoice.LineItem, rows []taxRow) (line, bool) {
 		l.Quantity, l.Price = 10000, l.Amount*100
 	case q != nil && tenThousandths(*q) != 0:
 		l.Quantity = tenThousandths(*q)
-		l.Price = tenThousandths(float64(l.Amount) / 100 / *q)
+		v := float64(l.Amount) / 100 / *q
+		if !b.bounded(field+".unitPrice", v) {
+			return l, false
+		}
+		l.Price = tenThousandths(v)
 	case p != nil && tenThousandths(*p) != 0:
 		l.Price = tenThousandths(*p)
-		l.Quantity = tenThousandths(float64(l.Amount) / 100 / *p)
+		v := float64(l.Amount) / 100 / *p
+		if !b.bounded(field+".quantity", v) {
+			return l, false
+		}
+		l.Quantity = tenThousandths(v)
 	case q != nil:
 		b.miss("BT-146", "Item net price", field+".unitPrice")
 		ok = false
@@ -592,6 +619,20 @@ func checkNumbers(data invoice.ExtractedData) error {
 	for i, v := range header {
 		if bad(v) {
 			return fail(headerNames[i], v)
+		}
+	}
+	badRate := func(v *float64) bool { return v != nil && !(*v >= 0 && *v <= 100) }
+	rateErr := func(field string, v *float64) error {
+		return fmt.Errorf("write e-invoice: %s is %v, not a VAT rate in percent (0 to 100): correct it", field, *v)
+	}
+	for i, r := range inv.TaxBreakdown {
+		if badRate(r.Rate) {
+			return rateErr(fmt.Sprintf("invoice.taxBreakdown[%d].rate", i), r.Rate)
+		}
+	}
+	for i, li := range data.LineItems {
+		if badRate(li.TaxRate) {
+			return rateErr(fmt.Sprintf("lineItems[%d].taxRate", i), li.TaxRate)
 		}
 	}
 	rowNames := []string{"rate", "base", "amount"}

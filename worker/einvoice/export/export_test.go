@@ -427,6 +427,8 @@ func TestWriteMissing(t *testing.T) {
 			d.Invoice.TaxBreakdown = []invoice.TaxRate{{Rate: f(0), Base: f(100), Amount: f(0), Category: "E"}}
 		}, []term{"BT-120 invoice.taxBreakdown[0].exemptionReason"}},
 		{"amount due without due date or terms", func(d *invoice.ExtractedData) { d.Invoice.DueDate = "31.02.2024" }, []term{"BR-CO-25 invoice.dueDate"}},
+		{"issue date in year 0", func(d *invoice.ExtractedData) { d.Invoice.Date = "0000-01-01" }, []term{"BT-2 invoice.date"}},
+		{"issue date not ISO", func(d *invoice.ExtractedData) { d.Invoice.Date = "05.03.2024" }, []term{"BT-2 invoice.date"}},
 		{"no seller name", func(d *invoice.ExtractedData) { d.Invoice.Supplier.Name = " " }, []term{"BT-27 invoice.supplier.name"}},
 		{"no buyer country", func(d *invoice.ExtractedData) { d.Invoice.Customer.Country = "" }, []term{"BT-55 invoice.customer.country"}},
 		{"buyer country not ISO", func(d *invoice.ExtractedData) { d.Invoice.Customer.Country = "Belgium" }, []term{"BT-55 invoice.customer.country"}},
@@ -512,7 +514,18 @@ func TestWriteBadInput(t *testing.T) {
 		{"unknown document type", func(d *invoice.ExtractedData) { d.Invoice.DocumentType = "quote" }, CII, `unknown document type "quote"`},
 		{"NaN total", func(d *invoice.ExtractedData) { d.Invoice.Amounts.Total = f(math.NaN()) }, CII, "invoice.amounts.total is NaN"},
 		{"infinite line price", func(d *invoice.ExtractedData) { d.LineItems[0].UnitPrice = f(math.Inf(1)) }, UBL, "lineItems[0].unitPrice is +Inf"},
-		{"huge rate", func(d *invoice.ExtractedData) { d.Invoice.TaxBreakdown[0].Rate = f(1e300) }, UBL, "invoice.taxBreakdown[0].rate is 1e+300"},
+		{"huge rate", func(d *invoice.ExtractedData) { d.Invoice.TaxBreakdown[0].Rate = f(1e300) }, UBL, "invoice.taxBreakdown[0].rate is 1e+300, not a VAT rate"},
+		{"negative line rate", func(d *invoice.ExtractedData) { d.LineItems[0].TaxRate = f(-7) }, CII, "lineItems[0].taxRate is -7, not a VAT rate"},
+		{"huge subtotal", func(d *invoice.ExtractedData) { d.Invoice.Amounts.Subtotal = f(-2e12) }, CII, "invoice.amounts.subtotal is -2e+12"},
+		{"derived amount too large", func(d *invoice.ExtractedData) {
+			d.LineItems[0] = invoice.LineItem{Description: "x", Quantity: f(1e9), UnitPrice: f(1e9)}
+		}, CII, "lineItems[0].amount derived from the line's other numbers is 1e+18"},
+		{"derived price too large", func(d *invoice.ExtractedData) {
+			d.LineItems[0] = invoice.LineItem{Description: "x", Quantity: f(1e-3), Amount: f(1e11)}
+		}, UBL, "lineItems[0].unitPrice derived"},
+		{"derived quantity too large", func(d *invoice.ExtractedData) {
+			d.LineItems[0] = invoice.LineItem{Description: "x", UnitPrice: f(1e-3), Amount: f(1e11)}
+		}, UBL, "lineItems[0].quantity derived"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

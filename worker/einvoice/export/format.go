@@ -51,10 +51,11 @@ func price(p int64) string { return formatFixed(p, 4, 2) }
 // quantity formats ten-thousandths with up to four decimals ("20", "1.5").
 func quantity(q int64) string { return formatFixed(q, 4, 0) }
 
-// parseDate reads a model date (YYYY-MM-DD); ok is false for an empty or malformed one.
+// parseDate reads a model date (YYYY-MM-DD); ok is false for an empty or malformed one
+// and for year 0, which xs:date does not have.
 func parseDate(s string) (time.Time, bool) {
 	t, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
-	return t, err == nil
+	return t, err == nil && t.Year() >= 1
 }
 
 // cleanText returns s without the characters XML 1.0 cannot carry (most C0 controls,
