@@ -381,23 +381,21 @@ func (b *builder) derivedRow() (taxRow, bool) {
 		return taxRow{}, false
 	}
 	base, tax := cents(*a.Subtotal), cents(*a.Tax)
-	var lineRate *int64
+	// The rates the lines name: more than one means the split between them is unknown.
+	var lineRates []int64
+	allKnown := true
 	for _, li := range b.data.LineItems {
 		if li.TaxRate == nil {
-			lineRate = nil
-			break
+			allKnown = false
+		} else if r := cents(*li.TaxRate); !slices.Contains(lineRates, r) {
+			lineRates = append(lineRates, r)
 		}
-		r := cents(*li.TaxRate)
-		if lineRate != nil && *lineRate != r {
-			return taxRow{}, false // several rates: the split between them is unknown
-		}
-		lineRate = &r
 	}
-	if lineRate != nil {
-		if *lineRate <= 0 {
-			return taxRow{}, false
-		}
-		return taxRow{vat: vat{Category: "S", Rate: *lineRate}, Base: base, Amount: tax}, true
+	if len(lineRates) > 1 || len(lineRates) == 1 && lineRates[0] == 0 {
+		return taxRow{}, false
+	}
+	if allKnown && len(lineRates) == 1 {
+		return taxRow{vat: vat{Category: "S", Rate: lineRates[0]}, Base: base, Amount: tax}, true
 	}
 	if tax == 0 {
 		return taxRow{}, false
@@ -408,7 +406,8 @@ func (b *builder) derivedRow() (taxRow, bool) {
 			found = append(found, r)
 		}
 	}
-	if len(found) != 1 {
+	// One standard rate, and none of the lines says otherwise.
+	if len(found) != 1 || len(lineRates) == 1 && lineRates[0] != found[0] {
 		return taxRow{}, false
 	}
 	return taxRow{vat: vat{Category: "S", Rate: found[0]}, Base: base, Amount: tax}, true

@@ -237,6 +237,11 @@ func validCases() []validCase {
 		{Description: "Voucher", Quantity: f(1), UnitPrice: f(-5)},
 	}
 
+	// No breakdown; one line names the rate the totals give, the other none.
+	partlyRated := minimalInvoice()
+	partlyRated.Invoice.TaxBreakdown = nil
+	partlyRated.LineItems = []invoice.LineItem{{Description: "a", Amount: f(60), TaxRate: f(20)}, {Description: "b", Amount: f(40)}}
+
 	minimal := summary{Root: "CrossIndustryInvoice", Number: "1", TypeCode: "380", IssueDate: "20240131", Currency: "EUR",
 		Seller: "S", SellerCountry: "FR", SellerVAT: "FR12345678901", Buyer: "B", BuyerCountry: "BE",
 		Breakdown: []string{"S 20.00 100.00 20.00"}, LineTotal: "100.00", TaxBasis: "100.00", Tax: "20.00", Total: "120.00", Due: "120.00",
@@ -280,6 +285,9 @@ func validCases() []validCase {
 		})},
 		{name: "negative lines", data: discount, want: with(minimal, func(s *summary) {
 			s.Lines = []string{"1 2 C62 60.00 120.00 S 20.00 Service", "2 -1 C62 15.00 -15.00 S 20.00 Discount", "3 -1 C62 5.00 -5.00 S 20.00 Voucher"}
+		})},
+		{name: "derived rate, partly rated lines", data: partlyRated, want: with(minimal, func(s *summary) {
+			s.Lines = []string{"1 1 C62 60.00 60.00 S 20.00 a", "2 1 C62 40.00 40.00 S 20.00 b"}
 		})},
 		{name: "derived lines and allowance", data: derived, want: derivedWant},
 		{name: "derived standard rate and charge", data: standard, want: with(minimal, func(s *summary) {
@@ -440,6 +448,10 @@ func TestWriteMissing(t *testing.T) {
 		{"no breakdown, lines with two rates", func(d *invoice.ExtractedData) {
 			d.Invoice.TaxBreakdown = nil
 			d.LineItems = []invoice.LineItem{{Description: "a", Amount: f(50), TaxRate: f(20)}, {Description: "b", Amount: f(50), TaxRate: f(5.5)}}
+		}, []term{"BG-23 invoice.taxBreakdown"}},
+		{"no breakdown, a line rate contradicts the standard rate", func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = nil // 20 % of 100 is 20, but a line says 7 %
+			d.LineItems = []invoice.LineItem{{Description: "a", Amount: f(50), TaxRate: f(7)}, {Description: "b", Amount: f(50)}}
 		}, []term{"BG-23 invoice.taxBreakdown"}},
 		{"no breakdown, zero tax", func(d *invoice.ExtractedData) {
 			d.Invoice.TaxBreakdown, d.Invoice.Amounts.Tax = nil, f(0)
