@@ -1,0 +1,678 @@
+package export
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// document is an invoice in EN 16931 terms, with every derivation done and every
+// value cleaned, ready for either syntax's writer.
+type document struct {
+	Number     string    // BT-1
+	IssueDate  time.Time // BT-2
+	TypeCode   string    // BT-3
+	CreditNote bool      // written as a UBL CreditNote
+	Currency   string    // BT-5
+	DueDate    time.Time // BT-9, zero when unknown
+	BuyerRef   string    // BT-10
+	Contract   string    // BT-12
+	Order      string    // BT-13
+	Despatch   string    // BT-16
+	Terms      string    // BT-20
+	PeriodFrom time.Time // BT-73
+	PeriodTo   time.Time // BT-74
+
+	Seller party // BG-4
+	Buyer  party // BG-7
+
+	IBAN string // BT-84
+	BIC  string // BT-86
+
+	AllowanceCharge *allowanceCharge // BG-20 or BG-21
+	Breakdown       []taxRow         // BG-23
+
+	LineTotal int64  // BT-106
+	TaxBasis  int64  // BT-109
+	Tax       int64  // BT-110
+	Total     int64  // BT-112
+	Prepaid   *int64 // BT-113
+	Due       int64  // BT-115
+
+	Lines []line // BG-25
+}
+
+// party is a seller or buyer.
+type party struct {
+	ID       string // BT-46 (buyer only): the customer number the seller gave
+	Name     string // BT-27 / BT-44
+	Address  Address
+	Country  string // BT-40 / BT-55
+	VATID    string // BT-31 / BT-48
+	TaxRegID string // BT-32 (seller only)
+	Phone    string // BT-42
+	Email    string // BT-43
+}
+
+// vat is a VAT category and rate (hundredths of a percent); category O has no rate.
+type vat struct {
+	Category string
+	Rate     int64
+}
+
+// hasRate reports whether the rate is written: every category but O has one.
+func (v vat) hasRate() bool { return v.Category != "O" }
+
+// taxRow is one row of the VAT breakdown.
+type taxRow struct {
+	vat
+	Base   int64  // BT-116
+	Amount int64  // BT-117
+	Reason string // BT-120
+}
+
+// allowanceCharge is a document-level allowance (BG-20) or charge (BG-21).
+type allowanceCharge struct {
+	Charge bool
+	Amount int64
+	Reason string
+	vat
+}
+
+// line is one invoice line.
+type line struct {
+	ID       string // BT-126
+	Name     string // BT-153
+	Quantity int64  // BT-129, ten-thousandths
+	Unit     string // BT-130
+	Amount   int64  // BT-131
+	Price    int64  // BT-146, ten-thousandths
+	vat             // BT-151, BT-152
+}
+
+// typeCodes maps the model's DocumentType to BT-3 (UNTDID 1001).
+var typeCodes = map[string]string{
+	"":                    "380",
+	invoice.DocInvoice:    "380",
+	invoice.DocReceipt:    "380",
+	invoice.DocCreditNote: "381",
+	invoice.DocDebitNote:  "383",
+	invoice.DocProforma:   "325",
+}
+
+// exemptCategories have a zero rate by definition (UNTDID 5305 as EN 16931 uses it).
+var exemptCategories = map[string]bool{"Z": true, "E": true, "AE": true, "K": true, "G": true}
+
+// reasonCategories need an exemption reason (BT-120 or its code BT-121).
+var reasonCategories = map[string]bool{"E": true, "AE": true, "K": true, "G": true, "O": true}
+
+// standardRates are VAT rates in use in Europe, for deriving the single breakdown row
+// of an invoice that shows only its totals.
+var standardRates = []int64{2700, 2500, 2400, 2300, 2200, 2100, 2000, 1900, 1800, 1700, 1600, 1500, 1400, 1300,
+	1200, 1000, 900, 810, 800, 770, 700, 600, 550, 500, 380, 260, 250, 210}
+
+// builder collects the missing terms while it builds a document.
+type builder struct {
+	data    invoice.ExtractedData
+	missing []Term
+	err     error // the first value derived out of bounds
+}
+
+// bounded reports whether a derived value fits the bounds of every amount, and records
+// an error naming field when it does not.
+func (b *builder) bounded(field string, v float64) bool {
+	if math.Abs(v) <= maxAmount {
+		return true
+	}
+	if b.err == nil {
+		b.err = fmt.Errorf("write e-invoice: %s derived from the line's other numbers is %v, beyond ±%.0f: correct its quantity, unit price or amount", field, v, maxAmount)
+	}
+	return false
+}
+
+// miss records a missing term.
+func (b *builder) miss(id, name, field string) {
+	b.missing = append(b.missing, Term{ID: id, Name: name, Field: field})
+}
+
+// build turns data into a document, or returns a *MissingError naming every term the
+// standard requires that data lacks.
+func build(data invoice.ExtractedData) (*document, error) {
+	b := &builder{data: data}
+	inv := data.Invoice
+	d := &document{}
+
+	if err := checkNumbers(data); err != nil {
+		return nil, err
+	}
+	d.Seller = b.seller()
+	d.Buyer = b.buyer()
+	b.header(d) // after the buyer: a customer number reference is the buyer's BT-46
+	b.payment(d)
+	b.totals(d)
+	b.breakdown(d)
+	b.lines(d)
+	b.allowanceCharge(d)
+	b.sellerIdentifier(d)
+	b.paymentDue(d)
+	if _, ok := typeCodes[inv.DocumentType]; !ok {
+		return nil, fmt.Errorf("write e-invoice: unknown document type %q: use one of invoice, creditNote, debitNote, proforma, receipt", inv.DocumentType)
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	if len(b.missing) > 0 {
+		return nil, &MissingError{Terms: b.missing}
+	}
+	return d, nil
+}
+
+// header fills the document-level terms BT-1..BT-20 and the service period.
+func (b *builder) header(d *document) {
+	inv := b.data.Invoice
+	if d.Number = cleanText(inv.Number); d.Number == "" {
+		b.miss("BT-1", "Invoice number", "invoice.number")
+	}
+	var ok bool
+	if d.IssueDate, ok = parseDate(inv.Date); !ok {
+		b.miss("BT-2", "Invoice issue date", "invoice.date")
+	}
+	d.TypeCode = typeCodes[inv.DocumentType]
+	d.CreditNote = inv.DocumentType == invoice.DocCreditNote
+	if c := strings.ToUpper(cleanText(inv.Amounts.Currency)); len(c) == 3 && isLetters(c) {
+		d.Currency = c
+	} else {
+		b.miss("BT-5", "Invoice currency code", "invoice.amounts.currency")
+	}
+	// Optional dates that do not parse are left out rather than guessed.
+	d.DueDate, _ = parseDate(inv.DueDate)
+	d.PeriodFrom, _ = parseDate(inv.ServicePeriod.From)
+	d.PeriodTo, _ = parseDate(inv.ServicePeriod.To)
+	d.Terms = cleanText(inv.Payment.Terms)
+	d.Order = cleanText(inv.PurchaseOrder)
+	for _, r := range inv.References {
+		v := cleanText(r.Value)
+		if v == "" {
+			continue
+		}
+		// EN 16931 has one place for each kind; the first of a kind wins.
+		switch r.Kind {
+		case invoice.RefOrder:
+			d.Order = firstNonEmpty(d.Order, v)
+		case invoice.RefContract:
+			d.Contract = firstNonEmpty(d.Contract, v)
+		case invoice.RefDeliveryNote:
+			d.Despatch = firstNonEmpty(d.Despatch, v)
+		case invoice.RefCustomerNumber:
+			d.Buyer.ID = firstNonEmpty(d.Buyer.ID, v)
+		case invoice.RefOther:
+			d.BuyerRef = firstNonEmpty(d.BuyerRef, v)
+		}
+	}
+}
+
+// seller returns BG-4 and notes its missing terms.
+func (b *builder) seller() party {
+	s := b.data.Invoice.Supplier
+	p := party{
+		Name:    cleanText(s.Name),
+		Address: ParseAddress(cleanText(s.Address)),
+		Phone:   cleanText(s.Phone),
+		Email:   cleanText(s.Email),
+	}
+	p.VATID, p.TaxRegID = splitTaxID(cleanText(s.TaxID))
+	p.Country = partyCountry(s.Country, p.VATID)
+	if p.Name == "" {
+		b.miss("BT-27", "Seller name", "invoice.supplier.name")
+	}
+	if p.Country == "" {
+		b.miss("BT-40", "Seller country code", "invoice.supplier.country")
+	}
+	return p
+}
+
+// buyer returns BG-7 and notes its missing terms. A buyer tax id that is not a VAT
+// identifier has no place in EN 16931 and is left out.
+func (b *builder) buyer() party {
+	c := b.data.Invoice.Customer
+	p := party{
+		Name:    cleanText(c.Name),
+		Address: ParseAddress(cleanText(c.Address)),
+	}
+	p.VATID, _ = splitTaxID(cleanText(c.TaxID))
+	p.Country = partyCountry(c.Country, p.VATID)
+	if p.Name == "" {
+		b.miss("BT-44", "Buyer name", "invoice.customer.name")
+	}
+	if p.Country == "" {
+		b.miss("BT-55", "Buyer country code", "invoice.customer.country")
+	}
+	return p
+}
+
+// splitTaxID returns id as a VAT identifier (BT-31/BT-48) when it starts with a
+// country prefix, or as a tax registration identifier (BT-32) otherwise. Spaces, dots
+// and dashes are dropped from a VAT identifier, whose standard form has none.
+func splitTaxID(id string) (vatID, taxReg string) {
+	if id == "" {
+		return "", ""
+	}
+	compact := strings.ToUpper(strings.NewReplacer(" ", "", ".", "", "-", "").Replace(id))
+	if vatCountry(compact) != "" && isLetters(compact[:2]) && strings.ContainsAny(compact[2:], "0123456789") {
+		return compact, ""
+	}
+	return "", id
+}
+
+// partyCountry returns the party's country (BT-40/BT-55): its Country when that is an
+// ISO 3166-1 code, else the country of its VAT identifier's prefix, else "".
+func partyCountry(country, vatID string) string {
+	if c := strings.ToUpper(strings.TrimSpace(country)); isoCountries[c] {
+		return c
+	}
+	return vatCountry(vatID)
+}
+
+// sellerIdentifier notes a missing seller VAT identifier. BR-CO-26 requires the
+// seller identifier (BT-29), legal registration identifier (BT-30) or VAT identifier
+// (BT-31); the model holds only the last. An invoice not subject to VAT (category O)
+// is the exception: BR-O-02 forbids BT-31 there, so nothing the model holds can satisfy
+// BR-CO-26 and it is written without.
+func (b *builder) sellerIdentifier(d *document) {
+	if d.Seller.VATID != "" {
+		return
+	}
+	for _, r := range d.Breakdown {
+		if r.Category == "O" {
+			return
+		}
+	}
+	b.miss("BT-31", "Seller VAT identifier", "invoice.supplier.taxId")
+}
+
+// paymentDue notes BR-CO-25: when an amount is due, the payment due date (BT-9) or
+// the payment terms (BT-20) must say when.
+func (b *builder) paymentDue(d *document) {
+	if b.data.Invoice.AmountDue == nil || d.Due <= 0 || !d.DueDate.IsZero() || d.Terms != "" {
+		return
+	}
+	b.miss("BR-CO-25", "Payment due date (BT-9) or payment terms (BT-20), as an amount is due", "invoice.dueDate")
+}
+
+// payment fills BG-16/BG-17 from the IBAN and BIC.
+func (b *builder) payment(d *document) {
+	p := b.data.Invoice.Payment
+	d.IBAN = strings.ToUpper(strings.ReplaceAll(cleanText(p.IBAN), " ", ""))
+	if d.IBAN != "" {
+		d.BIC = strings.ToUpper(strings.ReplaceAll(cleanText(p.BIC), " ", ""))
+	}
+}
+
+// totals fills BG-22 but BT-106 (the sum of the lines) and BT-110 (which depends on
+// the breakdown).
+func (b *builder) totals(d *document) {
+	a := b.data.Invoice.Amounts
+	if a.Subtotal == nil {
+		b.miss("BT-109", "Invoice total amount without VAT", "invoice.amounts.subtotal")
+	} else {
+		d.TaxBasis = cents(*a.Subtotal)
+	}
+	if a.Total == nil {
+		b.miss("BT-112", "Invoice total amount with VAT", "invoice.amounts.total")
+	} else {
+		d.Total = cents(*a.Total)
+	}
+	if a.Discount != nil {
+		v := cents(*a.Discount)
+		d.Prepaid = &v
+	}
+	if b.data.Invoice.AmountDue == nil {
+		b.miss("BT-115", "Amount due for payment", "invoice.amountDue")
+	} else {
+		d.Due = cents(*b.data.Invoice.AmountDue)
+	}
+}
+
+// breakdown fills BG-23 and BT-110.
+func (b *builder) breakdown(d *document) {
+	inv := b.data.Invoice
+	rows := inv.TaxBreakdown
+	if len(rows) == 0 {
+		row, ok := b.derivedRow()
+		if !ok {
+			b.miss("BG-23", "VAT breakdown", "invoice.taxBreakdown")
+			return
+		}
+		d.Breakdown = []taxRow{row}
+	}
+	for i, r := range rows {
+		if row, ok := b.row(i, r, len(rows)); ok {
+			d.Breakdown = append(d.Breakdown, row)
+		}
+	}
+	anyRate := false
+	var sum int64
+	for _, r := range d.Breakdown {
+		anyRate = anyRate || r.Rate > 0
+		sum += r.Amount
+	}
+	switch {
+	case inv.Amounts.Tax != nil:
+		d.Tax = cents(*inv.Amounts.Tax)
+	case anyRate:
+		b.miss("BT-110", "Invoice total VAT amount", "invoice.amounts.tax")
+	default:
+		// Every row is zero-rated, so the tax is the sum of their (zero) amounts.
+		d.Tax = sum
+	}
+}
+
+// derivedRow derives the one breakdown row of an invoice whose model has none: from
+// the subtotal and tax when every line has the same rate, or when exactly one of the
+// standard rates reproduces the tax from the subtotal to the cent. A zero rate is not
+// derived, as its category (Z, E, ...) cannot be told.
+func (b *builder) derivedRow() (taxRow, bool) {
+	a := b.data.Invoice.Amounts
+	if a.Subtotal == nil || a.Tax == nil {
+		return taxRow{}, false
+	}
+	base, tax := cents(*a.Subtotal), cents(*a.Tax)
+	// The rates the lines name: more than one means the split between them is unknown.
+	var lineRates []int64
+	allKnown := true
+	for _, li := range b.data.LineItems {
+		if li.TaxRate == nil {
+			allKnown = false
+		} else if r := cents(*li.TaxRate); !slices.Contains(lineRates, r) {
+			lineRates = append(lineRates, r)
+		}
+	}
+	if len(lineRates) > 1 || len(lineRates) == 1 && lineRates[0] == 0 {
+		return taxRow{}, false
+	}
+	if allKnown && len(lineRates) == 1 {
+		return taxRow{vat: vat{Category: "S", Rate: lineRates[0]}, Base: base, Amount: tax}, true
+	}
+	if tax == 0 {
+		return taxRow{}, false
+	}
+	var found []int64
+	for _, r := range standardRates {
+		if percentOf(base, r) == tax {
+			found = append(found, r)
+		}
+	}
+	// One standard rate, and none of the lines says otherwise.
+	if len(found) != 1 || len(lineRates) == 1 && lineRates[0] != found[0] {
+		return taxRow{}, false
+	}
+	return taxRow{vat: vat{Category: "S", Rate: found[0]}, Base: base, Amount: tax}, true
+}
+
+// row turns the model's breakdown row i into BG-23 terms.
+func (b *builder) row(i int, r invoice.TaxRate, n int) (taxRow, bool) {
+	a := b.data.Invoice.Amounts
+	field := fmt.Sprintf("invoice.taxBreakdown[%d]", i)
+	row := taxRow{Reason: cleanText(r.ExemptionReason)}
+	row.Category = strings.ToUpper(cleanText(r.Category))
+	ok := true
+	if reasonCategories[row.Category] && row.Reason == "" {
+		// BR-E-10, BR-AE-10, BR-IC-10, BR-G-10, BR-O-10 (the model has no reason code).
+		b.miss("BT-120", "VAT exemption reason text", field+".exemptionReason")
+		ok = false
+	}
+	switch {
+	case r.Rate != nil:
+		row.Rate = cents(*r.Rate)
+	case exemptCategories[row.Category], row.Category == "O":
+		// These categories have no rate other than zero.
+	default:
+		b.miss("BT-119", "VAT category rate", field+".rate")
+		ok = false
+	}
+	if row.Category == "" {
+		if ok && row.Rate > 0 {
+			row.Category = "S"
+		} else {
+			b.miss("BT-118", "VAT category code", field+".category")
+			ok = false
+		}
+	}
+	switch {
+	case r.Base != nil:
+		row.Base = cents(*r.Base)
+	case n == 1 && a.Subtotal != nil:
+		row.Base = cents(*a.Subtotal) // the only row taxes the whole net amount
+	default:
+		b.miss("BT-116", "VAT category taxable amount", field+".base")
+		ok = false
+	}
+	switch {
+	case r.Amount != nil:
+		row.Amount = cents(*r.Amount)
+	case ok && row.Rate == 0:
+		row.Amount = 0
+	case n == 1 && a.Tax != nil:
+		row.Amount = cents(*a.Tax)
+	case ok:
+		// BR-CO-17: the tax of a row is its base times its rate, rounded to the cent.
+		row.Amount = percentOf(row.Base, row.Rate)
+	default:
+		b.miss("BT-117", "VAT category tax amount", field+".amount")
+	}
+	return row, ok
+}
+
+// lines fills BG-25 and BT-106.
+func (b *builder) lines(d *document) {
+	if len(b.data.LineItems) == 0 {
+		b.miss("BG-25", "Invoice line", "lineItems")
+		return
+	}
+	for i, li := range b.data.LineItems {
+		l, ok := b.line(i, li, d.Breakdown)
+		if ok {
+			d.Lines = append(d.Lines, l)
+			d.LineTotal += l.Amount
+		}
+	}
+}
+
+// line turns line item i into BG-25 terms. Quantity, price and amount that are not
+// all known are derived where one follows from the others: amount = quantity × price;
+// a line with only an amount is one unit at that price.
+func (b *builder) line(i int, li invoice.LineItem, rows []taxRow) (line, bool) {
+	field := fmt.Sprintf("lineItems[%d]", i)
+	l := line{ID: fmt.Sprint(i + 1), Name: cleanText(li.Description), Unit: cleanText(li.UnitCode)}
+	ok := true
+	if l.Name == "" {
+		b.miss("BT-153", "Item name", field+".description")
+		ok = false
+	}
+	if l.Unit == "" {
+		l.Unit = "C62" // UN/ECE Rec 20 "one": the unit of a count
+	}
+	q, p, a := li.Quantity, li.UnitPrice, li.Amount
+	switch {
+	case a != nil:
+		l.Amount = cents(*a)
+	case q != nil && p != nil:
+		if !b.bounded(field+".amount", *q**p) {
+			return l, false
+		}
+		l.Amount = cents(*q * *p)
+	default:
+		b.miss("BT-131", "Invoice line net amount", field+".amount")
+		return l, false
+	}
+	switch {
+	case q != nil && p != nil:
+		l.Quantity, l.Price = tenThousandths(*q), tenThousandths(*p)
+	case q == nil && p == nil:
+		l.Quantity, l.Price = 10000, l.Amount*100
+	case q != nil && tenThousandths(*q) != 0:
+		l.Quantity = tenThousandths(*q)
+		v := float64(l.Amount) / 100 / *q
+		if !b.bounded(field+".unitPrice", v) {
+			return l, false
+		}
+		l.Price = tenThousandths(v)
+	case p != nil && tenThousandths(*p) != 0:
+		l.Price = tenThousandths(*p)
+		v := float64(l.Amount) / 100 / *p
+		if !b.bounded(field+".quantity", v) {
+			return l, false
+		}
+		l.Quantity = tenThousandths(v)
+	case q != nil:
+		b.miss("BT-146", "Item net price", field+".unitPrice")
+		ok = false
+	default:
+		b.miss("BT-129", "Invoiced quantity", field+".quantity")
+		ok = false
+	}
+	if l.Price < 0 {
+		// BR-27: a net price is never negative; a negative line is a negative quantity.
+		l.Price, l.Quantity = -l.Price, -l.Quantity
+	}
+	v, vok := b.lineVAT(i, li, rows)
+	l.vat = v
+	return l, ok && vok
+}
+
+// lineVAT returns the line's VAT category and rate (BT-151, BT-152): the category of
+// the breakdown row with the line's rate, "S" for a positive rate no row names, or the
+// only row's category and rate for a line without a rate.
+func (b *builder) lineVAT(i int, li invoice.LineItem, rows []taxRow) (vat, bool) {
+	field := fmt.Sprintf("lineItems[%d].taxRate", i)
+	if li.TaxRate == nil {
+		if len(rows) == 1 {
+			return rows[0].vat, true
+		}
+		if len(rows) > 1 {
+			b.miss("BT-152", "Invoiced item VAT rate", field)
+		}
+		// Without any breakdown row BG-23 is reported already.
+		return vat{}, false
+	}
+	rate := cents(*li.TaxRate)
+	var match []string
+	for _, r := range rows {
+		if r.Rate == rate && !slices.Contains(match, r.Category) {
+			match = append(match, r.Category)
+		}
+	}
+	switch {
+	case len(match) == 1:
+		return vat{Category: match[0], Rate: rate}, true
+	case len(match) == 0 && rate > 0:
+		return vat{Category: "S", Rate: rate}, true
+	}
+	b.miss("BT-151", "Invoiced item VAT category code", field)
+	return vat{}, false
+}
+
+// allowanceCharge writes the difference between BT-109 and BT-106 as one document
+// allowance or charge (BR-CO-13), in the category of the only breakdown row.
+func (b *builder) allowanceCharge(d *document) {
+	if b.data.Invoice.Amounts.Subtotal == nil || len(d.Lines) != len(b.data.LineItems) || len(d.Lines) == 0 {
+		return // the difference is not known
+	}
+	diff := d.TaxBasis - d.LineTotal
+	if diff == 0 {
+		return
+	}
+	if len(d.Breakdown) != 1 {
+		if len(d.Breakdown) > 1 {
+			b.miss("BR-CO-13", "Invoice total amount without VAT = sum of line net amounts - allowances + charges: "+
+				"the difference of "+amount(diff)+" cannot be given one VAT category among several breakdown rows; "+
+				"complete or correct the line items", "lineItems")
+		}
+		return
+	}
+	ac := &allowanceCharge{Charge: diff > 0, Amount: diff, Reason: "Difference between line total and invoice net total", vat: d.Breakdown[0].vat}
+	if diff < 0 {
+		ac.Amount = -diff
+	}
+	d.AllowanceCharge = ac
+}
+
+// maxAmount bounds every number of the model, far above any real invoice, so that the
+// integer arithmetic in hundredths and ten-thousandths cannot overflow.
+const maxAmount = 1e12
+
+// checkNumbers returns an error naming the first number of data (header, breakdown,
+// lines, in that order) that is not finite or beyond ±maxAmount.
+func checkNumbers(data invoice.ExtractedData) error {
+	bad := func(v *float64) bool { return v != nil && !(math.Abs(*v) <= maxAmount) }
+	fail := func(field string, v *float64) error {
+		return fmt.Errorf("write e-invoice: %s is %v, not an amount between -%.0f and %.0f: correct it", field, *v, maxAmount, maxAmount)
+	}
+	inv := data.Invoice
+	header := []*float64{inv.Amounts.Subtotal, inv.Amounts.Tax, inv.Amounts.Total, inv.Amounts.Discount, inv.AmountDue}
+	headerNames := []string{"invoice.amounts.subtotal", "invoice.amounts.tax", "invoice.amounts.total", "invoice.amounts.discount", "invoice.amountDue"}
+	for i, v := range header {
+		if bad(v) {
+			return fail(headerNames[i], v)
+		}
+	}
+	badRate := func(v *float64) bool { return v != nil && !(*v >= 0 && *v <= 100) }
+	rateErr := func(field string, v *float64) error {
+		return fmt.Errorf("write e-invoice: %s is %v, not a VAT rate in percent (0 to 100): correct it", field, *v)
+	}
+	for i, r := range inv.TaxBreakdown {
+		if badRate(r.Rate) {
+			return rateErr(fmt.Sprintf("invoice.taxBreakdown[%d].rate", i), r.Rate)
+		}
+	}
+	for i, li := range data.LineItems {
+		if badRate(li.TaxRate) {
+			return rateErr(fmt.Sprintf("lineItems[%d].taxRate", i), li.TaxRate)
+		}
+	}
+	rowNames := []string{"rate", "base", "amount"}
+	for i, r := range inv.TaxBreakdown {
+		for j, v := range []*float64{r.Rate, r.Base, r.Amount} {
+			if bad(v) {
+				return fail(fmt.Sprintf("invoice.taxBreakdown[%d].%s", i, rowNames[j]), v)
+			}
+		}
+	}
+	lineNames := []string{"quantity", "unitPrice", "amount", "taxRate"}
+	for i, li := range data.LineItems {
+		for j, v := range []*float64{li.Quantity, li.UnitPrice, li.Amount, li.TaxRate} {
+			if bad(v) {
+				return fail(fmt.Sprintf("lineItems[%d].%s", i, lineNames[j]), v)
+			}
+		}
+	}
+	return nil
+}
+
+// percentOf returns rate (hundredths of a percent) of base (cents) in cents, rounded
+// half away from zero.
+func percentOf(base, rate int64) int64 {
+	return int64(math.Round(float64(base) * float64(rate) / 10000))
+}
+
+// isLetters reports whether s is ASCII letters only.
+func isLetters(s string) bool {
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// firstNonEmpty returns a, or b when a is empty.
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
