@@ -258,9 +258,9 @@ func ciiPartyOf(p party, seller bool) ciiParty {
 		Name: p.Name,
 		Address: ciiAddress{
 			Postcode:    p.Address.Postcode,
-			LineOne:     p.Address.line(0),
-			LineTwo:     p.Address.line(1),
-			LineThree:   p.Address.line(2),
+			LineOne:     addressLine(p.Address, 0),
+			LineTwo:     addressLine(p.Address, 1),
+			LineThree:   addressLine(p.Address, 2),
 			City:        p.Address.City,
 			Country:     p.Country,
 			Subdivision: p.Address.Subdivision,

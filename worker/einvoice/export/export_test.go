@@ -625,8 +625,8 @@ func TestParseAddress(t *testing.T) {
 		}
 	}
 	a := ParseAddress("a, b, c, d, e, 1 X")
-	if a.line(0) != "a" || a.line(1) != "b" || a.line(2) != "c, d, e" || a.line(3) != "" {
-		t.Errorf("lines of %+v = %q %q %q %q", a, a.line(0), a.line(1), a.line(2), a.line(3))
+	if addressLine(a, 0) != "a" || addressLine(a, 1) != "b" || addressLine(a, 2) != "c, d, e" || addressLine(a, 3) != "" {
+		t.Errorf("lines of %+v = %q %q %q %q", a, addressLine(a, 0), addressLine(a, 1), addressLine(a, 2), addressLine(a, 3))
 	}
 }
 

@@ -260,15 +260,15 @@ func ublPartyOf(p party, seller bool) ublParty {
 	u := ublParty{
 		Name: p.Name,
 		Address: ublAddress{
-			Street:      p.Address.line(0),
-			Additional:  p.Address.line(1),
+			Street:      addressLine(p.Address, 0),
+			Additional:  addressLine(p.Address, 1),
 			City:        p.Address.City,
 			Postcode:    p.Address.Postcode,
 			Subdivision: p.Address.Subdivision,
 			Country:     p.Country,
 		},
 	}
-	if l := p.Address.line(2); l != "" {
+	if l := addressLine(p.Address, 2); l != "" {
 		u.Address.Line = &ublLineText{Line: l}
 	}
 	if p.ID != "" {
