@@ -119,8 +119,9 @@ func hasHeader(b []byte) bool {
 	return bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-"))
 }
 
-// header is one "N G obj" found in the document; pos is just after "obj".
-type header struct{ num, gen, pos int }
+// header is one "N G obj" found in the document: at is where N starts, pos is just
+// after "obj". A trailer keyword is kept as a header with num -1.
+type header struct{ num, gen, at, pos int }
 
 // stream is a stream object: its dictionary and the extent of its raw data.
 type stream struct {
@@ -138,7 +139,8 @@ type stream struct {
 type doc struct {
 	b         []byte
 	lim       Limits
-	headers   []header
+	headers   []header      // "N G obj" in document order
+	events    []header      // headers and trailer keywords in document order
 	byNum     map[int][]int // object number → indices into headers (every occurrence)
 	objs      map[int]int   // object number → value position of its last accepted definition
 	embeds    []stream      // streams typed /EmbeddedFile, in document order
@@ -164,7 +166,7 @@ func newDoc(b []byte, lim Limits) *doc {
 
 // findHeaders lists every "N G obj" and every "trailer" keyword in b, in order. Some may
 // lie inside stream data; scan discards those.
-func (d *doc) findHeaders() (trailers []int) {
+func (d *doc) findHeaders() {
 	b := d.b
 	d.byNum = make(map[int][]int)
 	for p := 0; p < len(b); {
@@ -177,11 +179,12 @@ func (d *doc) findHeaders() (trailers []int) {
 		if p < len(b) && isRegular(b[p]) {
 			continue
 		}
-		if num, gen, ok := headerBefore(b, i); ok {
+		if num, gen, at, ok := headerBefore(b, i); ok {
 			d.byNum[num] = append(d.byNum[num], len(d.headers))
-			d.headers = append(d.headers, header{num: num, gen: gen, pos: p})
+			d.headers = append(d.headers, header{num: num, gen: gen, at: at, pos: p})
 		}
 	}
+	var trailers []header
 	for p := 0; p < len(b); {
 		i := bytes.Index(b[p:], []byte("trailer"))
 		if i < 0 {
@@ -190,20 +193,37 @@ func (d *doc) findHeaders() (trailers []int) {
 		i += p
 		p = i + 7
 		if (i == 0 || !isRegular(b[i-1])) && (p == len(b) || !isRegular(b[p])) {
-			trailers = append(trailers, p)
+			trailers = append(trailers, header{num: -1, at: i, pos: p})
 		}
 	}
-	return trailers
+	if len(trailers) > 0 {
+		d.events = mergeEvents(d.headers, trailers)
+	} else {
+		d.events = d.headers
+	}
+}
+
+// mergeEvents merges two lists sorted by position.
+func mergeEvents(a, b []header) []header {
+	out := make([]header, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0].at < b[0].at {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // headerBefore reads the "N G " that must precede the keyword "obj" at i.
-func headerBefore(b []byte, i int) (num, gen int, ok bool) {
+func headerBefore(b []byte, i int) (num, gen, at int, ok bool) {
 	j := i
 	for j > 0 && isWhite(b[j-1]) {
 		j--
 	}
 	if j == i {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	ge := j
 	for j > 0 && b[j-1] >= '0' && b[j-1] <= '9' {
@@ -215,7 +235,7 @@ func headerBefore(b []byte, i int) (num, gen int, ok bool) {
 		j--
 	}
 	if j == k {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	ne := j
 	for j > 0 && b[j-1] >= '0' && b[j-1] <= '9' {
@@ -223,9 +243,9 @@ func headerBefore(b []byte, i int) (num, gen int, ok bool) {
 	}
 	n, okn := parseUint(b[j:ne])
 	if !okg || !okn || (j > 0 && isRegular(b[j-1])) || n > 1<<31 || g > 65535 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	return int(n), int(g), true
+	return int(n), int(g), j, true
 }
 
 // scan walks the objects and trailers in document order, skipping stream data so that
@@ -233,32 +253,33 @@ func headerBefore(b []byte, i int) (num, gen int, ok bool) {
 // document's own objects.
 func (d *doc) scan() {
 	b := d.b
-	trailers := d.findHeaders()
+	d.findHeaders()
 	skipUntil := 0
-	ti := 0
-	for _, h := range d.headers {
-		for ; ti < len(trailers) && trailers[ti] < h.pos; ti++ {
-			if trailers[ti] >= skipUntil {
-				d.checkEncrypt(trailers[ti])
-			}
-		}
-		if h.pos < skipUntil {
+	for i, h := range d.events {
+		if h.at < skipUntil {
 			continue
 		}
-		p := skipWS(b, h.pos)
-		end, err := skipValue(b, p, 0)
+		// An object's value (a stream's dictionary) ends before the next header: bounding
+		// the parse there keeps hostile input (say, thousands of unclosed strings) linear.
+		bound := b
+		if i+1 < len(d.events) {
+			bound = b[:d.events[i+1].at]
+		}
+		if h.num < 0 {
+			d.checkEncrypt(bound, h.pos)
+			continue
+		}
+		p := skipWS(bound, h.pos)
+		end, err := skipValue(bound, p, 0)
 		if err != nil {
 			continue
 		}
 		d.objs[h.num] = p
-		if !isDict(b, p) {
-			if bytes.Contains(b[p:end], []byte("/EF")) {
-				d.specObjs = append(d.specObjs, p)
-			}
-			continue
+		s, isStream := stream{}, false
+		if isDict(b, p) {
+			s, isStream = d.streamAt(h.num, h.gen, p, end)
 		}
-		s, ok := d.streamAt(h.num, h.gen, p, end)
-		if !ok {
+		if !isStream {
 			if bytes.Contains(b[p:end], []byte("/EF")) {
 				d.specObjs = append(d.specObjs, p)
 			}
@@ -275,20 +296,15 @@ func (d *doc) scan() {
 		case "ObjStm":
 			d.objStms = append(d.objStms, s)
 		case "XRef":
-			d.checkEncrypt(p)
-		}
-	}
-	for ; ti < len(trailers); ti++ {
-		if trailers[ti] >= skipUntil {
-			d.checkEncrypt(trailers[ti])
+			d.checkEncrypt(b, p)
 		}
 	}
 }
 
 // checkEncrypt marks the document encrypted when the dictionary at p (a trailer or a
 // cross-reference stream's) has a non-null /Encrypt.
-func (d *doc) checkEncrypt(p int) {
-	if v, ok := dictLookup(d.b, p, "Encrypt"); ok && !isNull(d.b, v) {
+func (d *doc) checkEncrypt(b []byte, p int) {
+	if v, ok := dictLookup(b, p, "Encrypt"); ok && !isNull(b, v) {
 		d.encrypted = true
 	}
 }
@@ -484,14 +500,18 @@ func (d *doc) readObjStms() {
 	}
 	d.compRead = true
 	d.comp = make(map[int]loc)
+	// All object streams together decode to at most MaxFileBytes, so a document made of
+	// many small bombs costs no more than one.
+	budget := d.lim.MaxFileBytes
 	for _, s := range d.objStms {
 		if d.objs[s.num] != s.value {
 			continue // replaced by a later definition
 		}
-		data, err := d.decodeStream(s, d.lim.MaxFileBytes)
+		data, err := d.decodeStream(s, budget)
 		if err != nil {
 			continue
 		}
+		budget -= int64(len(data))
 		d.indexObjStm(s, data)
 	}
 }
@@ -509,6 +529,8 @@ func (d *doc) indexObjStm(s stream, data []byte) {
 	if !ok1 || !ok2 || n < 0 || first < 0 || first > int64(len(data)) || n > int64(len(data)) {
 		return
 	}
+	type entry struct{ num, off int }
+	entries := make([]entry, 0, min(n, 1024))
 	p := 0
 	for k := int64(0); k < n; k++ {
 		p = skipWS(data, p)
@@ -519,10 +541,19 @@ func (d *doc) indexObjStm(s stream, data []byte) {
 		off, ok2 := parseUint(data[p:e])
 		p = e
 		if !ok1 || !ok2 || num > 1<<31 || off > int64(len(data))-first {
-			return
+			break
 		}
-		if _, plain := d.objs[int(num)]; !plain {
-			d.comp[int(num)] = loc{buf: data, pos: int(first + off)}
+		entries = append(entries, entry{int(num), int(first + off)})
+	}
+	for k, en := range entries {
+		// Each object ends where the next begins; bounding it there keeps a damaged
+		// object from making every lookup read the rest of the stream.
+		end := len(data)
+		if k+1 < len(entries) && entries[k+1].off >= en.off {
+			end = entries[k+1].off
+		}
+		if _, plain := d.objs[en.num]; !plain {
+			d.comp[en.num] = loc{buf: data[:end], pos: en.off}
 		}
 	}
 }
