@@ -14,11 +14,18 @@ import (
 // shared data is absent.
 func corpusDir(t testing.TB) string {
 	t.Helper()
+	return sharedDir(t, "zugferd-corpus")
+}
+
+// sharedDir returns a folder's files under the shared development invoices, or skips
+// the test when it is absent.
+func sharedDir(t testing.TB, name string) string {
+	t.Helper()
 	root := os.Getenv("OCRINVOICE_SHARED_DATA")
 	if root == "" {
 		root = filepath.Join("..", "..", "..", "shared", "data")
 	}
-	dir := filepath.Join(root, "invoices-dev", "zugferd-corpus", "files")
+	dir := filepath.Join(root, "invoices-dev", name, "files")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("shared data not found at %s (set OCRINVOICE_SHARED_DATA): %v", dir, err)
 	}
@@ -81,42 +88,54 @@ func TestCorpusMatchesPdfdetach(t *testing.T) {
 	}
 	for _, file := range pdfs {
 		rel, _ := filepath.Rel(dir, file)
-		t.Run(rel, func(t *testing.T) {
-			pdf, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := Files(pdf, Limits{})
-			if err != nil {
-				t.Fatalf("Files: %v", err)
-			}
-			want := popplerList(t, tool, file)
-			out := t.TempDir()
-			if msg, err := exec.Command(tool, "-saveall", "-o", out, file).CombinedOutput(); err != nil {
-				t.Fatalf("pdfdetach -saveall: %v: %s", err, msg)
-			}
-			var names []string
-			for _, f := range got {
-				names = append(names, f.Name)
-			}
-			sort.Strings(names)
-			sort.Strings(want)
-			if strings.Join(names, "\n") != strings.Join(want, "\n") {
-				t.Fatalf("names: got %q, pdfdetach lists %q", names, want)
-			}
-			for _, f := range got {
-				saved, err := os.ReadFile(filepath.Join(out, f.Name))
-				if err != nil {
-					t.Fatalf("read what pdfdetach saved: %v", err)
-				}
-				if !bytes.Equal(f.Data, saved) {
-					t.Errorf("%s: %d bytes differ from pdfdetach's %d bytes", f.Name, len(f.Data), len(saved))
-				}
-				if strings.HasSuffix(f.Name, ".xml") && !strings.Contains(f.Subtype, "xml") {
-					t.Logf("%s: subtype %q", f.Name, f.Subtype)
-				}
-			}
-		})
+		t.Run(rel, func(t *testing.T) { compareWithPdfdetach(t, tool, file) })
+	}
+}
+
+// TestOtherPDFsMatchPdfdetach does the same on the invoice2data PDFs, which are not
+// hybrid invoices: most have no attachment, one has.
+func TestOtherPDFsMatchPdfdetach(t *testing.T) {
+	dir := sharedDir(t, "invoice2data-compare")
+	tool := needPdfdetach(t)
+	pdfs := corpusPDFs(t, dir)
+	if len(pdfs) < 5 {
+		t.Fatalf("found only %d PDFs under %s", len(pdfs), dir)
+	}
+	for _, file := range pdfs {
+		t.Run(filepath.Base(file), func(t *testing.T) { compareWithPdfdetach(t, tool, file) })
+	}
+}
+
+// compareWithPdfdetach checks that Files and pdfdetach find the same files in file: as
+// many, with the same names and byte-identical contents.
+func compareWithPdfdetach(t *testing.T, tool, file string) {
+	pdf, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Files(pdf, Limits{})
+	if err != nil {
+		t.Fatalf("Files: %v", err)
+	}
+	want := popplerList(t, tool, file)
+	out := t.TempDir()
+	if msg, err := exec.Command(tool, "-saveall", "-o", out, file).CombinedOutput(); err != nil {
+		t.Fatalf("pdfdetach -saveall: %v: %s", err, msg)
+	}
+	names := names(got)
+	sort.Strings(names)
+	sort.Strings(want)
+	if strings.Join(names, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("names: got %q, pdfdetach lists %q", names, want)
+	}
+	for _, f := range got {
+		saved, err := os.ReadFile(filepath.Join(out, f.Name))
+		if err != nil {
+			t.Fatalf("read what pdfdetach saved: %v", err)
+		}
+		if !bytes.Equal(f.Data, saved) {
+			t.Errorf("%s: %d bytes differ from pdfdetach's %d bytes", f.Name, len(f.Data), len(saved))
+		}
 	}
 }
 
@@ -147,6 +166,22 @@ func BenchmarkPdfdetach(b *testing.B) {
 	for b.Loop() {
 		if msg, err := exec.Command(tool, "-saveall", "-o", out, file).CombinedOutput(); err != nil {
 			b.Fatalf("pdfdetach: %v: %s", err, msg)
+		}
+	}
+}
+
+// BenchmarkFilesNoAttachment measures Files on an ordinary invoice PDF without
+// attachments, the common case for the service.
+func BenchmarkFilesNoAttachment(b *testing.B) {
+	pdf, err := os.ReadFile(filepath.Join(sharedDir(b, "invoice2data-compare"), "AmazonWebServices.pdf"))
+	if err != nil {
+		b.Skipf("benchmark PDF: %v", err)
+	}
+	b.SetBytes(int64(len(pdf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if files, err := Files(pdf, Limits{}); err != nil || files != nil {
+			b.Fatalf("Files: %d files, %v", len(files), err)
 		}
 	}
 }

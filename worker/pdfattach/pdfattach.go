@@ -73,8 +73,10 @@ func (l Limits) withDefaults() Limits {
 // An embedded file that cannot be decoded (unsupported filter, damaged or truncated
 // data, over MaxFileBytes) is left out; when that leaves no file at all, the error says
 // why for each (wrapping ErrUnsupported, ErrCorrupt or ErrTooLarge). A document that is
-// not a PDF returns ErrCorrupt, an encrypted one ErrEncrypted, and one with more than
-// MaxFiles embedded files ErrTooLarge. Files never panics, whatever the input.
+// not a PDF (no header, no objects) returns ErrCorrupt, an encrypted one ErrEncrypted,
+// and one with more than MaxFiles embedded files ErrTooLarge. Files is safe for
+// concurrent use and never panics, whatever the input; its work is linear in the size
+// of pdf plus the decoded bytes.
 func Files(pdf []byte, lim Limits) ([]File, error) {
 	lim = lim.withDefaults()
 	if !hasHeader(pdf) {
@@ -82,6 +84,9 @@ func Files(pdf []byte, lim Limits) ([]File, error) {
 	}
 	d := newDoc(pdf, lim)
 	d.scan()
+	if len(d.headers) == 0 {
+		return nil, fmt.Errorf("%w: no indirect objects (N G obj) found", ErrCorrupt)
+	}
 	if d.encrypted {
 		return nil, ErrEncrypted
 	}

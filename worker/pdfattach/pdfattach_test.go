@@ -57,7 +57,7 @@ func fixtures() []fixture {
 		{name: "damaged compressed data", pdf: damagedFlatePDF, wantErr: ErrCorrupt},
 		{name: "garbage", pdf: garbage, wantErr: ErrCorrupt, errText: "%PDF-"},
 		{name: "zero bytes", pdf: func() []byte { return nil }, wantErr: ErrCorrupt},
-		{name: "header only", pdf: func() []byte { return []byte("%PDF-1.7\n") }},
+		{name: "header only", pdf: func() []byte { return []byte("%PDF-1.7\n") }, wantErr: ErrCorrupt, errText: "no indirect objects"},
 		{name: "unsupported filter", pdf: dctPDF, wantErr: ErrUnsupported, errText: "DCTDecode"},
 		{name: "predictor", pdf: predictorPDF, wantErr: ErrUnsupported, errText: "Predictor"},
 	}

@@ -16,26 +16,30 @@ var errSyntax = errors.New("malformed PDF object")
 // exhaust the stack.
 const maxDepth = 64
 
-// isWhite reports whether c is PDF white space.
-func isWhite(c byte) bool {
-	switch c {
-	case ' ', '\n', '\r', '\t', '\f', 0:
-		return true
-	}
-	return false
-}
+// Character classes of PDF syntax, looked up rather than compared: the scanner asks for
+// every byte of every object.
+const (
+	classRegular = iota
+	classWhite
+	classDelim
+)
 
-// isDelim reports whether c is a PDF delimiter.
-func isDelim(c byte) bool {
-	switch c {
-	case '(', ')', '<', '>', '[', ']', '{', '}', '/', '%':
-		return true
+// charClass maps each byte to its class.
+var charClass = func() (t [256]uint8) {
+	for _, c := range []byte(" \n\r\t\f\x00") {
+		t[c] = classWhite
 	}
-	return false
-}
+	for _, c := range []byte("()<>[]{}/%") {
+		t[c] = classDelim
+	}
+	return t
+}()
+
+// isWhite reports whether c is PDF white space.
+func isWhite(c byte) bool { return charClass[c] == classWhite }
 
 // isRegular reports whether c belongs to a token (neither white space nor delimiter).
-func isRegular(c byte) bool { return !isWhite(c) && !isDelim(c) }
+func isRegular(c byte) bool { return charClass[c] == classRegular }
 
 // skipWS skips white space and comments.
 func skipWS(b []byte, p int) int {
