@@ -3,13 +3,20 @@
 // standard library only.
 //
 // It does not follow the cross-reference table: it scans the raw bytes for indirect
-// objects, which also reads PDFs whose table is damaged. An embedded file is a stream
-// whose dictionary says /Type /EmbeddedFile, or a stream that a file specification's /EF
-// dictionary points to. Names come from the file specifications, found among the plain
-// objects and, when needed, inside compressed object streams.
+// objects ("N G obj"), skipping stream data, which also reads PDFs whose table is
+// damaged; of an object defined more than once (incremental updates) the last
+// definition counts. An embedded file is a stream whose dictionary says
+// /Type /EmbeddedFile, or a stream that a file specification's /EF dictionary points to
+// (a stream without /Type whose file specification sits in an object stream is not
+// found). Names come from the file specifications, found among the plain objects and,
+// when some embedded stream is still unnamed, inside compressed object streams. A
+// stream's /Length may be direct or indirect (a plain object or one in an object
+// stream); when it is missing or does not end at "endstream", the data ends at the
+// next "endstream".
 //
 // Limits: encrypted documents are refused (ErrEncrypted); only unfiltered and
-// /FlateDecode streams without predictors are decoded (ErrUnsupported otherwise).
+// /FlateDecode streams without predictors are decoded (ErrUnsupported otherwise); the
+// Adler-32 checksum of compressed data is not verified, as in common PDF readers.
 package pdfattach
 
 import (
@@ -130,14 +137,12 @@ type header struct{ num, gen, at, pos int }
 
 // stream is a stream object: its dictionary and the extent of its raw data.
 type stream struct {
-	num, gen    int
-	value       int   // start of the object's value (the dictionary)
-	dict        int   // position of "<<"
-	start, end  int   // raw data
-	after       int   // just after "endstream"
-	err         error // set when the data's extent could not be found
-	lengthRef   int   // object number of an indirect /Length that could not be resolved, else -1
-	lengthRefOK bool
+	num        int
+	dict       int   // position of "<<", where the object's value starts
+	start, end int   // raw data
+	after      int   // just after "endstream"
+	err        error // set when the data's extent could not be found
+	lengthRef  int   // object number of an indirect /Length that could not be resolved, else -1
 }
 
 // doc holds what one scan learnt about a document.
@@ -282,7 +287,7 @@ func (d *doc) scan() {
 		d.objs[h.num] = p
 		s, isStream := stream{}, false
 		if isDict(b, p) {
-			s, isStream = d.streamAt(h.num, h.gen, p, end)
+			s, isStream = d.streamAt(h.num, p, end)
 		}
 		if !isStream {
 			if bytes.Contains(b[p:end], []byte("/EF")) {
@@ -316,7 +321,7 @@ func (d *doc) checkEncrypt(b []byte, p int) {
 
 // streamAt reads the stream whose dictionary spans [dict, dictEnd), if the keyword
 // "stream" follows it.
-func (d *doc) streamAt(num, gen, dict, dictEnd int) (stream, bool) {
+func (d *doc) streamAt(num, dict, dictEnd int) (stream, bool) {
 	b := d.b
 	q := dictEnd
 	for q < len(b) && isWhite(b[q]) {
@@ -333,7 +338,7 @@ func (d *doc) streamAt(num, gen, dict, dictEnd int) (stream, bool) {
 	if q < len(b) && b[q] == '\n' {
 		q++
 	}
-	s := stream{num: num, gen: gen, value: dict, dict: dict, start: q, lengthRef: -1}
+	s := stream{num: num, dict: dict, start: q, lengthRef: -1}
 	if v, ok := dictLookup(b, dict, "Length"); ok {
 		if n, g, _, ok := readRef(b, v); ok {
 			if d.extentFromRef(&s, n, g) {
@@ -509,7 +514,7 @@ func (d *doc) readObjStms() {
 	// many small bombs costs no more than one.
 	budget := d.lim.MaxFileBytes
 	for _, s := range d.objStms {
-		if d.objs[s.num] != s.value {
+		if d.objs[s.num] != s.dict {
 			continue // replaced by a later definition
 		}
 		data, err := d.decodeStream(s, budget)
@@ -569,7 +574,7 @@ func (d *doc) embedded() []stream {
 	var out []stream
 	seen := make(map[int]bool, len(d.embeds))
 	for _, s := range d.embeds {
-		if d.objs[s.num] != s.value || seen[s.num] {
+		if d.objs[s.num] != s.dict || seen[s.num] {
 			continue
 		}
 		seen[s.num] = true
@@ -585,7 +590,7 @@ func (d *doc) embedded() []stream {
 		if err != nil {
 			continue
 		}
-		if s, ok := d.streamAt(num, 0, skipWS(d.b, v), end); ok {
+		if s, ok := d.streamAt(num, v, end); ok {
 			seen[num] = true
 			out = append(out, d.fixLength(s))
 			added = true
