@@ -78,6 +78,9 @@ func (r *queryResolver) OcrTemplates(ctx context.Context, after *entgql.Cursor[s
 	return r.svc.TemplateConnection(ctx, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
 
+// OcrInvoiceJob returns generated.OcrInvoiceJobResolver implementation.
+func (r *Resolver) OcrInvoiceJob() generated.OcrInvoiceJobResolver { return &ocrInvoiceJobResolver{r} }
+
 // OcrJobGroup returns generated.OcrJobGroupResolver implementation.
 func (r *Resolver) OcrJobGroup() generated.OcrJobGroupResolver { return &ocrJobGroupResolver{r} }
 
@@ -103,6 +106,7 @@ func (r *Resolver) OcrTemplateWhereInput() generated.OcrTemplateWhereInputResolv
 }
 
 type (
+	ocrInvoiceJobResolver           struct{ *Resolver }
 	ocrJobGroupResolver             struct{ *Resolver }
 	ocrTemplateResolver             struct{ *Resolver }
 	queryResolver                   struct{ *Resolver }

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
@@ -139,6 +140,16 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*ent.AP
 		return nil, errNoAPIKeys
 	}
 	return r.apiKeys.Revoke(ctx, id)
+}
+
+// Einvoice is the resolver for the einvoice field.
+func (r *ocrInvoiceJobResolver) Einvoice(ctx context.Context, obj *ent.OcrInvoiceJob, syntax model.EInvoiceSyntax) (*string, error) {
+	doc, err := r.svc.JobEInvoice(ctx, obj.ID, strings.ToLower(string(syntax)))
+	if err != nil {
+		return nil, err
+	}
+	xml := string(doc.XML)
+	return &xml, nil
 }
 
 // OcrInvoiceJob is the resolver for the ocrInvoiceJob field.

@@ -336,6 +336,7 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 		Confidence:        &out.Result.Confidence,
 		ValidationResults: &out.Result.Validation,
 		Pages:             len(out.Doc.Pages),
+		EInvoice:          out.Info.Source == invoice.SourceEInvoice,
 		SHA256:            hex.EncodeToString(sum[:]),
 	}, nil
 }

@@ -6,12 +6,14 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
+	"github.com/ocrinvoice/ocrinvoice/worker/validate"
 )
 
 // Outcome is what reading and extracting one document produced.
@@ -53,7 +55,30 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // DocumentInfo it is the one code path shared by the queue worker, `ocrinvoice extract`
 // and `ocrinvoice eval` (which reads through its cache, then calls ExtractDocument), so
 // that what is measured is what is served. Reading errors are *ReadError.
+//
+// With the default read mode (auto) an e-invoice is read from its XML: a standalone CII
+// or UBL document, or the one a PDF embeds (ZUGFeRD, Factur-X, XRechnung); the PDF's
+// text layer is then read only to cross-check the key fields against the XML. Modes
+// text and ocr read the pages, so that the visual readers can still be measured.
 func Process(ctx context.Context, r *ocr.Reader, in Input, s Steps) (*Outcome, error) {
+	ei, err := readEInvoice(ctx, r, in, s)
+	switch {
+	case err == nil:
+		return ei.out, nil
+	case !errors.Is(err, errNotEInvoice):
+		return nil, err
+	}
+	out, err := processPages(ctx, r, in, s)
+	if err == nil && len(ei.findings) > 0 {
+		v := &out.Result.Validation
+		v.Errors = append(v.Errors, ei.findings...)
+		v.IsValid = !hasError(v.Errors)
+	}
+	return out, err
+}
+
+// processPages reads the document's pages and extracts the invoice from them.
+func processPages(ctx context.Context, r *ocr.Reader, in Input, s Steps) (*Outcome, error) {
 	ro := s.Read
 	// Only a template reads the page text: without one, a text PDF costs one poppler run.
 	ro.NoPageText = ro.NoPageText || !s.Extract.MayApplyTemplate()
@@ -76,12 +101,16 @@ func read(ctx context.Context, r *ocr.Reader, in Input, ro ocr.Options) (*layout
 	return r.ReadBytes(ctx, in.Data, in.Name, ro)
 }
 
-// ExtractDocument extracts invoice data from an already read document.
+// ExtractDocument extracts invoice data from an already read document. Its validation
+// also reports the EN 16931 business rules the data does not meet, as warnings: a page
+// may simply not print a term the standard requires (an e-invoice's XML must; see
+// readEInvoice).
 func ExtractDocument(doc *layout.Document, eo extract.Options) (*Outcome, error) {
 	res, err := extract.Extract(doc, eo)
 	if err != nil {
 		return nil, fmt.Errorf("extract invoice data: %w", err)
 	}
+	res.Validation.Errors = append(res.Validation.Errors, validate.EN16931(res.Data, false)...)
 	return &Outcome{Doc: doc, Result: res, Info: DocumentInfo(doc, res.Language)}, nil
 }
 
@@ -89,11 +118,22 @@ func ExtractDocument(doc *layout.Document, eo extract.Options) (*Outcome, error)
 // OCR'd, else the language detected in the text.
 func DocumentInfo(doc *layout.Document, detected string) invoice.DocumentInfo {
 	info := invoice.DocumentInfo{Pages: len(doc.Pages), Size: doc.Size, Format: doc.Format, Language: detected}
-	ocrd := false
+	ocrd, text := false, false
 	for _, pg := range doc.Pages {
-		if pg.Source == layout.SourceOCR {
+		switch pg.Source {
+		case layout.SourceOCR:
 			ocrd = true
+		case layout.SourceTextLayer:
+			text = true
 		}
+	}
+	switch {
+	case ocrd && text:
+		info.Source = invoice.SourceMixed
+	case ocrd:
+		info.Source = invoice.SourceOCR
+	case text:
+		info.Source = invoice.SourceText
 	}
 	if doc.DPI > 0 && ocrd {
 		info.Resolution = fmt.Sprintf("%d dpi", doc.DPI)

@@ -19,6 +19,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract/evaluate"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
+	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 )
 
 func runEval(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -91,8 +92,19 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		},
 		Extract:  extractWithout(off),
 		Parallel: runtime.NumCPU(),
-		Limit:    *limit,
-		Match:    *match,
+		// --read auto reads an e-invoice from its XML first, as a job does.
+		Structured: func(ctx context.Context, path string) (invoice.ExtractedData, bool, error) {
+			if rf.read != "" && rf.read != string(ocr.ModeAuto) {
+				return invoice.ExtractedData{}, false, nil
+			}
+			out, ok, err := worker.ReadEInvoice(ctx, p.reader, worker.Input{Path: path}, worker.Steps{Read: p.ropts, Extract: p.xopts})
+			if !ok || err != nil {
+				return invoice.ExtractedData{}, false, err
+			}
+			return out.Result.Data, true, nil
+		},
+		Limit: *limit,
+		Match: *match,
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)

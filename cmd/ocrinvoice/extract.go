@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/worker"
+	"github.com/ocrinvoice/ocrinvoice/worker/einvoice/export"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract/templates"
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
@@ -125,11 +127,14 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(stderr)
 	var rf cliReadFlags
 	rf.register(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object per file and line")
+	asJSON := fs.Bool("json", false, "print one JSON object per file and line (the same as --format json)")
+	format := fs.String("format", "text", "output: text (for a person), json (one JSON object per file and line), cii or ubl (the invoice as EN 16931 XML)")
+	outDir := fs.String("out", "", "with --format cii|ubl: write each file's XML into this directory (needed for more than one file; default: standard output)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ocrinvoice extract [--template NAME|FILE|DIR] [--read auto|text|ocr] [--lang eng+deu] [--json] FILE...")
-		fmt.Fprintln(stderr, "\nReads invoice documents (PDF, PNG, JPEG, TIFF, BMP) and prints the extracted data,")
-		fmt.Fprintln(stderr, "confidence, validation results and document info of each, in the order given.")
+		fmt.Fprintln(stderr, "Usage: ocrinvoice extract [--template NAME|FILE|DIR] [--read auto|text|ocr] [--lang eng+deu] [--format text|json|cii|ubl] [--out DIR] FILE...")
+		fmt.Fprintln(stderr, "\nReads invoice documents (PDF, PNG, JPEG, TIFF, BMP, or CII/UBL e-invoice XML) and prints")
+		fmt.Fprintln(stderr, "the extracted data, confidence, validation results and document info of each, in the order")
+		fmt.Fprintln(stderr, "given; with --format cii|ubl, the invoice as EN 16931 XML instead.")
 		fmt.Fprintln(stderr, "Exit code 1 when any file failed (the others are still processed).")
 		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()
@@ -141,6 +146,18 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 	if len(files) == 0 {
 		fs.Usage()
 		return errors.New("extract: no files given")
+	}
+	if *asJSON {
+		*format = "json"
+	}
+	xmlOut := *format == string(export.CII) || *format == string(export.UBL)
+	switch {
+	case *format != "text" && *format != "json" && !xmlOut:
+		return fmt.Errorf("extract: unknown --format %q: want text, json, cii or ubl", *format)
+	case xmlOut && len(files) > 1 && *outDir == "":
+		return fmt.Errorf("extract: --format %s with %d files needs --out DIR (one XML file each)", *format, len(files))
+	case *outDir != "" && !xmlOut:
+		return errors.New("extract: --out is for --format cii or ubl")
 	}
 	p, err := rf.pipeline(getenv)
 	if err != nil {
@@ -174,7 +191,16 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 		if l.Error != "" {
 			failed++
 		}
-		if *asJSON {
+		if xmlOut {
+			if err := writeEInvoice(stdout, stderr, l, export.Syntax(*format), *outDir); err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", l.File, err)
+				if l.Error == "" {
+					failed++
+				}
+			}
+			continue
+		}
+		if *format == "json" {
 			if err := enc.Encode(l); err != nil {
 				return fmt.Errorf("extract: write output: %w", err)
 			}
@@ -184,7 +210,7 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	wg.Wait()
 	if failed > 0 {
-		if !*asJSON {
+		if *format != "json" {
 			fmt.Fprintf(stderr, "%d of %d files failed\n", failed, len(files))
 		}
 		return errSilent
@@ -250,4 +276,28 @@ func printSummary(w, ew io.Writer, l extractLine) {
 	for _, e := range l.ValidationResults.Errors {
 		fmt.Fprintf(w, "    %s %s: %s\n", e.Severity, e.Field, e.Message)
 	}
+}
+
+// writeEInvoice writes one file's invoice as EN 16931 XML: to stdout, or to
+// DIR/<file name>.<syntax>.xml with --out. A file that failed, or whose data lacks what
+// EN 16931 requires, is an error naming what is missing.
+func writeEInvoice(stdout, stderr io.Writer, l extractLine, syn export.Syntax, dir string) error {
+	if l.Error != "" {
+		fmt.Fprintf(stderr, "%s: error: %s\n", l.File, l.Error)
+		return nil
+	}
+	xml, err := export.Write(*l.ExtractedData, syn)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		_, err = stdout.Write(xml)
+		return err
+	}
+	name := filepath.Join(dir, strings.TrimSuffix(filepath.Base(l.File), filepath.Ext(l.File))+"."+string(syn)+".xml")
+	if err := os.WriteFile(name, xml, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%s -> %s\n", l.File, name)
+	return nil
 }

@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	Confidence() ConfidenceResolver
 	JobProgressEvent() JobProgressEventResolver
 	Mutation() MutationResolver
+	OcrInvoiceJob() OcrInvoiceJobResolver
 	OcrJobGroup() OcrJobGroupResolver
 	OcrTemplate() OcrTemplateResolver
 	Query() QueryResolver
@@ -222,6 +223,7 @@ type ComplexityRoot struct {
 		DocumentSha256    func(childComplexity int) int
 		DocumentType      func(childComplexity int) int
 		DocumentURL       func(childComplexity int) int
+		Einvoice          func(childComplexity int, syntax model.EInvoiceSyntax) int
 		ErrorLog          func(childComplexity int) int
 		ExtractedData     func(childComplexity int) int
 		Group             func(childComplexity int) int
@@ -431,6 +433,9 @@ type MutationResolver interface {
 	UploadDocument(ctx context.Context, file graphql.Upload) (*model.UploadedDocument, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, error)
+}
+type OcrInvoiceJobResolver interface {
+	Einvoice(ctx context.Context, obj *ent.OcrInvoiceJob, syntax model.EInvoiceSyntax) (*string, error)
 }
 type OcrJobGroupResolver interface {
 	Jobs(ctx context.Context, obj *ent.OcrJobGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error)
@@ -1252,6 +1257,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.DocumentURL(childComplexity), true
+	case "OcrInvoiceJob.einvoice":
+		if e.ComplexityRoot.OcrInvoiceJob.Einvoice == nil {
+			break
+		}
+
+		args, err := ec.field_OcrInvoiceJob_einvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.Einvoice(childComplexity, args["syntax"].(model.EInvoiceSyntax)), true
 	case "OcrInvoiceJob.errorLog":
 		if e.ComplexityRoot.OcrInvoiceJob.ErrorLog == nil {
 			break
@@ -3801,6 +3817,23 @@ type Subscription {
   """
   ocrJobGroupProgress(id: ID!): OcrJobGroupStatus!
 }
+
+"Syntax of an EN 16931 e-invoice."
+enum EInvoiceSyntax {
+  "UN/CEFACT Cross Industry Invoice (the XML of ZUGFeRD 2.x, Factur-X and XRechnung CII)."
+  CII
+  "OASIS UBL 2.1 Invoice or CreditNote (Peppol, XRechnung UBL)."
+  UBL
+}
+
+extend type OcrInvoiceJob {
+  """
+  The job's extracted data as an EN 16931 e-invoice, for an ERP to import. Only a
+  completed job has one; when its data lacks what EN 16931 requires the field is null
+  with a FAILED_PRECONDITION error whose details name each missing business term (BT-xx).
+  """
+  einvoice(syntax: EInvoiceSyntax! = CII): String
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4141,6 +4174,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_template(ctx, field)
 	case "group":
 		return ec.fieldContext_OcrInvoiceJob_group(ctx, field)
+	case "einvoice":
+		return ec.fieldContext_OcrInvoiceJob_einvoice(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OcrInvoiceJob", field.Name)
 }
@@ -4774,6 +4809,20 @@ func (ec *executionContext) field_Mutation_uploadDocument_args(ctx context.Conte
 		return nil, err
 	}
 	args["file"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_OcrInvoiceJob_einvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "syntax",
+		func(ctx context.Context, v any) (model.EInvoiceSyntax, error) {
+			return ec.unmarshalNEInvoiceSyntax2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐEInvoiceSyntax(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["syntax"] = arg0
 	return args, nil
 }
 
@@ -8742,6 +8791,50 @@ func (ec *executionContext) fieldContext_OcrInvoiceJob_group(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OcrJobGroup(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OcrInvoiceJob_einvoice(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_einvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.OcrInvoiceJob().Einvoice(ctx, obj, fc.Args["syntax"].(model.EInvoiceSyntax))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_einvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OcrInvoiceJob",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_OcrInvoiceJob_einvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -18058,6 +18151,12 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._OcrInvoiceJob_group(ctx, field, obj)
 				})
+		case "einvoice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OcrInvoiceJob_einvoice(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19616,6 +19715,16 @@ func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCur
 }
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNEInvoiceSyntax2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐEInvoiceSyntax(ctx context.Context, v any) (model.EInvoiceSyntax, error) {
+	var res model.EInvoiceSyntax
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEInvoiceSyntax2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐEInvoiceSyntax(ctx context.Context, sel ast.SelectionSet, v model.EInvoiceSyntax) graphql.Marshaler {
 	return v
 }
 

@@ -3,6 +3,11 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/apikey"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
@@ -64,4 +69,62 @@ type UploadedDocument struct {
 	DocumentName string `json:"documentName"`
 	// Detected from the first bytes, not from the name.
 	DocumentType ocrinvoicejob.DocumentType `json:"documentType"`
+}
+
+// Syntax of an EN 16931 e-invoice.
+type EInvoiceSyntax string
+
+const (
+	// UN/CEFACT Cross Industry Invoice (the XML of ZUGFeRD 2.x, Factur-X and XRechnung CII).
+	EInvoiceSyntaxCii EInvoiceSyntax = "CII"
+	// OASIS UBL 2.1 Invoice or CreditNote (Peppol, XRechnung UBL).
+	EInvoiceSyntaxUbl EInvoiceSyntax = "UBL"
+)
+
+var AllEInvoiceSyntax = []EInvoiceSyntax{
+	EInvoiceSyntaxCii,
+	EInvoiceSyntaxUbl,
+}
+
+func (e EInvoiceSyntax) IsValid() bool {
+	switch e {
+	case EInvoiceSyntaxCii, EInvoiceSyntaxUbl:
+		return true
+	}
+	return false
+}
+
+func (e EInvoiceSyntax) String() string {
+	return string(e)
+}
+
+func (e *EInvoiceSyntax) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EInvoiceSyntax(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EInvoiceSyntax", str)
+	}
+	return nil
+}
+
+func (e EInvoiceSyntax) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EInvoiceSyntax) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EInvoiceSyntax) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -181,6 +181,43 @@ func TestCompleteUsesConfiguredFactors(t *testing.T) {
 	}
 }
 
+// TestEInvoiceJobsCostTheirOwnPrice: a job read from an e-invoice's XML costs the
+// e-invoice price (times the priority factor), whatever its page count; others their pages.
+func TestEInvoiceJobsCostTheirOwnPrice(t *testing.T) {
+	c := databasetest.Open(t)
+	s := jobs.NewService(c, nil, jobs.Options{Logger: quiet, PricePerPage: 0.1, EInvoicePrice: 0.004})
+	if err := s.EnsureBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		priority string
+		in       jobs.CompleteInput
+		want     float64
+	}{
+		{"XML-3PAGES", "medium", jobs.CompleteInput{Pages: 3, EInvoice: true}, 0.004},
+		{"XML-URGENT", "urgent", jobs.CompleteInput{Pages: 1, EInvoice: true}, 0.008},
+		{"PAGES-3", "medium", jobs.CompleteInput{Pages: 3}, 0.3},
+	} {
+		in := validInput(tc.name)
+		in.Priority = tc.priority
+		j, err := s.CreateJob(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartProcessing(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if j, err = s.Complete(ctx, j.ID, tc.in); err != nil {
+			t.Fatal(err)
+		}
+		if j.Cost != tc.want {
+			t.Errorf("%s: cost %v, want %v", tc.name, j.Cost, tc.want)
+		}
+	}
+}
+
 // ordered records, in one list, the events published and the tasks enqueued.
 type ordered struct {
 	mu  sync.Mutex

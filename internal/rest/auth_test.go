@@ -179,9 +179,11 @@ func roleTable(e *env) map[string]roleCase {
 			return authRequest{path: "/api/v1/ocr-invoice-jobs/" + f.job, body: e.jobBodyFor(f.jobNumber, map[string]any{"priority": "high"})}
 		}, submit(ok)},
 		"GET /api/v1/ocr-invoice-jobs/{id}/results": {jobPath("/results", false), read},
-		"POST /api/v1/ocr-invoice-jobs/{id}/cancel": {jobPath("/cancel", false), submit(ok)},
-		"POST /api/v1/ocr-invoice-jobs/{id}/retry":  {jobPath("/retry", true), submit(ok)},
-		"GET /api/v1/ocr-invoice-jobs/{id}/events":  {jobPath("/events", true), read},
+		// The fixture's job is not completed: every role that may read it gets the 422 that says so.
+		"GET /api/v1/ocr-invoice-jobs/{id}/einvoice": {jobPath("/einvoice", false), [4]int{unauth, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity}},
+		"POST /api/v1/ocr-invoice-jobs/{id}/cancel":  {jobPath("/cancel", false), submit(ok)},
+		"POST /api/v1/ocr-invoice-jobs/{id}/retry":   {jobPath("/retry", true), submit(ok)},
+		"GET /api/v1/ocr-invoice-jobs/{id}/events":   {jobPath("/events", true), read},
 
 		"POST /api/v1/uploads": {func(t *testing.T, _ authFixtures) authRequest {
 			body, ct := multipartBody(t, part{"file", "invoice.pdf", "application/pdf", pdf})
@@ -372,6 +374,7 @@ func TestCrossOwner(t *testing.T) {
 		}{
 			{"GET", jobsPath + "/" + jAID, nil},
 			{"GET", jobsPath + "/" + jAID + "/results", nil},
+			{"GET", jobsPath + "/" + jAID + "/einvoice", nil},
 			{"PUT", jobsPath + "/" + jAID, e.jobBodyFor("SECRET-A1", nil)},
 			{"PUT", jobsPath + "/" + jAID, e.jobBodyFor("SECRET-A1", map[string]any{"createdBy": "team-b"})},
 			{"POST", jobsPath + "/" + jAID + "/cancel", nil},

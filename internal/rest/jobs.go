@@ -1,7 +1,9 @@
 package rest
 
 import (
+	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/ids"
@@ -118,6 +120,40 @@ func (a *api) jobResults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeData(w, a.log, http.StatusOK, res)
+	return nil
+}
+
+// jobEInvoice answers a completed job's data as an EN 16931 e-invoice: CII unless
+// ?syntax=ubl, as an attachment with a file name. 422 when the job is not completed or
+// its data lacks what EN 16931 requires (the details name each business term).
+func (a *api) jobEInvoice(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	for k := range q {
+		if k != "syntax" {
+			return apperr.Invalid("unknown query parameter "+apperr.Quote(k)+": the only one is syntax (cii or ubl)",
+				apperr.Detail{Field: k, Message: "unknown parameter"})
+		}
+	}
+	if len(q["syntax"]) > 1 {
+		return apperr.InvalidField("syntax", "give it once")
+	}
+	doc, err := a.svc.JobEInvoice(r.Context(), id, q.Get("syntax"))
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/xml; charset=utf-8")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": doc.FileName}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(doc.XML)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(doc.XML)
+	}
 	return nil
 }
 

@@ -57,6 +57,7 @@ var routes = []route{
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleViewer, serve((*api).getJob)},
 	{"PUT", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleSubmitter, serve((*api).updateJob)},
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}/results", auth.RoleViewer, serve((*api).jobResults)},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}/einvoice", auth.RoleViewer, serve((*api).jobEInvoice)},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", auth.RoleSubmitter, serve((*api).cancelJob)},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", auth.RoleSubmitter, serve((*api).retryJob)},
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", auth.RoleViewer, serve((*api).jobEvents)},

@@ -6,14 +6,15 @@
 // key. Put writes to a temporary file in that directory and renames it into place, so a
 // reader never sees a partial upload and a refused or interrupted upload leaves nothing
 // behind. Only the document formats the worker can read are accepted (PDF, PNG, JPEG,
-// TIFF, BMP), recognised by their first bytes, never by a declared type or file name.
+// TIFF, BMP, and CII or UBL e-invoice XML), recognised by their first bytes, never by a
+// declared type or file name.
 //
 // The store knows bytes, not owners: who holds a key (and may name it in a job) is
 // recorded by internal/jobs (Service.StoreUpload), which stages the bytes (Stage),
 // records the owner, then commits them (Commit), and removes a file only when nothing
 // references it (RemoveUnreferenced).
 //
-// The package is a leaf: the API (REST and GraphQL) writes through it and the worker's
+// The package is a leaf (it uses only the e-invoice reader's Sniff): the API (REST and GraphQL) writes through it and the worker's
 // fetcher reads through it; errors that are the client's fault are *apperr.Error values
 // (TooLarge, Invalid, UnsupportedMediaType, NotFound) that also match the sentinels below
 // with errors.Is.
@@ -37,6 +38,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/redact"
+	"github.com/ocrinvoice/ocrinvoice/worker/einvoice"
 )
 
 // Scheme is the URL scheme of uploaded documents: "upload://<key>".
@@ -140,6 +142,17 @@ func (s *Store) Dir() string { return s.dir }
 // anywhere in the first 1024 bytes, as PDF readers accept).
 const headLen = 1024
 
+// xmlHeadLen is how many first bytes an XML upload is sniffed in for an e-invoice's root
+// element (comments, such as a licence text, may come before it).
+const xmlHeadLen = 64 << 10
+
+// startsAsXML tells whether head starts as XML text: an optional byte-order mark and
+// white space, then '<'.
+func startsAsXML(head []byte) bool {
+	head = bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(head) > 1 && head[0] == '<'
+}
+
 // Put stores the bytes read from r, at most maxBytes of them (maxBytes <= 0 means
 // DefaultMaxBytes), and describes them: Stage, then Commit. Errors are Stage's and
 // Commit's. Storing bytes already stored succeeds and leaves the existing file as it was.
@@ -170,7 +183,8 @@ type Staged struct {
 // DefaultMaxBytes), to a temporary file in the store and describes them. Errors:
 //   - ErrEmpty (apperr Invalid) when r yields no bytes;
 //   - ErrUnsupported (apperr UnsupportedMediaType) when the first bytes are not PDF, PNG,
-//     JPEG, TIFF or BMP; detected before the rest is read;
+//     JPEG, TIFF or BMP, nor XML whose root is a CII or UBL invoice (looked for in the
+//     first 64 KiB); detected before the rest is read;
 //   - ErrTooLarge (apperr TooLarge) when r yields more than maxBytes; the message says
 //     the limit;
 //   - the context's error when ctx ends while reading; any other error is an I/O failure
@@ -196,9 +210,30 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, maxBytes int64) (*Staged
 		return nil, &apperr.Error{Kind: apperr.KindInvalid, Message: "the document is empty (0 bytes)", Err: ErrEmpty}
 	}
 	docType, contentType, ok := Detect(head)
+	if !ok && startsAsXML(head) && n == headLen {
+		// An e-invoice's root element may follow a long licence comment: look further.
+		more := make([]byte, xmlHeadLen-headLen)
+		k, err := io.ReadFull(r, more)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("store upload: %w", context.Cause(ctx))
+			}
+			return nil, fmt.Errorf("%w: %w", ErrRead, err)
+		}
+		head = append(head, more[:k]...)
+		n = len(head)
+	}
+	if !ok && startsAsXML(head) {
+		if _, err := einvoice.Sniff(head); err != nil {
+			return nil, &apperr.Error{Kind: apperr.KindUnsupportedMediaType,
+				Message: "the document is XML but not an e-invoice: only UN/CEFACT CII (ZUGFeRD, Factur-X, XRechnung) and UBL Invoice or CreditNote are read (" + err.Error() + ")",
+				Err:     ErrUnsupported}
+		}
+		docType, contentType, ok = "xml", "application/xml", true
+	}
 	if !ok {
 		return nil, &apperr.Error{Kind: apperr.KindUnsupportedMediaType,
-			Message: fmt.Sprintf("the document is not a PDF, PNG, JPEG, TIFF or BMP file (first bytes %q)", head[:min(n, 8)]),
+			Message: fmt.Sprintf("the document is not a PDF, PNG, JPEG, TIFF or BMP file, nor a CII or UBL e-invoice (first bytes %q)", head[:min(n, 8)]),
 			Err:     ErrUnsupported}
 	}
 	if int64(n) > maxBytes {

@@ -3,6 +3,7 @@ package extract
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,21 @@ func ParseDate(s string, order DateOrder) (string, bool) {
 		return "", false
 	}
 	return ds[0].Date, true
+}
+
+// DatesIn returns every date in text as YYYY-MM-DD, each numeric date whose day and
+// month could be swapped read both ways, so that a caller asking "is this date on the
+// page?" does not depend on the page's date order.
+func DatesIn(text string) []string {
+	var out []string
+	for _, order := range []DateOrder{DMY, MDY} {
+		for _, d := range findDates(text, order) {
+			if !slices.Contains(out, d.Date) {
+				out = append(out, d.Date)
+			}
+		}
+	}
+	return out
 }
 
 // findDates returns every date in text, left to right, without overlaps.

@@ -12,6 +12,9 @@ const (
 	FormatJPEG = "jpeg"
 	FormatTIFF = "tiff"
 	FormatBMP  = "bmp"
+	// FormatXML is a structured (e-invoice) document: the page reader does not read it,
+	// worker.Process reads it as an EN 16931 invoice.
+	FormatXML = "xml"
 )
 
 // archiveMagics start archive and compressed files (ZIP, gzip, bzip2, xz, zstd, 7z, RAR).
@@ -22,7 +25,8 @@ var archiveMagics = [][]byte{
 }
 
 // DetectFormat names the format of a file from its first bytes (16 are enough): "pdf",
-// "png", "jpeg", "tiff" or "bmp". A declared MIME type or file extension is never
+// "png", "jpeg", "tiff", "bmp", or "xml" for text that starts as XML does (a byte-order
+// mark and white space may come first). A declared MIME type or file extension is never
 // consulted. Anything else, including an empty head, is an error wrapping ErrEmpty or
 // ErrUnsupported.
 func DetectFormat(head []byte) (string, error) {
@@ -53,10 +57,25 @@ func DetectFormat(head []byte) (string, error) {
 		return FormatTIFF, nil
 	case bytes.HasPrefix(head, []byte("BM")) && len(head) >= 14:
 		return FormatBMP, nil
+	case LooksLikeXML(head):
+		return FormatXML, nil
 	}
 	n := len(head)
 	if n > 8 {
 		n = 8
 	}
-	return "", fmt.Errorf("detect format: %w: first bytes %q are not PDF, PNG, JPEG, TIFF or BMP", ErrUnsupported, head[:n])
+	return "", fmt.Errorf("detect format: %w: first bytes %q are not PDF, PNG, JPEG, TIFF, BMP or XML", ErrUnsupported, head[:n])
+}
+
+// LooksLikeXML tells whether head starts as an XML document: an optional UTF-8
+// byte-order mark and white space, then "<?xml", "<!--" or an element's "<" and a name
+// character. Whether it is an e-invoice is for the e-invoice reader to say.
+func LooksLikeXML(head []byte) bool {
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	if len(head) < 2 || head[0] != '<' {
+		return false
+	}
+	c := head[1]
+	return c == '?' || c == '!' || c == '_' || c == ':' || (c|0x20 >= 'a' && c|0x20 <= 'z') || c >= 0x80
 }

@@ -344,6 +344,9 @@ func (r *Reader) Read(ctx context.Context, path string, opts Options) (*layout.D
 	if err != nil {
 		return nil, err
 	}
+	if format == FormatXML {
+		return nil, fmt.Errorf("read document: %w: an XML document has no pages to read (an e-invoice is read from its XML by worker.Process)", ErrUnsupported)
+	}
 	if format == FormatPDF {
 		return r.readPDF(ctx, path, st.Size(), opts)
 	}
@@ -367,6 +370,9 @@ func (r *Reader) ReadBytes(ctx context.Context, data []byte, name string, opts O
 	format, err := DetectFormat(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if format == FormatXML {
+		return nil, fmt.Errorf("%s: %w: an XML document has no pages to read (an e-invoice is read from its XML by worker.Process)", name, ErrUnsupported)
 	}
 	if format != FormatPDF {
 		doc, err := r.readImage(ctx, data, format, opts)

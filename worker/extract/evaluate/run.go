@@ -23,6 +23,10 @@ type Config struct {
 	ReadDoc func(ctx context.Context, path string) (*layout.Document, error)
 	// Extract turns a document into data.
 	Extract func(doc *layout.Document) (invoice.ExtractedData, error)
+	// Structured, when set, is asked first for every file: it returns the data of a
+	// structured document (an e-invoice's XML), or ok false when the file must be read
+	// with ReadDoc and Extract. `eval --read auto` sets it.
+	Structured func(ctx context.Context, path string) (data invoice.ExtractedData, ok bool, err error)
 	// Parallel documents at once (default 1).
 	Parallel int
 	// Limit, when > 0, scores only the first Limit applicable documents.
@@ -95,6 +99,17 @@ func Run(ctx context.Context, dir string, cfg Config) (*Table, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			path := filepath.Join(dir, j.rec.File)
+			if cfg.Structured != nil {
+				data, ok, err := cfg.Structured(ctx, path)
+				switch {
+				case err != nil:
+					results[k] = result{err: fmt.Errorf("read %s: %w", j.rec.File, err)}
+					return
+				case ok:
+					results[k] = result{outs: Score(j.rec, data)}
+					return
+				}
+			}
 			var doc *layout.Document
 			var err error
 			if _, plain := applicable(j.rec.File, cfg.Read); plain {
