@@ -95,6 +95,11 @@ func TestPutDetectsFormats(t *testing.T) {
 		{"tiff little-endian", "tiff", "image/tiff", []byte("II*\x00")},
 		{"tiff big-endian", "tiff", "image/tiff", []byte("MM\x00*")},
 		{"bmp", "bmp", "image/bmp", []byte("BM")},
+		{"cii e-invoice", "xml", "application/xml", []byte(`<?xml version="1.0"?><rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"></rsm:CrossIndustryInvoice>`)},
+		// A licence comment longer than the first KiB before the root element, as the
+		// ZUGFeRD samples have.
+		{"ubl e-invoice after a long comment", "xml", "application/xml", []byte("\xef\xbb\xbf<?xml version=\"1.0\"?>\n<!-- " + strings.Repeat("licence text ", 400) +
+			` --><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"></Invoice>`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +137,9 @@ func TestPutRefusals(t *testing.T) {
 		msg      string
 	}{
 		{"empty", strings.NewReader(""), 0, uploads.ErrEmpty, apperr.KindInvalid, "empty"},
-		{"text", strings.NewReader("hello, this is not an invoice"), 0, uploads.ErrUnsupported, apperr.KindUnsupportedMediaType, "not a PDF, PNG, JPEG, TIFF or BMP"},
+		{"text", strings.NewReader("hello, this is not an invoice"), 0, uploads.ErrUnsupported, apperr.KindUnsupportedMediaType, "not a PDF, PNG, JPEG, TIFF or BMP file, nor a CII or UBL e-invoice"},
+		{"xml that is no e-invoice", strings.NewReader(`<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body/></html>`), 0, uploads.ErrUnsupported, apperr.KindUnsupportedMediaType, "XML but not an e-invoice"},
+		{"xml with a DTD", strings.NewReader(`<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">&a;</Invoice>`), 0, uploads.ErrUnsupported, apperr.KindUnsupportedMediaType, "XML but not an e-invoice"},
 		{"zip", strings.NewReader("PK\x03\x04rest"), 0, uploads.ErrUnsupported, apperr.KindUnsupportedMediaType, "PK"},
 		{"over the limit", bytes.NewReader(pdf), 4096, uploads.ErrTooLarge, apperr.KindTooLarge, "4 KiB (4096 bytes)"},
 		{"over the limit within the head", bytes.NewReader(pdf), 100, uploads.ErrTooLarge, apperr.KindTooLarge, "100 bytes"},
