@@ -67,11 +67,15 @@ func readEInvoice(ctx context.Context, r *ocr.Reader, in Input, s Steps) (eInvoi
 	doc.Info.Attachment = name
 	// The pages are read from the text layer only, for the cross-check and the page
 	// count: never OCR'd (the XML is the data).
-	ro := s.Read
-	ro.Mode, ro.NoPageText, ro.Progress = ocr.ModeText, true, nil
-	page, rerr := read(ctx, r, in, ro)
-	if rerr != nil && ctx.Err() != nil {
-		return eInvoiceAttempt{}, &ReadError{Err: rerr}
+	var page *layout.Document
+	rerr := errors.New("no cross-check")
+	if !s.NoCrossCheck {
+		ro := s.Read
+		ro.Mode, ro.NoPageText, ro.Progress = ocr.ModeText, true, nil
+		page, rerr = read(ctx, r, in, ro)
+		if rerr != nil && ctx.Err() != nil {
+			return eInvoiceAttempt{}, &ReadError{Err: rerr}
+		}
 	}
 	ld := &layout.Document{Format: ocr.FormatPDF, Size: int64(len(data))}
 	if rerr == nil {

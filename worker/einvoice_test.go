@@ -161,6 +161,14 @@ func TestProcessHybridPDF(t *testing.T) {
 	if f := findings(out.Result.Validation, "invoice.number"); len(f) != 0 {
 		t.Errorf("number findings on an agreeing number: %+v", f)
 	}
+	// Without the cross-check the page is not read: no page count, no warning.
+	out, err = Process(context.Background(), r, Input{Data: pdf, Name: "tampered.pdf"}, Steps{NoCrossCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := findings(out.Result.Validation, "invoice.amounts.total"); len(f) != 0 || out.Info.Pages != 0 || out.Info.Source != invoice.SourceEInvoice {
+		t.Errorf("no cross-check: findings %+v pages %d source %q", f, out.Info.Pages, out.Info.Source)
+	}
 }
 
 // TestProcessHybridBadAttachments: an attachment that claims to be XML and is not, or

@@ -43,6 +43,7 @@ type Handler struct {
 	log     *slog.Logger
 	// progressEvery throttles how often page progress is written to the database.
 	progressEvery time.Duration
+	noCrossCheck  bool
 	beats         *tasks.Heartbeats
 	name          string // the worker process, in heartbeats and attempts
 }
@@ -62,12 +63,15 @@ type Config struct {
 	// Name names this worker process in heartbeats and in the jobs' attempts; default
 	// "hostname:pid".
 	Name string
+	// NoCrossCheck skips comparing a hybrid e-invoice PDF's page with its XML
+	// (Steps.NoCrossCheck).
+	NoCrossCheck bool
 }
 
 // NewHandler returns the task handler.
 func NewHandler(cfg Config) *Handler {
 	h := &Handler{jobs: cfg.Jobs, reader: cfg.Reader, fetcher: cfg.Fetcher, log: cfg.Logger, progressEvery: cfg.ProgressEvery,
-		beats: cfg.Heartbeats, name: cfg.Name}
+		beats: cfg.Heartbeats, name: cfg.Name, noCrossCheck: cfg.NoCrossCheck}
 	if h.name == "" {
 		h.name = ProcessName()
 	}
@@ -307,8 +311,9 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 	rep.step(2, 0)
 	spec := tpl.Spec
 	out, err := Process(ctx, h.reader, Input{Data: data, Name: documentName(job.DocumentName, job.DocumentURL)}, Steps{
-		Read:    ocr.Options{Languages: tpl.Languages, DPI: tpl.Dpi, PSM: tpl.PageSegmentationMode, Progress: rep.page},
-		Extract: extract.Options{Spec: &spec},
+		Read:         ocr.Options{Languages: tpl.Languages, DPI: tpl.Dpi, PSM: tpl.PageSegmentationMode, Progress: rep.page},
+		Extract:      extract.Options{Spec: &spec},
+		NoCrossCheck: h.noCrossCheck,
 		Extracting: func(*layout.Document) error {
 			if err := rep.err(); err != nil {
 				return err

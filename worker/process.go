@@ -35,6 +35,9 @@ type Input struct {
 type Steps struct {
 	Read    ocr.Options
 	Extract extract.Options
+	// NoCrossCheck skips reading a hybrid e-invoice PDF's text layer to compare its key
+	// fields with the embedded XML (the cross-check is most of such a job's cost).
+	NoCrossCheck bool
 	// Extracting, when set, is called once the document is read and before extraction
 	// begins; an error from it ends Process and is returned as it is. The queue worker
 	// reports its extract step and notices a cancelled run here.

@@ -32,11 +32,12 @@ func (a *App) newTaskHandler(beats *tasks.Heartbeats) (asynq.Handler, func() err
 		return nil, nil, fmt.Errorf("start OCR engines: %w", err)
 	}
 	h := worker.NewHandler(worker.Config{
-		Jobs:       a.svc,
-		Reader:     reader,
-		Fetcher:    fetch.New(fetch.Options{Allow: a.cfg.FetchAllow, Uploads: a.uploads, MaxUploadBytes: a.cfg.UploadMaxBytes}),
-		Logger:     a.logger,
-		Heartbeats: beats,
+		Jobs:         a.svc,
+		Reader:       reader,
+		Fetcher:      fetch.New(fetch.Options{Allow: a.cfg.FetchAllow, Uploads: a.uploads, MaxUploadBytes: a.cfg.UploadMaxBytes}),
+		Logger:       a.logger,
+		Heartbeats:   beats,
+		NoCrossCheck: !a.cfg.EInvoiceCrossCheck,
 	})
 	return h, reader.Close, nil
 }

@@ -110,6 +110,8 @@ type Config struct {
 	PricePerPage float64 // cost charged per processed page, in the job's currency
 	// EInvoicePrice is charged per job read from an e-invoice's XML instead of per page.
 	EInvoicePrice float64
+	// EInvoiceCrossCheck compares a hybrid e-invoice PDF's page with its XML.
+	EInvoiceCrossCheck bool
 	// PriorityPriceFactors multiply the page price by job priority; priorities it does
 	// not name keep their defaults (low 0.8, medium 1, high 1.5, urgent 2).
 	PriorityPriceFactors map[string]float64
@@ -485,6 +487,11 @@ func billingSettings() []Setting {
 			Env: "OCRINVOICE_EINVOICE_PRICE", Flag: "einvoice-price", Default: "0.002", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "price charged per job whose data is read from an e-invoice's XML (ZUGFeRD, Factur-X, XRechnung, UBL) instead of per page: no OCR is done",
 			set:   floatSetter(1e9, "want a number >= 0", func(c *Config, f float64) { c.EInvoicePrice = f }),
+		},
+		{
+			Env: "OCRINVOICE_EINVOICE_CROSSCHECK", Flag: "einvoice-crosscheck", Default: "true", Commands: []string{CmdWorker, CmdAll},
+			Usage: "compare the number, dates, totals, tax and IBAN a hybrid e-invoice PDF's page shows with its embedded XML (warnings on disagreement); it reads the text layer, most of such a job's cost",
+			set:   boolSetter(func(c *Config, b bool) { c.EInvoiceCrossCheck = b }),
 		},
 		{
 			Env: "OCRINVOICE_PRIORITY_PRICE_FACTORS", Flag: "priority-price-factors", Default: "low=0.8,medium=1,high=1.5,urgent=2",

@@ -51,6 +51,7 @@ func TestLoadDefaults(t *testing.T) {
 		GraphQLMaxResponseSize: 8 << 20,
 		PricePerPage:           0.01,
 		EInvoicePrice:          0.002,
+		EInvoiceCrossCheck:     true,
 		PriorityPriceFactors:   map[string]float64{"low": 0.8, "medium": 1, "high": 1.5, "urgent": 2},
 		QueueDashboard:         "read-only",
 		WorkerConcurrency:      runtime.NumCPU(),
