@@ -81,6 +81,9 @@ type Invoice struct {
 	PurchaseOrder string      `json:"purchaseOrder"`
 	References    []Reference `json:"references"`
 	Payment       Payment     `json:"payment"`
+	// Allowances are the document-level allowances (discounts) and charges (BG-20, BG-21)
+	// between the sum of the lines and the net total; empty when the document shows none.
+	Allowances []Allowance `json:"allowances"`
 }
 
 // Document types of Invoice.DocumentType.
@@ -102,6 +105,9 @@ func (i Invoice) MarshalJSON() ([]byte, error) {
 	}
 	if p.References == nil {
 		p.References = []Reference{}
+	}
+	if p.Allowances == nil {
+		p.Allowances = []Allowance{}
 	}
 	return json.Marshal(p)
 }
@@ -149,6 +155,30 @@ type TaxRate struct {
 	Category string   `json:"category,omitempty"`
 	// ExemptionReason is the reason text of an exempt or reverse-charge category (BT-120).
 	ExemptionReason string `json:"exemptionReason,omitempty"`
+}
+
+// Allowance is one document-level allowance or charge: Amount is positive; Charge tells
+// a charge (added) from an allowance (deducted). Category and Rate are its VAT category and rate.
+//
+// In EN 16931 terms an allowance is BG-20 and a charge BG-21: Amount is BT-92 / BT-99,
+// and the net total is the sum of the lines less the allowances plus the charges
+// (BR-CO-13). A nil number is unknown.
+type Allowance struct {
+	Charge bool     `json:"charge"`
+	Amount *float64 `json:"amount"`
+	// Base is the amount the percentage applies to (BT-93 / BT-100).
+	Base *float64 `json:"base,omitempty"`
+	// Percent is the percentage of Base the amount is (BT-94 / BT-101).
+	Percent *float64 `json:"percent,omitempty"`
+	// Reason is the reason text (BT-97 / BT-104).
+	Reason string `json:"reason,omitempty"`
+	// ReasonCode is the reason code (BT-98 / BT-105): UNTDID 5189 for an allowance,
+	// UNTDID 7161 for a charge.
+	ReasonCode string `json:"reasonCode,omitempty"`
+	// Category is the VAT category code (BT-95 / BT-102), as TaxRate.Category.
+	Category string `json:"category,omitempty"`
+	// Rate is the VAT rate in percent (BT-96 / BT-103).
+	Rate *float64 `json:"rate,omitempty"`
 }
 
 // Period is a service, delivery or flight period; dates are YYYY-MM-DD or empty.

@@ -30,7 +30,7 @@ func readTestdata(t *testing.T, name string) []byte {
 // contractAdditions are the keys the API adds after the contract's own, by path below
 // $.data: the wider invoice field set. The contract's keys keep their names, shapes and order.
 var contractAdditions = map[string][]string{
-	"extractedData.invoice":          {"documentType", "amountDue", "taxBreakdown", "servicePeriod", "purchaseOrder", "references", "payment"},
+	"extractedData.invoice":          {"documentType", "amountDue", "taxBreakdown", "servicePeriod", "purchaseOrder", "references", "payment", "allowances"},
 	"extractedData.invoice.supplier": {"email", "phone", "website", "country"},
 	"extractedData.invoice.customer": {"taxId", "country"},
 	"extractedData.lineItems[0]":     {"taxRate"},

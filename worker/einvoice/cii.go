@@ -70,6 +70,8 @@ func readCII(root *node) (*Document, error) {
 		})
 	}
 
+	inv.Allowances = ciiAllowances(&v, set)
+
 	period := set.child("BillingSpecifiedPeriod") // BG-14
 	inv.ServicePeriod = invoice.Period{
 		From: v.ciiDate(period.child("StartDateTime")), // BT-73
@@ -112,6 +114,37 @@ func readCII(root *node) (*Document, error) {
 	}
 	doc.Data = d
 	return doc, nil
+}
+
+// ciiAllowances reads the document-level allowances and charges (BG-20, BG-21) in
+// document order, then ZUGFeRD 1.0's logistics service charges (shipping and the like),
+// which count among the charges (BT-108) as the Factur-X rules say for BR-CO-12.
+func ciiAllowances(v *values, set *node) []invoice.Allowance {
+	var out []invoice.Allowance
+	for _, ac := range set.all("SpecifiedTradeAllowanceCharge") {
+		tax := ac.child("CategoryTradeTax")
+		out = append(out, invoice.Allowance{
+			Charge:     v.indicator(ac.child("ChargeIndicator", "Indicator")),
+			Amount:     v.number(ac.child("ActualAmount")),       // BT-92 / BT-99
+			Base:       v.number(ac.child("BasisAmount")),        // BT-93 / BT-100
+			Percent:    v.number(ac.child("CalculationPercent")), // BT-94 / BT-101
+			Reason:     ac.str("Reason"),                         // BT-97 / BT-104
+			ReasonCode: ac.str("ReasonCode"),                     // BT-98 / BT-105
+			Category:   tax.str("CategoryCode"),                  // BT-95 / BT-102
+			Rate:       v.number(tax.child(ciiRate)),             // BT-96 / BT-103
+		})
+	}
+	for _, lc := range set.all("SpecifiedLogisticsServiceCharge") {
+		tax := lc.child("AppliedTradeTax")
+		out = append(out, invoice.Allowance{
+			Charge:   true,
+			Amount:   v.number(lc.child("AppliedAmount")),
+			Reason:   lc.str("Description"),
+			Category: tax.str("CategoryCode"),
+			Rate:     v.number(tax.child(ciiRate)),
+		})
+	}
+	return out
 }
 
 // ciiSupplier reads the seller (BG-4).

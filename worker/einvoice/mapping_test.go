@@ -49,6 +49,10 @@ func fullWant() invoice.ExtractedData {
 				{Kind: invoice.RefOther, Value: "PRJ-9"},
 			},
 			Payment: invoice.Payment{IBAN: "DE02120300000000202051", BIC: "BYLADEM1001", Terms: "Net 30 days"},
+			Allowances: []invoice.Allowance{
+				{Amount: f(15), Base: f(1000), Percent: f(1.5), Reason: "Loyalty discount", ReasonCode: "95", Category: "S", Rate: f(19)},
+				{Charge: true, Amount: f(15), ReasonCode: "FC", Category: "S", Rate: f(19)},
+			},
 		},
 		LineItems: []invoice.LineItem{
 			{Description: "Consulting & design", Quantity: f(8), UnitPrice: f(125), Amount: f(1000), TaxRate: f(19), UnitCode: "HUR"},
@@ -201,4 +205,51 @@ func attrs(kv ...string) []xml.Attr {
 		out = append(out, xml.Attr{Name: xml.Name{Local: kv[i]}, Value: kv[i+1]})
 	}
 	return out
+}
+
+// TestZUGFeRD1Allowances reads ZUGFeRD 1.0's document-level allowances and its logistics
+// service charge, which is a charge (BG-21) with its description as the reason.
+func TestZUGFeRD1Allowances(t *testing.T) {
+	const doc = `<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryDocument xmlns:rsm="urn:ferd:CrossIndustryDocument:invoice:1p0"
+  xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:12"
+  xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:15">
+  <rsm:SpecifiedSupplyChainTradeTransaction>
+    <ram:ApplicableSupplyChainTradeSettlement>
+      <ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+      <ram:SpecifiedTradeAllowanceCharge>
+        <ram:ChargeIndicator><udt:Indicator>false</udt:Indicator></ram:ChargeIndicator>
+        <ram:BasisAmount currencyID="EUR">137.30</ram:BasisAmount>
+        <ram:ActualAmount currencyID="EUR">13.73</ram:ActualAmount>
+        <ram:Reason>Sondernachlass</ram:Reason>
+        <ram:CategoryTradeTax>
+          <ram:TypeCode>VAT</ram:TypeCode>
+          <ram:CategoryCode>S</ram:CategoryCode>
+          <ram:ApplicablePercent>7.00</ram:ApplicablePercent>
+        </ram:CategoryTradeTax>
+      </ram:SpecifiedTradeAllowanceCharge>
+      <ram:SpecifiedLogisticsServiceCharge>
+        <ram:Description>Versandkosten</ram:Description>
+        <ram:AppliedAmount currencyID="EUR">5.80</ram:AppliedAmount>
+        <ram:AppliedTradeTax>
+          <ram:TypeCode>VAT</ram:TypeCode>
+          <ram:CategoryCode>S</ram:CategoryCode>
+          <ram:ApplicablePercent>7.00</ram:ApplicablePercent>
+        </ram:AppliedTradeTax>
+      </ram:SpecifiedLogisticsServiceCharge>
+    </ram:ApplicableSupplyChainTradeSettlement>
+  </rsm:SpecifiedSupplyChainTradeTransaction>
+</rsm:CrossIndustryDocument>`
+	d, err := Parse([]byte(doc), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := invoice.Float
+	want := []invoice.Allowance{
+		{Amount: f(13.73), Base: f(137.30), Reason: "Sondernachlass", Category: "S", Rate: f(7)},
+		{Charge: true, Amount: f(5.80), Reason: "Versandkosten", Category: "S", Rate: f(7)},
+	}
+	if got := d.Data.Invoice.Allowances; !reflect.DeepEqual(got, want) {
+		diffValue(t, "allowances", reflect.ValueOf(got), reflect.ValueOf(want))
+	}
 }

@@ -62,6 +62,20 @@ func readUBL(root *node) (*Document, error) {
 		}
 	}
 
+	for _, ac := range root.all("AllowanceCharge") { // BG-20, BG-21
+		cat := ac.child("TaxCategory")
+		inv.Allowances = append(inv.Allowances, invoice.Allowance{
+			Charge:     v.indicator(ac.child("ChargeIndicator")),
+			Amount:     v.number(ac.child("Amount")),                  // BT-92 / BT-99
+			Base:       v.number(ac.child("BaseAmount")),              // BT-93 / BT-100
+			Percent:    v.number(ac.child("MultiplierFactorNumeric")), // BT-94 / BT-101
+			Reason:     ac.str("AllowanceChargeReason"),               // BT-97 / BT-104
+			ReasonCode: ac.str("AllowanceChargeReasonCode"),           // BT-98 / BT-105
+			Category:   cat.str("ID"),                                 // BT-95 / BT-102
+			Rate:       v.number(cat.child("Percent")),                // BT-96 / BT-103
+		})
+	}
+
 	period := root.child("InvoicePeriod") // BG-14
 	inv.ServicePeriod = invoice.Period{
 		From: v.ublDate(period.child("StartDate")), // BT-73

@@ -41,6 +41,19 @@ func (v *values) number(n *node) *float64 {
 	return &f
 }
 
+// indicator reads an xsd:boolean ("true", "false", "1", "0"). An absent or empty
+// element is false; any other text is ErrMalformed naming the element.
+func (v *values) indicator(n *node) bool {
+	switch n.value() {
+	case "true", "1":
+		return true
+	case "", "false", "0":
+		return false
+	}
+	v.fail(fmt.Errorf("%w: %s is %q, not true or false", ErrMalformed, n.local, clip(n.value(), 40)))
+	return false
+}
+
 // parseDecimal parses xsd:decimal text; it refuses what strconv.ParseFloat would also
 // take but a decimal is not (exponents, hex, Inf, NaN, underscores).
 func parseDecimal(s string) (float64, bool) {

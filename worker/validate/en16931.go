@@ -30,10 +30,13 @@ const RuleLineRateNotInBreakdown = "OCRINVOICE-LINE-RATE"
 //     address group is absent), BR-09/BR-11 when it has an address but no country. BT-106
 //     (sum of line net amounts) is not modelled: BR-12 fires when there are lines and one
 //     has no net amount, so that the sum cannot be formed.
-//   - BR-CO-10 as far as it can be told: Amounts.Subtotal is the total without VAT
-//     (BT-109), which differs from the sum of the lines (BT-106) by document level
-//     allowances and charges (BR-CO-13), and these are not modelled. A difference is
-//     therefore always a warning that names both rules. BR-CO-13 itself is not checked.
+//   - BR-CO-13: the total without VAT (Amounts.Subtotal, BT-109) = the sum of the line
+//     net amounts - the document level allowances + charges (Invoice.Allowances), when
+//     there are lines and every line and allowance amount is known. BT-106, BT-107 and
+//     BT-108 are not modelled but taken as the sums they must be (BR-CO-10, BR-CO-11,
+//     BR-CO-12, not checked): a document where one of them is not its sum but BT-109
+//     agrees with it is reported under BR-CO-13 here, and one where only such a total
+//     is wrong passes.
 //   - BR-CO-14 (VAT total = sum of the breakdown's amounts), BR-CO-15 (total with VAT =
 //     total without VAT + VAT), BR-CO-16 (amount due = total - paid amount, where
 //     Amounts.Discount is the paid amount BT-113; the rounding amount BT-114 is not
@@ -120,16 +123,16 @@ func (c *enChecker) mandatory(data invoice.ExtractedData) {
 	missing("BR-16", "lineItems", "BG-25 Invoice line (at least one)", len(data.LineItems) == 0)
 }
 
-// totals checks BR-CO-10, BR-CO-14, BR-CO-15 and BR-CO-16.
+// totals checks BR-CO-13, BR-CO-14, BR-CO-15 and BR-CO-16.
 func (c *enChecker) totals(data invoice.ExtractedData) {
 	inv := data.Invoice
 	am := inv.Amounts
-	if sum, ok := lineSum(data.LineItems); ok && known(am.Subtotal) && !near(sum, *am.Subtotal) {
-		// Without the document level allowances and charges the model lacks, a difference
-		// may be theirs (BR-CO-13) rather than a broken BR-CO-10: never an error.
-		c.addSev("BR-CO-10", "lineItems", invoice.SeverityWarning,
-			"line net amounts (BT-131) add up to %.2f, but the total without VAT (BT-109) is %.2f: unless document level allowances or charges make up the difference (BR-CO-13), the sum of line net amounts (BT-106) is wrong",
-			sum, *am.Subtotal)
+	sum, ok := lineSum(data.LineItems)
+	allowances, charges, aok := AllowanceSums(inv.Allowances)
+	if ok && aok && known(am.Subtotal) && !near(sum-allowances+charges, *am.Subtotal) {
+		c.add("BR-CO-13", "invoice.amounts.subtotal",
+			"total without VAT (BT-109) %.2f is not the sum of line net amounts (BT-131) %.2f - allowances (BT-107) %.2f + charges (BT-108) %.2f = %.2f",
+			*am.Subtotal, sum, allowances, charges, sum-allowances+charges)
 	}
 	if sum, ok := breakdownSum(inv.TaxBreakdown); ok && known(am.Tax) && !near(sum, *am.Tax) {
 		c.add("BR-CO-14", "invoice.amounts.tax", "VAT total (BT-110) %.2f is not the sum of the breakdown's VAT amounts (BT-117) %.2f", *am.Tax, sum)
@@ -344,6 +347,22 @@ func lineSum(lines []invoice.LineItem) (float64, bool) {
 		sum += *li.Amount
 	}
 	return sum, true
+}
+
+// AllowanceSums returns the sums of the document level allowances (BT-107) and charges
+// (BT-108) in list, and false when an amount is unknown (nil, NaN or infinite).
+func AllowanceSums(list []invoice.Allowance) (allowances, charges float64, ok bool) {
+	for _, a := range list {
+		if !known(a.Amount) {
+			return 0, 0, false
+		}
+		if a.Charge {
+			charges += *a.Amount
+		} else {
+			allowances += *a.Amount
+		}
+	}
+	return allowances, charges, true
 }
 
 // breakdownSum returns the sum of the breakdown's VAT amounts, and false when there are

@@ -97,8 +97,21 @@ func en16931Cases() []en16931Case {
 		{name: "BR-16 no lines", strict: true, edit: func(d *invoice.ExtractedData) { d.LineItems = nil }, want: []string{"BR-16@lineItems"}},
 
 		// Arithmetic.
-		{name: "BR-CO-10 lines off the total without VAT", strict: true, edit: func(d *invoice.ExtractedData) { d.LineItems[0].Amount = f(90) }, want: []string{"BR-CO-10@lineItems"}},
-		{name: "BR-CO-10 within a cent", strict: true, edit: func(d *invoice.ExtractedData) { d.LineItems[0].Amount = f(100.01) }},
+		{name: "BR-CO-13 lines off the total without VAT", strict: true, edit: func(d *invoice.ExtractedData) { d.LineItems[0].Amount = f(90) }, want: []string{"BR-CO-13@invoice.amounts.subtotal"}},
+		{name: "BR-CO-13 within a cent", strict: true, edit: func(d *invoice.ExtractedData) { d.LineItems[0].Amount = f(100.01) }},
+		{name: "BR-CO-13 allowances and charges explain the difference", strict: true, edit: func(d *invoice.ExtractedData) {
+			d.LineItems[0].Amount = f(110)
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(15), Reason: "Discount"}, {Charge: true, Amount: f(5), Reason: "Freight"}}
+		}},
+		{name: "BR-CO-13 an allowance off the total without VAT", strict: true, edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(10), Reason: "Discount"}}
+		}, want: []string{"BR-CO-13@invoice.amounts.subtotal"}},
+		{name: "BR-CO-13 a charge off the total without VAT", strict: true, edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Charge: true, Amount: f(10), Reason: "Freight"}}
+		}, want: []string{"BR-CO-13@invoice.amounts.subtotal"}},
+		{name: "BR-CO-13 an allowance of unknown amount", strict: true, edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Reason: "Discount"}}
+		}},
 		{name: "BR-CO-14 VAT total off the breakdown", strict: true, edit: func(d *invoice.ExtractedData) { setTax(d, 34) }, want: []string{"BR-CO-14@invoice.amounts.tax"}},
 		{name: "BR-CO-14 breakdown amount unknown", strict: true, edit: func(d *invoice.ExtractedData) {
 			d.Invoice.TaxBreakdown[1].Amount = nil
@@ -251,7 +264,7 @@ func TestEN16931(t *testing.T) {
 			}
 			for _, e := range got {
 				wantSev := invoice.SeverityWarning
-				if c.strict && e.Rule != "BR-CO-10" && e.Rule != RuleLineRateNotInBreakdown {
+				if c.strict && e.Rule != RuleLineRateNotInBreakdown {
 					wantSev = invoice.SeverityError
 				}
 				if e.Severity != wantSev {

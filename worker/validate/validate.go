@@ -109,15 +109,22 @@ func checkLineItems(r Report, data invoice.ExtractedData, add addFunc) {
 		checkLineAmount(r, fmt.Sprintf("lineItems[%d]", i), li, add)
 	}
 	am := data.Invoice.Amounts
-	if all && am.Subtotal != nil {
-		if near(sum, *am.Subtotal) {
+	// The net total is the lines' sum less the document's allowances plus its charges.
+	allowances, charges, aok := AllowanceSums(data.Invoice.Allowances)
+	if all && am.Subtotal != nil && aok {
+		if near(sum-allowances+charges, *am.Subtotal) {
 			confirm(r, "lineItems", "invoice.amounts.subtotal")
 		} else if am.Total != nil && near(sum, *am.Total) {
 			// Gross line amounts (prices including tax) add up to the total.
 			confirm(r, "lineItems", "invoice.amounts.total")
 		} else {
 			contradict(r, "lineItems")
-			add("lineItems", invoice.SeverityWarning, "line amounts add up to %.2f, but subtotal is %.2f", sum, *am.Subtotal)
+			if allowances == 0 && charges == 0 {
+				add("lineItems", invoice.SeverityWarning, "line amounts add up to %.2f, but subtotal is %.2f", sum, *am.Subtotal)
+			} else {
+				add("lineItems", invoice.SeverityWarning, "line amounts add up to %.2f, less allowances %.2f plus charges %.2f is %.2f, but subtotal is %.2f",
+					sum, allowances, charges, sum-allowances+charges, *am.Subtotal)
+			}
 		}
 	} else if all && am.Total != nil && near(sum, *am.Total) {
 		confirm(r, "lineItems", "invoice.amounts.total")

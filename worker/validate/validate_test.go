@@ -39,6 +39,13 @@ func TestCheck(t *testing.T) {
 		{name: "total off", edit: func(d *invoice.ExtractedData) { d.Invoice.Amounts.Total = f(120) }, field: "invoice.amounts.total", severity: invoice.SeverityError},
 		{name: "within a cent", edit: func(d *invoice.ExtractedData) { d.Invoice.Amounts.Total = f(119.01) }, valid: true},
 		{name: "lines do not add up", edit: func(d *invoice.ExtractedData) { d.LineItems[1].Amount = f(40); d.LineItems[1].UnitPrice = f(40) }, valid: true, field: "lineItems", severity: invoice.SeverityWarning},
+		{name: "lines less an allowance plus a charge", edit: func(d *invoice.ExtractedData) {
+			d.LineItems[1].Amount, d.LineItems[1].UnitPrice = f(60), f(60)
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(12), Reason: "Discount"}, {Charge: true, Amount: f(2), Reason: "Freight"}}
+		}, valid: true, confirmed: "invoice.amounts.total"},
+		{name: "lines and allowances do not add up", edit: func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(12), Reason: "Discount"}}
+		}, valid: true, field: "lineItems", severity: invoice.SeverityWarning},
 		{name: "qty times price", edit: func(d *invoice.ExtractedData) { d.LineItems[0].Quantity = f(3) }, valid: true, field: "lineItems[0].amount", severity: invoice.SeverityWarning},
 		{name: "due before date", edit: func(d *invoice.ExtractedData) { d.Invoice.DueDate = "2023-12-01" }, field: "invoice.dueDate", severity: invoice.SeverityError},
 		{name: "implausible date", edit: func(d *invoice.ExtractedData) { d.Invoice.Date = "1970-01-01"; d.Invoice.DueDate = "" }, valid: true, field: "invoice.date", severity: invoice.SeverityWarning},

@@ -33,15 +33,17 @@ type document struct {
 	IBAN string // BT-84
 	BIC  string // BT-86
 
-	AllowanceCharge *allowanceCharge // BG-20 or BG-21
-	Breakdown       []taxRow         // BG-23
+	Allowances []allowanceCharge // BG-20 and BG-21, in the model's order
+	Breakdown  []taxRow          // BG-23
 
-	LineTotal int64  // BT-106
-	TaxBasis  int64  // BT-109
-	Tax       int64  // BT-110
-	Total     int64  // BT-112
-	Prepaid   *int64 // BT-113
-	Due       int64  // BT-115
+	LineTotal      int64  // BT-106
+	AllowanceTotal *int64 // BT-107, nil when there is no allowance
+	ChargeTotal    *int64 // BT-108, nil when there is no charge
+	TaxBasis       int64  // BT-109
+	Tax            int64  // BT-110
+	Total          int64  // BT-112
+	Prepaid        *int64 // BT-113
+	Due            int64  // BT-115
 
 	Lines []line // BG-25
 }
@@ -77,10 +79,13 @@ type taxRow struct {
 
 // allowanceCharge is a document-level allowance (BG-20) or charge (BG-21).
 type allowanceCharge struct {
-	Charge bool
-	Amount int64
-	Reason string
-	vat
+	Charge     bool
+	Amount     int64  // BT-92 / BT-99
+	Base       *int64 // BT-93 / BT-100, nil when unknown
+	Percent    *int64 // BT-94 / BT-101 in ten-thousandths, nil when unknown
+	Reason     string // BT-97 / BT-104
+	ReasonCode string // BT-98 / BT-105
+	vat               // BT-95 / BT-102, BT-96 / BT-103
 }
 
 // line is one invoice line.
@@ -156,7 +161,7 @@ func build(data invoice.ExtractedData) (*document, error) {
 	b.totals(d)
 	b.breakdown(d)
 	b.lines(d)
-	b.allowanceCharge(d)
+	b.allowances(d)
 	b.sellerIdentifier(d)
 	b.paymentDue(d)
 	if _, ok := typeCodes[inv.DocumentType]; !ok {
@@ -255,17 +260,22 @@ func (b *builder) buyer() party {
 }
 
 // splitTaxID returns id as a VAT identifier (BT-31/BT-48) when it starts with a
-// country prefix, or as a tax registration identifier (BT-32) otherwise. Spaces, dots
-// and dashes are dropped from a VAT identifier, whose standard form has none.
+// country prefix (spaces, dots and dashes aside), or as a tax registration identifier
+// (BT-32) otherwise. A VAT identifier is written as the invoice gives it, with its
+// prefix in capitals (BR-CO-09 reads the first two characters); one whose prefix is
+// split by a separator loses its spaces, dots and dashes.
 func splitTaxID(id string) (vatID, taxReg string) {
 	if id == "" {
 		return "", ""
 	}
 	compact := strings.ToUpper(strings.NewReplacer(" ", "", ".", "", "-", "").Replace(id))
-	if vatCountry(compact) != "" && isLetters(compact[:2]) && strings.ContainsAny(compact[2:], "0123456789") {
-		return compact, ""
+	if vatCountry(compact) == "" || !isLetters(compact[:2]) || !strings.ContainsAny(compact[2:], "0123456789") {
+		return "", id
 	}
-	return "", id
+	if isLetters(id[:2]) {
+		return strings.ToUpper(id[:2]) + id[2:], ""
+	}
+	return compact, ""
 }
 
 // partyCountry returns the party's country (BT-40/BT-55): its Country when that is an
@@ -297,7 +307,7 @@ func (b *builder) sellerIdentifier(d *document) {
 // paymentDue notes BR-CO-25: when an amount is due, the payment due date (BT-9) or
 // the payment terms (BT-20) must say when.
 func (b *builder) paymentDue(d *document) {
-	if b.data.Invoice.AmountDue == nil || d.Due <= 0 || !d.DueDate.IsZero() || d.Terms != "" {
+	if b.data.Invoice.AmountDue == nil && b.data.Invoice.Amounts.Total == nil || d.Due <= 0 || !d.DueDate.IsZero() || d.Terms != "" {
 		return
 	}
 	b.miss("BR-CO-25", "Payment due date (BT-9) or payment terms (BT-20), as an amount is due", "invoice.dueDate")
@@ -330,10 +340,18 @@ func (b *builder) totals(d *document) {
 		v := cents(*a.Discount)
 		d.Prepaid = &v
 	}
-	if b.data.Invoice.AmountDue == nil {
-		b.miss("BT-115", "Amount due for payment", "invoice.amountDue")
-	} else {
+	switch {
+	case b.data.Invoice.AmountDue != nil:
 		d.Due = cents(*b.data.Invoice.AmountDue)
+	case a.Total != nil:
+		// BR-CO-16: the amount due is the total less what was paid (BT-113, none when
+		// unknown), as the model has no rounding amount (BT-114).
+		d.Due = d.Total
+		if d.Prepaid != nil {
+			d.Due -= *d.Prepaid
+		}
+	default:
+		b.miss("BT-115", "Amount due for payment", "invoice.amountDue")
 	}
 }
 
@@ -576,13 +594,25 @@ func (b *builder) lineVAT(i int, li invoice.LineItem, rows []taxRow) (vat, bool)
 	return vat{}, false
 }
 
-// allowanceCharge writes the difference between BT-109 and BT-106 as one document
-// allowance or charge (BR-CO-13), in the category of the only breakdown row.
-func (b *builder) allowanceCharge(d *document) {
-	if b.data.Invoice.Amounts.Subtotal == nil || len(d.Lines) != len(b.data.LineItems) || len(d.Lines) == 0 {
+// allowances fills BG-20, BG-21, BT-107 and BT-108 from the model's allowances and
+// charges. When they do not explain the difference between BT-109 and BT-106
+// (BR-CO-13: BT-109 = BT-106 - BT-107 + BT-108), the rest is written as one more
+// allowance or charge in the category of the only breakdown row; with several rows the
+// category of the rest cannot be told and BR-CO-13 is reported missing.
+func (b *builder) allowances(d *document) {
+	allOK := true
+	for i, a := range b.data.Invoice.Allowances {
+		ac, ok := b.allowance(i, a, d.Breakdown)
+		if !ok {
+			allOK = false
+			continue
+		}
+		d.addAllowance(ac)
+	}
+	if !allOK || b.data.Invoice.Amounts.Subtotal == nil || len(d.Lines) != len(b.data.LineItems) || len(d.Lines) == 0 {
 		return // the difference is not known
 	}
-	diff := d.TaxBasis - d.LineTotal
+	diff := d.TaxBasis - d.netOfLines()
 	if diff == 0 {
 		return
 	}
@@ -590,23 +620,131 @@ func (b *builder) allowanceCharge(d *document) {
 		if len(d.Breakdown) > 1 {
 			b.miss("BR-CO-13", "Invoice total amount without VAT = sum of line net amounts - allowances + charges: "+
 				"the difference of "+amount(diff)+" cannot be given one VAT category among several breakdown rows; "+
-				"complete or correct the line items", "lineItems")
+				"complete or correct the line items or the allowances and charges", "invoice.allowances")
 		}
 		return
 	}
-	ac := &allowanceCharge{Charge: diff > 0, Amount: diff, Reason: "Difference between line total and invoice net total", vat: d.Breakdown[0].vat}
+	ac := allowanceCharge{Charge: diff > 0, Amount: diff, Reason: "Difference between line total and invoice net total", vat: d.Breakdown[0].vat}
 	if diff < 0 {
 		ac.Amount = -diff
 	}
-	d.AllowanceCharge = ac
+	d.addAllowance(ac)
 }
+
+// addAllowance appends ac and adds its amount to BT-107 or BT-108.
+func (d *document) addAllowance(ac allowanceCharge) {
+	d.Allowances = append(d.Allowances, ac)
+	total := &d.AllowanceTotal
+	if ac.Charge {
+		total = &d.ChargeTotal
+	}
+	if *total == nil {
+		*total = new(int64)
+	}
+	**total += ac.Amount
+}
+
+// netOfLines is BT-106 - BT-107 + BT-108, what BT-109 must be (BR-CO-13).
+func (d *document) netOfLines() int64 {
+	net := d.LineTotal
+	if d.AllowanceTotal != nil {
+		net -= *d.AllowanceTotal
+	}
+	if d.ChargeTotal != nil {
+		net += *d.ChargeTotal
+	}
+	return net
+}
+
+// allowance turns the model's allowance or charge i into BG-20 or BG-21 terms. A
+// category that is not given is "S" for a positive rate, or the only breakdown row's;
+// a rate that is not given is zero for the categories without one, or the rate of the
+// only breakdown row of the category.
+func (b *builder) allowance(i int, a invoice.Allowance, rows []taxRow) (allowanceCharge, bool) {
+	field := fmt.Sprintf("invoice.allowances[%d]", i)
+	terms := allowanceTerms
+	if a.Charge {
+		terms = chargeTerms
+	}
+	ac := allowanceCharge{Charge: a.Charge, Reason: cleanText(a.Reason), ReasonCode: strings.ToUpper(cleanText(a.ReasonCode))}
+	ok := true
+	if a.Amount == nil {
+		b.miss(terms[0].id, terms[0].name, field+".amount")
+		ok = false
+	} else {
+		ac.Amount = cents(*a.Amount)
+	}
+	if a.Base != nil {
+		v := cents(*a.Base)
+		ac.Base = &v
+	}
+	if a.Percent != nil {
+		v := tenThousandths(*a.Percent)
+		ac.Percent = &v
+	}
+	if ac.Reason == "" && ac.ReasonCode == "" {
+		// BR-33 / BR-38: a reason or a reason code.
+		b.miss(terms[1].id, terms[1].name, field+".reason")
+		ok = false
+	}
+	ac.Category = strings.ToUpper(cleanText(a.Category))
+	switch {
+	case ac.Category != "":
+	case a.Rate != nil && cents(*a.Rate) > 0:
+		ac.Category = "S"
+	case len(rows) == 1 && (a.Rate == nil || cents(*a.Rate) == rows[0].Rate):
+		ac.vat = rows[0].vat
+		return ac, ok
+	default:
+		b.miss(terms[2].id, terms[2].name, field+".category")
+		return ac, false
+	}
+	var same []int64
+	for _, r := range rows {
+		if r.Category == ac.Category && !slices.Contains(same, r.Rate) {
+			same = append(same, r.Rate)
+		}
+	}
+	switch {
+	case a.Rate != nil:
+		ac.Rate = cents(*a.Rate)
+	case exemptCategories[ac.Category], ac.Category == "O":
+		// These categories have no rate other than zero.
+	case len(same) == 1:
+		ac.Rate = same[0]
+	default:
+		b.miss(terms[3].id, terms[3].name, field+".rate")
+		ok = false
+	}
+	return ac, ok
+}
+
+// termName is a business term's identifier and name.
+type termName struct{ id, name string }
+
+// allowanceTerms and chargeTerms are the required terms of BG-20 and BG-21: amount,
+// reason (or its code), VAT category, VAT rate.
+var (
+	allowanceTerms = [4]termName{
+		{"BT-92", "Document level allowance amount"},
+		{"BT-97", "Document level allowance reason (or its code BT-98)"},
+		{"BT-95", "Document level allowance VAT category code"},
+		{"BT-96", "Document level allowance VAT rate"},
+	}
+	chargeTerms = [4]termName{
+		{"BT-99", "Document level charge amount"},
+		{"BT-104", "Document level charge reason (or its code BT-105)"},
+		{"BT-102", "Document level charge VAT category code"},
+		{"BT-103", "Document level charge VAT rate"},
+	}
+)
 
 // maxAmount bounds every number of the model, far above any real invoice, so that the
 // integer arithmetic in hundredths and ten-thousandths cannot overflow.
 const maxAmount = 1e12
 
-// checkNumbers returns an error naming the first number of data (header, breakdown,
-// lines, in that order) that is not finite or beyond ±maxAmount.
+// checkNumbers returns an error naming the first number of data (rates first, then
+// header, breakdown, allowances and lines, in that order) that is not finite or beyond ±maxAmount.
 func checkNumbers(data invoice.ExtractedData) error {
 	bad := func(v *float64) bool { return v != nil && !(math.Abs(*v) <= maxAmount) }
 	fail := func(field string, v *float64) error {
@@ -639,6 +777,16 @@ func checkNumbers(data invoice.ExtractedData) error {
 		for j, v := range []*float64{r.Rate, r.Base, r.Amount} {
 			if bad(v) {
 				return fail(fmt.Sprintf("invoice.taxBreakdown[%d].%s", i, rowNames[j]), v)
+			}
+		}
+	}
+	for i, a := range inv.Allowances {
+		if badRate(a.Rate) {
+			return rateErr(fmt.Sprintf("invoice.allowances[%d].rate", i), a.Rate)
+		}
+		for j, v := range []*float64{a.Amount, a.Base, a.Percent} {
+			if bad(v) {
+				return fail(fmt.Sprintf("invoice.allowances[%d].%s", i, []string{"amount", "base", "percent"}[j]), v)
 			}
 		}
 	}

@@ -124,19 +124,23 @@ type ciiDelivery struct {
 }
 
 type ciiSettlement struct {
-	Currency        string              `xml:"ram:InvoiceCurrencyCode"`
-	PaymentMeans    *ciiPaymentMeans    `xml:"ram:SpecifiedTradeSettlementPaymentMeans"`
-	Taxes           []ciiTax            `xml:"ram:ApplicableTradeTax"`
-	Period          *ciiPeriod          `xml:"ram:BillingSpecifiedPeriod"`
-	AllowanceCharge *ciiAllowanceCharge `xml:"ram:SpecifiedTradeAllowanceCharge"`
-	PaymentTerms    *ciiPaymentTerms    `xml:"ram:SpecifiedTradePaymentTerms"`
-	Summation       ciiSummation        `xml:"ram:SpecifiedTradeSettlementHeaderMonetarySummation"`
+	Currency        string               `xml:"ram:InvoiceCurrencyCode"`
+	PaymentMeans    *ciiPaymentMeans     `xml:"ram:SpecifiedTradeSettlementPaymentMeans"`
+	Taxes           []ciiTax             `xml:"ram:ApplicableTradeTax"`
+	Period          *ciiPeriod           `xml:"ram:BillingSpecifiedPeriod"`
+	AllowanceCharge []ciiAllowanceCharge `xml:"ram:SpecifiedTradeAllowanceCharge"`
+	PaymentTerms    *ciiPaymentTerms     `xml:"ram:SpecifiedTradePaymentTerms"`
+	Summation       ciiSummation         `xml:"ram:SpecifiedTradeSettlementHeaderMonetarySummation"`
 }
 
 type ciiPaymentMeans struct {
-	TypeCode string `xml:"ram:TypeCode"`
-	IBAN     string `xml:"ram:PayeePartyCreditorFinancialAccount>ram:IBANID"`
-	BIC      string `xml:"ram:PayeeSpecifiedCreditorFinancialInstitution>ram:BICID,omitempty"`
+	TypeCode string   `xml:"ram:TypeCode"`
+	IBAN     string   `xml:"ram:PayeePartyCreditorFinancialAccount>ram:IBANID"`
+	Bank     *ciiBank `xml:"ram:PayeeSpecifiedCreditorFinancialInstitution"` // nil without a BIC: the schema requires BICID in it
+}
+
+type ciiBank struct {
+	BIC string `xml:"ram:BICID"`
 }
 
 type ciiPeriod struct {
@@ -145,10 +149,13 @@ type ciiPeriod struct {
 }
 
 type ciiAllowanceCharge struct {
-	ChargeIndicator bool   `xml:"ram:ChargeIndicator>udt:Indicator"`
-	ActualAmount    string `xml:"ram:ActualAmount"`
-	Reason          string `xml:"ram:Reason"`
-	Tax             ciiTax `xml:"ram:CategoryTradeTax"`
+	ChargeIndicator    bool   `xml:"ram:ChargeIndicator>udt:Indicator"`
+	CalculationPercent string `xml:"ram:CalculationPercent,omitempty"`
+	BasisAmount        string `xml:"ram:BasisAmount,omitempty"`
+	ActualAmount       string `xml:"ram:ActualAmount"`
+	ReasonCode         string `xml:"ram:ReasonCode,omitempty"`
+	Reason             string `xml:"ram:Reason,omitempty"`
+	Tax                ciiTax `xml:"ram:CategoryTradeTax"`
 }
 
 type ciiPaymentTerms struct {
@@ -206,7 +213,10 @@ func writeCII(d *document) ([]byte, error) {
 	s := &t.Settlement
 	s.Currency = d.Currency
 	if d.IBAN != "" {
-		s.PaymentMeans = &ciiPaymentMeans{TypeCode: "58", IBAN: d.IBAN, BIC: d.BIC}
+		s.PaymentMeans = &ciiPaymentMeans{TypeCode: "58", IBAN: d.IBAN}
+		if d.BIC != "" {
+			s.PaymentMeans.Bank = &ciiBank{BIC: d.BIC}
+		}
 	}
 	for _, r := range d.Breakdown {
 		s.Taxes = append(s.Taxes, ciiTax{
@@ -228,19 +238,19 @@ func writeCII(d *document) ([]byte, error) {
 		GrandTotal:    amount(d.Total),
 		DuePayable:    amount(d.Due),
 	}
-	if ac := d.AllowanceCharge; ac != nil {
-		s.AllowanceCharge = &ciiAllowanceCharge{
-			ChargeIndicator: ac.Charge,
-			ActualAmount:    amount(ac.Amount),
-			Reason:          ac.Reason,
-			Tax:             ciiTax{TypeCode: "VAT", CategoryCode: ac.Category, Rate: ciiRate(ac.vat)},
-		}
-		if ac.Charge {
-			sum.ChargeTotal = amount(ac.Amount)
-		} else {
-			sum.AllowanceTotal = amount(ac.Amount)
-		}
+	for _, ac := range d.Allowances {
+		s.AllowanceCharge = append(s.AllowanceCharge, ciiAllowanceCharge{
+			ChargeIndicator:    ac.Charge,
+			CalculationPercent: optional(ac.Percent, price),
+			BasisAmount:        optional(ac.Base, amount),
+			ActualAmount:       amount(ac.Amount),
+			ReasonCode:         ac.ReasonCode,
+			Reason:             ac.Reason,
+			Tax:                ciiTax{TypeCode: "VAT", CategoryCode: ac.Category, Rate: ciiRate(ac.vat)},
+		})
 	}
+	sum.AllowanceTotal = optional(d.AllowanceTotal, amount)
+	sum.ChargeTotal = optional(d.ChargeTotal, amount)
 	if d.Terms != "" || !d.DueDate.IsZero() {
 		s.PaymentTerms = &ciiPaymentTerms{Description: d.Terms, DueDate: ciiDate(d.DueDate)}
 	}

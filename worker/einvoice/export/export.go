@@ -9,7 +9,15 @@
 // standard requires that is unknown makes Write fail with a *MissingError that lists
 // every such term, so the caller can say what is needed. The few values that can be
 // derived from others without guessing (a line's amount from quantity × price, a single
-// VAT breakdown row from the totals) are derived and say so in a comment where they are.
+// VAT breakdown row from the totals, the amount due from the total less the prepaid
+// amount) are derived and say so in a comment where they are; a breakdown row or an
+// allowance without a VAT category but with a rate above zero is standard rated ("S").
+//
+// Document-level allowances and charges (BG-20, BG-21) are the model's
+// Invoice.Allowances, and their sums are BT-107 and BT-108. Only when they do not explain
+// the difference between the net total and the sum of the lines (BR-CO-13) is the rest
+// written as one more allowance or charge, in the category of the only VAT breakdown
+// row; with several rows that is a *MissingError naming BR-CO-13.
 //
 // Model fields without a place in EN 16931 are not written: the seller's website, the
 // payment term in days (Payment.DueDays; the terms text is BT-20), a buyer tax id that

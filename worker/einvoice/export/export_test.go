@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker/einvoice"
 )
 
 var f = invoice.Float
@@ -242,6 +243,20 @@ func validCases() []validCase {
 	partlyRated.Invoice.TaxBreakdown = nil
 	partlyRated.LineItems = []invoice.LineItem{{Description: "a", Amount: f(60), TaxRate: f(20)}, {Description: "b", Amount: f(40)}}
 
+	// Document-level allowances and charges in two rates, and an amount due derived
+	// from the total less the prepaid amount.
+	allowances := allowanceInvoice()
+	allowancesWant := summary{Root: "CrossIndustryInvoice", Number: "1", TypeCode: "380", IssueDate: "20240131", Currency: "EUR",
+		Seller: "S", SellerCountry: "FR", SellerVAT: "FR12345678901", Buyer: "B", BuyerCountry: "BE",
+		Breakdown: []string{"S 19.00 90.00 17.10", "S 7.00 185.00 12.95"}, LineTotal: "300.00", TaxBasis: "275.00",
+		Tax: "30.05", Total: "305.05", Due: "300.00", Prepaid: "5.05", Allowance: "30.00", Charge: "5.00",
+		Lines: []string{"1 1 C62 100.00 100.00 S 19.00 A", "2 1 C62 200.00 200.00 S 7.00 B"}}
+
+	// An account without its bank: no empty bank element (the CII schema requires a
+	// BIC in it).
+	noBIC := minimalInvoice()
+	noBIC.Invoice.Payment.IBAN = "DE02 1203 0000 0000 2020 51"
+
 	minimal := summary{Root: "CrossIndustryInvoice", Number: "1", TypeCode: "380", IssueDate: "20240131", Currency: "EUR",
 		Seller: "S", SellerCountry: "FR", SellerVAT: "FR12345678901", Buyer: "B", BuyerCountry: "BE",
 		Breakdown: []string{"S 20.00 100.00 20.00"}, LineTotal: "100.00", TaxBasis: "100.00", Tax: "20.00", Total: "120.00", Due: "120.00",
@@ -290,6 +305,8 @@ func validCases() []validCase {
 			s.Lines = []string{"1 1 C62 60.00 60.00 S 20.00 a", "2 1 C62 40.00 40.00 S 20.00 b"}
 		})},
 		{name: "derived lines and allowance", data: derived, want: derivedWant},
+		{name: "allowances and charges", data: allowances, want: allowancesWant},
+		{name: "IBAN without BIC", data: noBIC, want: with(minimal, func(s *summary) { s.IBAN = "DE02120300000000202051" })},
 		{name: "derived standard rate and charge", data: standard, want: with(minimal, func(s *summary) {
 			s.Breakdown = []string{"S 19.00 123.45 23.46"}
 			s.LineTotal, s.TaxBasis, s.Tax, s.Total, s.Due, s.Charge = "120.00", "123.45", "23.46", "146.91", "146.91", "3.45"
@@ -468,7 +485,32 @@ func TestWriteMissing(t *testing.T) {
 			d.Invoice.TaxBreakdown = append(d.Invoice.TaxBreakdown, invoice.TaxRate{Rate: f(0), Base: f(0), Category: "Z"})
 			d.LineItems[0].TaxRate = f(20)
 			d.Invoice.Amounts.Subtotal = f(90)
-		}, []term{"BR-CO-13 lineItems"}},
+		}, []term{"BR-CO-13 invoice.allowances"}},
+		{"allowance without amount or reason", func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Category: "S", Rate: f(20)}}
+		}, []term{"BT-92 invoice.allowances[0].amount", "BT-97 invoice.allowances[0].reason"}},
+		{"charge without category among several rows", func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = append(d.Invoice.TaxBreakdown, invoice.TaxRate{Rate: f(0), Base: f(0), Category: "Z"})
+			d.LineItems[0].TaxRate = f(20)
+			d.Invoice.Allowances = []invoice.Allowance{{Charge: true, Amount: f(10), Reason: "Freight"}}
+		}, []term{"BT-102 invoice.allowances[0].category"}},
+		{"charge without reason", func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Charge: true, Amount: f(10), Category: "S", Rate: f(20)}}
+		}, []term{"BT-104 invoice.allowances[0].reason"}},
+		{"allowance rate not told by the breakdown", func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = append(d.Invoice.TaxBreakdown, invoice.TaxRate{Rate: f(10), Base: f(0), Amount: f(0), Category: "S"})
+			d.LineItems[0].TaxRate = f(20)
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(10), Reason: "Discount", Category: "S"}}
+		}, []term{"BT-96 invoice.allowances[0].rate"}},
+		{"allowances leave a difference with several rows", func(d *invoice.ExtractedData) {
+			d.Invoice.TaxBreakdown = append(d.Invoice.TaxBreakdown, invoice.TaxRate{Rate: f(0), Base: f(0), Category: "Z"})
+			d.LineItems[0].TaxRate = f(20)
+			d.Invoice.Amounts.Subtotal = f(90)
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(5), Reason: "Discount", Category: "S", Rate: f(20)}}
+		}, []term{"BR-CO-13 invoice.allowances"}},
+		{"derived amount due without due date or terms", func(d *invoice.ExtractedData) {
+			d.Invoice.AmountDue, d.Invoice.DueDate = nil, ""
+		}, []term{"BR-CO-25 invoice.dueDate"}},
 		{"several at once", func(d *invoice.ExtractedData) {
 			*d = invoice.ExtractedData{Invoice: invoice.Invoice{Customer: invoice.Customer{TaxID: "BE0123456789"}}}
 		}, []term{"BT-27 invoice.supplier.name", "BT-40 invoice.supplier.country", "BT-44 invoice.customer.name",
@@ -528,6 +570,15 @@ func TestWriteBadInput(t *testing.T) {
 		{"infinite line price", func(d *invoice.ExtractedData) { d.LineItems[0].UnitPrice = f(math.Inf(1)) }, UBL, "lineItems[0].unitPrice is +Inf"},
 		{"huge rate", func(d *invoice.ExtractedData) { d.Invoice.TaxBreakdown[0].Rate = f(1e300) }, UBL, "invoice.taxBreakdown[0].rate is 1e+300, not a VAT rate"},
 		{"negative line rate", func(d *invoice.ExtractedData) { d.LineItems[0].TaxRate = f(-7) }, CII, "lineItems[0].taxRate is -7, not a VAT rate"},
+		{"NaN allowance", func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(math.NaN()), Reason: "x"}}
+		}, UBL, "invoice.allowances[0].amount is NaN"},
+		{"huge allowance base", func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(1), Base: f(1e13), Reason: "x"}}
+		}, CII, "invoice.allowances[0].base is 1e+13"},
+		{"allowance rate above 100", func(d *invoice.ExtractedData) {
+			d.Invoice.Allowances = []invoice.Allowance{{Amount: f(1), Rate: f(119), Reason: "x"}}
+		}, CII, "invoice.allowances[0].rate is 119, not a VAT rate"},
 		{"huge subtotal", func(d *invoice.ExtractedData) { d.Invoice.Amounts.Subtotal = f(-2e12) }, CII, "invoice.amounts.subtotal is -2e+12"},
 		{"derived amount too large", func(d *invoice.ExtractedData) {
 			d.LineItems[0] = invoice.LineItem{Description: "x", Quantity: f(1e9), UnitPrice: f(1e9)}
@@ -674,7 +725,9 @@ func TestFormat(t *testing.T) {
 
 func TestSplitTaxIDAndCountry(t *testing.T) {
 	cases := []struct{ id, country, vat, reg, partyCountry string }{
-		{"DE 123 456 789", "", "DE123456789", "", "DE"},
+		{"DE 123 456 789", "", "DE 123 456 789", "", "DE"},
+		{"de123456789", "", "DE123456789", "", "DE"},
+		{"D-E 123.456.789", "", "DE123456789", "", "DE"},
 		{"EL123456789", "", "EL123456789", "", "GR"},
 		{"201/113/40209", "de", "", "201/113/40209", "DE"},
 		{"QQ123", "", "", "QQ123", ""},
@@ -711,5 +764,80 @@ func benchmarkWrite(b *testing.B, syntax Syntax) {
 		if _, err := Write(data, syntax); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// allowanceInvoice has two lines in two rates, two allowances and a charge, a prepaid
+// amount and no amount due.
+func allowanceInvoice() invoice.ExtractedData {
+	d := minimalInvoice()
+	d.Invoice.Amounts = invoice.Amounts{Subtotal: f(275), Tax: f(30.05), Total: f(305.05), Currency: "EUR", Discount: f(5.05)}
+	d.Invoice.AmountDue = nil
+	d.Invoice.TaxBreakdown = []invoice.TaxRate{
+		{Rate: f(19), Base: f(90), Amount: f(17.10)},
+		{Rate: f(7), Base: f(185), Amount: f(12.95), Category: "S"},
+	}
+	d.LineItems = []invoice.LineItem{
+		{Description: "A", Amount: f(100), TaxRate: f(19)},
+		{Description: "B", Amount: f(200), TaxRate: f(7)},
+	}
+	d.Invoice.Allowances = []invoice.Allowance{
+		{Amount: f(10), Base: f(100), Percent: f(10), Reason: "Loyalty discount", Rate: f(19)},
+		{Amount: f(20), ReasonCode: "95", Category: "S", Rate: f(7)},
+		{Charge: true, Amount: f(5), Reason: "Freight", ReasonCode: "fc", Category: "s", Rate: f(7)},
+	}
+	return d
+}
+
+// TestWriteAllowances checks BG-20 and BG-21 as written in each syntax and as read
+// back: every term of each allowance and charge, in the model's order.
+func TestWriteAllowances(t *testing.T) {
+	data := allowanceInvoice()
+	want := []string{
+		"false 10.00 100.00 10.00  Loyalty discount S 19.00",
+		"false   20.00 95  S 7.00",
+		"true   5.00 FC Freight S 7.00",
+	}
+	for _, syntax := range []Syntax{CII, UBL} {
+		t.Run(string(syntax), func(t *testing.T) {
+			out, err := Write(data, syntax)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := parse(t, out)
+			var got []string
+			if syntax == CII {
+				for _, ac := range r.all("SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/SpecifiedTradeAllowanceCharge") {
+					got = append(got, strings.Join([]string{ac.text("ChargeIndicator/Indicator"), ac.text("CalculationPercent"),
+						ac.text("BasisAmount"), ac.text("ActualAmount"), ac.text("ReasonCode"), ac.text("Reason"),
+						ac.text("CategoryTradeTax/CategoryCode"), ac.text("CategoryTradeTax/RateApplicablePercent")}, " "))
+				}
+			} else {
+				for _, ac := range r.all("AllowanceCharge") {
+					got = append(got, strings.Join([]string{ac.text("ChargeIndicator"), ac.text("MultiplierFactorNumeric"),
+						ac.text("BaseAmount"), ac.text("Amount"), ac.text("AllowanceChargeReasonCode"), ac.text("AllowanceChargeReason"),
+						ac.text("TaxCategory/ID"), ac.text("TaxCategory/Percent")}, " "))
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("allowances and charges\n got %q\nwant %q", got, want)
+			}
+			back, err := einvoice.Parse(out, einvoice.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBack := []invoice.Allowance{
+				{Amount: f(10), Base: f(100), Percent: f(10), Reason: "Loyalty discount", Category: "S", Rate: f(19)},
+				{Amount: f(20), ReasonCode: "95", Category: "S", Rate: f(7)},
+				{Charge: true, Amount: f(5), Reason: "Freight", ReasonCode: "FC", Category: "S", Rate: f(7)},
+			}
+			if !reflect.DeepEqual(back.Data.Invoice.Allowances, wantBack) {
+				t.Errorf("read back %s\nwant %s", asJSON(t, invoice.ExtractedData{Invoice: invoice.Invoice{Allowances: back.Data.Invoice.Allowances}}),
+					asJSON(t, invoice.ExtractedData{Invoice: invoice.Invoice{Allowances: wantBack}}))
+			}
+			if back.Data.Invoice.AmountDue == nil || *back.Data.Invoice.AmountDue != 300 {
+				t.Errorf("amount due read back %v, want 300 (305.05 less 5.05 prepaid)", back.Data.Invoice.AmountDue)
+			}
+		})
 	}
 }

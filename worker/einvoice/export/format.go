@@ -51,6 +51,14 @@ func price(p int64) string { return formatFixed(p, 4, 2) }
 // quantity formats ten-thousandths with up to four decimals ("20", "1.5").
 func quantity(q int64) string { return formatFixed(q, 4, 0) }
 
+// optional formats *v with format, "" for nil.
+func optional(v *int64, format func(int64) string) string {
+	if v == nil {
+		return ""
+	}
+	return format(*v)
+}
+
 // parseDate reads a model date (YYYY-MM-DD); ok is false for an empty or malformed one
 // and for year 0, which xs:date does not have.
 func parseDate(s string) (time.Time, bool) {

@@ -26,6 +26,8 @@ func FuzzWrite(f *testing.F) {
 			{Description: desc, Quantity: &qty, UnitPrice: &price, TaxRate: &rate},
 			{Description: desc, Amount: &amount},
 		}
+		// An allowance (a charge for UBL) of the fuzzed numbers, text and category.
+		data.Invoice.Allowances = []invoice.Allowance{{Charge: ubl, Amount: &amount, Percent: &rate, Base: &price, Rate: &rate, Category: category, Reason: desc}}
 		syntax := CII
 		if ubl {
 			syntax = UBL

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +16,22 @@ import (
 
 // comparable is d with what EN 16931 has no place for taken out, as the writer's doc
 // says: the supplier's website, payment term days, a customer tax id that is not a VAT
-// id, references after the first of their kind, and the spaces of an IBAN.
+// id, references after the first of their kind, and the spaces of an IBAN. It also
+// takes the writer's documented default: a breakdown row or an allowance without a VAT
+// category but with a rate above zero is standard rated ("S").
 func comparable(d invoice.ExtractedData) invoice.ExtractedData {
+	d.Invoice.TaxBreakdown = slices.Clone(d.Invoice.TaxBreakdown)
+	for i, r := range d.Invoice.TaxBreakdown {
+		if r.Category == "" && r.Rate != nil && *r.Rate > 0 {
+			d.Invoice.TaxBreakdown[i].Category = "S"
+		}
+	}
+	d.Invoice.Allowances = slices.Clone(d.Invoice.Allowances)
+	for i, a := range d.Invoice.Allowances {
+		if a.Category == "" && a.Rate != nil && *a.Rate > 0 {
+			d.Invoice.Allowances[i].Category = "S"
+		}
+	}
 	d.Invoice.Supplier.Website = ""
 	d.Invoice.Payment.DueDays = nil
 	d.Invoice.Payment.IBAN = strings.ReplaceAll(d.Invoice.Payment.IBAN, " ", "")

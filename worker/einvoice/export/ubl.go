@@ -18,31 +18,31 @@ const (
 )
 
 type ublDocument struct {
-	XMLName            xml.Name            `xml:""`
-	Xmlns              string              `xml:"xmlns,attr"`
-	Cac                string              `xml:"xmlns:cac,attr"`
-	Cbc                string              `xml:"xmlns:cbc,attr"`
-	CustomizationID    string              `xml:"cbc:CustomizationID"`
-	ID                 string              `xml:"cbc:ID"`
-	IssueDate          string              `xml:"cbc:IssueDate"`
-	DueDate            string              `xml:"cbc:DueDate,omitempty"`
-	InvoiceTypeCode    string              `xml:"cbc:InvoiceTypeCode,omitempty"`
-	CreditNoteTypeCode string              `xml:"cbc:CreditNoteTypeCode,omitempty"`
-	Currency           string              `xml:"cbc:DocumentCurrencyCode"`
-	BuyerReference     string              `xml:"cbc:BuyerReference,omitempty"`
-	Period             *ublPeriod          `xml:"cac:InvoicePeriod"`
-	Order              *ublID              `xml:"cac:OrderReference"`
-	Despatch           *ublID              `xml:"cac:DespatchDocumentReference"`
-	Contract           *ublID              `xml:"cac:ContractDocumentReference"`
-	Supplier           ublParty            `xml:"cac:AccountingSupplierParty>cac:Party"`
-	Customer           ublParty            `xml:"cac:AccountingCustomerParty>cac:Party"`
-	PaymentMeans       *ublPaymentMeans    `xml:"cac:PaymentMeans"`
-	PaymentTerms       *ublPaymentTerms    `xml:"cac:PaymentTerms"`
-	AllowanceCharge    *ublAllowanceCharge `xml:"cac:AllowanceCharge"`
-	TaxTotal           ublTaxTotal         `xml:"cac:TaxTotal"`
-	MonetaryTotal      ublMonetaryTotal    `xml:"cac:LegalMonetaryTotal"`
-	InvoiceLines       []ublLine           `xml:"cac:InvoiceLine"`
-	CreditNoteLines    []ublCreditNoteLine `xml:"cac:CreditNoteLine"`
+	XMLName            xml.Name             `xml:""`
+	Xmlns              string               `xml:"xmlns,attr"`
+	Cac                string               `xml:"xmlns:cac,attr"`
+	Cbc                string               `xml:"xmlns:cbc,attr"`
+	CustomizationID    string               `xml:"cbc:CustomizationID"`
+	ID                 string               `xml:"cbc:ID"`
+	IssueDate          string               `xml:"cbc:IssueDate"`
+	DueDate            string               `xml:"cbc:DueDate,omitempty"`
+	InvoiceTypeCode    string               `xml:"cbc:InvoiceTypeCode,omitempty"`
+	CreditNoteTypeCode string               `xml:"cbc:CreditNoteTypeCode,omitempty"`
+	Currency           string               `xml:"cbc:DocumentCurrencyCode"`
+	BuyerReference     string               `xml:"cbc:BuyerReference,omitempty"`
+	Period             *ublPeriod           `xml:"cac:InvoicePeriod"`
+	Order              *ublID               `xml:"cac:OrderReference"`
+	Despatch           *ublID               `xml:"cac:DespatchDocumentReference"`
+	Contract           *ublID               `xml:"cac:ContractDocumentReference"`
+	Supplier           ublParty             `xml:"cac:AccountingSupplierParty>cac:Party"`
+	Customer           ublParty             `xml:"cac:AccountingCustomerParty>cac:Party"`
+	PaymentMeans       *ublPaymentMeans     `xml:"cac:PaymentMeans"`
+	PaymentTerms       *ublPaymentTerms     `xml:"cac:PaymentTerms"`
+	AllowanceCharges   []ublAllowanceCharge `xml:"cac:AllowanceCharge"`
+	TaxTotal           ublTaxTotal          `xml:"cac:TaxTotal"`
+	MonetaryTotal      ublMonetaryTotal     `xml:"cac:LegalMonetaryTotal"`
+	InvoiceLines       []ublLine            `xml:"cac:InvoiceLine"`
+	CreditNoteLines    []ublCreditNoteLine  `xml:"cac:CreditNoteLine"`
 }
 
 type ublPeriod struct {
@@ -93,8 +93,8 @@ type ublPaymentMeans struct {
 }
 
 type ublAccount struct {
-	IBAN string `xml:"cbc:ID"`
-	BIC  string `xml:"cac:FinancialInstitutionBranch>cbc:ID,omitempty"`
+	IBAN   string `xml:"cbc:ID"`
+	Branch *ublID `xml:"cac:FinancialInstitutionBranch"` // nil without a BIC
 }
 
 type ublPaymentTerms struct {
@@ -103,8 +103,11 @@ type ublPaymentTerms struct {
 
 type ublAllowanceCharge struct {
 	ChargeIndicator bool           `xml:"cbc:ChargeIndicator"`
-	Reason          string         `xml:"cbc:AllowanceChargeReason"`
+	ReasonCode      string         `xml:"cbc:AllowanceChargeReasonCode,omitempty"`
+	Reason          string         `xml:"cbc:AllowanceChargeReason,omitempty"`
+	Percent         string         `xml:"cbc:MultiplierFactorNumeric,omitempty"`
 	Amount          ublAmount      `xml:"cbc:Amount"`
+	BaseAmount      *ublAmount     `xml:"cbc:BaseAmount"`
 	TaxCategory     ublTaxCategory `xml:"cac:TaxCategory"`
 }
 
@@ -197,7 +200,7 @@ func writeUBL(d *document) ([]byte, error) {
 	}
 	switch {
 	case d.IBAN != "":
-		doc.PaymentMeans = &ublPaymentMeans{Code: "58", Account: &ublAccount{IBAN: d.IBAN, BIC: d.BIC}}
+		doc.PaymentMeans = &ublPaymentMeans{Code: "58", Account: &ublAccount{IBAN: d.IBAN, Branch: ublRef(d.BIC)}}
 	case d.CreditNote && !d.DueDate.IsZero():
 		// A CreditNote carries its due date only in payment means, whose code is
 		// required; "1" (instrument not defined) says no more than the invoice does.
@@ -223,19 +226,28 @@ func writeUBL(d *document) ([]byte, error) {
 		TaxInclusive:  amt(d.Total),
 		Payable:       amt(d.Due),
 	}
-	if ac := d.AllowanceCharge; ac != nil {
-		doc.AllowanceCharge = &ublAllowanceCharge{
+	for _, ac := range d.Allowances {
+		u := ublAllowanceCharge{
 			ChargeIndicator: ac.Charge,
+			ReasonCode:      ac.ReasonCode,
 			Reason:          ac.Reason,
+			Percent:         optional(ac.Percent, price), // BT-94 is a percentage in UBL too
 			Amount:          amt(ac.Amount),
 			TaxCategory:     ublCategory(ac.vat, ""),
 		}
-		total := amt(ac.Amount)
-		if ac.Charge {
-			mt.ChargeTotal = &total
-		} else {
-			mt.AllowanceTotal = &total
+		if ac.Base != nil {
+			base := amt(*ac.Base)
+			u.BaseAmount = &base
 		}
+		doc.AllowanceCharges = append(doc.AllowanceCharges, u)
+	}
+	if d.AllowanceTotal != nil {
+		total := amt(*d.AllowanceTotal)
+		mt.AllowanceTotal = &total
+	}
+	if d.ChargeTotal != nil {
+		total := amt(*d.ChargeTotal)
+		mt.ChargeTotal = &total
 	}
 	if d.Prepaid != nil {
 		p := amt(*d.Prepaid)
