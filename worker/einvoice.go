@@ -299,6 +299,7 @@ func fullConfidence(d invoice.ExtractedData) invoice.Confidence {
 	set("invoice.servicePeriod", inv.ServicePeriod.From != "" || inv.ServicePeriod.To != "")
 	set("invoice.purchaseOrder", inv.PurchaseOrder != "")
 	set("invoice.references", len(inv.References) > 0)
+	set("invoice.allowances", len(inv.Allowances) > 0)
 	set("invoice.payment.iban", inv.Payment.IBAN != "")
 	set("invoice.payment.bic", inv.Payment.BIC != "")
 	set("invoice.payment.terms", inv.Payment.Terms != "")

@@ -112,6 +112,17 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	InvoiceAllowance struct {
+		Amount     func(childComplexity int) int
+		Base       func(childComplexity int) int
+		Category   func(childComplexity int) int
+		Charge     func(childComplexity int) int
+		Percent    func(childComplexity int) int
+		Rate       func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ReasonCode func(childComplexity int) int
+	}
+
 	InvoiceAmounts struct {
 		Currency func(childComplexity int) int
 		Discount func(childComplexity int) int
@@ -128,6 +139,7 @@ type ComplexityRoot struct {
 	}
 
 	InvoiceHeader struct {
+		Allowances    func(childComplexity int) int
 		AmountDue     func(childComplexity int) int
 		Amounts       func(childComplexity int) int
 		Customer      func(childComplexity int) int
@@ -692,6 +704,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldScore.Value(childComplexity), true
 
+	case "InvoiceAllowance.amount":
+		if e.ComplexityRoot.InvoiceAllowance.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.Amount(childComplexity), true
+	case "InvoiceAllowance.base":
+		if e.ComplexityRoot.InvoiceAllowance.Base == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.Base(childComplexity), true
+	case "InvoiceAllowance.category":
+		if e.ComplexityRoot.InvoiceAllowance.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.Category(childComplexity), true
+	case "InvoiceAllowance.charge":
+		if e.ComplexityRoot.InvoiceAllowance.Charge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.Charge(childComplexity), true
+	case "InvoiceAllowance.percent":
+		if e.ComplexityRoot.InvoiceAllowance.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.Percent(childComplexity), true
+	case "InvoiceAllowance.rate":
+		if e.ComplexityRoot.InvoiceAllowance.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.Rate(childComplexity), true
+	case "InvoiceAllowance.reason":
+		if e.ComplexityRoot.InvoiceAllowance.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.Reason(childComplexity), true
+	case "InvoiceAllowance.reasonCode":
+		if e.ComplexityRoot.InvoiceAllowance.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceAllowance.ReasonCode(childComplexity), true
+
 	case "InvoiceAmounts.currency":
 		if e.ComplexityRoot.InvoiceAmounts.Currency == nil {
 			break
@@ -748,6 +809,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvoiceCustomer.TaxID(childComplexity), true
 
+	case "InvoiceHeader.allowances":
+		if e.ComplexityRoot.InvoiceHeader.Allowances == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceHeader.Allowances(childComplexity), true
 	case "InvoiceHeader.amountDue":
 		if e.ComplexityRoot.InvoiceHeader.AmountDue == nil {
 			break
@@ -3442,6 +3509,24 @@ type InvoiceHeader {
   purchaseOrder: String!
   references: [InvoiceReference!]!
   payment: Payment!
+  "Document-level allowances (discounts) and charges between the sum of the lines and the net total; empty when the document shows none."
+  allowances: [InvoiceAllowance!]!
+}
+
+"A document-level allowance (deducted) or charge (added), EN 16931 BG-20 / BG-21."
+type InvoiceAllowance {
+  "true for a charge, false for an allowance."
+  charge: Boolean!
+  "Positive amount; null when unknown."
+  amount: Float
+  base: Float
+  percent: Float
+  reason: String!
+  reasonCode: String!
+  "VAT category code."
+  category: String!
+  "VAT rate in percent."
+  rate: Float
 }
 
 type InvoiceSupplier {
@@ -3954,6 +4039,28 @@ func (ec *executionContext) childFields_FieldScore(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type FieldScore", field.Name)
 }
 
+func (ec *executionContext) childFields_InvoiceAllowance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "charge":
+		return ec.fieldContext_InvoiceAllowance_charge(ctx, field)
+	case "amount":
+		return ec.fieldContext_InvoiceAllowance_amount(ctx, field)
+	case "base":
+		return ec.fieldContext_InvoiceAllowance_base(ctx, field)
+	case "percent":
+		return ec.fieldContext_InvoiceAllowance_percent(ctx, field)
+	case "reason":
+		return ec.fieldContext_InvoiceAllowance_reason(ctx, field)
+	case "reasonCode":
+		return ec.fieldContext_InvoiceAllowance_reasonCode(ctx, field)
+	case "category":
+		return ec.fieldContext_InvoiceAllowance_category(ctx, field)
+	case "rate":
+		return ec.fieldContext_InvoiceAllowance_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceAllowance", field.Name)
+}
+
 func (ec *executionContext) childFields_InvoiceAmounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "subtotal":
@@ -4012,6 +4119,8 @@ func (ec *executionContext) childFields_InvoiceHeader(ctx context.Context, field
 		return ec.fieldContext_InvoiceHeader_references(ctx, field)
 	case "payment":
 		return ec.fieldContext_InvoiceHeader_payment(ctx, field)
+	case "allowances":
+		return ec.fieldContext_InvoiceHeader_allowances(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceHeader", field.Name)
 }
@@ -6105,6 +6214,190 @@ func (ec *executionContext) fieldContext_FieldScore_value(_ context.Context, fie
 	return graphql.NewScalarFieldContext("FieldScore", field, false, false, "Float")
 }
 
+func (ec *executionContext) _InvoiceAllowance_charge(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_charge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Charge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_charge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _InvoiceAllowance_amount(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _InvoiceAllowance_base(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_base(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Base, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_base(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _InvoiceAllowance_percent(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _InvoiceAllowance_reason(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceAllowance_reasonCode(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_reasonCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_reasonCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceAllowance_category(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceAllowance_rate(ctx context.Context, field graphql.CollectedField, obj *invoice.Allowance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceAllowance_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceAllowance_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceAllowance", field, false, false, "Float")
+}
+
 func (ec *executionContext) _InvoiceAmounts_subtotal(ctx context.Context, field graphql.CollectedField, obj *invoice.Amounts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6669,6 +6962,38 @@ func (ec *executionContext) fieldContext_InvoiceHeader_payment(_ context.Context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceHeader_allowances(ctx context.Context, field graphql.CollectedField, obj *invoice.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceHeader_allowances(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowances, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []invoice.Allowance) graphql.Marshaler {
+			return ec.marshalNInvoiceAllowance2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐAllowanceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceHeader_allowances(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceHeader",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceAllowance(ctx, field)
 		},
 	}
 	return fc, nil
@@ -17334,6 +17659,74 @@ func (ec *executionContext) _FieldScore(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var invoiceAllowanceImplementors = []string{"InvoiceAllowance"}
+
+func (ec *executionContext) _InvoiceAllowance(ctx context.Context, sel ast.SelectionSet, obj *invoice.Allowance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceAllowanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoiceAllowance")
+		case "charge":
+			out.Values[i] = ec._InvoiceAllowance_charge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._InvoiceAllowance_amount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "base":
+			out.Values[i] = ec._InvoiceAllowance_base(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "percent":
+			out.Values[i] = ec._InvoiceAllowance_percent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._InvoiceAllowance_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasonCode":
+			out.Values[i] = ec._InvoiceAllowance_reasonCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "category":
+			out.Values[i] = ec._InvoiceAllowance_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._InvoiceAllowance_rate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var invoiceAmountsImplementors = []string{"InvoiceAmounts"}
 
 func (ec *executionContext) _InvoiceAmounts(ctx context.Context, sel ast.SelectionSet, obj *invoice.Amounts) graphql.Marshaler {
@@ -17508,6 +17901,11 @@ func (ec *executionContext) _InvoiceHeader(ctx context.Context, sel ast.Selectio
 			}
 		case "payment":
 			out.Values[i] = ec._InvoiceHeader_payment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowances":
+			out.Values[i] = ec._InvoiceHeader_allowances(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19835,6 +20233,26 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNInvoiceAllowance2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐAllowance(ctx context.Context, sel ast.SelectionSet, v invoice.Allowance) graphql.Marshaler {
+	return ec._InvoiceAllowance(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInvoiceAllowance2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐAllowanceᚄ(ctx context.Context, sel ast.SelectionSet, v []invoice.Allowance) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvoiceAllowance2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐAllowance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNInvoiceAmounts2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐAmounts(ctx context.Context, sel ast.SelectionSet, v invoice.Amounts) graphql.Marshaler {

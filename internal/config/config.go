@@ -434,7 +434,7 @@ func graphQLSettings() []Setting {
 		},
 		{
 			Env: "OCRINVOICE_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "20000", Commands: apiCmds,
-			Usage: "largest estimated cost of a GraphQL operation: the fields it resolves, each counted once per object, pages at their first/last (else 50) and nodes(ids:) at its ids; a page of 100 jobs with every field costs about 11000",
+			Usage: "largest estimated cost of a GraphQL operation: the fields it resolves, each counted once per object, pages at their first/last (else 50) and nodes(ids:) at its ids; a page of 100 jobs with every field costs about 17000",
 			set:   intSetter(1, 10_000_000, func(c *Config, n int) { c.GraphQLComplexityLimit = n }),
 		},
 		{
