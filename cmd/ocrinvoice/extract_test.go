@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
+	"github.com/ocrinvoice/ocrinvoice/worker/einvoice/export"
 )
 
 // pdfText is one piece of text placed on a page, in points from the top-left corner.
@@ -173,6 +175,56 @@ func TestExtractHumanSummary(t *testing.T) {
 	for _, want := range []string{"GX-1001", "Initech LLC", "55.00", "Validation: valid"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestExtractEInvoiceFormats: --format cii|ubl writes the invoice as EN 16931 XML (to
+// standard output for one file, into --out for several); a file whose data lacks what
+// EN 16931 requires is an error naming the business terms; bad flag combinations are
+// refused before anything is read.
+func TestExtractEInvoiceFormats(t *testing.T) {
+	dir := t.TempDir()
+	f := invoice.Float
+	data := invoice.ExtractedData{Invoice: invoice.Invoice{
+		Number: "X-1", Date: "2024-03-15", DueDate: "2024-04-14",
+		Supplier:     invoice.Supplier{Name: "ACME GmbH", Address: "Hauptstrasse 1, 10115 Berlin", Country: "DE", TaxID: "DE136695976"},
+		Customer:     invoice.Customer{Name: "Globex", Address: "Market Street 5, 80331 Munich", Country: "DE"},
+		Amounts:      invoice.Amounts{Subtotal: f(100), Tax: f(19), Total: f(119), Currency: "EUR"},
+		AmountDue:    f(119),
+		TaxBreakdown: []invoice.TaxRate{{Rate: f(19), Base: f(100), Amount: f(19), Category: "S"}},
+	}, LineItems: []invoice.LineItem{{Description: "Widget", Quantity: f(1), UnitPrice: f(100), Amount: f(100), TaxRate: f(19)}}}
+	ubl, err := export.Write(data, export.UBL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xmlPath := filepath.Join(dir, "in.xml")
+	if err := os.WriteFile(xmlPath, ubl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A plain PDF of a receipt-like page: no buyer country, no lines EN 16931 accepts.
+	plain := filepath.Join(dir, "plain.pdf")
+	if err := os.WriteFile(plain, testdocs.PDF(testdocs.Page{Lines: []string{"Invoice 7", "Total 10.00"}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := runExtract(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	if out, _, err := run("--format", "cii", xmlPath); err != nil || !strings.Contains(out, "<rsm:CrossIndustryInvoice") || !strings.Contains(out, "X-1") {
+		t.Errorf("UBL in, CII out: %v %.200s", err, out)
+	}
+	outDir := t.TempDir()
+	if _, msg, err := run("--format", "ubl", "--out", outDir, xmlPath, plain); err == nil || !strings.Contains(msg, "BT-") {
+		t.Errorf("two files, one incomplete: err %v, stderr %q (want the missing terms)", err, msg)
+	}
+	if b, err := os.ReadFile(filepath.Join(outDir, "in.ubl.xml")); err != nil || !bytes.Contains(b, []byte("<Invoice")) {
+		t.Errorf("--out file: %v %.100s", err, b)
+	}
+	for _, bad := range [][]string{{"--format", "pdf", xmlPath}, {"--format", "cii", xmlPath, plain}, {"--out", outDir, xmlPath}} {
+		if _, _, err := run(bad...); err == nil {
+			t.Errorf("%v: no error", bad)
 		}
 	}
 }
