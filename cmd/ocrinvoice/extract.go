@@ -42,7 +42,7 @@ type cliReadFlags struct {
 
 func (rf *cliReadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&rf.template, "template", "", "invoice2data template: a .yml/.yaml/.json file, a folder of them (selected by keywords), or a name found in $OCRINVOICE_TEMPLATE_DIR; empty or \"generic\" = generic rules only")
-	fs.StringVar(&rf.read, "read", "auto", "how to read pages: auto (text layer where usable, else OCR), text (text layers only), ocr (rasterise and OCR every page)")
+	fs.StringVar(&rf.read, "read", "auto", "how to read: auto (an e-invoice from its XML; pages from the text layer where usable, else OCR), text (text layers only), ocr (rasterise and OCR every page)")
 	fs.StringVar(&rf.lang, "lang", "eng", "Tesseract languages joined by '+', e.g. eng+deu")
 	fs.IntVar(&rf.dpi, "dpi", 300, "rasterisation DPI for OCR of PDF pages")
 }
