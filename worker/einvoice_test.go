@@ -233,3 +233,40 @@ func TestProcessHybridBadAttachments(t *testing.T) {
 		t.Errorf("self-contradicting e-invoice: valid %v findings %+v, want a BR-CO-15 error", out.Result.Validation.IsValid, out.Result.Validation.Errors)
 	}
 }
+
+// TestProcessNotValidatingSamples: the EN 16931 samples built to fail are read and
+// reported invalid: the UBL one with the business rules it breaks (its lines add up to
+// ten times its net total, and its grand total is not net + VAT), the CII one with its
+// IBAN, whose check digits are wrong (the reference Schematron finds nothing in it).
+func TestProcessNotValidatingSamples(t *testing.T) {
+	root := os.Getenv("OCRINVOICE_SHARED_DATA")
+	if root == "" {
+		root = filepath.Join("..", "..", "shared", "data")
+	}
+	dir := filepath.Join(root, "einvoices")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared data not available at %s: %v", dir, err)
+	}
+	r := newProcessReader(t)
+	for file, want := range map[string][]string{
+		"ubl/not_validating_full_invoice_based_onTest_EeISI_300_CENfullmodel.ubl.xml": {"BR-CO-13", "BR-CO-15"},
+		"cii/not_validating_full_invoice_based_onTest_EeISI_300_CENfullmodel.cii.xml": {"invoice.payment.iban"},
+	} {
+		out, err := Process(context.Background(), r, Input{Path: filepath.Join(dir, file)}, Steps{})
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if out.Result.Validation.IsValid || out.Info.Source != invoice.SourceEInvoice {
+			t.Errorf("%s: valid %v source %q", file, out.Result.Validation.IsValid, out.Info.Source)
+		}
+		for _, w := range want {
+			found := false
+			for _, e := range out.Result.Validation.Errors {
+				found = found || (e.Severity == invoice.SeverityError && (e.Rule == w || e.Field == w))
+			}
+			if !found {
+				t.Errorf("%s: no error %s in %+v", file, w, out.Result.Validation.Errors)
+			}
+		}
+	}
+}
