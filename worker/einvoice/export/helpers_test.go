@@ -123,12 +123,3 @@ func (n *node) text(path string) string {
 	}
 	return ""
 }
-
-// texts returns the trimmed texts of every element at path.
-func (n *node) texts(path string) []string {
-	var out []string
-	for _, m := range n.all(path) {
-		out = append(out, strings.TrimSpace(m.Text))
-	}
-	return out
-}
