@@ -16,23 +16,7 @@ import (
 )
 
 // acmeInvoice is the invoice testdocs.InvoiceLines prints, as an e-invoice holds it.
-func acmeInvoice() invoice.ExtractedData {
-	f := invoice.Float
-	return invoice.ExtractedData{
-		Invoice: invoice.Invoice{
-			Number: "INV-2024-0042", Date: "2024-03-15", DueDate: "2024-04-14", DocumentType: invoice.DocInvoice,
-			Supplier:     invoice.Supplier{Name: "ACME Office Supplies GmbH", Address: "Hauptstrasse 1, 10115 Berlin", Country: "DE", TaxID: "DE136695976"},
-			Customer:     invoice.Customer{Name: "Globex Corporation", Address: "Market Street 5, 80331 Munich", Country: "DE"},
-			Amounts:      invoice.Amounts{Subtotal: f(200), Tax: f(38), Total: f(238), Currency: "EUR"},
-			AmountDue:    f(238),
-			TaxBreakdown: []invoice.TaxRate{{Rate: f(19), Base: f(200), Amount: f(38), Category: "S"}},
-		},
-		LineItems: []invoice.LineItem{
-			{Description: "Paper A4 box", Quantity: f(4), UnitPrice: f(25), Amount: f(100), TaxRate: f(19), UnitCode: "C62"},
-			{Description: "Toner cartridge", Quantity: f(2), UnitPrice: f(50), Amount: f(100), TaxRate: f(19), UnitCode: "C62"},
-		},
-	}
-}
+func acmeInvoice() invoice.ExtractedData { return testdocs.InvoiceData() }
 
 func mustXML(t *testing.T, d invoice.ExtractedData, syn export.Syntax) []byte {
 	t.Helper()

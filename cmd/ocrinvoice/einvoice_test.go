@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
 	"github.com/ocrinvoice/ocrinvoice/worker/einvoice/export"
 )
@@ -39,21 +38,7 @@ func TestEInvoiceEndToEnd(t *testing.T) {
 	p := start(t, testEnv(t, map[string]string{"OCRINVOICE_AUTH": "apikey", "OCRINVOICE_DATA_DIR": dir, "OCRINVOICE_EINVOICE_PRICE": "0.005"}),
 		"all", "--concurrency", "1")
 
-	f := invoice.Float
-	data := invoice.ExtractedData{
-		Invoice: invoice.Invoice{
-			Number: "INV-2024-0042", Date: "2024-03-15", DueDate: "2024-04-14",
-			Supplier:     invoice.Supplier{Name: "ACME Office Supplies GmbH", Address: "Hauptstrasse 1, 10115 Berlin", Country: "DE", TaxID: "DE136695976"},
-			Customer:     invoice.Customer{Name: "Globex Corporation", Address: "Market Street 5, 80331 Munich", Country: "DE"},
-			Amounts:      invoice.Amounts{Subtotal: f(200), Tax: f(38), Total: f(238), Currency: "EUR"},
-			AmountDue:    f(238),
-			TaxBreakdown: []invoice.TaxRate{{Rate: f(19), Base: f(200), Amount: f(38), Category: "S"}},
-		},
-		LineItems: []invoice.LineItem{
-			{Description: "Paper A4 box", Quantity: f(4), UnitPrice: f(25), Amount: f(100), TaxRate: f(19)},
-			{Description: "Toner cartridge", Quantity: f(2), UnitPrice: f(50), Amount: f(100), TaxRate: f(19)},
-		},
-	}
+	data := testdocs.InvoiceData()
 	cii, err := export.Write(data, export.CII)
 	if err != nil {
 		t.Fatal(err)

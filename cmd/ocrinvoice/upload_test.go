@@ -39,24 +39,7 @@ func (p *process) postMultipart(t *testing.T, path, contentType string, body []b
 // waitJob polls the job until it is completed or failed, at most limit.
 func (p *process) waitJob(t *testing.T, id string, limit time.Duration) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		code, b := p.request(t, "GET", "/api/v1/ocr-invoice-jobs/"+id, "")
-		var env struct {
-			Data map[string]any `json:"data"`
-		}
-		decode(t, b, &env)
-		if code != 200 {
-			t.Fatalf("GET job %s: %d %s", id, code, b)
-		}
-		if s := env.Data["status"]; s == "completed" || s == "failed" {
-			return env.Data
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s still %v after %v\n%s", id, env.Data["status"], limit, p.stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return waitKeyed(t, p, "", id, limit)
 }
 
 // TestUploadEndToEnd runs API and worker in one process: a text-layer PDF uploaded

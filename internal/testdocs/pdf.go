@@ -1,7 +1,8 @@
 // Package testdocs renders small synthetic documents for tests: PDFs with a real text
 // layer or with a scanned image and no text layer, and PDFs drawn with an embedded
-// TrueType font (TrueTypePDF). It depends on the standard library and
-// golang.org/x/image only, so any package's tests may use it.
+// TrueType font (TrueTypePDF), and files embedded as e-invoices embed their XML
+// (HybridPDF). It depends on the standard library, golang.org/x/image and the pure data
+// types of internal/invoice only, so any package's tests may use it.
 package testdocs
 
 import (
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"image"
 	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
 
 // Page is one page of a hand-built PDF: text drawn in Helvetica (a real text layer), or
@@ -119,6 +122,26 @@ var InvoiceLines = []string{
 	"Subtotal: 200.00 EUR",
 	"VAT 19%: 38.00 EUR",
 	"Total: 238.00 EUR",
+}
+
+// InvoiceData is the invoice InvoiceLines prints, as an EN 16931 e-invoice holds it
+// (countries, VAT category, line tax rates), for tests that embed it as XML.
+func InvoiceData() invoice.ExtractedData {
+	f := invoice.Float
+	return invoice.ExtractedData{
+		Invoice: invoice.Invoice{
+			Number: "INV-2024-0042", Date: "2024-03-15", DueDate: "2024-04-14", DocumentType: invoice.DocInvoice,
+			Supplier:     invoice.Supplier{Name: "ACME Office Supplies GmbH", Address: "Hauptstrasse 1, 10115 Berlin", Country: "DE", TaxID: "DE136695976"},
+			Customer:     invoice.Customer{Name: "Globex Corporation", Address: "Market Street 5, 80331 Munich", Country: "DE"},
+			Amounts:      invoice.Amounts{Subtotal: f(200), Tax: f(38), Total: f(238), Currency: "EUR"},
+			AmountDue:    f(238),
+			TaxBreakdown: []invoice.TaxRate{{Rate: f(19), Base: f(200), Amount: f(38), Category: "S"}},
+		},
+		LineItems: []invoice.LineItem{
+			{Description: "Paper A4 box", Quantity: f(4), UnitPrice: f(25), Amount: f(100), TaxRate: f(19), UnitCode: "C62"},
+			{Description: "Toner cartridge", Quantity: f(2), UnitPrice: f(50), Amount: f(100), TaxRate: f(19), UnitCode: "C62"},
+		},
+	}
 }
 
 // RawPDF serialises object bodies as a PDF 1.4 file (object n is objs[n-1]) with a
