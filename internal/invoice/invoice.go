@@ -40,6 +40,37 @@ const (
 	SourceMixed    = "mixed"    // some pages from the text layer, others by OCR
 )
 
+// Sources of Evidence.Source besides those of DocumentInfo.Source.
+const (
+	SourceTemplate   = "template"   // a template's regular expression
+	SourceLearned    = "learned"    // a supplier profile learned from earlier corrections
+	SourceCorrection = "correction" // a person's correction
+)
+
+// Evidence tells where one field's value came from, so that a person can check it at a
+// glance: the page and the box on it (page-relative 0..1 coordinates, origin top-left),
+// the text the value was read from, the source (SourceEInvoice, SourceText, SourceOCR,
+// SourceTemplate, SourceLearned, SourceCorrection) and its confidence in 0..1.
+type Evidence struct {
+	// Page is 1-based; 0 when the value has no place on a page (an e-invoice's XML value
+	// not found on its pages, a correction).
+	Page int `json:"page"`
+	// Box is nil when Page is 0.
+	Box        *Box    `json:"box,omitempty"`
+	Text       string  `json:"text"`
+	Source     string  `json:"source"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Box is a rectangle in page-relative coordinates: 0..1 of the page's width and height,
+// X0,Y0 its top-left corner.
+type Box struct {
+	X0 float64 `json:"x0"`
+	Y0 float64 `json:"y0"`
+	X1 float64 `json:"x1"`
+	Y1 float64 `json:"y1"`
+}
+
 // EInvoiceInfo describes a structured (EN 16931) invoice that was read.
 type EInvoiceInfo struct {
 	// Syntax is "cii" (UN/CEFACT Cross Industry Invoice, also ZUGFeRD 1.0's
