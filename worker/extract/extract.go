@@ -76,6 +76,7 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	x.setTaxBreakdown()
 	x.findWider()
 	x.applyTemplate()
+	x.setCountries()
 	return x.validate(), nil
 }
 
