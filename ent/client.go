@@ -19,6 +19,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 
 	stdsql "database/sql"
@@ -37,6 +38,8 @@ type Client struct {
 	OcrJobGroup *OcrJobGroupClient
 	// OcrTemplate is the client for interacting with the OcrTemplate builders.
 	OcrTemplate *OcrTemplateClient
+	// SupplierProfile is the client for interacting with the SupplierProfile builders.
+	SupplierProfile *SupplierProfileClient
 	// Upload is the client for interacting with the Upload builders.
 	Upload *UploadClient
 }
@@ -54,6 +57,7 @@ func (c *Client) init() {
 	c.OcrInvoiceJob = NewOcrInvoiceJobClient(c.config)
 	c.OcrJobGroup = NewOcrJobGroupClient(c.config)
 	c.OcrTemplate = NewOcrTemplateClient(c.config)
+	c.SupplierProfile = NewSupplierProfileClient(c.config)
 	c.Upload = NewUploadClient(c.config)
 }
 
@@ -145,13 +149,14 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		APIKey:        NewAPIKeyClient(cfg),
-		OcrInvoiceJob: NewOcrInvoiceJobClient(cfg),
-		OcrJobGroup:   NewOcrJobGroupClient(cfg),
-		OcrTemplate:   NewOcrTemplateClient(cfg),
-		Upload:        NewUploadClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIKey:          NewAPIKeyClient(cfg),
+		OcrInvoiceJob:   NewOcrInvoiceJobClient(cfg),
+		OcrJobGroup:     NewOcrJobGroupClient(cfg),
+		OcrTemplate:     NewOcrTemplateClient(cfg),
+		SupplierProfile: NewSupplierProfileClient(cfg),
+		Upload:          NewUploadClient(cfg),
 	}, nil
 }
 
@@ -169,13 +174,14 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		APIKey:        NewAPIKeyClient(cfg),
-		OcrInvoiceJob: NewOcrInvoiceJobClient(cfg),
-		OcrJobGroup:   NewOcrJobGroupClient(cfg),
-		OcrTemplate:   NewOcrTemplateClient(cfg),
-		Upload:        NewUploadClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIKey:          NewAPIKeyClient(cfg),
+		OcrInvoiceJob:   NewOcrInvoiceJobClient(cfg),
+		OcrJobGroup:     NewOcrJobGroupClient(cfg),
+		OcrTemplate:     NewOcrTemplateClient(cfg),
+		SupplierProfile: NewSupplierProfileClient(cfg),
+		Upload:          NewUploadClient(cfg),
 	}, nil
 }
 
@@ -204,21 +210,23 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.APIKey.Use(hooks...)
-	c.OcrInvoiceJob.Use(hooks...)
-	c.OcrJobGroup.Use(hooks...)
-	c.OcrTemplate.Use(hooks...)
-	c.Upload.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.APIKey, c.OcrInvoiceJob, c.OcrJobGroup, c.OcrTemplate, c.SupplierProfile,
+		c.Upload,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.APIKey.Intercept(interceptors...)
-	c.OcrInvoiceJob.Intercept(interceptors...)
-	c.OcrJobGroup.Intercept(interceptors...)
-	c.OcrTemplate.Intercept(interceptors...)
-	c.Upload.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.APIKey, c.OcrInvoiceJob, c.OcrJobGroup, c.OcrTemplate, c.SupplierProfile,
+		c.Upload,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -232,6 +240,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.OcrJobGroup.mutate(ctx, m)
 	case *OcrTemplateMutation:
 		return c.OcrTemplate.mutate(ctx, m)
+	case *SupplierProfileMutation:
+		return c.SupplierProfile.mutate(ctx, m)
 	case *UploadMutation:
 		return c.Upload.mutate(ctx, m)
 	default:
@@ -835,6 +845,139 @@ func (c *OcrTemplateClient) mutate(ctx context.Context, m *OcrTemplateMutation) 
 	}
 }
 
+// SupplierProfileClient is a client for the SupplierProfile schema.
+type SupplierProfileClient struct {
+	config
+}
+
+// NewSupplierProfileClient returns a client for the SupplierProfile from the given config.
+func NewSupplierProfileClient(c config) *SupplierProfileClient {
+	return &SupplierProfileClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `supplierprofile.Hooks(f(g(h())))`.
+func (c *SupplierProfileClient) Use(hooks ...Hook) {
+	c.hooks.SupplierProfile = append(c.hooks.SupplierProfile, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `supplierprofile.Intercept(f(g(h())))`.
+func (c *SupplierProfileClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SupplierProfile = append(c.inters.SupplierProfile, interceptors...)
+}
+
+// Create returns a builder for creating a SupplierProfile entity.
+func (c *SupplierProfileClient) Create() *SupplierProfileCreate {
+	mutation := newSupplierProfileMutation(c.config, OpCreate)
+	return &SupplierProfileCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SupplierProfile entities.
+func (c *SupplierProfileClient) CreateBulk(builders ...*SupplierProfileCreate) *SupplierProfileCreateBulk {
+	return &SupplierProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SupplierProfileClient) MapCreateBulk(slice any, setFunc func(*SupplierProfileCreate, int)) *SupplierProfileCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SupplierProfileCreateBulk{err: fmt.Errorf("calling to SupplierProfileClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SupplierProfileCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SupplierProfileCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SupplierProfile.
+func (c *SupplierProfileClient) Update() *SupplierProfileUpdate {
+	mutation := newSupplierProfileMutation(c.config, OpUpdate)
+	return &SupplierProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SupplierProfileClient) UpdateOne(_m *SupplierProfile) *SupplierProfileUpdateOne {
+	mutation := newSupplierProfileMutation(c.config, OpUpdateOne, withSupplierProfile(_m))
+	return &SupplierProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SupplierProfileClient) UpdateOneID(id string) *SupplierProfileUpdateOne {
+	mutation := newSupplierProfileMutation(c.config, OpUpdateOne, withSupplierProfileID(id))
+	return &SupplierProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SupplierProfile.
+func (c *SupplierProfileClient) Delete() *SupplierProfileDelete {
+	mutation := newSupplierProfileMutation(c.config, OpDelete)
+	return &SupplierProfileDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SupplierProfileClient) DeleteOne(_m *SupplierProfile) *SupplierProfileDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SupplierProfileClient) DeleteOneID(id string) *SupplierProfileDeleteOne {
+	builder := c.Delete().Where(supplierprofile.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SupplierProfileDeleteOne{builder}
+}
+
+// Query returns a query builder for SupplierProfile.
+func (c *SupplierProfileClient) Query() *SupplierProfileQuery {
+	return &SupplierProfileQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSupplierProfile},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SupplierProfile entity by its id.
+func (c *SupplierProfileClient) Get(ctx context.Context, id string) (*SupplierProfile, error) {
+	return c.Query().Where(supplierprofile.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SupplierProfileClient) GetX(ctx context.Context, id string) *SupplierProfile {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SupplierProfileClient) Hooks() []Hook {
+	return c.hooks.SupplierProfile
+}
+
+// Interceptors returns the client interceptors.
+func (c *SupplierProfileClient) Interceptors() []Interceptor {
+	return c.inters.SupplierProfile
+}
+
+func (c *SupplierProfileClient) mutate(ctx context.Context, m *SupplierProfileMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SupplierProfileCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SupplierProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SupplierProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SupplierProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SupplierProfile mutation op: %q", m.Op())
+	}
+}
+
 // UploadClient is a client for the Upload schema.
 type UploadClient struct {
 	config
@@ -971,10 +1114,12 @@ func (c *UploadClient) mutate(ctx context.Context, m *UploadMutation) (Value, er
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate, Upload []ent.Hook
+		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate, SupplierProfile,
+		Upload []ent.Hook
 	}
 	inters struct {
-		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate, Upload []ent.Interceptor
+		APIKey, OcrInvoiceJob, OcrJobGroup, OcrTemplate, SupplierProfile,
+		Upload []ent.Interceptor
 	}
 )
 

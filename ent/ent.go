@@ -16,6 +16,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 )
 
@@ -77,11 +78,12 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:        apikey.ValidColumn,
-			ocrinvoicejob.Table: ocrinvoicejob.ValidColumn,
-			ocrjobgroup.Table:   ocrjobgroup.ValidColumn,
-			ocrtemplate.Table:   ocrtemplate.ValidColumn,
-			upload.Table:        upload.ValidColumn,
+			apikey.Table:          apikey.ValidColumn,
+			ocrinvoicejob.Table:   ocrinvoicejob.ValidColumn,
+			ocrjobgroup.Table:     ocrjobgroup.ValidColumn,
+			ocrtemplate.Table:     ocrtemplate.ValidColumn,
+			supplierprofile.Table: supplierprofile.ValidColumn,
+			upload.Table:          upload.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -10,6 +10,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 )
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
@@ -202,6 +203,11 @@ func (_q *OcrInvoiceJobQuery) collectField(ctx context.Context, oneNode bool, op
 			if _, ok := fieldSeen[ocrinvoicejob.FieldMetadata]; !ok {
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldMetadata)
 				fieldSeen[ocrinvoicejob.FieldMetadata] = struct{}{}
+			}
+		case "supplierProfile":
+			if _, ok := fieldSeen[ocrinvoicejob.FieldSupplierProfile]; !ok {
+				selectedFields = append(selectedFields, ocrinvoicejob.FieldSupplierProfile)
+				fieldSeen[ocrinvoicejob.FieldSupplierProfile] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -553,6 +559,156 @@ func newOcrTemplatePaginateArgs(rv map[string]any) *ocrtemplatePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*OcrTemplateWhereInput); ok {
 		args.opts = append(args.opts, WithOcrTemplateFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SupplierProfileQuery) CollectFields(ctx context.Context, satisfies ...string) (*SupplierProfileQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SupplierProfileQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(supplierprofile.Columns))
+		selectedFields = []string{supplierprofile.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[supplierprofile.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldCreatedAt)
+				fieldSeen[supplierprofile.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[supplierprofile.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldUpdatedAt)
+				fieldSeen[supplierprofile.FieldUpdatedAt] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[supplierprofile.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldCreatedBy)
+				fieldSeen[supplierprofile.FieldCreatedBy] = struct{}{}
+			}
+		case "taxID":
+			if _, ok := fieldSeen[supplierprofile.FieldTaxID]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldTaxID)
+				fieldSeen[supplierprofile.FieldTaxID] = struct{}{}
+			}
+		case "iban":
+			if _, ok := fieldSeen[supplierprofile.FieldIban]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldIban)
+				fieldSeen[supplierprofile.FieldIban] = struct{}{}
+			}
+		case "nameKey":
+			if _, ok := fieldSeen[supplierprofile.FieldNameKey]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldNameKey)
+				fieldSeen[supplierprofile.FieldNameKey] = struct{}{}
+			}
+		case "fingerprint":
+			if _, ok := fieldSeen[supplierprofile.FieldFingerprint]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldFingerprint)
+				fieldSeen[supplierprofile.FieldFingerprint] = struct{}{}
+			}
+		case "displayName":
+			if _, ok := fieldSeen[supplierprofile.FieldDisplayName]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldDisplayName)
+				fieldSeen[supplierprofile.FieldDisplayName] = struct{}{}
+			}
+		case "rules":
+			if _, ok := fieldSeen[supplierprofile.FieldRules]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldRules)
+				fieldSeen[supplierprofile.FieldRules] = struct{}{}
+			}
+		case "version":
+			if _, ok := fieldSeen[supplierprofile.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldVersion)
+				fieldSeen[supplierprofile.FieldVersion] = struct{}{}
+			}
+		case "jobsLearned":
+			if _, ok := fieldSeen[supplierprofile.FieldJobsLearned]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldJobsLearned)
+				fieldSeen[supplierprofile.FieldJobsLearned] = struct{}{}
+			}
+		case "lastJobID":
+			if _, ok := fieldSeen[supplierprofile.FieldLastJobID]; !ok {
+				selectedFields = append(selectedFields, supplierprofile.FieldLastJobID)
+				fieldSeen[supplierprofile.FieldLastJobID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type supplierprofilePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SupplierProfilePaginateOption
+}
+
+func newSupplierProfilePaginateArgs(rv map[string]any) *supplierprofilePaginateArgs {
+	args := &supplierprofilePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*SupplierProfileOrder:
+			args.opts = append(args.opts, WithSupplierProfileOrder(v))
+		case []any:
+			var orders []*SupplierProfileOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &SupplierProfileOrder{Field: &SupplierProfileOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithSupplierProfileOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*SupplierProfileWhereInput); ok {
+		args.opts = append(args.opts, WithSupplierProfileFilter(v.Filter))
 	}
 	return args
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 )
 
 // Noder wraps the basic Node method.
@@ -33,6 +34,11 @@ var ocrtemplateImplementors = []string{"OcrTemplate", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*OcrTemplate) IsNode() {}
+
+var supplierprofileImplementors = []string{"SupplierProfile", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*SupplierProfile) IsNode() {}
 
 var errNodeInvalidID = &NotFoundError{"node"}
 
@@ -115,6 +121,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(ocrtemplate.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, ocrtemplateImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case supplierprofile.Table:
+		query := c.SupplierProfile.Query().
+			Where(supplierprofile.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, supplierprofileImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -228,6 +243,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.OcrTemplate.Query().
 			Where(ocrtemplate.IDIn(ids...))
 		query, err := query.CollectFields(ctx, ocrtemplateImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case supplierprofile.Table:
+		query := c.SupplierProfile.Query().
+			Where(supplierprofile.IDIn(ids...))
+		query, err := query.CollectFields(ctx, supplierprofileImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -1361,6 +1362,410 @@ func (_m *OcrTemplate) ToEdge(order *OcrTemplateOrder) *OcrTemplateEdge {
 		order = DefaultOcrTemplateOrder
 	}
 	return &OcrTemplateEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SupplierProfileEdge is the edge representation of SupplierProfile.
+type SupplierProfileEdge struct {
+	Node   *SupplierProfile `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// SupplierProfileConnection is the connection containing edges to SupplierProfile.
+type SupplierProfileConnection struct {
+	Edges      []*SupplierProfileEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *SupplierProfileConnection) build(nodes []*SupplierProfile, pager *supplierprofilePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *SupplierProfile
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *SupplierProfile {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *SupplierProfile {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SupplierProfileEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SupplierProfileEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SupplierProfilePaginateOption enables pagination customization.
+type SupplierProfilePaginateOption func(*supplierprofilePager) error
+
+// WithSupplierProfileOrder configures pagination ordering.
+func WithSupplierProfileOrder(order []*SupplierProfileOrder) SupplierProfilePaginateOption {
+	return func(pager *supplierprofilePager) error {
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
+		}
+		pager.order = append(pager.order, order...)
+		return nil
+	}
+}
+
+// WithSupplierProfileFilter configures pagination filter.
+func WithSupplierProfileFilter(filter func(*SupplierProfileQuery) (*SupplierProfileQuery, error)) SupplierProfilePaginateOption {
+	return func(pager *supplierprofilePager) error {
+		if filter == nil {
+			return errors.New("SupplierProfileQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type supplierprofilePager struct {
+	reverse bool
+	order   []*SupplierProfileOrder
+	filter  func(*SupplierProfileQuery) (*SupplierProfileQuery, error)
+}
+
+func newSupplierProfilePager(opts []SupplierProfilePaginateOption, reverse bool) (*supplierprofilePager, error) {
+	pager := &supplierprofilePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
+	}
+	return pager, nil
+}
+
+func (p *supplierprofilePager) applyFilter(query *SupplierProfileQuery) (*SupplierProfileQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *supplierprofilePager) toCursor(_m *SupplierProfile) Cursor {
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
+}
+
+func (p *supplierprofilePager) applyCursors(query *SupplierProfileQuery, after, before *Cursor) (*SupplierProfileQuery, error) {
+	idDirection := entgql.OrderDirectionAsc
+	if p.reverse {
+		idDirection = entgql.OrderDirectionDesc
+	}
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultSupplierProfileOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *supplierprofilePager) applyOrder(query *SupplierProfileQuery) *SupplierProfileQuery {
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultSupplierProfileOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(DefaultSupplierProfileOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	return query
+}
+
+func (p *supplierprofilePager) orderExpr(query *SupplierProfileQuery) sql.Querier {
+	if len(query.ctx.Fields) > 0 {
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
+		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultSupplierProfileOrder.Field.column).Pad().WriteString(string(direction))
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to SupplierProfile.
+func (_m *SupplierProfileQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SupplierProfilePaginateOption,
+) (*SupplierProfileConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSupplierProfilePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SupplierProfileConnection{Edges: []*SupplierProfileEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// SupplierProfileOrderFieldCreatedAt orders SupplierProfile by created_at.
+	SupplierProfileOrderFieldCreatedAt = &SupplierProfileOrderField{
+		Value: func(_m *SupplierProfile) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: supplierprofile.FieldCreatedAt,
+		toTerm: supplierprofile.ByCreatedAt,
+		toCursor: func(_m *SupplierProfile) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// SupplierProfileOrderFieldUpdatedAt orders SupplierProfile by updated_at.
+	SupplierProfileOrderFieldUpdatedAt = &SupplierProfileOrderField{
+		Value: func(_m *SupplierProfile) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: supplierprofile.FieldUpdatedAt,
+		toTerm: supplierprofile.ByUpdatedAt,
+		toCursor: func(_m *SupplierProfile) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// SupplierProfileOrderFieldDisplayName orders SupplierProfile by display_name.
+	SupplierProfileOrderFieldDisplayName = &SupplierProfileOrderField{
+		Value: func(_m *SupplierProfile) (ent.Value, error) {
+			return _m.DisplayName, nil
+		},
+		column: supplierprofile.FieldDisplayName,
+		toTerm: supplierprofile.ByDisplayName,
+		toCursor: func(_m *SupplierProfile) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.DisplayName,
+			}
+		},
+	}
+	// SupplierProfileOrderFieldVersion orders SupplierProfile by version.
+	SupplierProfileOrderFieldVersion = &SupplierProfileOrderField{
+		Value: func(_m *SupplierProfile) (ent.Value, error) {
+			return _m.Version, nil
+		},
+		column: supplierprofile.FieldVersion,
+		toTerm: supplierprofile.ByVersion,
+		toCursor: func(_m *SupplierProfile) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Version,
+			}
+		},
+	}
+	// SupplierProfileOrderFieldJobsLearned orders SupplierProfile by jobs_learned.
+	SupplierProfileOrderFieldJobsLearned = &SupplierProfileOrderField{
+		Value: func(_m *SupplierProfile) (ent.Value, error) {
+			return _m.JobsLearned, nil
+		},
+		column: supplierprofile.FieldJobsLearned,
+		toTerm: supplierprofile.ByJobsLearned,
+		toCursor: func(_m *SupplierProfile) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.JobsLearned,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f SupplierProfileOrderField) String() string {
+	var str string
+	switch f.column {
+	case SupplierProfileOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case SupplierProfileOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case SupplierProfileOrderFieldDisplayName.column:
+		str = "DISPLAY_NAME"
+	case SupplierProfileOrderFieldVersion.column:
+		str = "VERSION"
+	case SupplierProfileOrderFieldJobsLearned.column:
+		str = "JOBS_LEARNED"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f SupplierProfileOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *SupplierProfileOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("SupplierProfileOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *SupplierProfileOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *SupplierProfileOrderFieldUpdatedAt
+	case "DISPLAY_NAME":
+		*f = *SupplierProfileOrderFieldDisplayName
+	case "VERSION":
+		*f = *SupplierProfileOrderFieldVersion
+	case "JOBS_LEARNED":
+		*f = *SupplierProfileOrderFieldJobsLearned
+	default:
+		return fmt.Errorf("%s is not a valid SupplierProfileOrderField", str)
+	}
+	return nil
+}
+
+// SupplierProfileOrderField defines the ordering field of SupplierProfile.
+type SupplierProfileOrderField struct {
+	// Value extracts the ordering value from the given SupplierProfile.
+	Value    func(*SupplierProfile) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) supplierprofile.OrderOption
+	toCursor func(*SupplierProfile) Cursor
+}
+
+// SupplierProfileOrder defines the ordering of SupplierProfile.
+type SupplierProfileOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *SupplierProfileOrderField `json:"field"`
+}
+
+// DefaultSupplierProfileOrder is the default ordering of SupplierProfile.
+var DefaultSupplierProfileOrder = &SupplierProfileOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SupplierProfileOrderField{
+		Value: func(_m *SupplierProfile) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: supplierprofile.FieldID,
+		toTerm: supplierprofile.ByID,
+		toCursor: func(_m *SupplierProfile) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts SupplierProfile into SupplierProfileEdge.
+func (_m *SupplierProfile) ToEdge(order *SupplierProfileOrder) *SupplierProfileEdge {
+	if order == nil {
+		order = DefaultSupplierProfileOrder
+	}
+	return &SupplierProfileEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

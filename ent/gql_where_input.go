@@ -11,6 +11,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
 	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 )
 
 // OcrInvoiceJobWhereInput represents a where input for filtering OcrInvoiceJob queries.
@@ -2100,5 +2101,651 @@ func (i *OcrTemplateWhereInput) P() (predicate.OcrTemplate, error) {
 		return predicates[0], nil
 	default:
 		return ocrtemplate.And(predicates...), nil
+	}
+}
+
+// SupplierProfileWhereInput represents a where input for filtering SupplierProfile queries.
+type SupplierProfileWhereInput struct {
+	Predicates []predicate.SupplierProfile  `json:"-"`
+	Not        *SupplierProfileWhereInput   `json:"not,omitempty"`
+	Or         []*SupplierProfileWhereInput `json:"or,omitempty"`
+	And        []*SupplierProfileWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "created_by" field predicates.
+	CreatedBy             *string  `json:"createdBy,omitempty"`
+	CreatedByNEQ          *string  `json:"createdByNEQ,omitempty"`
+	CreatedByIn           []string `json:"createdByIn,omitempty"`
+	CreatedByNotIn        []string `json:"createdByNotIn,omitempty"`
+	CreatedByGT           *string  `json:"createdByGT,omitempty"`
+	CreatedByGTE          *string  `json:"createdByGTE,omitempty"`
+	CreatedByLT           *string  `json:"createdByLT,omitempty"`
+	CreatedByLTE          *string  `json:"createdByLTE,omitempty"`
+	CreatedByContains     *string  `json:"createdByContains,omitempty"`
+	CreatedByHasPrefix    *string  `json:"createdByHasPrefix,omitempty"`
+	CreatedByHasSuffix    *string  `json:"createdByHasSuffix,omitempty"`
+	CreatedByEqualFold    *string  `json:"createdByEqualFold,omitempty"`
+	CreatedByContainsFold *string  `json:"createdByContainsFold,omitempty"`
+
+	// "tax_id" field predicates.
+	TaxID             *string  `json:"taxID,omitempty"`
+	TaxIDNEQ          *string  `json:"taxIDNEQ,omitempty"`
+	TaxIDIn           []string `json:"taxIDIn,omitempty"`
+	TaxIDNotIn        []string `json:"taxIDNotIn,omitempty"`
+	TaxIDGT           *string  `json:"taxIDGT,omitempty"`
+	TaxIDGTE          *string  `json:"taxIDGTE,omitempty"`
+	TaxIDLT           *string  `json:"taxIDLT,omitempty"`
+	TaxIDLTE          *string  `json:"taxIDLTE,omitempty"`
+	TaxIDContains     *string  `json:"taxIDContains,omitempty"`
+	TaxIDHasPrefix    *string  `json:"taxIDHasPrefix,omitempty"`
+	TaxIDHasSuffix    *string  `json:"taxIDHasSuffix,omitempty"`
+	TaxIDEqualFold    *string  `json:"taxIDEqualFold,omitempty"`
+	TaxIDContainsFold *string  `json:"taxIDContainsFold,omitempty"`
+
+	// "iban" field predicates.
+	Iban             *string  `json:"iban,omitempty"`
+	IbanNEQ          *string  `json:"ibanNEQ,omitempty"`
+	IbanIn           []string `json:"ibanIn,omitempty"`
+	IbanNotIn        []string `json:"ibanNotIn,omitempty"`
+	IbanGT           *string  `json:"ibanGT,omitempty"`
+	IbanGTE          *string  `json:"ibanGTE,omitempty"`
+	IbanLT           *string  `json:"ibanLT,omitempty"`
+	IbanLTE          *string  `json:"ibanLTE,omitempty"`
+	IbanContains     *string  `json:"ibanContains,omitempty"`
+	IbanHasPrefix    *string  `json:"ibanHasPrefix,omitempty"`
+	IbanHasSuffix    *string  `json:"ibanHasSuffix,omitempty"`
+	IbanEqualFold    *string  `json:"ibanEqualFold,omitempty"`
+	IbanContainsFold *string  `json:"ibanContainsFold,omitempty"`
+
+	// "name_key" field predicates.
+	NameKey             *string  `json:"nameKey,omitempty"`
+	NameKeyNEQ          *string  `json:"nameKeyNEQ,omitempty"`
+	NameKeyIn           []string `json:"nameKeyIn,omitempty"`
+	NameKeyNotIn        []string `json:"nameKeyNotIn,omitempty"`
+	NameKeyGT           *string  `json:"nameKeyGT,omitempty"`
+	NameKeyGTE          *string  `json:"nameKeyGTE,omitempty"`
+	NameKeyLT           *string  `json:"nameKeyLT,omitempty"`
+	NameKeyLTE          *string  `json:"nameKeyLTE,omitempty"`
+	NameKeyContains     *string  `json:"nameKeyContains,omitempty"`
+	NameKeyHasPrefix    *string  `json:"nameKeyHasPrefix,omitempty"`
+	NameKeyHasSuffix    *string  `json:"nameKeyHasSuffix,omitempty"`
+	NameKeyEqualFold    *string  `json:"nameKeyEqualFold,omitempty"`
+	NameKeyContainsFold *string  `json:"nameKeyContainsFold,omitempty"`
+
+	// "fingerprint" field predicates.
+	Fingerprint             *string  `json:"fingerprint,omitempty"`
+	FingerprintNEQ          *string  `json:"fingerprintNEQ,omitempty"`
+	FingerprintIn           []string `json:"fingerprintIn,omitempty"`
+	FingerprintNotIn        []string `json:"fingerprintNotIn,omitempty"`
+	FingerprintGT           *string  `json:"fingerprintGT,omitempty"`
+	FingerprintGTE          *string  `json:"fingerprintGTE,omitempty"`
+	FingerprintLT           *string  `json:"fingerprintLT,omitempty"`
+	FingerprintLTE          *string  `json:"fingerprintLTE,omitempty"`
+	FingerprintContains     *string  `json:"fingerprintContains,omitempty"`
+	FingerprintHasPrefix    *string  `json:"fingerprintHasPrefix,omitempty"`
+	FingerprintHasSuffix    *string  `json:"fingerprintHasSuffix,omitempty"`
+	FingerprintEqualFold    *string  `json:"fingerprintEqualFold,omitempty"`
+	FingerprintContainsFold *string  `json:"fingerprintContainsFold,omitempty"`
+
+	// "display_name" field predicates.
+	DisplayName             *string  `json:"displayName,omitempty"`
+	DisplayNameNEQ          *string  `json:"displayNameNEQ,omitempty"`
+	DisplayNameIn           []string `json:"displayNameIn,omitempty"`
+	DisplayNameNotIn        []string `json:"displayNameNotIn,omitempty"`
+	DisplayNameGT           *string  `json:"displayNameGT,omitempty"`
+	DisplayNameGTE          *string  `json:"displayNameGTE,omitempty"`
+	DisplayNameLT           *string  `json:"displayNameLT,omitempty"`
+	DisplayNameLTE          *string  `json:"displayNameLTE,omitempty"`
+	DisplayNameContains     *string  `json:"displayNameContains,omitempty"`
+	DisplayNameHasPrefix    *string  `json:"displayNameHasPrefix,omitempty"`
+	DisplayNameHasSuffix    *string  `json:"displayNameHasSuffix,omitempty"`
+	DisplayNameEqualFold    *string  `json:"displayNameEqualFold,omitempty"`
+	DisplayNameContainsFold *string  `json:"displayNameContainsFold,omitempty"`
+
+	// "version" field predicates.
+	Version      *int  `json:"version,omitempty"`
+	VersionNEQ   *int  `json:"versionNEQ,omitempty"`
+	VersionIn    []int `json:"versionIn,omitempty"`
+	VersionNotIn []int `json:"versionNotIn,omitempty"`
+	VersionGT    *int  `json:"versionGT,omitempty"`
+	VersionGTE   *int  `json:"versionGTE,omitempty"`
+	VersionLT    *int  `json:"versionLT,omitempty"`
+	VersionLTE   *int  `json:"versionLTE,omitempty"`
+
+	// "jobs_learned" field predicates.
+	JobsLearned      *int  `json:"jobsLearned,omitempty"`
+	JobsLearnedNEQ   *int  `json:"jobsLearnedNEQ,omitempty"`
+	JobsLearnedIn    []int `json:"jobsLearnedIn,omitempty"`
+	JobsLearnedNotIn []int `json:"jobsLearnedNotIn,omitempty"`
+	JobsLearnedGT    *int  `json:"jobsLearnedGT,omitempty"`
+	JobsLearnedGTE   *int  `json:"jobsLearnedGTE,omitempty"`
+	JobsLearnedLT    *int  `json:"jobsLearnedLT,omitempty"`
+	JobsLearnedLTE   *int  `json:"jobsLearnedLTE,omitempty"`
+
+	// "last_job_id" field predicates.
+	LastJobID             *string  `json:"lastJobID,omitempty"`
+	LastJobIDNEQ          *string  `json:"lastJobIDNEQ,omitempty"`
+	LastJobIDIn           []string `json:"lastJobIDIn,omitempty"`
+	LastJobIDNotIn        []string `json:"lastJobIDNotIn,omitempty"`
+	LastJobIDGT           *string  `json:"lastJobIDGT,omitempty"`
+	LastJobIDGTE          *string  `json:"lastJobIDGTE,omitempty"`
+	LastJobIDLT           *string  `json:"lastJobIDLT,omitempty"`
+	LastJobIDLTE          *string  `json:"lastJobIDLTE,omitempty"`
+	LastJobIDContains     *string  `json:"lastJobIDContains,omitempty"`
+	LastJobIDHasPrefix    *string  `json:"lastJobIDHasPrefix,omitempty"`
+	LastJobIDHasSuffix    *string  `json:"lastJobIDHasSuffix,omitempty"`
+	LastJobIDEqualFold    *string  `json:"lastJobIDEqualFold,omitempty"`
+	LastJobIDContainsFold *string  `json:"lastJobIDContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *SupplierProfileWhereInput) AddPredicates(predicates ...predicate.SupplierProfile) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the SupplierProfileWhereInput filter on the SupplierProfileQuery builder.
+func (i *SupplierProfileWhereInput) Filter(q *SupplierProfileQuery) (*SupplierProfileQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptySupplierProfileWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptySupplierProfileWhereInput is returned in case the SupplierProfileWhereInput is empty.
+var ErrEmptySupplierProfileWhereInput = errors.New("ent: empty predicate SupplierProfileWhereInput")
+
+// P returns a predicate for filtering supplierprofiles.
+// An error is returned if the input is empty or invalid.
+func (i *SupplierProfileWhereInput) P() (predicate.SupplierProfile, error) {
+	var predicates []predicate.SupplierProfile
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, supplierprofile.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.SupplierProfile, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, supplierprofile.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.SupplierProfile, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, supplierprofile.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, supplierprofile.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, supplierprofile.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, supplierprofile.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, supplierprofile.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, supplierprofile.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, supplierprofile.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, supplierprofile.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, supplierprofile.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, supplierprofile.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, supplierprofile.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, supplierprofile.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, supplierprofile.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, supplierprofile.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, supplierprofile.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, supplierprofile.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, supplierprofile.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, supplierprofile.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, supplierprofile.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, supplierprofile.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, supplierprofile.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, supplierprofile.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, supplierprofile.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, supplierprofile.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.CreatedBy != nil {
+		predicates = append(predicates, supplierprofile.CreatedByEQ(*i.CreatedBy))
+	}
+	if i.CreatedByNEQ != nil {
+		predicates = append(predicates, supplierprofile.CreatedByNEQ(*i.CreatedByNEQ))
+	}
+	if len(i.CreatedByIn) > 0 {
+		predicates = append(predicates, supplierprofile.CreatedByIn(i.CreatedByIn...))
+	}
+	if len(i.CreatedByNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.CreatedByNotIn(i.CreatedByNotIn...))
+	}
+	if i.CreatedByGT != nil {
+		predicates = append(predicates, supplierprofile.CreatedByGT(*i.CreatedByGT))
+	}
+	if i.CreatedByGTE != nil {
+		predicates = append(predicates, supplierprofile.CreatedByGTE(*i.CreatedByGTE))
+	}
+	if i.CreatedByLT != nil {
+		predicates = append(predicates, supplierprofile.CreatedByLT(*i.CreatedByLT))
+	}
+	if i.CreatedByLTE != nil {
+		predicates = append(predicates, supplierprofile.CreatedByLTE(*i.CreatedByLTE))
+	}
+	if i.CreatedByContains != nil {
+		predicates = append(predicates, supplierprofile.CreatedByContains(*i.CreatedByContains))
+	}
+	if i.CreatedByHasPrefix != nil {
+		predicates = append(predicates, supplierprofile.CreatedByHasPrefix(*i.CreatedByHasPrefix))
+	}
+	if i.CreatedByHasSuffix != nil {
+		predicates = append(predicates, supplierprofile.CreatedByHasSuffix(*i.CreatedByHasSuffix))
+	}
+	if i.CreatedByEqualFold != nil {
+		predicates = append(predicates, supplierprofile.CreatedByEqualFold(*i.CreatedByEqualFold))
+	}
+	if i.CreatedByContainsFold != nil {
+		predicates = append(predicates, supplierprofile.CreatedByContainsFold(*i.CreatedByContainsFold))
+	}
+	if i.TaxID != nil {
+		predicates = append(predicates, supplierprofile.TaxIDEQ(*i.TaxID))
+	}
+	if i.TaxIDNEQ != nil {
+		predicates = append(predicates, supplierprofile.TaxIDNEQ(*i.TaxIDNEQ))
+	}
+	if len(i.TaxIDIn) > 0 {
+		predicates = append(predicates, supplierprofile.TaxIDIn(i.TaxIDIn...))
+	}
+	if len(i.TaxIDNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.TaxIDNotIn(i.TaxIDNotIn...))
+	}
+	if i.TaxIDGT != nil {
+		predicates = append(predicates, supplierprofile.TaxIDGT(*i.TaxIDGT))
+	}
+	if i.TaxIDGTE != nil {
+		predicates = append(predicates, supplierprofile.TaxIDGTE(*i.TaxIDGTE))
+	}
+	if i.TaxIDLT != nil {
+		predicates = append(predicates, supplierprofile.TaxIDLT(*i.TaxIDLT))
+	}
+	if i.TaxIDLTE != nil {
+		predicates = append(predicates, supplierprofile.TaxIDLTE(*i.TaxIDLTE))
+	}
+	if i.TaxIDContains != nil {
+		predicates = append(predicates, supplierprofile.TaxIDContains(*i.TaxIDContains))
+	}
+	if i.TaxIDHasPrefix != nil {
+		predicates = append(predicates, supplierprofile.TaxIDHasPrefix(*i.TaxIDHasPrefix))
+	}
+	if i.TaxIDHasSuffix != nil {
+		predicates = append(predicates, supplierprofile.TaxIDHasSuffix(*i.TaxIDHasSuffix))
+	}
+	if i.TaxIDEqualFold != nil {
+		predicates = append(predicates, supplierprofile.TaxIDEqualFold(*i.TaxIDEqualFold))
+	}
+	if i.TaxIDContainsFold != nil {
+		predicates = append(predicates, supplierprofile.TaxIDContainsFold(*i.TaxIDContainsFold))
+	}
+	if i.Iban != nil {
+		predicates = append(predicates, supplierprofile.IbanEQ(*i.Iban))
+	}
+	if i.IbanNEQ != nil {
+		predicates = append(predicates, supplierprofile.IbanNEQ(*i.IbanNEQ))
+	}
+	if len(i.IbanIn) > 0 {
+		predicates = append(predicates, supplierprofile.IbanIn(i.IbanIn...))
+	}
+	if len(i.IbanNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.IbanNotIn(i.IbanNotIn...))
+	}
+	if i.IbanGT != nil {
+		predicates = append(predicates, supplierprofile.IbanGT(*i.IbanGT))
+	}
+	if i.IbanGTE != nil {
+		predicates = append(predicates, supplierprofile.IbanGTE(*i.IbanGTE))
+	}
+	if i.IbanLT != nil {
+		predicates = append(predicates, supplierprofile.IbanLT(*i.IbanLT))
+	}
+	if i.IbanLTE != nil {
+		predicates = append(predicates, supplierprofile.IbanLTE(*i.IbanLTE))
+	}
+	if i.IbanContains != nil {
+		predicates = append(predicates, supplierprofile.IbanContains(*i.IbanContains))
+	}
+	if i.IbanHasPrefix != nil {
+		predicates = append(predicates, supplierprofile.IbanHasPrefix(*i.IbanHasPrefix))
+	}
+	if i.IbanHasSuffix != nil {
+		predicates = append(predicates, supplierprofile.IbanHasSuffix(*i.IbanHasSuffix))
+	}
+	if i.IbanEqualFold != nil {
+		predicates = append(predicates, supplierprofile.IbanEqualFold(*i.IbanEqualFold))
+	}
+	if i.IbanContainsFold != nil {
+		predicates = append(predicates, supplierprofile.IbanContainsFold(*i.IbanContainsFold))
+	}
+	if i.NameKey != nil {
+		predicates = append(predicates, supplierprofile.NameKeyEQ(*i.NameKey))
+	}
+	if i.NameKeyNEQ != nil {
+		predicates = append(predicates, supplierprofile.NameKeyNEQ(*i.NameKeyNEQ))
+	}
+	if len(i.NameKeyIn) > 0 {
+		predicates = append(predicates, supplierprofile.NameKeyIn(i.NameKeyIn...))
+	}
+	if len(i.NameKeyNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.NameKeyNotIn(i.NameKeyNotIn...))
+	}
+	if i.NameKeyGT != nil {
+		predicates = append(predicates, supplierprofile.NameKeyGT(*i.NameKeyGT))
+	}
+	if i.NameKeyGTE != nil {
+		predicates = append(predicates, supplierprofile.NameKeyGTE(*i.NameKeyGTE))
+	}
+	if i.NameKeyLT != nil {
+		predicates = append(predicates, supplierprofile.NameKeyLT(*i.NameKeyLT))
+	}
+	if i.NameKeyLTE != nil {
+		predicates = append(predicates, supplierprofile.NameKeyLTE(*i.NameKeyLTE))
+	}
+	if i.NameKeyContains != nil {
+		predicates = append(predicates, supplierprofile.NameKeyContains(*i.NameKeyContains))
+	}
+	if i.NameKeyHasPrefix != nil {
+		predicates = append(predicates, supplierprofile.NameKeyHasPrefix(*i.NameKeyHasPrefix))
+	}
+	if i.NameKeyHasSuffix != nil {
+		predicates = append(predicates, supplierprofile.NameKeyHasSuffix(*i.NameKeyHasSuffix))
+	}
+	if i.NameKeyEqualFold != nil {
+		predicates = append(predicates, supplierprofile.NameKeyEqualFold(*i.NameKeyEqualFold))
+	}
+	if i.NameKeyContainsFold != nil {
+		predicates = append(predicates, supplierprofile.NameKeyContainsFold(*i.NameKeyContainsFold))
+	}
+	if i.Fingerprint != nil {
+		predicates = append(predicates, supplierprofile.FingerprintEQ(*i.Fingerprint))
+	}
+	if i.FingerprintNEQ != nil {
+		predicates = append(predicates, supplierprofile.FingerprintNEQ(*i.FingerprintNEQ))
+	}
+	if len(i.FingerprintIn) > 0 {
+		predicates = append(predicates, supplierprofile.FingerprintIn(i.FingerprintIn...))
+	}
+	if len(i.FingerprintNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.FingerprintNotIn(i.FingerprintNotIn...))
+	}
+	if i.FingerprintGT != nil {
+		predicates = append(predicates, supplierprofile.FingerprintGT(*i.FingerprintGT))
+	}
+	if i.FingerprintGTE != nil {
+		predicates = append(predicates, supplierprofile.FingerprintGTE(*i.FingerprintGTE))
+	}
+	if i.FingerprintLT != nil {
+		predicates = append(predicates, supplierprofile.FingerprintLT(*i.FingerprintLT))
+	}
+	if i.FingerprintLTE != nil {
+		predicates = append(predicates, supplierprofile.FingerprintLTE(*i.FingerprintLTE))
+	}
+	if i.FingerprintContains != nil {
+		predicates = append(predicates, supplierprofile.FingerprintContains(*i.FingerprintContains))
+	}
+	if i.FingerprintHasPrefix != nil {
+		predicates = append(predicates, supplierprofile.FingerprintHasPrefix(*i.FingerprintHasPrefix))
+	}
+	if i.FingerprintHasSuffix != nil {
+		predicates = append(predicates, supplierprofile.FingerprintHasSuffix(*i.FingerprintHasSuffix))
+	}
+	if i.FingerprintEqualFold != nil {
+		predicates = append(predicates, supplierprofile.FingerprintEqualFold(*i.FingerprintEqualFold))
+	}
+	if i.FingerprintContainsFold != nil {
+		predicates = append(predicates, supplierprofile.FingerprintContainsFold(*i.FingerprintContainsFold))
+	}
+	if i.DisplayName != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameEQ(*i.DisplayName))
+	}
+	if i.DisplayNameNEQ != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameNEQ(*i.DisplayNameNEQ))
+	}
+	if len(i.DisplayNameIn) > 0 {
+		predicates = append(predicates, supplierprofile.DisplayNameIn(i.DisplayNameIn...))
+	}
+	if len(i.DisplayNameNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.DisplayNameNotIn(i.DisplayNameNotIn...))
+	}
+	if i.DisplayNameGT != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameGT(*i.DisplayNameGT))
+	}
+	if i.DisplayNameGTE != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameGTE(*i.DisplayNameGTE))
+	}
+	if i.DisplayNameLT != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameLT(*i.DisplayNameLT))
+	}
+	if i.DisplayNameLTE != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameLTE(*i.DisplayNameLTE))
+	}
+	if i.DisplayNameContains != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameContains(*i.DisplayNameContains))
+	}
+	if i.DisplayNameHasPrefix != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameHasPrefix(*i.DisplayNameHasPrefix))
+	}
+	if i.DisplayNameHasSuffix != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameHasSuffix(*i.DisplayNameHasSuffix))
+	}
+	if i.DisplayNameEqualFold != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameEqualFold(*i.DisplayNameEqualFold))
+	}
+	if i.DisplayNameContainsFold != nil {
+		predicates = append(predicates, supplierprofile.DisplayNameContainsFold(*i.DisplayNameContainsFold))
+	}
+	if i.Version != nil {
+		predicates = append(predicates, supplierprofile.VersionEQ(*i.Version))
+	}
+	if i.VersionNEQ != nil {
+		predicates = append(predicates, supplierprofile.VersionNEQ(*i.VersionNEQ))
+	}
+	if len(i.VersionIn) > 0 {
+		predicates = append(predicates, supplierprofile.VersionIn(i.VersionIn...))
+	}
+	if len(i.VersionNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.VersionNotIn(i.VersionNotIn...))
+	}
+	if i.VersionGT != nil {
+		predicates = append(predicates, supplierprofile.VersionGT(*i.VersionGT))
+	}
+	if i.VersionGTE != nil {
+		predicates = append(predicates, supplierprofile.VersionGTE(*i.VersionGTE))
+	}
+	if i.VersionLT != nil {
+		predicates = append(predicates, supplierprofile.VersionLT(*i.VersionLT))
+	}
+	if i.VersionLTE != nil {
+		predicates = append(predicates, supplierprofile.VersionLTE(*i.VersionLTE))
+	}
+	if i.JobsLearned != nil {
+		predicates = append(predicates, supplierprofile.JobsLearnedEQ(*i.JobsLearned))
+	}
+	if i.JobsLearnedNEQ != nil {
+		predicates = append(predicates, supplierprofile.JobsLearnedNEQ(*i.JobsLearnedNEQ))
+	}
+	if len(i.JobsLearnedIn) > 0 {
+		predicates = append(predicates, supplierprofile.JobsLearnedIn(i.JobsLearnedIn...))
+	}
+	if len(i.JobsLearnedNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.JobsLearnedNotIn(i.JobsLearnedNotIn...))
+	}
+	if i.JobsLearnedGT != nil {
+		predicates = append(predicates, supplierprofile.JobsLearnedGT(*i.JobsLearnedGT))
+	}
+	if i.JobsLearnedGTE != nil {
+		predicates = append(predicates, supplierprofile.JobsLearnedGTE(*i.JobsLearnedGTE))
+	}
+	if i.JobsLearnedLT != nil {
+		predicates = append(predicates, supplierprofile.JobsLearnedLT(*i.JobsLearnedLT))
+	}
+	if i.JobsLearnedLTE != nil {
+		predicates = append(predicates, supplierprofile.JobsLearnedLTE(*i.JobsLearnedLTE))
+	}
+	if i.LastJobID != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDEQ(*i.LastJobID))
+	}
+	if i.LastJobIDNEQ != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDNEQ(*i.LastJobIDNEQ))
+	}
+	if len(i.LastJobIDIn) > 0 {
+		predicates = append(predicates, supplierprofile.LastJobIDIn(i.LastJobIDIn...))
+	}
+	if len(i.LastJobIDNotIn) > 0 {
+		predicates = append(predicates, supplierprofile.LastJobIDNotIn(i.LastJobIDNotIn...))
+	}
+	if i.LastJobIDGT != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDGT(*i.LastJobIDGT))
+	}
+	if i.LastJobIDGTE != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDGTE(*i.LastJobIDGTE))
+	}
+	if i.LastJobIDLT != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDLT(*i.LastJobIDLT))
+	}
+	if i.LastJobIDLTE != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDLTE(*i.LastJobIDLTE))
+	}
+	if i.LastJobIDContains != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDContains(*i.LastJobIDContains))
+	}
+	if i.LastJobIDHasPrefix != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDHasPrefix(*i.LastJobIDHasPrefix))
+	}
+	if i.LastJobIDHasSuffix != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDHasSuffix(*i.LastJobIDHasSuffix))
+	}
+	if i.LastJobIDEqualFold != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDEqualFold(*i.LastJobIDEqualFold))
+	}
+	if i.LastJobIDContainsFold != nil {
+		predicates = append(predicates, supplierprofile.LastJobIDContainsFold(*i.LastJobIDContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptySupplierProfileWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return supplierprofile.And(predicates...), nil
 	}
 }

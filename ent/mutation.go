@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
 	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
@@ -29,11 +31,12 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey        = "APIKey"
-	TypeOcrInvoiceJob = "OcrInvoiceJob"
-	TypeOcrJobGroup   = "OcrJobGroup"
-	TypeOcrTemplate   = "OcrTemplate"
-	TypeUpload        = "Upload"
+	TypeAPIKey          = "APIKey"
+	TypeOcrInvoiceJob   = "OcrInvoiceJob"
+	TypeOcrJobGroup     = "OcrJobGroup"
+	TypeOcrTemplate     = "OcrTemplate"
+	TypeSupplierProfile = "SupplierProfile"
+	TypeUpload          = "Upload"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -1046,6 +1049,8 @@ type OcrInvoiceJobMutation struct {
 	callback_url        *string
 	metadata            *map[string]interface{}
 	webhook_pending_at  *time.Time
+	document_layout     *[]byte
+	supplier_profile    **invoice.ProfileUse
 	clearedFields       map[string]struct{}
 	template            *string
 	clearedtemplate     bool
@@ -2705,6 +2710,104 @@ func (m *OcrInvoiceJobMutation) ResetWebhookPendingAt() {
 	delete(m.clearedFields, ocrinvoicejob.FieldWebhookPendingAt)
 }
 
+// SetDocumentLayout sets the "document_layout" field.
+func (m *OcrInvoiceJobMutation) SetDocumentLayout(b []byte) {
+	m.document_layout = &b
+}
+
+// DocumentLayout returns the value of the "document_layout" field in the mutation.
+func (m *OcrInvoiceJobMutation) DocumentLayout() (r []byte, exists bool) {
+	v := m.document_layout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocumentLayout returns the old "document_layout" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldDocumentLayout(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocumentLayout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocumentLayout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocumentLayout: %w", err)
+	}
+	return oldValue.DocumentLayout, nil
+}
+
+// ClearDocumentLayout clears the value of the "document_layout" field.
+func (m *OcrInvoiceJobMutation) ClearDocumentLayout() {
+	m.document_layout = nil
+	m.clearedFields[ocrinvoicejob.FieldDocumentLayout] = struct{}{}
+}
+
+// DocumentLayoutCleared returns if the "document_layout" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) DocumentLayoutCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldDocumentLayout]
+	return ok
+}
+
+// ResetDocumentLayout resets all changes to the "document_layout" field.
+func (m *OcrInvoiceJobMutation) ResetDocumentLayout() {
+	m.document_layout = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldDocumentLayout)
+}
+
+// SetSupplierProfile sets the "supplier_profile" field.
+func (m *OcrInvoiceJobMutation) SetSupplierProfile(iu *invoice.ProfileUse) {
+	m.supplier_profile = &iu
+}
+
+// SupplierProfile returns the value of the "supplier_profile" field in the mutation.
+func (m *OcrInvoiceJobMutation) SupplierProfile() (r *invoice.ProfileUse, exists bool) {
+	v := m.supplier_profile
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupplierProfile returns the old "supplier_profile" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldSupplierProfile(ctx context.Context) (v *invoice.ProfileUse, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupplierProfile is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupplierProfile requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupplierProfile: %w", err)
+	}
+	return oldValue.SupplierProfile, nil
+}
+
+// ClearSupplierProfile clears the value of the "supplier_profile" field.
+func (m *OcrInvoiceJobMutation) ClearSupplierProfile() {
+	m.supplier_profile = nil
+	m.clearedFields[ocrinvoicejob.FieldSupplierProfile] = struct{}{}
+}
+
+// SupplierProfileCleared returns if the "supplier_profile" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) SupplierProfileCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldSupplierProfile]
+	return ok
+}
+
+// ResetSupplierProfile resets all changes to the "supplier_profile" field.
+func (m *OcrInvoiceJobMutation) ResetSupplierProfile() {
+	m.supplier_profile = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldSupplierProfile)
+}
+
 // ClearTemplate clears the "template" edge to the OcrTemplate entity.
 func (m *OcrInvoiceJobMutation) ClearTemplate() {
 	m.clearedtemplate = true
@@ -2793,7 +2896,7 @@ func (m *OcrInvoiceJobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OcrInvoiceJobMutation) Fields() []string {
-	fields := make([]string, 0, 33)
+	fields := make([]string, 0, 35)
 	if m.created_at != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedAt)
 	}
@@ -2893,6 +2996,12 @@ func (m *OcrInvoiceJobMutation) Fields() []string {
 	if m.webhook_pending_at != nil {
 		fields = append(fields, ocrinvoicejob.FieldWebhookPendingAt)
 	}
+	if m.document_layout != nil {
+		fields = append(fields, ocrinvoicejob.FieldDocumentLayout)
+	}
+	if m.supplier_profile != nil {
+		fields = append(fields, ocrinvoicejob.FieldSupplierProfile)
+	}
 	return fields
 }
 
@@ -2967,6 +3076,10 @@ func (m *OcrInvoiceJobMutation) Field(name string) (ent.Value, bool) {
 		return m.Metadata()
 	case ocrinvoicejob.FieldWebhookPendingAt:
 		return m.WebhookPendingAt()
+	case ocrinvoicejob.FieldDocumentLayout:
+		return m.DocumentLayout()
+	case ocrinvoicejob.FieldSupplierProfile:
+		return m.SupplierProfile()
 	}
 	return nil, false
 }
@@ -3042,6 +3155,10 @@ func (m *OcrInvoiceJobMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldMetadata(ctx)
 	case ocrinvoicejob.FieldWebhookPendingAt:
 		return m.OldWebhookPendingAt(ctx)
+	case ocrinvoicejob.FieldDocumentLayout:
+		return m.OldDocumentLayout(ctx)
+	case ocrinvoicejob.FieldSupplierProfile:
+		return m.OldSupplierProfile(ctx)
 	}
 	return nil, fmt.Errorf("unknown OcrInvoiceJob field %s", name)
 }
@@ -3282,6 +3399,20 @@ func (m *OcrInvoiceJobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWebhookPendingAt(v)
 		return nil
+	case ocrinvoicejob.FieldDocumentLayout:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocumentLayout(v)
+		return nil
+	case ocrinvoicejob.FieldSupplierProfile:
+		v, ok := value.(*invoice.ProfileUse)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupplierProfile(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OcrInvoiceJob field %s", name)
 }
@@ -3423,6 +3554,12 @@ func (m *OcrInvoiceJobMutation) ClearedFields() []string {
 	if m.FieldCleared(ocrinvoicejob.FieldWebhookPendingAt) {
 		fields = append(fields, ocrinvoicejob.FieldWebhookPendingAt)
 	}
+	if m.FieldCleared(ocrinvoicejob.FieldDocumentLayout) {
+		fields = append(fields, ocrinvoicejob.FieldDocumentLayout)
+	}
+	if m.FieldCleared(ocrinvoicejob.FieldSupplierProfile) {
+		fields = append(fields, ocrinvoicejob.FieldSupplierProfile)
+	}
 	return fields
 }
 
@@ -3496,6 +3633,12 @@ func (m *OcrInvoiceJobMutation) ClearField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldWebhookPendingAt:
 		m.ClearWebhookPendingAt()
+		return nil
+	case ocrinvoicejob.FieldDocumentLayout:
+		m.ClearDocumentLayout()
+		return nil
+	case ocrinvoicejob.FieldSupplierProfile:
+		m.ClearSupplierProfile()
 		return nil
 	}
 	return fmt.Errorf("unknown OcrInvoiceJob nullable field %s", name)
@@ -3603,6 +3746,12 @@ func (m *OcrInvoiceJobMutation) ResetField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldWebhookPendingAt:
 		m.ResetWebhookPendingAt()
+		return nil
+	case ocrinvoicejob.FieldDocumentLayout:
+		m.ResetDocumentLayout()
+		return nil
+	case ocrinvoicejob.FieldSupplierProfile:
+		m.ResetSupplierProfile()
 		return nil
 	}
 	return fmt.Errorf("unknown OcrInvoiceJob field %s", name)
@@ -5777,6 +5926,1040 @@ func (m *OcrTemplateMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown OcrTemplate edge %s", name)
+}
+
+// SupplierProfileMutation represents an operation that mutates the SupplierProfile nodes in the graph.
+type SupplierProfileMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	created_at      *time.Time
+	updated_at      *time.Time
+	created_by      *string
+	tax_id          *string
+	iban            *string
+	name_key        *string
+	fingerprint     *string
+	display_name    *string
+	rules           *json.RawMessage
+	appendrules     json.RawMessage
+	version         *int
+	addversion      *int
+	jobs_learned    *int
+	addjobs_learned *int
+	last_job_id     *string
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*SupplierProfile, error)
+	predicates      []predicate.SupplierProfile
+}
+
+var _ ent.Mutation = (*SupplierProfileMutation)(nil)
+
+// supplierprofileOption allows management of the mutation configuration using functional options.
+type supplierprofileOption func(*SupplierProfileMutation)
+
+// newSupplierProfileMutation creates new mutation for the SupplierProfile entity.
+func newSupplierProfileMutation(c config, op Op, opts ...supplierprofileOption) *SupplierProfileMutation {
+	m := &SupplierProfileMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSupplierProfile,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSupplierProfileID sets the ID field of the mutation.
+func withSupplierProfileID(id string) supplierprofileOption {
+	return func(m *SupplierProfileMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SupplierProfile
+		)
+		m.oldValue = func(ctx context.Context) (*SupplierProfile, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SupplierProfile.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSupplierProfile sets the old SupplierProfile of the mutation.
+func withSupplierProfile(node *SupplierProfile) supplierprofileOption {
+	return func(m *SupplierProfileMutation) {
+		m.oldValue = func(context.Context) (*SupplierProfile, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SupplierProfileMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SupplierProfileMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of SupplierProfile entities.
+func (m *SupplierProfileMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SupplierProfileMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SupplierProfileMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SupplierProfile.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SupplierProfileMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SupplierProfileMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SupplierProfileMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *SupplierProfileMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *SupplierProfileMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *SupplierProfileMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *SupplierProfileMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *SupplierProfileMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *SupplierProfileMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetTaxID sets the "tax_id" field.
+func (m *SupplierProfileMutation) SetTaxID(s string) {
+	m.tax_id = &s
+}
+
+// TaxID returns the value of the "tax_id" field in the mutation.
+func (m *SupplierProfileMutation) TaxID() (r string, exists bool) {
+	v := m.tax_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxID returns the old "tax_id" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldTaxID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxID: %w", err)
+	}
+	return oldValue.TaxID, nil
+}
+
+// ResetTaxID resets all changes to the "tax_id" field.
+func (m *SupplierProfileMutation) ResetTaxID() {
+	m.tax_id = nil
+}
+
+// SetIban sets the "iban" field.
+func (m *SupplierProfileMutation) SetIban(s string) {
+	m.iban = &s
+}
+
+// Iban returns the value of the "iban" field in the mutation.
+func (m *SupplierProfileMutation) Iban() (r string, exists bool) {
+	v := m.iban
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIban returns the old "iban" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldIban(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIban is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIban requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIban: %w", err)
+	}
+	return oldValue.Iban, nil
+}
+
+// ResetIban resets all changes to the "iban" field.
+func (m *SupplierProfileMutation) ResetIban() {
+	m.iban = nil
+}
+
+// SetNameKey sets the "name_key" field.
+func (m *SupplierProfileMutation) SetNameKey(s string) {
+	m.name_key = &s
+}
+
+// NameKey returns the value of the "name_key" field in the mutation.
+func (m *SupplierProfileMutation) NameKey() (r string, exists bool) {
+	v := m.name_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameKey returns the old "name_key" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldNameKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameKey: %w", err)
+	}
+	return oldValue.NameKey, nil
+}
+
+// ResetNameKey resets all changes to the "name_key" field.
+func (m *SupplierProfileMutation) ResetNameKey() {
+	m.name_key = nil
+}
+
+// SetFingerprint sets the "fingerprint" field.
+func (m *SupplierProfileMutation) SetFingerprint(s string) {
+	m.fingerprint = &s
+}
+
+// Fingerprint returns the value of the "fingerprint" field in the mutation.
+func (m *SupplierProfileMutation) Fingerprint() (r string, exists bool) {
+	v := m.fingerprint
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFingerprint returns the old "fingerprint" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldFingerprint(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFingerprint is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFingerprint requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFingerprint: %w", err)
+	}
+	return oldValue.Fingerprint, nil
+}
+
+// ResetFingerprint resets all changes to the "fingerprint" field.
+func (m *SupplierProfileMutation) ResetFingerprint() {
+	m.fingerprint = nil
+}
+
+// SetDisplayName sets the "display_name" field.
+func (m *SupplierProfileMutation) SetDisplayName(s string) {
+	m.display_name = &s
+}
+
+// DisplayName returns the value of the "display_name" field in the mutation.
+func (m *SupplierProfileMutation) DisplayName() (r string, exists bool) {
+	v := m.display_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisplayName returns the old "display_name" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldDisplayName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisplayName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisplayName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisplayName: %w", err)
+	}
+	return oldValue.DisplayName, nil
+}
+
+// ResetDisplayName resets all changes to the "display_name" field.
+func (m *SupplierProfileMutation) ResetDisplayName() {
+	m.display_name = nil
+}
+
+// SetRules sets the "rules" field.
+func (m *SupplierProfileMutation) SetRules(jm json.RawMessage) {
+	m.rules = &jm
+	m.appendrules = nil
+}
+
+// Rules returns the value of the "rules" field in the mutation.
+func (m *SupplierProfileMutation) Rules() (r json.RawMessage, exists bool) {
+	v := m.rules
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRules returns the old "rules" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldRules(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRules is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRules requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRules: %w", err)
+	}
+	return oldValue.Rules, nil
+}
+
+// AppendRules adds jm to the "rules" field.
+func (m *SupplierProfileMutation) AppendRules(jm json.RawMessage) {
+	m.appendrules = append(m.appendrules, jm...)
+}
+
+// AppendedRules returns the list of values that were appended to the "rules" field in this mutation.
+func (m *SupplierProfileMutation) AppendedRules() (json.RawMessage, bool) {
+	if len(m.appendrules) == 0 {
+		return nil, false
+	}
+	return m.appendrules, true
+}
+
+// ClearRules clears the value of the "rules" field.
+func (m *SupplierProfileMutation) ClearRules() {
+	m.rules = nil
+	m.appendrules = nil
+	m.clearedFields[supplierprofile.FieldRules] = struct{}{}
+}
+
+// RulesCleared returns if the "rules" field was cleared in this mutation.
+func (m *SupplierProfileMutation) RulesCleared() bool {
+	_, ok := m.clearedFields[supplierprofile.FieldRules]
+	return ok
+}
+
+// ResetRules resets all changes to the "rules" field.
+func (m *SupplierProfileMutation) ResetRules() {
+	m.rules = nil
+	m.appendrules = nil
+	delete(m.clearedFields, supplierprofile.FieldRules)
+}
+
+// SetVersion sets the "version" field.
+func (m *SupplierProfileMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *SupplierProfileMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *SupplierProfileMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *SupplierProfileMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *SupplierProfileMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetJobsLearned sets the "jobs_learned" field.
+func (m *SupplierProfileMutation) SetJobsLearned(i int) {
+	m.jobs_learned = &i
+	m.addjobs_learned = nil
+}
+
+// JobsLearned returns the value of the "jobs_learned" field in the mutation.
+func (m *SupplierProfileMutation) JobsLearned() (r int, exists bool) {
+	v := m.jobs_learned
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJobsLearned returns the old "jobs_learned" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldJobsLearned(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJobsLearned is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJobsLearned requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJobsLearned: %w", err)
+	}
+	return oldValue.JobsLearned, nil
+}
+
+// AddJobsLearned adds i to the "jobs_learned" field.
+func (m *SupplierProfileMutation) AddJobsLearned(i int) {
+	if m.addjobs_learned != nil {
+		*m.addjobs_learned += i
+	} else {
+		m.addjobs_learned = &i
+	}
+}
+
+// AddedJobsLearned returns the value that was added to the "jobs_learned" field in this mutation.
+func (m *SupplierProfileMutation) AddedJobsLearned() (r int, exists bool) {
+	v := m.addjobs_learned
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetJobsLearned resets all changes to the "jobs_learned" field.
+func (m *SupplierProfileMutation) ResetJobsLearned() {
+	m.jobs_learned = nil
+	m.addjobs_learned = nil
+}
+
+// SetLastJobID sets the "last_job_id" field.
+func (m *SupplierProfileMutation) SetLastJobID(s string) {
+	m.last_job_id = &s
+}
+
+// LastJobID returns the value of the "last_job_id" field in the mutation.
+func (m *SupplierProfileMutation) LastJobID() (r string, exists bool) {
+	v := m.last_job_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastJobID returns the old "last_job_id" field's value of the SupplierProfile entity.
+// If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SupplierProfileMutation) OldLastJobID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastJobID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastJobID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastJobID: %w", err)
+	}
+	return oldValue.LastJobID, nil
+}
+
+// ResetLastJobID resets all changes to the "last_job_id" field.
+func (m *SupplierProfileMutation) ResetLastJobID() {
+	m.last_job_id = nil
+}
+
+// Where appends a list predicates to the SupplierProfileMutation builder.
+func (m *SupplierProfileMutation) Where(ps ...predicate.SupplierProfile) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SupplierProfileMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SupplierProfileMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SupplierProfile, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SupplierProfileMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SupplierProfileMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SupplierProfile).
+func (m *SupplierProfileMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SupplierProfileMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.created_at != nil {
+		fields = append(fields, supplierprofile.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, supplierprofile.FieldUpdatedAt)
+	}
+	if m.created_by != nil {
+		fields = append(fields, supplierprofile.FieldCreatedBy)
+	}
+	if m.tax_id != nil {
+		fields = append(fields, supplierprofile.FieldTaxID)
+	}
+	if m.iban != nil {
+		fields = append(fields, supplierprofile.FieldIban)
+	}
+	if m.name_key != nil {
+		fields = append(fields, supplierprofile.FieldNameKey)
+	}
+	if m.fingerprint != nil {
+		fields = append(fields, supplierprofile.FieldFingerprint)
+	}
+	if m.display_name != nil {
+		fields = append(fields, supplierprofile.FieldDisplayName)
+	}
+	if m.rules != nil {
+		fields = append(fields, supplierprofile.FieldRules)
+	}
+	if m.version != nil {
+		fields = append(fields, supplierprofile.FieldVersion)
+	}
+	if m.jobs_learned != nil {
+		fields = append(fields, supplierprofile.FieldJobsLearned)
+	}
+	if m.last_job_id != nil {
+		fields = append(fields, supplierprofile.FieldLastJobID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SupplierProfileMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case supplierprofile.FieldCreatedAt:
+		return m.CreatedAt()
+	case supplierprofile.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case supplierprofile.FieldCreatedBy:
+		return m.CreatedBy()
+	case supplierprofile.FieldTaxID:
+		return m.TaxID()
+	case supplierprofile.FieldIban:
+		return m.Iban()
+	case supplierprofile.FieldNameKey:
+		return m.NameKey()
+	case supplierprofile.FieldFingerprint:
+		return m.Fingerprint()
+	case supplierprofile.FieldDisplayName:
+		return m.DisplayName()
+	case supplierprofile.FieldRules:
+		return m.Rules()
+	case supplierprofile.FieldVersion:
+		return m.Version()
+	case supplierprofile.FieldJobsLearned:
+		return m.JobsLearned()
+	case supplierprofile.FieldLastJobID:
+		return m.LastJobID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SupplierProfileMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case supplierprofile.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case supplierprofile.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case supplierprofile.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case supplierprofile.FieldTaxID:
+		return m.OldTaxID(ctx)
+	case supplierprofile.FieldIban:
+		return m.OldIban(ctx)
+	case supplierprofile.FieldNameKey:
+		return m.OldNameKey(ctx)
+	case supplierprofile.FieldFingerprint:
+		return m.OldFingerprint(ctx)
+	case supplierprofile.FieldDisplayName:
+		return m.OldDisplayName(ctx)
+	case supplierprofile.FieldRules:
+		return m.OldRules(ctx)
+	case supplierprofile.FieldVersion:
+		return m.OldVersion(ctx)
+	case supplierprofile.FieldJobsLearned:
+		return m.OldJobsLearned(ctx)
+	case supplierprofile.FieldLastJobID:
+		return m.OldLastJobID(ctx)
+	}
+	return nil, fmt.Errorf("unknown SupplierProfile field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SupplierProfileMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case supplierprofile.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case supplierprofile.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case supplierprofile.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case supplierprofile.FieldTaxID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxID(v)
+		return nil
+	case supplierprofile.FieldIban:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIban(v)
+		return nil
+	case supplierprofile.FieldNameKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameKey(v)
+		return nil
+	case supplierprofile.FieldFingerprint:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFingerprint(v)
+		return nil
+	case supplierprofile.FieldDisplayName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisplayName(v)
+		return nil
+	case supplierprofile.FieldRules:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRules(v)
+		return nil
+	case supplierprofile.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case supplierprofile.FieldJobsLearned:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJobsLearned(v)
+		return nil
+	case supplierprofile.FieldLastJobID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastJobID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SupplierProfile field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SupplierProfileMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, supplierprofile.FieldVersion)
+	}
+	if m.addjobs_learned != nil {
+		fields = append(fields, supplierprofile.FieldJobsLearned)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SupplierProfileMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case supplierprofile.FieldVersion:
+		return m.AddedVersion()
+	case supplierprofile.FieldJobsLearned:
+		return m.AddedJobsLearned()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SupplierProfileMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case supplierprofile.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case supplierprofile.FieldJobsLearned:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddJobsLearned(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SupplierProfile numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SupplierProfileMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(supplierprofile.FieldRules) {
+		fields = append(fields, supplierprofile.FieldRules)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SupplierProfileMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SupplierProfileMutation) ClearField(name string) error {
+	switch name {
+	case supplierprofile.FieldRules:
+		m.ClearRules()
+		return nil
+	}
+	return fmt.Errorf("unknown SupplierProfile nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SupplierProfileMutation) ResetField(name string) error {
+	switch name {
+	case supplierprofile.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case supplierprofile.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case supplierprofile.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case supplierprofile.FieldTaxID:
+		m.ResetTaxID()
+		return nil
+	case supplierprofile.FieldIban:
+		m.ResetIban()
+		return nil
+	case supplierprofile.FieldNameKey:
+		m.ResetNameKey()
+		return nil
+	case supplierprofile.FieldFingerprint:
+		m.ResetFingerprint()
+		return nil
+	case supplierprofile.FieldDisplayName:
+		m.ResetDisplayName()
+		return nil
+	case supplierprofile.FieldRules:
+		m.ResetRules()
+		return nil
+	case supplierprofile.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case supplierprofile.FieldJobsLearned:
+		m.ResetJobsLearned()
+		return nil
+	case supplierprofile.FieldLastJobID:
+		m.ResetLastJobID()
+		return nil
+	}
+	return fmt.Errorf("unknown SupplierProfile field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SupplierProfileMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SupplierProfileMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SupplierProfileMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SupplierProfileMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SupplierProfileMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SupplierProfileMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SupplierProfileMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown SupplierProfile unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SupplierProfileMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown SupplierProfile edge %s", name)
 }
 
 // UploadMutation represents an operation that mutates the Upload nodes in the graph.

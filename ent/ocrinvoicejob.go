@@ -87,6 +87,10 @@ type OcrInvoiceJob struct {
 	Metadata map[string]interface{} `json:"metadata,omitempty"`
 	// WebhookPendingAt holds the value of the "webhook_pending_at" field.
 	WebhookPendingAt *time.Time `json:"webhook_pending_at,omitempty"`
+	// DocumentLayout holds the value of the "document_layout" field.
+	DocumentLayout []byte `json:"document_layout,omitempty"`
+	// SupplierProfile holds the value of the "supplier_profile" field.
+	SupplierProfile *invoice.ProfileUse `json:"supplier_profile,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OcrInvoiceJobQuery when eager-loading is set.
 	Edges        OcrInvoiceJobEdges `json:"edges"`
@@ -133,7 +137,7 @@ func (*OcrInvoiceJob) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case ocrinvoicejob.FieldProgress, ocrinvoicejob.FieldDocumentInfo, ocrinvoicejob.FieldExtractedData, ocrinvoicejob.FieldConfidence, ocrinvoicejob.FieldValidationResults, ocrinvoicejob.FieldAttempts, ocrinvoicejob.FieldMetadata:
+		case ocrinvoicejob.FieldProgress, ocrinvoicejob.FieldDocumentInfo, ocrinvoicejob.FieldExtractedData, ocrinvoicejob.FieldConfidence, ocrinvoicejob.FieldValidationResults, ocrinvoicejob.FieldAttempts, ocrinvoicejob.FieldMetadata, ocrinvoicejob.FieldDocumentLayout, ocrinvoicejob.FieldSupplierProfile:
 			values[i] = new([]byte)
 		case ocrinvoicejob.FieldProcessingTime, ocrinvoicejob.FieldCost:
 			values[i] = new(sql.NullFloat64)
@@ -382,6 +386,20 @@ func (_m *OcrInvoiceJob) assignValues(columns []string, values []any) error {
 				_m.WebhookPendingAt = new(time.Time)
 				*_m.WebhookPendingAt = value.Time
 			}
+		case ocrinvoicejob.FieldDocumentLayout:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field document_layout", values[i])
+			} else if value != nil {
+				_m.DocumentLayout = *value
+			}
+		case ocrinvoicejob.FieldSupplierProfile:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field supplier_profile", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.SupplierProfile); err != nil {
+					return fmt.Errorf("unmarshal field supplier_profile: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -538,6 +556,12 @@ func (_m *OcrInvoiceJob) String() string {
 		builder.WriteString("webhook_pending_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("document_layout=")
+	builder.WriteString(fmt.Sprintf("%v", _m.DocumentLayout))
+	builder.WriteString(", ")
+	builder.WriteString("supplier_profile=")
+	builder.WriteString(fmt.Sprintf("%v", _m.SupplierProfile))
 	builder.WriteByte(')')
 	return builder.String()
 }

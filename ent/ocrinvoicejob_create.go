@@ -405,6 +405,18 @@ func (_c *OcrInvoiceJobCreate) SetNillableWebhookPendingAt(v *time.Time) *OcrInv
 	return _c
 }
 
+// SetDocumentLayout sets the "document_layout" field.
+func (_c *OcrInvoiceJobCreate) SetDocumentLayout(v []byte) *OcrInvoiceJobCreate {
+	_c.mutation.SetDocumentLayout(v)
+	return _c
+}
+
+// SetSupplierProfile sets the "supplier_profile" field.
+func (_c *OcrInvoiceJobCreate) SetSupplierProfile(v *invoice.ProfileUse) *OcrInvoiceJobCreate {
+	_c.mutation.SetSupplierProfile(v)
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OcrInvoiceJobCreate) SetID(v string) *OcrInvoiceJobCreate {
 	_c.mutation.SetID(v)
@@ -778,6 +790,14 @@ func (_c *OcrInvoiceJobCreate) createSpec() (*OcrInvoiceJob, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.WebhookPendingAt(); ok {
 		_spec.SetField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime, value)
 		_node.WebhookPendingAt = &value
+	}
+	if value, ok := _c.mutation.DocumentLayout(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDocumentLayout, field.TypeBytes, value)
+		_node.DocumentLayout = value
+	}
+	if value, ok := _c.mutation.SupplierProfile(); ok {
+		_spec.SetField(ocrinvoicejob.FieldSupplierProfile, field.TypeJSON, value)
+		_node.SupplierProfile = value
 	}
 	if nodes := _c.mutation.TemplateIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

@@ -579,6 +579,30 @@ func (_u *OcrInvoiceJobUpdate) ClearWebhookPendingAt() *OcrInvoiceJobUpdate {
 	return _u
 }
 
+// SetDocumentLayout sets the "document_layout" field.
+func (_u *OcrInvoiceJobUpdate) SetDocumentLayout(v []byte) *OcrInvoiceJobUpdate {
+	_u.mutation.SetDocumentLayout(v)
+	return _u
+}
+
+// ClearDocumentLayout clears the value of the "document_layout" field.
+func (_u *OcrInvoiceJobUpdate) ClearDocumentLayout() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearDocumentLayout()
+	return _u
+}
+
+// SetSupplierProfile sets the "supplier_profile" field.
+func (_u *OcrInvoiceJobUpdate) SetSupplierProfile(v *invoice.ProfileUse) *OcrInvoiceJobUpdate {
+	_u.mutation.SetSupplierProfile(v)
+	return _u
+}
+
+// ClearSupplierProfile clears the value of the "supplier_profile" field.
+func (_u *OcrInvoiceJobUpdate) ClearSupplierProfile() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearSupplierProfile()
+	return _u
+}
+
 // SetTemplate sets the "template" edge to the OcrTemplate entity.
 func (_u *OcrInvoiceJobUpdate) SetTemplate(v *OcrTemplate) *OcrInvoiceJobUpdate {
 	return _u.SetTemplateID(v.ID)
@@ -896,6 +920,18 @@ func (_u *OcrInvoiceJobUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if _u.mutation.WebhookPendingAtCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DocumentLayout(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDocumentLayout, field.TypeBytes, value)
+	}
+	if _u.mutation.DocumentLayoutCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldDocumentLayout, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.SupplierProfile(); ok {
+		_spec.SetField(ocrinvoicejob.FieldSupplierProfile, field.TypeJSON, value)
+	}
+	if _u.mutation.SupplierProfileCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldSupplierProfile, field.TypeJSON)
 	}
 	if _u.mutation.TemplateCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1523,6 +1559,30 @@ func (_u *OcrInvoiceJobUpdateOne) ClearWebhookPendingAt() *OcrInvoiceJobUpdateOn
 	return _u
 }
 
+// SetDocumentLayout sets the "document_layout" field.
+func (_u *OcrInvoiceJobUpdateOne) SetDocumentLayout(v []byte) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetDocumentLayout(v)
+	return _u
+}
+
+// ClearDocumentLayout clears the value of the "document_layout" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearDocumentLayout() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearDocumentLayout()
+	return _u
+}
+
+// SetSupplierProfile sets the "supplier_profile" field.
+func (_u *OcrInvoiceJobUpdateOne) SetSupplierProfile(v *invoice.ProfileUse) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetSupplierProfile(v)
+	return _u
+}
+
+// ClearSupplierProfile clears the value of the "supplier_profile" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearSupplierProfile() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearSupplierProfile()
+	return _u
+}
+
 // SetTemplate sets the "template" edge to the OcrTemplate entity.
 func (_u *OcrInvoiceJobUpdateOne) SetTemplate(v *OcrTemplate) *OcrInvoiceJobUpdateOne {
 	return _u.SetTemplateID(v.ID)
@@ -1870,6 +1930,18 @@ func (_u *OcrInvoiceJobUpdateOne) sqlSave(ctx context.Context) (_node *OcrInvoic
 	}
 	if _u.mutation.WebhookPendingAtCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldWebhookPendingAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DocumentLayout(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDocumentLayout, field.TypeBytes, value)
+	}
+	if _u.mutation.DocumentLayoutCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldDocumentLayout, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.SupplierProfile(); ok {
+		_spec.SetField(ocrinvoicejob.FieldSupplierProfile, field.TypeJSON, value)
+	}
+	if _u.mutation.SupplierProfileCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldSupplierProfile, field.TypeJSON)
 	}
 	if _u.mutation.TemplateCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -10,6 +10,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
 	"github.com/ocrinvoice/ocrinvoice/ent/schema"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 	"github.com/ocrinvoice/ocrinvoice/ent/upload"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
@@ -400,6 +401,98 @@ func init() {
 	// ocrtemplate.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	ocrtemplate.IDValidator = func() func(string) error {
 		validators := ocrtemplateDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	supplierprofileMixin := schema.SupplierProfile{}.Mixin()
+	supplierprofileMixinFields0 := supplierprofileMixin[0].Fields()
+	_ = supplierprofileMixinFields0
+	supplierprofileMixinFields1 := supplierprofileMixin[1].Fields()
+	_ = supplierprofileMixinFields1
+	supplierprofileFields := schema.SupplierProfile{}.Fields()
+	_ = supplierprofileFields
+	// supplierprofileDescCreatedAt is the schema descriptor for created_at field.
+	supplierprofileDescCreatedAt := supplierprofileMixinFields1[0].Descriptor()
+	// supplierprofile.DefaultCreatedAt holds the default value on creation for the created_at field.
+	supplierprofile.DefaultCreatedAt = supplierprofileDescCreatedAt.Default.(func() time.Time)
+	// supplierprofileDescUpdatedAt is the schema descriptor for updated_at field.
+	supplierprofileDescUpdatedAt := supplierprofileMixinFields1[1].Descriptor()
+	// supplierprofile.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	supplierprofile.DefaultUpdatedAt = supplierprofileDescUpdatedAt.Default.(func() time.Time)
+	// supplierprofile.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	supplierprofile.UpdateDefaultUpdatedAt = supplierprofileDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// supplierprofileDescCreatedBy is the schema descriptor for created_by field.
+	supplierprofileDescCreatedBy := supplierprofileFields[0].Descriptor()
+	// supplierprofile.DefaultCreatedBy holds the default value on creation for the created_by field.
+	supplierprofile.DefaultCreatedBy = supplierprofileDescCreatedBy.Default.(string)
+	// supplierprofile.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
+	supplierprofile.CreatedByValidator = supplierprofileDescCreatedBy.Validators[0].(func(string) error)
+	// supplierprofileDescTaxID is the schema descriptor for tax_id field.
+	supplierprofileDescTaxID := supplierprofileFields[1].Descriptor()
+	// supplierprofile.DefaultTaxID holds the default value on creation for the tax_id field.
+	supplierprofile.DefaultTaxID = supplierprofileDescTaxID.Default.(string)
+	// supplierprofile.TaxIDValidator is a validator for the "tax_id" field. It is called by the builders before save.
+	supplierprofile.TaxIDValidator = supplierprofileDescTaxID.Validators[0].(func(string) error)
+	// supplierprofileDescIban is the schema descriptor for iban field.
+	supplierprofileDescIban := supplierprofileFields[2].Descriptor()
+	// supplierprofile.DefaultIban holds the default value on creation for the iban field.
+	supplierprofile.DefaultIban = supplierprofileDescIban.Default.(string)
+	// supplierprofile.IbanValidator is a validator for the "iban" field. It is called by the builders before save.
+	supplierprofile.IbanValidator = supplierprofileDescIban.Validators[0].(func(string) error)
+	// supplierprofileDescNameKey is the schema descriptor for name_key field.
+	supplierprofileDescNameKey := supplierprofileFields[3].Descriptor()
+	// supplierprofile.DefaultNameKey holds the default value on creation for the name_key field.
+	supplierprofile.DefaultNameKey = supplierprofileDescNameKey.Default.(string)
+	// supplierprofile.NameKeyValidator is a validator for the "name_key" field. It is called by the builders before save.
+	supplierprofile.NameKeyValidator = supplierprofileDescNameKey.Validators[0].(func(string) error)
+	// supplierprofileDescFingerprint is the schema descriptor for fingerprint field.
+	supplierprofileDescFingerprint := supplierprofileFields[4].Descriptor()
+	// supplierprofile.DefaultFingerprint holds the default value on creation for the fingerprint field.
+	supplierprofile.DefaultFingerprint = supplierprofileDescFingerprint.Default.(string)
+	// supplierprofile.FingerprintValidator is a validator for the "fingerprint" field. It is called by the builders before save.
+	supplierprofile.FingerprintValidator = supplierprofileDescFingerprint.Validators[0].(func(string) error)
+	// supplierprofileDescDisplayName is the schema descriptor for display_name field.
+	supplierprofileDescDisplayName := supplierprofileFields[5].Descriptor()
+	// supplierprofile.DefaultDisplayName holds the default value on creation for the display_name field.
+	supplierprofile.DefaultDisplayName = supplierprofileDescDisplayName.Default.(string)
+	// supplierprofile.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
+	supplierprofile.DisplayNameValidator = supplierprofileDescDisplayName.Validators[0].(func(string) error)
+	// supplierprofileDescVersion is the schema descriptor for version field.
+	supplierprofileDescVersion := supplierprofileFields[7].Descriptor()
+	// supplierprofile.DefaultVersion holds the default value on creation for the version field.
+	supplierprofile.DefaultVersion = supplierprofileDescVersion.Default.(int)
+	// supplierprofile.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	supplierprofile.VersionValidator = supplierprofileDescVersion.Validators[0].(func(int) error)
+	// supplierprofileDescJobsLearned is the schema descriptor for jobs_learned field.
+	supplierprofileDescJobsLearned := supplierprofileFields[8].Descriptor()
+	// supplierprofile.DefaultJobsLearned holds the default value on creation for the jobs_learned field.
+	supplierprofile.DefaultJobsLearned = supplierprofileDescJobsLearned.Default.(int)
+	// supplierprofile.JobsLearnedValidator is a validator for the "jobs_learned" field. It is called by the builders before save.
+	supplierprofile.JobsLearnedValidator = supplierprofileDescJobsLearned.Validators[0].(func(int) error)
+	// supplierprofileDescLastJobID is the schema descriptor for last_job_id field.
+	supplierprofileDescLastJobID := supplierprofileFields[9].Descriptor()
+	// supplierprofile.DefaultLastJobID holds the default value on creation for the last_job_id field.
+	supplierprofile.DefaultLastJobID = supplierprofileDescLastJobID.Default.(string)
+	// supplierprofile.LastJobIDValidator is a validator for the "last_job_id" field. It is called by the builders before save.
+	supplierprofile.LastJobIDValidator = supplierprofileDescLastJobID.Validators[0].(func(string) error)
+	// supplierprofileDescID is the schema descriptor for id field.
+	supplierprofileDescID := supplierprofileMixinFields0[0].Descriptor()
+	// supplierprofile.DefaultID holds the default value on creation for the id field.
+	supplierprofile.DefaultID = supplierprofileDescID.Default.(func() string)
+	// supplierprofile.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	supplierprofile.IDValidator = func() func(string) error {
+		validators := supplierprofileDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

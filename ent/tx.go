@@ -22,6 +22,8 @@ type Tx struct {
 	OcrJobGroup *OcrJobGroupClient
 	// OcrTemplate is the client for interacting with the OcrTemplate builders.
 	OcrTemplate *OcrTemplateClient
+	// SupplierProfile is the client for interacting with the SupplierProfile builders.
+	SupplierProfile *SupplierProfileClient
 	// Upload is the client for interacting with the Upload builders.
 	Upload *UploadClient
 
@@ -159,6 +161,7 @@ func (tx *Tx) init() {
 	tx.OcrInvoiceJob = NewOcrInvoiceJobClient(tx.config)
 	tx.OcrJobGroup = NewOcrJobGroupClient(tx.config)
 	tx.OcrTemplate = NewOcrTemplateClient(tx.config)
+	tx.SupplierProfile = NewSupplierProfileClient(tx.config)
 	tx.Upload = NewUploadClient(tx.config)
 }
 

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
@@ -76,6 +77,11 @@ func (r *queryResolver) OcrTemplates(ctx context.Context, after *entgql.Cursor[s
 		return nil, err
 	}
 	return r.svc.TemplateConnection(ctx, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
+}
+
+// SupplierProfiles is the resolver for the supplierProfiles field.
+func (r *queryResolver) SupplierProfiles(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.SupplierProfileOrder, where *ent.SupplierProfileWhereInput) (*ent.SupplierProfileConnection, error) {
+	panic(fmt.Errorf("not implemented: SupplierProfiles - supplierProfiles"))
 }
 
 // OcrInvoiceJob returns generated.OcrInvoiceJobResolver implementation.

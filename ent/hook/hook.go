@@ -57,6 +57,18 @@ func (f OcrTemplateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OcrTemplateMutation", m)
 }
 
+// The SupplierProfileFunc type is an adapter to allow the use of ordinary
+// function as SupplierProfile mutator.
+type SupplierProfileFunc func(context.Context, *ent.SupplierProfileMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SupplierProfileFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SupplierProfileMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SupplierProfileMutation", m)
+}
+
 // The UploadFunc type is an adapter to allow the use of ordinary
 // function as Upload mutator.
 type UploadFunc func(context.Context, *ent.UploadMutation) (ent.Value, error)

@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -69,6 +70,8 @@ var (
 		{Name: "callback_url", Type: field.TypeString, Nullable: true, Size: 2048},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
 		{Name: "webhook_pending_at", Type: field.TypeTime, Nullable: true},
+		{Name: "document_layout", Type: field.TypeBytes, Nullable: true},
+		{Name: "supplier_profile", Type: field.TypeJSON, Nullable: true},
 		{Name: "group_id", Type: field.TypeString, Nullable: true, Size: 24},
 		{Name: "template_id", Type: field.TypeString, Size: 24},
 	}
@@ -80,13 +83,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_job_groups_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[32]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[34]},
 				RefColumns: []*schema.Column{OcrJobGroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_templates_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[33]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[35]},
 				RefColumns: []*schema.Column{OcrTemplatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -115,17 +118,17 @@ var (
 			{
 				Name:    "ocrinvoicejob_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[33]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[35]},
 			},
 			{
 				Name:    "ocrinvoicejob_group_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[32], OcrInvoiceJobsColumns[7]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[34], OcrInvoiceJobsColumns[7]},
 			},
 			{
 				Name:    "ocrinvoicejob_document_sha256_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[33]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[35]},
 			},
 			{
 				Name:    "ocrinvoicejob_status_priority_created_at_id",
@@ -180,6 +183,61 @@ var (
 		Columns:    OcrTemplatesColumns,
 		PrimaryKey: []*schema.Column{OcrTemplatesColumns[0]},
 	}
+	// SupplierProfilesColumns holds the columns for the "supplier_profiles" table.
+	SupplierProfilesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 24},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeString, Size: 256, Default: ""},
+		{Name: "tax_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "iban", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "name_key", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "fingerprint", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "display_name", Type: field.TypeString, Size: 1024, Default: ""},
+		{Name: "rules", Type: field.TypeJSON, Nullable: true},
+		{Name: "version", Type: field.TypeInt, Default: 1},
+		{Name: "jobs_learned", Type: field.TypeInt, Default: 0},
+		{Name: "last_job_id", Type: field.TypeString, Size: 24, Default: ""},
+	}
+	// SupplierProfilesTable holds the schema information for the "supplier_profiles" table.
+	SupplierProfilesTable = &schema.Table{
+		Name:       "supplier_profiles",
+		Columns:    SupplierProfilesColumns,
+		PrimaryKey: []*schema.Column{SupplierProfilesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "supplierprofile_created_by_tax_id",
+				Unique:  true,
+				Columns: []*schema.Column{SupplierProfilesColumns[3], SupplierProfilesColumns[4]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "tax_id <> ''",
+				},
+			},
+			{
+				Name:    "supplierprofile_created_by_iban",
+				Unique:  true,
+				Columns: []*schema.Column{SupplierProfilesColumns[3], SupplierProfilesColumns[5]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "iban <> ''",
+				},
+			},
+			{
+				Name:    "supplierprofile_created_by_name_key",
+				Unique:  false,
+				Columns: []*schema.Column{SupplierProfilesColumns[3], SupplierProfilesColumns[6]},
+			},
+			{
+				Name:    "supplierprofile_created_by_fingerprint",
+				Unique:  false,
+				Columns: []*schema.Column{SupplierProfilesColumns[3], SupplierProfilesColumns[7]},
+			},
+			{
+				Name:    "supplierprofile_created_by_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{SupplierProfilesColumns[3], SupplierProfilesColumns[2]},
+			},
+		},
+	}
 	// UploadsColumns holds the columns for the "uploads" table.
 	UploadsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 24},
@@ -220,6 +278,7 @@ var (
 		OcrInvoiceJobsTable,
 		OcrJobGroupsTable,
 		OcrTemplatesTable,
+		SupplierProfilesTable,
 		UploadsTable,
 	}
 )

@@ -84,6 +84,10 @@ const (
 	FieldMetadata = "metadata"
 	// FieldWebhookPendingAt holds the string denoting the webhook_pending_at field in the database.
 	FieldWebhookPendingAt = "webhook_pending_at"
+	// FieldDocumentLayout holds the string denoting the document_layout field in the database.
+	FieldDocumentLayout = "document_layout"
+	// FieldSupplierProfile holds the string denoting the supplier_profile field in the database.
+	FieldSupplierProfile = "supplier_profile"
 	// EdgeTemplate holds the string denoting the template edge name in mutations.
 	EdgeTemplate = "template"
 	// EdgeGroup holds the string denoting the group edge name in mutations.
@@ -142,6 +146,8 @@ var Columns = []string{
 	FieldCallbackURL,
 	FieldMetadata,
 	FieldWebhookPendingAt,
+	FieldDocumentLayout,
+	FieldSupplierProfile,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

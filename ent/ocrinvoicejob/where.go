@@ -181,6 +181,11 @@ func WebhookPendingAt(v time.Time) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldWebhookPendingAt, v))
 }
 
+// DocumentLayout applies equality check predicate on the "document_layout" field. It's identical to DocumentLayoutEQ.
+func DocumentLayout(v []byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldDocumentLayout, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldCreatedAt, v))
@@ -1684,6 +1689,66 @@ func WebhookPendingAtIsNil() predicate.OcrInvoiceJob {
 // WebhookPendingAtNotNil applies the NotNil predicate on the "webhook_pending_at" field.
 func WebhookPendingAtNotNil() predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldWebhookPendingAt))
+}
+
+// DocumentLayoutEQ applies the EQ predicate on the "document_layout" field.
+func DocumentLayoutEQ(v []byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldDocumentLayout, v))
+}
+
+// DocumentLayoutNEQ applies the NEQ predicate on the "document_layout" field.
+func DocumentLayoutNEQ(v []byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNEQ(FieldDocumentLayout, v))
+}
+
+// DocumentLayoutIn applies the In predicate on the "document_layout" field.
+func DocumentLayoutIn(vs ...[]byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIn(FieldDocumentLayout, vs...))
+}
+
+// DocumentLayoutNotIn applies the NotIn predicate on the "document_layout" field.
+func DocumentLayoutNotIn(vs ...[]byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotIn(FieldDocumentLayout, vs...))
+}
+
+// DocumentLayoutGT applies the GT predicate on the "document_layout" field.
+func DocumentLayoutGT(v []byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGT(FieldDocumentLayout, v))
+}
+
+// DocumentLayoutGTE applies the GTE predicate on the "document_layout" field.
+func DocumentLayoutGTE(v []byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGTE(FieldDocumentLayout, v))
+}
+
+// DocumentLayoutLT applies the LT predicate on the "document_layout" field.
+func DocumentLayoutLT(v []byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLT(FieldDocumentLayout, v))
+}
+
+// DocumentLayoutLTE applies the LTE predicate on the "document_layout" field.
+func DocumentLayoutLTE(v []byte) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLTE(FieldDocumentLayout, v))
+}
+
+// DocumentLayoutIsNil applies the IsNil predicate on the "document_layout" field.
+func DocumentLayoutIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldDocumentLayout))
+}
+
+// DocumentLayoutNotNil applies the NotNil predicate on the "document_layout" field.
+func DocumentLayoutNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldDocumentLayout))
+}
+
+// SupplierProfileIsNil applies the IsNil predicate on the "supplier_profile" field.
+func SupplierProfileIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldSupplierProfile))
+}
+
+// SupplierProfileNotNil applies the NotNil predicate on the "supplier_profile" field.
+func SupplierProfileNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldSupplierProfile))
 }
 
 // HasTemplate applies the HasEdge predicate on the "template" edge.

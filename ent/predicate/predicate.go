@@ -18,5 +18,8 @@ type OcrJobGroup func(*sql.Selector)
 // OcrTemplate is the predicate function for ocrtemplate builders.
 type OcrTemplate func(*sql.Selector)
 
+// SupplierProfile is the predicate function for supplierprofile builders.
+type SupplierProfile func(*sql.Selector)
+
 // Upload is the predicate function for upload builders.
 type Upload func(*sql.Selector)

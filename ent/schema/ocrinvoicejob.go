@@ -157,6 +157,16 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 			Optional().
 			Nillable().
 			Annotations(entgql.Skip()),
+		// Supplier profiles. document_layout is the read document (worker/layout's
+		// EncodeLayout: pages, lines, words with boxes), kept so that a later correction or
+		// approval can teach the supplier's profile; not part of the APIs. supplier_profile
+		// is the profile the extraction used (id, version, the fields it supplied).
+		field.Bytes("document_layout").
+			Optional().
+			Annotations(entgql.Skip()),
+		field.JSON("supplier_profile", &invoice.ProfileUse{}).
+			Optional().
+			Annotations(entgql.Type("SupplierProfileUse"), serverOwned),
 	}
 }
 

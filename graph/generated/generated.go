@@ -5,6 +5,7 @@ package generated
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -209,6 +210,7 @@ type ComplexityRoot struct {
 		CreateOcrInvoiceJob    func(childComplexity int, input ent.CreateOcrInvoiceJobInput) int
 		CreateOcrJobGroup      func(childComplexity int, input model.CreateOcrJobGroupInput) int
 		CreateOcrTemplate      func(childComplexity int, input ent.CreateOcrTemplateInput) int
+		DeleteSupplierProfile  func(childComplexity int, id string) int
 		ResumeOcrJobGroup      func(childComplexity int, id string) int
 		RetryFailedOcrJobGroup func(childComplexity int, id string) int
 		RetryOcrInvoiceJob     func(childComplexity int, id string) int
@@ -249,6 +251,7 @@ type ComplexityRoot struct {
 		RetryCount        func(childComplexity int) int
 		StartedAt         func(childComplexity int) int
 		Status            func(childComplexity int) int
+		SupplierProfile   func(childComplexity int) int
 		Template          func(childComplexity int) int
 		TemplateID        func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
@@ -379,12 +382,47 @@ type ComplexityRoot struct {
 		OcrJobGroups         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrJobGroupOrder, where *ent.OcrJobGroupWhereInput) int
 		OcrTemplate          func(childComplexity int, id string) int
 		OcrTemplates         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrTemplateOrder, where *ent.OcrTemplateWhereInput) int
+		SupplierProfile      func(childComplexity int, id string) int
+		SupplierProfiles     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.SupplierProfileOrder, where *ent.SupplierProfileWhereInput) int
 	}
 
 	Subscription struct {
 		OcrInvoiceJobProgress func(childComplexity int, id string) int
 		OcrInvoiceJobUpdated  func(childComplexity int, where *ent.OcrInvoiceJobWhereInput) int
 		OcrJobGroupProgress   func(childComplexity int, id string) int
+	}
+
+	SupplierProfile struct {
+		CreatedAt   func(childComplexity int) int
+		CreatedBy   func(childComplexity int) int
+		DisplayName func(childComplexity int) int
+		Fingerprint func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Iban        func(childComplexity int) int
+		JobsLearned func(childComplexity int) int
+		LastJobID   func(childComplexity int) int
+		NameKey     func(childComplexity int) int
+		Rules       func(childComplexity int) int
+		TaxID       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	SupplierProfileConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SupplierProfileEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SupplierProfileUse struct {
+		Fields  func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Version func(childComplexity int) int
 	}
 
 	TaxRate struct {
@@ -445,6 +483,7 @@ type MutationResolver interface {
 	UploadDocument(ctx context.Context, file graphql.Upload) (*model.UploadedDocument, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, error)
+	DeleteSupplierProfile(ctx context.Context, id string) (string, error)
 }
 type OcrInvoiceJobResolver interface {
 	Einvoice(ctx context.Context, obj *ent.OcrInvoiceJob, syntax model.EInvoiceSyntax) (*string, error)
@@ -461,6 +500,8 @@ type QueryResolver interface {
 	OcrInvoiceJobs(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error)
 	OcrJobGroups(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrJobGroupOrder, where *ent.OcrJobGroupWhereInput) (*ent.OcrJobGroupConnection, error)
 	OcrTemplates(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrTemplateOrder, where *ent.OcrTemplateWhereInput) (*ent.OcrTemplateConnection, error)
+	SupplierProfiles(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.SupplierProfileOrder, where *ent.SupplierProfileWhereInput) (*ent.SupplierProfileConnection, error)
+	SupplierProfile(ctx context.Context, id string) (*ent.SupplierProfile, error)
 	OcrInvoiceJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error)
 	OcrInvoiceJobResults(ctx context.Context, id string) (*invoice.Results, error)
 	OcrTemplate(ctx context.Context, id string) (*ent.OcrTemplate, error)
@@ -1140,6 +1181,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOcrTemplate(childComplexity, args["input"].(ent.CreateOcrTemplateInput)), true
+	case "Mutation.deleteSupplierProfile":
+		if e.ComplexityRoot.Mutation.DeleteSupplierProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSupplierProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSupplierProfile(childComplexity, args["id"].(string)), true
 	case "Mutation.resumeOcrJobGroup":
 		if e.ComplexityRoot.Mutation.ResumeOcrJobGroup == nil {
 			break
@@ -1413,6 +1465,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.Status(childComplexity), true
+	case "OcrInvoiceJob.supplierProfile":
+		if e.ComplexityRoot.OcrInvoiceJob.SupplierProfile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.SupplierProfile(childComplexity), true
 	case "OcrInvoiceJob.template":
 		if e.ComplexityRoot.OcrInvoiceJob.Template == nil {
 			break
@@ -1999,6 +2057,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.OcrTemplates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.OcrTemplateOrder), args["where"].(*ent.OcrTemplateWhereInput)), true
+	case "Query.supplierProfile":
+		if e.ComplexityRoot.Query.SupplierProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Query_supplierProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SupplierProfile(childComplexity, args["id"].(string)), true
+	case "Query.supplierProfiles":
+		if e.ComplexityRoot.Query.SupplierProfiles == nil {
+			break
+		}
+
+		args, err := ec.field_Query_supplierProfiles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SupplierProfiles(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.SupplierProfileOrder), args["where"].(*ent.SupplierProfileWhereInput)), true
 
 	case "Subscription.ocrInvoiceJobProgress":
 		if e.ComplexityRoot.Subscription.OcrInvoiceJobProgress == nil {
@@ -2033,6 +2113,136 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.OcrJobGroupProgress(childComplexity, args["id"].(string)), true
+
+	case "SupplierProfile.createdAt":
+		if e.ComplexityRoot.SupplierProfile.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.CreatedAt(childComplexity), true
+	case "SupplierProfile.createdBy":
+		if e.ComplexityRoot.SupplierProfile.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.CreatedBy(childComplexity), true
+	case "SupplierProfile.displayName":
+		if e.ComplexityRoot.SupplierProfile.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.DisplayName(childComplexity), true
+	case "SupplierProfile.fingerprint":
+		if e.ComplexityRoot.SupplierProfile.Fingerprint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.Fingerprint(childComplexity), true
+	case "SupplierProfile.id":
+		if e.ComplexityRoot.SupplierProfile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.ID(childComplexity), true
+	case "SupplierProfile.iban":
+		if e.ComplexityRoot.SupplierProfile.Iban == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.Iban(childComplexity), true
+	case "SupplierProfile.jobsLearned":
+		if e.ComplexityRoot.SupplierProfile.JobsLearned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.JobsLearned(childComplexity), true
+	case "SupplierProfile.lastJobID":
+		if e.ComplexityRoot.SupplierProfile.LastJobID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.LastJobID(childComplexity), true
+	case "SupplierProfile.nameKey":
+		if e.ComplexityRoot.SupplierProfile.NameKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.NameKey(childComplexity), true
+	case "SupplierProfile.rules":
+		if e.ComplexityRoot.SupplierProfile.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.Rules(childComplexity), true
+	case "SupplierProfile.taxID":
+		if e.ComplexityRoot.SupplierProfile.TaxID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.TaxID(childComplexity), true
+	case "SupplierProfile.updatedAt":
+		if e.ComplexityRoot.SupplierProfile.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.UpdatedAt(childComplexity), true
+	case "SupplierProfile.version":
+		if e.ComplexityRoot.SupplierProfile.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfile.Version(childComplexity), true
+
+	case "SupplierProfileConnection.edges":
+		if e.ComplexityRoot.SupplierProfileConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileConnection.Edges(childComplexity), true
+	case "SupplierProfileConnection.pageInfo":
+		if e.ComplexityRoot.SupplierProfileConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileConnection.PageInfo(childComplexity), true
+	case "SupplierProfileConnection.totalCount":
+		if e.ComplexityRoot.SupplierProfileConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileConnection.TotalCount(childComplexity), true
+
+	case "SupplierProfileEdge.cursor":
+		if e.ComplexityRoot.SupplierProfileEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileEdge.Cursor(childComplexity), true
+	case "SupplierProfileEdge.node":
+		if e.ComplexityRoot.SupplierProfileEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileEdge.Node(childComplexity), true
+
+	case "SupplierProfileUse.fields":
+		if e.ComplexityRoot.SupplierProfileUse.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileUse.Fields(childComplexity), true
+	case "SupplierProfileUse.id":
+		if e.ComplexityRoot.SupplierProfileUse.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileUse.ID(childComplexity), true
+	case "SupplierProfileUse.version":
+		if e.ComplexityRoot.SupplierProfileUse.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplierProfileUse.Version(childComplexity), true
 
 	case "TaxRate.amount":
 		if e.ComplexityRoot.TaxRate.Amount == nil {
@@ -2155,6 +2365,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OcrJobGroupWhereInput", ec.unmarshalInputOcrJobGroupWhereInput),
 			graphql.NewInputUnmarshaler("OcrTemplateOrder", ec.unmarshalInputOcrTemplateOrder),
 			graphql.NewInputUnmarshaler("OcrTemplateWhereInput", ec.unmarshalInputOcrTemplateWhereInput),
+			graphql.NewInputUnmarshaler("SupplierProfileOrder", ec.unmarshalInputSupplierProfileOrder),
+			graphql.NewInputUnmarshaler("SupplierProfileWhereInput", ec.unmarshalInputSupplierProfileWhereInput),
 			graphql.NewInputUnmarshaler("UpdateOcrInvoiceJobInput", ec.unmarshalInputUpdateOcrInvoiceJobInput),
 			graphql.NewInputUnmarshaler("UpdateOcrJobGroupInput", ec.unmarshalInputUpdateOcrJobGroupInput),
 			graphql.NewInputUnmarshaler("UpdateOcrTemplateInput", ec.unmarshalInputUpdateOcrTemplateInput),
@@ -2345,6 +2557,7 @@ type OcrInvoiceJob implements Node {
   createdBy: String
   callbackURL: String
   metadata: Map
+  supplierProfile: SupplierProfileUse
   template: OcrTemplate!
   group: OcrJobGroup
 }
@@ -3358,6 +3571,283 @@ type Query {
     """
     where: OcrTemplateWhereInput
   ): OcrTemplateConnection!
+  supplierProfiles(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for SupplierProfiles returned from the connection.
+    """
+    orderBy: [SupplierProfileOrder!]
+
+    """
+    Filtering options for SupplierProfiles returned from the connection.
+    """
+    where: SupplierProfileWhereInput
+  ): SupplierProfileConnection!
+}
+type SupplierProfile implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  createdBy: String!
+  taxID: String!
+  iban: String!
+  nameKey: String!
+  fingerprint: String!
+  displayName: String!
+  rules: JSON
+  version: Int!
+  jobsLearned: Int!
+  lastJobID: String!
+}
+"""
+A connection to a list of items.
+"""
+type SupplierProfileConnection {
+  """
+  A list of edges.
+  """
+  edges: [SupplierProfileEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type SupplierProfileEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: SupplierProfile
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for SupplierProfile connections
+"""
+input SupplierProfileOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order SupplierProfiles.
+  """
+  field: SupplierProfileOrderField!
+}
+"""
+Properties by which SupplierProfile connections can be ordered.
+"""
+enum SupplierProfileOrderField {
+  CREATED_AT
+  UPDATED_AT
+  DISPLAY_NAME
+  VERSION
+  JOBS_LEARNED
+}
+"""
+SupplierProfileWhereInput is used for filtering SupplierProfile objects.
+Input was generated by ent.
+"""
+input SupplierProfileWhereInput {
+  not: SupplierProfileWhereInput
+  and: [SupplierProfileWhereInput!]
+  or: [SupplierProfileWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  created_by field predicates
+  """
+  createdBy: String
+  createdByNEQ: String
+  createdByIn: [String!]
+  createdByNotIn: [String!]
+  createdByGT: String
+  createdByGTE: String
+  createdByLT: String
+  createdByLTE: String
+  createdByContains: String
+  createdByHasPrefix: String
+  createdByHasSuffix: String
+  createdByEqualFold: String
+  createdByContainsFold: String
+  """
+  tax_id field predicates
+  """
+  taxID: String
+  taxIDNEQ: String
+  taxIDIn: [String!]
+  taxIDNotIn: [String!]
+  taxIDGT: String
+  taxIDGTE: String
+  taxIDLT: String
+  taxIDLTE: String
+  taxIDContains: String
+  taxIDHasPrefix: String
+  taxIDHasSuffix: String
+  taxIDEqualFold: String
+  taxIDContainsFold: String
+  """
+  iban field predicates
+  """
+  iban: String
+  ibanNEQ: String
+  ibanIn: [String!]
+  ibanNotIn: [String!]
+  ibanGT: String
+  ibanGTE: String
+  ibanLT: String
+  ibanLTE: String
+  ibanContains: String
+  ibanHasPrefix: String
+  ibanHasSuffix: String
+  ibanEqualFold: String
+  ibanContainsFold: String
+  """
+  name_key field predicates
+  """
+  nameKey: String
+  nameKeyNEQ: String
+  nameKeyIn: [String!]
+  nameKeyNotIn: [String!]
+  nameKeyGT: String
+  nameKeyGTE: String
+  nameKeyLT: String
+  nameKeyLTE: String
+  nameKeyContains: String
+  nameKeyHasPrefix: String
+  nameKeyHasSuffix: String
+  nameKeyEqualFold: String
+  nameKeyContainsFold: String
+  """
+  fingerprint field predicates
+  """
+  fingerprint: String
+  fingerprintNEQ: String
+  fingerprintIn: [String!]
+  fingerprintNotIn: [String!]
+  fingerprintGT: String
+  fingerprintGTE: String
+  fingerprintLT: String
+  fingerprintLTE: String
+  fingerprintContains: String
+  fingerprintHasPrefix: String
+  fingerprintHasSuffix: String
+  fingerprintEqualFold: String
+  fingerprintContainsFold: String
+  """
+  display_name field predicates
+  """
+  displayName: String
+  displayNameNEQ: String
+  displayNameIn: [String!]
+  displayNameNotIn: [String!]
+  displayNameGT: String
+  displayNameGTE: String
+  displayNameLT: String
+  displayNameLTE: String
+  displayNameContains: String
+  displayNameHasPrefix: String
+  displayNameHasSuffix: String
+  displayNameEqualFold: String
+  displayNameContainsFold: String
+  """
+  version field predicates
+  """
+  version: Int
+  versionNEQ: Int
+  versionIn: [Int!]
+  versionNotIn: [Int!]
+  versionGT: Int
+  versionGTE: Int
+  versionLT: Int
+  versionLTE: Int
+  """
+  jobs_learned field predicates
+  """
+  jobsLearned: Int
+  jobsLearnedNEQ: Int
+  jobsLearnedIn: [Int!]
+  jobsLearnedNotIn: [Int!]
+  jobsLearnedGT: Int
+  jobsLearnedGTE: Int
+  jobsLearnedLT: Int
+  jobsLearnedLTE: Int
+  """
+  last_job_id field predicates
+  """
+  lastJobID: String
+  lastJobIDNEQ: String
+  lastJobIDIn: [String!]
+  lastJobIDNotIn: [String!]
+  lastJobIDGT: String
+  lastJobIDGTE: String
+  lastJobIDLT: String
+  lastJobIDLTE: String
+  lastJobIDContains: String
+  lastJobIDHasPrefix: String
+  lastJobIDHasSuffix: String
+  lastJobIDEqualFold: String
+  lastJobIDContainsFold: String
 }
 """
 The builtin Time type
@@ -3415,6 +3905,36 @@ input UpdateOcrTemplateInput {
   createdBy: String
   clearCreatedBy: Boolean
   shared: Boolean
+}
+`, BuiltIn: false},
+	{Name: "../profiles.graphqls", Input: `# Supplier profiles: what an owner's reviewed and e-invoice jobs taught about each
+# supplier. The SupplierProfile type and its connection come from ent.graphqls.
+
+"Any JSON value (object, array, string, number, boolean or null)."
+scalar JSON
+
+"The supplier profile a job's extraction used."
+type SupplierProfileUse {
+  "The profile's id (it may have been deleted since)."
+  id: ID!
+  "The profile's version the job used."
+  version: Int!
+  "The field paths the profile supplied (e.g. invoice.amounts.total)."
+  fields: [String!]!
+}
+
+extend type Query {
+  "The supplier profile with the given id; null and a NOT_FOUND error when there is none (or it is another owner's)."
+  supplierProfile(id: ID!): SupplierProfile
+}
+
+extend type Mutation {
+  """
+  Delete a supplier profile of the caller's owner: its supplier's next documents are
+  read by the generic rules until a reviewed job teaches a new one. Jobs that used it
+  keep their record of it. Returns the deleted profile's id. Submitters and admins.
+  """
+  deleteSupplierProfile(id: ID!): ID!
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Hand-written GraphQL schema of ocrinvoice. It extends ent.graphqls, which entgql
@@ -4279,6 +4799,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_callbackURL(ctx, field)
 	case "metadata":
 		return ec.fieldContext_OcrInvoiceJob_metadata(ctx, field)
+	case "supplierProfile":
+		return ec.fieldContext_OcrInvoiceJob_supplierProfile(ctx, field)
 	case "template":
 		return ec.fieldContext_OcrInvoiceJob_template(ctx, field)
 	case "group":
@@ -4513,6 +5035,72 @@ func (ec *executionContext) childFields_Period(ctx context.Context, field graphq
 		return ec.fieldContext_Period_to(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Period", field.Name)
+}
+
+func (ec *executionContext) childFields_SupplierProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SupplierProfile_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SupplierProfile_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SupplierProfile_updatedAt(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_SupplierProfile_createdBy(ctx, field)
+	case "taxID":
+		return ec.fieldContext_SupplierProfile_taxID(ctx, field)
+	case "iban":
+		return ec.fieldContext_SupplierProfile_iban(ctx, field)
+	case "nameKey":
+		return ec.fieldContext_SupplierProfile_nameKey(ctx, field)
+	case "fingerprint":
+		return ec.fieldContext_SupplierProfile_fingerprint(ctx, field)
+	case "displayName":
+		return ec.fieldContext_SupplierProfile_displayName(ctx, field)
+	case "rules":
+		return ec.fieldContext_SupplierProfile_rules(ctx, field)
+	case "version":
+		return ec.fieldContext_SupplierProfile_version(ctx, field)
+	case "jobsLearned":
+		return ec.fieldContext_SupplierProfile_jobsLearned(ctx, field)
+	case "lastJobID":
+		return ec.fieldContext_SupplierProfile_lastJobID(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupplierProfile", field.Name)
+}
+
+func (ec *executionContext) childFields_SupplierProfileConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SupplierProfileConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SupplierProfileConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SupplierProfileConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupplierProfileConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SupplierProfileEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SupplierProfileEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SupplierProfileEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupplierProfileEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SupplierProfileUse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SupplierProfileUse_id(ctx, field)
+	case "version":
+		return ec.fieldContext_SupplierProfileUse_version(ctx, field)
+	case "fields":
+		return ec.fieldContext_SupplierProfileUse_fields(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupplierProfileUse", field.Name)
 }
 
 func (ec *executionContext) childFields_TaxRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4768,6 +5356,20 @@ func (ec *executionContext) field_Mutation_createOcrTemplate_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSupplierProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5309,6 +5911,74 @@ func (ec *executionContext) field_Query_ocrTemplates_args(ctx context.Context, r
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.OcrTemplateWhereInput, error) {
 			return ec.unmarshalOOcrTemplateWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrTemplateWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_supplierProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_supplierProfiles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.SupplierProfileOrder, error) {
+			return ec.unmarshalOSupplierProfileOrder2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.SupplierProfileWhereInput, error) {
+			return ec.unmarshalOSupplierProfileWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8335,6 +9005,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiKey(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_deleteSupplierProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSupplierProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSupplierProfile(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSupplierProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSupplierProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OcrInvoiceJob_id(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9054,6 +9768,38 @@ func (ec *executionContext) _OcrInvoiceJob_metadata(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_OcrInvoiceJob_metadata(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "Map")
+}
+
+func (ec *executionContext) _OcrInvoiceJob_supplierProfile(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_supplierProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupplierProfile, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *invoice.ProfileUse) graphql.Marshaler {
+			return ec.marshalOSupplierProfileUse2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐProfileUse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_supplierProfile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OcrInvoiceJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupplierProfileUse(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _OcrInvoiceJob_template(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
@@ -11194,6 +11940,94 @@ func (ec *executionContext) fieldContext_Query_ocrTemplates(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_supplierProfiles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_supplierProfiles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SupplierProfiles(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.SupplierProfileOrder), fc.Args["where"].(*ent.SupplierProfileWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SupplierProfileConnection) graphql.Marshaler {
+			return ec.marshalNSupplierProfileConnection2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_supplierProfiles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupplierProfileConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_supplierProfiles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_supplierProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_supplierProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SupplierProfile(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SupplierProfile) graphql.Marshaler {
+			return ec.marshalOSupplierProfile2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_supplierProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupplierProfile(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_supplierProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_ocrInvoiceJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11620,6 +12454,516 @@ func (ec *executionContext) fieldContext_Subscription_ocrJobGroupProgress(ctx co
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SupplierProfile_id(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SupplierProfile_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupplierProfile_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupplierProfile_createdBy(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupplierProfile_taxID(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_taxID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaxID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_taxID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupplierProfile_iban(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_iban(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Iban, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_iban(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupplierProfile_nameKey(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_nameKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_nameKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupplierProfile_fingerprint(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_fingerprint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fingerprint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_fingerprint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupplierProfile_displayName(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupplierProfile_rules(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _SupplierProfile_version(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SupplierProfile_jobsLearned(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_jobsLearned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JobsLearned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_jobsLearned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SupplierProfile_lastJobID(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_lastJobID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastJobID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_lastJobID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupplierProfileConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfileConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SupplierProfileEdge) graphql.Marshaler {
+			return ec.marshalOSupplierProfileEdge2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupplierProfileConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupplierProfileEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupplierProfileConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfileConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupplierProfileConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupplierProfileConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfileConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfileConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SupplierProfileEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfileEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SupplierProfile) graphql.Marshaler {
+			return ec.marshalOSupplierProfile2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupplierProfileEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupplierProfile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupplierProfileEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfileEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfileEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _SupplierProfileUse_id(ctx context.Context, field graphql.CollectedField, obj *invoice.ProfileUse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileUse_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileUse_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfileUse", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SupplierProfileUse_version(ctx context.Context, field graphql.CollectedField, obj *invoice.ProfileUse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileUse_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileUse_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfileUse", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SupplierProfileUse_fields(ctx context.Context, field graphql.CollectedField, obj *invoice.ProfileUse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfileUse_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfileUse_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfileUse", field, false, false, "String")
 }
 
 func (ec *executionContext) _TaxRate_rate(ctx context.Context, field graphql.CollectedField, obj *invoice.TaxRate) (ret graphql.Marshaler) {
@@ -16887,6 +18231,1046 @@ func UnmarshalOcrTemplateWhereInput(ctx context.Context, raw any) (ent.OcrTempla
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSupplierProfileOrder(ctx context.Context, obj any) (ent.SupplierProfileOrder, error) {
+	var it ent.SupplierProfileOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNSupplierProfileOrderField2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSupplierProfileOrder unmarshals raw into the SupplierProfileOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSupplierProfileOrder(ctx context.Context, raw any) (ent.SupplierProfileOrder, error) {
+	var out ent.SupplierProfileOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SupplierProfileOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSupplierProfileWhereInput(ctx context.Context, obj any) (ent.SupplierProfileWhereInput, error) {
+	var it ent.SupplierProfileWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByEqualFold", "createdByContainsFold", "taxID", "taxIDNEQ", "taxIDIn", "taxIDNotIn", "taxIDGT", "taxIDGTE", "taxIDLT", "taxIDLTE", "taxIDContains", "taxIDHasPrefix", "taxIDHasSuffix", "taxIDEqualFold", "taxIDContainsFold", "iban", "ibanNEQ", "ibanIn", "ibanNotIn", "ibanGT", "ibanGTE", "ibanLT", "ibanLTE", "ibanContains", "ibanHasPrefix", "ibanHasSuffix", "ibanEqualFold", "ibanContainsFold", "nameKey", "nameKeyNEQ", "nameKeyIn", "nameKeyNotIn", "nameKeyGT", "nameKeyGTE", "nameKeyLT", "nameKeyLTE", "nameKeyContains", "nameKeyHasPrefix", "nameKeyHasSuffix", "nameKeyEqualFold", "nameKeyContainsFold", "fingerprint", "fingerprintNEQ", "fingerprintIn", "fingerprintNotIn", "fingerprintGT", "fingerprintGTE", "fingerprintLT", "fingerprintLTE", "fingerprintContains", "fingerprintHasPrefix", "fingerprintHasSuffix", "fingerprintEqualFold", "fingerprintContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "jobsLearned", "jobsLearnedNEQ", "jobsLearnedIn", "jobsLearnedNotIn", "jobsLearnedGT", "jobsLearnedGTE", "jobsLearnedLT", "jobsLearnedLTE", "lastJobID", "lastJobIDNEQ", "lastJobIDIn", "lastJobIDNotIn", "lastJobIDGT", "lastJobIDGTE", "lastJobIDLT", "lastJobIDLTE", "lastJobIDContains", "lastJobIDHasPrefix", "lastJobIDHasSuffix", "lastJobIDEqualFold", "lastJobIDContainsFold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOSupplierProfileWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOSupplierProfileWhereInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOSupplierProfileWhereInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "createdBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBy"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBy = data
+		case "createdByNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNEQ = data
+		case "createdByIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByIn = data
+		case "createdByNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNotIn = data
+		case "createdByGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGT = data
+		case "createdByGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGTE = data
+		case "createdByLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLT = data
+		case "createdByLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLTE = data
+		case "createdByContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByContains = data
+		case "createdByHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByHasPrefix = data
+		case "createdByHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByHasSuffix = data
+		case "createdByEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByEqualFold = data
+		case "createdByContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByContainsFold = data
+		case "taxID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxID = data
+		case "taxIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDNEQ = data
+		case "taxIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDIn = data
+		case "taxIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDNotIn = data
+		case "taxIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDGT = data
+		case "taxIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDGTE = data
+		case "taxIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDLT = data
+		case "taxIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDLTE = data
+		case "taxIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDContains = data
+		case "taxIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDHasPrefix = data
+		case "taxIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDHasSuffix = data
+		case "taxIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDEqualFold = data
+		case "taxIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDContainsFold = data
+		case "iban":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iban"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Iban = data
+		case "ibanNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanNEQ = data
+		case "ibanIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanIn = data
+		case "ibanNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanNotIn = data
+		case "ibanGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanGT = data
+		case "ibanGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanGTE = data
+		case "ibanLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanLT = data
+		case "ibanLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanLTE = data
+		case "ibanContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanContains = data
+		case "ibanHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanHasPrefix = data
+		case "ibanHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanHasSuffix = data
+		case "ibanEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanEqualFold = data
+		case "ibanContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanContainsFold = data
+		case "nameKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKey = data
+		case "nameKeyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyNEQ = data
+		case "nameKeyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyIn = data
+		case "nameKeyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyNotIn = data
+		case "nameKeyGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyGT = data
+		case "nameKeyGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyGTE = data
+		case "nameKeyLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyLT = data
+		case "nameKeyLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyLTE = data
+		case "nameKeyContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyContains = data
+		case "nameKeyHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyHasPrefix = data
+		case "nameKeyHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyHasSuffix = data
+		case "nameKeyEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyEqualFold = data
+		case "nameKeyContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameKeyContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameKeyContainsFold = data
+		case "fingerprint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fingerprint = data
+		case "fingerprintNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintNEQ = data
+		case "fingerprintIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintIn = data
+		case "fingerprintNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintNotIn = data
+		case "fingerprintGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintGT = data
+		case "fingerprintGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintGTE = data
+		case "fingerprintLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintLT = data
+		case "fingerprintLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintLTE = data
+		case "fingerprintContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintContains = data
+		case "fingerprintHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintHasPrefix = data
+		case "fingerprintHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintHasSuffix = data
+		case "fingerprintEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintEqualFold = data
+		case "fingerprintContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprintContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FingerprintContainsFold = data
+		case "displayName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayName = data
+		case "displayNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameNEQ = data
+		case "displayNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameIn = data
+		case "displayNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameNotIn = data
+		case "displayNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameGT = data
+		case "displayNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameGTE = data
+		case "displayNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameLT = data
+		case "displayNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameLTE = data
+		case "displayNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameContains = data
+		case "displayNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameHasPrefix = data
+		case "displayNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameHasSuffix = data
+		case "displayNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameEqualFold = data
+		case "displayNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayNameContainsFold = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "versionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionNEQ = data
+		case "versionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionIn = data
+		case "versionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionNotIn = data
+		case "versionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionGT = data
+		case "versionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionGTE = data
+		case "versionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionLT = data
+		case "versionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionLTE = data
+		case "jobsLearned":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearned"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearned = data
+		case "jobsLearnedNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearnedNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearnedNEQ = data
+		case "jobsLearnedIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearnedIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearnedIn = data
+		case "jobsLearnedNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearnedNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearnedNotIn = data
+		case "jobsLearnedGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearnedGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearnedGT = data
+		case "jobsLearnedGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearnedGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearnedGTE = data
+		case "jobsLearnedLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearnedLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearnedLT = data
+		case "jobsLearnedLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobsLearnedLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobsLearnedLTE = data
+		case "lastJobID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobID = data
+		case "lastJobIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDNEQ = data
+		case "lastJobIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDIn = data
+		case "lastJobIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDNotIn = data
+		case "lastJobIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDGT = data
+		case "lastJobIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDGTE = data
+		case "lastJobIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDLT = data
+		case "lastJobIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDLTE = data
+		case "lastJobIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDContains = data
+		case "lastJobIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDHasPrefix = data
+		case "lastJobIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDHasSuffix = data
+		case "lastJobIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDEqualFold = data
+		case "lastJobIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastJobIDContainsFold = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSupplierProfileWhereInput unmarshals raw into the SupplierProfileWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSupplierProfileWhereInput(ctx context.Context, raw any) (ent.SupplierProfileWhereInput, error) {
+	var out ent.SupplierProfileWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SupplierProfileWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateOcrInvoiceJobInput(ctx context.Context, obj any) (ent.UpdateOcrInvoiceJobInput, error) {
 	var it ent.UpdateOcrInvoiceJobInput
 	if obj == nil {
@@ -17245,6 +19629,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case *ent.SupplierProfile:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SupplierProfile(ctx, sel, obj)
 	case *ent.OcrTemplate:
 		if obj == nil {
 			return graphql.Null
@@ -18364,6 +20753,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "deleteSupplierProfile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSupplierProfile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18534,6 +20930,11 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 			}
 		case "metadata":
 			out.Values[i] = ec._OcrInvoiceJob_metadata(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "supplierProfile":
+			out.Values[i] = ec._OcrInvoiceJob_supplierProfile(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -19370,6 +21771,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_ocrTemplates(ctx, field)
 				})
+		case "supplierProfiles":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_supplierProfiles(ctx, field)
+				})
+		case "supplierProfile":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_supplierProfile(ctx, field)
+				})
 		case "ocrInvoiceJob":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -19453,6 +21866,223 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var supplierProfileImplementors = []string{"SupplierProfile", "Node"}
+
+func (ec *executionContext) _SupplierProfile(ctx context.Context, sel ast.SelectionSet, obj *ent.SupplierProfile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supplierProfileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupplierProfile")
+		case "id":
+			out.Values[i] = ec._SupplierProfile_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SupplierProfile_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SupplierProfile_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._SupplierProfile_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "taxID":
+			out.Values[i] = ec._SupplierProfile_taxID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "iban":
+			out.Values[i] = ec._SupplierProfile_iban(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nameKey":
+			out.Values[i] = ec._SupplierProfile_nameKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fingerprint":
+			out.Values[i] = ec._SupplierProfile_fingerprint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "displayName":
+			out.Values[i] = ec._SupplierProfile_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rules":
+			out.Values[i] = ec._SupplierProfile_rules(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._SupplierProfile_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "jobsLearned":
+			out.Values[i] = ec._SupplierProfile_jobsLearned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastJobID":
+			out.Values[i] = ec._SupplierProfile_lastJobID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supplierProfileConnectionImplementors = []string{"SupplierProfileConnection"}
+
+func (ec *executionContext) _SupplierProfileConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.SupplierProfileConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supplierProfileConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupplierProfileConnection")
+		case "edges":
+			out.Values[i] = ec._SupplierProfileConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SupplierProfileConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SupplierProfileConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supplierProfileEdgeImplementors = []string{"SupplierProfileEdge"}
+
+func (ec *executionContext) _SupplierProfileEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.SupplierProfileEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supplierProfileEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupplierProfileEdge")
+		case "node":
+			out.Values[i] = ec._SupplierProfileEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._SupplierProfileEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supplierProfileUseImplementors = []string{"SupplierProfileUse"}
+
+func (ec *executionContext) _SupplierProfileUse(ctx context.Context, sel ast.SelectionSet, obj *invoice.ProfileUse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supplierProfileUseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupplierProfileUse")
+		case "id":
+			out.Values[i] = ec._SupplierProfileUse_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._SupplierProfileUse_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._SupplierProfileUse_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var taxRateImplementors = []string{"TaxRate"}
@@ -20560,6 +23190,67 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSupplierProfileConnection2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SupplierProfileConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupplierProfileConnection!")
+		return graphql.Null
+	}
+	return ec._SupplierProfileConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSupplierProfileOrder2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileOrder(ctx context.Context, v any) (*ent.SupplierProfileOrder, error) {
+	res, err := ec.unmarshalInputSupplierProfileOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSupplierProfileOrderField2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileOrderField(ctx context.Context, v any) (*ent.SupplierProfileOrderField, error) {
+	var res = new(ent.SupplierProfileOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSupplierProfileOrderField2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.SupplierProfileOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupplierProfileOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNSupplierProfileWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInput(ctx context.Context, v any) (*ent.SupplierProfileWhereInput, error) {
+	res, err := ec.unmarshalInputSupplierProfileWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNTaxRate2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐTaxRate(ctx context.Context, sel ast.SelectionSet, v invoice.TaxRate) graphql.Marshaler {
 	return ec._TaxRate(ctx, sel, &v)
 }
@@ -21057,6 +23748,24 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := gqlscalar.UnmarshalJSON(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, sel ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := gqlscalar.MarshalJSON(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOMap2map(ctx context.Context, v any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
@@ -21550,6 +24259,82 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSupplierProfile2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfile(ctx context.Context, sel ast.SelectionSet, v *ent.SupplierProfile) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SupplierProfile(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSupplierProfileEdge2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.SupplierProfileEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOSupplierProfileEdge2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSupplierProfileEdge2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileEdge(ctx context.Context, sel ast.SelectionSet, v *ent.SupplierProfileEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SupplierProfileEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSupplierProfileOrder2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileOrderᚄ(ctx context.Context, v any) ([]*ent.SupplierProfileOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.SupplierProfileOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSupplierProfileOrder2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSupplierProfileUse2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐProfileUse(ctx context.Context, sel ast.SelectionSet, v *invoice.ProfileUse) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SupplierProfileUse(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSupplierProfileWhereInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInputᚄ(ctx context.Context, v any) ([]*ent.SupplierProfileWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.SupplierProfileWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSupplierProfileWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOSupplierProfileWhereInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐSupplierProfileWhereInput(ctx context.Context, v any) (*ent.SupplierProfileWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSupplierProfileWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOTemplateSpec2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐTemplateSpec(ctx context.Context, v any) (*invoice.TemplateSpec, error) {

@@ -54,3 +54,23 @@ func UnmarshalTemplateSpec(v any) (invoice.TemplateSpec, error) {
 	}
 	return spec, nil
 }
+
+// MarshalJSON writes a JSON value as it is stored (null when empty).
+func MarshalJSON(v json.RawMessage) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		if len(bytes.TrimSpace(v)) == 0 || !json.Valid(v) {
+			_, _ = io.WriteString(w, "null")
+			return
+		}
+		_, _ = w.Write(v)
+	})
+}
+
+// UnmarshalJSON reads any GraphQL input value as JSON.
+func UnmarshalJSON(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("JSON: %w", err)
+	}
+	return b, nil
+}

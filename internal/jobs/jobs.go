@@ -402,6 +402,8 @@ func clearResults(m *ent.OcrInvoiceJobMutation) {
 	m.ClearSupplierName()
 	m.ClearCustomerName()
 	m.ClearDocumentSha256()
+	m.ClearDocumentLayout()
+	m.ClearSupplierProfile()
 	m.SetCost(0)
 	// A webhook still owed for the run that ended is moot: its delivery would find the
 	// job in another state and be skipped.

@@ -7,6 +7,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrjobgroup"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
+	"github.com/ocrinvoice/ocrinvoice/ent/supplierprofile"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 )
 
@@ -25,6 +26,9 @@ func (s *Service) NodeType(ctx context.Context, id string) (string, error) {
 		{ocrinvoicejob.Table, func() (bool, error) { return db.OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(id)).Exist(ctx) }},
 		{ocrtemplate.Table, func() (bool, error) { return db.OcrTemplate.Query().Where(ocrtemplate.ID(id)).Exist(ctx) }},
 		{ocrjobgroup.Table, func() (bool, error) { return db.OcrJobGroup.Query().Where(ocrjobgroup.ID(id)).Exist(ctx) }},
+		{supplierprofile.Table, func() (bool, error) {
+			return db.SupplierProfile.Query().Where(supplierprofile.ID(id)).Exist(ctx)
+		}},
 	}
 	for _, c := range checks {
 		ok, err := c.exist()

@@ -23,6 +23,12 @@ type CompleteInput struct {
 	EInvoice bool
 	// SHA256 is the hex SHA-256 of the document bytes.
 	SHA256 string
+	// Layout is the read document as worker/layout encodes it, stored with the job (not
+	// shown by the APIs) so that a correction or approval can teach a supplier profile;
+	// nil stores none.
+	Layout []byte
+	// Profile is the supplier profile the extraction used; nil: none.
+	Profile *invoice.ProfileUse
 }
 
 // Complete stores the results of the run and moves its job to "completed":
@@ -70,7 +76,12 @@ func (r *Run) Complete(ctx context.Context, in CompleteInput) (*ent.OcrInvoiceJo
 	if err != nil {
 		return nil, err
 	}
-	return r.ended(ctx, &out, ""), nil
+	done := r.ended(ctx, &out, "")
+	if in.EInvoice {
+		// The XML is exact: the supplier's profile learns from it at once.
+		r.s.learnQuietly(ctx, out.ID)
+	}
+	return done, nil
 }
 
 // pricePerPage is the price of a page of the run's job: its template's, applied to the
@@ -104,6 +115,9 @@ func setResults(j *ent.OcrInvoiceJob, in CompleteInput) {
 	if in.SHA256 != "" {
 		j.DocumentSha256 = in.SHA256
 	}
+	// A run's layout and profile replace those of an earlier run, also by none.
+	j.DocumentLayout = in.Layout
+	j.SupplierProfile = in.Profile
 }
 
 // setCompleted sets on m every field Complete changes, as in j.
@@ -131,6 +145,16 @@ func setCompleted(m *ent.OcrInvoiceJobMutation, j *ent.OcrInvoiceJob) {
 	}
 	if j.DocumentSha256 != "" {
 		m.SetDocumentSha256(j.DocumentSha256)
+	}
+	if j.DocumentLayout != nil {
+		m.SetDocumentLayout(j.DocumentLayout)
+	} else {
+		m.ClearDocumentLayout()
+	}
+	if j.SupplierProfile != nil {
+		m.SetSupplierProfile(j.SupplierProfile)
+	} else {
+		m.ClearSupplierProfile()
 	}
 	m.SetCost(j.Cost)
 	m.SetCurrency(j.Currency)

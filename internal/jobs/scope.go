@@ -10,8 +10,8 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/ownerscope"
 )
 
-// ownerScope is the ent interceptor that confines every read of jobs, groups and
-// templates to what the owner of the caller's API key may see (auth.ScopeOf; the rule is
+// ownerScope is the ent interceptor that confines every read of jobs, groups,
+// templates and supplier profiles to what the owner of the caller's API key may see (auth.ScopeOf; the rule is
 // internal/ownerscope's: its own jobs and groups; shared, built-in and its own
 // templates): lists, counts, gets, GraphQL nodes, connections and edges alike, including
 // the traversals of a query (a template's jobs, a group's jobs). A row of another owner is
@@ -34,6 +34,8 @@ var ownerScope = ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
 		q.Where(ownerscope.For(owner, ownerscope.GroupsTable))
 	case *ent.OcrTemplateQuery:
 		q.Where(ownerscope.For(owner, ownerscope.TemplatesTable))
+	case *ent.SupplierProfileQuery:
+		q.Where(ownerscope.For(owner, ownerscope.ProfilesTable))
 	}
 	return nil
 })
@@ -46,6 +48,7 @@ func installScope(c *ent.Client) {
 	c.OcrInvoiceJob.Intercept(ownerScope)
 	c.OcrJobGroup.Intercept(ownerScope)
 	c.OcrTemplate.Intercept(ownerScope)
+	c.SupplierProfile.Intercept(ownerScope)
 }
 
 // ownerFor returns the createdBy to store for a job or group that the caller asked to

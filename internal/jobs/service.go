@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
@@ -67,6 +68,9 @@ type Options struct {
 	// FilterCostLimit is the largest cost of a list filter (see CheckFilterCost):
 	// DefaultFilterCostLimit when 0, no limit when negative.
 	FilterCostLimit int
+	// Learner teaches supplier profiles (see LearnSupplierProfile). nil: no profile is
+	// learned; lookups, lists and deletes still work.
+	Learner Learner
 }
 
 // DefaultPricePerPage is the configured price of one page at medium priority, in the
@@ -93,6 +97,10 @@ type Service struct {
 	uploadQuota    UploadQuota
 	// filterCostLimit: 0 means no limit.
 	filterCostLimit int
+	learner         Learner
+	// postgres is whether the client speaks PostgreSQL (see isPostgres).
+	postgres     bool
+	postgresOnce sync.Once
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
@@ -101,7 +109,8 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
 		einvoicePrice: opts.EInvoicePrice,
 		priceFactors:  opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
-		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota}
+		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota,
+		learner: opts.Learner}
 	switch {
 	case opts.FilterCostLimit == 0:
 		s.filterCostLimit = DefaultFilterCostLimit

@@ -12,9 +12,9 @@
 // "teamA", search: "Acme"}}) answered by a teamB key counted teamA's jobs: an oracle on
 // another owner's data.
 //
-// The rule: a scoped caller (a key with an owner, see auth.Principal.Scope) sees the jobs
-// and groups whose created_by is its owner, and the templates that are shared, built in,
-// or created for its owner. An unscoped caller (an admin of every owner, the worker, the
+// The rule: a scoped caller (a key with an owner, see auth.Principal.Scope) sees the jobs,
+// groups and supplier profiles whose created_by is its owner, and the templates that are
+// shared, built in, or created for its owner. An unscoped caller (an admin of every owner, the worker, the
 // runner) sees everything. The package is a leaf below ent's generated code: it knows the
 // tables by name and imports nothing of ours but internal/auth.
 package ownerscope
@@ -32,12 +32,13 @@ const (
 	JobsTable      = "ocr_invoice_jobs"
 	GroupsTable    = "ocr_job_groups"
 	TemplatesTable = "ocr_templates"
+	ProfilesTable  = "supplier_profiles"
 )
 
 // Scoped reports whether table holds rows that ownerscope confines.
 func Scoped(table string) bool {
 	switch table {
-	case JobsTable, GroupsTable, TemplatesTable:
+	case JobsTable, GroupsTable, TemplatesTable, ProfilesTable:
 		return true
 	}
 	return false
@@ -48,7 +49,7 @@ func Scoped(table string) bool {
 // with s.C).
 func For(owner, table string) func(*sql.Selector) {
 	switch table {
-	case JobsTable, GroupsTable:
+	case JobsTable, GroupsTable, ProfilesTable:
 		return func(s *sql.Selector) { s.Where(sql.EQ(s.C("created_by"), owner)) }
 	case TemplatesTable:
 		return func(s *sql.Selector) {
