@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
@@ -81,7 +80,14 @@ func (r *queryResolver) OcrTemplates(ctx context.Context, after *entgql.Cursor[s
 
 // SupplierProfiles is the resolver for the supplierProfiles field.
 func (r *queryResolver) SupplierProfiles(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.SupplierProfileOrder, where *ent.SupplierProfileWhereInput) (*ent.SupplierProfileConnection, error) {
-	panic(fmt.Errorf("not implemented: SupplierProfiles - supplierProfiles"))
+	first, last, err := jobs.PageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.svc.CheckFilterCost(whereCost(where), "where"); err != nil {
+		return nil, err
+	}
+	return r.svc.SupplierProfileConnection(ctx, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
 
 // OcrInvoiceJob returns generated.OcrInvoiceJobResolver implementation.

@@ -39,6 +39,8 @@ var operationPolicy = map[ast.Operation]map[string]auth.Role{
 		"ocrTemplate":          auth.RoleViewer,
 		"ocrJobGroup":          auth.RoleViewer,
 		"apiKeys":              auth.RoleAdmin,
+		"supplierProfiles":     auth.RoleViewer,
+		"supplierProfile":      auth.RoleViewer,
 	}),
 	ast.Mutation: withIntrospection(map[string]auth.Role{
 		"createOcrInvoiceJob":    auth.RoleSubmitter,
@@ -56,6 +58,7 @@ var operationPolicy = map[ast.Operation]map[string]auth.Role{
 		"updateOcrTemplate":      auth.RoleAdmin,
 		"createApiKey":           auth.RoleAdmin,
 		"revokeApiKey":           auth.RoleAdmin,
+		"deleteSupplierProfile":  auth.RoleSubmitter,
 	}),
 	ast.Subscription: withIntrospection(map[string]auth.Role{
 		"ocrInvoiceJobProgress": auth.RoleViewer,

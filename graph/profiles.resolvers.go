@@ -7,17 +7,19 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 )
 
 // DeleteSupplierProfile is the resolver for the deleteSupplierProfile field.
 func (r *mutationResolver) DeleteSupplierProfile(ctx context.Context, id string) (string, error) {
-	panic(fmt.Errorf("not implemented: DeleteSupplierProfile - deleteSupplierProfile"))
+	if err := r.svc.DeleteSupplierProfile(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // SupplierProfile is the resolver for the supplierProfile field.
 func (r *queryResolver) SupplierProfile(ctx context.Context, id string) (*ent.SupplierProfile, error) {
-	panic(fmt.Errorf("not implemented: SupplierProfile - supplierProfile"))
+	return r.svc.GetSupplierProfile(ctx, id)
 }

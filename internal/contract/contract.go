@@ -44,6 +44,9 @@ type Job struct {
 	Metadata          map[string]any             `json:"metadata"`
 	CreatedAt         string                     `json:"createdAt"`
 	UpdatedAt         string                     `json:"updatedAt"`
+	// SupplierProfile is the supplier profile the extraction used (null: none); added
+	// after the contract's keys.
+	SupplierProfile *invoice.ProfileUse `json:"supplierProfile"`
 }
 
 // NewJob converts a stored job to its contract shape.
@@ -81,6 +84,13 @@ func NewJob(j *ent.OcrInvoiceJob) Job {
 	}
 	if d.Metadata == nil {
 		d.Metadata = map[string]any{}
+	}
+	if j.SupplierProfile != nil {
+		use := *j.SupplierProfile
+		if use.Fields == nil {
+			use.Fields = []string{}
+		}
+		d.SupplierProfile = &use
 	}
 	return d
 }

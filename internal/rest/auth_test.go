@@ -92,7 +92,8 @@ type authFixtures struct {
 	cancelled      string // a cancelled job (retry-able, its event stream ends at once)
 	group, gName   string
 	tpl, tplName   string
-	n              int // unique per case, for new names
+	profile        string // a supplier profile
+	n              int    // unique per case, for new names
 }
 
 func newAuthFixtures(t *testing.T, e *env, n int) authFixtures {
@@ -122,6 +123,11 @@ func newAuthFixtures(t *testing.T, e *env, n int) authFixtures {
 		t.Fatal(err)
 	}
 	f.tpl = tpl.ID
+	sp, err := e.c.SupplierProfile.Create().SetCreatedBy("team-a").SetTaxID(fmt.Sprintf("DE%09d", n)).SetDisplayName("Fixture GmbH").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.profile = sp.ID
 	return f
 }
 
@@ -214,6 +220,14 @@ func roleTable(e *env) map[string]roleCase {
 		"POST /api/v1/ocr-job-groups/{id}/cancel":       {groupPath("/cancel"), submit(ok)},
 		"POST /api/v1/ocr-job-groups/{id}/retry-failed": {groupPath("/retry-failed"), submit(ok)},
 
+		"GET /api/v1/supplier-profiles": {get("/api/v1/supplier-profiles"), read},
+		"GET /api/v1/supplier-profiles/{id}": {func(_ *testing.T, f authFixtures) authRequest {
+			return authRequest{path: "/api/v1/supplier-profiles/" + f.profile}
+		}, read},
+		"DELETE /api/v1/supplier-profiles/{id}": {func(_ *testing.T, f authFixtures) authRequest {
+			return authRequest{path: "/api/v1/supplier-profiles/" + f.profile}
+		}, submit(ok)},
+
 		"GET /openapi.json": {get("/openapi.json"), [4]int{ok, ok, ok, ok}},
 	}
 }
@@ -291,7 +305,7 @@ func TestAuthorizeBeforeInput(t *testing.T) {
 }
 
 // dataCounts is how many jobs, groups and templates exist (seen by the process).
-type dataCounts struct{ jobs, groups, templates int }
+type dataCounts struct{ jobs, groups, templates, profiles int }
 
 func (e *env) counts(t *testing.T) dataCounts {
 	t.Helper()
@@ -305,6 +319,9 @@ func (e *env) counts(t *testing.T) dataCounts {
 		t.Fatal(err)
 	}
 	if d.templates, err = e.c.OcrTemplate.Query().Count(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d.profiles, err = e.c.SupplierProfile.Query().Count(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return d

@@ -47,7 +47,8 @@ func serve(h handler) func(*api, http.ResponseWriter, *http.Request) {
 const public auth.Role = ""
 
 // routes lists every endpoint of the REST API with its minimum role: viewers read, submitters
-// also create and manage jobs and groups and upload, admins also write templates. Which jobs
+// also create and manage jobs and groups, upload and delete supplier profiles, admins also
+// write templates. Which jobs
 // and groups a caller sees (its owner's) is decided by internal/jobs, not here. Keep
 // openapi.json in step (the contract test fails on any response the document does not
 // describe) and the role table of auth_test.go (it fails on a route without an expectation).
@@ -77,6 +78,10 @@ var routes = []route{
 	{"POST", "/api/v1/ocr-job-groups/{id}/resume", auth.RoleSubmitter, serve(resumeGroup)},
 	{"POST", "/api/v1/ocr-job-groups/{id}/cancel", auth.RoleSubmitter, serve(cancelGroup)},
 	{"POST", "/api/v1/ocr-job-groups/{id}/retry-failed", auth.RoleSubmitter, serve(retryFailedGroup)},
+
+	{"GET", "/api/v1/supplier-profiles", auth.RoleViewer, serve((*api).listProfiles)},
+	{"GET", "/api/v1/supplier-profiles/{id}", auth.RoleViewer, serve((*api).getProfile)},
+	{"DELETE", "/api/v1/supplier-profiles/{id}", auth.RoleSubmitter, serve((*api).deleteProfile)},
 
 	{"GET", "/openapi.json", public, serveOpenAPI},
 }
