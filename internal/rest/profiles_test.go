@@ -16,7 +16,7 @@ import (
 // newProfile stores a supplier profile of owner, as learning would leave it.
 func newProfile(t *testing.T, c *ent.Client, owner, taxID string) *ent.SupplierProfile {
 	t.Helper()
-	p, err := c.SupplierProfile.Create().SetCreatedBy(owner).SetTaxID(taxID).SetIban("DE8937040044053201"+taxID[len(taxID)-4:]).
+	p, err := c.SupplierProfile.Create().SetCreatedBy(owner).SetTaxID(taxID).SetIban("DE8937040044053201" + taxID[len(taxID)-4:]).
 		SetNameKey("acme supplies").SetFingerprint("0123456789abcdef").SetDisplayName("Acme Supplies GmbH").
 		SetRules(json.RawMessage(`{"fields":{"invoice.number":{"label":"Invoice No"}}}`)).SetVersion(3).SetJobsLearned(3).
 		SetLastJobID("60f7b1b3e4b0e8b3f8b3f8b6").Save(context.Background())
