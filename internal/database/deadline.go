@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,6 +171,20 @@ func (t *boundedTx) Exec(ctx context.Context, query string, args, v any) error {
 
 func (t *boundedTx) Query(ctx context.Context, query string, args, v any) error {
 	return boundedQuery(ctx, t.def, t.Tx, query, args, v)
+}
+
+// ExecContext runs a raw statement of the transaction (ent's tx.ExecContext, e.g. a
+// lock) under its deadline.
+func (t *boundedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ex, ok := t.Tx.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("transaction %T does not run raw statements", t.Tx)
+	}
+	ctx, done := bound(ctx, t.def)
+	defer done()
+	return ex.ExecContext(ctx, query, args...)
 }
 
 // boundedRows ends the statement's deadline (and meters it) when the rows are closed.

@@ -50,7 +50,9 @@ const maxNameCandidates = 32
 // with keys' tax id, else the one with its IBAN, else one with its name whose layout
 // fingerprint is within MaxFingerprintDistance bits of keys' (the nearest; any when
 // either fingerprint is unknown), else, without a name, the one with the same
-// fingerprint. nil (and no error) when none matches. Profiles of other owners are never
+// fingerprint. Past the tax id, a profile whose tax id is known and not keys' (when
+// keys has one) is another supplier's and never matches. nil (and no error) when none
+// matches. Profiles of other owners are never
 // returned. Errors: Internal.
 func (r *Run) SupplierProfile(ctx context.Context, keys invoice.SupplierKeys) (*ent.SupplierProfile, error) {
 	return findProfile(ctx, r.s.client, r.job.CreatedBy, keys, "")
@@ -81,8 +83,15 @@ func findProfile(ctx context.Context, db *ent.Client, owner string, keys invoice
 			return p, err
 		}
 	}
+	// Past the tax id, a profile with another known tax id is another supplier.
+	sameTaxID := func(q *ent.SupplierProfileQuery) *ent.SupplierProfileQuery {
+		if keys.TaxID != "" {
+			q.Where(supplierprofile.TaxIDIn("", keys.TaxID))
+		}
+		return q
+	}
 	if keys.IBAN != "" {
-		if p, err := first(q().Where(supplierprofile.Iban(keys.IBAN))); p != nil || err != nil {
+		if p, err := first(sameTaxID(q().Where(supplierprofile.Iban(keys.IBAN)))); p != nil || err != nil {
 			return p, err
 		}
 	}
@@ -90,9 +99,9 @@ func findProfile(ctx context.Context, db *ent.Client, owner string, keys invoice
 		if keys.Fingerprint == "" {
 			return nil, nil
 		}
-		return first(q().Where(supplierprofile.Fingerprint(keys.Fingerprint)))
+		return first(sameTaxID(q().Where(supplierprofile.Fingerprint(keys.Fingerprint))))
 	}
-	cands, err := q().Where(supplierprofile.NameKey(keys.Name)).
+	cands, err := sameTaxID(q().Where(supplierprofile.NameKey(keys.Name))).
 		Order(supplierprofile.ByUpdatedAt(sql.OrderDesc()), supplierprofile.ByID(sql.OrderDesc())).
 		Limit(maxNameCandidates).All(ctx)
 	if err != nil {
