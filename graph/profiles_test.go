@@ -93,7 +93,9 @@ func TestSupplierProfilesGraphQL(t *testing.T) {
 		}
 		a.fails(`{ supplierProfiles(first: 101) { totalCount } }`, nil, "BAD_USER_INPUT")
 
-		var one struct{ SupplierProfile struct{ ID, DisplayName string } }
+		var one struct {
+			SupplierProfile struct{ ID, DisplayName string }
+		}
 		va.ok(`query($id: ID!) { supplierProfile(id: $id) { id displayName } }`, map[string]any{"id": mine[1]}, &one)
 		if one.SupplierProfile.ID != mine[1] || one.SupplierProfile.DisplayName != "Acme 1" {
 			t.Errorf("supplierProfile: %+v", one.SupplierProfile)
