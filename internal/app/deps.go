@@ -101,6 +101,7 @@ func (a *App) openService(ctx context.Context) error {
 		AddressCheck:    fetch.Guard{Allow: cfg.FetchAllow}.Check,
 		UploadQuota:     jobs.UploadQuota{Bytes: cfg.UploadQuotaBytes, Count: cfg.UploadQuotaCount},
 		FilterCostLimit: filterCostLimit(cfg.FilterCostLimit),
+		Learner:         supplierLearner(),
 	})
 	if err := a.svc.EnsureBuiltins(ctx); err != nil {
 		return fmt.Errorf("create built-in templates: %w", err)
