@@ -2170,6 +2170,8 @@ type SupplierProfileWhereInput struct {
 	TaxIDContains     *string  `json:"taxIDContains,omitempty"`
 	TaxIDHasPrefix    *string  `json:"taxIDHasPrefix,omitempty"`
 	TaxIDHasSuffix    *string  `json:"taxIDHasSuffix,omitempty"`
+	TaxIDIsNil        bool     `json:"taxIDIsNil,omitempty"`
+	TaxIDNotNil       bool     `json:"taxIDNotNil,omitempty"`
 	TaxIDEqualFold    *string  `json:"taxIDEqualFold,omitempty"`
 	TaxIDContainsFold *string  `json:"taxIDContainsFold,omitempty"`
 
@@ -2185,6 +2187,8 @@ type SupplierProfileWhereInput struct {
 	IbanContains     *string  `json:"ibanContains,omitempty"`
 	IbanHasPrefix    *string  `json:"ibanHasPrefix,omitempty"`
 	IbanHasSuffix    *string  `json:"ibanHasSuffix,omitempty"`
+	IbanIsNil        bool     `json:"ibanIsNil,omitempty"`
+	IbanNotNil       bool     `json:"ibanNotNil,omitempty"`
 	IbanEqualFold    *string  `json:"ibanEqualFold,omitempty"`
 	IbanContainsFold *string  `json:"ibanContainsFold,omitempty"`
 
@@ -2490,6 +2494,12 @@ func (i *SupplierProfileWhereInput) P() (predicate.SupplierProfile, error) {
 	if i.TaxIDHasSuffix != nil {
 		predicates = append(predicates, supplierprofile.TaxIDHasSuffix(*i.TaxIDHasSuffix))
 	}
+	if i.TaxIDIsNil {
+		predicates = append(predicates, supplierprofile.TaxIDIsNil())
+	}
+	if i.TaxIDNotNil {
+		predicates = append(predicates, supplierprofile.TaxIDNotNil())
+	}
 	if i.TaxIDEqualFold != nil {
 		predicates = append(predicates, supplierprofile.TaxIDEqualFold(*i.TaxIDEqualFold))
 	}
@@ -2528,6 +2538,12 @@ func (i *SupplierProfileWhereInput) P() (predicate.SupplierProfile, error) {
 	}
 	if i.IbanHasSuffix != nil {
 		predicates = append(predicates, supplierprofile.IbanHasSuffix(*i.IbanHasSuffix))
+	}
+	if i.IbanIsNil {
+		predicates = append(predicates, supplierprofile.IbanIsNil())
+	}
+	if i.IbanNotNil {
+		predicates = append(predicates, supplierprofile.IbanNotNil())
 	}
 	if i.IbanEqualFold != nil {
 		predicates = append(predicates, supplierprofile.IbanEqualFold(*i.IbanEqualFold))

@@ -6184,7 +6184,7 @@ func (m *SupplierProfileMutation) TaxID() (r string, exists bool) {
 // OldTaxID returns the old "tax_id" field's value of the SupplierProfile entity.
 // If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *SupplierProfileMutation) OldTaxID(ctx context.Context) (v string, err error) {
+func (m *SupplierProfileMutation) OldTaxID(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldTaxID is only allowed on UpdateOne operations")
 	}
@@ -6198,9 +6198,22 @@ func (m *SupplierProfileMutation) OldTaxID(ctx context.Context) (v string, err e
 	return oldValue.TaxID, nil
 }
 
+// ClearTaxID clears the value of the "tax_id" field.
+func (m *SupplierProfileMutation) ClearTaxID() {
+	m.tax_id = nil
+	m.clearedFields[supplierprofile.FieldTaxID] = struct{}{}
+}
+
+// TaxIDCleared returns if the "tax_id" field was cleared in this mutation.
+func (m *SupplierProfileMutation) TaxIDCleared() bool {
+	_, ok := m.clearedFields[supplierprofile.FieldTaxID]
+	return ok
+}
+
 // ResetTaxID resets all changes to the "tax_id" field.
 func (m *SupplierProfileMutation) ResetTaxID() {
 	m.tax_id = nil
+	delete(m.clearedFields, supplierprofile.FieldTaxID)
 }
 
 // SetIban sets the "iban" field.
@@ -6220,7 +6233,7 @@ func (m *SupplierProfileMutation) Iban() (r string, exists bool) {
 // OldIban returns the old "iban" field's value of the SupplierProfile entity.
 // If the SupplierProfile object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *SupplierProfileMutation) OldIban(ctx context.Context) (v string, err error) {
+func (m *SupplierProfileMutation) OldIban(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldIban is only allowed on UpdateOne operations")
 	}
@@ -6234,9 +6247,22 @@ func (m *SupplierProfileMutation) OldIban(ctx context.Context) (v string, err er
 	return oldValue.Iban, nil
 }
 
+// ClearIban clears the value of the "iban" field.
+func (m *SupplierProfileMutation) ClearIban() {
+	m.iban = nil
+	m.clearedFields[supplierprofile.FieldIban] = struct{}{}
+}
+
+// IbanCleared returns if the "iban" field was cleared in this mutation.
+func (m *SupplierProfileMutation) IbanCleared() bool {
+	_, ok := m.clearedFields[supplierprofile.FieldIban]
+	return ok
+}
+
 // ResetIban resets all changes to the "iban" field.
 func (m *SupplierProfileMutation) ResetIban() {
 	m.iban = nil
+	delete(m.clearedFields, supplierprofile.FieldIban)
 }
 
 // SetNameKey sets the "name_key" field.
@@ -6846,6 +6872,12 @@ func (m *SupplierProfileMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *SupplierProfileMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(supplierprofile.FieldTaxID) {
+		fields = append(fields, supplierprofile.FieldTaxID)
+	}
+	if m.FieldCleared(supplierprofile.FieldIban) {
+		fields = append(fields, supplierprofile.FieldIban)
+	}
 	if m.FieldCleared(supplierprofile.FieldRules) {
 		fields = append(fields, supplierprofile.FieldRules)
 	}
@@ -6863,6 +6895,12 @@ func (m *SupplierProfileMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *SupplierProfileMutation) ClearField(name string) error {
 	switch name {
+	case supplierprofile.FieldTaxID:
+		m.ClearTaxID()
+		return nil
+	case supplierprofile.FieldIban:
+		m.ClearIban()
+		return nil
 	case supplierprofile.FieldRules:
 		m.ClearRules()
 		return nil

@@ -440,14 +440,10 @@ func init() {
 	supplierprofile.CreatedByValidator = supplierprofileDescCreatedBy.Validators[0].(func(string) error)
 	// supplierprofileDescTaxID is the schema descriptor for tax_id field.
 	supplierprofileDescTaxID := supplierprofileFields[1].Descriptor()
-	// supplierprofile.DefaultTaxID holds the default value on creation for the tax_id field.
-	supplierprofile.DefaultTaxID = supplierprofileDescTaxID.Default.(string)
 	// supplierprofile.TaxIDValidator is a validator for the "tax_id" field. It is called by the builders before save.
 	supplierprofile.TaxIDValidator = supplierprofileDescTaxID.Validators[0].(func(string) error)
 	// supplierprofileDescIban is the schema descriptor for iban field.
 	supplierprofileDescIban := supplierprofileFields[2].Descriptor()
-	// supplierprofile.DefaultIban holds the default value on creation for the iban field.
-	supplierprofile.DefaultIban = supplierprofileDescIban.Default.(string)
 	// supplierprofile.IbanValidator is a validator for the "iban" field. It is called by the builders before save.
 	supplierprofile.IbanValidator = supplierprofileDescIban.Validators[0].(func(string) error)
 	// supplierprofileDescNameKey is the schema descriptor for name_key field.

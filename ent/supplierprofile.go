@@ -25,9 +25,9 @@ type SupplierProfile struct {
 	// CreatedBy holds the value of the "created_by" field.
 	CreatedBy string `json:"created_by,omitempty"`
 	// TaxID holds the value of the "tax_id" field.
-	TaxID string `json:"tax_id,omitempty"`
+	TaxID *string `json:"tax_id,omitempty"`
 	// Iban holds the value of the "iban" field.
-	Iban string `json:"iban,omitempty"`
+	Iban *string `json:"iban,omitempty"`
 	// NameKey holds the value of the "name_key" field.
 	NameKey string `json:"name_key,omitempty"`
 	// Fingerprint holds the value of the "fingerprint" field.
@@ -101,13 +101,15 @@ func (_m *SupplierProfile) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field tax_id", values[i])
 			} else if value.Valid {
-				_m.TaxID = value.String
+				_m.TaxID = new(string)
+				*_m.TaxID = value.String
 			}
 		case supplierprofile.FieldIban:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field iban", values[i])
 			} else if value.Valid {
-				_m.Iban = value.String
+				_m.Iban = new(string)
+				*_m.Iban = value.String
 			}
 		case supplierprofile.FieldNameKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -198,11 +200,15 @@ func (_m *SupplierProfile) String() string {
 	builder.WriteString("created_by=")
 	builder.WriteString(_m.CreatedBy)
 	builder.WriteString(", ")
-	builder.WriteString("tax_id=")
-	builder.WriteString(_m.TaxID)
+	if v := _m.TaxID; v != nil {
+		builder.WriteString("tax_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
-	builder.WriteString("iban=")
-	builder.WriteString(_m.Iban)
+	if v := _m.Iban; v != nil {
+		builder.WriteString("iban=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("name_key=")
 	builder.WriteString(_m.NameKey)

@@ -242,14 +242,6 @@ func (_c *SupplierProfileCreate) defaults() {
 		v := supplierprofile.DefaultCreatedBy
 		_c.mutation.SetCreatedBy(v)
 	}
-	if _, ok := _c.mutation.TaxID(); !ok {
-		v := supplierprofile.DefaultTaxID
-		_c.mutation.SetTaxID(v)
-	}
-	if _, ok := _c.mutation.Iban(); !ok {
-		v := supplierprofile.DefaultIban
-		_c.mutation.SetIban(v)
-	}
 	if _, ok := _c.mutation.NameKey(); !ok {
 		v := supplierprofile.DefaultNameKey
 		_c.mutation.SetNameKey(v)
@@ -296,16 +288,10 @@ func (_c *SupplierProfileCreate) check() error {
 			return &ValidationError{Name: "created_by", err: fmt.Errorf(`ent: validator failed for field "SupplierProfile.created_by": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.TaxID(); !ok {
-		return &ValidationError{Name: "tax_id", err: errors.New(`ent: missing required field "SupplierProfile.tax_id"`)}
-	}
 	if v, ok := _c.mutation.TaxID(); ok {
 		if err := supplierprofile.TaxIDValidator(v); err != nil {
 			return &ValidationError{Name: "tax_id", err: fmt.Errorf(`ent: validator failed for field "SupplierProfile.tax_id": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.Iban(); !ok {
-		return &ValidationError{Name: "iban", err: errors.New(`ent: missing required field "SupplierProfile.iban"`)}
 	}
 	if v, ok := _c.mutation.Iban(); ok {
 		if err := supplierprofile.IbanValidator(v); err != nil {
@@ -414,11 +400,11 @@ func (_c *SupplierProfileCreate) createSpec() (*SupplierProfile, *sqlgraph.Creat
 	}
 	if value, ok := _c.mutation.TaxID(); ok {
 		_spec.SetField(supplierprofile.FieldTaxID, field.TypeString, value)
-		_node.TaxID = value
+		_node.TaxID = &value
 	}
 	if value, ok := _c.mutation.Iban(); ok {
 		_spec.SetField(supplierprofile.FieldIban, field.TypeString, value)
-		_node.Iban = value
+		_node.Iban = &value
 	}
 	if value, ok := _c.mutation.NameKey(); ok {
 		_spec.SetField(supplierprofile.FieldNameKey, field.TypeString, value)

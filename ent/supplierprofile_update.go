@@ -65,6 +65,12 @@ func (_u *SupplierProfileUpdate) SetNillableTaxID(v *string) *SupplierProfileUpd
 	return _u
 }
 
+// ClearTaxID clears the value of the "tax_id" field.
+func (_u *SupplierProfileUpdate) ClearTaxID() *SupplierProfileUpdate {
+	_u.mutation.ClearTaxID()
+	return _u
+}
+
 // SetIban sets the "iban" field.
 func (_u *SupplierProfileUpdate) SetIban(v string) *SupplierProfileUpdate {
 	_u.mutation.SetIban(v)
@@ -76,6 +82,12 @@ func (_u *SupplierProfileUpdate) SetNillableIban(v *string) *SupplierProfileUpda
 	if v != nil {
 		_u.SetIban(*v)
 	}
+	return _u
+}
+
+// ClearIban clears the value of the "iban" field.
+func (_u *SupplierProfileUpdate) ClearIban() *SupplierProfileUpdate {
+	_u.mutation.ClearIban()
 	return _u
 }
 
@@ -313,8 +325,14 @@ func (_u *SupplierProfileUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.TaxID(); ok {
 		_spec.SetField(supplierprofile.FieldTaxID, field.TypeString, value)
 	}
+	if _u.mutation.TaxIDCleared() {
+		_spec.ClearField(supplierprofile.FieldTaxID, field.TypeString)
+	}
 	if value, ok := _u.mutation.Iban(); ok {
 		_spec.SetField(supplierprofile.FieldIban, field.TypeString, value)
+	}
+	if _u.mutation.IbanCleared() {
+		_spec.ClearField(supplierprofile.FieldIban, field.TypeString)
 	}
 	if value, ok := _u.mutation.NameKey(); ok {
 		_spec.SetField(supplierprofile.FieldNameKey, field.TypeString, value)
@@ -407,6 +425,12 @@ func (_u *SupplierProfileUpdateOne) SetNillableTaxID(v *string) *SupplierProfile
 	return _u
 }
 
+// ClearTaxID clears the value of the "tax_id" field.
+func (_u *SupplierProfileUpdateOne) ClearTaxID() *SupplierProfileUpdateOne {
+	_u.mutation.ClearTaxID()
+	return _u
+}
+
 // SetIban sets the "iban" field.
 func (_u *SupplierProfileUpdateOne) SetIban(v string) *SupplierProfileUpdateOne {
 	_u.mutation.SetIban(v)
@@ -418,6 +442,12 @@ func (_u *SupplierProfileUpdateOne) SetNillableIban(v *string) *SupplierProfileU
 	if v != nil {
 		_u.SetIban(*v)
 	}
+	return _u
+}
+
+// ClearIban clears the value of the "iban" field.
+func (_u *SupplierProfileUpdateOne) ClearIban() *SupplierProfileUpdateOne {
+	_u.mutation.ClearIban()
 	return _u
 }
 
@@ -685,8 +715,14 @@ func (_u *SupplierProfileUpdateOne) sqlSave(ctx context.Context) (_node *Supplie
 	if value, ok := _u.mutation.TaxID(); ok {
 		_spec.SetField(supplierprofile.FieldTaxID, field.TypeString, value)
 	}
+	if _u.mutation.TaxIDCleared() {
+		_spec.ClearField(supplierprofile.FieldTaxID, field.TypeString)
+	}
 	if value, ok := _u.mutation.Iban(); ok {
 		_spec.SetField(supplierprofile.FieldIban, field.TypeString, value)
+	}
+	if _u.mutation.IbanCleared() {
+		_spec.ClearField(supplierprofile.FieldIban, field.TypeString)
 	}
 	if value, ok := _u.mutation.NameKey(); ok {
 		_spec.SetField(supplierprofile.FieldNameKey, field.TypeString, value)

@@ -3,7 +3,6 @@
 package migrate
 
 import (
-	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -189,8 +188,8 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "created_by", Type: field.TypeString, Size: 256, Default: ""},
-		{Name: "tax_id", Type: field.TypeString, Size: 64, Default: ""},
-		{Name: "iban", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "tax_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "iban", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "name_key", Type: field.TypeString, Size: 512, Default: ""},
 		{Name: "fingerprint", Type: field.TypeString, Size: 16, Default: ""},
 		{Name: "display_name", Type: field.TypeString, Size: 1024, Default: ""},
@@ -209,17 +208,11 @@ var (
 				Name:    "supplierprofile_created_by_tax_id",
 				Unique:  true,
 				Columns: []*schema.Column{SupplierProfilesColumns[3], SupplierProfilesColumns[4]},
-				Annotation: &entsql.IndexAnnotation{
-					Where: "tax_id <> ''",
-				},
 			},
 			{
 				Name:    "supplierprofile_created_by_iban",
 				Unique:  true,
 				Columns: []*schema.Column{SupplierProfilesColumns[3], SupplierProfilesColumns[5]},
-				Annotation: &entsql.IndexAnnotation{
-					Where: "iban <> ''",
-				},
 			},
 			{
 				Name:    "supplierprofile_created_by_name_key",

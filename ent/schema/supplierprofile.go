@@ -5,7 +5,6 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
-	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -34,13 +33,17 @@ func (SupplierProfile) Fields() []ent.Field {
 		chars(field.String("created_by").
 			Default("").
 			Annotations(serverOwned), 256),
-		// Keys, normalised as invoice.SupplierKeys says; "" is unknown.
+		// Keys, normalised as invoice.SupplierKeys says. A tax id and an IBAN are NULL when
+		// unknown, so that the unique indexes below hold the known ones only; a name and a
+		// fingerprint are "" when unknown.
 		field.String("tax_id").
-			Default("").
+			Optional().
+			Nillable().
 			MaxLen(64).
 			Annotations(serverOwned),
 		field.String("iban").
-			Default("").
+			Optional().
+			Nillable().
 			MaxLen(64).
 			Annotations(serverOwned),
 		field.String("name_key").
@@ -83,11 +86,9 @@ func (SupplierProfile) Fields() []ent.Field {
 func (SupplierProfile) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("created_by", "tax_id").
-			Unique().
-			Annotations(entsql.IndexWhere("tax_id <> ''")),
+			Unique(),
 		index.Fields("created_by", "iban").
-			Unique().
-			Annotations(entsql.IndexWhere("iban <> ''")),
+			Unique(),
 		index.Fields("created_by", "name_key"),
 		index.Fields("created_by", "fingerprint"),
 		index.Fields("created_by", "updated_at"),

@@ -79,12 +79,8 @@ var (
 	DefaultCreatedBy string
 	// CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
 	CreatedByValidator func(string) error
-	// DefaultTaxID holds the default value on creation for the "tax_id" field.
-	DefaultTaxID string
 	// TaxIDValidator is a validator for the "tax_id" field. It is called by the builders before save.
 	TaxIDValidator func(string) error
-	// DefaultIban holds the default value on creation for the "iban" field.
-	DefaultIban string
 	// IbanValidator is a validator for the "iban" field. It is called by the builders before save.
 	IbanValidator func(string) error
 	// DefaultNameKey holds the default value on creation for the "name_key" field.

@@ -319,6 +319,16 @@ func TaxIDHasSuffix(v string) predicate.SupplierProfile {
 	return predicate.SupplierProfile(sql.FieldHasSuffix(FieldTaxID, v))
 }
 
+// TaxIDIsNil applies the IsNil predicate on the "tax_id" field.
+func TaxIDIsNil() predicate.SupplierProfile {
+	return predicate.SupplierProfile(sql.FieldIsNull(FieldTaxID))
+}
+
+// TaxIDNotNil applies the NotNil predicate on the "tax_id" field.
+func TaxIDNotNil() predicate.SupplierProfile {
+	return predicate.SupplierProfile(sql.FieldNotNull(FieldTaxID))
+}
+
 // TaxIDEqualFold applies the EqualFold predicate on the "tax_id" field.
 func TaxIDEqualFold(v string) predicate.SupplierProfile {
 	return predicate.SupplierProfile(sql.FieldEqualFold(FieldTaxID, v))
@@ -382,6 +392,16 @@ func IbanHasPrefix(v string) predicate.SupplierProfile {
 // IbanHasSuffix applies the HasSuffix predicate on the "iban" field.
 func IbanHasSuffix(v string) predicate.SupplierProfile {
 	return predicate.SupplierProfile(sql.FieldHasSuffix(FieldIban, v))
+}
+
+// IbanIsNil applies the IsNil predicate on the "iban" field.
+func IbanIsNil() predicate.SupplierProfile {
+	return predicate.SupplierProfile(sql.FieldIsNull(FieldIban))
+}
+
+// IbanNotNil applies the NotNil predicate on the "iban" field.
+func IbanNotNil() predicate.SupplierProfile {
+	return predicate.SupplierProfile(sql.FieldNotNull(FieldIban))
 }
 
 // IbanEqualFold applies the EqualFold predicate on the "iban" field.

@@ -3608,8 +3608,8 @@ type SupplierProfile implements Node {
   createdAt: Time!
   updatedAt: Time!
   createdBy: String!
-  taxID: String!
-  iban: String!
+  taxID: String
+  iban: String
   nameKey: String!
   fingerprint: String!
   displayName: String!
@@ -3744,6 +3744,8 @@ input SupplierProfileWhereInput {
   taxIDContains: String
   taxIDHasPrefix: String
   taxIDHasSuffix: String
+  taxIDIsNil: Boolean
+  taxIDNotNil: Boolean
   taxIDEqualFold: String
   taxIDContainsFold: String
   """
@@ -3760,6 +3762,8 @@ input SupplierProfileWhereInput {
   ibanContains: String
   ibanHasPrefix: String
   ibanHasSuffix: String
+  ibanIsNil: Boolean
+  ibanNotNil: Boolean
   ibanEqualFold: String
   ibanContainsFold: String
   """
@@ -12560,11 +12564,11 @@ func (ec *executionContext) _SupplierProfile_taxID(ctx context.Context, field gr
 			return obj.TaxID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SupplierProfile_taxID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12583,11 +12587,11 @@ func (ec *executionContext) _SupplierProfile_iban(ctx context.Context, field gra
 			return obj.Iban, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SupplierProfile_iban(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -18295,7 +18299,7 @@ func (ec *executionContext) unmarshalInputSupplierProfileWhereInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByEqualFold", "createdByContainsFold", "taxID", "taxIDNEQ", "taxIDIn", "taxIDNotIn", "taxIDGT", "taxIDGTE", "taxIDLT", "taxIDLTE", "taxIDContains", "taxIDHasPrefix", "taxIDHasSuffix", "taxIDEqualFold", "taxIDContainsFold", "iban", "ibanNEQ", "ibanIn", "ibanNotIn", "ibanGT", "ibanGTE", "ibanLT", "ibanLTE", "ibanContains", "ibanHasPrefix", "ibanHasSuffix", "ibanEqualFold", "ibanContainsFold", "nameKey", "nameKeyNEQ", "nameKeyIn", "nameKeyNotIn", "nameKeyGT", "nameKeyGTE", "nameKeyLT", "nameKeyLTE", "nameKeyContains", "nameKeyHasPrefix", "nameKeyHasSuffix", "nameKeyEqualFold", "nameKeyContainsFold", "fingerprint", "fingerprintNEQ", "fingerprintIn", "fingerprintNotIn", "fingerprintGT", "fingerprintGTE", "fingerprintLT", "fingerprintLTE", "fingerprintContains", "fingerprintHasPrefix", "fingerprintHasSuffix", "fingerprintEqualFold", "fingerprintContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "jobsLearned", "jobsLearnedNEQ", "jobsLearnedIn", "jobsLearnedNotIn", "jobsLearnedGT", "jobsLearnedGTE", "jobsLearnedLT", "jobsLearnedLTE", "lastJobID", "lastJobIDNEQ", "lastJobIDIn", "lastJobIDNotIn", "lastJobIDGT", "lastJobIDGTE", "lastJobIDLT", "lastJobIDLTE", "lastJobIDContains", "lastJobIDHasPrefix", "lastJobIDHasSuffix", "lastJobIDEqualFold", "lastJobIDContainsFold"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByEqualFold", "createdByContainsFold", "taxID", "taxIDNEQ", "taxIDIn", "taxIDNotIn", "taxIDGT", "taxIDGTE", "taxIDLT", "taxIDLTE", "taxIDContains", "taxIDHasPrefix", "taxIDHasSuffix", "taxIDIsNil", "taxIDNotNil", "taxIDEqualFold", "taxIDContainsFold", "iban", "ibanNEQ", "ibanIn", "ibanNotIn", "ibanGT", "ibanGTE", "ibanLT", "ibanLTE", "ibanContains", "ibanHasPrefix", "ibanHasSuffix", "ibanIsNil", "ibanNotNil", "ibanEqualFold", "ibanContainsFold", "nameKey", "nameKeyNEQ", "nameKeyIn", "nameKeyNotIn", "nameKeyGT", "nameKeyGTE", "nameKeyLT", "nameKeyLTE", "nameKeyContains", "nameKeyHasPrefix", "nameKeyHasSuffix", "nameKeyEqualFold", "nameKeyContainsFold", "fingerprint", "fingerprintNEQ", "fingerprintIn", "fingerprintNotIn", "fingerprintGT", "fingerprintGTE", "fingerprintLT", "fingerprintLTE", "fingerprintContains", "fingerprintHasPrefix", "fingerprintHasSuffix", "fingerprintEqualFold", "fingerprintContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "jobsLearned", "jobsLearnedNEQ", "jobsLearnedIn", "jobsLearnedNotIn", "jobsLearnedGT", "jobsLearnedGTE", "jobsLearnedLT", "jobsLearnedLTE", "lastJobID", "lastJobIDNEQ", "lastJobIDIn", "lastJobIDNotIn", "lastJobIDGT", "lastJobIDGTE", "lastJobIDLT", "lastJobIDLTE", "lastJobIDContains", "lastJobIDHasPrefix", "lastJobIDHasSuffix", "lastJobIDEqualFold", "lastJobIDContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18673,6 +18677,20 @@ func (ec *executionContext) unmarshalInputSupplierProfileWhereInput(ctx context.
 				return it, err
 			}
 			it.TaxIDHasSuffix = data
+		case "taxIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDIsNil = data
+		case "taxIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxIDNotNil = data
 		case "taxIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -18764,6 +18782,20 @@ func (ec *executionContext) unmarshalInputSupplierProfileWhereInput(ctx context.
 				return it, err
 			}
 			it.IbanHasSuffix = data
+		case "ibanIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanIsNil = data
+		case "ibanNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IbanNotNil = data
 		case "ibanEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ibanEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -21901,12 +21933,12 @@ func (ec *executionContext) _SupplierProfile(ctx context.Context, sel ast.Select
 			}
 		case "taxID":
 			out.Values[i] = ec._SupplierProfile_taxID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "iban":
 			out.Values[i] = ec._SupplierProfile_iban(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "nameKey":

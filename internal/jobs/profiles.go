@@ -69,7 +69,9 @@ func findProfile(ctx context.Context, db *ent.Client, owner string, keys invoice
 		return q
 	}
 	first := func(q *ent.SupplierProfileQuery) (*ent.SupplierProfile, error) {
-		p, err := q.Order(supplierprofile.ByID()).First(ctx)
+		// No ORDER BY: each lookup is answered from its key's index (a tax id or IBAN is
+		// unique per owner; of several profiles of one fingerprint any fits).
+		p, err := q.First(ctx)
 		if ent.IsNotFound(err) {
 			return nil, nil
 		}
@@ -86,7 +88,7 @@ func findProfile(ctx context.Context, db *ent.Client, owner string, keys invoice
 	// Past the tax id, a profile with another known tax id is another supplier.
 	sameTaxID := func(q *ent.SupplierProfileQuery) *ent.SupplierProfileQuery {
 		if keys.TaxID != "" {
-			q.Where(supplierprofile.TaxIDIn("", keys.TaxID))
+			q.Where(supplierprofile.Or(supplierprofile.TaxIDIsNil(), supplierprofile.TaxID(keys.TaxID)))
 		}
 		return q
 	}
@@ -102,7 +104,6 @@ func findProfile(ctx context.Context, db *ent.Client, owner string, keys invoice
 		return first(sameTaxID(q().Where(supplierprofile.Fingerprint(keys.Fingerprint))))
 	}
 	cands, err := sameTaxID(q().Where(supplierprofile.NameKey(keys.Name))).
-		Order(supplierprofile.ByUpdatedAt(sql.OrderDesc()), supplierprofile.ByID(sql.OrderDesc())).
 		Limit(maxNameCandidates).All(ctx)
 	if err != nil {
 		return nil, internal("find supplier profile", err)
@@ -114,7 +115,8 @@ func findProfile(ctx context.Context, db *ent.Client, owner string, keys invoice
 		if !known {
 			d = MaxFingerprintDistance // a match by name alone is the weakest
 		}
-		if d < bestDist {
+		// The nearest; of equally near ones the most recently learned.
+		if d < bestDist || d == bestDist && best != nil && p.UpdatedAt.After(best.UpdatedAt) {
 			best, bestDist = p, d
 		}
 	}
@@ -239,8 +241,8 @@ func (s *Service) learnIn(ctx context.Context, db *ent.Client, j *ent.OcrInvoice
 	if prev == nil {
 		p, err := db.SupplierProfile.Create().
 			SetCreatedBy(owner).
-			SetTaxID(keys.TaxID).
-			SetIban(keys.IBAN).
+			SetNillableTaxID(nonEmpty(keys.TaxID)).
+			SetNillableIban(nonEmpty(keys.IBAN)).
 			SetNameKey(keys.Name).
 			SetFingerprint(keys.Fingerprint).
 			SetDisplayName(name).
@@ -319,6 +321,14 @@ func freeKeys(ctx context.Context, db *ent.Client, owner string, keys invoice.Su
 		keys.IBAN = ""
 	}
 	return keys, nil
+}
+
+// nonEmpty returns nil for "" (an unknown key, stored NULL), else &v.
+func nonEmpty(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }
 
 // displayName is the supplier's name as job j's data writes it, within the column's size.

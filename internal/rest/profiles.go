@@ -31,8 +31,8 @@ func newProfileDTO(p *ent.SupplierProfile) profileDTO {
 	d := profileDTO{
 		ID:          p.ID,
 		DisplayName: p.DisplayName,
-		TaxID:       nonEmpty(p.TaxID),
-		IBAN:        nonEmpty(p.Iban),
+		TaxID:       p.TaxID,
+		IBAN:        p.Iban,
 		NameKey:     nonEmpty(p.NameKey),
 		Fingerprint: nonEmpty(p.Fingerprint),
 		Rules:       p.Rules,
