@@ -79,6 +79,7 @@ func TestRoleOperationTable(t *testing.T) {
 	}
 	jobID := map[string]any{"id": job.ID}
 	groupID := map[string]any{"id": group.ID}
+	profileID := map[string]any{"id": storeProfile(t, c, "team-a", 1)}
 
 	type op struct {
 		root, field string
@@ -98,6 +99,8 @@ func TestRoleOperationTable(t *testing.T) {
 		{"Query", "ocrTemplate", auth.RoleViewer, `{ ocrTemplate(id: "generic") { id } }`, nil, false},
 		{"Query", "ocrJobGroup", auth.RoleViewer, `query($id: ID!) { ocrJobGroup(id: $id) { id } }`, groupID, false},
 		{"Query", "apiKeys", auth.RoleAdmin, `{ apiKeys(includeRevoked: true) { id name role } }`, nil, false},
+		{"Query", "supplierProfiles", auth.RoleViewer, `{ supplierProfiles { totalCount } }`, nil, false},
+		{"Query", "supplierProfile", auth.RoleViewer, `query($id: ID!) { supplierProfile(id: $id) { id } }`, profileID, false},
 		{"Query", "__schema", "", `{ __schema { queryType { name } } }`, nil, false},
 		{"Query", "__type", "", `{ __type(name: "Query") { name } }`, nil, false},
 		{"Query", "__typename", "", `{ __typename }`, nil, false},
@@ -116,6 +119,7 @@ func TestRoleOperationTable(t *testing.T) {
 		{"Mutation", "uploadDocument", auth.RoleSubmitter, uploadDocument, nil, true},
 		{"Mutation", "createApiKey", auth.RoleAdmin, `mutation { createApiKey(input: {name: "k", role: viewer}) { key apiKey { id } } }`, nil, false},
 		{"Mutation", "revokeApiKey", auth.RoleAdmin, `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`, map[string]any{"id": key.APIKey.ID}, false},
+		{"Mutation", "deleteSupplierProfile", auth.RoleSubmitter, `mutation($id: ID!) { deleteSupplierProfile(id: $id) }`, profileID, false},
 		{"Mutation", "__typename", "", `mutation { __typename }`, nil, false},
 		{"Subscription", "ocrInvoiceJobProgress", auth.RoleViewer, progressSub, jobID, false},
 		{"Subscription", "ocrInvoiceJobUpdated", auth.RoleViewer, `subscription { ocrInvoiceJobUpdated { id } }`, nil, false},

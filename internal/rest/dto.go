@@ -25,6 +25,7 @@ var jobReadOnly = []string{
 	"_id", "status", "progress", "startedAt", "completedAt", "processingTime", "documentInfo",
 	"extractedData", "confidence", "validationResults", "cost", "currency", "errorLog",
 	"retryCount", "createdAt", "updatedAt", "results",
+	"supplierProfile",
 }
 
 // jobWritable are the input fields of the contract, in its order.
