@@ -53,7 +53,8 @@ func expiredFinished(cutoff time.Time) predicate.OcrInvoiceJob {
 // cutoff, at most limit keys per call in the order of the jobs (ids are time-ordered),
 // and removes their files from store (nil: the caller removes them with
 // RemoveUnreferencedUploads). The jobs are marked
-// (documentDeletedAt) and keep everything they extracted. A key that a job still
+// (documentDeletedAt) and keep everything they extracted, but not the layout of the
+// document they read (its words and their places, kept for supplier profiles). A key that a job still
 // unfinished, a job finished since cutoff, or an upload since cutoff (of any owner)
 // needs is kept, and so are its old jobs. Each key is expired in a transaction of its
 // own, conditional on all of that: a job that names the key, or a retry of one of its
@@ -162,6 +163,7 @@ func (s *Service) expireKey(ctx context.Context, key string, cutoff time.Time) (
 		n, err := tx.OcrInvoiceJob.Update().
 			Where(ocrinvoicejob.DocumentURL(url), ocrinvoicejob.DocumentDeletedAtIsNil(), expiredFinished(cutoff)).
 			SetDocumentDeletedAt(s.clock()).
+			ClearDocumentLayout(). // the document's words and their places go with it
 			Save(ctx)
 		if err != nil {
 			return internal("mark jobs whose document is deleted", err)

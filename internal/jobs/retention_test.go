@@ -66,6 +66,11 @@ func TestExpireDocuments(t *testing.T) {
 			finishJob(t, c, j.ID, ocrinvoicejob.StatusCompleted, t0)
 		}
 		finishJob(t, c, jFailed.ID, ocrinvoicejob.StatusFailed, t0)
+		for _, j := range []*ent.OcrInvoiceJob{jOld, jSharedA} {
+			if err := c.OcrInvoiceJob.UpdateOneID(j.ID).SetDocumentLayout([]byte("layout")).Exec(bg); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := c.OcrInvoiceJob.UpdateOneID(jRun2.ID).SetStatus(ocrinvoicejob.StatusProcessing).Exec(bg); err != nil {
 			t.Fatal(err)
 		}
@@ -120,10 +125,16 @@ func TestExpireDocuments(t *testing.T) {
 			if cur.ExtractedData == nil || cur.ExtractedData.Invoice.Number != "INV-"+j.ID || cur.Status == ocrinvoicejob.StatusCreated {
 				t.Errorf("job %s lost its results: %+v %s", j.JobNumber, cur.ExtractedData, cur.Status)
 			}
+			if cur.DocumentLayout != nil {
+				t.Errorf("job %s keeps the layout of its deleted document", j.JobNumber)
+			}
 		}
 		for _, j := range []*ent.OcrInvoiceJob{jSharedA, jSharedB, jRun1, jRun2, jReup, jHTTP} {
 			if at := marked(j); at != nil {
 				t.Errorf("job %s marked %v though its document stays", j.JobNumber, at)
+			}
+			if cur, _ := c.OcrInvoiceJob.Get(bg, j.ID); j.ID == jSharedA.ID && cur.DocumentLayout == nil {
+				t.Errorf("job %s lost its layout though its document stays", j.JobNumber)
 			}
 		}
 
