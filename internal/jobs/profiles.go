@@ -156,7 +156,11 @@ func (s *Service) LearnSupplierProfile(ctx context.Context, jobID string) (*ent.
 		return nil, apperr.FailedPrecondition("no supplier profile learner is configured")
 	case j.Status != ocrinvoicejob.StatusCompleted || j.ExtractedData == nil:
 		return nil, apperr.FailedPrecondition(fmt.Sprintf("job %s is %s without data: only a completed job teaches a supplier profile", j.ID, j.Status))
-	case len(j.DocumentLayout) == 0:
+	}
+	if j.DocumentLayout, err = s.readLayout(ctx, j.ID); err != nil {
+		return nil, err
+	}
+	if len(j.DocumentLayout) == 0 {
 		return nil, apperr.FailedPrecondition(fmt.Sprintf("job %s has no stored document layout to learn from (it was read before layouts were kept, or from XML alone)", j.ID))
 	}
 	in := LearnInput{Layout: j.DocumentLayout, Truth: *j.ExtractedData, Machine: machineData(j)}
@@ -172,6 +176,20 @@ func (s *Service) LearnSupplierProfile(ctx context.Context, jobID string) (*ent.
 		return nil, err
 	}
 	return out, nil
+}
+
+// readLayout returns the stored document layout of job id (nil for none), which job
+// reads leave out (see withoutLayout). Errors: NotFound, Internal.
+func (s *Service) readLayout(ctx context.Context, id string) ([]byte, error) {
+	j, err := s.db(ctx).OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(id)).
+		Select(ocrinvoicejob.FieldID, ocrinvoicejob.FieldDocumentLayout).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.NotFound(fmt.Sprintf("job %s not found", id))
+	}
+	if err != nil {
+		return nil, internal("read the job's document layout", err)
+	}
+	return j.DocumentLayout, nil
 }
 
 // machineData is what extraction returned for job j before any correction: the data
@@ -344,7 +362,7 @@ func displayName(j *ent.OcrInvoiceJob) string {
 // advisory lock keyed by the owner; SQLite transactions hold the database's write lock
 // from their start (internal/database opens them IMMEDIATE).
 func (s *Service) lockOwner(ctx context.Context, tx *ent.Tx, owner string) error {
-	if !s.isPostgres(ctx) {
+	if !s.isPostgres(ctx, tx.Client()) {
 		return nil
 	}
 	h := fnv.New64a()
@@ -355,16 +373,25 @@ func (s *Service) lockOwner(ctx context.Context, tx *ent.Tx, owner string) error
 	return nil
 }
 
-// isPostgres reports whether the service's database is PostgreSQL, asked once.
-func (s *Service) isPostgres(ctx context.Context) bool {
-	s.postgresOnce.Do(func() {
-		// The dialect shows in the builder of a query that selects nothing.
-		_, _ = s.client.SupplierProfile.Query().Modify(func(sel *sql.Selector) {
-			s.postgres = sel.Dialect() == dialect.Postgres
-			sel.Where(sql.False())
-		}).Strings(context.WithoutCancel(ctx))
-	})
-	return s.postgres
+// isPostgres reports whether the service's database is PostgreSQL, asked through db
+// (the caller's transaction, so that no second connection is needed) until a probe
+// succeeds.
+func (s *Service) isPostgres(ctx context.Context, db *ent.Client) bool {
+	s.dialectMu.Lock()
+	defer s.dialectMu.Unlock()
+	if s.dialect != "" {
+		return s.dialect == dialect.Postgres
+	}
+	// The dialect shows in the builder of a query that selects nothing.
+	var d string
+	_, err := db.SupplierProfile.Query().Modify(func(sel *sql.Selector) {
+		d = sel.Dialect()
+		sel.Where(sql.False())
+	}).Strings(ctx)
+	if err == nil {
+		s.dialect = d
+	}
+	return d == dialect.Postgres
 }
 
 // learnQuietly is LearnSupplierProfile for the callers that must not fail for it (a

@@ -305,8 +305,15 @@ func TestEInvoiceCompletionLearns(t *testing.T) {
 			t.Fatal(err)
 		}
 		if stored.SupplierProfile == nil || stored.SupplierProfile.ID != p.ID || stored.SupplierProfile.Version != 1 ||
-			!slices.Equal(stored.SupplierProfile.Fields, []string{"invoice.number"}) || len(stored.DocumentLayout) == 0 {
-			t.Fatalf("job records profile %+v, layout %d bytes", stored.SupplierProfile, len(stored.DocumentLayout))
+			!slices.Equal(stored.SupplierProfile.Fields, []string{"invoice.number"}) || len(layoutOf(t, c, j2.ID)) == 0 {
+			t.Fatalf("job records profile %+v, layout %d bytes", stored.SupplierProfile, len(layoutOf(t, c, j2.ID)))
+		}
+		// Job reads leave the layout out; it is read only to learn.
+		if stored.DocumentLayout != nil {
+			t.Errorf("GetJob read %d layout bytes", len(stored.DocumentLayout))
+		}
+		if list, _, err := s.ListJobs(ctx, jobs.ListJobsParams{}); err != nil || len(list) == 0 || list[0].DocumentLayout != nil {
+			t.Errorf("ListJobs read the layout: %v", err)
 		}
 		// A re-run clears what the earlier run stored.
 		in := validInput("E-2")
@@ -316,8 +323,8 @@ func TestEInvoiceCompletionLearns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rerun.SupplierProfile != nil || rerun.DocumentLayout != nil {
-			t.Errorf("re-run job keeps profile %+v and %d layout bytes", rerun.SupplierProfile, len(rerun.DocumentLayout))
+		if rerun.SupplierProfile != nil || layoutOf(t, c, j2.ID) != nil {
+			t.Errorf("re-run job keeps profile %+v and %d layout bytes", rerun.SupplierProfile, len(layoutOf(t, c, j2.ID)))
 		}
 
 		logs.Reset()
@@ -512,4 +519,14 @@ func str(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// layoutOf reads the stored document layout of job id.
+func layoutOf(t *testing.T, c *ent.Client, id string) []byte {
+	t.Helper()
+	j, err := c.OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(id)).Select(ocrinvoicejob.FieldID, ocrinvoicejob.FieldDocumentLayout).Only(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j.DocumentLayout
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	entgo "entgo.io/ent"
+
 	"github.com/ocrinvoice/ocrinvoice/ent"
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/ownerscope"
@@ -40,12 +43,44 @@ var ownerScope = ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
 	return nil
 })
 
-// installScope adds ownerScope to c (a nil client, in tests of pure rules, has none).
+// withoutLayout is the ent interceptor that leaves a job's document_layout (up to
+// megabytes, read only to teach a supplier profile) out of the rows a query of whole
+// jobs reads (All, Only, First: lists and gets alike). A query that selects fields itself
+// (GraphQL's field collection, or readLayout) is left alone.
+var withoutLayout = ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
+	jq, ok := q.(*ent.OcrInvoiceJobQuery)
+	if !ok {
+		return nil
+	}
+	qc := entgo.QueryFromContext(ctx)
+	if qc == nil || len(qc.Fields) > 0 {
+		return nil
+	}
+	switch qc.Op {
+	case entgo.OpQueryAll, entgo.OpQueryOnly, entgo.OpQueryFirst:
+		jq.Select(jobColumnsWithoutLayout...)
+	}
+	return nil
+})
+
+// jobColumnsWithoutLayout are the columns of a job but document_layout.
+var jobColumnsWithoutLayout = func() []string {
+	var cols []string
+	for _, c := range ocrinvoicejob.Columns {
+		if c != ocrinvoicejob.FieldDocumentLayout {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}()
+
+// installScope adds ownerScope (and withoutLayout) to c (a nil client, in tests of pure
+// rules, has none).
 func installScope(c *ent.Client) {
 	if c == nil {
 		return
 	}
-	c.OcrInvoiceJob.Intercept(ownerScope)
+	c.OcrInvoiceJob.Intercept(ownerScope, withoutLayout)
 	c.OcrJobGroup.Intercept(ownerScope)
 	c.OcrTemplate.Intercept(ownerScope)
 	c.SupplierProfile.Intercept(ownerScope)

@@ -98,9 +98,9 @@ type Service struct {
 	// filterCostLimit: 0 means no limit.
 	filterCostLimit int
 	learner         Learner
-	// postgres is whether the client speaks PostgreSQL (see isPostgres).
-	postgres     bool
-	postgresOnce sync.Once
+	// dialect is the client's SQL dialect once known (see isPostgres).
+	dialectMu sync.Mutex
+	dialect   string
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
