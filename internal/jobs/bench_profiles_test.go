@@ -71,6 +71,10 @@ func BenchmarkSupplierProfileLookup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// A stored layout of a typical size, which job reads leave out.
+		if err := c.OcrInvoiceJob.UpdateOneID(j.ID).SetDocumentLayout(make([]byte, 64<<10)).Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
 		r, err := s.StartRun(ctx, j.ID, jobs.AnyRun, jobs.Worker{})
 		if err != nil {
 			b.Fatal(err)
