@@ -1,0 +1,344 @@
+package profile
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/worker/extract"
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
+)
+
+// Confidence factors of values a rule found.
+const (
+	// fuzzyLabel scales the confidence of a value found next to a label read with noise.
+	fuzzyLabel = 0.95
+	// byPosition scales the confidence of a value found at the learned place without its label.
+	byPosition = 0.7
+)
+
+// Apply fills the fields the rules can find on ld into res (overriding the generic
+// value; the field's confidence is the rule's) and returns the paths it set, in
+// document order. A field whose rule finds nothing keeps the generic value.
+//
+// A party field's learned value is used when it is printed on ld (its words, or a
+// code's characters, read with OCR noise tolerated). A document field is read next to
+// its learned label (matched with OCR noise and case tolerated): on the label's line
+// after it, else below it (the other way round for a label learned above its value);
+// the value must read as the field's kind (an amount, a date) and fit the learned
+// shape of a code. When several places fit, the one nearest the learned place wins.
+// Without its label, a value that fits at the learned place is taken.
+//
+// It returns an error (wrapping ErrRules) for rules it cannot read, and for a nil ld or
+// res; res is unchanged then.
+func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, error) {
+	if ld == nil || res == nil {
+		return nil, fmt.Errorf("apply supplier profile: no document or no result")
+	}
+	r, err := decodeRules(rules)
+	if err != nil {
+		return nil, fmt.Errorf("apply supplier profile: %w", err)
+	}
+	if len(r.Fields) == 0 {
+		return nil, nil
+	}
+	pages := prepare(ld)
+	var doc *docText
+	var set []string
+	for _, f := range fields {
+		ru := r.Fields[f.path]
+		if ru == nil {
+			continue
+		}
+		var v value
+		conf := ru.Confidence
+		if f.party {
+			if doc == nil {
+				doc = newDocText(pages)
+			}
+			if !doc.shows(f, ru.Value) {
+				continue
+			}
+			v = value{s: ru.Value, ok: true}
+		} else {
+			found, ok := find(pages, f, ru)
+			if !ok {
+				continue
+			}
+			v, conf = found.v, conf*found.factor
+		}
+		f.set(&res.Data, v)
+		if res.Confidence.Fields == nil {
+			res.Confidence.Fields = map[string]float64{}
+		}
+		res.Confidence.Fields[f.path] = math.Round(conf*1000) / 1000
+		set = append(set, f.path)
+	}
+	return set, nil
+}
+
+// found is a value a rule found, and how sure the finding is (a factor of the rule's
+// confidence).
+type found struct {
+	v      value
+	factor float64
+	s      span
+	dist   float64
+}
+
+// find reads a document field next to each place its label is printed and returns the
+// value nearest the learned place; without a label, the value at the learned place.
+func find(pages []page, f field, ru *Rule) (found, bool) {
+	var best found
+	ok := false
+	consider := func(c found) {
+		if !ok || c.dist < best.dist {
+			best, ok = c, true
+		}
+	}
+	if len(ru.Label) > 0 {
+		want := strings.Join(ru.Label, "")
+		for pi := range pages {
+			p := &pages[pi]
+			for li := range p.lines {
+				for _, m := range p.labelsAt(li, ru.Label, want) {
+					c, hit := p.valueNear(pi, li, m, f, ru)
+					if !hit {
+						continue
+					}
+					if !m.exact {
+						c.factor *= fuzzyLabel
+						c.dist += 0.02
+					}
+					consider(c)
+				}
+			}
+		}
+		if ok {
+			return best, true
+		}
+	}
+	// The learned place: spans on the learned page whose box overlaps it.
+	for pi := range pages {
+		p := &pages[pi]
+		if p.n != ru.Page {
+			continue
+		}
+		for li := range p.lines {
+			lb := p.rel(p.lines[li].box)
+			if lb.Y1 < ru.Box.Y0-0.01 || lb.Y0 > ru.Box.Y1+0.01 {
+				continue
+			}
+			for a := range p.lines[li].words {
+				if c, hit := p.read(pi, li, a, f, ru); hit {
+					b := p.rel(p.spanBox(c.s))
+					if b.X1 < ru.Box.X0-0.02 || b.X0 > ru.Box.X1+0.02 {
+						continue
+					}
+					c.factor = byPosition
+					consider(c)
+				}
+			}
+		}
+	}
+	return best, ok
+}
+
+// labelMatch is a label found on a line: words[a:b], exact or read with noise.
+type labelMatch struct {
+	a, b  int
+	exact bool
+}
+
+// labelsAt finds the label on line li: runs of one word fewer to one word more than the
+// label's words whose folded text, joined, is the label's (want) exactly or with OCR
+// noise, so that a label split or joined differently by OCR is still found.
+func (p *page) labelsAt(li int, label []string, want string) []labelMatch {
+	l := &p.lines[li]
+	var out []labelMatch
+	for a := range l.folds {
+		if l.folds[a] == "" {
+			continue
+		}
+		for n := max(1, len(label)-1); n <= len(label)+1 && a+n <= len(l.folds); n++ {
+			got := strings.Join(l.folds[a:a+n], "")
+			if got == want {
+				out = append(out, labelMatch{a, a + n, n == len(label) && slices.Equal(l.folds[a:a+n], label)})
+				break
+			}
+			if near(got, want) {
+				out = append(out, labelMatch{a, a + n, false})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// valueNear reads the field's value next to the label m on line li: after it on the
+// line, else on the lines below it and under it (below first for a label learned above
+// its value).
+func (p *page) valueNear(pi, li int, m labelMatch, f field, ru *Rule) (found, bool) {
+	after := func() (found, bool) {
+		skips := []int{ru.Skip}
+		for s := 0; s <= maxSkip; s++ {
+			if s != ru.Skip {
+				skips = append(skips, s)
+			}
+		}
+		l := &p.lines[li]
+		for _, s := range skips {
+			a := m.b + s
+			if a >= len(l.words) {
+				continue
+			}
+			// Only skippable words may stand between the label and the value.
+			between := true
+			for _, w := range l.words[m.b:a] {
+				if !skippable(w.Text) {
+					between = false
+				}
+			}
+			if !between {
+				continue
+			}
+			if c, ok := p.read(pi, li, a, f, ru); ok {
+				return c, true
+			}
+		}
+		return found{}, false
+	}
+	below := func() (found, bool) {
+		l := &p.lines[li]
+		lb := l.words[m.a].Box
+		for _, w := range l.words[m.a+1 : m.b] {
+			lb = union(lb, w.Box)
+		}
+		slack := l.height()
+		reach := 3 * l.height()
+		for k := li + 1; k < len(p.lines); k++ {
+			dn := &p.lines[k]
+			if dn.box.Y0 < lb.Y1 {
+				continue
+			}
+			if dn.box.Y0-lb.Y1 > reach {
+				break
+			}
+			for a, w := range dn.words {
+				if w.Box.X1 < lb.X0-slack || w.Box.X0 > lb.X1+slack {
+					continue
+				}
+				if c, ok := p.read(pi, k, a, f, ru); ok {
+					return c, true
+				}
+			}
+		}
+		return found{}, false
+	}
+	first, second := after, below
+	if ru.Below {
+		first, second = below, after
+	}
+	if c, ok := first(); ok {
+		return c, true
+	}
+	return second()
+}
+
+// read reads the field's value from the words starting at a on line li: the shortest
+// run of words that reads as the field's kind and fits the rule's shape.
+func (p *page) read(pi, li, a int, f field, ru *Rule) (found, bool) {
+	ws := p.lines[li].words
+	for n := 1; n <= maxWords(f.kind) && a+n <= len(ws); n++ {
+		s := span{page: pi, line: li, a: a, b: a + n}
+		text := p.spanText(s)
+		pv, ok := parse(f.kind, text, ru.DateOrder)
+		if !ok {
+			continue
+		}
+		if f.kind == kindCode && (ru.shape == nil || !ru.shape.MatchString(pv.v.s)) {
+			continue
+		}
+		b := p.rel(p.spanBox(s))
+		dist := math.Hypot((b.X0+b.X1-ru.Box.X0-ru.Box.X1)/2, (b.Y0+b.Y1-ru.Box.Y0-ru.Box.Y1)/2)
+		if p.n != ru.Page {
+			dist++
+		}
+		return found{v: pv.v, factor: 1, s: s, dist: dist}, true
+	}
+	return found{}, false
+}
+
+// docText is a document's words for checking that a party's value is printed on it.
+type docText struct {
+	words  map[string]bool // folded words, as ocrShape'd
+	joined string          // every folded word of every page, joined, as ocrShape'd
+}
+
+func newDocText(pages []page) *docText {
+	d := &docText{words: map[string]bool{}}
+	var b strings.Builder
+	for _, p := range pages {
+		for _, l := range p.lines {
+			for _, w := range l.words {
+				for _, t := range tokens(w.Text) {
+					d.words[ocrShape(t)] = true
+					b.WriteString(t)
+				}
+				if c, ok := currencySigns[strings.TrimSpace(w.Text)]; ok {
+					d.words[ocrShape(strings.ToLower(c))] = true
+				}
+			}
+		}
+	}
+	d.joined = ocrShape(b.String())
+	return d
+}
+
+// shows tells whether v, a party field's value, is printed on the document: a code's
+// folded characters in sequence; a text's words, every one with digits exactly and
+// four in five of the others with OCR noise tolerated.
+func (d *docText) shows(f field, v string) bool {
+	if f.path == "invoice.amounts.currency" {
+		return d.words[ocrShape(strings.ToLower(v))]
+	}
+	if f.kind == kindCode {
+		c := ocrShape(foldCode(v))
+		return c != "" && strings.Contains(d.joined, c)
+	}
+	ts := tokens(v)
+	if len(ts) == 0 {
+		return false
+	}
+	hit, miss := 0, 0
+	for _, t := range ts {
+		st := ocrShape(t)
+		if d.words[st] {
+			hit++
+			continue
+		}
+		if hasDigit(t) {
+			return false
+		}
+		if d.nearWord(st) {
+			hit++
+		} else {
+			miss++
+		}
+	}
+	return miss*5 <= len(ts)
+}
+
+// nearWord tells whether a word near t (OCR noise) is on the document.
+func (d *docText) nearWord(t string) bool {
+	if len(t) < 4 {
+		return false
+	}
+	for w := range d.words {
+		if near(w, t) {
+			return true
+		}
+	}
+	return false
+}

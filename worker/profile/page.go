@@ -1,0 +1,176 @@
+package profile
+
+import (
+	"math"
+	"strings"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker/extract"
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
+)
+
+// page is one page of a document prepared for learning and applying rules: its lines
+// with their words folded, and its size for page-relative boxes.
+type page struct {
+	n      int
+	w, h   float64
+	source layout.Source
+	lines  []line
+}
+
+type line struct {
+	words []layout.Word
+	folds []string // fold(words[i].Text)
+	box   layout.Box
+}
+
+// height is the line's height, at least a small positive number.
+func (l line) height() float64 { return max(l.box.Y1-l.box.Y0, 1e-6) }
+
+// prepare folds the words of every page of ld. Pages without a size are sized by
+// their words.
+func prepare(ld *layout.Document) []page {
+	if ld == nil {
+		return nil
+	}
+	out := make([]page, 0, len(ld.Pages))
+	for i, p := range ld.Pages {
+		pg := page{n: p.Number, w: p.Width, h: p.Height, source: p.Source}
+		if pg.n <= 0 {
+			pg.n = i + 1
+		}
+		var maxX, maxY float64
+		for _, l := range p.Lines {
+			if len(l.Words) == 0 {
+				continue
+			}
+			ln := line{words: l.Words, folds: make([]string, len(l.Words)), box: l.Words[0].Box}
+			for k, w := range l.Words {
+				ln.folds[k] = fold(w.Text)
+				ln.box = union(ln.box, w.Box)
+			}
+			maxX, maxY = max(maxX, ln.box.X1), max(maxY, ln.box.Y1)
+			pg.lines = append(pg.lines, ln)
+		}
+		if !(pg.w > 0) || math.IsInf(pg.w, 0) {
+			pg.w = max(maxX, 1)
+		}
+		if !(pg.h > 0) || math.IsInf(pg.h, 0) {
+			pg.h = max(maxY, 1)
+		}
+		out = append(out, pg)
+	}
+	return out
+}
+
+func union(a, b layout.Box) layout.Box {
+	return layout.Box{X0: min(a.X0, b.X0), Y0: min(a.Y0, b.Y0), X1: max(a.X1, b.X1), Y1: max(a.Y1, b.Y1)}
+}
+
+// rel is b relative to the page (0..1, origin top-left).
+func (p *page) rel(b layout.Box) invoice.Box {
+	c := func(v float64) float64 { return math.Round(layout.Clamp01(v)*10000) / 10000 }
+	return invoice.Box{X0: c(b.X0 / p.w), Y0: c(b.Y0 / p.h), X1: c(b.X1 / p.w), Y1: c(b.Y1 / p.h)}
+}
+
+// span is a run of words of one line: words[a:b].
+type span struct {
+	page, line int
+	a, b       int
+}
+
+func (p *page) spanText(s span) string {
+	var b strings.Builder
+	for i, w := range p.lines[s.line].words[s.a:s.b] {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w.Text)
+	}
+	return b.String()
+}
+
+func (p *page) spanBox(s span) layout.Box {
+	ws := p.lines[s.line].words
+	bx := ws[s.a].Box
+	for _, w := range ws[s.a+1 : s.b] {
+		bx = union(bx, w.Box)
+	}
+	return bx
+}
+
+func (p *page) spanConf(s span) float64 {
+	ws := p.lines[s.line].words[s.a:s.b]
+	sum := 0.0
+	for _, w := range ws {
+		sum += w.Confidence
+	}
+	return sum / float64(len(ws))
+}
+
+// maxWords is how many words a printed value of the kind may span.
+func maxWords(k kind) int {
+	switch k {
+	case kindAmount, kindDate:
+		return 3
+	}
+	return 4
+}
+
+// parsed is a value read from a span of words.
+type parsed struct {
+	v   value
+	mdy bool // a date read month first
+}
+
+// parse reads a value of kind k from text; order "mdy" reads ambiguous numeric dates
+// month first. ok is false when text is not such a value, or holds more than it.
+func parse(k kind, text, order string) (parsed, bool) {
+	text = strings.TrimSpace(text)
+	switch k {
+	case kindAmount:
+		if strings.ContainsAny(text, "%") {
+			return parsed{}, false
+		}
+		f, ok := extract.ParseAmount(strings.TrimRight(text, ":;,"), 0)
+		if !ok {
+			return parsed{}, false
+		}
+		return parsed{v: value{f: f, ok: true}}, true
+	case kindDate:
+		if !hasDigit(text) {
+			return parsed{}, false
+		}
+		o := extract.DMY
+		if order == "mdy" {
+			o = extract.MDY
+		}
+		d, ok := extract.ParseDate(text, o)
+		if !ok {
+			return parsed{}, false
+		}
+		return parsed{v: value{s: d, ok: true}, mdy: order == "mdy"}, true
+	}
+	t := strings.Trim(text, ":;,.()[]#")
+	if t == "" {
+		return parsed{}, false
+	}
+	return parsed{v: value{s: t, ok: true}}, true
+}
+
+// skippable tells a word that may stand between a label and its value: punctuation, a
+// currency code or sign.
+func skippable(w string) bool {
+	f := fold(w)
+	if f == "" {
+		return true
+	}
+	switch f {
+	case "eur", "usd", "gbp", "chf", "inr", "rs", "rm", "myr", "jpy", "cny", "aud", "cad", "sek", "nok", "dkk", "pln", "czk", "huf", "ron", "sgd":
+		return true
+	}
+	return false
+}
+
+// currencySigns maps currency signs printed on documents to their ISO 4217 codes.
+var currencySigns = map[string]string{"€": "EUR", "$": "USD", "£": "GBP", "₹": "INR", "¥": "JPY"}

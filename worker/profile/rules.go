@@ -1,0 +1,170 @@
+package profile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+)
+
+// RulesFormat is the format version of Rules; Apply and Learn refuse others.
+const RulesFormat = 1
+
+// MaxRules bounds the size of encoded rules that Apply and Learn accept.
+const MaxRules = 1 << 20
+
+// Confidences of rules.
+const (
+	// LearnedConfidence is the confidence of a rule learned from one document.
+	LearnedConfidence = 0.8
+	// ConfirmStep is what a rule gains each time a later truth agrees with it (up to
+	// MaxConfidence).
+	ConfirmStep = 0.05
+	// MaxConfidence caps a rule's confidence: a learned rule is never certain.
+	MaxConfidence = 0.98
+	// Decay multiplies the confidence of a rule whose value a truth contradicts.
+	Decay = 0.5
+	// Floor is the confidence below which a rule is dropped (until a truth relearns it).
+	Floor = 0.35
+)
+
+// Rules are what a supplier profile learned: per field path, how to find the field on
+// the supplier's documents. They are stored as their JSON (encoding/json), opaque to
+// storage.
+type Rules struct {
+	// Format is RulesFormat.
+	Format int `json:"format"`
+	// Fields holds one rule per field path (invoice.number, invoice.amounts.total, ...).
+	Fields map[string]*Rule `json:"fields"`
+}
+
+// Rule says how to find one field.
+type Rule struct {
+	// Kind is how the value is printed: amount, date, code or text.
+	Kind string `json:"kind"`
+	// Value is a party field's value (the supplier's name, tax id, IBAN, ...), used on a
+	// later document when it is printed there. Empty for document fields.
+	Value string `json:"value,omitempty"`
+	// Label is the folded words printed before the value: on its line, or on a line
+	// above it when Below. Empty when the value had no label.
+	Label []string `json:"label,omitempty"`
+	// Below tells that the label is above the value (a column heading) rather than
+	// before it on its line.
+	Below bool `json:"below,omitempty"`
+	// Skip is how many words stood between the label and the value (a currency, a colon).
+	Skip int `json:"skip,omitempty"`
+	// Page is the 1-based page the value was printed on, Box its page-relative box.
+	Page int         `json:"page,omitempty"`
+	Box  invoice.Box `json:"box"`
+	// Shape is a regular expression a code's printed value matches (its letters and
+	// punctuation kept, digit runs generalised).
+	Shape string `json:"shape,omitempty"`
+	// DateOrder is "mdy" when the learned date was printed month first.
+	DateOrder string `json:"dateOrder,omitempty"`
+	// Confidence is the rule's confidence in 0..1.
+	Confidence float64 `json:"confidence"`
+	// Seen counts the truths that taught or confirmed the rule; Contradicted those that
+	// corrected a value it supplied.
+	Seen         int `json:"seen"`
+	Contradicted int `json:"contradicted,omitempty"`
+
+	shape *regexp.Regexp // Shape compiled by decodeRules
+}
+
+// ErrRules is wrapped by the errors of rules that cannot be used.
+var ErrRules = errors.New("bad profile rules")
+
+// decodeRules reads and checks encoded rules; nil or empty bytes are no rules.
+func decodeRules(b []byte) (*Rules, error) {
+	r := &Rules{Format: RulesFormat, Fields: map[string]*Rule{}}
+	if len(b) == 0 {
+		return r, nil
+	}
+	if len(b) > MaxRules {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrRules, len(b), MaxRules)
+	}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRules, err)
+	}
+	if r.Format != RulesFormat {
+		return nil, fmt.Errorf("%w: format %d, want %d", ErrRules, r.Format, RulesFormat)
+	}
+	if r.Fields == nil {
+		r.Fields = map[string]*Rule{}
+	}
+	for path, ru := range r.Fields {
+		f, ok := fieldByPath(path)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%w: %s: not a field profiles learn", ErrRules, path)
+		case ru == nil:
+			return nil, fmt.Errorf("%w: %s: no rule", ErrRules, path)
+		case ru.Kind != string(f.kind):
+			return nil, fmt.Errorf("%w: %s: kind %q, want %q", ErrRules, path, ru.Kind, f.kind)
+		case math.IsNaN(ru.Confidence) || ru.Confidence < 0 || ru.Confidence > 1:
+			return nil, fmt.Errorf("%w: %s: confidence %v outside 0..1", ErrRules, path, ru.Confidence)
+		case ru.Skip < 0 || ru.Skip > maxSkip || ru.Page < 0 || len(ru.Label) > maxLabel:
+			return nil, fmt.Errorf("%w: %s: skip, page or label out of range", ErrRules, path)
+		}
+		if ru.Shape != "" {
+			re, err := regexp.Compile(ru.Shape)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: shape: %v", ErrRules, path, err)
+			}
+			ru.shape = re
+		}
+	}
+	return r, nil
+}
+
+// encode writes the rules as JSON.
+func (r *Rules) encode() ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode profile rules: %w", err)
+	}
+	return b, nil
+}
+
+// Limits of a rule.
+const (
+	maxSkip  = 3 // words between a label and its value
+	maxLabel = 4 // words of a label
+)
+
+var reDigits = regexp.MustCompile(`\d+`)
+
+// shapeOf generalises a code as printed into a regular expression: its letters and
+// punctuation are kept (case-insensitively), each run of n digits becomes \d{n-2,n+2}
+// (at least one) so that later numbers of the same series match, and spaces become
+// optional.
+func shapeOf(code string) string {
+	var b []byte
+	b = append(b, "(?i)^"...)
+	last := 0
+	for _, m := range reDigits.FindAllStringIndex(code, -1) {
+		b = append(b, literal(code[last:m[0]])...)
+		n := m[1] - m[0]
+		b = fmt.Appendf(b, `\d{%d,%d}`, max(1, n-2), n+2)
+		last = m[1]
+	}
+	b = append(b, literal(code[last:])...)
+	b = append(b, '$')
+	return string(b)
+}
+
+// literal quotes s for a regular expression, with its spaces optional.
+func literal(s string) string {
+	var b []byte
+	for _, r := range s {
+		if r == ' ' {
+			b = append(b, `\s?`...)
+			continue
+		}
+		b = append(b, regexp.QuoteMeta(string(r))...)
+	}
+	return string(b)
+}
