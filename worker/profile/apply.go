@@ -40,14 +40,21 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("apply supplier profile: %w", err)
 	}
-	if len(r.Fields) == 0 {
-		return nil, nil
-	}
 	pages := prepare(ld)
+	var lay *Layout
+	if len(r.Layouts) > 0 {
+		lay = r.layoutFor(Fingerprint(ld))
+	}
 	var doc *docText
 	var set []string
 	for _, f := range fields {
-		ru := r.Fields[f.path]
+		var ru *Rule
+		switch {
+		case f.party:
+			ru = r.Fields[f.path]
+		case lay != nil:
+			ru = lay.Fields[f.path]
+		}
 		if ru == nil {
 			continue
 		}
@@ -122,7 +129,7 @@ func find(pages []page, f field, ru *Rule) (found, bool) {
 	// The learned place: spans on the learned page whose box overlaps it.
 	for pi := range pages {
 		p := &pages[pi]
-		if p.n != ru.Page {
+		if !p.learnedPage(ru) {
 			continue
 		}
 		for li := range p.lines {
@@ -243,7 +250,16 @@ func (p *page) valueNear(pi, li int, m labelMatch, f field, ru *Rule) (found, bo
 	if c, ok := first(); ok {
 		return c, true
 	}
-	return second()
+	// The other direction than the learned one is a weaker finding.
+	c, ok := second()
+	c.dist += 0.5
+	return c, ok
+}
+
+// learnedPage tells whether p is the page a rule was learned on: the same page number,
+// or the last page when the rule was learned on a last page.
+func (p *page) learnedPage(ru *Rule) bool {
+	return p.n == ru.Page || (ru.Last && p.last)
 }
 
 // read reads the field's value from the words starting at a on line li: the shortest
@@ -262,7 +278,7 @@ func (p *page) read(pi, li, a int, f field, ru *Rule) (found, bool) {
 		}
 		b := p.rel(p.spanBox(s))
 		dist := math.Hypot((b.X0+b.X1-ru.Box.X0-ru.Box.X1)/2, (b.Y0+b.Y1-ru.Box.Y0-ru.Box.Y1)/2)
-		if p.n != ru.Page {
+		if !p.learnedPage(ru) {
 			dist++
 		}
 		return found{v: pv.v, factor: 1, s: s, dist: dist}, true
@@ -272,7 +288,8 @@ func (p *page) read(pi, li, a int, f field, ru *Rule) (found, bool) {
 
 // docText is a document's words for checking that a party's value is printed on it.
 type docText struct {
-	words  map[string]bool // folded words, as ocrShape'd
+	rows   [][]string      // each row's folded words, as ocrShape'd
+	words  map[string]bool // every folded word, as ocrShape'd
 	joined string          // every folded word of every page, joined, as ocrShape'd
 }
 
@@ -281,15 +298,19 @@ func newDocText(pages []page) *docText {
 	var b strings.Builder
 	for _, p := range pages {
 		for _, l := range p.lines {
+			var row []string
 			for _, w := range l.words {
 				for _, t := range tokens(w.Text) {
-					d.words[ocrShape(t)] = true
+					st := ocrShape(t)
+					row = append(row, st)
+					d.words[st] = true
 					b.WriteString(t)
 				}
 				if c, ok := currencySigns[strings.TrimSpace(w.Text)]; ok {
 					d.words[ocrShape(strings.ToLower(c))] = true
 				}
 			}
+			d.rows = append(d.rows, row)
 		}
 	}
 	d.joined = ocrShape(b.String())
@@ -297,8 +318,9 @@ func newDocText(pages []page) *docText {
 }
 
 // shows tells whether v, a party field's value, is printed on the document: a code's
-// folded characters in sequence; a text's words, every one with digits exactly and
-// four in five of the others with OCR noise tolerated.
+// folded characters in sequence; a text's parts (its lines, or what commas separate)
+// each as a phrase of one row, words with digits exactly and others with OCR noise
+// tolerated.
 func (d *docText) shows(f field, v string) bool {
 	if f.path == "invoice.amounts.currency" {
 		return d.words[ocrShape(strings.ToLower(v))]
@@ -307,37 +329,39 @@ func (d *docText) shows(f field, v string) bool {
 		c := ocrShape(foldCode(v))
 		return c != "" && strings.Contains(d.joined, c)
 	}
-	ts := tokens(v)
-	if len(ts) == 0 {
-		return false
-	}
-	hit, miss := 0, 0
-	for _, t := range ts {
-		st := ocrShape(t)
-		if d.words[st] {
-			hit++
+	parts := strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == ',' })
+	n := 0
+	for _, part := range parts {
+		ts := tokens(part)
+		if len(ts) == 0 {
 			continue
 		}
-		if hasDigit(t) {
+		n++
+		if !d.phrase(ts) {
 			return false
 		}
-		if d.nearWord(st) {
-			hit++
-		} else {
-			miss++
-		}
 	}
-	return miss*5 <= len(ts)
+	return n > 0
 }
 
-// nearWord tells whether a word near t (OCR noise) is on the document.
-func (d *docText) nearWord(t string) bool {
-	if len(t) < 4 {
-		return false
+// phrase tells whether the words ts stand one after the other in a row.
+func (d *docText) phrase(ts []string) bool {
+	for i, t := range ts {
+		ts[i] = ocrShape(t)
 	}
-	for w := range d.words {
-		if near(w, t) {
-			return true
+	for _, row := range d.rows {
+		for a := 0; a+len(ts) <= len(row); a++ {
+			ok := true
+			for k, t := range ts {
+				w := row[a+k]
+				if w != t && (hasDigit(t) || !near(w, t)) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return true
+			}
 		}
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -32,24 +33,51 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 	if err != nil {
 		return invoice.SupplierKeys{}, nil, fmt.Errorf("learn supplier profile: %w", err)
 	}
+	pages := prepare(ld)
+	fp := Fingerprint(ld)
+	lay := r.layoutFor(fp)
+	rulesOf := func(f field) map[string]*Rule {
+		if f.party {
+			return r.Fields
+		}
+		if lay == nil {
+			return nil
+		}
+		return lay.Fields
+	}
 	contradicted := map[string]bool{}
 	if used != nil {
 		for _, path := range used.Fields {
 			f, ok := fieldByPath(path)
-			ru := r.Fields[path]
-			if !ok || ru == nil || contradicted[path] {
+			if !ok || contradicted[path] {
 				continue
 			}
-			if !f.same(f.get(&machine), f.get(&truth)) {
+			ru := rulesOf(f)[path]
+			if ru != nil && !f.same(f.get(&machine), f.get(&truth)) {
 				ru.Confidence *= Decay
 				ru.Contradicted++
 				contradicted[path] = true
 			}
 		}
 	}
-	pages := prepare(ld)
+	if lay == nil && fp != "" {
+		v, _ := strconv.ParseUint(fp, 16, 64)
+		lay = &Layout{Fingerprint: fp, Fields: map[string]*Rule{}, fp: v}
+		r.Layouts = append([]*Layout{lay}, r.Layouts...)
+		if len(r.Layouts) > MaxLayouts {
+			r.Layouts = r.Layouts[:MaxLayouts]
+		}
+	} else if lay != nil {
+		// The layout learned last comes first.
+		i := slices.Index(r.Layouts, lay)
+		r.Layouts = append(append([]*Layout{lay}, r.Layouts[:i]...), r.Layouts[i+1:]...)
+	}
 	for _, f := range fields {
-		old := r.Fields[f.path]
+		rs := rulesOf(f)
+		if rs == nil {
+			continue
+		}
+		old := rs[f.path]
 		tv := f.get(&truth)
 		var nu *Rule
 		if tv.ok {
@@ -64,7 +92,7 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 			// Not learnable from this document: an old rule stays, decayed if it was
 			// contradicted.
 			if old != nil && old.Confidence < Floor {
-				delete(r.Fields, f.path)
+				delete(rs, f.path)
 			}
 			continue
 		case old != nil && old.sameFinder(nu):
@@ -77,10 +105,10 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 			nu.Confidence, nu.Seen = LearnedConfidence, 1
 		}
 		if nu.Confidence < Floor {
-			delete(r.Fields, f.path)
+			delete(rs, f.path)
 			continue
 		}
-		r.Fields[f.path] = nu
+		rs[f.path] = nu
 	}
 	b, err := r.encode()
 	if err != nil {
@@ -89,7 +117,9 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 	if len(b) > MaxRules {
 		return invoice.SupplierKeys{}, nil, errors.New("learn supplier profile: the rules grew past their size limit")
 	}
-	return Keys(ld, truth), b, nil
+	keys := Keys(ld, truth)
+	keys.Fingerprint = fp
+	return keys, b, nil
 }
 
 // sameFinder tells whether two rules find a field the same way: the same value for a
@@ -111,8 +141,9 @@ type occurrence struct {
 // locate finds where truth's value tv of a document field is printed and returns the
 // rule that finds it there, or nil when it is not printed. When the value is printed
 // several times, an occurrence with a label on its line is preferred, then one with a
-// label above it; among those, amounts prefer the last (totals come after the items),
-// other values the first.
+// label above it; among those, amounts prefer the last (totals come after the items)
+// but for the subtotal, which comes before the total that may equal it, and other
+// values the first.
 func locate(pages []page, f field, tv value) *Rule {
 	var best *occurrence
 	bestScore := -1
@@ -128,6 +159,9 @@ func locate(pages []page, f field, tv value) *Rule {
 					if !ok {
 						continue
 					}
+					if n > 1 && (p.reads(f, span{pi, li, a + 1, a + n}, tv) || p.reads(f, span{pi, li, a, a + n - 1}, tv)) {
+						break // not tight: a shorter span starting later reads the value too
+					}
 					o := &occurrence{s: s, p: pv, text: text}
 					o.label, o.skip = p.labelBefore(s)
 					score := 2
@@ -139,7 +173,7 @@ func locate(pages []page, f field, tv value) *Rule {
 							score = 0
 						}
 					}
-					if score > bestScore || (score == bestScore && f.kind == kindAmount) {
+					if score > bestScore || (score == bestScore && f.kind == kindAmount && f.path != "invoice.amounts.subtotal") {
 						best, bestScore = o, score
 					}
 					break // the shortest span that reads as the value
@@ -151,7 +185,7 @@ func locate(pages []page, f field, tv value) *Rule {
 		return nil
 	}
 	p := &pages[best.s.page]
-	ru := &Rule{Kind: string(f.kind), Page: p.n, Box: p.rel(p.spanBox(best.s))}
+	ru := &Rule{Kind: string(f.kind), Page: p.n, Box: p.rel(p.spanBox(best.s)), Last: best.s.page == len(pages)-1 && len(pages) > 1}
 	if len(best.label) > 0 {
 		ru.Label, ru.Below, ru.Skip = best.label, best.below, best.skip
 	}
@@ -162,6 +196,12 @@ func locate(pages []page, f field, tv value) *Rule {
 		ru.DateOrder = "mdy"
 	}
 	return ru
+}
+
+// reads tells whether span s reads as tv.
+func (p *page) reads(f field, s span, tv value) bool {
+	_, ok := matches(f, p.spanText(s), tv)
+	return ok
 }
 
 // matches tells whether text reads as the true value tv of f: an amount equal within

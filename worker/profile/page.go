@@ -2,6 +2,7 @@ package profile
 
 import (
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -15,6 +16,7 @@ type page struct {
 	n      int
 	w, h   float64
 	source layout.Source
+	last   bool // the document's last page
 	lines  []line
 }
 
@@ -35,17 +37,14 @@ func prepare(ld *layout.Document) []page {
 	}
 	out := make([]page, 0, len(ld.Pages))
 	for i, p := range ld.Pages {
-		pg := page{n: p.Number, w: p.Width, h: p.Height, source: p.Source}
+		pg := page{n: p.Number, w: p.Width, h: p.Height, source: p.Source, last: i == len(ld.Pages)-1}
 		if pg.n <= 0 {
 			pg.n = i + 1
 		}
 		var maxX, maxY float64
-		for _, l := range p.Lines {
-			if len(l.Words) == 0 {
-				continue
-			}
-			ln := line{words: l.Words, folds: make([]string, len(l.Words)), box: l.Words[0].Box}
-			for k, w := range l.Words {
+		for _, l := range rows(p.Lines) {
+			ln := line{words: l, folds: make([]string, len(l)), box: l[0].Box}
+			for k, w := range l {
 				ln.folds[k] = fold(w.Text)
 				ln.box = union(ln.box, w.Box)
 			}
@@ -59,6 +58,49 @@ func prepare(ld *layout.Document) []page {
 			pg.h = max(maxY, 1)
 		}
 		out = append(out, pg)
+	}
+	return out
+}
+
+// rows joins a page's lines into the rows a reader sees: a text layer often breaks one
+// printed row into several lines (a label and its value in two columns); lines whose
+// vertical middles each lie within the other's height are one row, its words left to
+// right. Rows are top to bottom.
+func rows(lines []layout.Line) [][]layout.Word {
+	type row struct {
+		box   layout.Box
+		words []layout.Word
+	}
+	var rs []*row
+	for _, l := range lines {
+		if len(l.Words) == 0 {
+			continue
+		}
+		bx := l.Words[0].Box
+		for _, w := range l.Words[1:] {
+			bx = union(bx, w.Box)
+		}
+		mid := (bx.Y0 + bx.Y1) / 2
+		var into *row
+		for _, r := range rs {
+			rmid := (r.box.Y0 + r.box.Y1) / 2
+			if mid >= r.box.Y0 && mid <= r.box.Y1 && rmid >= bx.Y0 && rmid <= bx.Y1 {
+				into = r
+				break
+			}
+		}
+		if into == nil {
+			rs = append(rs, &row{box: bx, words: append([]layout.Word(nil), l.Words...)})
+			continue
+		}
+		into.box = union(into.box, bx)
+		into.words = append(into.words, l.Words...)
+	}
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].box.Y0 < rs[j].box.Y0 })
+	out := make([][]layout.Word, len(rs))
+	for i, r := range rs {
+		sort.SliceStable(r.words, func(a, b int) bool { return r.words[a].Box.X0 < r.words[b].Box.X0 })
+		out[i] = r.words
 	}
 	return out
 }
