@@ -12,8 +12,14 @@ import (
 
 // Confidence factors of values a rule found.
 const (
+	// inPlace scales the confidence of a value found at its exact label, on the learned
+	// side of it and near the learned place.
+	inPlace = 1.2
 	// fuzzyLabel scales the confidence of a value found next to a label read with noise.
 	fuzzyLabel = 0.95
+	// otherSide scales the confidence of a value found on the other side of its label
+	// than the learned one (below it rather than after it, or the other way round).
+	otherSide = 0.6
 	// byPosition scales the confidence of a value found at the learned place without its label.
 	byPosition = 0.7
 )
@@ -73,7 +79,14 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 			if !ok {
 				continue
 			}
-			v, conf = found.v, conf*found.factor
+			v, conf = found.v, min(MaxConfidence, conf*found.factor)
+			// A document field overrides a generic value only when the profile is at
+			// least as sure of its own: a fresh rule does not overrule a value the
+			// generic rules read with a strong label, a confirmed one found in its
+			// place does.
+			if g := f.get(&res.Data); g.ok && !f.same(g, v) && res.Confidence.Fields[f.path] > conf {
+				continue
+			}
 		}
 		f.set(&res.Data, v)
 		if res.Confidence.Fields == nil {
@@ -114,9 +127,12 @@ func find(pages []page, f field, ru *Rule) (found, bool) {
 					if !hit {
 						continue
 					}
-					if !m.exact {
+					switch {
+					case !m.exact:
 						c.factor *= fuzzyLabel
 						c.dist += 0.02
+					case c.factor == 1 && c.dist <= 0.1:
+						c.factor = inPlace
 					}
 					consider(c)
 				}
@@ -253,6 +269,7 @@ func (p *page) valueNear(pi, li int, m labelMatch, f field, ru *Rule) (found, bo
 	// The other direction than the learned one is a weaker finding.
 	c, ok := second()
 	c.dist += 0.5
+	c.factor *= otherSide
 	return c, ok
 }
 
@@ -329,6 +346,18 @@ func (d *docText) shows(f field, v string) bool {
 		c := ocrShape(foldCode(v))
 		return c != "" && strings.Contains(d.joined, c)
 	}
+	if strings.HasPrefix(f.path, "invoice.supplier.") {
+		// The supplier's own name and address: the profile is this supplier's, so
+		// OCR noise is tolerated more than for a customer, who may change.
+		// Numbers (a house number, a postcode) must be printed as they are.
+		for _, t := range tokens(v) {
+			if hasDigit(t) && !d.words[ocrShape(t)] {
+				return false
+			}
+		}
+		c := ocrShape(foldCode(v))
+		return len(c) >= 4 && approxContains(d.joined, c, len(c)*3/10)
+	}
 	parts := strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == ',' })
 	n := 0
 	for _, part := range parts {
@@ -362,6 +391,36 @@ func (d *docText) phrase(ts []string) bool {
 			if ok {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// approxContains tells whether text holds pat with at most k edits (Sellers'
+// approximate substring matching).
+func approxContains(text, pat string, k int) bool {
+	if strings.Contains(text, pat) {
+		return true
+	}
+	p := []rune(pat)
+	col := make([]int, len(p)+1)
+	for i := range col {
+		col[i] = i
+	}
+	for _, c := range text {
+		prevDiag := col[0] // 0: a match may start anywhere
+		col[0] = 0
+		for i := 1; i <= len(p); i++ {
+			cost := 1
+			if p[i-1] == c {
+				cost = 0
+			}
+			v := min(col[i]+1, col[i-1]+1, prevDiag+cost)
+			prevDiag = col[i]
+			col[i] = v
+		}
+		if col[len(p)] <= k {
+			return true
 		}
 	}
 	return false

@@ -87,14 +87,18 @@ func Fingerprint(ld *layout.Document) string {
 			}
 			cx := (w.Box.X0 + w.Box.X1) / 2 / p.w
 			cy := (w.Box.Y0 + w.Box.Y1) / 2 / p.h
-			h := fnv.New64a()
-			fmt.Fprintf(h, "%s@%d,%d", f, bucket(cx, 4), bucket(cy, 8))
-			v := h.Sum64()
-			for bit := range acc {
-				if v&(1<<bit) != 0 {
-					acc[bit]++
-				} else {
-					acc[bit]--
+			// A word's column and its row are two features, so that a layout whose
+			// lower part moves down with more items keeps half of them.
+			for _, feat := range []string{fmt.Sprintf("%s@x%d", f, bucket(cx, 4)), fmt.Sprintf("%s@y%d", f, bucket(cy, 8))} {
+				h := fnv.New64a()
+				h.Write([]byte(feat))
+				v := h.Sum64()
+				for bit := range acc {
+					if v&(1<<bit) != 0 {
+						acc[bit]++
+					} else {
+						acc[bit]--
+					}
 				}
 			}
 			n++

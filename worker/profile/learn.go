@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
@@ -232,9 +233,9 @@ func matches(f field, text string, tv value) (parsed, bool) {
 
 // labelBefore returns the folded label words printed before s on its line and how many
 // skippable words (a colon, a currency) stand between them and s. The label ends at the
-// first word with a letter before s; it goes back over words without digits, at most
-// maxLabel of them, and stops at a wide gap or at a word ending in ':' (the end of
-// another label).
+// word before s (past skippable ones) when it is a labelWord; it goes back over label
+// words, at most maxLabel of them, and stops at a wide gap or at a word ending in ':'
+// (the end of another label).
 func (p *page) labelBefore(s span) ([]string, int) {
 	l := &p.lines[s.line]
 	j, skip := s.a-1, 0
@@ -242,20 +243,35 @@ func (p *page) labelBefore(s span) ([]string, int) {
 		j--
 		skip++
 	}
-	if j < 0 || !hasLetter(l.words[j].Text) || hasDigit(l.words[j].Text) {
+	if j < 0 || !labelWord(l.words[j].Text) {
 		return nil, 0
 	}
 	label := []string{l.folds[j]}
 	gap := 2.5 * l.height()
 	for k := j - 1; k >= 0 && len(label) < maxLabel; k-- {
 		w := l.words[k]
-		if !hasLetter(w.Text) || hasDigit(w.Text) || strings.HasSuffix(w.Text, ":") || l.words[k+1].Box.X0-w.Box.X1 > gap {
+		if !labelWord(w.Text) || strings.HasSuffix(w.Text, ":") || l.words[k+1].Box.X0-w.Box.X1 > gap {
 			break
 		}
 		label = append(label, l.folds[k])
 	}
 	slices.Reverse(label)
 	return label, skip
+}
+
+// labelWord tells whether w may be a word of a label: it has letters, and more
+// letters than digits ("GST@6%" is, "5x" and "2024" are not).
+func labelWord(w string) bool {
+	letters, digits := 0, 0
+	for _, r := range w {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+		case unicode.IsDigit(r):
+			digits++
+		}
+	}
+	return letters > 0 && letters > digits
 }
 
 // labelAbove returns the folded words of the nearest line above s (within three line
@@ -277,7 +293,7 @@ func (p *page) labelAbove(s span) []string {
 			if w.Box.X1 < bx.X0-l.height() || w.Box.X0 > bx.X1+l.height() {
 				continue
 			}
-			if !hasLetter(w.Text) || hasDigit(w.Text) {
+			if !labelWord(w.Text) {
 				continue
 			}
 			if len(label) < maxLabel {

@@ -135,8 +135,8 @@ func TestLearnUnusualLabel(t *testing.T) {
 			if !slices.Contains(set, "invoice.number") {
 				t.Errorf("set %v lacks invoice.number", set)
 			}
-			if c := res.Confidence.Fields["invoice.number"]; c != profile.LearnedConfidence {
-				t.Errorf("number confidence %v, want the rule's %v", c, profile.LearnedConfidence)
+			if c := res.Confidence.Fields["invoice.number"]; c < profile.LearnedConfidence || c > profile.MaxConfidence {
+				t.Errorf("number confidence %v, want at least the rule's %v", c, profile.LearnedConfidence)
 			}
 			if got := res.Data.Invoice.Date; got != "2024-03-17" {
 				t.Errorf("date %q", got)
