@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract/evaluate"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
@@ -427,5 +428,91 @@ func TestDevGroups(t *testing.T) {
 				t.Errorf("accuracy after learning %.3f, below the floor %.3f", mean(g.after), floor)
 			}
 		})
+	}
+}
+
+// TestEInvoiceTeachesScan: an e-invoice PDF's XML (exact truth) teaches the profile, on
+// its text layer, and a plain scan of another invoice of the same supplier (the PDF
+// rendered to an image and OCR'd) is extracted with it. The first supplier group of the
+// ZUGFeRD folder with up to six scans; OCRINVOICE_PROFILE_OCR=all takes every group and
+// scan.
+func TestEInvoiceTeachesScan(t *testing.T) {
+	data := filepath.Join(devData(t), "zugferd-corpus")
+	dr := newDevReader(t)
+	ctx := context.Background()
+	recs, err := evaluate.LoadTruth(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	groups := map[string][]evaluate.Record{}
+	for _, r := range recs {
+		if r.Excluded() {
+			continue
+		}
+		k := supplierOf(t, r)
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	all := os.Getenv("OCRINVOICE_PROFILE_OCR") == "all"
+	before, after := map[string][2]int{}, map[string][2]int{}
+	scans := 0
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		path := filepath.Join(data, g[0].File)
+		out, ok, err := worker.ReadEInvoice(ctx, dr.r, worker.Input{Path: path}, worker.Steps{Read: ocr.Options{Mode: ocr.ModeText}})
+		if err != nil || !ok {
+			t.Fatalf("%s: not read as an e-invoice: %v", g[0].File, err)
+		}
+		text, err := dr.read(ctx, path, ocr.ModeText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The job's result is the XML's data: machine and truth are the same.
+		_, rules, err := profile.Learn(text, out.Result.Data, out.Result.Data, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest := g[1:]
+		if !all && len(rest) > 6 {
+			rest = rest[:6]
+		}
+		for _, r := range rest {
+			scan, err := dr.read(ctx, filepath.Join(data, r.File), ocr.ModeOCR)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := extract.Extract(scan, extract.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tally(before, evaluate.Score(r, res.Data))
+			if _, err := profile.Apply(scan, rules, &res); err != nil {
+				t.Fatal(err)
+			}
+			tally(after, evaluate.Score(r, res.Data))
+			scans++
+		}
+		if !all {
+			break
+		}
+	}
+	t.Logf("e-invoice XML -> scans of the same supplier: %d scans, mean field accuracy %.3f before, %.3f after", scans, mean(before), mean(after))
+	for _, f := range append(append([]string{}, evaluate.Fields...), evaluate.WiderFields...) {
+		if a := after[f]; a[0] > 0 {
+			b := before[f]
+			t.Logf("  %-26s %3d truths  %.3f -> %.3f", f, a[0], float64(b[1])/float64(b[0]), float64(a[1])/float64(a[0]))
+		}
+	}
+	if scans == 0 {
+		t.Fatal("no scans")
+	}
+	if mean(after) < mean(before) {
+		t.Errorf("accuracy fell from %.3f to %.3f with the profile", mean(before), mean(after))
 	}
 }

@@ -49,7 +49,7 @@ Endbetrag EUR                      %s
 
 func (s supplierDoc) doc() *layout.Document { return extract.FromText(s.text()) }
 
-func amount(t *testing.T, s string) *float64 {
+func amount(t testing.TB, s string) *float64 {
 	t.Helper()
 	f, ok := extract.ParseAmount(s, ',')
 	if !ok {
@@ -59,7 +59,7 @@ func amount(t *testing.T, s string) *float64 {
 }
 
 // truth is what a person correcting the document would enter.
-func (s supplierDoc) truth(t *testing.T) invoice.ExtractedData {
+func (s supplierDoc) truth(t testing.TB) invoice.ExtractedData {
 	d, ok := extract.ParseDate(s.date, extract.DMY)
 	if !ok {
 		t.Fatalf("date %q", s.date)
