@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 )
@@ -17,16 +18,15 @@ const (
 	inPlace = 1.2
 	// fuzzyLabel scales the confidence of a value found next to a label read with noise.
 	fuzzyLabel = 0.95
-	// otherSide scales the confidence of a value found on the other side of its label
-	// than the learned one (below it rather than after it, or the other way round).
-	otherSide = 0.6
 	// byPosition scales the confidence of a value found at the learned place without its label.
 	byPosition = 0.7
 )
 
 // Apply fills the fields the rules can find on ld into res (overriding the generic
-// value; the field's confidence is the rule's) and returns the paths it set, in
+// value; the field's confidence is the rule's, its evidence, when res has evidence,
+// where it was read with Source invoice.SourceLearned) and returns the paths it set, in
 // document order. A field whose rule finds nothing keeps the generic value.
+// res.Validation is left as it was: the caller validates the data again.
 //
 // A party field's learned value is used when it is printed on ld (its words, or a
 // code's characters, read with OCR noise tolerated). A document field is read next to
@@ -34,7 +34,8 @@ const (
 // after it, else below it (the other way round for a label learned above its value);
 // the value must read as the field's kind (an amount, a date) and fit the learned
 // shape of a code. When several places fit, the one nearest the learned place wins.
-// Without its label, a value that fits at the learned place is taken.
+// Without its label, a value that fits at the learned place is taken when the generic
+// rules found none.
 //
 // It returns an error (wrapping ErrRules) for rules it cannot read, and for a nil ld or
 // res; res is unchanged then.
@@ -52,6 +53,7 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 		lay = r.layoutFor(Fingerprint(ld))
 	}
 	var doc *docText
+	var loc *extract.Locator
 	var set []string
 	for _, f := range fields {
 		var ru *Rule
@@ -65,6 +67,7 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 			continue
 		}
 		var v value
+		var at *found // where a document field was read
 		conf := ru.Confidence
 		if f.party {
 			if doc == nil {
@@ -79,12 +82,15 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 			if !ok {
 				continue
 			}
-			v, conf = found.v, min(MaxConfidence, conf*found.factor)
+			v, conf, at = found.v, min(MaxConfidence, conf*found.factor), &found
 			// A document field overrides a generic value only when the profile is at
 			// least as sure of its own: a fresh rule does not overrule a value the
 			// generic rules read with a strong label, a confirmed one found in its
 			// place does.
-			if g := f.get(&res.Data); g.ok && !f.same(g, v) && res.Confidence.Fields[f.path] > conf {
+			// A value at the learned place alone (its label not found) only fills a
+			// field the generic rules left empty: on documents whose length varies
+			// (receipts), another value stands there.
+			if g := f.get(&res.Data); g.ok && !f.same(g, v) && (res.Confidence.Fields[f.path] > conf || !found.labelled) {
 				continue
 			}
 		}
@@ -92,7 +98,27 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 		if res.Confidence.Fields == nil {
 			res.Confidence.Fields = map[string]float64{}
 		}
-		res.Confidence.Fields[f.path] = math.Round(conf*1000) / 1000
+		conf = math.Round(conf*1000) / 1000
+		res.Confidence.Fields[f.path] = conf
+		if res.Evidence != nil {
+			var ev invoice.Evidence
+			if at != nil {
+				p := &pages[at.s.page]
+				b := p.rel(p.spanBox(at.s))
+				ev = invoice.Evidence{Page: p.n, Box: &b, Text: p.spanText(at.s)}
+			} else {
+				if loc == nil {
+					loc = extract.NewLocator(ld)
+				}
+				if m, ok := loc.Locate(f.path, v.any()); ok {
+					ev = m.Evidence
+				} else {
+					ev = invoice.Evidence{Text: v.s}
+				}
+			}
+			ev.Source, ev.Confidence = invoice.SourceLearned, conf
+			res.Evidence[f.path] = ev
+		}
 		set = append(set, f.path)
 	}
 	return set, nil
@@ -101,10 +127,11 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 // found is a value a rule found, and how sure the finding is (a factor of the rule's
 // confidence).
 type found struct {
-	v      value
-	factor float64
-	s      span
-	dist   float64
+	v        value
+	labelled bool // found next to its label, not only at its place
+	factor   float64
+	s        span
+	dist     float64
 }
 
 // find reads a document field next to each place its label is printed and returns the
@@ -127,6 +154,7 @@ func find(pages []page, f field, ru *Rule) (found, bool) {
 					if !hit {
 						continue
 					}
+					c.labelled = true
 					switch {
 					case !m.exact:
 						c.factor *= fuzzyLabel
@@ -200,8 +228,7 @@ func (p *page) labelsAt(li int, label []string, want string) []labelMatch {
 }
 
 // valueNear reads the field's value next to the label m on line li: after it on the
-// line, else on the lines below it and under it (below first for a label learned above
-// its value).
+// line, or, for a label learned above its value, on the lines below it and under it.
 func (p *page) valueNear(pi, li int, m labelMatch, f field, ru *Rule) (found, bool) {
 	after := func() (found, bool) {
 		skips := []int{ru.Skip}
@@ -259,18 +286,12 @@ func (p *page) valueNear(pi, li int, m labelMatch, f field, ru *Rule) (found, bo
 		}
 		return found{}, false
 	}
-	first, second := after, below
+	// Only the learned side: a value on the other side of the label is another row's
+	// or another column's on a layout of the same supplier.
 	if ru.Below {
-		first, second = below, after
+		return below()
 	}
-	if c, ok := first(); ok {
-		return c, true
-	}
-	// The other direction than the learned one is a weaker finding.
-	c, ok := second()
-	c.dist += 0.5
-	c.factor *= otherSide
-	return c, ok
+	return after()
 }
 
 // learnedPage tells whether p is the page a rule was learned on: the same page number,

@@ -383,7 +383,7 @@ func (g *groupScore) report(t testing.TB) {
 var devFloors = map[string]float64{
 	"zugferd-corpus/text":       0.97,
 	"invoice2data-compare/text": 0.97,
-	"sroie-zzzdavid/ocr":        0.93,
+	"sroie-zzzdavid/ocr":        0.89,
 }
 
 // TestDevGroups is the development measurement of issue 15: per folder, documents are

@@ -76,6 +76,17 @@ type value struct {
 	ok bool
 }
 
+// any is the value as invoice.Fields gives it: a string, a float64 or nil.
+func (v value) any() any {
+	switch {
+	case !v.ok:
+		return nil
+	case v.s != "":
+		return v.s
+	}
+	return v.f
+}
+
 func (f field) get(d *invoice.ExtractedData) value {
 	if f.num != nil {
 		p := *f.num(d)

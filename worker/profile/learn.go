@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker/extract"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 )
 
@@ -73,6 +74,7 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 		i := slices.Index(r.Layouts, lay)
 		r.Layouts = append(append([]*Layout{lay}, r.Layouts[:i]...), r.Layouts[i+1:]...)
 	}
+	var loc *extract.Locator
 	for _, f := range fields {
 		rs := rulesOf(f)
 		if rs == nil {
@@ -85,7 +87,11 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 			if f.party {
 				nu = &Rule{Kind: string(f.kind), Value: tv.s}
 			} else {
-				nu = locate(pages, f, tv)
+				if loc == nil {
+					loc = extract.NewLocator(ld)
+				}
+				m, found := loc.Locate(f.path, tv.any())
+				nu = locate(pages, f, tv, m, found)
 			}
 		}
 		switch {
@@ -140,12 +146,15 @@ type occurrence struct {
 }
 
 // locate finds where truth's value tv of a document field is printed and returns the
-// rule that finds it there, or nil when it is not printed. When the value is printed
-// several times, an occurrence with a label on its line is preferred, then one with a
-// label above it; among those, amounts prefer the last (totals come after the items)
-// but for the subtotal, which comes before the total that may equal it, and other
-// values the first.
-func locate(pages []page, f field, tv value) *Rule {
+// rule that finds it there, or nil when it is not printed. m is where extract's Locator
+// found the value (found false when it did not). When the value is printed several
+// times, the occurrence m has next to one of the field's own labels is preferred, then
+// one with a label on its line, then one with a label above it; among those, amounts
+// prefer the last (totals come after the items) but for the subtotal, which comes
+// before the total that may equal it, and other values the first. A value only the
+// Locator found (printed across rows or words in a way no run of words here reads) is
+// learned from its match.
+func locate(pages []page, f field, tv value, m extract.Match, found bool) *Rule {
 	var best *occurrence
 	bestScore := -1
 	for pi := range pages {
@@ -166,6 +175,9 @@ func locate(pages []page, f field, tv value) *Rule {
 					o := &occurrence{s: s, p: pv, text: text}
 					o.label, o.skip = p.labelBefore(s)
 					score := 2
+					if found && m.Labelled && m.Page == p.n && m.Box != nil && overlaps(p.rel(p.spanBox(s)), *m.Box) {
+						score = 3
+					}
 					if len(o.label) == 0 {
 						o.label = p.labelAbove(s)
 						o.below = true
@@ -183,7 +195,7 @@ func locate(pages []page, f field, tv value) *Rule {
 		}
 	}
 	if best == nil {
-		return nil
+		return fromMatch(pages, f, m, found)
 	}
 	p := &pages[best.s.page]
 	ru := &Rule{Kind: string(f.kind), Page: p.n, Box: p.rel(p.spanBox(best.s)), Last: best.s.page == len(pages)-1 && len(pages) > 1}
@@ -197,6 +209,33 @@ func locate(pages []page, f field, tv value) *Rule {
 		ru.DateOrder = "mdy"
 	}
 	return ru
+}
+
+// fromMatch is the rule for a value extract's Locator found: its place and label.
+func fromMatch(pages []page, f field, m extract.Match, found bool) *Rule {
+	if !found || m.Page < 1 || m.Page > len(pages) || m.Box == nil {
+		return nil
+	}
+	ru := &Rule{Kind: string(f.kind), Page: m.Page, Box: *m.Box, Last: m.Page == len(pages) && len(pages) > 1}
+	var label []string
+	for _, w := range strings.Fields(m.Label) {
+		if labelWord(w) {
+			label = append(label, fold(w))
+		}
+	}
+	if len(label) > maxLabel {
+		label = label[len(label)-maxLabel:]
+	}
+	ru.Label = label
+	if f.kind == kindCode {
+		ru.Shape = shapeOf(strings.Trim(m.Text, ":;,.()[]#"))
+	}
+	return ru
+}
+
+// overlaps tells whether two page-relative boxes share some area.
+func overlaps(a, b invoice.Box) bool {
+	return a.X0 < b.X1 && b.X0 < a.X1 && a.Y0 < b.Y1 && b.Y0 < a.Y1
 }
 
 // reads tells whether span s reads as tv.

@@ -138,6 +138,12 @@ func TestLearnUnusualLabel(t *testing.T) {
 			if c := res.Confidence.Fields["invoice.number"]; c < profile.LearnedConfidence || c > profile.MaxConfidence {
 				t.Errorf("number confidence %v, want at least the rule's %v", c, profile.LearnedConfidence)
 			}
+			if ev := res.Evidence["invoice.number"]; ev.Source != invoice.SourceLearned || ev.Page != 1 || ev.Box == nil || ev.Text != second.number || ev.Confidence != res.Confidence.Fields["invoice.number"] {
+				t.Errorf("number evidence %+v", ev)
+			}
+			if ev := res.Evidence["invoice.supplier.name"]; ev.Source != invoice.SourceLearned || ev.Page != 1 || ev.Box == nil || ev.Box.Y0 > 0.1 {
+				t.Errorf("supplier name evidence %+v, want the learned source and the first line's box", ev)
+			}
 			if got := res.Data.Invoice.Date; got != "2024-03-17" {
 				t.Errorf("date %q", got)
 			}
