@@ -314,6 +314,9 @@ func (p *page) read(pi, li, a int, f field, ru *Rule) (found, bool) {
 		if f.kind == kindCode && (ru.shape == nil || !ru.shape.MatchString(pv.v.s)) {
 			continue
 		}
+		if f.kind == kindAmount && ru.Decimals && !hasDecimals(text) {
+			continue
+		}
 		b := p.rel(p.spanBox(s))
 		dist := math.Hypot((b.X0+b.X1-ru.Box.X0-ru.Box.X1)/2, (b.Y0+b.Y1-ru.Box.Y0-ru.Box.Y1)/2)
 		if !p.learnedPage(ru) {

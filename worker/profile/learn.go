@@ -208,6 +208,9 @@ func locate(pages []page, f field, tv value, m extract.Match, found bool) *Rule 
 	if best.p.mdy {
 		ru.DateOrder = "mdy"
 	}
+	if f.kind == kindAmount {
+		ru.Decimals = hasDecimals(best.text)
+	}
 	return ru
 }
 
@@ -229,6 +232,9 @@ func fromMatch(pages []page, f field, m extract.Match, found bool) *Rule {
 	ru.Label = label
 	if f.kind == kindCode {
 		ru.Shape = shapeOf(strings.Trim(m.Text, ":;,.()[]#"))
+	}
+	if f.kind == kindAmount {
+		ru.Decimals = hasDecimals(m.Text)
 	}
 	return ru
 }

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
@@ -109,6 +110,9 @@ type Rule struct {
 	// Shape is a regular expression a code's printed value matches (its letters and
 	// punctuation kept, digit runs generalised).
 	Shape string `json:"shape,omitempty"`
+	// Decimals tells that the learned amount was printed with a decimal part; a later
+	// one without is a misreading (OCR drops separators: "46,25" read "4625").
+	Decimals bool `json:"decimals,omitempty"`
 	// DateOrder is "mdy" when the learned date was printed month first.
 	DateOrder string `json:"dateOrder,omitempty"`
 	// Confidence is the rule's confidence in 0..1.
@@ -214,7 +218,13 @@ const (
 	maxLabel = 4 // words of a label
 )
 
-var reDigits = regexp.MustCompile(`\d+`)
+var (
+	reDigits   = regexp.MustCompile(`\d+`)
+	reDecimals = regexp.MustCompile(`\d[.,]\d{1,4}\D*$`)
+)
+
+// hasDecimals tells whether a printed amount has a decimal part.
+func hasDecimals(text string) bool { return reDecimals.MatchString(strings.TrimSpace(text)) }
 
 // shapeOf generalises a code as printed into a regular expression: its letters and
 // punctuation are kept (case-insensitively), each run of n digits becomes \d{n-2,n+2}
