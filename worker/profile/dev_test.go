@@ -433,9 +433,8 @@ func TestDevGroups(t *testing.T) {
 
 // TestEInvoiceTeachesScan: an e-invoice PDF's XML (exact truth) teaches the profile, on
 // its text layer, and a plain scan of another invoice of the same supplier (the PDF
-// rendered to an image and OCR'd) is extracted with it. The first supplier group of the
-// ZUGFeRD folder with up to six scans; OCRINVOICE_PROFILE_OCR=all takes every group and
-// scan.
+// rendered to an image and OCR'd) is extracted with it. Every supplier group of the
+// ZUGFeRD folder with its last three scans; OCRINVOICE_PROFILE_OCR=all takes every scan.
 func TestEInvoiceTeachesScan(t *testing.T) {
 	data := filepath.Join(devData(t), "zugferd-corpus")
 	dr := newDevReader(t)
@@ -465,7 +464,7 @@ func TestEInvoiceTeachesScan(t *testing.T) {
 			continue
 		}
 		path := filepath.Join(data, g[0].File)
-		out, ok, err := worker.ReadEInvoice(ctx, dr.r, worker.Input{Path: path}, worker.Steps{Read: ocr.Options{Mode: ocr.ModeText}})
+		out, ok, err := worker.ReadEInvoice(ctx, dr.r, worker.Input{Path: path}, worker.Steps{Read: ocr.Options{Mode: ocr.ModeAuto}})
 		if err != nil || !ok {
 			t.Fatalf("%s: not read as an e-invoice: %v", g[0].File, err)
 		}
@@ -479,8 +478,8 @@ func TestEInvoiceTeachesScan(t *testing.T) {
 			t.Fatal(err)
 		}
 		rest := g[1:]
-		if !all && len(rest) > 6 {
-			rest = rest[:6]
+		if !all && len(rest) > 3 {
+			rest = rest[len(rest)-3:]
 		}
 		for _, r := range rest {
 			scan, err := dr.read(ctx, filepath.Join(data, r.File), ocr.ModeOCR)
@@ -498,9 +497,6 @@ func TestEInvoiceTeachesScan(t *testing.T) {
 			tally(after, evaluate.Score(r, res.Data))
 			scans++
 		}
-		if !all {
-			break
-		}
 	}
 	t.Logf("e-invoice XML -> scans of the same supplier: %d scans, mean field accuracy %.3f before, %.3f after", scans, mean(before), mean(after))
 	for _, f := range append(append([]string{}, evaluate.Fields...), evaluate.WiderFields...) {
@@ -514,5 +510,9 @@ func TestEInvoiceTeachesScan(t *testing.T) {
 	}
 	if mean(after) < mean(before) {
 		t.Errorf("accuracy fell from %.3f to %.3f with the profile", mean(before), mean(after))
+	}
+	// Measured: 0.960 on the default scans (0.937 without the profile), 0.972 on all.
+	if floor := 0.95; mean(after) < floor {
+		t.Errorf("accuracy after learning %.3f, below the floor %.3f", mean(after), floor)
 	}
 }

@@ -450,3 +450,26 @@ func hamming(t *testing.T, a, b string) int {
 	}
 	return n
 }
+
+// TestLearnWithoutLayout: a job without a stored layout teaches the party values only.
+func TestLearnWithoutLayout(t *testing.T) {
+	first := supplierDoc{label: "Beleg", number: "BX-20417", date: "03.02.2024", net: "100,00", tax: "19,00", total: "119,00", customer: "K-4711"}
+	keys, b, err := profile.Learn(nil, first.truth(t), invoice.ExtractedData{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rulesOf(t, b)
+	if len(r.Layouts) != 0 || r.Fields["invoice.supplier.name"] == nil || r.Fields["invoice.supplier.name"].Value != "ACME Werkzeuge GmbH" {
+		t.Fatalf("rules %s", b)
+	}
+	if keys.TaxID != "DE811907980" || keys.Name != "acme werkzeuge" || keys.Fingerprint != "" {
+		t.Errorf("keys %+v", keys)
+	}
+	// Its rules apply to a document of the supplier.
+	d := first.doc()
+	res := extractDoc(t, d)
+	set, err := profile.Apply(d, b, &res)
+	if err != nil || !slices.Contains(set, "invoice.supplier.name") || slices.Contains(set, "invoice.number") {
+		t.Errorf("set %v, %v", set, err)
+	}
+}
