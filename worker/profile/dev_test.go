@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -131,7 +130,6 @@ func supplierOf(t testing.TB, r evaluate.Record) string {
 type devReader struct {
 	r     *ocr.Reader
 	cache string
-	mu    sync.Mutex
 }
 
 func newDevReader(t testing.TB) *devReader {

@@ -141,15 +141,6 @@ func (p *page) spanBox(s span) layout.Box {
 	return bx
 }
 
-func (p *page) spanConf(s span) float64 {
-	ws := p.lines[s.line].words[s.a:s.b]
-	sum := 0.0
-	for _, w := range ws {
-		sum += w.Confidence
-	}
-	return sum / float64(len(ws))
-}
-
 // maxWords is how many words a printed value of the kind may span.
 func maxWords(k kind) int {
 	switch k {

@@ -48,16 +48,6 @@ func ocrShape(s string) string {
 	}, s)
 }
 
-// hasLetter tells whether s has a letter.
-func hasLetter(s string) bool {
-	for _, r := range s {
-		if unicode.IsLetter(r) {
-			return true
-		}
-	}
-	return false
-}
-
 // hasDigit tells whether s has a digit.
 func hasDigit(s string) bool {
 	for _, r := range s {
