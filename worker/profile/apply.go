@@ -66,6 +66,7 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 		if ru == nil {
 			continue
 		}
+		generic := f.get(&res.Data)
 		var v value
 		var at *found // where a document field was read
 		conf := ru.Confidence
@@ -90,7 +91,7 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 			// A value at the learned place alone (its label not found) only fills a
 			// field the generic rules left empty: on documents whose length varies
 			// (receipts), another value stands there.
-			if g := f.get(&res.Data); g.ok && !f.same(g, v) && (res.Confidence.Fields[f.path] > conf || !found.labelled) {
+			if generic.ok && !f.same(generic, v) && (res.Confidence.Fields[f.path] > conf || !found.labelled) {
 				continue
 			}
 		}
@@ -106,6 +107,8 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 				p := &pages[at.s.page]
 				b := p.rel(p.spanBox(at.s))
 				ev = invoice.Evidence{Page: p.n, Box: &b, Text: p.spanText(at.s)}
+			} else if old, ok := res.Evidence[f.path]; ok && f.same(generic, v) {
+				ev = old // the generic rules read the same value: it is where they read it
 			} else {
 				if loc == nil {
 					loc = extract.NewLocator(ld)
@@ -218,7 +221,7 @@ func (p *page) labelsAt(li int, label []string, want string) []labelMatch {
 				out = append(out, labelMatch{a, a + n, n == len(label) && slices.Equal(l.folds[a:a+n], label)})
 				break
 			}
-			if near(got, want) {
+			if d := len(got) - len(want); d >= -2 && d <= 2 && near(got, want) {
 				out = append(out, labelMatch{a, a + n, false})
 				break
 			}
