@@ -53,7 +53,7 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 		lay = r.layoutFor(Fingerprint(ld))
 	}
 	var doc *docText
-	var loc *extract.Locator
+	var loc *locator
 	var set []string
 	for _, f := range fields {
 		var ru *Rule
@@ -111,9 +111,9 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 				ev = old // the generic rules read the same value: it is where they read it
 			} else {
 				if loc == nil {
-					loc = extract.NewLocator(ld)
+					loc = newLocator(ld)
 				}
-				if m, ok := loc.Locate(f.path, v.any()); ok {
+				if m, ok := loc.locate(f.path, v.any()); ok {
 					ev = m.Evidence
 				} else {
 					ev = invoice.Evidence{Text: v.s}

@@ -72,10 +72,10 @@ func NormName(s string) string {
 // folded) with their coarse place (a 4x8 grid of the page). Documents of one layout
 // differ in a few bits; "" when ld has no words.
 func Fingerprint(ld *layout.Document) string {
-	pages := prepare(ld)
-	if len(pages) == 0 {
+	if ld == nil || len(ld.Pages) == 0 {
 		return ""
 	}
+	pages := prepare(&layout.Document{Pages: ld.Pages[:1]})
 	p := &pages[0]
 	var acc [64]int
 	n := 0

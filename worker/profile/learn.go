@@ -74,7 +74,7 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 		i := slices.Index(r.Layouts, lay)
 		r.Layouts = append(append([]*Layout{lay}, r.Layouts[:i]...), r.Layouts[i+1:]...)
 	}
-	var loc *extract.Locator
+	var loc *locator
 	for _, f := range fields {
 		rs := rulesOf(f)
 		if rs == nil {
@@ -88,9 +88,9 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 				nu = &Rule{Kind: string(f.kind), Value: tv.s}
 			} else {
 				if loc == nil {
-					loc = extract.NewLocator(ld)
+					loc = newLocator(ld)
 				}
-				m, found := loc.Locate(f.path, tv.any())
+				m, found := loc.locate(f.path, tv.any())
 				nu = locate(pages, f, tv, m, found)
 			}
 		}
@@ -216,10 +216,10 @@ func locate(pages []page, f field, tv value, m extract.Match, found bool) *Rule 
 
 // fromMatch is the rule for a value extract's Locator found: its place and label.
 func fromMatch(pages []page, f field, m extract.Match, found bool) *Rule {
-	if !found || m.Page < 1 || m.Page > len(pages) || m.Box == nil {
+	if !found || m.Page < 1 || m.Box == nil || len(pages) == 0 {
 		return nil
 	}
-	ru := &Rule{Kind: string(f.kind), Page: m.Page, Box: *m.Box, Last: m.Page == len(pages) && len(pages) > 1}
+	ru := &Rule{Kind: string(f.kind), Page: m.Page, Box: *m.Box, Last: len(pages) > 1 && m.Page == pages[len(pages)-1].n}
 	var label []string
 	for _, w := range strings.Fields(m.Label) {
 		if labelWord(w) {

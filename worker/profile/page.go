@@ -29,14 +29,67 @@ type line struct {
 // height is the line's height, at least a small positive number.
 func (l line) height() float64 { return max(l.box.Y1-l.box.Y0, 1e-6) }
 
-// prepare folds the words of every page of ld. Pages without a size are sized by
-// their words.
+// Pages a profile reads: the first headPages and the last tailPages of a longer
+// document, so that learning and applying stay cheap on a document of hundreds of
+// pages (header fields are on the first pages, totals on the last).
+const (
+	headPages = 8
+	tailPages = 2
+)
+
+// readPages is the part of ld a profile reads (see headPages), and the page number in
+// ld of each of its pages.
+func readPages(ld *layout.Document) (*layout.Document, []int) {
+	if ld == nil {
+		return &layout.Document{}, nil
+	}
+	sub := *ld
+	sub.Pages = nil
+	var nums []int
+	for i, p := range ld.Pages {
+		if i >= headPages && i < len(ld.Pages)-tailPages {
+			continue
+		}
+		sub.Pages = append(sub.Pages, p)
+		nums = append(nums, i+1)
+	}
+	return &sub, nums
+}
+
+// locator finds values on the pages a profile reads, with extract's Locator; the
+// evidence it returns has ld's page numbers.
+type locator struct {
+	l    *extract.Locator
+	nums []int
+}
+
+func newLocator(ld *layout.Document) *locator {
+	sub, nums := readPages(ld)
+	return &locator{l: extract.NewLocator(sub), nums: nums}
+}
+
+func (l *locator) locate(path string, v any) (extract.Match, bool) {
+	m, ok := l.l.Locate(path, v)
+	if !ok {
+		return m, false
+	}
+	if m.Page >= 1 && m.Page <= len(l.nums) {
+		m.Page = l.nums[m.Page-1]
+	}
+	return m, true
+}
+
+// prepare folds the words of the pages of ld a profile reads. Pages without a size are
+// sized by their words.
 func prepare(ld *layout.Document) []page {
 	if ld == nil {
 		return nil
 	}
-	out := make([]page, 0, len(ld.Pages))
+	out := make([]page, 0, min(len(ld.Pages), headPages+tailPages))
 	for i, p := range ld.Pages {
+		if i >= headPages && i < len(ld.Pages)-tailPages {
+			continue
+		}
 		pg := page{n: p.Number, w: p.Width, h: p.Height, source: p.Source, last: i == len(ld.Pages)-1}
 		if pg.n <= 0 {
 			pg.n = i + 1

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/worker/extract"
@@ -471,5 +472,49 @@ func TestLearnWithoutLayout(t *testing.T) {
 	set, err := profile.Apply(d, b, &res)
 	if err != nil || !slices.Contains(set, "invoice.supplier.name") || slices.Contains(set, "invoice.number") {
 		t.Errorf("set %v, %v", set, err)
+	}
+}
+
+// TestLongDocument: learning and applying on a document of hundreds of pages reads its
+// first and last pages only and stays fast; the totals on its last page are found.
+func TestLongDocument(t *testing.T) {
+	one := supplierDoc{label: "Beleg", number: "BX-20417", date: "03.02.2024", net: "100,00", tax: "19,00", total: "119,00", customer: "K-4711"}
+	parts := strings.SplitN(one.text(), "Pos  Beschreibung", 2)
+	var b strings.Builder
+	b.WriteString(parts[0])
+	for i := 0; i < 300; i++ {
+		b.WriteString("\f")
+		for j := 0; j < 40; j++ {
+			fmt.Fprintf(&b, "%d    Schrauben %d.%d          Lieferung %02d.01.2024          1,00\n", j+1, i, j, j%28+1)
+		}
+	}
+	b.WriteString("\fPos  Beschreibung" + parts[1])
+	long := extract.FromText(b.String())
+	if len(long.Pages) != 302 {
+		t.Fatalf("%d pages", len(long.Pages))
+	}
+	// The short document's extraction stands for the long one's (extracting 300 pages
+	// takes long): Apply overrides what it finds.
+	machine := extractDoc(t, one.doc())
+	start := time.Now()
+	_, rules, err := profile.Learn(long, one.truth(t), machine.Data, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := machine
+	res.Data.Invoice.Amounts.Total = nil
+	set, err := profile.Apply(long, rules, &res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Learning and applying are bounded by the pages they read.
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("learning and applying took %v", el)
+	}
+	if got := res.Data.Invoice.Amounts.Total; got == nil || *got != 119 || !slices.Contains(set, "invoice.amounts.total") {
+		t.Errorf("total %v (set %v)", got, set)
+	}
+	if ev := res.Evidence["invoice.amounts.total"]; ev.Page != 302 {
+		t.Errorf("total evidence %+v, want the last page", ev)
 	}
 }
