@@ -73,7 +73,7 @@ func (s supplierDoc) truth(t testing.TB) invoice.ExtractedData {
 	}}
 }
 
-func extractDoc(t *testing.T, d *layout.Document) extract.Result {
+func extractDoc(t testing.TB, d *layout.Document) extract.Result {
 	t.Helper()
 	res, err := extract.Extract(d, extract.Options{})
 	if err != nil {
