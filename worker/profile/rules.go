@@ -103,7 +103,7 @@ type Rule struct {
 	Skip int `json:"skip,omitempty"`
 	// Page is the 1-based page the value was printed on, Box its page-relative box.
 	Page int         `json:"page,omitempty"`
-	Box  invoice.Box `json:"box"`
+	Box  invoice.Box `json:"box,omitzero"`
 	// Last tells that Page was the document's last page: totals move to the last page
 	// of a longer document.
 	Last bool `json:"last,omitempty"`
