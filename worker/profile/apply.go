@@ -22,20 +22,25 @@ const (
 	byPosition = 0.7
 )
 
-// Apply fills the fields the rules can find on ld into res (overriding the generic
-// value; the field's confidence is the rule's, its evidence, when res has evidence,
-// where it was read with Source invoice.SourceLearned) and returns the paths it set, in
-// document order. A field whose rule finds nothing keeps the generic value.
-// res.Validation is left as it was: the caller validates the data again.
+// Apply fills the fields the rules can find on ld into res and returns the paths it
+// set, in document order. A field's confidence becomes the rule's (scaled by how well
+// it was found) and, when res has evidence, its evidence is where it was read, with
+// Source invoice.SourceLearned. A field whose rule finds nothing keeps the generic
+// value. res.Validation is left as it was: the caller validates the data again.
 //
-// A party field's learned value is used when it is printed on ld (its words, or a
-// code's characters, read with OCR noise tolerated). A document field is read next to
-// its learned label (matched with OCR noise and case tolerated): on the label's line
-// after it, else below it (the other way round for a label learned above its value);
-// the value must read as the field's kind (an amount, a date) and fit the learned
-// shape of a code. When several places fit, the one nearest the learned place wins.
-// Without its label, a value that fits at the learned place is taken when the generic
-// rules found none.
+// A party field's learned value is used when it is printed on ld: a code's characters
+// in sequence, a customer's words as phrases of rows, the supplier's own name and
+// address with more OCR noise tolerated (but their numbers exact).
+//
+// Document fields are read with the rules of the learned layout nearest to ld's
+// Fingerprint (within SameLayout bits; none when no layout is that near): next to the
+// learned label (matched with OCR noise and case tolerated), on the side it was learned
+// (after it on its row, or under it); the value must read as the field's kind (an
+// amount, with a decimal part when the learned one had one; a date) and fit the learned
+// shape of a code. When several places fit, the one nearest the learned place wins. A
+// value read this way replaces a different generic value only when its confidence is
+// at least the generic one's. Without its label, a value that fits at the learned
+// place fills the field only when the generic rules found none.
 //
 // It returns an error (wrapping ErrRules) for rules it cannot read, and for a nil ld or
 // res; res is unchanged then.
@@ -86,9 +91,8 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 			v, conf, at = found.v, min(MaxConfidence, conf*found.factor), &found
 			// A document field overrides a generic value only when the profile is at
 			// least as sure of its own: a fresh rule does not overrule a value the
-			// generic rules read with a strong label, a confirmed one found in its
-			// place does.
-			// A value at the learned place alone (its label not found) only fills a
+			// generic rules read with a strong label, one found in its place does. A
+			// value at the learned place alone (its label not found) only fills a
 			// field the generic rules left empty: on documents whose length varies
 			// (receipts), another value stands there.
 			if generic.ok && !f.same(generic, v) && (res.Confidence.Fields[f.path] > conf || !found.labelled) {
