@@ -15,6 +15,9 @@ import (
 // encoding is larger is refused rather than stored.
 const MaxEncodedLayout = 4 << 20
 
+// encodedCap is MaxEncodedLayout; tests lower it to reach it with a small document.
+var encodedCap = MaxEncodedLayout
+
 // maxDecodedLayout bounds the JSON DecodeLayout inflates, so that a small stored value
 // cannot expand without limit (a gzip bomb).
 const maxDecodedLayout = 64 << 20
@@ -81,8 +84,8 @@ func EncodeLayout(d *Document) ([]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("encode layout: %w", err)
 	}
-	if buf.Len() > MaxEncodedLayout {
-		return nil, fmt.Errorf("encode layout: %d bytes compressed, more than the %d allowed", buf.Len(), MaxEncodedLayout)
+	if buf.Len() > encodedCap {
+		return nil, fmt.Errorf("encode layout: %d bytes compressed, more than the %d allowed", buf.Len(), encodedCap)
 	}
 	return buf.Bytes(), nil
 }

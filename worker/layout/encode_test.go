@@ -77,9 +77,11 @@ func TestEncodeLayoutRoundTrip(t *testing.T) {
 // TestEncodeLayoutSizeCap: a document whose encoding is past MaxEncodedLayout is
 // refused with an error, not truncated.
 func TestEncodeLayoutSizeCap(t *testing.T) {
+	defer func(c int) { encodedCap = c }(encodedCap)
+	encodedCap = 64 << 10
 	r := rand.New(rand.NewPCG(1, 2))
 	var lines []Line
-	for i := 0; i < 400000; i++ {
+	for i := 0; i < 10000; i++ {
 		lines = append(lines, Line{Words: []Word{{Text: fmt.Sprintf("%x%x", r.Uint64(), r.Uint64()), Box: Box{r.Float64() * 600, r.Float64() * 800, r.Float64() * 600, r.Float64() * 800}, Confidence: r.Float64()}}})
 	}
 	_, err := EncodeLayout(&Document{Pages: []Page{{Number: 1, Width: 600, Height: 800, Lines: lines}}})
