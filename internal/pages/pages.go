@@ -389,17 +389,26 @@ func (r *Renderer) drawPDF(ctx context.Context, data []byte, page, width int) ([
 	if werr != nil {
 		return nil, 0, apperr.Internal(fmt.Errorf("write PDF for rendering: %w", werr))
 	}
-	p := strconv.Itoa(page)
-	out, err := runTool(ctx, r.opts.Timeout, 1<<20, r.opts.MemoryLimit, "pdfinfo", "-f", p, "-l", p, f.Name())
+	// pdfinfo refuses a page range past the end: ask for page 1 (and the page count)
+	// first, then for the page asked when it is another.
+	out, err := runTool(ctx, r.opts.Timeout, 1<<20, r.opts.MemoryLimit, "pdfinfo", "-f", "1", "-l", "1", f.Name())
 	if err != nil {
 		return nil, 0, toolFailure("the PDF", err)
 	}
-	n, w, h := parsePDFInfo(out, page)
+	n, w, h := parsePDFInfo(out, 1)
 	if n <= 0 {
 		return nil, 0, corrupt("the PDF", "has no pages", nil)
 	}
 	if page > n {
 		return nil, n, pastEnd(page, n)
+	}
+	p := strconv.Itoa(page)
+	if page != 1 {
+		out, err := runTool(ctx, r.opts.Timeout, 1<<20, r.opts.MemoryLimit, "pdfinfo", "-f", p, "-l", p, f.Name())
+		if err != nil {
+			return nil, n, toolFailure("the PDF", err)
+		}
+		_, w, h = parsePDFInfo(out, page)
 	}
 	if w <= 0 || h <= 0 {
 		return nil, n, corrupt(fmt.Sprintf("page %d of the PDF", page), "has no size", nil)
