@@ -418,15 +418,72 @@ func (r *Renderer) drawPDF(ctx context.Context, data []byte, page, width int) ([
 		return nil, n, corrupt(fmt.Sprintf("page %d of the PDF", page),
 			fmt.Sprintf("is more than %d times taller than wide (%gx%g pt)", maxAspect, w, h), nil)
 	}
-	png, err := runTool(ctx, r.opts.Timeout, width*height*4+(1<<20), r.opts.MemoryLimit, "pdftoppm",
-		"-png", "-f", p, "-l", p, "-scale-to-x", strconv.Itoa(width), "-scale-to-y", strconv.Itoa(height), f.Name())
+	// PPM out of pdftoppm and PNG made here: pdftoppm's own PNG output compresses hard and
+	// takes several times as long as drawing the page.
+	ppm, err := runTool(ctx, r.opts.Timeout, width*height*3+1024, r.opts.MemoryLimit, "pdftoppm",
+		"-f", p, "-l", p, "-scale-to-x", strconv.Itoa(width), "-scale-to-y", strconv.Itoa(height), f.Name())
 	if err != nil {
 		return nil, n, toolFailure(fmt.Sprintf("page %d of the PDF", page), err)
 	}
-	if len(png) == 0 {
-		return nil, n, corrupt(fmt.Sprintf("page %d of the PDF", page), "drew nothing", nil)
+	img, err := decodePPM(ppm)
+	if err != nil {
+		return nil, n, corrupt(fmt.Sprintf("page %d of the PDF", page), "drew nothing usable", err)
 	}
-	return png, n, nil
+	pngData, err := encodePNG(img)
+	return pngData, n, err
+}
+
+// decodePPM reads the binary PPM (P6, 8 bits) pdftoppm writes.
+func decodePPM(data []byte) (*image.RGBA, error) {
+	var w, h, maxv int
+	rest := data
+	fields := make([]int, 0, 3)
+	if !bytes.HasPrefix(rest, []byte("P6")) {
+		return nil, errors.New("not a P6 PPM")
+	}
+	rest = rest[2:]
+	for len(fields) < 3 {
+		rest = bytes.TrimLeft(rest, " \t\r\n")
+		if len(rest) > 0 && rest[0] == '#' {
+			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+				rest = rest[i+1:]
+				continue
+			}
+			return nil, errors.New("truncated PPM header")
+		}
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' && i < 9 {
+			i++
+		}
+		if i == 0 {
+			return nil, errors.New("bad PPM header")
+		}
+		v, _ := strconv.Atoi(string(rest[:i]))
+		fields = append(fields, v)
+		rest = rest[i:]
+	}
+	w, h, maxv = fields[0], fields[1], fields[2]
+	if len(rest) == 0 || maxv != 255 || w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("unsupported PPM %dx%d max %d", w, h, maxv)
+	}
+	rest = rest[1:] // the one white-space byte before the pixels
+	if len(rest) < w*h*3 {
+		return nil, fmt.Errorf("PPM of %dx%d pixels has %d bytes", w, h, len(rest))
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i, j := 0, 0; i < w*h*3; i, j = i+3, j+4 {
+		img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = rest[i], rest[i+1], rest[i+2], 0xff
+	}
+	return img, nil
+}
+
+// encodePNG writes img as PNG, fast rather than small (a page compresses well anyway).
+func encodePNG(img image.Image) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+		return nil, apperr.Internal(fmt.Errorf("encode page PNG: %w", err))
+	}
+	return buf.Bytes(), nil
 }
 
 // parsePDFInfo reads pdfinfo's page count and the size of page (points, its /Rotate
@@ -487,11 +544,8 @@ func (r *Renderer) drawImage(data []byte, docType string, page, width int) ([]by
 	}
 	scaler.Scale(dst, dst.Bounds(), src, b, xdraw.Src, nil)
 	dst = orient(dst, o)
-	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, dst); err != nil {
-		return nil, n, apperr.Internal(fmt.Errorf("encode page PNG: %w", err))
-	}
-	return buf.Bytes(), n, nil
+	out, err := encodePNG(dst)
+	return out, n, err
 }
 
 // store writes a page to the cache (a temporary file renamed into place) and evicts

@@ -301,3 +301,19 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+func TestDecodePPM(t *testing.T) {
+	img, err := decodePPM([]byte("P6\n# drawn by poppler\n2 1\n255\n\x01\x02\x03\x04\x05\x06"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() != 2 || img.Bounds().Dy() != 1 || img.Pix[4] != 4 || img.Pix[7] != 0xff {
+		t.Errorf("decoded %v %v", img.Bounds(), img.Pix)
+	}
+	for _, bad := range []string{"", "P5\n1 1\n255\n\x00", "P6\n1 1\n65535\n\x00\x00\x00\x00\x00\x00", "P6\n2 2\n255\n\x00\x00\x00",
+		"P6\n# only a comment", "P6\nx y\n255\n", "P6\n9999999999 9999999999\n255\n", "P6\n1 1\n255"} {
+		if _, err := decodePPM([]byte(bad)); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+}
