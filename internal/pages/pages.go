@@ -618,3 +618,32 @@ func (r *Renderer) evict() int64 {
 	}
 	return total
 }
+
+// RemoveDocuments removes the cached page images of the documents with the given digests
+// from the cache directory dir (a document deleted after its retention period takes
+// its images with it) and returns how many files went. Digests that are not 64
+// lowercase hex characters are skipped. Errors: the first removal that failed; the
+// rest are still tried.
+func RemoveDocuments(dir string, digests []string) (int, error) {
+	var n int
+	var first error
+	for _, d := range digests {
+		if !uploads.ValidKey(d) {
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(dir, d+"-*.png"))
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			switch err := os.Remove(f); {
+			case err == nil:
+				n++
+			case errors.Is(err, fs.ErrNotExist):
+			case first == nil:
+				first = fmt.Errorf("remove cached page: %w", err)
+			}
+		}
+	}
+	return n, first
+}

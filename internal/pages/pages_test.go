@@ -317,3 +317,31 @@ func TestDecodePPM(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveDocuments(t *testing.T) {
+	r, put := newRenderer(t, 0)
+	ctx := context.Background()
+	a := put(testdocs.PDF(testdocs.Page{Lines: []string{"Invoice A"}}))
+	b := put(testdocs.PDF(testdocs.Page{Lines: []string{"Invoice B"}}))
+	for _, w := range []int{100, 200} {
+		for _, d := range []Document{a, b} {
+			if _, err := r.Render(ctx, d, 1, w); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	keyA, _ := uploads.KeyFromURL(a.URL)
+	keyB, _ := uploads.KeyFromURL(b.URL)
+	n, err := RemoveDocuments(r.opts.Dir, []string{keyA, "../../etc", "*"})
+	if err != nil || n != 2 {
+		t.Fatalf("removed %d (%v), want A's 2 pages", n, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(r.opts.Dir, "*.png"))
+	if len(left) != 2 || !strings.Contains(left[0], keyB) || !strings.Contains(left[1], keyB) {
+		t.Errorf("left %v, want B's 2 pages", left)
+	}
+	before := r.Renders()
+	if p, err := r.Render(ctx, a, 1, 100); err != nil || p.Cached || r.Renders() != before+1 {
+		t.Errorf("A's page after removal: cached %v, err %v", p != nil && p.Cached, err)
+	}
+}
