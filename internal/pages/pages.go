@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,6 +95,9 @@ type Options struct {
 	MaxPixels int64
 	// Logger receives a record per render; nil discards them.
 	Logger *slog.Logger
+	// Concurrency bounds the renders in progress at once (each may run poppler and hold
+	// a document in memory); more wait their turn [GOMAXPROCS].
+	Concurrency int
 }
 
 // Document is what a page is rendered from: a job's document.
@@ -118,6 +122,7 @@ type Renderer struct {
 	opts    Options
 	group   singleflight.Group
 	renders atomic.Int64
+	slots   chan struct{} // one per render in progress
 
 	mu    sync.Mutex
 	pages map[string]int // document digest -> page count, learned from renders
@@ -147,10 +152,13 @@ func New(opts Options) (*Renderer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = runtime.GOMAXPROCS(0)
+	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open page cache: %w", err)
 	}
-	return &Renderer{opts: opts, pages: map[string]int{}, size: -1}, nil
+	return &Renderer{opts: opts, pages: map[string]int{}, size: -1, slots: make(chan struct{}, opts.Concurrency)}, nil
 }
 
 // Renders returns how many pages were rendered (not served from the cache) so far.
@@ -198,20 +206,35 @@ func (r *Renderer) Render(ctx context.Context, doc Document, page, width int) (*
 	if sha != "" {
 		flight = key(sha, page, width)
 	}
-	ch := r.group.DoChan(flight, func() (any, error) {
-		// Detached from the first caller's cancellation, bounded by the tools' timeouts.
-		return r.render(context.WithoutCancel(ctx), doc, sha, page, width)
-	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
+	for attempt := 0; ; attempt++ {
+		ch := r.group.DoChan(flight, func() (any, error) {
+			// Detached from the first caller's cancellation, bounded by the tools'
+			// timeouts; a render waits for a slot only while its first caller waits.
+			select {
+			case r.slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			defer func() { <-r.slots }()
+			return r.render(context.WithoutCancel(ctx), doc, sha, page, width)
+		})
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case res := <-ch:
+			if res.Err != nil {
+				// The caller that started the flight gave up while it waited for a slot:
+				// this one still waits, so it starts a flight of its own.
+				if res.Shared && ctx.Err() == nil && attempt < 3 &&
+					(errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) {
+					continue
+				}
+				return nil, res.Err
+			}
+			p := *res.Val.(*Page)
+			p.Cached = p.Cached || res.Shared
+			return &p, nil
 		}
-		p := *res.Val.(*Page)
-		p.Cached = p.Cached || res.Shared
-		return &p, nil
 	}
 }
 

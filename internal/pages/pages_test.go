@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
@@ -343,5 +344,25 @@ func TestRemoveDocuments(t *testing.T) {
 	before := r.Renders()
 	if p, err := r.Render(ctx, a, 1, 100); err != nil || p.Cached || r.Renders() != before+1 {
 		t.Errorf("A's page after removal: cached %v, err %v", p != nil && p.Cached, err)
+	}
+}
+
+func TestRendersWaitForASlot(t *testing.T) {
+	r, put := newRenderer(t, 0)
+	doc := put(testdocs.PDF(testdocs.Page{Lines: []string{"Invoice S"}}))
+	for range cap(r.slots) {
+		r.slots <- struct{}{} // every slot busy
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := r.Render(ctx, doc, 1, 100); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("render without a free slot: %v, want the caller's deadline", err)
+	}
+	if r.Renders() != 0 {
+		t.Fatal("rendered without a slot")
+	}
+	<-r.slots
+	if _, err := r.Render(context.Background(), doc, 1, 100); err != nil || r.Renders() != 1 {
+		t.Fatalf("render with a free slot: %v (renders %d)", err, r.Renders())
 	}
 }
