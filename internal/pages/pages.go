@@ -113,7 +113,8 @@ type Page struct {
 	// Key names the image for ever (document digest, page, width, renderer version): an
 	// ETag.
 	Key string
-	// Cached tells whether the image came from the cache.
+	// Cached tells whether the image was read from the cache (false when it was drawn,
+	// also for the callers that waited for another's drawing).
 	Cached bool
 }
 
@@ -231,9 +232,7 @@ func (r *Renderer) Render(ctx context.Context, doc Document, page, width int) (*
 				}
 				return nil, res.Err
 			}
-			p := *res.Val.(*Page)
-			p.Cached = p.Cached || res.Shared
-			return &p, nil
+			return res.Val.(*Page), nil
 		}
 	}
 }
