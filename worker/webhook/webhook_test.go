@@ -135,7 +135,7 @@ func (f *fixture) completedJob(t *testing.T, number, callback, group string) *en
 
 func task(t *testing.T, j *ent.OcrInvoiceJob) *asynq.Task {
 	t.Helper()
-	tk, _, err := tasks.NewWebhookTask(j.ID, string(j.Status), j.RetryCount)
+	tk, _, err := tasks.NewWebhookTask(j.ID, string(j.Status), j.RetryCount, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestDeliverGroupAndCurrency(t *testing.T) {
 	if n := len(own.requests()); n != 1 {
 		t.Errorf("own receiver got %d requests, want still 1", n)
 	}
-	missing, _, _ := tasks.NewWebhookTask("0123456789abcdef01234567", "completed", 0)
+	missing, _, _ := tasks.NewWebhookTask("0123456789abcdef01234567", "completed", 0, 0)
 	if err := h.ProcessTask(ctx, missing); !errors.Is(err, asynq.SkipRetry) {
 		t.Errorf("job that does not exist: %v, want SkipRetry", err)
 	}
