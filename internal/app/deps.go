@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -15,7 +13,6 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
 	"github.com/ocrinvoice/ocrinvoice/internal/config"
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
-	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc"
@@ -105,7 +102,7 @@ func (a *App) openService(ctx context.Context) error {
 		AddressCheck:    fetch.Guard{Allow: cfg.FetchAllow}.Check,
 		UploadQuota:     jobs.UploadQuota{Bytes: cfg.UploadQuotaBytes, Count: cfg.UploadQuotaCount},
 		FilterCostLimit: filterCostLimit(cfg.FilterCostLimit),
-		Revalidate:      Revalidate,
+		Revalidate:      validate.Revalidate,
 	})
 	if err := a.svc.EnsureBuiltins(ctx); err != nil {
 		return fmt.Errorf("create built-in templates: %w", err)
@@ -132,17 +129,6 @@ func OpenDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	}
 	logger.Info("Database ready", slog.String("database", kind))
 	return db, nil
-}
-
-// Revalidate is jobs.Options.Revalidate: the worker's validation (worker/validate) of
-// corrected data, as the worker runs it on what it read: the project's checks with the
-// template's required fields, then the EN 16931 rules, errors for data read from an
-// e-invoice's XML and warnings otherwise.
-func Revalidate(data invoice.ExtractedData, spec *invoice.TemplateSpec, einvoice bool) invoice.ValidationResults {
-	v := validate.Check(data, spec, time.Now()).Results
-	v.Errors = append(v.Errors, validate.EN16931(data, einvoice)...)
-	v.IsValid = !slices.ContainsFunc(v.Errors, func(e invoice.ValidationError) bool { return e.Severity == invoice.SeverityError })
-	return v
 }
 
 // filterCostLimit is jobs.Options.FilterCostLimit for OCRINVOICE_FILTER_COST_LIMIT,
