@@ -66,7 +66,7 @@ func TestReviewLifecycle(t *testing.T) {
 		}
 		evidence := map[string]invoice.Evidence{"invoice.amounts.total": {Page: 1, Box: &invoice.Box{X0: 0.7, Y0: 0.8, X1: 0.9, Y1: 0.82}, Text: "120.00", Source: invoice.SourceText, Confidence: 0.9}}
 		done, err := s.Complete(ctx, j.ID, jobs.CompleteInput{Pages: 1, ExtractedData: reviewData(), Evidence: evidence,
-			Confidence: &invoice.Confidence{Overall: 0.9, Fields: map[string]float64{"invoice.amounts.total": 0.9}},
+			Confidence:        &invoice.Confidence{Overall: 0.9, Fields: map[string]float64{"invoice.amounts.total": 0.9}},
 			ValidationResults: &invoice.ValidationResults{IsValid: true, Errors: []invoice.ValidationError{}}})
 		if err != nil {
 			t.Fatal(err)
