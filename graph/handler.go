@@ -166,6 +166,11 @@ var mutationsOnKeys = []string{"createApiKey", "revokeApiKey"}
 // then tell the runner through a group event, which must not arrive before the commit.
 var mutationsThatNotify = []string{"createOcrJobGroup", "suspendOcrJobGroup", "resumeOcrJobGroup", "cancelOcrJobGroup", "retryFailedOcrJobGroup"}
 
+// mutationsThatReview commit their row on their own (one UPDATE conditional on the job's
+// data version) and then publish the change and enqueue its webhook, which must not
+// arrive before the commit.
+var mutationsThatReview = []string{"correctOcrInvoiceJob", "approveOcrInvoiceJob"}
+
 // multipartMutations are what a multipart request may run. A multipart/form-data POST is
 // a "simple" request that any web page can make a browser send cross-site without a
 // CORS preflight; limiting it to uploads keeps every other mutation behind the JSON
@@ -293,7 +298,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(costLimit{MaxCost: cfg.ComplexityLimit, MaxNodes: cfg.MaxNodes, DefaultPage: jobs.DefaultLimit})
 	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc,
-		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify, mutationsOnKeys)...),
+		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify, mutationsOnKeys, mutationsThatReview)...),
 	}})
 	// Inside the transaction: a mutation whose answer is too large is rolled back.
 	srv.Use(responseSizeLimit{max: cfg.MaxResponseBytes, log: cfg.Logger})

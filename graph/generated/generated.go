@@ -4217,8 +4217,9 @@ type Subscription {
   """
   ocrInvoiceJobProgress(id: ID!): JobProgressEvent!
   """
-  The full job whenever a job matching where (every job when omitted) changes status.
-  Nothing is sent for jobs that do not change.
+  The full job whenever a job matching where (every job when omitted) changes status, or
+  a person corrects or approves its data (its dataVersion changes). Nothing is sent for
+  jobs that do not change.
   """
   ocrInvoiceJobUpdated(where: OcrInvoiceJobWhereInput): OcrInvoiceJob!
   """
