@@ -153,11 +153,6 @@ func (_q *OcrInvoiceJobQuery) collectField(ctx context.Context, oneNode bool, op
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldValidationResults)
 				fieldSeen[ocrinvoicejob.FieldValidationResults] = struct{}{}
 			}
-		case "machineData":
-			if _, ok := fieldSeen[ocrinvoicejob.FieldMachineData]; !ok {
-				selectedFields = append(selectedFields, ocrinvoicejob.FieldMachineData)
-				fieldSeen[ocrinvoicejob.FieldMachineData] = struct{}{}
-			}
 		case "corrections":
 			if _, ok := fieldSeen[ocrinvoicejob.FieldCorrections]; !ok {
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldCorrections)

@@ -126,7 +126,8 @@ const uploadMemoryBytes = 4 << 20
 
 // Defaults of Config. DefaultComplexityLimit lets a page of 100 jobs select every field
 // of the job and of the objects it holds, its template's and group's too (a cost of
-// about 17,000), but not two such pages in one operation. The cost of a page grows with
+// about 19,200 since the job's fields, corrections and review status), but not two such
+// pages in one operation. The cost of a page grows with
 // its size: 1000, gqlgen's figure for a count that ignored page sizes, would refuse a
 // page of 100 jobs with 10 fields.
 const (

@@ -50,9 +50,8 @@ const correctJob = `mutation($id: ID!, $fields: [FieldValueInput!]!, $v: Int) {
     id reviewStatus dataVersion
     corrections { path old new by keyId at }
     validationResults { isValid errors { field } }
-    machineData { invoice { amounts { total } } }
     extractedData { invoice { amounts { total } } lineItems { description amount } }
-    fields { path value confidence source evidence { page box { x0 y0 x1 y1 } text source confidence } }
+    fields { path value machineValue confidence source evidence { page box { x0 y0 x1 y1 } text source confidence } }
   }
 }`
 
@@ -77,11 +76,12 @@ type reviewedJob struct {
 		LineItems []struct{ Description string }
 	}
 	Fields []struct {
-		Path       string
-		Value      any
-		Confidence *float64
-		Source     string
-		Evidence   *struct {
+		Path         string
+		Value        any
+		MachineValue any
+		Confidence   *float64
+		Source       string
+		Evidence     *struct {
 			Page       int
 			Box        *struct{ X0, Y0, X1, Y1 float64 }
 			Text       string
@@ -132,7 +132,7 @@ func TestCorrectAndApproveOverGraphQL(t *testing.T) {
 			{"path": "lineItems[0]", "value": map[string]any{"description": "Extra line", "amount": 30}},
 		}}, &out)
 		r := out.CorrectOcrInvoiceJob
-		if r.ReviewStatus != "corrected" || r.DataVersion != 2 || r.MachineData.Invoice.Amounts.Total != 120 || r.ExtractedData.Invoice.Amounts.Total != 150 {
+		if r.ReviewStatus != "corrected" || r.DataVersion != 2 || r.ExtractedData.Invoice.Amounts.Total != 150 {
 			t.Errorf("corrected: %+v", r)
 		}
 		if len(r.Corrections) < 3 || r.Corrections[0].Path != "invoice.amounts.total" || r.Corrections[0].Old != 120.0 || r.Corrections[0].New != 150.0 ||
@@ -142,7 +142,7 @@ func TestCorrectAndApproveOverGraphQL(t *testing.T) {
 		if r.ValidationResults.IsValid {
 			t.Errorf("a total of 150 for 100 + 20 validates")
 		}
-		if i, ok := r.field("invoice.amounts.total"); !ok || r.Fields[i].Source != "correction" || *r.Fields[i].Confidence != 1 ||
+		if i, ok := r.field("invoice.amounts.total"); !ok || r.Fields[i].Source != "correction" || *r.Fields[i].Confidence != 1 || r.Fields[i].MachineValue != 120.0 ||
 			r.Fields[i].Evidence == nil || r.Fields[i].Evidence.Page != 0 || r.Fields[i].Evidence.Box != nil {
 			t.Errorf("corrected total field %+v", r.Fields[i])
 		}

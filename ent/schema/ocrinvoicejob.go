@@ -90,9 +90,11 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 		// The extracted data as the machine produced it, set at completion; extracted_data
 		// is this plus the people's corrections. Null for rows completed before it existed
 		// (their first correction copies extracted_data here).
+		// Not a GraphQL field: a second extractedData would double the cost of a full page
+		// of jobs; GraphQL gives each field's machineValue instead (ExtractedField).
 		field.JSON("machine_data", &invoice.ExtractedData{}).
 			Optional().
-			Annotations(entgql.Type("ExtractedData"), serverOwned),
+			Annotations(entgql.Skip()),
 		// The corrections made to extracted_data by people, oldest first (at most
 		// jobs.MaxCorrections). Optional so that older rows need no default; the APIs
 		// answer [] for them.

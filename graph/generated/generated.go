@@ -133,11 +133,12 @@ type ComplexityRoot struct {
 	}
 
 	ExtractedField struct {
-		Confidence func(childComplexity int) int
-		Evidence   func(childComplexity int) int
-		Path       func(childComplexity int) int
-		Source     func(childComplexity int) int
-		Value      func(childComplexity int) int
+		Confidence   func(childComplexity int) int
+		Evidence     func(childComplexity int) int
+		MachineValue func(childComplexity int) int
+		Path         func(childComplexity int) int
+		Source       func(childComplexity int) int
+		Value        func(childComplexity int) int
 	}
 
 	FieldScore struct {
@@ -280,7 +281,6 @@ type ComplexityRoot struct {
 		GroupID           func(childComplexity int) int
 		ID                func(childComplexity int) int
 		JobNumber         func(childComplexity int) int
-		MachineData       func(childComplexity int) int
 		Metadata          func(childComplexity int) int
 		Priority          func(childComplexity int) int
 		ProcessingTime    func(childComplexity int) int
@@ -839,6 +839,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExtractedField.Evidence(childComplexity), true
+	case "ExtractedField.machineValue":
+		if e.ComplexityRoot.ExtractedField.MachineValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExtractedField.MachineValue(childComplexity), true
 	case "ExtractedField.path":
 		if e.ComplexityRoot.ExtractedField.Path == nil {
 			break
@@ -1578,12 +1584,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.JobNumber(childComplexity), true
-	case "OcrInvoiceJob.machineData":
-		if e.ComplexityRoot.OcrInvoiceJob.MachineData == nil {
-			break
-		}
-
-		return e.ComplexityRoot.OcrInvoiceJob.MachineData(childComplexity), true
 	case "OcrInvoiceJob.metadata":
 		if e.ComplexityRoot.OcrInvoiceJob.Metadata == nil {
 			break
@@ -2555,7 +2555,6 @@ type OcrInvoiceJob implements Node {
   extractedData: ExtractedData
   confidence: Confidence
   validationResults: ValidationResults
-  machineData: ExtractedData
   corrections: [Correction!]!
   reviewStatus: OcrInvoiceJobReviewStatus!
   dataVersion: Int!
@@ -4013,6 +4012,8 @@ type ExtractedField {
   source: String!
   "Null when none was recorded for the path (jobs completed before evidence was kept)."
   evidence: Evidence
+  "The value as the machine produced it, before people's corrections (null also for a value it did not produce, such as a line added)."
+  machineValue: JSON
 }
 
 "A value to set: path names a leaf (or a whole line), value must fit its type."
@@ -4422,6 +4423,8 @@ func (ec *executionContext) childFields_ExtractedField(ctx context.Context, fiel
 		return ec.fieldContext_ExtractedField_source(ctx, field)
 	case "evidence":
 		return ec.fieldContext_ExtractedField_evidence(ctx, field)
+	case "machineValue":
+		return ec.fieldContext_ExtractedField_machineValue(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExtractedField", field.Name)
 }
@@ -4656,8 +4659,6 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_confidence(ctx, field)
 	case "validationResults":
 		return ec.fieldContext_OcrInvoiceJob_validationResults(ctx, field)
-	case "machineData":
-		return ec.fieldContext_OcrInvoiceJob_machineData(ctx, field)
 	case "corrections":
 		return ec.fieldContext_OcrInvoiceJob_corrections(ctx, field)
 	case "reviewStatus":
@@ -7103,6 +7104,29 @@ func (ec *executionContext) fieldContext_ExtractedField_evidence(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ExtractedField_machineValue(ctx context.Context, field graphql.CollectedField, obj *jobs.ExtractedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExtractedField_machineValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MachineValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExtractedField_machineValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExtractedField", field, false, false, "JSON")
 }
 
 func (ec *executionContext) _FieldScore_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldScore) (ret graphql.Marshaler) {
@@ -9837,38 +9861,6 @@ func (ec *executionContext) fieldContext_OcrInvoiceJob_validationResults(_ conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ValidationResults(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _OcrInvoiceJob_machineData(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OcrInvoiceJob_machineData(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MachineData, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *invoice.ExtractedData) graphql.Marshaler {
-			return ec.marshalOExtractedData2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐExtractedData(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_OcrInvoiceJob_machineData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "OcrInvoiceJob",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ExtractedData(ctx, field)
 		},
 	}
 	return fc, nil
@@ -19060,6 +19052,11 @@ func (ec *executionContext) _ExtractedField(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "machineValue":
+			out.Values[i] = ec._ExtractedField_machineValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19954,11 +19951,6 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 			}
 		case "validationResults":
 			out.Values[i] = ec._OcrInvoiceJob_validationResults(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "machineData":
-			out.Values[i] = ec._OcrInvoiceJob_machineData(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -70,6 +70,9 @@ type ExtractedField struct {
 	// (DocumentInfo.Source); empty when unknown.
 	Source   string
 	Evidence *invoice.Evidence
+	// MachineValue is the value as the machine produced it (invoice.Get on machine_data;
+	// the current value when the job has no machine data apart), nil when it produced none.
+	MachineValue any
 }
 
 // Fields lists every value of job j's extracted data (invoice.Fields, in document order)
@@ -83,9 +86,18 @@ func Fields(j *ent.OcrInvoiceJob) []*ExtractedField {
 		docSource = j.DocumentInfo.Source
 	}
 	leaves := invoice.Fields(*j.ExtractedData)
+	machine := map[string]any{}
+	if j.MachineData != nil {
+		for _, f := range invoice.Fields(*j.MachineData) {
+			machine[f.Path] = f.Value
+		}
+	}
 	out := make([]*ExtractedField, 0, len(leaves))
 	for _, f := range leaves {
-		ef := ExtractedField{Path: f.Path, Value: f.Value, Source: docSource}
+		ef := ExtractedField{Path: f.Path, Value: f.Value, Source: docSource, MachineValue: f.Value}
+		if j.MachineData != nil {
+			ef.MachineValue = machine[f.Path]
+		}
 		if ev, ok := j.Evidence[f.Path]; ok {
 			ev := ev
 			ef.Evidence = &ev
