@@ -1,17 +1,22 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/graph"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/internal/live/livetest"
 	"github.com/ocrinvoice/ocrinvoice/worker/validate"
 )
 
@@ -194,4 +199,67 @@ func TestCorrectAndApproveOverGraphQL(t *testing.T) {
 			t.Errorf("corrections of the line do not carry its new description: %s", raw)
 		}
 	})
+}
+
+// TestJobUpdatedSubscriptionCarriesCorrections: a correction and an approval made with
+// the mutations reach an ocrInvoiceJobUpdated subscriber over WebSocket, each with the
+// job's new review status, version and data.
+func TestJobUpdatedSubscriptionCarriesCorrections(t *testing.T) {
+	e := newLiveEnv(t, graph.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := e.createJob(t, "SUB-REV-1")
+	if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Complete(ctx, id, jobs.CompleteInput{Pages: 1, ExtractedData: &invoice.ExtractedData{Invoice: invoice.Invoice{Number: "INV-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := livetest.DialWS(ctx, e.wsURL(), livetest.TransportWS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.Subscribe(ctx, "upd", `subscription { ocrInvoiceJobUpdated(where: {jobNumberHasPrefix: "SUB-REV-"}) { id reviewStatus dataVersion extractedData { invoice { number } } } }`, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the subscription start
+	post := func(query string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"id": id}})
+		resp, err := http.Post(e.srv.URL+"/graphql", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || strings.Contains(string(b), `"errors"`) {
+			t.Fatalf("HTTP %d: %s", resp.StatusCode, b)
+		}
+	}
+	// wait reads updates until one shows the review status (an update of the completion
+	// may come first when its event reached the hub late).
+	wait := func(want string) string {
+		t.Helper()
+		for {
+			rs, err := ws.Collect(ctx, "upd", func(livetest.Response) bool { return true })
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", want, err)
+			}
+			if s := string(rs[0].Data); strings.Contains(s, `"reviewStatus":"`+want+`"`) {
+				return s
+			}
+		}
+	}
+	post(`mutation($id: ID!) { correctOcrInvoiceJob(id: $id, fields: [{path: "invoice.number", value: "INV-2"}]) { id } }`)
+	if s := wait("corrected"); !strings.Contains(s, `"dataVersion":2`) || !strings.Contains(s, `"number":"INV-2"`) {
+		t.Errorf("correction update %s", s)
+	}
+	post(`mutation($id: ID!) { approveOcrInvoiceJob(id: $id) { id } }`)
+	if s := wait("approved"); !strings.Contains(s, `"dataVersion":3`) {
+		t.Errorf("approval update %s", s)
+	}
 }
