@@ -194,3 +194,31 @@ func TestCorrectJobRace(t *testing.T) {
 		}
 	})
 }
+
+// TestCorrectJobInputLimits: too many values, an oversized patch, both forms at once or
+// neither are refused before the job is read.
+func TestCorrectJobInputLimits(t *testing.T) {
+	s := jobs.NewService(databasetest.Open(t), nil, jobs.Options{Logger: quiet})
+	const id = "0123456789abcdef01234567"
+	many := make([]jobs.FieldValue, jobs.MaxFieldValues+1)
+	for i := range many {
+		many[i] = jobs.FieldValue{Path: "invoice.number", Value: json.RawMessage(`"x"`)}
+	}
+	big := append([]byte(`{"invoice":{"number":"`), make([]byte, jobs.MaxPatchBytes)...)
+	for name, tc := range map[string]struct {
+		in   jobs.CorrectInput
+		kind apperr.Kind
+	}{
+		"too many values": {jobs.CorrectInput{Fields: many}, apperr.KindTooLarge},
+		"patch too large": {jobs.CorrectInput{Patch: big}, apperr.KindTooLarge},
+		"both forms":      {jobs.CorrectInput{Patch: []byte(`{}`), Fields: many[:1]}, apperr.KindInvalid},
+		"neither":         {jobs.CorrectInput{}, apperr.KindInvalid},
+	} {
+		if _, err := s.CorrectJob(context.Background(), id, tc.in); apperr.KindOf(err) != tc.kind {
+			t.Errorf("%s: %v, want %s", name, err, tc.kind)
+		}
+	}
+	if _, err := s.CorrectJob(context.Background(), id, jobs.CorrectInput{Patch: []byte(`{}`)}); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Errorf("unknown job: %v, want NotFound", err)
+	}
+}
