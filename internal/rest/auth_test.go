@@ -186,6 +186,11 @@ func roleTable(e *env) map[string]roleCase {
 		"POST /api/v1/ocr-invoice-jobs/{id}/cancel":   {jobPath("/cancel", false), submit(ok)},
 		"POST /api/v1/ocr-invoice-jobs/{id}/retry":    {jobPath("/retry", true), submit(ok)},
 		"GET /api/v1/ocr-invoice-jobs/{id}/events":    {jobPath("/events", true), read},
+		// The fixture's job is not completed: every role that may review it gets the 422 that says so.
+		"PATCH /api/v1/ocr-invoice-jobs/{id}/extracted-data": {func(_ *testing.T, f authFixtures) authRequest {
+			return authRequest{path: "/api/v1/ocr-invoice-jobs/" + f.job + "/extracted-data", body: map[string]any{"invoice": map[string]any{"number": "X-1"}}}
+		}, submit(http.StatusUnprocessableEntity)},
+		"POST /api/v1/ocr-invoice-jobs/{id}/approve": {jobPath("/approve", false), submit(http.StatusUnprocessableEntity)},
 
 		"POST /api/v1/uploads": {func(t *testing.T, _ authFixtures) authRequest {
 			body, ct := multipartBody(t, part{"file", "invoice.pdf", "application/pdf", pdf})

@@ -48,7 +48,7 @@ func serve(h handler) func(*api, http.ResponseWriter, *http.Request) {
 const public auth.Role = ""
 
 // routes lists every endpoint of the REST API with its minimum role: viewers read, submitters
-// also create and manage jobs and groups and upload, admins also write templates. Which jobs
+// also create and manage jobs and groups, correct and approve jobs' data, and upload, admins also write templates. Which jobs
 // and groups a caller sees (its owner's) is decided by internal/jobs, not here. Keep
 // openapi.json in step (the contract test fails on any response the document does not
 // describe) and the role table of auth_test.go (it fails on a route without an expectation).
@@ -63,6 +63,8 @@ var routes = []route{
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", auth.RoleSubmitter, serve((*api).cancelJob)},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", auth.RoleSubmitter, serve((*api).retryJob)},
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", auth.RoleViewer, serve((*api).jobEvents)},
+	{"PATCH", "/api/v1/ocr-invoice-jobs/{id}/extracted-data", auth.RoleSubmitter, serve((*api).correctJob)},
+	{"POST", "/api/v1/ocr-invoice-jobs/{id}/approve", auth.RoleSubmitter, serve((*api).approveJob)},
 
 	{"POST", "/api/v1/uploads", auth.RoleSubmitter, serve((*api).uploadDocument)},
 
