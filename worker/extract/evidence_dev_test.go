@@ -10,7 +10,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 )
 
@@ -170,4 +173,68 @@ func TestEvidenceDevOCR(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkEvidence measures what evidence costs: Extract over the synthetic PDFs
+// (read once from their text layers), each document with Options.NoEvidence and
+// without, interleaved so that a busy machine slows both alike. It reports the time per
+// document of each and evidence's share of extraction time ("evidence_%"). The
+// sub-benchmark locate-only times Locator.Evidence alone (its own word index included)
+// on the extracted data.
+func BenchmarkEvidence(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join("evaluate", "testdata", "synthetic", "files", "pdf", "*.pdf"))
+	if len(files) == 0 {
+		b.Skip("no synthetic PDFs")
+	}
+	r, err := ocr.NewReader(ocr.Config{Slots: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	docs := make([]*layout.Document, 0, len(files))
+	for _, f := range files {
+		d, err := r.Read(context.Background(), f, ocr.Options{Mode: ocr.ModeText})
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	b.Run("extract", func(b *testing.B) {
+		var off, on time.Duration
+		for b.Loop() {
+			for _, d := range docs {
+				t0 := time.Now()
+				if _, err := Extract(d, Options{NoEvidence: true}); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if _, err := Extract(d, Options{}); err != nil {
+					b.Fatal(err)
+				}
+				off, on = off+t1.Sub(t0), on+time.Since(t1)
+			}
+		}
+		n := float64(b.N * len(docs))
+		b.ReportMetric(float64(off.Microseconds())/n, "µs/doc-without")
+		b.ReportMetric(float64(on.Microseconds())/n, "µs/doc-with")
+		b.ReportMetric(100*float64(on-off)/float64(off), "evidence_%")
+	})
+	b.Run("locate-only", func(b *testing.B) {
+		data := make([]invoice.ExtractedData, len(docs))
+		for i, d := range docs {
+			res, err := Extract(d, Options{NoEvidence: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			data[i] = res.Data
+		}
+		for b.Loop() {
+			for i, d := range docs {
+				if len(NewLocator(d).Evidence(data[i], invoice.SourceText, 1)) == 0 {
+					b.Fatal("no evidence")
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(docs)), "µs/doc")
+	})
 }
