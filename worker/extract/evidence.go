@@ -230,6 +230,9 @@ func (l *Locator) locate(path string, value any, nr near) (Match, bool) {
 		if len(occs) == 0 {
 			occs = l.findLines(s)
 		}
+		if len(occs) == 0 {
+			occs = l.findPieces(s)
+		}
 	}
 	if len(occs) == 0 {
 		return Match{}, false
@@ -912,6 +915,65 @@ func (l *Locator) findLines(s string) []occurrence {
 		}
 	}
 	return out
+}
+
+// maxPieces bounds the words findPieces tries to cover.
+const maxPieces = 24
+
+// findPieces finds a text value that was put together from pieces printed in different
+// cells close together (a line item's description from its article number, name and
+// note): the longest runs of its words, each printed within four rows of the ones
+// before on the same page, cover all of it.
+func (l *Locator) findPieces(s string) []occurrence {
+	var words []string
+	for _, w := range strings.Fields(s) {
+		if q := squash(w); q != "" {
+			words = append(words, q)
+		}
+	}
+	if len(words) < 2 || len(words) > maxPieces {
+		return nil
+	}
+	var o occurrence
+	lo, hi := -1, -1
+	for pos := 0; pos < len(words); {
+		next := pos
+		for j := len(words); j > pos && next == pos; j-- {
+			best, bestD := occurrence{}, 5
+			for _, c := range l.findText(strings.Join(words[pos:j], "")) {
+				row := c.parts[0].row
+				d := 0
+				if lo >= 0 {
+					if l.d.rows[row].page != l.d.rows[lo].page {
+						continue
+					}
+					d = max(lo-row, row-hi, 0)
+				}
+				if d < bestD {
+					best, bestD = c, d
+				}
+			}
+			if best.parts != nil {
+				o.parts = append(o.parts, best.parts...)
+				for _, p := range best.parts {
+					if lo < 0 {
+						lo, hi = p.row, p.row
+					}
+					lo, hi = min(lo, p.row), max(hi, p.row)
+				}
+				next = j
+			}
+		}
+		if next == pos {
+			return nil
+		}
+		pos = next
+	}
+	sort.SliceStable(o.parts, func(i, j int) bool {
+		a, b := o.parts[i], o.parts[j]
+		return a.row < b.row || a.row == b.row && (a.seg < b.seg || a.seg == b.seg && a.k0 < b.k0)
+	})
+	return []occurrence{o}
 }
 
 // toFloat reads a number as invoice.Fields gives it (or as a Go value).

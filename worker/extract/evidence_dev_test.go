@@ -123,13 +123,14 @@ func locatedShare(t *testing.T, files []string, mode ocr.Mode, lang string) (flo
 
 // TestEvidenceDevText measures, on the development PDFs' text layers, the share of
 // extracted fields whose evidence is found on a page; a change that loses evidence
-// fails under the floor (measured share less a small slack).
+// fails under the floor (measured: 0.995 zugferd-corpus, 1.000 invoice2data-compare;
+// the floors leave a small slack).
 func TestEvidenceDevText(t *testing.T) {
 	dir := devData(t)
 	for _, c := range []struct {
 		folder string
 		floor  float64
-	}{{"zugferd-corpus", 0.90}, {"invoice2data-compare", 0.90}} {
+	}{{"zugferd-corpus", 0.97}, {"invoice2data-compare", 0.97}} {
 		t.Run(c.folder, func(t *testing.T) {
 			files := devFiles(t, filepath.Join(dir, c.folder), ".pdf")
 			share, report := locatedShare(t, files, ocr.ModeText, "eng")

@@ -306,3 +306,27 @@ func TestExtractEvidenceNotPrinted(t *testing.T) {
 		t.Errorf("total evidence %+v", ev)
 	}
 }
+
+// TestLocatePieces: a line item's description put together from cells printed apart
+// (an article number in one column, the name in the next, a note on the row below) is
+// the union of those cells; a description one of whose words is nowhere is not found.
+func TestLocatePieces(t *testing.T) {
+	lines := []string{
+		"Pos  Art-Nr        Bezeichnung                Menge     Betrag", // 0
+		"1    ART-4711      Kunstrasen gruen 3m           20     400,00", // 1
+		"                   Farbe: dunkelgruen",                          // 2
+		"2    ART-4712      Randstein                      5      50,00", // 3
+	}
+	ld := readPDF(t, densePDF(evSize, evLead, lines), ocr.ModeText)
+	m, ok := NewLocator(ld).Locate("lineItems[0].description", "ART-4711 Kunstrasen gruen 3m Farbe: dunkelgruen")
+	if !ok {
+		t.Fatal("description not located")
+	}
+	checkBox(t, "description", m.Box, col(t, lines[1], "ART-4711"), 1, 2)
+	if m.Text != "ART-4711\nKunstrasen gruen 3m\nFarbe: dunkelgruen" && m.Text != "ART-4711 Kunstrasen gruen 3m\nFarbe: dunkelgruen" {
+		t.Errorf("text %q", m.Text)
+	}
+	if _, ok := NewLocator(ld).Locate("lineItems[0].description", "ART-4711 Kunstrasen blau"); ok {
+		t.Error("a description with a word not printed was located")
+	}
+}
