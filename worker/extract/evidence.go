@@ -300,8 +300,8 @@ func (l *Locator) locate(path string, value any, nr near) (Match, bool) {
 		if c.score+maxBonus < bestScore {
 			break
 		}
-		if len(cs) == 1 {
-			best = 0
+		if len(cs) == 1 || len(fieldLabels[key]) == 0 && len(notLabels[key]) == 0 {
+			best = i // no label can change the order
 			break
 		}
 		_, w, neg := l.label(key, c.o.parts[0])
@@ -782,8 +782,8 @@ func (l *Locator) findText(q string) []occurrence {
 				}
 				// The value starts in this word (at its start, or inside it as an id glued to
 				// its label: "Nr.RE-42").
-				for j := 0; j < len(w); j++ {
-					if w[j] != q[0] || !strings.HasPrefix(q, w[j:]) {
+				for j := strings.IndexByte(w, q[0]); j >= 0 && j < len(w); j = nextByte(w, q[0], j) {
+					if !strings.HasPrefix(q, w[j:]) {
 						continue
 					}
 					if parts, exact, ok := l.continueText(q, len(w)-j, []wordRange{{ri, si, k, k + 1}}); ok {
@@ -795,6 +795,14 @@ func (l *Locator) findText(q string) []occurrence {
 		}
 	}
 	return out
+}
+
+// nextByte is the index of the next c in w after i, -1 when there is none.
+func nextByte(w string, c byte, i int) int {
+	if k := strings.IndexByte(w[i+1:], c); k >= 0 {
+		return i + 1 + k
+	}
+	return -1
 }
 
 // continueText matches q[pos:] on from the last word range of parts: the following
