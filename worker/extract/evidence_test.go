@@ -151,7 +151,9 @@ func TestLocateLabelledOccurrence(t *testing.T) {
 }
 
 // TestLocateNotPrinted: a value that is not on the page, an empty value, a value of
-// the wrong type and a field that is not printed as such are not located.
+// the wrong type, a field that is not printed as such, numbers that are no amounts
+// (NaN, infinities), huge texts and invalid UTF-8 are not located, quickly; an unknown
+// path is looked for as text.
 func TestLocateNotPrinted(t *testing.T) {
 	ld := readPDF(t, densePDF(evSize, evLead, evidenceLines), ocr.ModeText)
 	for _, c := range []struct {
@@ -168,10 +170,20 @@ func TestLocateNotPrinted(t *testing.T) {
 		{"invoice.documentType", "invoice"},
 		{"invoice.supplier.country", "DE"},
 		{"invoice.customer.name", "Globex Corp Ltd of Somewhere Else"},
+		{"invoice.amounts.total", math.NaN()},
+		{"invoice.amounts.total", math.Inf(1)},
+		{"lineItems[0].quantity", math.Inf(-1)},
+		{"invoice.supplier.name", strings.Repeat("Muster Handel GmbH ", 50000)},
+		{"lineItems[0].description", strings.Repeat("Consulting days, ", 5000)},
+		{"invoice.number", "\x00\xff"},
+		{"no such path", 1234.56},
 	} {
 		if ev, ok := Locate(ld, c.path, c.value); ok {
 			t.Errorf("%s %v: located %+v", c.path, c.value, ev)
 		}
+	}
+	if _, ok := Locate(ld, "no such path", "Globex Corporation"); !ok {
+		t.Error("unknown path: a printed text not located")
 	}
 	if _, ok := Locate(nil, "invoice.number", "x"); ok {
 		t.Error("nil document: located")
