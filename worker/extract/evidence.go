@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -469,11 +470,12 @@ func relBox(b layout.Box, dim pageDim) *invoice.Box {
 func (l *Locator) labels(at wordRange) (same, above string) {
 	r := l.d.rows[at.row]
 	s := r.segs[at.seg]
-	switch {
-	case at.k0 > 0:
-		same = s.text[:s.offs[at.k0]]
-	case at.seg > 0:
-		same = r.segs[at.seg-1].text
+	if at.k0 > 0 {
+		same = trimLabel(s.text[:s.offs[at.k0]])
+	}
+	// A currency sign before the amount is no label ("Total  $ 279.84").
+	for k := at.seg - 1; same == "" && k >= 0; k-- {
+		same = trimLabel(r.segs[k].text)
 	}
 	if at.row > 0 {
 		up := l.d.rows[at.row-1]
@@ -487,16 +489,28 @@ func (l *Locator) labels(at wordRange) (same, above string) {
 			}
 		}
 	}
-	return trimLabel(same), trimLabel(above)
+	return same, trimLabel(above)
 }
 
-// trimLabel keeps a label's last eight words, without the colon or dash that ends it.
+// currencySigns are the currency codes and signs (not the "HT"/"TTC" of French totals,
+// which are part of their labels).
+var currencySigns = vocab.Marks()
+
+// trimLabel keeps a label's last eight words, without the colon or dash that ends it
+// nor a currency sign or code after it.
 func trimLabel(s string) string {
-	s = strings.TrimRight(strings.TrimSpace(s), " :-–")
-	if f := strings.Fields(s); len(f) > 8 {
-		s = strings.Join(f[len(f)-8:], " ")
+	f := strings.Fields(s)
+	for len(f) > 0 {
+		last := strings.TrimRight(f[len(f)-1], ":-–")
+		if last != "" && !slices.Contains(currencySigns, last) {
+			break
+		}
+		f = f[:len(f)-1]
 	}
-	return s
+	if len(f) > 8 {
+		f = f[len(f)-8:]
+	}
+	return strings.TrimRight(strings.Join(f, " "), " :-–")
 }
 
 // segIndex is a lazily parsed value of every segment: parse runs on a segment the

@@ -342,3 +342,25 @@ func TestLocatePieces(t *testing.T) {
 		t.Error("a description with a word not printed was located")
 	}
 }
+
+// TestLocateLabelText: the label is the text before the value on its row without a
+// currency sign or code between them, but with the "HT"/"TTC" that tells a French net
+// total from a gross one; else the text above the value.
+func TestLocateLabelText(t *testing.T) {
+	ld := FromText("Total HT          530,75\nTVA 20 %          106,15\nTotal TTC:   EUR  636,90\nFacture n°\nF-2024-17\n")
+	for _, c := range []struct {
+		path  string
+		value any
+		label string
+	}{
+		{"invoice.amounts.subtotal", 530.75, "Total HT"},
+		{"invoice.amounts.tax", 106.15, "TVA 20 %"},
+		{"invoice.amounts.total", 636.90, "Total TTC"},
+		{"invoice.number", "F-2024-17", "Facture n°"},
+	} {
+		_, label, ok := LocateLabel(ld, c.path, c.value)
+		if !ok || label != c.label {
+			t.Errorf("%s: label %q %v, want %q", c.path, label, ok, c.label)
+		}
+	}
+}
