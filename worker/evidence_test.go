@@ -2,6 +2,13 @@ package worker
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
@@ -126,4 +133,73 @@ func abs(v float64) float64 {
 		return -v
 	}
 	return v
+}
+
+// TestEInvoiceEvidenceDev measures, on the development ZUGFeRD / Factur-X PDFs, the
+// share of the XML's values (those printed as such: not codes, countries or document
+// types) that evidence places on a page of the text layer; it fails under a floor
+// (0.907 measured, less a small slack). Skipped without the development data.
+func TestEInvoiceEvidenceDev(t *testing.T) {
+	dir := os.Getenv("OCRINVOICE_SHARED_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "data")
+	}
+	dir = filepath.Join(dir, "invoices-dev", "zugferd-corpus")
+	var files []string
+	filepath.WalkDir(filepath.Join(dir, "files"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.EqualFold(filepath.Ext(p), ".pdf") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Skipf("development data not found at %s (set OCRINVOICE_SHARED_DATA)", dir)
+	}
+	r := newProcessReader(t)
+	per := map[string][2]int{}
+	docs, total, found := 0, 0, 0
+	for _, f := range files {
+		out, ok, err := ReadEInvoice(context.Background(), r, Input{Path: f}, Steps{})
+		if err != nil || !ok {
+			continue // read from its pages, or unreadable: not this test's concern
+		}
+		docs++
+		for path, e := range out.Result.Evidence {
+			if e.Source != invoice.SourceEInvoice || e.Confidence != 1 {
+				t.Errorf("%s %s: %+v", filepath.Base(f), path, e)
+			}
+			switch invoice.FieldKind(path) {
+			case invoice.KindCode, invoice.KindBool:
+				if !strings.HasSuffix(path, "taxId") && !strings.HasSuffix(path, "iban") && !strings.HasSuffix(path, "bic") {
+					continue
+				}
+			}
+			key := regexp.MustCompile(`\[\d+\]`).ReplaceAllString(path, "[]")
+			c := per[key]
+			c[0]++
+			total++
+			if e.Page > 0 {
+				c[1]++
+				found++
+			}
+			per[key] = c
+		}
+	}
+	if docs == 0 {
+		t.Skip("no e-invoice among the development PDFs")
+	}
+	keys := make([]string, 0, len(per))
+	for k := range per {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "  %-34s %4d/%-4d\n", k, per[k][1], per[k][0])
+	}
+	share := float64(found) / float64(total)
+	t.Logf("%d e-invoices: %.3f of %d values located on the text layer\n%s", docs, share, total, sb.String())
+	if share < 0.87 {
+		t.Errorf("%.3f of the e-invoices' values located, floor 0.87", share)
+	}
 }

@@ -54,3 +54,26 @@ func UnmarshalTemplateSpec(v any) (invoice.TemplateSpec, error) {
 	}
 	return spec, nil
 }
+
+// MarshalJSONValue writes any JSON value (the JSON scalar): what encoding/json makes of
+// v. A value it cannot encode (none of the field values can be such) is written as null.
+func MarshalJSONValue(v any) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			_, _ = io.WriteString(w, "null")
+			return
+		}
+		_, _ = w.Write(b)
+	})
+}
+
+// UnmarshalJSONValue reads a JSON scalar: a GraphQL literal or a variable's value, as
+// is (strings, numbers, booleans, null, lists and objects of them). A value that cannot
+// be encoded as JSON again is an error.
+func UnmarshalJSONValue(v any) (any, error) {
+	if _, err := json.Marshal(v); err != nil {
+		return nil, fmt.Errorf("JSON: %w", err)
+	}
+	return v, nil
+}

@@ -44,6 +44,16 @@ type Job struct {
 	Metadata          map[string]any             `json:"metadata"`
 	CreatedAt         string                     `json:"createdAt"`
 	UpdatedAt         string                     `json:"updatedAt"`
+
+	// Additions after the contract's own fields (issue 15): where each value came from,
+	// keyed by field path ({} when none was kept), the people's corrections ([] when
+	// none), the review status, the version of the results (the ETag and If-Match of a
+	// correction) and the data as the machine produced it (null until completed).
+	Evidence     map[string]invoice.Evidence `json:"evidence"`
+	Corrections  []invoice.Correction        `json:"corrections"`
+	ReviewStatus string                      `json:"reviewStatus"`
+	DataVersion  int                         `json:"dataVersion"`
+	MachineData  *invoice.ExtractedData      `json:"machineData"`
 }
 
 // NewJob converts a stored job to its contract shape.
@@ -75,6 +85,24 @@ func NewJob(j *ent.OcrInvoiceJob) Job {
 		Metadata:          j.Metadata,
 		CreatedAt:         Timestamp(j.CreatedAt),
 		UpdatedAt:         Timestamp(j.UpdatedAt),
+		Evidence:          j.Evidence,
+		Corrections:       j.Corrections,
+		ReviewStatus:      string(j.ReviewStatus),
+		DataVersion:       j.DataVersion,
+		MachineData:       j.MachineData,
+	}
+	if d.Evidence == nil {
+		d.Evidence = map[string]invoice.Evidence{}
+	}
+	if d.Corrections == nil {
+		d.Corrections = []invoice.Correction{}
+	}
+	if d.ReviewStatus == "" {
+		d.ReviewStatus = invoice.ReviewUnreviewed
+	}
+	if d.MachineData == nil && d.ExtractedData != nil && len(d.Corrections) == 0 {
+		// Completed before machine_data existed and never corrected: the data is the machine's.
+		d.MachineData = d.ExtractedData
 	}
 	if d.Group != nil && *d.Group == "" {
 		d.Group = nil

@@ -403,6 +403,13 @@ func clearResults(m *ent.OcrInvoiceJobMutation) {
 	m.ClearCustomerName()
 	m.ClearDocumentSha256()
 	m.SetCost(0)
+	// The results a person reviewed are gone: the review starts over, and a correction
+	// or approval made against the old version is refused (its data_version is stale).
+	// The corrections stay, as the record of what people changed.
+	m.ClearMachineData()
+	m.ClearEvidence()
+	m.SetReviewStatus(ocrinvoicejob.ReviewStatusUnreviewed)
+	m.AddDataVersion(1)
 	// A webhook still owed for the run that ended is moot: its delivery would find the
 	// job in another state and be skipped.
 	m.ClearWebhookPendingAt()

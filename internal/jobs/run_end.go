@@ -23,6 +23,9 @@ type CompleteInput struct {
 	EInvoice bool
 	// SHA256 is the hex SHA-256 of the document bytes.
 	SHA256 string
+	// Evidence tells where each value of ExtractedData came from, keyed by field path
+	// (see invoice.Fields); nil when the reader kept none.
+	Evidence map[string]invoice.Evidence
 }
 
 // Complete stores the results of the run and moves its job to "completed":
@@ -89,6 +92,12 @@ func setResults(j *ent.OcrInvoiceJob, in CompleteInput) {
 	if in.DocumentInfo != nil {
 		j.DocumentInfo = in.DocumentInfo
 	}
+	// Every completion starts a new version of the results, unreviewed; the machine's
+	// data is kept apart from what people correct later.
+	j.DataVersion++
+	j.ReviewStatus = ocrinvoicejob.ReviewStatusUnreviewed
+	j.MachineData = in.ExtractedData
+	j.Evidence = in.Evidence
 	if in.ExtractedData != nil {
 		j.ExtractedData = in.ExtractedData
 		j.InvoiceNumber = in.ExtractedData.Invoice.Number
@@ -114,6 +123,18 @@ func setCompleted(m *ent.OcrInvoiceJobMutation, j *ent.OcrInvoiceJob) {
 	m.SetCompletedAt(*j.CompletedAt)
 	m.SetProcessingTime(*j.ProcessingTime)
 	m.SetProgress(j.Progress)
+	m.AddDataVersion(1)
+	m.SetReviewStatus(j.ReviewStatus)
+	if j.MachineData != nil {
+		m.SetMachineData(j.MachineData)
+	} else {
+		m.ClearMachineData()
+	}
+	if j.Evidence != nil {
+		m.SetEvidence(j.Evidence)
+	} else {
+		m.ClearEvidence()
+	}
 	if j.DocumentInfo != nil {
 		m.SetDocumentInfo(j.DocumentInfo)
 	}

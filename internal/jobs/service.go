@@ -67,6 +67,10 @@ type Options struct {
 	// FilterCostLimit is the largest cost of a list filter (see CheckFilterCost):
 	// DefaultFilterCostLimit when 0, no limit when negative.
 	FilterCostLimit int
+	// Revalidate runs the validation again after a correction (see CorrectJob);
+	// worker/validate's checks, passed by the composition root. nil: a correction keeps
+	// the job's validation results.
+	Revalidate RevalidateFunc
 }
 
 // DefaultPricePerPage is the configured price of one page at medium priority, in the
@@ -93,6 +97,7 @@ type Service struct {
 	uploadQuota    UploadQuota
 	// filterCostLimit: 0 means no limit.
 	filterCostLimit int
+	revalidateFn    RevalidateFunc
 }
 
 // NewService returns a Service over c. enq may be nil: jobs are then stored with status
@@ -101,7 +106,8 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 	s := &Service{client: c, enq: enq, log: opts.Logger, now: opts.Now, pricePerPage: opts.PricePerPage,
 		einvoicePrice: opts.EInvoicePrice,
 		priceFactors:  opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
-		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota}
+		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota,
+		revalidateFn: opts.Revalidate}
 	switch {
 	case opts.FilterCostLimit == 0:
 		s.filterCostLimit = DefaultFilterCostLimit

@@ -1,8 +1,11 @@
 package extract
 
 import (
+	"fmt"
 	"math"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -53,9 +56,13 @@ type Locator struct {
 	dims []pageDim
 	sq   [][][]string // squashed words by row and segment
 
-	amounts [][][]amountSpan // by row and segment; nil until first needed
-	numbers [][][]numberSpan
-	dates   [][][]dateSpan
+	// amounts, numbers and dates of each segment, parsed on first need.
+	amounts segIndex[amountSpan]
+	numbers segIndex[numberSpan]
+	dates   segIndex[dateSpan]
+
+	weights map[string]float64 // labelWeight by field and text
+	negs    map[string]bool    // negativeLabel by field and text
 }
 
 // pageDim is a page's size in the unit of its word boxes, and its evidence source.
@@ -148,6 +155,8 @@ type near struct {
 	// rightOf: a number cell of a line item stands right of its description (not the
 	// position number before it); 0 for none.
 	rightOf float64
+	// noLabel leaves Match.Label empty (evidence alone does not need it).
+	noLabel bool
 }
 
 // occurrence is one place a value is printed: word ranges, in reading order.
@@ -222,6 +231,9 @@ func (l *Locator) locate(path string, value any, nr near) (Match, bool) {
 		if len(occs) == 0 {
 			occs = l.findLines(s)
 		}
+		if len(occs) == 0 {
+			occs = l.findPieces(s)
+		}
 	}
 	if len(occs) == 0 {
 		return Match{}, false
@@ -230,16 +242,17 @@ func (l *Locator) locate(path string, value any, nr near) (Match, bool) {
 	late := strings.HasPrefix(key, "invoice.amounts.") || key == "invoice.amountDue"
 	leaf := key[strings.LastIndexByte(key, '.')+1:]
 	rate := leaf == "rate" || leaf == "taxRate" || leaf == "percent"
-	best, bestScore := Match{}, math.Inf(-1)
-	for _, o := range occs {
-		m := l.match(o, key)
+	// Score what is cheap first; labels (regular expressions) only for the occurrences
+	// that a label could still make win.
+	type scored struct {
+		o     occurrence
+		rows  []int
+		score float64
+	}
+	cs := make([]scored, len(occs))
+	for i, o := range occs {
+		rows := occRows(o)
 		score := 0.0
-		if m.Labelled {
-			score += 2 * labelWeight(key, m.Label)
-		}
-		if negativeLabel(key, m.Label) {
-			score--
-		}
 		if o.exact {
 			score += 0.3
 		}
@@ -249,18 +262,18 @@ func (l *Locator) locate(path string, value any, nr near) (Match, bool) {
 		if o.pct && rate {
 			score += 0.5
 		}
-		if nr.row >= 0 && containsInt(m.rows, nr.row) {
+		if nr.row >= 0 && containsInt(rows, nr.row) {
 			score += 1.5
 		}
-		if nr.after >= 0 && m.rows[0] > nr.after {
+		if nr.after >= 0 && rows[0] > nr.after {
 			score += 0.5
 		}
 		for _, b := range nr.band {
-			if containsInt(m.rows, b) {
+			if containsInt(rows, b) {
 				score += 2
 				break
 			}
-			if abs(float64(m.rows[0]-b)) <= 2 {
+			if abs(float64(rows[0]-b)) <= 2 {
 				score += 0.5
 				break
 			}
@@ -272,26 +285,124 @@ func (l *Locator) locate(path string, value any, nr near) (Match, bool) {
 		}
 		// Ties: the first occurrence, the last for the invoice totals.
 		if late {
-			score += 1e-6 * float64(m.rows[0])
+			score += 1e-6 * float64(rows[0])
 		} else {
-			score -= 1e-6 * float64(m.rows[0])
+			score -= 1e-6 * float64(rows[0])
+		}
+		cs[i] = scored{o, rows, score}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
+	maxBonus := 0.0
+	if len(fieldLabels[key]) > 0 {
+		maxBonus = 2
+	}
+	best, bestScore := -1, math.Inf(-1)
+	for i, c := range cs {
+		if c.score+maxBonus < bestScore {
+			break
+		}
+		if len(cs) == 1 || len(fieldLabels[key]) == 0 && len(notLabels[key]) == 0 {
+			best = i // no label can change the order
+			break
+		}
+		_, w, neg := l.label(key, c.o.parts[0])
+		score := c.score + 2*w
+		if neg {
+			score--
 		}
 		if score > bestScore {
-			best, bestScore = m, score
+			best, bestScore = i, score
 		}
 	}
-	return best, true
+	m := l.match(cs[best].o, key, !nr.noLabel)
+	m.rows = cs[best].rows
+	return m, true
+}
+
+// occRows are the rows an occurrence's words are on, first to last.
+func occRows(o occurrence) []int {
+	rows := make([]int, 0, 1)
+	for _, pr := range o.parts {
+		if len(rows) == 0 || rows[len(rows)-1] != pr.row {
+			rows = append(rows, pr.row)
+		}
+	}
+	return rows
+}
+
+// label returns the label of the value starting at the word range: the text before it
+// on its row when that is one of the field's labels, else the text above when that is,
+// else the text before it, else the text above. w is the weight of the field's label
+// found (0: none), neg reports a label of another field instead.
+func (l *Locator) label(key string, at wordRange) (text string, w float64, neg bool) {
+	same, above := l.labels(at)
+	if w = l.labelWeight(key, same); w > 0 {
+		return same, w, false
+	}
+	if w = l.labelWeight(key, above); w > 0 {
+		return above, w, false
+	}
+	if same != "" {
+		return same, 0, l.negativeLabel(key, same)
+	}
+	return above, 0, l.negativeLabel(key, above)
+}
+
+// labelWeight is the weight of the heaviest of the field's labels text holds (0: none),
+// remembered per field and text.
+func (l *Locator) labelWeight(key, text string) float64 {
+	if text == "" || len(fieldLabels[key]) == 0 {
+		return 0
+	}
+	if !hasLetter(text) && !(strings.Contains(text, "%") && key == "invoice.taxBreakdown[].rate") {
+		return 0
+	}
+	ck := key + "\x00" + text
+	if w, ok := l.weights[ck]; ok {
+		return w
+	}
+	w := labelWeight(key, text)
+	if l.weights == nil {
+		l.weights = map[string]float64{}
+	}
+	l.weights[ck] = w
+	return w
+}
+
+// negativeLabel is the package's negativeLabel, remembered per field and text.
+func (l *Locator) negativeLabel(key, text string) bool {
+	if text == "" || len(notLabels[key]) == 0 || !hasLetter(text) {
+		return false
+	}
+	ck := key + "\x00" + text
+	if v, ok := l.negs[ck]; ok {
+		return v
+	}
+	v := negativeLabel(key, text)
+	if l.negs == nil {
+		l.negs = map[string]bool{}
+	}
+	l.negs[ck] = v
+	return v
+}
+
+func hasLetter(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // match turns an occurrence into evidence: box, text, confidence, label.
-func (l *Locator) match(o occurrence, key string) Match {
+func (l *Locator) match(o occurrence, key string, withLabel bool) Match {
 	first := o.parts[0]
 	r := l.d.rows[first.row]
 	dim := l.dims[r.page-1]
 	var box layout.Box
 	var texts []string
 	sum, n := 0.0, 0
-	var rows []int
 	for i, pr := range o.parts {
 		s := l.d.rows[pr.row].segs[pr.seg]
 		var ts []string
@@ -307,9 +418,6 @@ func (l *Locator) match(o occurrence, key string) Match {
 			n++
 		}
 		texts = append(texts, strings.Join(ts, " "))
-		if len(rows) == 0 || rows[len(rows)-1] != pr.row {
-			rows = append(rows, pr.row)
-		}
 	}
 	m := Match{Evidence: invoice.Evidence{
 		Page:       r.page,
@@ -317,17 +425,11 @@ func (l *Locator) match(o occurrence, key string) Match {
 		Text:       joinParts(texts, o.parts),
 		Source:     dim.source,
 		Confidence: layout.Clamp01(sum / float64(max(n, 1))),
-	}, rows: rows}
-	same, above := l.labels(first)
-	switch {
-	case same != "" && isFieldLabel(key, same):
-		m.Label, m.Labelled = same, true
-	case above != "" && isFieldLabel(key, above):
-		m.Label, m.Labelled = above, true
-	case same != "":
-		m.Label = same
-	default:
-		m.Label = above
+	}}
+	if withLabel {
+		var w float64
+		m.Label, w, _ = l.label(key, first)
+		m.Labelled = w > 0
 	}
 	return m
 }
@@ -368,11 +470,12 @@ func relBox(b layout.Box, dim pageDim) *invoice.Box {
 func (l *Locator) labels(at wordRange) (same, above string) {
 	r := l.d.rows[at.row]
 	s := r.segs[at.seg]
-	switch {
-	case at.k0 > 0:
-		same = s.text[:s.offs[at.k0]]
-	case at.seg > 0:
-		same = r.segs[at.seg-1].text
+	if at.k0 > 0 {
+		same = trimLabel(s.text[:s.offs[at.k0]])
+	}
+	// A currency sign before the amount is no label ("Total  $ 279.84").
+	for k := at.seg - 1; same == "" && k >= 0; k-- {
+		same = trimLabel(r.segs[k].text)
 	}
 	if at.row > 0 {
 		up := l.d.rows[at.row-1]
@@ -386,39 +489,95 @@ func (l *Locator) labels(at wordRange) (same, above string) {
 			}
 		}
 	}
-	return trimLabel(same), trimLabel(above)
+	return same, trimLabel(above)
 }
 
-// trimLabel keeps a label's last eight words, without the colon or dash that ends it.
+// currencySigns are the currency codes and signs (not the "HT"/"TTC" of French totals,
+// which are part of their labels).
+var currencySigns = vocab.Marks()
+
+// trimLabel keeps a label's last eight words, without the colon or dash that ends it
+// nor a currency sign or code after it.
 func trimLabel(s string) string {
-	s = strings.TrimRight(strings.TrimSpace(s), " :-–")
-	if f := strings.Fields(s); len(f) > 8 {
-		s = strings.Join(f[len(f)-8:], " ")
+	f := strings.Fields(s)
+	for len(f) > 0 {
+		last := strings.TrimRight(f[len(f)-1], ":-–")
+		if last != "" && !slices.Contains(currencySigns, last) {
+			break
+		}
+		f = f[:len(f)-1]
 	}
-	return s
+	if len(f) > 8 {
+		f = f[len(f)-8:]
+	}
+	return strings.TrimRight(strings.Join(f, " "), " :-–")
+}
+
+// segIndex is a lazily parsed value of every segment: parse runs on a segment the
+// first time a value that may be in it is looked for.
+type segIndex[T any] struct {
+	done  [][]bool
+	spans [][][]T
+}
+
+// get returns the spans of segment (ri, si), parsing it on first use.
+func (x *segIndex[T]) get(l *Locator, ri, si int, parse func(string) []T) []T {
+	if x.done == nil {
+		x.done = make([][]bool, len(l.d.rows))
+		x.spans = make([][][]T, len(l.d.rows))
+	}
+	if x.done[ri] == nil {
+		x.done[ri] = make([]bool, len(l.d.rows[ri].segs))
+		x.spans[ri] = make([][]T, len(l.d.rows[ri].segs))
+	}
+	if !x.done[ri][si] {
+		x.done[ri][si] = true
+		x.spans[ri][si] = parse(l.d.rows[ri].segs[si].text)
+	}
+	return x.spans[ri][si]
+}
+
+// each calls f for every segment whose text contains all of the needles (which every
+// printed form of the value looked for contains).
+func (l *Locator) each(needles []string, f func(ri, si int)) {
+	for ri, r := range l.d.rows {
+	segs:
+		for si, s := range r.segs {
+			for _, n := range needles {
+				if !strings.Contains(s.text, n) {
+					continue segs
+				}
+			}
+			f(ri, si)
+		}
+	}
+}
+
+// intTail is the last up to three digits of v's integer part: every printed form of
+// the number has them in a row (thousands are grouped by three from the right).
+func intTail(v float64) string {
+	s := strconv.FormatFloat(math.Trunc(math.Abs(v)), 'f', 0, 64)
+	return s[max(0, len(s)-3):]
 }
 
 // findAmount returns the amounts printed with value v, either sign.
 func (l *Locator) findAmount(v float64) []occurrence {
-	if l.amounts == nil {
-		l.amounts = make([][][]amountSpan, len(l.d.rows))
-		for ri, r := range l.d.rows {
-			l.amounts[ri] = make([][]amountSpan, len(r.segs))
-			for si, s := range r.segs {
-				l.amounts[ri][si] = findAmounts(s.text, l.d.dec)
-			}
-		}
+	parse := func(text string) []amountSpan { return findAmounts(text, l.d.dec) }
+	needles := []string{intTail(v)}
+	switch c := int(math.Round(math.Abs(v)*100)) % 100; {
+	case c%10 == 0 && c != 0:
+		needles = append(needles, strconv.Itoa(c/10)) // ".5" or ".50"
+	case c != 0:
+		needles = append(needles, fmt.Sprintf("%02d", c)) // ".05", ",56"
 	}
 	var out []occurrence
-	for ri, segs := range l.amounts {
-		for si, as := range segs {
-			for _, a := range as {
-				if math.Abs(math.Abs(a.Value)-math.Abs(v)) < 0.005 {
-					out = append(out, l.spanOcc(ri, si, a.Start, a.End, a.Value*v >= 0))
-				}
+	l.each(needles, func(ri, si int) {
+		for _, a := range l.amounts.get(l, ri, si, parse) {
+			if math.Abs(math.Abs(a.Value)-math.Abs(v)) < 0.005 {
+				out = append(out, l.spanOcc(ri, si, a.Start, a.End, a.Value*v >= 0))
 			}
 		}
-	}
+	})
 	return out
 }
 
@@ -427,27 +586,16 @@ var reNumber = regexp.MustCompile(`[-−]?\d+(?:[.,]\d+)?`)
 
 // findNumber returns the numbers equal to v; a rate keeps its "%" in the text.
 func (l *Locator) findNumber(v float64) []occurrence {
-	if l.numbers == nil {
-		l.numbers = make([][][]numberSpan, len(l.d.rows))
-		for ri, r := range l.d.rows {
-			l.numbers[ri] = make([][]numberSpan, len(r.segs))
-			for si, s := range r.segs {
-				l.numbers[ri][si] = numbersIn(s.text)
-			}
-		}
-	}
 	var out []occurrence
-	for ri, segs := range l.numbers {
-		for si, ns := range segs {
-			for _, n := range ns {
-				if math.Abs(n.value-v) < 1e-6 {
-					o := l.spanOcc(ri, si, n.start, n.end, true)
-					o.pct = n.percent
-					out = append(out, o)
-				}
+	l.each([]string{intTail(v)}, func(ri, si int) {
+		for _, n := range l.numbers.get(l, ri, si, numbersIn) {
+			if math.Abs(n.value-v) < 1e-6 {
+				o := l.spanOcc(ri, si, n.start, n.end, true)
+				o.pct = n.percent
+				out = append(out, o)
 			}
 		}
-	}
+	})
 	return out
 }
 
@@ -481,36 +629,35 @@ func numbersIn(text string) []numberSpan {
 	return out
 }
 
-// findDate returns the dates that read as iso, in either day-month order.
-func (l *Locator) findDate(iso string) []occurrence {
-	if l.dates == nil {
-		l.dates = make([][][]dateSpan, len(l.d.rows))
-		for ri, r := range l.d.rows {
-			l.dates[ri] = make([][]dateSpan, len(r.segs))
-			for si, s := range r.segs {
-				if !strings.ContainsAny(s.text, "0123456789") {
-					continue
-				}
-				ds := findDates(s.text, DMY)
-				for _, md := range findDates(s.text, MDY) {
-					if md.Ambiguous {
-						ds = append(ds, md)
-					}
-				}
-				l.dates[ri][si] = ds
+// datesOf returns the dates of a segment's text, each whose day and month may be
+// swapped also read month first.
+func datesOf(text string) []dateSpan {
+	ds := findDates(text, DMY)
+	for _, d := range ds {
+		if d.Ambiguous {
+			for _, md := range findDates(text[d.Start:d.End], MDY) {
+				md.Start, md.End = md.Start+d.Start, md.End+d.Start
+				ds = append(ds, md)
 			}
 		}
+	}
+	return ds
+}
+
+// findDate returns the dates that read as iso (YYYY-MM-DD), in either day-month order.
+func (l *Locator) findDate(iso string) []occurrence {
+	if len(iso) != 10 {
+		return nil
 	}
 	var out []occurrence
-	for ri, segs := range l.dates {
-		for si, ds := range segs {
-			for _, d := range ds {
-				if d.Date == iso {
-					out = append(out, l.spanOcc(ri, si, d.Start, d.End, true))
-				}
+	// Every printed form has the year's last two digits.
+	l.each([]string{iso[2:4]}, func(ri, si int) {
+		for _, d := range l.dates.get(l, ri, si, datesOf) {
+			if d.Date == iso {
+				out = append(out, l.spanOcc(ri, si, d.Start, d.End, true))
 			}
 		}
-	}
+	})
 	return out
 }
 
@@ -649,8 +796,8 @@ func (l *Locator) findText(q string) []occurrence {
 				}
 				// The value starts in this word (at its start, or inside it as an id glued to
 				// its label: "Nr.RE-42").
-				for j := 0; j < len(w); j++ {
-					if w[j] != q[0] || !strings.HasPrefix(q, w[j:]) {
+				for j := strings.IndexByte(w, q[0]); j >= 0 && j < len(w); j = nextByte(w, q[0], j) {
+					if !strings.HasPrefix(q, w[j:]) {
 						continue
 					}
 					if parts, exact, ok := l.continueText(q, len(w)-j, []wordRange{{ri, si, k, k + 1}}); ok {
@@ -662,6 +809,14 @@ func (l *Locator) findText(q string) []occurrence {
 		}
 	}
 	return out
+}
+
+// nextByte is the index of the next c in w after i, -1 when there is none.
+func nextByte(w string, c byte, i int) int {
+	if k := strings.IndexByte(w[i+1:], c); k >= 0 {
+		return i + 1 + k
+	}
+	return -1
 }
 
 // continueText matches q[pos:] on from the last word range of parts: the following
@@ -784,6 +939,65 @@ func (l *Locator) findLines(s string) []occurrence {
 	return out
 }
 
+// maxPieces bounds the words findPieces tries to cover.
+const maxPieces = 24
+
+// findPieces finds a text value that was put together from pieces printed in different
+// cells close together (a line item's description from its article number, name and
+// note): the longest runs of its words, each printed within four rows of the ones
+// before on the same page, cover all of it.
+func (l *Locator) findPieces(s string) []occurrence {
+	var words []string
+	for _, w := range strings.Fields(s) {
+		if q := squash(w); q != "" {
+			words = append(words, q)
+		}
+	}
+	if len(words) < 2 || len(words) > maxPieces {
+		return nil
+	}
+	var o occurrence
+	lo, hi := -1, -1
+	for pos := 0; pos < len(words); {
+		next := pos
+		for j := len(words); j > pos && next == pos; j-- {
+			best, bestD := occurrence{}, 5
+			for _, c := range l.findText(strings.Join(words[pos:j], "")) {
+				row := c.parts[0].row
+				d := 0
+				if lo >= 0 {
+					if l.d.rows[row].page != l.d.rows[lo].page {
+						continue
+					}
+					d = max(lo-row, row-hi, 0)
+				}
+				if d < bestD {
+					best, bestD = c, d
+				}
+			}
+			if best.parts != nil {
+				o.parts = append(o.parts, best.parts...)
+				for _, p := range best.parts {
+					if lo < 0 {
+						lo, hi = p.row, p.row
+					}
+					lo, hi = min(lo, p.row), max(hi, p.row)
+				}
+				next = j
+			}
+		}
+		if next == pos {
+			return nil
+		}
+		pos = next
+	}
+	sort.SliceStable(o.parts, func(i, j int) bool {
+		a, b := o.parts[i], o.parts[j]
+		return a.row < b.row || a.row == b.row && (a.seg < b.seg || a.seg == b.seg && a.k0 < b.k0)
+	})
+	return []occurrence{o}
+}
+
 // toFloat reads a number as invoice.Fields gives it (or as a Go value).
 func toFloat(v any) (float64, bool) {
 	switch x := v.(type) {
@@ -864,9 +1078,6 @@ var notLabels = map[string][]label{
 	"invoice.amounts.subtotal": append(append([]label(nil), taxLabels[:len(taxLabels)-1]...), totalLabels[:len(totalLabels)-1]...),
 }
 
-// isFieldLabel reports whether text holds one of the labels of the field key.
-func isFieldLabel(key, text string) bool { return labelWeight(key, text) > 0 }
-
 // labelWeight is the weight of the heaviest of the field's labels text holds (0: none).
 func labelWeight(key, text string) float64 {
 	best := 0.0
@@ -897,7 +1108,7 @@ func negativeLabel(key, text string) bool {
 // below the one before, then its other cells on the rows the description or amount is
 // on.
 func (l *Locator) Fields(data invoice.ExtractedData) map[string]Match {
-	return l.fields(invoice.Fields(data), nil)
+	return l.fields(invoice.Fields(data), nil, true)
 }
 
 // Evidence returns the evidence of every non-empty field of data: where Fields locates
@@ -905,7 +1116,7 @@ func (l *Locator) Fields(data invoice.ExtractedData) map[string]Match {
 // confidence (an e-invoice's XML: invoice.SourceEInvoice and 1).
 func (l *Locator) Evidence(data invoice.ExtractedData, source string, confidence float64) map[string]invoice.Evidence {
 	fs := invoice.Fields(data)
-	found := l.fields(fs, nil)
+	found := l.fields(fs, nil, false)
 	out := make(map[string]invoice.Evidence, len(fs))
 	for _, f := range fs {
 		if empty(f.Value) {
@@ -921,8 +1132,9 @@ func (l *Locator) Evidence(data invoice.ExtractedData, source string, confidence
 	return out
 }
 
-// fields locates fs; rows, when set, are the rows extraction read fields from.
-func (l *Locator) fields(fs []invoice.Field, rows map[string]int) map[string]Match {
+// fields locates fs; rows, when set, are the rows extraction read fields from; labels
+// says whether the matches need their labels.
+func (l *Locator) fields(fs []invoice.Field, rows map[string]int, labels bool) map[string]Match {
 	out := make(map[string]Match, len(fs))
 	items := map[string][]invoice.Field{} // "lineItems[3]" -> its cells
 	var order []string
@@ -938,7 +1150,7 @@ func (l *Locator) fields(fs []invoice.Field, rows map[string]int) map[string]Mat
 			items[item] = append(items[item], f)
 			continue
 		}
-		nr := near{row: -1, after: -1}
+		nr := near{row: -1, after: -1, noLabel: !labels}
 		if r, ok := rows[f.Path]; ok {
 			nr.row = r
 		}
@@ -956,7 +1168,7 @@ func (l *Locator) fields(fs []invoice.Field, rows map[string]int) map[string]Mat
 				if band != nil || !strings.HasSuffix(f.Path, first) {
 					continue
 				}
-				if m, ok := l.locate(f.Path, f.Value, near{row: -1, after: after}); ok {
+				if m, ok := l.locate(f.Path, f.Value, near{row: -1, after: after, noLabel: !labels}); ok {
 					out[f.Path] = m
 					band = m.rows
 					if first == ".description" {
@@ -969,7 +1181,7 @@ func (l *Locator) fields(fs []invoice.Field, rows map[string]int) map[string]Mat
 			if _, done := out[f.Path]; done {
 				continue
 			}
-			if m, ok := l.locate(f.Path, f.Value, near{row: -1, after: after, band: band, rightOf: rightOf}); ok {
+			if m, ok := l.locate(f.Path, f.Value, near{row: -1, after: after, band: band, rightOf: rightOf, noLabel: !labels}); ok {
 				out[f.Path] = m
 			}
 		}
@@ -1018,7 +1230,7 @@ func valueText(v any) string {
 func (x *extraction) evidence(res Result) map[string]invoice.Evidence {
 	fs := invoice.Fields(res.Data)
 	l := newLocator(x.d, x.ld)
-	found := l.fields(fs, x.rows)
+	found := l.fields(fs, x.rows, false)
 	docSource := invoice.SourceText
 	if len(x.ld.Pages) > 0 && allOCR(x.ld) {
 		docSource = invoice.SourceOCR

@@ -151,7 +151,9 @@ func TestLocateLabelledOccurrence(t *testing.T) {
 }
 
 // TestLocateNotPrinted: a value that is not on the page, an empty value, a value of
-// the wrong type and a field that is not printed as such are not located.
+// the wrong type, a field that is not printed as such, numbers that are no amounts
+// (NaN, infinities), huge texts and invalid UTF-8 are not located, quickly; an unknown
+// path is looked for as text.
 func TestLocateNotPrinted(t *testing.T) {
 	ld := readPDF(t, densePDF(evSize, evLead, evidenceLines), ocr.ModeText)
 	for _, c := range []struct {
@@ -168,10 +170,20 @@ func TestLocateNotPrinted(t *testing.T) {
 		{"invoice.documentType", "invoice"},
 		{"invoice.supplier.country", "DE"},
 		{"invoice.customer.name", "Globex Corp Ltd of Somewhere Else"},
+		{"invoice.amounts.total", math.NaN()},
+		{"invoice.amounts.total", math.Inf(1)},
+		{"lineItems[0].quantity", math.Inf(-1)},
+		{"invoice.supplier.name", strings.Repeat("Muster Handel GmbH ", 50000)},
+		{"lineItems[0].description", strings.Repeat("Consulting days, ", 5000)},
+		{"invoice.number", "\x00\xff"},
+		{"no such path", 1234.56},
 	} {
 		if ev, ok := Locate(ld, c.path, c.value); ok {
 			t.Errorf("%s %v: located %+v", c.path, c.value, ev)
 		}
+	}
+	if _, ok := Locate(ld, "no such path", "Globex Corporation"); !ok {
+		t.Error("unknown path: a printed text not located")
 	}
 	if _, ok := Locate(nil, "invoice.number", "x"); ok {
 		t.Error("nil document: located")
@@ -304,5 +316,51 @@ func TestExtractEvidenceNotPrinted(t *testing.T) {
 	}
 	if ev := res.Evidence["invoice.amounts.total"]; ev.Page != 1 || ev.Text != "120.00" || ev.Box == nil {
 		t.Errorf("total evidence %+v", ev)
+	}
+}
+
+// TestLocatePieces: a line item's description put together from cells printed apart
+// (an article number in one column, the name in the next, a note on the row below) is
+// the union of those cells; a description one of whose words is nowhere is not found.
+func TestLocatePieces(t *testing.T) {
+	lines := []string{
+		"Pos  Art-Nr        Bezeichnung                Menge     Betrag", // 0
+		"1    ART-4711      Kunstrasen gruen 3m           20     400,00", // 1
+		"                   Farbe: dunkelgruen",                          // 2
+		"2    ART-4712      Randstein                      5      50,00", // 3
+	}
+	ld := readPDF(t, densePDF(evSize, evLead, lines), ocr.ModeText)
+	m, ok := NewLocator(ld).Locate("lineItems[0].description", "ART-4711 Kunstrasen gruen 3m Farbe: dunkelgruen")
+	if !ok {
+		t.Fatal("description not located")
+	}
+	checkBox(t, "description", m.Box, col(t, lines[1], "ART-4711"), 1, 2)
+	if m.Text != "ART-4711\nKunstrasen gruen 3m\nFarbe: dunkelgruen" && m.Text != "ART-4711 Kunstrasen gruen 3m\nFarbe: dunkelgruen" {
+		t.Errorf("text %q", m.Text)
+	}
+	if _, ok := NewLocator(ld).Locate("lineItems[0].description", "ART-4711 Kunstrasen blau"); ok {
+		t.Error("a description with a word not printed was located")
+	}
+}
+
+// TestLocateLabelText: the label is the text before the value on its row without a
+// currency sign or code between them, but with the "HT"/"TTC" that tells a French net
+// total from a gross one; else the text above the value.
+func TestLocateLabelText(t *testing.T) {
+	ld := FromText("Total HT          530,75\nTVA 20 %          106,15\nTotal TTC:   EUR  636,90\nFacture n°\nF-2024-17\n")
+	for _, c := range []struct {
+		path  string
+		value any
+		label string
+	}{
+		{"invoice.amounts.subtotal", 530.75, "Total HT"},
+		{"invoice.amounts.tax", 106.15, "TVA 20 %"},
+		{"invoice.amounts.total", 636.90, "Total TTC"},
+		{"invoice.number", "F-2024-17", "Facture n°"},
+	} {
+		_, label, ok := LocateLabel(ld, c.path, c.value)
+		if !ok || label != c.label {
+			t.Errorf("%s: label %q %v, want %q", c.path, label, ok, c.label)
+		}
 	}
 }

@@ -8,6 +8,10 @@
 // the next column, or below it), using word boxes so that the same rules serve text layers
 // and OCR. An invoice2data template (worker/extract/templates), when one is given or
 // selected by its keywords, takes precedence for every field it finds.
+//
+// Every value found has evidence (Result.Evidence): the page and box where it is
+// printed, the words as printed, its source and confidence. Locate and Locator find
+// where any value of a field is printed, for e-invoices and supplier profiles too.
 package extract
 
 import (
