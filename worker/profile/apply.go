@@ -20,6 +20,8 @@ const (
 	fuzzyLabel = 0.95
 	// byPosition scales the confidence of a value found at the learned place without its label.
 	byPosition = 0.7
+	// repaired scales the confidence of a date read after repairing OCR noise in it.
+	repaired = 0.8
 )
 
 // Apply fills the fields the rules can find on ld into res and returns the paths it
@@ -315,6 +317,14 @@ func (p *page) read(pi, li, a int, f field, ru *Rule) (found, bool) {
 		s := span{page: pi, line: li, a: a, b: a + n}
 		text := p.spanText(s)
 		pv, ok := parse(f.kind, text, ru.DateOrder)
+		factor := 1.0
+		if !ok && n == 1 && ru.Form != "" {
+			// A numeric date read with OCR noise: repaired to its learned form.
+			if fixed, fok := repairDate(text, ru.Form); fok {
+				pv, ok = parse(f.kind, fixed, ru.DateOrder)
+				factor = repaired
+			}
+		}
 		if !ok {
 			continue
 		}
@@ -329,9 +339,61 @@ func (p *page) read(pi, li, a int, f field, ru *Rule) (found, bool) {
 		if !p.learnedPage(ru) {
 			dist++
 		}
-		return found{v: pv.v, factor: 1, s: s, dist: dist}, true
+		return found{v: pv.v, factor: factor, s: s, dist: dist}, true
 	}
 	return found{}, false
+}
+
+// dateForm is the form of a numeric date as printed: each digit '9', other characters
+// kept ("17/04/2018" -> "99/99/9999"); "" for a date printed with letters.
+func dateForm(text string) string {
+	t := strings.TrimSpace(text)
+	if t == "" || len(t) > 16 {
+		return ""
+	}
+	b := []byte(t)
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			b[i] = '9'
+		case c == '/' || c == '.' || c == '-':
+		default:
+			return ""
+		}
+	}
+	return string(b)
+}
+
+// ocrDigits maps the letters OCR reads for digits to the digits.
+var ocrDigits = map[byte]byte{'O': '0', 'o': '0', 'D': '0', 'Q': '0', 'I': '1', 'l': '1', '|': '1', 'i': '1', 'T': '1', 'Z': '2', 'z': '2', 'S': '5', 's': '5', 'B': '8', 'G': '6', 'b': '6', 'g': '9', 'q': '9'}
+
+// repairDate rewrites a word read with OCR noise to a date's learned form: where the
+// form has a separator the separator, where it has a digit the digit or the digit a
+// letter is mistaken for. It reports false when the word is not as long as the form or
+// a character cannot be a digit; at most two characters are changed.
+func repairDate(word, form string) (string, bool) {
+	w := strings.TrimRight(strings.TrimSpace(word), ".,;:")
+	if len(w) != len(form) {
+		return "", false
+	}
+	b := []byte(w)
+	changed := 0
+	for i := range b {
+		switch {
+		case form[i] == '9' && b[i] >= '0' && b[i] <= '9':
+		case form[i] == '9':
+			d, ok := ocrDigits[b[i]]
+			if !ok {
+				return "", false
+			}
+			b[i] = d
+			changed++
+		case b[i] != form[i]:
+			b[i] = form[i]
+			changed++
+		}
+	}
+	return string(b), changed <= 2
 }
 
 // docText is a document's words for checking that a party's value is printed on it.

@@ -208,6 +208,9 @@ func locate(pages []page, f field, tv value, m extract.Match, found bool) *Rule 
 	if best.p.mdy {
 		ru.DateOrder = "mdy"
 	}
+	if f.kind == kindDate && best.s.b-best.s.a == 1 {
+		ru.Form = dateForm(best.text)
+	}
 	if f.kind == kindAmount {
 		ru.Decimals = hasDecimals(best.text)
 	}

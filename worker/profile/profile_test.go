@@ -375,6 +375,7 @@ func TestBadRules(t *testing.T) {
 		"bad confidence":  []byte(`{"format":1,"fields":{"invoice.supplier.name":{"kind":"text","value":"x","confidence":7}}}`),
 		"bad shape":       []byte(`{"format":1,"fields":{},"layouts":[{"fingerprint":"0123456789abcdef","fields":{"invoice.number":{"kind":"code","shape":"(","confidence":0.8}}}]}`),
 		"bad fingerprint": []byte(`{"format":1,"fields":{},"layouts":[{"fingerprint":"xyz","fields":{}}]}`),
+		"bad date form":   []byte(`{"format":1,"fields":{},"layouts":[{"fingerprint":"0123456789abcdef","fields":{"invoice.date":{"kind":"date","form":"(.*)","confidence":0.8}}}]}`),
 		"party in layout": []byte(`{"format":1,"fields":{},"layouts":[{"fingerprint":"0123456789abcdef","fields":{"invoice.supplier.name":{"kind":"text","value":"x","confidence":0.8}}}]}`),
 		"too large":       append([]byte(`{"format":1,"fields":{},"x":"`), append([]byte(strings.Repeat("a", profile.MaxRules)), '"', '}')...),
 	}
@@ -516,5 +517,33 @@ func TestLongDocument(t *testing.T) {
 	}
 	if ev := res.Evidence["invoice.amounts.total"]; ev.Page != 302 {
 		t.Errorf("total evidence %+v, want the last page", ev)
+	}
+}
+
+// TestDateRepair: a date read with OCR noise at its learned label is repaired to the
+// learned printed form; one too garbled is not taken.
+func TestDateRepair(t *testing.T) {
+	first := supplierDoc{label: "Beleg", number: "BX-20417", date: "03.02.2024", net: "100,00", tax: "19,00", total: "119,00", customer: "K-4711"}
+	rules := learn(t, first, first.truth(t), nil, nil)
+	for noisy, want := range map[string]string{"17.O3.2024": "2024-03-17", "17,03.2O24": "2024-03-17", "l7.03-2024": "2024-03-17", "1?.O3.2OZ4": ""} {
+		t.Run(noisy, func(t *testing.T) {
+			second := supplierDoc{label: "Beleg", number: "BX-20533", date: noisy, net: "250,00", tax: "47,50", total: "297,50", customer: "K-4711"}
+			d := second.doc()
+			res := extractDoc(t, d)
+			if res.Data.Invoice.Date == "2024-03-17" {
+				t.Fatal("the generic rules read the noisy date; the case proves nothing")
+			}
+			generic := res.Data.Invoice.Date
+			set, err := profile.Apply(d, rules, &res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case want == "" && (res.Data.Invoice.Date != generic || slices.Contains(set, "invoice.date")):
+				t.Errorf("a garbled date was taken: %q", res.Data.Invoice.Date)
+			case want != "" && res.Data.Invoice.Date != want:
+				t.Errorf("date %q, want %q", res.Data.Invoice.Date, want)
+			}
+		})
 	}
 }

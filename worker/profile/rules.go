@@ -113,6 +113,9 @@ type Rule struct {
 	// Decimals tells that the learned amount was printed with a decimal part; a later
 	// one without is a misreading (OCR drops separators: "46,25" read "4625").
 	Decimals bool `json:"decimals,omitempty"`
+	// Form is a numeric date's printed form, each digit '9' ("99/99/9999"), to repair
+	// OCR noise in later dates by.
+	Form string `json:"form,omitempty"`
 	// DateOrder is "mdy" when the learned date was printed month first.
 	DateOrder string `json:"dateOrder,omitempty"`
 	// Confidence is the rule's confidence in 0..1.
@@ -189,6 +192,8 @@ func checkFields(fs map[string]*Rule, party bool) error {
 			return fmt.Errorf("%w: %s: confidence %v outside 0..1", ErrRules, path, ru.Confidence)
 		case ru.Skip < 0 || ru.Skip > maxSkip || ru.Page < 0 || len(ru.Label) > maxLabel:
 			return fmt.Errorf("%w: %s: skip, page or label out of range", ErrRules, path)
+		case len(ru.Form) > 16 || strings.Trim(ru.Form, "9/.-") != "":
+			return fmt.Errorf("%w: %s: bad date form %q", ErrRules, path, ru.Form)
 		case f.kind == kindCode && !party && ru.Shape == "":
 			return fmt.Errorf("%w: %s: a code without a shape", ErrRules, path)
 		}
