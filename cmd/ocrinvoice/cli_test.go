@@ -84,7 +84,7 @@ func TestCLIHelpEverywhere(t *testing.T) {
 		})
 	}
 	t.Run("program", func(t *testing.T) {
-		for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"help", "--help"}} {
 			stdout, stderr, err := cliRun(t, nil, args...)
 			if err != nil || stderr != "" {
 				t.Fatalf("%q: %v, stderr %q", args, err, stderr)

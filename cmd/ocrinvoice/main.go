@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // runHelp is `ocrinvoice help [COMMAND [ACTION]]`: the help of the command named, or
 // the list of commands.
 func runHelp(cmds []*command, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		writeCommands(stdout, cmds)
 		return nil
 	}
