@@ -68,6 +68,9 @@ type queryField struct {
 	// jsonCost is the filter cost of one comparison of a path in this JSON field (0:
 	// FilterCostJSONPath); large documents (the extracted data) cost more to read.
 	jsonCost int
+	// rank, for an enum sorted by meaning rather than alphabetically, lists its values
+	// from the lowest to the highest (see parseOrder).
+	rank []string
 }
 
 // isNull is the predicate "the column has no value": NULL, or also "" for emptyIsNull fields.
@@ -842,6 +845,14 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 		return nil, apperr.Invalid(fmt.Sprintf("invalid order %s: must be asc or desc", apperr.Quote(order)),
 			apperr.Detail{Field: "order", Message: "must be asc or desc"})
 	}
+	if name, ok := strings.CutPrefix(sortField, "-"); ok {
+		// "-field" is the usual shorthand for a descending sort.
+		if order == "asc" {
+			msg := fmt.Sprintf("sort %s asks for descending order and order=asc for ascending: give one", apperr.Quote(sortField))
+			return nil, apperr.Invalid("invalid sort: "+msg, apperr.Detail{Field: "sort", Message: msg})
+		}
+		sortField, desc = name, true
+	}
 	f, ok := s.fields[sortField]
 	if !ok || !f.sortable {
 		msg := fmt.Sprintf("unknown sort field %s (sortable: %s)", apperr.Quote(sortField), strings.Join(s.names(true), ", "))
@@ -876,6 +887,24 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 		terms = append(terms, func(sel *sql.Selector) {
 			sel.OrderExprFunc(func(b *sql.Builder) {
 				b.WriteString("COALESCE(").Ident(sel.C(col)).WriteString(", '')")
+				if desc {
+					b.WriteString(" DESC")
+				}
+			})
+		})
+		return terms, nil
+	}
+	if len(f.rank) > 0 {
+		// Sorted by meaning: the CASE gives each value its rank. Values are the schema's
+		// own enum, written as literals (ORDER BY expressions cannot carry arguments).
+		col := f.column
+		terms = append(terms, func(sel *sql.Selector) {
+			sel.OrderExprFunc(func(b *sql.Builder) {
+				b.WriteString("CASE ").Ident(sel.C(col))
+				for i, v := range f.rank {
+					b.WriteString(fmt.Sprintf(" WHEN '%s' THEN %d", v, i))
+				}
+				b.WriteString(fmt.Sprintf(" ELSE %d END", len(f.rank)))
 				if desc {
 					b.WriteString(" DESC")
 				}
