@@ -387,7 +387,7 @@ func hasOperatorKey(m map[string]any) bool {
 	return false
 }
 
-var comparisonOps = []string{"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not"}
+var comparisonOps = []string{"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not", "$regex", "$options"}
 
 // operators compiles {"$op": value, ...} for one field; all must hold.
 func (c *filterCompiler) operators(t target, ops map[string]any) (selPred, error) {
@@ -399,6 +399,23 @@ func (c *filterCompiler) operators(t target, ops map[string]any) (selPred, error
 		}
 		if !slices.Contains(comparisonOps, op) {
 			return nil, filterError("unknown operator %q on field %q (known: %s)", op, t.name, strings.Join(comparisonOps, " "))
+		}
+		if op == "$options" {
+			if _, ok := ops["$regex"]; !ok {
+				return nil, filterError("field %q: $options applies to $regex, which is missing", t.name)
+			}
+			continue // read with $regex
+		}
+		if op == "$regex" {
+			if err := c.count(); err != nil {
+				return nil, err
+			}
+			p, err := t.regex(c, v, ops["$options"])
+			if err != nil {
+				return nil, err
+			}
+			preds = append(preds, p)
+			continue
 		}
 		if op == "$not" {
 			inner, ok := v.(map[string]any)
@@ -482,6 +499,57 @@ func (t target) compare(op string, v any) (selPred, error) {
 		}
 		return t.order(op, v)
 	}
+}
+
+// regex: the text value matches a $regex pattern (see compileRegex); options is the
+// $options value (nil when absent). Only text holds: a number, a missing value, null and,
+// for fields that show "" as null, "" never match.
+func (t target) regex(c *filterCompiler, pattern, options any) (selPred, error) {
+	if t.path == nil {
+		switch t.f.kind {
+		case kindString, kindEnum, kindID:
+		case kindJSON:
+			return nil, filterError("field %q is an object: match one of its paths, e.g. %q", t.name, t.name+".key")
+		default:
+			return nil, filterError("field %q is not text: $regex does not apply", t.name)
+		}
+	}
+	rx, err := compileRegex(t.name, pattern, options)
+	if err != nil {
+		return nil, err
+	}
+	if t.path == nil {
+		c.cost += FilterCostRegex
+		col, emptyIsNull := t.f.column, t.f.emptyIsNull
+		return func(s *sql.Selector) *sql.Predicate {
+			p := rx.predicate(func(b *sql.Builder) { b.Ident(s.C(col)) })
+			if emptyIsNull {
+				return sql.And(sql.NEQ(s.C(col), ""), p)
+			}
+			return p
+		}, nil
+	}
+	per := t.f.jsonCost
+	if per == 0 {
+		per = FilterCostJSONPath
+	}
+	c.cost += per + FilterCostRegex
+	j := t.jsonRef()
+	return func(s *sql.Selector) *sql.Predicate {
+		return sql.P(func(b *sql.Builder) {
+			if b.Dialect() == dialect.Postgres {
+				b.Join(rx.predicate(func(b *sql.Builder) { j.typed(b, s, "string") }))
+				return
+			}
+			b.WriteString("(").Join(rx.predicate(func(b *sql.Builder) {
+				b.WriteString("JSON_EXTRACT(").Ident(s.C(j.column)).WriteString(", ")
+				j.sqlitePath(b)
+				b.WriteString(")")
+			})).WriteString(" AND ")
+			j.typeOf(b, s)
+			b.WriteString(" = 'text')")
+		})
+	}, nil
 }
 
 // exists: the value is present. For a column that is "not NULL"; for a JSON path "the key exists"

@@ -243,6 +243,10 @@ func TestListJobs(t *testing.T) {
 					return in(j["status"], "completed", "processing") && meta(j, "source") != "api"
 				}},
 				{"$not", `{"retryCount":{"$not":{"$lt":1}}}`, "", func(j map[string]any) bool { return j["retryCount"].(float64) >= 1 }},
+				{"$regex", `{"jobNumber":{"$regex":"^sort-0[1-3]$","$options":"i"}}`, "", func(j map[string]any) bool {
+					return in(j["jobNumber"], "SORT-01", "SORT-02", "SORT-03")
+				}},
+				{"$regex on a path", `{"metadata.source":{"$regex":"^(scan|e)"}}`, "", func(j map[string]any) bool { return in(meta(j, "source"), "scanner", "email") }},
 				{"search jobNumber, any case", "", "sort-0", func(j map[string]any) bool { return strings.HasPrefix(j["jobNumber"].(string), "SORT-0") }},
 				{"search documentName", "", "DOC-1", func(j map[string]any) bool { return strings.HasPrefix(j["documentName"].(string), "doc-1") }},
 				{"search invoice number", "", "inv-1008", func(j map[string]any) bool { return j["jobNumber"] == "SORT-08" }},
