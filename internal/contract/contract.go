@@ -39,11 +39,25 @@ type Job struct {
 	Currency          string                     `json:"currency"`
 	ErrorLog          *string                    `json:"errorLog"`
 	RetryCount        int                        `json:"retryCount"`
+	Attempts          []Attempt                  `json:"attempts"`
 	CreatedBy         *string                    `json:"createdBy"`
 	CallbackURL       *string                    `json:"callbackUrl"`
 	Metadata          map[string]any             `json:"metadata"`
 	CreatedAt         string                     `json:"createdAt"`
 	UpdatedAt         string                     `json:"updatedAt"`
+}
+
+// Attempt is one run of a job by a worker, oldest first in Job.Attempts (an addition to
+// the contract, after retryCount): its number (from 1, across retries), the worker, when
+// it started and ended (null while it runs), its outcome (running, completed, failed,
+// retry, worker_lost, cancelled, interrupted) and why it failed (null otherwise).
+type Attempt struct {
+	Number    int     `json:"number"`
+	Worker    string  `json:"worker"`
+	StartedAt string  `json:"startedAt"`
+	EndedAt   *string `json:"endedAt"`
+	Outcome   string  `json:"outcome"`
+	Error     *string `json:"error"`
 }
 
 // NewJob converts a stored job to its contract shape.
@@ -70,11 +84,16 @@ func NewJob(j *ent.OcrInvoiceJob) Job {
 		Currency:          j.Currency,
 		ErrorLog:          NonEmpty(j.ErrorLog),
 		RetryCount:        j.RetryCount,
+		Attempts:          make([]Attempt, len(j.Attempts)),
 		CreatedBy:         NonEmpty(j.CreatedBy),
 		CallbackURL:       NonEmpty(j.CallbackURL),
 		Metadata:          j.Metadata,
 		CreatedAt:         Timestamp(j.CreatedAt),
 		UpdatedAt:         Timestamp(j.UpdatedAt),
+	}
+	for i, a := range j.Attempts {
+		d.Attempts[i] = Attempt{Number: a.Number, Worker: a.Worker, StartedAt: Timestamp(a.StartedAt),
+			EndedAt: TimePtr(a.EndedAt), Outcome: a.Outcome, Error: NonEmpty(a.Error)}
 	}
 	if d.Group != nil && *d.Group == "" {
 		d.Group = nil

@@ -24,7 +24,7 @@ type jobDTO = contract.Job
 var jobReadOnly = []string{
 	"_id", "status", "progress", "startedAt", "completedAt", "processingTime", "documentInfo",
 	"extractedData", "confidence", "validationResults", "cost", "currency", "errorLog",
-	"retryCount", "createdAt", "updatedAt", "results",
+	"retryCount", "attempts", "createdAt", "updatedAt", "results",
 }
 
 // jobWritable are the input fields of the contract, in its order.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
 
@@ -138,7 +140,7 @@ func TestJobContractExample(t *testing.T) {
 			t.Errorf("Location = %q", r.header.Get("Location"))
 		}
 		want := readTestdata(t, "contract_job_response.json")
-		extra := map[string]string{"documentUrl": "documentName", "callbackUrl": "createdBy"}
+		extra := map[string]string{"documentUrl": "documentName", "callbackUrl": "createdBy", "attempts": "retryCount"}
 		compareKeyOrder(t, "$.data", rawField(t, want, "data"), rawField(t, r.raw, "data"), extra)
 
 		d := r.data()
@@ -284,4 +286,62 @@ func redisEnqueuerAddrDown(t *testing.T) *tasks.Client {
 	cl := tasks.NewClient(srv)
 	t.Cleanup(func() { _ = cl.Close() })
 	return cl
+}
+
+// TestJobAttemptsAndErrorLog: a job that failed once and completed on the retry shows no
+// errorLog, and its attempts (in REST too) keep the failure.
+func TestJobAttemptsAndErrorLog(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, nil)
+		ctx := context.Background()
+		id := e.createJob("ATTEMPTS-1", nil)["_id"].(string)
+		if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Fail(ctx, id, "download https://example.com/x.pdf: HTTP 503", false); err != nil {
+			t.Fatal(err)
+		}
+		mid := e.do("GET", "/api/v1/ocr-invoice-jobs/"+id, nil).must(t, http.StatusOK).data()
+		if log, _ := mid["errorLog"].(string); !strings.Contains(log, "HTTP 503") {
+			t.Errorf("errorLog after the failed attempt = %#v, want the failure", mid["errorLog"])
+		}
+		if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Complete(ctx, id, jobs.CompleteInput{Pages: 1}); err != nil {
+			t.Fatal(err)
+		}
+		d := e.do("GET", "/api/v1/ocr-invoice-jobs/"+id, nil).must(t, http.StatusOK).data()
+		if d["status"] != "completed" || d["errorLog"] != nil {
+			t.Errorf("after the retry completed: status %v, errorLog %#v; want completed, null", d["status"], d["errorLog"])
+		}
+		atts, _ := d["attempts"].([]any)
+		if len(atts) != 2 {
+			t.Fatalf("attempts = %#v, want 2", d["attempts"])
+		}
+		first, second := atts[0].(map[string]any), atts[1].(map[string]any)
+		if first["number"] != 1.0 || first["outcome"] != "retry" || !strings.Contains(fmt.Sprint(first["error"]), "HTTP 503") || first["endedAt"] == nil {
+			t.Errorf("first attempt = %v", first)
+		}
+		if second["number"] != 2.0 || second["outcome"] != "completed" || second["error"] != nil || second["endedAt"] == nil {
+			t.Errorf("second attempt = %v", second)
+		}
+		if got := keysInOrder(t, mustJSON(t, first)); len(got) != 6 {
+			t.Errorf("attempt keys %v", got)
+		}
+		// A new job has an empty list, never null.
+		fresh := e.createJob("ATTEMPTS-2", nil)
+		if a, ok := fresh["attempts"].([]any); !ok || len(a) != 0 {
+			t.Errorf("attempts of a new job = %#v, want []", fresh["attempts"])
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
