@@ -22,7 +22,8 @@ import (
 // UpdateJob (PUT) it is the whole client-writable state:
 //   - JobNumber, DocumentName, DocumentURL and Template are required.
 //   - DocumentType "" is inferred from the extension of DocumentName, else of the URL.
-//   - Template is a template id or name; Group a group id or "" for none.
+//   - Template is a template id or name; Group a group id or "" for none, unless
+//     KeepGroup is set (UpdateJob only).
 //   - Priority "" means "medium".
 //   - CallbackURL "" means none (the group's callbackUrl, if any, is used).
 type JobInput struct {
@@ -36,6 +37,9 @@ type JobInput struct {
 	CreatedBy    string
 	Metadata     map[string]any
 	CallbackURL  string
+	// KeepGroup makes UpdateJob keep the job's group whatever Group says: a PUT that
+	// omits group keeps it, and leaving a group takes an explicit "group": null.
+	KeepGroup bool
 }
 
 // resolvedJob is a validated JobInput with references resolved to ids.
@@ -43,6 +47,9 @@ type resolvedJob struct {
 	JobInput
 	templateID string
 	groupID    *string
+	// groupSuspended tells that the group (groupID) is suspended: its jobs are not
+	// queued until it is resumed.
+	groupSuspended bool
 	// uploadKey is the upload the document names ("" for none), which the job's owner
 	// holds and which was marked used at claimed.
 	uploadKey string
@@ -114,6 +121,7 @@ func (s *Service) validateJob(ctx context.Context, in JobInput, deleted string) 
 			fe.add("group", "must be a group id (24 hexadecimal characters)")
 		} else if ok, err := s.client.OcrJobGroup.Get(ctx, in.Group); err == nil {
 			out.groupID = &ok.ID
+			out.groupSuspended = ok.Spec.Suspend
 		} else if ent.IsNotFound(err) {
 			fe.add("group", "no group with id %q", in.Group)
 		} else {
@@ -137,7 +145,9 @@ func (s *Service) validateJob(ctx context.Context, in JobInput, deleted string) 
 
 // CreateJob validates in, stores the job with status "created", commits, then enqueues
 // its task and moves it to "queued". When the enqueue fails (Redis down, no Enqueuer)
-// the job stays "created" and no error is returned; the failure is logged. The job's
+// the job stays "created" and no error is returned; the failure is logged. A job of a
+// suspended group stays "created" too, for the group's reconciler to release when the
+// group is resumed. The job's
 // resulting state is published as an event (see Options.Events).
 // Errors: Invalid (naming fields), Conflict (jobNumber exists), NotFound (naming
 // documentUrl: an upload the job's owner does not hold).
@@ -178,7 +188,21 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		}
 		return nil, err
 	}
-	return s.enqueue(ctx, j, true), nil
+	return s.release(ctx, j, r, true), nil
+}
+
+// release enqueues a committed job (see enqueue), unless its group is suspended: the job
+// then stays as it is, and the group's reconciler, told of the change, releases it when
+// the group is resumed. It returns the job as it now is.
+func (s *Service) release(ctx context.Context, j *ent.OcrInvoiceJob, r *resolvedJob, announce bool) *ent.OcrInvoiceJob {
+	if r.groupID == nil || !r.groupSuspended {
+		return s.enqueue(ctx, j, announce)
+	}
+	if announce {
+		s.notify(ctx, j, "")
+	}
+	s.notifyGroup(ctx, *r.groupID)
+	return j
 }
 
 func isJobNumberConflict(err error) bool {
@@ -287,7 +311,9 @@ func checkID(field, id string) error {
 }
 
 // UpdateJob replaces the client-writable fields of a job (PUT semantics: an empty
-// optional field clears it). Changing the document (documentUrl, documentType) or the
+// optional field clears it or takes its default, priority medium), except the group
+// when in.KeepGroup is set. A job of a suspended group is never queued by an update: a
+// re-run or a priority change leaves it "created" for the group's reconciler. Changing the document (documentUrl, documentType) or the
 // template re-runs the job: unless it is "processing" its results are cleared and it is
 // enqueued again as if new. Changing them while "processing" is FailedPrecondition, and
 // so is a re-run on the same documentUrl after the document was deleted by the retention
@@ -306,6 +332,12 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	}
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, false); err != nil {
 		return nil, err
+	}
+	if in.KeepGroup {
+		in.Group = ""
+		if cur.GroupID != nil {
+			in.Group = *cur.GroupID
+		}
 	}
 	deleted := ""
 	if cur.DocumentDeletedAt != nil {
@@ -385,7 +417,7 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	if err != nil {
 		return nil, err
 	}
-	return s.enqueue(ctx, j, rerun || requeue), nil
+	return s.release(ctx, j, r, rerun || requeue), nil
 }
 
 // clearResults resets everything a run of the job produced.

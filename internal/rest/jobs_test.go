@@ -345,3 +345,57 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestJobPutGroup: a PUT that omits group keeps the job's group ("group": null leaves
+// it), and a job of a suspended group is never queued, by its creation or by an update.
+func TestJobPutGroup(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		enq, _ := redisEnqueuer(t)
+		e := newEnv(t, c, enq)
+		path := "/api/v1/ocr-invoice-jobs/"
+		gid := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "put-group"}).must(t, http.StatusCreated).data()["_id"].(string)
+		e.do("POST", "/api/v1/ocr-job-groups/"+gid+"/suspend", nil).must(t, http.StatusOK)
+
+		j := e.createJob("PUTG-1", map[string]any{"group": gid, "priority": "low"})
+		id := j["_id"].(string)
+		if j["status"] != "created" || j["group"] != gid {
+			t.Fatalf("job created in a suspended group: status %v group %v, want created in %s", j["status"], j["group"], gid)
+		}
+		// A minimal PUT (no group, no priority): the group stays, priority takes its
+		// default, and the job is not queued.
+		u := e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"documentName": "renamed.pdf"})).must(t, http.StatusOK).data()
+		if u["group"] != gid || u["status"] != "created" || u["priority"] != "medium" || u["documentName"] != "renamed.pdf" {
+			t.Errorf("after a PUT without group: group %v status %v priority %v name %v; want %s created medium renamed.pdf",
+				u["group"], u["status"], u["priority"], u["documentName"], gid)
+		}
+		// A re-run (new document) in the suspended group is not queued either.
+		u = e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"documentUrl": "https://invoices.example.com/other.pdf", "priority": "urgent"})).must(t, http.StatusOK).data()
+		if u["group"] != gid || u["status"] != "created" || u["priority"] != "urgent" {
+			t.Errorf("after a re-run PUT: group %v status %v priority %v", u["group"], u["status"], u["priority"])
+		}
+		if n, err := e.svc.CreatedJobsOfGroup(context.Background(), gid, 10); err != nil || len(n) != 1 {
+			t.Errorf("created jobs of the group: %d, %v; want 1 for its reconciler", len(n), err)
+		}
+		// Leaving takes "group": null; out of the group, the job is queued.
+		u = e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"group": nil})).must(t, http.StatusOK).data()
+		if u["group"] != nil || u["status"] != "queued" {
+			t.Errorf(`after "group": null: group %v status %v; want null, queued`, u["group"], u["status"])
+		}
+		// Joining names it; omitting it again keeps it.
+		g2 := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "put-group-2"}).must(t, http.StatusCreated).data()["_id"].(string)
+		e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"group": g2})).must(t, http.StatusOK)
+		u = e.do("PUT", path+id, e.jobBodyFor("PUTG-1", nil)).must(t, http.StatusOK).data()
+		if u["group"] != g2 {
+			t.Errorf("group after a PUT without group = %v, want %s", u["group"], g2)
+		}
+		// Bad values are still refused, naming the field.
+		for _, bad := range []any{"nope", 7, missingGroupID, map[string]any{}} {
+			r := e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"group": bad})).must(t, http.StatusBadRequest)
+			if f := r.errFields(); !slices.Contains(f, "group") {
+				t.Errorf("group %#v: fields %v, want group", bad, f)
+			}
+		}
+	})
+}
+
+const missingGroupID = "0123456789abcdef01234567"
