@@ -16,12 +16,14 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/ids"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // JobInput is what a client sets on a job, in contract terms. For CreateJob and
 // UpdateJob (PUT) it is the whole client-writable state:
 //   - JobNumber, DocumentName, DocumentURL and Template are required.
-//   - DocumentType "" is inferred from the extension of DocumentName, else of the URL.
+//   - DocumentType "" is inferred: for an upload (upload://KEY) the type detected from
+//     its bytes, else the extension of DocumentName, else of the URL.
 //   - Template is a template id or name; Group a group id or "" for none, unless
 //     KeepGroup is set (UpdateJob only).
 //   - Priority "" means "medium".
@@ -73,9 +75,20 @@ func (s *Service) validateJob(ctx context.Context, in JobInput, deleted string) 
 	} else if err := s.checkTarget(in.DocumentURL); err != nil {
 		fe.add("documentUrl", "%v", err)
 	}
+	if in.DocumentType == "" && uploads.IsURL(in.DocumentURL) {
+		types, err := s.uploadTypes(ctx, []string{in.DocumentURL})
+		if err != nil {
+			return nil, err
+		}
+		in.DocumentType = types[in.DocumentURL]
+	}
 	if in.DocumentType == "" {
 		in.DocumentType = InferDocumentType(in.DocumentName, in.DocumentURL)
-		if in.DocumentType == "" {
+		switch {
+		case in.DocumentType != "":
+		case uploads.IsURL(in.DocumentURL) && in.DocumentURL != deleted:
+			// No upload is stored under the URL: the claim below answers that.
+		default:
 			fe.add("documentType", "cannot be inferred from documentName or documentUrl; set one of %s", strings.Join(DocumentTypes, ", "))
 		}
 	} else {
