@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"net/http"
 	"net/netip"
 	"runtime"
@@ -239,6 +240,21 @@ func TestPipelinePrivateAddresses(t *testing.T) {
 			wantFailedAtOnce(t, j, tc.want)
 		})
 	}
+}
+
+// nxResolver answers every name as a DNS server answers NXDOMAIN.
+type nxResolver struct{}
+
+func (nxResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// TestPipelineUnknownHost: a document on a host name that does not exist (NXDOMAIN)
+// fails at once, saying so, instead of being retried for minutes.
+func TestPipelineUnknownHost(t *testing.T) {
+	e := newPathEnv(t, envOptions{fetch: func(o *fetch.Options) { o.Resolver = nxResolver{} }})
+	j := e.wait(t, e.createURL(t, "NX-1", "https://invoices.no-such-host.invalid/invoice.pdf").ID, 30*time.Second)
+	wantFailedAtOnce(t, j, "resolve invoices.no-such-host.invalid: no such host")
 }
 
 // eventsUntil collects the events of every job until job id's first terminal one.
