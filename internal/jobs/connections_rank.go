@@ -166,9 +166,14 @@ func (s *Service) rankedJobConnection(ctx context.Context, of JobsOf, p Page, or
 			}
 		})
 	})
-	nodes, err := q.All(ctx)
+	// The ids first, then the rows, as ListJobs does: the CASE sort orders narrow rows.
+	ids, err := q.Unique(false).IDs(ctx)
 	if err != nil {
 		return nil, internal("list jobs", err)
+	}
+	nodes, err := jobsInOrder(ctx, s.client, ids)
+	if err != nil {
+		return nil, err
 	}
 	buildRankedConnection(conn, nodes, terms, p)
 	return conn, nil

@@ -649,19 +649,9 @@ func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInv
 	if err != nil {
 		return nil, 0, internal("list jobs", err)
 	}
-	rows, err := s.db(ctx).OcrInvoiceJob.Query().Where(ocrinvoicejob.IDIn(ids...)).All(ctx)
+	list, err := jobsInOrder(ctx, s.db(ctx), ids)
 	if err != nil {
-		return nil, 0, internal("list jobs", err)
-	}
-	byID := make(map[string]*ent.OcrInvoiceJob, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = r
-	}
-	list := make([]*ent.OcrInvoiceJob, 0, len(ids))
-	for _, id := range ids {
-		if r := byID[id]; r != nil {
-			list = append(list, r)
-		}
+		return nil, 0, err
 	}
 	// A short, non-empty page (or a short first page) is the end of the list: the
 	// total follows from it, and a filter that matches few rows is not read through a
@@ -675,6 +665,26 @@ func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInv
 		return nil, 0, internal("count jobs", err)
 	}
 	return list, total, nil
+}
+
+// jobsInOrder reads the jobs of ids, in the order of ids; those gone meanwhile are left
+// out.
+func jobsInOrder(ctx context.Context, db *ent.Client, ids []string) ([]*ent.OcrInvoiceJob, error) {
+	rows, err := db.OcrInvoiceJob.Query().Where(ocrinvoicejob.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, internal("list jobs", err)
+	}
+	byID := make(map[string]*ent.OcrInvoiceJob, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	out := make([]*ent.OcrInvoiceJob, 0, len(ids))
+	for _, id := range ids {
+		if r := byID[id]; r != nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func pageBounds(limit, offset int) (int, error) {
