@@ -462,3 +462,38 @@ func checkSortFields(t *testing.T, e *env, path string, fields []string) {
 		}
 	}
 }
+
+// TestListJobsRegexCatastrophic: patterns that make a backtracking engine take
+// exponential time answer at once over REST on a 10,000 character value, on SQLite and
+// PostgreSQL; an over-long pattern is a 400 naming the limit.
+func TestListJobsRegexCatastrophic(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, nil)
+		long := strings.Repeat("a", 10_000) + "!"
+		e.createJob("EVIL-1", map[string]any{"metadata": map[string]any{"t": long}})
+		e.createJob("EVIL-2", map[string]any{"metadata": map[string]any{"t": "aaa"}})
+		for _, f := range []string{
+			`{"metadata.t":{"$regex":"(a+)+$"}}`,
+			`{"metadata.t":{"$regex":"^(a|a)*$","$options":"i"}}`,
+			`{"metadata.t":{"$regex":"^(a*)*(a*)*(a*)*$"}}`,
+		} {
+			path := "/api/v1/ocr-invoice-jobs?" + url.Values{"filter": {f}}.Encode()
+			e.do("GET", path, nil).must(t, http.StatusOK) // warm up
+			start := time.Now()
+			r := e.do("GET", path, nil).must(t, http.StatusOK)
+			took := time.Since(start)
+			if got := numbers(r.list()); !slices.Equal(got, []string{"EVIL-2"}) {
+				t.Errorf("%s matched %v, want [EVIL-2]", f, got)
+			}
+			// The bound is 50 ms; a loaded test machine gets twice that.
+			if took > 100*time.Millisecond {
+				t.Errorf("%s took %v, want well under 50 ms", f, took)
+			}
+		}
+		r := e.do("GET", "/api/v1/ocr-invoice-jobs?"+url.Values{"filter": {`{"jobNumber":{"$regex":"` + strings.Repeat("(a+)+", 60) + `"}}`}}.Encode(), nil).
+			must(t, http.StatusBadRequest)
+		if !strings.Contains(r.errMessage(), "the limit is 256") {
+			t.Errorf("over-long pattern: %s", r.raw)
+		}
+	})
+}
