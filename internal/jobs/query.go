@@ -615,6 +615,16 @@ func (t target) order(op string, v any) (selPred, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.f.rank != nil {
+		// A ranked enum compares by rank, as it sorts: priority >= "high" is high or urgent.
+		i, f, op := slices.Index(t.f.rank, arg.(string)), t.f, sqlOps[op]
+		return func(s *sql.Selector) *sql.Predicate {
+			return sql.P(func(b *sql.Builder) {
+				writeRankCase(b, s.C(f.column), f.rank)
+				b.WriteString(op).Arg(i)
+			})
+		}, nil
+	}
 	if f, frac := arg.(float64); frac && t.f.kind == kindInt {
 		// PostgreSQL will not bind 1.5 to an integer column: compare with the integer that
 		// gives the same answer (x > 1.5 is x > 1, x >= 1.5 is x >= 2, ...).

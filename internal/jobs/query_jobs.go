@@ -73,8 +73,9 @@ var groupQuery = newQuerySchema("group", "createdAt",
 // ParseJobFilter translates a MongoDB-style filter document (the REST `filter` query parameter)
 // into job predicates. Field names are the contract's (`_id`, `jobNumber`, `status`,
 // `createdAt`, ...); dotted paths reach into the JSON fields (`extractedData.invoice.amounts.total`,
-// `metadata.source`). Operators: $eq $ne $gt $gte $lt $lte $in $nin $exists $not, and $and $or
-// $nor at any level; a bare value means $eq. Comparisons follow MongoDB: $ne, $nin and $not also
+// `metadata.source`). Operators: $eq $ne $gt $gte $lt $lte $in $nin $exists $not $regex (with
+// $options; see compileRegex), and $and $or $nor at any level; a bare value means $eq. priority
+// and status compare by rank ($gte "high" is high or urgent), as they sort. Comparisons follow MongoDB: $ne, $nin and $not also
 // match rows where the value is missing or null, and $eq null matches missing or null. Time fields
 // take RFC 3339 strings (or YYYY-MM-DD); enum fields only their values; `_id`, `template` and
 // `group` only ids. Values inside JSON paths compare only with values of the same JSON type.

@@ -154,6 +154,10 @@ func TestParseJobFilter(t *testing.T) {
 			{"group exists", `{"group":{"$exists":true}}`, []string{"Q-3"}},
 			{"string $in", `{"jobNumber":{"$in":["Q-1","Q-4","nope"]}}`, []string{"Q-1", "Q-4"}},
 			{"string $gt", `{"documentName":{"$gt":"c"}}`, []string{"Q-3", "Q-4"}},
+			// Ranked enums compare by rank, as they sort.
+			{"priority $gte by rank", `{"priority":{"$gte":"high"}}`, []string{"Q-1", "Q-2"}},
+			{"priority $not $gt by rank", `{"priority":{"$not":{"$gt":"medium"}}}`, []string{"Q-3", "Q-4"}},
+			{"status $lt by rank", `{"status":{"$lt":"processing"}}`, []string{"Q-3", "Q-4"}},
 			{"createdBy", `{"createdBy":"u1"}`, []string{"Q-1", "Q-4"}},
 			{"createdBy null is NULL or empty", `{"createdBy":null}`, []string{"Q-2", "Q-3"}},
 			{"createdBy empty is null", `{"createdBy":""}`, []string{"Q-2", "Q-3"}},
