@@ -204,3 +204,26 @@ func BenchmarkRegexFilter(b *testing.B) {
 		}
 	}
 }
+
+// FuzzCompileRegex: no pattern or option string panics the compiler, and an accepted
+// pattern's two forms respect their bounds and the Go form compiles.
+func FuzzCompileRegex(f *testing.F) {
+	for _, p := range regexPatterns {
+		f.Add(p.pattern, p.options)
+	}
+	f.Add(`(?i)[^\x00-\x{10FFFF}]`, "")
+	f.Add(`[\x{D7FF}-\x{E000}]`, "ims")
+	f.Add(`(?m)^$|\b\B`, "s")
+	f.Fuzz(func(t *testing.T, pattern, options string) {
+		rx, err := compileRegex("f", pattern, options)
+		if err != nil {
+			return
+		}
+		if len(pattern) > MaxRegexLen || len(rx.pgPattern) > maxPGRegexLen {
+			t.Fatalf("accepted %q (%d bytes) with a PostgreSQL form of %d bytes", pattern, len(pattern), len(rx.pgPattern))
+		}
+		if _, err := regexp.Compile(rx.goPattern); err != nil {
+			t.Fatalf("Go form %q of %q does not compile: %v", rx.goPattern, pattern, err)
+		}
+	})
+}
