@@ -39,6 +39,7 @@ type Job struct {
 	Currency          string                     `json:"currency"`
 	ErrorLog          *string                    `json:"errorLog"`
 	RetryCount        int                        `json:"retryCount"`
+	Attempts          []Attempt                  `json:"attempts"`
 	CreatedBy         *string                    `json:"createdBy"`
 	CallbackURL       *string                    `json:"callbackUrl"`
 	Metadata          map[string]any             `json:"metadata"`
@@ -54,6 +55,19 @@ type Job struct {
 	ReviewStatus string                      `json:"reviewStatus"`
 	DataVersion  int                         `json:"dataVersion"`
 	MachineData  *invoice.ExtractedData      `json:"machineData"`
+}
+
+// Attempt is one run of a job by a worker, oldest first in Job.Attempts (an addition to
+// the contract, after retryCount): its number (from 1, across retries), the worker, when
+// it started and ended (null while it runs), its outcome (running, completed, failed,
+// retry, worker_lost, cancelled, interrupted) and why it failed (null otherwise).
+type Attempt struct {
+	Number    int     `json:"number"`
+	Worker    string  `json:"worker"`
+	StartedAt string  `json:"startedAt"`
+	EndedAt   *string `json:"endedAt"`
+	Outcome   string  `json:"outcome"`
+	Error     *string `json:"error"`
 }
 
 // NewJob converts a stored job to its contract shape.
@@ -80,6 +94,7 @@ func NewJob(j *ent.OcrInvoiceJob) Job {
 		Currency:          j.Currency,
 		ErrorLog:          NonEmpty(j.ErrorLog),
 		RetryCount:        j.RetryCount,
+		Attempts:          make([]Attempt, len(j.Attempts)),
 		CreatedBy:         NonEmpty(j.CreatedBy),
 		CallbackURL:       NonEmpty(j.CallbackURL),
 		Metadata:          j.Metadata,
@@ -103,6 +118,10 @@ func NewJob(j *ent.OcrInvoiceJob) Job {
 	if d.MachineData == nil && d.ExtractedData != nil && len(d.Corrections) == 0 {
 		// Completed before machine_data existed and never corrected: the data is the machine's.
 		d.MachineData = d.ExtractedData
+	}
+	for i, a := range j.Attempts {
+		d.Attempts[i] = Attempt{Number: a.Number, Worker: a.Worker, StartedAt: Timestamp(a.StartedAt),
+			EndedAt: TimePtr(a.EndedAt), Outcome: a.Outcome, Error: NonEmpty(a.Error)}
 	}
 	if d.Group != nil && *d.Group == "" {
 		d.Group = nil

@@ -32,7 +32,8 @@ type CompleteInput struct {
 // completedAt, processingTime (seconds since startedAt), cost (Pages x the template's
 // price per page, or the service's, x the service's priority factor; an e-invoice read
 // from its XML costs the service's e-invoice price x that factor) and currency (the
-// template's default currency); the running attempt ends as completed. The job and
+// template's default currency); the running attempt ends as completed and errorLog is
+// cleared (the failures of earlier attempts stay in attempts). The job and
 // template are those the run holds; only the lookup of an earlier duplicate reads.
 // It returns the job as stored. Errors: FailedPrecondition when the job is no longer
 // processing on the run (e.g. cancelled meanwhile; the results are then dropped).
@@ -46,6 +47,9 @@ func (r *Run) Complete(ctx context.Context, in CompleteInput) (*ent.OcrInvoiceJo
 	out.Status = ocrinvoicejob.StatusCompleted
 	out.UpdatedAt = now
 	out.Attempts = endAttempt(cur.Attempts, now, invoice.AttemptCompleted, "")
+	// The failures of earlier attempts stay in attempts; errorLog tells of the job as it
+	// is, which has no error now.
+	out.ErrorLog = ""
 	dup := r.s.earlierDuplicate(ctx, cur, in.SHA256)
 	if dup != "" {
 		out.Metadata = copyMetadata(cur.Metadata, MetadataDuplicateOf, dup)
@@ -120,6 +124,7 @@ func setCompleted(m *ent.OcrInvoiceJobMutation, j *ent.OcrInvoiceJob) {
 	m.SetStatus(j.Status)
 	m.SetUpdatedAt(j.UpdatedAt)
 	m.SetAttempts(j.Attempts)
+	m.ClearErrorLog()
 	m.SetCompletedAt(*j.CompletedAt)
 	m.SetProcessingTime(*j.ProcessingTime)
 	m.SetProgress(j.Progress)

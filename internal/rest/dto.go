@@ -24,7 +24,7 @@ type jobDTO = contract.Job
 var jobReadOnly = []string{
 	"_id", "status", "progress", "startedAt", "completedAt", "processingTime", "documentInfo",
 	"extractedData", "confidence", "validationResults", "cost", "currency", "errorLog",
-	"retryCount", "createdAt", "updatedAt", "results", "evidence", "corrections", "reviewStatus", "dataVersion",
+	"retryCount", "attempts", "createdAt", "updatedAt", "results", "evidence", "corrections", "reviewStatus", "dataVersion",
 	"machineData",
 }
 
