@@ -154,6 +154,21 @@ func (_q *OcrInvoiceJobQuery) collectField(ctx context.Context, oneNode bool, op
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldValidationResults)
 				fieldSeen[ocrinvoicejob.FieldValidationResults] = struct{}{}
 			}
+		case "corrections":
+			if _, ok := fieldSeen[ocrinvoicejob.FieldCorrections]; !ok {
+				selectedFields = append(selectedFields, ocrinvoicejob.FieldCorrections)
+				fieldSeen[ocrinvoicejob.FieldCorrections] = struct{}{}
+			}
+		case "reviewStatus":
+			if _, ok := fieldSeen[ocrinvoicejob.FieldReviewStatus]; !ok {
+				selectedFields = append(selectedFields, ocrinvoicejob.FieldReviewStatus)
+				fieldSeen[ocrinvoicejob.FieldReviewStatus] = struct{}{}
+			}
+		case "dataVersion":
+			if _, ok := fieldSeen[ocrinvoicejob.FieldDataVersion]; !ok {
+				selectedFields = append(selectedFields, ocrinvoicejob.FieldDataVersion)
+				fieldSeen[ocrinvoicejob.FieldDataVersion] = struct{}{}
+			}
 		case "documentSha256":
 			if _, ok := fieldSeen[ocrinvoicejob.FieldDocumentSha256]; !ok {
 				selectedFields = append(selectedFields, ocrinvoicejob.FieldDocumentSha256)

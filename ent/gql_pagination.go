@@ -486,6 +486,20 @@ var (
 			}
 		},
 	}
+	// OcrInvoiceJobOrderFieldReviewStatus orders OcrInvoiceJob by review_status.
+	OcrInvoiceJobOrderFieldReviewStatus = &OcrInvoiceJobOrderField{
+		Value: func(_m *OcrInvoiceJob) (ent.Value, error) {
+			return _m.ReviewStatus, nil
+		},
+		column: ocrinvoicejob.FieldReviewStatus,
+		toTerm: ocrinvoicejob.ByReviewStatus,
+		toCursor: func(_m *OcrInvoiceJob) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ReviewStatus,
+			}
+		},
+	}
 	// OcrInvoiceJobOrderFieldCost orders OcrInvoiceJob by cost.
 	OcrInvoiceJobOrderFieldCost = &OcrInvoiceJobOrderField{
 		Value: func(_m *OcrInvoiceJob) (ent.Value, error) {
@@ -540,6 +554,8 @@ func (f OcrInvoiceJobOrderField) String() string {
 		str = "COMPLETED_AT"
 	case OcrInvoiceJobOrderFieldProcessingTime.column:
 		str = "PROCESSING_TIME"
+	case OcrInvoiceJobOrderFieldReviewStatus.column:
+		str = "REVIEW_STATUS"
 	case OcrInvoiceJobOrderFieldCost.column:
 		str = "COST"
 	case OcrInvoiceJobOrderFieldRetryCount.column:
@@ -580,6 +596,8 @@ func (f *OcrInvoiceJobOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *OcrInvoiceJobOrderFieldCompletedAt
 	case "PROCESSING_TIME":
 		*f = *OcrInvoiceJobOrderFieldProcessingTime
+	case "REVIEW_STATUS":
+		*f = *OcrInvoiceJobOrderFieldReviewStatus
 	case "COST":
 		*f = *OcrInvoiceJobOrderFieldCost
 	case "RETRY_COUNT":

@@ -186,6 +186,12 @@ type OcrInvoiceJobWhereInput struct {
 	ProcessingTimeIsNil  bool      `json:"processingTimeIsNil,omitempty"`
 	ProcessingTimeNotNil bool      `json:"processingTimeNotNil,omitempty"`
 
+	// "review_status" field predicates.
+	ReviewStatus      *ocrinvoicejob.ReviewStatus  `json:"reviewStatus,omitempty"`
+	ReviewStatusNEQ   *ocrinvoicejob.ReviewStatus  `json:"reviewStatusNEQ,omitempty"`
+	ReviewStatusIn    []ocrinvoicejob.ReviewStatus `json:"reviewStatusIn,omitempty"`
+	ReviewStatusNotIn []ocrinvoicejob.ReviewStatus `json:"reviewStatusNotIn,omitempty"`
+
 	// "document_sha256" field predicates.
 	DocumentSha256             *string  `json:"documentSha256,omitempty"`
 	DocumentSha256NEQ          *string  `json:"documentSha256NEQ,omitempty"`
@@ -774,6 +780,18 @@ func (i *OcrInvoiceJobWhereInput) P() (predicate.OcrInvoiceJob, error) {
 	}
 	if i.ProcessingTimeNotNil {
 		predicates = append(predicates, ocrinvoicejob.ProcessingTimeNotNil())
+	}
+	if i.ReviewStatus != nil {
+		predicates = append(predicates, ocrinvoicejob.ReviewStatusEQ(*i.ReviewStatus))
+	}
+	if i.ReviewStatusNEQ != nil {
+		predicates = append(predicates, ocrinvoicejob.ReviewStatusNEQ(*i.ReviewStatusNEQ))
+	}
+	if len(i.ReviewStatusIn) > 0 {
+		predicates = append(predicates, ocrinvoicejob.ReviewStatusIn(i.ReviewStatusIn...))
+	}
+	if len(i.ReviewStatusNotIn) > 0 {
+		predicates = append(predicates, ocrinvoicejob.ReviewStatusNotIn(i.ReviewStatusNotIn...))
 	}
 	if i.DocumentSha256 != nil {
 		predicates = append(predicates, ocrinvoicejob.DocumentSha256EQ(*i.DocumentSha256))

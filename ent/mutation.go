@@ -1030,6 +1030,13 @@ type OcrInvoiceJobMutation struct {
 	extracted_data      **invoice.ExtractedData
 	confidence          **invoice.Confidence
 	validation_results  **invoice.ValidationResults
+	machine_data        **invoice.ExtractedData
+	corrections         *[]invoice.Correction
+	appendcorrections   []invoice.Correction
+	review_status       *ocrinvoicejob.ReviewStatus
+	evidence            *map[string]invoice.Evidence
+	data_version        *int
+	adddata_version     *int
 	invoice_number      *string
 	supplier_name       *string
 	customer_name       *string
@@ -1949,6 +1956,261 @@ func (m *OcrInvoiceJobMutation) ValidationResultsCleared() bool {
 func (m *OcrInvoiceJobMutation) ResetValidationResults() {
 	m.validation_results = nil
 	delete(m.clearedFields, ocrinvoicejob.FieldValidationResults)
+}
+
+// SetMachineData sets the "machine_data" field.
+func (m *OcrInvoiceJobMutation) SetMachineData(id *invoice.ExtractedData) {
+	m.machine_data = &id
+}
+
+// MachineData returns the value of the "machine_data" field in the mutation.
+func (m *OcrInvoiceJobMutation) MachineData() (r *invoice.ExtractedData, exists bool) {
+	v := m.machine_data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMachineData returns the old "machine_data" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldMachineData(ctx context.Context) (v *invoice.ExtractedData, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMachineData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMachineData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMachineData: %w", err)
+	}
+	return oldValue.MachineData, nil
+}
+
+// ClearMachineData clears the value of the "machine_data" field.
+func (m *OcrInvoiceJobMutation) ClearMachineData() {
+	m.machine_data = nil
+	m.clearedFields[ocrinvoicejob.FieldMachineData] = struct{}{}
+}
+
+// MachineDataCleared returns if the "machine_data" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) MachineDataCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldMachineData]
+	return ok
+}
+
+// ResetMachineData resets all changes to the "machine_data" field.
+func (m *OcrInvoiceJobMutation) ResetMachineData() {
+	m.machine_data = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldMachineData)
+}
+
+// SetCorrections sets the "corrections" field.
+func (m *OcrInvoiceJobMutation) SetCorrections(i []invoice.Correction) {
+	m.corrections = &i
+	m.appendcorrections = nil
+}
+
+// Corrections returns the value of the "corrections" field in the mutation.
+func (m *OcrInvoiceJobMutation) Corrections() (r []invoice.Correction, exists bool) {
+	v := m.corrections
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCorrections returns the old "corrections" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldCorrections(ctx context.Context) (v []invoice.Correction, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCorrections is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCorrections requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCorrections: %w", err)
+	}
+	return oldValue.Corrections, nil
+}
+
+// AppendCorrections adds i to the "corrections" field.
+func (m *OcrInvoiceJobMutation) AppendCorrections(i []invoice.Correction) {
+	m.appendcorrections = append(m.appendcorrections, i...)
+}
+
+// AppendedCorrections returns the list of values that were appended to the "corrections" field in this mutation.
+func (m *OcrInvoiceJobMutation) AppendedCorrections() ([]invoice.Correction, bool) {
+	if len(m.appendcorrections) == 0 {
+		return nil, false
+	}
+	return m.appendcorrections, true
+}
+
+// ClearCorrections clears the value of the "corrections" field.
+func (m *OcrInvoiceJobMutation) ClearCorrections() {
+	m.corrections = nil
+	m.appendcorrections = nil
+	m.clearedFields[ocrinvoicejob.FieldCorrections] = struct{}{}
+}
+
+// CorrectionsCleared returns if the "corrections" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) CorrectionsCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldCorrections]
+	return ok
+}
+
+// ResetCorrections resets all changes to the "corrections" field.
+func (m *OcrInvoiceJobMutation) ResetCorrections() {
+	m.corrections = nil
+	m.appendcorrections = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldCorrections)
+}
+
+// SetReviewStatus sets the "review_status" field.
+func (m *OcrInvoiceJobMutation) SetReviewStatus(os ocrinvoicejob.ReviewStatus) {
+	m.review_status = &os
+}
+
+// ReviewStatus returns the value of the "review_status" field in the mutation.
+func (m *OcrInvoiceJobMutation) ReviewStatus() (r ocrinvoicejob.ReviewStatus, exists bool) {
+	v := m.review_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReviewStatus returns the old "review_status" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldReviewStatus(ctx context.Context) (v ocrinvoicejob.ReviewStatus, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReviewStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReviewStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReviewStatus: %w", err)
+	}
+	return oldValue.ReviewStatus, nil
+}
+
+// ResetReviewStatus resets all changes to the "review_status" field.
+func (m *OcrInvoiceJobMutation) ResetReviewStatus() {
+	m.review_status = nil
+}
+
+// SetEvidence sets the "evidence" field.
+func (m *OcrInvoiceJobMutation) SetEvidence(value map[string]invoice.Evidence) {
+	m.evidence = &value
+}
+
+// Evidence returns the value of the "evidence" field in the mutation.
+func (m *OcrInvoiceJobMutation) Evidence() (r map[string]invoice.Evidence, exists bool) {
+	v := m.evidence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidence returns the old "evidence" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldEvidence(ctx context.Context) (v map[string]invoice.Evidence, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidence requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidence: %w", err)
+	}
+	return oldValue.Evidence, nil
+}
+
+// ClearEvidence clears the value of the "evidence" field.
+func (m *OcrInvoiceJobMutation) ClearEvidence() {
+	m.evidence = nil
+	m.clearedFields[ocrinvoicejob.FieldEvidence] = struct{}{}
+}
+
+// EvidenceCleared returns if the "evidence" field was cleared in this mutation.
+func (m *OcrInvoiceJobMutation) EvidenceCleared() bool {
+	_, ok := m.clearedFields[ocrinvoicejob.FieldEvidence]
+	return ok
+}
+
+// ResetEvidence resets all changes to the "evidence" field.
+func (m *OcrInvoiceJobMutation) ResetEvidence() {
+	m.evidence = nil
+	delete(m.clearedFields, ocrinvoicejob.FieldEvidence)
+}
+
+// SetDataVersion sets the "data_version" field.
+func (m *OcrInvoiceJobMutation) SetDataVersion(i int) {
+	m.data_version = &i
+	m.adddata_version = nil
+}
+
+// DataVersion returns the value of the "data_version" field in the mutation.
+func (m *OcrInvoiceJobMutation) DataVersion() (r int, exists bool) {
+	v := m.data_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDataVersion returns the old "data_version" field's value of the OcrInvoiceJob entity.
+// If the OcrInvoiceJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OcrInvoiceJobMutation) OldDataVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDataVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDataVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDataVersion: %w", err)
+	}
+	return oldValue.DataVersion, nil
+}
+
+// AddDataVersion adds i to the "data_version" field.
+func (m *OcrInvoiceJobMutation) AddDataVersion(i int) {
+	if m.adddata_version != nil {
+		*m.adddata_version += i
+	} else {
+		m.adddata_version = &i
+	}
+}
+
+// AddedDataVersion returns the value that was added to the "data_version" field in this mutation.
+func (m *OcrInvoiceJobMutation) AddedDataVersion() (r int, exists bool) {
+	v := m.adddata_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDataVersion resets all changes to the "data_version" field.
+func (m *OcrInvoiceJobMutation) ResetDataVersion() {
+	m.data_version = nil
+	m.adddata_version = nil
 }
 
 // SetInvoiceNumber sets the "invoice_number" field.
@@ -2896,7 +3158,7 @@ func (m *OcrInvoiceJobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OcrInvoiceJobMutation) Fields() []string {
-	fields := make([]string, 0, 35)
+	fields := make([]string, 0, 40)
 	if m.created_at != nil {
 		fields = append(fields, ocrinvoicejob.FieldCreatedAt)
 	}
@@ -2950,6 +3212,21 @@ func (m *OcrInvoiceJobMutation) Fields() []string {
 	}
 	if m.validation_results != nil {
 		fields = append(fields, ocrinvoicejob.FieldValidationResults)
+	}
+	if m.machine_data != nil {
+		fields = append(fields, ocrinvoicejob.FieldMachineData)
+	}
+	if m.corrections != nil {
+		fields = append(fields, ocrinvoicejob.FieldCorrections)
+	}
+	if m.review_status != nil {
+		fields = append(fields, ocrinvoicejob.FieldReviewStatus)
+	}
+	if m.evidence != nil {
+		fields = append(fields, ocrinvoicejob.FieldEvidence)
+	}
+	if m.data_version != nil {
+		fields = append(fields, ocrinvoicejob.FieldDataVersion)
 	}
 	if m.invoice_number != nil {
 		fields = append(fields, ocrinvoicejob.FieldInvoiceNumber)
@@ -3046,6 +3323,16 @@ func (m *OcrInvoiceJobMutation) Field(name string) (ent.Value, bool) {
 		return m.Confidence()
 	case ocrinvoicejob.FieldValidationResults:
 		return m.ValidationResults()
+	case ocrinvoicejob.FieldMachineData:
+		return m.MachineData()
+	case ocrinvoicejob.FieldCorrections:
+		return m.Corrections()
+	case ocrinvoicejob.FieldReviewStatus:
+		return m.ReviewStatus()
+	case ocrinvoicejob.FieldEvidence:
+		return m.Evidence()
+	case ocrinvoicejob.FieldDataVersion:
+		return m.DataVersion()
 	case ocrinvoicejob.FieldInvoiceNumber:
 		return m.InvoiceNumber()
 	case ocrinvoicejob.FieldSupplierName:
@@ -3125,6 +3412,16 @@ func (m *OcrInvoiceJobMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldConfidence(ctx)
 	case ocrinvoicejob.FieldValidationResults:
 		return m.OldValidationResults(ctx)
+	case ocrinvoicejob.FieldMachineData:
+		return m.OldMachineData(ctx)
+	case ocrinvoicejob.FieldCorrections:
+		return m.OldCorrections(ctx)
+	case ocrinvoicejob.FieldReviewStatus:
+		return m.OldReviewStatus(ctx)
+	case ocrinvoicejob.FieldEvidence:
+		return m.OldEvidence(ctx)
+	case ocrinvoicejob.FieldDataVersion:
+		return m.OldDataVersion(ctx)
 	case ocrinvoicejob.FieldInvoiceNumber:
 		return m.OldInvoiceNumber(ctx)
 	case ocrinvoicejob.FieldSupplierName:
@@ -3294,6 +3591,41 @@ func (m *OcrInvoiceJobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetValidationResults(v)
 		return nil
+	case ocrinvoicejob.FieldMachineData:
+		v, ok := value.(*invoice.ExtractedData)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMachineData(v)
+		return nil
+	case ocrinvoicejob.FieldCorrections:
+		v, ok := value.([]invoice.Correction)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCorrections(v)
+		return nil
+	case ocrinvoicejob.FieldReviewStatus:
+		v, ok := value.(ocrinvoicejob.ReviewStatus)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReviewStatus(v)
+		return nil
+	case ocrinvoicejob.FieldEvidence:
+		v, ok := value.(map[string]invoice.Evidence)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidence(v)
+		return nil
+	case ocrinvoicejob.FieldDataVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDataVersion(v)
+		return nil
 	case ocrinvoicejob.FieldInvoiceNumber:
 		v, ok := value.(string)
 		if !ok {
@@ -3424,6 +3756,9 @@ func (m *OcrInvoiceJobMutation) AddedFields() []string {
 	if m.addprocessing_time != nil {
 		fields = append(fields, ocrinvoicejob.FieldProcessingTime)
 	}
+	if m.adddata_version != nil {
+		fields = append(fields, ocrinvoicejob.FieldDataVersion)
+	}
 	if m.addcost != nil {
 		fields = append(fields, ocrinvoicejob.FieldCost)
 	}
@@ -3443,6 +3778,8 @@ func (m *OcrInvoiceJobMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case ocrinvoicejob.FieldProcessingTime:
 		return m.AddedProcessingTime()
+	case ocrinvoicejob.FieldDataVersion:
+		return m.AddedDataVersion()
 	case ocrinvoicejob.FieldCost:
 		return m.AddedCost()
 	case ocrinvoicejob.FieldRetryCount:
@@ -3464,6 +3801,13 @@ func (m *OcrInvoiceJobMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddProcessingTime(v)
+		return nil
+	case ocrinvoicejob.FieldDataVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDataVersion(v)
 		return nil
 	case ocrinvoicejob.FieldCost:
 		v, ok := value.(float64)
@@ -3520,6 +3864,15 @@ func (m *OcrInvoiceJobMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(ocrinvoicejob.FieldValidationResults) {
 		fields = append(fields, ocrinvoicejob.FieldValidationResults)
+	}
+	if m.FieldCleared(ocrinvoicejob.FieldMachineData) {
+		fields = append(fields, ocrinvoicejob.FieldMachineData)
+	}
+	if m.FieldCleared(ocrinvoicejob.FieldCorrections) {
+		fields = append(fields, ocrinvoicejob.FieldCorrections)
+	}
+	if m.FieldCleared(ocrinvoicejob.FieldEvidence) {
+		fields = append(fields, ocrinvoicejob.FieldEvidence)
 	}
 	if m.FieldCleared(ocrinvoicejob.FieldInvoiceNumber) {
 		fields = append(fields, ocrinvoicejob.FieldInvoiceNumber)
@@ -3600,6 +3953,15 @@ func (m *OcrInvoiceJobMutation) ClearField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldValidationResults:
 		m.ClearValidationResults()
+		return nil
+	case ocrinvoicejob.FieldMachineData:
+		m.ClearMachineData()
+		return nil
+	case ocrinvoicejob.FieldCorrections:
+		m.ClearCorrections()
+		return nil
+	case ocrinvoicejob.FieldEvidence:
+		m.ClearEvidence()
 		return nil
 	case ocrinvoicejob.FieldInvoiceNumber:
 		m.ClearInvoiceNumber()
@@ -3701,6 +4063,21 @@ func (m *OcrInvoiceJobMutation) ResetField(name string) error {
 		return nil
 	case ocrinvoicejob.FieldValidationResults:
 		m.ResetValidationResults()
+		return nil
+	case ocrinvoicejob.FieldMachineData:
+		m.ResetMachineData()
+		return nil
+	case ocrinvoicejob.FieldCorrections:
+		m.ResetCorrections()
+		return nil
+	case ocrinvoicejob.FieldReviewStatus:
+		m.ResetReviewStatus()
+		return nil
+	case ocrinvoicejob.FieldEvidence:
+		m.ResetEvidence()
+		return nil
+	case ocrinvoicejob.FieldDataVersion:
+		m.ResetDataVersion()
 		return nil
 	case ocrinvoicejob.FieldInvoiceNumber:
 		m.ResetInvoiceNumber()

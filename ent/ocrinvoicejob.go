@@ -57,6 +57,16 @@ type OcrInvoiceJob struct {
 	Confidence *invoice.Confidence `json:"confidence,omitempty"`
 	// ValidationResults holds the value of the "validation_results" field.
 	ValidationResults *invoice.ValidationResults `json:"validation_results,omitempty"`
+	// MachineData holds the value of the "machine_data" field.
+	MachineData *invoice.ExtractedData `json:"machine_data,omitempty"`
+	// Corrections holds the value of the "corrections" field.
+	Corrections []invoice.Correction `json:"corrections,omitempty"`
+	// ReviewStatus holds the value of the "review_status" field.
+	ReviewStatus ocrinvoicejob.ReviewStatus `json:"review_status,omitempty"`
+	// Evidence holds the value of the "evidence" field.
+	Evidence map[string]invoice.Evidence `json:"evidence,omitempty"`
+	// DataVersion holds the value of the "data_version" field.
+	DataVersion int `json:"data_version,omitempty"`
 	// InvoiceNumber holds the value of the "invoice_number" field.
 	InvoiceNumber string `json:"invoice_number,omitempty"`
 	// SupplierName holds the value of the "supplier_name" field.
@@ -137,13 +147,13 @@ func (*OcrInvoiceJob) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case ocrinvoicejob.FieldProgress, ocrinvoicejob.FieldDocumentInfo, ocrinvoicejob.FieldExtractedData, ocrinvoicejob.FieldConfidence, ocrinvoicejob.FieldValidationResults, ocrinvoicejob.FieldAttempts, ocrinvoicejob.FieldMetadata, ocrinvoicejob.FieldDocumentLayout, ocrinvoicejob.FieldSupplierProfile:
+		case ocrinvoicejob.FieldProgress, ocrinvoicejob.FieldDocumentInfo, ocrinvoicejob.FieldExtractedData, ocrinvoicejob.FieldConfidence, ocrinvoicejob.FieldValidationResults, ocrinvoicejob.FieldMachineData, ocrinvoicejob.FieldCorrections, ocrinvoicejob.FieldEvidence, ocrinvoicejob.FieldAttempts, ocrinvoicejob.FieldMetadata, ocrinvoicejob.FieldDocumentLayout, ocrinvoicejob.FieldSupplierProfile:
 			values[i] = new([]byte)
 		case ocrinvoicejob.FieldProcessingTime, ocrinvoicejob.FieldCost:
 			values[i] = new(sql.NullFloat64)
-		case ocrinvoicejob.FieldRetryCount, ocrinvoicejob.FieldTaskRun:
+		case ocrinvoicejob.FieldDataVersion, ocrinvoicejob.FieldRetryCount, ocrinvoicejob.FieldTaskRun:
 			values[i] = new(sql.NullInt64)
-		case ocrinvoicejob.FieldID, ocrinvoicejob.FieldJobNumber, ocrinvoicejob.FieldDocumentName, ocrinvoicejob.FieldDocumentURL, ocrinvoicejob.FieldDocumentType, ocrinvoicejob.FieldTemplateID, ocrinvoicejob.FieldGroupID, ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldPriority, ocrinvoicejob.FieldInvoiceNumber, ocrinvoicejob.FieldSupplierName, ocrinvoicejob.FieldCustomerName, ocrinvoicejob.FieldDocumentSha256, ocrinvoicejob.FieldCurrency, ocrinvoicejob.FieldErrorLog, ocrinvoicejob.FieldCreatedBy, ocrinvoicejob.FieldCallbackURL:
+		case ocrinvoicejob.FieldID, ocrinvoicejob.FieldJobNumber, ocrinvoicejob.FieldDocumentName, ocrinvoicejob.FieldDocumentURL, ocrinvoicejob.FieldDocumentType, ocrinvoicejob.FieldTemplateID, ocrinvoicejob.FieldGroupID, ocrinvoicejob.FieldStatus, ocrinvoicejob.FieldPriority, ocrinvoicejob.FieldReviewStatus, ocrinvoicejob.FieldInvoiceNumber, ocrinvoicejob.FieldSupplierName, ocrinvoicejob.FieldCustomerName, ocrinvoicejob.FieldDocumentSha256, ocrinvoicejob.FieldCurrency, ocrinvoicejob.FieldErrorLog, ocrinvoicejob.FieldCreatedBy, ocrinvoicejob.FieldCallbackURL:
 			values[i] = new(sql.NullString)
 		case ocrinvoicejob.FieldCreatedAt, ocrinvoicejob.FieldUpdatedAt, ocrinvoicejob.FieldStartedAt, ocrinvoicejob.FieldCompletedAt, ocrinvoicejob.FieldDocumentDeletedAt, ocrinvoicejob.FieldWebhookPendingAt:
 			values[i] = new(sql.NullTime)
@@ -289,6 +299,42 @@ func (_m *OcrInvoiceJob) assignValues(columns []string, values []any) error {
 				if err := json.Unmarshal(*value, &_m.ValidationResults); err != nil {
 					return fmt.Errorf("unmarshal field validation_results: %w", err)
 				}
+			}
+		case ocrinvoicejob.FieldMachineData:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field machine_data", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.MachineData); err != nil {
+					return fmt.Errorf("unmarshal field machine_data: %w", err)
+				}
+			}
+		case ocrinvoicejob.FieldCorrections:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field corrections", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Corrections); err != nil {
+					return fmt.Errorf("unmarshal field corrections: %w", err)
+				}
+			}
+		case ocrinvoicejob.FieldReviewStatus:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field review_status", values[i])
+			} else if value.Valid {
+				_m.ReviewStatus = ocrinvoicejob.ReviewStatus(value.String)
+			}
+		case ocrinvoicejob.FieldEvidence:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field evidence", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Evidence); err != nil {
+					return fmt.Errorf("unmarshal field evidence: %w", err)
+				}
+			}
+		case ocrinvoicejob.FieldDataVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field data_version", values[i])
+			} else if value.Valid {
+				_m.DataVersion = int(value.Int64)
 			}
 		case ocrinvoicejob.FieldInvoiceNumber:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -507,6 +553,21 @@ func (_m *OcrInvoiceJob) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("validation_results=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ValidationResults))
+	builder.WriteString(", ")
+	builder.WriteString("machine_data=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MachineData))
+	builder.WriteString(", ")
+	builder.WriteString("corrections=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Corrections))
+	builder.WriteString(", ")
+	builder.WriteString("review_status=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ReviewStatus))
+	builder.WriteString(", ")
+	builder.WriteString("evidence=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Evidence))
+	builder.WriteString(", ")
+	builder.WriteString("data_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.DataVersion))
 	builder.WriteString(", ")
 	builder.WriteString("invoice_number=")
 	builder.WriteString(_m.InvoiceNumber)

@@ -211,6 +211,52 @@ func (_c *OcrInvoiceJobCreate) SetValidationResults(v *invoice.ValidationResults
 	return _c
 }
 
+// SetMachineData sets the "machine_data" field.
+func (_c *OcrInvoiceJobCreate) SetMachineData(v *invoice.ExtractedData) *OcrInvoiceJobCreate {
+	_c.mutation.SetMachineData(v)
+	return _c
+}
+
+// SetCorrections sets the "corrections" field.
+func (_c *OcrInvoiceJobCreate) SetCorrections(v []invoice.Correction) *OcrInvoiceJobCreate {
+	_c.mutation.SetCorrections(v)
+	return _c
+}
+
+// SetReviewStatus sets the "review_status" field.
+func (_c *OcrInvoiceJobCreate) SetReviewStatus(v ocrinvoicejob.ReviewStatus) *OcrInvoiceJobCreate {
+	_c.mutation.SetReviewStatus(v)
+	return _c
+}
+
+// SetNillableReviewStatus sets the "review_status" field if the given value is not nil.
+func (_c *OcrInvoiceJobCreate) SetNillableReviewStatus(v *ocrinvoicejob.ReviewStatus) *OcrInvoiceJobCreate {
+	if v != nil {
+		_c.SetReviewStatus(*v)
+	}
+	return _c
+}
+
+// SetEvidence sets the "evidence" field.
+func (_c *OcrInvoiceJobCreate) SetEvidence(v map[string]invoice.Evidence) *OcrInvoiceJobCreate {
+	_c.mutation.SetEvidence(v)
+	return _c
+}
+
+// SetDataVersion sets the "data_version" field.
+func (_c *OcrInvoiceJobCreate) SetDataVersion(v int) *OcrInvoiceJobCreate {
+	_c.mutation.SetDataVersion(v)
+	return _c
+}
+
+// SetNillableDataVersion sets the "data_version" field if the given value is not nil.
+func (_c *OcrInvoiceJobCreate) SetNillableDataVersion(v *int) *OcrInvoiceJobCreate {
+	if v != nil {
+		_c.SetDataVersion(*v)
+	}
+	return _c
+}
+
 // SetInvoiceNumber sets the "invoice_number" field.
 func (_c *OcrInvoiceJobCreate) SetInvoiceNumber(v string) *OcrInvoiceJobCreate {
 	_c.mutation.SetInvoiceNumber(v)
@@ -496,6 +542,14 @@ func (_c *OcrInvoiceJobCreate) defaults() {
 		v := ocrinvoicejob.DefaultProgress
 		_c.mutation.SetProgress(v)
 	}
+	if _, ok := _c.mutation.ReviewStatus(); !ok {
+		v := ocrinvoicejob.DefaultReviewStatus
+		_c.mutation.SetReviewStatus(v)
+	}
+	if _, ok := _c.mutation.DataVersion(); !ok {
+		v := ocrinvoicejob.DefaultDataVersion
+		_c.mutation.SetDataVersion(v)
+	}
 	if _, ok := _c.mutation.Cost(); !ok {
 		v := ocrinvoicejob.DefaultCost
 		_c.mutation.SetCost(v)
@@ -586,6 +640,22 @@ func (_c *OcrInvoiceJobCreate) check() error {
 	}
 	if _, ok := _c.mutation.Progress(); !ok {
 		return &ValidationError{Name: "progress", err: errors.New(`ent: missing required field "OcrInvoiceJob.progress"`)}
+	}
+	if _, ok := _c.mutation.ReviewStatus(); !ok {
+		return &ValidationError{Name: "review_status", err: errors.New(`ent: missing required field "OcrInvoiceJob.review_status"`)}
+	}
+	if v, ok := _c.mutation.ReviewStatus(); ok {
+		if err := ocrinvoicejob.ReviewStatusValidator(v); err != nil {
+			return &ValidationError{Name: "review_status", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.review_status": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.DataVersion(); !ok {
+		return &ValidationError{Name: "data_version", err: errors.New(`ent: missing required field "OcrInvoiceJob.data_version"`)}
+	}
+	if v, ok := _c.mutation.DataVersion(); ok {
+		if err := ocrinvoicejob.DataVersionValidator(v); err != nil {
+			return &ValidationError{Name: "data_version", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.data_version": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.Cost(); !ok {
 		return &ValidationError{Name: "cost", err: errors.New(`ent: missing required field "OcrInvoiceJob.cost"`)}
@@ -730,6 +800,26 @@ func (_c *OcrInvoiceJobCreate) createSpec() (*OcrInvoiceJob, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.ValidationResults(); ok {
 		_spec.SetField(ocrinvoicejob.FieldValidationResults, field.TypeJSON, value)
 		_node.ValidationResults = value
+	}
+	if value, ok := _c.mutation.MachineData(); ok {
+		_spec.SetField(ocrinvoicejob.FieldMachineData, field.TypeJSON, value)
+		_node.MachineData = value
+	}
+	if value, ok := _c.mutation.Corrections(); ok {
+		_spec.SetField(ocrinvoicejob.FieldCorrections, field.TypeJSON, value)
+		_node.Corrections = value
+	}
+	if value, ok := _c.mutation.ReviewStatus(); ok {
+		_spec.SetField(ocrinvoicejob.FieldReviewStatus, field.TypeEnum, value)
+		_node.ReviewStatus = value
+	}
+	if value, ok := _c.mutation.Evidence(); ok {
+		_spec.SetField(ocrinvoicejob.FieldEvidence, field.TypeJSON, value)
+		_node.Evidence = value
+	}
+	if value, ok := _c.mutation.DataVersion(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDataVersion, field.TypeInt, value)
+		_node.DataVersion = value
 	}
 	if value, ok := _c.mutation.InvoiceNumber(); ok {
 		_spec.SetField(ocrinvoicejob.FieldInvoiceNumber, field.TypeString, value)

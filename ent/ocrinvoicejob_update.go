@@ -292,6 +292,83 @@ func (_u *OcrInvoiceJobUpdate) ClearValidationResults() *OcrInvoiceJobUpdate {
 	return _u
 }
 
+// SetMachineData sets the "machine_data" field.
+func (_u *OcrInvoiceJobUpdate) SetMachineData(v *invoice.ExtractedData) *OcrInvoiceJobUpdate {
+	_u.mutation.SetMachineData(v)
+	return _u
+}
+
+// ClearMachineData clears the value of the "machine_data" field.
+func (_u *OcrInvoiceJobUpdate) ClearMachineData() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearMachineData()
+	return _u
+}
+
+// SetCorrections sets the "corrections" field.
+func (_u *OcrInvoiceJobUpdate) SetCorrections(v []invoice.Correction) *OcrInvoiceJobUpdate {
+	_u.mutation.SetCorrections(v)
+	return _u
+}
+
+// AppendCorrections appends value to the "corrections" field.
+func (_u *OcrInvoiceJobUpdate) AppendCorrections(v []invoice.Correction) *OcrInvoiceJobUpdate {
+	_u.mutation.AppendCorrections(v)
+	return _u
+}
+
+// ClearCorrections clears the value of the "corrections" field.
+func (_u *OcrInvoiceJobUpdate) ClearCorrections() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearCorrections()
+	return _u
+}
+
+// SetReviewStatus sets the "review_status" field.
+func (_u *OcrInvoiceJobUpdate) SetReviewStatus(v ocrinvoicejob.ReviewStatus) *OcrInvoiceJobUpdate {
+	_u.mutation.SetReviewStatus(v)
+	return _u
+}
+
+// SetNillableReviewStatus sets the "review_status" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdate) SetNillableReviewStatus(v *ocrinvoicejob.ReviewStatus) *OcrInvoiceJobUpdate {
+	if v != nil {
+		_u.SetReviewStatus(*v)
+	}
+	return _u
+}
+
+// SetEvidence sets the "evidence" field.
+func (_u *OcrInvoiceJobUpdate) SetEvidence(v map[string]invoice.Evidence) *OcrInvoiceJobUpdate {
+	_u.mutation.SetEvidence(v)
+	return _u
+}
+
+// ClearEvidence clears the value of the "evidence" field.
+func (_u *OcrInvoiceJobUpdate) ClearEvidence() *OcrInvoiceJobUpdate {
+	_u.mutation.ClearEvidence()
+	return _u
+}
+
+// SetDataVersion sets the "data_version" field.
+func (_u *OcrInvoiceJobUpdate) SetDataVersion(v int) *OcrInvoiceJobUpdate {
+	_u.mutation.ResetDataVersion()
+	_u.mutation.SetDataVersion(v)
+	return _u
+}
+
+// SetNillableDataVersion sets the "data_version" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdate) SetNillableDataVersion(v *int) *OcrInvoiceJobUpdate {
+	if v != nil {
+		_u.SetDataVersion(*v)
+	}
+	return _u
+}
+
+// AddDataVersion adds value to the "data_version" field.
+func (_u *OcrInvoiceJobUpdate) AddDataVersion(v int) *OcrInvoiceJobUpdate {
+	_u.mutation.AddDataVersion(v)
+	return _u
+}
+
 // SetInvoiceNumber sets the "invoice_number" field.
 func (_u *OcrInvoiceJobUpdate) SetInvoiceNumber(v string) *OcrInvoiceJobUpdate {
 	_u.mutation.SetInvoiceNumber(v)
@@ -708,6 +785,16 @@ func (_u *OcrInvoiceJobUpdate) check() error {
 			return &ValidationError{Name: "priority", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.priority": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ReviewStatus(); ok {
+		if err := ocrinvoicejob.ReviewStatusValidator(v); err != nil {
+			return &ValidationError{Name: "review_status", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.review_status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DataVersion(); ok {
+		if err := ocrinvoicejob.DataVersionValidator(v); err != nil {
+			return &ValidationError{Name: "data_version", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.data_version": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Currency(); ok {
 		if err := ocrinvoicejob.CurrencyValidator(v); err != nil {
 			return &ValidationError{Name: "currency", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.currency": %w`, err)}
@@ -828,6 +915,38 @@ func (_u *OcrInvoiceJobUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	}
 	if _u.mutation.ValidationResultsCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldValidationResults, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.MachineData(); ok {
+		_spec.SetField(ocrinvoicejob.FieldMachineData, field.TypeJSON, value)
+	}
+	if _u.mutation.MachineDataCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldMachineData, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Corrections(); ok {
+		_spec.SetField(ocrinvoicejob.FieldCorrections, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedCorrections(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, ocrinvoicejob.FieldCorrections, value)
+		})
+	}
+	if _u.mutation.CorrectionsCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldCorrections, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.ReviewStatus(); ok {
+		_spec.SetField(ocrinvoicejob.FieldReviewStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Evidence(); ok {
+		_spec.SetField(ocrinvoicejob.FieldEvidence, field.TypeJSON, value)
+	}
+	if _u.mutation.EvidenceCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldEvidence, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DataVersion(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDataVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDataVersion(); ok {
+		_spec.AddField(ocrinvoicejob.FieldDataVersion, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.InvoiceNumber(); ok {
 		_spec.SetField(ocrinvoicejob.FieldInvoiceNumber, field.TypeString, value)
@@ -1272,6 +1391,83 @@ func (_u *OcrInvoiceJobUpdateOne) ClearValidationResults() *OcrInvoiceJobUpdateO
 	return _u
 }
 
+// SetMachineData sets the "machine_data" field.
+func (_u *OcrInvoiceJobUpdateOne) SetMachineData(v *invoice.ExtractedData) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetMachineData(v)
+	return _u
+}
+
+// ClearMachineData clears the value of the "machine_data" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearMachineData() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearMachineData()
+	return _u
+}
+
+// SetCorrections sets the "corrections" field.
+func (_u *OcrInvoiceJobUpdateOne) SetCorrections(v []invoice.Correction) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetCorrections(v)
+	return _u
+}
+
+// AppendCorrections appends value to the "corrections" field.
+func (_u *OcrInvoiceJobUpdateOne) AppendCorrections(v []invoice.Correction) *OcrInvoiceJobUpdateOne {
+	_u.mutation.AppendCorrections(v)
+	return _u
+}
+
+// ClearCorrections clears the value of the "corrections" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearCorrections() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearCorrections()
+	return _u
+}
+
+// SetReviewStatus sets the "review_status" field.
+func (_u *OcrInvoiceJobUpdateOne) SetReviewStatus(v ocrinvoicejob.ReviewStatus) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetReviewStatus(v)
+	return _u
+}
+
+// SetNillableReviewStatus sets the "review_status" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdateOne) SetNillableReviewStatus(v *ocrinvoicejob.ReviewStatus) *OcrInvoiceJobUpdateOne {
+	if v != nil {
+		_u.SetReviewStatus(*v)
+	}
+	return _u
+}
+
+// SetEvidence sets the "evidence" field.
+func (_u *OcrInvoiceJobUpdateOne) SetEvidence(v map[string]invoice.Evidence) *OcrInvoiceJobUpdateOne {
+	_u.mutation.SetEvidence(v)
+	return _u
+}
+
+// ClearEvidence clears the value of the "evidence" field.
+func (_u *OcrInvoiceJobUpdateOne) ClearEvidence() *OcrInvoiceJobUpdateOne {
+	_u.mutation.ClearEvidence()
+	return _u
+}
+
+// SetDataVersion sets the "data_version" field.
+func (_u *OcrInvoiceJobUpdateOne) SetDataVersion(v int) *OcrInvoiceJobUpdateOne {
+	_u.mutation.ResetDataVersion()
+	_u.mutation.SetDataVersion(v)
+	return _u
+}
+
+// SetNillableDataVersion sets the "data_version" field if the given value is not nil.
+func (_u *OcrInvoiceJobUpdateOne) SetNillableDataVersion(v *int) *OcrInvoiceJobUpdateOne {
+	if v != nil {
+		_u.SetDataVersion(*v)
+	}
+	return _u
+}
+
+// AddDataVersion adds value to the "data_version" field.
+func (_u *OcrInvoiceJobUpdateOne) AddDataVersion(v int) *OcrInvoiceJobUpdateOne {
+	_u.mutation.AddDataVersion(v)
+	return _u
+}
+
 // SetInvoiceNumber sets the "invoice_number" field.
 func (_u *OcrInvoiceJobUpdateOne) SetInvoiceNumber(v string) *OcrInvoiceJobUpdateOne {
 	_u.mutation.SetInvoiceNumber(v)
@@ -1701,6 +1897,16 @@ func (_u *OcrInvoiceJobUpdateOne) check() error {
 			return &ValidationError{Name: "priority", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.priority": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ReviewStatus(); ok {
+		if err := ocrinvoicejob.ReviewStatusValidator(v); err != nil {
+			return &ValidationError{Name: "review_status", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.review_status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DataVersion(); ok {
+		if err := ocrinvoicejob.DataVersionValidator(v); err != nil {
+			return &ValidationError{Name: "data_version", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.data_version": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Currency(); ok {
 		if err := ocrinvoicejob.CurrencyValidator(v); err != nil {
 			return &ValidationError{Name: "currency", err: fmt.Errorf(`ent: validator failed for field "OcrInvoiceJob.currency": %w`, err)}
@@ -1838,6 +2044,38 @@ func (_u *OcrInvoiceJobUpdateOne) sqlSave(ctx context.Context) (_node *OcrInvoic
 	}
 	if _u.mutation.ValidationResultsCleared() {
 		_spec.ClearField(ocrinvoicejob.FieldValidationResults, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.MachineData(); ok {
+		_spec.SetField(ocrinvoicejob.FieldMachineData, field.TypeJSON, value)
+	}
+	if _u.mutation.MachineDataCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldMachineData, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Corrections(); ok {
+		_spec.SetField(ocrinvoicejob.FieldCorrections, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedCorrections(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, ocrinvoicejob.FieldCorrections, value)
+		})
+	}
+	if _u.mutation.CorrectionsCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldCorrections, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.ReviewStatus(); ok {
+		_spec.SetField(ocrinvoicejob.FieldReviewStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.Evidence(); ok {
+		_spec.SetField(ocrinvoicejob.FieldEvidence, field.TypeJSON, value)
+	}
+	if _u.mutation.EvidenceCleared() {
+		_spec.ClearField(ocrinvoicejob.FieldEvidence, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DataVersion(); ok {
+		_spec.SetField(ocrinvoicejob.FieldDataVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDataVersion(); ok {
+		_spec.AddField(ocrinvoicejob.FieldDataVersion, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.InvoiceNumber(); ok {
 		_spec.SetField(ocrinvoicejob.FieldInvoiceNumber, field.TypeString, value)

@@ -182,34 +182,40 @@ func init() {
 	ocrinvoicejobDescProgress := ocrinvoicejobFields[8].Descriptor()
 	// ocrinvoicejob.DefaultProgress holds the default value on creation for the progress field.
 	ocrinvoicejob.DefaultProgress = ocrinvoicejobDescProgress.Default.(invoice.Progress)
+	// ocrinvoicejobDescDataVersion is the schema descriptor for data_version field.
+	ocrinvoicejobDescDataVersion := ocrinvoicejobFields[20].Descriptor()
+	// ocrinvoicejob.DefaultDataVersion holds the default value on creation for the data_version field.
+	ocrinvoicejob.DefaultDataVersion = ocrinvoicejobDescDataVersion.Default.(int)
+	// ocrinvoicejob.DataVersionValidator is a validator for the "data_version" field. It is called by the builders before save.
+	ocrinvoicejob.DataVersionValidator = ocrinvoicejobDescDataVersion.Validators[0].(func(int) error)
 	// ocrinvoicejobDescCost is the schema descriptor for cost field.
-	ocrinvoicejobDescCost := ocrinvoicejobFields[20].Descriptor()
+	ocrinvoicejobDescCost := ocrinvoicejobFields[25].Descriptor()
 	// ocrinvoicejob.DefaultCost holds the default value on creation for the cost field.
 	ocrinvoicejob.DefaultCost = ocrinvoicejobDescCost.Default.(float64)
 	// ocrinvoicejobDescCurrency is the schema descriptor for currency field.
-	ocrinvoicejobDescCurrency := ocrinvoicejobFields[21].Descriptor()
+	ocrinvoicejobDescCurrency := ocrinvoicejobFields[26].Descriptor()
 	// ocrinvoicejob.DefaultCurrency holds the default value on creation for the currency field.
 	ocrinvoicejob.DefaultCurrency = ocrinvoicejobDescCurrency.Default.(string)
 	// ocrinvoicejob.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	ocrinvoicejob.CurrencyValidator = ocrinvoicejobDescCurrency.Validators[0].(func(string) error)
 	// ocrinvoicejobDescRetryCount is the schema descriptor for retry_count field.
-	ocrinvoicejobDescRetryCount := ocrinvoicejobFields[24].Descriptor()
+	ocrinvoicejobDescRetryCount := ocrinvoicejobFields[29].Descriptor()
 	// ocrinvoicejob.DefaultRetryCount holds the default value on creation for the retry_count field.
 	ocrinvoicejob.DefaultRetryCount = ocrinvoicejobDescRetryCount.Default.(int)
 	// ocrinvoicejob.RetryCountValidator is a validator for the "retry_count" field. It is called by the builders before save.
 	ocrinvoicejob.RetryCountValidator = ocrinvoicejobDescRetryCount.Validators[0].(func(int) error)
 	// ocrinvoicejobDescTaskRun is the schema descriptor for task_run field.
-	ocrinvoicejobDescTaskRun := ocrinvoicejobFields[26].Descriptor()
+	ocrinvoicejobDescTaskRun := ocrinvoicejobFields[31].Descriptor()
 	// ocrinvoicejob.DefaultTaskRun holds the default value on creation for the task_run field.
 	ocrinvoicejob.DefaultTaskRun = ocrinvoicejobDescTaskRun.Default.(int)
 	// ocrinvoicejob.TaskRunValidator is a validator for the "task_run" field. It is called by the builders before save.
 	ocrinvoicejob.TaskRunValidator = ocrinvoicejobDescTaskRun.Validators[0].(func(int) error)
 	// ocrinvoicejobDescCreatedBy is the schema descriptor for created_by field.
-	ocrinvoicejobDescCreatedBy := ocrinvoicejobFields[27].Descriptor()
+	ocrinvoicejobDescCreatedBy := ocrinvoicejobFields[32].Descriptor()
 	// ocrinvoicejob.CreatedByValidator is a validator for the "created_by" field. It is called by the builders before save.
 	ocrinvoicejob.CreatedByValidator = ocrinvoicejobDescCreatedBy.Validators[0].(func(string) error)
 	// ocrinvoicejobDescCallbackURL is the schema descriptor for callback_url field.
-	ocrinvoicejobDescCallbackURL := ocrinvoicejobFields[28].Descriptor()
+	ocrinvoicejobDescCallbackURL := ocrinvoicejobFields[33].Descriptor()
 	// ocrinvoicejob.CallbackURLValidator is a validator for the "callback_url" field. It is called by the builders before save.
 	ocrinvoicejob.CallbackURLValidator = ocrinvoicejobDescCallbackURL.Validators[0].(func(string) error)
 	// ocrinvoicejobDescID is the schema descriptor for id field.

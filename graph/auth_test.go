@@ -108,6 +108,8 @@ func TestRoleOperationTable(t *testing.T) {
 		{"Mutation", "updateOcrInvoiceJob", auth.RoleSubmitter, `mutation($id: ID!) { updateOcrInvoiceJob(id: $id, input: {priority: high}) { id } }`, jobID, false},
 		{"Mutation", "cancelOcrInvoiceJob", auth.RoleSubmitter, `mutation($id: ID!) { cancelOcrInvoiceJob(id: $id) { id } }`, jobID, false},
 		{"Mutation", "retryOcrInvoiceJob", auth.RoleSubmitter, `mutation($id: ID!) { retryOcrInvoiceJob(id: $id) { id } }`, jobID, false},
+		{"Mutation", "correctOcrInvoiceJob", auth.RoleSubmitter, `mutation($id: ID!) { correctOcrInvoiceJob(id: $id, fields: [{path: "invoice.number", value: "X"}]) { id } }`, jobID, false},
+		{"Mutation", "approveOcrInvoiceJob", auth.RoleSubmitter, `mutation($id: ID!) { approveOcrInvoiceJob(id: $id) { id } }`, jobID, false},
 		{"Mutation", "createOcrTemplate", auth.RoleAdmin, `mutation { createOcrTemplate(input: {name: "policy"}) { id } }`, nil, false},
 		{"Mutation", "updateOcrTemplate", auth.RoleAdmin, `mutation($id: ID!) { updateOcrTemplate(id: $id, input: {description: "d"}) { id } }`, map[string]any{"id": tpl.ID}, false},
 		{"Mutation", "createOcrJobGroup", auth.RoleSubmitter, `mutation { createOcrJobGroup(input: {name: "g"}) { id } }`, nil, false},

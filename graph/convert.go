@@ -1,12 +1,15 @@
 package graph
 
 import (
+	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/graph/model"
 	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
@@ -241,4 +244,19 @@ func apiKeyCreateInput(in model.CreateAPIKeyInput) apikeys.CreateInput {
 		out.Limits.UploadConcurrency = *in.UploadConcurrency
 	}
 	return out
+}
+
+// correctInput is the jobs.CorrectInput of correctOcrInvoiceJob: each value encoded as
+// JSON again (invoice.Set checks its type against the path's field).
+func correctInput(fields []*model.FieldValueInput, ifVersion *int) (jobs.CorrectInput, error) {
+	in := jobs.CorrectInput{Fields: make([]jobs.FieldValue, 0, len(fields)), IfVersion: ifVersion}
+	for i, f := range fields {
+		b, err := json.Marshal(f.Value)
+		if err != nil {
+			field := fmt.Sprintf("fields[%d].value", i)
+			return in, apperr.InvalidField(field, "not a JSON value")
+		}
+		in.Fields = append(in.Fields, jobs.FieldValue{Path: f.Path, Value: b})
+	}
+	return in, nil
 }

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
@@ -90,6 +91,11 @@ func (r *queryResolver) SupplierProfiles(ctx context.Context, after *entgql.Curs
 	return r.svc.SupplierProfileConnection(ctx, jobs.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
 
+// Rules is the resolver for the rules field.
+func (r *supplierProfileResolver) Rules(ctx context.Context, obj *ent.SupplierProfile) (any, error) {
+	panic(fmt.Errorf("not implemented: Rules - rules"))
+}
+
 // OcrInvoiceJob returns generated.OcrInvoiceJobResolver implementation.
 func (r *Resolver) OcrInvoiceJob() generated.OcrInvoiceJobResolver { return &ocrInvoiceJobResolver{r} }
 
@@ -101,6 +107,11 @@ func (r *Resolver) OcrTemplate() generated.OcrTemplateResolver { return &ocrTemp
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
+
+// SupplierProfile returns generated.SupplierProfileResolver implementation.
+func (r *Resolver) SupplierProfile() generated.SupplierProfileResolver {
+	return &supplierProfileResolver{r}
+}
 
 // OcrInvoiceJobWhereInput returns generated.OcrInvoiceJobWhereInputResolver implementation.
 func (r *Resolver) OcrInvoiceJobWhereInput() generated.OcrInvoiceJobWhereInputResolver {
@@ -122,6 +133,7 @@ type (
 	ocrJobGroupResolver             struct{ *Resolver }
 	ocrTemplateResolver             struct{ *Resolver }
 	queryResolver                   struct{ *Resolver }
+	supplierProfileResolver         struct{ *Resolver }
 	ocrInvoiceJobWhereInputResolver struct{ *Resolver }
 	ocrJobGroupWhereInputResolver   struct{ *Resolver }
 	ocrTemplateWhereInputResolver   struct{ *Resolver }

@@ -126,7 +126,8 @@ const uploadMemoryBytes = 4 << 20
 
 // Defaults of Config. DefaultComplexityLimit lets a page of 100 jobs select every field
 // of the job and of the objects it holds, its template's and group's too (a cost of
-// about 17,000), but not two such pages in one operation. The cost of a page grows with
+// about 19,200 since the job's fields, corrections and review status), but not two such
+// pages in one operation. The cost of a page grows with
 // its size: 1000, gqlgen's figure for a count that ignored page sizes, would refuse a
 // page of 100 jobs with 10 fields.
 const (
@@ -165,6 +166,11 @@ var mutationsOnKeys = []string{"createApiKey", "revokeApiKey"}
 // mutationsThatNotify commit on their own (a batch in one transaction of its own) and
 // then tell the runner through a group event, which must not arrive before the commit.
 var mutationsThatNotify = []string{"createOcrJobGroup", "suspendOcrJobGroup", "resumeOcrJobGroup", "cancelOcrJobGroup", "retryFailedOcrJobGroup"}
+
+// mutationsThatReview commit their row on their own (one UPDATE conditional on the job's
+// data version) and then publish the change and enqueue its webhook, which must not
+// arrive before the commit.
+var mutationsThatReview = []string{"correctOcrInvoiceJob", "approveOcrInvoiceJob"}
 
 // multipartMutations are what a multipart request may run. A multipart/form-data POST is
 // a "simple" request that any web page can make a browser send cross-site without a
@@ -293,7 +299,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	srv.Use(costLimit{MaxCost: cfg.ComplexityLimit, MaxNodes: cfg.MaxNodes, DefaultPage: jobs.DefaultLimit})
 	srv.Use(transactioner{entgql.Transactioner{
 		TxOpener:   svc,
-		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify, mutationsOnKeys)...),
+		SkipTxFunc: entgql.SkipIfHasFields(slices.Concat(mutationsThatEnqueue, mutationsWithoutRows, mutationsThatNotify, mutationsOnKeys, mutationsThatReview)...),
 	}})
 	// Inside the transaction: a mutation whose answer is too large is rolled back.
 	srv.Use(responseSizeLimit{max: cfg.MaxResponseBytes, log: cfg.Logger})

@@ -47,6 +47,8 @@ var operationPolicy = map[ast.Operation]map[string]auth.Role{
 		"updateOcrInvoiceJob":    auth.RoleSubmitter,
 		"cancelOcrInvoiceJob":    auth.RoleSubmitter,
 		"retryOcrInvoiceJob":     auth.RoleSubmitter,
+		"correctOcrInvoiceJob":   auth.RoleSubmitter,
+		"approveOcrInvoiceJob":   auth.RoleSubmitter,
 		"createOcrJobGroup":      auth.RoleSubmitter,
 		"updateOcrJobGroup":      auth.RoleSubmitter,
 		"suspendOcrJobGroup":     auth.RoleSubmitter,

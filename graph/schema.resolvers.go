@@ -60,6 +60,20 @@ func (r *mutationResolver) RetryOcrInvoiceJob(ctx context.Context, id string) (*
 	return r.svc.RetryJob(ctx, id)
 }
 
+// CorrectOcrInvoiceJob is the resolver for the correctOcrInvoiceJob field.
+func (r *mutationResolver) CorrectOcrInvoiceJob(ctx context.Context, id string, fields []*model.FieldValueInput, ifVersion *int) (*ent.OcrInvoiceJob, error) {
+	in, err := correctInput(fields, ifVersion)
+	if err != nil {
+		return nil, err
+	}
+	return r.svc.CorrectJob(ctx, id, in)
+}
+
+// ApproveOcrInvoiceJob is the resolver for the approveOcrInvoiceJob field.
+func (r *mutationResolver) ApproveOcrInvoiceJob(ctx context.Context, id string, ifVersion *int) (*ent.OcrInvoiceJob, error) {
+	return r.svc.ApproveJob(ctx, id, ifVersion)
+}
+
 // CreateOcrTemplate is the resolver for the createOcrTemplate field.
 func (r *mutationResolver) CreateOcrTemplate(ctx context.Context, input ent.CreateOcrTemplateInput) (*ent.OcrTemplate, error) {
 	return r.svc.CreateTemplate(ctx, templateCreateInput(input))
@@ -150,6 +164,11 @@ func (r *ocrInvoiceJobResolver) Einvoice(ctx context.Context, obj *ent.OcrInvoic
 	}
 	xml := string(doc.XML)
 	return &xml, nil
+}
+
+// Fields is the resolver for the fields field.
+func (r *ocrInvoiceJobResolver) Fields(ctx context.Context, obj *ent.OcrInvoiceJob) ([]*jobs.ExtractedField, error) {
+	return jobs.Fields(obj), nil
 }
 
 // OcrInvoiceJob is the resolver for the ocrInvoiceJob field.

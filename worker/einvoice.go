@@ -241,7 +241,9 @@ func sameAmount(a, b *float64) bool {
 
 // eInvoiceOutcome is the outcome of data read from an e-invoice's XML: every value
 // present has confidence 1; validation is the project's checks plus the EN 16931 rules,
-// which an e-invoice must meet (their findings are errors).
+// which an e-invoice must meet (their findings are errors). Every value has evidence
+// with source invoice.SourceEInvoice and confidence 1, with the page and box where ld
+// (the PDF's text layer, when it was read for the cross-check) shows it, else Page 0.
 func eInvoiceOutcome(doc *einvoice.Document, ld *layout.Document, eo extract.Options) *Outcome {
 	data := doc.Data
 	rep := validate.Check(data, eo.Spec, time.Now())
@@ -253,9 +255,10 @@ func eInvoiceOutcome(doc *einvoice.Document, ld *layout.Document, eo extract.Opt
 	ei := doc.Info
 	info.EInvoice = &ei
 	return &Outcome{
-		Doc:    ld,
-		Result: extract.Result{Data: data, Confidence: fullConfidence(data), Validation: v},
-		Info:   info,
+		Doc: ld,
+		Result: extract.Result{Data: data, Confidence: fullConfidence(data), Validation: v,
+			Evidence: extract.NewLocator(ld).Evidence(data, invoice.SourceEInvoice, 1)},
+		Info: info,
 	}
 }
 

@@ -340,6 +340,7 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 		ExtractedData:     &out.Result.Data,
 		Confidence:        &out.Result.Confidence,
 		ValidationResults: &out.Result.Validation,
+		Evidence:          out.Result.Evidence,
 		Pages:             len(out.Doc.Pages),
 		EInvoice:          out.Info.Source == invoice.SourceEInvoice,
 		SHA256:            hex.EncodeToString(sum[:]),

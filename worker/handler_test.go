@@ -311,6 +311,14 @@ func TestPipelineCompletes(t *testing.T) {
 		if j.Cost <= 0 || j.DocumentSha256 == "" || j.Confidence == nil || j.ValidationResults == nil {
 			t.Errorf("cost %v sha %q confidence %v validation %v", j.Cost, j.DocumentSha256, j.Confidence, j.ValidationResults)
 		}
+		// The evidence of each value is stored with the job: where the total is printed.
+		ev, ok := j.Evidence["invoice.amounts.total"]
+		if !ok || ev.Page != 1 || ev.Box == nil || ev.Source != "text" || !strings.Contains(ev.Text, "238") {
+			t.Errorf("evidence of the total: %+v (ok %v); all: %v", ev, ok, j.Evidence)
+		}
+		if j.MachineData == nil || j.MachineData.Invoice.Number != inv.Number || j.ReviewStatus != ocrinvoicejob.ReviewStatusUnreviewed {
+			t.Errorf("machine data %v, review status %s", j.MachineData, j.ReviewStatus)
+		}
 	})
 }
 

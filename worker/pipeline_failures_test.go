@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"net/http"
 	"net/netip"
 	"runtime"
@@ -241,6 +242,21 @@ func TestPipelinePrivateAddresses(t *testing.T) {
 	}
 }
 
+// nxResolver answers every name as a DNS server answers NXDOMAIN.
+type nxResolver struct{}
+
+func (nxResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// TestPipelineUnknownHost: a document on a host name that does not exist (NXDOMAIN)
+// fails at once, saying so, instead of being retried for minutes.
+func TestPipelineUnknownHost(t *testing.T) {
+	e := newPathEnv(t, envOptions{fetch: func(o *fetch.Options) { o.Resolver = nxResolver{} }})
+	j := e.wait(t, e.createURL(t, "NX-1", "https://invoices.no-such-host.invalid/invoice.pdf").ID, 30*time.Second)
+	wantFailedAtOnce(t, j, "resolve invoices.no-such-host.invalid: no such host")
+}
+
 // eventsUntil collects the events of every job until job id's first terminal one.
 func eventsUntil(t *testing.T, ch <-chan progress.Event, id string, limit time.Duration) map[string][]progress.Event {
 	t.Helper()
@@ -392,10 +408,12 @@ func TestPipelineTransientFailure(t *testing.T) {
 		if j.RetryCount != 1 || once.hits.Load() != 2 {
 			t.Errorf("retryCount %d after %d downloads, want 1 after 2", j.RetryCount, once.hits.Load())
 		}
-		if lines := strings.Split(j.ErrorLog, "\n"); len(lines) != 1 {
-			t.Errorf("errorLog %q, want one line for the failed attempt", j.ErrorLog)
-		} else {
-			wantLogLine(t, lines[0], "HTTP 503")
+		// The completed attempt cleared errorLog; the failed one is in attempts.
+		if j.ErrorLog != "" {
+			t.Errorf("errorLog %q after the job completed, want empty", j.ErrorLog)
+		}
+		if n := len(j.Attempts); n != 2 || j.Attempts[0].Outcome != "retry" || !strings.Contains(j.Attempts[0].Error, "HTTP 503") || j.Attempts[1].Outcome != "completed" {
+			t.Errorf("attempts %+v, want the failed attempt (HTTP 503, retry) then the completed one", j.Attempts)
 		}
 		// processing, failed attempt published as queued with its reason, processing again, completed.
 		var statuses []string
@@ -436,8 +454,8 @@ func TestPipelineTransientFailure(t *testing.T) {
 
 // TestPipelineRetryAfterFailure: a job that failed permanently (404) and is retried
 // once the document exists goes queued -> processing -> completed with retryCount
-// incremented; RetryJob clears the previous run's results and timings and keeps the
-// errorLog, the history of attempts.
+// incremented; RetryJob clears the previous run's results and timings, and the completed
+// run clears errorLog while attempts keep the failed run.
 func TestPipelineRetryAfterFailure(t *testing.T) {
 	ctx := context.Background()
 	doc := testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines})
@@ -483,8 +501,12 @@ func TestPipelineRetryAfterFailure(t *testing.T) {
 	if j.StartedAt == nil || j.CompletedAt == nil || !j.StartedAt.After(*failed.CompletedAt) || j.DocumentSha256 == "" {
 		t.Errorf("retried run: startedAt %v completedAt %v (first run ended %v), sha %q", j.StartedAt, j.CompletedAt, failed.CompletedAt, j.DocumentSha256)
 	}
-	if j.ErrorLog != failed.ErrorLog {
-		t.Errorf("errorLog %q, want the first run's %q unchanged", j.ErrorLog, failed.ErrorLog)
+	// The completed run cleared errorLog; the failed one stays in attempts.
+	if j.ErrorLog != "" {
+		t.Errorf("errorLog %q after the retried run completed, want empty", j.ErrorLog)
+	}
+	if n := len(j.Attempts); n != 2 || j.Attempts[0].Outcome != "failed" || !strings.Contains(j.Attempts[0].Error, "404") || j.Attempts[1].Outcome != "completed" {
+		t.Errorf("attempts %+v, want the failed run (404) then the completed one", j.Attempts)
 	}
 	// The completed event is published before the handler returns, asynq deletes the
 	// task after: give it a moment.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,106 +24,146 @@ const apikeyUsage = `Usage:
   ocrinvoice apikey list [--all] [--json]
   ocrinvoice apikey revoke ID
 
-Manage the API keys of the database named by DATABASE_URL (or DATABASE_URL_FILE, or
---database-url; default: the SQLite file in OCRINVOICE_DATA_DIR or --data-dir).
+Manage the API keys of the server's database, named by DATABASE_URL (or DATABASE_URL_FILE,
+or --database-url; default: the SQLite file in OCRINVOICE_DATA_DIR or --data-dir, ./data).
+The database must exist: apikey never creates one (run it where the server runs, or point
+it at the server's data directory or database).
 
-create prints the new key on standard output, once: only its SHA-256 is stored, so it
-cannot be shown again. Roles: viewer reads; submitter also creates and manages jobs and
-groups, and sees only its owner's; admin does everything, including templates and keys.
-A submitter's owner defaults to its name; it becomes the createdBy of what it creates.
---rate-limit (requests per second) and --upload-concurrency override the server's
-OCRINVOICE_RATE_LIMIT and OCRINVOICE_UPLOAD_CONCURRENCY for this key.
-
-list shows the keys (never their secrets); --all includes revoked ones.
-revoke stops a key at once in this database; API servers notice within 5 seconds.
+Roles: viewer reads; submitter also creates and manages jobs and groups, and sees only its
+owner's; admin does everything, including templates and keys.
 `
 
-// runAPIKey manages API keys directly in the database (no server needed), so that the
-// first admin key of a deployment can be created with kubectl exec or a Job.
-func runAPIKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, apikeyUsage)
-		if len(args) == 0 {
-			return errors.New("apikey: no action given (create, list or revoke)")
-		}
-		return nil
+const apikeyCreateUsage = `Usage: ocrinvoice apikey create --name NAME --role admin|submitter|viewer [flags]
+
+Create an API key in the server's database and print it on standard output, once: only its
+SHA-256 is stored, so it cannot be shown again. Roles: viewer reads; submitter also creates
+and manages jobs and groups, and sees only its owner's; admin does everything, including
+templates and keys. A submitter's owner defaults to its name; it becomes the createdBy of
+what it creates. --rate-limit (requests per second) and --upload-concurrency override the
+server's OCRINVOICE_RATE_LIMIT and OCRINVOICE_UPLOAD_CONCURRENCY for this key.
+`
+
+const apikeyListUsage = `Usage: ocrinvoice apikey list [--all] [--json]
+
+List the API keys of the server's database (never their secrets); --all includes revoked ones.
+`
+
+const apikeyRevokeUsage = `Usage: ocrinvoice apikey revoke [flags] ID
+
+Revoke the API key ID in the server's database: it stops at once in this database; API
+servers notice within 5 seconds.
+`
+
+// apikeyCommand manages API keys directly in the database (no server needed), so that
+// the first admin key of a deployment can be created with kubectl exec or a Job.
+func apikeyCommand() *command {
+	return &command{
+		name: "apikey", summary: "create, list and revoke API keys in the server's database",
+		usage: apikeyUsage,
+		actions: []*command{
+			{name: "create", summary: "create a key and print it, once", usage: apikeyCreateUsage, setup: apikeyCreate},
+			{name: "list", summary: "list the keys (never their secrets)", usage: apikeyListUsage, setup: apikeyList},
+			{name: "revoke", summary: "revoke a key", usage: apikeyRevokeUsage, setup: apikeyRevoke},
+		},
 	}
-	action, args := args[0], args[1:]
-	fs := flag.NewFlagSet("apikey "+action, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var (
-		name, role, owner, dbURL, dataDir string
-		rate                              float64
-		uploads                           int
-		all, asJSON                       bool
-	)
-	fs.StringVar(&dbURL, "database-url", "", "database URL")
-	fs.StringVar(&dataDir, "data-dir", "", "data directory")
-	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	switch action {
-	case "create":
-		fs.StringVar(&name, "name", "", "name of the key")
-		fs.StringVar(&role, "role", "", "admin, submitter or viewer")
-		fs.StringVar(&owner, "owner", "", "owner id")
-		fs.Float64Var(&rate, "rate-limit", 0, "requests per second")
-		fs.IntVar(&uploads, "upload-concurrency", 0, "uploads at once")
-	case "list":
-		fs.BoolVar(&all, "all", false, "include revoked keys")
-	case "revoke":
-	default:
-		fmt.Fprint(stderr, apikeyUsage)
-		return fmt.Errorf("apikey: unknown action %q (want create, list or revoke)", action)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, apikeyUsage)
-			return nil
-		}
-		return fmt.Errorf("apikey %s: %w (see ocrinvoice apikey --help)", action, err)
-	}
-	var cfgArgs []string
-	if dbURL != "" {
-		cfgArgs = append(cfgArgs, "--database-url", dbURL)
-	}
-	if dataDir != "" {
-		cfgArgs = append(cfgArgs, "--data-dir", dataDir)
-	}
-	cfg, err := config.LoadCommand(config.CmdMigrate, cfgArgs, getenv)
+}
+
+// databaseFlags are the --database-url and --data-dir of the commands that work on the
+// server's database without its other settings.
+type databaseFlags struct{ dbURL, dataDir string }
+
+func (d *databaseFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.dbURL, "database-url", "", "the server's database `URL` (default: env DATABASE_URL, else the SQLite file in the data directory)")
+	fs.StringVar(&d.dataDir, "data-dir", "", "the server's data `directory` (default: env OCRINVOICE_DATA_DIR, else ./data)")
+}
+
+// load reads the database configuration as migrate does, from the flags and getenv.
+func (d *databaseFlags) load(getenv func(string) string) (config.Config, error) {
+	return config.LoadCommand(config.CmdMigrate, cfgArgs(d.dbURL, d.dataDir), getenv)
+}
+
+// openExisting loads the configuration and opens the server's database, refusing to
+// create one. Only warnings are logged: standard output carries the command's answer.
+func (d *databaseFlags) openExisting(ctx context.Context, path string, e *cmdEnv) (*ent.Client, *slog.Logger, error) {
+	cfg, err := d.load(e.getenv)
 	if err != nil {
-		return fmt.Errorf("apikey: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if action == "revoke" && fs.NArg() != 1 || action != "revoke" && fs.NArg() != 0 {
-		return fmt.Errorf("apikey %s: unexpected arguments %q (see ocrinvoice apikey --help)", action, fs.Args())
+	if err := requireDatabase(path, cfg, e.getenv, d.dbURL != ""); err != nil {
+		return nil, nil, err
 	}
-	// Only warnings: standard output carries the key and stays clean.
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer db.Close()
-	store := apikeys.New(db, logger)
+	return db, logger, nil
+}
 
-	switch action {
-	case "create":
+func apikeyCreate(fs *flag.FlagSet, e *cmdEnv) runFunc {
+	var (
+		d                 databaseFlags
+		name, role, owner string
+		rate              float64
+		uploads           int
+		asJSON            bool
+		roles             = []string{string(auth.RoleAdmin), string(auth.RoleSubmitter), string(auth.RoleViewer)}
+	)
+	fs.StringVar(&name, "name", "", "`name` of the key")
+	choiceVar(fs, &role, "role", "", roles, "what the key may do")
+	fs.StringVar(&owner, "owner", "", "owner `id` (a submitter's defaults to its name)")
+	fs.Float64Var(&rate, "rate-limit", 0, "requests per second for this key (0: the server's)")
+	fs.IntVar(&uploads, "upload-concurrency", 0, "uploads at once for this key (0: the server's)")
+	fs.BoolVar(&asJSON, "json", false, "print the key and its record as JSON")
+	d.register(fs)
+	return func(ctx context.Context, args []string) error {
+		const path = "apikey create"
+		if len(args) > 0 {
+			return usageErrorf(path, "unexpected argument %q", args[0])
+		}
 		r, err := auth.ParseRole(role)
 		if err != nil {
-			return fmt.Errorf("apikey create: --role: %w", err)
+			return usageErrorf(path, "--role: %v", err)
 		}
-		c, err := store.Create(ctx, apikeys.CreateInput{Name: name, Role: r, Owner: owner,
+		db, logger, err := d.openExisting(ctx, path, e)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		c, err := apikeys.New(db, logger).Create(ctx, apikeys.CreateInput{Name: name, Role: r, Owner: owner,
 			Limits: apikeys.Limits{RatePerSecond: rate, UploadConcurrency: uploads}})
 		if err != nil {
 			return fmt.Errorf("apikey create: %s", describe(err))
 		}
 		if asJSON {
-			return writeJSONLine(stdout, map[string]any{"key": c.Key, "apiKey": keyJSON(c.APIKey)})
+			return writeJSONLine(e.stdout, map[string]any{"key": c.Key, "apiKey": keyJSON(c.APIKey)})
 		}
-		fmt.Fprintln(stdout, c.Key)
-		fmt.Fprintf(stderr, "Created API key %s (name %q, role %s, owner %q). Store the key now: it is not shown again.\n",
+		fmt.Fprintln(e.stdout, c.Key)
+		fmt.Fprintf(e.stderr, "Created API key %s (name %q, role %s, owner %q). Store the key now: it is not shown again.\n",
 			c.APIKey.ID, c.APIKey.Name, c.APIKey.Role, c.APIKey.Owner)
 		return nil
-	case "list":
-		keys, err := store.List(ctx, !all)
+	}
+}
+
+func apikeyList(fs *flag.FlagSet, e *cmdEnv) runFunc {
+	var (
+		d           databaseFlags
+		all, asJSON bool
+	)
+	fs.BoolVar(&all, "all", false, "include revoked keys")
+	fs.BoolVar(&asJSON, "json", false, "print the keys as one JSON array")
+	d.register(fs)
+	return func(ctx context.Context, args []string) error {
+		const path = "apikey list"
+		if len(args) > 0 {
+			return usageErrorf(path, "unexpected argument %q", args[0])
+		}
+		db, logger, err := d.openExisting(ctx, path, e)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		keys, err := apikeys.New(db, logger).List(ctx, !all)
 		if err != nil {
 			return fmt.Errorf("apikey list: %s", describe(err))
 		}
@@ -133,9 +172,9 @@ func runAPIKey(ctx context.Context, args []string, getenv func(string) string, s
 			for i, k := range keys {
 				out[i] = keyJSON(k)
 			}
-			return writeJSONLine(stdout, out)
+			return writeJSONLine(e.stdout, out)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tROLE\tOWNER\tCREATED\tLAST USED\tSTATUS")
 		for _, k := range keys {
 			status := "active"
@@ -146,12 +185,27 @@ func runAPIKey(ctx context.Context, args []string, getenv func(string) string, s
 				k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt), status)
 		}
 		return tw.Flush()
-	default: // revoke
-		k, err := store.Revoke(ctx, fs.Arg(0))
+	}
+}
+
+func apikeyRevoke(fs *flag.FlagSet, e *cmdEnv) runFunc {
+	var d databaseFlags
+	d.register(fs)
+	return func(ctx context.Context, args []string) error {
+		const path = "apikey revoke"
+		if len(args) != 1 {
+			return usageErrorf(path, "want one key ID, got %d arguments", len(args))
+		}
+		db, logger, err := d.openExisting(ctx, path, e)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		k, err := apikeys.New(db, logger).Revoke(ctx, args[0])
 		if err != nil {
 			return fmt.Errorf("apikey revoke: %s", describe(err))
 		}
-		fmt.Fprintf(stdout, "Revoked API key %s (%s).\n", k.ID, k.Name)
+		fmt.Fprintf(e.stdout, "Revoked API key %s (%s).\n", k.ID, k.Name)
 		return nil
 	}
 }

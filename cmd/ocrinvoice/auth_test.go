@@ -26,11 +26,19 @@ import (
 
 var keyRE = regexp.MustCompile(`oik_[0-9a-f]{24}[A-Za-z0-9_-]{43}`)
 
-// apikeyCmd runs `ocrinvoice apikey args...` against dataDir's SQLite database.
+// apikeyCmd runs `ocrinvoice apikey args...` against dataDir's SQLite database, which
+// `ocrinvoice migrate` creates first when it does not exist (apikey never creates one).
 func apikeyCmd(t *testing.T, dataDir string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	env := map[string]string{"OCRINVOICE_DATA_DIR": dataDir}
+	for i, a := range args[:max(len(args)-1, 0)] {
+		if a == "--database-url" {
+			env["DATABASE_URL"] = args[i+1]
+		}
+	}
+	migrateData(t, func(k string) string { return env[k] })
+	delete(env, "DATABASE_URL") // the command gets it from its flag
 	err = run(context.Background(), append([]string{"apikey"}, args...), func(k string) string { return env[k] }, &out, &errb)
 	return out.String(), errb.String(), err
 }

@@ -79,57 +79,40 @@ type backupMember struct {
 	SHA256 string `json:"sha256"`
 }
 
-// runBackup writes a backup archive; see backupUsage.
-func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var to string
-	cfg, done, err := archiveCommand("backup", backupUsage, args, getenv, stdout, func(fs *flag.FlagSet) {
-		fs.StringVar(&to, "to", "", "archive to write")
-	}, func() error {
-		if to == "" {
-			return errors.New("--to FILE is required")
-		}
-		return nil
-	})
-	if done || err != nil {
-		return err
+// backupCommand writes a backup archive; see backupUsage.
+func backupCommand() *command {
+	return &command{
+		name: "backup", summary: "archive the SQLite database and the uploads (also while running)",
+		usage: backupUsage,
+		setup: func(fs *flag.FlagSet, e *cmdEnv) runFunc {
+			var to string
+			var d databaseFlags
+			fs.StringVar(&to, "to", "", "archive `FILE` to write (gzip-compressed when it ends in .gz or .tgz)")
+			d.register(fs)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usageErrorf("backup", "unexpected argument %q", args[0])
+				}
+				if to == "" {
+					return usageErrorf("backup", "--to FILE is required")
+				}
+				cfg, err := d.load(e.getenv)
+				if err != nil {
+					return fmt.Errorf("backup: %w", err)
+				}
+				if err := requireDatabase("backup", cfg, e.getenv, d.dbURL != ""); err != nil {
+					return err
+				}
+				m, err := writeBackup(ctx, cfg, to)
+				if err != nil {
+					return fmt.Errorf("backup: %w", err)
+				}
+				fmt.Fprintf(e.stdout, "Backed up %s to %s\n", m.summary(), to)
+				m.printNotes(e.stdout)
+				return nil
+			}
+		},
 	}
-	m, err := writeBackup(ctx, cfg, to)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	fmt.Fprintf(stdout, "Backed up %s to %s\n", m.summary(), to)
-	m.printNotes(stdout)
-	return nil
-}
-
-// archiveCommand parses the flags of backup and restore: own adds the command's own,
-// check validates them; both take --database-url and --data-dir and load the
-// configuration as migrate does. done: help was printed, nothing else to do.
-func archiveCommand(name, usage string, args []string, getenv func(string) string, stdout io.Writer, own func(*flag.FlagSet), check func() error) (cfg config.Config, done bool, err error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var dbURL, dataDir string
-	own(fs)
-	fs.StringVar(&dbURL, "database-url", "", "database URL")
-	fs.StringVar(&dataDir, "data-dir", "", "data directory")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return cfg, true, nil
-		}
-		return cfg, false, fmt.Errorf("%s: %w (see ocrinvoice %s --help)", name, err, name)
-	}
-	if fs.NArg() > 0 {
-		return cfg, false, fmt.Errorf("%s: unexpected argument %q (see ocrinvoice %s --help)", name, fs.Arg(0), name)
-	}
-	if err := check(); err != nil {
-		return cfg, false, fmt.Errorf("%s: %w", name, err)
-	}
-	cfg, err = config.LoadCommand(config.CmdMigrate, cfgArgs(dbURL, dataDir), getenv)
-	if err != nil {
-		return cfg, false, fmt.Errorf("%s: %w", name, err)
-	}
-	return cfg, false, nil
 }
 
 // printNotes prints the notes of a backup or restore, one a line.

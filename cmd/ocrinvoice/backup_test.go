@@ -355,7 +355,7 @@ func TestRestoreRefuses(t *testing.T) {
 		to := filepath.Join(t.TempDir(), "x.tar")
 		var out, errb syncBuffer
 		err := run(context.Background(), []string{"backup", "--to", to}, env, &out, &errb)
-		if err == nil || !strings.Contains(err.Error(), "no SQLite database") {
+		if err == nil || !strings.Contains(err.Error(), "no database at") {
 			t.Fatalf("backup without a database: %v", err)
 		}
 		if entries, _ := os.ReadDir(filepath.Dir(to)); len(entries) > 0 {

@@ -194,6 +194,7 @@ func TestRunnerLeaseHandOver(t *testing.T) {
 	for k, v := range env {
 		childEnv = append(childEnv, k+"="+v)
 	}
+	migrateData(t, testEnv(t, env)) // a worker needs the server's database
 	var out syncBuffer
 	holder := child(t, &out, append(childEnv, "OCRINVOICE_LOG_FORMAT=json"), "worker")
 	const taken = "Runner lease taken"

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,50 +21,88 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/worker/ocr"
 )
 
-func runEval(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var rf cliReadFlags
-	rf.register(fs)
-	data := fs.String("data", "", "folder with truth.jsonl, or a parent folder: every subfolder with truth.jsonl gets a table; several joined by commas")
-	asJSON := fs.Bool("json", false, "print the tables as JSON (one object per folder and line)")
-	misses := fs.Bool("misses", false, "also list every wrong field (truth vs prediction)")
-	limit := fs.Int("limit", 0, "score only the first N applicable documents of each folder (0 = all)")
-	match := fs.String("match", "", "score only documents whose path contains this text")
-	cache := fs.String("cache", "", "folder where read documents are kept and reused (speeds up repeated OCR runs; the reader is skipped for cached files)")
-	cross := fs.Bool("cross", false, "judge each generic rule on every folder: its gain per folder, whether only one folder needs it (suspect), and each folder's score without the rules only it needs")
-	without := fs.String("without", "", "comma-separated generic rules to switch off (see --cross for their names)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ocrinvoice eval --data DIR [--read auto|text|ocr] [--template FILE|DIR] [--json] [--misses]")
-		fmt.Fprintln(stderr, "\nRuns extraction over documents with known true values (truth.jsonl) and prints the")
-		fmt.Fprintln(stderr, "accuracy per field and the mean over fields with at least 5 truths.")
-		fmt.Fprintln(stderr, "With --read text, images are not applicable (skipped); with --read ocr, PDFs are")
-		fmt.Fprintln(stderr, "rasterised and OCR'd and plain-text records are skipped.")
-		fmt.Fprintln(stderr, "With --cross, every switchable generic rule is judged on every folder given: a rule")
-		fmt.Fprintln(stderr, "that only one folder needs is suspect, and each folder is scored again without the")
-		fmt.Fprintln(stderr, "rules only it needs (its cross score). Rules:")
-		for _, r := range extract.Rules() {
-			fmt.Fprintf(stderr, "  %-18s %s\n", r, r.Doc())
-		}
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+const evalUsage = `Usage: ocrinvoice eval --data DIR[,DIR...] [flags]
+
+Runs extraction over documents with known true values (truth.jsonl) and prints the
+accuracy per field and the mean over fields with at least 5 truths.
+With --read text, images are not applicable (skipped); with --read ocr, PDFs are
+rasterised and OCR'd and plain-text records are skipped.
+With --cross, every switchable generic rule is judged on every folder given: a rule
+that only one folder needs is suspect, and each folder is scored again without the
+rules only it needs (its cross score).
+`
+
+// evalOptions are eval's flags beyond the reading ones.
+type evalOptions struct {
+	rf                 cliReadFlags
+	data, match, cache string
+	without            string
+	asJSON, misses     bool
+	cross              bool
+	limit              int
+}
+
+// evalCommand scores extraction against folders with truth.jsonl.
+func evalCommand() *command {
+	return &command{
+		name: "eval", summary: "score extraction against a folder with truth.jsonl",
+		// The rules are listed in the help: --cross and --without name them.
+		help: func(w io.Writer) {
+			fmt.Fprint(w, evalUsage)
+			fmt.Fprintln(w, "\nRules (for --without; --cross judges them all):")
+			for _, r := range extract.Rules() {
+				fmt.Fprintf(w, "  %-18s %s\n", r, r.Doc())
+			}
+			fs := newFlagSet("eval")
+			evalFlags(fs)
+			writeFlags(w, fs)
+		},
+		setup: func(fs *flag.FlagSet, e *cmdEnv) runFunc {
+			o := evalFlags(fs)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usageErrorf("eval", "unexpected argument %q (folders go in --data)", args[0])
+				}
+				if o.data == "" {
+					return usageErrorf("eval", "--data is required")
+				}
+				if o.cross && o.without != "" {
+					return usageErrorf("eval", "--cross judges every rule itself; leave out --without")
+				}
+				return runEval(ctx, o, e)
+			}
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *data == "" {
-		fs.Usage()
-		return errors.New("eval: --data is required")
-	}
+}
+
+// evalFlags defines eval's flags on fs.
+func evalFlags(fs *flag.FlagSet) *evalOptions {
+	o := &evalOptions{}
+	o.rf.register(fs)
+	fs.StringVar(&o.data, "data", "", "`folder` with truth.jsonl, or a parent folder: every subfolder with truth.jsonl gets a table; several joined by commas")
+	fs.BoolVar(&o.asJSON, "json", false, "print the tables as JSON (one object per folder and line)")
+	fs.BoolVar(&o.misses, "misses", false, "also list every wrong field (truth vs prediction)")
+	fs.IntVar(&o.limit, "limit", 0, "score only the first N applicable documents of each folder (0 = all)")
+	fs.StringVar(&o.match, "match", "", "score only documents whose path contains this `text`")
+	fs.StringVar(&o.cache, "cache", "", "`folder` where read documents are kept and reused (speeds up repeated OCR runs; the reader is skipped for cached files)")
+	fs.BoolVar(&o.cross, "cross", false, "judge each generic rule on every folder: its gain per folder, whether only one folder needs it (suspect), and each folder's score without the rules only it needs")
+	fs.StringVar(&o.without, "without", "", "comma-separated generic `rules` to switch off (listed above)")
+	return o
+}
+
+// runEval scores the folders of o.data and prints the tables.
+func runEval(ctx context.Context, o *evalOptions, e *cmdEnv) error {
+	getenv, stdout := e.getenv, e.stdout
+	rf := o.rf
 	var folders []string
-	for _, d := range strings.Split(*data, ",") {
+	for _, d := range strings.Split(o.data, ",") {
 		fs, err := evaluate.Folders(strings.TrimSpace(d))
 		if err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 		folders = append(folders, fs...)
 	}
-	off, err := extract.ParseRules(*without)
+	off, err := extract.ParseRules(o.without)
 	if err != nil {
 		return fmt.Errorf("eval: --without: %w", err)
 	}
@@ -88,7 +125,7 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	cfg := evaluate.Config{
 		Read: rf.read,
 		ReadDoc: func(ctx context.Context, path string) (*layout.Document, error) {
-			return cachedRead(ctx, *cache, path, rf, func() (*layout.Document, error) { return p.reader.Read(ctx, path, p.ropts) })
+			return cachedRead(ctx, o.cache, path, rf, func() (*layout.Document, error) { return p.reader.Read(ctx, path, p.ropts) })
 		},
 		Extract:  extractWithout(off),
 		Parallel: runtime.NumCPU(),
@@ -103,20 +140,17 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 			}
 			return out.Result.Data, true, nil
 		},
-		Limit: *limit,
-		Match: *match,
+		Limit: o.limit,
+		Match: o.match,
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	if *cross {
-		if len(off) > 0 {
-			return errors.New("eval: --cross judges every rule itself; leave out --without")
-		}
+	if o.cross {
 		rep, err := evaluate.Cross(ctx, folders, evaluate.CrossConfig{Config: cfg, ExtractWithout: extractWithout})
 		if err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
-		if *asJSON {
+		if o.asJSON {
 			if err := enc.Encode(rep); err != nil {
 				return fmt.Errorf("eval: write output: %w", err)
 			}
@@ -133,7 +167,7 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		if t.Folder == "sroie-zzzdavid" && rf.read == "text" {
 			t.Note = "scanned receipts: OCR only, not applicable to --read text"
 		}
-		if !*misses {
+		if !o.misses {
 			kept := t.Wrong[:0]
 			for _, m := range t.Wrong {
 				if m.Field == "error" {
@@ -142,7 +176,7 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 			}
 			t.Wrong = kept
 		}
-		if *asJSON {
+		if o.asJSON {
 			if err := enc.Encode(t); err != nil {
 				return fmt.Errorf("eval: write output: %w", err)
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,9 +40,10 @@ type cliReadFlags struct {
 }
 
 func (rf *cliReadFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&rf.template, "template", "", "invoice2data template: a .yml/.yaml/.json file, a folder of them (selected by keywords), or a name found in $OCRINVOICE_TEMPLATE_DIR; empty or \"generic\" = generic rules only")
-	fs.StringVar(&rf.read, "read", "auto", "how to read: auto (an e-invoice from its XML; pages from the text layer where usable, else OCR), text (text layers only), ocr (rasterise and OCR every page)")
-	fs.StringVar(&rf.lang, "lang", "eng", "Tesseract languages joined by '+', e.g. eng+deu")
+	fs.StringVar(&rf.template, "template", "", "invoice2data template (`NAME|FILE|DIR`): a .yml/.yaml/.json file, a folder of them (selected by keywords), or a name found in $OCRINVOICE_TEMPLATE_DIR; empty or \"generic\" = generic rules only")
+	choiceVar(fs, &rf.read, "read", string(ocr.ModeAuto), []string{string(ocr.ModeAuto), string(ocr.ModeText), string(ocr.ModeOCR)},
+		"how to read: auto (an e-invoice from its XML; pages from the text layer where usable, else OCR), text (text layers only), ocr (rasterise and OCR every page)")
+	fs.StringVar(&rf.lang, "lang", "eng", "Tesseract `languages` joined by '+', e.g. eng+deu")
 	fs.IntVar(&rf.dpi, "dpi", 300, "rasterisation DPI for OCR of PDF pages")
 }
 
@@ -122,42 +122,49 @@ func (p *cliPipeline) run(ctx context.Context, path string) extractLine {
 	return line
 }
 
-func runExtract(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("extract", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var rf cliReadFlags
-	rf.register(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object per file and line (the same as --format json)")
-	format := fs.String("format", "text", "output: text (for a person), json (one JSON object per file and line), cii or ubl (the invoice as EN 16931 XML)")
-	outDir := fs.String("out", "", "with --format cii|ubl: write each file's XML into this directory (needed for more than one file; default: standard output)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ocrinvoice extract [--template NAME|FILE|DIR] [--read auto|text|ocr] [--lang eng+deu] [--format text|json|cii|ubl] [--out DIR] FILE...")
-		fmt.Fprintln(stderr, "\nReads invoice documents (PDF, PNG, JPEG, TIFF, BMP, or CII/UBL e-invoice XML) and prints")
-		fmt.Fprintln(stderr, "the extracted data, confidence, validation results and document info of each, in the order")
-		fmt.Fprintln(stderr, "given; with --format cii|ubl, the invoice as EN 16931 XML instead.")
-		fmt.Fprintln(stderr, "Exit code 1 when any file failed (the others are still processed).")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+const extractUsage = `Usage: ocrinvoice extract [flags] FILE...
+
+Reads invoice documents (PDF, PNG, JPEG, TIFF, BMP, or CII/UBL e-invoice XML) and prints
+the extracted data, confidence, validation results and document info of each, in the order
+given; with --format cii|ubl, the invoice as EN 16931 XML instead. No server is needed.
+Exit code 1 when any file failed (the others are still processed).
+`
+
+// extractCommand reads and extracts files locally, through the worker's pipeline.
+func extractCommand() *command {
+	return &command{
+		name: "extract", summary: "read invoice files and print the extracted data",
+		usage: extractUsage, files: true,
+		setup: func(fs *flag.FlagSet, e *cmdEnv) runFunc {
+			var rf cliReadFlags
+			rf.register(fs)
+			asJSON := fs.Bool("json", false, "print one JSON object per file and line (the same as --format json)")
+			var format string
+			choiceVar(fs, &format, "format", "text", []string{"text", "json", string(export.CII), string(export.UBL)},
+				"output: text (for a person), json (one JSON object per file and line), cii or ubl (the invoice as EN 16931 XML)")
+			outDir := fs.String("out", "", "with --format cii|ubl: write each file's XML into this `directory` (needed for more than one file; default: standard output)")
+			return func(ctx context.Context, files []string) error {
+				if *asJSON {
+					format = "json"
+				}
+				return runExtract(ctx, rf, format, *outDir, files, e)
+			}
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	files := fs.Args()
+}
+
+// runExtract reads and extracts files and prints them in format.
+func runExtract(ctx context.Context, rf cliReadFlags, format, outDir string, files []string, e *cmdEnv) error {
+	getenv, stdout, stderr := e.getenv, e.stdout, e.stderr
 	if len(files) == 0 {
-		fs.Usage()
-		return errors.New("extract: no files given")
+		return usageErrorf("extract", "no files given")
 	}
-	if *asJSON {
-		*format = "json"
-	}
-	xmlOut := *format == string(export.CII) || *format == string(export.UBL)
+	xmlOut := format == string(export.CII) || format == string(export.UBL)
 	switch {
-	case *format != "text" && *format != "json" && !xmlOut:
-		return fmt.Errorf("extract: unknown --format %q: want text, json, cii or ubl", *format)
-	case xmlOut && len(files) > 1 && *outDir == "":
-		return fmt.Errorf("extract: --format %s with %d files needs --out DIR (one XML file each)", *format, len(files))
-	case *outDir != "" && !xmlOut:
-		return errors.New("extract: --out is for --format cii or ubl")
+	case xmlOut && len(files) > 1 && outDir == "":
+		return usageErrorf("extract", "--format %s with %d files needs --out DIR (one XML file each)", format, len(files))
+	case outDir != "" && !xmlOut:
+		return usageErrorf("extract", "--out is for --format cii or ubl")
 	}
 	p, err := rf.pipeline(getenv)
 	if err != nil {
@@ -192,7 +199,7 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 			failed++
 		}
 		if xmlOut {
-			if err := writeEInvoice(stdout, stderr, l, export.Syntax(*format), *outDir); err != nil {
+			if err := writeEInvoice(stdout, stderr, l, export.Syntax(format), outDir); err != nil {
 				fmt.Fprintf(stderr, "%s: %v\n", l.File, err)
 				if l.Error == "" {
 					failed++
@@ -200,7 +207,7 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 			}
 			continue
 		}
-		if *format == "json" {
+		if format == "json" {
 			if err := enc.Encode(l); err != nil {
 				return fmt.Errorf("extract: write output: %w", err)
 			}
@@ -210,7 +217,7 @@ func runExtract(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	wg.Wait()
 	if failed > 0 {
-		if *format != "json" {
+		if format != "json" {
 			fmt.Fprintf(stderr, "%d of %d files failed\n", failed, len(files))
 		}
 		return errSilent

@@ -90,7 +90,7 @@ func TestExtractCommand(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			args := append([]string{"--json", "--read", "text"}, c.files...)
-			err := runExtract(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+			err := run(context.Background(), append([]string{"extract"}, args...), func(string) string { return "" }, &out, &errOut)
 			if (err != nil) != c.wantErr {
 				t.Fatalf("err = %v, want error %v; stderr %s", err, c.wantErr, errOut.String())
 			}
@@ -156,7 +156,7 @@ func TestExtractCommandUsage(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := runExtract(context.Background(), c.args, func(string) string { return "" }, &out, &errOut)
+			err := run(context.Background(), append([]string{"extract"}, c.args...), func(string) string { return "" }, &out, &errOut)
 			if err == nil {
 				t.Fatalf("no error for %v", c.args)
 			}
@@ -169,7 +169,7 @@ func TestExtractHumanSummary(t *testing.T) {
 	good := filepath.Join(dir, "invoice.pdf")
 	writeTextPDF(t, good, sampleInvoice)
 	var out, errOut bytes.Buffer
-	if err := runExtract(context.Background(), []string{good}, func(string) string { return "" }, &out, &errOut); err != nil {
+	if err := run(context.Background(), append([]string{"extract"}, []string{good}...), func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("%v: %s", err, errOut.String())
 	}
 	for _, want := range []string{"GX-1001", "Initech LLC", "55.00", "Validation: valid"} {
@@ -209,7 +209,7 @@ func TestExtractEInvoiceFormats(t *testing.T) {
 	}
 	run := func(args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer
-		err := runExtract(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+		err := run(context.Background(), append([]string{"extract"}, args...), func(string) string { return "" }, &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
 	if out, _, err := run("--format", "cii", xmlPath); err != nil || !strings.Contains(out, "<rsm:CrossIndustryInvoice") || !strings.Contains(out, "X-1") {

@@ -36,7 +36,7 @@ func TestExtractJSONWiderFields(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "agency.pdf")
 	writeTextPDF(t, path, agencyInvoice)
 	var out, errOut bytes.Buffer
-	if err := runExtract(context.Background(), []string{"--json", "--read", "text", path}, func(string) string { return "" }, &out, &errOut); err != nil {
+	if err := run(context.Background(), append([]string{"extract"}, []string{"--json", "--read", "text", path}...), func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("extract: %v; %s", err, errOut.String())
 	}
 	var line struct {

@@ -1,7 +1,8 @@
 // Command ocrinvoice turns invoice documents into structured, validated data.
 //
 // main only wires: it makes a signal context and calls run, which dispatches to the
-// subcommand. Each subcommand lives in its own file and parses its own flag.FlagSet.
+// subcommand. Each subcommand lives in its own file and declares its flags on a
+// flag.FlagSet that cli.go parses, the same way for every command.
 package main
 
 import (
@@ -12,8 +13,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/app"
+	"github.com/ocrinvoice/ocrinvoice/internal/config"
 )
 
 func main() {
@@ -56,60 +60,78 @@ var errSilent = errors.New("failed")
 // exitCoder is an error that asks for a specific exit code.
 type exitCoder interface{ ExitCode() int }
 
-// command is one subcommand.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
-}
-
-// commands lists every subcommand. Keep it the single list: --help prints it.
-func commands() map[string]command {
-	return map[string]command{
-		"serve":   {"run the GraphQL and REST API", runServe},
-		"worker":  {"run queue workers (and the batch runner)", runWorker},
-		"all":     {"run the API and a worker in one process", runAll},
-		"migrate": {"create or upgrade the database schema", runMigrate},
-		"apikey":  {"create, list and revoke API keys", runAPIKey},
-		"backup":  {"archive the SQLite database and the uploads (also while running)", runBackup},
-		"restore": {"restore a backup archive into an empty data directory", runRestore},
-		"extract": {"read invoice files and print the extracted data", runExtract},
-		"eval":    {"score extraction against a folder with truth.jsonl", runEval},
-		"submit":  {"submit a document to a running API and optionally follow the job", runSubmit},
-		"version": {"print the version (also --version)", runVersion},
+// commands is the table of every subcommand, in the order the help lists them.
+func commands() []*command {
+	return []*command{
+		servingCommand(config.CmdServe, "run the GraphQL and REST API", app.Parts{API: true}),
+		servingCommand(config.CmdWorker, "run queue workers (and the batch runner) against an existing database", app.Parts{Worker: true}),
+		servingCommand(config.CmdAll, "run the API and a worker in one process", app.Parts{API: true, Worker: true, BootstrapAdminKey: true}),
+		migrateCommand(),
+		apikeyCommand(),
+		backupCommand(),
+		restoreCommand(),
+		extractCommand(),
+		evalCommand(),
+		submitCommand(),
+		completionCommand(),
+		versionCommand(),
 	}
 }
 
 // run is the whole program; tests call it with their own arguments and environment.
+// A usage error (unknown command or flag, wrong operands) is a usageError: exit
+// status 2 and a hint, not the usage.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := &cmdEnv{getenv: getenv, stdout: stdout, stderr: stderr}
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stdout, cmds)
-		if len(args) == 0 {
-			return errors.New("no command given")
-		}
-		return nil
+	if len(args) == 0 {
+		writeCommands(stderr, cmds)
+		return usageError{msg: "no command given"}
 	}
-	if args[0] == "--version" {
+	switch {
+	case isHelp(args[0]):
+		writeCommands(stdout, cmds)
+		return nil
+	case args[0] == "help":
+		return runHelp(cmds, args[1:], stdout)
+	case args[0] == "--version" || args[0] == "-version":
 		args = append([]string{"version"}, args[1:]...)
 	}
-	c, ok := cmds[args[0]]
-	if !ok {
-		usage(stderr, cmds)
-		return fmt.Errorf("unknown command %q", args[0])
-	}
-	return c.run(ctx, args[1:], getenv, stdout, stderr)
+	return dispatch(ctx, cmds, "", args, e)
 }
 
-func usage(w io.Writer, cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
+// runHelp is `ocrinvoice help [COMMAND [ACTION]]`: the help of the command named, or
+// the list of commands.
+func runHelp(cmds []*command, args []string, stdout io.Writer) error {
+	if len(args) == 0 || isHelp(args[0]) {
+		writeCommands(stdout, cmds)
+		return nil
 	}
-	sort.Strings(names)
+	path := ""
+	for i, name := range args {
+		c := lookup(cmds, name)
+		if c == nil {
+			return unknownCommand(cmds, path, name)
+		}
+		path = strings.TrimSpace(path + " " + name)
+		if len(c.actions) == 0 || i == len(args)-1 {
+			if i < len(args)-1 {
+				return usageErrorf("help", "%s has no action %q", path, args[i+1])
+			}
+			return writeHelp(stdout, c, path)
+		}
+		cmds = c.actions
+	}
+	return nil
+}
+
+// writeCommands prints the program's usage: the commands and their summaries.
+func writeCommands(w io.Writer, cmds []*command) {
 	fmt.Fprintln(w, "Usage: ocrinvoice COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'ocrinvoice COMMAND --help' for the flags and environment variables of a command.")
+	fmt.Fprintln(w, "\nRun 'ocrinvoice help COMMAND' or 'ocrinvoice COMMAND --help' for the flags and environment")
+	fmt.Fprintln(w, "variables of a command; --version prints the version.")
 }

@@ -37,29 +37,40 @@ For an archive of a PostgreSQL deployment only the uploads are restored; restore
 database with pg_restore (see 'ocrinvoice backup --help').
 `
 
-// runRestore restores a backup archive; see restoreUsage.
-func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var from string
-	var force bool
-	cfg, done, err := archiveCommand("restore", restoreUsage, args, getenv, stdout, func(fs *flag.FlagSet) {
-		fs.StringVar(&from, "from", "", "archive to read")
-		fs.BoolVar(&force, "force", false, "replace an existing database")
-	}, func() error {
-		if from == "" {
-			return errors.New("--from FILE is required")
-		}
-		return nil
-	})
-	if done || err != nil {
-		return err
+// restoreCommand restores a backup archive; see restoreUsage. It creates the database
+// it restores (into a data directory without one, or over one with --force).
+func restoreCommand() *command {
+	return &command{
+		name: "restore", summary: "restore a backup archive into an empty data directory",
+		usage: restoreUsage,
+		setup: func(fs *flag.FlagSet, e *cmdEnv) runFunc {
+			var from string
+			var force bool
+			var d databaseFlags
+			fs.StringVar(&from, "from", "", "archive `FILE` to read")
+			fs.BoolVar(&force, "force", false, "replace an existing database")
+			d.register(fs)
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usageErrorf("restore", "unexpected argument %q", args[0])
+				}
+				if from == "" {
+					return usageErrorf("restore", "--from FILE is required")
+				}
+				cfg, err := d.load(e.getenv)
+				if err != nil {
+					return fmt.Errorf("restore: %w", err)
+				}
+				m, err := restoreBackup(ctx, cfg, from, force)
+				if err != nil {
+					return fmt.Errorf("restore: %w", err)
+				}
+				fmt.Fprintf(e.stdout, "Restored %s from %s into %s\n", m.summary(), from, cfg.DataDir)
+				m.printNotes(e.stdout)
+				return nil
+			}
+		},
 	}
-	m, err := restoreBackup(ctx, cfg, from, force)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	fmt.Fprintf(stdout, "Restored %s from %s into %s\n", m.summary(), from, cfg.DataDir)
-	m.printNotes(stdout)
-	return nil
 }
 
 // restoreBackup checks the archive at from, then writes its uploads and database. See

@@ -72,6 +72,17 @@ func testEnv(t *testing.T, extra map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
+// migrateData creates the database getenv names with `ocrinvoice migrate`, as a
+// deployment does before a worker or apikey runs; a database that exists is only
+// upgraded.
+func migrateData(t *testing.T, getenv func(string) string) {
+	t.Helper()
+	var out, errb syncBuffer
+	if err := run(context.Background(), []string{"migrate"}, getenv, &out, &errb); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, errb.String())
+	}
+}
+
 // start runs the program with args in the background. For serve and all it waits for the
 // HTTP listener and fails the test if the program ends first.
 func start(t *testing.T, getenv func(string) string, args ...string) *process {
@@ -357,8 +368,9 @@ func TestServeReadinessFollowsRedis(t *testing.T) {
 // registers its concurrency and queue weights, and serves its probes.
 func TestWorkerTakesTasks(t *testing.T) {
 	rs := redistest.Start(t)
-	p := start(t, testEnv(t, map[string]string{"REDIS_URL": rs.URL(), "OCRINVOICE_HEALTH_ADDR": "127.0.0.1:0"}),
-		"worker", "--concurrency", "2")
+	env := testEnv(t, map[string]string{"REDIS_URL": rs.URL(), "OCRINVOICE_HEALTH_ADDR": "127.0.0.1:0"})
+	migrateData(t, env)
+	p := start(t, env, "worker", "--concurrency", "2")
 	opt := asynq.RedisClientOpt{Addr: rs.Addr}
 	qc := tasks.NewClient(opt)
 	defer qc.Close()
@@ -519,7 +531,11 @@ func TestStartupErrors(t *testing.T) {
 			var out, errb syncBuffer
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			err := run(ctx, tc.args, testEnv(t, tc.env), &out, &errb)
+			env := testEnv(t, tc.env)
+			if tc.args[0] == "worker" {
+				migrateData(t, env) // a worker needs the server's database
+			}
+			err := run(ctx, tc.args, env, &out, &errb)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q\n%s", err, tc.want, errb.String())
 			}

@@ -20,9 +20,9 @@ import (
 	apiclient "github.com/ocrinvoice/ocrinvoice/internal/client"
 )
 
-// Exit codes of submit beyond 0 (completed, or created without --wait) and 1 (usage,
-// connection or API errors).
-const exitJobUnsuccessful = 2 // the job failed or was cancelled
+// Exit codes of submit beyond 0 (completed, or created without --wait), 1 (connection
+// or API errors) and 2 (usage errors, as every command).
+const exitJobUnsuccessful = 3 // the job failed or was cancelled
 
 // defaultServer is where submit finds the API unless --server or OCRINVOICE_SERVER says.
 const defaultServer = "http://127.0.0.1:8080"
@@ -36,13 +36,14 @@ the REST API. With --wait, submit follows the job's event stream
 (GET .../results) as JSON on stdout.
 
 Progress goes to stderr: a progress bar redrawn in place when stderr is a terminal, one line
-per event otherwise (one JSON object per event with --json). Without --wait, the created job
-is printed (as JSON with --json).
+per event otherwise. With --json every line on stderr is a JSON object: the created job
+({"jobId", "jobNumber", "status", "message"}), each event, and an error as {"error",
+"exitCode"}. Without --wait, the created job is printed (as JSON with --json).
 
-Exit status: 0 when the job completed (or was created, without --wait); 2 when it failed or
-was cancelled; 1 on usage, connection or API errors.
+Exit status: 0 when the job completed (or was created, without --wait); 3 when it failed or
+was cancelled; 2 on usage errors; 1 on connection or API errors.
 
-Flags (before or after FILE|URL):
+Flags may come before or after FILE|URL.
 `
 
 // submitOptions are submit's flags and its one document.
@@ -53,20 +54,60 @@ type submitOptions struct {
 	doc                                                 string // FILE or URL
 }
 
-// runSubmit uploads or names a document, creates its job and, with --wait, follows it to
-// its end. It returns an exitCoder error asking for exit code 2 when the job failed or
-// was cancelled.
-func runSubmit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	o, err := parseSubmitFlags(args, getenv, stdout, stderr)
-	if err != nil || o == nil {
-		return err // nil, nil: the help was shown
+// submitCommand uploads or names a document, creates its job and, with --wait, follows
+// it to its end.
+func submitCommand() *command {
+	return &command{
+		name: "submit", summary: "submit a document to a running API and optionally follow the job",
+		usage: submitUsage, files: true,
+		setup: func(fs *flag.FlagSet, e *cmdEnv) runFunc {
+			o := submitFlags(fs, e.getenv)
+			return func(ctx context.Context, args []string) error {
+				err := runSubmit(ctx, o, args, e)
+				if err != nil && o.json {
+					return reportJSON(e.stderr, err)
+				}
+				return err
+			}
+		},
+	}
+}
+
+// submitFlags defines submit's flags on fs.
+func submitFlags(fs *flag.FlagSet, getenv func(string) string) *submitOptions {
+	o := &submitOptions{}
+	server := getenv("OCRINVOICE_SERVER")
+	if server == "" {
+		server = defaultServer
+	}
+	fs.StringVar(&o.server, "server", server, "base `URL` of the API (env OCRINVOICE_SERVER)")
+	fs.StringVar(&o.apiKey, "api-key", "", "API `key` sent as a bearer token (default: env OCRINVOICE_API_KEY, or the file named by OCRINVOICE_API_KEY_FILE)")
+	fs.StringVar(&o.template, "template", "generic", "template id or `name`")
+	choiceVar(fs, &o.priority, "priority", "", []string{"low", "medium", "high", "urgent"}, "job priority (default: the server's, medium)")
+	fs.StringVar(&o.jobNumber, "job-number", "", "job `number` (default: made from the document name and the time)")
+	fs.StringVar(&o.name, "name", "", "document `name` (default: the file or URL's base name)")
+	fs.BoolVar(&o.wait, "wait", false, "follow the job until it ends and print its extracted data")
+	fs.BoolVar(&o.json, "json", false, "machine-readable output: the created job as JSON; with --wait, JSON lines on stderr")
+	fs.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this `duration` (0: no limit)")
+	return o
+}
+
+// runSubmit runs submit with its parsed flags and its operands. It returns an exitCoder
+// error asking for exitJobUnsuccessful when the job failed or was cancelled.
+func runSubmit(ctx context.Context, o *submitOptions, args []string, e *cmdEnv) error {
+	if len(args) != 1 {
+		return usageErrorf("submit", "want exactly one FILE or URL, got %d", len(args))
+	}
+	o.doc = args[0]
+	if o.timeout < 0 {
+		return usageErrorf("submit", "--timeout must not be negative, got %s", o.timeout)
 	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
-	key, err := submitKey(o.apiKey, getenv)
+	key, err := submitKey(o.apiKey, e.getenv)
 	if err != nil {
 		return err
 	}
@@ -80,62 +121,46 @@ func runSubmit(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if !o.wait {
 		if o.json {
-			return writeIndented(stdout, job.Raw)
+			return writeIndented(e.stdout, job.Raw)
 		}
-		fmt.Fprintf(stdout, "Created job %s (%s), %s\n", job.ID, job.JobNumber, job.Status)
+		fmt.Fprintf(e.stdout, "Created job %s (%s), %s\n", job.ID, job.JobNumber, job.Status)
 		return nil
 	}
-	fmt.Fprintf(stderr, "Job %s (%s) created; waiting for it\n", job.ID, job.JobNumber)
-	return waitAndPrint(ctx, c, job.ID, newProgressView(stderr, o.json), stdout)
+	const waiting = "created; waiting for it"
+	if o.json {
+		if err := writeJSONLine(e.stderr, map[string]string{"jobId": job.ID, "jobNumber": job.JobNumber,
+			"status": job.Status, "message": waiting}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(e.stderr, "Job %s (%s) %s\n", job.ID, job.JobNumber, waiting)
+	}
+	return waitAndPrint(ctx, c, job.ID, newProgressView(e.stderr, o.json), e.stdout)
 }
 
-// parseSubmitFlags parses submit's flags, which may come before or after its one
-// document. With -h it prints the usage on stdout and returns nil options.
-func parseSubmitFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*submitOptions, error) {
-	o := &submitOptions{}
-	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := getenv("OCRINVOICE_SERVER")
-	if server == "" {
-		server = defaultServer
+// reportJSON writes err as one JSON line, {"error": ..., "exitCode": ...}, and returns
+// an error with the same exit status that main does not print again.
+func reportJSON(w io.Writer, err error) error {
+	code := 1
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
 	}
-	fs.StringVar(&o.server, "server", server, "base URL of the API (env OCRINVOICE_SERVER)")
-	fs.StringVar(&o.apiKey, "api-key", "", "API key sent as a bearer token (default: env OCRINVOICE_API_KEY, or the file named by OCRINVOICE_API_KEY_FILE)")
-	fs.StringVar(&o.template, "template", "generic", "template id or name")
-	fs.StringVar(&o.priority, "priority", "", "low, medium, high or urgent (default: the server's, medium)")
-	fs.StringVar(&o.jobNumber, "job-number", "", "job number (default: made from the document name and the time)")
-	fs.StringVar(&o.name, "name", "", "document name (default: the file or URL's base name)")
-	fs.BoolVar(&o.wait, "wait", false, "follow the job until it ends and print its extracted data")
-	fs.BoolVar(&o.json, "json", false, "machine-readable output: JSON lines for events, the created job as JSON")
-	fs.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), submitUsage)
-		fs.PrintDefaults()
-	}
-	// Flags may follow the document: parse again after each positional argument.
-	var docs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(stdout)
-				fs.Usage()
-				return nil, nil
-			}
-			return nil, fmt.Errorf("submit: %w", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		docs = append(docs, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(docs) != 1 {
-		fs.Usage()
-		return nil, errors.New("submit: want exactly one FILE or URL")
-	}
-	o.doc = docs[0]
-	return o, nil
+	_ = writeJSONLine(w, map[string]any{"error": err.Error(), "exitCode": code})
+	return reportedError{err: err, code: code}
 }
+
+// reportedError is an error the command has already shown; main prints nothing more
+// and exits with code.
+type reportedError struct {
+	err  error
+	code int
+}
+
+func (e reportedError) Error() string        { return e.err.Error() }
+func (e reportedError) Unwrap() error        { return e.err }
+func (e reportedError) ExitCode() int        { return e.code }
+func (e reportedError) Is(target error) bool { return target == errSilent }
 
 // createSubmitJob uploads the document (or names its URL) and creates its job.
 func createSubmitJob(ctx context.Context, c *apiclient.Client, o *submitOptions) (*apiclient.Job, error) {

@@ -82,13 +82,13 @@ func TestSubmit(t *testing.T) {
 		}
 	})
 
-	t.Run("a URL that is not found: the job fails, exit code 2", func(t *testing.T) {
+	t.Run("a URL that is not found: the job fails, exit code 3", func(t *testing.T) {
 		missing := httptest.NewServer(http.NotFoundHandler())
 		defer missing.Close()
 		stdout, stderr, err := submitRun(t, map[string]string{"OCRINVOICE_SERVER": server},
 			missing.URL+"/gone.pdf", "--wait", "--template", "generic", "--priority", "high")
-		if exitCode(err) != 2 || !strings.Contains(err.Error(), "failed") || !strings.Contains(err.Error(), "404") {
-			t.Fatalf("submit: %v (exit %d), want a failed job with the reason and exit code 2\n%s", err, exitCode(err), stderr)
+		if exitCode(err) != 3 || !strings.Contains(err.Error(), "failed") || !strings.Contains(err.Error(), "404") {
+			t.Fatalf("submit: %v (exit %d), want a failed job with the reason and exit code 3\n%s", err, exitCode(err), stderr)
 		}
 		if stdout != "" {
 			t.Errorf("stdout %q, want nothing for a failed job", stdout)
@@ -110,31 +110,53 @@ func TestSubmit(t *testing.T) {
 		}
 	})
 
-	t.Run("--json --wait: one JSON object per event", func(t *testing.T) {
-		_, stderr, err := submitRun(t, nil, "--server", server, "--json", "--wait", file)
+	t.Run("--json --wait: every line on stderr is JSON, the created job first, then one per event", func(t *testing.T) {
+		_, stderr, err := submitRun(t, nil, "--server", server, "--json", "--wait", "--job-number", "SUBMIT-JSON-WAIT", file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var last map[string]any
-		for _, line := range strings.Split(strings.TrimSpace(stderr), "\n")[1:] {
-			if err := json.Unmarshal([]byte(line), &last); err != nil {
-				t.Fatalf("line %q is not JSON: %v", line, err)
-			}
+		lines := jsonLines(t, stderr)
+		if first := lines[0]; first["jobNumber"] != "SUBMIT-JSON-WAIT" || first["jobId"] == "" || first["message"] != "created; waiting for it" {
+			t.Errorf("first line %v, want the created job", first)
 		}
-		if last["status"] != "completed" {
+		if last := lines[len(lines)-1]; last["status"] != "completed" {
 			t.Errorf("last event %v", last)
 		}
 	})
 
-	t.Run("usage and connection errors: exit code 1", func(t *testing.T) {
+	t.Run("--json --wait of a job that fails: the error is a JSON line too, exit code 3", func(t *testing.T) {
+		missing := httptest.NewServer(http.NotFoundHandler())
+		defer missing.Close()
+		stdout, stderr, err := submitRun(t, nil, "--server", server, "--json", "--wait", missing.URL+"/gone.pdf")
+		if exitCode(err) != 3 || !errors.Is(err, errSilent) {
+			t.Fatalf("submit: %v (exit %d), want exit code 3 and nothing more for main to print\n%s", err, exitCode(err), stderr)
+		}
+		if stdout != "" {
+			t.Errorf("stdout %q, want nothing for a failed job", stdout)
+		}
+		lines := jsonLines(t, stderr)
+		last := lines[len(lines)-1]
+		if msg, _ := last["error"].(string); !strings.Contains(msg, "404") || last["exitCode"] != float64(3) {
+			t.Errorf("last line %v, want the error with exitCode 3", last)
+		}
+	})
+
+	t.Run("--json: a connection error is a JSON line, exit code 1", func(t *testing.T) {
+		_, stderr, err := submitRun(t, nil, "--server", "http://127.0.0.1:1", "--json", "--wait", file)
+		if exitCode(err) != 1 || !errors.Is(err, errSilent) {
+			t.Fatalf("submit: %v (exit %d), want exit code 1", err, exitCode(err))
+		}
+		if lines := jsonLines(t, stderr); len(lines) != 1 || lines[0]["error"] == nil || lines[0]["exitCode"] != float64(1) {
+			t.Errorf("stderr %q, want one JSON error line", stderr)
+		}
+	})
+
+	t.Run("connection and API errors: exit code 1", func(t *testing.T) {
 		for name, args := range map[string][]string{
-			"no document":      {"--server", server},
-			"two documents":    {"--server", server, file, file},
 			"bad server":       {"--server", "ftp://x", file},
 			"missing file":     {"--server", server, filepath.Join(t.TempDir(), "none.pdf")},
 			"nobody listening": {"--server", "http://127.0.0.1:1", file},
 			"unknown template": {"--server", server, "--template", "no-such-template", file},
-			"unknown flag":     {"--nope", file},
 		} {
 			_, _, err := submitRun(t, nil, args...)
 			if err == nil || exitCode(err) != 1 {
@@ -142,4 +164,38 @@ func TestSubmit(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("usage errors: exit code 2 and a hint, before any request", func(t *testing.T) {
+		for name, args := range map[string][]string{
+			"no document":            {"--server", server},
+			"two documents":          {"--server", server, file, file},
+			"unknown flag":           {"--nope", file},
+			"bad priority":           {"--server", server, "--priority", "asap", file},
+			"bad timeout":            {"--server", server, "--timeout", "soon", file},
+			"negative timeout":       {"--server", server, "--timeout", "-1s", file},
+			"flag without its value": {file, "--server"},
+		} {
+			_, stderr, err := submitRun(t, nil, args...)
+			if exitCode(err) != 2 || !strings.Contains(err.Error(), "ocrinvoice submit --help") {
+				t.Errorf("%s: %v (exit %d), want a usage error with exit code 2 and the hint", name, err, exitCode(err))
+			}
+			if stderr != "" {
+				t.Errorf("%s: stderr %q, want nothing but the error main prints", name, stderr)
+			}
+		}
+	})
+}
+
+// jsonLines parses every line of s as a JSON object and fails the test if one is not.
+func jsonLines(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("line %q is not a JSON object: %v\n%s", line, err, s)
+		}
+		out = append(out, m)
+	}
+	return out
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 )
 
 // version is the ocrinvoice version. Builds set it with
@@ -11,11 +11,19 @@ import (
 // `go build` says "dev".
 var version = "dev"
 
-// runVersion prints "ocrinvoice VERSION" and takes no arguments.
-func runVersion(_ context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("version takes no arguments, got %q", args)
+// versionCommand prints "ocrinvoice VERSION" and takes no arguments.
+func versionCommand() *command {
+	return &command{
+		name: "version", summary: "print the version (also --version)",
+		usage: "Usage: ocrinvoice version\n\nPrints \"ocrinvoice VERSION\" on standard output; 'ocrinvoice --version' does the same.\n",
+		setup: func(_ *flag.FlagSet, e *cmdEnv) runFunc {
+			return func(_ context.Context, args []string) error {
+				if len(args) > 0 {
+					return usageErrorf("version", "takes no arguments, got %q", args)
+				}
+				_, err := fmt.Fprintln(e.stdout, "ocrinvoice", version)
+				return err
+			}
+		},
 	}
-	_, err := fmt.Fprintln(stdout, "ocrinvoice", version)
-	return err
 }

@@ -54,6 +54,11 @@ var (
 		{Name: "extracted_data", Type: field.TypeJSON, Nullable: true},
 		{Name: "confidence", Type: field.TypeJSON, Nullable: true},
 		{Name: "validation_results", Type: field.TypeJSON, Nullable: true},
+		{Name: "machine_data", Type: field.TypeJSON, Nullable: true},
+		{Name: "corrections", Type: field.TypeJSON, Nullable: true},
+		{Name: "review_status", Type: field.TypeEnum, Enums: []string{"unreviewed", "corrected", "approved"}, Default: "unreviewed"},
+		{Name: "evidence", Type: field.TypeJSON, Nullable: true},
+		{Name: "data_version", Type: field.TypeInt, Default: 0},
 		{Name: "invoice_number", Type: field.TypeString, Nullable: true},
 		{Name: "supplier_name", Type: field.TypeString, Nullable: true},
 		{Name: "customer_name", Type: field.TypeString, Nullable: true},
@@ -82,13 +87,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_job_groups_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[34]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[39]},
 				RefColumns: []*schema.Column{OcrJobGroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "ocr_invoice_jobs_ocr_templates_jobs",
-				Columns:    []*schema.Column{OcrInvoiceJobsColumns[35]},
+				Columns:    []*schema.Column{OcrInvoiceJobsColumns[40]},
 				RefColumns: []*schema.Column{OcrTemplatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -117,17 +122,17 @@ var (
 			{
 				Name:    "ocrinvoicejob_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[35]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[40]},
 			},
 			{
 				Name:    "ocrinvoicejob_group_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[34], OcrInvoiceJobsColumns[7]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[39], OcrInvoiceJobsColumns[7]},
 			},
 			{
 				Name:    "ocrinvoicejob_document_sha256_template_id",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[20], OcrInvoiceJobsColumns[35]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[25], OcrInvoiceJobsColumns[40]},
 			},
 			{
 				Name:    "ocrinvoicejob_status_priority_created_at_id",
@@ -137,7 +142,7 @@ var (
 			{
 				Name:    "ocrinvoicejob_webhook_pending_at",
 				Unique:  false,
-				Columns: []*schema.Column{OcrInvoiceJobsColumns[31]},
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[36]},
 			},
 		},
 	}

@@ -54,6 +54,16 @@ const (
 	FieldConfidence = "confidence"
 	// FieldValidationResults holds the string denoting the validation_results field in the database.
 	FieldValidationResults = "validation_results"
+	// FieldMachineData holds the string denoting the machine_data field in the database.
+	FieldMachineData = "machine_data"
+	// FieldCorrections holds the string denoting the corrections field in the database.
+	FieldCorrections = "corrections"
+	// FieldReviewStatus holds the string denoting the review_status field in the database.
+	FieldReviewStatus = "review_status"
+	// FieldEvidence holds the string denoting the evidence field in the database.
+	FieldEvidence = "evidence"
+	// FieldDataVersion holds the string denoting the data_version field in the database.
+	FieldDataVersion = "data_version"
 	// FieldInvoiceNumber holds the string denoting the invoice_number field in the database.
 	FieldInvoiceNumber = "invoice_number"
 	// FieldSupplierName holds the string denoting the supplier_name field in the database.
@@ -131,6 +141,11 @@ var Columns = []string{
 	FieldExtractedData,
 	FieldConfidence,
 	FieldValidationResults,
+	FieldMachineData,
+	FieldCorrections,
+	FieldReviewStatus,
+	FieldEvidence,
+	FieldDataVersion,
 	FieldInvoiceNumber,
 	FieldSupplierName,
 	FieldCustomerName,
@@ -179,6 +194,10 @@ var (
 	GroupIDValidator func(string) error
 	// DefaultProgress holds the default value on creation for the "progress" field.
 	DefaultProgress invoice.Progress
+	// DefaultDataVersion holds the default value on creation for the "data_version" field.
+	DefaultDataVersion int
+	// DataVersionValidator is a validator for the "data_version" field. It is called by the builders before save.
+	DataVersionValidator func(int) error
 	// DefaultCost holds the default value on creation for the "cost" field.
 	DefaultCost float64
 	// DefaultCurrency holds the default value on creation for the "currency" field.
@@ -289,6 +308,33 @@ func PriorityValidator(pr Priority) error {
 	}
 }
 
+// ReviewStatus defines the type for the "review_status" enum field.
+type ReviewStatus string
+
+// ReviewStatusUnreviewed is the default value of the ReviewStatus enum.
+const DefaultReviewStatus = ReviewStatusUnreviewed
+
+// ReviewStatus values.
+const (
+	ReviewStatusUnreviewed ReviewStatus = "unreviewed"
+	ReviewStatusCorrected  ReviewStatus = "corrected"
+	ReviewStatusApproved   ReviewStatus = "approved"
+)
+
+func (rs ReviewStatus) String() string {
+	return string(rs)
+}
+
+// ReviewStatusValidator is a validator for the "review_status" field enum values. It is called by the builders before save.
+func ReviewStatusValidator(rs ReviewStatus) error {
+	switch rs {
+	case ReviewStatusUnreviewed, ReviewStatusCorrected, ReviewStatusApproved:
+		return nil
+	default:
+		return fmt.Errorf("ocrinvoicejob: invalid enum value for review_status field: %q", rs)
+	}
+}
+
 // OrderOption defines the ordering options for the OcrInvoiceJob queries.
 type OrderOption func(*sql.Selector)
 
@@ -360,6 +406,16 @@ func ByCompletedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByProcessingTime orders the results by the processing_time field.
 func ByProcessingTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProcessingTime, opts...).ToFunc()
+}
+
+// ByReviewStatus orders the results by the review_status field.
+func ByReviewStatus(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReviewStatus, opts...).ToFunc()
+}
+
+// ByDataVersion orders the results by the data_version field.
+func ByDataVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDataVersion, opts...).ToFunc()
 }
 
 // ByInvoiceNumber orders the results by the invoice_number field.
@@ -505,6 +561,24 @@ func (e *Priority) UnmarshalGQL(val interface{}) error {
 	*e = Priority(str)
 	if err := PriorityValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Priority", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e ReviewStatus) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *ReviewStatus) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = ReviewStatus(str)
+	if err := ReviewStatusValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid ReviewStatus", str)
 	}
 	return nil
 }

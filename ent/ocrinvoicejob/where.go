@@ -116,6 +116,11 @@ func ProcessingTime(v float64) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldProcessingTime, v))
 }
 
+// DataVersion applies equality check predicate on the "data_version" field. It's identical to DataVersionEQ.
+func DataVersion(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldDataVersion, v))
+}
+
 // InvoiceNumber applies equality check predicate on the "invoice_number" field. It's identical to InvoiceNumberEQ.
 func InvoiceNumber(v string) predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldInvoiceNumber, v))
@@ -859,6 +864,96 @@ func ValidationResultsIsNil() predicate.OcrInvoiceJob {
 // ValidationResultsNotNil applies the NotNil predicate on the "validation_results" field.
 func ValidationResultsNotNil() predicate.OcrInvoiceJob {
 	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldValidationResults))
+}
+
+// MachineDataIsNil applies the IsNil predicate on the "machine_data" field.
+func MachineDataIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldMachineData))
+}
+
+// MachineDataNotNil applies the NotNil predicate on the "machine_data" field.
+func MachineDataNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldMachineData))
+}
+
+// CorrectionsIsNil applies the IsNil predicate on the "corrections" field.
+func CorrectionsIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldCorrections))
+}
+
+// CorrectionsNotNil applies the NotNil predicate on the "corrections" field.
+func CorrectionsNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldCorrections))
+}
+
+// ReviewStatusEQ applies the EQ predicate on the "review_status" field.
+func ReviewStatusEQ(v ReviewStatus) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldReviewStatus, v))
+}
+
+// ReviewStatusNEQ applies the NEQ predicate on the "review_status" field.
+func ReviewStatusNEQ(v ReviewStatus) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNEQ(FieldReviewStatus, v))
+}
+
+// ReviewStatusIn applies the In predicate on the "review_status" field.
+func ReviewStatusIn(vs ...ReviewStatus) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIn(FieldReviewStatus, vs...))
+}
+
+// ReviewStatusNotIn applies the NotIn predicate on the "review_status" field.
+func ReviewStatusNotIn(vs ...ReviewStatus) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotIn(FieldReviewStatus, vs...))
+}
+
+// EvidenceIsNil applies the IsNil predicate on the "evidence" field.
+func EvidenceIsNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIsNull(FieldEvidence))
+}
+
+// EvidenceNotNil applies the NotNil predicate on the "evidence" field.
+func EvidenceNotNil() predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotNull(FieldEvidence))
+}
+
+// DataVersionEQ applies the EQ predicate on the "data_version" field.
+func DataVersionEQ(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldEQ(FieldDataVersion, v))
+}
+
+// DataVersionNEQ applies the NEQ predicate on the "data_version" field.
+func DataVersionNEQ(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNEQ(FieldDataVersion, v))
+}
+
+// DataVersionIn applies the In predicate on the "data_version" field.
+func DataVersionIn(vs ...int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldIn(FieldDataVersion, vs...))
+}
+
+// DataVersionNotIn applies the NotIn predicate on the "data_version" field.
+func DataVersionNotIn(vs ...int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldNotIn(FieldDataVersion, vs...))
+}
+
+// DataVersionGT applies the GT predicate on the "data_version" field.
+func DataVersionGT(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGT(FieldDataVersion, v))
+}
+
+// DataVersionGTE applies the GTE predicate on the "data_version" field.
+func DataVersionGTE(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldGTE(FieldDataVersion, v))
+}
+
+// DataVersionLT applies the LT predicate on the "data_version" field.
+func DataVersionLT(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLT(FieldDataVersion, v))
+}
+
+// DataVersionLTE applies the LTE predicate on the "data_version" field.
+func DataVersionLTE(v int) predicate.OcrInvoiceJob {
+	return predicate.OcrInvoiceJob(sql.FieldLTE(FieldDataVersion, v))
 }
 
 // InvoiceNumberEQ applies the EQ predicate on the "invoice_number" field.

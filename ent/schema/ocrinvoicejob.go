@@ -87,6 +87,39 @@ func (OcrInvoiceJob) Fields() []ent.Field {
 		field.JSON("validation_results", &invoice.ValidationResults{}).
 			Optional().
 			Annotations(entgql.Type("ValidationResults"), serverOwned),
+		// The extracted data as the machine produced it, set at completion; extracted_data
+		// is this plus the people's corrections. Null for rows completed before it existed
+		// (their first correction copies extracted_data here).
+		// Not a GraphQL field: a second extractedData would double the cost of a full page
+		// of jobs; GraphQL gives each field's machineValue instead (ExtractedField).
+		field.JSON("machine_data", &invoice.ExtractedData{}).
+			Optional().
+			Annotations(entgql.Skip()),
+		// The corrections made to extracted_data by people, oldest first (at most
+		// jobs.MaxCorrections). Optional so that older rows need no default; the APIs
+		// answer [] for them.
+		field.JSON("corrections", []invoice.Correction{}).
+			Optional().
+			Annotations(entgql.Type("[Correction!]!"), serverOwned),
+		// Where a person is in checking the results (invoice.ReviewStatuses); a re-run
+		// starts over at unreviewed.
+		field.Enum("review_status").
+			Values(invoice.ReviewStatuses...).
+			Default(invoice.ReviewUnreviewed).
+			Annotations(entgql.OrderField("REVIEW_STATUS"), serverOwned),
+		// Where each extracted value came from, keyed by field path (see invoice.Fields);
+		// set at completion, a corrected path's evidence says so. GraphQL offers it through
+		// the job's fields.
+		field.JSON("evidence", map[string]invoice.Evidence{}).
+			Optional().
+			Annotations(entgql.Skip()),
+		// Grows by one on every change of the results (completion, correction, approval,
+		// a re-run starting): the version a correction names (If-Match, ifVersion) so that
+		// it never silently overwrites a change it did not see.
+		field.Int("data_version").
+			Default(0).
+			NonNegative().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipWhereInput)),
 		// Copies of extracted values that free-text search reads (kept in step with
 		// extracted_data by internal/jobs; not part of the API).
 		field.String("invoice_number").

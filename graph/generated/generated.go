@@ -5,7 +5,6 @@ package generated
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -23,6 +22,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/graph/model"
 	"github.com/ocrinvoice/ocrinvoice/internal/conditions"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -47,6 +47,7 @@ type ResolverRoot interface {
 	OcrTemplate() OcrTemplateResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	SupplierProfile() SupplierProfileResolver
 	ValidationError() ValidationErrorResolver
 	OcrInvoiceJobWhereInput() OcrInvoiceJobWhereInputResolver
 	OcrJobGroupWhereInput() OcrJobGroupWhereInputResolver
@@ -82,6 +83,15 @@ type ComplexityRoot struct {
 		Overall func(childComplexity int) int
 	}
 
+	Correction struct {
+		At    func(childComplexity int) int
+		By    func(childComplexity int) int
+		KeyID func(childComplexity int) int
+		New   func(childComplexity int) int
+		Old   func(childComplexity int) int
+		Path  func(childComplexity int) int
+	}
+
 	CreatedApiKey struct {
 		APIKey func(childComplexity int) int
 		Key    func(childComplexity int) int
@@ -103,9 +113,33 @@ type ComplexityRoot struct {
 		Syntax     func(childComplexity int) int
 	}
 
+	Evidence struct {
+		Box        func(childComplexity int) int
+		Confidence func(childComplexity int) int
+		Page       func(childComplexity int) int
+		Source     func(childComplexity int) int
+		Text       func(childComplexity int) int
+	}
+
+	EvidenceBox struct {
+		X0 func(childComplexity int) int
+		X1 func(childComplexity int) int
+		Y0 func(childComplexity int) int
+		Y1 func(childComplexity int) int
+	}
+
 	ExtractedData struct {
 		Invoice   func(childComplexity int) int
 		LineItems func(childComplexity int) int
+	}
+
+	ExtractedField struct {
+		Confidence   func(childComplexity int) int
+		Evidence     func(childComplexity int) int
+		MachineValue func(childComplexity int) int
+		Path         func(childComplexity int) int
+		Source       func(childComplexity int) int
+		Value        func(childComplexity int) int
 	}
 
 	FieldScore struct {
@@ -204,8 +238,10 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ApproveOcrInvoiceJob   func(childComplexity int, id string, ifVersion *int) int
 		CancelOcrInvoiceJob    func(childComplexity int, id string) int
 		CancelOcrJobGroup      func(childComplexity int, id string) int
+		CorrectOcrInvoiceJob   func(childComplexity int, id string, fields []*model.FieldValueInput, ifVersion *int) int
 		CreateAPIKey           func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateOcrInvoiceJob    func(childComplexity int, input ent.CreateOcrInvoiceJobInput) int
 		CreateOcrJobGroup      func(childComplexity int, input model.CreateOcrJobGroupInput) int
@@ -227,10 +263,12 @@ type ComplexityRoot struct {
 		CallbackURL       func(childComplexity int) int
 		CompletedAt       func(childComplexity int) int
 		Confidence        func(childComplexity int) int
+		Corrections       func(childComplexity int) int
 		Cost              func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
 		CreatedBy         func(childComplexity int) int
 		Currency          func(childComplexity int) int
+		DataVersion       func(childComplexity int) int
 		DocumentDeletedAt func(childComplexity int) int
 		DocumentInfo      func(childComplexity int) int
 		DocumentName      func(childComplexity int) int
@@ -240,6 +278,7 @@ type ComplexityRoot struct {
 		Einvoice          func(childComplexity int, syntax model.EInvoiceSyntax) int
 		ErrorLog          func(childComplexity int) int
 		ExtractedData     func(childComplexity int) int
+		Fields            func(childComplexity int) int
 		Group             func(childComplexity int) int
 		GroupID           func(childComplexity int) int
 		ID                func(childComplexity int) int
@@ -249,6 +288,7 @@ type ComplexityRoot struct {
 		ProcessingTime    func(childComplexity int) int
 		Progress          func(childComplexity int) int
 		RetryCount        func(childComplexity int) int
+		ReviewStatus      func(childComplexity int) int
 		StartedAt         func(childComplexity int) int
 		Status            func(childComplexity int) int
 		SupplierProfile   func(childComplexity int) int
@@ -472,6 +512,8 @@ type MutationResolver interface {
 	UpdateOcrInvoiceJob(ctx context.Context, id string, input ent.UpdateOcrInvoiceJobInput) (*ent.OcrInvoiceJob, error)
 	CancelOcrInvoiceJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error)
 	RetryOcrInvoiceJob(ctx context.Context, id string) (*ent.OcrInvoiceJob, error)
+	CorrectOcrInvoiceJob(ctx context.Context, id string, fields []*model.FieldValueInput, ifVersion *int) (*ent.OcrInvoiceJob, error)
+	ApproveOcrInvoiceJob(ctx context.Context, id string, ifVersion *int) (*ent.OcrInvoiceJob, error)
 	CreateOcrTemplate(ctx context.Context, input ent.CreateOcrTemplateInput) (*ent.OcrTemplate, error)
 	UpdateOcrTemplate(ctx context.Context, id string, input ent.UpdateOcrTemplateInput) (*ent.OcrTemplate, error)
 	CreateOcrJobGroup(ctx context.Context, input model.CreateOcrJobGroupInput) (*ent.OcrJobGroup, error)
@@ -487,6 +529,7 @@ type MutationResolver interface {
 }
 type OcrInvoiceJobResolver interface {
 	Einvoice(ctx context.Context, obj *ent.OcrInvoiceJob, syntax model.EInvoiceSyntax) (*string, error)
+	Fields(ctx context.Context, obj *ent.OcrInvoiceJob) ([]*jobs.ExtractedField, error)
 }
 type OcrJobGroupResolver interface {
 	Jobs(ctx context.Context, obj *ent.OcrJobGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error)
@@ -512,6 +555,9 @@ type SubscriptionResolver interface {
 	OcrInvoiceJobProgress(ctx context.Context, id string) (<-chan *progress.Event, error)
 	OcrInvoiceJobUpdated(ctx context.Context, where *ent.OcrInvoiceJobWhereInput) (<-chan *ent.OcrInvoiceJob, error)
 	OcrJobGroupProgress(ctx context.Context, id string) (<-chan *invoice.GroupStatus, error)
+}
+type SupplierProfileResolver interface {
+	Rules(ctx context.Context, obj *ent.SupplierProfile) (any, error)
 }
 type ValidationErrorResolver interface {
 	Severity(ctx context.Context, obj *invoice.ValidationError) (string, error)
@@ -644,6 +690,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Confidence.Overall(childComplexity), true
 
+	case "Correction.at":
+		if e.ComplexityRoot.Correction.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.At(childComplexity), true
+	case "Correction.by":
+		if e.ComplexityRoot.Correction.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.By(childComplexity), true
+	case "Correction.keyId":
+		if e.ComplexityRoot.Correction.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.KeyID(childComplexity), true
+	case "Correction.new":
+		if e.ComplexityRoot.Correction.New == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.New(childComplexity), true
+	case "Correction.old":
+		if e.ComplexityRoot.Correction.Old == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.Old(childComplexity), true
+	case "Correction.path":
+		if e.ComplexityRoot.Correction.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.Path(childComplexity), true
+
 	case "CreatedApiKey.apiKey":
 		if e.ComplexityRoot.CreatedApiKey.APIKey == nil {
 			break
@@ -719,6 +802,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EInvoiceInfo.Syntax(childComplexity), true
 
+	case "Evidence.box":
+		if e.ComplexityRoot.Evidence.Box == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Box(childComplexity), true
+	case "Evidence.confidence":
+		if e.ComplexityRoot.Evidence.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Confidence(childComplexity), true
+	case "Evidence.page":
+		if e.ComplexityRoot.Evidence.Page == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Page(childComplexity), true
+	case "Evidence.source":
+		if e.ComplexityRoot.Evidence.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Source(childComplexity), true
+	case "Evidence.text":
+		if e.ComplexityRoot.Evidence.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evidence.Text(childComplexity), true
+
+	case "EvidenceBox.x0":
+		if e.ComplexityRoot.EvidenceBox.X0 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceBox.X0(childComplexity), true
+	case "EvidenceBox.x1":
+		if e.ComplexityRoot.EvidenceBox.X1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceBox.X1(childComplexity), true
+	case "EvidenceBox.y0":
+		if e.ComplexityRoot.EvidenceBox.Y0 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceBox.Y0(childComplexity), true
+	case "EvidenceBox.y1":
+		if e.ComplexityRoot.EvidenceBox.Y1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidenceBox.Y1(childComplexity), true
+
 	case "ExtractedData.invoice":
 		if e.ComplexityRoot.ExtractedData.Invoice == nil {
 			break
@@ -731,6 +870,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExtractedData.LineItems(childComplexity), true
+
+	case "ExtractedField.confidence":
+		if e.ComplexityRoot.ExtractedField.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExtractedField.Confidence(childComplexity), true
+	case "ExtractedField.evidence":
+		if e.ComplexityRoot.ExtractedField.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExtractedField.Evidence(childComplexity), true
+	case "ExtractedField.machineValue":
+		if e.ComplexityRoot.ExtractedField.MachineValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExtractedField.MachineValue(childComplexity), true
+	case "ExtractedField.path":
+		if e.ComplexityRoot.ExtractedField.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExtractedField.Path(childComplexity), true
+	case "ExtractedField.source":
+		if e.ComplexityRoot.ExtractedField.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExtractedField.Source(childComplexity), true
+	case "ExtractedField.value":
+		if e.ComplexityRoot.ExtractedField.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExtractedField.Value(childComplexity), true
 
 	case "FieldScore.field":
 		if e.ComplexityRoot.FieldScore.Field == nil {
@@ -1115,6 +1291,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LineItem.UnitPrice(childComplexity), true
 
+	case "Mutation.approveOcrInvoiceJob":
+		if e.ComplexityRoot.Mutation.ApproveOcrInvoiceJob == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveOcrInvoiceJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveOcrInvoiceJob(childComplexity, args["id"].(string), args["ifVersion"].(*int)), true
 	case "Mutation.cancelOcrInvoiceJob":
 		if e.ComplexityRoot.Mutation.CancelOcrInvoiceJob == nil {
 			break
@@ -1137,6 +1324,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOcrJobGroup(childComplexity, args["id"].(string)), true
+	case "Mutation.correctOcrInvoiceJob":
+		if e.ComplexityRoot.Mutation.CorrectOcrInvoiceJob == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_correctOcrInvoiceJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CorrectOcrInvoiceJob(childComplexity, args["id"].(string), args["fields"].([]*model.FieldValueInput), args["ifVersion"].(*int)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1316,6 +1514,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.Confidence(childComplexity), true
+	case "OcrInvoiceJob.corrections":
+		if e.ComplexityRoot.OcrInvoiceJob.Corrections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.Corrections(childComplexity), true
 	case "OcrInvoiceJob.cost":
 		if e.ComplexityRoot.OcrInvoiceJob.Cost == nil {
 			break
@@ -1340,6 +1544,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.Currency(childComplexity), true
+	case "OcrInvoiceJob.dataVersion":
+		if e.ComplexityRoot.OcrInvoiceJob.DataVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.DataVersion(childComplexity), true
 	case "OcrInvoiceJob.documentDeletedAt":
 		if e.ComplexityRoot.OcrInvoiceJob.DocumentDeletedAt == nil {
 			break
@@ -1399,6 +1609,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.ExtractedData(childComplexity), true
+	case "OcrInvoiceJob.fields":
+		if e.ComplexityRoot.OcrInvoiceJob.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.Fields(childComplexity), true
 	case "OcrInvoiceJob.group":
 		if e.ComplexityRoot.OcrInvoiceJob.Group == nil {
 			break
@@ -1453,6 +1669,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.RetryCount(childComplexity), true
+	case "OcrInvoiceJob.reviewStatus":
+		if e.ComplexityRoot.OcrInvoiceJob.ReviewStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OcrInvoiceJob.ReviewStatus(childComplexity), true
 	case "OcrInvoiceJob.startedAt":
 		if e.ComplexityRoot.OcrInvoiceJob.StartedAt == nil {
 			break
@@ -2357,6 +2579,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateOcrInvoiceJobInput", ec.unmarshalInputCreateOcrInvoiceJobInput),
 			graphql.NewInputUnmarshaler("CreateOcrJobGroupInput", ec.unmarshalInputCreateOcrJobGroupInput),
 			graphql.NewInputUnmarshaler("CreateOcrTemplateInput", ec.unmarshalInputCreateOcrTemplateInput),
+			graphql.NewInputUnmarshaler("FieldValueInput", ec.unmarshalInputFieldValueInput),
 			graphql.NewInputUnmarshaler("OcrInvoiceJobOrder", ec.unmarshalInputOcrInvoiceJobOrder),
 			graphql.NewInputUnmarshaler("OcrInvoiceJobWhereInput", ec.unmarshalInputOcrInvoiceJobWhereInput),
 			graphql.NewInputUnmarshaler("OcrJobGroupDocumentInput", ec.unmarshalInputOcrJobGroupDocumentInput),
@@ -2547,6 +2770,9 @@ type OcrInvoiceJob implements Node {
   extractedData: ExtractedData
   confidence: Confidence
   validationResults: ValidationResults
+  corrections: [Correction!]!
+  reviewStatus: OcrInvoiceJobReviewStatus!
+  dataVersion: Int!
   documentSha256: String
   cost: Float!
   currency: String!
@@ -2630,6 +2856,7 @@ enum OcrInvoiceJobOrderField {
   STARTED_AT
   COMPLETED_AT
   PROCESSING_TIME
+  REVIEW_STATUS
   COST
   RETRY_COUNT
 }
@@ -2641,6 +2868,14 @@ enum OcrInvoiceJobPriority @goModel(model: "github.com/ocrinvoice/ocrinvoice/ent
   medium
   high
   urgent
+}
+"""
+OcrInvoiceJobReviewStatus is enum for the field review_status
+"""
+enum OcrInvoiceJobReviewStatus @goModel(model: "github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob.ReviewStatus") {
+  unreviewed
+  corrected
+  approved
 }
 """
 OcrInvoiceJobStatus is enum for the field status
@@ -2840,6 +3075,13 @@ input OcrInvoiceJobWhereInput {
   processingTimeLTE: Float
   processingTimeIsNil: Boolean
   processingTimeNotNil: Boolean
+  """
+  review_status field predicates
+  """
+  reviewStatus: OcrInvoiceJobReviewStatus
+  reviewStatusNEQ: OcrInvoiceJobReviewStatus
+  reviewStatusIn: [OcrInvoiceJobReviewStatus!]
+  reviewStatusNotIn: [OcrInvoiceJobReviewStatus!]
   """
   document_sha256 field predicates
   """
@@ -3914,9 +4156,6 @@ input UpdateOcrTemplateInput {
 	{Name: "../profiles.graphqls", Input: `# Supplier profiles: what an owner's reviewed and e-invoice jobs taught about each
 # supplier. The SupplierProfile type and its connection come from ent.graphqls.
 
-"Any JSON value (object, array, string, number, boolean or null)."
-scalar JSON
-
 "The supplier profile a job's extraction used."
 type SupplierProfileUse {
   "The profile's id (it may have been deleted since)."
@@ -4236,6 +4475,79 @@ type UploadedDocument {
   documentType: OcrInvoiceJobDocumentType!
 }
 
+"""
+Any JSON value: a string, a number, a boolean, null, a list or an object. Field values
+are strings, numbers, booleans or null.
+"""
+scalar JSON
+
+"""
+A value of the extracted data changed by a person. The paths name values by their JSON
+names, list elements by a 0-based index: invoice.number, invoice.amounts.total,
+lineItems[3].amount.
+"""
+type Correction {
+  path: String!
+  "The value before; null for an unknown number or a value that did not exist (a line added)."
+  old: JSON
+  "The value after; null for an unknown number or a value that no longer exists (a line removed)."
+  new: JSON
+  "The owner of the API key that made it."
+  by: String!
+  "The id of the API key that made it; empty when authentication is off."
+  keyId: String!
+  at: Time!
+}
+
+"A rectangle on a page in page-relative coordinates: 0..1 of the page's width and height, x0,y0 its top-left corner."
+type EvidenceBox {
+  x0: Float!
+  y0: Float!
+  x1: Float!
+  y1: Float!
+}
+
+"Where a value was read."
+type Evidence {
+  "1-based; 0 when the value has no place on a page (an e-invoice's XML value, a correction)."
+  page: Int!
+  "Null when page is 0."
+  box: EvidenceBox
+  "The text the value was read from."
+  text: String!
+  "einvoice, text, ocr, template, learned or correction."
+  source: String!
+  "0..1"
+  confidence: Float!
+}
+
+"One value of a job's extracted data, with where it came from."
+type ExtractedField {
+  "The field path, e.g. invoice.amounts.total or lineItems[3].amount."
+  path: String!
+  "A string, a number, a boolean, or null (an unknown number)."
+  value: JSON
+  "0..1; null when none was recorded for the path."
+  confidence: Float
+  """
+  einvoice, text, ocr, template, learned or correction: the evidence's source, else
+  what the document was read from; empty when unknown.
+  """
+  source: String!
+  "Null when none was recorded for the path (jobs completed before evidence was kept)."
+  evidence: Evidence
+  "The value as the machine produced it, before people's corrections (null also for a value it did not produce, such as a line added)."
+  machineValue: JSON
+}
+
+"A value to set: path names a leaf (or a whole line), value must fit its type."
+input FieldValueInput {
+  "The field path, e.g. invoice.amounts.total or lineItems[3].amount. An index equal to the list's length appends; a null value on a list element removes it."
+  path: String!
+  "A string, a number, a boolean, null, or an object for a whole list element."
+  value: JSON
+}
+
 extend input OcrInvoiceJobWhereInput {
   """
   Case-insensitive text search over jobNumber, documentName, invoice number, supplier
@@ -4305,6 +4617,22 @@ type Mutation {
   cancelOcrInvoiceJob(id: ID!): OcrInvoiceJob!
   "Run a failed or cancelled job again."
   retryOcrInvoiceJob(id: ID!): OcrInvoiceJob!
+  """
+  Correct values of a completed job's extracted data: the job keeps the machine's data
+  (machineData) and records one correction per changed value; validation runs again,
+  the corrected values' evidence and confidence say correction and 1, reviewStatus
+  becomes corrected and dataVersion grows. Subscribers and the job's webhook are told.
+  ifVersion, when given, must be the job's dataVersion (CONFLICT otherwise, also when the
+  job changed meanwhile). Errors: BAD_USER_INPUT naming the path (unknown path, a value
+  of the wrong type), FAILED_PRECONDITION (not completed; more than 1000 corrections),
+  NOT_FOUND. Submitters and admins only.
+  """
+  correctOcrInvoiceJob(id: ID!, fields: [FieldValueInput!]!, ifVersion: Int): OcrInvoiceJob!
+  """
+  Approve a completed job's extracted data as checked: reviewStatus becomes approved and
+  dataVersion grows. ifVersion as in correctOcrInvoiceJob.
+  """
+  approveOcrInvoiceJob(id: ID!, ifVersion: Int): OcrInvoiceJob!
   createOcrTemplate(input: CreateOcrTemplateInput!): OcrTemplate!
   updateOcrTemplate(id: ID!, input: UpdateOcrTemplateInput!): OcrTemplate!
   createOcrJobGroup(input: CreateOcrJobGroupInput!): OcrJobGroup!
@@ -4414,8 +4742,9 @@ type Subscription {
   """
   ocrInvoiceJobProgress(id: ID!): JobProgressEvent!
   """
-  The full job whenever a job matching where (every job when omitted) changes status.
-  Nothing is sent for jobs that do not change.
+  The full job whenever a job matching where (every job when omitted) changes status, or
+  a person corrects or approves its data (its dataVersion changes). Nothing is sent for
+  jobs that do not change.
   """
   ocrInvoiceJobUpdated(where: OcrInvoiceJobWhereInput): OcrInvoiceJob!
   """
@@ -4442,6 +4771,11 @@ extend type OcrInvoiceJob {
   with a FAILED_PRECONDITION error whose details name each missing business term (BT-xx).
   """
   einvoice(syntax: EInvoiceSyntax! = CII): String
+  """
+  Every value of the extracted data (empty strings and nulls included), in document
+  order, with its confidence and evidence; [] until the job completes.
+  """
+  fields: [ExtractedField!]!
 }
 `, BuiltIn: false},
 }
@@ -4501,6 +4835,24 @@ func (ec *executionContext) childFields_Confidence(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Confidence", field.Name)
 }
 
+func (ec *executionContext) childFields_Correction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_Correction_path(ctx, field)
+	case "old":
+		return ec.fieldContext_Correction_old(ctx, field)
+	case "new":
+		return ec.fieldContext_Correction_new(ctx, field)
+	case "by":
+		return ec.fieldContext_Correction_by(ctx, field)
+	case "keyId":
+		return ec.fieldContext_Correction_keyId(ctx, field)
+	case "at":
+		return ec.fieldContext_Correction_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Correction", field.Name)
+}
+
 func (ec *executionContext) childFields_CreatedApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -4543,6 +4895,36 @@ func (ec *executionContext) childFields_EInvoiceInfo(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type EInvoiceInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Evidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "page":
+		return ec.fieldContext_Evidence_page(ctx, field)
+	case "box":
+		return ec.fieldContext_Evidence_box(ctx, field)
+	case "text":
+		return ec.fieldContext_Evidence_text(ctx, field)
+	case "source":
+		return ec.fieldContext_Evidence_source(ctx, field)
+	case "confidence":
+		return ec.fieldContext_Evidence_confidence(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Evidence", field.Name)
+}
+
+func (ec *executionContext) childFields_EvidenceBox(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "x0":
+		return ec.fieldContext_EvidenceBox_x0(ctx, field)
+	case "y0":
+		return ec.fieldContext_EvidenceBox_y0(ctx, field)
+	case "x1":
+		return ec.fieldContext_EvidenceBox_x1(ctx, field)
+	case "y1":
+		return ec.fieldContext_EvidenceBox_y1(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidenceBox", field.Name)
+}
+
 func (ec *executionContext) childFields_ExtractedData(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "invoice":
@@ -4551,6 +4933,24 @@ func (ec *executionContext) childFields_ExtractedData(ctx context.Context, field
 		return ec.fieldContext_ExtractedData_lineItems(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExtractedData", field.Name)
+}
+
+func (ec *executionContext) childFields_ExtractedField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_ExtractedField_path(ctx, field)
+	case "value":
+		return ec.fieldContext_ExtractedField_value(ctx, field)
+	case "confidence":
+		return ec.fieldContext_ExtractedField_confidence(ctx, field)
+	case "source":
+		return ec.fieldContext_ExtractedField_source(ctx, field)
+	case "evidence":
+		return ec.fieldContext_ExtractedField_evidence(ctx, field)
+	case "machineValue":
+		return ec.fieldContext_ExtractedField_machineValue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExtractedField", field.Name)
 }
 
 func (ec *executionContext) childFields_FieldScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4783,6 +5183,12 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_confidence(ctx, field)
 	case "validationResults":
 		return ec.fieldContext_OcrInvoiceJob_validationResults(ctx, field)
+	case "corrections":
+		return ec.fieldContext_OcrInvoiceJob_corrections(ctx, field)
+	case "reviewStatus":
+		return ec.fieldContext_OcrInvoiceJob_reviewStatus(ctx, field)
+	case "dataVersion":
+		return ec.fieldContext_OcrInvoiceJob_dataVersion(ctx, field)
 	case "documentSha256":
 		return ec.fieldContext_OcrInvoiceJob_documentSha256(ctx, field)
 	case "cost":
@@ -4811,6 +5217,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_group(ctx, field)
 	case "einvoice":
 		return ec.fieldContext_OcrInvoiceJob_einvoice(ctx, field)
+	case "fields":
+		return ec.fieldContext_OcrInvoiceJob_fields(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OcrInvoiceJob", field.Name)
 }
@@ -5279,6 +5687,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_approveOcrInvoiceJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ifVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ifVersion"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelOcrInvoiceJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5304,6 +5734,36 @@ func (ec *executionContext) field_Mutation_cancelOcrJobGroup_args(ctx context.Co
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_correctOcrInvoiceJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "fields",
+		func(ctx context.Context, v any) ([]*model.FieldValueInput, error) {
+			return ec.unmarshalNFieldValueInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐFieldValueInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fields"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "ifVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ifVersion"] = arg2
 	return args, nil
 }
 
@@ -6484,6 +6944,144 @@ func (ec *executionContext) fieldContext_Confidence_fields(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Correction_path(ctx context.Context, field graphql.CollectedField, obj *invoice.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Correction_old(ctx context.Context, field graphql.CollectedField, obj *invoice.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_old(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Old, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_old(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Correction_new(ctx context.Context, field graphql.CollectedField, obj *invoice.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_new(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.New, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_new(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Correction_by(ctx context.Context, field graphql.CollectedField, obj *invoice.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Correction_keyId(ctx context.Context, field graphql.CollectedField, obj *invoice.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Correction_at(ctx context.Context, field graphql.CollectedField, obj *invoice.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "Time")
+}
+
 func (ec *executionContext) _CreatedApiKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6778,6 +7376,222 @@ func (ec *executionContext) fieldContext_EInvoiceInfo_attachment(_ context.Conte
 	return graphql.NewScalarFieldContext("EInvoiceInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _Evidence_page(ctx context.Context, field graphql.CollectedField, obj *invoice.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_page(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Page, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_page(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Evidence_box(ctx context.Context, field graphql.CollectedField, obj *invoice.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_box(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Box, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *invoice.Box) graphql.Marshaler {
+			return ec.marshalOEvidenceBox2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐBox(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_box(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Evidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidenceBox(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Evidence_text(ctx context.Context, field graphql.CollectedField, obj *invoice.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, "String")
+}
+
+func (ec *executionContext) _Evidence_source(ctx context.Context, field graphql.CollectedField, obj *invoice.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, "String")
+}
+
+func (ec *executionContext) _Evidence_confidence(ctx context.Context, field graphql.CollectedField, obj *invoice.Evidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evidence_confidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evidence_confidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evidence", field, false, false, "Float")
+}
+
+func (ec *executionContext) _EvidenceBox_x0(ctx context.Context, field graphql.CollectedField, obj *invoice.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceBox_x0(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.X0, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceBox_x0(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceBox", field, false, false, "Float")
+}
+
+func (ec *executionContext) _EvidenceBox_y0(ctx context.Context, field graphql.CollectedField, obj *invoice.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceBox_y0(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Y0, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceBox_y0(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceBox", field, false, false, "Float")
+}
+
+func (ec *executionContext) _EvidenceBox_x1(ctx context.Context, field graphql.CollectedField, obj *invoice.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceBox_x1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.X1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceBox_x1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceBox", field, false, false, "Float")
+}
+
+func (ec *executionContext) _EvidenceBox_y1(ctx context.Context, field graphql.CollectedField, obj *invoice.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidenceBox_y1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Y1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidenceBox_y1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidenceBox", field, false, false, "Float")
+}
+
 func (ec *executionContext) _ExtractedData_invoice(ctx context.Context, field graphql.CollectedField, obj *invoice.ExtractedData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6840,6 +7654,153 @@ func (ec *executionContext) fieldContext_ExtractedData_lineItems(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ExtractedField_path(ctx context.Context, field graphql.CollectedField, obj *jobs.ExtractedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExtractedField_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExtractedField_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExtractedField", field, false, false, "String")
+}
+
+func (ec *executionContext) _ExtractedField_value(ctx context.Context, field graphql.CollectedField, obj *jobs.ExtractedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExtractedField_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExtractedField_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExtractedField", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _ExtractedField_confidence(ctx context.Context, field graphql.CollectedField, obj *jobs.ExtractedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExtractedField_confidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExtractedField_confidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExtractedField", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ExtractedField_source(ctx context.Context, field graphql.CollectedField, obj *jobs.ExtractedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExtractedField_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExtractedField_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExtractedField", field, false, false, "String")
+}
+
+func (ec *executionContext) _ExtractedField_evidence(ctx context.Context, field graphql.CollectedField, obj *jobs.ExtractedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExtractedField_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *invoice.Evidence) graphql.Marshaler {
+			return ec.marshalOEvidence2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐEvidence(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExtractedField_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExtractedField",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Evidence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExtractedField_machineValue(ctx context.Context, field graphql.CollectedField, obj *jobs.ExtractedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExtractedField_machineValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MachineValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExtractedField_machineValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExtractedField", field, false, false, "JSON")
 }
 
 func (ec *executionContext) _FieldScore_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldScore) (ret graphql.Marshaler) {
@@ -8525,6 +9486,94 @@ func (ec *executionContext) fieldContext_Mutation_retryOcrInvoiceJob(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_correctOcrInvoiceJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_correctOcrInvoiceJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CorrectOcrInvoiceJob(ctx, fc.Args["id"].(string), fc.Args["fields"].([]*model.FieldValueInput), fc.Args["ifVersion"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrInvoiceJob) graphql.Marshaler {
+			return ec.marshalNOcrInvoiceJob2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrInvoiceJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_correctOcrInvoiceJob(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrInvoiceJob(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_correctOcrInvoiceJob_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveOcrInvoiceJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveOcrInvoiceJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveOcrInvoiceJob(ctx, fc.Args["id"].(string), fc.Args["ifVersion"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OcrInvoiceJob) graphql.Marshaler {
+			return ec.marshalNOcrInvoiceJob2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚐOcrInvoiceJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveOcrInvoiceJob(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OcrInvoiceJob(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveOcrInvoiceJob_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createOcrTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9535,6 +10584,84 @@ func (ec *executionContext) fieldContext_OcrInvoiceJob_validationResults(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _OcrInvoiceJob_corrections(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_corrections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Corrections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []invoice.Correction) graphql.Marshaler {
+			return ec.marshalNCorrection2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐCorrectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_corrections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OcrInvoiceJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Correction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OcrInvoiceJob_reviewStatus(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_reviewStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ocrinvoicejob.ReviewStatus) graphql.Marshaler {
+			return ec.marshalNOcrInvoiceJobReviewStatus2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_reviewStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "OcrInvoiceJobReviewStatus")
+}
+
+func (ec *executionContext) _OcrInvoiceJob_dataVersion(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_dataVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_dataVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "Int")
+}
+
 func (ec *executionContext) _OcrInvoiceJob_documentSha256(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9910,6 +11037,38 @@ func (ec *executionContext) fieldContext_OcrInvoiceJob_einvoice(ctx context.Cont
 	if fc.Args, err = ec.field_OcrInvoiceJob_einvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OcrInvoiceJob_fields(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OcrInvoiceJob().Fields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*jobs.ExtractedField) graphql.Marshaler {
+			return ec.marshalNExtractedField2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋjobsᚐExtractedFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OcrInvoiceJob",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExtractedField(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -12676,18 +13835,18 @@ func (ec *executionContext) _SupplierProfile_rules(ctx context.Context, field gr
 			return ec.fieldContext_SupplierProfile_rules(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Rules, nil
+			return ec.Resolvers.SupplierProfile().Rules(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
-			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_SupplierProfile_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "JSON")
+	return graphql.NewScalarFieldContext("SupplierProfile", field, true, true, "JSON")
 }
 
 func (ec *executionContext) _SupplierProfile_version(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
@@ -14777,6 +15936,55 @@ func UnmarshalCreateOcrTemplateInput(ctx context.Context, raw any) (ent.CreateOc
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFieldValueInput(ctx context.Context, obj any) (model.FieldValueInput, error) {
+	var it model.FieldValueInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"path", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "path":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Path = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFieldValueInput unmarshals raw into the FieldValueInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFieldValueInput(ctx context.Context, raw any) (model.FieldValueInput, error) {
+	var out model.FieldValueInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FieldValueInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOcrInvoiceJobOrder(ctx context.Context, obj any) (ent.OcrInvoiceJobOrder, error) {
 	var it ent.OcrInvoiceJobOrder
 	if obj == nil {
@@ -14841,7 +16049,7 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "jobNumber", "jobNumberNEQ", "jobNumberIn", "jobNumberNotIn", "jobNumberGT", "jobNumberGTE", "jobNumberLT", "jobNumberLTE", "jobNumberContains", "jobNumberHasPrefix", "jobNumberHasSuffix", "jobNumberEqualFold", "jobNumberContainsFold", "documentName", "documentNameNEQ", "documentNameIn", "documentNameNotIn", "documentNameGT", "documentNameGTE", "documentNameLT", "documentNameLTE", "documentNameContains", "documentNameHasPrefix", "documentNameHasSuffix", "documentNameEqualFold", "documentNameContainsFold", "documentURL", "documentURLNEQ", "documentURLIn", "documentURLNotIn", "documentURLGT", "documentURLGTE", "documentURLLT", "documentURLLTE", "documentURLContains", "documentURLHasPrefix", "documentURLHasSuffix", "documentURLEqualFold", "documentURLContainsFold", "documentType", "documentTypeNEQ", "documentTypeIn", "documentTypeNotIn", "documentTypeIsNil", "documentTypeNotNil", "templateID", "templateIDNEQ", "templateIDIn", "templateIDNotIn", "templateIDGT", "templateIDGTE", "templateIDLT", "templateIDLTE", "templateIDContains", "templateIDHasPrefix", "templateIDHasSuffix", "templateIDEqualFold", "templateIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "completedAtIsNil", "completedAtNotNil", "processingTime", "processingTimeNEQ", "processingTimeIn", "processingTimeNotIn", "processingTimeGT", "processingTimeGTE", "processingTimeLT", "processingTimeLTE", "processingTimeIsNil", "processingTimeNotNil", "documentSha256", "documentSha256NEQ", "documentSha256In", "documentSha256NotIn", "documentSha256GT", "documentSha256GTE", "documentSha256LT", "documentSha256LTE", "documentSha256Contains", "documentSha256HasPrefix", "documentSha256HasSuffix", "documentSha256IsNil", "documentSha256NotNil", "documentSha256EqualFold", "documentSha256ContainsFold", "cost", "costNEQ", "costIn", "costNotIn", "costGT", "costGTE", "costLT", "costLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "documentDeletedAt", "documentDeletedAtNEQ", "documentDeletedAtIn", "documentDeletedAtNotIn", "documentDeletedAtGT", "documentDeletedAtGTE", "documentDeletedAtLT", "documentDeletedAtLTE", "documentDeletedAtIsNil", "documentDeletedAtNotNil", "errorLog", "errorLogNEQ", "errorLogIn", "errorLogNotIn", "errorLogGT", "errorLogGTE", "errorLogLT", "errorLogLTE", "errorLogContains", "errorLogHasPrefix", "errorLogHasSuffix", "errorLogIsNil", "errorLogNotNil", "errorLogEqualFold", "errorLogContainsFold", "retryCount", "retryCountNEQ", "retryCountIn", "retryCountNotIn", "retryCountGT", "retryCountGTE", "retryCountLT", "retryCountLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByIsNil", "createdByNotNil", "createdByEqualFold", "createdByContainsFold", "hasTemplate", "hasTemplateWith", "hasGroup", "hasGroupWith", "search"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "jobNumber", "jobNumberNEQ", "jobNumberIn", "jobNumberNotIn", "jobNumberGT", "jobNumberGTE", "jobNumberLT", "jobNumberLTE", "jobNumberContains", "jobNumberHasPrefix", "jobNumberHasSuffix", "jobNumberEqualFold", "jobNumberContainsFold", "documentName", "documentNameNEQ", "documentNameIn", "documentNameNotIn", "documentNameGT", "documentNameGTE", "documentNameLT", "documentNameLTE", "documentNameContains", "documentNameHasPrefix", "documentNameHasSuffix", "documentNameEqualFold", "documentNameContainsFold", "documentURL", "documentURLNEQ", "documentURLIn", "documentURLNotIn", "documentURLGT", "documentURLGTE", "documentURLLT", "documentURLLTE", "documentURLContains", "documentURLHasPrefix", "documentURLHasSuffix", "documentURLEqualFold", "documentURLContainsFold", "documentType", "documentTypeNEQ", "documentTypeIn", "documentTypeNotIn", "documentTypeIsNil", "documentTypeNotNil", "templateID", "templateIDNEQ", "templateIDIn", "templateIDNotIn", "templateIDGT", "templateIDGTE", "templateIDLT", "templateIDLTE", "templateIDContains", "templateIDHasPrefix", "templateIDHasSuffix", "templateIDEqualFold", "templateIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "completedAtIsNil", "completedAtNotNil", "processingTime", "processingTimeNEQ", "processingTimeIn", "processingTimeNotIn", "processingTimeGT", "processingTimeGTE", "processingTimeLT", "processingTimeLTE", "processingTimeIsNil", "processingTimeNotNil", "reviewStatus", "reviewStatusNEQ", "reviewStatusIn", "reviewStatusNotIn", "documentSha256", "documentSha256NEQ", "documentSha256In", "documentSha256NotIn", "documentSha256GT", "documentSha256GTE", "documentSha256LT", "documentSha256LTE", "documentSha256Contains", "documentSha256HasPrefix", "documentSha256HasSuffix", "documentSha256IsNil", "documentSha256NotNil", "documentSha256EqualFold", "documentSha256ContainsFold", "cost", "costNEQ", "costIn", "costNotIn", "costGT", "costGTE", "costLT", "costLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "documentDeletedAt", "documentDeletedAtNEQ", "documentDeletedAtIn", "documentDeletedAtNotIn", "documentDeletedAtGT", "documentDeletedAtGTE", "documentDeletedAtLT", "documentDeletedAtLTE", "documentDeletedAtIsNil", "documentDeletedAtNotNil", "errorLog", "errorLogNEQ", "errorLogIn", "errorLogNotIn", "errorLogGT", "errorLogGTE", "errorLogLT", "errorLogLTE", "errorLogContains", "errorLogHasPrefix", "errorLogHasSuffix", "errorLogIsNil", "errorLogNotNil", "errorLogEqualFold", "errorLogContainsFold", "retryCount", "retryCountNEQ", "retryCountIn", "retryCountNotIn", "retryCountGT", "retryCountGTE", "retryCountLT", "retryCountLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByIsNil", "createdByNotNil", "createdByEqualFold", "createdByContainsFold", "hasTemplate", "hasTemplateWith", "hasGroup", "hasGroupWith", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15828,6 +17036,34 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 				return it, err
 			}
 			it.ProcessingTimeNotNil = data
+		case "reviewStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewStatus"))
+			data, err := ec.unmarshalOOcrInvoiceJobReviewStatus2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewStatus = data
+		case "reviewStatusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewStatusNEQ"))
+			data, err := ec.unmarshalOOcrInvoiceJobReviewStatus2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewStatusNEQ = data
+		case "reviewStatusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewStatusIn"))
+			data, err := ec.unmarshalOOcrInvoiceJobReviewStatus2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewStatusIn = data
+		case "reviewStatusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewStatusNotIn"))
+			data, err := ec.unmarshalOOcrInvoiceJobReviewStatus2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewStatusNotIn = data
 		case "documentSha256":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentSha256"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -19860,6 +21096,64 @@ func (ec *executionContext) _Confidence(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var correctionImplementors = []string{"Correction"}
+
+func (ec *executionContext) _Correction(ctx context.Context, sel ast.SelectionSet, obj *invoice.Correction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, correctionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Correction")
+		case "path":
+			out.Values[i] = ec._Correction_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "old":
+			out.Values[i] = ec._Correction_old(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "new":
+			out.Values[i] = ec._Correction_new(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._Correction_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyId":
+			out.Values[i] = ec._Correction_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Correction_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createdApiKeyImplementors = []string{"CreatedApiKey"}
 
 func (ec *executionContext) _CreatedApiKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAPIKey) graphql.Marshaler {
@@ -20004,6 +21298,107 @@ func (ec *executionContext) _EInvoiceInfo(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var evidenceImplementors = []string{"Evidence"}
+
+func (ec *executionContext) _Evidence(ctx context.Context, sel ast.SelectionSet, obj *invoice.Evidence) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Evidence")
+		case "page":
+			out.Values[i] = ec._Evidence_page(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "box":
+			out.Values[i] = ec._Evidence_box(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._Evidence_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._Evidence_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confidence":
+			out.Values[i] = ec._Evidence_confidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evidenceBoxImplementors = []string{"EvidenceBox"}
+
+func (ec *executionContext) _EvidenceBox(ctx context.Context, sel ast.SelectionSet, obj *invoice.Box) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evidenceBoxImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvidenceBox")
+		case "x0":
+			out.Values[i] = ec._EvidenceBox_x0(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "y0":
+			out.Values[i] = ec._EvidenceBox_y0(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "x1":
+			out.Values[i] = ec._EvidenceBox_x1(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "y1":
+			out.Values[i] = ec._EvidenceBox_y1(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var extractedDataImplementors = []string{"ExtractedData"}
 
 func (ec *executionContext) _ExtractedData(ctx context.Context, sel ast.SelectionSet, obj *invoice.ExtractedData) graphql.Marshaler {
@@ -20023,6 +21418,64 @@ func (ec *executionContext) _ExtractedData(ctx context.Context, sel ast.Selectio
 		case "lineItems":
 			out.Values[i] = ec._ExtractedData_lineItems(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var extractedFieldImplementors = []string{"ExtractedField"}
+
+func (ec *executionContext) _ExtractedField(ctx context.Context, sel ast.SelectionSet, obj *jobs.ExtractedField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, extractedFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExtractedField")
+		case "path":
+			out.Values[i] = ec._ExtractedField_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._ExtractedField_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confidence":
+			out.Values[i] = ec._ExtractedField_confidence(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ExtractedField_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidence":
+			out.Values[i] = ec._ExtractedField_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "machineValue":
+			out.Values[i] = ec._ExtractedField_machineValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20708,6 +22161,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "correctOcrInvoiceJob":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_correctOcrInvoiceJob(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveOcrInvoiceJob":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveOcrInvoiceJob(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createOcrTemplate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createOcrTemplate(ctx, field)
@@ -20915,6 +22382,21 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "corrections":
+			out.Values[i] = ec._OcrInvoiceJob_corrections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewStatus":
+			out.Values[i] = ec._OcrInvoiceJob_reviewStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dataVersion":
+			out.Values[i] = ec._OcrInvoiceJob_dataVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "documentSha256":
 			out.Values[i] = ec._OcrInvoiceJob_documentSha256(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -20987,6 +22469,12 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._OcrInvoiceJob_einvoice(ctx, field, obj)
+				})
+		case "fields":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OcrInvoiceJob_fields(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -21914,67 +23402,68 @@ func (ec *executionContext) _SupplierProfile(ctx context.Context, sel ast.Select
 		case "id":
 			out.Values[i] = ec._SupplierProfile_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._SupplierProfile_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._SupplierProfile_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdBy":
 			out.Values[i] = ec._SupplierProfile_createdBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "taxID":
 			out.Values[i] = ec._SupplierProfile_taxID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "iban":
 			out.Values[i] = ec._SupplierProfile_iban(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nameKey":
 			out.Values[i] = ec._SupplierProfile_nameKey(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "fingerprint":
 			out.Values[i] = ec._SupplierProfile_fingerprint(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "displayName":
 			out.Values[i] = ec._SupplierProfile_displayName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rules":
-			out.Values[i] = ec._SupplierProfile_rules(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SupplierProfile_rules(ctx, field, obj)
+				})
 		case "version":
 			out.Values[i] = ec._SupplierProfile_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "jobsLearned":
 			out.Values[i] = ec._SupplierProfile_jobsLearned(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastJobID":
 			out.Values[i] = ec._SupplierProfile_lastJobID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22740,6 +24229,26 @@ func (ec *executionContext) marshalNCondition2ᚕgithubᚗcomᚋocrinvoiceᚋocr
 	return ret
 }
 
+func (ec *executionContext) marshalNCorrection2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐCorrection(ctx context.Context, sel ast.SelectionSet, v invoice.Correction) graphql.Marshaler {
+	return ec._Correction(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCorrection2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐCorrectionᚄ(ctx context.Context, sel ast.SelectionSet, v []invoice.Correction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCorrection2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐCorrection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22788,6 +24297,30 @@ func (ec *executionContext) marshalNEInvoiceSyntax2githubᚗcomᚋocrinvoiceᚋo
 	return v
 }
 
+func (ec *executionContext) marshalNExtractedField2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋjobsᚐExtractedFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*jobs.ExtractedField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExtractedField2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋjobsᚐExtractedField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNExtractedField2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋjobsᚐExtractedField(ctx context.Context, sel ast.SelectionSet, v *jobs.ExtractedField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExtractedField!")
+		return graphql.Null
+	}
+	return ec._ExtractedField(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFieldScore2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐFieldScoreᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FieldScore) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -22810,6 +24343,25 @@ func (ec *executionContext) marshalNFieldScore2ᚖgithubᚗcomᚋocrinvoiceᚋoc
 		return graphql.Null
 	}
 	return ec._FieldScore(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFieldValueInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐFieldValueInputᚄ(ctx context.Context, v any) ([]*model.FieldValueInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FieldValueInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFieldValueInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐFieldValueInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNFieldValueInput2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐFieldValueInput(ctx context.Context, v any) (*model.FieldValueInput, error) {
+	res, err := ec.unmarshalInputFieldValueInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -23067,6 +24619,16 @@ func (ec *executionContext) unmarshalNOcrInvoiceJobPriority2githubᚗcomᚋocrin
 }
 
 func (ec *executionContext) marshalNOcrInvoiceJobPriority2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐPriority(ctx context.Context, sel ast.SelectionSet, v ocrinvoicejob.Priority) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNOcrInvoiceJobReviewStatus2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx context.Context, v any) (ocrinvoicejob.ReviewStatus, error) {
+	var res ocrinvoicejob.ReviewStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOcrInvoiceJobReviewStatus2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx context.Context, sel ast.SelectionSet, v ocrinvoicejob.ReviewStatus) graphql.Marshaler {
 	return v
 }
 
@@ -23597,6 +25159,20 @@ func (ec *executionContext) marshalOEInvoiceInfo2ᚖgithubᚗcomᚋocrinvoiceᚋ
 	return ec._EInvoiceInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOEvidence2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐEvidence(ctx context.Context, sel ast.SelectionSet, v *invoice.Evidence) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Evidence(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEvidenceBox2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐBox(ctx context.Context, sel ast.SelectionSet, v *invoice.Box) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EvidenceBox(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOExtractedData2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋinternalᚋinvoiceᚐExtractedData(ctx context.Context, sel ast.SelectionSet, v *invoice.ExtractedData) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -23780,21 +25356,21 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {
+func (ec *executionContext) unmarshalOJSON2interface(ctx context.Context, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	res, err := gqlscalar.UnmarshalJSON(v)
+	res, err := gqlscalar.UnmarshalJSONValue(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, sel ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	_ = sel
 	_ = ctx
-	res := gqlscalar.MarshalJSON(v)
+	res := gqlscalar.MarshalJSONValue(v)
 	return res
 }
 
@@ -23986,6 +25562,58 @@ func (ec *executionContext) marshalOOcrInvoiceJobResults2ᚖgithubᚗcomᚋocrin
 		return graphql.Null
 	}
 	return ec._OcrInvoiceJobResults(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOcrInvoiceJobReviewStatus2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatusᚄ(ctx context.Context, v any) ([]ocrinvoicejob.ReviewStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]ocrinvoicejob.ReviewStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOcrInvoiceJobReviewStatus2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOOcrInvoiceJobReviewStatus2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []ocrinvoicejob.ReviewStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOcrInvoiceJobReviewStatus2githubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOcrInvoiceJobReviewStatus2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx context.Context, v any) (*ocrinvoicejob.ReviewStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(ocrinvoicejob.ReviewStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOcrInvoiceJobReviewStatus2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐReviewStatus(ctx context.Context, sel ast.SelectionSet, v *ocrinvoicejob.ReviewStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOOcrInvoiceJobStatus2ᚕgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐStatusᚄ(ctx context.Context, v any) ([]ocrinvoicejob.Status, error) {

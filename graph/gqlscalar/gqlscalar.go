@@ -55,22 +55,25 @@ func UnmarshalTemplateSpec(v any) (invoice.TemplateSpec, error) {
 	return spec, nil
 }
 
-// MarshalJSON writes a JSON value as it is stored (null when empty).
-func MarshalJSON(v json.RawMessage) graphql.Marshaler {
+// MarshalJSONValue writes any JSON value (the JSON scalar): what encoding/json makes of
+// v. A value it cannot encode (none of the field values can be such) is written as null.
+func MarshalJSONValue(v any) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		if len(bytes.TrimSpace(v)) == 0 || !json.Valid(v) {
+		b, err := json.Marshal(v)
+		if err != nil {
 			_, _ = io.WriteString(w, "null")
 			return
 		}
-		_, _ = w.Write(v)
+		_, _ = w.Write(b)
 	})
 }
 
-// UnmarshalJSON reads any GraphQL input value as JSON.
-func UnmarshalJSON(v any) (json.RawMessage, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+// UnmarshalJSONValue reads a JSON scalar: a GraphQL literal or a variable's value, as
+// is (strings, numbers, booleans, null, lists and objects of them). A value that cannot
+// be encoded as JSON again is an error.
+func UnmarshalJSONValue(v any) (any, error) {
+	if _, err := json.Marshal(v); err != nil {
 		return nil, fmt.Errorf("JSON: %w", err)
 	}
-	return b, nil
+	return v, nil
 }

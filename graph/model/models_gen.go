@@ -38,6 +38,14 @@ type FieldScore struct {
 	Value float64 `json:"value"`
 }
 
+// A value to set: path names a leaf (or a whole line), value must fit its type.
+type FieldValueInput struct {
+	// The field path, e.g. invoice.amounts.total or lineItems[3].amount. An index equal to the list's length appends; a null value on a list element removes it.
+	Path string `json:"path"`
+	// A string, a number, a boolean, null, or an object for a whole list element.
+	Value any `json:"value,omitempty"`
+}
+
 // One document of a batch: it becomes one job of the group.
 type OcrJobGroupDocumentInput struct {
 	// An absolute http(s) URL, or the documentURL of uploadDocument (upload://...).

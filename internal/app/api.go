@@ -15,10 +15,12 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
+	"github.com/ocrinvoice/ocrinvoice/internal/pages"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/ratelimit"
 	"github.com/ocrinvoice/ocrinvoice/internal/rest"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
+	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 )
 
 // The queue dashboard lives at monitorPath; legacyMonitorPath, where it used to be,
@@ -41,7 +43,11 @@ func (a *App) listenAPI(ctx context.Context) error {
 	// One budget per key across every API replica, in the queue's Redis: HTTP requests
 	// (the server) and the operations of GraphQL WebSockets (graph) draw from it.
 	rates := ratelimit.NewRedis(a.redis, "")
-	srv, err := server.New(a.serverOptions(watcher, rates, extra))
+	renderer, err := a.pageRenderer()
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(a.serverOptions(watcher, rates, extra, renderer))
 	if err != nil {
 		return err
 	}
@@ -64,16 +70,34 @@ func (a *App) listenAPI(ctx context.Context) error {
 	return nil
 }
 
+// pageRenderer draws the pages of job documents for viewers (GET .../pages/{n}), cached
+// under the data directory (config.PageCacheDir). Documents are read as the worker reads
+// them: uploads from the upload store, URLs through the fetcher's address guard and
+// allow-list; poppler runs under OCRINVOICE_OCR_MEMORY_LIMIT.
+func (a *App) pageRenderer() (*pages.Renderer, error) {
+	mem := a.cfg.OCRMemoryLimit
+	if mem == 0 {
+		mem = -1 // no limit
+	}
+	return pages.New(pages.Options{
+		Dir:           a.cfg.PageCacheDir(),
+		MaxCacheBytes: a.cfg.PageCacheBytes,
+		Fetcher:       fetch.New(fetch.Options{Allow: a.cfg.FetchAllow, Uploads: a.uploads, MaxUploadBytes: a.cfg.UploadMaxBytes}),
+		MemoryLimit:   mem,
+		Logger:        a.logger.With(slog.String("component", "pages")),
+	})
+}
+
 // serverOptions are the HTTP server's options: the GraphQL and REST handlers over the
 // service, the readiness checks, the extra routes and every limit of the Config.
-func (a *App) serverOptions(watcher *live.Watcher, rates *ratelimit.Redis, extra map[string]http.Handler) server.Options {
+func (a *App) serverOptions(watcher *live.Watcher, rates *ratelimit.Redis, extra map[string]http.Handler, renderer *pages.Renderer) server.Options {
 	cfg := a.cfg
 	return server.Options{
 		Addr:    cfg.Addr,
 		Logger:  a.logger,
 		GraphQL: graph.NewHandler(a.svc, a.graphConfig(watcher, rates)),
 		REST: rest.NewHandler(a.svc, a.logger, rest.WithUploads(a.uploads, cfg.UploadMaxBytes),
-			rest.WithEvents(watcher), rest.WithAuthenticator(a.authenticator())),
+			rest.WithEvents(watcher), rest.WithAuthenticator(a.authenticator()), rest.WithPages(renderer)),
 		Checks:            a.readinessChecks(),
 		Extra:             extra,
 		Auth:              a.authenticator(),

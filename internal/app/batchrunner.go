@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/pages"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 	"github.com/ocrinvoice/ocrinvoice/internal/runner"
 )
@@ -33,7 +34,14 @@ func (a *App) startBatchRunner(ctx context.Context, reg prometheus.Registerer) (
 		Resync:     a.cfg.RunnerResync,
 		Logger:     logger,
 		Uploads:    &runner.UploadJanitor{Jobs: a.svc, Store: store, UnusedTTL: a.cfg.UploadUnusedTTL, Logger: logger},
-		Retention:  &runner.DocumentRetention{Jobs: a.svc, Store: store, Keep: a.cfg.RetentionDocuments, Logger: logger},
+		Retention: &runner.DocumentRetention{Jobs: a.svc, Store: store, Keep: a.cfg.RetentionDocuments, Logger: logger,
+			// The API's cached page images of a deleted document go with it (the data
+			// directory is shared, as the upload store is).
+			OnExpired: func(keys []string) {
+				if n, err := pages.RemoveDocuments(a.cfg.PageCacheDir(), keys); err != nil {
+					logger.Warn("Page images of deleted documents not all removed", slog.Int("removed", n), slog.Any("error", err))
+				}
+			}},
 	}
 	lease := &runner.Lease{Redis: a.redis, TTL: a.cfg.RunnerLease, Logger: logger}
 	if reg != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
+	"github.com/ocrinvoice/ocrinvoice/worker/validate"
 )
 
 // openDeps opens what every part shares, in this order: the data directory; Redis; the
@@ -101,6 +102,7 @@ func (a *App) openService(ctx context.Context) error {
 		AddressCheck:    fetch.Guard{Allow: cfg.FetchAllow}.Check,
 		UploadQuota:     jobs.UploadQuota{Bytes: cfg.UploadQuotaBytes, Count: cfg.UploadQuotaCount},
 		FilterCostLimit: filterCostLimit(cfg.FilterCostLimit),
+		Revalidate:      validate.Revalidate,
 		Learner:         supplierLearner(),
 	})
 	if err := a.svc.EnsureBuiltins(ctx); err != nil {

@@ -19,6 +19,7 @@ type Kind string
 const (
 	KindInvalid              Kind = "INVALID"                // 400
 	KindNotFound             Kind = "NOT_FOUND"              // 404
+	KindGone                 Kind = "GONE"                   // 410
 	KindConflict             Kind = "CONFLICT"               // 409
 	KindFailedPrecondition   Kind = "FAILED_PRECONDITION"    // 422
 	KindTooLarge             Kind = "TOO_LARGE"              // 413
@@ -82,6 +83,10 @@ func InvalidField(field, msg string) *Error {
 
 // NotFound says the addressed object does not exist (404).
 func NotFound(msg string, details ...Detail) *Error { return New(KindNotFound, msg, details...) }
+
+// Gone says the addressed object existed and was deleted on purpose, e.g. a document past
+// its retention period (410); asking again will not bring it back.
+func Gone(msg string, details ...Detail) *Error { return New(KindGone, msg, details...) }
 
 // Conflict says the change collides with existing data, e.g. a duplicate jobNumber (409).
 func Conflict(msg string, details ...Detail) *Error { return New(KindConflict, msg, details...) }
@@ -173,6 +178,8 @@ func HTTPStatus(err error) int {
 		return http.StatusNotFound
 	case KindConflict:
 		return http.StatusConflict
+	case KindGone:
+		return http.StatusGone
 	case KindFailedPrecondition:
 		return http.StatusUnprocessableEntity
 	case KindTooLarge, KindQuotaExceeded:

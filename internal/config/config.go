@@ -138,6 +138,9 @@ type Config struct {
 	// holds already costs nothing.
 	UploadQuotaBytes int64
 	UploadQuotaCount int
+	// PageCacheBytes bounds the page images cached for viewers under PageCacheDir; past
+	// it the least recently used are removed.
+	PageCacheBytes int64
 	// UploadUnusedTTL is how long an upload that no job names is kept before the batch
 	// runner deletes it; 0 keeps them.
 	UploadUnusedTTL time.Duration
@@ -526,8 +529,8 @@ func workerSettings() []Setting {
 		},
 		{
 			Env: "OCRINVOICE_OCR_MEMORY_LIMIT", Flag: "ocr-memory-limit", Default: strconv.FormatInt(DefaultOCRMemoryLimit, 10),
-			DefaultText: "1073741824 (1 GiB)", Commands: workerCmds,
-			Usage: "bytes of address space each poppler run (pdfinfo, pdftotext, pdftoppm) may use, set with prlimit; a document that needs more fails for good; 0: no limit (Tesseract runs in process, bounded by the page pixel limit)",
+			DefaultText: "1073741824 (1 GiB)", Commands: []string{CmdServe, CmdWorker, CmdAll},
+			Usage: "bytes of address space each poppler run (pdfinfo, pdftotext, pdftoppm; the API's page images too) may use, set with prlimit; a document that needs more fails for good; 0: no limit (Tesseract runs in process, bounded by the page pixel limit)",
 			set: int64Setter(func(n int64) bool { return n == 0 || n >= 16<<20 },
 				"want 0 (no limit) or a number of bytes of at least 16777216 (16 MiB)", func(c *Config, n int64) { c.OCRMemoryLimit = n }),
 		},
@@ -580,6 +583,13 @@ func uploadSettings() []Setting {
 			Env: "OCRINVOICE_UPLOAD_QUOTA_COUNT", Flag: "upload-quota-count", Default: strconv.Itoa(DefaultUploadQuotaCount), Commands: apiCmds,
 			Usage: "uploaded documents one owner may keep (413 QUOTA_EXCEEDED beyond); 0: no limit",
 			set:   intSetter(0, 1<<31-1, func(c *Config, n int) { c.UploadQuotaCount = n }),
+		},
+		{
+			Env: "OCRINVOICE_PAGE_CACHE_BYTES", Flag: "page-cache-bytes", Default: strconv.FormatInt(DefaultPageCacheBytes, 10),
+			DefaultText: "268435456 (256 MiB)", Commands: apiCmds,
+			Usage: "bytes of page images (GET /api/v1/ocr-invoice-jobs/{id}/pages/{n}) kept in $OCRINVOICE_DATA_DIR/pages; past it the least recently used are removed",
+			set: int64Setter(func(n int64) bool { return n >= 1<<20 },
+				"want a number of bytes of at least 1048576 (1 MiB)", func(c *Config, n int64) { c.PageCacheBytes = n }),
 		},
 		{
 			Env: "OCRINVOICE_UPLOAD_UNUSED_TTL", Flag: "upload-unused-ttl", Default: "24h", Commands: workerCmds,
@@ -773,6 +783,12 @@ const (
 	DefaultUploadQuotaBytes int64 = 10 << 30
 	DefaultUploadQuotaCount       = 100_000
 )
+
+// DefaultPageCacheBytes is OCRINVOICE_PAGE_CACHE_BYTES's default: 256 MiB.
+const DefaultPageCacheBytes int64 = 256 << 20
+
+// PageCacheDir is the directory of the page image cache: "pages" under DataDir.
+func (c Config) PageCacheDir() string { return filepath.Join(c.DataDir, "pages") }
 
 // UploadDir is the directory of the upload store: "uploads" under DataDir.
 func (c Config) UploadDir() string { return filepath.Join(c.DataDir, "uploads") }

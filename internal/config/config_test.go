@@ -60,6 +60,7 @@ func TestLoadDefaults(t *testing.T) {
 		UploadMaxBytes:         50 << 20,
 		UploadQuotaBytes:       10 << 30,
 		UploadQuotaCount:       100_000,
+		PageCacheBytes:         256 << 20,
 		UploadUnusedTTL:        24 * time.Hour,
 		WebhookRetryDelay:      10 * time.Second,
 		RequeueInterval:        30 * time.Second,
@@ -293,6 +294,16 @@ func TestLoadSources(t *testing.T) {
 			},
 		},
 		{
+			name: "page cache from env, OCR memory limit read by serve",
+			cmd:  CmdServe,
+			env:  map[string]string{"OCRINVOICE_PAGE_CACHE_BYTES": "2097152", "OCRINVOICE_OCR_MEMORY_LIMIT": "33554432", "OCRINVOICE_DATA_DIR": "/srv/ocr"},
+			check: func(t *testing.T, c Config) {
+				if c.PageCacheBytes != 2<<20 || c.OCRMemoryLimit != 32<<20 || c.PageCacheDir() != filepath.Join("/srv/ocr", "pages") {
+					t.Errorf("PageCacheBytes %d, OCRMemoryLimit %d, PageCacheDir %q", c.PageCacheBytes, c.OCRMemoryLimit, c.PageCacheDir())
+				}
+			},
+		},
+		{
 			name: "subscription caps from flag and env",
 			cmd:  CmdAll,
 			args: []string{"--subscriptions-per-connection", "0"},
@@ -385,6 +396,7 @@ func TestLoadErrors(t *testing.T) {
 		{"priority factor twice", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": "low=1,LOW=2"}, []string{"given twice"}},
 		{"only commas", CmdServe, nil, map[string]string{"OCRINVOICE_PRIORITY_PRICE_FACTORS": ",,"}, []string{"priority=factor"}},
 		{"zero upload limit", CmdServe, nil, map[string]string{"OCRINVOICE_UPLOAD_MAX_BYTES": "0"}, []string{"OCRINVOICE_UPLOAD_MAX_BYTES", "number of bytes"}},
+		{"page cache below 1 MiB", CmdServe, nil, map[string]string{"OCRINVOICE_PAGE_CACHE_BYTES": "1000"}, []string{"OCRINVOICE_PAGE_CACHE_BYTES", "1048576"}},
 		{"upload limit with unit", CmdWorker, []string{"--upload-max-bytes", "50MiB"}, nil, []string{"--upload-max-bytes", "number of bytes"}},
 		{"bad websocket origin", CmdServe, []string{"--ws-allowed-origins", "app.example.com/path"}, nil, []string{"--ws-allowed-origins", "host patterns"}},
 		{"bad websocket origin pattern", CmdAll, nil, map[string]string{"OCRINVOICE_WS_ALLOWED_ORIGINS": "[x"}, []string{"OCRINVOICE_WS_ALLOWED_ORIGINS"}},

@@ -39,14 +39,37 @@ type Job struct {
 	Currency          string                     `json:"currency"`
 	ErrorLog          *string                    `json:"errorLog"`
 	RetryCount        int                        `json:"retryCount"`
+	Attempts          []Attempt                  `json:"attempts"`
 	CreatedBy         *string                    `json:"createdBy"`
 	CallbackURL       *string                    `json:"callbackUrl"`
 	Metadata          map[string]any             `json:"metadata"`
 	CreatedAt         string                     `json:"createdAt"`
 	UpdatedAt         string                     `json:"updatedAt"`
-	// SupplierProfile is the supplier profile the extraction used (null: none); added
-	// after the contract's keys.
+
+	// Additions after the contract's own fields (issue 15): where each value came from,
+	// keyed by field path ({} when none was kept), the people's corrections ([] when
+	// none), the review status, the version of the results (the ETag and If-Match of a
+	// correction) and the data as the machine produced it (null until completed).
+	Evidence     map[string]invoice.Evidence `json:"evidence"`
+	Corrections  []invoice.Correction        `json:"corrections"`
+	ReviewStatus string                      `json:"reviewStatus"`
+	DataVersion  int                         `json:"dataVersion"`
+	MachineData  *invoice.ExtractedData      `json:"machineData"`
+	// SupplierProfile is the supplier profile the extraction used (null: none).
 	SupplierProfile *invoice.ProfileUse `json:"supplierProfile"`
+}
+
+// Attempt is one run of a job by a worker, oldest first in Job.Attempts (an addition to
+// the contract, after retryCount): its number (from 1, across retries), the worker, when
+// it started and ended (null while it runs), its outcome (running, completed, failed,
+// retry, worker_lost, cancelled, interrupted) and why it failed (null otherwise).
+type Attempt struct {
+	Number    int     `json:"number"`
+	Worker    string  `json:"worker"`
+	StartedAt string  `json:"startedAt"`
+	EndedAt   *string `json:"endedAt"`
+	Outcome   string  `json:"outcome"`
+	Error     *string `json:"error"`
 }
 
 // NewJob converts a stored job to its contract shape.
@@ -73,11 +96,34 @@ func NewJob(j *ent.OcrInvoiceJob) Job {
 		Currency:          j.Currency,
 		ErrorLog:          NonEmpty(j.ErrorLog),
 		RetryCount:        j.RetryCount,
+		Attempts:          make([]Attempt, len(j.Attempts)),
 		CreatedBy:         NonEmpty(j.CreatedBy),
 		CallbackURL:       NonEmpty(j.CallbackURL),
 		Metadata:          j.Metadata,
 		CreatedAt:         Timestamp(j.CreatedAt),
 		UpdatedAt:         Timestamp(j.UpdatedAt),
+		Evidence:          j.Evidence,
+		Corrections:       j.Corrections,
+		ReviewStatus:      string(j.ReviewStatus),
+		DataVersion:       j.DataVersion,
+		MachineData:       j.MachineData,
+	}
+	if d.Evidence == nil {
+		d.Evidence = map[string]invoice.Evidence{}
+	}
+	if d.Corrections == nil {
+		d.Corrections = []invoice.Correction{}
+	}
+	if d.ReviewStatus == "" {
+		d.ReviewStatus = invoice.ReviewUnreviewed
+	}
+	if d.MachineData == nil && d.ExtractedData != nil && len(d.Corrections) == 0 {
+		// Completed before machine_data existed and never corrected: the data is the machine's.
+		d.MachineData = d.ExtractedData
+	}
+	for i, a := range j.Attempts {
+		d.Attempts[i] = Attempt{Number: a.Number, Worker: a.Worker, StartedAt: Timestamp(a.StartedAt),
+			EndedAt: TimePtr(a.EndedAt), Outcome: a.Outcome, Error: NonEmpty(a.Error)}
 	}
 	if d.Group != nil && *d.Group == "" {
 		d.Group = nil

@@ -29,13 +29,17 @@ import (
 const sqliteBusyTimeoutMS = 10000
 
 // sqliteDriver is the name of the SQLite driver Open uses: mattn/go-sqlite3 with
-// lower() replaced by Unicode lower-casing (see unicodeLower).
+// lower() replaced by Unicode lower-casing (see unicodeLower) and a regexp() function,
+// which SQLite's REGEXP operator calls, backed by Go's regexp (see sqliteRegexp).
 const sqliteDriver = "sqlite3_ocrinvoice"
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			return c.RegisterFunc("lower", unicodeLower, true)
+			if err := c.RegisterFunc("lower", unicodeLower, true); err != nil {
+				return err
+			}
+			return c.RegisterFunc("regexp", sqliteRegexp, true)
 		},
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // MaxGroupDocuments is how many documents one CreateGroup call may carry.
@@ -34,8 +35,9 @@ type GroupDocument struct {
 // validateDocuments checks the documents of a batch, naming each problem
 // documents[i].field, and fills in document types and generated job numbers. Job
 // numbers repeated within the batch are a Conflict naming the later entry. check is
-// Service.checkTarget.
-func validateDocuments(groupID string, docs []GroupDocument, check func(string) error) ([]resolvedDocument, error) {
+// Service.checkTarget; uploadTypes maps the upload URLs among the documents to the types
+// detected from their bytes (Service.uploadTypes), which come before the extensions.
+func validateDocuments(groupID string, docs []GroupDocument, check func(string) error, uploadTypes map[string]string) ([]resolvedDocument, error) {
 	if len(docs) > MaxGroupDocuments {
 		return nil, apperr.TooLarge(fmt.Sprintf("a group may be created with at most %d documents (got %d)", MaxGroupDocuments, len(docs)))
 	}
@@ -53,8 +55,12 @@ func validateDocuments(groupID string, docs []GroupDocument, check func(string) 
 		} else if err := check(d.DocumentURL); err != nil {
 			fe.add(p+"documentUrl", "%v", err)
 		}
-		typ := InferDocumentType(d.DocumentName, d.DocumentURL)
-		if typ == "" && len(fe) == n {
+		typ := uploadTypes[d.DocumentURL]
+		if typ == "" {
+			typ = InferDocumentType(d.DocumentName, d.DocumentURL)
+		}
+		// An upload no row knows is reported by the claim (not found), not here.
+		if typ == "" && len(fe) == n && !uploads.IsURL(d.DocumentURL) {
 			fe.add(p+"documentName", "the document type cannot be inferred from documentName or documentUrl (use an extension among %s)", strings.Join(DocumentTypes, ", "))
 		}
 		num := Canonical(d.JobNumber)

@@ -58,8 +58,12 @@ func (o JobsOf) predicates() []predicate.OcrInvoiceJob {
 	return ps
 }
 
-// JobConnection returns a page of the jobs of of that match where, in orderBy.
+// JobConnection returns a page of the jobs of of that match where, in orderBy. PRIORITY
+// and STATUS order by rank (see rankedJobConnection), as the REST sort does.
 func (s *Service) JobConnection(ctx context.Context, of JobsOf, p Page, orderBy []*ent.OcrInvoiceJobOrder, where *ent.OcrInvoiceJobWhereInput) (*ent.OcrInvoiceJobConnection, error) {
+	if hasRankedOrder(orderBy) {
+		return s.rankedJobConnection(ctx, of, p, orderBy, where)
+	}
 	return s.client.OcrInvoiceJob.Query().Where(of.predicates()...).Paginate(ctx, p.After, p.First, p.Before, p.Last,
 		ent.WithOcrInvoiceJobOrder(orderBy), ent.WithOcrInvoiceJobFilter(where.Filter))
 }

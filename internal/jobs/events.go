@@ -18,10 +18,11 @@ type EventPublisher interface {
 }
 
 // EventOf is the progress event describing job j as it is now: its status, its progress,
-// its group, its owner (createdBy) and message. At is the job's updatedAt.
+// its group, its owner (createdBy), its data version and message. At is the job's
+// updatedAt.
 func EventOf(j *ent.OcrInvoiceJob, message string) progress.Event {
 	ev := progress.Event{JobID: j.ID, Status: string(j.Status), Progress: j.Progress, Message: message, At: j.UpdatedAt,
-		Owner: progress.OwnerOf(j.CreatedBy)}
+		Owner: progress.OwnerOf(j.CreatedBy), DataVersion: j.DataVersion}
 	if j.GroupID != nil {
 		ev.GroupID = *j.GroupID
 	}

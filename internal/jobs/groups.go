@@ -92,7 +92,15 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*ent.OcrJobGr
 		return nil, err
 	}
 	id := ids.New()
-	docs, err := validateDocuments(id, in.Documents, s.checkTarget)
+	urls := make([]string, len(in.Documents))
+	for i, d := range in.Documents {
+		urls[i] = d.DocumentURL
+	}
+	types, err := s.uploadTypes(ctx, urls)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := validateDocuments(id, in.Documents, s.checkTarget, types)
 	if err != nil {
 		return nil, err
 	}

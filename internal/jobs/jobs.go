@@ -16,13 +16,16 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/ids"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
 
 // JobInput is what a client sets on a job, in contract terms. For CreateJob and
 // UpdateJob (PUT) it is the whole client-writable state:
 //   - JobNumber, DocumentName, DocumentURL and Template are required.
-//   - DocumentType "" is inferred from the extension of DocumentName, else of the URL.
-//   - Template is a template id or name; Group a group id or "" for none.
+//   - DocumentType "" is inferred: for an upload (upload://KEY) the type detected from
+//     its bytes, else the extension of DocumentName, else of the URL.
+//   - Template is a template id or name; Group a group id or "" for none, unless
+//     KeepGroup is set (UpdateJob only).
 //   - Priority "" means "medium".
 //   - CallbackURL "" means none (the group's callbackUrl, if any, is used).
 type JobInput struct {
@@ -36,6 +39,9 @@ type JobInput struct {
 	CreatedBy    string
 	Metadata     map[string]any
 	CallbackURL  string
+	// KeepGroup makes UpdateJob keep the job's group whatever Group says: a PUT that
+	// omits group keeps it, and leaving a group takes an explicit "group": null.
+	KeepGroup bool
 }
 
 // resolvedJob is a validated JobInput with references resolved to ids.
@@ -43,6 +49,9 @@ type resolvedJob struct {
 	JobInput
 	templateID string
 	groupID    *string
+	// groupSuspended tells that the group (groupID) is suspended: its jobs are not
+	// queued until it is resumed.
+	groupSuspended bool
 	// uploadKey is the upload the document names ("" for none), which the job's owner
 	// holds and which was marked used at claimed.
 	uploadKey string
@@ -66,9 +75,20 @@ func (s *Service) validateJob(ctx context.Context, in JobInput, deleted string) 
 	} else if err := s.checkTarget(in.DocumentURL); err != nil {
 		fe.add("documentUrl", "%v", err)
 	}
+	if in.DocumentType == "" && uploads.IsURL(in.DocumentURL) {
+		types, err := s.uploadTypes(ctx, []string{in.DocumentURL})
+		if err != nil {
+			return nil, err
+		}
+		in.DocumentType = types[in.DocumentURL]
+	}
 	if in.DocumentType == "" {
 		in.DocumentType = InferDocumentType(in.DocumentName, in.DocumentURL)
-		if in.DocumentType == "" {
+		switch {
+		case in.DocumentType != "":
+		case uploads.IsURL(in.DocumentURL) && in.DocumentURL != deleted:
+			// No upload is stored under the URL: the claim below answers that.
+		default:
 			fe.add("documentType", "cannot be inferred from documentName or documentUrl; set one of %s", strings.Join(DocumentTypes, ", "))
 		}
 	} else {
@@ -114,6 +134,7 @@ func (s *Service) validateJob(ctx context.Context, in JobInput, deleted string) 
 			fe.add("group", "must be a group id (24 hexadecimal characters)")
 		} else if ok, err := s.client.OcrJobGroup.Get(ctx, in.Group); err == nil {
 			out.groupID = &ok.ID
+			out.groupSuspended = ok.Spec.Suspend
 		} else if ent.IsNotFound(err) {
 			fe.add("group", "no group with id %q", in.Group)
 		} else {
@@ -137,7 +158,9 @@ func (s *Service) validateJob(ctx context.Context, in JobInput, deleted string) 
 
 // CreateJob validates in, stores the job with status "created", commits, then enqueues
 // its task and moves it to "queued". When the enqueue fails (Redis down, no Enqueuer)
-// the job stays "created" and no error is returned; the failure is logged. The job's
+// the job stays "created" and no error is returned; the failure is logged. A job of a
+// suspended group stays "created" too, for the group's reconciler to release when the
+// group is resumed. The job's
 // resulting state is published as an event (see Options.Events).
 // Errors: Invalid (naming fields), Conflict (jobNumber exists), NotFound (naming
 // documentUrl: an upload the job's owner does not hold).
@@ -178,7 +201,21 @@ func (s *Service) CreateJob(ctx context.Context, in JobInput) (*ent.OcrInvoiceJo
 		}
 		return nil, err
 	}
-	return s.enqueue(ctx, j, true), nil
+	return s.release(ctx, j, r, true), nil
+}
+
+// release enqueues a committed job (see enqueue), unless its group is suspended: the job
+// then stays as it is, and the group's reconciler, told of the change, releases it when
+// the group is resumed. It returns the job as it now is.
+func (s *Service) release(ctx context.Context, j *ent.OcrInvoiceJob, r *resolvedJob, announce bool) *ent.OcrInvoiceJob {
+	if r.groupID == nil || !r.groupSuspended {
+		return s.enqueue(ctx, j, announce)
+	}
+	if announce {
+		s.notify(ctx, j, "")
+	}
+	s.notifyGroup(ctx, *r.groupID)
+	return j
 }
 
 func isJobNumberConflict(err error) bool {
@@ -287,7 +324,9 @@ func checkID(field, id string) error {
 }
 
 // UpdateJob replaces the client-writable fields of a job (PUT semantics: an empty
-// optional field clears it). Changing the document (documentUrl, documentType) or the
+// optional field clears it or takes its default, priority medium), except the group
+// when in.KeepGroup is set. A job of a suspended group is never queued by an update: a
+// re-run or a priority change leaves it "created" for the group's reconciler. Changing the document (documentUrl, documentType) or the
 // template re-runs the job: unless it is "processing" its results are cleared and it is
 // enqueued again as if new. Changing them while "processing" is FailedPrecondition, and
 // so is a re-run on the same documentUrl after the document was deleted by the retention
@@ -306,6 +345,12 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	}
 	if in.CreatedBy, err = ownerFor(ctx, in.CreatedBy, false); err != nil {
 		return nil, err
+	}
+	if in.KeepGroup {
+		in.Group = ""
+		if cur.GroupID != nil {
+			in.Group = *cur.GroupID
+		}
 	}
 	deleted := ""
 	if cur.DocumentDeletedAt != nil {
@@ -385,7 +430,7 @@ func (s *Service) UpdateJob(ctx context.Context, id string, in JobInput) (*ent.O
 	if err != nil {
 		return nil, err
 	}
-	return s.enqueue(ctx, j, rerun || requeue), nil
+	return s.release(ctx, j, r, rerun || requeue), nil
 }
 
 // clearResults resets everything a run of the job produced.
@@ -405,6 +450,13 @@ func clearResults(m *ent.OcrInvoiceJobMutation) {
 	m.ClearDocumentLayout()
 	m.ClearSupplierProfile()
 	m.SetCost(0)
+	// The results a person reviewed are gone: the review starts over, and a correction
+	// or approval made against the old version is refused (its data_version is stale).
+	// The corrections stay, as the record of what people changed.
+	m.ClearMachineData()
+	m.ClearEvidence()
+	m.SetReviewStatus(ocrinvoicejob.ReviewStatusUnreviewed)
+	m.AddDataVersion(1)
 	// A webhook still owed for the run that ended is moot: its delivery would find the
 	// job in another state and be skipped.
 	m.ClearWebhookPendingAt()
@@ -598,9 +650,17 @@ func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInv
 		order = []ocrinvoicejob.OrderOption{ocrinvoicejob.ByCreatedAt(sql.OrderDesc())}
 	}
 	order = append(order[:len(order):len(order)], ocrinvoicejob.ByID(sql.OrderDesc()))
-	list, err := q.Clone().Order(order...).Limit(limit).Offset(p.Offset).All(ctx)
+	// The page's ids first, then its rows: a sort that no index serves (priority and
+	// status by rank, processingTime, ...) then sorts narrow rows rather than whole jobs
+	// with their extracted data (at 100,000 jobs on SQLite, sort=priority takes 55 ms
+	// instead of 1.6 s). A job deleted between the two reads is left out of the page.
+	ids, err := q.Clone().Unique(false).Order(order...).Limit(limit).Offset(p.Offset).IDs(ctx)
 	if err != nil {
 		return nil, 0, internal("list jobs", err)
+	}
+	list, err := jobsInOrder(ctx, s.db(ctx), ids)
+	if err != nil {
+		return nil, 0, err
 	}
 	// A short, non-empty page (or a short first page) is the end of the list: the
 	// total follows from it, and a filter that matches few rows is not read through a
@@ -614,6 +674,26 @@ func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInv
 		return nil, 0, internal("count jobs", err)
 	}
 	return list, total, nil
+}
+
+// jobsInOrder reads the jobs of ids, in the order of ids; those gone meanwhile are left
+// out.
+func jobsInOrder(ctx context.Context, db *ent.Client, ids []string) ([]*ent.OcrInvoiceJob, error) {
+	rows, err := db.OcrInvoiceJob.Query().Where(ocrinvoicejob.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, internal("list jobs", err)
+	}
+	byID := make(map[string]*ent.OcrInvoiceJob, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	out := make([]*ent.OcrInvoiceJob, 0, len(ids))
+	for _, id := range ids {
+		if r := byID[id]; r != nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func pageBounds(limit, offset int) (int, error) {

@@ -68,6 +68,9 @@ type queryField struct {
 	// jsonCost is the filter cost of one comparison of a path in this JSON field (0:
 	// FilterCostJSONPath); large documents (the extracted data) cost more to read.
 	jsonCost int
+	// rank, for an enum sorted by meaning rather than alphabetically, lists its values
+	// from the lowest to the highest (see parseOrder).
+	rank []string
 }
 
 // isNull is the predicate "the column has no value": NULL, or also "" for emptyIsNull fields.
@@ -384,7 +387,7 @@ func hasOperatorKey(m map[string]any) bool {
 	return false
 }
 
-var comparisonOps = []string{"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not"}
+var comparisonOps = []string{"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not", "$regex", "$options"}
 
 // operators compiles {"$op": value, ...} for one field; all must hold.
 func (c *filterCompiler) operators(t target, ops map[string]any) (selPred, error) {
@@ -396,6 +399,23 @@ func (c *filterCompiler) operators(t target, ops map[string]any) (selPred, error
 		}
 		if !slices.Contains(comparisonOps, op) {
 			return nil, filterError("unknown operator %q on field %q (known: %s)", op, t.name, strings.Join(comparisonOps, " "))
+		}
+		if op == "$options" {
+			if _, ok := ops["$regex"]; !ok {
+				return nil, filterError("field %q: $options applies to $regex, which is missing", t.name)
+			}
+			continue // read with $regex
+		}
+		if op == "$regex" {
+			if err := c.count(); err != nil {
+				return nil, err
+			}
+			p, err := t.regex(c, v, ops["$options"])
+			if err != nil {
+				return nil, err
+			}
+			preds = append(preds, p)
+			continue
 		}
 		if op == "$not" {
 			inner, ok := v.(map[string]any)
@@ -481,6 +501,57 @@ func (t target) compare(op string, v any) (selPred, error) {
 	}
 }
 
+// regex: the text value matches a $regex pattern (see compileRegex); options is the
+// $options value (nil when absent). Only text holds: a number, a missing value, null and,
+// for fields that show "" as null, "" never match.
+func (t target) regex(c *filterCompiler, pattern, options any) (selPred, error) {
+	if t.path == nil {
+		switch t.f.kind {
+		case kindString, kindEnum, kindID:
+		case kindJSON:
+			return nil, filterError("field %q is an object: match one of its paths, e.g. %q", t.name, t.name+".key")
+		default:
+			return nil, filterError("field %q is not text: $regex does not apply", t.name)
+		}
+	}
+	rx, err := compileRegex(t.name, pattern, options)
+	if err != nil {
+		return nil, err
+	}
+	if t.path == nil {
+		c.cost += FilterCostRegex
+		col, emptyIsNull := t.f.column, t.f.emptyIsNull
+		return func(s *sql.Selector) *sql.Predicate {
+			p := rx.predicate(func(b *sql.Builder) { b.Ident(s.C(col)) })
+			if emptyIsNull {
+				return sql.And(sql.NEQ(s.C(col), ""), p)
+			}
+			return p
+		}, nil
+	}
+	per := t.f.jsonCost
+	if per == 0 {
+		per = FilterCostJSONPath
+	}
+	c.cost += per + FilterCostRegex
+	j := t.jsonRef()
+	return func(s *sql.Selector) *sql.Predicate {
+		return sql.P(func(b *sql.Builder) {
+			if b.Dialect() == dialect.Postgres {
+				b.Join(rx.predicate(func(b *sql.Builder) { j.typed(b, s, "string") }))
+				return
+			}
+			b.WriteString("(").Join(rx.predicate(func(b *sql.Builder) {
+				b.WriteString("JSON_EXTRACT(").Ident(s.C(j.column)).WriteString(", ")
+				j.sqlitePath(b)
+				b.WriteString(")")
+			})).WriteString(" AND ")
+			j.typeOf(b, s)
+			b.WriteString(" = 'text')")
+		})
+	}, nil
+}
+
 // exists: the value is present. For a column that is "not NULL"; for a JSON path "the key exists"
 // (even when its value is JSON null, as in MongoDB).
 func (t target) exists() selPred {
@@ -543,6 +614,16 @@ func (t target) order(op string, v any) (selPred, error) {
 	arg, err := t.columnValue(v)
 	if err != nil {
 		return nil, err
+	}
+	if t.f.rank != nil {
+		// A ranked enum compares by rank, as it sorts: priority >= "high" is high or urgent.
+		i, f, op := slices.Index(t.f.rank, arg.(string)), t.f, sqlOps[op]
+		return func(s *sql.Selector) *sql.Predicate {
+			return sql.P(func(b *sql.Builder) {
+				writeRankCase(b, s.C(f.column), f.rank)
+				b.WriteString(op).Arg(i)
+			})
+		}, nil
 	}
 	if f, frac := arg.(float64); frac && t.f.kind == kindInt {
 		// PostgreSQL will not bind 1.5 to an integer column: compare with the integer that
@@ -842,6 +923,14 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 		return nil, apperr.Invalid(fmt.Sprintf("invalid order %s: must be asc or desc", apperr.Quote(order)),
 			apperr.Detail{Field: "order", Message: "must be asc or desc"})
 	}
+	if name, ok := strings.CutPrefix(sortField, "-"); ok {
+		// "-field" is the usual shorthand for a descending sort.
+		if order == "asc" {
+			msg := fmt.Sprintf("sort %s asks for descending order and order=asc for ascending: give one", apperr.Quote(sortField))
+			return nil, apperr.Invalid("invalid sort: "+msg, apperr.Detail{Field: "sort", Message: msg})
+		}
+		sortField, desc = name, true
+	}
 	f, ok := s.fields[sortField]
 	if !ok || !f.sortable {
 		msg := fmt.Sprintf("unknown sort field %s (sortable: %s)", apperr.Quote(sortField), strings.Join(s.names(true), ", "))
@@ -876,6 +965,19 @@ func (s *querySchema) parseOrder(sortField, order string) ([]func(*sql.Selector)
 		terms = append(terms, func(sel *sql.Selector) {
 			sel.OrderExprFunc(func(b *sql.Builder) {
 				b.WriteString("COALESCE(").Ident(sel.C(col)).WriteString(", '')")
+				if desc {
+					b.WriteString(" DESC")
+				}
+			})
+		})
+		return terms, nil
+	}
+	if len(f.rank) > 0 {
+		// Sorted by meaning: the CASE gives each value its rank.
+		col := f.column
+		terms = append(terms, func(sel *sql.Selector) {
+			sel.OrderExprFunc(func(b *sql.Builder) {
+				writeRankCase(b, sel.C(col), f.rank)
 				if desc {
 					b.WriteString(" DESC")
 				}

@@ -21,9 +21,9 @@ var jobQuery = newQuerySchema("job", "createdAt",
 	queryField{name: "template", column: ocrinvoicejob.FieldTemplateID, kind: kindID, sortable: true},
 	queryField{name: "group", column: ocrinvoicejob.FieldGroupID, kind: kindID, sortable: true, nullable: true},
 	queryField{name: "status", column: ocrinvoicejob.FieldStatus, kind: kindEnum, sortable: true,
-		enum: []string{"created", "queued", "processing", "completed", "failed", "cancelled"}},
+		enum: Statuses, rank: Statuses},
 	queryField{name: "priority", column: ocrinvoicejob.FieldPriority, kind: kindEnum, sortable: true,
-		enum: []string{"low", "medium", "high", "urgent"}},
+		enum: Priorities, rank: Priorities},
 	queryField{name: "progress", column: ocrinvoicejob.FieldProgress, kind: kindJSON},
 	queryField{name: "startedAt", column: ocrinvoicejob.FieldStartedAt, kind: kindTime, sortable: true, nullable: true},
 	queryField{name: "completedAt", column: ocrinvoicejob.FieldCompletedAt, kind: kindTime, sortable: true, nullable: true},
@@ -73,8 +73,9 @@ var groupQuery = newQuerySchema("group", "createdAt",
 // ParseJobFilter translates a MongoDB-style filter document (the REST `filter` query parameter)
 // into job predicates. Field names are the contract's (`_id`, `jobNumber`, `status`,
 // `createdAt`, ...); dotted paths reach into the JSON fields (`extractedData.invoice.amounts.total`,
-// `metadata.source`). Operators: $eq $ne $gt $gte $lt $lte $in $nin $exists $not, and $and $or
-// $nor at any level; a bare value means $eq. Comparisons follow MongoDB: $ne, $nin and $not also
+// `metadata.source`). Operators: $eq $ne $gt $gte $lt $lte $in $nin $exists $not $regex (with
+// $options; see compileRegex), and $and $or $nor at any level; a bare value means $eq. priority
+// and status compare by rank ($gte "high" is high or urgent), as they sort. Comparisons follow MongoDB: $ne, $nin and $not also
 // match rows where the value is missing or null, and $eq null matches missing or null. Time fields
 // take RFC 3339 strings (or YYYY-MM-DD); enum fields only their values; `_id`, `template` and
 // `group` only ids. Values inside JSON paths compare only with values of the same JSON type.
@@ -91,7 +92,10 @@ func ParseJobFilter(raw string) ([]predicate.OcrInvoiceJob, error) {
 }
 
 // JobOrder returns the ORDER BY of a job list for a contract sort field ("" = "createdAt") and
-// direction ("asc" or "desc"; "" = "desc"). It has no id tie-breaker because Service.ListJobs
+// direction ("asc" or "desc"; "" = "desc"). A field written "-field" sorts descending (with
+// order "asc" that is an apperr.Invalid). priority and status sort by meaning, not
+// alphabetically, in the order of Priorities (low to urgent) and Statuses (created,
+// queued, processing, then the terminal completed, failed, cancelled). It has no id tie-breaker because Service.ListJobs
 // appends "id DESC" to every order, which makes the order total. Nullable fields (startedAt, completedAt, processingTime, group, ...) sort NULLs
 // first ascending and last descending on every database. An unknown field or direction is an
 // apperr.Invalid naming the parameter ("sort" or "order").

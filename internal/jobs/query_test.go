@@ -154,6 +154,10 @@ func TestParseJobFilter(t *testing.T) {
 			{"group exists", `{"group":{"$exists":true}}`, []string{"Q-3"}},
 			{"string $in", `{"jobNumber":{"$in":["Q-1","Q-4","nope"]}}`, []string{"Q-1", "Q-4"}},
 			{"string $gt", `{"documentName":{"$gt":"c"}}`, []string{"Q-3", "Q-4"}},
+			// Ranked enums compare by rank, as they sort.
+			{"priority $gte by rank", `{"priority":{"$gte":"high"}}`, []string{"Q-1", "Q-2"}},
+			{"priority $not $gt by rank", `{"priority":{"$not":{"$gt":"medium"}}}`, []string{"Q-3", "Q-4"}},
+			{"status $lt by rank", `{"status":{"$lt":"processing"}}`, []string{"Q-3", "Q-4"}},
 			{"createdBy", `{"createdBy":"u1"}`, []string{"Q-1", "Q-4"}},
 			{"createdBy null is NULL or empty", `{"createdBy":null}`, []string{"Q-2", "Q-3"}},
 			{"createdBy empty is null", `{"createdBy":""}`, []string{"Q-2", "Q-3"}},
@@ -215,7 +219,7 @@ func TestParseJobFilterErrors(t *testing.T) {
 		{"trailing data", `{"status":"created"} {}`, "not valid JSON"},
 		{"not an object", `[1]`, "must be a JSON object"},
 		{"unknown field", `{"bogus":1}`, `unknown field "bogus"`},
-		{"unknown operator", `{"status":{"$regex":"x"}}`, `unknown operator "$regex" on field "status"`},
+		{"unknown operator", `{"status":{"$where":"x"}}`, `unknown operator "$where" on field "status"`},
 		{"unknown top-level operator", `{"$where":"1"}`, `unknown operator "$where"`},
 		{"operator mixed with field names", `{"status":{"$eq":"created","x":1}}`, `mixes operators`},
 		{"invalid enum", `{"status":"nope"}`, `"nope" is not one of`},
@@ -295,7 +299,11 @@ func TestJobOrder(t *testing.T) {
 			{"startedAt", "desc", []string{"Q-2", "Q-1", "Q-4", "Q-3"}},
 			{"processingTime", "desc", []string{"Q-1", "Q-4", "Q-3", "Q-2"}},
 			{"retryCount", "desc", []string{"Q-2", "Q-4", "Q-3", "Q-1"}},
-			{"priority", "asc", []string{"Q-1", "Q-3", "Q-4", "Q-2"}},
+			// priority and status by rank, not alphabetically.
+			{"priority", "asc", []string{"Q-3", "Q-4", "Q-1", "Q-2"}},
+			{"-priority", "", []string{"Q-2", "Q-1", "Q-4", "Q-3"}},
+			{"status", "asc", []string{"Q-3", "Q-4", "Q-1", "Q-2"}},
+			{"status", "desc", []string{"Q-2", "Q-1", "Q-4", "Q-3"}},
 			{"createdBy", "asc", []string{"Q-3", "Q-2", "Q-4", "Q-1"}},
 			{"createdBy", "desc", []string{"Q-4", "Q-1", "Q-3", "Q-2"}},
 		}

@@ -23,6 +23,9 @@ type CompleteInput struct {
 	EInvoice bool
 	// SHA256 is the hex SHA-256 of the document bytes.
 	SHA256 string
+	// Evidence tells where each value of ExtractedData came from, keyed by field path
+	// (see invoice.Fields); nil when the reader kept none.
+	Evidence map[string]invoice.Evidence
 	// Layout is the read document as worker/layout encodes it, stored with the job (not
 	// shown by the APIs) so that a correction or approval can teach a supplier profile;
 	// nil stores none.
@@ -35,7 +38,8 @@ type CompleteInput struct {
 // completedAt, processingTime (seconds since startedAt), cost (Pages x the template's
 // price per page, or the service's, x the service's priority factor; an e-invoice read
 // from its XML costs the service's e-invoice price x that factor) and currency (the
-// template's default currency); the running attempt ends as completed. The job and
+// template's default currency); the running attempt ends as completed and errorLog is
+// cleared (the failures of earlier attempts stay in attempts). The job and
 // template are those the run holds; only the lookup of an earlier duplicate reads.
 // It returns the job as stored. Errors: FailedPrecondition when the job is no longer
 // processing on the run (e.g. cancelled meanwhile; the results are then dropped).
@@ -49,6 +53,9 @@ func (r *Run) Complete(ctx context.Context, in CompleteInput) (*ent.OcrInvoiceJo
 	out.Status = ocrinvoicejob.StatusCompleted
 	out.UpdatedAt = now
 	out.Attempts = endAttempt(cur.Attempts, now, invoice.AttemptCompleted, "")
+	// The failures of earlier attempts stay in attempts; errorLog tells of the job as it
+	// is, which has no error now.
+	out.ErrorLog = ""
 	dup := r.s.earlierDuplicate(ctx, cur, in.SHA256)
 	if dup != "" {
 		out.Metadata = copyMetadata(cur.Metadata, MetadataDuplicateOf, dup)
@@ -100,6 +107,12 @@ func setResults(j *ent.OcrInvoiceJob, in CompleteInput) {
 	if in.DocumentInfo != nil {
 		j.DocumentInfo = in.DocumentInfo
 	}
+	// Every completion starts a new version of the results, unreviewed; the machine's
+	// data is kept apart from what people correct later.
+	j.DataVersion++
+	j.ReviewStatus = ocrinvoicejob.ReviewStatusUnreviewed
+	j.MachineData = in.ExtractedData
+	j.Evidence = in.Evidence
 	if in.ExtractedData != nil {
 		j.ExtractedData = in.ExtractedData
 		j.InvoiceNumber = in.ExtractedData.Invoice.Number
@@ -125,9 +138,22 @@ func setCompleted(m *ent.OcrInvoiceJobMutation, j *ent.OcrInvoiceJob) {
 	m.SetStatus(j.Status)
 	m.SetUpdatedAt(j.UpdatedAt)
 	m.SetAttempts(j.Attempts)
+	m.ClearErrorLog()
 	m.SetCompletedAt(*j.CompletedAt)
 	m.SetProcessingTime(*j.ProcessingTime)
 	m.SetProgress(j.Progress)
+	m.AddDataVersion(1)
+	m.SetReviewStatus(j.ReviewStatus)
+	if j.MachineData != nil {
+		m.SetMachineData(j.MachineData)
+	} else {
+		m.ClearMachineData()
+	}
+	if j.Evidence != nil {
+		m.SetEvidence(j.Evidence)
+	} else {
+		m.ClearEvidence()
+	}
 	if j.DocumentInfo != nil {
 		m.SetDocumentInfo(j.DocumentInfo)
 	}

@@ -68,6 +68,10 @@ type Options struct {
 	// FilterCostLimit is the largest cost of a list filter (see CheckFilterCost):
 	// DefaultFilterCostLimit when 0, no limit when negative.
 	FilterCostLimit int
+	// Revalidate runs the validation again after a correction (see CorrectJob);
+	// worker/validate's checks, passed by the composition root. nil: a correction keeps
+	// the job's validation results.
+	Revalidate RevalidateFunc
 	// Learner teaches supplier profiles (see LearnSupplierProfile). nil: no profile is
 	// learned; lookups, lists and deletes still work.
 	Learner Learner
@@ -97,6 +101,7 @@ type Service struct {
 	uploadQuota    UploadQuota
 	// filterCostLimit: 0 means no limit.
 	filterCostLimit int
+	revalidateFn    RevalidateFunc
 	learner         Learner
 	// dialect is the client's SQL dialect once known (see isPostgres).
 	dialectMu sync.Mutex
@@ -110,7 +115,7 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 		einvoicePrice: opts.EInvoicePrice,
 		priceFactors:  opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
 		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota,
-		learner: opts.Learner}
+		revalidateFn: opts.Revalidate, learner: opts.Learner}
 	switch {
 	case opts.FilterCostLimit == 0:
 		s.filterCostLimit = DefaultFilterCostLimit

@@ -301,6 +301,46 @@ func (s *Service) claimJobDocument(ctx context.Context, owner, documentURL strin
 	return key, claimed, nil
 }
 
+// uploadDocumentTypes maps the MIME types the upload store detects (uploads.Detect) to
+// job document types.
+var uploadDocumentTypes = map[string]string{
+	"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "image/tiff": "tiff",
+	"image/bmp": "bmp", "application/xml": "xml",
+}
+
+// uploadTypes returns, for the upload URLs among urls, the document type the store
+// detected from their bytes when they were uploaded (by anyone: the type is a property of
+// the bytes, and whether the job's owner may name the upload is decided by the claim).
+// URLs that are not uploads, or that no upload row knows, are left out.
+func (s *Service) uploadTypes(ctx context.Context, urls []string) (map[string]string, error) {
+	var keys []string
+	for _, u := range urls {
+		if key, err := uploads.KeyFromURL(u); err == nil {
+			keys = append(keys, key)
+		}
+	}
+	keys = uniqueStrings(keys)
+	out := map[string]string{}
+	for start := 0; start < len(keys); start += uploadBatch {
+		chunk := keys[start:min(start+uploadBatch, len(keys))]
+		var rows []struct {
+			Key         string `json:"key"`
+			ContentType string `json:"content_type"`
+		}
+		err := s.client.Upload.Query().Where(upload.KeyIn(chunk...)).
+			GroupBy(upload.FieldKey, upload.FieldContentType).Scan(ctx, &rows)
+		if err != nil {
+			return nil, internal("look up the types of uploads", err)
+		}
+		for _, r := range rows {
+			if t := uploadDocumentTypes[r.ContentType]; t != "" {
+				out[uploads.URL(r.Key)] = t
+			}
+		}
+	}
+	return out, nil
+}
+
 // claimGroupDocuments is claimUploads for the documents of a batch, on db (the batch's
 // transaction): NotFound naming documents[i].documentUrl for each document whose upload
 // owner does not hold.

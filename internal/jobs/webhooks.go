@@ -14,11 +14,13 @@ import (
 
 // WebhookEnqueuer queues the delivery of one job's webhook; internal/tasks.Client
 // implements it. status is the terminal status reached and attempt the job's
-// retryCount then: the pair identifies the terminal transition, so the same one
-// queued twice must be delivered once (EnqueueWebhook treats "already queued" as
-// success), while a job retried later and finished again is a new delivery.
+// retryCount then; version is 0 for the transition to that status and the job's
+// data_version for a review of its data (a correction or an approval). The three
+// identify the change, so the same one queued twice must be delivered once
+// (EnqueueWebhook treats "already queued" as success), while a job retried later and
+// finished again, or corrected again, is a new delivery.
 type WebhookEnqueuer interface {
-	EnqueueWebhook(ctx context.Context, jobID, status string, attempt int) error
+	EnqueueWebhook(ctx context.Context, jobID, status string, attempt, version int) error
 }
 
 // CallbackURL returns where the webhooks of job j go: its own callbackUrl, else its
@@ -48,8 +50,8 @@ func (s *Service) webhookOwed(ctx context.Context, cur *ent.OcrInvoiceJob) bool 
 	return err != nil || target != ""
 }
 
-// enqueueWebhook queues the webhook of a job that has just reached a terminal state and
-// owes one (WebhookPendingAt set by the transition), then clears WebhookPendingAt. Like
+// enqueueWebhook queues the webhook of a job that has just reached a terminal state (or
+// whose data a person has just corrected or approved) and owes one (WebhookPendingAt set by the transition), then clears WebhookPendingAt. Like
 // notify it never fails the operation, which is committed: when the enqueue fails
 // (Redis down) the mark stays and SendOwedWebhooks queues the webhook later.
 func (s *Service) enqueueWebhook(ctx context.Context, j *ent.OcrInvoiceJob) {
@@ -65,7 +67,8 @@ func (s *Service) enqueueWebhook(ctx context.Context, j *ent.OcrInvoiceJob) {
 
 // sendOwedWebhook enqueues the webhook of terminal job j, whose WebhookPendingAt is set,
 // and clears the mark; with no callback URL (any more) it only clears the mark.
-// The task id is derived from the job, its status and retryCount (tasks.WebhookTaskID):
+// The task id is derived from the job, its status, retryCount and, for a review, its
+// data_version (tasks.WebhookTaskID, webhookVersion):
 // a webhook queued before whose mark could not be cleared is not queued twice.
 func (s *Service) sendOwedWebhook(ctx context.Context, j *ent.OcrInvoiceJob) error {
 	target, err := s.CallbackURL(ctx, j)
@@ -75,7 +78,7 @@ func (s *Service) sendOwedWebhook(ctx context.Context, j *ent.OcrInvoiceJob) err
 	if target != "" {
 		ectx, cancel := context.WithTimeout(ctx, s.enqueueTimeout)
 		defer cancel()
-		if err := s.webhooks.EnqueueWebhook(ectx, j.ID, string(j.Status), j.RetryCount); err != nil {
+		if err := s.webhooks.EnqueueWebhook(ectx, j.ID, string(j.Status), j.RetryCount, webhookVersion(j)); err != nil {
 			return apperr.Unavailable(fmt.Sprintf("enqueue webhook of job %s", j.ID), err)
 		}
 	}

@@ -153,7 +153,7 @@ func TestWebhookEnqueuedOnTerminalStates(t *testing.T) {
 			t.Errorf("%d jobs still owe a webhook (%v), want 0", n, err)
 		}
 		// The same terminal transition queued again is one task.
-		if err := q.EnqueueWebhook(ctx, done.ID, "completed", 0); err != nil {
+		if err := q.EnqueueWebhook(ctx, done.ID, "completed", 0, 0); err != nil {
 			t.Errorf("enqueue of an existing webhook: %v, want nil", err)
 		}
 		if got := q.webhookTasks(t); !slices.Equal(got, want) {

@@ -287,7 +287,8 @@ func sameEvent(a, b progress.Event) bool {
 }
 
 // JobUpdates streams, read from the database, every job that matches where (nil: every
-// job) whenever its status changes, until ctx ends or the Watcher or the Hub closes. It
+// job) whenever its status changes or its data version does (a person corrected or
+// approved its data), until ctx ends or the Watcher or the Hub closes. It
 // starts with nothing: it tells changes, not the current state. A job is read when an
 // event brings a new status and sent when the status read differs from the one last sent
 // for it, so statuses passed through faster than a read are skipped, never repeated. A
@@ -362,20 +363,26 @@ func (w *Watcher) JobUpdates(ctx context.Context, where *jobs.JobFilter) (<-chan
 	return out, nil
 }
 
-// statusTracker remembers the last status seen per job, to tell a status change from a
-// progress event of the same status.
-type statusTracker map[string]string
+// statusTracker remembers the last status and data version seen per job, to tell a
+// status change or a review of the data from a progress event of the same status.
+type statusTracker map[string]trackedState
 
-// changed records ev and reports whether it carries a status not seen last for its job
-// (a job not seen before counts as changed).
+type trackedState struct {
+	status  string
+	version int
+}
+
+// changed records ev and reports whether it carries a status or data version not seen
+// last for its job (a job not seen before counts as changed).
 func (t statusTracker) changed(ev progress.Event) bool {
-	if prev, ok := t[ev.JobID]; ok && prev == ev.Status {
+	now := trackedState{ev.Status, ev.DataVersion}
+	if prev, ok := t[ev.JobID]; ok && prev == now {
 		return false
 	}
 	if len(t) >= maxTracked {
 		clear(t)
 	}
-	t[ev.JobID] = ev.Status
+	t[ev.JobID] = now
 	return true
 }
 

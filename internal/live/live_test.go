@@ -347,3 +347,37 @@ func TestCloseEndsStreamsWithoutLeaks(t *testing.T) {
 		t.Errorf("%d goroutines after Close, %d before", n, before)
 	}
 }
+
+// TestJobUpdatesCarryReviews: a person's correction and approval of a completed job (the
+// status stays completed, the data version moves) reach the job's update stream, each
+// with the job as it now is.
+func TestJobUpdatesCarryReviews(t *testing.T) {
+	e := newEnv(t, live.Options{})
+	ctx := context.Background()
+	j := e.createJob(t, "REVIEWED", "")
+	e.start(t, j)
+	if _, err := e.svc.Complete(ctx, j.ID, jobs.CompleteInput{Pages: 1, ExtractedData: &invoice.ExtractedData{Invoice: invoice.Invoice{Number: "INV-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	updates, err := e.watch.JobUpdates(ctx, prefixFilter(t, "REVIEWED"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CorrectJob(ctx, j.ID, jobs.CorrectInput{Patch: []byte(`{"invoice":{"number":"INV-2"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	u := next(t, updates)
+	if u.ReviewStatus == ocrinvoicejob.ReviewStatusUnreviewed {
+		// The completion's own event may reach the hub after the watch began.
+		u = next(t, updates)
+	}
+	if u.ID != j.ID || u.ReviewStatus != ocrinvoicejob.ReviewStatusCorrected || u.ExtractedData.Invoice.Number != "INV-2" {
+		t.Fatalf("update %s %s %+v, want the corrected job", u.JobNumber, u.ReviewStatus, u.ExtractedData)
+	}
+	if _, err := e.svc.ApproveJob(ctx, j.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if u := next(t, updates); u.ReviewStatus != ocrinvoicejob.ReviewStatusApproved {
+		t.Fatalf("update %s, want approved", u.ReviewStatus)
+	}
+}

@@ -139,6 +139,7 @@ func (h *Hub) receive(channel string, msgs <-chan any) {
 			}
 			ev := w.Event
 			ev.Owner = w.Owner
+			ev.DataVersion = w.DataVersion
 			h.dispatch(ev)
 		}
 	}

@@ -14,7 +14,7 @@
 //	P + "progress:jobs"           every event (the Hub subscribes to this one)
 //
 // Payloads are the JSON encoding of Event, with the job's owner (Event.Owner) as "owner"
-// when the publisher knows it.
+// when the publisher knows it and its data version (Event.DataVersion) as "dataVersion".
 package progress
 
 import (
@@ -66,15 +66,22 @@ type Event struct {
 	// travels in the Redis payload (as "owner") but is not part of the event's own JSON
 	// encoding, which is what clients of the event streams receive.
 	Owner *string `json:"-"`
+	// DataVersion is the job's data_version (see jobs.CorrectJob), so that a subscriber
+	// to job updates tells a correction or approval (same status, new version) from a
+	// progress event; 0 when the publisher did not say. Like Owner it travels in the
+	// Redis payload (as "dataVersion") but not in the event's own JSON encoding.
+	DataVersion int `json:"-"`
 }
 
 // OwnerOf returns createdBy as an Event.Owner.
 func OwnerOf(createdBy string) *string { return &createdBy }
 
-// wireEvent is the Redis payload of an Event: its JSON encoding plus the owner.
+// wireEvent is the Redis payload of an Event: its JSON encoding plus the owner and the
+// data version.
 type wireEvent struct {
 	Event
-	Owner *string `json:"owner,omitempty"`
+	Owner       *string `json:"owner,omitempty"`
+	DataVersion int     `json:"dataVersion,omitempty"`
 }
 
 // Terminal reports whether the event ends a run: status completed, failed or cancelled.
@@ -145,7 +152,7 @@ func (p *Publisher) Publish(ctx context.Context, ev Event) error {
 		ev.At = time.Now()
 	}
 	ev.At = ev.At.UTC()
-	b, err := json.Marshal(wireEvent{Event: ev, Owner: ev.Owner})
+	b, err := json.Marshal(wireEvent{Event: ev, Owner: ev.Owner, DataVersion: ev.DataVersion})
 	if err != nil {
 		return fmt.Errorf("encode progress event of job %s: %w", ev.JobID, err)
 	}

@@ -187,9 +187,16 @@ func roleTable(e *env) map[string]roleCase {
 		"GET /api/v1/ocr-invoice-jobs/{id}/results": {jobPath("/results", false), read},
 		// The fixture's job is not completed: every role that may read it gets the 422 that says so.
 		"GET /api/v1/ocr-invoice-jobs/{id}/einvoice": {jobPath("/einvoice", false), [4]int{unauth, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity}},
-		"POST /api/v1/ocr-invoice-jobs/{id}/cancel":  {jobPath("/cancel", false), submit(ok)},
-		"POST /api/v1/ocr-invoice-jobs/{id}/retry":   {jobPath("/retry", true), submit(ok)},
-		"GET /api/v1/ocr-invoice-jobs/{id}/events":   {jobPath("/events", true), read},
+		// This API has no page renderer (WithPages): every role that may read the job gets its 503.
+		"GET /api/v1/ocr-invoice-jobs/{id}/pages/{n}": {jobPath("/pages/1", false), [4]int{unauth, http.StatusServiceUnavailable, http.StatusServiceUnavailable, http.StatusServiceUnavailable}},
+		"POST /api/v1/ocr-invoice-jobs/{id}/cancel":   {jobPath("/cancel", false), submit(ok)},
+		"POST /api/v1/ocr-invoice-jobs/{id}/retry":    {jobPath("/retry", true), submit(ok)},
+		"GET /api/v1/ocr-invoice-jobs/{id}/events":    {jobPath("/events", true), read},
+		// The fixture's job is not completed: every role that may review it gets the 422 that says so.
+		"PATCH /api/v1/ocr-invoice-jobs/{id}/extracted-data": {func(_ *testing.T, f authFixtures) authRequest {
+			return authRequest{path: "/api/v1/ocr-invoice-jobs/" + f.job + "/extracted-data", body: map[string]any{"invoice": map[string]any{"number": "X-1"}}}
+		}, submit(http.StatusUnprocessableEntity)},
+		"POST /api/v1/ocr-invoice-jobs/{id}/approve": {jobPath("/approve", false), submit(http.StatusUnprocessableEntity)},
 
 		"POST /api/v1/uploads": {func(t *testing.T, _ authFixtures) authRequest {
 			body, ct := multipartBody(t, part{"file", "invoice.pdf", "application/pdf", pdf})
@@ -392,6 +399,7 @@ func TestCrossOwner(t *testing.T) {
 			{"GET", jobsPath + "/" + jAID, nil},
 			{"GET", jobsPath + "/" + jAID + "/results", nil},
 			{"GET", jobsPath + "/" + jAID + "/einvoice", nil},
+			{"GET", jobsPath + "/" + jAID + "/pages/1", nil},
 			{"PUT", jobsPath + "/" + jAID, e.jobBodyFor("SECRET-A1", nil)},
 			{"PUT", jobsPath + "/" + jAID, e.jobBodyFor("SECRET-A1", map[string]any{"createdBy": "team-b"})},
 			{"POST", jobsPath + "/" + jAID + "/cancel", nil},

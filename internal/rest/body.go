@@ -27,25 +27,31 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 
 // readObjectMax is readObject with another body limit.
 func readObjectMax(w http.ResponseWriter, r *http.Request, limit int64) (map[string]json.RawMessage, error) {
+	obj, _, err := readObjectBytes(w, r, limit)
+	return obj, err
+}
+
+// readObjectBytes is readObjectMax that also returns the body's bytes, trimmed of space.
+func readObjectBytes(w http.ResponseWriter, r *http.Request, limit int64) (map[string]json.RawMessage, []byte, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		if ct == "" {
 			ct = "none"
 		}
-		return nil, apperr.UnsupportedMediaType(fmt.Sprintf("the body must be JSON: send Content-Type: application/json (got %s)", ct))
+		return nil, nil, apperr.UnsupportedMediaType(fmt.Sprintf("the body must be JSON: send Content-Type: application/json (got %s)", ct))
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, apperr.TooLarge(fmt.Sprintf("the request body is over the limit of %d bytes", limit))
+			return nil, nil, apperr.TooLarge(fmt.Sprintf("the request body is over the limit of %d bytes", limit))
 		}
-		return nil, apperr.Invalid(fmt.Sprintf("read the request body: %v", err))
+		return nil, nil, apperr.Invalid(fmt.Sprintf("read the request body: %v", err))
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
-		return nil, apperr.Invalid("the request body is empty: send a JSON object")
+		return nil, nil, apperr.Invalid("the request body is empty: send a JSON object")
 	}
 	if !utf8.Valid(data) {
 		// encoding/json would quietly turn the bytes into U+FFFD and store that.
@@ -58,7 +64,7 @@ func readObjectMax(w http.ResponseWriter, r *http.Request, limit int64) (map[str
 			}
 			i += n
 		}
-		return nil, apperr.Invalid(fmt.Sprintf("the request body is not valid UTF-8 (first bad byte at offset %d)", bad))
+		return nil, nil, apperr.Invalid(fmt.Sprintf("the request body is not valid UTF-8 (first bad byte at offset %d)", bad))
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil {
@@ -66,17 +72,17 @@ func readObjectMax(w http.ResponseWriter, r *http.Request, limit int64) (map[str
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &syn):
-			return nil, apperr.Invalid(fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn))
+			return nil, nil, apperr.Invalid(fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn))
 		case errors.As(err, &typ):
-			return nil, apperr.Invalid(fmt.Sprintf("the request body must be a JSON object, got %s", typ.Value))
+			return nil, nil, apperr.Invalid(fmt.Sprintf("the request body must be a JSON object, got %s", typ.Value))
 		default:
-			return nil, apperr.Invalid(fmt.Sprintf("malformed JSON: %v", err))
+			return nil, nil, apperr.Invalid(fmt.Sprintf("malformed JSON: %v", err))
 		}
 	}
 	if obj == nil {
-		return nil, apperr.Invalid("the request body must be a JSON object, got null")
+		return nil, nil, apperr.Invalid("the request body must be a JSON object, got null")
 	}
-	return obj, nil
+	return obj, data, nil
 }
 
 // bodySchema says which fields a request body may carry: writable fields are decoded, read-only

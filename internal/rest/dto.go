@@ -24,8 +24,8 @@ type jobDTO = contract.Job
 var jobReadOnly = []string{
 	"_id", "status", "progress", "startedAt", "completedAt", "processingTime", "documentInfo",
 	"extractedData", "confidence", "validationResults", "cost", "currency", "errorLog",
-	"retryCount", "createdAt", "updatedAt", "results",
-	"supplierProfile",
+	"retryCount", "attempts", "createdAt", "updatedAt", "results", "evidence", "corrections", "reviewStatus", "dataVersion",
+	"machineData", "supplierProfile",
 }
 
 // jobWritable are the input fields of the contract, in its order.

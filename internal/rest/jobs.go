@@ -38,6 +38,8 @@ func decodeJobInput(w http.ResponseWriter, r *http.Request) (jobs.JobInput, erro
 	d.field("documentType", &in.DocumentType, "a string")
 	d.field("template", &in.Template, "a string (a template id or name)")
 	d.field("group", &in.Group, "a string (a group id) or null")
+	_, given := obj["group"]
+	in.KeepGroup = !given // a PUT that omits group keeps the job's; "group": null leaves it
 	d.field("priority", &in.Priority, "a string")
 	d.field("createdBy", &in.CreatedBy, "a string")
 	d.field("callbackUrl", &in.CallbackURL, "a string (an http or https URL) or null")

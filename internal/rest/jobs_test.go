@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 )
 
@@ -28,10 +30,9 @@ func readTestdata(t *testing.T, name string) []byte {
 }
 
 // contractAdditions are the keys the API adds after the contract's own, by path below
-// $.data ("$.data" itself for a job's top level): the wider invoice field set, the
-// supplier profile used. The contract's keys keep their names, shapes and order.
+// $.data: the review of a job's data and the supplier profile it used (issue 15), and the wider invoice field set. The contract's keys keep their names, shapes and order.
 var contractAdditions = map[string][]string{
-	"$.data":                         {"supplierProfile"},
+	"$.data":                         {"evidence", "corrections", "reviewStatus", "dataVersion", "machineData", "supplierProfile"}, // the job
 	"extractedData.invoice":          {"documentType", "amountDue", "taxBreakdown", "servicePeriod", "purchaseOrder", "references", "payment", "allowances"},
 	"extractedData.invoice.supplier": {"email", "phone", "website", "country"},
 	"extractedData.invoice.customer": {"taxId", "country"},
@@ -70,8 +71,8 @@ func compareKeyOrder(t *testing.T, path string, want, got []byte, extra map[stri
 			return
 		}
 		// Fields added to the contract follow its own, in a documented order.
-		// The job's own additions ("$.data") apply to a job, compared with its extra keys, not
-		// to the results shape, compared without.
+		// "$.data" names the job's own additions: only the job's comparisons (which pass
+		// extra) have them, not the results document's.
 		if path != "$.data" || extra != nil {
 			exp = append(exp, contractAdditions[strings.TrimPrefix(path, "$.data.")]...)
 		}
@@ -144,7 +145,7 @@ func TestJobContractExample(t *testing.T) {
 			t.Errorf("Location = %q", r.header.Get("Location"))
 		}
 		want := readTestdata(t, "contract_job_response.json")
-		extra := map[string]string{"documentUrl": "documentName", "callbackUrl": "createdBy"}
+		extra := map[string]string{"documentUrl": "documentName", "callbackUrl": "createdBy", "attempts": "retryCount"}
 		compareKeyOrder(t, "$.data", rawField(t, want, "data"), rawField(t, r.raw, "data"), extra)
 
 		d := r.data()
@@ -291,3 +292,115 @@ func redisEnqueuerAddrDown(t *testing.T) *tasks.Client {
 	t.Cleanup(func() { _ = cl.Close() })
 	return cl
 }
+
+// TestJobAttemptsAndErrorLog: a job that failed once and completed on the retry shows no
+// errorLog, and its attempts (in REST too) keep the failure.
+func TestJobAttemptsAndErrorLog(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, nil)
+		ctx := context.Background()
+		id := e.createJob("ATTEMPTS-1", nil)["_id"].(string)
+		if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Fail(ctx, id, "download https://example.com/x.pdf: HTTP 503", false); err != nil {
+			t.Fatal(err)
+		}
+		mid := e.do("GET", "/api/v1/ocr-invoice-jobs/"+id, nil).must(t, http.StatusOK).data()
+		if log, _ := mid["errorLog"].(string); !strings.Contains(log, "HTTP 503") {
+			t.Errorf("errorLog after the failed attempt = %#v, want the failure", mid["errorLog"])
+		}
+		if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Complete(ctx, id, jobs.CompleteInput{Pages: 1}); err != nil {
+			t.Fatal(err)
+		}
+		d := e.do("GET", "/api/v1/ocr-invoice-jobs/"+id, nil).must(t, http.StatusOK).data()
+		if d["status"] != "completed" || d["errorLog"] != nil {
+			t.Errorf("after the retry completed: status %v, errorLog %#v; want completed, null", d["status"], d["errorLog"])
+		}
+		atts, _ := d["attempts"].([]any)
+		if len(atts) != 2 {
+			t.Fatalf("attempts = %#v, want 2", d["attempts"])
+		}
+		first, second := atts[0].(map[string]any), atts[1].(map[string]any)
+		if first["number"] != 1.0 || first["outcome"] != "retry" || !strings.Contains(fmt.Sprint(first["error"]), "HTTP 503") || first["endedAt"] == nil {
+			t.Errorf("first attempt = %v", first)
+		}
+		if second["number"] != 2.0 || second["outcome"] != "completed" || second["error"] != nil || second["endedAt"] == nil {
+			t.Errorf("second attempt = %v", second)
+		}
+		if got := keysInOrder(t, mustJSON(t, first)); len(got) != 6 {
+			t.Errorf("attempt keys %v", got)
+		}
+		// A new job has an empty list, never null.
+		fresh := e.createJob("ATTEMPTS-2", nil)
+		if a, ok := fresh["attempts"].([]any); !ok || len(a) != 0 {
+			t.Errorf("attempts of a new job = %#v, want []", fresh["attempts"])
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestJobPutGroup: a PUT that omits group keeps the job's group ("group": null leaves
+// it), and a job of a suspended group is never queued, by its creation or by an update.
+func TestJobPutGroup(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		enq, _ := redisEnqueuer(t)
+		e := newEnv(t, c, enq)
+		path := "/api/v1/ocr-invoice-jobs/"
+		gid := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "put-group"}).must(t, http.StatusCreated).data()["_id"].(string)
+		e.do("POST", "/api/v1/ocr-job-groups/"+gid+"/suspend", nil).must(t, http.StatusOK)
+
+		j := e.createJob("PUTG-1", map[string]any{"group": gid, "priority": "low"})
+		id := j["_id"].(string)
+		if j["status"] != "created" || j["group"] != gid {
+			t.Fatalf("job created in a suspended group: status %v group %v, want created in %s", j["status"], j["group"], gid)
+		}
+		// A minimal PUT (no group, no priority): the group stays, priority takes its
+		// default, and the job is not queued.
+		u := e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"documentName": "renamed.pdf"})).must(t, http.StatusOK).data()
+		if u["group"] != gid || u["status"] != "created" || u["priority"] != "medium" || u["documentName"] != "renamed.pdf" {
+			t.Errorf("after a PUT without group: group %v status %v priority %v name %v; want %s created medium renamed.pdf",
+				u["group"], u["status"], u["priority"], u["documentName"], gid)
+		}
+		// A re-run (new document) in the suspended group is not queued either.
+		u = e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"documentUrl": "https://invoices.example.com/other.pdf", "priority": "urgent"})).must(t, http.StatusOK).data()
+		if u["group"] != gid || u["status"] != "created" || u["priority"] != "urgent" {
+			t.Errorf("after a re-run PUT: group %v status %v priority %v", u["group"], u["status"], u["priority"])
+		}
+		if n, err := e.svc.CreatedJobsOfGroup(context.Background(), gid, 10); err != nil || len(n) != 1 {
+			t.Errorf("created jobs of the group: %d, %v; want 1 for its reconciler", len(n), err)
+		}
+		// Leaving takes "group": null; out of the group, the job is queued.
+		u = e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"group": nil})).must(t, http.StatusOK).data()
+		if u["group"] != nil || u["status"] != "queued" {
+			t.Errorf(`after "group": null: group %v status %v; want null, queued`, u["group"], u["status"])
+		}
+		// Joining names it; omitting it again keeps it.
+		g2 := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "put-group-2"}).must(t, http.StatusCreated).data()["_id"].(string)
+		e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"group": g2})).must(t, http.StatusOK)
+		u = e.do("PUT", path+id, e.jobBodyFor("PUTG-1", nil)).must(t, http.StatusOK).data()
+		if u["group"] != g2 {
+			t.Errorf("group after a PUT without group = %v, want %s", u["group"], g2)
+		}
+		// Bad values are still refused, naming the field.
+		for _, bad := range []any{"nope", 7, missingGroupID, map[string]any{}} {
+			r := e.do("PUT", path+id, e.jobBodyFor("PUTG-1", map[string]any{"group": bad})).must(t, http.StatusBadRequest)
+			if f := r.errFields(); !slices.Contains(f, "group") {
+				t.Errorf("group %#v: fields %v, want group", bad, f)
+			}
+		}
+	})
+}
+
+const missingGroupID = "0123456789abcdef01234567"

@@ -184,7 +184,7 @@ func TestListJobs(t *testing.T) {
 					t.Run(field+"_"+order, func(t *testing.T) {
 						want := slices.Clone(all)
 						slices.SortStableFunc(want, func(a, b map[string]any) int {
-							c := compareJSON(a[field], b[field])
+							c := compareJSON(rankOf(field, a[field]), rankOf(field, b[field]))
 							if order == "desc" {
 								c = -c
 							}
@@ -243,6 +243,10 @@ func TestListJobs(t *testing.T) {
 					return in(j["status"], "completed", "processing") && meta(j, "source") != "api"
 				}},
 				{"$not", `{"retryCount":{"$not":{"$lt":1}}}`, "", func(j map[string]any) bool { return j["retryCount"].(float64) >= 1 }},
+				{"$regex", `{"jobNumber":{"$regex":"^sort-0[1-3]$","$options":"i"}}`, "", func(j map[string]any) bool {
+					return in(j["jobNumber"], "SORT-01", "SORT-02", "SORT-03")
+				}},
+				{"$regex on a path", `{"metadata.source":{"$regex":"^(scan|e)"}}`, "", func(j map[string]any) bool { return in(meta(j, "source"), "scanner", "email") }},
 				{"search jobNumber, any case", "", "sort-0", func(j map[string]any) bool { return strings.HasPrefix(j["jobNumber"].(string), "SORT-0") }},
 				{"search documentName", "", "DOC-1", func(j map[string]any) bool { return strings.HasPrefix(j["documentName"].(string), "doc-1") }},
 				{"search invoice number", "", "inv-1008", func(j map[string]any) bool { return j["jobNumber"] == "SORT-08" }},
@@ -299,6 +303,119 @@ func TestListJobs(t *testing.T) {
 	})
 }
 
+// rankOf is the value a job list sorts field by: the rank of a priority (low to urgent)
+// or a status (created, queued, processing, completed, failed, cancelled), else v.
+func rankOf(field string, v any) any {
+	var rank []string
+	switch field {
+	case "priority":
+		rank = []string{"low", "medium", "high", "urgent"}
+	case "status":
+		rank = []string{"created", "queued", "processing", "completed", "failed", "cancelled"}
+	default:
+		return v
+	}
+	return float64(slices.Index(rank, v.(string)))
+}
+
+// TestListJobsSortByMeaning: priority and status sort by rank, not alphabetically, in
+// both directions, with order= or the "-field" shorthand, and through pages.
+func TestListJobsSortByMeaning(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, nil)
+		ctx := context.Background()
+		prios := []string{"medium", "urgent", "low", "high", "low", "urgent", "medium", "high"}
+		for i, p := range prios {
+			id := e.createJob(fmt.Sprintf("RANK-%d", i), map[string]any{"priority": p})["_id"].(string)
+			switch i % 4 {
+			case 1:
+				if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			case 2:
+				if _, err := e.svc.CancelJob(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			case 3:
+				if _, err := e.svc.StartProcessing(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.svc.Fail(ctx, id, "broken", true); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		values := func(r resp, field string) []string {
+			var out []string
+			for _, j := range r.list() {
+				if v := j[field].(string); len(out) == 0 || out[len(out)-1] != v {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			query string
+			field string
+			want  []string
+		}{
+			{"sort=priority", "priority", []string{"urgent", "high", "medium", "low"}},
+			{"sort=priority&order=desc", "priority", []string{"urgent", "high", "medium", "low"}},
+			{"sort=-priority", "priority", []string{"urgent", "high", "medium", "low"}},
+			{"sort=-priority&order=desc", "priority", []string{"urgent", "high", "medium", "low"}},
+			{"sort=priority&order=asc", "priority", []string{"low", "medium", "high", "urgent"}},
+			{"sort=status&order=asc", "status", []string{"created", "processing", "failed", "cancelled"}},
+			{"sort=-status", "status", []string{"cancelled", "failed", "processing", "created"}},
+		} {
+			t.Run(tc.query, func(t *testing.T) {
+				r := e.do("GET", "/api/v1/ocr-invoice-jobs?"+tc.query, nil).must(t, http.StatusOK)
+				if got := values(r, tc.field); !slices.Equal(got, tc.want) {
+					t.Errorf("%s: %v, want %v", tc.query, got, tc.want)
+				}
+				// Pages of 3 put together give the same order.
+				var paged []string
+				for off := 0; off < len(prios); off += 3 {
+					p := e.do("GET", fmt.Sprintf("/api/v1/ocr-invoice-jobs?%s&limit=3&offset=%d", tc.query, off), nil).must(t, http.StatusOK)
+					paged = append(paged, numbers(p.list())...)
+				}
+				if whole := numbers(r.list()); !slices.Equal(paged, whole) {
+					t.Errorf("pages %v, whole list %v", paged, whole)
+				}
+			})
+		}
+		t.Run("-field with order=asc is refused", func(t *testing.T) {
+			r := e.do("GET", "/api/v1/ocr-invoice-jobs?sort=-priority&order=asc", nil).must(t, http.StatusBadRequest)
+			if f := r.errFields(); !slices.Equal(f, []string{"sort"}) {
+				t.Errorf("fields %v, want [sort]", f)
+			}
+		})
+		t.Run("unknown -field is refused", func(t *testing.T) {
+			e.do("GET", "/api/v1/ocr-invoice-jobs?sort=-nope", nil).must(t, http.StatusBadRequest)
+			e.do("GET", "/api/v1/ocr-invoice-jobs?sort=--priority", nil).must(t, http.StatusBadRequest)
+		})
+	})
+}
+
+// TestListEmptyNumbers: limit= and offset= given empty take their defaults.
+func TestListEmptyNumbers(t *testing.T) {
+	c := databasetest.Open(t)
+	e := newEnv(t, c, nil)
+	for i := range 3 {
+		e.createJob(fmt.Sprintf("EMPTY-%d", i), nil)
+	}
+	for _, path := range []string{"/api/v1/ocr-invoice-jobs", "/api/v1/ocr-templates", "/api/v1/ocr-job-groups"} {
+		for _, q := range []string{"limit=", "offset=", "limit=&offset=", "limit=%20"} {
+			r := e.do("GET", path+"?"+q, nil).must(t, http.StatusOK)
+			if path == "/api/v1/ocr-invoice-jobs" && (len(r.list()) != 3 || r.total() != 3) {
+				t.Errorf("%s?%s: %d items, total %d; want 3, 3", path, q, len(r.list()), r.total())
+			}
+		}
+	}
+	// Still refused: a value that is not a number.
+	e.do("GET", "/api/v1/ocr-invoice-jobs?limit=x", nil).must(t, http.StatusBadRequest)
+	e.do("GET", "/api/v1/ocr-invoice-jobs?offset=-1", nil).must(t, http.StatusBadRequest)
+}
+
 // TestListJobsDefaultLimit: without limit a page holds 50 jobs.
 func TestListJobsDefaultLimit(t *testing.T) {
 	c := databasetest.Open(t)
@@ -344,4 +461,39 @@ func checkSortFields(t *testing.T, e *env, path string, fields []string) {
 			})
 		}
 	}
+}
+
+// TestListJobsRegexCatastrophic: patterns that make a backtracking engine take
+// exponential time answer at once over REST on a 10,000 character value, on SQLite and
+// PostgreSQL; an over-long pattern is a 400 naming the limit.
+func TestListJobsRegexCatastrophic(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		e := newEnv(t, c, nil)
+		long := strings.Repeat("a", 10_000) + "!"
+		e.createJob("EVIL-1", map[string]any{"metadata": map[string]any{"t": long}})
+		e.createJob("EVIL-2", map[string]any{"metadata": map[string]any{"t": "aaa"}})
+		for _, f := range []string{
+			`{"metadata.t":{"$regex":"(a+)+$"}}`,
+			`{"metadata.t":{"$regex":"^(a|a)*$","$options":"i"}}`,
+			`{"metadata.t":{"$regex":"^(a*)*(a*)*(a*)*$"}}`,
+		} {
+			path := "/api/v1/ocr-invoice-jobs?" + url.Values{"filter": {f}}.Encode()
+			e.do("GET", path, nil).must(t, http.StatusOK) // warm up
+			start := time.Now()
+			r := e.do("GET", path, nil).must(t, http.StatusOK)
+			took := time.Since(start)
+			if got := numbers(r.list()); !slices.Equal(got, []string{"EVIL-2"}) {
+				t.Errorf("%s matched %v, want [EVIL-2]", f, got)
+			}
+			// The bound is 50 ms; a loaded test machine gets twice that.
+			if took > 100*time.Millisecond {
+				t.Errorf("%s took %v, want well under 50 ms", f, took)
+			}
+		}
+		r := e.do("GET", "/api/v1/ocr-invoice-jobs?"+url.Values{"filter": {`{"jobNumber":{"$regex":"` + strings.Repeat("(a+)+", 60) + `"}}`}}.Encode(), nil).
+			must(t, http.StatusBadRequest)
+		if !strings.Contains(r.errMessage(), "the limit is 256") {
+			t.Errorf("over-long pattern: %s", r.raw)
+		}
+	})
 }

@@ -30,7 +30,8 @@ type listParams struct {
 }
 
 // parseListParams reads limit (1..100, default 50), offset (>= 0, default 0), sort, order
-// (asc|desc, default desc), search and filter. Every bad parameter is named in the details of one
+// (asc|desc, default desc), search and filter. A parameter given empty (limit=) takes its
+// default, as when absent. Every bad parameter is named in the details of one
 // apperr.Invalid. A parameter given twice is an error (which value was meant is unclear).
 // Parameters the contract does not know are ignored, as HTTP caches and proxies add some.
 func parseListParams(q url.Values) (listParams, error) {
@@ -74,9 +75,10 @@ func (pr *paramReader) one(name string) (string, bool) {
 	return vs[0], true
 }
 
+// readLimit reads limit; given empty (limit=) it takes its default, as when absent.
 func (pr *paramReader) readLimit(p *listParams) {
 	v, ok := pr.one("limit")
-	if !ok {
+	if !ok || strings.TrimSpace(v) == "" {
 		return
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -90,9 +92,10 @@ func (pr *paramReader) readLimit(p *listParams) {
 	}
 }
 
+// readOffset reads offset; given empty (offset=) it takes its default, as when absent.
 func (pr *paramReader) readOffset(p *listParams) {
 	v, ok := pr.one("offset")
-	if !ok {
+	if !ok || strings.TrimSpace(v) == "" {
 		return
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))

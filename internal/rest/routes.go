@@ -16,6 +16,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/live"
+	"github.com/ocrinvoice/ocrinvoice/internal/pages"
 	"github.com/ocrinvoice/ocrinvoice/internal/reqid"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 )
@@ -47,8 +48,7 @@ func serve(h handler) func(*api, http.ResponseWriter, *http.Request) {
 const public auth.Role = ""
 
 // routes lists every endpoint of the REST API with its minimum role: viewers read, submitters
-// also create and manage jobs and groups, upload and delete supplier profiles, admins also
-// write templates. Which jobs
+// also create and manage jobs and groups, correct and approve jobs' data, upload, and delete supplier profiles, admins also write templates. Which jobs
 // and groups a caller sees (its owner's) is decided by internal/jobs, not here. Keep
 // openapi.json in step (the contract test fails on any response the document does not
 // describe) and the role table of auth_test.go (it fails on a route without an expectation).
@@ -59,9 +59,12 @@ var routes = []route{
 	{"PUT", "/api/v1/ocr-invoice-jobs/{id}", auth.RoleSubmitter, serve((*api).updateJob)},
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}/results", auth.RoleViewer, serve((*api).jobResults)},
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}/einvoice", auth.RoleViewer, serve((*api).jobEInvoice)},
+	{"GET", "/api/v1/ocr-invoice-jobs/{id}/pages/{n}", auth.RoleViewer, serve((*api).jobPage)},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/cancel", auth.RoleSubmitter, serve((*api).cancelJob)},
 	{"POST", "/api/v1/ocr-invoice-jobs/{id}/retry", auth.RoleSubmitter, serve((*api).retryJob)},
 	{"GET", "/api/v1/ocr-invoice-jobs/{id}/events", auth.RoleViewer, serve((*api).jobEvents)},
+	{"PATCH", "/api/v1/ocr-invoice-jobs/{id}/extracted-data", auth.RoleSubmitter, serve((*api).correctJob)},
+	{"POST", "/api/v1/ocr-invoice-jobs/{id}/approve", auth.RoleSubmitter, serve((*api).approveJob)},
 
 	{"POST", "/api/v1/uploads", auth.RoleSubmitter, serve((*api).uploadDocument)},
 
@@ -93,6 +96,7 @@ type api struct {
 	uploadMax int64
 	live      *live.Watcher      // nil: GET .../events answers 503
 	authn     auth.Authenticator // nil: event streams do not re-check their API key
+	pages     *pages.Renderer    // nil: GET .../pages/{n} answers 503
 }
 
 // router serves the routes; requests that match none get the JSON error envelope: 405 (with
@@ -107,7 +111,7 @@ type router struct {
 // NewHandler returns the REST API handler. It serves the full paths /api/v1/... and
 // /openapi.json, so mount it at "/api/v1/" and "/openapi.json" (or at "/"). logger receives
 // the causes of 5xx answers; nil means slog.Default(). WithUploads enables document uploads,
-// WithEvents the job event streams.
+// WithEvents the job event streams, WithPages the page images.
 //
 // Every route but /openapi.json needs a principal in the request context (auth.WithPrincipal,
 // set by the server's authentication middleware) whose role includes the route's: without

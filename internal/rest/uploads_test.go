@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -262,4 +263,51 @@ func (e *env) doRaw(method, path string, body []byte, hdr ...string) resp {
 		e.t.Fatalf("%s %s: response is not a JSON object: %v\n%s", method, path, err, r.raw)
 	}
 	return r
+}
+
+// TestUploadJobDocumentType: a job (or a batch document) naming an upload without
+// documentType gets the type detected from the upload's bytes, before any extension of
+// its name.
+func TestUploadJobDocumentType(t *testing.T) {
+	e, _ := newUploadEnv(t, 0)
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 64)...)
+	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{8}, 64)...)
+	pngURL := e.upload(part{"file", "scan", "", png}).must(t, http.StatusCreated).data()["documentUrl"]
+	jpegURL := e.upload(part{"file", "photo.pdf", "", jpeg}).must(t, http.StatusCreated).data()["documentUrl"]
+
+	j := e.createJob("UPTYPE-1", map[string]any{"documentUrl": pngURL, "documentName": "scan"})
+	if j["documentType"] != "png" {
+		t.Errorf("job on a PNG upload named without extension: documentType %v, want png", j["documentType"])
+	}
+	j = e.createJob("UPTYPE-2", map[string]any{"documentUrl": jpegURL, "documentName": "photo.pdf"})
+	if j["documentType"] != "jpg" {
+		t.Errorf("job on a JPEG upload named .pdf: documentType %v, want jpg", j["documentType"])
+	}
+	// An explicit documentType is still the client's to give (and validated).
+	j = e.createJob("UPTYPE-3", map[string]any{"documentUrl": pngURL, "documentName": "scan", "documentType": "png"})
+	if j["documentType"] != "png" {
+		t.Errorf("documentType %v", j["documentType"])
+	}
+	e.do("POST", "/api/v1/ocr-invoice-jobs", e.jobBodyFor("UPTYPE-4", map[string]any{"documentUrl": pngURL, "documentName": "scan", "documentType": "gif"})).
+		must(t, http.StatusBadRequest)
+	// A PUT without documentType infers it again.
+	id := j["_id"].(string)
+	u := e.do("PUT", "/api/v1/ocr-invoice-jobs/"+id, e.jobBodyFor("UPTYPE-3", map[string]any{"documentUrl": jpegURL, "documentName": "scan"})).must(t, http.StatusOK).data()
+	if u["documentType"] != "jpg" {
+		t.Errorf("after a PUT naming the JPEG upload: documentType %v, want jpg", u["documentType"])
+	}
+	// An upload that does not exist is a 404 naming documentUrl, not a 400 on documentType.
+	r := e.do("POST", "/api/v1/ocr-invoice-jobs", e.jobBodyFor("UPTYPE-5", map[string]any{
+		"documentUrl": "upload://" + strings.Repeat("ab", 32), "documentName": "scan"})).must(t, http.StatusNotFound)
+	if f := r.errFields(); !slices.Equal(f, []string{"documentUrl"}) {
+		t.Errorf("missing upload: fields %v, want [documentUrl]", f)
+	}
+	// A batch document too.
+	g := e.do("POST", "/api/v1/ocr-job-groups", map[string]any{"name": "uptype", "documents": []map[string]any{
+		{"documentUrl": pngURL, "documentName": "page"},
+	}}).must(t, http.StatusCreated).data()
+	l := e.do("GET", "/api/v1/ocr-invoice-jobs?"+url.Values{"filter": {`{"group":"` + g["_id"].(string) + `"}`}}.Encode(), nil).must(t, http.StatusOK).list()
+	if len(l) != 1 || l[0]["documentType"] != "png" {
+		t.Errorf("batch job on a PNG upload: %v", l)
+	}
 }

@@ -24,6 +24,10 @@ type DocumentRetention struct {
 	// Now is the clock [time.Now].
 	Now    func() time.Time
 	Logger *slog.Logger
+	// OnExpired, when set, is called with the keys (SHA-256 digests) of the documents a
+	// sweep deleted, so that what was derived from them goes too (the page images that
+	// internal/pages caches: pages.RemoveDocuments).
+	OnExpired func(keys []string)
 }
 
 // Sweep deletes at most Batch stored documents of jobs finished before now-Keep, marks
@@ -44,6 +48,9 @@ func (r *DocumentRetention) Sweep(ctx context.Context) (jobs.ExpireDocumentsResu
 		logger = slog.Default()
 	}
 	res, err := r.Jobs.ExpireDocuments(ctx, r.Store, now().Add(-r.Keep), batch)
+	if len(res.Keys) > 0 && r.OnExpired != nil {
+		r.OnExpired(res.Keys)
+	}
 	if len(res.Keys) > 0 {
 		logger.Info("Deleted documents past retention", slog.Int("documents", len(res.Keys)), slog.Int("jobs", res.Jobs),
 			slog.Int("files", res.Files), slog.Duration("retention", r.Keep))

@@ -2,6 +2,8 @@ package runner_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,7 +58,14 @@ func TestDocumentRetention(t *testing.T) {
 			t.Fatalf("Keep 0: %+v %v, stored %v", res, err, h.stored(doneKey))
 		}
 
-		ret := &runner.DocumentRetention{Jobs: h.svc, Store: h.store, Keep: 90 * 24 * time.Hour, Now: h.clock.Now, Logger: quiet}
+		var expiredMu sync.Mutex
+		var expired []string
+		ret := &runner.DocumentRetention{Jobs: h.svc, Store: h.store, Keep: 90 * 24 * time.Hour, Now: h.clock.Now, Logger: quiet,
+			OnExpired: func(keys []string) {
+				expiredMu.Lock()
+				defer expiredMu.Unlock()
+				expired = append(expired, keys...)
+			}}
 		r := &runner.Runner{Reconciler: h.rec, Jobs: h.svc, Resync: 20 * time.Millisecond, Logger: quiet, Retention: ret}
 		rctx, cancel := context.WithCancel(ctx)
 		stopped := make(chan struct{})
@@ -71,6 +80,11 @@ func TestDocumentRetention(t *testing.T) {
 		if cur.DocumentDeletedAt == nil || cur.Status != ocrinvoicejob.StatusCompleted || cur.ExtractedData == nil || cur.ExtractedData.Invoice.Number != "N-DONE" {
 			t.Fatalf("job after retention: deleted at %v, %s, data %+v", cur.DocumentDeletedAt, cur.Status, cur.ExtractedData)
 		}
+		waitFor(t, "OnExpired to name the deleted document", 10*time.Second, func() bool {
+			expiredMu.Lock()
+			defer expiredMu.Unlock()
+			return slices.Equal(expired, []string{doneKey})
+		})
 		if o := h.owners(doneKey); len(o) != 0 {
 			t.Fatalf("records left: %v", o)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -37,11 +38,14 @@ const (
 )
 
 // WebhookPayload is the JSON body of a webhook:deliver task: the job, the terminal status
-// it reached and its retryCount at that moment (which run of the job finished).
+// it reached and its retryCount at that moment (which run of the job finished), and for
+// a review of the job's data (a correction or an approval) the data version it made;
+// 0 for the transition to the status.
 type WebhookPayload struct {
 	JobID   string `json:"jobId"`
 	Status  string `json:"status"`
 	Attempt int    `json:"attempt"`
+	Version int    `json:"version,omitempty"`
 }
 
 // WebhookTaskID is the task id of the webhook of one terminal transition:
@@ -51,19 +55,33 @@ func WebhookTaskID(jobID, status string, attempt int) string {
 	return fmt.Sprintf("webhook:%s:%s:%d", jobID, status, attempt)
 }
 
-// NewWebhookTask returns the webhook task of a job that reached status on its attempt-th
-// retry, and the options to enqueue it with: TaskID(WebhookTaskID(...)), QueueWebhooks,
-// WebhookMaxRetry, WebhookTimeout and WebhookRetention. It fails on an empty id or status.
-func NewWebhookTask(jobID, status string, attempt int) (*asynq.Task, []asynq.Option, error) {
-	if jobID == "" || status == "" || attempt < 0 {
-		return nil, nil, fmt.Errorf("new %s task: job id %q, status %q, attempt %d", TypeWebhookDeliver, jobID, status, attempt)
+// WebhookVersionTaskID is the task id of the webhook of one change of a job:
+// WebhookTaskID for the transition to a terminal state (version 0), with ":v<version>"
+// appended for a review of its data, so that every correction and approval is a
+// delivery of its own, distinct from the completion's.
+func WebhookVersionTaskID(jobID, status string, attempt, version int) string {
+	id := WebhookTaskID(jobID, status, attempt)
+	if version > 0 {
+		id += ":v" + strconv.Itoa(version)
 	}
-	body, err := json.Marshal(WebhookPayload{JobID: jobID, Status: status, Attempt: attempt})
+	return id
+}
+
+// NewWebhookTask returns the webhook task of a job that reached status on its attempt-th
+// retry (version 0) or whose data a review took to version, and the options to enqueue
+// it with: TaskID(WebhookVersionTaskID(...)), QueueWebhooks, WebhookMaxRetry,
+// WebhookTimeout and WebhookRetention. It fails on an empty id or status, or a negative
+// attempt or version.
+func NewWebhookTask(jobID, status string, attempt, version int) (*asynq.Task, []asynq.Option, error) {
+	if jobID == "" || status == "" || attempt < 0 || version < 0 {
+		return nil, nil, fmt.Errorf("new %s task: job id %q, status %q, attempt %d, version %d", TypeWebhookDeliver, jobID, status, attempt, version)
+	}
+	body, err := json.Marshal(WebhookPayload{JobID: jobID, Status: status, Attempt: attempt, Version: version})
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode %s payload: %w", TypeWebhookDeliver, err)
 	}
 	opts := []asynq.Option{
-		asynq.TaskID(WebhookTaskID(jobID, status, attempt)),
+		asynq.TaskID(WebhookVersionTaskID(jobID, status, attempt, version)),
 		asynq.Queue(QueueWebhooks),
 		asynq.MaxRetry(WebhookMaxRetry),
 		asynq.Timeout(WebhookTimeout),
@@ -79,7 +97,7 @@ func ParseWebhookPayload(t *asynq.Task) (WebhookPayload, error) {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("decode %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
 	}
-	if p.JobID == "" || p.Status == "" || p.Attempt < 0 {
+	if p.JobID == "" || p.Status == "" || p.Attempt < 0 || p.Version < 0 {
 		return p, fmt.Errorf("decode %s payload: jobId %q, status %q, attempt %d: %w", t.Type(), p.JobID, p.Status, p.Attempt, asynq.SkipRetry)
 	}
 	return p, nil
@@ -108,10 +126,11 @@ func WorkerQueues() map[string]int {
 }
 
 // EnqueueWebhook enqueues the webhook task of a job that reached status with retryCount
-// attempt. A task with the same id (the same terminal transition, queued, retrying or
-// delivered within WebhookRetention) counts as success.
-func (c *Client) EnqueueWebhook(ctx context.Context, jobID, status string, attempt int) error {
-	task, opts, err := NewWebhookTask(jobID, status, attempt)
+// attempt (version 0), or whose data a review took to version. A task with the same id
+// (the same change, queued, retrying or delivered within WebhookRetention) counts as
+// success.
+func (c *Client) EnqueueWebhook(ctx context.Context, jobID, status string, attempt, version int) error {
+	task, opts, err := NewWebhookTask(jobID, status, attempt, version)
 	if err != nil {
 		return err
 	}

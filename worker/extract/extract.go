@@ -8,6 +8,10 @@
 // the next column, or below it), using word boxes so that the same rules serve text layers
 // and OCR. An invoice2data template (worker/extract/templates), when one is given or
 // selected by its keywords, takes precedence for every field it finds.
+//
+// Every value found has evidence (Result.Evidence): the page and box where it is
+// printed, the words as printed, its source and confidence. Locate and Locator find
+// where any value of a field is printed, for e-invoices and supplier profiles too.
 package extract
 
 import (
@@ -40,6 +44,8 @@ type Options struct {
 	// Without switches generic rules off, to measure what each is worth (evaluation
 	// only; see Rule).
 	Without []Rule
+	// NoEvidence leaves Result.Evidence nil, for callers that only want the values.
+	NoEvidence bool
 }
 
 // Result is everything extraction produces for one document.
@@ -53,6 +59,13 @@ type Result struct {
 	Language string
 	// Warnings are problems that did not stop extraction (e.g. a template that failed).
 	Warnings []string
+	// Evidence has an entry for every non-empty field of Data (invoice.Fields paths,
+	// line items cell by cell: "lineItems[3].amount"): where the value is printed (Page
+	// 0 and the value as text when it is not found on a page), the page's source or
+	// invoice.SourceTemplate for a template's value, and the field's confidence from
+	// Confidence (a line item's cells: that of "lineItems"). Nil with
+	// Options.NoEvidence.
+	Evidence map[string]invoice.Evidence
 }
 
 // Extract reads invoice data from doc. It never panics on odd input; it returns an error
@@ -77,7 +90,11 @@ func Extract(ld *layout.Document, opts Options) (Result, error) {
 	x.findWider()
 	x.applyTemplate()
 	x.setCountries()
-	return x.validate(), nil
+	res := x.validate()
+	if !opts.NoEvidence {
+		res.Evidence = x.evidence(res)
+	}
+	return res, nil
 }
 
 // extraction is the state of one Extract call, filled in step by step.
@@ -94,6 +111,11 @@ type extraction struct {
 	res  Result
 	data invoice.ExtractedData
 	conf map[string]float64
+	// rows are the rows the generic rules read each field from (evidence prefers them).
+	rows map[string]int
+	// tplPaths are the fields the template set, tplItems whether it set the line items.
+	tplPaths map[string]bool
+	tplItems bool
 
 	numberScore float64
 	// refNumber is left out of the references; a policy or contract number that stands
@@ -113,7 +135,7 @@ type extraction struct {
 // newExtraction prepares the document: words into rows, language, decimal separator,
 // currency, date order, and whether it is a till receipt.
 func newExtraction(ld *layout.Document, opts Options) *extraction {
-	x := &extraction{ld: ld, opts: opts, now: opts.Now, conf: map[string]float64{}, receiptAgrees: true, spec: opts.Spec,
+	x := &extraction{ld: ld, opts: opts, now: opts.Now, conf: map[string]float64{}, rows: map[string]int{}, receiptAgrees: true, spec: opts.Spec,
 		data: invoice.ExtractedData{LineItems: []invoice.LineItem{}}}
 	if x.now.IsZero() {
 		x.now = time.Now()
@@ -142,6 +164,9 @@ func newExtraction(ld *layout.Document, opts Options) *extraction {
 // the reader was of its words.
 func (x *extraction) set(path string, c cand) {
 	x.conf[path] = layout.Clamp01(c.score * (0.5 + 0.5*c.conf))
+	if c.how != "" && c.how != "derived" && c.how != "breakdown" && c.how != "symbol" {
+		x.rows[path] = c.row
+	}
 }
 
 // setString stores a found text value and its confidence; an empty value is left out.
@@ -446,7 +471,7 @@ func (x *extraction) applyTemplate() {
 		return
 	}
 	x.res.Template = tpl.Name
-	mergeTemplate(&x.data, x.conf, tr, x.d.meanConf())
+	x.tplPaths, x.tplItems = mergeTemplate(&x.data, x.conf, tr, x.d.meanConf())
 	s := tpl.Spec
 	x.spec = &s
 }
@@ -556,10 +581,12 @@ func (d *doc) meanConf() float64 {
 	return sum / float64(n)
 }
 
-// mergeTemplate lets the template's values replace the generic ones, field by field.
-func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *templates.Result, ocrConf float64) {
+// mergeTemplate lets the template's values replace the generic ones, field by field,
+// and returns the paths it set and whether it set the line items.
+func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *templates.Result, ocrConf float64) (map[string]bool, bool) {
 	c := layout.Clamp01(0.95 * (0.6 + 0.4*ocrConf))
 	inv := &data.Invoice
+	set := map[string]bool{}
 	for path, v := range tr.Fields {
 		s := strings.TrimSpace(v.String)
 		switch path {
@@ -596,11 +623,17 @@ func mergeTemplate(data *invoice.ExtractedData, conf map[string]float64, tr *tem
 			continue
 		}
 		conf[path] = c
+		set[path] = true
+	}
+	if _, ok := conf["invoice.amountDue"]; ok && set["invoice.amounts.total"] && inv.AmountDue != nil && inv.Amounts.Total != nil && *inv.AmountDue == *inv.Amounts.Total {
+		set["invoice.amountDue"] = true // the template's total is what is due
 	}
 	if len(tr.LineItems) > 0 {
 		data.LineItems = tr.LineItems
 		conf["lineItems"] = c
+		return set, true
 	}
+	return set, false
 }
 
 // mergeAmount stores a template's subtotal, tax or total (path) with confidence c.

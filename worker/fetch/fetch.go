@@ -152,6 +152,12 @@ func (g Guard) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 		r = g.Resolver
 	}
 	ips, err := r.LookupNetIP(ctx, "ip", host)
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound && !dnsErr.IsTimeout && !dnsErr.IsTemporary {
+		// The name does not exist (NXDOMAIN, or no address at all): asking again in a
+		// minute will not change that. Timeouts and SERVFAIL stay worth retrying.
+		return nil, fmt.Errorf("%w: resolve %s: no such host (the name does not exist)", ErrPermanent, host)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", host, err)
 	}
@@ -296,8 +302,9 @@ func checkScheme(u *url.URL) error {
 }
 
 // Get downloads rawURL and returns its body. Errors wrap ErrRefused when a rule refused
-// the download and ErrPermanent when retrying cannot help (4xx answers); other errors
-// (timeouts, 5xx, connection failures) are worth retrying.
+// the download and ErrPermanent when retrying cannot help (4xx answers, a host name that
+// does not exist: NXDOMAIN); other errors (timeouts, 5xx, connection failures, DNS
+// timeouts and SERVFAIL) are worth retrying.
 //
 // An upload://KEY URL is read from Options.Uploads instead: without a store it is
 // ErrRefused (uploads not available), a malformed key is ErrRefused, a key with nothing

@@ -35,9 +35,11 @@ import (
 
 // Headers of every delivery.
 const (
-	// HeaderEvent names the event: job.completed, job.failed or job.cancelled.
+	// HeaderEvent names the event: job.completed, job.failed or job.cancelled; for a
+	// person's review of a completed job's data job.corrected or job.approved.
 	HeaderEvent = "X-Ocrinvoice-Event"
-	// HeaderDelivery is the delivery id (the task id, webhook:<jobId>:<status>:<retryCount>):
+	// HeaderDelivery is the delivery id (the task id, webhook:<jobId>:<status>:<retryCount>,
+	// followed by :v<dataVersion> for a review):
 	// the same for every attempt of one delivery, so receivers can drop duplicates.
 	HeaderDelivery = "X-Ocrinvoice-Delivery"
 	// HeaderSignature is "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>",
@@ -95,7 +97,8 @@ func NewHandler(cfg Config) *Handler {
 	return h
 }
 
-// Event returns the event name of a terminal status: "job.completed", ...
+// Event returns the event name of a terminal status ("job.completed", ...) or of a
+// review status ("job.corrected", "job.approved").
 func Event(status string) string { return "job." + status }
 
 // ProcessTask delivers one webhook. The contract with asynq:
@@ -105,7 +108,8 @@ func Event(status string) string { return "job." + status }
 //   - a network error, a timeout, a 408, 429 or 5xx answer: the error is returned and
 //     asynq retries with backoff (tasks.WebhookRetryDelay);
 //   - a delivery that is no longer current (the job has been retried or re-run since it
-//     reached the payload's state, or it has no callback URL any more): dropped, nil;
+//     reached the payload's state, its data was reviewed again since the review the
+//     payload names, or it has no callback URL any more): dropped, nil;
 //   - a 2xx answer: delivered, nil.
 //
 // The body is the job as it is when the attempt is made, which for a current delivery
@@ -125,9 +129,9 @@ func (h *Handler) deliver(ctx context.Context, t *asynq.Task) error {
 	}
 	delivery, ok := asynq.GetTaskID(ctx)
 	if !ok {
-		delivery = tasks.WebhookTaskID(p.JobID, p.Status, p.Attempt)
+		delivery = tasks.WebhookVersionTaskID(p.JobID, p.Status, p.Attempt, p.Version)
 	}
-	log := h.log.With(slog.String("job_id", p.JobID), slog.String("event", Event(p.Status)), slog.String("delivery", delivery))
+	log := h.log.With(slog.String("job_id", p.JobID), slog.String("status", p.Status), slog.String("delivery", delivery))
 	job, err := h.jobs.GetJob(ctx, p.JobID)
 	switch {
 	case apperr.KindOf(err) == apperr.KindNotFound || apperr.KindOf(err) == apperr.KindInvalid:
@@ -141,6 +145,17 @@ func (h *Handler) deliver(ctx context.Context, t *asynq.Task) error {
 			slog.String("status", string(job.Status)), slog.Int("retry_count", job.RetryCount))
 		return nil
 	}
+	event := Event(p.Status)
+	if p.Version > 0 {
+		if job.DataVersion != p.Version {
+			// A later change of the data sends its own webhook, with the data as it is then.
+			log.Info("Dropping webhook superseded by a later change of the job's data",
+				slog.Int("data_version", job.DataVersion))
+			return nil
+		}
+		event = Event(string(job.ReviewStatus))
+	}
+	log = log.With(slog.String("event", event))
 	target, err := h.jobs.CallbackURL(ctx, job)
 	if err != nil {
 		return fmt.Errorf("callback URL of job %s: %w", job.ID, err)
@@ -158,7 +173,7 @@ func (h *Handler) deliver(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("encode webhook of job %s: %v: %w", job.ID, err, asynq.SkipRetry)
 	}
-	status, err := h.post(ctx, target, p.Status, delivery, body)
+	status, err := h.post(ctx, target, event, delivery, body)
 	retried, _ := asynq.GetRetryCount(ctx)
 	switch {
 	case errors.Is(err, fetch.ErrRefused):
@@ -204,15 +219,15 @@ func encode(j *ent.OcrInvoiceJob) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// post sends one attempt and returns the answer's status code.
-func (h *Handler) post(ctx context.Context, target, status, delivery string, body []byte) (int, error) {
+// post sends one attempt of event and returns the answer's status code.
+func (h *Handler) post(ctx context.Context, target, event, delivery string, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("%w: callback URL %s: %v", fetch.ErrRefused, redact.URL(target), unwrapURLError(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set(HeaderEvent, Event(status))
+	req.Header.Set(HeaderEvent, event)
 	req.Header.Set(HeaderDelivery, delivery)
 	if h.secret != "" {
 		req.Header.Set(HeaderSignature, Sign(h.secret, h.now(), body))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/contract"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/tasks"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
@@ -135,7 +137,7 @@ func (f *fixture) completedJob(t *testing.T, number, callback, group string) *en
 
 func task(t *testing.T, j *ent.OcrInvoiceJob) *asynq.Task {
 	t.Helper()
-	tk, _, err := tasks.NewWebhookTask(j.ID, string(j.Status), j.RetryCount)
+	tk, _, err := tasks.NewWebhookTask(j.ID, string(j.Status), j.RetryCount, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +307,7 @@ func TestDeliverGroupAndCurrency(t *testing.T) {
 	if n := len(own.requests()); n != 1 {
 		t.Errorf("own receiver got %d requests, want still 1", n)
 	}
-	missing, _, _ := tasks.NewWebhookTask("0123456789abcdef01234567", "completed", 0)
+	missing, _, _ := tasks.NewWebhookTask("0123456789abcdef01234567", "completed", 0, 0)
 	if err := h.ProcessTask(ctx, missing); !errors.Is(err, asynq.SkipRetry) {
 		t.Errorf("job that does not exist: %v, want SkipRetry", err)
 	}
@@ -387,5 +389,69 @@ func TestDeliveryErrorsCarryNoSecrets(t *testing.T) {
 	}
 	if n := strings.Count(logs, "/hook?token=REDACTED"); n < len(tests) {
 		t.Errorf("%d log lines name the callback URL with its key, want %d:\n%s", n, len(tests), logs)
+	}
+}
+
+// TestDeliverReview: a correction's webhook is delivered as job.corrected with a
+// delivery id of its own (the completion's id plus the data version) and the corrected
+// job as body; once the data changed again it is dropped as superseded, and the newer
+// review's webhook (job.approved) is delivered instead.
+func TestDeliverReview(t *testing.T) {
+	f := newFixture(t)
+	rcv := newReceiver(t, 200)
+	ctx := context.Background()
+	j, err := f.svc.CreateJob(ctx, jobs.JobInput{JobNumber: "R-1", DocumentName: "a.pdf", DocumentURL: "https://docs.example.com/a.pdf",
+		Template: jobs.BuiltinTemplateName, CallbackURL: rcv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.StartProcessing(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Complete(ctx, j.ID, jobs.CompleteInput{Pages: 1, ExtractedData: &invoice.ExtractedData{Invoice: invoice.Invoice{Number: "INV-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := f.svc.CorrectJob(ctx, j.ID, jobs.CorrectInput{Patch: []byte(`{"invoice":{"number":"INV-FIXED"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reviewTask := func(version int) *asynq.Task {
+		tk, _, err := tasks.NewWebhookTask(j.ID, "completed", 0, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	h := f.handler(fetch.Guard{Allow: loopback})
+	if err := h.ProcessTask(ctx, reviewTask(fixed.DataVersion)); err != nil {
+		t.Fatalf("ProcessTask = %v\n%s", err, f.logs)
+	}
+	got := rcv.requests()
+	if len(got) != 1 {
+		t.Fatalf("%d requests, want 1", len(got))
+	}
+	if ev, id := got[0].header.Get(HeaderEvent), got[0].header.Get(HeaderDelivery); ev != "job.corrected" || id != fmt.Sprintf("webhook:%s:completed:0:v%d", j.ID, fixed.DataVersion) {
+		t.Errorf("event %q, delivery %q", ev, id)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(got[0].body, &body); err != nil || body["reviewStatus"] != "corrected" || len(body["corrections"].([]any)) != 1 {
+		t.Errorf("body %s (%v): want the corrected job", got[0].body, err)
+	}
+
+	approved, err := f.svc.ApproveJob(ctx, j.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ProcessTask(ctx, reviewTask(fixed.DataVersion)); err != nil {
+		t.Fatalf("superseded ProcessTask = %v", err)
+	}
+	if n := len(rcv.requests()); n != 1 {
+		t.Errorf("a superseded review webhook was sent (%d requests)", n)
+	}
+	if err := h.ProcessTask(ctx, reviewTask(approved.DataVersion)); err != nil {
+		t.Fatalf("ProcessTask = %v", err)
+	}
+	if got := rcv.requests(); len(got) != 2 || got[1].header.Get(HeaderEvent) != "job.approved" {
+		t.Errorf("approval webhook: %d requests, event %q", len(got), got[len(got)-1].header.Get(HeaderEvent))
 	}
 }
