@@ -6,6 +6,8 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
+	"github.com/ocrinvoice/ocrinvoice/worker/layout"
+	"github.com/ocrinvoice/ocrinvoice/worker/profile"
 )
 
 // learnerOf adapts the learning of supplier profiles (worker/profile.Learn) and the
@@ -32,10 +34,6 @@ func learnerOf[D any](
 	}
 }
 
-// supplierLearner is the service's jobs.Learner: nil (no profile is learned) until the
-// learning half of supplier profiles (worker/profile, worker/layout) is merged, when it
-// becomes learnerOf(layout.DecodeLayout, profile.Learn).
-//
-// TODO(profiles): return learnerOf(layout.DecodeLayout, profile.Learn) once worker/profile
-// and worker/layout exist.
-func supplierLearner() jobs.Learner { return nil }
+// supplierLearner is the service's jobs.Learner: worker/profile's learning over the
+// layouts worker/layout encoded.
+func supplierLearner() jobs.Learner { return learnerOf(layout.DecodeLayout, profile.Learn) }

@@ -192,10 +192,13 @@ func (s *Service) readLayout(ctx context.Context, id string) ([]byte, error) {
 	return j.DocumentLayout, nil
 }
 
-// machineData is what extraction returned for job j before any correction: the data
-// Learn compares the truth with to tell which of a profile's suggestions were wrong.
-// Jobs are not corrected yet, so it is the job's data.
+// machineData is what extraction returned for job j before any correction (its
+// machine data; its data when it kept none): the data Learn compares the truth with to
+// tell which of a profile's suggestions were wrong.
 func machineData(j *ent.OcrInvoiceJob) invoice.ExtractedData {
+	if j.MachineData != nil {
+		return *j.MachineData
+	}
 	return *j.ExtractedData
 }
 

@@ -530,3 +530,40 @@ func layoutOf(t *testing.T, c *ent.Client, id string) []byte {
 	}
 	return j.DocumentLayout
 }
+
+// TestReviewTeaches: a correction teaches the supplier's profile from the corrected data,
+// with the machine's data and the fields the job took from the profile, so that a
+// suggestion the person corrected decays; an approval teaches it too.
+func TestReviewTeaches(t *testing.T) {
+	databasetest.Each(t, func(t *testing.T, c *ent.Client) {
+		s := profileService(t, c, testLearner, nil)
+		first := completeDoc(t, s, supplierDoc{owner: "team-a", number: "R-1", taxID: "DE5", name: "Hooli", fingerprint: "0000000000000005", einvoice: true})
+		p := lookup(t, s, "team-a", invoice.SupplierKeys{TaxID: "DE5"})
+		if p == nil || p.LastJobID != first.ID {
+			t.Fatalf("profile after the e-invoice: %+v", p)
+		}
+		use := &invoice.ProfileUse{ID: p.ID, Version: p.Version, Fields: []string{"invoice.number"}}
+		j := completeDoc(t, s, supplierDoc{owner: "team-a", number: "R-2-WRONG", taxID: "DE5", name: "Hooli", fingerprint: "0000000000000005", used: use})
+		if got := lookup(t, s, "team-a", invoice.SupplierKeys{TaxID: "DE5"}); got.Version != 1 {
+			t.Fatalf("a scan's completion taught the profile: version %d", got.Version)
+		}
+		fixed, err := s.CorrectJob(as(auth.RoleSubmitter, "team-a"), j.ID, jobs.CorrectInput{
+			Fields: []jobs.FieldValue{{Path: "invoice.number", Value: json.RawMessage(`"R-2"`)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fixed.ExtractedData.Invoice.Number != "R-2" {
+			t.Fatalf("corrected number %q", fixed.ExtractedData.Invoice.Number)
+		}
+		got := lookup(t, s, "team-a", invoice.SupplierKeys{TaxID: "DE5"})
+		if got.ID != p.ID || got.Version != 2 || got.LastJobID != j.ID || !slices.Equal(rulesOf(t, got).Decayed, []string{"invoice.number"}) {
+			t.Fatalf("after the correction: %+v rules %s; want version 2 with invoice.number decayed", got, got.Rules)
+		}
+		if _, err := s.ApproveJob(as(auth.RoleSubmitter, "team-a"), j.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := lookup(t, s, "team-a", invoice.SupplierKeys{TaxID: "DE5"}); got.Version != 3 {
+			t.Fatalf("after the approval: version %d, want 3", got.Version)
+		}
+	})
+}

@@ -297,6 +297,7 @@ func (s *Service) saveReview(ctx context.Context, cur *ent.OcrInvoiceJob, upd *e
 	}
 	s.notify(ctx, j, event)
 	s.enqueueWebhook(ctx, j)
+	s.learnQuietly(ctx, j.ID) // the reviewed data teaches the supplier's profile
 	return j, nil
 }
 
