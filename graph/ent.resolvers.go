@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
@@ -93,7 +92,10 @@ func (r *queryResolver) SupplierProfiles(ctx context.Context, after *entgql.Curs
 
 // Rules is the resolver for the rules field.
 func (r *supplierProfileResolver) Rules(ctx context.Context, obj *ent.SupplierProfile) (any, error) {
-	panic(fmt.Errorf("not implemented: Rules - rules"))
+	if len(obj.Rules) == 0 {
+		return nil, nil
+	}
+	return obj.Rules, nil // the JSON scalar writes it as stored
 }
 
 // OcrInvoiceJob returns generated.OcrInvoiceJobResolver implementation.
