@@ -331,7 +331,19 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 	if err != nil {
 		return nil, err
 	}
-	// Validation runs inside extraction (it also adjusts confidences).
+	// Validation runs inside extraction (it also adjusts confidences); a supplier profile
+	// the owner's corrections taught reads its fields first, then validation runs again.
+	use, err := applyProfile(ctx, out, &spec, func(ctx context.Context, keys invoice.SupplierKeys) (*LearnedProfile, error) {
+		p, err := run.SupplierProfile(ctx, keys)
+		if err != nil || p == nil {
+			return nil, err
+		}
+		return &LearnedProfile{ID: p.ID, Version: p.Version, Rules: p.Rules}, nil
+	})
+	if err != nil {
+		h.log.Warn("Supplier profile not applied; the generic result stands",
+			slog.String("job_id", job.ID), slog.String("error", err.Error()))
+	}
 	if err := rep.err(); err != nil {
 		return nil, err
 	}
@@ -341,6 +353,8 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 		Confidence:        &out.Result.Confidence,
 		ValidationResults: &out.Result.Validation,
 		Evidence:          out.Result.Evidence,
+		Layout:            encodeLayout(out.Doc),
+		Profile:           use,
 		Pages:             len(out.Doc.Pages),
 		EInvoice:          out.Info.Source == invoice.SourceEInvoice,
 		SHA256:            hex.EncodeToString(sum[:]),
