@@ -126,6 +126,13 @@ func Learn(ld *layout.Document, truth, machine invoice.ExtractedData, prev []byt
 	}
 	keys := Keys(ld, truth)
 	keys.Fingerprint = fp
+	// The lookup compares these keys with what the generic rules read on the supplier's
+	// next document, and they read there what they read here: a brand printed big where
+	// the truth has the legal name, a name cut short. So the name key is what the
+	// machine read when it read one; the true name stays the profile's party value.
+	if name := NormName(machine.Invoice.Supplier.Name); name != "" {
+		keys.Name = name
+	}
 	return keys, b, nil
 }
 

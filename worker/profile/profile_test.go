@@ -547,3 +547,26 @@ func TestDateRepair(t *testing.T) {
 		})
 	}
 }
+
+// The name key of a learned profile is what the generic rules read, when they read a
+// name: they read the same on the supplier's next document, where the lookup compares
+// it, even when the truth names the supplier otherwise.
+func TestLearnNameKeyIsWhatTheMachineReads(t *testing.T) {
+	s := supplierDoc{label: "Beleg", number: "BX-20417", date: "03.02.2024", net: "100,00", tax: "19,00", total: "119,00", customer: "K-4711"}
+	truth := s.truth(t)
+	truth.Invoice.Supplier.TaxID = ""
+	truth.Invoice.Supplier.Name = "ACME Werkzeugvertrieb Berlin GmbH"
+	machine := truth
+	machine.Invoice.Supplier.Name = "ACME Werkzeuge GmbH"
+	keys, _, err := profile.Learn(s.doc(), truth, machine, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys.Name != profile.NormName("ACME Werkzeuge GmbH") {
+		t.Errorf("name key %q, want the machine's %q", keys.Name, profile.NormName("ACME Werkzeuge GmbH"))
+	}
+	machine.Invoice.Supplier.Name = ""
+	if keys, _, _ = profile.Learn(s.doc(), truth, machine, nil, nil); keys.Name != profile.NormName(truth.Invoice.Supplier.Name) {
+		t.Errorf("without a machine name: name key %q, want the truth's", keys.Name)
+	}
+}
