@@ -569,12 +569,13 @@ func TestCORS(t *testing.T) {
 				hd.Get("Access-Control-Max-Age") == "" {
 				t.Errorf("preflight headers %v", hd)
 			}
-			for _, m := range []string{"GET", "POST", "PUT", "OPTIONS"} {
+			// PATCH corrects a job's data, DELETE removes a supplier profile.
+			for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
 				if !strings.Contains(hd.Get("Access-Control-Allow-Methods"), m) {
 					t.Errorf("Allow-Methods %q lacks %s", hd.Get("Access-Control-Allow-Methods"), m)
 				}
 			}
-			for _, hdr := range []string{"Authorization", "Content-Type", "X-API-Key", "X-Request-Id", "Apollo-Require-Preflight"} {
+			for _, hdr := range []string{"Authorization", "Content-Type", "X-API-Key", "X-Request-Id", "Apollo-Require-Preflight", "If-Match"} {
 				if !strings.Contains(hd.Get("Access-Control-Allow-Headers"), hdr) {
 					t.Errorf("Allow-Headers %q lacks %s", hd.Get("Access-Control-Allow-Headers"), hdr)
 				}
@@ -590,7 +591,7 @@ func TestCORS(t *testing.T) {
 		hdr.Set("Origin", "http://localhost:3000")
 		rec = doH(t, h, "GET", "/api/v1/ocr-invoice-jobs", hdr)
 		if rec.Header().Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
-			rec.Header().Get("Access-Control-Expose-Headers") != "Retry-After, X-Request-Id" {
+			rec.Header().Get("Access-Control-Expose-Headers") != "Retry-After, X-Request-Id, ETag" {
 			t.Errorf("listed actual request: %v", rec.Header())
 		}
 		// Even a refusal carries them, so that the page can read why.

@@ -33,16 +33,17 @@ const (
 
 // CORS answers: the methods of the API and the request headers API and GraphQL clients
 // send (Apollo's CSRF and client-awareness headers, graphql-sse's stream token, the
-// event stream's Last-Event-ID).
+// event stream's Last-Event-ID, the conditional headers of corrections and page images),
+// and the response headers they read (the ETag a correction's If-Match quotes).
 var (
-	corsAllowMethods = "GET, POST, PUT, OPTIONS"
+	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 	corsAllowHeaders = strings.Join([]string{
 		"Authorization", "Content-Type", "X-API-Key", "X-Request-Id",
 		"Apollo-Require-Preflight", "X-Apollo-Operation-Name",
 		"Apollographql-Client-Name", "Apollographql-Client-Version",
-		"X-GraphQL-Event-Stream-Token", "Last-Event-ID",
+		"X-GraphQL-Event-Stream-Token", "Last-Event-ID", "If-Match", "If-None-Match",
 	}, ", ")
-	corsExposeHeaders = "Retry-After, X-Request-Id"
+	corsExposeHeaders = "Retry-After, X-Request-Id, ETag"
 	corsMaxAge        = strconv.Itoa(600) // seconds a browser may cache a preflight
 )
 
