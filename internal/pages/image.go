@@ -2,7 +2,6 @@ package pages
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -12,6 +11,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/imagefile"
 )
 
 // maxTIFFPages bounds how many pages of a TIFF are counted.
@@ -33,7 +34,7 @@ func decodeImage(data []byte, docType string, page int, maxPixels int64) (image.
 		n = len(offs)
 		if page <= n {
 			off := offs[page-1]
-			open = func() io.Reader { return newTIFFPageReader(data, off) }
+			open = func() io.Reader { return imagefile.TIFFPage(data, off) }
 		}
 	}
 	if page > n {
@@ -79,7 +80,7 @@ func decodeImage(data []byte, docType string, page int, maxPixels int64) (image.
 	}
 	orient := 1
 	if docType == "jpg" {
-		orient = jpegEXIFOrientation(data)
+		orient = imagefile.JPEGOrientation(data)
 	}
 	return img, n, orient, nil
 }
@@ -135,153 +136,20 @@ func orient(img *image.NRGBA, o int) *image.NRGBA {
 	return dst
 }
 
-// jpegEXIFOrientation returns the EXIF Orientation tag of a JPEG (1 when absent or
-// unreadable), as worker/ocr reads it.
-func jpegEXIFOrientation(data []byte) int {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return 1
-	}
-	i := 2
-	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			return 1
-		}
-		marker := data[i+1]
-		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
-			i += 2
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 {
-			return 1
-		}
-		n := int(binary.BigEndian.Uint16(data[i+2:]))
-		if n < 2 || i+2+n > len(data) {
-			return 1
-		}
-		seg := data[i+4 : i+2+n]
-		if marker == 0xE1 && len(seg) > 6 && string(seg[:6]) == "Exif\x00\x00" {
-			return tiffOrientation(seg[6:])
-		}
-		i += 2 + n
-	}
-	return 1
-}
-
-// tiffOrientation reads tag 0x0112 from the first IFD of a TIFF structure (EXIF).
-func tiffOrientation(t []byte) int {
-	bo, ok := tiffByteOrder(t)
-	if !ok || len(t) < 8 {
-		return 1
-	}
-	off := int(bo.Uint32(t[4:]))
-	if off < 8 || off+2 > len(t) {
-		return 1
-	}
-	n := int(bo.Uint16(t[off:]))
-	for k := range n {
-		e := off + 2 + 12*k
-		if e+12 > len(t) {
-			return 1
-		}
-		if bo.Uint16(t[e:]) == 0x0112 {
-			if v := int(bo.Uint16(t[e+8:])); v >= 1 && v <= 8 {
-				return v
-			}
-			return 1
-		}
-	}
-	return 1
-}
-
-func tiffByteOrder(t []byte) (binary.ByteOrder, bool) {
-	if len(t) < 4 {
-		return nil, false
-	}
-	switch string(t[:4]) {
-	case "II*\x00":
-		return binary.LittleEndian, true
-	case "MM\x00*":
-		return binary.BigEndian, true
-	}
-	return nil, false
-}
-
-// tiffPageOffsets walks the IFD chain of a classic TIFF and returns the offset of every
-// page's IFD (at most maxTIFFPages), refusing loops.
+// tiffPageOffsets lists the IFD offset of every page of a TIFF (imagefile.TIFFPages),
+// at most maxTIFFPages of them, its errors worded as the ends of "the document ...".
 func tiffPageOffsets(data []byte) ([]uint32, error) {
-	bo, ok := tiffByteOrder(data)
-	if !ok || len(data) < 8 {
-		return nil, errors.New("is damaged (bad TIFF header)")
-	}
-	var offs []uint32
-	seen := map[uint32]bool{}
-	off := bo.Uint32(data[4:])
-	for off != 0 {
-		if seen[off] {
-			return nil, errors.New("is damaged (its page chain loops)")
-		}
-		seen[off] = true
-		if int64(off)+2 > int64(len(data)) {
-			if len(offs) > 0 {
-				break
-			}
-			return nil, errors.New("is damaged (truncated file)")
-		}
-		offs = append(offs, off)
-		if len(offs) > maxTIFFPages {
-			return nil, fmt.Errorf("has more than %d pages", maxTIFFPages)
-		}
-		n := int64(bo.Uint16(data[off:]))
-		next := int64(off) + 2 + 12*n
-		if next+4 > int64(len(data)) {
-			break
-		}
-		off = bo.Uint32(data[next:])
-	}
-	if len(offs) == 0 {
+	offs, err := imagefile.TIFFPages(data, maxTIFFPages)
+	switch {
+	case err == nil:
+		return offs, nil
+	case errors.Is(err, imagefile.ErrTooManyPages):
+		return nil, fmt.Errorf("has more than %d pages", maxTIFFPages)
+	case errors.Is(err, imagefile.ErrNoPages):
 		return nil, errors.New("has no pages")
+	case errors.Is(err, imagefile.ErrLoop):
+		return nil, errors.New("is damaged (its page chain loops)")
+	default: // a bad header, a truncated file
+		return nil, fmt.Errorf("is damaged (%v)", err)
 	}
-	return offs, nil
-}
-
-// tiffPageReader presents a TIFF whose header points at another page's IFD, so the
-// single-page decoder reads any page (see worker/ocr).
-type tiffPageReader struct {
-	data []byte
-	head [8]byte
-	off  int64
-}
-
-func newTIFFPageReader(data []byte, ifd uint32) *tiffPageReader {
-	r := &tiffPageReader{data: data}
-	copy(r.head[:], data[:8])
-	bo, _ := tiffByteOrder(data)
-	bo.PutUint32(r.head[4:], ifd)
-	return r
-}
-
-func (r *tiffPageReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("negative offset")
-	}
-	if off >= int64(len(r.data)) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data[off:])
-	if off < 8 {
-		copy(p, r.head[off:])
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func (r *tiffPageReader) Read(p []byte) (int, error) {
-	n, err := r.ReadAt(p, r.off)
-	r.off += int64(n)
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
 }

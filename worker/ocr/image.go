@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/imagefile"
 )
 
 // decodeConfig reads only the header of one image (png, jpeg, bmp, tiff) and refuses it
@@ -191,158 +193,24 @@ func applyEXIFOrientation(img *image.Gray, orientation int) *image.Gray {
 	return img
 }
 
-// jpegEXIFOrientation returns the EXIF Orientation tag of a JPEG (1 when absent or
-// unreadable: a broken EXIF block must not fail an otherwise good image).
-func jpegEXIFOrientation(data []byte) int {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return 1
-	}
-	i := 2
-	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			return 1
-		}
-		marker := data[i+1]
-		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
-			i += 2
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan / end of image: no more metadata
-			return 1
-		}
-		n := int(binary.BigEndian.Uint16(data[i+2:]))
-		if n < 2 || i+2+n > len(data) {
-			return 1
-		}
-		seg := data[i+4 : i+2+n]
-		if marker == 0xE1 && len(seg) > 6 && string(seg[:6]) == "Exif\x00\x00" {
-			return tiffOrientation(seg[6:])
-		}
-		i += 2 + n
-	}
-	return 1
-}
-
-// tiffOrientation reads tag 0x0112 from the first IFD of a TIFF structure (EXIF).
-func tiffOrientation(t []byte) int {
-	bo, ok := tiffByteOrder(t)
-	if !ok || len(t) < 8 {
-		return 1
-	}
-	off := int(bo.Uint32(t[4:]))
-	if off < 8 || off+2 > len(t) {
-		return 1
-	}
-	n := int(bo.Uint16(t[off:]))
-	for k := 0; k < n; k++ {
-		e := off + 2 + 12*k
-		if e+12 > len(t) {
-			return 1
-		}
-		if bo.Uint16(t[e:]) == 0x0112 {
-			v := int(bo.Uint16(t[e+8:]))
-			if v >= 1 && v <= 8 {
-				return v
-			}
-			return 1
-		}
-	}
-	return 1
-}
-
-func tiffByteOrder(t []byte) (binary.ByteOrder, bool) {
-	if len(t) < 4 {
-		return nil, false
-	}
-	switch string(t[:4]) {
-	case "II*\x00":
-		return binary.LittleEndian, true
-	case "MM\x00*":
-		return binary.BigEndian, true
-	}
-	return nil, false
-}
-
-// tiffPageOffsets walks the IFD chain of a (classic, not Big) TIFF and returns the
-// offset of every page's IFD, at most maxPages+1 of them, refusing loops.
+// tiffPageOffsets lists the IFD offset of every page of a TIFF (imagefile.TIFFPages),
+// at most maxPages of them, in the reader's errors: ErrCorrupt, ErrTooLarge, ErrEmpty.
 func tiffPageOffsets(data []byte, maxPages int) ([]uint32, error) {
-	bo, ok := tiffByteOrder(data)
-	if !ok || len(data) < 8 {
-		return nil, fmt.Errorf("read tiff pages: %w: bad header", ErrCorrupt)
-	}
-	var offs []uint32
-	seen := map[uint32]bool{}
-	off := bo.Uint32(data[4:])
-	for off != 0 {
-		if seen[off] {
-			return nil, fmt.Errorf("read tiff pages: %w: IFD chain loops", ErrCorrupt)
-		}
-		seen[off] = true
-		if int64(off)+2 > int64(len(data)) {
-			if len(offs) > 0 {
-				break // a truncated tail: keep the pages we have
-			}
-			return nil, fmt.Errorf("read tiff pages: %w: truncated file", ErrCorrupt)
-		}
-		offs = append(offs, off)
-		if len(offs) > maxPages {
-			return nil, fmt.Errorf("read tiff pages: %w: more than %d pages", ErrTooLarge, maxPages)
-		}
-		n := int64(bo.Uint16(data[off:]))
-		next := int64(off) + 2 + 12*n
-		if next+4 > int64(len(data)) {
-			break
-		}
-		off = bo.Uint32(data[next:])
-	}
-	if len(offs) == 0 {
+	offs, err := imagefile.TIFFPages(data, maxPages)
+	switch {
+	case err == nil:
+		return offs, nil
+	case errors.Is(err, imagefile.ErrTooManyPages):
+		return nil, fmt.Errorf("read tiff pages: %w: more than %d pages", ErrTooLarge, maxPages)
+	case errors.Is(err, imagefile.ErrNoPages):
 		return nil, fmt.Errorf("read tiff pages: %w: no pages", ErrEmpty)
+	case errors.Is(err, imagefile.ErrBadHeader):
+		return nil, fmt.Errorf("read tiff pages: %w: bad header", ErrCorrupt)
+	case errors.Is(err, imagefile.ErrLoop):
+		return nil, fmt.Errorf("read tiff pages: %w: IFD chain loops", ErrCorrupt)
+	default:
+		return nil, fmt.Errorf("read tiff pages: %w: %v", ErrCorrupt, err)
 	}
-	return offs, nil
-}
-
-// tiffPageReader presents a TIFF whose header points at another page's IFD. Offsets
-// in a TIFF are absolute, so that is all it takes for a single-page decoder
-// (golang.org/x/image/tiff reads only the first IFD) to read any page, without
-// copying the file. It implements io.ReaderAt, which the tiff decoder uses directly.
-type tiffPageReader struct {
-	data []byte
-	head [8]byte
-	off  int64
-}
-
-func newTIFFPageReader(data []byte, ifd uint32) *tiffPageReader {
-	r := &tiffPageReader{data: data}
-	copy(r.head[:], data[:8])
-	bo, _ := tiffByteOrder(data)
-	bo.PutUint32(r.head[4:], ifd)
-	return r
-}
-
-func (r *tiffPageReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("negative offset")
-	}
-	if off >= int64(len(r.data)) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data[off:])
-	if off < 8 {
-		copy(p, r.head[off:])
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func (r *tiffPageReader) Read(p []byte) (int, error) {
-	n, err := r.ReadAt(p, r.off)
-	r.off += int64(n)
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
 }
 
 // bytesReader wraps data as an io.Reader that is also an io.ReaderAt.

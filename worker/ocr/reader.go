@@ -52,6 +52,7 @@ import (
 	"github.com/otiai10/gosseract/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/imagefile"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 )
 
@@ -683,11 +684,11 @@ func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts
 			return nil, err
 		}
 		for k, off := range offs {
-			pr := newTIFFPageReader(data, off)
+			pr := imagefile.TIFFPage(data, off)
 			if _, err := decodeConfigReader(pr, format, opts.MaxPixels); err != nil {
 				return nil, fmt.Errorf("TIFF page %d: %w", k+1, err)
 			}
-			pages = append(pages, newTIFFPageReader(data, off))
+			pages = append(pages, imagefile.TIFFPage(data, off))
 		}
 	} else {
 		if _, err := decodeConfig(data, format, opts.MaxPixels); err != nil {
@@ -699,7 +700,7 @@ func (r *Reader) readImage(ctx context.Context, data []byte, format string, opts
 	doc := &layout.Document{Format: format, Size: int64(len(data)), DPI: dpi, Language: opts.Languages, Pages: make([]layout.Page, len(pages))}
 	orientation := 1
 	if format == FormatJPEG {
-		orientation = jpegEXIFOrientation(data)
+		orientation = imagefile.JPEGOrientation(data)
 	}
 	prog := &progress{total: len(pages), fn: opts.Progress}
 	lc := r.newLangChoice(opts, 0)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/imagefile"
 	"github.com/ocrinvoice/ocrinvoice/worker/layout"
 )
 
@@ -143,7 +144,7 @@ func TestRotateAndEXIF(t *testing.T) {
 	}
 	for o := 1; o <= 8; o++ {
 		jpg := encodeJPEG(t, src, o)
-		if got := jpegEXIFOrientation(jpg); got != o {
+		if got := imagefile.JPEGOrientation(jpg); got != o {
 			t.Errorf("EXIF orientation %d read back as %d", o, got)
 		}
 	}
@@ -185,10 +186,10 @@ func FuzzImageHeaders(f *testing.F) {
 				return
 			}
 			for _, off := range offs {
-				_, _ = decodeConfigReader(newTIFFPageReader(data, off), format, 1e6)
+				_, _ = decodeConfigReader(imagefile.TIFFPage(data, off), format, 1e6)
 			}
 		case FormatJPEG:
-			_ = jpegEXIFOrientation(data)
+			_ = imagefile.JPEGOrientation(data)
 			_, _ = decodeConfig(data, format, 1e6)
 		case FormatPNG, FormatBMP:
 			_, _ = decodeConfig(data, format, 1e6)
