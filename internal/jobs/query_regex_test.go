@@ -145,9 +145,11 @@ func TestRegexFilterCatastrophic(t *testing.T) {
 			if len(got) != 0 {
 				t.Errorf("%s matched %v", f, got)
 			}
-			// The bound is 50 ms; twice that leaves room for a loaded test machine.
-			if took > 100*time.Millisecond {
-				t.Errorf("%s took %v, want well under 50 ms", f, took)
+			// A backtracking engine would take longer than the universe's age here; a linear one
+			// answers in milliseconds (about 0.3–3 ms here). The bound leaves room for a loaded CI
+			// machine under -race: timing figures are for benchmarks, this checks the kind of engine.
+			if took > 2*time.Second {
+				t.Errorf("%s took %v: the pattern ran in a backtracking engine", f, took)
 			}
 			t.Logf("%s: %v", f, took)
 		}

