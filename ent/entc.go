@@ -67,8 +67,9 @@ var contractInputs = map[string][]contractName{
 // name stays, deprecated. (A job's templateID and groupID keep their names: template and
 // group are the objects themselves.)
 var contractOutputs = map[string][]contractName{
-	"OcrInvoiceJob": {{"documentURL", "documentUrl", "DocumentURL"}, {"callbackURL", "callbackUrl", "CallbackURL"}},
-	"OcrJobGroup":   {{"callbackURL", "callbackUrl", "CallbackURL"}},
+	"OcrInvoiceJob":   {{"documentURL", "documentUrl", "DocumentURL"}, {"callbackURL", "callbackUrl", "CallbackURL"}},
+	"OcrJobGroup":     {{"callbackURL", "callbackUrl", "CallbackURL"}},
+	"SupplierProfile": {{"taxID", "taxId", "TaxID"}, {"lastJobID", "lastJobId", "LastJobID"}},
 }
 
 // contractNames renames the fields of contractInputs and contractOutputs, keeping each

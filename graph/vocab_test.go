@@ -152,6 +152,7 @@ func TestContractNames(t *testing.T) {
 				"CreateOcrJobGroupInput.callbackURL": "callbackUrl", "UpdateOcrJobGroupInput.callbackURL": "callbackUrl",
 				"OcrJobGroupDocumentInput.documentURL": "documentUrl", "OcrInvoiceJob.documentURL": "documentUrl",
 				"OcrInvoiceJob.callbackURL": "callbackUrl", "OcrJobGroup.callbackURL": "callbackUrl", "UploadedDocument.documentURL": "documentUrl",
+				"SupplierProfile.taxID": "taxId", "SupplierProfile.lastJobID": "lastJobId",
 			} {
 				if reason, ok := deprecated[name]; !ok || !strings.Contains(reason, use) {
 					t.Errorf("%s: deprecated %v (%q), want a reason naming %s", name, ok, reason, use)

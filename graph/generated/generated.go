@@ -2411,7 +2411,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SupplierProfile.JobsLearned(childComplexity), true
-	case "SupplierProfile.lastJobID":
+	case "SupplierProfile.lastJobId", "SupplierProfile.lastJobID":
 		if e.ComplexityRoot.SupplierProfile.LastJobID == nil {
 			break
 		}
@@ -2429,7 +2429,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SupplierProfile.Rules(childComplexity), true
-	case "SupplierProfile.taxID":
+	case "SupplierProfile.taxId", "SupplierProfile.taxID":
 		if e.ComplexityRoot.SupplierProfile.TaxID == nil {
 			break
 		}
@@ -3897,7 +3897,8 @@ type SupplierProfile implements Node {
   createdAt: Time!
   updatedAt: Time!
   createdBy: String!
-  taxID: String
+  taxId: String
+  taxID: String @deprecated(reason: "Use taxId.")
   iban: String
   nameKey: String!
   fingerprint: String!
@@ -3905,7 +3906,8 @@ type SupplierProfile implements Node {
   rules: JSON
   version: Int!
   jobsLearned: Int!
-  lastJobID: String!
+  lastJobId: String!
+  lastJobID: String! @deprecated(reason: "Use lastJobId.")
 }
 """
 A connection to a list of items.
@@ -5521,6 +5523,8 @@ func (ec *executionContext) childFields_SupplierProfile(ctx context.Context, fie
 		return ec.fieldContext_SupplierProfile_updatedAt(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_SupplierProfile_createdBy(ctx, field)
+	case "taxId":
+		return ec.fieldContext_SupplierProfile_taxId(ctx, field)
 	case "taxID":
 		return ec.fieldContext_SupplierProfile_taxID(ctx, field)
 	case "iban":
@@ -5537,6 +5541,8 @@ func (ec *executionContext) childFields_SupplierProfile(ctx context.Context, fie
 		return ec.fieldContext_SupplierProfile_version(ctx, field)
 	case "jobsLearned":
 		return ec.fieldContext_SupplierProfile_jobsLearned(ctx, field)
+	case "lastJobId":
+		return ec.fieldContext_SupplierProfile_lastJobId(ctx, field)
 	case "lastJobID":
 		return ec.fieldContext_SupplierProfile_lastJobID(ctx, field)
 	}
@@ -13844,6 +13850,29 @@ func (ec *executionContext) fieldContext_SupplierProfile_createdBy(_ context.Con
 	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
 }
 
+func (ec *executionContext) _SupplierProfile_taxId(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_taxId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaxID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_taxId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
 func (ec *executionContext) _SupplierProfile_taxID(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14026,6 +14055,29 @@ func (ec *executionContext) _SupplierProfile_jobsLearned(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_SupplierProfile_jobsLearned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SupplierProfile_lastJobId(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_lastJobId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastJobID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_lastJobId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _SupplierProfile_lastJobID(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
@@ -23705,6 +23757,11 @@ func (ec *executionContext) _SupplierProfile(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "taxId":
+			out.Values[i] = ec._SupplierProfile_taxId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "taxID":
 			out.Values[i] = ec._SupplierProfile_taxID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -23743,6 +23800,11 @@ func (ec *executionContext) _SupplierProfile(ctx context.Context, sel ast.Select
 			}
 		case "jobsLearned":
 			out.Values[i] = ec._SupplierProfile_jobsLearned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastJobId":
+			out.Values[i] = ec._SupplierProfile_lastJobId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
