@@ -218,7 +218,7 @@ func BenchmarkCreateJob(b *testing.B) {
 		for b.Loop() {
 			n := next("GQL")
 			benchPost(b, h, `mutation($in: CreateOcrInvoiceJobInput!) { createOcrInvoiceJob(input: $in) { id status } }`,
-				map[string]any{"in": map[string]any{"jobNumber": n, "documentName": n + ".pdf", "documentURL": "https://files.example.com/" + n + ".pdf", "templateID": "generic"}})
+				map[string]any{"in": map[string]any{"jobNumber": n, "documentName": n + ".pdf", "documentUrl": "https://files.example.com/" + n + ".pdf", "template": "generic"}})
 		}
 	})
 	b.Run("ent", func(b *testing.B) {

@@ -27,6 +27,37 @@ func deref[T any](p *T) (v T) {
 	return v
 }
 
+// aliasValue applies the value data of the deprecated input field old to *cur, the
+// field that new (the contract's name) sets too: both given with different values is
+// an Invalid error naming new.
+func aliasValue[T comparable](cur *T, data *T, new, old string) error {
+	var zero T
+	switch {
+	case data == nil:
+	case *cur != zero && *cur != *data:
+		return aliasConflict(new, old)
+	default:
+		*cur = *data
+	}
+	return nil
+}
+
+// aliasPtr is aliasValue for an optional field.
+func aliasPtr[T comparable](cur **T, data *T, new, old string) error {
+	switch {
+	case data == nil:
+	case *cur != nil && **cur != *data:
+		return aliasConflict(new, old)
+	default:
+		*cur = data
+	}
+	return nil
+}
+
+func aliasConflict(new, old string) error {
+	return apperr.InvalidField(new, fmt.Sprintf("given twice with different values, as %s and as %s (its deprecated name); give %s only", new, old, new))
+}
+
 func jobCreateInput(in ent.CreateOcrInvoiceJobInput) jobs.JobInput {
 	return jobs.JobInput{
 		JobNumber:    in.JobNumber,
@@ -166,7 +197,7 @@ func templatePatchInput(cur *ent.OcrTemplate, in ent.UpdateOcrTemplateInput) job
 	return out
 }
 
-func groupCreateInput(in model.CreateOcrJobGroupInput) jobs.GroupInput {
+func groupCreateInput(in model.CreateOcrJobGroupInput) (jobs.GroupInput, error) {
 	out := jobs.GroupInput{
 		Name:        in.Name,
 		Description: deref(in.Description),
@@ -177,10 +208,14 @@ func groupCreateInput(in model.CreateOcrJobGroupInput) jobs.GroupInput {
 	if in.Documents != nil {
 		out.Documents = make([]jobs.GroupDocument, len(in.Documents))
 		for i, d := range in.Documents {
-			out.Documents[i] = jobs.GroupDocument{DocumentURL: d.DocumentURL, DocumentName: d.DocumentName, JobNumber: deref(d.JobNumber), Metadata: d.Metadata}
+			url := d.DocumentURL
+			if err := aliasPtr(&url, d.DeprecatedDocumentURL, fmt.Sprintf("documents[%d].documentUrl", i), fmt.Sprintf("documents[%d].documentURL", i)); err != nil {
+				return jobs.GroupInput{}, err
+			}
+			out.Documents[i] = jobs.GroupDocument{DocumentURL: deref(url), DocumentName: d.DocumentName, JobNumber: deref(d.JobNumber), Metadata: d.Metadata}
 		}
 	}
-	return out
+	return out, nil
 }
 
 func groupPatchInput(cur *ent.OcrJobGroup, in ent.UpdateOcrJobGroupInput) jobs.GroupInput {
@@ -224,11 +259,12 @@ func fieldScores(c *invoice.Confidence) []*model.FieldScore {
 
 func uploadedDocument(u uploads.Upload, filename string) *model.UploadedDocument {
 	return &model.UploadedDocument{
-		DocumentURL:  u.URL,
-		Sha256:       u.SHA256,
-		Size:         int(u.Size),
-		DocumentName: uploads.DocumentName(filename, u.DocumentType),
-		DocumentType: ocrinvoicejob.DocumentType(u.DocumentType),
+		DocumentURL:           u.URL,
+		DeprecatedDocumentURL: u.URL,
+		Sha256:                u.SHA256,
+		Size:                  int(u.Size),
+		DocumentName:          uploads.DocumentName(filename, u.DocumentType),
+		DocumentType:          ocrinvoicejob.DocumentType(u.DocumentType),
 	}
 }
 

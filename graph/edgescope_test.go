@@ -151,8 +151,8 @@ func TestEdgeFiltersAreOwnerScoped(t *testing.T) {
 		var g struct{ CreateOcrJobGroup struct{ ID string } }
 		b.ok(`mutation { createOcrJobGroup(input: {name: "group-b"}) { id } }`, nil, &g)
 		groupB := g.CreateOcrJobGroup.ID
-		b.createJob("B-1", map[string]any{"groupID": groupB})
-		b.createJob("B-2", map[string]any{"templateID": "tpl-b"})
+		b.createJob("B-1", map[string]any{"group": groupB})
+		b.createJob("B-2", map[string]any{"template": "tpl-b"})
 		a.createJob("A-1", nil)
 
 		answers := func(e *env) map[string]string {
@@ -171,10 +171,10 @@ func TestEdgeFiltersAreOwnerScoped(t *testing.T) {
 
 		adm.ok(`mutation { createOcrTemplate(input: {name: "PROBE-tpl-a", createdBy: "team-a"}) { id } }`, nil, &tpl)
 		a.ok(`mutation { createOcrJobGroup(input: {name: "PROBE-group-a"}) { id } }`, nil, &g)
-		a.createJob("PROBE-1", map[string]any{"groupID": g.CreateOcrJobGroup.ID})
-		a.createJob("PROBE-2", map[string]any{"templateID": "shared-tpl"})
-		a.createJob("PROBE-3", map[string]any{"templateID": "PROBE-tpl-a"})
-		adm.createJob("PROBE-4", map[string]any{"groupID": groupB, "createdBy": "team-a"})
+		a.createJob("PROBE-1", map[string]any{"group": g.CreateOcrJobGroup.ID})
+		a.createJob("PROBE-2", map[string]any{"template": "shared-tpl"})
+		a.createJob("PROBE-3", map[string]any{"template": "PROBE-tpl-a"})
+		adm.createJob("PROBE-4", map[string]any{"group": groupB, "createdBy": "team-a"})
 
 		afterB, afterAdmin := answers(b), answers(adm)
 		leaks := 0
@@ -203,7 +203,7 @@ func TestNestedConnectionsArePaged(t *testing.T) {
 		var g struct{ CreateOcrJobGroup struct{ ID string } }
 		e.ok(`mutation { createOcrJobGroup(input: {name: "paged"}) { id } }`, nil, &g)
 		for i := range jobs.DefaultLimit + 5 {
-			e.createJob(fmt.Sprintf("PAGE-%03d", i), map[string]any{"groupID": g.CreateOcrJobGroup.ID})
+			e.createJob(fmt.Sprintf("PAGE-%03d", i), map[string]any{"group": g.CreateOcrJobGroup.ID})
 		}
 		var out struct {
 			OcrTemplate struct {

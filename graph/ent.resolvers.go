@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/graph/generated"
+	"github.com/ocrinvoice/ocrinvoice/graph/model"
 	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 )
 
@@ -98,6 +99,66 @@ func (r *supplierProfileResolver) Rules(ctx context.Context, obj *ent.SupplierPr
 	return obj.Rules, nil // the JSON scalar writes it as stored
 }
 
+// DocumentURL is the resolver for the documentURL field.
+func (r *createOcrInvoiceJobInputResolver) DocumentURL(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error {
+	return aliasValue(&obj.DocumentURL, data, "documentUrl", "documentURL")
+}
+
+// CallbackURL is the resolver for the callbackURL field.
+func (r *createOcrInvoiceJobInputResolver) CallbackURL(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error {
+	return aliasPtr(&obj.CallbackURL, data, "callbackUrl", "callbackURL")
+}
+
+// TemplateID is the resolver for the templateID field.
+func (r *createOcrInvoiceJobInputResolver) TemplateID(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error {
+	return aliasValue(&obj.TemplateID, data, "template", "templateID")
+}
+
+// GroupID is the resolver for the groupID field.
+func (r *createOcrInvoiceJobInputResolver) GroupID(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error {
+	return aliasPtr(&obj.GroupID, data, "group", "groupID")
+}
+
+// CallbackURL is the resolver for the callbackURL field.
+func (r *createOcrJobGroupInputResolver) CallbackURL(ctx context.Context, obj *model.CreateOcrJobGroupInput, data *string) error {
+	return aliasPtr(&obj.CallbackURL, data, "callbackUrl", "callbackURL")
+}
+
+// DocumentURL is the resolver for the documentURL field.
+func (r *updateOcrInvoiceJobInputResolver) DocumentURL(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error {
+	return aliasPtr(&obj.DocumentURL, data, "documentUrl", "documentURL")
+}
+
+// CallbackURL is the resolver for the callbackURL field.
+func (r *updateOcrInvoiceJobInputResolver) CallbackURL(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error {
+	return aliasPtr(&obj.CallbackURL, data, "callbackUrl", "callbackURL")
+}
+
+// ClearCallbackURL is the resolver for the clearCallbackURL field.
+func (r *updateOcrInvoiceJobInputResolver) ClearCallbackURL(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *bool) error {
+	return aliasValue(&obj.ClearCallbackURL, data, "clearCallbackUrl", "clearCallbackURL")
+}
+
+// TemplateID is the resolver for the templateID field.
+func (r *updateOcrInvoiceJobInputResolver) TemplateID(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error {
+	return aliasPtr(&obj.TemplateID, data, "template", "templateID")
+}
+
+// GroupID is the resolver for the groupID field.
+func (r *updateOcrInvoiceJobInputResolver) GroupID(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error {
+	return aliasPtr(&obj.GroupID, data, "group", "groupID")
+}
+
+// CallbackURL is the resolver for the callbackURL field.
+func (r *updateOcrJobGroupInputResolver) CallbackURL(ctx context.Context, obj *ent.UpdateOcrJobGroupInput, data *string) error {
+	return aliasPtr(&obj.CallbackURL, data, "callbackUrl", "callbackURL")
+}
+
+// ClearCallbackURL is the resolver for the clearCallbackURL field.
+func (r *updateOcrJobGroupInputResolver) ClearCallbackURL(ctx context.Context, obj *ent.UpdateOcrJobGroupInput, data *bool) error {
+	return aliasValue(&obj.ClearCallbackURL, data, "clearCallbackUrl", "clearCallbackURL")
+}
+
 // OcrInvoiceJob returns generated.OcrInvoiceJobResolver implementation.
 func (r *Resolver) OcrInvoiceJob() generated.OcrInvoiceJobResolver { return &ocrInvoiceJobResolver{r} }
 
@@ -115,6 +176,16 @@ func (r *Resolver) SupplierProfile() generated.SupplierProfileResolver {
 	return &supplierProfileResolver{r}
 }
 
+// CreateOcrInvoiceJobInput returns generated.CreateOcrInvoiceJobInputResolver implementation.
+func (r *Resolver) CreateOcrInvoiceJobInput() generated.CreateOcrInvoiceJobInputResolver {
+	return &createOcrInvoiceJobInputResolver{r}
+}
+
+// CreateOcrJobGroupInput returns generated.CreateOcrJobGroupInputResolver implementation.
+func (r *Resolver) CreateOcrJobGroupInput() generated.CreateOcrJobGroupInputResolver {
+	return &createOcrJobGroupInputResolver{r}
+}
+
 // OcrInvoiceJobWhereInput returns generated.OcrInvoiceJobWhereInputResolver implementation.
 func (r *Resolver) OcrInvoiceJobWhereInput() generated.OcrInvoiceJobWhereInputResolver {
 	return &ocrInvoiceJobWhereInputResolver{r}
@@ -130,13 +201,27 @@ func (r *Resolver) OcrTemplateWhereInput() generated.OcrTemplateWhereInputResolv
 	return &ocrTemplateWhereInputResolver{r}
 }
 
+// UpdateOcrInvoiceJobInput returns generated.UpdateOcrInvoiceJobInputResolver implementation.
+func (r *Resolver) UpdateOcrInvoiceJobInput() generated.UpdateOcrInvoiceJobInputResolver {
+	return &updateOcrInvoiceJobInputResolver{r}
+}
+
+// UpdateOcrJobGroupInput returns generated.UpdateOcrJobGroupInputResolver implementation.
+func (r *Resolver) UpdateOcrJobGroupInput() generated.UpdateOcrJobGroupInputResolver {
+	return &updateOcrJobGroupInputResolver{r}
+}
+
 type (
-	ocrInvoiceJobResolver           struct{ *Resolver }
-	ocrJobGroupResolver             struct{ *Resolver }
-	ocrTemplateResolver             struct{ *Resolver }
-	queryResolver                   struct{ *Resolver }
-	supplierProfileResolver         struct{ *Resolver }
-	ocrInvoiceJobWhereInputResolver struct{ *Resolver }
-	ocrJobGroupWhereInputResolver   struct{ *Resolver }
-	ocrTemplateWhereInputResolver   struct{ *Resolver }
+	ocrInvoiceJobResolver            struct{ *Resolver }
+	ocrJobGroupResolver              struct{ *Resolver }
+	ocrTemplateResolver              struct{ *Resolver }
+	queryResolver                    struct{ *Resolver }
+	supplierProfileResolver          struct{ *Resolver }
+	createOcrInvoiceJobInputResolver struct{ *Resolver }
+	createOcrJobGroupInputResolver   struct{ *Resolver }
+	ocrInvoiceJobWhereInputResolver  struct{ *Resolver }
+	ocrJobGroupWhereInputResolver    struct{ *Resolver }
+	ocrTemplateWhereInputResolver    struct{ *Resolver }
+	updateOcrInvoiceJobInputResolver struct{ *Resolver }
+	updateOcrJobGroupInputResolver   struct{ *Resolver }
 )

@@ -151,14 +151,14 @@ func (e *env) fails(query string, vars map[string]any, code string) *gqlResponse
 }
 
 const createJob = `mutation($in: CreateOcrInvoiceJobInput!) {
-  createOcrInvoiceJob(input: $in) { id jobNumber documentName documentURL documentType status priority templateID groupID currency cost retryCount metadata createdAt updatedAt template { name } }
+  createOcrInvoiceJob(input: $in) { id jobNumber documentName documentUrl documentType status priority templateID groupID currency cost retryCount metadata createdAt updatedAt template { name } }
 }`
 
 type jobOut struct {
 	ID           string         `json:"id"`
 	JobNumber    string         `json:"jobNumber"`
 	DocumentName string         `json:"documentName"`
-	DocumentURL  string         `json:"documentURL"`
+	DocumentURL  string         `json:"documentUrl"`
 	DocumentType string         `json:"documentType"`
 	Status       string         `json:"status"`
 	Priority     string         `json:"priority"`
@@ -173,7 +173,7 @@ type jobOut struct {
 }
 
 func jobVars(n string, extra map[string]any) map[string]any {
-	in := map[string]any{"jobNumber": n, "documentName": n + ".pdf", "documentURL": "https://files.example.com/" + n + ".pdf", "templateID": "generic"}
+	in := map[string]any{"jobNumber": n, "documentName": n + ".pdf", "documentUrl": "https://files.example.com/" + n + ".pdf", "template": "generic"}
 	for k, v := range extra {
 		in[k] = v
 	}
@@ -240,10 +240,10 @@ func TestMutationErrors(t *testing.T) {
 			code  string
 			field string
 		}{
-			{"unknown template", jobVars("E-2", map[string]any{"templateID": "ghost"}), "BAD_USER_INPUT", "template"},
-			{"bad url", jobVars("E-3", map[string]any{"documentURL": "ftp://x/y.pdf"}), "BAD_USER_INPUT", "documentUrl"},
+			{"unknown template", jobVars("E-2", map[string]any{"template": "ghost"}), "BAD_USER_INPUT", "template"},
+			{"bad url", jobVars("E-3", map[string]any{"documentUrl": "ftp://x/y.pdf"}), "BAD_USER_INPUT", "documentUrl"},
 			{"empty jobNumber", jobVars("", nil), "BAD_USER_INPUT", "jobNumber"},
-			{"unknown group", jobVars("E-4", map[string]any{"groupID": "0123456789abcdef01234567"}), "BAD_USER_INPUT", "group"},
+			{"unknown group", jobVars("E-4", map[string]any{"group": "0123456789abcdef01234567"}), "BAD_USER_INPUT", "group"},
 			{"bad enum", jobVars("E-5", map[string]any{"priority": "asap"}), "GRAPHQL_VALIDATION_FAILED", ""},
 			{"unknown input field", jobVars("E-6", map[string]any{"status": "completed"}), "GRAPHQL_VALIDATION_FAILED", ""},
 			{"wrong type", jobVars("E-7", map[string]any{"metadata": "not an object"}), "BAD_USER_INPUT", ""},
@@ -301,11 +301,11 @@ func TestUpdateJobPatch(t *testing.T) {
 			t.Fatalf("patched job = %+v", got)
 		}
 		e.fails(update, map[string]any{"id": j.ID, "in": map[string]any{"jobNumber": "P-2"}}, "CONFLICT")
-		e.fails(update, map[string]any{"id": j.ID, "in": map[string]any{"documentURL": "not a url"}}, "BAD_USER_INPUT")
+		e.fails(update, map[string]any{"id": j.ID, "in": map[string]any{"documentUrl": "not a url"}}, "BAD_USER_INPUT")
 		if _, err := e.svc.StartProcessing(context.Background(), j.ID); err != nil {
 			t.Fatal(err)
 		}
-		e.fails(update, map[string]any{"id": j.ID, "in": map[string]any{"documentURL": "https://x.example/new.pdf"}}, "FAILED_PRECONDITION")
+		e.fails(update, map[string]any{"id": j.ID, "in": map[string]any{"documentUrl": "https://x.example/new.pdf"}}, "FAILED_PRECONDITION")
 	})
 }
 
@@ -604,7 +604,7 @@ func TestTemplateAndGroupMutations(t *testing.T) {
 		}
 		e.fails(`mutation { createOcrJobGroup(input: {name: "b", spec: {parallelism: -1}}) { id } }`, nil, "BAD_USER_INPUT")
 		// A job can join the group through GraphQL.
-		j := e.createJob("GRP-1", map[string]any{"groupID": g.CreateOcrJobGroup.ID, "templateID": tpl.ID})
+		j := e.createJob("GRP-1", map[string]any{"group": g.CreateOcrJobGroup.ID, "template": tpl.ID})
 		if j.GroupID == nil || *j.GroupID != g.CreateOcrJobGroup.ID {
 			t.Fatalf("job group = %v", j.GroupID)
 		}
@@ -623,8 +623,8 @@ func TestTemplateAndGroupMutations(t *testing.T) {
 			}
 		}
 		docs := []map[string]any{
-			{"documentURL": "https://files.example.com/a.pdf", "documentName": "a.pdf"},
-			{"documentURL": "https://files.example.com/b.pdf", "documentName": "b.pdf", "jobNumber": "BATCH-B", "metadata": map[string]any{"k": "v"}},
+			{"documentUrl": "https://files.example.com/a.pdf", "documentName": "a.pdf"},
+			{"documentUrl": "https://files.example.com/b.pdf", "documentName": "b.pdf", "jobNumber": "BATCH-B", "metadata": map[string]any{"k": "v"}},
 		}
 		e.ok(`mutation($docs: [OcrJobGroupDocumentInput!]) { createOcrJobGroup(input: {name: "batch-2", spec: {priority: "urgent"}, documents: $docs}) { id status { total } jobs { totalCount edges { node { jobNumber status priority } } } } }`,
 			map[string]any{"docs": docs}, &b)
@@ -636,9 +636,9 @@ func TestTemplateAndGroupMutations(t *testing.T) {
 				t.Errorf("batch job %+v", ed.Node)
 			}
 		}
-		docs[0]["documentURL"] = "nope"
+		docs[0]["documentUrl"] = "nope"
 		e.fails(`mutation($docs: [OcrJobGroupDocumentInput!]) { createOcrJobGroup(input: {name: "batch-3", documents: $docs}) { id } }`, map[string]any{"docs": docs}, "BAD_USER_INPUT")
-		docs[0]["documentURL"] = "https://files.example.com/c.pdf"
+		docs[0]["documentUrl"] = "https://files.example.com/c.pdf"
 		e.fails(`mutation($docs: [OcrJobGroupDocumentInput!]) { createOcrJobGroup(input: {name: "batch-3", documents: $docs}) { id } }`, map[string]any{"docs": docs}, "CONFLICT")
 		id := map[string]any{"id": b.CreateOcrJobGroup.ID}
 		var sp struct {
@@ -785,8 +785,8 @@ func TestSchemaNames(t *testing.T) {
 	want := map[string][]string{
 		"Query":                    {"node", "nodes", "ocrInvoiceJobs", "ocrTemplates", "ocrJobGroups", "ocrInvoiceJob", "ocrInvoiceJobResults"},
 		"Mutation":                 {"createOcrInvoiceJob", "updateOcrInvoiceJob", "cancelOcrInvoiceJob", "retryOcrInvoiceJob", "createOcrTemplate", "updateOcrTemplate", "createOcrJobGroup", "updateOcrJobGroup", "uploadDocument"},
-		"UploadedDocument":         {"documentURL", "sha256", "size", "documentName", "documentType"},
-		"CreateOcrInvoiceJobInput": {"jobNumber", "documentName", "documentURL", "documentType", "templateID", "groupID", "priority", "createdBy", "metadata"},
+		"UploadedDocument":         {"documentUrl", "sha256", "size", "documentName", "documentType"},
+		"CreateOcrInvoiceJobInput": {"jobNumber", "documentName", "documentUrl", "documentType", "template", "group", "priority", "createdBy", "metadata", "callbackUrl"},
 		"OcrInvoiceJobOrderField":  {"CREATED_AT", "UPDATED_AT", "JOB_NUMBER", "STATUS", "PRIORITY"},
 		"OcrInvoiceJobStatus":      {"created", "queued", "processing", "completed", "failed", "cancelled"},
 		"OcrInvoiceJobPriority":    {"low", "medium", "high", "urgent"},

@@ -311,7 +311,7 @@ func NewHandler(svc *jobs.Service, cfg Config) http.Handler {
 	if cfg.Live != nil {
 		closing = cfg.Live.Done()
 	}
-	return streams(unavailableStatus(checkBody(sseEventIDs(srv), maxMultipart)), closing)
+	return streams(refuseSingleConnection(unavailableStatus(checkBody(batches(sseEventIDs(srv), cfg.OperationLimiter), maxMultipart))), closing)
 }
 
 // isSSE tells a request that gqlgen's SSE transport serves (the same test as its

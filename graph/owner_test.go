@@ -30,12 +30,12 @@ func TestCrossOwner(t *testing.T) {
 		jobA := a.createJob("A-1", nil)
 		jobB := b.createJob("B-1", nil)
 		var g struct{ CreateOcrJobGroup struct{ ID string } }
-		a.ok(`mutation { createOcrJobGroup(input: {name: "a-batch", documents: [{documentURL: "https://example.com/x.pdf", documentName: "x.pdf"}]}) { id } }`, nil, &g)
+		a.ok(`mutation { createOcrJobGroup(input: {name: "a-batch", documents: [{documentUrl: "https://example.com/x.pdf", documentName: "x.pdf"}]}) { id } }`, nil, &g)
 		groupA := g.CreateOcrJobGroup.ID
 		// A group of B's holding a job of A's (only an admin can make that).
 		adm.ok(`mutation { createOcrJobGroup(input: {name: "b-batch", createdBy: "team-b"}) { id } }`, nil, &g)
 		groupB := g.CreateOcrJobGroup.ID
-		adm.createJob("A-IN-B", map[string]any{"groupID": groupB, "createdBy": "team-a"})
+		adm.createJob("A-IN-B", map[string]any{"group": groupB, "createdBy": "team-a"})
 		if jobA.ID == "" || jobB.ID == "" || groupA == "" {
 			t.Fatal("fixtures")
 		}

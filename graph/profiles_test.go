@@ -33,7 +33,7 @@ const profilesQuery = `query($first: Int, $after: Cursor) {
   supplierProfiles(first: $first, after: $after, orderBy: [{field: VERSION, direction: ASC}]) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { id createdBy taxID nameKey displayName rules version jobsLearned } }
+    edges { node { id createdBy taxId nameKey displayName rules version jobsLearned } }
   }
 }`
 

@@ -90,7 +90,11 @@ func (r *mutationResolver) UpdateOcrTemplate(ctx context.Context, id string, inp
 
 // CreateOcrJobGroup is the resolver for the createOcrJobGroup field.
 func (r *mutationResolver) CreateOcrJobGroup(ctx context.Context, input model.CreateOcrJobGroupInput) (*ent.OcrJobGroup, error) {
-	return r.svc.CreateGroup(ctx, groupCreateInput(input))
+	in, err := groupCreateInput(input)
+	if err != nil {
+		return nil, err
+	}
+	return r.svc.CreateGroup(ctx, in)
 }
 
 // UpdateOcrJobGroup is the resolver for the updateOcrJobGroup field.

@@ -57,7 +57,7 @@ func TestUploadsAcrossOwnersGraphQL(t *testing.T) {
 			t.Fatalf("B's upload of the same bytes: %s", again)
 		}
 		random := "upload://" + strings.Repeat("3", 64)
-		own := b.createJob("B-OWN", map[string]any{"documentURL": shared})
+		own := b.createJob("B-OWN", map[string]any{"documentUrl": shared})
 
 		cases := []struct {
 			name  string
@@ -65,11 +65,11 @@ func TestUploadsAcrossOwnersGraphQL(t *testing.T) {
 			vars  func(url string) map[string]any
 		}{
 			{"create", createJob, func(url string) map[string]any {
-				return jobVars("B-STEAL", map[string]any{"documentURL": url})
+				return jobVars("B-STEAL", map[string]any{"documentUrl": url})
 			}},
-			{"update", `mutation($id: ID!, $url: String!) { updateOcrInvoiceJob(id: $id, input: {documentURL: $url}) { id } }`,
+			{"update", `mutation($id: ID!, $url: String!) { updateOcrInvoiceJob(id: $id, input: {documentUrl: $url}) { id } }`,
 				func(url string) map[string]any { return map[string]any{"id": own.ID, "url": url} }},
-			{"batch", `mutation($url: String!, $ok: String!) { createOcrJobGroup(input: {name: "b-batch", documents: [{documentURL: $ok, documentName: "ok.pdf"}, {documentURL: $url, documentName: "x.pdf"}]}) { id } }`,
+			{"batch", `mutation($url: String!, $ok: String!) { createOcrJobGroup(input: {name: "b-batch", documents: [{documentUrl: $ok, documentName: "ok.pdf"}, {documentUrl: $url, documentName: "x.pdf"}]}) { id } }`,
 				func(url string) map[string]any { return map[string]any{"url": url, "ok": shared} }},
 		}
 		for _, tc := range cases {
@@ -89,7 +89,7 @@ func TestUploadsAcrossOwnersGraphQL(t *testing.T) {
 		if n, _ := c.OcrJobGroup.Query().Count(context.Background()); n != 0 {
 			t.Fatalf("%d groups stored", n)
 		}
-		a.createJob("A-1", map[string]any{"documentURL": secret})
+		a.createJob("A-1", map[string]any{"documentUrl": secret})
 	})
 }
 

@@ -127,7 +127,7 @@ func TestUploadDocument(t *testing.T) {
 	}
 
 	// What a job needs to name it.
-	j := e.createJob("GQL-UP-1", map[string]any{"documentURL": u.DocumentURL, "documentName": u.DocumentName})
+	j := e.createJob("GQL-UP-1", map[string]any{"documentUrl": u.DocumentURL, "documentName": u.DocumentName})
 	if j.DocumentURL != u.DocumentURL || j.DocumentType != "pdf" {
 		t.Fatalf("job %+v", j)
 	}

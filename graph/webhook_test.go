@@ -26,7 +26,7 @@ func TestCallbackURL(t *testing.T) {
 			DocumentName string  `json:"documentName"`
 		}
 		var cr struct{ CreateOcrInvoiceJob job }
-		e.ok(create, jobVars("CB-1", map[string]any{"callbackURL": hook}), &cr)
+		e.ok(create, jobVars("CB-1", map[string]any{"callbackUrl": hook}), &cr)
 		j := cr.CreateOcrInvoiceJob
 		if j.CallbackURL == nil || *j.CallbackURL != hook {
 			t.Fatalf("created callbackURL = %v", j.CallbackURL)
@@ -36,7 +36,7 @@ func TestCallbackURL(t *testing.T) {
 		if up.UpdateOcrInvoiceJob.CallbackURL == nil || *up.UpdateOcrInvoiceJob.CallbackURL != hook {
 			t.Errorf("a patch without callbackURL changed it to %v", up.UpdateOcrInvoiceJob.CallbackURL)
 		}
-		e.ok(update, map[string]any{"id": j.ID, "in": map[string]any{"callbackURL": "http://hooks.example.com/2"}}, &up)
+		e.ok(update, map[string]any{"id": j.ID, "in": map[string]any{"callbackUrl": "http://hooks.example.com/2"}}, &up)
 		if up.UpdateOcrInvoiceJob.CallbackURL == nil || *up.UpdateOcrInvoiceJob.CallbackURL != "http://hooks.example.com/2" {
 			t.Errorf("patched callbackURL = %v", up.UpdateOcrInvoiceJob.CallbackURL)
 		}
@@ -47,9 +47,9 @@ func TestCallbackURL(t *testing.T) {
 		for name, bad := range map[string]string{"ftp": "ftp://hooks.example.com/x", "relative": "/hooks/x", "too long": "https://h.example/" + strings.Repeat("a", 2048)} {
 			t.Run(name, func(t *testing.T) {
 				for _, r := range []*gqlResponse{
-					e.fails(create, jobVars("CB-BAD", map[string]any{"callbackURL": bad}), "BAD_USER_INPUT"),
-					e.fails(update, map[string]any{"id": j.ID, "in": map[string]any{"callbackURL": bad}}, "BAD_USER_INPUT"),
-					e.fails(`mutation($n: String!, $u: String) { createOcrJobGroup(input: {name: $n, callbackURL: $u}) { id } }`, map[string]any{"n": "g-bad", "u": bad}, "BAD_USER_INPUT"),
+					e.fails(create, jobVars("CB-BAD", map[string]any{"callbackUrl": bad}), "BAD_USER_INPUT"),
+					e.fails(update, map[string]any{"id": j.ID, "in": map[string]any{"callbackUrl": bad}}, "BAD_USER_INPUT"),
+					e.fails(`mutation($n: String!, $u: String) { createOcrJobGroup(input: {name: $n, callbackUrl: $u}) { id } }`, map[string]any{"n": "g-bad", "u": bad}, "BAD_USER_INPUT"),
 				} {
 					details, _ := json.Marshal(r.Errors[0].Extensions["details"])
 					if !strings.Contains(string(details), `"field":"callbackUrl"`) {
@@ -82,7 +82,7 @@ func TestCallbackURL(t *testing.T) {
 			CallbackURL *string `json:"callbackURL"`
 		}
 		var g struct{ CreateOcrJobGroup group }
-		e.ok(`mutation($u: String) { createOcrJobGroup(input: {name: "hooked", callbackURL: $u}) { id callbackURL } }`, map[string]any{"u": hook}, &g)
+		e.ok(`mutation($u: String) { createOcrJobGroup(input: {name: "hooked", callbackUrl: $u}) { id callbackURL } }`, map[string]any{"u": hook}, &g)
 		if g.CreateOcrJobGroup.CallbackURL == nil || *g.CreateOcrJobGroup.CallbackURL != hook {
 			t.Fatalf("group callbackURL = %v", g.CreateOcrJobGroup.CallbackURL)
 		}

@@ -49,9 +49,13 @@ type ResolverRoot interface {
 	Subscription() SubscriptionResolver
 	SupplierProfile() SupplierProfileResolver
 	ValidationError() ValidationErrorResolver
+	CreateOcrInvoiceJobInput() CreateOcrInvoiceJobInputResolver
+	CreateOcrJobGroupInput() CreateOcrJobGroupInputResolver
 	OcrInvoiceJobWhereInput() OcrInvoiceJobWhereInputResolver
 	OcrJobGroupWhereInput() OcrJobGroupWhereInputResolver
 	OcrTemplateWhereInput() OcrTemplateWhereInputResolver
+	UpdateOcrInvoiceJobInput() UpdateOcrInvoiceJobInputResolver
+	UpdateOcrJobGroupInput() UpdateOcrJobGroupInputResolver
 }
 
 type DirectiveRoot struct {
@@ -474,11 +478,12 @@ type ComplexityRoot struct {
 	}
 
 	UploadedDocument struct {
-		DocumentName func(childComplexity int) int
-		DocumentType func(childComplexity int) int
-		DocumentURL  func(childComplexity int) int
-		Sha256       func(childComplexity int) int
-		Size         func(childComplexity int) int
+		DeprecatedDocumentURL func(childComplexity int) int
+		DocumentName          func(childComplexity int) int
+		DocumentType          func(childComplexity int) int
+		DocumentURL           func(childComplexity int) int
+		Sha256                func(childComplexity int) int
+		Size                  func(childComplexity int) int
 	}
 
 	ValidationError struct {
@@ -563,6 +568,18 @@ type ValidationErrorResolver interface {
 	Severity(ctx context.Context, obj *invoice.ValidationError) (string, error)
 }
 
+type CreateOcrInvoiceJobInputResolver interface {
+	DocumentURL(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error
+
+	CallbackURL(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error
+
+	TemplateID(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error
+
+	GroupID(ctx context.Context, obj *ent.CreateOcrInvoiceJobInput, data *string) error
+}
+type CreateOcrJobGroupInputResolver interface {
+	CallbackURL(ctx context.Context, obj *model.CreateOcrJobGroupInput, data *string) error
+}
 type OcrInvoiceJobWhereInputResolver interface {
 	Search(ctx context.Context, obj *ent.OcrInvoiceJobWhereInput, data *string) error
 }
@@ -571,6 +588,22 @@ type OcrJobGroupWhereInputResolver interface {
 }
 type OcrTemplateWhereInputResolver interface {
 	Search(ctx context.Context, obj *ent.OcrTemplateWhereInput, data *string) error
+}
+type UpdateOcrInvoiceJobInputResolver interface {
+	DocumentURL(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error
+
+	CallbackURL(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error
+
+	ClearCallbackURL(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *bool) error
+
+	TemplateID(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error
+
+	GroupID(ctx context.Context, obj *ent.UpdateOcrInvoiceJobInput, data *string) error
+}
+type UpdateOcrJobGroupInputResolver interface {
+	CallbackURL(ctx context.Context, obj *ent.UpdateOcrJobGroupInput, data *string) error
+
+	ClearCallbackURL(ctx context.Context, obj *ent.UpdateOcrJobGroupInput, data *bool) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1496,7 +1529,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.Attempts(childComplexity), true
-	case "OcrInvoiceJob.callbackURL":
+	case "OcrInvoiceJob.callbackUrl", "OcrInvoiceJob.callbackURL":
 		if e.ComplexityRoot.OcrInvoiceJob.CallbackURL == nil {
 			break
 		}
@@ -1580,7 +1613,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OcrInvoiceJob.DocumentType(childComplexity), true
-	case "OcrInvoiceJob.documentURL":
+	case "OcrInvoiceJob.documentUrl", "OcrInvoiceJob.documentURL":
 		if e.ComplexityRoot.OcrInvoiceJob.DocumentURL == nil {
 			break
 		}
@@ -1775,7 +1808,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OcrInvoiceJobResults.ValidationResults(childComplexity), true
 
-	case "OcrJobGroup.callbackURL":
+	case "OcrJobGroup.callbackUrl", "OcrJobGroup.callbackURL":
 		if e.ComplexityRoot.OcrJobGroup.CallbackURL == nil {
 			break
 		}
@@ -2378,7 +2411,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SupplierProfile.JobsLearned(childComplexity), true
-	case "SupplierProfile.lastJobID":
+	case "SupplierProfile.lastJobId", "SupplierProfile.lastJobID":
 		if e.ComplexityRoot.SupplierProfile.LastJobID == nil {
 			break
 		}
@@ -2396,7 +2429,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SupplierProfile.Rules(childComplexity), true
-	case "SupplierProfile.taxID":
+	case "SupplierProfile.taxId", "SupplierProfile.taxID":
 		if e.ComplexityRoot.SupplierProfile.TaxID == nil {
 			break
 		}
@@ -2497,6 +2530,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TaxRate.Rate(childComplexity), true
 
+	case "UploadedDocument.documentURL":
+		if e.ComplexityRoot.UploadedDocument.DeprecatedDocumentURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadedDocument.DeprecatedDocumentURL(childComplexity), true
 	case "UploadedDocument.documentName":
 		if e.ComplexityRoot.UploadedDocument.DocumentName == nil {
 			break
@@ -2509,7 +2548,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UploadedDocument.DocumentType(childComplexity), true
-	case "UploadedDocument.documentURL":
+	case "UploadedDocument.documentUrl":
 		if e.ComplexityRoot.UploadedDocument.DocumentURL == nil {
 			break
 		}
@@ -2695,14 +2734,18 @@ Input was generated by ent.
 input CreateOcrInvoiceJobInput {
   jobNumber: String!
   documentName: String!
-  documentURL: String!
+  documentUrl: String
+  documentURL: String @deprecated(reason: "Use documentUrl.") @goField(name: "DocumentURL", forceResolver: true)
   documentType: OcrInvoiceJobDocumentType
   priority: OcrInvoiceJobPriority
   createdBy: String
-  callbackURL: String
+  callbackUrl: String
+  callbackURL: String @deprecated(reason: "Use callbackUrl.") @goField(name: "CallbackURL", forceResolver: true)
   metadata: Map
-  templateID: ID!
-  groupID: ID
+  template: ID @goField(name: "TemplateID")
+  templateID: ID @deprecated(reason: "Use template.") @goField(name: "TemplateID", forceResolver: true)
+  group: ID @goField(name: "GroupID")
+  groupID: ID @deprecated(reason: "Use group.") @goField(name: "GroupID", forceResolver: true)
 }
 """
 CreateOcrJobGroupInput is used for create OcrJobGroup object.
@@ -2713,7 +2756,8 @@ input CreateOcrJobGroupInput {
   description: String
   spec: OcrJobGroupSpecInput
   createdBy: String
-  callbackURL: String
+  callbackUrl: String
+  callbackURL: String @deprecated(reason: "Use callbackUrl.") @goField(name: "CallbackURL", forceResolver: true)
 }
 """
 CreateOcrTemplateInput is used for create OcrTemplate object.
@@ -2756,7 +2800,8 @@ type OcrInvoiceJob implements Node {
   updatedAt: Time!
   jobNumber: String!
   documentName: String!
-  documentURL: String!
+  documentUrl: String!
+  documentURL: String! @deprecated(reason: "Use documentUrl.")
   documentType: OcrInvoiceJobDocumentType
   templateID: ID!
   groupID: ID
@@ -2781,7 +2826,8 @@ type OcrInvoiceJob implements Node {
   retryCount: Int!
   attempts: [JobAttempt!]!
   createdBy: String
-  callbackURL: String
+  callbackUrl: String
+  callbackURL: String @deprecated(reason: "Use callbackUrl.")
   metadata: Map
   supplierProfile: SupplierProfileUse
   template: OcrTemplate!
@@ -3207,7 +3253,8 @@ type OcrJobGroup implements Node {
   spec: OcrJobGroupSpec!
   status: OcrJobGroupStatus!
   createdBy: String
-  callbackURL: String
+  callbackUrl: String
+  callbackURL: String @deprecated(reason: "Use callbackUrl.")
   jobs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3850,7 +3897,8 @@ type SupplierProfile implements Node {
   createdAt: Time!
   updatedAt: Time!
   createdBy: String!
-  taxID: String
+  taxId: String
+  taxID: String @deprecated(reason: "Use taxId.")
   iban: String
   nameKey: String!
   fingerprint: String!
@@ -3858,7 +3906,8 @@ type SupplierProfile implements Node {
   rules: JSON
   version: Int!
   jobsLearned: Int!
-  lastJobID: String!
+  lastJobId: String!
+  lastJobID: String! @deprecated(reason: "Use lastJobId.")
 }
 """
 A connection to a list of items.
@@ -4106,18 +4155,23 @@ Input was generated by ent.
 input UpdateOcrInvoiceJobInput {
   jobNumber: String
   documentName: String
-  documentURL: String
+  documentUrl: String
+  documentURL: String @deprecated(reason: "Use documentUrl.") @goField(name: "DocumentURL", forceResolver: true)
   documentType: OcrInvoiceJobDocumentType
   clearDocumentType: Boolean
   priority: OcrInvoiceJobPriority
   createdBy: String
   clearCreatedBy: Boolean
-  callbackURL: String
-  clearCallbackURL: Boolean
+  callbackUrl: String
+  callbackURL: String @deprecated(reason: "Use callbackUrl.") @goField(name: "CallbackURL", forceResolver: true)
+  clearCallbackUrl: Boolean
+  clearCallbackURL: Boolean @deprecated(reason: "Use clearCallbackUrl.") @goField(name: "ClearCallbackURL", forceResolver: true)
   metadata: Map
   clearMetadata: Boolean
-  templateID: ID
-  groupID: ID
+  template: ID @goField(name: "TemplateID")
+  templateID: ID @deprecated(reason: "Use template.") @goField(name: "TemplateID", forceResolver: true)
+  group: ID @goField(name: "GroupID")
+  groupID: ID @deprecated(reason: "Use group.") @goField(name: "GroupID", forceResolver: true)
   clearGroup: Boolean
 }
 """
@@ -4131,8 +4185,10 @@ input UpdateOcrJobGroupInput {
   spec: OcrJobGroupSpecInput
   createdBy: String
   clearCreatedBy: Boolean
-  callbackURL: String
-  clearCallbackURL: Boolean
+  callbackUrl: String
+  callbackURL: String @deprecated(reason: "Use callbackUrl.") @goField(name: "CallbackURL", forceResolver: true)
+  clearCallbackUrl: Boolean
+  clearCallbackURL: Boolean @deprecated(reason: "Use clearCallbackUrl.") @goField(name: "ClearCallbackURL", forceResolver: true)
 }
 """
 UpdateOcrTemplateInput is used for update OcrTemplate object.
@@ -4459,12 +4515,13 @@ parts operations, map, then the files.
 scalar Upload
 
 """
-An uploaded document, ready to be named by a job: pass documentURL (and documentName) to
+An uploaded document, ready to be named by a job: pass documentUrl (and documentName) to
 createOcrInvoiceJob. Uploads are content-addressed: the same bytes give the same URL.
 """
 type UploadedDocument {
-  "upload://<sha256>, the job's documentURL."
-  documentURL: String!
+  "upload://<sha256>, the job's documentUrl."
+  documentUrl: String!
+  documentURL: String! @deprecated(reason: "Use documentUrl.") @goField(name: "DeprecatedDocumentURL")
   "SHA-256 of the bytes, 64 lowercase hex characters."
   sha256: String!
   "Bytes."
@@ -4568,8 +4625,9 @@ extend input OcrJobGroupWhereInput {
 
 "One document of a batch: it becomes one job of the group."
 input OcrJobGroupDocumentInput {
-  "An absolute http(s) URL, or the documentURL of uploadDocument (upload://...)."
-  documentURL: String!
+  "An absolute http(s) URL, or the documentUrl of uploadDocument (upload://...)."
+  documentUrl: String
+  documentURL: String @deprecated(reason: "Use documentUrl.") @goField(name: "DeprecatedDocumentURL")
   "Its extension gives the document type (else the URL's)."
   documentName: String!
   "Unique; generated as <group id>-<index+1> when omitted."
@@ -4604,7 +4662,7 @@ extend type Query {
 type Mutation {
   """
   Create a job: stored as created, then enqueued and returned as queued (left created
-  when the queue is unavailable). templateID accepts a template id or name; documentType
+  when the queue is unavailable). template accepts a template id or name; documentType
   is inferred from the document name or URL when omitted.
   """
   createOcrInvoiceJob(input: CreateOcrInvoiceJobInput!): OcrInvoiceJob!
@@ -4650,7 +4708,7 @@ type Mutation {
   retryFailedOcrJobGroup(id: ID!): OcrJobGroup!
   """
   Store a document (PDF, PNG, JPEG, TIFF or BMP, at most OCRINVOICE_UPLOAD_MAX_BYTES) sent
-  as a multipart request, for the owner of the caller's API key; the answer's documentURL
+  as a multipart request, for the owner of the caller's API key; the answer's documentUrl
   names it in the jobs of that owner (any other owner's job gets NOT_FOUND for it). Errors:
   BAD_USER_INPUT (empty), UNSUPPORTED_MEDIA_TYPE (not a supported document), TOO_LARGE,
   QUOTA_EXCEEDED (over the owner's OCRINVOICE_UPLOAD_QUOTA_BYTES or _COUNT).
@@ -5155,6 +5213,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_jobNumber(ctx, field)
 	case "documentName":
 		return ec.fieldContext_OcrInvoiceJob_documentName(ctx, field)
+	case "documentUrl":
+		return ec.fieldContext_OcrInvoiceJob_documentUrl(ctx, field)
 	case "documentURL":
 		return ec.fieldContext_OcrInvoiceJob_documentURL(ctx, field)
 	case "documentType":
@@ -5205,6 +5265,8 @@ func (ec *executionContext) childFields_OcrInvoiceJob(ctx context.Context, field
 		return ec.fieldContext_OcrInvoiceJob_attempts(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_OcrInvoiceJob_createdBy(ctx, field)
+	case "callbackUrl":
+		return ec.fieldContext_OcrInvoiceJob_callbackUrl(ctx, field)
 	case "callbackURL":
 		return ec.fieldContext_OcrInvoiceJob_callbackURL(ctx, field)
 	case "metadata":
@@ -5277,6 +5339,8 @@ func (ec *executionContext) childFields_OcrJobGroup(ctx context.Context, field g
 		return ec.fieldContext_OcrJobGroup_status(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_OcrJobGroup_createdBy(ctx, field)
+	case "callbackUrl":
+		return ec.fieldContext_OcrJobGroup_callbackUrl(ctx, field)
 	case "callbackURL":
 		return ec.fieldContext_OcrJobGroup_callbackURL(ctx, field)
 	case "jobs":
@@ -5459,6 +5523,8 @@ func (ec *executionContext) childFields_SupplierProfile(ctx context.Context, fie
 		return ec.fieldContext_SupplierProfile_updatedAt(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_SupplierProfile_createdBy(ctx, field)
+	case "taxId":
+		return ec.fieldContext_SupplierProfile_taxId(ctx, field)
 	case "taxID":
 		return ec.fieldContext_SupplierProfile_taxID(ctx, field)
 	case "iban":
@@ -5475,6 +5541,8 @@ func (ec *executionContext) childFields_SupplierProfile(ctx context.Context, fie
 		return ec.fieldContext_SupplierProfile_version(ctx, field)
 	case "jobsLearned":
 		return ec.fieldContext_SupplierProfile_jobsLearned(ctx, field)
+	case "lastJobId":
+		return ec.fieldContext_SupplierProfile_lastJobId(ctx, field)
 	case "lastJobID":
 		return ec.fieldContext_SupplierProfile_lastJobID(ctx, field)
 	}
@@ -5533,6 +5601,8 @@ func (ec *executionContext) childFields_TaxRate(ctx context.Context, field graph
 
 func (ec *executionContext) childFields_UploadedDocument(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "documentUrl":
+		return ec.fieldContext_UploadedDocument_documentUrl(ctx, field)
 	case "documentURL":
 		return ec.fieldContext_UploadedDocument_documentURL(ctx, field)
 	case "sha256":
@@ -10217,6 +10287,29 @@ func (ec *executionContext) fieldContext_OcrInvoiceJob_documentName(_ context.Co
 	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "String")
 }
 
+func (ec *executionContext) _OcrInvoiceJob_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_documentUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_documentUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "String")
+}
+
 func (ec *executionContext) _OcrInvoiceJob_documentURL(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10852,6 +10945,29 @@ func (ec *executionContext) _OcrInvoiceJob_createdBy(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_OcrInvoiceJob_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _OcrInvoiceJob_callbackUrl(ctx context.Context, field graphql.CollectedField, obj *ent.OcrInvoiceJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrInvoiceJob_callbackUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrInvoiceJob_callbackUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OcrInvoiceJob", field, false, false, "String")
 }
 
@@ -11533,6 +11649,29 @@ func (ec *executionContext) _OcrJobGroup_createdBy(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_OcrJobGroup_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OcrJobGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _OcrJobGroup_callbackUrl(ctx context.Context, field graphql.CollectedField, obj *ent.OcrJobGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OcrJobGroup_callbackUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallbackURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OcrJobGroup_callbackUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OcrJobGroup", field, false, false, "String")
 }
 
@@ -13711,6 +13850,29 @@ func (ec *executionContext) fieldContext_SupplierProfile_createdBy(_ context.Con
 	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
 }
 
+func (ec *executionContext) _SupplierProfile_taxId(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_taxId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaxID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_taxId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
+}
+
 func (ec *executionContext) _SupplierProfile_taxID(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13893,6 +14055,29 @@ func (ec *executionContext) _SupplierProfile_jobsLearned(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_SupplierProfile_jobsLearned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SupplierProfile_lastJobId(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplierProfile_lastJobId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastJobID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplierProfile_lastJobId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupplierProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _SupplierProfile_lastJobID(ctx context.Context, field graphql.CollectedField, obj *ent.SupplierProfile) (ret graphql.Marshaler) {
@@ -14244,6 +14429,29 @@ func (ec *executionContext) fieldContext_TaxRate_exemptionReason(_ context.Conte
 	return graphql.NewScalarFieldContext("TaxRate", field, false, false, "String")
 }
 
+func (ec *executionContext) _UploadedDocument_documentUrl(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadedDocument_documentUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadedDocument_documentUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadedDocument", field, false, false, "String")
+}
+
 func (ec *executionContext) _UploadedDocument_documentURL(ctx context.Context, field graphql.CollectedField, obj *model.UploadedDocument) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14253,7 +14461,7 @@ func (ec *executionContext) _UploadedDocument_documentURL(ctx context.Context, f
 			return ec.fieldContext_UploadedDocument_documentURL(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.DocumentURL, nil
+			return obj.DeprecatedDocumentURL, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -15660,7 +15868,7 @@ func (ec *executionContext) unmarshalInputCreateOcrInvoiceJobInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentURL", "documentType", "priority", "createdBy", "callbackURL", "metadata", "templateID", "groupID"}
+	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentUrl", "documentURL", "documentType", "priority", "createdBy", "callbackUrl", "callbackURL", "metadata", "template", "templateID", "group", "groupID"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15681,13 +15889,22 @@ func (ec *executionContext) unmarshalInputCreateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.DocumentName = data
-		case "documentURL":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+		case "documentUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrl"))
+			data, err := ec.unmarshalOString2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURL = data
+		case "documentURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.CreateOcrInvoiceJobInput().DocumentURL(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "documentType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentType"))
 			data, err := ec.unmarshalOOcrInvoiceJobDocumentType2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐDocumentType(ctx, v)
@@ -15709,13 +15926,22 @@ func (ec *executionContext) unmarshalInputCreateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.CreatedBy = data
+		case "callbackUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
 		case "callbackURL":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.CallbackURL = data
+			if err = ec.Resolvers.CreateOcrInvoiceJobInput().CallbackURL(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "metadata":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
@@ -15723,20 +15949,38 @@ func (ec *executionContext) unmarshalInputCreateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.Metadata = data
-		case "templateID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateID"))
-			data, err := ec.unmarshalNID2string(ctx, v)
+		case "template":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("template"))
+			data, err := ec.unmarshalOID2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateID = data
+		case "templateID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateID"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.CreateOcrInvoiceJobInput().TemplateID(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "group":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("group"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
 		case "groupID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupID"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.GroupID = data
+			if err = ec.Resolvers.CreateOcrInvoiceJobInput().GroupID(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -15765,7 +16009,7 @@ func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "spec", "createdBy", "callbackURL", "documents"}
+	fieldsInOrder := [...]string{"name", "description", "spec", "createdBy", "callbackUrl", "callbackURL", "documents"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15800,13 +16044,22 @@ func (ec *executionContext) unmarshalInputCreateOcrJobGroupInput(ctx context.Con
 				return it, err
 			}
 			it.CreatedBy = data
+		case "callbackUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
 		case "callbackURL":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.CallbackURL = data
+			if err = ec.Resolvers.CreateOcrJobGroupInput().CallbackURL(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "documents":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documents"))
 			data, err := ec.unmarshalOOcrJobGroupDocumentInput2ᚕᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋgraphᚋmodelᚐOcrJobGroupDocumentInputᚄ(ctx, v)
@@ -17717,20 +17970,27 @@ func (ec *executionContext) unmarshalInputOcrJobGroupDocumentInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"documentURL", "documentName", "jobNumber", "metadata"}
+	fieldsInOrder := [...]string{"documentUrl", "documentURL", "documentName", "jobNumber", "metadata"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
-		case "documentURL":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+		case "documentUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURL = data
+		case "documentURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeprecatedDocumentURL = data
 		case "documentName":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentName"))
 			data, err := ec.unmarshalNString2string(ctx, v)
@@ -20550,7 +20810,7 @@ func (ec *executionContext) unmarshalInputUpdateOcrInvoiceJobInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentURL", "documentType", "clearDocumentType", "priority", "createdBy", "clearCreatedBy", "callbackURL", "clearCallbackURL", "metadata", "clearMetadata", "templateID", "groupID", "clearGroup"}
+	fieldsInOrder := [...]string{"jobNumber", "documentName", "documentUrl", "documentURL", "documentType", "clearDocumentType", "priority", "createdBy", "clearCreatedBy", "callbackUrl", "callbackURL", "clearCallbackUrl", "clearCallbackURL", "metadata", "clearMetadata", "template", "templateID", "group", "groupID", "clearGroup"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20571,13 +20831,22 @@ func (ec *executionContext) unmarshalInputUpdateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.DocumentName = data
+		case "documentUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentURL = data
 		case "documentURL":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.DocumentURL = data
+			if err = ec.Resolvers.UpdateOcrInvoiceJobInput().DocumentURL(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "documentType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentType"))
 			data, err := ec.unmarshalOOcrInvoiceJobDocumentType2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐDocumentType(ctx, v)
@@ -20613,20 +20882,38 @@ func (ec *executionContext) unmarshalInputUpdateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.ClearCreatedBy = data
+		case "callbackUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
 		case "callbackURL":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.CallbackURL = data
-		case "clearCallbackURL":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackURL"))
+			if err = ec.Resolvers.UpdateOcrInvoiceJobInput().CallbackURL(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "clearCallbackUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackUrl"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ClearCallbackURL = data
+		case "clearCallbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackURL"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.UpdateOcrInvoiceJobInput().ClearCallbackURL(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "metadata":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
@@ -20641,20 +20928,38 @@ func (ec *executionContext) unmarshalInputUpdateOcrInvoiceJobInput(ctx context.C
 				return it, err
 			}
 			it.ClearMetadata = data
+		case "template":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("template"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TemplateID = data
 		case "templateID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateID"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.TemplateID = data
+			if err = ec.Resolvers.UpdateOcrInvoiceJobInput().TemplateID(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "group":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("group"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
 		case "groupID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupID"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.GroupID = data
+			if err = ec.Resolvers.UpdateOcrInvoiceJobInput().GroupID(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "clearGroup":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearGroup"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
@@ -20690,7 +20995,7 @@ func (ec *executionContext) unmarshalInputUpdateOcrJobGroupInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "clearDescription", "spec", "createdBy", "clearCreatedBy", "callbackURL", "clearCallbackURL"}
+	fieldsInOrder := [...]string{"name", "description", "clearDescription", "spec", "createdBy", "clearCreatedBy", "callbackUrl", "callbackURL", "clearCallbackUrl", "clearCallbackURL"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20739,20 +21044,38 @@ func (ec *executionContext) unmarshalInputUpdateOcrJobGroupInput(ctx context.Con
 				return it, err
 			}
 			it.ClearCreatedBy = data
+		case "callbackUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallbackURL = data
 		case "callbackURL":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callbackURL"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.CallbackURL = data
-		case "clearCallbackURL":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackURL"))
+			if err = ec.Resolvers.UpdateOcrJobGroupInput().CallbackURL(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "clearCallbackUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackUrl"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ClearCallbackURL = data
+		case "clearCallbackURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearCallbackURL"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.UpdateOcrJobGroupInput().ClearCallbackURL(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -22312,6 +22635,11 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "documentUrl":
+			out.Values[i] = ec._OcrInvoiceJob_documentUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "documentURL":
 			out.Values[i] = ec._OcrInvoiceJob_documentURL(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22434,6 +22762,11 @@ func (ec *executionContext) _OcrInvoiceJob(ctx context.Context, sel ast.Selectio
 			}
 		case "createdBy":
 			out.Values[i] = ec._OcrInvoiceJob_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "callbackUrl":
+			out.Values[i] = ec._OcrInvoiceJob_callbackUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -22670,6 +23003,11 @@ func (ec *executionContext) _OcrJobGroup(ctx context.Context, sel ast.SelectionS
 			}
 		case "createdBy":
 			out.Values[i] = ec._OcrJobGroup_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "callbackUrl":
+			out.Values[i] = ec._OcrJobGroup_callbackUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -23419,6 +23757,11 @@ func (ec *executionContext) _SupplierProfile(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "taxId":
+			out.Values[i] = ec._SupplierProfile_taxId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "taxID":
 			out.Values[i] = ec._SupplierProfile_taxID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -23457,6 +23800,11 @@ func (ec *executionContext) _SupplierProfile(ctx context.Context, sel ast.Select
 			}
 		case "jobsLearned":
 			out.Values[i] = ec._SupplierProfile_jobsLearned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastJobId":
+			out.Values[i] = ec._SupplierProfile_lastJobId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -23670,6 +24018,11 @@ func (ec *executionContext) _UploadedDocument(ctx context.Context, sel ast.Selec
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("UploadedDocument")
+		case "documentUrl":
+			out.Values[i] = ec._UploadedDocument_documentUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "documentURL":
 			out.Values[i] = ec._UploadedDocument_documentURL(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25230,6 +25583,18 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

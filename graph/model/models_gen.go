@@ -48,8 +48,9 @@ type FieldValueInput struct {
 
 // One document of a batch: it becomes one job of the group.
 type OcrJobGroupDocumentInput struct {
-	// An absolute http(s) URL, or the documentURL of uploadDocument (upload://...).
-	DocumentURL string `json:"documentURL"`
+	// An absolute http(s) URL, or the documentUrl of uploadDocument (upload://...).
+	DocumentURL           *string `json:"documentUrl,omitempty"`
+	DeprecatedDocumentURL *string `json:"documentURL,omitempty"`
 	// Its extension gives the document type (else the URL's).
 	DocumentName string `json:"documentName"`
 	// Unique; generated as <group id>-<index+1> when omitted.
@@ -64,11 +65,12 @@ type OcrJobGroupDocumentInput struct {
 type Subscription struct {
 }
 
-// An uploaded document, ready to be named by a job: pass documentURL (and documentName) to
+// An uploaded document, ready to be named by a job: pass documentUrl (and documentName) to
 // createOcrInvoiceJob. Uploads are content-addressed: the same bytes give the same URL.
 type UploadedDocument struct {
-	// upload://<sha256>, the job's documentURL.
-	DocumentURL string `json:"documentURL"`
+	// upload://<sha256>, the job's documentUrl.
+	DocumentURL           string `json:"documentUrl"`
+	DeprecatedDocumentURL string `json:"documentURL"`
 	// SHA-256 of the bytes, 64 lowercase hex characters.
 	Sha256 string `json:"sha256"`
 	// Bytes.

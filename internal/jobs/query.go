@@ -18,6 +18,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
+	"github.com/ocrinvoice/ocrinvoice/ent/ocrtemplate"
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/ids"
 )
@@ -71,6 +72,9 @@ type queryField struct {
 	// rank, for an enum sorted by meaning rather than alphabetically, lists its values
 	// from the lowest to the highest (see parseOrder).
 	rank []string
+	// byName, for a kindID field that refers to a template, lets an equality name the
+	// template as a job's create does: a value that is not an id is the template's name.
+	byName bool
 }
 
 // isNull is the predicate "the column has no value": NULL, or also "" for emptyIsNull fields.
@@ -591,6 +595,9 @@ func (t target) eq(v any) (selPred, error) {
 	if t.f.kind == kindJSON {
 		return nil, filterError("field %q is an object: compare one of its paths, e.g. %q", t.name, t.name+".key")
 	}
+	if s, ok := v.(string); ok && t.f.byName && !ids.Valid(s) {
+		return t.templateNamed(s)
+	}
 	arg, err := t.columnValue(v)
 	if err != nil {
 		return nil, err
@@ -647,6 +654,23 @@ func (t target) order(op string, v any) (selPred, error) {
 		default:
 			return sql.LTE(s.C(col), arg)
 		}
+	}, nil
+}
+
+// templateNamed: the column holds the id of the template named name (names are stored
+// canonical, see Canonical). A name no template has matches nothing.
+func (t target) templateNamed(name string) (selPred, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, filterError("field %q: \"\" is neither a template id nor a name", t.name)
+	}
+	if !searchable(name) {
+		return falsePred, nil // no stored name holds such bytes
+	}
+	col, name := t.f.column, Canonical(name)
+	return func(s *sql.Selector) *sql.Predicate {
+		names := sql.Dialect(s.Dialect()).Select(ocrtemplate.FieldID).From(sql.Table(ocrtemplate.Table)).
+			Where(sql.EQ(ocrtemplate.FieldName, name))
+		return sql.In(s.C(col), names)
 	}, nil
 }
 

@@ -152,6 +152,11 @@ func TestParseJobFilter(t *testing.T) {
 			{"id $in", fmt.Sprintf(`{"_id":{"$in":[%q,%q]}}`, fx.ids[0], fx.ids[3]), []string{"Q-1", "Q-4"}},
 			{"group id", fmt.Sprintf(`{"group":%q}`, fx.groupID), []string{"Q-3"}},
 			{"group exists", `{"group":{"$exists":true}}`, []string{"Q-3"}},
+			// A template is named by id or, as on create, by name.
+			{"template name", `{"template":"filter-test"}`, []string{"Q-1", "Q-2", "Q-3", "Q-4"}},
+			{"template unknown name", `{"template":"generic"}`, []string{}},
+			{"template name $in", `{"template":{"$in":["nope","filter-test"]}}`, []string{"Q-1", "Q-2", "Q-3", "Q-4"}},
+			{"template name $ne", `{"template":{"$ne":"filter-test"}}`, []string{}},
 			{"string $in", `{"jobNumber":{"$in":["Q-1","Q-4","nope"]}}`, []string{"Q-1", "Q-4"}},
 			{"string $gt", `{"documentName":{"$gt":"c"}}`, []string{"Q-3", "Q-4"}},
 			// Ranked enums compare by rank, as they sort.
@@ -229,6 +234,8 @@ func TestParseJobFilterErrors(t *testing.T) {
 		{"number as string", `{"retryCount":"x"}`, `needs an integer`},
 		{"float as bool", `{"cost":true}`, `needs a number`},
 		{"bad id", `{"_id":"xyz"}`, `is not an id`},
+		{"template empty", `{"template":""}`, `neither a template id nor a name`},
+		{"template number", `{"template":5}`, `is not an id`},
 		{"$in not array", `{"priority":{"$in":"high"}}`, `$in needs an array`},
 		{"$exists not bool", `{"startedAt":{"$exists":1}}`, `$exists needs true or false`},
 		{"$gt null", `{"cost":{"$gt":null}}`, `needs a value, not null`},

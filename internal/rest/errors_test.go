@@ -162,6 +162,8 @@ func TestBadInput(t *testing.T) {
 			{"template missing", "GET", "/api/v1/ocr-templates/" + missingID, nil, nil, 404, "NOT_FOUND", nil, ""},
 			{"template list bad sort", "GET", "/api/v1/ocr-templates?sort=jobNumber", nil, nil, 400, "INVALID", []string{"sort"}, ""},
 			{"template list bad filter", "GET", "/api/v1/ocr-templates?filter=" + url.QueryEscape(`{"dpi":{"$near":1}}`), nil, nil, 400, "INVALID", []string{"filter"}, ""},
+			{"job list template neither id nor name", "GET", "/api/v1/ocr-invoice-jobs?filter=" + url.QueryEscape(`{"template":""}`), nil, nil, 400, "INVALID", []string{"filter"}, ""},
+			{"job list template not a string", "GET", "/api/v1/ocr-invoice-jobs?filter=" + url.QueryEscape(`{"template":7}`), nil, nil, 400, "INVALID", []string{"filter"}, ""},
 
 			// Groups.
 			{"group missing name", "POST", "/api/v1/ocr-job-groups", map[string]any{"description": "x"}, nil, 400, "INVALID", []string{"name"}, ""},

@@ -211,6 +211,7 @@ func TestListJobs(t *testing.T) {
 			meta := func(j map[string]any, k string) any { return j["metadata"].(map[string]any)[k] }
 			in := func(v any, set ...any) bool { return slices.Contains(set, v) }
 			g1 := all[0]["group"]
+			listTpl := e.do("GET", "/api/v1/ocr-templates/list-tpl", nil).must(t, http.StatusOK).data()["_id"]
 			for _, tc := range []struct {
 				name, filter, search string
 				match                func(j map[string]any) bool
@@ -230,6 +231,11 @@ func TestListJobs(t *testing.T) {
 				{"$exists", `{"startedAt":{"$exists":true}}`, "", func(j map[string]any) bool { return j["startedAt"] != nil }},
 				{"null", `{"group":null}`, "", func(j map[string]any) bool { return j["group"] == nil }},
 				{"id", fmt.Sprintf(`{"group":%q}`, g1), "", func(j map[string]any) bool { return j["group"] == g1 }},
+				// A template by name, as create takes it.
+				{"template by name", `{"template":"list-tpl"}`, "", func(j map[string]any) bool { return j["template"] == listTpl }},
+				{"built-in template by name", `{"template":"generic"}`, "", func(j map[string]any) bool { return j["template"] != listTpl }},
+				{"template by id", fmt.Sprintf(`{"template":%q}`, listTpl), "", func(j map[string]any) bool { return j["template"] == listTpl }},
+				{"template by unknown name", `{"template":"no-such-template"}`, "", func(j map[string]any) bool { return false }},
 				{"dotted path", `{"extractedData.invoice.amounts.total":{"$gt":100}}`, "", func(j map[string]any) bool {
 					a, ok := amount(j).(float64)
 					return ok && a > 100
