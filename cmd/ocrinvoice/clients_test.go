@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,12 @@ import (
 
 // npmTools is the folder of the pinned npm tools (tools/npm), from this package's folder.
 const npmTools = "../../tools/npm"
+
+// graphqlClientModes are the optional checks of tools/npm/graphql-clients.mjs that
+// TestGraphQLClientsContract runs: "--batch" (graphql-request's batchRequests) and
+// "--single-connection" (graphql-sse's single connection mode) belong here once the
+// server supports them.
+var graphqlClientModes = []string{}
 
 // TestGraphQLClientsContract runs the GraphQL clients users take from npm (graphql-ws,
 // graphql-sse in its distinct connections mode, graphql-request; pinned in
@@ -59,7 +66,9 @@ func TestGraphQLClientsContract(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(npmTools, "graphql-clients.mjs"), "http://"+p.addr+"/graphql", created.Data.ID)
+	args := append([]string{filepath.Join(npmTools, "graphql-clients.mjs")}, graphqlClientModes...)
+	args = append(args, "http://"+p.addr+"/graphql", created.Data.ID)
+	cmd := exec.CommandContext(ctx, node, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -95,7 +104,12 @@ func TestGraphQLClientsContract(t *testing.T) {
 		At time.Time `json:"at"`
 	}
 	var res struct {
-		WS, SSE []event
+		WS, SSE   []event
+		SSESingle []event `json:"sseSingle"`
+		Batch     []struct {
+			Data   map[string]any
+			Errors []any
+		}
 		Request struct {
 			Node struct {
 				ID, JobNumber, Status string
@@ -111,7 +125,20 @@ func TestGraphQLClientsContract(t *testing.T) {
 	}
 	t.Logf("clients saw: %s", lines[1])
 	decode(t, []byte(lines[1]), &res)
-	for name, evs := range map[string][]event{"graphql-ws": res.WS, "graphql-sse": res.SSE} {
+	streams := map[string][]event{"graphql-ws": res.WS, "graphql-sse": res.SSE}
+	if slices.Contains(graphqlClientModes, "--single-connection") {
+		streams["graphql-sse single connection"] = res.SSESingle
+	}
+	if slices.Contains(graphqlClientModes, "--batch") {
+		if len(res.Batch) != 2 || res.Batch[0].Data["node"] == nil || res.Batch[1].Data["ocrInvoiceJobs"] == nil {
+			t.Errorf("graphql-request batchRequests: %+v; want both answers with data", res.Batch)
+		}
+	}
+	for name, evs := range streams {
+		if len(evs) == 0 {
+			t.Errorf("%s: no events", name)
+			continue
+		}
 		first, last := evs[0], evs[len(evs)-1]
 		if first.Status != "processing" || last.Status != "completed" || last.Progress.Percentage != 100 {
 			t.Errorf("%s: first %+v, last %+v; want processing first and completed at 100%% last", name, first, last)

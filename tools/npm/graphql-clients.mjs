@@ -4,19 +4,26 @@
 //	node tools/npm/graphql-clients.mjs http://127.0.0.1:PORT/graphql JOB_ID
 //
 // It follows the job's progress with graphql-ws (WebSocket) and graphql-sse (distinct
-// connections mode) at once, prints "subscribed" once both have their first event (the
-// test then lets the job run), and when both streams have ended reads the job and an
-// unknown id with graphql-request. It prints one JSON object per line: {"subscribed": true}
+// connections mode) at once, prints "subscribed" once every stream has its first event
+// (the test then lets the job run), and when the streams have ended reads the job and a
+// malformed id with graphql-request. It prints one JSON object per line: {"subscribed": true}
 // and then {"ws": [...], "sse": [...], "request": {...}, "requestError": {...}}. Any client
 // error exits 1 with the error on stderr.
+//
+// --single-connection also follows the job with graphql-sse's single connection mode
+// ("sseSingle" in the result); --batch also sends two queries in one request with
+// graphql-request's batchRequests ("batch" in the result).
 import { GraphQLClient, ClientError } from 'graphql-request';
 import { createClient as createWSClient } from 'graphql-ws';
 import { createClient as createSSEClient } from 'graphql-sse';
 import WebSocket from 'ws';
 
-const [url, jobId] = process.argv.slice(2);
-if (!url || !jobId) {
-  console.error('usage: node graphql-clients.mjs GRAPHQL_URL JOB_ID');
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith('--')));
+const [url, jobId] = args.filter((a) => !a.startsWith('--'));
+const known = new Set(['--batch', '--single-connection']);
+if (!url || !jobId || [...flags].some((f) => !known.has(f))) {
+  console.error('usage: node graphql-clients.mjs [--batch] [--single-connection] GRAPHQL_URL JOB_ID');
   process.exit(2);
 }
 
@@ -56,10 +63,13 @@ const wsURL = url.replace(/^http/, 'ws');
 const ws = createWSClient({ url: wsURL, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
 const sse = createSSEClient({ url, retryAttempts: 0 });
 
+const single = flags.has('--single-connection') ? createSSEClient({ url, singleConnection: true, retryAttempts: 0 }) : null;
+const streams = single ? 3 : 2;
+
 let firsts = 0;
 const onFirst = () => {
   firsts++;
-  if (firsts === 2) console.log(JSON.stringify({ subscribed: true }));
+  if (firsts === streams) console.log(JSON.stringify({ subscribed: true }));
 };
 
 const timeout = setTimeout(() => {
@@ -68,9 +78,13 @@ const timeout = setTimeout(() => {
 }, 120_000);
 
 try {
-  const [wsEvents, sseEvents] = await Promise.all([follow('graphql-ws', ws, onFirst), follow('graphql-sse', sse, onFirst)]);
+  const follows = [follow('graphql-ws', ws, onFirst), follow('graphql-sse', sse, onFirst)];
+  if (single) follows.push(follow('graphql-sse single connection', single, onFirst));
+  const [wsEvents, sseEvents, singleEvents] = await Promise.all(follows);
   clearTimeout(timeout);
-  for (const [name, evs] of [['graphql-ws', wsEvents], ['graphql-sse', sseEvents]]) {
+  const ended = [['graphql-ws', wsEvents], ['graphql-sse', sseEvents]];
+  if (single) ended.push(['graphql-sse single connection', singleEvents]);
+  for (const [name, evs] of ended) {
     if (evs.length === 0 || !terminal.has(evs[evs.length - 1].status)) {
       throw new Error(`${name}: the stream ended without a terminal event: ${JSON.stringify(evs)}`);
     }
@@ -88,11 +102,20 @@ try {
     if (!(err instanceof ClientError)) throw err;
     requestError = { status: err.response.status, errors: err.response.errors };
   }
-  console.log(JSON.stringify({ ws: wsEvents, sse: sseEvents, request: job, requestError }));
+  const result = { ws: wsEvents, sse: sseEvents, request: job, requestError };
+  if (single) result.sseSingle = singleEvents;
+  if (flags.has('--batch')) {
+    result.batch = await client.batchRequests([
+      { document: `query($id: ID!) { node(id: $id) { id } }`, variables: { id: jobId } },
+      { document: `{ ocrInvoiceJobs(first: 1) { totalCount } }` },
+    ]);
+  }
+  console.log(JSON.stringify(result));
 } catch (err) {
   console.error(err instanceof Error ? err.stack : err);
   process.exit(1);
 } finally {
   await ws.dispose();
   sse.dispose();
+  single?.dispose();
 }
