@@ -12,6 +12,11 @@ TIMEOUT   ?= 30m
 DATA      ?= ../shared/data/invoices-dev
 # staticcheck for `make lint`; .ci/run installs the pinned version with go install.
 STATICCHECK ?= staticcheck
+# Pinned npm tools (tools/npm/package-lock.json): the OpenAPI linters of `make lint` and the
+# GraphQL clients of cmd/ocrinvoice's contract test. `make npm-install` (run by .ci/run) installs them.
+NPM_TOOLS := tools/npm
+NPM_BIN   := $(NPM_TOOLS)/node_modules/.bin
+OPENAPI   := internal/rest/openapi.json
 # Paths holding generated code; check-generate fails when they differ from the commit.
 GENERATED := ent graph
 # Helm for helm-test, built from the Go module proxy into bin/ (HELM=... uses another one).
@@ -55,8 +60,28 @@ deps: ## Check system packages (redis-server, tesseract, poppler-utils, headers)
 run: deps build ## Build and run API + worker with embedded defaults (SQLite in ./data, private redis-server).
 	./$(BIN) all
 
+.PHONY: npm-install
+npm-install: ## Install the pinned npm tools (tools/npm) with npm ci from the npm registry; no-op when current. Needs Node.js >= 20.19 and npm.
+	@stamp=$(NPM_TOOLS)/node_modules/.installed-lock.sha256; want=$$(sha256sum $(NPM_TOOLS)/package-lock.json | cut -d' ' -f1); \
+	if [[ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]]; then \
+		echo "npm ci --prefix $(NPM_TOOLS)"; npm ci --prefix $(NPM_TOOLS) --no-audit --no-fund; echo "$$want" > $$stamp; \
+	fi
+
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck (not on generated ent and gqlgen code).
+lint: lint-go lint-openapi ## gofmt, go vet, staticcheck (not on generated code) and the OpenAPI linters.
+
+.PHONY: lint-openapi
+lint-openapi: ## Lint the OpenAPI document with Redocly (recommended rules) and Spectral (spectral:oas); warnings fail too.
+	@if [[ ! -x $(NPM_BIN)/redocly || ! -x $(NPM_BIN)/spectral ]]; then \
+		echo "The OpenAPI linters are not installed: run 'make npm-install' (npm ci in $(NPM_TOOLS); needs Node.js >= 20.19 and npm)." >&2; exit 1; fi
+	@echo "redocly lint --config $(NPM_TOOLS)/redocly.yaml $(OPENAPI)"; \
+	out=$$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NPM_BIN)/redocly lint --config $(NPM_TOOLS)/redocly.yaml --format stylish $(OPENAPI) 2>&1) && rc=0 || rc=$$?; \
+	echo "$$out" | grep -Ev '^\s*$$|[╔║╚]'; \
+	if (( rc != 0 )) || grep -Eq '^\s+[0-9]+:[0-9]+\s+warning' <<<"$$out"; then echo "redocly lint: $(OPENAPI) has problems (see above)" >&2; exit 1; fi
+	$(NPM_BIN)/spectral lint --ruleset $(NPM_TOOLS)/spectral.yaml --fail-severity warn $(OPENAPI)
+
+.PHONY: lint-go
+lint-go: ## gofmt, go vet and staticcheck (not on generated ent and gqlgen code).
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^vendor/') 2>&1); \
 	if [[ -n "$$unformatted" ]]; then echo "gofmt needed:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,14 +27,40 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
 )
 
-// The contract validator reads an event stream as text: its schema is a string; the
-// events' data are checked against JobEvent by the tests below.
+// The contract validator reads an event stream as openapi.json describes it: the array of
+// its events ({id, event, data}, comment lines left out), each event's data decoded from
+// JSON, so that every progress event is checked against JobEvent and an error event
+// against ErrorResponse.
 func init() {
 	openapi3filter.RegisterBodyDecoder("text/event-stream",
 		func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-			b, err := io.ReadAll(body)
-			return string(b), err
+			return decodeEventStream(body)
 		})
+}
+
+// decodeEventStream reads a text/event-stream body into the array openapi.json describes:
+// one object per event with its event name, its data decoded from JSON and its id when it
+// has one.
+func decodeEventStream(body io.Reader) ([]any, error) {
+	events := []any{}
+	var bad error
+	err := livetest.ReadEvents(body, func(ev livetest.Event) bool {
+		data, err := decodeAny(ev.Data)
+		if err != nil {
+			bad = fmt.Errorf("event %q: data: %w", ev.Event, err)
+			return false
+		}
+		e := map[string]any{"event": ev.Event, "data": data}
+		if ev.ID != "" {
+			e["id"] = ev.ID
+		}
+		events = append(events, e)
+		return true
+	})
+	if err == nil {
+		err = bad
+	}
+	return events, err
 }
 
 type queueAll struct{}
