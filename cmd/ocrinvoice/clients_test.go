@@ -26,8 +26,8 @@ var graphqlClientModes = []string{"--batch"}
 // TestGraphQLClientsContract runs the GraphQL clients users take from npm (graphql-ws,
 // graphql-sse in its distinct connections mode, graphql-request; pinned in
 // tools/npm/package-lock.json) against the server: both streams follow one job from
-// processing to completed, and graphql-request reads the job and gets a GraphQL error,
-// not a transport failure, for a bad id. It skips when the tools are not installed
+// processing to completed, graphql-request reads the job and gets a GraphQL error, not a
+// transport failure, for a bad id, and urql reads the job too. It skips when the tools are not installed
 // (`make npm-install`), except under CI=true: .ci/run installs them.
 func TestGraphQLClientsContract(t *testing.T) {
 	if testing.Short() {
@@ -42,7 +42,7 @@ func TestGraphQLClientsContract(t *testing.T) {
 	if err != nil {
 		skip("node is not on PATH: the GraphQL client contract test needs Node.js >= 20.19 (see .ci/deps --tests)")
 	}
-	for _, pkg := range []string{"graphql-request", "graphql-ws", "graphql-sse", "ws"} {
+	for _, pkg := range []string{"graphql-request", "graphql-ws", "graphql-sse", "ws", "@urql/core"} {
 		if _, err := os.Stat(filepath.Join(npmTools, "node_modules", pkg, "package.json")); err != nil {
 			skip("npm package %s is not installed in tools/npm: run 'make npm-install' to run this test", pkg)
 		}
@@ -110,7 +110,7 @@ func TestGraphQLClientsContract(t *testing.T) {
 			Data   map[string]any
 			Errors []any
 		}
-		Request struct {
+		Request, URQL struct {
 			Node struct {
 				ID, JobNumber, Status string
 			}
@@ -133,6 +133,9 @@ func TestGraphQLClientsContract(t *testing.T) {
 		if len(res.Batch) != 2 || res.Batch[0].Data["node"] == nil || res.Batch[1].Data["ocrInvoiceJobs"] == nil {
 			t.Errorf("graphql-request batchRequests: %+v; want both answers with data", res.Batch)
 		}
+	}
+	if res.URQL.Node.ID != created.Data.ID || res.URQL.Node.Status != "completed" {
+		t.Errorf("urql read %+v, want the completed job %s", res.URQL.Node, created.Data.ID)
 	}
 	for name, evs := range streams {
 		if len(evs) == 0 {

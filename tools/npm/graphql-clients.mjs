@@ -6,7 +6,7 @@
 // It follows the job's progress with graphql-ws (WebSocket) and graphql-sse (distinct
 // connections mode) at once, prints "subscribed" once every stream has its first event
 // (the test then lets the job run), and when the streams have ended reads the job and a
-// malformed id with graphql-request. It prints one JSON object per line: {"subscribed": true}
+// malformed id with graphql-request, and the job again with urql. It prints one JSON object per line: {"subscribed": true}
 // and then {"ws": [...], "sse": [...], "request": {...}, "requestError": {...}}. Any client
 // error exits 1 with the error on stderr.
 //
@@ -14,6 +14,7 @@
 // ("sseSingle" in the result); --batch also sends two queries in one request with
 // graphql-request's batchRequests ("batch" in the result).
 import { GraphQLClient, ClientError } from 'graphql-request';
+import { Client as UrqlClient, fetchExchange } from '@urql/core';
 import { createClient as createWSClient } from 'graphql-ws';
 import { createClient as createSSEClient } from 'graphql-sse';
 import WebSocket from 'ws';
@@ -102,7 +103,13 @@ try {
     if (!(err instanceof ClientError)) throw err;
     requestError = { status: err.response.status, errors: err.response.errors };
   }
-  const result = { ws: wsEvents, sse: sseEvents, request: job, requestError };
+  // urql (as React, Vue and Svelte apps use it): the same read, with its own fetch exchange.
+  const urql = new UrqlClient({ url, exchanges: [fetchExchange] });
+  const read = await urql
+    .query(`query($id: ID!) { node(id: $id) { id ... on OcrInvoiceJob { jobNumber status } } }`, { id: jobId })
+    .toPromise();
+  if (read.error) throw new Error(`urql: ${read.error.message}`);
+  const result = { ws: wsEvents, sse: sseEvents, request: job, requestError, urql: read.data };
   if (single) result.sseSingle = singleEvents;
   if (flags.has('--batch')) {
     result.batch = await client.batchRequests([
