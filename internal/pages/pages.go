@@ -46,6 +46,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
 	"github.com/ocrinvoice/ocrinvoice/internal/redact"
+	"github.com/ocrinvoice/ocrinvoice/internal/toolexec"
 	"github.com/ocrinvoice/ocrinvoice/internal/uploads"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 )
@@ -365,17 +366,23 @@ func corrupt(what, why string, err error) error {
 		Message: fmt.Sprintf("the job's document cannot be shown: %s %s", what, why)}
 }
 
+// runTool runs a poppler tool under the Renderer's timeout and memory limit with at most
+// maxOut bytes of standard output (toolexec.Run, whose errors toolFailure answers).
+func (r *Renderer) runTool(ctx context.Context, maxOut int, name string, args ...string) ([]byte, error) {
+	return toolexec.Run(ctx, toolexec.Limits{Timeout: r.opts.Timeout, MaxOutput: maxOut, Memory: r.opts.MemoryLimit}, name, args...)
+}
+
 // toolFailure turns a failed poppler run into an answer: the document's fault
 // (FailedPrecondition), a timeout (Unavailable), or an internal error.
 func toolFailure(what string, err error) error {
-	var te *toolError
+	var te *toolexec.ExitError
 	switch {
 	case errors.As(err, &te):
-		msg := strings.ToLower(te.stderr)
+		msg := strings.ToLower(te.Stderr)
 		if strings.Contains(msg, "incorrect password") || strings.Contains(msg, "encrypt") {
 			return corrupt(what, "needs a password", err)
 		}
-		line := strings.TrimSpace(te.stderr)
+		line := strings.TrimSpace(te.Stderr)
 		if i := strings.IndexByte(line, '\n'); i >= 0 {
 			line = line[:i]
 		}
@@ -386,9 +393,9 @@ func toolFailure(what string, err error) error {
 			line = "poppler could not read it"
 		}
 		return corrupt(what, "is damaged ("+line+")", err)
-	case errors.Is(err, errMemoryLimit), errors.Is(err, errOutputLimit):
+	case errors.Is(err, toolexec.ErrMemoryLimit), errors.Is(err, toolexec.ErrOutputLimit):
 		return corrupt(what, "needs more memory to draw than allowed", err)
-	case errors.Is(err, errToolTimeout):
+	case errors.Is(err, toolexec.ErrTimeout):
 		return apperr.Unavailable("drawing the page took too long; try again later", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
@@ -413,7 +420,7 @@ func (r *Renderer) drawPDF(ctx context.Context, data []byte, page, width int) ([
 	}
 	// pdfinfo refuses a page range past the end: ask for page 1 (and the page count)
 	// first, then for the page asked when it is another.
-	out, err := runTool(ctx, r.opts.Timeout, 1<<20, r.opts.MemoryLimit, "pdfinfo", "-f", "1", "-l", "1", f.Name())
+	out, err := r.runTool(ctx, 1<<20, "pdfinfo", "-f", "1", "-l", "1", f.Name())
 	if err != nil {
 		return nil, 0, toolFailure("the PDF", err)
 	}
@@ -426,7 +433,7 @@ func (r *Renderer) drawPDF(ctx context.Context, data []byte, page, width int) ([
 	}
 	p := strconv.Itoa(page)
 	if page != 1 {
-		out, err := runTool(ctx, r.opts.Timeout, 1<<20, r.opts.MemoryLimit, "pdfinfo", "-f", p, "-l", p, f.Name())
+		out, err := r.runTool(ctx, 1<<20, "pdfinfo", "-f", p, "-l", p, f.Name())
 		if err != nil {
 			return nil, n, toolFailure("the PDF", err)
 		}
@@ -442,7 +449,7 @@ func (r *Renderer) drawPDF(ctx context.Context, data []byte, page, width int) ([
 	}
 	// PPM out of pdftoppm and PNG made here: pdftoppm's own PNG output compresses hard and
 	// takes several times as long as drawing the page.
-	ppm, err := runTool(ctx, r.opts.Timeout, width*height*3+1024, r.opts.MemoryLimit, "pdftoppm",
+	ppm, err := r.runTool(ctx, width*height*3+1024, "pdftoppm",
 		"-f", p, "-l", p, "-scale-to-x", strconv.Itoa(width), "-scale-to-y", strconv.Itoa(height), f.Name())
 	if err != nil {
 		return nil, n, toolFailure(fmt.Sprintf("page %d of the PDF", page), err)

@@ -18,24 +18,6 @@ type okEnvelope struct {
 	Total   *int `json:"total,omitempty"`
 }
 
-// errorEnvelope is the failure body: {"success": false, "error": {code, message, details,
-// requestId}}.
-type errorEnvelope struct {
-	Success bool      `json:"success"`
-	Error   errorBody `json:"error"`
-}
-
-// errorBody carries the apperr kind as code ("INVALID", "NOT_FOUND", ...), a message that is safe
-// to show, details naming the offending fields (always an array, possibly empty) and the
-// request id (reqid.From; omitted when the request has none), which the server's log lines of
-// the request carry too.
-type errorBody struct {
-	Code      string          `json:"code"`
-	Message   string          `json:"message"`
-	Details   []apperr.Detail `json:"details"`
-	RequestID string          `json:"requestId,omitempty"`
-}
-
 // RealmHeader is the WWW-Authenticate challenge of every 401 answer.
 const RealmHeader = `Bearer realm="ocrinvoice"`
 
@@ -51,9 +33,7 @@ func send(w http.ResponseWriter, logger *slog.Logger, status int, v any) {
 		return
 	}
 	logger.Error("Encode response", slog.String("error", err.Error()))
-	_ = httpjson.Write(w, http.StatusInternalServerError, errorEnvelope{Error: errorBody{
-		Code: string(apperr.KindInternal), Message: apperr.MsgInternal, Details: []apperr.Detail{},
-	}})
+	_ = httpjson.Write(w, http.StatusInternalServerError, apperr.Public{Code: apperr.KindInternal, Message: apperr.MsgInternal}.Envelope(""))
 }
 
 func writeData(w http.ResponseWriter, logger *slog.Logger, status int, data any) {
@@ -89,7 +69,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if p.RetryAfter > 0 && h.Get("Retry-After") == "" {
 		h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
-	env := newErrorEnvelope(r, p)
+	env := p.Envelope(reqid.From(r.Context()))
 	if p.Status >= http.StatusInternalServerError {
 		logger.ErrorContext(r.Context(), "REST request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
@@ -97,9 +77,4 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 			slog.Int("status", p.Status), slog.String("error", err.Error()))
 	}
 	send(w, logger, p.Status, env)
-}
-
-// newErrorEnvelope is the error envelope of p for the request r.
-func newErrorEnvelope(r *http.Request, p apperr.Public) errorEnvelope {
-	return errorEnvelope{Error: errorBody{Code: string(p.Code), Message: p.Message, Details: p.Details, RequestID: reqid.From(r.Context())}}
 }

@@ -188,7 +188,7 @@ func startEventStream(w http.ResponseWriter) *http.ResponseController {
 func eventFrame(r *http.Request, ev *progress.Event, revoked bool) ([]byte, error) {
 	var buf bytes.Buffer
 	if revoked {
-		data, err := json.Marshal(newErrorEnvelope(r, apperr.PublicOf(apperr.Unauthenticated(msgKeyRevoked))))
+		data, err := json.Marshal(apperr.PublicOf(apperr.Unauthenticated(msgKeyRevoked)).Envelope(reqid.From(r.Context())))
 		if err != nil {
 			return nil, err
 		}

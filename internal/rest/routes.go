@@ -169,12 +169,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			allowed = append(allowed, "HEAD")
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		send(w, rt.api.log, http.StatusMethodNotAllowed, errorEnvelope{Error: errorBody{
-			Code:      "METHOD_NOT_ALLOWED",
-			Message:   "method " + r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", "),
-			Details:   []apperr.Detail{},
-			RequestID: reqid.From(r.Context()),
-		}})
+		// METHOD_NOT_ALLOWED is the route table's, not an application error kind.
+		send(w, rt.api.log, http.StatusMethodNotAllowed, apperr.Public{
+			Code:    "METHOD_NOT_ALLOWED",
+			Message: "method " + r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", "),
+		}.Envelope(reqid.From(r.Context())))
 		return
 	}
 	writeError(w, r, rt.api.log, apperr.NotFound("no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
@@ -198,9 +197,8 @@ func (rt *router) recoverPanic(w *trackingWriter, r *http.Request) {
 	if w.wrote {
 		panic(http.ErrAbortHandler) // the client must not take a truncated answer for a whole one
 	}
-	send(w, rt.api.log, http.StatusInternalServerError, errorEnvelope{Error: errorBody{
-		Code: string(apperr.KindInternal), Message: apperr.MsgInternal, Details: []apperr.Detail{}, RequestID: reqid.From(r.Context()),
-	}})
+	send(w, rt.api.log, http.StatusInternalServerError,
+		apperr.Public{Code: apperr.KindInternal, Message: apperr.MsgInternal}.Envelope(reqid.From(r.Context())))
 }
 
 // trackingWriter records whether the answer has started. It keeps http.ResponseController

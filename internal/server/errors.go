@@ -12,20 +12,10 @@ import (
 
 // The error bodies the middleware answers with, in the shape of the surface a request
 // addressed, so that a client's own error handling reads them: the REST envelope under
-// /api/v1/ (as internal/rest writes it), GraphQL errors at /graphql, and a plain error
-// object elsewhere. Every one carries the request id; status, code, message and details
-// are apperr.PublicOf's, as on every other surface.
+// /api/v1/ (apperr.Envelope, as internal/rest writes it), GraphQL errors at /graphql, and
+// a plain error object elsewhere. Every one carries the request id; status, code, message
+// and details are apperr.PublicOf's, as on every other surface.
 type (
-	restErrorBody struct {
-		Success bool          `json:"success"`
-		Error   restErrorInfo `json:"error"`
-	}
-	restErrorInfo struct {
-		Code      string          `json:"code"`
-		Message   string          `json:"message"`
-		Details   []apperr.Detail `json:"details"` // never null
-		RequestID string          `json:"requestId"`
-	}
 	graphQLErrorBody struct {
 		Errors []graphQLError `json:"errors"`
 	}
@@ -68,7 +58,7 @@ func errorBody(r *http.Request, p apperr.Public) any {
 	id := reqid.From(r.Context())
 	switch {
 	case isREST(r.URL.Path):
-		return restErrorBody{Error: restErrorInfo{Code: string(p.Code), Message: p.Message, Details: p.Details, RequestID: id}}
+		return p.Envelope(id)
 	case r.URL.Path == "/graphql":
 		return graphQLErrorBody{Errors: []graphQLError{{Message: p.Message, Extensions: graphQLExtensions{Code: p.GraphQLCode(), RequestID: id}}}}
 	default:

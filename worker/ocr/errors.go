@@ -3,6 +3,8 @@ package ocr
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/toolexec"
 )
 
 // ErrBadDocument marks a permanent problem with the document itself: retrying the same
@@ -43,4 +45,5 @@ var ErrClosed = errors.New("ocr reader closed")
 
 // ErrToolTimeout is returned when an external tool (pdftotext, pdftoppm, pdfinfo) ran
 // past Options.Timeout. It is not marked permanent: the machine may simply be busy.
-var ErrToolTimeout = errors.New("external tool timed out")
+// It is toolexec.ErrTimeout, the error of the runner of every external tool.
+var ErrToolTimeout = toolexec.ErrTimeout

@@ -37,13 +37,13 @@ func classifyPopplerError(action string, err error) error {
 	if !errors.As(err, &te) {
 		return fmt.Errorf("%s: %w", action, err)
 	}
-	msg := strings.ToLower(te.stderr)
+	msg := strings.ToLower(te.Stderr)
 	switch {
 	case strings.Contains(msg, "incorrect password"), strings.Contains(msg, "encrypt"):
-		return fmt.Errorf("%s: %w: the PDF needs a password (%s)", action, ErrEncrypted, firstLine(te.stderr))
-	case te.code == 1 || te.code == 99 || strings.Contains(msg, "syntax error") ||
+		return fmt.Errorf("%s: %w: the PDF needs a password (%s)", action, ErrEncrypted, firstLine(te.Stderr))
+	case te.Code == 1 || te.Code == 99 || strings.Contains(msg, "syntax error") ||
 		strings.Contains(msg, "couldn't") || strings.Contains(msg, "may not be a pdf"):
-		return fmt.Errorf("%s: %w: %s", action, ErrCorrupt, firstLine(te.stderr))
+		return fmt.Errorf("%s: %w: %s", action, ErrCorrupt, firstLine(te.Stderr))
 	}
 	return fmt.Errorf("%s: %w", action, err)
 }
@@ -182,7 +182,7 @@ func pdfFromText(pages []textPage) *pdfInfo {
 // the text layer is off limits, which the caller treats as "no text layer".
 func textLayerError(action string, err error) error {
 	var te *toolError
-	if errors.As(err, &te) && te.code == 3 {
+	if errors.As(err, &te) && te.Code == 3 {
 		return fmt.Errorf("%s: %w", action, errNoTextPermission)
 	}
 	return classifyPopplerError(action, err)

@@ -43,7 +43,7 @@ func TestRunToolLimits(t *testing.T) {
 	t.Run("exit code", func(t *testing.T) {
 		_, err := runTool(context.Background(), time.Second, 1024, 0, "sh", "-c", "echo 'Syntax Error: broken' >&2; exit 1")
 		var te *toolError
-		if !errors.As(err, &te) || te.code != 1 || !strings.Contains(te.stderr, "broken") {
+		if !errors.As(err, &te) || te.Code != 1 || !strings.Contains(te.Stderr, "broken") {
 			t.Fatalf("error %v, want toolError with code 1", err)
 		}
 		if err := classifyPopplerError("x", err); !errors.Is(err, ErrCorrupt) {
