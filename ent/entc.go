@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"log"
+	"regexp"
 	"strings"
 
 	"entgo.io/contrib/entgql"
@@ -72,10 +73,38 @@ var contractOutputs = map[string][]contractName{
 	"SupplierProfile": {{"taxID", "taxId", "TaxID"}, {"lastJobID", "lastJobId", "LastJobID"}},
 }
 
-// contractNames renames the fields of contractInputs and contractOutputs, keeping each
-// old name as a deprecated alias. An input field whose old name was required becomes
-// optional under both names (graph checks that one is given).
+// contractWhere are the where inputs' fields filtered under the contract's words: every
+// predicate of the field (documentURL, documentURLNEQ, documentURLIn, ...) gets the new
+// name with the same suffix, bound to the same Go field; the old name stays, deprecated,
+// with @aliasOf (graph's aliasOf refuses both names at once with different values). A
+// job's template and group are filtered as templateId and groupId, not template and
+// group: REST's filter takes a template by id or by name where these compare the id
+// column only, and templateHasPrefix beside hasTemplate would read as a condition on
+// the template itself.
+var contractWhere = map[string][]contractName{
+	"OcrInvoiceJobWhereInput": {
+		{"documentURL", "documentUrl", "DocumentURL"}, {"templateID", "templateId", "TemplateID"}, {"groupID", "groupId", "GroupID"},
+	},
+	"SupplierProfileWhereInput": {{"taxID", "taxId", "TaxID"}, {"lastJobID", "lastJobId", "LastJobID"}},
+}
+
+// wherePredicates are the suffixes entgql gives the predicates of a field in a where input.
+var wherePredicates = []string{
+	"", "NEQ", "In", "NotIn", "GT", "GTE", "LT", "LTE", "Contains", "HasPrefix", "HasSuffix",
+	"IsNil", "NotNil", "EqualFold", "ContainsFold",
+}
+
+// goInitialism matches a field named in Go's words (documentURL, taxIDIn), not the contract's.
+var goInitialism = regexp.MustCompile(`(ID|URL)([A-Z]|$)`)
+
+// contractNames renames the fields of contractInputs, contractOutputs and contractWhere,
+// keeping each old name as a deprecated alias. An input field whose old name was
+// required becomes optional under both names (graph checks that one is given). A where
+// input field left in Go's words (a new edge's fooID) fails the generation.
 func contractNames(_ *gen.Graph, s *ast.Schema) error {
+	if err := contractWhereNames(s); err != nil {
+		return err
+	}
 	for typ, names := range contractInputs {
 		def := s.Types[typ]
 		if def == nil {
@@ -117,6 +146,50 @@ func contractNames(_ *gen.Graph, s *ast.Schema) error {
 	return nil
 }
 
+// contractWhereNames renames the where inputs' fields of contractWhere and declares
+// @aliasOf.
+func contractWhereNames(s *ast.Schema) error {
+	s.Directives["aliasOf"] = &ast.DirectiveDefinition{
+		Description: "A deprecated input field that sets what the field named field sets; both given with different values is BAD_USER_INPUT.",
+		Name:        "aliasOf",
+		Arguments:   ast.ArgumentDefinitionList{{Name: "field", Type: ast.NonNullNamedType("String", nil)}},
+		Locations:   []ast.DirectiveLocation{ast.LocationInputFieldDefinition},
+	}
+	for typ, names := range contractWhere {
+		def := s.Types[typ]
+		if def == nil {
+			return fmt.Errorf("contract names: no type %s", typ)
+		}
+		for _, n := range names {
+			if fieldIndex(def, n.old) < 0 {
+				return fmt.Errorf("contract names: no field %s.%s", typ, n.old)
+			}
+			for _, p := range wherePredicates {
+				i := fieldIndex(def, n.old+p)
+				if i < 0 {
+					continue
+				}
+				old, name, bind := def.Fields[i], n.new+p, goField(n.goField+p, false)
+				neu := &ast.FieldDefinition{Name: name, Type: old.Type, Description: old.Description, Directives: ast.DirectiveList{bind}}
+				old.Description = ""
+				old.Directives = ast.DirectiveList{deprecated(name), aliasOf(name), bind}
+				def.Fields = append(def.Fields[:i], append(ast.FieldList{neu}, def.Fields[i:]...)...)
+			}
+		}
+	}
+	for name, def := range s.Types {
+		if !strings.HasSuffix(name, "WhereInput") {
+			continue
+		}
+		for _, f := range def.Fields {
+			if goInitialism.MatchString(f.Name) && f.Directives.ForName("deprecated") == nil {
+				return fmt.Errorf("contract names: %s.%s is in Go's words: add its field to contractWhere", name, f.Name)
+			}
+		}
+	}
+	return nil
+}
+
 func fieldIndex(def *ast.Definition, name string) int {
 	for i, f := range def.Fields {
 		if f.Name == name {
@@ -129,6 +202,12 @@ func fieldIndex(def *ast.Definition, name string) int {
 func deprecated(use string) *ast.Directive {
 	return &ast.Directive{Name: "deprecated", Arguments: ast.ArgumentList{
 		{Name: "reason", Value: &ast.Value{Kind: ast.StringValue, Raw: "Use " + use + "."}},
+	}}
+}
+
+func aliasOf(field string) *ast.Directive {
+	return &ast.Directive{Name: "aliasOf", Arguments: ast.ArgumentList{
+		{Name: "field", Value: &ast.Value{Kind: ast.StringValue, Raw: field}},
 	}}
 }
 

@@ -192,7 +192,7 @@ func NewSchema(svc *jobs.Service, cfg Config) *handler.Server {
 	return handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{
 		svc: svc, log: cfg.Logger, uploads: cfg.Uploads, uploadMax: cfg.UploadMaxBytes,
 		live: cfg.Live, apiKeys: cfg.APIKeys,
-	}}))
+	}, Directives: generated.DirectiveRoot{AliasOf: aliasOf}}))
 }
 
 // NewHandler returns the GraphQL endpoint over svc: GET and POST (application/json, and

@@ -59,6 +59,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	AliasOf func(ctx context.Context, obj any, next graphql.Resolver, field string) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -2725,7 +2726,11 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+	{Name: "../ent.graphqls", Input: `"""
+A deprecated input field that sets what the field named field sets; both given with different values is BAD_USER_INPUT.
+"""
+directive @aliasOf(field: String!) on INPUT_FIELD_DEFINITION
+directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
 """
 CreateOcrInvoiceJobInput is used for create OcrInvoiceJob object.
@@ -3012,19 +3017,32 @@ input OcrInvoiceJobWhereInput {
   """
   document_url field predicates
   """
-  documentURL: String
-  documentURLNEQ: String
-  documentURLIn: [String!]
-  documentURLNotIn: [String!]
-  documentURLGT: String
-  documentURLGTE: String
-  documentURLLT: String
-  documentURLLTE: String
-  documentURLContains: String
-  documentURLHasPrefix: String
-  documentURLHasSuffix: String
-  documentURLEqualFold: String
-  documentURLContainsFold: String
+  documentUrl: String @goField(name: "DocumentURL")
+  documentURL: String @deprecated(reason: "Use documentUrl.") @aliasOf(field: "documentUrl") @goField(name: "DocumentURL")
+  documentUrlNEQ: String @goField(name: "DocumentURLNEQ")
+  documentURLNEQ: String @deprecated(reason: "Use documentUrlNEQ.") @aliasOf(field: "documentUrlNEQ") @goField(name: "DocumentURLNEQ")
+  documentUrlIn: [String!] @goField(name: "DocumentURLIn")
+  documentURLIn: [String!] @deprecated(reason: "Use documentUrlIn.") @aliasOf(field: "documentUrlIn") @goField(name: "DocumentURLIn")
+  documentUrlNotIn: [String!] @goField(name: "DocumentURLNotIn")
+  documentURLNotIn: [String!] @deprecated(reason: "Use documentUrlNotIn.") @aliasOf(field: "documentUrlNotIn") @goField(name: "DocumentURLNotIn")
+  documentUrlGT: String @goField(name: "DocumentURLGT")
+  documentURLGT: String @deprecated(reason: "Use documentUrlGT.") @aliasOf(field: "documentUrlGT") @goField(name: "DocumentURLGT")
+  documentUrlGTE: String @goField(name: "DocumentURLGTE")
+  documentURLGTE: String @deprecated(reason: "Use documentUrlGTE.") @aliasOf(field: "documentUrlGTE") @goField(name: "DocumentURLGTE")
+  documentUrlLT: String @goField(name: "DocumentURLLT")
+  documentURLLT: String @deprecated(reason: "Use documentUrlLT.") @aliasOf(field: "documentUrlLT") @goField(name: "DocumentURLLT")
+  documentUrlLTE: String @goField(name: "DocumentURLLTE")
+  documentURLLTE: String @deprecated(reason: "Use documentUrlLTE.") @aliasOf(field: "documentUrlLTE") @goField(name: "DocumentURLLTE")
+  documentUrlContains: String @goField(name: "DocumentURLContains")
+  documentURLContains: String @deprecated(reason: "Use documentUrlContains.") @aliasOf(field: "documentUrlContains") @goField(name: "DocumentURLContains")
+  documentUrlHasPrefix: String @goField(name: "DocumentURLHasPrefix")
+  documentURLHasPrefix: String @deprecated(reason: "Use documentUrlHasPrefix.") @aliasOf(field: "documentUrlHasPrefix") @goField(name: "DocumentURLHasPrefix")
+  documentUrlHasSuffix: String @goField(name: "DocumentURLHasSuffix")
+  documentURLHasSuffix: String @deprecated(reason: "Use documentUrlHasSuffix.") @aliasOf(field: "documentUrlHasSuffix") @goField(name: "DocumentURLHasSuffix")
+  documentUrlEqualFold: String @goField(name: "DocumentURLEqualFold")
+  documentURLEqualFold: String @deprecated(reason: "Use documentUrlEqualFold.") @aliasOf(field: "documentUrlEqualFold") @goField(name: "DocumentURLEqualFold")
+  documentUrlContainsFold: String @goField(name: "DocumentURLContainsFold")
+  documentURLContainsFold: String @deprecated(reason: "Use documentUrlContainsFold.") @aliasOf(field: "documentUrlContainsFold") @goField(name: "DocumentURLContainsFold")
   """
   document_type field predicates
   """
@@ -3037,37 +3055,65 @@ input OcrInvoiceJobWhereInput {
   """
   template_id field predicates
   """
-  templateID: ID
-  templateIDNEQ: ID
-  templateIDIn: [ID!]
-  templateIDNotIn: [ID!]
-  templateIDGT: ID
-  templateIDGTE: ID
-  templateIDLT: ID
-  templateIDLTE: ID
-  templateIDContains: ID
-  templateIDHasPrefix: ID
-  templateIDHasSuffix: ID
-  templateIDEqualFold: ID
-  templateIDContainsFold: ID
+  templateId: ID @goField(name: "TemplateID")
+  templateID: ID @deprecated(reason: "Use templateId.") @aliasOf(field: "templateId") @goField(name: "TemplateID")
+  templateIdNEQ: ID @goField(name: "TemplateIDNEQ")
+  templateIDNEQ: ID @deprecated(reason: "Use templateIdNEQ.") @aliasOf(field: "templateIdNEQ") @goField(name: "TemplateIDNEQ")
+  templateIdIn: [ID!] @goField(name: "TemplateIDIn")
+  templateIDIn: [ID!] @deprecated(reason: "Use templateIdIn.") @aliasOf(field: "templateIdIn") @goField(name: "TemplateIDIn")
+  templateIdNotIn: [ID!] @goField(name: "TemplateIDNotIn")
+  templateIDNotIn: [ID!] @deprecated(reason: "Use templateIdNotIn.") @aliasOf(field: "templateIdNotIn") @goField(name: "TemplateIDNotIn")
+  templateIdGT: ID @goField(name: "TemplateIDGT")
+  templateIDGT: ID @deprecated(reason: "Use templateIdGT.") @aliasOf(field: "templateIdGT") @goField(name: "TemplateIDGT")
+  templateIdGTE: ID @goField(name: "TemplateIDGTE")
+  templateIDGTE: ID @deprecated(reason: "Use templateIdGTE.") @aliasOf(field: "templateIdGTE") @goField(name: "TemplateIDGTE")
+  templateIdLT: ID @goField(name: "TemplateIDLT")
+  templateIDLT: ID @deprecated(reason: "Use templateIdLT.") @aliasOf(field: "templateIdLT") @goField(name: "TemplateIDLT")
+  templateIdLTE: ID @goField(name: "TemplateIDLTE")
+  templateIDLTE: ID @deprecated(reason: "Use templateIdLTE.") @aliasOf(field: "templateIdLTE") @goField(name: "TemplateIDLTE")
+  templateIdContains: ID @goField(name: "TemplateIDContains")
+  templateIDContains: ID @deprecated(reason: "Use templateIdContains.") @aliasOf(field: "templateIdContains") @goField(name: "TemplateIDContains")
+  templateIdHasPrefix: ID @goField(name: "TemplateIDHasPrefix")
+  templateIDHasPrefix: ID @deprecated(reason: "Use templateIdHasPrefix.") @aliasOf(field: "templateIdHasPrefix") @goField(name: "TemplateIDHasPrefix")
+  templateIdHasSuffix: ID @goField(name: "TemplateIDHasSuffix")
+  templateIDHasSuffix: ID @deprecated(reason: "Use templateIdHasSuffix.") @aliasOf(field: "templateIdHasSuffix") @goField(name: "TemplateIDHasSuffix")
+  templateIdEqualFold: ID @goField(name: "TemplateIDEqualFold")
+  templateIDEqualFold: ID @deprecated(reason: "Use templateIdEqualFold.") @aliasOf(field: "templateIdEqualFold") @goField(name: "TemplateIDEqualFold")
+  templateIdContainsFold: ID @goField(name: "TemplateIDContainsFold")
+  templateIDContainsFold: ID @deprecated(reason: "Use templateIdContainsFold.") @aliasOf(field: "templateIdContainsFold") @goField(name: "TemplateIDContainsFold")
   """
   group_id field predicates
   """
-  groupID: ID
-  groupIDNEQ: ID
-  groupIDIn: [ID!]
-  groupIDNotIn: [ID!]
-  groupIDGT: ID
-  groupIDGTE: ID
-  groupIDLT: ID
-  groupIDLTE: ID
-  groupIDContains: ID
-  groupIDHasPrefix: ID
-  groupIDHasSuffix: ID
-  groupIDIsNil: Boolean
-  groupIDNotNil: Boolean
-  groupIDEqualFold: ID
-  groupIDContainsFold: ID
+  groupId: ID @goField(name: "GroupID")
+  groupID: ID @deprecated(reason: "Use groupId.") @aliasOf(field: "groupId") @goField(name: "GroupID")
+  groupIdNEQ: ID @goField(name: "GroupIDNEQ")
+  groupIDNEQ: ID @deprecated(reason: "Use groupIdNEQ.") @aliasOf(field: "groupIdNEQ") @goField(name: "GroupIDNEQ")
+  groupIdIn: [ID!] @goField(name: "GroupIDIn")
+  groupIDIn: [ID!] @deprecated(reason: "Use groupIdIn.") @aliasOf(field: "groupIdIn") @goField(name: "GroupIDIn")
+  groupIdNotIn: [ID!] @goField(name: "GroupIDNotIn")
+  groupIDNotIn: [ID!] @deprecated(reason: "Use groupIdNotIn.") @aliasOf(field: "groupIdNotIn") @goField(name: "GroupIDNotIn")
+  groupIdGT: ID @goField(name: "GroupIDGT")
+  groupIDGT: ID @deprecated(reason: "Use groupIdGT.") @aliasOf(field: "groupIdGT") @goField(name: "GroupIDGT")
+  groupIdGTE: ID @goField(name: "GroupIDGTE")
+  groupIDGTE: ID @deprecated(reason: "Use groupIdGTE.") @aliasOf(field: "groupIdGTE") @goField(name: "GroupIDGTE")
+  groupIdLT: ID @goField(name: "GroupIDLT")
+  groupIDLT: ID @deprecated(reason: "Use groupIdLT.") @aliasOf(field: "groupIdLT") @goField(name: "GroupIDLT")
+  groupIdLTE: ID @goField(name: "GroupIDLTE")
+  groupIDLTE: ID @deprecated(reason: "Use groupIdLTE.") @aliasOf(field: "groupIdLTE") @goField(name: "GroupIDLTE")
+  groupIdContains: ID @goField(name: "GroupIDContains")
+  groupIDContains: ID @deprecated(reason: "Use groupIdContains.") @aliasOf(field: "groupIdContains") @goField(name: "GroupIDContains")
+  groupIdHasPrefix: ID @goField(name: "GroupIDHasPrefix")
+  groupIDHasPrefix: ID @deprecated(reason: "Use groupIdHasPrefix.") @aliasOf(field: "groupIdHasPrefix") @goField(name: "GroupIDHasPrefix")
+  groupIdHasSuffix: ID @goField(name: "GroupIDHasSuffix")
+  groupIDHasSuffix: ID @deprecated(reason: "Use groupIdHasSuffix.") @aliasOf(field: "groupIdHasSuffix") @goField(name: "GroupIDHasSuffix")
+  groupIdIsNil: Boolean @goField(name: "GroupIDIsNil")
+  groupIDIsNil: Boolean @deprecated(reason: "Use groupIdIsNil.") @aliasOf(field: "groupIdIsNil") @goField(name: "GroupIDIsNil")
+  groupIdNotNil: Boolean @goField(name: "GroupIDNotNil")
+  groupIDNotNil: Boolean @deprecated(reason: "Use groupIdNotNil.") @aliasOf(field: "groupIdNotNil") @goField(name: "GroupIDNotNil")
+  groupIdEqualFold: ID @goField(name: "GroupIDEqualFold")
+  groupIDEqualFold: ID @deprecated(reason: "Use groupIdEqualFold.") @aliasOf(field: "groupIdEqualFold") @goField(name: "GroupIDEqualFold")
+  groupIdContainsFold: ID @goField(name: "GroupIDContainsFold")
+  groupIDContainsFold: ID @deprecated(reason: "Use groupIdContainsFold.") @aliasOf(field: "groupIdContainsFold") @goField(name: "GroupIDContainsFold")
   """
   status field predicates
   """
@@ -4024,21 +4070,36 @@ input SupplierProfileWhereInput {
   """
   tax_id field predicates
   """
-  taxID: String
-  taxIDNEQ: String
-  taxIDIn: [String!]
-  taxIDNotIn: [String!]
-  taxIDGT: String
-  taxIDGTE: String
-  taxIDLT: String
-  taxIDLTE: String
-  taxIDContains: String
-  taxIDHasPrefix: String
-  taxIDHasSuffix: String
-  taxIDIsNil: Boolean
-  taxIDNotNil: Boolean
-  taxIDEqualFold: String
-  taxIDContainsFold: String
+  taxId: String @goField(name: "TaxID")
+  taxID: String @deprecated(reason: "Use taxId.") @aliasOf(field: "taxId") @goField(name: "TaxID")
+  taxIdNEQ: String @goField(name: "TaxIDNEQ")
+  taxIDNEQ: String @deprecated(reason: "Use taxIdNEQ.") @aliasOf(field: "taxIdNEQ") @goField(name: "TaxIDNEQ")
+  taxIdIn: [String!] @goField(name: "TaxIDIn")
+  taxIDIn: [String!] @deprecated(reason: "Use taxIdIn.") @aliasOf(field: "taxIdIn") @goField(name: "TaxIDIn")
+  taxIdNotIn: [String!] @goField(name: "TaxIDNotIn")
+  taxIDNotIn: [String!] @deprecated(reason: "Use taxIdNotIn.") @aliasOf(field: "taxIdNotIn") @goField(name: "TaxIDNotIn")
+  taxIdGT: String @goField(name: "TaxIDGT")
+  taxIDGT: String @deprecated(reason: "Use taxIdGT.") @aliasOf(field: "taxIdGT") @goField(name: "TaxIDGT")
+  taxIdGTE: String @goField(name: "TaxIDGTE")
+  taxIDGTE: String @deprecated(reason: "Use taxIdGTE.") @aliasOf(field: "taxIdGTE") @goField(name: "TaxIDGTE")
+  taxIdLT: String @goField(name: "TaxIDLT")
+  taxIDLT: String @deprecated(reason: "Use taxIdLT.") @aliasOf(field: "taxIdLT") @goField(name: "TaxIDLT")
+  taxIdLTE: String @goField(name: "TaxIDLTE")
+  taxIDLTE: String @deprecated(reason: "Use taxIdLTE.") @aliasOf(field: "taxIdLTE") @goField(name: "TaxIDLTE")
+  taxIdContains: String @goField(name: "TaxIDContains")
+  taxIDContains: String @deprecated(reason: "Use taxIdContains.") @aliasOf(field: "taxIdContains") @goField(name: "TaxIDContains")
+  taxIdHasPrefix: String @goField(name: "TaxIDHasPrefix")
+  taxIDHasPrefix: String @deprecated(reason: "Use taxIdHasPrefix.") @aliasOf(field: "taxIdHasPrefix") @goField(name: "TaxIDHasPrefix")
+  taxIdHasSuffix: String @goField(name: "TaxIDHasSuffix")
+  taxIDHasSuffix: String @deprecated(reason: "Use taxIdHasSuffix.") @aliasOf(field: "taxIdHasSuffix") @goField(name: "TaxIDHasSuffix")
+  taxIdIsNil: Boolean @goField(name: "TaxIDIsNil")
+  taxIDIsNil: Boolean @deprecated(reason: "Use taxIdIsNil.") @aliasOf(field: "taxIdIsNil") @goField(name: "TaxIDIsNil")
+  taxIdNotNil: Boolean @goField(name: "TaxIDNotNil")
+  taxIDNotNil: Boolean @deprecated(reason: "Use taxIdNotNil.") @aliasOf(field: "taxIdNotNil") @goField(name: "TaxIDNotNil")
+  taxIdEqualFold: String @goField(name: "TaxIDEqualFold")
+  taxIDEqualFold: String @deprecated(reason: "Use taxIdEqualFold.") @aliasOf(field: "taxIdEqualFold") @goField(name: "TaxIDEqualFold")
+  taxIdContainsFold: String @goField(name: "TaxIDContainsFold")
+  taxIDContainsFold: String @deprecated(reason: "Use taxIdContainsFold.") @aliasOf(field: "taxIdContainsFold") @goField(name: "TaxIDContainsFold")
   """
   iban field predicates
   """
@@ -4130,19 +4191,32 @@ input SupplierProfileWhereInput {
   """
   last_job_id field predicates
   """
-  lastJobID: String
-  lastJobIDNEQ: String
-  lastJobIDIn: [String!]
-  lastJobIDNotIn: [String!]
-  lastJobIDGT: String
-  lastJobIDGTE: String
-  lastJobIDLT: String
-  lastJobIDLTE: String
-  lastJobIDContains: String
-  lastJobIDHasPrefix: String
-  lastJobIDHasSuffix: String
-  lastJobIDEqualFold: String
-  lastJobIDContainsFold: String
+  lastJobId: String @goField(name: "LastJobID")
+  lastJobID: String @deprecated(reason: "Use lastJobId.") @aliasOf(field: "lastJobId") @goField(name: "LastJobID")
+  lastJobIdNEQ: String @goField(name: "LastJobIDNEQ")
+  lastJobIDNEQ: String @deprecated(reason: "Use lastJobIdNEQ.") @aliasOf(field: "lastJobIdNEQ") @goField(name: "LastJobIDNEQ")
+  lastJobIdIn: [String!] @goField(name: "LastJobIDIn")
+  lastJobIDIn: [String!] @deprecated(reason: "Use lastJobIdIn.") @aliasOf(field: "lastJobIdIn") @goField(name: "LastJobIDIn")
+  lastJobIdNotIn: [String!] @goField(name: "LastJobIDNotIn")
+  lastJobIDNotIn: [String!] @deprecated(reason: "Use lastJobIdNotIn.") @aliasOf(field: "lastJobIdNotIn") @goField(name: "LastJobIDNotIn")
+  lastJobIdGT: String @goField(name: "LastJobIDGT")
+  lastJobIDGT: String @deprecated(reason: "Use lastJobIdGT.") @aliasOf(field: "lastJobIdGT") @goField(name: "LastJobIDGT")
+  lastJobIdGTE: String @goField(name: "LastJobIDGTE")
+  lastJobIDGTE: String @deprecated(reason: "Use lastJobIdGTE.") @aliasOf(field: "lastJobIdGTE") @goField(name: "LastJobIDGTE")
+  lastJobIdLT: String @goField(name: "LastJobIDLT")
+  lastJobIDLT: String @deprecated(reason: "Use lastJobIdLT.") @aliasOf(field: "lastJobIdLT") @goField(name: "LastJobIDLT")
+  lastJobIdLTE: String @goField(name: "LastJobIDLTE")
+  lastJobIDLTE: String @deprecated(reason: "Use lastJobIdLTE.") @aliasOf(field: "lastJobIdLTE") @goField(name: "LastJobIDLTE")
+  lastJobIdContains: String @goField(name: "LastJobIDContains")
+  lastJobIDContains: String @deprecated(reason: "Use lastJobIdContains.") @aliasOf(field: "lastJobIdContains") @goField(name: "LastJobIDContains")
+  lastJobIdHasPrefix: String @goField(name: "LastJobIDHasPrefix")
+  lastJobIDHasPrefix: String @deprecated(reason: "Use lastJobIdHasPrefix.") @aliasOf(field: "lastJobIdHasPrefix") @goField(name: "LastJobIDHasPrefix")
+  lastJobIdHasSuffix: String @goField(name: "LastJobIDHasSuffix")
+  lastJobIDHasSuffix: String @deprecated(reason: "Use lastJobIdHasSuffix.") @aliasOf(field: "lastJobIdHasSuffix") @goField(name: "LastJobIDHasSuffix")
+  lastJobIdEqualFold: String @goField(name: "LastJobIDEqualFold")
+  lastJobIDEqualFold: String @deprecated(reason: "Use lastJobIdEqualFold.") @aliasOf(field: "lastJobIdEqualFold") @goField(name: "LastJobIDEqualFold")
+  lastJobIdContainsFold: String @goField(name: "LastJobIDContainsFold")
+  lastJobIDContainsFold: String @deprecated(reason: "Use lastJobIdContainsFold.") @aliasOf(field: "lastJobIdContainsFold") @goField(name: "LastJobIDContainsFold")
 }
 """
 The builtin Time type
@@ -5756,6 +5830,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_aliasOf_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "field",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["field"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_approveOcrInvoiceJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -16302,7 +16390,7 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "jobNumber", "jobNumberNEQ", "jobNumberIn", "jobNumberNotIn", "jobNumberGT", "jobNumberGTE", "jobNumberLT", "jobNumberLTE", "jobNumberContains", "jobNumberHasPrefix", "jobNumberHasSuffix", "jobNumberEqualFold", "jobNumberContainsFold", "documentName", "documentNameNEQ", "documentNameIn", "documentNameNotIn", "documentNameGT", "documentNameGTE", "documentNameLT", "documentNameLTE", "documentNameContains", "documentNameHasPrefix", "documentNameHasSuffix", "documentNameEqualFold", "documentNameContainsFold", "documentURL", "documentURLNEQ", "documentURLIn", "documentURLNotIn", "documentURLGT", "documentURLGTE", "documentURLLT", "documentURLLTE", "documentURLContains", "documentURLHasPrefix", "documentURLHasSuffix", "documentURLEqualFold", "documentURLContainsFold", "documentType", "documentTypeNEQ", "documentTypeIn", "documentTypeNotIn", "documentTypeIsNil", "documentTypeNotNil", "templateID", "templateIDNEQ", "templateIDIn", "templateIDNotIn", "templateIDGT", "templateIDGTE", "templateIDLT", "templateIDLTE", "templateIDContains", "templateIDHasPrefix", "templateIDHasSuffix", "templateIDEqualFold", "templateIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "completedAtIsNil", "completedAtNotNil", "processingTime", "processingTimeNEQ", "processingTimeIn", "processingTimeNotIn", "processingTimeGT", "processingTimeGTE", "processingTimeLT", "processingTimeLTE", "processingTimeIsNil", "processingTimeNotNil", "reviewStatus", "reviewStatusNEQ", "reviewStatusIn", "reviewStatusNotIn", "documentSha256", "documentSha256NEQ", "documentSha256In", "documentSha256NotIn", "documentSha256GT", "documentSha256GTE", "documentSha256LT", "documentSha256LTE", "documentSha256Contains", "documentSha256HasPrefix", "documentSha256HasSuffix", "documentSha256IsNil", "documentSha256NotNil", "documentSha256EqualFold", "documentSha256ContainsFold", "cost", "costNEQ", "costIn", "costNotIn", "costGT", "costGTE", "costLT", "costLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "documentDeletedAt", "documentDeletedAtNEQ", "documentDeletedAtIn", "documentDeletedAtNotIn", "documentDeletedAtGT", "documentDeletedAtGTE", "documentDeletedAtLT", "documentDeletedAtLTE", "documentDeletedAtIsNil", "documentDeletedAtNotNil", "errorLog", "errorLogNEQ", "errorLogIn", "errorLogNotIn", "errorLogGT", "errorLogGTE", "errorLogLT", "errorLogLTE", "errorLogContains", "errorLogHasPrefix", "errorLogHasSuffix", "errorLogIsNil", "errorLogNotNil", "errorLogEqualFold", "errorLogContainsFold", "retryCount", "retryCountNEQ", "retryCountIn", "retryCountNotIn", "retryCountGT", "retryCountGTE", "retryCountLT", "retryCountLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByIsNil", "createdByNotNil", "createdByEqualFold", "createdByContainsFold", "hasTemplate", "hasTemplateWith", "hasGroup", "hasGroupWith", "search"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "jobNumber", "jobNumberNEQ", "jobNumberIn", "jobNumberNotIn", "jobNumberGT", "jobNumberGTE", "jobNumberLT", "jobNumberLTE", "jobNumberContains", "jobNumberHasPrefix", "jobNumberHasSuffix", "jobNumberEqualFold", "jobNumberContainsFold", "documentName", "documentNameNEQ", "documentNameIn", "documentNameNotIn", "documentNameGT", "documentNameGTE", "documentNameLT", "documentNameLTE", "documentNameContains", "documentNameHasPrefix", "documentNameHasSuffix", "documentNameEqualFold", "documentNameContainsFold", "documentUrl", "documentURL", "documentUrlNEQ", "documentURLNEQ", "documentUrlIn", "documentURLIn", "documentUrlNotIn", "documentURLNotIn", "documentUrlGT", "documentURLGT", "documentUrlGTE", "documentURLGTE", "documentUrlLT", "documentURLLT", "documentUrlLTE", "documentURLLTE", "documentUrlContains", "documentURLContains", "documentUrlHasPrefix", "documentURLHasPrefix", "documentUrlHasSuffix", "documentURLHasSuffix", "documentUrlEqualFold", "documentURLEqualFold", "documentUrlContainsFold", "documentURLContainsFold", "documentType", "documentTypeNEQ", "documentTypeIn", "documentTypeNotIn", "documentTypeIsNil", "documentTypeNotNil", "templateId", "templateID", "templateIdNEQ", "templateIDNEQ", "templateIdIn", "templateIDIn", "templateIdNotIn", "templateIDNotIn", "templateIdGT", "templateIDGT", "templateIdGTE", "templateIDGTE", "templateIdLT", "templateIDLT", "templateIdLTE", "templateIDLTE", "templateIdContains", "templateIDContains", "templateIdHasPrefix", "templateIDHasPrefix", "templateIdHasSuffix", "templateIDHasSuffix", "templateIdEqualFold", "templateIDEqualFold", "templateIdContainsFold", "templateIDContainsFold", "groupId", "groupID", "groupIdNEQ", "groupIDNEQ", "groupIdIn", "groupIDIn", "groupIdNotIn", "groupIDNotIn", "groupIdGT", "groupIDGT", "groupIdGTE", "groupIDGTE", "groupIdLT", "groupIDLT", "groupIdLTE", "groupIDLTE", "groupIdContains", "groupIDContains", "groupIdHasPrefix", "groupIDHasPrefix", "groupIdHasSuffix", "groupIDHasSuffix", "groupIdIsNil", "groupIDIsNil", "groupIdNotNil", "groupIDNotNil", "groupIdEqualFold", "groupIDEqualFold", "groupIdContainsFold", "groupIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "completedAtIsNil", "completedAtNotNil", "processingTime", "processingTimeNEQ", "processingTimeIn", "processingTimeNotIn", "processingTimeGT", "processingTimeGTE", "processingTimeLT", "processingTimeLTE", "processingTimeIsNil", "processingTimeNotNil", "reviewStatus", "reviewStatusNEQ", "reviewStatusIn", "reviewStatusNotIn", "documentSha256", "documentSha256NEQ", "documentSha256In", "documentSha256NotIn", "documentSha256GT", "documentSha256GTE", "documentSha256LT", "documentSha256LTE", "documentSha256Contains", "documentSha256HasPrefix", "documentSha256HasSuffix", "documentSha256IsNil", "documentSha256NotNil", "documentSha256EqualFold", "documentSha256ContainsFold", "cost", "costNEQ", "costIn", "costNotIn", "costGT", "costGTE", "costLT", "costLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "documentDeletedAt", "documentDeletedAtNEQ", "documentDeletedAtIn", "documentDeletedAtNotIn", "documentDeletedAtGT", "documentDeletedAtGTE", "documentDeletedAtLT", "documentDeletedAtLTE", "documentDeletedAtIsNil", "documentDeletedAtNotNil", "errorLog", "errorLogNEQ", "errorLogIn", "errorLogNotIn", "errorLogGT", "errorLogGTE", "errorLogLT", "errorLogLTE", "errorLogContains", "errorLogHasPrefix", "errorLogHasSuffix", "errorLogIsNil", "errorLogNotNil", "errorLogEqualFold", "errorLogContainsFold", "retryCount", "retryCountNEQ", "retryCountIn", "retryCountNotIn", "retryCountGT", "retryCountGTE", "retryCountLT", "retryCountLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByIsNil", "createdByNotNil", "createdByEqualFold", "createdByContainsFold", "hasTemplate", "hasTemplateWith", "hasGroup", "hasGroupWith", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16694,97 +16782,474 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 				return it, err
 			}
 			it.DocumentNameContainsFold = data
-		case "documentURL":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
+		case "documentUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrl"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURL = data
-		case "documentURLNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLNEQ"))
+		case "documentURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURL"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrl")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURL = data
+			} else if tmp == nil {
+				it.DocumentURL = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLNEQ = data
-		case "documentURLIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLIn"))
+		case "documentURLNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLNEQ"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlNEQ")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLNEQ = data
+			} else if tmp == nil {
+				it.DocumentURLNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLIn = data
-		case "documentURLNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLNotIn"))
+		case "documentURLIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.DocumentURLIn = data
+			} else if tmp == nil {
+				it.DocumentURLIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLNotIn = data
-		case "documentURLGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLGT"))
+		case "documentURLNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLNotIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlNotIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.DocumentURLNotIn = data
+			} else if tmp == nil {
+				it.DocumentURLNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLGT = data
-		case "documentURLGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLGTE"))
+		case "documentURLGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLGT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlGT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLGT = data
+			} else if tmp == nil {
+				it.DocumentURLGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLGTE = data
-		case "documentURLLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLLT"))
+		case "documentURLGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLGTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlGTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLGTE = data
+			} else if tmp == nil {
+				it.DocumentURLGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLLT = data
-		case "documentURLLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLLTE"))
+		case "documentURLLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLLT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlLT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLLT = data
+			} else if tmp == nil {
+				it.DocumentURLLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLLTE = data
-		case "documentURLContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLContains"))
+		case "documentURLLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLLTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlLTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLLTE = data
+			} else if tmp == nil {
+				it.DocumentURLLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLContains = data
-		case "documentURLHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLHasPrefix"))
+		case "documentURLContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLContains"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlContains")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLContains = data
+			} else if tmp == nil {
+				it.DocumentURLContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLHasPrefix = data
-		case "documentURLHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLHasSuffix"))
+		case "documentURLHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLHasPrefix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlHasPrefix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLHasPrefix = data
+			} else if tmp == nil {
+				it.DocumentURLHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLHasSuffix = data
-		case "documentURLEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLEqualFold"))
+		case "documentURLHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLHasSuffix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlHasSuffix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLHasSuffix = data
+			} else if tmp == nil {
+				it.DocumentURLHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLEqualFold = data
-		case "documentURLContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLContainsFold"))
+		case "documentURLEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLEqualFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlEqualFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLEqualFold = data
+			} else if tmp == nil {
+				it.DocumentURLEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "documentUrlContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentUrlContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DocumentURLContainsFold = data
+		case "documentURLContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentURLContainsFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "documentUrlContainsFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DocumentURLContainsFold = data
+			} else if tmp == nil {
+				it.DocumentURLContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "documentType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentType"))
 			data, err := ec.unmarshalOOcrInvoiceJobDocumentType2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐDocumentType(ctx, v)
@@ -16827,202 +17292,1010 @@ func (ec *executionContext) unmarshalInputOcrInvoiceJobWhereInput(ctx context.Co
 				return it, err
 			}
 			it.DocumentTypeNotNil = data
-		case "templateID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateID"))
+		case "templateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateId"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateID = data
-		case "templateIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDNEQ"))
+		case "templateID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateID"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateId")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateID = data
+			} else if tmp == nil {
+				it.TemplateID = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdNEQ"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDNEQ = data
-		case "templateIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDIn"))
+		case "templateIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDNEQ"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdNEQ")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDNEQ = data
+			} else if tmp == nil {
+				it.TemplateIDNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdIn"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDIn = data
-		case "templateIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDNotIn"))
+		case "templateIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.TemplateIDIn = data
+			} else if tmp == nil {
+				it.TemplateIDIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdNotIn"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDNotIn = data
-		case "templateIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDGT"))
+		case "templateIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDNotIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdNotIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.TemplateIDNotIn = data
+			} else if tmp == nil {
+				it.TemplateIDNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdGT"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDGT = data
-		case "templateIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDGTE"))
+		case "templateIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDGT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdGT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDGT = data
+			} else if tmp == nil {
+				it.TemplateIDGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdGTE"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDGTE = data
-		case "templateIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDLT"))
+		case "templateIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDGTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdGTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDGTE = data
+			} else if tmp == nil {
+				it.TemplateIDGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdLT"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDLT = data
-		case "templateIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDLTE"))
+		case "templateIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDLT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdLT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDLT = data
+			} else if tmp == nil {
+				it.TemplateIDLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdLTE"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDLTE = data
-		case "templateIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDContains"))
+		case "templateIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDLTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdLTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDLTE = data
+			} else if tmp == nil {
+				it.TemplateIDLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdContains"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDContains = data
-		case "templateIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDHasPrefix"))
+		case "templateIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDContains"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdContains")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDContains = data
+			} else if tmp == nil {
+				it.TemplateIDContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDHasPrefix = data
-		case "templateIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDHasSuffix"))
+		case "templateIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDHasPrefix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdHasPrefix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDHasPrefix = data
+			} else if tmp == nil {
+				it.TemplateIDHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDHasSuffix = data
-		case "templateIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDEqualFold"))
+		case "templateIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDHasSuffix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdHasSuffix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDHasSuffix = data
+			} else if tmp == nil {
+				it.TemplateIDHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDEqualFold = data
-		case "templateIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDContainsFold"))
+		case "templateIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDEqualFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdEqualFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDEqualFold = data
+			} else if tmp == nil {
+				it.TemplateIDEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "templateIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIdContainsFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIDContainsFold = data
-		case "groupID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupID"))
+		case "templateIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIDContainsFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "templateIdContainsFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TemplateIDContainsFold = data
+			} else if tmp == nil {
+				it.TemplateIDContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupID = data
-		case "groupIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNEQ"))
+		case "groupID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupID"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupId")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupID = data
+			} else if tmp == nil {
+				it.GroupID = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdNEQ"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDNEQ = data
-		case "groupIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDIn"))
+		case "groupIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNEQ"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdNEQ")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDNEQ = data
+			} else if tmp == nil {
+				it.GroupIDNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdIn"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDIn = data
-		case "groupIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNotIn"))
+		case "groupIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.GroupIDIn = data
+			} else if tmp == nil {
+				it.GroupIDIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdNotIn"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDNotIn = data
-		case "groupIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDGT"))
+		case "groupIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNotIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdNotIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.GroupIDNotIn = data
+			} else if tmp == nil {
+				it.GroupIDNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdGT"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDGT = data
-		case "groupIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDGTE"))
+		case "groupIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDGT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdGT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDGT = data
+			} else if tmp == nil {
+				it.GroupIDGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdGTE"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDGTE = data
-		case "groupIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDLT"))
+		case "groupIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDGTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdGTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDGTE = data
+			} else if tmp == nil {
+				it.GroupIDGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdLT"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDLT = data
-		case "groupIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDLTE"))
+		case "groupIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDLT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdLT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDLT = data
+			} else if tmp == nil {
+				it.GroupIDLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdLTE"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDLTE = data
-		case "groupIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDContains"))
+		case "groupIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDLTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdLTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDLTE = data
+			} else if tmp == nil {
+				it.GroupIDLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdContains"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDContains = data
-		case "groupIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDHasPrefix"))
+		case "groupIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDContains"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdContains")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDContains = data
+			} else if tmp == nil {
+				it.GroupIDContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDHasPrefix = data
-		case "groupIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDHasSuffix"))
+		case "groupIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDHasPrefix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdHasPrefix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDHasPrefix = data
+			} else if tmp == nil {
+				it.GroupIDHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDHasSuffix = data
-		case "groupIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDIsNil"))
+		case "groupIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDHasSuffix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdHasSuffix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDHasSuffix = data
+			} else if tmp == nil {
+				it.GroupIDHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDIsNil = data
-		case "groupIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNotNil"))
+		case "groupIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDIsNil"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdIsNil")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.GroupIDIsNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDNotNil = data
-		case "groupIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDEqualFold"))
+		case "groupIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNotNil"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdNotNil")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.GroupIDNotNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDEqualFold = data
-		case "groupIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDContainsFold"))
+		case "groupIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDEqualFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdEqualFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDEqualFold = data
+			} else if tmp == nil {
+				it.GroupIDEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "groupIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIdContainsFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.GroupIDContainsFold = data
+		case "groupIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDContainsFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOID2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "groupIdContainsFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.GroupIDContainsFold = data
+			} else if tmp == nil {
+				it.GroupIDContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOOcrInvoiceJobStatus2ᚖgithubᚗcomᚋocrinvoiceᚋocrinvoiceᚋentᚋocrinvoicejobᚐStatus(ctx, v)
@@ -19795,7 +21068,7 @@ func (ec *executionContext) unmarshalInputSupplierProfileWhereInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByEqualFold", "createdByContainsFold", "taxID", "taxIDNEQ", "taxIDIn", "taxIDNotIn", "taxIDGT", "taxIDGTE", "taxIDLT", "taxIDLTE", "taxIDContains", "taxIDHasPrefix", "taxIDHasSuffix", "taxIDIsNil", "taxIDNotNil", "taxIDEqualFold", "taxIDContainsFold", "iban", "ibanNEQ", "ibanIn", "ibanNotIn", "ibanGT", "ibanGTE", "ibanLT", "ibanLTE", "ibanContains", "ibanHasPrefix", "ibanHasSuffix", "ibanIsNil", "ibanNotNil", "ibanEqualFold", "ibanContainsFold", "nameKey", "nameKeyNEQ", "nameKeyIn", "nameKeyNotIn", "nameKeyGT", "nameKeyGTE", "nameKeyLT", "nameKeyLTE", "nameKeyContains", "nameKeyHasPrefix", "nameKeyHasSuffix", "nameKeyEqualFold", "nameKeyContainsFold", "fingerprint", "fingerprintNEQ", "fingerprintIn", "fingerprintNotIn", "fingerprintGT", "fingerprintGTE", "fingerprintLT", "fingerprintLTE", "fingerprintContains", "fingerprintHasPrefix", "fingerprintHasSuffix", "fingerprintEqualFold", "fingerprintContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "jobsLearned", "jobsLearnedNEQ", "jobsLearnedIn", "jobsLearnedNotIn", "jobsLearnedGT", "jobsLearnedGTE", "jobsLearnedLT", "jobsLearnedLTE", "lastJobID", "lastJobIDNEQ", "lastJobIDIn", "lastJobIDNotIn", "lastJobIDGT", "lastJobIDGTE", "lastJobIDLT", "lastJobIDLTE", "lastJobIDContains", "lastJobIDHasPrefix", "lastJobIDHasSuffix", "lastJobIDEqualFold", "lastJobIDContainsFold"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByContains", "createdByHasPrefix", "createdByHasSuffix", "createdByEqualFold", "createdByContainsFold", "taxId", "taxID", "taxIdNEQ", "taxIDNEQ", "taxIdIn", "taxIDIn", "taxIdNotIn", "taxIDNotIn", "taxIdGT", "taxIDGT", "taxIdGTE", "taxIDGTE", "taxIdLT", "taxIDLT", "taxIdLTE", "taxIDLTE", "taxIdContains", "taxIDContains", "taxIdHasPrefix", "taxIDHasPrefix", "taxIdHasSuffix", "taxIDHasSuffix", "taxIdIsNil", "taxIDIsNil", "taxIdNotNil", "taxIDNotNil", "taxIdEqualFold", "taxIDEqualFold", "taxIdContainsFold", "taxIDContainsFold", "iban", "ibanNEQ", "ibanIn", "ibanNotIn", "ibanGT", "ibanGTE", "ibanLT", "ibanLTE", "ibanContains", "ibanHasPrefix", "ibanHasSuffix", "ibanIsNil", "ibanNotNil", "ibanEqualFold", "ibanContainsFold", "nameKey", "nameKeyNEQ", "nameKeyIn", "nameKeyNotIn", "nameKeyGT", "nameKeyGTE", "nameKeyLT", "nameKeyLTE", "nameKeyContains", "nameKeyHasPrefix", "nameKeyHasSuffix", "nameKeyEqualFold", "nameKeyContainsFold", "fingerprint", "fingerprintNEQ", "fingerprintIn", "fingerprintNotIn", "fingerprintGT", "fingerprintGTE", "fingerprintLT", "fingerprintLTE", "fingerprintContains", "fingerprintHasPrefix", "fingerprintHasSuffix", "fingerprintEqualFold", "fingerprintContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "jobsLearned", "jobsLearnedNEQ", "jobsLearnedIn", "jobsLearnedNotIn", "jobsLearnedGT", "jobsLearnedGTE", "jobsLearnedLT", "jobsLearnedLTE", "lastJobId", "lastJobID", "lastJobIdNEQ", "lastJobIDNEQ", "lastJobIdIn", "lastJobIDIn", "lastJobIdNotIn", "lastJobIDNotIn", "lastJobIdGT", "lastJobIDGT", "lastJobIdGTE", "lastJobIDGTE", "lastJobIdLT", "lastJobIDLT", "lastJobIdLTE", "lastJobIDLTE", "lastJobIdContains", "lastJobIDContains", "lastJobIdHasPrefix", "lastJobIDHasPrefix", "lastJobIdHasSuffix", "lastJobIDHasSuffix", "lastJobIdEqualFold", "lastJobIDEqualFold", "lastJobIdContainsFold", "lastJobIDContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20096,111 +21369,542 @@ func (ec *executionContext) unmarshalInputSupplierProfileWhereInput(ctx context.
 				return it, err
 			}
 			it.CreatedByContainsFold = data
-		case "taxID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxID"))
+		case "taxId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxID = data
-		case "taxIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNEQ"))
+		case "taxID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxID"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxId")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxID = data
+			} else if tmp == nil {
+				it.TaxID = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDNEQ = data
-		case "taxIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDIn"))
+		case "taxIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNEQ"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdNEQ")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDNEQ = data
+			} else if tmp == nil {
+				it.TaxIDNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDIn = data
-		case "taxIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNotIn"))
+		case "taxIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.TaxIDIn = data
+			} else if tmp == nil {
+				it.TaxIDIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDNotIn = data
-		case "taxIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDGT"))
+		case "taxIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNotIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdNotIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.TaxIDNotIn = data
+			} else if tmp == nil {
+				it.TaxIDNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDGT = data
-		case "taxIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDGTE"))
+		case "taxIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDGT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdGT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDGT = data
+			} else if tmp == nil {
+				it.TaxIDGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDGTE = data
-		case "taxIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDLT"))
+		case "taxIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDGTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdGTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDGTE = data
+			} else if tmp == nil {
+				it.TaxIDGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDLT = data
-		case "taxIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDLTE"))
+		case "taxIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDLT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdLT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDLT = data
+			} else if tmp == nil {
+				it.TaxIDLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDLTE = data
-		case "taxIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDContains"))
+		case "taxIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDLTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdLTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDLTE = data
+			} else if tmp == nil {
+				it.TaxIDLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDContains = data
-		case "taxIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDHasPrefix"))
+		case "taxIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDContains"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdContains")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDContains = data
+			} else if tmp == nil {
+				it.TaxIDContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDHasPrefix = data
-		case "taxIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDHasSuffix"))
+		case "taxIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDHasPrefix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdHasPrefix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDHasPrefix = data
+			} else if tmp == nil {
+				it.TaxIDHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDHasSuffix = data
-		case "taxIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDIsNil"))
+		case "taxIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDHasSuffix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdHasSuffix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDHasSuffix = data
+			} else if tmp == nil {
+				it.TaxIDHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDIsNil = data
-		case "taxIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNotNil"))
+		case "taxIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDIsNil"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdIsNil")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.TaxIDIsNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDNotNil = data
-		case "taxIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDEqualFold"))
+		case "taxIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDNotNil"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdNotNil")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.TaxIDNotNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDEqualFold = data
-		case "taxIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDContainsFold"))
+		case "taxIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDEqualFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdEqualFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDEqualFold = data
+			} else if tmp == nil {
+				it.TaxIDEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "taxIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TaxIDContainsFold = data
+		case "taxIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxIDContainsFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "taxIdContainsFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.TaxIDContainsFold = data
+			} else if tmp == nil {
+				it.TaxIDContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iban":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iban"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -20691,97 +22395,474 @@ func (ec *executionContext) unmarshalInputSupplierProfileWhereInput(ctx context.
 				return it, err
 			}
 			it.JobsLearnedLTE = data
-		case "lastJobID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobID"))
+		case "lastJobId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobID = data
-		case "lastJobIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDNEQ"))
+		case "lastJobID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobID"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobId")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobID = data
+			} else if tmp == nil {
+				it.LastJobID = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDNEQ = data
-		case "lastJobIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDIn"))
+		case "lastJobIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDNEQ"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdNEQ")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDNEQ = data
+			} else if tmp == nil {
+				it.LastJobIDNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDIn = data
-		case "lastJobIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDNotIn"))
+		case "lastJobIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.LastJobIDIn = data
+			} else if tmp == nil {
+				it.LastJobIDIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDNotIn = data
-		case "lastJobIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDGT"))
+		case "lastJobIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDNotIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdNotIn")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.LastJobIDNotIn = data
+			} else if tmp == nil {
+				it.LastJobIDNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDGT = data
-		case "lastJobIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDGTE"))
+		case "lastJobIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDGT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdGT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDGT = data
+			} else if tmp == nil {
+				it.LastJobIDGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDGTE = data
-		case "lastJobIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDLT"))
+		case "lastJobIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDGTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdGTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDGTE = data
+			} else if tmp == nil {
+				it.LastJobIDGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDLT = data
-		case "lastJobIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDLTE"))
+		case "lastJobIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDLT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdLT")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDLT = data
+			} else if tmp == nil {
+				it.LastJobIDLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDLTE = data
-		case "lastJobIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDContains"))
+		case "lastJobIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDLTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdLTE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDLTE = data
+			} else if tmp == nil {
+				it.LastJobIDLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDContains = data
-		case "lastJobIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDHasPrefix"))
+		case "lastJobIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDContains"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdContains")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDContains = data
+			} else if tmp == nil {
+				it.LastJobIDContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDHasPrefix = data
-		case "lastJobIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDHasSuffix"))
+		case "lastJobIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDHasPrefix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdHasPrefix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDHasPrefix = data
+			} else if tmp == nil {
+				it.LastJobIDHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDHasSuffix = data
-		case "lastJobIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDEqualFold"))
+		case "lastJobIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDHasSuffix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdHasSuffix")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDHasSuffix = data
+			} else if tmp == nil {
+				it.LastJobIDHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDEqualFold = data
-		case "lastJobIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDContainsFold"))
+		case "lastJobIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDEqualFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdEqualFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDEqualFold = data
+			} else if tmp == nil {
+				it.LastJobIDEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "lastJobIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LastJobIDContainsFold = data
+		case "lastJobIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastJobIDContainsFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				field, err := ec.unmarshalNString2string(ctx, "lastJobIdContainsFold")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.AliasOf == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive aliasOf is not implemented")
+				}
+				return ec.Directives.AliasOf(ctx, obj, directive0, field)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.LastJobIDContainsFold = data
+			} else if tmp == nil {
+				it.LastJobIDContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		}
 	}
 	return it, nil
