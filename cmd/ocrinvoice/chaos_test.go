@@ -368,7 +368,7 @@ func (c *chaosClient) do(kind, method, path, body string) (*http.Response, []byt
 // loop reads until ctx ends: the batch's jobs a page at a time (REST and GraphQL), one
 // job by id (both), and the group.
 func (c *chaosClient) loop(ctx context.Context) {
-	const gqlList = `query($after: Cursor, $g: ID!) { ocrInvoiceJobs(first: 50, after: $after, where: {groupID: $g}) { totalCount pageInfo { endCursor hasNextPage } edges { node { id status completedAt } } } }`
+	const gqlList = `query($after: Cursor, $g: ID!) { ocrInvoiceJobs(first: 50, after: $after, where: {groupId: $g}) { totalCount pageInfo { endCursor hasNextPage } edges { node { id status completedAt } } } }`
 	const gqlNode = `query($id: ID!) { node(id: $id) { ... on OcrInvoiceJob { id status completedAt extractedData { invoice { number } } } } }`
 	var cursor any
 	for i := 0; ctx.Err() == nil; i++ {
