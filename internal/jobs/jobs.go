@@ -635,14 +635,31 @@ type ListJobsParams struct {
 	Limit, Offset int
 	Where         []predicate.OcrInvoiceJob
 	Order         []ocrinvoicejob.OrderOption
+	// After, when set (JobsAfter), keeps the rows after a cursor's job; it narrows the
+	// page, not the total.
+	After predicate.OcrInvoiceJob
+}
+
+// JobPage is one page of a job list.
+type JobPage struct {
+	Jobs  []*ent.OcrInvoiceJob
+	Total int  // all matches, not only those of the page or after the cursor
+	More  bool // rows follow the page
 }
 
 // ListJobs returns one page of the jobs matching p.Where, and how many match in all.
 // Errors: Invalid (limit outside 0..MaxLimit, negative offset).
 func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInvoiceJob, int, error) {
+	pg, err := s.ListJobPage(ctx, p)
+	return pg.Jobs, pg.Total, err
+}
+
+// ListJobPage is ListJobs that also tells whether rows follow the page (one more id is
+// read to know it).
+func (s *Service) ListJobPage(ctx context.Context, p ListJobsParams) (JobPage, error) {
 	limit, err := pageBounds(p.Limit, p.Offset)
 	if err != nil {
-		return nil, 0, err
+		return JobPage{}, err
 	}
 	q := s.db(ctx).OcrInvoiceJob.Query().Where(p.Where...)
 	order := p.Order
@@ -654,26 +671,34 @@ func (s *Service) ListJobs(ctx context.Context, p ListJobsParams) ([]*ent.OcrInv
 	// status by rank, processingTime, ...) then sorts narrow rows rather than whole jobs
 	// with their extracted data (at 100,000 jobs on SQLite, sort=priority takes 55 ms
 	// instead of 1.6 s). A job deleted between the two reads is left out of the page.
-	ids, err := q.Clone().Unique(false).Order(order...).Limit(limit).Offset(p.Offset).IDs(ctx)
+	idq := q.Clone().Unique(false)
+	if p.After != nil {
+		idq = idq.Where(p.After)
+	}
+	ids, err := idq.Order(order...).Limit(limit + 1).Offset(p.Offset).IDs(ctx)
 	if err != nil {
-		return nil, 0, internal("list jobs", err)
+		return JobPage{}, internal("list jobs", err)
+	}
+	more := len(ids) > limit
+	if more {
+		ids = ids[:limit]
 	}
 	list, err := jobsInOrder(ctx, s.db(ctx), ids)
 	if err != nil {
-		return nil, 0, err
+		return JobPage{}, err
 	}
 	// A short, non-empty page (or a short first page) is the end of the list: the
 	// total follows from it, and a filter that matches few rows is not read through a
 	// second time by a count.
-	if len(list) < limit && (len(list) > 0 || p.Offset == 0) {
-		return list, p.Offset + len(list), nil
+	if p.After == nil && len(list) < limit && (len(list) > 0 || p.Offset == 0) {
+		return JobPage{Jobs: list, Total: p.Offset + len(list), More: more}, nil
 	}
 	// COUNT(*) rather than ent's COUNT(id): SQLite answers it from any index.
 	total, err := q.Aggregate(ent.Count()).Int(ctx)
 	if err != nil {
-		return nil, 0, internal("count jobs", err)
+		return JobPage{}, internal("count jobs", err)
 	}
-	return list, total, nil
+	return JobPage{Jobs: list, Total: total, More: more}, nil
 }
 
 // jobsInOrder reads the jobs of ids, in the order of ids; those gone meanwhile are left

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -16,6 +17,20 @@ type okEnvelope struct {
 	Success bool `json:"success"`
 	Data    any  `json:"data"`
 	Total   *int `json:"total,omitempty"`
+	// NextCursor, on lists that page by cursor, is the after of the next page (null on
+	// the last page); lists without cursors leave it out.
+	NextCursor *cursorField `json:"nextCursor,omitempty"`
+}
+
+// cursorField is the nextCursor of a page: a string, or null after the last page.
+type cursorField struct{ next string }
+
+// MarshalJSON writes the cursor, or null when there is none.
+func (c cursorField) MarshalJSON() ([]byte, error) {
+	if c.next == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(c.next)
 }
 
 // RealmHeader is the WWW-Authenticate challenge of every 401 answer.
@@ -42,6 +57,11 @@ func writeData(w http.ResponseWriter, logger *slog.Logger, status int, data any)
 
 func writeList(w http.ResponseWriter, logger *slog.Logger, data any, total int) {
 	send(w, logger, http.StatusOK, okEnvelope{Success: true, Data: data, Total: &total})
+}
+
+// writeCursorList is writeList with nextCursor ("" = the last page: null).
+func writeCursorList(w http.ResponseWriter, logger *slog.Logger, data any, total int, next string) {
+	send(w, logger, http.StatusOK, okEnvelope{Success: true, Data: data, Total: &total, NextCursor: &cursorField{next: next}})
 }
 
 // WriteError answers err with the REST error envelope, the way every REST route does: the

@@ -60,13 +60,36 @@ func (a *api) listJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, total, err := a.svc.ListJobs(r.Context(), jobs.ListJobsParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order})
+	lp := jobs.ListJobsParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order}
+	if p.After != "" {
+		if lp.After, err = jobs.JobsAfter(r.Context(), p.After, p.Sort, p.Order); err != nil {
+			return err
+		}
+	}
+	page, err := a.svc.ListJobPage(r.Context(), lp)
 	if err != nil {
 		return err
 	}
-	writeList(w, a.log, newJobDTOs(list), total)
+	next := ""
+	if page.More && len(page.Jobs) > 0 {
+		if next, err = jobs.JobCursor(r.Context(), p.Sort, p.Order, page.Jobs[len(page.Jobs)-1].ID); err != nil {
+			return err
+		}
+	}
+	if p.Offset > deepOffset {
+		w.Header().Set("Warning", deepOffsetWarning)
+	}
+	writeCursorList(w, a.log, newJobDTOs(page.Jobs), page.Total, next)
 	return nil
 }
+
+// deepOffset is the largest offset served without a hint: past it the database reads and
+// drops offset rows for each page, and the answer carries deepOffsetWarning.
+const deepOffset = 10000
+
+// deepOffsetWarning is the Warning header (RFC 9111 style, code 299) of a list read past
+// deepOffset.
+const deepOffsetWarning = `299 - "offset past 10000 is slow: page with after=<nextCursor> instead"`
 
 func (a *api) createJob(w http.ResponseWriter, r *http.Request) error {
 	in, err := decodeJobInput(w, r)

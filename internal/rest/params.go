@@ -27,10 +27,14 @@ type listParams struct {
 	Order  string
 	Search string
 	Filter string
+	// After is the cursor of a keyset page (nextCursor of the page before); "" = none.
+	After string
+	// offsetGiven: offset was given (even as 0), which after excludes.
+	offsetGiven bool
 }
 
 // parseListParams reads limit (1..100, default 50), offset (>= 0, default 0), sort, order
-// (asc|desc, default desc), search and filter. A parameter given empty (limit=) takes its
+// (asc|desc, default desc), search, filter and after (a cursor; not with offset). A parameter given empty (limit=) takes its
 // default, as when absent. Every bad parameter is named in the details of one
 // apperr.Invalid. A parameter given twice is an error (which value was meant is unclear).
 // Parameters the contract does not know are ignored, as HTTP caches and proxies add some.
@@ -46,6 +50,12 @@ func parseListParams(q url.Values) (listParams, error) {
 	pr.readSearch(&p)
 	if v, ok := pr.one("filter"); ok {
 		p.Filter = v
+	}
+	if v, ok := pr.one("after"); ok {
+		p.After = strings.TrimSpace(v)
+		if p.After != "" && p.offsetGiven {
+			pr.bad("after", "cannot be given with offset: a cursor page continues where its page ended, give one of them")
+		}
 	}
 	return p, pr.err()
 }
@@ -98,6 +108,7 @@ func (pr *paramReader) readOffset(p *listParams) {
 	if !ok || strings.TrimSpace(v) == "" {
 		return
 	}
+	p.offsetGiven = true
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	switch {
 	case err != nil:
