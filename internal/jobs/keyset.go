@@ -95,9 +95,10 @@ func badCursor(msg string) error {
 // JobsAfter returns the predicate of the jobs after the cursor's job in the sort of
 // sortField and order. A cursor that is malformed or altered, that was made for another
 // sort field or direction, or for another owner, is an apperr.Invalid naming "after";
-// no row is read to find that out. A cursor whose job was deleted since gives an empty
-// page.
-func JobsAfter(ctx context.Context, cursor, sortField, order string) (predicate.OcrInvoiceJob, error) {
+// no row is read to find that out. A cursor whose job was deleted since is an
+// apperr.Invalid too (one read by primary key), rather than an empty page that would
+// end the walk early.
+func (s *Service) JobsAfter(ctx context.Context, cursor, sortField, order string) (predicate.OcrInvoiceJob, error) {
 	name, desc, err := normSort(sortField, order)
 	if err != nil {
 		return nil, err
@@ -131,6 +132,13 @@ func JobsAfter(ctx context.Context, cursor, sortField, order string) (predicate.
 		msg := fmt.Sprintf("was made for sort=%s order=%s, this request asks for sort=%s order=%s: keep the sort of the first page",
 			c.Sort, dir(c.Desc), name, dir(desc))
 		return nil, badCursor(msg)
+	}
+	ok, err := s.db(ctx).OcrInvoiceJob.Query().Where(ocrinvoicejob.ID(c.ID)).Exist(ctx)
+	if err != nil {
+		return nil, internal("read cursor job", err)
+	}
+	if !ok {
+		return nil, badCursor("continues from a job that was deleted since: start again from the first page")
 	}
 	return afterPredicate(jobQuery.fields[name], desc, c.ID), nil
 }

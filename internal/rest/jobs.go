@@ -62,7 +62,7 @@ func (a *api) listJobs(w http.ResponseWriter, r *http.Request) error {
 	}
 	lp := jobs.ListJobsParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order}
 	if p.After != "" {
-		if lp.After, err = jobs.JobsAfter(r.Context(), p.After, p.Sort, p.Order); err != nil {
+		if lp.After, err = a.svc.JobsAfter(r.Context(), p.After, p.Sort, p.Order); err != nil {
 			return err
 		}
 	}

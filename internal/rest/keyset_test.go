@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -162,6 +163,23 @@ func TestListJobsKeyset(t *testing.T) {
 			if got := numbers(r2.list()); len(got) != 1 || !strings.HasPrefix(got[0], "KS-A") || r2.nextCursor(t) != "" {
 				t.Errorf("owner A page 2: %v next %q", got, r2.nextCursor(t))
 			}
+		})
+		t.Run("a cursor of a deleted job is 400", func(t *testing.T) {
+			x := e.createJob("KS-DEL", nil)["_id"].(string)
+			r := e.do("GET", "/api/v1/ocr-invoice-jobs?limit=1&filter="+url.QueryEscape(`{"_id":"`+x+`"}`)+"&sort=createdAt&order=asc", nil).must(t, http.StatusOK)
+			// The page is full (limit 1) but is the last: no cursor. Make one from a page of two.
+			if r.nextCursor(t) != "" {
+				t.Fatalf("one match, cursor %q", r.nextCursor(t))
+			}
+			q := "/api/v1/ocr-invoice-jobs?limit=1&sort=jobNumber&order=desc"
+			first := e.do("GET", q, nil).must(t, http.StatusOK)
+			if numbers(first.list())[0] != "SORT-12" || first.nextCursor(t) == "" {
+				t.Fatalf("first page %v", numbers(first.list()))
+			}
+			if err := e.c.OcrInvoiceJob.DeleteOneID(first.list()[0]["_id"].(string)).Exec(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			bad(t, q+"&after="+first.nextCursor(t), "deleted")
 		})
 		t.Run("after with offset is 400", func(t *testing.T) {
 			for _, off := range []string{"0", "3"} {
