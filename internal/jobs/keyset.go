@@ -178,6 +178,7 @@ func sortKey(f queryField) []keyExpr {
 // values of a nullable column are equal here, as they are adjacent in the order.
 func afterPredicate(f queryField, desc bool, anchor string) predicate.OcrInvoiceJob {
 	key := sortKey(f)
+	plain := !f.nullable && !f.emptyIsNull && len(f.rank) == 0
 	return func(s *sql.Selector) {
 		col := s.C(f.column)
 		idCol := s.C(ocrinvoicejob.FieldID)
@@ -214,6 +215,19 @@ func afterPredicate(f queryField, desc bool, anchor string) predicate.OcrInvoice
 				b.WriteString("))")
 			}
 			b.WriteString(")")
+			if plain {
+				// The same bound, alone: a range the sort column's index can seek to,
+				// rather than reading the index from its start and dropping the rows
+				// before the cursor.
+				b.WriteString(" AND ")
+				b.Ident(col)
+				if desc {
+					b.WriteString(" <= ")
+				} else {
+					b.WriteString(" >= ")
+				}
+				anchorExpr(b, key[0])
+			}
 		}))
 	}
 }
