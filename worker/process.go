@@ -38,6 +38,9 @@ type Steps struct {
 	// NoCrossCheck skips reading a hybrid e-invoice PDF's text layer to compare its key
 	// fields with the embedded XML (the cross-check is most of such a job's cost).
 	NoCrossCheck bool
+	// NoImageText skips reading the text a text-layer PDF's first page prints as
+	// images when extraction finds no supplier (see NeedsImageText).
+	NoImageText bool
 	// Extracting, when set, is called once the document is read and before extraction
 	// begins; an error from it ends Process and is returned as it is. The queue worker
 	// reports its extract step and notices a cancelled run here.
@@ -94,7 +97,11 @@ func processPages(ctx context.Context, r *ocr.Reader, in Input, s Steps) (*Outco
 			return nil, err
 		}
 	}
-	return ExtractDocument(doc, s.Extract)
+	out, err := ExtractDocument(doc, s.Extract)
+	if err != nil || s.NoImageText || !NeedsImageText(out) {
+		return out, err
+	}
+	return withImageText(ctx, r, in, s, out)
 }
 
 func read(ctx context.Context, r *ocr.Reader, in Input, ro ocr.Options) (*layout.Document, error) {

@@ -39,6 +39,7 @@ type evalOptions struct {
 	without            string
 	asJSON, misses     bool
 	cross              bool
+	noImageText        bool
 	limit              int
 }
 
@@ -81,6 +82,7 @@ func evalFlags(fs *flag.FlagSet) *evalOptions {
 	o.rf.register(fs)
 	fs.StringVar(&o.data, "data", "", "`folder` with truth.jsonl, or a parent folder: every subfolder with truth.jsonl gets a table; several joined by commas")
 	fs.BoolVar(&o.asJSON, "json", false, "print the tables as JSON (one object per folder and line)")
+	fs.BoolVar(&o.noImageText, "no-image-text", false, "do not read the text a text-layer PDF prints as images when no supplier is found (as a job does)")
 	fs.BoolVar(&o.misses, "misses", false, "also list every wrong field (truth vs prediction)")
 	fs.IntVar(&o.limit, "limit", 0, "score only the first N applicable documents of each folder (0 = all)")
 	fs.StringVar(&o.match, "match", "", "score only documents whose path contains this `text`")
@@ -125,7 +127,23 @@ func runEval(ctx context.Context, o *evalOptions, e *cmdEnv) error {
 	cfg := evaluate.Config{
 		Read: rf.read,
 		ReadDoc: func(ctx context.Context, path string) (*layout.Document, error) {
-			return cachedRead(ctx, o.cache, path, rf, func() (*layout.Document, error) { return p.reader.Read(ctx, path, p.ropts) })
+			return cachedRead(ctx, o.cache, path, rf, !o.noImageText, func() (*layout.Document, error) {
+				doc, err := p.reader.Read(ctx, path, p.ropts)
+				if err != nil || o.noImageText {
+					return doc, err
+				}
+				// As a job does: a text layer without a supplier gets the text its
+				// first page prints as images (worker.NeedsImageText).
+				out, err := worker.ExtractDocument(doc, p.xopts)
+				if err != nil || !worker.NeedsImageText(out) {
+					return doc, nil
+				}
+				out, err = worker.WithImageText(ctx, p.reader, path, out, p.ropts, p.xopts)
+				if err != nil {
+					return nil, err
+				}
+				return out.Doc, nil
+			})
 		},
 		Extract:  extractWithout(off),
 		Parallel: runtime.NumCPU(),
@@ -193,7 +211,7 @@ func runEval(ctx context.Context, o *evalOptions, e *cmdEnv) error {
 
 // cachedRead returns the document read before for the same file, mode, languages and DPI
 // from dir, or reads it and stores it there. dir "" disables the cache.
-func cachedRead(_ context.Context, dir, path string, rf cliReadFlags, read func() (*layout.Document, error)) (*layout.Document, error) {
+func cachedRead(_ context.Context, dir, path string, rf cliReadFlags, imageText bool, read func() (*layout.Document, error)) (*layout.Document, error) {
 	if dir == "" {
 		return read()
 	}
@@ -202,7 +220,7 @@ func cachedRead(_ context.Context, dir, path string, rf cliReadFlags, read func(
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	abs, _ := filepath.Abs(path)
-	key := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%d|%s|%s|%d", abs, st.Size(), st.ModTime().UnixNano(), rf.read, rf.lang, rf.dpi)))
+	key := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%d|%s|%s|%d|%t", abs, st.Size(), st.ModTime().UnixNano(), rf.read, rf.lang, rf.dpi, imageText)))
 	file := filepath.Join(dir, hex.EncodeToString(key[:12])+".json")
 	if b, err := os.ReadFile(file); err == nil {
 		var doc layout.Document

@@ -10,7 +10,13 @@ import (
 	"compress/zlib"
 	"fmt"
 	"image"
+	"image/color"
 	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/invoice"
 )
@@ -20,6 +26,11 @@ import (
 type Page struct {
 	Lines []string    // text lines, 11 pt, 14 pt apart, from the top left
 	Image *image.Gray // when set, the page is this image and nothing else
+	// Stamp, with Lines, is an image drawn on the text page at StampAt (x, y, width,
+	// height in points from the page's top left): text printed as a picture, such as
+	// a letterhead pasted in.
+	Stamp   *image.Gray
+	StampAt [4]float64
 }
 
 // PDF writes a minimal, valid PDF 1.4 (612x792 pt pages) with a correct xref table.
@@ -45,16 +56,7 @@ func HybridPDF(files []File, pages ...Page) []byte {
 	for _, p := range pages {
 		var content, res string
 		if p.Image != nil {
-			b := p.Image.Bounds()
-			var z bytes.Buffer
-			zw := zlib.NewWriter(&z)
-			for y := 0; y < b.Dy(); y++ {
-				row := (y+b.Min.Y-p.Image.Rect.Min.Y)*p.Image.Stride + (b.Min.X - p.Image.Rect.Min.X)
-				zw.Write(p.Image.Pix[row : row+b.Dx()])
-			}
-			zw.Close()
-			im := add(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream",
-				b.Dx(), b.Dy(), z.Len(), z.String()))
+			im := add(imageObject(p.Image))
 			content = "q 612 0 0 792 0 0 cm /Im0 Do Q"
 			res = fmt.Sprintf("<< /XObject << /Im0 %d 0 R >> >>", im)
 		} else {
@@ -65,8 +67,13 @@ func HybridPDF(files []File, pages ...Page) []byte {
 				fmt.Fprintf(&sb, "(%s) Tj T*\n", l)
 			}
 			sb.WriteString("ET")
-			content = sb.String()
 			res = fmt.Sprintf("<< /Font << /F1 %d 0 R >> >>", font)
+			if p.Stamp != nil {
+				a := p.StampAt
+				fmt.Fprintf(&sb, "\nq %g 0 0 %g %g %g cm /Im0 Do Q", a[2], a[3], a[0], 792-a[1]-a[3])
+				res = fmt.Sprintf("<< /Font << /F1 %d 0 R >> /XObject << /Im0 %d 0 R >> >>", font, add(imageObject(p.Stamp)))
+			}
+			content = sb.String()
 		}
 		c := add(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
 		pg := add(fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Resources %s /Contents %d 0 R >>", pagesObj, res, c))
@@ -97,6 +104,55 @@ func HybridPDF(files []File, pages ...Page) []byte {
 	objs[pagesObj-1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
 	return RawPDF(catalog, objs)
 }
+
+// imageObject is img as a FlateDecode gray image XObject.
+func imageObject(img *image.Gray) string {
+	b := img.Bounds()
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	for y := 0; y < b.Dy(); y++ {
+		row := (y+b.Min.Y-img.Rect.Min.Y)*img.Stride + (b.Min.X - img.Rect.Min.X)
+		zw.Write(img.Pix[row : row+b.Dx()])
+	}
+	zw.Close()
+	return fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream",
+		b.Dx(), b.Dy(), z.Len(), z.String())
+}
+
+// TextImage draws lines in the Go Regular font at size points and dpi, black on white,
+// with a margin of half a line: a picture of text, to embed with Page.Stamp.
+func TextImage(lines []string, size float64, dpi int) *image.Gray {
+	face, err := opentype.NewFace(goRegular, &opentype.FaceOptions{Size: size, DPI: float64(dpi), Hinting: font.HintingFull})
+	if err != nil {
+		panic(err)
+	}
+	defer face.Close()
+	px := float64(dpi) / 72
+	lineH := px * size * 1.5
+	d := font.Drawer{Face: face}
+	w := 0
+	for _, l := range lines {
+		w = max(w, d.MeasureString(l).Ceil())
+	}
+	img := image.NewGray(image.Rect(0, 0, w+int(lineH), int(lineH*float64(len(lines)+1))))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	d.Dst, d.Src = img, image.NewUniform(color.Black)
+	for i, l := range lines {
+		d.Dot = fixed.P(int(lineH/2), int(lineH*float64(i+1)))
+		d.DrawString(l)
+	}
+	return img
+}
+
+var goRegular = func() *opentype.Font {
+	f, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
 
 // InvoiceLines is a small English invoice whose values tests can check:
 // number INV-2024-0042, date 2024-03-15, due 2024-04-14, subtotal 200.00, tax 38.00,
