@@ -187,4 +187,3 @@ func hasAlnum(s string) bool {
 	}
 	return false
 }
-
