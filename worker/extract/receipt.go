@@ -3,6 +3,7 @@ package extract
 import (
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -106,6 +107,8 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 	if s, ok := d.receiptLineSum(firstTotalRow); ok {
 		sums = append(sums, s)
 	}
+	// Sums from the receipt's own lines, before the totals' rounding variants.
+	independent := append([]float64(nil), sums...)
 	for v := range votes {
 		for _, r := range rounding {
 			sums = append(sums, round2(v+r))
@@ -143,6 +146,16 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 	if len(dues) > 0 && change[0] > 0 && (bestS == 0 || dues[0] >= bestV) {
 		return cand{num: dues[0], score: 0.6, conf: 0.9, how: "cash-change"}, true, true
 	}
+	// A printed total one misread digit away from what the receipt's arithmetic gives
+	// (9.60 for items summing to 9.00, 106.90 for cash minus change of 100.90) is that
+	// sum: thermal print loses single digits, two sums rarely differ in exactly one.
+	if bestS > 0 && d.rules.on(RuleReceiptSums) {
+		for _, s := range append(independent, dues...) {
+			if oneDigitApart(s, bestV) && d.printedOutside(s, nil) {
+				return cand{num: s, score: math.Min(1, 0.5+0.2*bestS), conf: 0.6, how: "vote+sum-digit"}, true, true
+			}
+		}
+	}
 	if bestS > 0 {
 		return cand{num: bestV, score: math.Min(1, 0.5+0.2*bestS), conf: 0.9, how: "vote"}, false, true
 	}
@@ -151,6 +164,22 @@ func (d *doc) receiptTotal() (c cand, agrees, ok bool) {
 		return cand{num: cash[0], score: 0.4, conf: 0.9, how: "cash"}, false, true
 	}
 	return cand{}, false, false
+}
+
+// oneDigitApart tells whether a and b, written with two decimals, have the same length
+// and differ in exactly one digit.
+func oneDigitApart(a, b float64) bool {
+	x, y := strconv.FormatFloat(a, 'f', 2, 64), strconv.FormatFloat(b, 'f', 2, 64)
+	if len(x) != len(y) || a <= 0 || b <= 0 {
+		return false
+	}
+	diff := 0
+	for i := range len(x) {
+		if x[i] != y[i] {
+			diff++
+		}
+	}
+	return diff == 1
 }
 
 // reGluedAmount is an amount glued to its currency code as till printers and OCR

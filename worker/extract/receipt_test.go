@@ -87,6 +87,22 @@ func TestReceiptTotalArithmetic(t *testing.T) {
 			lowConf: true,
 		},
 		{
+			name: "one digit of the total misread",
+			// The one item's 9.00 is printed; the total reads 9.60: one digit apart.
+			text: receiptText([]string{"1 MODELLING CLAY 1PC             9.00"},
+				"ROUNDED TOTAL (RM):              9.60"),
+			want: "9.00",
+		},
+		{
+			name: "a one-digit neighbour that is not printed is no proof",
+			// The items sum to 6.20, printed nowhere: 6.80 stays, flagged.
+			text: receiptText(receiptItems,
+				"TOTAL                            6.80"),
+			want:    "6.80",
+			flagged: true,
+			lowConf: true,
+		},
+		{
 			name: "till labels misread in one letter",
 			// "FOTAL" for TOTAL, "CASK" for CASH: 10.00 - 3.80 is printed as the total.
 			text: receiptText(receiptItems,
