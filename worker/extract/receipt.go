@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ocrinvoice/ocrinvoice/worker/extract/vocab"
 )
@@ -418,7 +419,9 @@ func (d *doc) receiptHeader() party {
 		addr = append(addr, t)
 		conf = min(conf, rowConf(d.rows[k]))
 		p.rows[k] = true
-		if reReceiptPostcode.MatchString(t) {
+		// The postcode line is a postcode before a place name ("43200 CHERAS"); a lot
+		// or plot number of five digits ("LOT PT 1138, PT 33122,") is not.
+		if reReceiptPostcode.MatchString(t) && (!d.rules.on(RuleReceiptNames) || rePostcodePlace.MatchString(t)) {
 			found = true
 			if k+1 < len(d.rows) {
 				n := rowPlain(d.rows[k+1])
@@ -446,16 +449,41 @@ var (
 	reSBOCR           = regexp.MustCompile(`(^|\s)(?:[$5]/B\b|[$5S]/8(\s*[(\[{]|\s*$))`)
 	reLeadingNumber   = regexp.MustCompile(`^\d{1,4}[\s-]+`)
 	reReceiptPostcode = regexp.MustCompile(`(?:^|\D)\d{5}(?:\D|$)`)
+	rePostcodePlace   = regexp.MustCompile(`(?:^|\D)\d{5}[\s,.]+\pL{3,}`)
 	reStopAddr        = regexp.MustCompile(`(?i)(tel|fax|phone|gst|reg\.?\s*no|invoice|receipt|date|cashier|e-?mail|www|http|tax)`)
 )
 
-// rowPlain is the row's text with segments joined by single spaces.
+// rowPlain is the row's text with segments joined by single spaces, without the specks
+// OCR reads at its ends (trimSpecks).
 func rowPlain(r row) string {
 	parts := make([]string, len(r.segs))
 	for i, s := range r.segs {
 		parts[i] = s.text
 	}
-	return strings.TrimSpace(strings.Join(parts, " "))
+	return trimSpecks(strings.TrimSpace(strings.Join(parts, " ")))
+}
+
+// trimSpecks drops the words of one or two characters without a letter or digit at
+// either end of s: dirt and the edge of a paper read as ". ", "' ", "| " or "~". An
+// ampersand, plus or bracket stays: a name broken over two lines ends in one.
+func trimSpecks(s string) string {
+	speck := func(w string) bool {
+		return utf8.RuneCountInString(w) <= 2 && strings.IndexFunc(w, func(r rune) bool {
+			return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '&' || r == '+' || r == '(' || r == ')'
+		}) < 0
+	}
+	f := strings.Fields(s)
+	i, j := 0, len(f)
+	for i < j && speck(f[i]) {
+		i++
+	}
+	for j > i && speck(f[j-1]) {
+		j--
+	}
+	if i == 0 && j == len(f) {
+		return s
+	}
+	return strings.Join(f[i:j], " ")
 }
 
 func rowConf(r row) float64 {

@@ -199,3 +199,33 @@ func TestFixReceiptLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiptAddressLines: the shop's address runs to the line of its postcode and
+// place, past a lot number of five digits, and specks OCR reads at the ends of lines
+// are not part of it.
+func TestReceiptAddressLines(t *testing.T) {
+	text := receiptText(receiptItems, "TOTAL                            6.20")
+	text = strings.Replace(text, "NO. 8, JALAN MAWAR 3,\n43000 KAJANG", "| LOT PT 1138, PT 33122, |\n. BANDAR MAHKOTA CHERAS\n43200 CHERAS, SELANGOR ~", 1)
+	res, err := Extract(FromText(text), Options{Receipt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "LOT PT 1138, PT 33122,, BANDAR MAHKOTA CHERAS, 43200 CHERAS, SELANGOR"
+	if got := res.Data.Invoice.Supplier.Address; got != want {
+		t.Errorf("address = %q, want %q", got, want)
+	}
+}
+
+func TestTrimSpecks(t *testing.T) {
+	for in, want := range map[string]string{
+		". BHPetrol Subang Airport": "BHPetrol Subang Airport",
+		"| LOT 5, JALAN 2 |":        "LOT 5, JALAN 2",
+		"HOME MASTER HARDWARE &":    "HOME MASTER HARDWARE &",
+		"' ~ .":                     "",
+		"A. B":                      "A. B",
+	} {
+		if got := trimSpecks(in); got != want {
+			t.Errorf("trimSpecks(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
