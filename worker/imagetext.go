@@ -28,8 +28,8 @@ func NeedsImageText(out *Outcome) bool {
 
 // WithImageText reads the text printed as images on the first page of the PDF at path
 // into out.Doc (see NeedsImageText) and extracts again when it added words. A reading
-// that fails leaves out as it was, with a warning in its document; only a cancelled
-// context is an error.
+// that fails leaves the fields as they were and adds a warning to the document and its
+// results; only a cancelled context is an error.
 func WithImageText(ctx context.Context, r *ocr.Reader, path string, out *Outcome, ro ocr.Options, eo extract.Options) (*Outcome, error) {
 	n, err := r.ReadImageText(ctx, path, out.Doc, 1, ro)
 	if err != nil {
@@ -37,7 +37,7 @@ func WithImageText(ctx context.Context, r *ocr.Reader, path string, out *Outcome
 			return nil, ctx.Err()
 		}
 		out.Doc.Warnings = append(out.Doc.Warnings, fmt.Sprintf("page 1: the text of its images could not be read: %v", err))
-		return out, nil
+		return ExtractDocument(out.Doc, eo) // for the warning in the results
 	}
 	if n == 0 {
 		return out, nil
