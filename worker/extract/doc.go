@@ -205,6 +205,9 @@ func groupRows(ws []word) []row {
 	for _, w := range ws {
 		c := (w.box.Y0 + w.box.Y1) / 2
 		h := w.box.Y1 - w.box.Y0
+		// A comma or full stop read as a word of its own is far lower than the
+		// letters and hangs below their centre: it belongs to the band it touches.
+		mark := isMarkWord(w.text)
 		placed := false
 		// Only the last few bands can take the word: words are sorted by centre. A word
 		// the reader put on the same line as the band's words may sit further off centre:
@@ -217,7 +220,7 @@ func groupRows(ws []word) []row {
 			if w.line > 0 && b.lines[w.line] {
 				tol = 0.9
 			}
-			if abs(c-bc) <= tol*min(h, bh) {
+			if abs(c-bc) <= tol*min(h, bh) || mark && w.box.Y0 < b.y1 && abs(c-bc) <= tol*bh {
 				b.ws = append(b.ws, w)
 				b.y0 = min(b.y0, w.box.Y0)
 				b.y1 = max(b.y1, w.box.Y1)
@@ -278,6 +281,12 @@ func groupRows(ws []word) []row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// isMarkWord tells whether t is punctuation alone, one or two of , . ; : that OCR
+// read as a word of its own.
+func isMarkWord(t string) bool {
+	return t != "" && len(t) <= 2 && strings.Trim(t, ",.;:") == ""
 }
 
 func abs(v float64) float64 {

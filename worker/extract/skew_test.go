@@ -41,3 +41,28 @@ func rowTexts(rows []row) []string {
 	}
 	return out
 }
+
+// TestCommaJoinsItsRow: a comma OCR reads as a word of its own hangs below the letters'
+// centre; it stays in their row, so "August 3 , 2014" is one date, and a comma that
+// sits below a row without touching it starts no row of its own next to it either.
+func TestCommaJoinsItsRow(t *testing.T) {
+	w := func(text string, x0, y0, x1, y1 float64) layout.Word {
+		return layout.Word{Text: text, Box: layout.Box{X0: x0, Y0: y0, X1: x1, Y1: y1}, Confidence: 0.9}
+	}
+	// As Tesseract put them: the comma is a line of its own, 17 px below the text.
+	text := layout.Line{Words: []layout.Word{w("Invoice", 876, 442, 960, 462), w("Date:", 968, 442, 1024, 462),
+		w("August", 1753, 442, 1835, 467), w("3", 1845, 442, 1859, 462), w("2014", 1883, 442, 1942, 462)}}
+	comma := layout.Line{Words: []layout.Word{w(",", 1869, 459, 1873, 468)}}
+	doc := &layout.Document{Pages: []layout.Page{{Number: 1, Width: 2000, Height: 2800, Source: layout.SourceOCR, Lines: []layout.Line{text, comma}}}}
+	rows := buildDoc(doc).rows
+	if len(rows) != 1 || rows[0].text != "Invoice Date:   August 3 , 2014" {
+		t.Fatalf("rows %q", rowTexts(rows))
+	}
+	res, err := Extract(doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Data.Invoice.Date != "2014-08-03" {
+		t.Errorf("date %q", res.Data.Invoice.Date)
+	}
+}
