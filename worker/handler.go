@@ -338,7 +338,14 @@ func (h *Handler) run(ctx context.Context, cancel context.CancelCauseFunc, run *
 		if err != nil || p == nil {
 			return nil, err
 		}
-		return &LearnedProfile{ID: p.ID, Version: p.Version, Rules: p.Rules}, nil
+		lp := &LearnedProfile{ID: p.ID, Version: p.Version, Rules: p.Rules, Keys: invoice.SupplierKeys{Name: p.NameKey, Fingerprint: p.Fingerprint}}
+		if p.TaxID != nil {
+			lp.Keys.TaxID = *p.TaxID
+		}
+		if p.Iban != nil {
+			lp.Keys.IBAN = *p.Iban
+		}
+		return lp, nil
 	})
 	if err != nil {
 		h.log.Warn("Supplier profile not applied; the generic result stands",

@@ -16,6 +16,9 @@ type LearnedProfile struct {
 	ID      string
 	Version int
 	Rules   []byte
+	// Keys are the profile's own: a document whose keys name the same supplier
+	// (profile.SameSupplier) gets the supplier name the corrections taught.
+	Keys invoice.SupplierKeys
 }
 
 // ProfileLookup finds the supplier profile of the document's owner that matches keys;
@@ -41,7 +44,7 @@ func applyProfile(ctx context.Context, out *Outcome, spec *invoice.TemplateSpec,
 		return nil, err
 	}
 	before := out.Result.Data
-	set, err := profile.Apply(out.Doc, p.Rules, &out.Result)
+	set, err := profile.ApplyWith(out.Doc, p.Rules, &out.Result, profile.ApplyOptions{Identified: profile.SameSupplier(p.Keys, keys)})
 	if err != nil {
 		return nil, err
 	}

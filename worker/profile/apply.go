@@ -47,6 +47,21 @@ const (
 // It returns an error (wrapping ErrRules) for rules it cannot read, and for a nil ld or
 // res; res is unchanged then.
 func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, error) {
+	return ApplyWith(ld, rules, res, ApplyOptions{})
+}
+
+// ApplyOptions tune ApplyWith.
+type ApplyOptions struct {
+	// Identified says the profile was found by the document's own tax id, IBAN or
+	// supplier name (SameSupplier), not by its layout alone. The supplier's name the
+	// corrections taught is then used even where the page does not print it: the
+	// name a team keeps for a supplier ("Flipkart") may not be the legal name its
+	// invoices print ("WS Retail Services Pvt. Ltd.").
+	Identified bool
+}
+
+// ApplyWith is Apply with options.
+func ApplyWith(ld *layout.Document, rules []byte, res *extract.Result, o ApplyOptions) ([]string, error) {
 	if ld == nil || res == nil {
 		return nil, fmt.Errorf("apply supplier profile: no document or no result")
 	}
@@ -81,7 +96,7 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 			if doc == nil {
 				doc = newDocText(pages)
 			}
-			if !doc.shows(f, ru.Value) {
+			if !doc.shows(f, ru.Value) && !(o.Identified && f.path == "invoice.supplier.name") {
 				continue
 			}
 			v = value{s: ru.Value, ok: true}

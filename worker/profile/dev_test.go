@@ -202,7 +202,7 @@ func scoreGroups(t testing.TB, dr *devReader, folder string, mode ocr.Mode) *gro
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, rules, err := profile.Learn(first, truthData(t, g[0]), machine.Data, nil, nil)
+		keys, rules, err := profile.Learn(first, truthData(t, g[0]), machine.Data, nil, nil)
 		if err != nil {
 			t.Fatalf("learn %s: %v", g[0].File, err)
 		}
@@ -216,7 +216,7 @@ func scoreGroups(t testing.TB, dr *devReader, folder string, mode ocr.Mode) *gro
 				t.Fatal(err)
 			}
 			before := evaluate.Score(r, res.Data)
-			set, err := profile.Apply(doc, rules, &res)
+			set, err := profile.ApplyWith(doc, rules, &res, profile.ApplyOptions{Identified: profile.SameSupplier(keys, profile.Keys(doc, res.Data))})
 			if err != nil {
 				t.Fatalf("apply to %s: %v", r.File, err)
 			}

@@ -24,6 +24,17 @@ func Keys(ld *layout.Document, data invoice.ExtractedData) invoice.SupplierKeys 
 	}
 }
 
+// SameSupplier tells whether a document's keys name the supplier a profile's keys do by
+// the document's own reading: the same tax id, IBAN or supplier name. A layout that
+// looks the same (the fingerprint) does not: two suppliers may bill from the same
+// software. A profile found this way may give the supplier the name its corrections
+// taught even where the page prints another (ApplyOptions.Identified).
+func SameSupplier(profile, doc invoice.SupplierKeys) bool {
+	return profile.TaxID != "" && profile.TaxID == doc.TaxID ||
+		profile.IBAN != "" && profile.IBAN == doc.IBAN ||
+		profile.Name != "" && profile.Name == doc.Name
+}
+
 // normCode is s upper case with letters and digits only.
 func normCode(s string) string {
 	return strings.ToUpper(fold(s))

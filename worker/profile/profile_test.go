@@ -572,3 +572,59 @@ func TestLearnNameKeyIsWhatTheMachineReads(t *testing.T) {
 		t.Errorf("without a machine name: name key %q, want the truth's", keys.Name)
 	}
 }
+
+// TestLearnedSupplierName: the name a correction gives the supplier ("ACME Tools", where
+// the page prints its legal name) comes back on the next invoice found by the page's
+// own tax id or name; a profile found by its layout alone leaves the printed name.
+func TestLearnedSupplierName(t *testing.T) {
+	first := supplierDoc{label: "Beleg", number: "BX-20417", date: "03.02.2024", net: "100,00", tax: "19,00", total: "119,00", customer: "K-4711"}
+	truth := first.truth(t)
+	truth.Invoice.Supplier.Name = "ACME Tools"
+	d0 := first.doc()
+	keys, rules, err := profile.Learn(d0, truth, extractDoc(t, d0).Data, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := supplierDoc{label: "Beleg", number: "BX-20533", date: "17.03.2024", net: "250,00", tax: "47,50", total: "297,50", customer: "K-4711"}
+	d := second.doc()
+	res := extractDoc(t, d)
+	printed := res.Data.Invoice.Supplier.Name
+	if printed != "ACME Werkzeuge GmbH" {
+		t.Fatalf("generic supplier name %q", printed)
+	}
+	if !profile.SameSupplier(keys, profile.Keys(d, res.Data)) {
+		t.Fatalf("keys %+v do not name the supplier of %+v", keys, profile.Keys(d, res.Data))
+	}
+	byLayout := res
+	if _, err := profile.Apply(d, rules, &byLayout); err != nil {
+		t.Fatal(err)
+	}
+	if got := byLayout.Data.Invoice.Supplier.Name; got != printed {
+		t.Errorf("found by layout alone: name %q, want the printed %q", got, printed)
+	}
+	set, err := profile.ApplyWith(d, rules, &res, profile.ApplyOptions{Identified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Data.Invoice.Supplier.Name; got != "ACME Tools" || !slices.Contains(set, "invoice.supplier.name") {
+		t.Errorf("identified: name %q (set %v), want the taught ACME Tools", got, set)
+	}
+}
+
+func TestSameSupplier(t *testing.T) {
+	p := invoice.SupplierKeys{TaxID: "DE811907980", Name: "acme werkzeuge", Fingerprint: "ab12"}
+	for _, tt := range []struct {
+		doc  invoice.SupplierKeys
+		want bool
+	}{
+		{invoice.SupplierKeys{TaxID: "DE811907980"}, true},
+		{invoice.SupplierKeys{Name: "acme werkzeuge", Fingerprint: "ffff"}, true},
+		{invoice.SupplierKeys{Fingerprint: "ab12"}, false},
+		{invoice.SupplierKeys{}, false},
+		{invoice.SupplierKeys{IBAN: "DE02120300000000202051"}, false},
+	} {
+		if got := profile.SameSupplier(p, tt.doc); got != tt.want {
+			t.Errorf("SameSupplier(%+v) = %v, want %v", tt.doc, got, tt.want)
+		}
+	}
+}
