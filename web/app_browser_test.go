@@ -1,0 +1,436 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/ocrinvoice/ocrinvoice/internal/apikeys"
+	"github.com/ocrinvoice/ocrinvoice/internal/app"
+	"github.com/ocrinvoice/ocrinvoice/internal/app/apptest"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/config"
+	"github.com/ocrinvoice/ocrinvoice/internal/testdocs"
+)
+
+// chromiumPath finds Debian's chromium, or skips (fails under CI=true, where .ci/deps installs it).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed (apt-get install chromium); CI runs the browser tests")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium): skipping the browser test")
+	return ""
+}
+
+// browser drives one headless chromium tab against base, with every request outside base
+// refused by the browser's resolver and recorded in foreign (the test fails on any).
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	base    string
+	shots   string
+	axe     string // axe-core's source; "" when not installed
+	mu      sync.Mutex
+	foreign []string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	exe := chromiumPath(t)
+	u, _ := url.Parse(base)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 800),
+		chromedp.UserDataDir(t.TempDir()),
+		// Nothing but the server: every other host name fails to resolve, and no proxy is used.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE "+u.Hostname()),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-domain-reliability", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	b := &browser{t: t, ctx: ctx, base: base}
+	b.shots = filepath.Join(os.TempDir(), "ocrinvoice-web-screens", t.Name())
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if src, err := os.ReadFile("node_modules/axe-core/axe.min.js"); err == nil {
+		b.axe = string(src)
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("axe-core is not installed (make web-install): %v", err)
+	} else {
+		t.Logf("axe-core is not installed (make web-install): the accessibility checks are skipped")
+	}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			r := e.Request.URL
+			if !strings.HasPrefix(r, base+"/") && r != base && !strings.HasPrefix(r, "ws"+strings.TrimPrefix(base, "http")+"/") &&
+				!strings.HasPrefix(r, "blob:") && !strings.HasPrefix(r, "data:") {
+				b.mu.Lock()
+				b.foreign = append(b.foreign, r)
+				b.mu.Unlock()
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(b.foreign) > 0 {
+			t.Errorf("the page asked for something other than the server: %v", b.foreign)
+		}
+	})
+	t.Logf("screenshots in %s", b.shots)
+	return b
+}
+
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		shot, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		_ = os.WriteFile(filepath.Join(b.shots, "failed.png"), shot, 0o644)
+		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		b.t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
+	}
+}
+
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// shot saves a screenshot of the viewport as NAME.png and runs axe-core on the page.
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.checkA11y(name)
+}
+
+// checkA11y runs axe-core (from npm, injected into the page) and fails on serious or
+// critical violations.
+func (b *browser) checkA11y(name string) {
+	b.t.Helper()
+	if b.axe == "" {
+		return
+	}
+	if !eval[bool](b, `typeof axe !== "undefined"`) {
+		if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](b.axe+";true")); err != nil {
+			b.t.Fatalf("inject axe-core: %v", err)
+		}
+	}
+	out := eval[string](b, `axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(
+		r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+		 .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.html)}))))`)
+	if out != "[]" {
+		b.t.Errorf("%s: axe-core finds serious accessibility violations: %s", name, out)
+	}
+}
+
+// text waits for sel and returns its text.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// invoice returns a real invoice from ../shared/data/invoices-dev, or a synthetic PDF (logged).
+func invoice(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("OCRINVOICE_SHARED_DATA")
+	if dir == "" {
+		dir = "../../shared/data"
+	}
+	p := filepath.Join(dir, "invoices-dev", "invoice2data-compare", "files", "AmazonWebServices.pdf")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	t.Logf("shared data not found at %s (set OCRINVOICE_SHARED_DATA): uploading a synthetic invoice instead of a real one", dir)
+	return writeFile(t, "synthetic.pdf", testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines}))
+}
+
+func writeFile(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type server struct {
+	t    *testing.T
+	url  string
+	key  string
+	cfg  config.Config
+	keys *apikeys.Store
+	id   string // the key's id
+}
+
+// startServer runs API, worker and batch runner (real SQLite, real Redis, real Tesseract)
+// and creates a submitter's key.
+func startServer(t *testing.T) *server {
+	t.Helper()
+	cfg := apptest.Config(t, config.CmdAll, map[string]string{"OCRINVOICE_RATE_LIMIT": "0"})
+	db, err := app.OpenDatabase(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := apikeys.New(db, slog.New(slog.DiscardHandler))
+	c, err := keys.Create(context.Background(), apikeys.CreateInput{Name: "clerk", Role: auth.RoleSubmitter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := apptest.Start(t, cfg, app.Parts{API: true, Worker: true})
+	t.Cleanup(func() { _ = db.Close() })
+	return &server{t: t, url: p.URL, key: c.Key, cfg: cfg, keys: keys, id: c.APIKey.ID}
+}
+
+// rest calls the REST API with the server's key and decodes the envelope's data into out.
+func (s *server) rest(method, path string, body string, out any, headers ...string) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		s.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	if out != nil {
+		var env struct{ Data json.RawMessage }
+		if err := json.Unmarshal(b, &env); err != nil {
+			s.t.Fatal(err)
+		}
+		if err := json.Unmarshal(env.Data, out); err != nil {
+			s.t.Fatalf("decode %s: %v", env.Data, err)
+		}
+	}
+}
+
+func TestReviewApp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: not in -short")
+	}
+	chromiumPath(t)
+	srv := startServer(t)
+	b := newBrowser(t, srv.url)
+	start := time.Now()
+
+	// The first screen asks for a key; a wrong one is refused with the server's word.
+	nav := time.Now()
+	b.do("open the app", chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible(chromedp.CSS("#apikey")))
+	t.Logf("sign-in screen interactive %v after navigation (loopback)", time.Since(nav).Round(time.Millisecond))
+	b.shot("01-signin")
+	b.do("a wrong key", chromedp.SendKeys(chromedp.CSS("#apikey"), "oik_wrong"+kb.Enter))
+	if msg := b.waitText("#signin-msg", "not accepted"); !strings.Contains(msg, "not accepted") {
+		t.Fatalf("a wrong key: %q", msg)
+	}
+	b.do("sign in", chromedp.Clear(chromedp.CSS("#apikey")), chromedp.SendKeys(chromedp.CSS("#apikey"), srv.key+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#dropzone")))
+	if got := eval[string](b, `sessionStorage.getItem("ocrinvoice.apiKey")`); got != srv.key {
+		t.Fatalf("the key is not kept in sessionStorage: %q", got)
+	}
+	if got := eval[int](b, `localStorage.length`); got != 0 {
+		t.Fatalf("localStorage holds %d items", got)
+	}
+	b.shot("02-jobs-empty")
+
+	// Bad uploads: the server's error stands next to each file, and no job is made.
+	empty := writeFile(t, "empty.pdf", nil)
+	text := writeFile(t, "notes.txt", []byte("just some notes, not an invoice"))
+	b.do("upload bad files", chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{empty, text}),
+		chromedp.WaitVisible(chromedp.CSS(`li[data-file="notes.txt"] .note.error`)),
+		chromedp.WaitVisible(chromedp.CSS(`li[data-file="empty.pdf"] .note.error`)))
+	if s := b.text(`li[data-file="empty.pdf"] .note`); !strings.Contains(s, "empty (0 bytes)") {
+		t.Errorf("0-byte upload shows %q, want the server's error", s)
+	}
+	if s := b.text(`li[data-file="notes.txt"] .note`); !strings.Contains(s, "not a PDF, PNG, JPEG") {
+		t.Errorf("unsupported upload shows %q, want the server's error", s)
+	}
+	b.shot("03-upload-errors")
+
+	// A real invoice: upload, the job appears in the list and completes live.
+	doc := invoice(t)
+	b.do("upload an invoice", chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{doc}),
+		chromedp.WaitVisible(chromedp.CSS("#new-job")))
+	if v := eval[int](b, `document.querySelector("progress[id^=upload-progress]").value`); v != 100 {
+		t.Errorf("upload progress ends at %d, want 100", v)
+	}
+	jobID := strings.TrimPrefix(eval[string](b, `document.querySelector("#new-job").getAttribute("href")`), "#/jobs/")
+	row := fmt.Sprintf(`#job-list [data-id="%s"]`, jobID)
+	b.do("the job appears in the list", chromedp.WaitVisible(chromedp.CSS(row)))
+	b.do("the job completes live", chromedp.WaitVisible(chromedp.CSS(row+" .s-completed")))
+	b.shot("04-jobs-completed")
+
+	// The review page: boxes over the page image, fields coloured by confidence.
+	b.do("open the job", chromedp.Click(chromedp.CSS(row+" a")), chromedp.WaitVisible(chromedp.CSS("#fields")),
+		chromedp.WaitVisible(chromedp.CSS(".sheet img[src^=blob]")))
+	if n := eval[int](b, `document.querySelectorAll(".overlay .box").length`); n == 0 {
+		t.Errorf("no evidence box drawn over the page")
+	}
+	if n := eval[int](b, `document.querySelectorAll(".fieldrow.c-high, .fieldrow.c-medium, .fieldrow.c-low").length`); n == 0 {
+		t.Errorf("no field coloured by confidence")
+	}
+	b.shot("05-job")
+
+	// Keyboard only: Tab reaches the approve button; Enter in a field saves the correction.
+	eval[bool](b, `document.querySelector("#fields input").focus(), true`)
+	seen := map[string]bool{}
+	for range 80 {
+		b.do("tab", chromedp.KeyEvent(kb.Tab))
+		seen[eval[string](b, `document.activeElement.id`)] = true
+	}
+	for _, id := range []string{"save", "approve", "approve-next", "download-results"} {
+		if !seen[id] {
+			t.Errorf("Tab never reaches #%s (reached %v)", id, seen)
+		}
+	}
+	const number = "CORRECTED-42"
+	b.do("focus the invoice number", chromedp.Focus(chromedp.CSS("#f-invoice_number")))
+	eval[bool](b, `document.querySelector("#f-invoice_number").select(), true`)
+	b.do("type the correction and Enter", chromedp.KeyEvent(number+kb.Enter))
+	if msg := b.waitText("#review-msg", "Saved"); !strings.Contains(msg, "Saved 1 correction") {
+		t.Fatalf("after Enter: %q", msg)
+	}
+	b.do("approve with the keyboard", chromedp.Focus(chromedp.CSS("#approve")), chromedp.KeyEvent(kb.Enter))
+	b.waitText("#job-review", "approved")
+	var results struct {
+		ExtractedData struct {
+			Invoice struct{ Number string }
+		}
+	}
+	srv.rest("GET", "/api/v1/ocr-invoice-jobs/"+jobID+"/results", "", &results)
+	if results.ExtractedData.Invoice.Number != number {
+		t.Errorf("REST results say number %q, want the correction %q", results.ExtractedData.Invoice.Number, number)
+	}
+	var job struct{ ReviewStatus string }
+	srv.rest("GET", "/api/v1/ocr-invoice-jobs/"+jobID, "", &job)
+	if job.ReviewStatus != "approved" {
+		t.Errorf("reviewStatus %q, want approved", job.ReviewStatus)
+	}
+	b.shot("06-job-approved")
+
+	// Markup in a value renders as text, in the form and in the list.
+	const evil = `<img src=x onerror="window.__xss=1">ACME`
+	evilJSON, _ := json.Marshal(evil)
+	var cur struct{ DataVersion int }
+	srv.rest("GET", "/api/v1/ocr-invoice-jobs/"+jobID, "", &cur)
+	srv.rest("PATCH", "/api/v1/ocr-invoice-jobs/"+jobID+"/extracted-data", `{"invoice":{"supplier":{"name":`+string(evilJSON)+`}}}`, nil,
+		"If-Match", fmt.Sprintf(`"%d"`, cur.DataVersion), "Content-Type", "application/merge-patch+json")
+	b.do("reload the job", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#f-invoice_supplier_name")))
+	if v := eval[string](b, `document.querySelector("#f-invoice_supplier_name").value`); v != evil {
+		t.Errorf("supplier field shows %q, want the text %q", v, evil)
+	}
+	b.do("back to the list", chromedp.Navigate(srv.url+"/#/jobs"), chromedp.WaitVisible(chromedp.CSS(row+" .supplier")))
+	if s := b.text(row + " .supplier"); s != evil {
+		t.Errorf("the list shows supplier %q, want the text %q", s, evil)
+	}
+	if eval[bool](b, `window.__xss === 1 || document.querySelector("img[src=x]") !== null`) {
+		t.Errorf("a supplier name's markup was rendered as HTML")
+	}
+
+	// Several files make a job group; its page shows status and controls.
+	p1 := writeFile(t, "a.pdf", testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines}))
+	p2 := writeFile(t, "b.pdf", testdocs.PDF(testdocs.Page{Lines: append([]string{"Second copy"}, testdocs.InvoiceLines...)}))
+	b.do("upload two files", chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{p1, p2}),
+		chromedp.WaitVisible(chromedp.CSS("#new-group")), chromedp.Click(chromedp.CSS("#new-group")),
+		chromedp.WaitVisible(chromedp.CSS("#group-phase")))
+	b.waitText("#group-phase", "Complete")
+	b.shot("07-group")
+
+	// Phone width: nothing overflows sideways.
+	b.do("375 px", chromedp.EmulateViewport(375, 800), chromedp.Navigate(srv.url+"/#/jobs/"+jobID), chromedp.WaitVisible(chromedp.CSS("#fields")))
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("at 375 px the job page is %d px wide", w)
+	}
+	b.shot("08-job-375")
+	b.do("list at 375 px", chromedp.Navigate(srv.url+"/#/jobs"), chromedp.WaitVisible(chromedp.CSS(row)))
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("at 375 px the job list is %d px wide", w)
+	}
+	b.shot("09-jobs-375")
+	b.do("back to 1280", chromedp.EmulateViewport(1280, 800))
+
+	// The key is revoked mid-session: the next request returns the user to sign-in.
+	if _, err := srv.keys.Revoke(context.Background(), srv.id); err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the job after revocation", chromedp.Navigate(srv.url+"/#/jobs/"+jobID), chromedp.WaitVisible(chromedp.CSS("#apikey")))
+	if msg := b.text("#signin-msg"); !strings.Contains(msg, "no longer accepted") {
+		t.Errorf("after revocation the sign-in screen says %q", msg)
+	}
+	if got := eval[bool](b, `sessionStorage.getItem("ocrinvoice.apiKey") === null`); !got {
+		t.Errorf("the revoked key is still in sessionStorage")
+	}
+	b.shot("10-revoked")
+	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// waitText waits until sel's text contains want (or 60 s) and returns the text.
+func (b *browser) waitText(sel, want string) string {
+	b.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var s string
+	for time.Now().Before(deadline) {
+		s, _ = chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel)))
+		if strings.Contains(s, want) {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.t.Fatalf("%s says %q, want %q", sel, s, want)
+	return s
+}
