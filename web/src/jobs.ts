@@ -198,6 +198,7 @@ async function send(files: File[], list: HTMLElement, result: HTMLElement): Prom
         jobNumber: `${d.documentName.replace(/\.[^.]*$/, "").slice(0, 60)}-${Date.now().toString(36)}`,
         documentName: d.documentName,
         documentUrl: d.documentUrl,
+        template: "generic",
       });
       result.append("Job ", h("a", { href: `#/jobs/${job._id}`, id: "new-job" }, job.jobNumber), " created.");
     } else {
