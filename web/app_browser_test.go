@@ -235,6 +235,18 @@ func startServer(t *testing.T) *server {
 	return &server{t: t, url: p.URL, key: c.Key, cfg: cfg, keys: keys, id: c.APIKey.ID}
 }
 
+// status is the HTTP status of GET path with the server's key.
+func (s *server) status(path string) int {
+	req, _ := http.NewRequest("GET", s.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	return res.StatusCode
+}
+
 // rest calls the REST API with the server's key and decodes the envelope's data into out.
 func (s *server) rest(method, path string, body string, out any, headers ...string) {
 	s.t.Helper()
@@ -323,6 +335,9 @@ func TestReviewApp(t *testing.T) {
 	row := fmt.Sprintf(`#job-list [data-id="%s"]`, jobID)
 	b.do("the job appears in the list", chromedp.WaitVisible(chromedp.CSS(row)))
 	b.do("the job completes live", chromedp.WaitVisible(chromedp.CSS(row+" .s-completed")))
+	if n := eval[int](b, `new Set([...document.querySelectorAll("#job-list .row")].map(e => e.offsetTop)).size`); n != eval[int](b, `document.querySelectorAll("#job-list .row").length`) {
+		t.Errorf("list rows overlap: %d distinct positions", n)
+	}
 	b.shot("04-jobs-completed")
 
 	// The review page: boxes over the page image, fields coloured by confidence.
@@ -330,6 +345,10 @@ func TestReviewApp(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".sheet img[src^=blob]")))
 	if n := eval[int](b, `document.querySelectorAll(".overlay .box").length`); n == 0 {
 		t.Errorf("no evidence box drawn over the page")
+	}
+	// The boxes stand where the evidence is (the page's CSP must not drop their position).
+	if n := eval[int](b, `[...document.querySelectorAll(".overlay .box")].filter(e => e.offsetLeft > 0 && e.offsetTop > 0 && e.offsetWidth > 2).length`); n == 0 {
+		t.Errorf("the evidence boxes are not placed over the page")
 	}
 	if n := eval[int](b, `document.querySelectorAll(".fieldrow.c-high, .fieldrow.c-medium, .fieldrow.c-low").length`); n == 0 {
 		t.Errorf("no field coloured by confidence")
@@ -400,6 +419,11 @@ func TestReviewApp(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#group-phase")))
 	b.waitText("#group-phase", "Complete")
 	b.shot("07-group")
+	b.do("suspend and resume the group", chromedp.Click(chromedp.CSS("#suspend")), chromedp.WaitVisible(chromedp.CSS("#resume")),
+		chromedp.Click(chromedp.CSS("#resume")), chromedp.WaitVisible(chromedp.CSS("#suspend")))
+	if s := b.text("#group-msg"); !strings.Contains(s, "Resume: done") {
+		t.Errorf("after resume the group page says %q", s)
+	}
 
 	// Phone width: nothing overflows sideways.
 	b.do("375 px", chromedp.EmulateViewport(375, 800), chromedp.Navigate(srv.url+"/#/jobs/"+jobID), chromedp.WaitVisible(chromedp.CSS("#fields")))
@@ -417,6 +441,13 @@ func TestReviewApp(t *testing.T) {
 	// The key is revoked mid-session: the next request returns the user to sign-in.
 	if _, err := srv.keys.Revoke(context.Background(), srv.id); err != nil {
 		t.Fatal(err)
+	}
+	// Revoked from outside the server's process, the key stops within seconds there.
+	for deadline := time.Now().Add(15 * time.Second); srv.status("/api/v1/ocr-invoice-jobs?limit=1") != http.StatusUnauthorized; {
+		if time.Now().After(deadline) {
+			t.Fatal("the server still accepts the revoked key after 15 s")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	b.do("open the job after revocation", chromedp.Navigate(srv.url+"/#/jobs/"+jobID), chromedp.WaitVisible(chromedp.CSS("#apikey")))
 	if msg := b.text("#signin-msg"); !strings.Contains(msg, "no longer accepted") {
@@ -521,7 +552,7 @@ func (s *server) upload(path string, out any) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	var env struct{ Data json.RawMessage }
-	if res.StatusCode != 200 || json.Unmarshal(b, &env) != nil || json.Unmarshal(env.Data, out) != nil {
+	if res.StatusCode >= 300 || json.Unmarshal(b, &env) != nil || json.Unmarshal(env.Data, out) != nil {
 		s.t.Fatalf("upload: %d %s", res.StatusCode, b)
 	}
 }

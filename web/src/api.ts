@@ -147,7 +147,11 @@ export function subscribe<T>(query: string, variables: Record<string, unknown>, 
       next: (v) => {
         if (v.data) next(v.data as T);
       },
-      error: (e) => onError?.(e),
+      error: (e) => {
+        // A subscription whose key was revoked ends with UNAUTHENTICATED.
+        if (Array.isArray(e) && e.some((x: GQLError) => x.extensions?.code === "UNAUTHENTICATED")) revoked();
+        onError?.(e);
+      },
       complete: () => {},
     },
   );

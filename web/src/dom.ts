@@ -14,6 +14,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on") && typeof v === "function") {
       el.addEventListener(k.slice(2), v as EventListener);
+    } else if (k === "style") {
+      // Through the CSSOM: the page's CSP (no 'unsafe-inline' styles) refuses style attributes.
+      el.style.cssText = String(v);
     } else if (k === "value" && "value" in el) {
       (el as HTMLInputElement).value = String(v);
     } else if (v === true) {
