@@ -324,6 +324,20 @@ func TestReviewApp(t *testing.T) {
 	}
 	b.shot("03-upload-errors")
 
+	// Dropping a file on the upload panel sends it the same way (here an empty one, refused).
+	eval[bool](b, `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File([], "dropped.pdf", {type: "application/pdf"}));
+		const zone = document.querySelector("#dropzone");
+		zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		return true;
+	})()`)
+	b.do("a dropped file is uploaded", chromedp.WaitVisible(chromedp.CSS(`li[data-file="dropped.pdf"] .note.error`)))
+	if s := b.text(`li[data-file="dropped.pdf"] .note`); !strings.Contains(s, "empty (0 bytes)") {
+		t.Errorf("dropped 0-byte file shows %q, want the server's error", s)
+	}
+
 	// A real invoice: upload, the job appears in the list and completes live.
 	doc := invoice(t)
 	b.do("upload an invoice", chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{doc}),
@@ -415,7 +429,9 @@ func TestReviewApp(t *testing.T) {
 	p1 := writeFile(t, "a.pdf", testdocs.PDF(testdocs.Page{Lines: testdocs.InvoiceLines}))
 	p2 := writeFile(t, "b.pdf", testdocs.PDF(testdocs.Page{Lines: append([]string{"Second copy"}, testdocs.InvoiceLines...)}))
 	b.do("upload two files", chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{p1, p2}),
-		chromedp.WaitVisible(chromedp.CSS("#new-group")), chromedp.Click(chromedp.CSS("#new-group")),
+		chromedp.WaitVisible(chromedp.CSS("#new-group")))
+	groupID := strings.TrimPrefix(eval[string](b, `document.querySelector("#new-group").getAttribute("href")`), "#/groups/")
+	b.do("open the group", chromedp.Click(chromedp.CSS("#new-group")),
 		chromedp.WaitVisible(chromedp.CSS("#group-phase")))
 	b.waitText("#group-phase", "Complete")
 	b.shot("07-group")
@@ -423,6 +439,29 @@ func TestReviewApp(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#resume")), chromedp.WaitVisible(chromedp.CSS("#suspend")))
 	if s := b.text("#group-msg"); !strings.Contains(s, "Resume: done") {
 		t.Errorf("after resume the group page says %q", s)
+	}
+
+	// Ctrl+Enter approves and opens the next unreviewed job (the group's other one).
+	var groupJobs []struct {
+		ID           string `json:"_id"`
+		ReviewStatus string
+	}
+	srv.rest("GET", "/api/v1/ocr-invoice-jobs?filter="+url.QueryEscape(`{"group":"`+groupID+`"}`), "", &groupJobs)
+	if len(groupJobs) != 2 {
+		t.Fatalf("the group has %d jobs, want 2", len(groupJobs))
+	}
+	first, second := groupJobs[0].ID, groupJobs[1].ID
+	b.do("open the group's first job", chromedp.Navigate(srv.url+"/#/jobs/"+first), chromedp.WaitVisible(chromedp.CSS("#fields input")),
+		chromedp.Focus(chromedp.CSS("#fields input")), chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	for deadline := time.Now().Add(30 * time.Second); eval[string](b, `location.hash`) != "#/jobs/"+second; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after Ctrl+Enter the app shows %s, want the next unreviewed job %s", eval[string](b, `location.hash`), second)
+		}
+	}
+	var approved struct{ ReviewStatus string }
+	srv.rest("GET", "/api/v1/ocr-invoice-jobs/"+first, "", &approved)
+	if approved.ReviewStatus != "approved" {
+		t.Errorf("after Ctrl+Enter the job is %s, want approved", approved.ReviewStatus)
 	}
 
 	// Phone width: nothing overflows sideways.

@@ -59,13 +59,16 @@ export function jobsView(main: HTMLElement): () => void {
     const keep = new Set<string>();
     for (let i = first; i < last; i++) {
       const r = visible[i];
-      const key = `${r.id}|${r.status}|${r.reviewStatus}|${r.progress.percentage}|${supplier(r)}|${total(r)}|${i}`;
+      const key = `${r.id}|${r.status}|${r.reviewStatus}|${r.progress.percentage}|${supplier(r)}|${total(r)}`;
       keep.add(key);
-      if (!drawn.has(key)) {
-        const el = row(r, i);
+      let el = drawn.get(key);
+      if (!el) {
+        el = row(r);
         drawn.set(key, el);
         viewport.append(el);
       }
+      const top = `${i * ROW_HEIGHT}px`;
+      if (el.style.top !== top) el.style.top = top;
     }
     for (const [k, el] of drawn) {
       if (!keep.has(k)) {
@@ -110,9 +113,9 @@ function total(r: JobRow): string {
   return `${a.total.toFixed(2)} ${a.currency}`.trim();
 }
 
-function row(r: JobRow, i: number): HTMLElement {
+function row(r: JobRow): HTMLElement {
   const st = r.status === "processing" ? `processing ${r.progress.percentage}%` : r.status;
-  return h("div", { class: "row", role: "listitem", style: `top:${i * ROW_HEIGHT}px`, "data-id": r.id },
+  return h("div", { class: "row", role: "listitem", "data-id": r.id },
     h("a", { href: `#/jobs/${r.id}`, title: r.documentName }, r.jobNumber),
     h("span", { class: `badge s-${r.status}` }, st),
     h("span", { class: "wide supplier" }, supplier(r)),
