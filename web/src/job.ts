@@ -163,7 +163,8 @@ export function jobView(main: HTMLElement, id: string): () => void {
     const approve = h("button", { type: "button", id: "approve" }, "Approve");
     const approveNext = h("button", { type: "button", id: "approve-next", "aria-keyshortcuts": "Control+Enter" }, "Approve and next (Ctrl+Enter)");
     const results = h("button", { type: "button", id: "download-results" }, "Download results JSON");
-    form.append(h("div", { class: "actions" }, save, approve, approveNext, results), msg);
+    const xml = h("button", { type: "button", id: "download-einvoice" }, "Download e-invoice XML");
+    form.append(h("div", { class: "actions" }, save, approve, approveNext, results, xml), msg);
 
     const corrections = () => {
       const out: { path: string; value: unknown }[] = [];
@@ -237,6 +238,13 @@ export function jobView(main: HTMLElement, id: string): () => void {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
         void doApprove(true);
+      }
+    });
+    xml.addEventListener("click", async () => {
+      try {
+        download(`${j.jobNumber}-cii.xml`, await blob(`/api/v1/ocr-invoice-jobs/${encodeURIComponent(j.id)}/einvoice?syntax=cii`));
+      } catch (e) {
+        fail(e);
       }
     });
     results.addEventListener("click", async () => {

@@ -16,6 +16,10 @@ export interface JobRow {
 
 export const MAX_JOBS = 10_000;
 
+// Jobs followed step by step (ocrInvoiceJobProgress) at once: the server allows 50
+// subscriptions per connection, and ocrInvoiceJobUpdated uses one.
+const MAX_FOLLOWED = 20;
+
 export const ROW_FIELDS = `id jobNumber documentName status reviewStatus groupID createdAt
   progress { percentage currentStep }
   extractedData { invoice { supplier { name } amounts { total currency } } }`;
@@ -30,6 +34,7 @@ class Store {
   total = 0;
   private listeners = new Set<Listener>();
   private unsub: (() => void) | null = null;
+  private followed = new Map<string, () => void>();
 
   listen(f: Listener): () => void {
     this.listeners.add(f);
@@ -46,7 +51,34 @@ class Store {
       this.total++;
     }
     this.rows.set(r.id, r);
+    this.follow(r);
     this.emit(r);
+  }
+
+  /** follow subscribes to a running job's progress events, so the list shows its steps. */
+  private follow(r: JobRow): void {
+    const running = r.status === "queued" || r.status === "processing";
+    if (!running || this.followed.has(r.id) || this.followed.size >= MAX_FOLLOWED || !this.unsub) return;
+    const stop = subscribe<{ ocrInvoiceJobProgress: { status: string; progress: JobRow["progress"] } }>(
+      `subscription P($id: ID!) { ocrInvoiceJobProgress(id: $id) { status progress { percentage currentStep } } }`,
+      { id: r.id },
+      (d) => {
+        const cur = this.rows.get(r.id);
+        if (!cur) return;
+        const e = d.ocrInvoiceJobProgress;
+        // The terminal state comes with the full row through ocrInvoiceJobUpdated.
+        if (e.status !== "queued" && e.status !== "processing") return this.unfollow(r.id);
+        this.rows.set(r.id, { ...cur, status: e.status, progress: e.progress });
+        this.emit(this.rows.get(r.id)!);
+      },
+      () => this.unfollow(r.id),
+    );
+    this.followed.set(r.id, stop);
+  }
+
+  private unfollow(id: string): void {
+    this.followed.get(id)?.();
+    this.followed.delete(id);
   }
 
   /** start subscribes to job changes and loads the list; it is a no-op when started. */
@@ -61,6 +93,7 @@ class Store {
   }
 
   stop(): void {
+    for (const id of [...this.followed.keys()]) this.unfollow(id);
     this.unsub?.();
     this.unsub = null;
     this.rows.clear();
@@ -85,6 +118,7 @@ class Store {
         for (const e of c.edges) {
           if (!this.rows.has(e.node.id)) this.order.push(e.node.id);
           this.rows.set(e.node.id, e.node);
+          this.follow(e.node);
         }
         this.total = Math.max(c.totalCount, this.order.length);
         this.emit(null);
