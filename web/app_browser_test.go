@@ -310,6 +310,12 @@ func TestReviewApp(t *testing.T) {
 		t.Fatalf("localStorage holds %d items", got)
 	}
 	b.shot("02-jobs-empty")
+	// Sign out forgets the key; sign in again.
+	b.do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#apikey")))
+	if eval[bool](b, `sessionStorage.getItem("ocrinvoice.apiKey") !== null`) {
+		t.Errorf("the key is still in sessionStorage after sign-out")
+	}
+	b.do("sign in again", chromedp.SendKeys(chromedp.CSS("#apikey"), srv.key+kb.Enter), chromedp.WaitVisible(chromedp.CSS("#dropzone")))
 
 	// Bad uploads: the server's error stands next to each file, and no job is made.
 	empty := writeFile(t, "empty.pdf", nil)
