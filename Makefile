@@ -17,6 +17,10 @@ STATICCHECK ?= staticcheck
 NPM_TOOLS := tools/npm
 NPM_BIN   := $(NPM_TOOLS)/node_modules/.bin
 OPENAPI   := internal/rest/openapi.json
+# The review web app (web/): TypeScript sources built by esbuild into web/dist, which is
+# committed and embedded in the binary (package web). Its npm packages are pinned in
+# web/package-lock.json; `make web-install` installs them (the browser test needs axe-core).
+WEB := web
 # Paths holding generated code; check-generate fails when they differ from the commit.
 GENERATED := ent graph
 # Helm for helm-test, built from the Go module proxy into bin/ (HELM=... uses another one).
@@ -66,6 +70,27 @@ npm-install: ## Install the pinned npm tools (tools/npm) with npm ci from the np
 	if [[ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]]; then \
 		echo "npm ci --prefix $(NPM_TOOLS)"; npm ci --prefix $(NPM_TOOLS) --no-audit --no-fund; echo "$$want" > $$stamp; \
 	fi
+
+.PHONY: web-install
+web-install: ## Install the review app's pinned npm packages (web/package-lock.json) with npm ci; no-op when current.
+	@stamp=$(WEB)/node_modules/.installed-lock.sha256; want=$$(sha256sum $(WEB)/package-lock.json | cut -d' ' -f1); \
+	if [[ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]]; then \
+		echo "npm ci --prefix $(WEB)"; npm ci --prefix $(WEB) --no-audit --no-fund; echo "$$want" > $$stamp; \
+	fi
+
+.PHONY: web
+web: web-install ## Type-check and build the review app (web/src) into web/dist, which the binary embeds; commit the result.
+	cd $(WEB) && node_modules/.bin/tsc --noEmit -p . && node build.mjs
+	@echo "web/dist: $$(cat $(WEB)/dist/* | gzip -9 | wc -c) bytes gzipped"
+
+.PHONY: check-web
+check-web: web ## Fail when the committed web/dist differs from a fresh `make web`.
+	@if ! git diff --exit-code --stat -- $(WEB)/dist; then \
+		echo "web/dist is out of date: run 'make web' and commit the result." >&2; exit 1; fi
+	@untracked=$$(git ls-files --others --exclude-standard -- $(WEB)/dist); \
+	if [[ -n "$$untracked" ]]; then \
+		echo "The build produced files that are not committed:" >&2; echo "$$untracked" >&2; exit 1; fi
+	@echo "web/dist is up to date."
 
 .PHONY: lint
 lint: lint-go lint-openapi ## gofmt, go vet, staticcheck (not on generated code) and the OpenAPI linters.

@@ -20,6 +20,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/internal/ratelimit"
 	"github.com/ocrinvoice/ocrinvoice/internal/rest"
 	"github.com/ocrinvoice/ocrinvoice/internal/server"
+	"github.com/ocrinvoice/ocrinvoice/web"
 	"github.com/ocrinvoice/ocrinvoice/worker/fetch"
 )
 
@@ -98,6 +99,7 @@ func (a *App) serverOptions(watcher *live.Watcher, rates *ratelimit.Redis, extra
 		GraphQL: graph.NewHandler(a.svc, a.graphConfig(watcher, rates)),
 		REST: rest.NewHandler(a.svc, a.logger, rest.WithUploads(a.uploads, cfg.UploadMaxBytes),
 			rest.WithEvents(watcher), rest.WithAuthenticator(a.authenticator()), rest.WithPages(renderer)),
+		Web:               web.Handler(),
 		Checks:            a.readinessChecks(),
 		Extra:             extra,
 		Auth:              a.authenticator(),

@@ -12,7 +12,7 @@
 //	/graphql                 API key (a WebSocket upgrade without one passes: it authenticates in connection_init)
 //	/api/v1/...              API key
 //	Extra routes             API key of an admin, challenged with HTTP Basic so a browser prompts
-//	/playground, /openapi.json, /healthz, /readyz, /metrics   public (a key sent there is not checked)
+//	/, /app/..., /playground, /openapi.json, /healthz, /readyz, /metrics   public (a key sent there is not checked)
 //
 // Every response carries X-Request-Id, the security headers (nosniff, DENY framing, no
 // referrer, a Content-Security-Policy, no-store on API answers, HSTS over TLS) and
@@ -67,8 +67,12 @@ type Options struct {
 	Addr   string       // listen address, host:port (port 0 picks a free port)
 	Logger *slog.Logger // request log and lifecycle events; nil discards
 
-	GraphQL http.Handler // served at /graphql, with GraphiQL at /playground and / redirecting there
-	REST    http.Handler // serves the full paths /api/v1/... and /openapi.json
+	GraphQL http.Handler // served at /graphql, with GraphiQL at /playground and / redirecting there (without Web)
+	// Web is the review app (package web): served at GET / and GET /app/..., public (the
+	// page asks for an API key and sends it to the API itself). nil: / redirects to the
+	// playground.
+	Web  http.Handler
+	REST http.Handler // serves the full paths /api/v1/... and /openapi.json
 	// Extra routes mounted as given (pattern -> handler), e.g. a queue dashboard. With
 	// Auth set they need an admin's key; without one they answer 401 with an HTTP Basic
 	// challenge (the key is the password, the user name is ignored).
@@ -220,7 +224,13 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 		mux.Handle("GET /playground", s.anonymous(pg))
-		mux.Handle("GET /{$}", s.anonymous(http.RedirectHandler("/playground", http.StatusFound)))
+		if opts.Web == nil {
+			mux.Handle("GET /{$}", s.anonymous(http.RedirectHandler("/playground", http.StatusFound)))
+		}
+	}
+	if opts.Web != nil {
+		mux.Handle("GET /{$}", s.anonymous(opts.Web))
+		mux.Handle("GET /app/", s.anonymous(opts.Web))
 	}
 	if opts.REST != nil {
 		mux.Handle("/api/v1/", s.protect(surfaceREST, opts.REST))

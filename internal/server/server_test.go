@@ -21,6 +21,8 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrinvoice/ocrinvoice/internal/apperr"
+	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 	"github.com/ocrinvoice/ocrinvoice/internal/redisproc/redistest"
 )
 
@@ -417,4 +419,43 @@ func TestListenErrorSurfaces(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Fatalf("Listen on a used port = %v", err)
 	}
+}
+
+// TestWebRoutes: with Options.Web, GET / and GET /app/... reach the web app without a key
+// (the page asks for one), keep the CSP the app sets, and the API stays where it is.
+func TestWebRoutes(t *testing.T) {
+	web := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		w.Header().Set("X-Handler", "web")
+		io.WriteString(w, "web "+r.URL.Path)
+	})
+	s, _ := newTestServer(t, Options{Web: web, Auth: refuseAll{}})
+	for _, tc := range []struct {
+		method, target string
+		code           int
+		handler        string
+	}{
+		{"GET", "/", 200, "web"},
+		{"GET", "/app/app.js", 200, "web"},
+		{"HEAD", "/", 200, "web"},
+		{"POST", "/", 405, ""},
+		{"GET", "/playground", 200, ""},
+		{"GET", "/api/v1/ocr-invoice-jobs", 401, ""},
+		{"POST", "/graphql", 401, ""},
+	} {
+		rec := do(t, s.Handler(), tc.method, tc.target)
+		if rec.Code != tc.code || rec.Header().Get("X-Handler") != tc.handler {
+			t.Errorf("%s %s = %d (handler %q), want %d (%q)", tc.method, tc.target, rec.Code, rec.Header().Get("X-Handler"), tc.code, tc.handler)
+		}
+		if tc.handler == "web" && rec.Header().Get("Content-Security-Policy") != "default-src 'self'" {
+			t.Errorf("%s %s: CSP %q, want the app's own", tc.method, tc.target, rec.Header().Get("Content-Security-Policy"))
+		}
+	}
+}
+
+// refuseAll accepts no key.
+type refuseAll struct{}
+
+func (refuseAll) Authenticate(context.Context, string) (auth.Principal, error) {
+	return auth.Principal{}, apperr.Unauthenticated("unknown key")
 }
