@@ -67,6 +67,12 @@ npm-install: ## Install the pinned npm tools (tools/npm) with npm ci from the np
 		echo "npm ci --prefix $(NPM_TOOLS)"; npm ci --prefix $(NPM_TOOLS) --no-audit --no-fund; echo "$$want" > $$stamp; \
 	fi
 
+.PHONY: playground
+playground: ## Rebuild the GraphQL playground's embedded files (internal/playground/dist) from the npm packages pinned in tools/playground, and graph's introspection fixtures. Needs Node.js and npm.
+	npm ci --prefix tools/playground --no-audit --no-fund
+	tools/playground/vendor.sh
+	cd tools/playground && node introspection.mjs ../../graph/testdata
+
 .PHONY: lint
 lint: lint-go lint-openapi ## gofmt, go vet, staticcheck (not on generated code) and the OpenAPI linters.
 
