@@ -77,6 +77,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ocrinvoice GraphQL playground</title>
+<link rel="icon" href="data:,">
 {{range .Styles}}<link rel="stylesheet" href="{{.URL}}" integrity="{{.SRI}}">
 {{end}}</head>
 <body>
