@@ -155,6 +155,16 @@ func (b *Browser) note(list *[]string, s string) {
 	*list = append(*list, s)
 }
 
+// TakeBlocked returns the requests to other origins that were failed so far and forgets
+// them, for a test that expects some (the test fails at its end for those left).
+func (b *Browser) TakeBlocked() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.blocked
+	b.blocked = nil
+	return out
+}
+
 // Console returns the console errors and uncaught exceptions of the page so far.
 func (b *Browser) Console() []string {
 	b.mu.Lock()
