@@ -73,6 +73,12 @@ playground: ## Rebuild the GraphQL playground's embedded files (internal/playgro
 	tools/playground/vendor.sh
 	cd tools/playground && node introspection.mjs ../../graph/testdata
 
+.PHONY: check-playground
+check-playground: playground ## Fail when the committed playground files differ from a fresh `make playground`.
+	@if ! git diff --exit-code --stat -- internal/playground/dist graph/testdata || [[ -n "$$(git ls-files --others --exclude-standard -- internal/playground/dist graph/testdata)" ]]; then \
+		echo "The playground's files are out of date: run 'make playground' and commit the result." >&2; exit 1; fi
+	@echo "The playground's files are up to date."
+
 .PHONY: lint
 lint: lint-go lint-openapi ## gofmt, go vet, staticcheck (not on generated code) and the OpenAPI linters.
 
