@@ -92,6 +92,18 @@ check-web: web ## Fail when the committed web/dist differs from a fresh `make we
 		echo "The build produced files that are not committed:" >&2; echo "$$untracked" >&2; exit 1; fi
 	@echo "web/dist is up to date."
 
+.PHONY: playground
+playground: ## Rebuild the GraphQL playground's embedded files (internal/playground/dist) from the npm packages pinned in tools/playground, and graph's introspection fixtures. Needs Node.js and npm.
+	npm ci --prefix tools/playground --no-audit --no-fund
+	tools/playground/vendor.sh
+	cd tools/playground && node introspection.mjs ../../graph/testdata
+
+.PHONY: check-playground
+check-playground: playground ## Fail when the committed playground files differ from a fresh `make playground`.
+	@if ! git diff --exit-code --stat -- internal/playground/dist graph/testdata || [[ -n "$$(git ls-files --others --exclude-standard -- internal/playground/dist graph/testdata)" ]]; then \
+		echo "The playground's files are out of date: run 'make playground' and commit the result." >&2; exit 1; fi
+	@echo "The playground's files are up to date."
+
 .PHONY: lint
 lint: lint-go lint-openapi ## gofmt, go vet, staticcheck (not on generated code) and the OpenAPI linters.
 

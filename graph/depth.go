@@ -11,6 +11,14 @@ import (
 
 // depthLimit is a gqlgen extension that rejects operations whose selections nest
 // deeper than Max fields (fragments count by what they expand to).
+//
+// Inside an introspection field (__schema, __type) an ofType selection adds no depth:
+// graphql-js's standard introspection query (getIntrospectionQuery, sent by GraphiQL,
+// codegen and Postman) follows a type's wrappers through eight nested ofType fields,
+// which would exceed any useful limit, yet costs nothing, since a type has at most a
+// few wrappers and a null ofType ends the chain. Every other field counts, in
+// introspection too (__Type.fields.type.fields... can cycle), and the length of an
+// ofType chain is bounded by Config.MaxQueryBytes and Config.MaxFields.
 type depthLimit struct{ Max int }
 
 var _ interface {
@@ -31,7 +39,7 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if oc.Operation == nil {
 		return nil
 	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, d.Max+1, 0); depth > d.Max {
+	if depth := selectionDepth(oc.Operation.SelectionSet, d.Max+1, 0, false); depth > d.Max {
 		err := gqlerror.Errorf("operation is nested %d levels deep or more, more than the limit of %d", depth, d.Max)
 		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
 		return err
@@ -40,8 +48,9 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 }
 
 // selectionDepth returns the depth of the deepest field under set, stopping once it
-// reaches stop (so cyclic or huge documents cost little).
-func selectionDepth(set ast.SelectionSet, stop, level int) int {
+// reaches stop (so cyclic or huge documents cost little). introspection is true under
+// __schema or __type, where ofType adds no level (see depthLimit).
+func selectionDepth(set ast.SelectionSet, stop, level int, introspection bool) int {
 	if level >= stop {
 		return level
 	}
@@ -50,12 +59,17 @@ func selectionDepth(set ast.SelectionSet, stop, level int) int {
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
-			d = selectionDepth(s.SelectionSet, stop, level+1)
+			in := introspection || s.Name == "__schema" || s.Name == "__type"
+			next := level + 1
+			if introspection && s.Name == "ofType" {
+				next = level
+			}
+			d = selectionDepth(s.SelectionSet, stop, next, in)
 		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, stop, level)
+			d = selectionDepth(s.SelectionSet, stop, level, introspection)
 		case *ast.FragmentSpread:
 			if s.Definition != nil {
-				d = selectionDepth(s.Definition.SelectionSet, stop, level)
+				d = selectionDepth(s.Definition.SelectionSet, stop, level, introspection)
 			}
 		}
 		deepest = max(deepest, d)

@@ -1,16 +1,9 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"html"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -151,113 +144,4 @@ func dashboardCSP(h http.Handler) http.Handler {
 		w.Header().Set("Content-Security-Policy", DashboardCSP)
 		h.ServeHTTP(w, r)
 	})
-}
-
-// The parts of the GraphiQL page that its policy must allow.
-var (
-	scriptTag = regexp.MustCompile(`(?s)<script([^>]*)>(.*?)</script>`)
-	styleTag  = regexp.MustCompile(`(?s)<style[^>]*>(.*?)</style>`)
-	linkTag   = regexp.MustCompile(`(?s)<link([^>]*)>`)
-	attr      = regexp.MustCompile(`([a-zA-Z-]+)\s*=\s*"([^"]*)"`)
-	sriHash   = regexp.MustCompile(`^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$`)
-	hostPort  = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
-)
-
-// playgroundPage serves gqlgen's GraphiQL page under a policy that allows exactly what
-// the page loads: its scripts and style sheets at their CDN URLs (each also pinned by
-// its SRI hash, which the page's integrity attributes enforce), its inline script and
-// style by hash, and connections to this origin (fetches and the subscription
-// WebSocket). The page is rendered once at start-up to compute the policy, so a gqlgen
-// upgrade that changes its assets keeps working.
-type playgroundPage struct {
-	h   http.Handler
-	csp string // without connect-src, which names the request's host
-}
-
-func newPlayground(h http.Handler) (*playgroundPage, error) {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/playground", nil))
-	if rec.Code != http.StatusOK {
-		return nil, fmt.Errorf("render the GraphQL playground: status %d", rec.Code)
-	}
-	csp, err := playgroundCSP(rec.Body.String())
-	if err != nil {
-		return nil, fmt.Errorf("render the GraphQL playground: %w", err)
-	}
-	return &playgroundPage{h: h, csp: csp}, nil
-}
-
-// playgroundCSP derives the policy of a GraphiQL page from its HTML.
-func playgroundCSP(page string) (string, error) {
-	var scripts, styles []string
-	add := func(list *[]string, v string) {
-		if !slices.Contains(*list, v) {
-			*list = append(*list, v)
-		}
-	}
-	external := func(list *[]string, attrs map[string]string, urlAttr string) error {
-		u, err := url.Parse(attrs[urlAttr])
-		if err != nil || u.Scheme != "https" || u.Host == "" || strings.ContainsAny(attrs[urlAttr], " ;,'") {
-			return fmt.Errorf("asset %q is not an https URL", attrs[urlAttr])
-		}
-		add(list, attrs[urlAttr])
-		if sri := attrs["integrity"]; sri != "" {
-			if !sriHash.MatchString(sri) {
-				return fmt.Errorf("asset %q: integrity %q is not a hash", attrs[urlAttr], sri)
-			}
-			add(list, "'"+sri+"'")
-		}
-		return nil
-	}
-	for _, m := range scriptTag.FindAllStringSubmatch(page, -1) {
-		attrs := attrsOf(m[1])
-		if attrs["src"] != "" {
-			if err := external(&scripts, attrs, "src"); err != nil {
-				return "", err
-			}
-			continue
-		}
-		add(&scripts, inlineHash(m[2]))
-	}
-	for _, m := range linkTag.FindAllStringSubmatch(page, -1) {
-		if attrs := attrsOf(m[1]); strings.EqualFold(attrs["rel"], "stylesheet") {
-			if err := external(&styles, attrs, "href"); err != nil {
-				return "", err
-			}
-		}
-	}
-	for _, m := range styleTag.FindAllStringSubmatch(page, -1) {
-		add(&styles, inlineHash(m[1]))
-	}
-	if len(scripts) == 0 {
-		return "", errors.New("no script found in the page")
-	}
-	return "default-src 'none'; script-src " + strings.Join(scripts, " ") +
-		"; style-src " + strings.Join(styles, " ") +
-		"; img-src 'self' data:; font-src data: https://cdn.jsdelivr.net" +
-		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'", nil
-}
-
-func attrsOf(s string) map[string]string {
-	m := map[string]string{}
-	for _, a := range attr.FindAllStringSubmatch(s, -1) {
-		m[strings.ToLower(a[1])] = html.UnescapeString(a[2]) // html/template escapes '+' as &#43;
-	}
-	return m
-}
-
-func inlineHash(text string) string {
-	sum := sha256.Sum256([]byte(text))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}
-
-func (p *playgroundPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	connect := "; connect-src 'self'"
-	// 'self' covers ws: and wss: of this host in CSP Level 3; older browsers need them
-	// named. The host is named only when it is a plain host[:port].
-	if hostPort.MatchString(r.Host) {
-		connect += " ws://" + r.Host + " wss://" + r.Host
-	}
-	w.Header().Set("Content-Security-Policy", p.csp+connect)
-	p.h.ServeHTTP(w, r)
 }

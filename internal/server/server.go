@@ -34,7 +34,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/ocrinvoice/ocrinvoice/internal/playground"
 
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
 )
@@ -219,11 +219,12 @@ func New(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	if opts.GraphQL != nil {
 		mux.Handle("/graphql", s.protect(surfaceGraphQL, opts.GraphQL))
-		pg, err := newPlayground(playground.Handler("ocrinvoice GraphQL", "/graphql"))
+		pg, err := playground.New("/graphql")
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("GET /playground", s.anonymous(pg))
+		mux.Handle("GET /playground", s.anonymous(pg.Page()))
+		mux.Handle("GET "+playground.AssetPrefix+"{name}", s.anonymous(pg.Assets()))
 		if opts.Web == nil {
 			mux.Handle("GET /{$}", s.anonymous(http.RedirectHandler("/playground", http.StatusFound)))
 		}

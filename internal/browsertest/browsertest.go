@@ -1,0 +1,254 @@
+// Package browsertest runs browser tests: a real ocrinvoice process (API and worker
+// through app.New, SQLite in a temporary directory, a private redis-server) and a
+// headless Chromium driven with chromedp, whose network is cut off from everything but
+// that server.
+//
+//	srv := browsertest.StartServer(t, nil)   // API only; StartWorker adds the worker
+//	b := browsertest.New(t, srv.URL)
+//	b.Do(chromedp.Navigate(srv.URL+"/playground"), chromedp.WaitVisible(chromedp.CSS("#api-key")))
+//	b.Screenshot("key-prompt")
+//
+// Chromium is found as $CHROMIUM, else chromium, chromium-browser or google-chrome on
+// PATH (Debian: apt-get install chromium; .ci/deps --tests installs it). Without one the
+// test is skipped, unless CI=true, where it fails.
+//
+// The cut-off is twofold: Chromium's proxy is a closed port, bypassed only for the
+// server's host:port (so WebSockets and requests to any other host or loopback port
+// fail), and every request the page makes is intercepted: one to another origin is
+// failed and recorded, and the test fails at its end listing them (a CDN script, a web
+// font from the internet). Screenshots are written under
+// $TMPDIR/ocrinvoice-browsertest/<test name>/, kept after the test as its artifacts.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// Timeout bounds one browser test (New's context).
+const Timeout = 3 * time.Minute
+
+// Browser is one headless Chromium tab for a test.
+type Browser struct {
+	// Ctx is the chromedp context of the tab, ended when the test ends or after Timeout;
+	// pass it to chromedp.Run, or use Run.
+	Ctx     context.Context
+	t       testing.TB
+	dir     string
+	mu      sync.Mutex
+	blocked []string // requests to another origin, failed
+	console []string // console errors and uncaught exceptions
+}
+
+// Chromium returns the path of the Chromium binary, or "" when there is none.
+func Chromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// New starts headless Chromium (1280x800) for t, allowed to reach serverURL's origin
+// only, and closes it when t ends. It skips t when Chromium is missing, or fails it
+// when CI=true.
+func New(t testing.TB, serverURL string) *Browser {
+	t.Helper()
+	exe := Chromium()
+	if exe == "" {
+		msg := "browser test: Chromium not found (install the Debian package chromium, or set CHROMIUM to its path)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil || u.Host == "" {
+		t.Fatalf("browser test: server URL %q: %v", serverURL, err)
+	}
+	origin := u.Scheme + "://" + u.Host
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+		chromedp.NoSandbox, // tests run as root in containers
+		chromedp.Flag("disable-dev-shm-usage", true),
+		// No proxy answers on port 1: everything not bypassed fails. "<-loopback>"
+		// removes the implicit bypass of localhost, so only the server is reachable.
+		chromedp.ProxyServer("http://127.0.0.1:1"),
+		chromedp.Flag("proxy-bypass-list", "<-loopback>;"+u.Host),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider"),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, Timeout)
+	b := &Browser{Ctx: ctx, t: t, dir: screenshotDir(t)}
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelTab()
+		cancelAlloc()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(b.blocked) > 0 {
+			t.Errorf("the page tried to reach other hosts, blocked: %s", strings.Join(b.blocked, ", "))
+		}
+	})
+	// Start the browser and the tab with ctx itself (not one with a deadline of its own,
+	// which would end the browser), then take every request before the page makes one.
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{}); err != nil {
+		t.Fatalf("browser test: start %s: %v", exe, err)
+	}
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	go func() {
+		for e, err := range paused {
+			if err != nil {
+				return
+			}
+			b.decide(ctx, origin, e)
+		}
+	}()
+	console := chromedp.Console(ctx)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				b.note(&b.console, string(m.Type)+": "+m.Text)
+			}
+		}
+	}()
+	return b
+}
+
+// decide lets a paused request through when it goes to origin, and fails it otherwise.
+func (b *Browser) decide(ctx context.Context, origin string, e fetch.EventRequestPaused) {
+	u := e.Request.URL
+	if u == origin || strings.HasPrefix(u, origin+"/") || strings.HasPrefix(u, "data:") {
+		_, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+		return
+	}
+	b.note(&b.blocked, u)
+	_, _ = chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+}
+
+func (b *Browser) note(list *[]string, s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	*list = append(*list, s)
+}
+
+// TakeBlocked returns the requests to other origins that were failed so far and forgets
+// them, for a test that expects some (the test fails at its end for those left).
+func (b *Browser) TakeBlocked() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.blocked
+	b.blocked = nil
+	return out
+}
+
+// Console returns the console errors and uncaught exceptions of the page so far.
+func (b *Browser) Console() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.console...)
+}
+
+// Helper marks the caller as a test helper.
+func (b *Browser) Helper() { b.t.Helper() }
+
+// Do runs actions in the tab; on error it saves a screenshot named "failure" and fails
+// the test with the page's console errors.
+func (b *Browser) Do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.Ctx, actions...); err != nil {
+		b.fail(err)
+	}
+}
+
+func (b *Browser) fail(err error) {
+	b.t.Helper()
+	b.Screenshot("failure")
+	b.t.Fatalf("browser: %v\nconsole: %s", err, strings.Join(b.Console(), "\n"))
+}
+
+// Screenshot saves a PNG of the whole page as <dir>/<name>.png and returns its path;
+// a failure to take it is logged, not fatal.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	p := filepath.Join(b.dir, safeName.ReplaceAllString(name, "_")+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	b.t.Logf("screenshot %s", p)
+	return p
+}
+
+var safeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// screenshotDir is $TMPDIR/ocrinvoice-browsertest/<test name>, emptied first.
+func screenshotDir(t testing.TB) string {
+	dir := filepath.Join(os.TempDir(), "ocrinvoice-browsertest", safeName.ReplaceAllString(t.Name(), "_"))
+	_ = os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("browser test: %v", err)
+	}
+	return dir
+}
+
+// Eval evaluates the JavaScript expression js in the page, awaiting it when it is a
+// promise, and returns its value; an error fails the test.
+func Eval[T any](b *Browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.fail(fmt.Errorf("evaluate %s: %w", js, err))
+	}
+	return v
+}
+
+// WaitFor evaluates the JavaScript expression js every 100 ms until it is truthy, and
+// fails the test, naming what, when it is not after timeout.
+func (b *Browser) WaitFor(what, js string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) || b.Ctx.Err() != nil {
+			b.fail(fmt.Errorf("%s: not after %s (last error: %v)", what, timeout, err))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// String names the browser for logs.
+func (b *Browser) String() string { return fmt.Sprintf("chromium for %s", b.t.Name()) }
