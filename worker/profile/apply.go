@@ -52,8 +52,9 @@ func Apply(ld *layout.Document, rules []byte, res *extract.Result) ([]string, er
 
 // ApplyOptions tune ApplyWith.
 type ApplyOptions struct {
-	// Identified says the profile was found by the document's own tax id, IBAN or
-	// supplier name (SameSupplier), not by its layout alone. The supplier's name the
+	// Identified says the document reads the supplier the profile learned from by the
+	// same name, or by its tax id or IBAN where no name was read (SameSupplier), not by
+	// its layout alone. The supplier's name the
 	// corrections taught is then used even where the page does not print it: the
 	// name a team keeps for a supplier ("Flipkart") may not be the legal name its
 	// invoices print ("WS Retail Services Pvt. Ltd.").

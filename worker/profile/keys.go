@@ -24,15 +24,19 @@ func Keys(ld *layout.Document, data invoice.ExtractedData) invoice.SupplierKeys 
 	}
 }
 
-// SameSupplier tells whether a document's keys name the supplier a profile's keys do by
-// the document's own reading: the same tax id, IBAN or supplier name. A layout that
-// looks the same (the fingerprint) does not: two suppliers may bill from the same
-// software. A profile found this way may give the supplier the name its corrections
-// taught even where the page prints another (ApplyOptions.Identified).
+// SameSupplier tells whether a document whose keys are doc prints the supplier a
+// profile with keys profile was taught by the same name: the same supplier name read
+// (its name key), or, where no name was read, the same tax id or IBAN. A layout that
+// looks the same (the fingerprint) does not count: two suppliers may bill from the same
+// software. Such a document gets the supplier name the corrections taught even where
+// the page prints another (ApplyOptions.Identified); a page that prints a different
+// name than the one the profile learned from keeps its own.
 func SameSupplier(profile, doc invoice.SupplierKeys) bool {
+	if doc.Name != "" {
+		return profile.Name == doc.Name
+	}
 	return profile.TaxID != "" && profile.TaxID == doc.TaxID ||
-		profile.IBAN != "" && profile.IBAN == doc.IBAN ||
-		profile.Name != "" && profile.Name == doc.Name
+		profile.IBAN != "" && profile.IBAN == doc.IBAN
 }
 
 // normCode is s upper case with letters and digits only.

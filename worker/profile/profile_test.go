@@ -619,6 +619,8 @@ func TestSameSupplier(t *testing.T) {
 	}{
 		{invoice.SupplierKeys{TaxID: "DE811907980"}, true},
 		{invoice.SupplierKeys{Name: "acme werkzeuge", Fingerprint: "ffff"}, true},
+		// The same tax id beside another printed name: the page's name stands.
+		{invoice.SupplierKeys{TaxID: "DE811907980", Name: "verkehrsbetriebe"}, false},
 		{invoice.SupplierKeys{Fingerprint: "ab12"}, false},
 		{invoice.SupplierKeys{}, false},
 		{invoice.SupplierKeys{IBAN: "DE02120300000000202051"}, false},
