@@ -4,6 +4,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 GO        ?= go
+# SQLite with FTS5 (the trigram search index, see internal/database/extras.go).
+export GOFLAGS += -tags=sqlite_fts5
 BIN       ?= bin/ocrinvoice
 # Flags for `make test`; the race detector is on by default (CI has time for it).
 TESTFLAGS ?= -race -count=1
