@@ -210,9 +210,9 @@ func migrateSQLiteExtras(ctx context.Context, db *sql.DB) error {
 	var fts []string
 	if FTS5() {
 		fts = []string{`CREATE VIRTUAL TABLE IF NOT EXISTS ` + JobSearchFTS + ` USING fts5(body, content='` + JobSearchDocs + `', content_rowid='id', tokenize='trigram')`,
-		`CREATE TRIGGER IF NOT EXISTS ocr_job_search_docs_ai AFTER INSERT ON ` + JobSearchDocs + ` BEGIN
+			`CREATE TRIGGER IF NOT EXISTS ocr_job_search_docs_ai AFTER INSERT ON ` + JobSearchDocs + ` BEGIN
 			INSERT INTO ` + JobSearchFTS + `(rowid, body) VALUES (new.id, new.body); END`,
-		`CREATE TRIGGER IF NOT EXISTS ocr_job_search_docs_ad AFTER DELETE ON ` + JobSearchDocs + ` BEGIN
+			`CREATE TRIGGER IF NOT EXISTS ocr_job_search_docs_ad AFTER DELETE ON ` + JobSearchDocs + ` BEGIN
 			INSERT INTO ` + JobSearchFTS + `(` + JobSearchFTS + `, rowid, body) VALUES ('delete', old.id, old.body); END`,
 		}
 	}

@@ -747,4 +747,3 @@ func pageBounds(limit, offset int) (int, error) {
 	}
 	return limit, nil
 }
-
