@@ -115,26 +115,41 @@ func migratePostgresExtras(ctx context.Context, db *sql.DB) error {
 		`CREATE TABLE IF NOT EXISTS `+JobCounts+` (owner text NOT NULL, status text NOT NULL, shard integer NOT NULL,
 			n bigint NOT NULL, PRIMARY KEY (owner, status, shard))`,
 		// The shard is the backend's: concurrent writers (each on its own connection)
-		// update different rows instead of waiting on one another's row lock.
-		fmt.Sprintf(`CREATE OR REPLACE FUNCTION ocr_job_counts_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+		// update different rows instead of waiting on one another's row lock. Inserts
+		// and deletes are counted once per statement (a bulk insert of 1,000 jobs is one
+		// upsert per owner and status); an update only when it moves a job to another
+		// status or owner.
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION ocr_job_counts_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP <> 'INSERT' THEN
-		INSERT INTO %[1]s AS c (owner, status, shard, n) VALUES (COALESCE(OLD.created_by, ''), OLD.status, pg_backend_pid() %% %[2]d, -1)
-		ON CONFLICT (owner, status, shard) DO UPDATE SET n = c.n - 1;
-	END IF;
-	IF TG_OP <> 'DELETE' THEN
-		INSERT INTO %[1]s AS c (owner, status, shard, n) VALUES (COALESCE(NEW.created_by, ''), NEW.status, pg_backend_pid() %% %[2]d, 1)
-		ON CONFLICT (owner, status, shard) DO UPDATE SET n = c.n + 1;
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO %[1]s AS c (owner, status, shard, n)
+		SELECT COALESCE(created_by, ''), status, pg_backend_pid() %% %[2]d, count(*) FROM counted_rows GROUP BY 1, 2, 3
+		ON CONFLICT (owner, status, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
+	ELSE
+		INSERT INTO %[1]s AS c (owner, status, shard, n)
+		SELECT COALESCE(created_by, ''), status, pg_backend_pid() %% %[2]d, -count(*) FROM counted_rows GROUP BY 1, 2, 3
+		ON CONFLICT (owner, status, shard) DO UPDATE SET n = c.n + EXCLUDED.n;
 	END IF;
 	RETURN NULL;
 END $$`, JobCounts, jobCountShards),
-		`DROP TRIGGER IF EXISTS ocr_job_counts_insert_delete ON ocr_invoice_jobs`,
-		`CREATE TRIGGER ocr_job_counts_insert_delete AFTER INSERT OR DELETE ON ocr_invoice_jobs
-			FOR EACH ROW EXECUTE FUNCTION ocr_job_counts_sync()`,
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION ocr_job_counts_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO %[1]s AS c (owner, status, shard, n) VALUES (COALESCE(OLD.created_by, ''), OLD.status, pg_backend_pid() %% %[2]d, -1)
+	ON CONFLICT (owner, status, shard) DO UPDATE SET n = c.n - 1;
+	INSERT INTO %[1]s AS c (owner, status, shard, n) VALUES (COALESCE(NEW.created_by, ''), NEW.status, pg_backend_pid() %% %[2]d, 1)
+	ON CONFLICT (owner, status, shard) DO UPDATE SET n = c.n + 1;
+	RETURN NULL;
+END $$`, JobCounts, jobCountShards),
+		`DROP TRIGGER IF EXISTS ocr_job_counts_insert ON ocr_invoice_jobs`,
+		`CREATE TRIGGER ocr_job_counts_insert AFTER INSERT ON ocr_invoice_jobs
+			REFERENCING NEW TABLE AS counted_rows FOR EACH STATEMENT EXECUTE FUNCTION ocr_job_counts_rows()`,
+		`DROP TRIGGER IF EXISTS ocr_job_counts_delete ON ocr_invoice_jobs`,
+		`CREATE TRIGGER ocr_job_counts_delete AFTER DELETE ON ocr_invoice_jobs
+			REFERENCING OLD TABLE AS counted_rows FOR EACH STATEMENT EXECUTE FUNCTION ocr_job_counts_rows()`,
 		`DROP TRIGGER IF EXISTS ocr_job_counts_update ON ocr_invoice_jobs`,
 		`CREATE TRIGGER ocr_job_counts_update AFTER UPDATE OF status, created_by ON ocr_invoice_jobs
 			FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.created_by IS DISTINCT FROM NEW.created_by)
-			EXECUTE FUNCTION ocr_job_counts_sync()`,
+			EXECUTE FUNCTION ocr_job_counts_move()`,
 	)
 	if !existed {
 		// No write may slip between the count and the trigger taking over.
