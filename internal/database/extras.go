@@ -97,9 +97,12 @@ func migratePostgresExtras(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("migrate extras: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	// One migration at a time per database (several replicas start together).
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7306418200)`); err != nil {
-		return fmt.Errorf("migrate extras: lock: %w", err)
+	// One migration at a time per database (several replicas start together). Building
+	// an index over many jobs takes longer than a request's statement_timeout.
+	for _, q := range []string{`SET LOCAL statement_timeout = 0`, `SELECT pg_advisory_xact_lock(7306418200)`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("migrate extras: %s: %w", q, err)
+		}
 	}
 	var existed bool
 	if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, JobCounts).Scan(&existed); err != nil {
