@@ -13,6 +13,7 @@ import (
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
 	"github.com/ocrinvoice/ocrinvoice/ent/predicate"
 	"github.com/ocrinvoice/ocrinvoice/internal/auth"
+	"github.com/ocrinvoice/ocrinvoice/internal/database"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
 )
 
@@ -114,6 +115,9 @@ func TestSearchIndexMatchesLike(t *testing.T) {
 // 3 or more characters) or the narrow search table (a shorter one), never a scan of
 // the jobs table.
 func TestSearchUsesIndexSQLite(t *testing.T) {
+	if !database.FTS5() {
+		t.Fatal("this build's SQLite has no FTS5: build and test with -tags sqlite_fts5 (the Makefile sets it)")
+	}
 	c := databasetest.Open(t)
 	ctx := context.Background()
 	for _, term := range []string{"invoice", "ab", "a", "%%%", "...", "%"} {
