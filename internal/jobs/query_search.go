@@ -132,9 +132,28 @@ func SearchJobs(term string) predicate.OcrInvoiceJob {
 				b.WriteString("d.id IN (SELECT rowid FROM " + database.JobSearchFTS + " WHERE " + database.JobSearchFTS + " MATCH ").
 					Arg(`"` + strings.ReplaceAll(lower, `"`, `""`) + `"`).WriteString(") AND ")
 			}
+			if !trigrams && isASCII(lower) {
+				// SQLite's own LIKE folds ASCII letters alone, without a call into Go per
+				// row; it finds exactly the matches in texts that are all ASCII. A text
+				// with other characters (one may lower into ASCII: the Kelvin sign to k)
+				// is also tried with LOWER, as before.
+				b.WriteString("(d.body LIKE ").Arg(like).WriteString(` ESCAPE '\' OR (d.body GLOB '*[^' || char(10) || ' -~]*' AND LOWER(d.body) LIKE `).
+					Arg(like).WriteString(` ESCAPE '\')))`)
+				return
+			}
 			b.WriteString("LOWER(d.body) LIKE ").Arg(like).WriteString(` ESCAPE '\')`)
 		}))
 	}
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // escapeLike escapes LIKE's wildcards and its escape character (backslash) in s.
