@@ -26,7 +26,7 @@ COPY . .
 # VERSION is printed by `ocrinvoice --version`.
 ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-	CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+	CGO_ENABLED=1 go build -tags sqlite_fts5 -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
 	-o /out/ocrinvoice ./cmd/ocrinvoice
 
 # ---- runtime -----------------------------------------------------------------------------

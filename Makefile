@@ -4,6 +4,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 GO        ?= go
+# SQLite with FTS5 (the trigram search index, see internal/database/extras.go).
+export GOFLAGS += -tags=sqlite_fts5
 BIN       ?= bin/ocrinvoice
 # Flags for `make test`; the race detector is on by default (CI has time for it).
 TESTFLAGS ?= -race -count=1
@@ -159,8 +161,9 @@ bench: ## Run the Go benchmarks.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: bench-scale
-bench-scale: ## Benchmarks at 100,000 jobs: the worst filter the cost budget accepts, PostgreSQL throughput at 8 and 64 clients, ranked sorts and $regex (TEST_DATABASE_URL for PostgreSQL).
+bench-scale: ## Benchmarks at 100,000 jobs (the worst filter the cost budget accepts, PostgreSQL throughput at 8 and 64 clients, ranked sorts and $regex) and search and counted totals at 1,000,000 (TEST_DATABASE_URL for PostgreSQL).
 	$(GO) test -run '^$$' -bench 'BenchmarkWorstAcceptedFilter|BenchmarkPoolScale|BenchmarkSortAndRegexScale' -benchtime 3s -timeout 60m ./internal/jobs/
+	OCRINVOICE_BENCH_JOBS=$${OCRINVOICE_BENCH_JOBS:-1000000} $(GO) test -run '^$$' -bench 'BenchmarkSearchCountScale' -benchtime 2s -timeout 60m ./internal/jobs/
 
 .PHONY: eval
 eval: build ## Score extraction on $(DATA) (text layer, then OCR) when the folder exists.

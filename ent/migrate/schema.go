@@ -144,6 +144,21 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{OcrInvoiceJobsColumns[36]},
 			},
+			{
+				Name:    "ocrinvoicejob_created_by_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[33], OcrInvoiceJobsColumns[1], OcrInvoiceJobsColumns[0]},
+			},
+			{
+				Name:    "ocrinvoicejob_created_by_status_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[33], OcrInvoiceJobsColumns[7], OcrInvoiceJobsColumns[1], OcrInvoiceJobsColumns[0]},
+			},
+			{
+				Name:    "ocrinvoicejob_status_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{OcrInvoiceJobsColumns[7], OcrInvoiceJobsColumns[1], OcrInvoiceJobsColumns[0]},
+			},
 		},
 	}
 	// OcrJobGroupsColumns holds the columns for the "ocr_job_groups" table.

@@ -234,6 +234,12 @@ func (OcrInvoiceJob) Indexes() []ent.Index {
 		index.Fields("status", "priority", "created_at", "id"),
 		// The webhook sweep's scan of owed webhooks.
 		index.Fields("webhook_pending_at"),
+		// An owner's list (the owner scope is created_by = owner) in the default order,
+		// and filtered by status: read in order from the index, stopped at the page's
+		// end. The unscoped list by status likewise.
+		index.Fields("created_by", "created_at", "id"),
+		index.Fields("created_by", "status", "created_at", "id"),
+		index.Fields("status", "created_at", "id"),
 	}
 }
 

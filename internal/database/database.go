@@ -193,7 +193,9 @@ func openDriver(ctx context.Context, rawURL string, opts Options) (*entsql.Drive
 }
 
 // Migrate creates or updates the schema: tables, columns and indexes are added, nothing
-// is dropped. It is safe to run at every start and from several processes one after
+// is dropped. After ent's tables it creates what ent does not know (see migrateExtras):
+// the search index (SQLite FTS5 trigram, PostgreSQL pg_trgm GIN), the per-owner job
+// counters and their triggers, and PostgreSQL's JSON index of extracted data. It is safe to run at every start and from several processes one after
 // another. Its statements run without the client's statement deadline (on PostgreSQL
 // the session's statement_timeout still applies).
 func Migrate(ctx context.Context, c *ent.Client) error {
@@ -202,13 +204,18 @@ func Migrate(ctx context.Context, c *ent.Client) error {
 	migrateMu.Lock()
 	defer migrateMu.Unlock()
 	schema := c.Schema
-	if drv, ok := raw.Load(c); ok {
+	drv, ok := raw.Load(c)
+	if ok {
 		schema = migrate.NewSchema(drv.(*entsql.Driver))
 	}
 	if err := schema.Create(ctx, migrate.WithForeignKeys(true)); err != nil {
 		return fmt.Errorf("migrate database schema: %w", err)
 	}
-	return nil
+	if !ok {
+		return errors.New("migrate database schema: the client was not opened by database.Open")
+	}
+	d := drv.(*entsql.Driver)
+	return migrateExtras(ctx, d.DB(), d.Dialect())
 }
 
 var migrateMu sync.Mutex

@@ -638,6 +638,11 @@ type ListJobsParams struct {
 	// After, when set (JobsAfter), keeps the rows after a cursor's job; it narrows the
 	// page, not the total.
 	After predicate.OcrInvoiceJob
+	// Counted says that Where keeps the jobs of Statuses (all when empty) and nothing
+	// else (see CountedFilter): the total is then the sum of the counters the database
+	// keeps per owner and status, not a count of rows.
+	Counted  bool
+	Statuses []string
 }
 
 // JobPage is one page of a job list.
@@ -693,6 +698,15 @@ func (s *Service) ListJobPage(ctx context.Context, p ListJobsParams) (JobPage, e
 	if p.After == nil && len(list) < limit && (len(list) > 0 || p.Offset == 0) {
 		return JobPage{Jobs: list, Total: p.Offset + len(list), More: more}, nil
 	}
+	if p.Counted {
+		total, ok, err := s.countedTotal(ctx, s.db(ctx), p.Statuses)
+		if err != nil {
+			return JobPage{}, internal("count jobs", err)
+		}
+		if ok {
+			return JobPage{Jobs: list, Total: total, More: more}, nil
+		}
+	}
 	// COUNT(*) rather than ent's COUNT(id): SQLite answers it from any index.
 	total, err := q.Aggregate(ent.Count()).Int(ctx)
 	if err != nil {
@@ -732,23 +746,4 @@ func pageBounds(limit, offset int) (int, error) {
 		return 0, apperr.InvalidField("offset", "must be 0 or more")
 	}
 	return limit, nil
-}
-
-// SearchJobs matches jobs whose jobNumber, documentName, invoice number, supplier name
-// or customer name contains term, ignoring case. An empty term matches every job.
-func SearchJobs(term string) predicate.OcrInvoiceJob {
-	term = Canonical(term) // stored names are in form C
-	if term == "" {
-		return func(*sql.Selector) {}
-	}
-	if !searchable(term) {
-		return func(s *sql.Selector) { s.Where(sql.False()) }
-	}
-	return ocrinvoicejob.Or(
-		ocrinvoicejob.JobNumberContainsFold(term),
-		ocrinvoicejob.DocumentNameContainsFold(term),
-		ocrinvoicejob.InvoiceNumberContainsFold(term),
-		ocrinvoicejob.SupplierNameContainsFold(term),
-		ocrinvoicejob.CustomerNameContainsFold(term),
-	)
 }

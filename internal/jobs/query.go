@@ -816,6 +816,24 @@ func (j jsonRef) typed(b *sql.Builder, s *sql.Selector, want string) {
 	b.WriteString(" END)")
 }
 
+// containment returns the JSON document {"a":{"b":v}} for the path a.b, which a document
+// contains (@>) exactly when its value at the path equals v, or "" when the path has an
+// array index (containment cannot name a position).
+func (j jsonRef) containment(v any) string {
+	var doc any = v
+	for i := len(j.path) - 1; i >= 0; i-- {
+		if seg := j.path[i]; seg[0] >= '0' && seg[0] <= '9' {
+			return ""
+		}
+		doc = map[string]any{j.path[i]: doc}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
+
 func (t target) jsonEq(v any) (selPred, error) {
 	j := t.jsonRef()
 	switch v := v.(type) {
@@ -867,9 +885,22 @@ func (t target) jsonOrder(op string, v any) (selPred, error) {
 		return nil, filterError("field %q: %s needs a string or a number, not %s", t.name, op, jsonTypeName(v))
 	}
 	sqlOp := sqlOps[op]
+	contains := ""
+	if op == "$eq" && t.f.column == "extracted_data" {
+		contains = j.containment(v)
+	}
 	return func(s *sql.Selector) *sql.Predicate {
 		return sql.P(func(b *sql.Builder) {
 			if b.Dialect() == dialect.Postgres {
+				if contains != "" {
+					// The same test by containment, which the GIN index of extracted_data
+					// (database.JobExtractedDataIndex) answers; the typed comparison that
+					// follows keeps the meaning exact.
+					b.WriteString("(").Ident(s.C(j.column)).WriteString("::jsonb @> ").Arg(contains).WriteString("::jsonb AND ")
+					j.typed(b, s, want)
+					b.WriteString(sqlOp).Arg(arg).WriteString(")")
+					return
+				}
 				j.typed(b, s, want)
 				b.WriteString(sqlOp).Arg(arg)
 				return

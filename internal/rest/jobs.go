@@ -61,6 +61,7 @@ func (a *api) listJobs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	lp := jobs.ListJobsParams{Limit: p.Limit, Offset: p.Offset, Where: where, Order: order}
+	lp.Statuses, lp.Counted = jobs.CountedFilter(p.Filter, p.Search)
 	if p.After != "" {
 		if lp.After, err = a.svc.JobsAfter(r.Context(), p.After, p.Sort, p.Order); err != nil {
 			return err
