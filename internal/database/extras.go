@@ -225,7 +225,17 @@ func migrateSQLiteExtras(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrate extras: %w", err)
 	}
+	ftsTriggers, err := exists("ocr_job_search_docs_ai")
+	if err != nil {
+		return fmt.Errorf("migrate extras: %w", err)
+	}
 	var fts []string
+	if !FTS5() && ftsTriggers {
+		// A database indexed by a build with FTS5, opened by one without: its triggers
+		// would fail every insert ("no such module: fts5"). The index goes stale until
+		// a build with FTS5 opens the database again and rebuilds it.
+		fts = []string{`DROP TRIGGER IF EXISTS ocr_job_search_docs_ai`, `DROP TRIGGER IF EXISTS ocr_job_search_docs_ad`}
+	}
 	if FTS5() {
 		fts = []string{`CREATE VIRTUAL TABLE IF NOT EXISTS ` + JobSearchFTS + ` USING fts5(body, content='` + JobSearchDocs + `', content_rowid='id', tokenize='trigram')`,
 			`CREATE TRIGGER IF NOT EXISTS ocr_job_search_docs_ai AFTER INSERT ON ` + JobSearchDocs + ` BEGIN
@@ -264,8 +274,9 @@ func migrateSQLiteExtras(ctx context.Context, db *sql.DB) error {
 	if !searchExisted {
 		stmts = append(stmts, `INSERT INTO `+JobSearchDocs+`(job_id, body) SELECT id, `+sqliteSearchExpr("ocr_invoice_jobs")+` FROM ocr_invoice_jobs`)
 	}
-	if FTS5() && !ftsExisted && searchExisted {
-		// A database made by a build without FTS5: index the documents it has.
+	if FTS5() && searchExisted && (!ftsExisted || !ftsTriggers) {
+		// A database made by a build without FTS5, or written by one since: index the
+		// documents it has.
 		stmts = append(stmts, `INSERT INTO `+JobSearchFTS+`(`+JobSearchFTS+`) VALUES ('rebuild')`)
 	}
 	if !countsExisted {

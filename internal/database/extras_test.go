@@ -83,3 +83,51 @@ func isPostgres(ctx context.Context, _ *testing.T, c *ent.Client) bool {
 	rows.Close()
 	return true
 }
+
+// TestMigrateExtrasAfterBuildWithoutFTS5: a build without FTS5 drops the index's
+// triggers (they would fail every insert) and writes jobs the index does not see; the
+// next build with FTS5 rebuilds the index.
+func TestMigrateExtrasAfterBuildWithoutFTS5(t *testing.T) {
+	if !database.FTS5() {
+		t.Fatal("this build's SQLite has no FTS5: build and test with -tags sqlite_fts5 (the Makefile sets it)")
+	}
+	ctx := context.Background()
+	c := databasetest.Open(t) // SQLite
+	tpl := c.OcrTemplate.Create().SetName("gap").SaveX(ctx)
+	// What Migrate does in a build without FTS5.
+	for _, q := range []string{"DROP TRIGGER ocr_job_search_docs_ai", "DROP TRIGGER ocr_job_search_docs_ad"} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	c.OcrInvoiceJob.Create().SetJobNumber("GAP-1").SetDocumentName("unseen.pdf").
+		SetDocumentURL("https://example.com/d").SetTemplateID(tpl.ID).SetCreatedBy("team").SaveX(ctx)
+	count := func() int {
+		var n int
+		rows, err := c.QueryContext(ctx, "SELECT count(*) FROM "+database.JobSearchFTS+" WHERE "+database.JobSearchFTS+" MATCH '\"unseen\"'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("index holds %d unseen jobs before the rebuild", n)
+	}
+	if err := database.Migrate(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("index holds %d unseen jobs after Migrate, want 1", n)
+	}
+	c.OcrInvoiceJob.Create().SetJobNumber("GAP-2").SetDocumentName("unseen2.pdf").
+		SetDocumentURL("https://example.com/d").SetTemplateID(tpl.ID).SetCreatedBy("team").SaveX(ctx)
+	if n := count(); n != 2 {
+		t.Errorf("index holds %d unseen jobs after a new insert, want 2 (triggers back)", n)
+	}
+}
