@@ -237,6 +237,9 @@ func (r *Run) save(ctx context.Context, o op, to ocrinvoicejob.Status, sameStart
 // was cancelled, or given to another run: the run should stop), noticed by this write
 // or by a coalesced one before it.
 func (r *Run) Progress(ctx context.Context, p invoice.Progress) error {
+	if err := ctx.Err(); err != nil {
+		return err // the run is stopping: nothing to publish
+	}
 	p.Percentage = min(max(p.Percentage, 0), 100)
 	now := r.s.clock()
 	every := r.s.progressEvery
