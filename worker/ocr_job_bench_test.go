@@ -39,7 +39,6 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/ent/ocrinvoicejob"
-	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 )
 
 // ocrJobPages is how many pages a round reads.
@@ -187,5 +186,3 @@ func jobsSpan(b *testing.B, js []*ent.OcrInvoiceJob) time.Duration {
 	}
 	return last.Sub(first)
 }
-
-var _ = jobs.BuiltinTemplateName
