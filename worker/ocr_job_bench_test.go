@@ -21,7 +21,8 @@ package worker
 // Rounds alternate (job, cli, job, cli, ...), b.N of each after one warm-up round of
 // each; job-s and cli-s are the medians of their rounds and ratio is job-s / cli-s
 // (below 1: a whole job, with its queue, database and events, is quicker than the
-// bare command line on the same pages).
+// bare command line on the same pages); job-cpu-s, cli-cpu-s and cpu-ratio are the
+// same for the CPU seconds of the rounds.
 
 import (
 	"context"
@@ -150,22 +151,45 @@ func BenchmarkOCRJob(b *testing.B) {
 
 	b.ResetTimer()
 	var jobT, cliT []time.Duration
+	var jobCPU, cliCPU []float64
 	for range b.N {
+		cpu0 := cpuSeconds()
 		jobT = append(jobT, jobRound())
+		cpu1 := cpuSeconds()
 		cliT = append(cliT, cliRound())
+		jobCPU, cliCPU = append(jobCPU, cpu1-cpu0), append(cliCPU, cpuSeconds()-cpu1)
 	}
 	b.StopTimer()
-	slices.Sort(jobT)
-	slices.Sort(cliT)
-	j, c := jobT[len(jobT)/2].Seconds(), cliT[len(cliT)/2].Seconds()
-	if len(jobT)%2 == 0 {
-		j = (jobT[len(jobT)/2-1].Seconds() + j) / 2
-		c = (cliT[len(cliT)/2-1].Seconds() + c) / 2
+	seconds := func(ds []time.Duration) []float64 {
+		out := make([]float64, len(ds))
+		for i, d := range ds {
+			out[i] = d.Seconds()
+		}
+		return out
 	}
+	j, c := median(seconds(jobT)), median(seconds(cliT))
 	b.ReportMetric(j, "job-s")
 	b.ReportMetric(c, "cli-s")
 	b.ReportMetric(j/c, "ratio")
+	// CPU seconds of a round (this process and its finished children: the worker's
+	// engines, or the tesseract processes; not the redis-server), beside wall time
+	// because the machine may be shared: when the wall ratio moves and this one does
+	// not, the machine was busy with something else.
+	jc, cc := median(jobCPU), median(cliCPU)
+	b.ReportMetric(jc, "job-cpu-s")
+	b.ReportMetric(cc, "cli-cpu-s")
+	b.ReportMetric(jc/cc, "cpu-ratio")
 	b.Logf("%d pages a round; job rounds %v; cli rounds %v", len(pages), jobT, cliT)
+}
+
+// median returns the median of xs (the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // jobsSpan is the time from the first createdAt to the last completedAt of js, all
