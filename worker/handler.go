@@ -41,7 +41,7 @@ type Handler struct {
 	reader  *ocr.Reader
 	fetcher *fetch.Fetcher
 	log     *slog.Logger
-	// progressEvery throttles how often page progress is written to the database.
+	// progressEvery throttles how often page progress is reported.
 	progressEvery time.Duration
 	noCrossCheck  bool
 	beats         *tasks.Heartbeats
@@ -54,7 +54,10 @@ type Config struct {
 	Reader  *ocr.Reader
 	Fetcher *fetch.Fetcher
 	Logger  *slog.Logger
-	// ProgressEvery is the least time between two page-progress writes; default 500 ms.
+	// ProgressEvery is the least time between two page-progress reports (events) of a
+	// run; default 500 ms. Steps and the last page are always reported. The job's row
+	// takes at most one progress write per jobs.Options.ProgressWriteEvery whatever the
+	// reports (see jobs.Run.Progress).
 	ProgressEvery time.Duration
 	// Heartbeats, when set, keeps a heartbeat key alive in Redis while a job runs, so
 	// that the requeue sweep notices a dead worker in seconds. nil: no heartbeats (a dead

@@ -18,6 +18,9 @@ import (
 // Each write (Progress, Complete, Fail) is one UPDATE conditional on the job still
 // being processing on the run's task run (and, for the writes that end the run, on the
 // same start), and publishes the job's event (see Options.Events) once it succeeded.
+// Progress is the exception: its row writes are coalesced (see Run.Progress), so a run
+// writes its row once per state change plus at most once per
+// Options.ProgressWriteEvery, while every progress is published.
 // A write the job no longer takes (cancelled, given to another run, restarted) is
 // refused with FailedPrecondition (IsNotProcessing). A Run is safe for concurrent use.
 type Run struct {
@@ -26,12 +29,31 @@ type Run struct {
 	number int
 	tpl    *ent.OcrTemplate
 
+	// wmu serialises the run's row writes, so that a coalesced progress write never
+	// lands after (or races) the write that ends the run. Taken before mu.
+	wmu sync.Mutex
+
 	mu sync.Mutex
-	// job is the row as this run last wrote it.
+	// job is the row as this run last wrote it, with the progress it last published.
 	job *ent.OcrInvoiceJob
 	// publishFailed is set after the run's first failed event publish, so that a dead
 	// Redis costs one warning per run, not one per page.
 	publishFailed bool
+	// lastWrite is when this run last wrote the job's row (zero: never, e.g. a Run of
+	// currentRun, whose first progress is written at once).
+	lastWrite time.Time
+	// pending is progress published but not written yet, pendingAt its time; flush
+	// writes it when ProgressWriteEvery has passed since lastWrite. flushGen tells the
+	// armed timer from one that was stopped or replaced.
+	pending   *invoice.Progress
+	pendingAt time.Time
+	flush     *time.Timer
+	flushGen  int
+	// closed is set when the run starts to end: no progress is written after it.
+	closed bool
+	// refusal is why a coalesced progress write was refused (IsNotProcessing); the next
+	// Progress returns it, so that the worker stops the run.
+	refusal error
 }
 
 // Job returns a copy of the job as the run last wrote it.
@@ -79,7 +101,7 @@ func (s *Service) StartRun(ctx context.Context, id string, run int, w Worker) (*
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{s: s, number: run, tpl: tpl, job: started}
+	r := &Run{s: s, number: run, tpl: tpl, job: started, lastWrite: time.Now()}
 	r.publish(ctx, started, "")
 	return r, nil
 }
@@ -188,6 +210,13 @@ func (r *Run) save(ctx context.Context, o op, to ocrinvoicejob.Status, sameStart
 		}
 	}
 	set(upd.Mutation())
+	if sameStart {
+		// The write that ends the run: no progress is written after it, and one being
+		// written now finishes first.
+		r.closeProgress()
+		r.wmu.Lock()
+		defer r.wmu.Unlock()
+	}
 	n, err := upd.Save(ctx)
 	if err != nil {
 		return mapDBError(string(o)+" job", err)
@@ -199,16 +228,42 @@ func (r *Run) save(ctx context.Context, o op, to ocrinvoicejob.Status, sameStart
 }
 
 // Progress records the progress of the run; the percentage is clamped to 0..100.
+// The progress is published at once; the job's row is written at once only when
+// Options.ProgressWriteEvery has passed since the run last wrote it (the start counts),
+// otherwise the latest progress is written when that time has passed, unless the run
+// ends first (its last write carries the final progress). So a short run writes no
+// progress at all and a long one at most once per ProgressWriteEvery.
 // Errors: FailedPrecondition when the job is not processing on the run any more (it
-// was cancelled, or given to another run: the run should stop).
+// was cancelled, or given to another run: the run should stop), noticed by this write
+// or by a coalesced one before it.
 func (r *Run) Progress(ctx context.Context, p invoice.Progress) error {
+	if err := ctx.Err(); err != nil {
+		return err // the run is stopping: nothing to publish
+	}
 	p.Percentage = min(max(p.Percentage, 0), 100)
 	now := r.s.clock()
-	err := r.save(ctx, opProgress, ocrinvoicejob.StatusProcessing, false, func(m *ent.OcrInvoiceJobMutation) {
-		m.SetProgress(p)
-		m.SetUpdatedAt(now)
-	})
-	if err != nil {
+	every := r.s.progressEvery
+	r.mu.Lock()
+	if err := r.refusal; err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	if wait := every - time.Since(r.lastWrite); every > 0 && !r.lastWrite.IsZero() && wait > 0 && !r.closed {
+		r.pending, r.pendingAt = &p, now
+		if r.flush == nil {
+			r.armFlush(wait)
+		}
+		r.job.Progress, r.job.UpdatedAt = p, now
+		j := *r.job
+		r.mu.Unlock()
+		r.publish(ctx, &j, "")
+		return nil
+	}
+	r.pending = nil
+	r.stopFlush()
+	r.mu.Unlock()
+
+	if err := r.writeProgress(ctx, p, now); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -217,6 +272,95 @@ func (r *Run) Progress(ctx context.Context, p invoice.Progress) error {
 	r.mu.Unlock()
 	r.publish(ctx, &j, "")
 	return nil
+}
+
+// writeProgress is the UPDATE of progress p at now.
+func (r *Run) writeProgress(ctx context.Context, p invoice.Progress, now time.Time) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return r.s.refused(ctx, r.Job().ID, r.number, opProgress)
+	}
+	err := r.save(ctx, opProgress, ocrinvoicejob.StatusProcessing, false, func(m *ent.OcrInvoiceJobMutation) {
+		m.SetProgress(p)
+		m.SetUpdatedAt(now)
+	})
+	if err == nil {
+		r.mu.Lock()
+		r.lastWrite = time.Now()
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// progressFlushTimeout bounds a coalesced progress write, which runs on no caller's
+// context.
+const progressFlushTimeout = 10 * time.Second
+
+// armFlush (r.mu held) makes flushProgress run after wait.
+func (r *Run) armFlush(wait time.Duration) {
+	r.stopFlush()
+	gen := r.flushGen
+	r.flush = time.AfterFunc(wait, func() { r.flushProgress(gen) })
+}
+
+// stopFlush (r.mu held) stops the armed flush; one already running finds itself
+// outdated and does nothing.
+func (r *Run) stopFlush() {
+	if r.flush != nil {
+		r.flush.Stop()
+		r.flush = nil
+	}
+	r.flushGen++
+}
+
+// closeProgress stops progress writes: the run is ending.
+func (r *Run) closeProgress() {
+	r.mu.Lock()
+	r.closed = true
+	r.pending = nil
+	r.stopFlush()
+	r.mu.Unlock()
+}
+
+// flushProgress writes the pending progress, when the flush armed as gen is still the
+// current one and the run has not started to end.
+func (r *Run) flushProgress(gen int) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.mu.Lock()
+	if gen != r.flushGen || r.closed || r.pending == nil {
+		r.mu.Unlock()
+		return
+	}
+	r.flush = nil
+	if wait := r.s.progressEvery - time.Since(r.lastWrite); wait > 0 {
+		r.armFlush(wait) // an immediate write came in between
+		r.mu.Unlock()
+		return
+	}
+	p, now := *r.pending, r.pendingAt
+	r.pending = nil
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), progressFlushTimeout)
+	defer cancel()
+	err := r.save(ctx, opProgress, ocrinvoicejob.StatusProcessing, false, func(m *ent.OcrInvoiceJobMutation) {
+		m.SetProgress(p)
+		m.SetUpdatedAt(now)
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err == nil:
+		r.lastWrite = time.Now()
+	case IsNotProcessing(err):
+		r.refusal = err
+	default:
+		r.s.log.Warn("Could not write job progress", slog.String("job_id", r.job.ID), slog.Any("error", err))
+	}
 }
 
 // Holds reports whether the job, read again now, is still processing on the run: false

@@ -89,9 +89,16 @@ func TestStaleRunRefused(t *testing.T) {
 		if b := run1.Job(); outcomes(b) != "worker_lost,running" || b.Attempts[1].Number != 2 {
 			t.Fatalf("start run 1: %+v", b)
 		}
-		// The worker of run 0 was alive after all: each of its writes is refused.
-		if err := run0.Progress(ctx, invoice.Progress{Percentage: 90}); !jobs.IsNotProcessing(err) {
-			t.Fatalf("progress of the lost run: %v", err)
+		// The worker of run 0 was alive after all: each of its writes is refused. Its
+		// progress is coalesced (not written within ProgressWriteEvery of its start), so
+		// the refusal comes with the first progress written, at the latest the one after
+		// the interval.
+		var perr error
+		for deadline := time.Now().Add(10 * jobs.DefaultProgressWriteEvery); perr == nil && time.Now().Before(deadline); time.Sleep(jobs.DefaultProgressWriteEvery / 5) {
+			perr = run0.Progress(ctx, invoice.Progress{Percentage: 90})
+		}
+		if !jobs.IsNotProcessing(perr) {
+			t.Fatalf("progress of the lost run: %v", perr)
 		}
 		if _, err := run0.Complete(ctx, jobs.CompleteInput{Pages: 1}); !jobs.IsNotProcessing(err) {
 			t.Fatalf("results of the lost run: %v", err)

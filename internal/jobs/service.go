@@ -75,7 +75,14 @@ type Options struct {
 	// Learner teaches supplier profiles (see LearnSupplierProfile). nil: no profile is
 	// learned; lookups, lists and deletes still work.
 	Learner Learner
+	// ProgressWriteEvery is the least time between two writes of a run's job row (see
+	// Run.Progress): progress reported sooner is published at once and written later,
+	// coalesced. Default: DefaultProgressWriteEvery; negative: every progress is written.
+	ProgressWriteEvery time.Duration
 }
+
+// DefaultProgressWriteEvery is the default Options.ProgressWriteEvery.
+const DefaultProgressWriteEvery = 250 * time.Millisecond
 
 // DefaultPricePerPage is the configured price of one page at medium priority, in the
 // job's currency, when the template sets none (OCRINVOICE_PRICE_PER_PAGE's default).
@@ -103,6 +110,9 @@ type Service struct {
 	filterCostLimit int
 	revalidateFn    RevalidateFunc
 	learner         Learner
+	// progressEvery is Options.ProgressWriteEvery with its default; <= 0 writes every
+	// progress.
+	progressEvery time.Duration
 	// dialect is the client's SQL dialect once known (see isPostgres).
 	dialectMu sync.Mutex
 	dialect   string
@@ -115,7 +125,10 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 		einvoicePrice: opts.EInvoicePrice,
 		priceFactors:  opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
 		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota,
-		revalidateFn: opts.Revalidate, learner: opts.Learner}
+		revalidateFn: opts.Revalidate, learner: opts.Learner, progressEvery: opts.ProgressWriteEvery}
+	if s.progressEvery == 0 {
+		s.progressEvery = DefaultProgressWriteEvery
+	}
 	switch {
 	case opts.FilterCostLimit == 0:
 		s.filterCostLimit = DefaultFilterCostLimit
