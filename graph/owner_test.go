@@ -246,8 +246,11 @@ func TestCrossOwnerSubscriptions(t *testing.T) {
 		if _, err := e.svc.CancelJob(asB, idB); err != nil {
 			t.Fatal(err)
 		}
+		// The stream tells changes as it reads them: on a loaded machine the read after
+		// "queued" may already see "cancelled", and a status passed through faster than
+		// a read is skipped, never repeated (live.Watcher.JobUpdates).
 		var got []string
-		for len(got) < 2 {
+		for len(got) == 0 || got[len(got)-1] != "SB-1 cancelled" {
 			u, ok := nextUpdate(20 * time.Second)
 			if !ok {
 				t.Fatalf("B received %v, then nothing", got)
@@ -257,7 +260,7 @@ func TestCrossOwnerSubscriptions(t *testing.T) {
 			}
 			got = append(got, u.JobNumber+" "+u.Status)
 		}
-		if strings.Join(got, ", ") != "SB-1 queued, SB-1 cancelled" {
+		if s := strings.Join(got, ", "); s != "SB-1 queued, SB-1 cancelled" && s != "SB-1 cancelled" {
 			t.Errorf("B received %v", got)
 		}
 	})
