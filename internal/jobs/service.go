@@ -6,6 +6,7 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,11 @@ type Options struct {
 	// Learner teaches supplier profiles (see LearnSupplierProfile). nil: no profile is
 	// learned; lookups, lists and deletes still work.
 	Learner Learner
+	// CursorKey signs the keyset cursors of the job list (JobCursor, JobsAfter). Every
+	// replica behind one address needs the same key, or a page read from one replica
+	// cannot be continued on another (config.Config.CursorKey derives it from the
+	// configuration). Empty: a random key for this Service, good for one process only.
+	CursorKey []byte
 }
 
 // DefaultPricePerPage is the configured price of one page at medium priority, in the
@@ -103,6 +109,7 @@ type Service struct {
 	filterCostLimit int
 	revalidateFn    RevalidateFunc
 	learner         Learner
+	cursorKey       []byte
 	// dialect is the client's SQL dialect once known (see isPostgres).
 	dialectMu sync.Mutex
 	dialect   string
@@ -115,7 +122,11 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 		einvoicePrice: opts.EInvoicePrice,
 		priceFactors:  opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
 		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota,
-		revalidateFn: opts.Revalidate, learner: opts.Learner}
+		revalidateFn: opts.Revalidate, learner: opts.Learner, cursorKey: opts.CursorKey}
+	if len(s.cursorKey) == 0 {
+		s.cursorKey = make([]byte, 32)
+		_, _ = rand.Read(s.cursorKey) // crypto/rand.Read never fails (Go 1.24+)
+	}
 	switch {
 	case opts.FilterCostLimit == 0:
 		s.filterCostLimit = DefaultFilterCostLimit
