@@ -43,13 +43,12 @@ type step struct {
 
 // dbResult is the run against one database.
 type dbResult struct {
-	name      string
-	seedTime  time.Duration
-	steps     []step
-	rssStart  int64 // after start-up, before the load
-	rssPeak   int64
-	rssEnd    int64
-	serveLogs string
+	name     string
+	seedTime time.Duration
+	steps    []step
+	rssStart int64 // after start-up, before the load
+	rssPeak  int64
+	rssEnd   int64
 }
 
 func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
