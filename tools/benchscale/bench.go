@@ -553,9 +553,12 @@ func printMarkdown(w io.Writer, o options, results []dbResult) {
 				if s.m.Success < 1 {
 					bad = fmt.Sprintf(", %.0f%% ok", s.m.Success*100)
 				}
-				if c == 1 {
+				switch {
+				case s.m.Success == 0:
+					line += " no success |"
+				case c == 1:
 					line += fmt.Sprintf(" %s (×%.1f%s) |", dur(s.m.Latencies.Mean), ratio(float64(s.m.Latencies.Mean), float64(floor.m.Latencies.Mean)), bad)
-				} else {
+				default:
 					line += fmt.Sprintf(" %.0f/s (×%.1f%s) |", s.m.Throughput, ratio(floor.m.Throughput, s.m.Throughput), bad)
 				}
 			}
