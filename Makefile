@@ -160,8 +160,18 @@ chaos: ## Fault-injection suite: serve + 2 workers on private PostgreSQL and Red
 bench: ## Run the Go benchmarks.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Jobs each database holds for bench-scale, and how long each request kind is loaded at
+# each concurrency.
+ROWS           ?= 1000000
+BENCH_DURATION ?= 3s
+BENCH_CONC     ?= 1,8,64
+
 .PHONY: bench-scale
-bench-scale: ## Benchmarks at 100,000 jobs (the worst filter the cost budget accepts, PostgreSQL throughput at 8 and 64 clients, ranked sorts and $regex) and search and counted totals at 1,000,000 (TEST_DATABASE_URL for PostgreSQL).
+bench-scale: build ## Scale benchmark (not in `make test`): seeds $(ROWS) jobs into SQLite and PostgreSQL (TEST_DATABASE_URL; skipped when unset), serves each with bin/ocrinvoice and loads list, filter, search, get, create and GraphQL at c=$(BENCH_CONC), as ratios to /healthz; e.g. make bench-scale ROWS=100000.
+	$(GO) run ./tools/benchscale -bin $(BIN) -rows $(ROWS) -duration $(BENCH_DURATION) -c $(BENCH_CONC) -pg "$${TEST_DATABASE_URL:-}"
+
+.PHONY: bench-filters-scale
+bench-filters-scale: ## Go benchmarks at 100,000 jobs (the worst filter the cost budget accepts, PostgreSQL throughput at 8 and 64 clients, ranked sorts and $regex) and search and counted totals at 1,000,000 (TEST_DATABASE_URL for PostgreSQL).
 	$(GO) test -run '^$$' -bench 'BenchmarkWorstAcceptedFilter|BenchmarkPoolScale|BenchmarkSortAndRegexScale' -benchtime 3s -timeout 60m ./internal/jobs/
 	OCRINVOICE_BENCH_JOBS=$${OCRINVOICE_BENCH_JOBS:-1000000} $(GO) test -run '^$$' -bench 'BenchmarkSearchCountScale' -benchtime 2s -timeout 60m ./internal/jobs/
 

@@ -104,6 +104,7 @@ func (a *App) openService(ctx context.Context) error {
 		FilterCostLimit: filterCostLimit(cfg.FilterCostLimit),
 		Revalidate:      validate.Revalidate,
 		Learner:         supplierLearner(),
+		CursorKey:       cfg.CursorKey(),
 	})
 	if err := a.svc.EnsureBuiltins(ctx); err != nil {
 		return fmt.Errorf("create built-in templates: %w", err)

@@ -9,6 +9,8 @@
 package config
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -122,6 +124,10 @@ type Config struct {
 	// FetchAllow lists networks the document fetcher may reach despite its guard against
 	// private, loopback and link-local addresses. Empty (the default) keeps the guard whole.
 	FetchAllow []netip.Prefix
+
+	// CursorSecret signs the keyset cursors of the job list (see CursorKey); empty: the
+	// key is derived from DatabaseURL. Never logged.
+	CursorSecret string
 
 	// WebhookSecret signs webhook deliveries (HMAC-SHA256, X-Ocrinvoice-Signature);
 	// empty: webhooks are sent unsigned. Never logged.
@@ -345,6 +351,17 @@ func processSettings() []Setting {
 // accessSettings are authentication and the limits of one API key.
 func accessSettings() []Setting {
 	return []Setting{
+		{
+			Env: "OCRINVOICE_CURSOR_SECRET", Flag: "cursor-secret", Commands: apiCmds, Secret: true,
+			DefaultText: "derived from DATABASE_URL",
+			Usage: "secret that signs the job list's keyset cursors (after=, nextCursor; HMAC-SHA256). Every API replica must sign with the same key: " +
+				"empty, the key is derived from DATABASE_URL, which serves replicas given the same DATABASE_URL; set it (the same on every replica) " +
+				"when replicas reach the database by different URLs, or when DATABASE_URL holds no password. Changing it ends the cursors handed out (400 naming after)",
+			set: func(c *Config, v string) error {
+				c.CursorSecret = v
+				return nil
+			},
+		},
 		{
 			Env: "OCRINVOICE_AUTH", Flag: "auth", Default: "apikey", Commands: []string{CmdServe, CmdWorker, CmdAll},
 			Usage: "apikey: every GraphQL and REST request needs an API key (ocrinvoice apikey create; the probes /healthz, /readyz and /metrics stay open); none: no authentication, every request is a local admin (local use only)",
@@ -1134,6 +1151,19 @@ func (c *Config) finish(cmd string, getenv func(string) string, given map[string
 		// The playground of `make run` needs introspection; a deployed server does not.
 		c.GraphQLIntrospection = cmd == CmdAll
 	}
+}
+
+// CursorKey is the key that signs the job list's keyset cursors (jobs.Options.CursorKey):
+// derived from CursorSecret when set, else from DatabaseURL, so that API replicas with the
+// same configuration accept each other's cursors without a further setting.
+func (c Config) CursorKey() []byte {
+	h := hmac.New(sha256.New, []byte("ocrinvoice job list cursor v2"))
+	if c.CursorSecret != "" {
+		h.Write([]byte("secret\x00" + c.CursorSecret))
+	} else {
+		h.Write([]byte("database\x00" + c.DatabaseURL))
+	}
+	return h.Sum(nil)
 }
 
 // SQLitePath returns the file path of a "sqlite:" DatabaseURL (without query

@@ -644,3 +644,35 @@ func TestDatabaseBoundsSettings(t *testing.T) {
 		}
 	}
 }
+
+// Replicas with the same DATABASE_URL, or the same OCRINVOICE_CURSOR_SECRET, sign cursors
+// with the same key; the key is not the secret itself.
+func TestCursorKey(t *testing.T) {
+	load := func(vars map[string]string) []byte {
+		t.Helper()
+		c, err := LoadCommand(CmdServe, nil, env(vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.CursorKey()
+	}
+	pgA := map[string]string{"DATABASE_URL": "postgres://app:pw@db-a:5432/ocr"}
+	pgB := map[string]string{"DATABASE_URL": "postgres://app:pw@db-b:5432/ocr"}
+	if k1, k2 := load(pgA), load(pgA); !bytes.Equal(k1, k2) || len(k1) != 32 {
+		t.Errorf("two replicas with one DATABASE_URL: %x, %x", k1, k2)
+	}
+	if bytes.Equal(load(pgA), load(pgB)) {
+		t.Error("two DATABASE_URLs give one key")
+	}
+	withSecret := func(m map[string]string) map[string]string {
+		out := map[string]string{"OCRINVOICE_CURSOR_SECRET": "shared cursor secret"}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	ka, kb := load(withSecret(pgA)), load(withSecret(pgB))
+	if !bytes.Equal(ka, kb) || bytes.Equal(ka, load(pgA)) || bytes.Contains(ka, []byte("shared")) {
+		t.Errorf("OCRINVOICE_CURSOR_SECRET: %x, %x", ka, kb)
+	}
+}

@@ -6,6 +6,7 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,6 +80,11 @@ type Options struct {
 	// Run.Progress): progress reported sooner is published at once and written later,
 	// coalesced. Default: DefaultProgressWriteEvery; negative: every progress is written.
 	ProgressWriteEvery time.Duration
+	// CursorKey signs the keyset cursors of the job list (JobCursor, JobsAfter). Every
+	// replica behind one address needs the same key, or a page read from one replica
+	// cannot be continued on another (config.Config.CursorKey derives it from the
+	// configuration). Empty: a random key for this Service, good for one process only.
+	CursorKey []byte
 }
 
 // DefaultProgressWriteEvery is the default Options.ProgressWriteEvery.
@@ -113,6 +119,7 @@ type Service struct {
 	// progressEvery is Options.ProgressWriteEvery with its default; <= 0 writes every
 	// progress.
 	progressEvery time.Duration
+	cursorKey       []byte
 	// dialect is the client's SQL dialect once known (see isPostgres).
 	dialectMu sync.Mutex
 	dialect   string
@@ -125,9 +132,13 @@ func NewService(c *ent.Client, enq Enqueuer, opts Options) *Service {
 		einvoicePrice: opts.EInvoicePrice,
 		priceFactors:  opts.PriceFactors.withDefaults(), enqueueTimeout: opts.EnqueueTimeout, events: opts.Events,
 		webhooks: opts.Webhooks, addrCheck: opts.AddressCheck, uploadQuota: opts.UploadQuota,
-		revalidateFn: opts.Revalidate, learner: opts.Learner, progressEvery: opts.ProgressWriteEvery}
+		revalidateFn: opts.Revalidate, learner: opts.Learner, progressEvery: opts.ProgressWriteEvery, cursorKey: opts.CursorKey}
 	if s.progressEvery == 0 {
 		s.progressEvery = DefaultProgressWriteEvery
+	}
+	if len(s.cursorKey) == 0 {
+		s.cursorKey = make([]byte, 32)
+		_, _ = rand.Read(s.cursorKey) // crypto/rand.Read never fails (Go 1.24+)
 	}
 	switch {
 	case opts.FilterCostLimit == 0:

@@ -73,7 +73,7 @@ func (a *api) listJobs(w http.ResponseWriter, r *http.Request) error {
 	}
 	next := ""
 	if page.More && len(page.Jobs) > 0 {
-		if next, err = jobs.JobCursor(r.Context(), p.Sort, p.Order, page.Jobs[len(page.Jobs)-1].ID); err != nil {
+		if next, err = a.svc.JobCursor(r.Context(), p.Sort, p.Order, page.Jobs[len(page.Jobs)-1]); err != nil {
 			return err
 		}
 	}
