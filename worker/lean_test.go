@@ -10,6 +10,7 @@ import (
 
 	"github.com/ocrinvoice/ocrinvoice/ent"
 	"github.com/ocrinvoice/ocrinvoice/internal/database/databasetest"
+	"github.com/ocrinvoice/ocrinvoice/internal/jobs"
 	"github.com/ocrinvoice/ocrinvoice/internal/progress"
 )
 
@@ -68,8 +69,10 @@ func TestLeanRunWritesOncePerStateChange(t *testing.T) {
 		events := e.events(t)
 		j := e.create(t, "LEAN-1", "/invoice.pdf")
 		st.set(true)
+		began := time.Now()
 		e.startWorker()
 		evs := fromStart(stream(t, events, j.ID, time.Minute))
+		took := time.Since(began)
 		// The completion event is published after the write; give a trailing progress
 		// write, were there one, the time to show.
 		time.Sleep(2 * 250 * time.Millisecond)
@@ -78,8 +81,10 @@ func TestLeanRunWritesOncePerStateChange(t *testing.T) {
 			t.Fatalf("job ended %+v", last)
 		}
 		t.Logf("statements of the run: %v", n)
-		if got := n["OcrInvoiceJob OpUpdate"]; got != 2 {
-			t.Errorf("job row updates = %d, want 2 (start, complete); all: %v", got, n)
+		// On a loaded machine the run may last longer than one write interval; each
+		// interval allows one coalesced progress write (the old code wrote every step).
+		if got, most := n["OcrInvoiceJob OpUpdate"], 2+int(took/jobs.DefaultProgressWriteEvery); got < 2 || got > most {
+			t.Errorf("job row updates = %d in %v, want 2 (start, complete) and at most %d; all: %v", got, took, most, n)
 		}
 		if got := n["OcrInvoiceJobQuery read"]; got > 2 {
 			t.Errorf("job reads = %d, want at most 2 (the start's, the duplicate lookup); all: %v", got, n)
