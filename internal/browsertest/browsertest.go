@@ -7,6 +7,13 @@
 //	b := browsertest.New(t, srv.URL)
 //	b.Do(chromedp.Navigate(srv.URL+"/playground"), chromedp.WaitVisible(chromedp.CSS("#api-key")))
 //	b.Screenshot("key-prompt")
+//	b.CheckAxe("key prompt")                 // axe-core: no serious violation
+//	b.Viewport(375, 800)                     // phone width; b.Overflow() is 0 when nothing scrolls sideways
+//	name, data := b.Download(chromedp.Click(chromedp.CSS("#download")))
+//
+// Waits are on conditions (WaitFor, WaitText, chromedp's WaitVisible), bounded by
+// StepTimeout or the caller's timeout, and the whole test by Timeout; none sleeps a fixed
+// time. The server side (Server) makes keys, jobs and uploads through the real API.
 //
 // Chromium is found as $CHROMIUM, else chromium, chromium-browser or google-chrome on
 // PATH (Debian: apt-get install chromium; .ci/deps --tests installs it). Without one the
