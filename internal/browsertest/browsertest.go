@@ -7,6 +7,13 @@
 //	b := browsertest.New(t, srv.URL)
 //	b.Do(chromedp.Navigate(srv.URL+"/playground"), chromedp.WaitVisible(chromedp.CSS("#api-key")))
 //	b.Screenshot("key-prompt")
+//	b.CheckAxe("key prompt")                 // axe-core: no serious violation
+//	b.Viewport(375, 800)                     // phone width; b.Overflow() is 0 when nothing scrolls sideways
+//	name, data := b.Download(chromedp.Click(chromedp.CSS("#download")))
+//
+// Waits are on conditions (WaitFor, WaitText, chromedp's WaitVisible), bounded by
+// StepTimeout or the caller's timeout, and the whole test by Timeout; none sleeps a fixed
+// time. The server side (Server) makes keys, jobs and uploads through the real API.
 //
 // Chromium is found as $CHROMIUM, else chromium, chromium-browser or google-chrome on
 // PATH (Debian: apt-get install chromium; .ci/deps --tests installs it). Without one the
@@ -22,6 +29,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -38,19 +46,21 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Timeout bounds one browser test (New's context).
-const Timeout = 3 * time.Minute
+// Timeout bounds one browser test (New's context): room for OCR of a real invoice under
+// -race on a loaded 2-core machine.
+const Timeout = 5 * time.Minute
 
 // Browser is one headless Chromium tab for a test.
 type Browser struct {
 	// Ctx is the chromedp context of the tab, ended when the test ends or after Timeout;
 	// pass it to chromedp.Run, or use Run.
-	Ctx     context.Context
-	t       testing.TB
-	dir     string
-	mu      sync.Mutex
-	blocked []string // requests to another origin, failed
-	console []string // console errors and uncaught exceptions
+	Ctx       context.Context
+	t         testing.TB
+	dir       string
+	mu        sync.Mutex
+	blocked   []string // requests to another origin, failed
+	console   []string // console errors and uncaught exceptions
+	downloads string   // the directory Download saves to, once allowed
 }
 
 // Chromium returns the path of the Chromium binary, or "" when there is none.
@@ -66,11 +76,13 @@ func Chromium() string {
 	return ""
 }
 
-// New starts headless Chromium (1280x800) for t, allowed to reach serverURL's origin
-// only, and closes it when t ends. It skips t when Chromium is missing, or fails it
-// when CI=true.
-func New(t testing.TB, serverURL string) *Browser {
+// Require returns Chromium's path, or skips t when there is none (fails it when
+// CI=true) and in -short. Call it before starting a server that only a browser test needs.
+func Require(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: not in -short")
+	}
 	exe := Chromium()
 	if exe == "" {
 		msg := "browser test: Chromium not found (install the Debian package chromium, or set CHROMIUM to its path)"
@@ -79,6 +91,14 @@ func New(t testing.TB, serverURL string) *Browser {
 		}
 		t.Skip(msg)
 	}
+	return exe
+}
+
+// New starts headless Chromium (1280x800) for t, allowed to reach serverURL's origin
+// only, and closes it when t ends. It skips t as Require does.
+func New(t testing.TB, serverURL string) *Browser {
+	t.Helper()
+	exe := Require(t)
 	u, err := url.Parse(serverURL)
 	if err != nil || u.Host == "" {
 		t.Fatalf("browser test: server URL %q: %v", serverURL, err)
@@ -141,7 +161,7 @@ func New(t testing.TB, serverURL string) *Browser {
 // decide lets a paused request through when it goes to origin, and fails it otherwise.
 func (b *Browser) decide(ctx context.Context, origin string, e fetch.EventRequestPaused) {
 	u := e.Request.URL
-	if u == origin || strings.HasPrefix(u, origin+"/") || strings.HasPrefix(u, "data:") {
+	if u == origin || strings.HasPrefix(u, origin+"/") || strings.HasPrefix(u, "data:") || strings.HasPrefix(u, "blob:"+origin+"/") {
 		_, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
 		return
 	}
@@ -187,7 +207,10 @@ func (b *Browser) Do(actions ...chromedp.Action[chromedp.Void]) {
 func (b *Browser) fail(err error) {
 	b.t.Helper()
 	b.Screenshot("failure")
-	b.t.Fatalf("browser: %v\nconsole: %s", err, strings.Join(b.Console(), "\n"))
+	ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
+	defer cancel()
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	b.t.Fatalf("browser: %v\nconsole: %s\npage text:\n%s", err, strings.Join(b.Console(), "\n"), text)
 }
 
 // Screenshot saves a PNG of the whole page as <dir>/<name>.png and returns its path;
@@ -248,6 +271,45 @@ func (b *Browser) WaitFor(what, js string, timeout time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Text waits (up to StepTimeout) for the element sel to be in the page and returns its
+// text content.
+func (b *Browser) Text(sel string) string {
+	b.t.Helper()
+	return b.WaitText(sel, "")
+}
+
+// WaitText waits until the text content of the element sel contains want, and returns
+// it; it fails the test when that is not so after StepTimeout.
+func (b *Browser) WaitText(sel, want string) string {
+	b.t.Helper()
+	js := `(document.querySelector(` + jsString(sel) + `) || {}).textContent`
+	b.WaitFor(fmt.Sprintf("%s contains %q", sel, want), js+` !== undefined && `+js+`.includes(`+jsString(want)+`)`, StepTimeout)
+	return Eval[string](b, js)
+}
+
+// StepTimeout is how long Text and WaitText wait: long enough for a real invoice's OCR
+// on a loaded machine, as a step that waits for a condition and not a fixed time.
+const StepTimeout = 90 * time.Second
+
+// Viewport emulates a window of width x height CSS pixels (375 for a phone) until the
+// next call; New starts at 1280x800.
+func (b *Browser) Viewport(width, height int64) {
+	b.t.Helper()
+	b.Do(chromedp.EmulateViewport(width, height))
+}
+
+// Overflow returns by how many CSS pixels the page is wider than its viewport: 0 when
+// nothing makes it scroll sideways.
+func (b *Browser) Overflow() int {
+	b.t.Helper()
+	return Eval[int](b, `Math.max(0, document.documentElement.scrollWidth - window.innerWidth)`)
+}
+
+func jsString(s string) string {
+	j, _ := json.Marshal(s)
+	return string(j)
 }
 
 // String names the browser for logs.

@@ -57,3 +57,36 @@ func TestNetworkCutOff(t *testing.T) {
 	}
 	b.Screenshot("page")
 }
+
+// TestDownloadAxeViewport: Download returns a blob download's name and content, Axe finds
+// an unlabelled input (and not when it is excluded), Overflow sees a page too wide for
+// the phone width Viewport sets.
+func TestDownloadAxeViewport(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!DOCTYPE html><html lang="en"><title>tools</title><main>
+<button id="dl" onclick="const a = document.createElement('a'); a.href = window.URL.createObjectURL(new Blob(['a,b\r\n1,2\r\n'])); a.download = 'x.csv'; a.click()">Download</button>
+<div id="bad"><input type="text"></div><div style="width:600px">wide</div></main>`)
+	}))
+	defer page.Close()
+	b := browsertest.New(t, page.URL)
+	b.Do(chromedp.Navigate(page.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#dl")))
+
+	name, data := b.Download(chromedp.Click(chromedp.CSS("#dl")))
+	if name != "x.csv" || string(data) != "a,b\r\n1,2\r\n" {
+		t.Errorf("download %q: %q", name, data)
+	}
+	if vs := b.Axe(); !slices.ContainsFunc(vs, func(v browsertest.Violation) bool { return v.ID == "label" }) {
+		t.Errorf("axe-core finds %v, want the unlabelled input", vs)
+	}
+	if vs := b.Axe("#bad"); len(vs) != 0 {
+		t.Errorf("axe-core without #bad finds %v", vs)
+	}
+	if o := b.Overflow(); o != 0 {
+		t.Errorf("at 1280 px the page overflows by %d", o)
+	}
+	b.Viewport(375, 800)
+	if o := b.Overflow(); o <= 0 {
+		t.Errorf("at 375 px a 600 px block overflows by %d", o)
+	}
+}

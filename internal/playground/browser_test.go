@@ -24,9 +24,10 @@ const (
 func run(b *browsertest.Browser, op, query string) {
 	b.Helper()
 	browsertest.Eval[any](b, queryEditor+`.setValue(`+jsString(query)+`)`)
-	b.WaitFor("GraphiQL parses "+op, `document.querySelector('.graphiql-tab-active, .graphiql-tab[aria-selected="true"]')?.textContent.trim() === `+jsString(op), 10*time.Second)
-	// GraphiQL takes the operation name from its debounced parse of the editor.
-	time.Sleep(300 * time.Millisecond)
+	// GraphiQL runs the operation its debounced parse of the editor named: wait for that
+	// name on the editor, and for the tab that shows it.
+	b.WaitFor("GraphiQL parses "+op, queryEditor+`.operationName === `+jsString(op)+
+		` && document.querySelector('.graphiql-tab-active, .graphiql-tab[aria-selected="true"]')?.textContent.trim() === `+jsString(op), 10*time.Second)
 	b.Do(chromedp.Click(chromedp.CSS(".graphiql-execute-button")))
 }
 
@@ -46,6 +47,15 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if n := browsertest.Eval[int](b, `performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname === '/graphql').length`); n != 0 {
 		t.Errorf("%d requests to /graphql before a key was given", n)
 	}
+	b.CheckAxe("key prompt")
+	// At phone width the prompt fits, and stays free of serious violations.
+	b.Viewport(375, 800)
+	if o := b.Overflow(); o > 0 {
+		t.Errorf("at 375 px the key prompt is %d px too wide", o)
+	}
+	b.Screenshot("1-key-prompt-375")
+	b.CheckAxe("key prompt at 375 px")
+	b.Viewport(1280, 800)
 	b.Do(chromedp.SendKeys(chromedp.CSS("#api-key"), srv.AdminKey), chromedp.Click(chromedp.CSS(`#key-form button[type="submit"]`)))
 	b.WaitFor("GraphiQL shows", `document.querySelector('.graphiql-query-editor .CodeMirror')`, 30*time.Second)
 	if got := browsertest.Eval[string](b, `sessionStorage.getItem('ocrinvoice.playground.apiKey')`); got != srv.AdminKey {
@@ -69,6 +79,15 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	b.Do(chromedp.Click(chromedp.CSS(`.graphiql-doc-explorer a.graphiql-doc-explorer-type-name`)))
 	b.WaitFor("the Docs panel opens the Query type", `document.querySelector('.graphiql-doc-explorer').textContent.includes('ocrInvoiceJobs')`, 10*time.Second)
 	b.Screenshot("3-docs")
+	checkGraphiQLAxe(t, b, "GraphiQL with Docs")
+	b.Viewport(375, 800)
+	b.WaitFor("GraphiQL redraws at 375 px", `window.innerWidth === 375`, 10*time.Second)
+	if o := b.Overflow(); o > 0 {
+		t.Errorf("at 375 px the playground is %d px too wide", o)
+	}
+	b.Screenshot("3-docs-375")
+	checkGraphiQLAxe(t, b, "GraphiQL at 375 px")
+	b.Viewport(1280, 800)
 
 	// A subscription to a queued job, which a worker started afterwards completes: every
 	// event arrives over the WebSocket, the last one completed.
@@ -115,6 +134,23 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	b.WaitFor("the wrong key is refused", responseText+`.includes('UNAUTHENTICATED')`, 30*time.Second)
 	b.Screenshot("6-wrong-key")
 	t.Logf("browser steps took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// checkGraphiQLAxe fails the test on axe-core's serious violations in our part of the
+// page (the bar and the key prompt), and logs those inside GraphiQL (#graphiql), which
+// come with GraphiQL itself.
+func checkGraphiQLAxe(t *testing.T, b *browsertest.Browser, screen string) {
+	t.Helper()
+	ours := map[string]bool{}
+	for _, v := range b.Axe("#graphiql") {
+		ours[v.String()] = true
+		t.Errorf("%s: axe-core: %s", screen, v)
+	}
+	for _, v := range b.Axe() {
+		if !ours[v.String()] {
+			t.Logf("%s: axe-core, inside GraphiQL: %s", screen, v)
+		}
+	}
 }
 
 func jsString(s string) string {

@@ -124,9 +124,13 @@ function row(r: JobRow): HTMLElement {
   );
 }
 
+/**
+ * csvCell writes v as one CSV cell. A cell that a spreadsheet would run as a formula
+ * (starting with =, +, -, @, a tab or a carriage return) gets a leading ' so that it is
+ * shown as text; a plain number such as -12.5 is left a number.
+ */
 function csvCell(v: string): string {
-  // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
-  if (/^[=+\-@]/.test(v)) v = "'" + v;
+  if (/^[=+\-@\t\r]/.test(v) && !/^[+-]?\d+(\.\d+)?$/.test(v)) v = "'" + v;
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
