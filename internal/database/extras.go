@@ -160,15 +160,7 @@ END $$`, JobCounts, jobCountShards),
 			`INSERT INTO `+JobCounts+` (owner, status, shard, n)
 				SELECT COALESCE(created_by, ''), status, 0, count(*) FROM ocr_invoice_jobs GROUP BY 1, 2`)
 	}
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("migrate extras: %s: %w", firstLine(q), err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate extras: %w", err)
-	}
-	return nil
+	return execCommit(ctx, tx, stmts)
 }
 
 // ensureTrigram returns the schema of the pg_trgm extension, creating the extension if
@@ -283,6 +275,12 @@ func migrateSQLiteExtras(ctx context.Context, db *sql.DB) error {
 		stmts = append(stmts, `INSERT INTO `+JobCounts+`(owner, status, n)
 			SELECT COALESCE(created_by, ''), status, count(*) FROM ocr_invoice_jobs GROUP BY 1, 2`)
 	}
+	return execCommit(ctx, tx, stmts)
+}
+
+// execCommit runs stmts in tx, in order, and commits it; the first failure names its
+// statement and leaves tx to its caller's rollback.
+func execCommit(ctx context.Context, tx *sql.Tx, stmts []string) error {
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("migrate extras: %s: %w", firstLine(q), err)
