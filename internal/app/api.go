@@ -330,9 +330,9 @@ Send it as a bearer token, for example:
 
     curl -H 'Authorization: Bearer %s' http://%s/api/v1/ocr-invoice-jobs
 
-In the playground (http://%s/playground) add the header {"Authorization": "Bearer %s"}.
+Paste it into the review app (http://%s/) or the GraphQL playground's prompt (http://%s/playground).
 Create keys for people and programs with: ocrinvoice apikey create --name NAME --role submitter
 
-`, c.Key, c.Key, addr, addr, c.Key)
+`, c.Key, c.Key, addr, addr, addr)
 	return nil
 }
