@@ -119,7 +119,7 @@ type Service struct {
 	// progressEvery is Options.ProgressWriteEvery with its default; <= 0 writes every
 	// progress.
 	progressEvery time.Duration
-	cursorKey       []byte
+	cursorKey     []byte
 	// dialect is the client's SQL dialect once known (see isPostgres).
 	dialectMu sync.Mutex
 	dialect   string
